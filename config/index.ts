@@ -1,0 +1,155 @@
+/**
+ * Reads the whole `akko-mtls:` config namespace once, merges it over the defaults
+ * and the target's preset, validates it, and hands out one frozen, typed object.
+ *
+ * A bad config throws {@link ConfigError} before the program registers anything;
+ * each problem names the key, the value found and what is allowed.
+ */
+import * as pulumi from "@pulumi/pulumi";
+import deepmerge from "deepmerge";
+import { z } from "zod";
+import { DEFAULTS, TARGET_PRESETS } from "./presets";
+import { configSchema, MeshConfig as ParsedConfig, Target } from "./schema";
+
+export { TARGETS, SINGLE_NODE_TARGETS } from "./schema";
+export type { Target, ContainerResources } from "./schema";
+
+/** The Pulumi project name, which is also the config namespace. */
+export const CONFIG_NAMESPACE = "akko-mtls";
+
+type DeepReadonly<T> = T extends (infer U)[]
+    ? readonly DeepReadonly<U>[]
+    : T extends object
+      ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+      : T;
+
+export type MeshConfig = DeepReadonly<ParsedConfig>;
+
+export interface ConfigProblem {
+    /** The full config key, e.g. `akko-mtls:mtls.enabled`. */
+    key: string;
+    /** What the stack (or its preset) holds there; undefined when the key is missing. */
+    value: unknown;
+    /** What is wrong and what is allowed. */
+    message: string;
+}
+
+export class ConfigError extends Error {
+    constructor(readonly problems: ConfigProblem[]) {
+        super(
+            `Invalid stack configuration (nothing was deployed):\n` +
+                problems.map((p) => `  - ${p.key}: ${p.message} (got ${describe(p.value)})`).join("\n"),
+        );
+        this.name = "ConfigError";
+    }
+}
+
+/** Reads the stack's `akko-mtls:*` values: objects arrive as JSON, scalars as text. */
+export function readStackConfig(): Record<string, unknown> {
+    const raw: Record<string, unknown> = {};
+    const prefix = `${CONFIG_NAMESPACE}:`;
+    for (const [key, text] of Object.entries(pulumi.runtime.allConfig())) {
+        if (!key.startsWith(prefix)) continue;
+        raw[key.slice(prefix.length)] = parseConfigText(text);
+    }
+    return raw;
+}
+
+function parseConfigText(text: string): unknown {
+    try {
+        return JSON.parse(text);
+    } catch {
+        return text;
+    }
+}
+
+/** Merges defaults <- target preset <- stack values and validates the result. Pure. */
+export function resolveConfig(stackValues: Record<string, unknown>): MeshConfig {
+    const target = configSchema.shape.target.safeParse(stackValues.target);
+    const layers: object[] = [DEFAULTS, ...(target.success ? TARGET_PRESETS[target.data as Target] : []), stackValues];
+    const merged = deepmerge.all(layers, { arrayMerge: (_previous, stack) => stack }) as Record<string, unknown>;
+
+    const parsed = configSchema.safeParse(merged);
+    if (!parsed.success) {
+        throw new ConfigError(parsed.error.issues.flatMap((issue) => toProblems(issue, merged)));
+    }
+    return deepFreeze(parsed.data);
+}
+
+/** The program's single entry point to configuration. */
+export function loadConfig(): MeshConfig {
+    return resolveConfig(readStackConfig());
+}
+
+function toProblems(issue: z.core.$ZodIssue, merged: unknown): ConfigProblem[] {
+    const path = issue.path.map(String);
+    if (issue.code === "unrecognized_keys") {
+        const allowed = allowedKeysAt(path);
+        return issue.keys.map((unknownKey) => ({
+            key: configKey([...path, unknownKey]),
+            value: valueAt(merged, [...path, unknownKey]),
+            message: `unknown key; allowed here: ${allowed.join(", ")}`,
+        }));
+    }
+    const value = valueAt(merged, path);
+    let message: string;
+    switch (issue.code) {
+        case "invalid_value":
+            message = `allowed: ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
+            break;
+        case "invalid_type":
+            message = value === undefined ? `is required (${issue.expected})` : `expected ${issue.expected}`;
+            break;
+        default:
+            message = issue.message;
+    }
+    return [{ key: configKey(path), value, message }];
+}
+
+function configKey(path: string[]): string {
+    return `${CONFIG_NAMESPACE}:${path.join(".")}`;
+}
+
+function valueAt(root: unknown, path: string[]): unknown {
+    let node = root;
+    for (const segment of path) {
+        if (node === null || typeof node !== "object") return undefined;
+        node = (node as Record<string, unknown>)[segment];
+    }
+    return node;
+}
+
+/** The keys the schema accepts at `path`, for "unknown key" messages. */
+function allowedKeysAt(path: string[]): string[] {
+    let schema: z.core.$ZodType = configSchema;
+    for (const segment of path) {
+        schema = unwrap(schema);
+        if (schema instanceof z.ZodObject) schema = schema.shape[segment];
+        else if (schema instanceof z.ZodArray) schema = schema.element;
+        else if (schema instanceof z.ZodRecord) schema = schema.valueType;
+        else return [];
+    }
+    schema = unwrap(schema);
+    return schema instanceof z.ZodObject ? Object.keys(schema.shape) : [];
+}
+
+function unwrap(schema: z.core.$ZodType): z.core.$ZodType {
+    while (schema instanceof z.ZodOptional || schema instanceof z.ZodDefault) {
+        schema = schema.unwrap() as z.core.$ZodType;
+    }
+    return schema;
+}
+
+function describe(value: unknown): string {
+    if (value === undefined) return "nothing";
+    const text = JSON.stringify(value);
+    return text.length > 80 ? `${text.slice(0, 77)}...` : text;
+}
+
+function deepFreeze<T>(value: T): DeepReadonly<T> {
+    if (value !== null && typeof value === "object" && !Object.isFrozen(value)) {
+        for (const child of Object.values(value)) deepFreeze(child);
+        Object.freeze(value);
+    }
+    return value as DeepReadonly<T>;
+}

@@ -1,0 +1,120 @@
+/**
+ * The mesh's declared footprint: requests and limits of every long-running
+ * container the program's charts create, plus N meshed application pods' proxies,
+ * computed from the chart values a (mock) run registered.
+ *
+ * Which value feeds which container comes from the pinned charts' templates
+ * (rendered with Helm at edge-26.8.3): e.g. the destination pod runs the
+ * `destination`, `sp-validator` and `policy` containers plus a proxy, each
+ * control-plane deployment has `controllerReplicas` replicas. Jobs and CronJobs
+ * (heartbeat, the rotation check) run for seconds a day and are left out.
+ */
+import { parseQuantity } from "./quantity";
+import type { ProgramRun } from "./mockRuntime";
+
+export interface ContainerFootprint {
+    chart: string;
+    pod: string;
+    container: string;
+    replicas: number;
+    /** CPU in cores, memory in bytes; a missing limit is `undefined` (unbounded). */
+    cpuRequest: number;
+    cpuLimit: number | undefined;
+    memoryRequest: number;
+    memoryLimit: number | undefined;
+    /** The values path the figures come from. */
+    source: string;
+}
+
+export interface Footprint {
+    containers: ContainerFootprint[];
+    cpuRequest: number;
+    memoryRequest: number;
+    /** Sums of the limits that are set. */
+    cpuLimit: number;
+    memoryLimit: number;
+    /** Containers without a CPU or memory limit. */
+    unbounded: string[];
+}
+
+interface PodLayout {
+    pod: string;
+    /** Value paths of the pod's own containers' resources. */
+    containers: Record<string, string>;
+    /** Whether the pod runs a linkerd-proxy (meshed control-plane pod). */
+    proxy: boolean;
+    /** Value path of the replica count, or a fixed number. */
+    replicas: string | number;
+}
+
+/** Pod composition of each chart the program installs, by chart name. */
+export const POD_LAYOUTS: Record<string, PodLayout[]> = {
+    "linkerd-control-plane": [
+        {
+            pod: "linkerd-destination",
+            containers: { destination: "destinationResources", "sp-validator": "spValidatorResources", policy: "policyController.resources" },
+            proxy: true,
+            replicas: "controllerReplicas",
+        },
+        { pod: "linkerd-identity", containers: { identity: "identityResources" }, proxy: true, replicas: "controllerReplicas" },
+        {
+            pod: "linkerd-proxy-injector",
+            containers: { "proxy-injector": "proxyInjectorResources" },
+            proxy: true,
+            replicas: "controllerReplicas",
+        },
+    ],
+};
+
+/** The footprint of the charts in `run` plus `meshedPods` application proxies. */
+export function meshFootprint(run: ProgramRun, meshedPods: number): Footprint {
+    const containers: ContainerFootprint[] = [];
+    let proxyResources: unknown;
+    for (const chart of run.resources.filter((r) => r.type === "kubernetes:helm.sh/v4:Chart")) {
+        const values = chart.inputs.values ?? {};
+        if (chart.inputs.chart === "linkerd-control-plane") proxyResources = at(values, "proxy.resources");
+        for (const layout of POD_LAYOUTS[chart.inputs.chart] ?? []) {
+            const replicas = typeof layout.replicas === "number" ? layout.replicas : Number(at(values, layout.replicas) ?? 1);
+            const add = (container: string, source: string, resources: unknown) =>
+                containers.push({ chart: chart.inputs.chart, pod: layout.pod, container, replicas, source, ...figures(resources) });
+            for (const [container, source] of Object.entries(layout.containers)) add(container, source, at(values, source));
+            if (layout.proxy) add("linkerd-proxy", "proxy.resources", at(values, "proxy.resources"));
+        }
+    }
+    if (meshedPods > 0) {
+        containers.push({
+            chart: "linkerd-control-plane",
+            pod: "meshed application pods",
+            container: "linkerd-proxy",
+            replicas: meshedPods,
+            source: "proxy.resources",
+            ...figures(proxyResources),
+        });
+    }
+    const sum = (pick: (c: ContainerFootprint) => number | undefined) =>
+        containers.reduce((total, c) => total + (pick(c) ?? 0) * c.replicas, 0);
+    return {
+        containers,
+        cpuRequest: sum((c) => c.cpuRequest),
+        memoryRequest: sum((c) => c.memoryRequest),
+        cpuLimit: sum((c) => c.cpuLimit),
+        memoryLimit: sum((c) => c.memoryLimit),
+        unbounded: containers
+            .filter((c) => c.cpuLimit === undefined || c.memoryLimit === undefined)
+            .map((c) => `${c.pod}/${c.container}`),
+    };
+}
+
+function figures(resources: any): Pick<ContainerFootprint, "cpuRequest" | "cpuLimit" | "memoryRequest" | "memoryLimit"> {
+    const quantity = (q: unknown) => (typeof q === "string" && q !== "" ? parseQuantity(q) : undefined);
+    return {
+        cpuRequest: quantity(resources?.cpu?.request) ?? 0,
+        cpuLimit: quantity(resources?.cpu?.limit),
+        memoryRequest: quantity(resources?.memory?.request) ?? 0,
+        memoryLimit: quantity(resources?.memory?.limit),
+    };
+}
+
+function at(values: any, dotted: string): unknown {
+    return dotted.split(".").reduce((node, key) => (node == null ? undefined : node[key]), values);
+}

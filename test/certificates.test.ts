@@ -1,0 +1,144 @@
+/**
+ * Real X.509 checks on what the program hands Linkerd: the tls mocks issue real
+ * keys and certificates from the program's inputs, node:crypto inspects them.
+ */
+import "reflect-metadata";
+import * as x509 from "@peculiar/x509";
+import { strict as assert } from "node:assert";
+import * as crypto from "node:crypto";
+import { one, ProgramRun } from "../lib/mockRuntime";
+import { runStackOk } from "./helpers";
+
+const HOUR = 3600_000;
+
+function validityHours(cert: crypto.X509Certificate): number {
+    return (new Date(cert.validTo).getTime() - new Date(cert.validFrom).getTime()) / HOUR;
+}
+
+function keyUsage(pem: string): number {
+    const usage = new x509.X509Certificate(pem).getExtension(x509.KeyUsagesExtension);
+    assert.ok(usage, "certificate has a KeyUsage extension");
+    return usage.usages;
+}
+
+function assertEcP256(cert: crypto.X509Certificate) {
+    assert.equal(cert.publicKey.asymmetricKeyType, "ec");
+    assert.equal(cert.publicKey.asymmetricKeyDetails?.namedCurve, "prime256v1");
+    const signature = new x509.X509Certificate(cert.raw).signatureAlgorithm as EcdsaParams;
+    assert.equal(signature.name, "ECDSA");
+    assert.equal((signature.hash as Algorithm).name, "SHA-256");
+}
+
+function samePublicKey(privateKeyPem: string, cert: crypto.X509Certificate): boolean {
+    const fromKey = crypto.createPublicKey(crypto.createPrivateKey(privateKeyPem)).export({ type: "spki", format: "der" });
+    return fromKey.equals(cert.publicKey.export({ type: "spki", format: "der" }));
+}
+
+describe("certificates the program generates (real X.509)", () => {
+    let run: ProgramRun;
+    let values: any;
+    let anchor: crypto.X509Certificate;
+    let issuer: crypto.X509Certificate;
+    before(async () => {
+        run = await runStackOk("netcup", { "mtls.enabled": true });
+        values = one(run, "kubernetes:helm.sh/v4:Chart", "akko-linkerd-control-plane").inputs.values;
+        anchor = new crypto.X509Certificate(values.identityTrustAnchorsPEM);
+        issuer = new crypto.X509Certificate(values.identity.issuer.tls.crtPEM);
+    });
+
+    it("trust anchor: self-signed CA root.linkerd.cluster.local, EC P-256, cert-sign + CRL-sign, 87600 h", () => {
+        assert.equal(anchor.subject, "CN=root.linkerd.cluster.local");
+        assert.equal(anchor.issuer, anchor.subject);
+        assert.ok(anchor.ca);
+        assert.ok(anchor.verify(anchor.publicKey), "self-signed");
+        assertEcP256(anchor);
+        assert.equal(keyUsage(values.identityTrustAnchorsPEM), x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign);
+        assert.equal(validityHours(anchor), 87600);
+    });
+
+    it("identity issuer: CA identity.linkerd.cluster.local, EC P-256 / SHA-256, signed by the anchor, 8760 h", () => {
+        assert.equal(issuer.subject, "CN=identity.linkerd.cluster.local");
+        assert.ok(issuer.ca);
+        assertEcP256(issuer);
+        assert.ok(issuer.checkIssued(anchor), "issuer's issuer is the anchor");
+        assert.ok(issuer.verify(anchor.publicKey), "signature verifies with the anchor's key");
+        assert.equal(keyUsage(values.identity.issuer.tls.crtPEM), x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign);
+        assert.equal(validityHours(issuer), 8760);
+        assert.ok(samePublicKey(values.identity.issuer.tls.keyPEM, issuer), "keyPEM belongs to crtPEM");
+    });
+
+    it("the outputs describe the same anchor and issuer", () => {
+        assert.equal(run.outputs.trustAnchorPem.value, values.identityTrustAnchorsPEM);
+        assert.equal(run.outputs.trustAnchorFingerprintSha256.value, anchor.fingerprint256);
+        assert.equal(new Date(String(run.outputs.trustAnchorNotAfter.value)).getTime(), new Date(anchor.validTo).getTime());
+        assert.equal(new Date(String(run.outputs.identityIssuerNotAfter.value)).getTime(), new Date(issuer.validTo).getTime());
+    });
+
+    it("webhook certificates: served for <service>.linkerd.svc, chained to the caBundle the chart installs", () => {
+        for (const [key, service] of [
+            ["proxyInjector", "linkerd-proxy-injector"],
+            ["profileValidator", "linkerd-sp-validator"],
+            ["policyValidator", "linkerd-policy-validator"],
+        ]) {
+            const webhook = values[key];
+            const cert = new crypto.X509Certificate(webhook.crtPEM);
+            const ca = new crypto.X509Certificate(webhook.caBundle);
+            assert.equal(webhook.externalSecret, false);
+            assert.ok(ca.ca);
+            assert.ok(cert.verify(ca.publicKey), `${key} signed by the caBundle`);
+            assert.equal(cert.checkHost(`${service}.linkerd.svc`), `${service}.linkerd.svc`);
+            assert.ok(!cert.ca);
+            assert.deepEqual([...(new x509.X509Certificate(webhook.crtPEM).getExtension(x509.ExtendedKeyUsageExtension)?.usages ?? [])], [
+                x509.ExtendedKeyUsage.serverAuth,
+            ]);
+            assert.ok(samePublicKey(webhook.keyPEM, cert), `${key} keyPEM belongs to crtPEM`);
+        }
+    });
+
+    it("validities follow the config", async () => {
+        const custom = await runStackOk("netcup", {
+            "mtls.enabled": true,
+            "identity.trustAnchor.validityHours": 43800,
+            "identity.issuer.validityHours": 48,
+            "identity.issuer.renewBeforeHours": 24,
+        });
+        const v = one(custom, "kubernetes:helm.sh/v4:Chart", "akko-linkerd-control-plane").inputs.values;
+        assert.equal(validityHours(new crypto.X509Certificate(v.identityTrustAnchorsPEM)), 43800);
+        assert.equal(validityHours(new crypto.X509Certificate(v.identity.issuer.tls.crtPEM)), 48);
+    });
+});
+
+describe("renewal policy", () => {
+    let run: ProgramRun;
+    before(async () => {
+        run = await runStackOk("netcup", { "mtls.enabled": true });
+    });
+
+    it("the trust anchor is never replaced implicitly: protected, no early renewal, config changes ignored", () => {
+        const key = one(run, "tls:index/privateKey:PrivateKey", "akko-trust-anchor-g1-key");
+        const cert = one(run, "tls:index/selfSignedCert:SelfSignedCert", "akko-trust-anchor-g1-cert");
+        assert.ok(key.protect && cert.protect);
+        assert.equal(cert.inputs.earlyRenewalHours, 0);
+        for (const input of ["validityPeriodHours", "earlyRenewalHours", "subject", "allowedUses", "isCaCertificate"]) {
+            assert.ok(cert.ignoreChanges.includes(input), `ignoreChanges has ${input}`);
+        }
+        assert.ok(key.ignoreChanges.includes("ecdsaCurve"));
+    });
+
+    it("the identity issuer is re-issued early by `pulumi up` (90 days before expiry by default)", () => {
+        const cert = one(run, "tls:index/locallySignedCert:LocallySignedCert", "akko-identity-issuer-cert");
+        assert.equal(cert.inputs.earlyRenewalHours, 2160);
+        assert.ok(!cert.protect);
+    });
+
+    it("`pulumi up` warns when the anchor is within 60 days of expiry", async () => {
+        const shortLived = await runStackOk("netcup", {
+            "identity.trustAnchor.validityHours": 24 * 45,
+            "identity.issuer.validityHours": 168,
+            "identity.issuer.renewBeforeHours": 24,
+        });
+        assert.equal(shortLived.warnings.length, 1);
+        assert.match(shortLived.warnings[0], /Trust anchor akko-trust-anchor-g1 expires in 4[45] days/);
+        assert.match(shortLived.warnings[0], /docs\/admin\/rotation\.md/);
+    });
+});

@@ -1,0 +1,123 @@
+/**
+ * What the program hands each chart: only value paths the pinned chart knows, and
+ * exactly the same values on a second run (no preview that always shows changes).
+ */
+import { strict as assert } from "node:assert";
+import { ofType, ProgramRun, ProviderState } from "../lib/mockRuntime";
+import { leafPaths, readUpstreamJson, readUpstreamYaml, runStackOk, STACKS } from "./helpers";
+
+/** Where each chart's pinned values files live under ../shared/upstream. */
+const CHART_DIRS: Record<string, string[]> = {
+    "linkerd-crds": ["linkerd", "charts", "linkerd-crds"],
+    "linkerd-control-plane": ["linkerd", "charts", "linkerd-control-plane"],
+    "linkerd-viz": ["linkerd", "viz", "charts", "linkerd-viz"],
+};
+
+/**
+ * The keys of the chart's values.yaml and, where it has one, values-ha.yaml (whose
+ * `highAvailability` flag is read by `linkerd check` from the linkerd-config ConfigMap,
+ * which holds the whole values).
+ */
+function chartDefaults(chart: string): Map<string, unknown> {
+    const defaults = keyPaths(readUpstreamYaml(...CHART_DIRS[chart], "values.yaml"));
+    if (chart !== "linkerd-crds") {
+        for (const [path, value] of keyPaths(readUpstreamYaml(...CHART_DIRS[chart], "values-ha.yaml"))) {
+            if (!defaults.has(path)) defaults.set(path, value);
+        }
+    }
+    return defaults;
+}
+
+/** Every key path of values.yaml, including the maps on the way. */
+function keyPaths(value: unknown, prefix: string[] = [], into = new Map<string, unknown>()): Map<string, unknown> {
+    if (value !== null && typeof value === "object" && !Array.isArray(value)) {
+        for (const [k, v] of Object.entries(value)) {
+            const path = [...prefix, k];
+            into.set(path.join("."), v);
+            keyPaths(v, path, into);
+        }
+    }
+    return into;
+}
+
+/**
+ * Whether a chart reads `path`: it is a key of values.yaml or a path its templates
+ * read (values-read.json), or it sits inside a map the chart takes whole: an empty
+ * map in values.yaml (podAnnotations: {}), or a path the templates read without
+ * reading anything below it (destinationResources, passed to partials.resources).
+ */
+function chartReads(path: string, defaults: Map<string, unknown>, read: Set<string>): boolean {
+    if (defaults.has(path) || read.has(path)) return true;
+    const segments = path.split(".");
+    for (let i = segments.length - 1; i > 0; i--) {
+        const ancestor = segments.slice(0, i).join(".");
+        if (!defaults.has(ancestor) && !read.has(ancestor)) continue;
+        const emptyMap = (v: unknown) => v !== null && typeof v === "object" && Object.keys(v).length === 0;
+        const readWhole = read.has(ancestor) && ![...read].some((p) => p.startsWith(`${ancestor}.`));
+        const unsetDefault = defaults.has(ancestor) && (defaults.get(ancestor) == null || emptyMap(defaults.get(ancestor)));
+        return readWhole || emptyMap(defaults.get(ancestor)) || (unsetDefault && read.has(ancestor));
+    }
+    return false;
+}
+
+describe("chart values", () => {
+    const runs: ProgramRun[] = [];
+    before(async () => {
+        for (const stack of STACKS) runs.push(await runStackOk(stack, { "mtls.enabled": true }));
+    });
+
+    it("every value path the program passes to a Linkerd chart exists in that pinned chart", () => {
+        const valuesRead: Record<string, string[]> = readUpstreamJson("linkerd", "values-read.json");
+        let checked = 0;
+        for (const run of runs) {
+            for (const chart of ofType(run, "kubernetes:helm.sh/v4:Chart")) {
+                const name: string = chart.inputs.chart;
+                if (!(name in CHART_DIRS)) continue;
+                const defaults = chartDefaults(name);
+                const read = new Set(valuesRead[name]);
+                assert.ok(read.size > 0, `values-read.json lists ${name}`);
+                for (const path of leafPaths(chart.inputs.values)) {
+                    assert.ok(chartReads(path, defaults, read), `${run.stack}: ${name} does not read ${path}`);
+                    checked++;
+                }
+            }
+        }
+        assert.ok(checked > 100, `checked ${checked} paths`);
+    });
+
+    it("the checker itself rejects a path no chart reads", () => {
+        const defaults = chartDefaults("linkerd-control-plane");
+        const read = new Set<string>(readUpstreamJson("linkerd", "values-read.json")["linkerd-control-plane"]);
+        assert.ok(!chartReads("proxy.resource.cpu.request", defaults, read), "typo under a read map");
+        assert.ok(!chartReads("identity.issuer.tls.certPEM", defaults, read));
+        assert.ok(!chartReads("highAvailabilty", defaults, read));
+        assert.ok(chartReads("destinationResources.cpu.request", defaults, read));
+        assert.ok(chartReads("podAnnotations.example.com/x", defaults, read));
+    });
+
+    for (const stack of STACKS) {
+        it(`${stack}: a second run with the same config and state hands every chart the same values`, async () => {
+            const state = new ProviderState();
+            const first = await runStackOk(stack, { "mtls.enabled": true }, { state });
+            const second = await runStackOk(stack, { "mtls.enabled": true }, { state });
+            const charts = (run: ProgramRun) =>
+                Object.fromEntries(ofType(run, "kubernetes:helm.sh/v4:Chart").map((c) => [c.name, c.inputs]));
+            assert.ok(Object.keys(charts(first)).length >= 2);
+            assert.deepEqual(charts(second), charts(first));
+            // Same for every other resource's inputs: nothing is generated per run.
+            const inputs = (run: ProgramRun) => Object.fromEntries(run.resources.map((r) => [r.urn, r.inputs]));
+            assert.deepEqual(inputs(second), inputs(first));
+        });
+    }
+
+    it("the webhook certificates are supplied, so the chart never generates its own", () => {
+        for (const run of runs) {
+            const values = ofType(run, "kubernetes:helm.sh/v4:Chart").find((c) => c.inputs.chart === "linkerd-control-plane")!.inputs.values;
+            for (const webhook of ["proxyInjector", "profileValidator", "policyValidator"]) {
+                const block = values[webhook];
+                const supplied = block.externalSecret === true ? Boolean(block.injectCaFrom) : Boolean(block.crtPEM && block.keyPEM && block.caBundle);
+                assert.ok(supplied, `${run.stack}: ${webhook} would make the chart call genSelfSignedCert`);
+            }
+        }
+    });
+});

@@ -1,0 +1,179 @@
+/**
+ * The real program, for every stack file, with the mesh off and on.
+ */
+import { strict as assert } from "node:assert";
+import { dependsOn, kubernetesObjects, ofType, one, ProgramRun } from "../lib/mockRuntime";
+import { runStackOk, STACKS } from "./helpers";
+
+const CHART = "kubernetes:helm.sh/v4:Chart";
+
+describe("every stack file", () => {
+    it("there is one per target", () => {
+        assert.deepEqual(STACKS, ["eks", "gke", "k3d", "netcup"]);
+    });
+
+    for (const stack of STACKS) {
+        describe(`Pulumi.${stack}.yaml`, () => {
+            let off: ProgramRun;
+            let on: ProgramRun;
+            before(async () => {
+                off = await runStackOk(stack, { "mtls.enabled": false });
+                on = await runStackOk(stack, { "mtls.enabled": true });
+            });
+
+            it("enabled: false creates no Kubernetes object, only the trust anchor in state", () => {
+                assert.deepEqual(kubernetesObjects(off), []);
+                assert.deepEqual(ofType(off, "pulumi:providers:kubernetes"), []);
+                assert.deepEqual(
+                    off.resources.filter((r) => r.custom).map((r) => r.type).sort(),
+                    ["tls:index/privateKey:PrivateKey", "tls:index/selfSignedCert:SelfSignedCert"],
+                );
+                assert.equal(off.outputs.mtlsEnabled.value, false);
+                assert.ok(off.outputs.trustAnchorFingerprintSha256.value);
+                assert.equal(off.outputs.identityIssuerNotAfter, undefined);
+            });
+
+            it("enabled: true installs linkerd-crds then linkerd-control-plane 2026.8.3 from the edge repo", () => {
+                const crds = one(on, CHART, "akko-linkerd-crds");
+                const controlPlane = one(on, CHART, "akko-linkerd-control-plane");
+                for (const chart of [crds, controlPlane]) {
+                    assert.equal(chart.inputs.version, "2026.8.3");
+                    assert.equal(chart.inputs.repositoryOpts.repo, "https://helm.linkerd.io/edge");
+                    assert.equal(chart.inputs.namespace, "linkerd");
+                }
+                assert.equal(crds.inputs.chart, "linkerd-crds");
+                assert.equal(controlPlane.inputs.chart, "linkerd-control-plane");
+                assert.ok(dependsOn(on, controlPlane, crds), "control plane waits for the CRDs");
+                assert.ok(!dependsOn(on, crds, controlPlane));
+                assert.equal(on.outputs.linkerdChartVersion.value, "2026.8.3");
+            });
+
+            it("every Kubernetes object goes through the stack's own provider and kube context", () => {
+                const provider = one(on, "pulumi:providers:kubernetes", "akko-kubernetes");
+                assert.equal(provider.inputs.context, on.config["akko-mtls:cluster"] && JSON.parse(on.config["akko-mtls:cluster"]).context);
+                for (const resource of kubernetesObjects(on).concat(on.resources.filter((r) => r.read))) {
+                    const reference = resource.remote ? resource.providers.kubernetes : resource.provider;
+                    assert.ok(reference?.startsWith(`${provider.urn}::`), `${resource.name} uses ${reference}`);
+                }
+                const namespace = one(on, "kubernetes:core/v1:Namespace", "akko-linkerd-namespace");
+                assert.ok(dependsOn(on, one(on, CHART, "akko-linkerd-crds"), namespace), "charts wait for the namespace");
+            });
+
+            it("labels the linkerd namespace as `linkerd install` does", () => {
+                const namespace = one(on, "kubernetes:core/v1:Namespace", "akko-linkerd-namespace");
+                assert.deepEqual(namespace.inputs.metadata.labels, {
+                    "config.linkerd.io/admission-webhooks": "disabled",
+                    "linkerd.io/control-plane-ns": "linkerd",
+                    "linkerd.io/is-control-plane": "true",
+                    "pod-security.kubernetes.io/enforce": "privileged",
+                });
+                assert.equal(namespace.inputs.metadata.annotations["linkerd.io/inject"], "disabled");
+            });
+
+            it("exports the anchor PEM, fingerprint and expiry, the issuer expiry and the chart version, no key", () => {
+                for (const key of ["trustAnchorPem", "trustAnchorFingerprintSha256", "trustAnchorNotAfter", "identityIssuerNotAfter"]) {
+                    assert.ok(on.outputs[key]?.value, `output ${key}`);
+                }
+                assert.match(String(on.outputs.trustAnchorFingerprintSha256.value), /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
+                for (const [key, output] of Object.entries(on.outputs)) {
+                    assert.doesNotMatch(JSON.stringify(output.value), /PRIVATE KEY/, `output ${key} holds a private key`);
+                }
+            });
+
+            it("private keys only ever travel as Pulumi secrets", () => {
+                for (const resource of on.resources) {
+                    const secret = new Set(resource.secretPaths);
+                    const walk = (node: unknown, where: string[]) => {
+                        if (typeof node === "string" && node.includes("PRIVATE KEY")) {
+                            const covered = where.some((_, i) => secret.has(where.slice(0, i + 1).join(".")));
+                            assert.ok(covered, `${resource.name}: ${where.join(".")} carries a private key in plain text`);
+                        } else if (node !== null && typeof node === "object") {
+                            for (const [k, v] of Object.entries(node)) walk(v, [...where, k]);
+                        }
+                    };
+                    walk(resource.inputs, []);
+                }
+                const controlPlane = one(on, CHART, "akko-linkerd-control-plane");
+                assert.deepEqual(controlPlane.secretPaths.sort(), [
+                    "values.identity.issuer.tls.keyPEM",
+                    "values.policyValidator.keyPEM",
+                    "values.profileValidator.keyPEM",
+                    "values.proxyInjector.keyPEM",
+                ]);
+            });
+
+            it("emits no warning on a fresh deployment", () => {
+                assert.deepEqual(on.warnings, []);
+                assert.deepEqual(off.warnings, []);
+            });
+        });
+    }
+});
+
+describe("targets", () => {
+    const controlPlaneValues = async (stack: string) =>
+        one(await runStackOk(stack, { "mtls.enabled": true }), CHART, "akko-linkerd-control-plane").inputs.values;
+
+    for (const stack of ["k3d", "netcup"]) {
+        it(`${stack} is single-node: one replica, no HA, explicit requests and limits everywhere`, async () => {
+            const values = await controlPlaneValues(stack);
+            assert.equal(values.controllerReplicas, 1);
+            assert.equal(values.highAvailability, false);
+            assert.equal(values.enablePodAntiAffinity, false);
+            assert.equal(values.enablePodDisruptionBudget, false);
+            assert.equal(values.webhookFailurePolicy, "Ignore");
+            for (const key of [
+                "proxy.resources",
+                "destinationResources",
+                "spValidatorResources",
+                "policyController.resources",
+                "identityResources",
+                "proxyInjectorResources",
+                "heartbeatResources",
+            ]) {
+                const resources = key.split(".").reduce((node, k) => node[k], values);
+                for (const kind of ["cpu", "memory"]) {
+                    assert.ok(resources[kind].request, `${stack} ${key}.${kind}.request`);
+                    assert.ok(resources[kind].limit, `${stack} ${key}.${kind}.limit`);
+                }
+            }
+        });
+    }
+
+    for (const stack of ["eks", "gke"]) {
+        it(`${stack} uses Linkerd's HA values`, async () => {
+            const values = await controlPlaneValues(stack);
+            assert.equal(values.controllerReplicas, 3);
+            assert.equal(values.highAvailability, true);
+            assert.equal(values.enablePodAntiAffinity, true);
+            assert.equal(values.enablePodDisruptionBudget, true);
+            assert.equal(values.webhookFailurePolicy, "Fail");
+            assert.deepEqual(values.controller, { podDisruptionBudget: { maxUnavailable: 1 } });
+            assert.equal(values.deploymentStrategy.rollingUpdate.maxUnavailable, 1);
+            assert.deepEqual(values.proxy.resources, { cpu: { request: "100m" }, memory: { request: "20Mi", limit: "250Mi" } });
+        });
+    }
+
+    it("proxy-init's iptables mode comes from the preset", async () => {
+        for (const stack of ["k3d", "eks"]) assert.equal((await controlPlaneValues(stack)).proxyInit.iptablesMode, "nft");
+        const legacy = await runStackOk("k3d", { "mtls.enabled": true, "linkerd.proxyInit.iptablesMode": "legacy" });
+        assert.equal(one(legacy, CHART, "akko-linkerd-control-plane").inputs.values.proxyInit.iptablesMode, "legacy");
+    });
+
+    it("Gateway API CRDs: installed by linkerd-crds on k3d, k3s, EKS; read (must be present) on GKE", async () => {
+        for (const stack of ["k3d", "netcup", "eks"]) {
+            const run = await runStackOk(stack, { "mtls.enabled": true });
+            assert.equal(one(run, CHART, "akko-linkerd-crds").inputs.values.installGatewayAPI, true);
+            assert.deepEqual(run.resources.filter((r) => r.read), []);
+        }
+        const gke = await runStackOk("gke", { "mtls.enabled": true });
+        assert.equal(one(gke, CHART, "akko-linkerd-crds").inputs.values.installGatewayAPI, false);
+        const reads = gke.resources.filter((r) => r.read);
+        assert.deepEqual(reads.map((r) => r.type), [
+            "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition",
+            "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition",
+        ]);
+        const controlPlane = one(gke, CHART, "akko-linkerd-control-plane");
+        for (const crd of reads) assert.ok(dependsOn(gke, controlPlane, crd), `control plane waits for ${crd.name}`);
+    });
+});
