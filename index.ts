@@ -2,24 +2,41 @@
  * akko-mtls: mutual TLS between every AKKO pod, with Linkerd.
  *
  * Reads the stack config once (a bad config throws before anything is registered),
- * builds the mesh as one component, and exports its outputs. Private keys are never
- * exported.
+ * checks the requested trust-anchor rotation step against the last deployment, builds
+ * the mesh as one component, and exports its outputs. Private keys are never exported.
  */
+import * as pulumi from "@pulumi/pulumi";
 import { loadConfig } from "./config";
 import { MtlsMesh } from "./components/mtlsMesh";
+import { parseRotationRecord, planRotation } from "./lib/rotation";
 
 export = async () => {
     const config = loadConfig();
-    const mesh = new MtlsMesh("akko", { config });
 
+    // The stack's own last outputs say which rotation phase is deployed (none on a new stack).
+    const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`);
+    const previous = parseRotationRecord((await self.getOutputDetails("trustAnchorRotation")).value);
+    const rotation = planRotation(config.identity.trustAnchor, previous, new Date());
+
+    const mesh = new MtlsMesh("akko", { config, rotation });
+
+    const optional = (outputs: Record<string, pulumi.Output<string> | undefined>) =>
+        Object.fromEntries(Object.entries(outputs).filter(([, value]) => value !== undefined));
     return {
         target: config.target,
         mtlsEnabled: mesh.enabled,
+        identityIssuerMode: config.identity.issuer.mode,
         trustAnchorPem: mesh.trustAnchorPem,
         trustAnchorFingerprintSha256: mesh.trustAnchorFingerprintSha256,
         trustAnchorNotAfter: mesh.trustAnchorNotAfter,
-        // Only while enabled: an undefined output would only produce a warning.
-        ...(mesh.identityIssuerNotAfter && { identityIssuerNotAfter: mesh.identityIssuerNotAfter }),
-        ...(mesh.linkerdChartVersion && { linkerdChartVersion: mesh.linkerdChartVersion }),
+        trustBundlePem: mesh.trustBundlePem,
+        trustAnchorRotation: rotation.record,
+        // Only where they apply: an undefined output would only produce a warning.
+        ...optional({
+            identityIssuerNotAfter: mesh.identityIssuerNotAfter,
+            linkerdChartVersion: mesh.linkerdChartVersion,
+            certManagerChartVersion: mesh.certManagerChartVersion,
+            rotationJobSchedule: mesh.rotationJobSchedule,
+        }),
     };
 };

@@ -1,3 +1,4 @@
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 
@@ -72,5 +73,125 @@ export class IdentityIssuer extends pulumi.ComponentResource {
         this.notAfter = cert.validityEndTime;
 
         this.registerOutputs({ certPem: this.certPem, privateKeyPem: this.privateKeyPem, notAfter: this.notAfter });
+    }
+}
+
+/** An anchor a CA Issuer is made of. */
+export interface AnchorForIssuer {
+    generation: number;
+    certPem: pulumi.Input<string>;
+    privateKeyPem: pulumi.Input<string>;
+}
+
+export interface CertManagerIdentityIssuerArgs {
+    /** Namespace of the control plane, where the issuer Secret must be. */
+    namespace: pulumi.Input<string>;
+    /** Anchors in the trust bundle: each becomes a `kubernetes.io/tls` Secret and a CA Issuer. */
+    anchors: AnchorForIssuer[];
+    /** Generation of the anchor whose Issuer signs the identity issuer. */
+    signingGeneration: number;
+    /**
+     * Certificate duration, hours.
+     * @default 48
+     */
+    durationHours?: number;
+    /**
+     * cert-manager renews this many hours before expiry.
+     * @default 25
+     */
+    renewBeforeHours?: number;
+    /**
+     * Subject common name (and DNS name).
+     * @default "identity.linkerd.cluster.local"
+     */
+    commonName?: string;
+    /** Completes once cert-manager's API accepts objects (CertManager.ready). */
+    certManagerReady: pulumi.Input<pulumi.Resource>;
+}
+
+/** Name of the CA Issuer (and its Secret) for an anchor generation. */
+export const anchorIssuerName = (generation: number) => `linkerd-trust-anchor-g${generation}`;
+
+/**
+ * Linkerd's identity issuer in `certManager` mode, as Linkerd's docs set it up: the
+ * program's trust anchor as a `kubernetes.io/tls` Secret behind a CA Issuer, and a
+ * Certificate `linkerd-identity-issuer` (CA, ECDSA P-256, 48 h, renewed 25 h before
+ * expiry with a new key) that cert-manager keeps rotating. Linkerd reads the Secret with
+ * issuer scheme `kubernetes.io/tls` and reloads it live.
+ *
+ * During an anchor rotation each anchor in the bundle has its Issuer; phase 2 moves the
+ * Certificate's issuerRef to the new one, which makes cert-manager re-issue at once.
+ */
+export class CertManagerIdentityIssuer extends pulumi.ComponentResource {
+    /** The Certificate; Pulumi waits until it is Ready. */
+    public readonly certificate: k8s.apiextensions.CustomResource;
+    /** Name of the Secret cert-manager writes. */
+    public readonly secretName: pulumi.Output<string>;
+    /** Resources the control plane must wait for. */
+    public readonly ready: pulumi.Resource[];
+
+    constructor(name: string, args: CertManagerIdentityIssuerArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("akko:mtls:CertManagerIdentityIssuer", name, {}, opts);
+
+        const issuers = new Map<number, k8s.apiextensions.CustomResource>();
+        for (const anchor of args.anchors) {
+            const anchorName = anchorIssuerName(anchor.generation);
+            const secret = new k8s.core.v1.Secret(
+                `${name}-anchor-g${anchor.generation}`,
+                {
+                    metadata: { name: anchorName, namespace: args.namespace },
+                    type: "kubernetes.io/tls",
+                    stringData: { "tls.crt": anchor.certPem, "tls.key": pulumi.secret(anchor.privateKeyPem) },
+                },
+                { parent: this },
+            );
+            issuers.set(
+                anchor.generation,
+                new k8s.apiextensions.CustomResource(
+                    `${name}-anchor-g${anchor.generation}`,
+                    {
+                        apiVersion: "cert-manager.io/v1",
+                        kind: "Issuer",
+                        metadata: {
+                            name: anchorName,
+                            namespace: args.namespace,
+                            annotations: { "pulumi.com/waitFor": "condition=Ready" },
+                        },
+                        spec: { ca: { secretName: secret.metadata.name } },
+                    },
+                    { parent: this, dependsOn: [secret, args.certManagerReady] },
+                ),
+            );
+        }
+        const signer = issuers.get(args.signingGeneration);
+        if (!signer) throw new Error(`no anchor of generation ${args.signingGeneration} to sign the identity issuer`);
+
+        const commonName = args.commonName ?? "identity.linkerd.cluster.local";
+        this.certificate = new k8s.apiextensions.CustomResource(
+            `${name}-certificate`,
+            {
+                apiVersion: "cert-manager.io/v1",
+                kind: "Certificate",
+                metadata: {
+                    name: "linkerd-identity-issuer",
+                    namespace: args.namespace,
+                    annotations: { "pulumi.com/waitFor": "condition=Ready" },
+                },
+                spec: {
+                    secretName: "linkerd-identity-issuer",
+                    duration: `${args.durationHours ?? 48}h0m0s`,
+                    renewBefore: `${args.renewBeforeHours ?? 25}h0m0s`,
+                    issuerRef: { name: anchorIssuerName(args.signingGeneration), kind: "Issuer", group: "cert-manager.io" },
+                    commonName,
+                    dnsNames: [commonName],
+                    isCA: true,
+                    privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
+                },
+            },
+            { parent: this, dependsOn: [signer] },
+        );
+        this.secretName = pulumi.output("linkerd-identity-issuer");
+        this.ready = [this.certificate];
+        this.registerOutputs({ certificate: this.certificate, secretName: this.secretName });
     }
 }

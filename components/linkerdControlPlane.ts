@@ -34,10 +34,10 @@ export type IdentityIssuerValues =
 
 export interface LinkerdControlPlaneArgs {
     /**
-     * Namespace of the control plane.
-     * @default "linkerd"
+     * The control-plane namespace (see `linkerdNamespace` in namespaces.ts): the charts
+     * install into it and wait for it.
      */
-    namespace?: string;
+    namespace: k8s.core.v1.Namespace;
     /**
      * Exact version of the linkerd-crds and linkerd-control-plane charts.
      * @default "2026.8.3" (edge-26.8.3)
@@ -97,9 +97,9 @@ export interface LinkerdControlPlaneArgs {
 }
 
 /**
- * The Linkerd control plane: its namespace (labelled as `linkerd install` would),
- * the linkerd-crds chart, then the linkerd-control-plane chart, both `helm.v4.Chart`
- * from the edge repository at an exact version.
+ * The Linkerd control plane: the linkerd-crds chart, then the linkerd-control-plane
+ * chart, both `helm.v4.Chart` from the edge repository at an exact version, into the
+ * namespace given (labelled as `linkerd install` would, see namespaces.ts).
  */
 export class LinkerdControlPlane extends pulumi.ComponentResource {
     /** The control-plane namespace. */
@@ -114,29 +114,9 @@ export class LinkerdControlPlane extends pulumi.ComponentResource {
     constructor(name: string, args: LinkerdControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
         super("akko:mtls:LinkerdControlPlane", name, {}, opts);
 
-        const namespaceName = args.namespace ?? "linkerd";
+        const namespace = args.namespace;
         const chartVersion = pulumi.output(args.chartVersion ?? "2026.8.3");
         const repo = args.repository ?? "https://helm.linkerd.io/edge";
-
-        // What charts/linkerd-control-plane/templates/namespace.yaml renders for the CLI
-        // (Helm users create the namespace themselves). proxy-init needs NET_ADMIN, hence
-        // the privileged pod-security level.
-        const namespace = new k8s.core.v1.Namespace(
-            `${name}-namespace`,
-            {
-                metadata: {
-                    name: namespaceName,
-                    annotations: { "linkerd.io/inject": "disabled" },
-                    labels: {
-                        "linkerd.io/is-control-plane": "true",
-                        "config.linkerd.io/admission-webhooks": "disabled",
-                        "linkerd.io/control-plane-ns": namespaceName,
-                        "pod-security.kubernetes.io/enforce": "privileged",
-                    },
-                },
-            },
-            { parent: this },
-        );
 
         this.crds = new k8s.helm.v4.Chart(
             `${name}-crds`,
@@ -148,7 +128,7 @@ export class LinkerdControlPlane extends pulumi.ComponentResource {
                 namespace: namespace.metadata.name,
                 values: { installGatewayAPI: (args.gatewayApi ?? "install") === "install" },
             },
-            { parent: this },
+            { parent: this, dependsOn: [namespace] },
         );
 
         // With `present`, read the Gateway API CRDs Linkerd's policy controller watches, so
@@ -175,7 +155,7 @@ export class LinkerdControlPlane extends pulumi.ComponentResource {
                 namespace: namespace.metadata.name,
                 values: controlPlaneValues(args),
             },
-            { parent: this, dependsOn: [this.crds, ...gatewayApiCrds, ...(args.waitFor ?? [])] },
+            { parent: this, dependsOn: [namespace, this.crds, ...gatewayApiCrds, ...(args.waitFor ?? [])] },
         );
 
         this.namespace = namespace.metadata.name;

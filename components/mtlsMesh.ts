@@ -1,56 +1,85 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import * as crypto from "node:crypto";
 import type { MeshConfig } from "../config";
-import { IdentityIssuer } from "./identityIssuer";
-import { LINKERD_WEBHOOK_SERVICES, LinkerdControlPlane } from "./linkerdControlPlane";
+import type { RotationPlan } from "../lib/rotation";
+import { CertManager } from "./certManager";
+import { CertManagerIdentityIssuer, IdentityIssuer } from "./identityIssuer";
+import { IdentityIssuerValues, LINKERD_WEBHOOK_SERVICES, LinkerdControlPlane, LinkerdWebhook } from "./linkerdControlPlane";
+import { linkerdNamespace } from "./namespaces";
+import { RotationCronJob } from "./rotationCronJob";
 import { TrustAnchor } from "./trustAnchor";
-import { WebhookCertificates } from "./webhookCertificates";
+import { CertManagerWebhookCertificates, WebhookCertificates, WebhookTlsValues } from "./webhookCertificates";
 
 export interface MtlsMeshArgs {
     /** The validated stack configuration (config/index.ts). */
     config: MeshConfig;
+    /** Which trust anchors exist in this rotation phase (lib/rotation.ts). */
+    rotation: RotationPlan;
 }
 
+/** Annotation on control-plane pods: a new trust bundle rolls them (they read it at start). */
+export const TRUST_BUNDLE_ANNOTATION = "akko.io/trust-bundle-sha256";
+
 /**
- * The whole mesh as one dependency graph: trust anchor -> identity issuer ->
- * Linkerd CRDs -> control plane.
+ * The whole mesh as one dependency graph:
  *
- * With `mtls.enabled: false` only the trust anchor exists, and only in Pulumi state
- * (it is not a Kubernetes object): re-enabling the mesh then keeps the same identity,
- * and the anchor can be reviewed (fingerprint, expiry) a sprint before the switch.
+ *   trust anchor(s) ─┬─ static: identity issuer + webhook certificates (@pulumi/tls) ─┐
+ *                    └─ certManager: cert-manager → API check → CA Issuer(s) →         │
+ *                       issuer Certificate, webhook Certificates ───────────────────────┤
+ *   linkerd namespace → linkerd-crds ──────────────────────────────────────────────────┴→ control plane → rotation CronJob
+ *
+ * With `mtls.enabled: false` only the trust anchors exist, and only in Pulumi state
+ * (they are not Kubernetes objects): re-enabling the mesh keeps the same identity, and
+ * the anchor can be reviewed (fingerprint, expiry) a sprint before the switch.
  */
 export class MtlsMesh extends pulumi.ComponentResource {
     /** Whether the mesh is deployed. */
     public readonly enabled: boolean;
-    /** Trust anchor certificate, PEM. */
+    /** The trust anchor that signs the identity issuer, PEM. */
     public readonly trustAnchorPem: pulumi.Output<string>;
-    /** SHA-256 fingerprint of the trust anchor. */
+    /** Its SHA-256 fingerprint. */
     public readonly trustAnchorFingerprintSha256: pulumi.Output<string>;
-    /** Trust anchor expiry, RFC 3339. */
+    /** Its expiry, RFC 3339. */
     public readonly trustAnchorNotAfter: pulumi.Output<string>;
-    /** Identity issuer expiry, RFC 3339; undefined while the mesh is disabled. */
+    /** Every anchor proxies trust (identityTrustAnchorsPEM), PEM. */
+    public readonly trustBundlePem: pulumi.Output<string>;
+    /** Static issuer expiry, RFC 3339; undefined with cert-manager (it renews every 23 h) or while disabled. */
     public readonly identityIssuerNotAfter: pulumi.Output<string> | undefined;
-    /** Linkerd chart version; undefined while the mesh is disabled. */
+    /** Linkerd chart version; undefined while disabled. */
     public readonly linkerdChartVersion: pulumi.Output<string> | undefined;
+    /** cert-manager chart version, in certManager mode while enabled. */
+    public readonly certManagerChartVersion: pulumi.Output<string> | undefined;
+    /** Schedule of the rotation CronJob, while enabled. */
+    public readonly rotationJobSchedule: pulumi.Output<string> | undefined;
 
     constructor(name: string, args: MtlsMeshArgs, opts?: pulumi.ComponentResourceOptions) {
         super("akko:mtls:MtlsMesh", name, {}, opts);
-        const { config } = args;
+        const { config, rotation } = args;
         const identity = config.identity;
 
-        // Generation 1 is the first anchor; the rotation phases add the next generation beside it.
-        const anchor = new TrustAnchor(
-            `${name}-trust-anchor-g1`,
-            {
-                validityHours: identity.trustAnchor.validityHours,
-                expiryWarningDays: identity.trustAnchor.expiryWarningDays,
-            },
-            { parent: this },
-        );
+        const anchors = rotation.anchors.map((planned) => ({
+            planned,
+            anchor: new TrustAnchor(
+                `${name}-trust-anchor-g${planned.generation}`,
+                {
+                    validityHours: identity.trustAnchor.validityHours,
+                    // The anchor on its way out in phase 3 is expected to be old.
+                    expiryWarningDays: planned.inBundle ? identity.trustAnchor.expiryWarningDays : 0,
+                    allowDeletion: planned.allowDeletion,
+                },
+                { parent: this },
+            ),
+        }));
+        const inBundle = anchors.filter((a) => a.planned.inBundle);
+        const signing = anchors.find((a) => a.planned.signsIssuer)!;
+        const bundle = pulumi.all(inBundle.map((a) => a.anchor.certPem)).apply((pems) => pems.map((p) => p.trim()).join("\n"));
+
         this.enabled = config.mtls.enabled;
-        this.trustAnchorPem = anchor.certPem;
-        this.trustAnchorFingerprintSha256 = anchor.fingerprintSha256;
-        this.trustAnchorNotAfter = anchor.notAfter;
+        this.trustAnchorPem = signing.anchor.certPem;
+        this.trustAnchorFingerprintSha256 = signing.anchor.fingerprintSha256;
+        this.trustAnchorNotAfter = signing.anchor.notAfter;
+        this.trustBundlePem = bundle;
 
         if (config.mtls.enabled) {
             const provider = new k8s.Provider(
@@ -58,47 +87,129 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 { context: config.cluster.context, kubeconfig: config.cluster.kubeconfig },
                 { parent: this },
             );
-            const issuer = new IdentityIssuer(
-                `${name}-identity-issuer`,
-                {
-                    signedBy: anchor,
-                    validityHours: identity.issuer.validityHours,
-                    renewBeforeHours: identity.issuer.renewBeforeHours,
-                },
-                { parent: this },
-            );
-            const webhooks = new WebhookCertificates(
-                `${name}-linkerd-webhooks`,
-                { namespace: "linkerd", services: LINKERD_WEBHOOK_SERVICES },
-                { parent: this },
-            );
+            const inCluster = { parent: this, provider };
+            const namespace = linkerdNamespace(`${name}-linkerd-namespace`, "linkerd", inCluster);
+
+            let issuerValues: IdentityIssuerValues;
+            let webhookValues: Record<string, WebhookTlsValues>;
+            const waitFor: pulumi.Resource[] = [];
+            if (identity.issuer.mode === "certManager") {
+                const certManager = new CertManager(
+                    `${name}-cert-manager`,
+                    {
+                        install: config.certManager.install,
+                        chartVersion: config.certManager.chartVersion,
+                        repository: config.certManager.repository,
+                        namespace: config.certManager.namespace,
+                        highAvailability: config.certManager.highAvailability,
+                        resources: config.certManager.resources,
+                        checkNamespace: namespace,
+                    },
+                    inCluster,
+                );
+                const issuer = new CertManagerIdentityIssuer(
+                    `${name}-identity-issuer`,
+                    {
+                        namespace: namespace.metadata.name,
+                        anchors: inBundle.map(({ planned, anchor }) => ({
+                            generation: planned.generation,
+                            certPem: anchor.certPem,
+                            privateKeyPem: anchor.privateKeyPem,
+                        })),
+                        signingGeneration: signing.planned.generation,
+                        durationHours: identity.issuer.certManager.durationHours,
+                        renewBeforeHours: identity.issuer.certManager.renewBeforeHours,
+                        certManagerReady: certManager.ready,
+                    },
+                    inCluster,
+                );
+                const webhooks = new CertManagerWebhookCertificates(
+                    `${name}-linkerd-webhooks`,
+                    {
+                        namespace: namespace.metadata.name,
+                        namespaceName: "linkerd",
+                        services: LINKERD_WEBHOOK_SERVICES,
+                        certManagerReady: certManager.ready,
+                    },
+                    inCluster,
+                );
+                issuerValues = { scheme: "kubernetes.io/tls" };
+                webhookValues = webhooks.values;
+                waitFor.push(...issuer.ready, ...webhooks.ready);
+                this.certManagerChartVersion = certManager.chartVersion;
+            } else {
+                const issuer = new IdentityIssuer(
+                    `${name}-identity-issuer`,
+                    {
+                        signedBy: signing.anchor,
+                        validityHours: identity.issuer.static.validityHours,
+                        renewBeforeHours: identity.issuer.static.renewBeforeHours,
+                    },
+                    { parent: this },
+                );
+                const webhooks = new WebhookCertificates(
+                    `${name}-linkerd-webhooks`,
+                    { namespace: "linkerd", services: LINKERD_WEBHOOK_SERVICES },
+                    { parent: this },
+                );
+                issuerValues = { scheme: "linkerd.io/tls", crtPEM: issuer.certPem, keyPEM: issuer.privateKeyPem };
+                webhookValues = webhooks.values;
+                this.identityIssuerNotAfter = issuer.notAfter;
+            }
+
             const linkerd = config.linkerd;
+            const webhookTls = Object.fromEntries(
+                Object.keys(LINKERD_WEBHOOK_SERVICES).map((key) => [key, webhookValues[key]]),
+            ) as Record<LinkerdWebhook, WebhookTlsValues>;
             const controlPlane = new LinkerdControlPlane(
                 `${name}-linkerd`,
                 {
-                    namespace: "linkerd",
+                    namespace,
                     chartVersion: linkerd.chartVersion,
                     repository: linkerd.repository,
                     gatewayApi: linkerd.gatewayApi,
-                    trustAnchorsPem: anchor.certPem,
+                    trustAnchorsPem: bundle,
                     trustDomain: identity.trustDomain,
-                    identityIssuer: { scheme: "linkerd.io/tls", crtPEM: issuer.certPem, keyPEM: issuer.privateKeyPem },
-                    webhookTls: {
-                        proxyInjector: webhooks.values.proxyInjector,
-                        profileValidator: webhooks.values.profileValidator,
-                        policyValidator: webhooks.values.policyValidator,
-                    },
+                    identityIssuer: issuerValues,
+                    webhookTls,
                     highAvailability: linkerd.highAvailability,
                     controllerReplicas: linkerd.controllerReplicas,
                     webhookFailurePolicy: linkerd.webhookFailurePolicy,
                     iptablesMode: linkerd.proxyInit.iptablesMode,
                     proxyResources: linkerd.proxy.resources,
                     controlPlaneResources: linkerd.controlPlaneResources,
+                    // Control-plane proxies read the bundle from a ConfigMap when they start: a
+                    // new bundle (rotation phases 1 and 3) must roll them.
+                    podAnnotations: { [TRUST_BUNDLE_ANNOTATION]: bundle.apply(sha256) },
+                    waitFor,
                 },
-                { parent: this, providers: { kubernetes: provider } },
+                inCluster,
             );
-            this.identityIssuerNotAfter = issuer.notAfter;
             this.linkerdChartVersion = controlPlane.chartVersion;
+
+            const job = config.rotationJob;
+            if (job.enabled) {
+                const cronJob = new RotationCronJob(
+                    `${name}-rotation`,
+                    {
+                        namespace: namespace.metadata.name,
+                        meshedNamespaces: [...config.mtls.namespaces],
+                        issuerScheme: issuerValues.scheme,
+                        windowStartHour: job.windowStartHour,
+                        windowHours: job.windowHours,
+                        issuerMinHoursLeft: job.issuerMinHoursLeft,
+                        anchorMinDaysLeft: job.anchorMinDaysLeft,
+                        maxConcurrentRestarts: job.maxConcurrentRestarts,
+                        rolloutTimeoutSeconds: job.rolloutTimeoutSeconds,
+                        image: job.image,
+                        kubectlImage: job.kubectlImage,
+                        resources: job.resources,
+                        waitFor: [controlPlane],
+                    },
+                    inCluster,
+                );
+                this.rotationJobSchedule = cronJob.schedule;
+            }
         }
 
         this.registerOutputs({
@@ -106,8 +217,15 @@ export class MtlsMesh extends pulumi.ComponentResource {
             trustAnchorPem: this.trustAnchorPem,
             trustAnchorFingerprintSha256: this.trustAnchorFingerprintSha256,
             trustAnchorNotAfter: this.trustAnchorNotAfter,
+            trustBundlePem: this.trustBundlePem,
             identityIssuerNotAfter: this.identityIssuerNotAfter,
             linkerdChartVersion: this.linkerdChartVersion,
+            certManagerChartVersion: this.certManagerChartVersion,
+            rotationJobSchedule: this.rotationJobSchedule,
         });
     }
+}
+
+function sha256(text: string): string {
+    return crypto.createHash("sha256").update(text).digest("hex");
 }

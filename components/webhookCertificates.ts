@@ -1,3 +1,4 @@
+import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 
@@ -58,6 +59,8 @@ export class WebhookCertificates extends pulumi.ComponentResource {
     public readonly values: Record<string, WebhookTlsValues>;
     /** The CA the API server trusts for these webhooks, PEM. */
     public readonly caBundle: pulumi.Output<string>;
+    /** Nothing to wait for: the chart creates the Secrets from the values. */
+    public readonly ready: pulumi.Resource[] = [];
 
     constructor(name: string, args: WebhookCertificatesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("akko:mtls:WebhookCertificates", name, {}, opts);
@@ -108,5 +111,109 @@ export class WebhookCertificates extends pulumi.ComponentResource {
         }
 
         this.registerOutputs({ values: this.values, caBundle: this.caBundle });
+    }
+}
+
+export interface CertManagerWebhookCertificatesArgs {
+    /** Namespace the webhook Services (and these Certificates) live in. */
+    namespace: pulumi.Input<string>;
+    /** Chart value key -> Service name; Secret `<service>-k8s-tls`, DNS `<service>.<ns>.svc`. */
+    services: Record<string, string>;
+    /** Namespace name, for the DNS names (the Input above may be an Output of the Namespace). */
+    namespaceName: string;
+    /**
+     * Serving certificate duration, hours.
+     * @default 720
+     */
+    durationHours?: number;
+    /**
+     * cert-manager renews this many hours before expiry.
+     * @default 240
+     */
+    renewBeforeHours?: number;
+    /** Completes once cert-manager's API accepts objects (CertManager.ready). */
+    certManagerReady: pulumi.Input<pulumi.Resource>;
+}
+
+/**
+ * Serving certificates for a chart's admission webhooks, issued and rotated by
+ * cert-manager (the `certManager` issuer mode): a self-signed bootstrap Issuer, a webhook
+ * CA Certificate and its CA Issuer, then one Certificate per webhook, written to the
+ * Secret name the chart mounts. The chart gets `externalSecret: true` and
+ * `injectCaFrom: <namespace>/<Certificate>`, so cainjector keeps each webhook's caBundle
+ * in step and the chart's values never change between renders.
+ */
+export class CertManagerWebhookCertificates extends pulumi.ComponentResource {
+    /** Chart values per webhook key. */
+    public readonly values: Record<string, WebhookTlsValues>;
+    /** Resources the chart must wait for (the Certificates, Ready). */
+    public readonly ready: pulumi.Resource[];
+
+    constructor(name: string, args: CertManagerWebhookCertificatesArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("akko:mtls:CertManagerWebhookCertificates", name, {}, opts);
+
+        const waitReady = { "pulumi.com/waitFor": "condition=Ready" };
+        const issuer = (suffix: string, spec: object, dependsOn: pulumi.Input<pulumi.Resource>[]) =>
+            new k8s.apiextensions.CustomResource(
+                `${name}-${suffix}`,
+                {
+                    apiVersion: "cert-manager.io/v1",
+                    kind: "Issuer",
+                    metadata: { name: `webhook-${suffix}`, namespace: args.namespace, annotations: waitReady },
+                    spec,
+                },
+                { parent: this, dependsOn },
+            );
+        const certificate = (resourceName: string, spec: object, dependsOn: pulumi.Resource[]) =>
+            new k8s.apiextensions.CustomResource(
+                `${name}-${resourceName}`,
+                {
+                    apiVersion: "cert-manager.io/v1",
+                    kind: "Certificate",
+                    metadata: { name: resourceName, namespace: args.namespace, annotations: waitReady },
+                    spec,
+                },
+                { parent: this, dependsOn },
+            );
+
+        const bootstrap = issuer("selfsigned", { selfSigned: {} }, [args.certManagerReady]);
+        const ecdsa = { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" };
+        const caCertificate = certificate(
+            "webhook-ca",
+            {
+                secretName: "webhook-ca",
+                commonName: `webhook-ca.${args.namespaceName}`,
+                isCA: true,
+                duration: "87600h0m0s",
+                renewBefore: "8760h0m0s",
+                privateKey: ecdsa,
+                issuerRef: { name: "webhook-selfsigned", kind: "Issuer", group: "cert-manager.io" },
+            },
+            [bootstrap],
+        );
+        const ca = issuer("ca", { ca: { secretName: "webhook-ca" } }, [caCertificate]);
+
+        this.values = {};
+        this.ready = [];
+        for (const [valueKey, service] of Object.entries(args.services)) {
+            const host = `${service}.${args.namespaceName}.svc`;
+            const serving = certificate(
+                service,
+                {
+                    secretName: `${service}-k8s-tls`,
+                    commonName: host,
+                    dnsNames: [host],
+                    duration: `${args.durationHours ?? 720}h0m0s`,
+                    renewBefore: `${args.renewBeforeHours ?? 240}h0m0s`,
+                    usages: ["server auth", "digital signature", "key encipherment"],
+                    privateKey: ecdsa,
+                    issuerRef: { name: "webhook-ca", kind: "Issuer", group: "cert-manager.io" },
+                },
+                [ca],
+            );
+            this.ready.push(serving);
+            this.values[valueKey] = { externalSecret: true, injectCaFrom: `${args.namespaceName}/${service}` };
+        }
+        this.registerOutputs({ values: this.values });
     }
 }

@@ -9,7 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import deepmerge from "deepmerge";
 import { z } from "zod";
 import { DEFAULTS, TARGET_PRESETS } from "./presets";
-import { configSchema, MeshConfig as ParsedConfig, Target } from "./schema";
+import { configObject, configSchema, MeshConfig as ParsedConfig, Target } from "./schema";
 
 export { TARGETS, SINGLE_NODE_TARGETS } from "./schema";
 export type { Target, ContainerResources } from "./schema";
@@ -65,8 +65,12 @@ function parseConfigText(text: string): unknown {
 
 /** Merges defaults <- target preset <- stack values and validates the result. Pure. */
 export function resolveConfig(stackValues: Record<string, unknown>): MeshConfig {
-    const target = configSchema.shape.target.safeParse(stackValues.target);
-    const layers: object[] = [DEFAULTS, ...(target.success ? TARGET_PRESETS[target.data as Target] : []), stackValues];
+    const target = configObject.shape.target.safeParse(stackValues.target);
+    if (!target.success) {
+        // Without a valid target there is no preset, and every other report would be noise.
+        throw new ConfigError(target.error.issues.flatMap((issue) => toProblems({ ...issue, path: ["target"] }, stackValues)));
+    }
+    const layers: object[] = [DEFAULTS, ...TARGET_PRESETS[target.data as Target], stackValues];
     const merged = deepmerge.all(layers, { arrayMerge: (_previous, stack) => stack }) as Record<string, unknown>;
 
     const parsed = configSchema.safeParse(merged);
@@ -121,7 +125,7 @@ function valueAt(root: unknown, path: string[]): unknown {
 
 /** The keys the schema accepts at `path`, for "unknown key" messages. */
 function allowedKeysAt(path: string[]): string[] {
-    let schema: z.core.$ZodType = configSchema;
+    let schema: z.core.$ZodType = configObject;
     for (const segment of path) {
         schema = unwrap(schema);
         if (schema instanceof z.ZodObject) schema = schema.shape[segment];

@@ -14,6 +14,20 @@ export type DeepPartial<T> = T extends readonly (infer U)[]
 /** Pinned upstream versions (see ../shared/FACTS.md "Versions and sources"). */
 export const LINKERD_CHART_VERSION = "2026.8.3"; // edge-26.8.3
 export const LINKERD_EDGE_REPOSITORY = "https://helm.linkerd.io/edge";
+export const CERT_MANAGER_CHART_VERSION = "v1.21.1";
+export const JETSTACK_REPOSITORY = "https://charts.jetstack.io";
+
+/**
+ * Images of the rotation CronJob, pinned by digest. The digests are the ones published for
+ * these tags (the same digest is pinned in several public repositories); this machine cannot
+ * reach a registry, so re-check with `crane digest <tag>` when bumping them.
+ * - node runs scripts/rotation-check.mjs (node:crypto does the X.509 checks);
+ * - alpine/k8s only lends its static kubectl binary (copied by an init container).
+ */
+export const ROTATION_JOB_IMAGE =
+    "docker.io/library/node:24.11.1-alpine3.22@sha256:2867d550cf9d8bb50059a0fff528741f11a84d985c732e60e19e8e75c7239c43";
+export const KUBECTL_IMAGE =
+    "docker.io/alpine/k8s:1.34.1@sha256:ec714df3813b5405292860f8a1c55c5727bf8c33c88992f1e981efad8065547f";
 
 const resources = (cpuRequest: string, memoryRequest: string, memoryLimit: string, cpuLimit?: string): ContainerResources => ({
     cpu: { request: cpuRequest, limit: cpuLimit },
@@ -23,7 +37,7 @@ const resources = (cpuRequest: string, memoryRequest: string, memoryLimit: strin
 /** Applies to every target unless its preset or the stack file says otherwise. */
 export const DEFAULTS: DeepPartial<MeshConfigInput> = {
     // One sprint with the switch off before flipping it on (ADR).
-    mtls: { enabled: false },
+    mtls: { enabled: false, namespaces: ["akko"] },
     linkerd: {
         chartVersion: LINKERD_CHART_VERSION,
         repository: LINKERD_EDGE_REPOSITORY,
@@ -33,11 +47,35 @@ export const DEFAULTS: DeepPartial<MeshConfigInput> = {
     },
     identity: {
         trustDomain: "cluster.local",
-        // Linkerd docs: anchor 87600 h, issuer 8760 h; `linkerd check` warns under 60 days.
-        trustAnchor: { validityHours: 87600, expiryWarningDays: 60 },
-        // Re-issued by any `pulumi up` in the last 90 days, so `linkerd check` (60 days) never warns
-        // on a stack that is deployed at least once a month.
-        issuer: { mode: "static", validityHours: 8760, renewBeforeHours: 2160 },
+        // Linkerd docs: anchor 87600 h; `linkerd check` warns under 60 days. A phase waits 25 h:
+        // proxies renew their 24 h leaf certificates and the daily rotation Job restarts workloads.
+        trustAnchor: { validityHours: 87600, expiryWarningDays: 60, generation: 1, rotationPhase: 0, minHoursBetweenPhases: 25 },
+        issuer: {
+            // cert-manager rotates the issuer every 48 h with no operator involved.
+            mode: "certManager",
+            // Static: re-issued by any `pulumi up` in the last 90 days, so `linkerd check` (60 days)
+            // never warns on a stack deployed at least once a month.
+            static: { validityHours: 8760, renewBeforeHours: 2160 },
+            // Linkerd docs (automatically rotating control plane TLS credentials).
+            certManager: { durationHours: 48, renewBeforeHours: 25 },
+        },
+    },
+    certManager: {
+        install: true,
+        chartVersion: CERT_MANAGER_CHART_VERSION,
+        repository: JETSTACK_REPOSITORY,
+        namespace: "cert-manager",
+    },
+    rotationJob: {
+        enabled: true,
+        windowStartHour: 2,
+        windowHours: 4,
+        anchorMinDaysLeft: 60,
+        maxConcurrentRestarts: 2,
+        rolloutTimeoutSeconds: 600,
+        image: ROTATION_JOB_IMAGE,
+        kubectlImage: KUBECTL_IMAGE,
+        resources: resources("10m", "32Mi", "128Mi", "200m"),
     },
 };
 
@@ -63,6 +101,14 @@ const singleNode: DeepPartial<MeshConfigInput> = {
             heartbeat: resources("10m", "16Mi", "64Mi", "100m"),
         },
     },
+    certManager: {
+        highAvailability: false,
+        resources: {
+            controller: resources("10m", "48Mi", "256Mi", "500m"),
+            webhook: resources("10m", "24Mi", "128Mi", "200m"),
+            cainjector: resources("10m", "48Mi", "256Mi", "500m"),
+        },
+    },
 };
 
 /** Linkerd's values-ha.yaml (charts/linkerd-control-plane/values-ha.yaml), as config. */
@@ -82,10 +128,19 @@ const highlyAvailable: DeepPartial<MeshConfigInput> = {
             heartbeat: ha,
         },
     },
+    certManager: {
+        highAvailability: true,
+        resources: {
+            controller: resources("50m", "64Mi", "512Mi"),
+            webhook: resources("25m", "32Mi", "256Mi"),
+            cainjector: resources("50m", "64Mi", "512Mi"),
+        },
+    },
 };
 
 export const TARGET_PRESETS: Record<Target, DeepPartial<MeshConfigInput>[]> = {
-    k3d: [singleNode],
+    // A laptop cluster is thrown away often: a static issuer (no cert-manager) keeps it light.
+    k3d: [singleNode, { identity: { issuer: { mode: "static" } } }],
     // k3s >= 1.37 bundles the Gateway API CRDs (k3s-io/k3s#14564): such a stack sets
     // `linkerd.gatewayApi: present`.
     k3s: [singleNode],

@@ -19,6 +19,23 @@ export const SINGLE_NODE_TARGETS: readonly Target[] = ["k3d", "k3s"];
 const exactChartVersion = z
     .string()
     .regex(/^[0-9]+\.[0-9]+\.[0-9]+$/, { message: "an exact chart version such as 2026.8.3 (no range, no 'latest', no 'v')" });
+/** cert-manager's chart versions carry a `v`. */
+const exactVChartVersion = z
+    .string()
+    .regex(/^v[0-9]+\.[0-9]+\.[0-9]+$/, { message: "an exact chart version such as v1.21.1 (with the 'v', no range)" });
+
+/** An image reference pinned by digest: a tag alone can be moved under a running CronJob. */
+const imageByDigest = z
+    .string()
+    .regex(/^[a-z0-9]+([._/-][a-z0-9]+)*(:[0-9]+)?(\/[a-z0-9._-]+)*(:[A-Za-z0-9._-]+)?@sha256:[a-f0-9]{64}$/, {
+        message: "an image pinned by digest, e.g. docker.io/library/node:24-alpine@sha256:<64 hex>",
+    });
+
+/** A Kubernetes namespace name (RFC 1123 label). */
+export const namespaceName = z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: "a namespace name (RFC 1123 label: lower-case letters, digits, '-')" })
+    .max(63);
 
 const quantity = z.string().regex(QUANTITY_PATTERN, { message: "a Kubernetes quantity such as 100m, 20Mi or 1Gi" });
 
@@ -37,8 +54,8 @@ export type ContainerResources = z.output<typeof containerResources>;
 
 const hours = z.int().positive();
 
-export const configSchema = z
-    .strictObject({
+/** The shape of the namespace, without the cross-key rules. */
+export const configObject = z.strictObject({
         /** Which infrastructure the stack runs on; selects the preset. */
         target: z.enum(TARGETS),
         cluster: z.strictObject({
@@ -50,6 +67,8 @@ export const configSchema = z
         mtls: z.strictObject({
             /** THE switch: false creates no Kubernetes object at all. */
             enabled: z.boolean(),
+            /** The AKKO namespaces whose workloads are meshed. */
+            namespaces: z.array(namespaceName).min(1),
         }),
         linkerd: z.strictObject({
             chartVersion: exactChartVersion,
@@ -84,34 +103,116 @@ export const configSchema = z
                 message: "a DNS domain such as cluster.local",
             }),
             trustAnchor: z.strictObject({
+                /** Validity of a new anchor (an existing one keeps its own). */
                 validityHours: hours.min(24 * 30),
                 /** `pulumi up` warns when fewer days than this are left (linkerd check warns at 60). */
                 expiryWarningDays: z.int().min(1),
+                /** The anchor in use; a completed rotation moves to the next generation. */
+                generation: z.int().min(1),
+                /**
+                 * Zero-downtime rotation to generation + 1: 0 none, 1 trust both anchors,
+                 * 2 issue from the new anchor, 3 drop the old anchor (docs/admin/rotation.md).
+                 */
+                rotationPhase: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]),
+                /** Minimum time in phases 1 and 2 before the next one (proxies must pick up the change). */
+                minHoursBetweenPhases: z.int().min(0),
             }),
             issuer: z.strictObject({
-                mode: z.enum(["static"]),
-                validityHours: hours.min(24),
-                /** Early renewal: `pulumi up` re-issues the issuer when fewer hours than this are left. */
-                renewBeforeHours: hours,
+                /** static: @pulumi/tls signs the issuer; certManager: cert-manager issues and rotates it. */
+                mode: z.enum(["static", "certManager"]),
+                static: z.strictObject({
+                    validityHours: hours.min(24),
+                    /** Early renewal: `pulumi up` re-issues the issuer when fewer hours than this are left. */
+                    renewBeforeHours: hours,
+                }),
+                certManager: z.strictObject({
+                    /** Certificate duration (Linkerd docs: 48 h). */
+                    durationHours: hours.min(2),
+                    /** cert-manager renews this long before expiry (Linkerd docs: 25 h). */
+                    renewBeforeHours: hours,
+                }),
             }),
         }),
-    })
+        certManager: z.strictObject({
+            /** Install cert-manager (true) or use the cluster's existing installation (false). */
+            install: z.boolean(),
+            chartVersion: exactVChartVersion,
+            repository: z.url({ protocol: /^https$/ }),
+            namespace: namespaceName,
+            highAvailability: z.boolean(),
+            resources: z.strictObject({
+                controller: containerResources,
+                webhook: containerResources,
+                cainjector: containerResources,
+            }),
+        }),
+        rotationJob: z.strictObject({
+            /** The daily check-and-restart CronJob in the linkerd namespace. */
+            enabled: z.boolean(),
+            /** The Job runs at a minute drawn once per stack inside [windowStartHour, +windowHours) UTC. */
+            windowStartHour: z.int().min(0).max(23),
+            windowHours: z.int().min(1).max(24),
+            /** Fail the Job (alert) when the issuer has fewer hours left; default min(renewBefore - 1, 1440). */
+            issuerMinHoursLeft: z.int().min(1).optional(),
+            /** Fail the Job when a trust anchor has fewer days left. */
+            anchorMinDaysLeft: z.int().min(1),
+            /** Workloads restarted at the same time when the trust bundle changed. */
+            maxConcurrentRestarts: z.int().min(1).max(20),
+            rolloutTimeoutSeconds: z.int().min(30),
+            /** Runs the check script (node). */
+            image: imageByDigest,
+            /** Provides the kubectl binary the script calls. */
+            kubectlImage: imageByDigest,
+            resources: containerResources,
+        }),
+});
+
+export const configSchema = configObject
     .superRefine((config, ctx) => {
         const { issuer, trustAnchor } = config.identity;
-        if (issuer.validityHours >= trustAnchor.validityHours) {
+        const lifetimes: [string, number, number][] = [
+            ["static", issuer.static.validityHours, issuer.static.renewBeforeHours],
+            ["certManager", issuer.certManager.durationHours, issuer.certManager.renewBeforeHours],
+        ];
+        for (const [mode, validity, renewBefore] of lifetimes) {
+            const validityKey = mode === "static" ? "validityHours" : "durationHours";
+            if (validity >= trustAnchor.validityHours) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["identity", "issuer", mode, validityKey],
+                    message: `must be shorter than identity.trustAnchor.validityHours (${trustAnchor.validityHours})`,
+                });
+            }
+            if (renewBefore >= validity) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["identity", "issuer", mode, "renewBeforeHours"],
+                    message: `must be shorter than identity.issuer.${mode}.${validityKey} (${validity})`,
+                });
+            }
+        }
+        const renewBefore = issuer.mode === "static" ? issuer.static.renewBeforeHours : issuer.certManager.renewBeforeHours;
+        const minLeft = config.rotationJob.issuerMinHoursLeft;
+        if (minLeft !== undefined && minLeft >= renewBefore) {
             ctx.addIssue({
                 code: "custom",
-                path: ["identity", "issuer", "validityHours"],
-                message: `must be shorter than identity.trustAnchor.validityHours (${trustAnchor.validityHours})`,
+                path: ["rotationJob", "issuerMinHoursLeft"],
+                message: `must be below the issuer's renewBeforeHours (${renewBefore}), or the check fails every day`,
             });
         }
-        if (issuer.renewBeforeHours >= issuer.validityHours) {
-            ctx.addIssue({
-                code: "custom",
-                path: ["identity", "issuer", "renewBeforeHours"],
-                message: `must be shorter than identity.issuer.validityHours (${issuer.validityHours})`,
-            });
-        }
+        const namespaces = config.mtls.namespaces;
+        namespaces.forEach((namespace, i) => {
+            if (namespaces.indexOf(namespace) !== i) {
+                ctx.addIssue({ code: "custom", path: ["mtls", "namespaces", i], message: `lists "${namespace}" twice` });
+            }
+            if (RESERVED_NAMESPACES.includes(namespace)) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["mtls", "namespaces", i],
+                    message: `must not be a system or mesh namespace (${RESERVED_NAMESPACES.join(", ")})`,
+                });
+            }
+        });
 
         const linkerd = config.linkerd;
         const singleNode = SINGLE_NODE_TARGETS.includes(config.target);
@@ -120,6 +221,13 @@ export const configSchema = z
                 code: "custom",
                 path: ["linkerd", "highAvailability"],
                 message: `must be false on the single-node target ${config.target} (HA anti-affinity needs 3 nodes)`,
+            });
+        }
+        if (singleNode && config.certManager.highAvailability) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["certManager", "highAvailability"],
+                message: `must be false on the single-node target ${config.target}`,
             });
         }
         if (linkerd.highAvailability && linkerd.controllerReplicas < 3) {
@@ -132,6 +240,10 @@ export const configSchema = z
 
         const everyResources: [string[], ContainerResources][] = [
             [["linkerd", "proxy", "resources"], linkerd.proxy.resources],
+            [["rotationJob", "resources"], config.rotationJob.resources],
+            ...Object.entries(config.certManager.resources).map(
+                ([component, r]): [string[], ContainerResources] => [["certManager", "resources", component], r],
+            ),
             ...Object.entries(linkerd.controlPlaneResources).map(
                 ([component, r]): [string[], ContainerResources] => [["linkerd", "controlPlaneResources", component], r],
             ),
@@ -158,10 +270,21 @@ export const configSchema = z
                 }
             }
         }
+    })
+    .transform((config) => {
+        // Derived default: alert an hour after the issuer's renewal should have happened
+        // (cert-manager), or at `linkerd check`'s 60 days (static).
+        const issuer = config.identity.issuer;
+        const renewBefore = issuer.mode === "static" ? issuer.static.renewBeforeHours : issuer.certManager.renewBeforeHours;
+        const issuerMinHoursLeft = config.rotationJob.issuerMinHoursLeft ?? Math.min(renewBefore - 1, 1440);
+        return { ...config, rotationJob: { ...config.rotationJob, issuerMinHoursLeft } };
     });
+
+/** Namespaces that are never meshed workload namespaces. */
+export const RESERVED_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease", "linkerd", "linkerd-viz", "cert-manager"];
 
 export type MeshConfigInput = z.input<typeof configSchema>;
 export type MeshConfig = z.output<typeof configSchema>;
 
 /** The top-level keys of the `akko-mtls:` config namespace. */
-export const CONFIG_KEYS = Object.keys(configSchema.shape) as (keyof MeshConfig)[];
+export const CONFIG_KEYS = Object.keys(configObject.shape) as (keyof MeshConfig)[];

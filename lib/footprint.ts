@@ -4,7 +4,7 @@
  * computed from the chart values a (mock) run registered.
  *
  * Which value feeds which container comes from the pinned charts' templates
- * (rendered with Helm at edge-26.8.3): e.g. the destination pod runs the
+ * (rendered with Helm at edge-26.8.3, cert-manager v1.21.1): e.g. the destination pod runs the
  * `destination`, `sp-validator` and `policy` containers plus a proxy, each
  * control-plane deployment has `controllerReplicas` replicas. Jobs and CronJobs
  * (heartbeat, the rotation check) run for seconds a day and are left out.
@@ -64,6 +64,17 @@ export const POD_LAYOUTS: Record<string, PodLayout[]> = {
             replicas: "controllerReplicas",
         },
     ],
+    // cert-manager v1.21.1 templates: one container per deployment.
+    "cert-manager": [
+        { pod: "cert-manager", containers: { "cert-manager-controller": "resources" }, proxy: false, replicas: "replicaCount" },
+        { pod: "cert-manager-webhook", containers: { "cert-manager-webhook": "webhook.resources" }, proxy: false, replicas: "webhook.replicaCount" },
+        {
+            pod: "cert-manager-cainjector",
+            containers: { "cert-manager-cainjector": "cainjector.resources" },
+            proxy: false,
+            replicas: "cainjector.replicaCount",
+        },
+    ],
 };
 
 /** The footprint of the charts in `run` plus `meshedPods` application proxies. */
@@ -105,13 +116,17 @@ export function meshFootprint(run: ProgramRun, meshedPods: number): Footprint {
     };
 }
 
+/** Reads Linkerd's `{cpu: {request, limit}}` shape or Kubernetes' `{requests, limits}`. */
 function figures(resources: any): Pick<ContainerFootprint, "cpuRequest" | "cpuLimit" | "memoryRequest" | "memoryLimit"> {
     const quantity = (q: unknown) => (typeof q === "string" && q !== "" ? parseQuantity(q) : undefined);
+    const kubernetesShape = resources?.requests !== undefined || resources?.limits !== undefined;
+    const pick = (kind: "cpu" | "memory", bound: "request" | "limit") =>
+        quantity(kubernetesShape ? resources?.[`${bound}s`]?.[kind] : resources?.[kind]?.[bound]);
     return {
-        cpuRequest: quantity(resources?.cpu?.request) ?? 0,
-        cpuLimit: quantity(resources?.cpu?.limit),
-        memoryRequest: quantity(resources?.memory?.request) ?? 0,
-        memoryLimit: quantity(resources?.memory?.limit),
+        cpuRequest: pick("cpu", "request") ?? 0,
+        cpuLimit: pick("cpu", "limit"),
+        memoryRequest: pick("memory", "request") ?? 0,
+        memoryLimit: pick("memory", "limit"),
     };
 }
 

@@ -186,6 +186,10 @@ async function mockResource(
 ): Promise<pulumi.runtime.MockResourceResult> {
     const key = `${args.type}::${args.name}`;
     const id = args.id ?? `${args.name}-id`;
+    if (args.type === "pulumi:pulumi:StackReference") {
+        // A read of the last deployment's outputs: never from the provider state.
+        return { id, state: { ...args.inputs, outputs: previousOutputs ?? {}, secretOutputNames: [] } };
+    }
     const remembered = state.outputs.get(key);
     // State keeps what the provider computed (keys, certificates, random numbers); a changed
     // input that forces a new one is what `pulumi up` would replace, so recompute then.
@@ -208,15 +212,13 @@ async function mockResource(
             outputs = await locallySignedCertOutputs(inputs);
             break;
         case "random:index/randomInteger:RandomInteger": {
-            // Deterministic per name so plans are reproducible; state keeps it afterwards anyway.
+            // Deterministic per stack and name so plans are reproducible (state keeps it anyway),
+            // yet different between stacks, as real draws would be.
             const span = inputs.max - inputs.min + 1;
-            const draw = crypto.createHash("sha256").update(args.name).digest().readUInt32BE(0);
+            const draw = crypto.createHash("sha256").update(`${pulumi.getStack()}/${args.name}`).digest().readUInt32BE(0);
             outputs = { ...inputs, result: inputs.min + (draw % span) };
             break;
         }
-        case "pulumi:pulumi:StackReference":
-            outputs = { ...inputs, outputs: previousOutputs ?? {}, secretOutputNames: [] };
-            break;
         default:
             outputs = { ...inputs };
     }

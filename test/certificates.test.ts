@@ -40,7 +40,8 @@ describe("certificates the program generates (real X.509)", () => {
     let anchor: crypto.X509Certificate;
     let issuer: crypto.X509Certificate;
     before(async () => {
-        run = await runStackOk("netcup", { "mtls.enabled": true });
+        // Static issuer mode: the program signs the issuer itself (k3d's preset).
+        run = await runStackOk("k3d", { "mtls.enabled": true });
         values = one(run, "kubernetes:helm.sh/v4:Chart", "akko-linkerd-control-plane").inputs.values;
         anchor = new crypto.X509Certificate(values.identityTrustAnchorsPEM);
         issuer = new crypto.X509Certificate(values.identity.issuer.tls.crtPEM);
@@ -68,7 +69,8 @@ describe("certificates the program generates (real X.509)", () => {
     });
 
     it("the outputs describe the same anchor and issuer", () => {
-        assert.equal(run.outputs.trustAnchorPem.value, values.identityTrustAnchorsPEM);
+        assert.equal(String(run.outputs.trustAnchorPem.value).trim(), values.identityTrustAnchorsPEM);
+        assert.equal(run.outputs.trustBundlePem.value, values.identityTrustAnchorsPEM);
         assert.equal(run.outputs.trustAnchorFingerprintSha256.value, anchor.fingerprint256);
         assert.equal(new Date(String(run.outputs.trustAnchorNotAfter.value)).getTime(), new Date(anchor.validTo).getTime());
         assert.equal(new Date(String(run.outputs.identityIssuerNotAfter.value)).getTime(), new Date(issuer.validTo).getTime());
@@ -98,9 +100,10 @@ describe("certificates the program generates (real X.509)", () => {
     it("validities follow the config", async () => {
         const custom = await runStackOk("netcup", {
             "mtls.enabled": true,
+            "identity.issuer.mode": "static",
             "identity.trustAnchor.validityHours": 43800,
-            "identity.issuer.validityHours": 48,
-            "identity.issuer.renewBeforeHours": 24,
+            "identity.issuer.static.validityHours": 48,
+            "identity.issuer.static.renewBeforeHours": 24,
         });
         const v = one(custom, "kubernetes:helm.sh/v4:Chart", "akko-linkerd-control-plane").inputs.values;
         assert.equal(validityHours(new crypto.X509Certificate(v.identityTrustAnchorsPEM)), 43800);
@@ -111,7 +114,7 @@ describe("certificates the program generates (real X.509)", () => {
 describe("renewal policy", () => {
     let run: ProgramRun;
     before(async () => {
-        run = await runStackOk("netcup", { "mtls.enabled": true });
+        run = await runStackOk("k3d", { "mtls.enabled": true });
     });
 
     it("the trust anchor is never replaced implicitly: protected, no early renewal, config changes ignored", () => {
@@ -132,10 +135,10 @@ describe("renewal policy", () => {
     });
 
     it("`pulumi up` warns when the anchor is within 60 days of expiry", async () => {
-        const shortLived = await runStackOk("netcup", {
+        const shortLived = await runStackOk("k3d", {
             "identity.trustAnchor.validityHours": 24 * 45,
-            "identity.issuer.validityHours": 168,
-            "identity.issuer.renewBeforeHours": 24,
+            "identity.issuer.static.validityHours": 168,
+            "identity.issuer.static.renewBeforeHours": 24,
         });
         assert.equal(shortLived.warnings.length, 1);
         assert.match(shortLived.warnings[0], /Trust anchor akko-trust-anchor-g1 expires in 4[45] days/);

@@ -27,17 +27,17 @@ const BAD_CONFIGS: BadConfig[] = [
     { why: "chart version with wildcard", overrides: { "linkerd.chartVersion": "2026.8.x" }, key: "akko-mtls:linkerd.chartVersion", allowed: /exact chart version/ },
     {
         why: "issuer not shorter-lived than the anchor",
-        overrides: { "identity.issuer.validityHours": 87600 },
-        key: "akko-mtls:identity.issuer.validityHours",
+        overrides: { "identity.issuer.static.validityHours": 87600 },
+        key: "akko-mtls:identity.issuer.static.validityHours",
         allowed: /shorter than identity.trustAnchor.validityHours \(87600\)/,
     },
-    { why: "issuer validity as text", overrides: { "identity.issuer.validityHours": "8760" }, key: "akko-mtls:identity.issuer.validityHours", allowed: /expected number/ },
-    { why: "unknown issuer mode", overrides: { "identity.issuer.mode": "vault" }, key: "akko-mtls:identity.issuer.mode", allowed: /"static"/ },
+    { why: "issuer validity as text", overrides: { "identity.issuer.static.validityHours": "8760" }, key: "akko-mtls:identity.issuer.static.validityHours", allowed: /expected number/ },
+    { why: "unknown issuer mode", overrides: { "identity.issuer.mode": "vault" }, key: "akko-mtls:identity.issuer.mode", allowed: /"static", "certManager"/ },
     {
         why: "early renewal longer than the validity",
-        overrides: { "identity.issuer.renewBeforeHours": 9000 },
-        key: "akko-mtls:identity.issuer.renewBeforeHours",
-        allowed: /shorter than identity.issuer.validityHours/,
+        overrides: { "identity.issuer.static.renewBeforeHours": 9000 },
+        key: "akko-mtls:identity.issuer.static.renewBeforeHours",
+        allowed: /shorter than identity.issuer.static.validityHours/,
     },
     { why: "negative anchor validity", overrides: { "identity.trustAnchor.validityHours": -1 }, key: "akko-mtls:identity.trustAnchor.validityHours", allowed: /.+/ },
     { why: "HA on a single node", overrides: { "linkerd.highAvailability": true }, key: "akko-mtls:linkerd.highAvailability", allowed: /must be false on the single-node target k3s/ },
@@ -59,6 +59,29 @@ const BAD_CONFIGS: BadConfig[] = [
     { why: "unknown Gateway API mode", overrides: { "linkerd.gatewayApi": "skip" }, key: "akko-mtls:linkerd.gatewayApi", allowed: /"install", "present"/ },
     { why: "no kube context", overrides: { "cluster.context": undefined }, key: "akko-mtls:cluster.context", allowed: /is required/ },
     { why: "invalid trust domain", overrides: { "identity.trustDomain": "Cluster_Local" }, key: "akko-mtls:identity.trustDomain", allowed: /DNS domain/ },
+    {
+        why: "cert-manager issuer renewing after its own expiry",
+        overrides: { "identity.issuer.certManager.renewBeforeHours": 48 },
+        key: "akko-mtls:identity.issuer.certManager.renewBeforeHours",
+        allowed: /shorter than identity.issuer.certManager.durationHours \(48\)/,
+    },
+    { why: "cert-manager version without its v", overrides: { "certManager.chartVersion": "1.21.1" }, key: "akko-mtls:certManager.chartVersion", allowed: /with the 'v'/ },
+    { why: "cert-manager HA on a single node", overrides: { "certManager.highAvailability": true }, key: "akko-mtls:certManager.highAvailability", allowed: /single-node target k3s/ },
+    { why: "rotation image by tag", overrides: { "rotationJob.image": "node:24-alpine" }, key: "akko-mtls:rotationJob.image", allowed: /pinned by digest/ },
+    { why: "kubectl image with a short digest", overrides: { "rotationJob.kubectlImage": "alpine/k8s@sha256:abc" }, key: "akko-mtls:rotationJob.kubectlImage", allowed: /pinned by digest/ },
+    {
+        why: "issuer alert threshold above the renewal window",
+        overrides: { "rotationJob.issuerMinHoursLeft": 30 },
+        key: "akko-mtls:rotationJob.issuerMinHoursLeft",
+        allowed: /below the issuer's renewBeforeHours \(25\)/,
+    },
+    { why: "rotation window past midnight", overrides: { "rotationJob.windowStartHour": 24 }, key: "akko-mtls:rotationJob.windowStartHour", allowed: /<=23/ },
+    { why: "unknown rotation phase", overrides: { "identity.trustAnchor.rotationPhase": 4 }, key: "akko-mtls:identity.trustAnchor.rotationPhase", allowed: /.+/ },
+    { why: "generation zero", overrides: { "identity.trustAnchor.generation": 0 }, key: "akko-mtls:identity.trustAnchor.generation", allowed: />=1/ },
+    { why: "a namespace listed twice", overrides: { "mtls.namespaces": ["akko", "spark", "akko"] }, key: "akko-mtls:mtls.namespaces.2", allowed: /lists "akko" twice/ },
+    { why: "an invalid namespace name", overrides: { "mtls.namespaces": ["Akko_Data"] }, key: "akko-mtls:mtls.namespaces.0", allowed: /RFC 1123/ },
+    { why: "meshing a system namespace", overrides: { "mtls.namespaces": ["kube-system"] }, key: "akko-mtls:mtls.namespaces.0", allowed: /system or mesh namespace/ },
+    { why: "no meshed namespace", overrides: { "mtls.namespaces": [] }, key: "akko-mtls:mtls.namespaces", allowed: />=1/ },
 ];
 
 describe("bad configs are rejected before any resource is registered", () => {
@@ -71,8 +94,11 @@ describe("bad configs are rejected before any resource is registered", () => {
             const problem = run.error.problems.find((p) => p.key === bad.key);
             assert.ok(problem, `no problem names ${bad.key}: ${run.error.message}`);
             assert.match(problem.message, bad.allowed);
-            const set = Object.entries(bad.overrides)[0][1];
-            if (typeof set !== "string" || !set.startsWith("{")) assert.deepEqual(problem.value, set, "the value found is reported");
+            const [setKey, set] = Object.entries(bad.overrides)[0];
+            const reported = setKey.startsWith("mtls.namespaces") && problem.key !== "akko-mtls:mtls.namespaces"
+                ? (set as string[])[Number(problem.key.split(".").pop())]
+                : set;
+            if (typeof set !== "string" || !set.startsWith("{")) assert.deepEqual(problem.value, reported, "the value found is reported");
             assert.ok(run.error.message.includes(bad.key), "the message names the key");
             // Nothing of the program (at most the stack resource itself), no Kubernetes object.
             assert.deepEqual(run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack"), []);
@@ -86,7 +112,15 @@ describe("presets and overrides", () => {
         assert.equal(netcup.mtls.enabled, false, "the switch is off by default");
         assert.equal(netcup.linkerd.chartVersion, "2026.8.3");
         assert.equal(netcup.identity.trustAnchor.validityHours, 87600);
-        assert.equal(netcup.identity.issuer.validityHours, 8760);
+        assert.equal(netcup.identity.issuer.mode, "certManager");
+        assert.equal(netcup.identity.issuer.certManager.durationHours, 48);
+        assert.equal(netcup.identity.issuer.certManager.renewBeforeHours, 25);
+        assert.equal(netcup.rotationJob.issuerMinHoursLeft, 24, "derived: an hour after renewal should have happened");
+        const k3d = resolveConfig({ target: "k3d", cluster: { context: "k3d-akko" } });
+        assert.equal(k3d.identity.issuer.mode, "static");
+        assert.equal(k3d.identity.issuer.static.validityHours, 8760);
+        assert.equal(k3d.rotationJob.issuerMinHoursLeft, 1440, "derived: linkerd check's 60 days");
+        assert.deepEqual(k3d.mtls.namespaces, ["akko"]);
         const overridden = resolveConfig({
             target: "k3s",
             cluster: { context: "netcup" },

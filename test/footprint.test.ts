@@ -11,6 +11,8 @@ describe("footprint", () => {
         const run = await runStackOk("netcup", { "mtls.enabled": true });
         const footprint = meshFootprint(run, 50);
         assert.ok(footprint.containers.length >= 8, "control-plane containers and proxies are counted");
+        const charts = new Set(footprint.containers.map((c) => c.chart));
+        assert.deepEqual([...charts].sort(), ["cert-manager", "linkerd-control-plane"], "cert-manager counts too");
         assert.ok(
             footprint.memoryRequest <= 0.1 * NETCUP_MEMORY,
             `memory requests ${(footprint.memoryRequest / MIB).toFixed(0)} MiB > ${(0.1 * NETCUP_MEMORY) / MIB} MiB`,
@@ -23,7 +25,8 @@ describe("footprint", () => {
         const destination = eks.containers.find((c) => c.pod === "linkerd-destination" && c.container === "destination")!;
         assert.equal(destination.replicas, 3);
         assert.equal(destination.memoryRequest, 50 * MIB);
-        // values-ha.yaml: 3 x (destination 3 x 50Mi + identity 10Mi + injector 50Mi + 3 proxies x 20Mi)
-        assert.equal(eks.memoryRequest, 3 * (3 * 50 + 10 + 50 + 3 * 20) * MIB);
+        // values-ha.yaml: 3 x (destination 3 x 50Mi + identity 10Mi + injector 50Mi + 3 proxies x 20Mi),
+        // cert-manager HA: 2 controllers x 64Mi, 3 webhooks x 32Mi, 2 cainjectors x 64Mi.
+        assert.equal(eks.memoryRequest, (3 * (3 * 50 + 10 + 50 + 3 * 20) + 2 * 64 + 3 * 32 + 2 * 64) * MIB);
     });
 });

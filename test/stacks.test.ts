@@ -25,9 +25,11 @@ describe("every stack file", () => {
                 assert.deepEqual(kubernetesObjects(off), []);
                 assert.deepEqual(ofType(off, "pulumi:providers:kubernetes"), []);
                 assert.deepEqual(
-                    off.resources.filter((r) => r.custom).map((r) => r.type).sort(),
+                    off.resources.filter((r) => r.custom && !r.read).map((r) => r.type).sort(),
                     ["tls:index/privateKey:PrivateKey", "tls:index/selfSignedCert:SelfSignedCert"],
                 );
+                // The only read: this stack's own last outputs (the rotation phase).
+                assert.deepEqual(off.resources.filter((r) => r.read).map((r) => r.type), ["pulumi:pulumi:StackReference"]);
                 assert.equal(off.outputs.mtlsEnabled.value, false);
                 assert.ok(off.outputs.trustAnchorFingerprintSha256.value);
                 assert.equal(off.outputs.identityIssuerNotAfter, undefined);
@@ -51,7 +53,8 @@ describe("every stack file", () => {
             it("every Kubernetes object goes through the stack's own provider and kube context", () => {
                 const provider = one(on, "pulumi:providers:kubernetes", "akko-kubernetes");
                 assert.equal(provider.inputs.context, on.config["akko-mtls:cluster"] && JSON.parse(on.config["akko-mtls:cluster"]).context);
-                for (const resource of kubernetesObjects(on).concat(on.resources.filter((r) => r.read))) {
+                const reads = on.resources.filter((r) => r.read && r.type.startsWith("kubernetes:"));
+                for (const resource of kubernetesObjects(on).concat(reads)) {
                     const reference = resource.remote ? resource.providers.kubernetes : resource.provider;
                     assert.ok(reference?.startsWith(`${provider.urn}::`), `${resource.name} uses ${reference}`);
                 }
@@ -70,10 +73,18 @@ describe("every stack file", () => {
                 assert.equal(namespace.inputs.metadata.annotations["linkerd.io/inject"], "disabled");
             });
 
-            it("exports the anchor PEM, fingerprint and expiry, the issuer expiry and the chart version, no key", () => {
-                for (const key of ["trustAnchorPem", "trustAnchorFingerprintSha256", "trustAnchorNotAfter", "identityIssuerNotAfter"]) {
+            it("exports the anchor PEM, fingerprint and expiry, the issuer expiry and the chart versions, no key", () => {
+                for (const key of ["trustAnchorPem", "trustAnchorFingerprintSha256", "trustAnchorNotAfter", "trustBundlePem", "trustAnchorRotation"]) {
                     assert.ok(on.outputs[key]?.value, `output ${key}`);
                 }
+                if (on.outputs.identityIssuerMode.value === "static") {
+                    assert.ok(on.outputs.identityIssuerNotAfter.value, "static issuer expiry");
+                } else {
+                    // cert-manager re-issues it every 23 h: a deploy-time expiry would mislead.
+                    assert.equal(on.outputs.identityIssuerNotAfter, undefined);
+                    assert.equal(on.outputs.certManagerChartVersion.value, "v1.21.1");
+                }
+                assert.match(String(on.outputs.rotationJobSchedule.value), /^\d+ \d+ \* \* \*$/);
                 assert.match(String(on.outputs.trustAnchorFingerprintSha256.value), /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
                 for (const [key, output] of Object.entries(on.outputs)) {
                     assert.doesNotMatch(JSON.stringify(output.value), /PRIVATE KEY/, `output ${key} holds a private key`);
@@ -94,12 +105,16 @@ describe("every stack file", () => {
                     walk(resource.inputs, []);
                 }
                 const controlPlane = one(on, CHART, "akko-linkerd-control-plane");
-                assert.deepEqual(controlPlane.secretPaths.sort(), [
-                    "values.identity.issuer.tls.keyPEM",
-                    "values.policyValidator.keyPEM",
-                    "values.profileValidator.keyPEM",
-                    "values.proxyInjector.keyPEM",
-                ]);
+                const expected =
+                    on.outputs.identityIssuerMode.value === "static"
+                        ? [
+                              "values.identity.issuer.tls.keyPEM",
+                              "values.policyValidator.keyPEM",
+                              "values.profileValidator.keyPEM",
+                              "values.proxyInjector.keyPEM",
+                          ]
+                        : []; // cert-manager mode: no key passes through the chart at all
+                assert.deepEqual(controlPlane.secretPaths.sort(), expected, "only the keys are secret, the rest stays reviewable");
             });
 
             it("emits no warning on a fresh deployment", () => {
@@ -164,11 +179,11 @@ describe("targets", () => {
         for (const stack of ["k3d", "netcup", "eks"]) {
             const run = await runStackOk(stack, { "mtls.enabled": true });
             assert.equal(one(run, CHART, "akko-linkerd-crds").inputs.values.installGatewayAPI, true);
-            assert.deepEqual(run.resources.filter((r) => r.read), []);
+            assert.deepEqual(run.resources.filter((r) => r.read && r.type.startsWith("kubernetes:")), []);
         }
         const gke = await runStackOk("gke", { "mtls.enabled": true });
         assert.equal(one(gke, CHART, "akko-linkerd-crds").inputs.values.installGatewayAPI, false);
-        const reads = gke.resources.filter((r) => r.read);
+        const reads = gke.resources.filter((r) => r.read && r.type.startsWith("kubernetes:"));
         assert.deepEqual(reads.map((r) => r.type), [
             "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition",
             "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition",

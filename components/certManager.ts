@@ -1,0 +1,193 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { ResourceValues } from "./linkerdControlPlane";
+
+export interface CertManagerResources {
+    controller: ResourceValues;
+    webhook: ResourceValues;
+    cainjector: ResourceValues;
+}
+
+export interface CertManagerArgs {
+    /**
+     * Install the cert-manager chart; false uses the cluster's existing installation
+     * (whose API the readiness check still proves).
+     * @default true
+     */
+    install?: boolean;
+    /**
+     * Exact chart version (with the `v`).
+     * @default "v1.21.1"
+     */
+    chartVersion?: pulumi.Input<string>;
+    /**
+     * Helm repository.
+     * @default "https://charts.jetstack.io"
+     */
+    repository?: pulumi.Input<string>;
+    /**
+     * Namespace cert-manager is installed into.
+     * @default "cert-manager"
+     */
+    namespace?: string;
+    /**
+     * Two controllers and cainjectors (leader election), three webhooks, PodDisruptionBudgets.
+     * @default false
+     */
+    highAvailability?: boolean;
+    /** Requests and limits of the three deployments; unset keeps the chart's (none). */
+    resources?: pulumi.Input<CertManagerResources>;
+    /**
+     * Namespace the readiness check runs in: where the Issuers and Certificates will be.
+     * It must exist first.
+     */
+    checkNamespace: k8s.core.v1.Namespace;
+}
+
+/**
+ * cert-manager (CRDs included) and a proof that its API really accepts objects.
+ *
+ * A started webhook pod is not a working webhook: until cainjector has written the CA
+ * into the webhook configurations, the API server answers x509 or connection errors
+ * (pulumi-kubernetes#2674). cert-manager's chart checks this with its `startupapicheck`
+ * Job, a Helm hook — and `helm.v4.Chart` omits hooks. So this component runs the same
+ * check (`cmctl check api`, from the startupapicheck image of the same version) as a
+ * plain Job that Pulumi waits for; Issuers and Certificates depend on {@link ready}.
+ */
+export class CertManager extends pulumi.ComponentResource {
+    /** Completes once cert-manager's API accepts (dry-run) certificate requests. */
+    public readonly ready: k8s.batch.v1.Job;
+    /** The chart, when installed. */
+    public readonly chart: k8s.helm.v4.Chart | undefined;
+    /** The chart version (installed or assumed). */
+    public readonly chartVersion: pulumi.Output<string>;
+
+    constructor(name: string, args: CertManagerArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("akko:mtls:CertManager", name, {}, opts);
+
+        const chartVersion = pulumi.output(args.chartVersion ?? "v1.21.1");
+        const namespaceName = args.namespace ?? "cert-manager";
+        const ha = args.highAvailability ?? false;
+
+        if (args.install ?? true) {
+            const namespace = new k8s.core.v1.Namespace(
+                `${name}-namespace`,
+                {
+                    metadata: {
+                        name: namespaceName,
+                        // cert-manager's pods meet the restricted profile; it is not meshed
+                        // (Linkerd's injector skips the cert-manager namespace by default).
+                        labels: { "pod-security.kubernetes.io/enforce": "restricted" },
+                    },
+                },
+                { parent: this },
+            );
+            const resources = pulumi.output(args.resources);
+            const pdb = { enabled: ha, maxUnavailable: 1 };
+            this.chart = new k8s.helm.v4.Chart(
+                `${name}-chart`,
+                {
+                    name: "cert-manager",
+                    chart: "cert-manager",
+                    version: chartVersion,
+                    repositoryOpts: { repo: args.repository ?? "https://charts.jetstack.io" },
+                    namespace: namespace.metadata.name,
+                    values: {
+                        // CRDs come with the chart; `keep` marks them helm.sh/resource-policy: keep.
+                        crds: { enabled: true, keep: true },
+                        // Leader-election leases in cert-manager's own namespace, not kube-system.
+                        global: { leaderElection: { namespace: namespaceName } },
+                        replicaCount: ha ? 2 : 1,
+                        podDisruptionBudget: pdb,
+                        resources: resources.apply((r) => r && toK8sResources(r.controller)),
+                        webhook: {
+                            replicaCount: ha ? 3 : 1,
+                            podDisruptionBudget: pdb,
+                            resources: resources.apply((r) => r && toK8sResources(r.webhook)),
+                        },
+                        cainjector: {
+                            replicaCount: ha ? 2 : 1,
+                            podDisruptionBudget: pdb,
+                            resources: resources.apply((r) => r && toK8sResources(r.cainjector)),
+                        },
+                        // A Helm hook, which helm.v4.Chart would not run; the check is below.
+                        startupapicheck: { enabled: false },
+                    },
+                },
+                { parent: this, dependsOn: [namespace] },
+            );
+        }
+
+        const checkNamespace = args.checkNamespace.metadata.name;
+        const labels = { "app.kubernetes.io/name": "cert-manager-api-check", "app.kubernetes.io/part-of": "akko-mtls" };
+        const account = new k8s.core.v1.ServiceAccount(
+            `${name}-api-check`,
+            { metadata: { name: "cert-manager-api-check", namespace: checkNamespace, labels } },
+            { parent: this },
+        );
+        // The rights of the chart's startupapicheck: create (dry-run) CertificateRequests.
+        const role = new k8s.rbac.v1.Role(
+            `${name}-api-check`,
+            {
+                metadata: { name: "cert-manager-api-check", namespace: checkNamespace, labels },
+                rules: [{ apiGroups: ["cert-manager.io"], resources: ["certificaterequests"], verbs: ["create"] }],
+            },
+            { parent: this },
+        );
+        const binding = new k8s.rbac.v1.RoleBinding(
+            `${name}-api-check`,
+            {
+                metadata: { name: "cert-manager-api-check", namespace: checkNamespace, labels },
+                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
+                subjects: [{ kind: "ServiceAccount", name: account.metadata.name, namespace: checkNamespace }],
+            },
+            { parent: this },
+        );
+        this.ready = new k8s.batch.v1.Job(
+            `${name}-api-check`,
+            {
+                metadata: { name: "cert-manager-api-check", namespace: checkNamespace, labels },
+                spec: {
+                    backoffLimit: 4,
+                    template: {
+                        metadata: { labels, annotations: { "linkerd.io/inject": "disabled" } },
+                        spec: {
+                            restartPolicy: "OnFailure",
+                            serviceAccountName: account.metadata.name,
+                            securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
+                            containers: [
+                                {
+                                    name: "check",
+                                    image: pulumi.interpolate`quay.io/jetstack/cert-manager-startupapicheck:${chartVersion}`,
+                                    args: ["check", "api", "--wait=5m"],
+                                    env: [{ name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } }],
+                                    securityContext: {
+                                        allowPrivilegeEscalation: false,
+                                        capabilities: { drop: ["ALL"] },
+                                        readOnlyRootFilesystem: true,
+                                    },
+                                    resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "100m", memory: "64Mi" } },
+                                },
+                            ],
+                        },
+                    },
+                },
+            },
+            { parent: this, dependsOn: [binding, ...(this.chart ? [this.chart] : [])] },
+        );
+
+        this.chartVersion = chartVersion;
+        this.registerOutputs({ ready: this.ready, chart: this.chart, chartVersion: this.chartVersion });
+    }
+}
+
+/** Linkerd's `{cpu: {request, limit}}` shape as a Kubernetes `resources` block. */
+export function toK8sResources(r: ResourceValues): { requests: Record<string, string>; limits?: Record<string, string> } {
+    const limits: Record<string, string> = {};
+    if (r.cpu.limit) limits.cpu = r.cpu.limit;
+    if (r.memory.limit) limits.memory = r.memory.limit;
+    return {
+        requests: { cpu: r.cpu.request, memory: r.memory.request },
+        ...(Object.keys(limits).length > 0 ? { limits } : {}),
+    };
+}

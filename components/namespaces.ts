@@ -1,0 +1,33 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+
+/**
+ * The Linkerd control-plane namespace, labelled as charts/linkerd-control-plane's
+ * namespace.yaml renders it for `linkerd install` (Helm users create it themselves).
+ * proxy-init needs NET_ADMIN, hence the `privileged` pod-security level.
+ *
+ * Created by the mesh before the control plane, because cert-manager objects (issuer
+ * Certificate, webhook Certificates) live in it and the control-plane chart waits for them.
+ */
+export function linkerdNamespace(
+    resourceName: string,
+    namespace: string,
+    opts: pulumi.CustomResourceOptions,
+): k8s.core.v1.Namespace {
+    return new k8s.core.v1.Namespace(
+        resourceName,
+        {
+            metadata: {
+                name: namespace,
+                annotations: { "linkerd.io/inject": "disabled" },
+                labels: {
+                    "linkerd.io/is-control-plane": "true",
+                    "config.linkerd.io/admission-webhooks": "disabled",
+                    "linkerd.io/control-plane-ns": namespace,
+                    "pod-security.kubernetes.io/enforce": "privileged",
+                },
+            },
+        },
+        opts,
+    );
+}

@@ -1,0 +1,170 @@
+/**
+ * Zero-downtime trust-anchor rotation, as a state machine over stack config.
+ *
+ * Generation g is the anchor in use. Rotating to g+1 takes three `pulumi up`s, then a
+ * fourth that only tidies state:
+ *
+ *   phase 0  steady        bundle [g]        issuer signed by g
+ *   phase 1  trust both    bundle [g, g+1]   issuer signed by g     (new anchor created)
+ *   phase 2  issue new     bundle [g, g+1]   issuer signed by g+1
+ *   phase 3  drop old      bundle [g+1]      issuer signed by g+1   (old anchor unprotected)
+ *   finish   generation g+1, phase 0         (old anchor leaves Pulumi state)
+ *
+ * At every phase the issuer chains to an anchor in the bundle. Phases 1 and 2 must last
+ * `minHoursBetweenPhases`: in phase 1 every meshed pod has to restart to trust g+1 before
+ * the issuer switches (the daily rotation Job does it), in phase 2 every proxy has to renew
+ * its 24 h certificate from the new issuer before g leaves the bundle. Where the stack is
+ * comes from its last deployment's `trustAnchorRotation` output, so a skipped phase is
+ * refused before anything is registered.
+ */
+
+/** What a deployment records in its `trustAnchorRotation` output. */
+export interface RotationRecord {
+    generation: number;
+    phase: 0 | 1 | 2 | 3;
+    /** When this (generation, phase) was first deployed, RFC 3339. */
+    since: string;
+}
+
+/** One anchor the program keeps in this phase. */
+export interface PlannedAnchor {
+    generation: number;
+    /** Proxies trust it (it is in identityTrustAnchorsPEM). */
+    inBundle: boolean;
+    /** It signs the identity issuer. */
+    signsIssuer: boolean;
+    /** Phase 3 lifts the protection so that finishing can delete it from state. */
+    allowDeletion: boolean;
+}
+
+export interface RotationPlan {
+    anchors: PlannedAnchor[];
+    record: RotationRecord;
+}
+
+export interface TrustAnchorSettings {
+    readonly generation: number;
+    readonly rotationPhase: 0 | 1 | 2 | 3;
+    readonly minHoursBetweenPhases: number;
+}
+
+export const PHASE_KEY = "akko-mtls:identity.trustAnchor.rotationPhase";
+
+/** A refused rotation step: names the key and says what comes next. */
+export class RotationError extends Error {
+    constructor(
+        readonly key: string,
+        message: string,
+    ) {
+        super(`${key}: ${message}`);
+        this.name = "RotationError";
+    }
+}
+
+const PHASE_NAMES = ["steady", "1 (trust both anchors)", "2 (issue from the new anchor)", "3 (drop the old anchor)"];
+
+/** The anchors to keep for a (generation, phase), and the record to export. */
+export function anchorsFor(generation: number, phase: 0 | 1 | 2 | 3): PlannedAnchor[] {
+    const old = { generation, allowDeletion: false };
+    const next = { generation: generation + 1, allowDeletion: false };
+    switch (phase) {
+        case 0:
+            return [{ ...old, inBundle: true, signsIssuer: true }];
+        case 1:
+            return [
+                { ...old, inBundle: true, signsIssuer: true },
+                { ...next, inBundle: true, signsIssuer: false },
+            ];
+        case 2:
+            return [
+                { ...old, inBundle: true, signsIssuer: false },
+                { ...next, inBundle: true, signsIssuer: true },
+            ];
+        case 3:
+            return [
+                { ...old, inBundle: false, signsIssuer: false, allowDeletion: true },
+                { ...next, inBundle: true, signsIssuer: true },
+            ];
+    }
+}
+
+/** The step after a state, as the config that asks for it. */
+function nextStep(state: { generation: number; phase: number }): { generation: number; phase: 0 | 1 | 2 | 3; says: string } {
+    if (state.phase === 3) {
+        return {
+            generation: state.generation + 1,
+            phase: 0,
+            says: `finish: set identity.trustAnchor.generation=${state.generation + 1} and rotationPhase=0`,
+        };
+    }
+    const phase = (state.phase + 1) as 1 | 2 | 3;
+    return { generation: state.generation, phase, says: `set rotationPhase=${phase} (phase ${PHASE_NAMES[phase]})` };
+}
+
+function describe(state: { generation: number; phase: number }): string {
+    return state.phase === 0 ? `generation ${state.generation}, steady` : `generation ${state.generation}, phase ${PHASE_NAMES[state.phase]}`;
+}
+
+/**
+ * Checks the requested step against the last deployment and plans the anchors.
+ * `previous` is undefined for a stack that was never deployed.
+ */
+export function planRotation(settings: TrustAnchorSettings, previous: RotationRecord | undefined, now: Date): RotationPlan {
+    const wanted = { generation: settings.generation, phase: settings.rotationPhase };
+    const plan = (since: string): RotationPlan => ({
+        anchors: anchorsFor(wanted.generation, wanted.phase),
+        record: { ...wanted, since },
+    });
+
+    if (previous === undefined) {
+        if (wanted.phase !== 0) {
+            throw new RotationError(
+                PHASE_KEY,
+                `this stack has no deployed trust anchor to rotate from; deploy it with rotationPhase=0 first`,
+            );
+        }
+        return plan(now.toISOString());
+    }
+    if (previous.generation === wanted.generation && previous.phase === wanted.phase) {
+        return plan(previous.since);
+    }
+    const next = nextStep(previous);
+    if (next.generation !== wanted.generation || next.phase !== wanted.phase) {
+        throw new RotationError(
+            PHASE_KEY,
+            `cannot go from ${describe(previous)} to ${describe(wanted)}: phases cannot be skipped or reversed. ` +
+                `The next phase is: ${next.says}. See docs/admin/rotation.md.`,
+        );
+    }
+    if (previous.phase === 1 || previous.phase === 2) {
+        const hours = (now.getTime() - new Date(previous.since).getTime()) / 3600_000;
+        if (hours < settings.minHoursBetweenPhases) {
+            const why =
+                previous.phase === 1
+                    ? "every meshed pod must restart to trust the new anchor before the issuer switches (the daily rotation Job does it)"
+                    : "every proxy must renew its 24 h certificate from the new issuer before the old anchor leaves the bundle";
+            throw new RotationError(
+                PHASE_KEY,
+                `phase ${PHASE_NAMES[previous.phase]} started ${hours.toFixed(1)} h ago; ${why}. ` +
+                    `The next phase (${next.says}) is possible from ${new Date(new Date(previous.since).getTime() + settings.minHoursBetweenPhases * 3600_000).toISOString()} ` +
+                    `(identity.trustAnchor.minHoursBetweenPhases=${settings.minHoursBetweenPhases}).`,
+            );
+        }
+    }
+    return plan(now.toISOString());
+}
+
+/** Reads a record from a previous deployment's outputs; undefined if there is none. */
+export function parseRotationRecord(value: unknown): RotationRecord | undefined {
+    if (value === null || typeof value !== "object") return undefined;
+    const record = value as Partial<RotationRecord>;
+    if (
+        typeof record.generation !== "number" ||
+        ![0, 1, 2, 3].includes(record.phase as number) ||
+        typeof record.since !== "string" ||
+        Number.isNaN(new Date(record.since).getTime())
+    ) {
+        throw new Error(`the last deployment's trustAnchorRotation output is malformed: ${JSON.stringify(value)}`);
+    }
+    return record as RotationRecord;
+}

@@ -1,0 +1,153 @@
+/**
+ * certManager issuer mode: cert-manager installed and proven ready before any Issuer,
+ * the identity issuer and webhook certificates as cert-manager objects that validate
+ * against the pinned CRDs, and one dependency graph where nothing waits that need not.
+ */
+import { strict as assert } from "node:assert";
+import { dependsOn, ofType, one, ProgramRun, RecordedResource } from "../lib/mockRuntime";
+import { assertValid, certManagerValidator } from "./crdSchemas";
+import { runStackOk } from "./helpers";
+
+const CHART = "kubernetes:helm.sh/v4:Chart";
+const ISSUER = "kubernetes:cert-manager.io/v1:Issuer";
+const CERTIFICATE = "kubernetes:cert-manager.io/v1:Certificate";
+
+describe("cert-manager issuer mode", () => {
+    let run: ProgramRun;
+    let controlPlane: RecordedResource;
+    before(async () => {
+        run = await runStackOk("netcup", { "mtls.enabled": true });
+        controlPlane = one(run, CHART, "akko-linkerd-control-plane");
+    });
+
+    it("is the preset on netcup, eks and gke; k3d keeps the static issuer", async () => {
+        for (const stack of ["netcup", "eks", "gke"]) {
+            const r = await runStackOk(stack, { "mtls.enabled": true });
+            assert.equal(r.outputs.identityIssuerMode.value, "certManager", stack);
+        }
+        const k3d = await runStackOk("k3d", { "mtls.enabled": true });
+        assert.equal(k3d.outputs.identityIssuerMode.value, "static");
+        assert.deepEqual(ofType(k3d, CERTIFICATE), []);
+    });
+
+    it("installs the official cert-manager chart v1.21.1 with its CRDs", () => {
+        const chart = one(run, CHART, "akko-cert-manager-chart");
+        assert.equal(chart.inputs.chart, "cert-manager");
+        assert.equal(chart.inputs.version, "v1.21.1");
+        assert.equal(chart.inputs.repositoryOpts.repo, "https://charts.jetstack.io");
+        assert.equal(chart.inputs.namespace, "cert-manager");
+        assert.deepEqual(chart.inputs.values.crds, { enabled: true, keep: true });
+        assert.equal(chart.inputs.values.startupapicheck.enabled, false, "a Helm hook: replaced by the API check Job");
+    });
+
+    it("waits for cert-manager's API to really accept objects before any Issuer (pulumi-kubernetes#2674)", () => {
+        const check = one(run, "kubernetes:batch/v1:Job", "akko-cert-manager-api-check");
+        const container = check.inputs.spec.template.spec.containers[0];
+        assert.equal(container.image, "quay.io/jetstack/cert-manager-startupapicheck:v1.21.1");
+        assert.deepEqual(container.args, ["check", "api", "--wait=5m"]);
+        assert.ok(dependsOn(run, check, one(run, CHART, "akko-cert-manager-chart")), "the check runs after the chart");
+        for (const issuer of ofType(run, ISSUER)) {
+            assert.ok(dependsOn(run, issuer, check), `${issuer.name} waits for the API check`);
+        }
+        const role = one(run, "kubernetes:rbac.authorization.k8s.io/v1:Role", "akko-cert-manager-api-check");
+        assert.deepEqual(role.inputs.rules, [{ apiGroups: ["cert-manager.io"], resources: ["certificaterequests"], verbs: ["create"] }]);
+    });
+
+    it("identity issuer: Certificate linkerd-identity-issuer, CA, ECDSA P-256, 48 h, renewed 25 h before, new key each time", () => {
+        const certificate = one(run, CERTIFICATE, "akko-identity-issuer-certificate");
+        assert.equal(certificate.inputs.metadata.name, "linkerd-identity-issuer");
+        assert.equal(certificate.inputs.metadata.namespace, "linkerd");
+        assert.deepEqual(certificate.inputs.spec, {
+            secretName: "linkerd-identity-issuer",
+            duration: "48h0m0s",
+            renewBefore: "25h0m0s",
+            issuerRef: { name: "linkerd-trust-anchor-g1", kind: "Issuer", group: "cert-manager.io" },
+            commonName: "identity.linkerd.cluster.local",
+            dnsNames: ["identity.linkerd.cluster.local"],
+            isCA: true,
+            privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
+        });
+        const anchorIssuer = one(run, ISSUER, "akko-identity-issuer-anchor-g1");
+        assert.deepEqual(anchorIssuer.inputs.spec, { ca: { secretName: "linkerd-trust-anchor-g1" } });
+        const secret = one(run, "kubernetes:core/v1:Secret", "akko-identity-issuer-anchor-g1");
+        assert.equal(secret.inputs.type, "kubernetes.io/tls");
+        assert.ok(secret.secretPaths.some((p) => p === "stringData" || p === "stringData.tls.key"), "the anchor key is a secret");
+    });
+
+    it("Linkerd reads the issuer from cert-manager's Secret and waits for the Certificate to be Ready", () => {
+        assert.deepEqual(controlPlane.inputs.values.identity.issuer, { scheme: "kubernetes.io/tls" });
+        const certificate = one(run, CERTIFICATE, "akko-identity-issuer-certificate");
+        assert.equal(certificate.inputs.metadata.annotations["pulumi.com/waitFor"], "condition=Ready");
+        assert.ok(dependsOn(run, controlPlane, certificate));
+        for (const resource of [...ofType(run, ISSUER), ...ofType(run, CERTIFICATE)]) {
+            assert.equal(resource.inputs.metadata.annotations["pulumi.com/waitFor"], "condition=Ready", resource.name);
+        }
+    });
+
+    it("webhook certificates come from cert-manager: external Secrets + CA injection, nothing generated per render", () => {
+        for (const [key, service] of [
+            ["proxyInjector", "linkerd-proxy-injector"],
+            ["profileValidator", "linkerd-sp-validator"],
+            ["policyValidator", "linkerd-policy-validator"],
+        ]) {
+            assert.deepEqual(controlPlane.inputs.values[key], { externalSecret: true, injectCaFrom: `linkerd/${service}` });
+            const certificate = one(run, CERTIFICATE, `akko-linkerd-webhooks-${service}`);
+            assert.equal(certificate.inputs.metadata.name, service, "injectCaFrom names this Certificate");
+            assert.equal(certificate.inputs.spec.secretName, `${service}-k8s-tls`, "the Secret the chart mounts");
+            assert.deepEqual(certificate.inputs.spec.dnsNames, [`${service}.linkerd.svc`]);
+            assert.deepEqual(certificate.inputs.spec.issuerRef, { name: "webhook-ca", kind: "Issuer", group: "cert-manager.io" });
+            assert.ok(dependsOn(run, controlPlane, certificate), `control plane waits for ${service}`);
+        }
+        const ca = one(run, CERTIFICATE, "akko-linkerd-webhooks-webhook-ca");
+        assert.equal(ca.inputs.spec.isCA, true);
+        assert.deepEqual(ca.inputs.spec.issuerRef, { name: "webhook-selfsigned", kind: "Issuer", group: "cert-manager.io" });
+    });
+
+    it("every Certificate and Issuer validates against cert-manager v1.21.1's CRD schemas", () => {
+        const certificates = ofType(run, CERTIFICATE);
+        const issuers = ofType(run, ISSUER);
+        assert.equal(certificates.length, 5);
+        assert.equal(issuers.length, 3);
+        for (const certificate of certificates) assertValid(certManagerValidator("certificates"), certificate.inputs, certificate.name);
+        for (const issuer of issuers) assertValid(certManagerValidator("issuers"), issuer.inputs, issuer.name);
+    });
+
+    it("the schema check catches a wrong field", () => {
+        const certificate = structuredClone(one(run, CERTIFICATE, "akko-identity-issuer-certificate").inputs);
+        certificate.spec.privateKey.rotationPolicy = "Sometimes";
+        assert.throws(() => assertValid(certManagerValidator("certificates"), certificate, "x"), /rotationPolicy|allowed values/);
+        const typo = structuredClone(one(run, CERTIFICATE, "akko-identity-issuer-certificate").inputs);
+        typo.spec.renewbefore = "25h";
+        assert.throws(() => assertValid(certManagerValidator("certificates"), typo, "x"), /additional properties/);
+    });
+
+    it("one graph, nothing waits that need not", () => {
+        const crds = one(run, CHART, "akko-linkerd-crds");
+        const certManagerChart = one(run, CHART, "akko-cert-manager-chart");
+        const check = one(run, "kubernetes:batch/v1:Job", "akko-cert-manager-api-check");
+        const anchorSecret = one(run, "kubernetes:core/v1:Secret", "akko-identity-issuer-anchor-g1");
+        const cronJob = one(run, "kubernetes:batch/v1:CronJob", "akko-rotation-cronjob");
+        assert.ok(dependsOn(run, controlPlane, check) && dependsOn(run, controlPlane, crds));
+        assert.ok(dependsOn(run, cronJob, controlPlane), "the rotation CronJob comes after the control plane");
+        assert.ok(!dependsOn(run, crds, certManagerChart), "Linkerd's CRDs install beside cert-manager");
+        assert.ok(!dependsOn(run, anchorSecret, check), "a Secret needs no cert-manager webhook");
+        assert.ok(!dependsOn(run, certManagerChart, controlPlane) && !dependsOn(run, check, controlPlane), "no cycle");
+    });
+
+    it("certManager.install: false uses the existing installation, still proven ready", async () => {
+        const existing = await runStackOk("netcup", { "mtls.enabled": true, "certManager.install": false });
+        assert.equal(ofType(existing, CHART).filter((c) => c.inputs.chart === "cert-manager").length, 0);
+        assert.equal(ofType(existing, "kubernetes:core/v1:Namespace").length, 1, "only the linkerd namespace");
+        const check = one(existing, "kubernetes:batch/v1:Job", "akko-cert-manager-api-check");
+        for (const issuer of ofType(existing, ISSUER)) assert.ok(dependsOn(existing, issuer, check));
+    });
+
+    it("HA cert-manager on eks and gke", async () => {
+        const values = one(await runStackOk("eks", { "mtls.enabled": true }), CHART, "akko-cert-manager-chart").inputs.values;
+        assert.equal(values.replicaCount, 2);
+        assert.equal(values.webhook.replicaCount, 3);
+        assert.equal(values.cainjector.replicaCount, 2);
+        assert.equal(values.podDisruptionBudget.enabled, true);
+        assert.equal(run.resources.find((r) => r.name === "akko-cert-manager-chart")!.inputs.values.replicaCount, 1);
+    });
+});

@@ -1,0 +1,255 @@
+/**
+ * Zero-downtime trust-anchor rotation: the phase state machine, then every phase of a
+ * real rotation run through the program with real certificates, in both issuer modes.
+ */
+import { strict as assert } from "node:assert";
+import * as crypto from "node:crypto";
+import { ConfigError } from "../config";
+import { one, ProgramRun, ProviderState } from "../lib/mockRuntime";
+import { certRequestOutputs, locallySignedCertOutputs, privateKeyOutputs } from "../lib/mockTls";
+import { anchorsFor, planRotation, RotationError, RotationRecord } from "../lib/rotation";
+import { runStack, runStackOk } from "./helpers";
+
+const HOUR = 3600_000;
+const NOW = new Date("2026-11-22T12:00:00Z");
+const at = (hoursAgo: number) => new Date(NOW.getTime() - hoursAgo * HOUR).toISOString();
+const settings = (generation: number, rotationPhase: 0 | 1 | 2 | 3, minHoursBetweenPhases = 25) => ({
+    generation,
+    rotationPhase,
+    minHoursBetweenPhases,
+});
+
+describe("rotation phases (state machine)", () => {
+    it("a new stack starts steady, and only steady", () => {
+        assert.deepEqual(planRotation(settings(1, 0), undefined, NOW).record, { generation: 1, phase: 0, since: NOW.toISOString() });
+        assert.throws(() => planRotation(settings(1, 1), undefined, NOW), /no deployed trust anchor to rotate from/);
+    });
+
+    it("redeploying the same phase keeps when it started", () => {
+        const previous: RotationRecord = { generation: 1, phase: 1, since: at(3) };
+        assert.equal(planRotation(settings(1, 1), previous, NOW).record.since, at(3));
+    });
+
+    it("walks 0 → 1 → 2 → 3 → next generation", () => {
+        let record: RotationRecord = { generation: 1, phase: 0, since: at(1000) };
+        const steps: [number, 0 | 1 | 2 | 3][] = [
+            [1, 1],
+            [1, 2],
+            [1, 3],
+            [2, 0],
+            [2, 1],
+        ];
+        for (const [generation, phase] of steps) {
+            record = planRotation(settings(generation, phase), { ...record, since: at(30) }, NOW).record;
+            assert.deepEqual([record.generation, record.phase], [generation, phase]);
+        }
+    });
+
+    const refusals: [string, RotationRecord, [number, 0 | 1 | 2 | 3], RegExp][] = [
+        ["skipping phase 1", { generation: 1, phase: 0, since: at(100) }, [1, 2], /next phase is: set rotationPhase=1/],
+        ["skipping phase 2", { generation: 1, phase: 1, since: at(100) }, [1, 3], /next phase is: set rotationPhase=2/],
+        ["jumping to the next generation", { generation: 1, phase: 0, since: at(100) }, [2, 0], /next phase is: set rotationPhase=1/],
+        ["finishing from phase 2", { generation: 1, phase: 2, since: at(100) }, [2, 0], /next phase is: set rotationPhase=3/],
+        ["going back from phase 2", { generation: 1, phase: 2, since: at(100) }, [1, 1], /cannot go from generation 1, phase 2/],
+        ["going back to steady from phase 3", { generation: 1, phase: 3, since: at(100) }, [1, 0], /finish: set identity.trustAnchor.generation=2/],
+    ];
+    for (const [why, previous, [generation, phase], message] of refusals) {
+        it(`refuses ${why}, naming the next phase`, () => {
+            assert.throws(
+                () => planRotation(settings(generation, phase), previous, NOW),
+                (e: unknown) => e instanceof RotationError && e.key === "akko-mtls:identity.trustAnchor.rotationPhase" && message.test(e.message),
+            );
+        });
+    }
+
+    it("phases 1 and 2 last at least minHoursBetweenPhases; 0 → 1 and finishing do not wait", () => {
+        assert.throws(
+            () => planRotation(settings(1, 2), { generation: 1, phase: 1, since: at(3) }, NOW),
+            /every meshed pod must restart to trust the new anchor.*possible from 2026-11-23T10:00:00.000Z/,
+        );
+        assert.throws(() => planRotation(settings(1, 3), { generation: 1, phase: 2, since: at(24) }, NOW), /renew its 24 h certificate/);
+        assert.ok(planRotation(settings(1, 2, 0), { generation: 1, phase: 1, since: at(0) }, NOW), "an operator who restarted everything can say 0");
+        assert.ok(planRotation(settings(1, 1), { generation: 1, phase: 0, since: at(0) }, NOW));
+        assert.ok(planRotation(settings(2, 0), { generation: 1, phase: 3, since: at(0) }, NOW));
+    });
+
+    it("in every phase the issuer's anchor is in the bundle, and no step drops the anchor the previous issuer used", () => {
+        const sequence: [number, 0 | 1 | 2 | 3][] = [
+            [1, 0],
+            [1, 1],
+            [1, 2],
+            [1, 3],
+            [2, 0],
+        ];
+        const signer = (g: number, p: 0 | 1 | 2 | 3) => anchorsFor(g, p).find((a) => a.signsIssuer)!.generation;
+        const bundle = (g: number, p: 0 | 1 | 2 | 3) => anchorsFor(g, p).filter((a) => a.inBundle).map((a) => a.generation);
+        for (const [g, p] of sequence) assert.ok(bundle(g, p).includes(signer(g, p)), `phase ${g}/${p}`);
+        for (let i = 1; i < sequence.length; i++) {
+            const [before, after] = [sequence[i - 1], sequence[i]];
+            assert.ok(bundle(...after).includes(signer(...before)), `${before} → ${after} keeps the old issuer's anchor`);
+            assert.ok(bundle(...before).includes(signer(...after)), `${before} → ${after}: the new issuer's anchor was already trusted`);
+        }
+        const protectedUntilDropped = anchorsFor(1, 3).find((a) => a.generation === 1)!;
+        assert.deepEqual(protectedUntilDropped, { generation: 1, inBundle: false, signsIssuer: false, allowDeletion: true });
+    });
+});
+
+/** Runs a rotation through the program, each phase fed the last one's outputs (26 h later). */
+async function rotate(stack: string, extra: Record<string, unknown> = {}): Promise<{ phase: string; run: ProgramRun }[]> {
+    const state = new ProviderState();
+    const steps: [string, number, number][] = [
+        ["steady g1", 1, 0],
+        ["phase 1", 1, 1],
+        ["phase 2", 1, 2],
+        ["phase 3", 1, 3],
+        ["steady g2", 2, 0],
+    ];
+    const runs: { phase: string; run: ProgramRun }[] = [];
+    let previousOutputs: Record<string, unknown> | undefined;
+    for (const [phase, generation, rotationPhase] of steps) {
+        const run = await runStackOk(
+            stack,
+            { "mtls.enabled": true, "identity.trustAnchor.generation": generation, "identity.trustAnchor.rotationPhase": rotationPhase, ...extra },
+            { state, previousOutputs },
+        );
+        runs.push({ phase, run });
+        const record = run.outputs.trustAnchorRotation.value as RotationRecord;
+        previousOutputs = { trustAnchorRotation: { ...record, since: new Date(Date.now() - 26 * HOUR).toISOString() } };
+    }
+    return runs;
+}
+
+function bundleOf(run: ProgramRun): crypto.X509Certificate[] {
+    const pem: string = one(run, "kubernetes:helm.sh/v4:Chart", "akko-linkerd-control-plane").inputs.values.identityTrustAnchorsPEM;
+    return (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((p) => new crypto.X509Certificate(p));
+}
+
+function anchorCert(run: ProgramRun, generation: number): crypto.X509Certificate {
+    return new crypto.X509Certificate(one(run, "tls:index/selfSignedCert:SelfSignedCert", `akko-trust-anchor-g${generation}-cert`).state.certPem);
+}
+
+/** What cert-manager would issue: a fresh P-256 CA certificate signed by the Issuer the Certificate points at. */
+async function issueLikeCertManager(run: ProgramRun): Promise<crypto.X509Certificate> {
+    const certificate = one(run, "kubernetes:cert-manager.io/v1:Certificate", "akko-identity-issuer-certificate");
+    const issuer = run.resources.find(
+        (r) => r.type === "kubernetes:cert-manager.io/v1:Issuer" && r.inputs.metadata.name === certificate.inputs.spec.issuerRef.name,
+    );
+    assert.ok(issuer, `Issuer ${certificate.inputs.spec.issuerRef.name} exists`);
+    const secret = run.resources.find((r) => r.type === "kubernetes:core/v1:Secret" && r.inputs.metadata.name === issuer.inputs.spec.ca.secretName);
+    assert.ok(secret, "its CA Secret exists");
+    const key = privateKeyOutputs({ algorithm: "ECDSA", ecdsaCurve: "P256" });
+    const csr = await certRequestOutputs({ privateKeyPem: key.privateKeyPem, subject: { commonName: certificate.inputs.spec.commonName } });
+    const signed = await locallySignedCertOutputs({
+        certRequestPem: csr.certRequestPem,
+        caCertPem: secret.inputs.stringData["tls.crt"],
+        caPrivateKeyPem: secret.inputs.stringData["tls.key"],
+        isCaCertificate: true,
+        validityPeriodHours: 48,
+        allowedUses: ["cert_signing", "crl_signing"],
+    });
+    return new crypto.X509Certificate(signed.certPem);
+}
+
+const chainsToBundle = (issuer: crypto.X509Certificate, bundle: crypto.X509Certificate[]) =>
+    bundle.some((anchor) => issuer.checkIssued(anchor) && issuer.verify(anchor.publicKey));
+
+for (const [stack, mode] of [
+    ["k3d", "static"],
+    ["netcup", "certManager"],
+] as const) {
+    describe(`a full rotation on ${stack} (${mode} issuer), with real certificates`, () => {
+        let runs: { phase: string; run: ProgramRun }[];
+        before(async () => {
+            runs = await rotate(stack);
+        });
+
+        const issuerOf = async (run: ProgramRun) =>
+            mode === "static"
+                ? new crypto.X509Certificate(one(run, "kubernetes:helm.sh/v4:Chart", "akko-linkerd-control-plane").inputs.values.identity.issuer.tls.crtPEM)
+                : issueLikeCertManager(run);
+
+        it("bundle and issuer per phase: [g1] g1 → [g1,g2] g1 → [g1,g2] g2 → [g2] g2 → [g2] g2", async () => {
+            const g1 = anchorCert(runs[0].run, 1).fingerprint256;
+            const g2 = anchorCert(runs[1].run, 2).fingerprint256;
+            const expected: [string[], string][] = [
+                [[g1], g1],
+                [[g1, g2], g1],
+                [[g1, g2], g2],
+                [[g2], g2],
+                [[g2], g2],
+            ];
+            for (const [i, { phase, run }] of runs.entries()) {
+                const bundle = bundleOf(run);
+                assert.deepEqual(bundle.map((c) => c.fingerprint256), expected[i][0], `${phase}: bundle`);
+                const issuer = await issuerOf(run);
+                assert.ok(chainsToBundle(issuer, bundle), `${phase}: the issuer chains to an anchor in the bundle`);
+                const signer = bundle.find((anchor) => issuer.checkIssued(anchor))!;
+                assert.equal(signer.fingerprint256, expected[i][1], `${phase}: the issuer's anchor`);
+                assert.equal(run.outputs.trustAnchorFingerprintSha256.value, expected[i][1], `${phase}: output names the signing anchor`);
+            }
+        });
+
+        it("the anchors stay the same certificates throughout (never re-generated)", () => {
+            const g1 = anchorCert(runs[0].run, 1).fingerprint256;
+            for (const { run } of runs.slice(0, 4)) assert.equal(anchorCert(run, 1).fingerprint256, g1);
+            const g2 = anchorCert(runs[1].run, 2).fingerprint256;
+            for (const { run } of runs.slice(1)) assert.equal(anchorCert(run, 2).fingerprint256, g2);
+        });
+
+        it("anchors are protected while trusted; the old one is released in phase 3 and gone after", () => {
+            const cert = (run: ProgramRun, g: number) => run.resources.find((r) => r.name === `akko-trust-anchor-g${g}-cert`);
+            assert.equal(cert(runs[2].run, 1)!.protect, true, "phase 2: g1 still protected");
+            assert.equal(cert(runs[3].run, 1)!.protect, false, "phase 3: g1 released");
+            assert.equal(cert(runs[3].run, 2)!.protect, true);
+            assert.equal(cert(runs[4].run, 1), undefined, "finished: g1 leaves state");
+        });
+
+        it("control-plane pods roll exactly when the bundle changes (phases 1 and 3)", () => {
+            const hashes = runs.map(
+                ({ run }) => one(run, "kubernetes:helm.sh/v4:Chart", "akko-linkerd-control-plane").inputs.values.podAnnotations["akko.io/trust-bundle-sha256"],
+            );
+            assert.deepEqual(
+                hashes.map((h, i) => i > 0 && h !== hashes[i - 1]),
+                [false, true, false, true, false],
+            );
+        });
+
+        it("the outputs record the phase for the next deployment", () => {
+            assert.deepEqual(
+                runs.map(({ run }) => {
+                    const { generation, phase } = run.outputs.trustAnchorRotation.value as RotationRecord;
+                    return [generation, phase];
+                }),
+                [
+                    [1, 0],
+                    [1, 1],
+                    [1, 2],
+                    [1, 3],
+                    [2, 0],
+                ],
+            );
+        });
+    });
+}
+
+describe("a skipped phase stops the program before anything is registered", () => {
+    it("steady → phase 2 is refused with the next phase named", async () => {
+        const run = await runStack(
+            "netcup",
+            { "mtls.enabled": true, "identity.trustAnchor.rotationPhase": 2 },
+            { previousOutputs: { trustAnchorRotation: { generation: 1, phase: 0, since: at(500) } } },
+        );
+        assert.ok(run.error instanceof RotationError, String(run.error));
+        assert.match(run.error.message, /akko-mtls:identity\.trustAnchor\.rotationPhase: cannot go from generation 1, steady.*next phase is: set rotationPhase=1/);
+        assert.deepEqual(
+            run.resources.filter((r) => !["pulumi:pulumi:Stack", "pulumi:pulumi:StackReference"].includes(r.type)),
+            [],
+            "only the read of the last outputs happened",
+        );
+    });
+
+    it("a bad config is still reported as such, before the rotation check", async () => {
+        const run = await runStack("netcup", { "identity.trustAnchor.rotationPhase": 5 });
+        assert.ok(run.error instanceof ConfigError);
+    });
+});

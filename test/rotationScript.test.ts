@@ -1,0 +1,259 @@
+/**
+ * scripts/rotation-check.mjs against real certificates and a fake `kubectl` on PATH
+ * that serves fixtures and records every call.
+ */
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { ROTATION_SCRIPT_PATH } from "../components/rotationCronJob";
+import { certRequestOutputs, locallySignedCertOutputs, privateKeyOutputs, selfSignedCertOutputs } from "../lib/mockTls";
+
+interface Ca {
+    certPem: string;
+    privateKeyPem: string;
+}
+
+async function anchor(validityHours = 87600): Promise<Ca> {
+    const key = privateKeyOutputs({ algorithm: "ECDSA", ecdsaCurve: "P256" });
+    const cert = await selfSignedCertOutputs({
+        privateKeyPem: key.privateKeyPem,
+        subject: { commonName: "root.linkerd.cluster.local" },
+        isCaCertificate: true,
+        allowedUses: ["cert_signing", "crl_signing"],
+        validityPeriodHours: validityHours,
+    });
+    return { certPem: cert.certPem, privateKeyPem: key.privateKeyPem };
+}
+
+async function issuer(signer: Ca, validityHours = 48): Promise<Ca> {
+    const key = privateKeyOutputs({ algorithm: "ECDSA", ecdsaCurve: "P256" });
+    const csr = await certRequestOutputs({ privateKeyPem: key.privateKeyPem, subject: { commonName: "identity.linkerd.cluster.local" } });
+    const cert = await locallySignedCertOutputs({
+        certRequestPem: csr.certRequestPem,
+        caCertPem: signer.certPem,
+        caPrivateKeyPem: signer.privateKeyPem,
+        isCaCertificate: true,
+        allowedUses: ["cert_signing", "crl_signing"],
+        validityPeriodHours: validityHours,
+    });
+    return { certPem: cert.certPem, privateKeyPem: key.privateKeyPem };
+}
+
+/** The fake kubectl: answers `get` from JSON fixtures, records `rollout` calls. */
+const FAKE_KUBECTL = `#!/usr/bin/env node
+const fs = require("fs"), path = require("path");
+const dir = process.env.FAKE_KUBE_DIR;
+const args = process.argv.slice(2);
+fs.appendFileSync(path.join(dir, "calls.log"), args.join(" ") + "\\n");
+const ns = args[args.indexOf("-n") + 1];
+const serve = (file) => {
+  const full = path.join(dir, file);
+  if (!fs.existsSync(full)) { process.stderr.write("Error from server (NotFound): " + file + "\\n"); process.exit(1); }
+  process.stdout.write(fs.readFileSync(full, "utf8"));
+};
+if (args[0] === "get" && args[1] === "pods") {
+  const file = path.join(dir, "pods-" + ns + ".json");
+  process.stdout.write(fs.existsSync(file) ? fs.readFileSync(file, "utf8") : '{"items": []}');
+} else if (args[0] === "get") {
+  serve(args[1] + "-" + ns + "-" + args[2] + ".json");
+} else if (args[0] === "rollout" && args[1] === "restart") {
+  process.stdout.write(args[2] + " restarted\\n");
+} else if (args[0] === "rollout" && args[1] === "status") {
+  const failing = path.join(dir, "failing-rollouts");
+  if (fs.existsSync(failing) && fs.readFileSync(failing, "utf8").split("\\n").includes(ns + "/" + args[2])) {
+    process.stderr.write("error: timed out waiting for the condition\\n"); process.exit(1);
+  }
+  process.stdout.write("successfully rolled out\\n");
+} else { process.stderr.write("fake kubectl: unexpected " + args.join(" ") + "\\n"); process.exit(3); }
+`;
+
+interface Cluster {
+    issuer: Ca;
+    bundle: Ca[];
+    scheme?: "linkerd.io/tls" | "kubernetes.io/tls";
+    pods?: Record<string, object[]>;
+    failingRollouts?: string[];
+    env?: Record<string, string>;
+}
+
+interface Result {
+    status: number | null;
+    stdout: string;
+    stderr: string;
+    calls: string[];
+}
+
+const bundlePem = (anchors: Ca[]) => anchors.map((a) => a.certPem.trim()).join("\n");
+
+function runScript(cluster: Cluster): Result {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rotation-check-"));
+    try {
+        const bin = path.join(dir, "bin");
+        fs.mkdirSync(bin);
+        fs.writeFileSync(path.join(bin, "kubectl"), FAKE_KUBECTL, { mode: 0o755 });
+        const scheme = cluster.scheme ?? "linkerd.io/tls";
+        const crtKey = scheme === "kubernetes.io/tls" ? "tls.crt" : "crt.pem";
+        const b64 = (s: string) => Buffer.from(s).toString("base64");
+        fs.writeFileSync(
+            path.join(dir, "secret-linkerd-linkerd-identity-issuer.json"),
+            JSON.stringify({ data: { [crtKey]: b64(cluster.issuer.certPem), [crtKey === "crt.pem" ? "key.pem" : "tls.key"]: b64(cluster.issuer.privateKeyPem) } }),
+        );
+        fs.writeFileSync(
+            path.join(dir, "configmap-linkerd-linkerd-identity-trust-roots.json"),
+            JSON.stringify({ data: { "ca-bundle.crt": bundlePem(cluster.bundle) } }),
+        );
+        for (const [namespace, pods] of Object.entries(cluster.pods ?? {})) {
+            fs.writeFileSync(path.join(dir, `pods-${namespace}.json`), JSON.stringify({ items: pods }));
+        }
+        if (cluster.failingRollouts) fs.writeFileSync(path.join(dir, "failing-rollouts"), cluster.failingRollouts.join("\n"));
+        fs.writeFileSync(path.join(dir, "calls.log"), "");
+
+        const result = spawnSync(process.execPath, [ROTATION_SCRIPT_PATH], {
+            encoding: "utf8",
+            env: {
+                PATH: `${bin}:${process.env.PATH}`,
+                FAKE_KUBE_DIR: dir,
+                ISSUER_SCHEME: scheme,
+                MESHED_NAMESPACES: Object.keys(cluster.pods ?? { akko: [] }).join(","),
+                ISSUER_MIN_HOURS_LEFT: "24",
+                ANCHOR_MIN_DAYS_LEFT: "60",
+                MAX_CONCURRENT_RESTARTS: "1",
+                ROLLOUT_TIMEOUT_SECONDS: "60",
+                ...cluster.env,
+            },
+        });
+        const calls = fs.readFileSync(path.join(dir, "calls.log"), "utf8").split("\n").filter(Boolean);
+        return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls };
+    } finally {
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+const restarts = (r: Result) => r.calls.filter((c) => c.startsWith("rollout"));
+
+/** A meshed pod owned by a Deployment (through its ReplicaSet) whose proxy trusts `anchors`. */
+function deploymentPod(name: string, anchors: Ca[] | undefined, options: { nativeSidecar?: boolean } = {}): object {
+    const hash = "5d8f7c9b4";
+    const proxy = { name: "linkerd-proxy", env: anchors ? [{ name: "LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS", value: `${bundlePem(anchors)}\n` }] : [] };
+    const app = { name: "app", env: [] };
+    return {
+        metadata: {
+            name: `${name}-${hash}-x${Math.random().toString(36).slice(2, 7)}`,
+            labels: { "pod-template-hash": hash },
+            ownerReferences: [{ kind: "ReplicaSet", name: `${name}-${hash}`, controller: true }],
+        },
+        spec: options.nativeSidecar ? { initContainers: [proxy], containers: [app] } : { containers: [app, ...(anchors ? [proxy] : [])] },
+    };
+}
+
+function statefulSetPod(name: string, anchors: Ca[]): object {
+    return {
+        metadata: { name: `${name}-0`, ownerReferences: [{ kind: "StatefulSet", name, controller: true }] },
+        spec: { containers: [{ name: "linkerd-proxy", env: [{ name: "LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS", value: bundlePem(anchors) }] }] },
+    };
+}
+
+describe("rotation-check.mjs (real certificates, fake kubectl)", () => {
+    let a: Ca;
+    let b: Ca;
+    before(async () => {
+        [a, b] = await Promise.all([anchor(), anchor()]);
+    });
+
+    it("valid chain, everything current: reports time left, restarts nothing, exits 0", async () => {
+        const result = runScript({ issuer: await issuer(a), bundle: [a], pods: { akko: [deploymentPod("spark", [a])] } });
+        assert.equal(result.status, 0, result.stderr);
+        assert.match(result.stdout, /chain: OK, the issuer is signed by anchor CN=root\.linkerd\.cluster\.local/);
+        assert.match(result.stdout, /issuer: CN=identity\.linkerd\.cluster\.local .* 4[78]\.\d h \(2\.0 days\) left/);
+        assert.match(result.stdout, /anchor\[0\]: .* 36\d\d\.\d days left/);
+        assert.match(result.stdout, /restart: none needed/);
+        assert.deepEqual(restarts(result), []);
+        assert.deepEqual(result.calls.slice(0, 2), [
+            "get secret linkerd-identity-issuer -n linkerd -o json",
+            "get configmap linkerd-identity-trust-roots -n linkerd -o json",
+        ]);
+    });
+
+    it("issuer about to expire: fails the Job so it alerts", async () => {
+        const result = runScript({ issuer: await issuer(a, 10), bundle: [a] });
+        assert.equal(result.status, 1);
+        assert.match(result.stderr, /issuer: (9|10)\.\d h left, under the 24 h threshold/);
+    });
+
+    it("trust anchor about to expire: fails and says to rotate", async () => {
+        const shortAnchor = await anchor(24 * 30);
+        const result = runScript({ issuer: await issuer(shortAnchor), bundle: [shortAnchor] });
+        assert.equal(result.status, 1);
+        assert.match(result.stderr, /anchor\[0\]: (29|30)\.\d days left, under the 60 days threshold: rotate it/);
+    });
+
+    it("broken chain: fails, and restarts nothing even where bundles differ", async () => {
+        const result = runScript({
+            issuer: await issuer(b),
+            bundle: [a],
+            pods: { akko: [deploymentPod("spark", [b])] },
+        });
+        assert.equal(result.status, 1);
+        assert.match(result.stderr, /chain: BROKEN, the identity issuer is not signed by any anchor of the trust bundle/);
+        assert.match(result.stdout, /restart: skipped while the chain is broken/);
+        assert.deepEqual(restarts(result), []);
+    });
+
+    it("changed bundle (rotation phase 1): restarts every workload injected with the old bundle, one batch at a time", async () => {
+        const bare = { metadata: { name: "debug" }, spec: { containers: [{ name: "linkerd-proxy", env: [{ name: "LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS", value: a.certPem }] }] } };
+        const result = runScript({
+            issuer: await issuer(a),
+            bundle: [a, b],
+            pods: {
+                akko: [
+                    deploymentPod("spark", [a]),
+                    deploymentPod("spark", [a]),
+                    deploymentPod("trino", [a, b]),
+                    deploymentPod("unmeshed", undefined),
+                    deploymentPod("hive", [a], { nativeSidecar: true }),
+                    bare,
+                ],
+                data: [statefulSetPod("postgres", [a])],
+            },
+        });
+        assert.equal(result.status, 0, result.stderr);
+        assert.deepEqual(restarts(result), [
+            "rollout restart deployment/hive -n akko",
+            "rollout status deployment/hive -n akko --timeout=60s",
+            "rollout restart deployment/spark -n akko",
+            "rollout status deployment/spark -n akko --timeout=60s",
+            "rollout restart statefulset/postgres -n data",
+            "rollout status statefulset/postgres -n data --timeout=60s",
+        ]);
+        assert.match(result.stdout, /pod akko\/debug trusts an old bundle but has no Deployment/);
+    });
+
+    it("a restart that does not complete fails the Job and stops the remaining batches", async () => {
+        const result = runScript({
+            issuer: await issuer(a),
+            bundle: [b, a],
+            pods: { akko: [deploymentPod("hive", [a]), deploymentPod("spark", [a])] },
+            failingRollouts: ["akko/deployment/hive"],
+        });
+        assert.equal(result.status, 1);
+        assert.deepEqual(restarts(result), ["rollout restart deployment/hive -n akko", "rollout status deployment/hive -n akko --timeout=60s"]);
+        assert.match(result.stderr, /restart: akko\/deployment\/hive did not complete: error: timed out/);
+        assert.match(result.stdout, /stopped, 1 workload\(s\) left for the next run/);
+    });
+
+    it("reads tls.crt with the kubernetes.io/tls scheme (cert-manager), crt.pem with linkerd.io/tls", async () => {
+        const cm = runScript({ issuer: await issuer(a), bundle: [a], scheme: "kubernetes.io/tls" });
+        assert.equal(cm.status, 0, cm.stderr);
+        const missing = runScript({ issuer: await issuer(a), bundle: [a], scheme: "linkerd.io/tls", env: { ISSUER_SCHEME: "kubernetes.io/tls" } });
+        assert.equal(missing.status, 1);
+        assert.match(missing.stderr, /has no tls\.crt/);
+    });
+
+    it("a misconfigured threshold exits 2 before touching the cluster", async () => {
+        const result = runScript({ issuer: await issuer(a), bundle: [a], env: { ISSUER_MIN_HOURS_LEFT: "soon" } });
+        assert.equal(result.status, 2);
+        assert.deepEqual(result.calls, []);
+    });
+});
