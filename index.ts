@@ -37,6 +37,7 @@ export = async () => {
             linkerdChartVersion: mesh.linkerdChartVersion,
             certManagerChartVersion: mesh.certManagerChartVersion,
             rotationJobSchedule: mesh.rotationJobSchedule,
+            vizDashboard: mesh.vizDashboard,
         }),
     };
 };

@@ -6,7 +6,9 @@ import type { RotationPlan } from "../lib/rotation";
 import { CertManager } from "./certManager";
 import { CertManagerIdentityIssuer, IdentityIssuer } from "./identityIssuer";
 import { IdentityIssuerValues, LINKERD_WEBHOOK_SERVICES, LinkerdControlPlane, LinkerdWebhook } from "./linkerdControlPlane";
-import { linkerdNamespace } from "./namespaces";
+import { LinkerdViz, VIZ_WEBHOOK_SERVICES, VizWebhook } from "./linkerdViz";
+import { MtlsObservability, RULES_CONFIGMAP } from "./mtlsObservability";
+import { linkerdNamespace, vizNamespace } from "./namespaces";
 import { RotationCronJob } from "./rotationCronJob";
 import { TrustAnchor } from "./trustAnchor";
 import { CertManagerWebhookCertificates, WebhookCertificates, WebhookTlsValues } from "./webhookCertificates";
@@ -27,7 +29,8 @@ export const TRUST_BUNDLE_ANNOTATION = "akko.io/trust-bundle-sha256";
  *   trust anchor(s) ─┬─ static: identity issuer + webhook certificates (@pulumi/tls) ─┐
  *                    └─ certManager: cert-manager → API check → CA Issuer(s) →         │
  *                       issuer Certificate, webhook Certificates ───────────────────────┤
- *   linkerd namespace → linkerd-crds ──────────────────────────────────────────────────┴→ control plane → rotation CronJob
+ *   linkerd namespace → linkerd-crds ──────────────────────────────────────────────────┴→ control plane ─┬→ viz (+ its webhook certs, rules)
+ *                                                                                                         └→ rotation CronJob
  *
  * With `mtls.enabled: false` only the trust anchors exist, and only in Pulumi state
  * (they are not Kubernetes objects): re-enabling the mesh keeps the same identity, and
@@ -52,6 +55,8 @@ export class MtlsMesh extends pulumi.ComponentResource {
     public readonly certManagerChartVersion: pulumi.Output<string> | undefined;
     /** Schedule of the rotation CronJob, while enabled. */
     public readonly rotationJobSchedule: pulumi.Output<string> | undefined;
+    /** How to open the viz dashboard, while viz is enabled. */
+    public readonly vizDashboard: pulumi.Output<string> | undefined;
 
     constructor(name: string, args: MtlsMeshArgs, opts?: pulumi.ComponentResourceOptions) {
         super("akko:mtls:MtlsMesh", name, {}, opts);
@@ -93,8 +98,9 @@ export class MtlsMesh extends pulumi.ComponentResource {
             let issuerValues: IdentityIssuerValues;
             let webhookValues: Record<string, WebhookTlsValues>;
             const waitFor: pulumi.Resource[] = [];
+            let certManager: CertManager | undefined;
             if (identity.issuer.mode === "certManager") {
-                const certManager = new CertManager(
+                certManager = new CertManager(
                     `${name}-cert-manager`,
                     {
                         install: config.certManager.install,
@@ -187,13 +193,109 @@ export class MtlsMesh extends pulumi.ComponentResource {
             );
             this.linkerdChartVersion = controlPlane.chartVersion;
 
+            // Observability and viz, after the control plane (viz is meshed; its charts
+            // render Linkerd policy objects).
+            const viz = config.viz;
+            const obs = config.observability;
+            const vizNamespaceName = "linkerd-viz";
+            const vizNs = viz.enabled
+                ? vizNamespace(`${name}-viz-namespace`, vizNamespaceName, viz.prometheus.mode === "external" ? viz.prometheus.url : undefined, inCluster)
+                : undefined;
+            const inNamespace = (namespaceName: string) =>
+                vizNs && namespaceName === vizNamespaceName ? vizNs.metadata.name : pulumi.output(namespaceName);
+            const observability = new MtlsObservability(
+                `${name}-observability`,
+                {
+                    meshedNamespaces: [...config.mtls.namespaces],
+                    anchors: inBundle.map(({ anchor }) => pulumi.all([anchor.fingerprintSha256, anchor.notAfter]).apply(([fingerprint, notAfter]) => ({ fingerprint, notAfter }))),
+                    issuerMinHoursLeft: config.rotationJob.issuerMinHoursLeft,
+                    anchorMinDaysLeft: config.rotationJob.anchorMinDaysLeft,
+                    grafanaDashboards: obs.grafanaDashboards.enabled
+                        ? { ...obs.grafanaDashboards, namespace: inNamespace(obs.grafanaDashboards.namespace) }
+                        : undefined,
+                    rules: obs.prometheusOperator
+                        ? { kind: "PrometheusRule", namespace: namespace.metadata.name, labels: { ...obs.ruleLabels } }
+                        : { kind: "ConfigMap", namespace: inNamespace(vizNamespaceName) },
+                    runbookUrl: obs.runbookUrl,
+                },
+                inCluster,
+            );
+
+            if (vizNs) {
+                let vizWebhookValues: Record<string, WebhookTlsValues>;
+                const vizWaitFor: pulumi.Resource[] = [controlPlane];
+                if (certManager) {
+                    const vizWebhooks = new CertManagerWebhookCertificates(
+                        `${name}-viz-webhooks`,
+                        {
+                            namespace: vizNs.metadata.name,
+                            namespaceName: vizNamespaceName,
+                            services: VIZ_WEBHOOK_SERVICES,
+                            certManagerReady: certManager.ready,
+                        },
+                        inCluster,
+                    );
+                    vizWebhookValues = vizWebhooks.values;
+                    vizWaitFor.push(...vizWebhooks.ready);
+                } else {
+                    vizWebhookValues = new WebhookCertificates(
+                        `${name}-viz-webhooks`,
+                        { namespace: vizNamespaceName, services: VIZ_WEBHOOK_SERVICES },
+                        { parent: this },
+                    ).values;
+                }
+                const bundledRules = !obs.prometheusOperator;
+                if (bundledRules) vizWaitFor.push(observability.rules);
+                const ingress = viz.dashboard.ingress;
+                const vizComponent = new LinkerdViz(
+                    `${name}-viz`,
+                    {
+                        namespace: vizNs,
+                        namespaceName: vizNamespaceName,
+                        chartVersion: linkerd.chartVersion,
+                        repository: linkerd.repository,
+                        trustDomain: identity.trustDomain,
+                        webhookTls: Object.fromEntries(
+                            Object.keys(VIZ_WEBHOOK_SERVICES).map((key) => [key, vizWebhookValues[key]]),
+                        ) as Record<VizWebhook, WebhookTlsValues>,
+                        highAvailability: viz.highAvailability,
+                        resources: viz.resources,
+                        prometheus:
+                            viz.prometheus.mode === "external"
+                                ? { mode: "external", url: viz.prometheus.url! }
+                                : {
+                                      mode: "bundled",
+                                      retention: viz.prometheus.retention,
+                                      retentionSize: viz.prometheus.retentionSize,
+                                      resources: viz.prometheus.resources,
+                                      rules: bundledRules
+                                          ? { configMap: RULES_CONFIGMAP.name, key: RULES_CONFIGMAP.key, sha256: observability.rulesSha256 }
+                                          : undefined,
+                                  },
+                        dashboardIngress: ingress.enabled
+                            ? {
+                                  host: ingress.host!,
+                                  className: ingress.className,
+                                  authAnnotations: { ...ingress.authAnnotations },
+                                  tlsSecretName: ingress.tlsSecretName,
+                              }
+                            : undefined,
+                        kubeContext: config.cluster.context,
+                        waitFor: vizWaitFor,
+                    },
+                    inCluster,
+                );
+                this.vizDashboard = vizComponent.dashboard;
+            }
+
             const job = config.rotationJob;
             if (job.enabled) {
                 const cronJob = new RotationCronJob(
                     `${name}-rotation`,
                     {
                         namespace: namespace.metadata.name,
-                        meshedNamespaces: [...config.mtls.namespaces],
+                        // viz's pods are meshed too and must pick up a new trust bundle.
+                        meshedNamespaces: [...config.mtls.namespaces, ...(vizNs ? [vizNamespaceName] : [])],
                         issuerScheme: issuerValues.scheme,
                         windowStartHour: job.windowStartHour,
                         windowHours: job.windowHours,
@@ -222,6 +324,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
             linkerdChartVersion: this.linkerdChartVersion,
             certManagerChartVersion: this.certManagerChartVersion,
             rotationJobSchedule: this.rotationJobSchedule,
+            vizDashboard: this.vizDashboard,
         });
     }
 }

@@ -31,3 +31,32 @@ export function linkerdNamespace(
         opts,
     );
 }
+
+/**
+ * The linkerd-viz namespace with the metadata viz's namespace-metadata Job would add
+ * (linkerd/linkerd-extension-init: label `linkerd.io/extension: viz`, pod-security
+ * `privileged` without the CNI plugin, annotation `viz.linkerd.io/external-prometheus`
+ * with an external Prometheus). That Job is a Helm post-install hook, which
+ * `helm.v4.Chart` does not run; the CLI (`linkerd viz check`) finds viz by this label.
+ */
+export function vizNamespace(
+    resourceName: string,
+    namespace: string,
+    externalPrometheusUrl: string | undefined,
+    opts: pulumi.CustomResourceOptions,
+): k8s.core.v1.Namespace {
+    return new k8s.core.v1.Namespace(
+        resourceName,
+        {
+            metadata: {
+                name: namespace,
+                labels: {
+                    "linkerd.io/extension": "viz",
+                    "pod-security.kubernetes.io/enforce": "privileged",
+                },
+                annotations: externalPrometheusUrl ? { "viz.linkerd.io/external-prometheus": externalPrometheusUrl } : {},
+            },
+        },
+        opts,
+    );
+}

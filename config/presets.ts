@@ -66,6 +66,22 @@ export const DEFAULTS: DeepPartial<MeshConfigInput> = {
         repository: JETSTACK_REPOSITORY,
         namespace: "cert-manager",
     },
+    viz: {
+        enabled: true,
+        prometheus: { mode: "bundled", retention: "6h", retentionSize: "512MB" },
+        dashboard: { ingress: { enabled: false, authAnnotations: {} } },
+    },
+    observability: {
+        grafanaDashboards: {
+            enabled: true,
+            namespace: "linkerd-viz",
+            label: "grafana_dashboard",
+            labelValue: "1",
+            folder: "Linkerd mTLS",
+        },
+        prometheusOperator: false,
+        ruleLabels: {},
+    },
     rotationJob: {
         enabled: true,
         windowStartHour: 2,
@@ -101,6 +117,17 @@ const singleNode: DeepPartial<MeshConfigInput> = {
             heartbeat: resources("10m", "16Mi", "64Mi", "100m"),
         },
     },
+    viz: {
+        highAvailability: false,
+        // Sized for the Netcup budget: viz's Prometheus keeps 6 h, at most 512 MB.
+        prometheus: { resources: resources("20m", "192Mi", "768Mi", "1") },
+        resources: {
+            tap: resources("10m", "24Mi", "128Mi", "250m"),
+            tapInjector: resources("10m", "16Mi", "64Mi", "100m"),
+            dashboard: resources("10m", "16Mi", "64Mi", "100m"),
+            metricsAPI: resources("10m", "24Mi", "128Mi", "250m"),
+        },
+    },
     certManager: {
         highAvailability: false,
         resources: {
@@ -127,6 +154,12 @@ const highlyAvailable: DeepPartial<MeshConfigInput> = {
             proxyInjector: ha,
             heartbeat: ha,
         },
+    },
+    // viz/charts/linkerd-viz/values-ha.yaml.
+    viz: {
+        highAvailability: true,
+        prometheus: { resources: resources("300m", "300Mi", "8192Mi") },
+        resources: { tap: ha, tapInjector: ha, dashboard: ha, metricsAPI: ha },
     },
     certManager: {
         highAvailability: true,

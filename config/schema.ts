@@ -146,6 +146,64 @@ export const configObject = z.strictObject({
                 cainjector: containerResources,
             }),
         }),
+        viz: z.strictObject({
+            /** linkerd-viz (dashboard, tap, metrics API, Prometheus), same chart version as Linkerd. */
+            enabled: z.boolean(),
+            highAvailability: z.boolean(),
+            resources: z.strictObject({
+                tap: containerResources,
+                tapInjector: containerResources,
+                dashboard: containerResources,
+                metricsAPI: containerResources,
+            }),
+            prometheus: z.strictObject({
+                /** `bundled`: viz's own Prometheus; `external`: an existing one at `url`. */
+                mode: z.enum(["bundled", "external"]),
+                /** Query URL of the external Prometheus, e.g. http://prometheus.monitoring.svc:9090. */
+                url: z.url({ protocol: /^https?$/ }).optional(),
+                /** Bundled Prometheus: how long and how much data it keeps. */
+                retention: z.string().regex(/^[0-9]+(ms|s|m|h|d|w|y)$/, { message: "a Prometheus duration such as 6h" }),
+                retentionSize: z.string().regex(/^[0-9]+(B|KB|MB|GB|TB)$/, { message: "a Prometheus size such as 512MB" }),
+                resources: containerResources,
+            }),
+            dashboard: z.strictObject({
+                /**
+                 * Optional Ingress for the dashboard, behind the platform's SSO. Without it the
+                 * dashboard is only reachable with `linkerd viz dashboard` (a port-forward).
+                 */
+                ingress: z.strictObject({
+                    enabled: z.boolean(),
+                    host: z
+                        .string()
+                        .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)+$/, { message: "a DNS host name" })
+                        .optional(),
+                    className: z.string().min(1).optional(),
+                    /** Forward-auth annotations of the platform's oauth2-proxy (required: the dashboard has no login). */
+                    authAnnotations: z.record(z.string(), z.string()),
+                    tlsSecretName: z.string().min(1).optional(),
+                }),
+            }),
+        }),
+        observability: z.strictObject({
+            /** Grafana dashboards as ConfigMaps for the Grafana sidecar. */
+            grafanaDashboards: z.strictObject({
+                enabled: z.boolean(),
+                namespace: namespaceName,
+                /** The label the sidecar watches (kube-prometheus-stack: grafana_dashboard: "1"). */
+                label: z.string().min(1),
+                labelValue: z.string(),
+                folder: z.string().min(1),
+            }),
+            /**
+             * true: alert and recording rules as a PrometheusRule (the Prometheus operator is
+             * installed); false: mounted into viz's bundled Prometheus.
+             */
+            prometheusOperator: z.boolean(),
+            /** Labels the operator's ruleSelector matches (e.g. release: kube-prometheus-stack). */
+            ruleLabels: z.record(z.string(), z.string()),
+            /** Published runbook, linked from every alert as runbook_url. */
+            runbookUrl: z.url().optional(),
+        }),
         rotationJob: z.strictObject({
             /** The daily check-and-restart CronJob in the linkerd namespace. */
             enabled: z.boolean(),
@@ -200,6 +258,43 @@ export const configSchema = configObject
                 message: `must be below the issuer's renewBeforeHours (${renewBefore}), or the check fails every day`,
             });
         }
+        const viz = config.viz;
+        if (viz.enabled && viz.prometheus.mode === "external" && !viz.prometheus.url) {
+            ctx.addIssue({ code: "custom", path: ["viz", "prometheus", "url"], message: "is required when viz.prometheus.mode is external" });
+        }
+        if (viz.enabled && viz.prometheus.mode === "external" && !config.observability.prometheusOperator) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["observability", "prometheusOperator"],
+                message: "must be true with an external Prometheus: the alert rules cannot be mounted into it, only given as a PrometheusRule",
+            });
+        }
+        if (!viz.enabled && !config.observability.prometheusOperator) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["observability", "prometheusOperator"],
+                message: "must be true when viz.enabled is false: without viz's Prometheus the alert rules need the operator",
+            });
+        }
+        const dashboards = config.observability.grafanaDashboards;
+        if (dashboards.enabled && !viz.enabled && dashboards.namespace === "linkerd-viz") {
+            ctx.addIssue({
+                code: "custom",
+                path: ["observability", "grafanaDashboards", "namespace"],
+                message: "is linkerd-viz, which does not exist with viz.enabled false: name your Grafana's namespace",
+            });
+        }
+        const ingress = viz.dashboard.ingress;
+        if (ingress.enabled && !ingress.host) {
+            ctx.addIssue({ code: "custom", path: ["viz", "dashboard", "ingress", "host"], message: "is required when the ingress is enabled" });
+        }
+        if (ingress.enabled && Object.keys(ingress.authAnnotations).length === 0) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["viz", "dashboard", "ingress", "authAnnotations"],
+                message: "must hold the SSO forward-auth annotations: the dashboard (and its tap) has no login of its own",
+            });
+        }
         const namespaces = config.mtls.namespaces;
         namespaces.forEach((namespace, i) => {
             if (namespaces.indexOf(namespace) !== i) {
@@ -223,6 +318,9 @@ export const configSchema = configObject
                 message: `must be false on the single-node target ${config.target} (HA anti-affinity needs 3 nodes)`,
             });
         }
+        if (singleNode && config.viz.highAvailability) {
+            ctx.addIssue({ code: "custom", path: ["viz", "highAvailability"], message: `must be false on the single-node target ${config.target}` });
+        }
         if (singleNode && config.certManager.highAvailability) {
             ctx.addIssue({
                 code: "custom",
@@ -241,6 +339,10 @@ export const configSchema = configObject
         const everyResources: [string[], ContainerResources][] = [
             [["linkerd", "proxy", "resources"], linkerd.proxy.resources],
             [["rotationJob", "resources"], config.rotationJob.resources],
+            [["viz", "prometheus", "resources"], config.viz.prometheus.resources],
+            ...Object.entries(config.viz.resources).map(
+                ([component, r]): [string[], ContainerResources] => [["viz", "resources", component], r],
+            ),
             ...Object.entries(config.certManager.resources).map(
                 ([component, r]): [string[], ContainerResources] => [["certManager", "resources", component], r],
             ),

@@ -64,6 +64,14 @@ export const POD_LAYOUTS: Record<string, PodLayout[]> = {
             replicas: "controllerReplicas",
         },
     ],
+    // viz/charts/linkerd-viz templates: every viz pod is injected (linkerd.io/inject: enabled).
+    "linkerd-viz": [
+        { pod: "prometheus", containers: { prometheus: "prometheus.resources" }, proxy: true, replicas: 1 },
+        { pod: "tap", containers: { tap: "tap.resources" }, proxy: true, replicas: "tap.replicas" },
+        { pod: "tap-injector", containers: { "tap-injector": "tapInjector.resources" }, proxy: true, replicas: "tapInjector.replicas" },
+        { pod: "web", containers: { web: "dashboard.resources" }, proxy: true, replicas: "dashboard.replicas" },
+        { pod: "metrics-api", containers: { "metrics-api": "metricsAPI.resources" }, proxy: true, replicas: "metricsAPI.replicas" },
+    ],
     // cert-manager v1.21.1 templates: one container per deployment.
     "cert-manager": [
         { pod: "cert-manager", containers: { "cert-manager-controller": "resources" }, proxy: false, replicas: "replicaCount" },
@@ -80,16 +88,18 @@ export const POD_LAYOUTS: Record<string, PodLayout[]> = {
 /** The footprint of the charts in `run` plus `meshedPods` application proxies. */
 export function meshFootprint(run: ProgramRun, meshedPods: number): Footprint {
     const containers: ContainerFootprint[] = [];
-    let proxyResources: unknown;
-    for (const chart of run.resources.filter((r) => r.type === "kubernetes:helm.sh/v4:Chart")) {
+    const charts = run.resources.filter((r) => r.type === "kubernetes:helm.sh/v4:Chart");
+    // Every injected proxy gets the control plane's proxy.resources (the injector's default).
+    const controlPlane = charts.find((c) => c.inputs.chart === "linkerd-control-plane");
+    const proxyResources = at(controlPlane?.inputs.values ?? {}, "proxy.resources");
+    for (const chart of charts) {
         const values = chart.inputs.values ?? {};
-        if (chart.inputs.chart === "linkerd-control-plane") proxyResources = at(values, "proxy.resources");
         for (const layout of POD_LAYOUTS[chart.inputs.chart] ?? []) {
             const replicas = typeof layout.replicas === "number" ? layout.replicas : Number(at(values, layout.replicas) ?? 1);
             const add = (container: string, source: string, resources: unknown) =>
                 containers.push({ chart: chart.inputs.chart, pod: layout.pod, container, replicas, source, ...figures(resources) });
             for (const [container, source] of Object.entries(layout.containers)) add(container, source, at(values, source));
-            if (layout.proxy) add("linkerd-proxy", "proxy.resources", at(values, "proxy.resources"));
+            if (layout.proxy) add("linkerd-proxy", "linkerd-control-plane proxy.resources", proxyResources);
         }
     }
     if (meshedPods > 0) {
@@ -98,7 +108,7 @@ export function meshFootprint(run: ProgramRun, meshedPods: number): Footprint {
             pod: "meshed application pods",
             container: "linkerd-proxy",
             replicas: meshedPods,
-            source: "proxy.resources",
+            source: "linkerd-control-plane proxy.resources",
             ...figures(proxyResources),
         });
     }

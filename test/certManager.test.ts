@@ -106,8 +106,10 @@ describe("cert-manager issuer mode", () => {
     it("every Certificate and Issuer validates against cert-manager v1.21.1's CRD schemas", () => {
         const certificates = ofType(run, CERTIFICATE);
         const issuers = ofType(run, ISSUER);
-        assert.equal(certificates.length, 5);
-        assert.equal(issuers.length, 3);
+        // linkerd: identity issuer, webhook CA, 3 webhooks; linkerd-viz: webhook CA, tap, tap-injector.
+        assert.equal(certificates.length, 8);
+        // linkerd: anchor CA, webhook self-signed + CA; linkerd-viz: self-signed + CA.
+        assert.equal(issuers.length, 5);
         for (const certificate of certificates) assertValid(certManagerValidator("certificates"), certificate.inputs, certificate.name);
         for (const issuer of issuers) assertValid(certManagerValidator("issuers"), issuer.inputs, issuer.name);
     });
@@ -137,7 +139,11 @@ describe("cert-manager issuer mode", () => {
     it("certManager.install: false uses the existing installation, still proven ready", async () => {
         const existing = await runStackOk("netcup", { "mtls.enabled": true, "certManager.install": false });
         assert.equal(ofType(existing, CHART).filter((c) => c.inputs.chart === "cert-manager").length, 0);
-        assert.equal(ofType(existing, "kubernetes:core/v1:Namespace").length, 1, "only the linkerd namespace");
+        assert.deepEqual(
+            ofType(existing, "kubernetes:core/v1:Namespace").map((n) => n.inputs.metadata.name).sort(),
+            ["linkerd", "linkerd-viz"],
+            "no cert-manager namespace",
+        );
         const check = one(existing, "kubernetes:batch/v1:Job", "akko-cert-manager-api-check");
         for (const issuer of ofType(existing, ISSUER)) assert.ok(dependsOn(existing, issuer, check));
     });

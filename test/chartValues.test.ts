@@ -110,14 +110,23 @@ describe("chart values", () => {
         });
     }
 
-    it("the webhook certificates are supplied, so the chart never generates its own", () => {
+    it("the webhook certificates are supplied, so no chart generates its own (control plane and viz)", () => {
+        const webhooks: Record<string, string[]> = {
+            "linkerd-control-plane": ["proxyInjector", "profileValidator", "policyValidator"],
+            "linkerd-viz": ["tap", "tapInjector"],
+        };
+        let checked = 0;
         for (const run of runs) {
-            const values = ofType(run, "kubernetes:helm.sh/v4:Chart").find((c) => c.inputs.chart === "linkerd-control-plane")!.inputs.values;
-            for (const webhook of ["proxyInjector", "profileValidator", "policyValidator"]) {
-                const block = values[webhook];
-                const supplied = block.externalSecret === true ? Boolean(block.injectCaFrom) : Boolean(block.crtPEM && block.keyPEM && block.caBundle);
-                assert.ok(supplied, `${run.stack}: ${webhook} would make the chart call genSelfSignedCert`);
+            for (const [chartName, keys] of Object.entries(webhooks)) {
+                const values = ofType(run, "kubernetes:helm.sh/v4:Chart").find((c) => c.inputs.chart === chartName)!.inputs.values;
+                for (const webhook of keys) {
+                    const block = values[webhook];
+                    const supplied = block.externalSecret === true ? Boolean(block.injectCaFrom) : Boolean(block.crtPEM && block.keyPEM && block.caBundle);
+                    assert.ok(supplied, `${run.stack}: ${chartName} ${webhook} would make the chart call genSelfSignedCert`);
+                    checked++;
+                }
             }
         }
+        assert.equal(checked, runs.length * 5);
     });
 });

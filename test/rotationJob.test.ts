@@ -77,7 +77,7 @@ describe("rotation CronJob", () => {
             ISSUER_SECRET: "linkerd-identity-issuer",
             ISSUER_SCHEME: "kubernetes.io/tls",
             TRUST_ROOTS_CONFIGMAP: "linkerd-identity-trust-roots",
-            MESHED_NAMESPACES: "akko,spark",
+            MESHED_NAMESPACES: "akko,spark,linkerd-viz",
             ISSUER_MIN_HOURS_LEFT: "24",
             ANCHOR_MIN_DAYS_LEFT: "60",
             MAX_CONCURRENT_RESTARTS: "2",
@@ -103,6 +103,11 @@ describe("rotation CronJob", () => {
                 ["linkerd", [
                     { apiGroups: [""], resources: ["secrets"], resourceNames: ["linkerd-identity-issuer"], verbs: ["get"] },
                     { apiGroups: [""], resources: ["configmaps"], resourceNames: ["linkerd-identity-trust-roots"], verbs: ["get"] },
+                ]],
+                // viz's pods are meshed: they too must pick up a new bundle.
+                ["linkerd-viz", [
+                    { apiGroups: [""], resources: ["pods"], verbs: ["list"] },
+                    { apiGroups: ["apps"], resources: ["deployments", "statefulsets", "daemonsets"], verbs: ["get", "list", "watch", "patch"] },
                 ]],
                 ["spark", [
                     { apiGroups: [""], resources: ["pods"], verbs: ["list"] },

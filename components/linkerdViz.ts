@@ -1,0 +1,206 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import type { ResourceValues } from "./linkerdControlPlane";
+import type { WebhookTlsValues } from "./webhookCertificates";
+
+/** viz's webhooks: chart value key -> Service name (templates' `$host`: `<service>.<namespace>.svc`). */
+export const VIZ_WEBHOOK_SERVICES = { tap: "tap", tapInjector: "tap-injector" } as const;
+export type VizWebhook = keyof typeof VIZ_WEBHOOK_SERVICES;
+
+export interface VizResources {
+    tap: ResourceValues;
+    tapInjector: ResourceValues;
+    dashboard: ResourceValues;
+    metricsAPI: ResourceValues;
+}
+
+export type VizPrometheus =
+    | {
+          mode: "bundled";
+          /** Prometheus `--storage.tsdb.retention.time`. */
+          retention: string;
+          /** Prometheus `--storage.tsdb.retention.size`. */
+          retentionSize: string;
+          resources?: ResourceValues;
+          /** A ConfigMap holding a rule file, mounted into Prometheus. */
+          rules?: { configMap: string; key: string; sha256: pulumi.Input<string> };
+      }
+    | {
+          mode: "external";
+          /** Query URL of the existing Prometheus. */
+          url: string;
+      };
+
+export interface DashboardIngress {
+    host: string;
+    className?: string;
+    /** Forward-auth annotations of the platform's SSO (oauth2-proxy). */
+    authAnnotations: Record<string, string>;
+    tlsSecretName?: string;
+}
+
+export interface LinkerdVizArgs {
+    /** The linkerd-viz namespace (see `vizNamespace` in namespaces.ts). */
+    namespace: k8s.core.v1.Namespace;
+    /** Its name, for host names and the namespace-metadata the chart expects. */
+    namespaceName: string;
+    /**
+     * Exact chart version; must match the control plane's.
+     * @default "2026.8.3"
+     */
+    chartVersion?: pulumi.Input<string>;
+    /**
+     * Helm repository.
+     * @default "https://helm.linkerd.io/edge"
+     */
+    repository?: pulumi.Input<string>;
+    /**
+     * Namespace of the Linkerd control plane.
+     * @default "linkerd"
+     */
+    linkerdNamespace?: string;
+    /**
+     * Identity trust domain (viz's policies name identities in it).
+     * @default "cluster.local"
+     */
+    trustDomain?: pulumi.Input<string>;
+    /** TLS of the tap APIService and the tap injector webhook, so renders are deterministic. */
+    webhookTls: Record<VizWebhook, WebhookTlsValues>;
+    /**
+     * viz's values-ha.yaml: three tap replicas, PDBs, anti-affinity.
+     * @default false
+     */
+    highAvailability?: boolean;
+    /** Requests and limits of the viz components; unset keeps the chart's (none). */
+    resources?: pulumi.Input<VizResources>;
+    /** The bundled Prometheus, or an external one. */
+    prometheus: VizPrometheus;
+    /** Publish the dashboard through an Ingress (behind SSO); unset keeps it private. */
+    dashboardIngress?: DashboardIngress;
+    /** The kube context, for the dashboard command in {@link dashboard}. */
+    kubeContext: string;
+    /** Resources viz must wait for: the control plane, its own webhook certificates. */
+    waitFor?: pulumi.Input<pulumi.Resource>[];
+}
+
+/**
+ * linkerd-viz: the dashboard that shows which edges are mTLS, `linkerd viz edges`/`tap`,
+ * and (unless an external one is used) a small Prometheus. Installed after the control
+ * plane from the same edge repository and version.
+ */
+export class LinkerdViz extends pulumi.ComponentResource {
+    /** The linkerd-viz chart. */
+    public readonly chart: k8s.helm.v4.Chart;
+    /** How to open the dashboard: its URL behind SSO, or the port-forward command. */
+    public readonly dashboard: pulumi.Output<string>;
+
+    constructor(name: string, args: LinkerdVizArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("akko:mtls:LinkerdViz", name, {}, opts);
+
+        const ns = args.namespaceName;
+        const ha = args.highAvailability ?? false;
+        const resources = pulumi.output(args.resources);
+        const component = (key: keyof VizResources) => resources.apply((r) => r?.[key]);
+        const ingress = args.dashboardIngress;
+
+        const prometheus: Record<string, unknown> =
+            args.prometheus.mode === "bundled"
+                ? {
+                      enabled: true,
+                      // Merged into the chart's args map (data path and config file stay).
+                      args: {
+                          "storage.tsdb.retention.time": args.prometheus.retention,
+                          "storage.tsdb.retention.size": args.prometheus.retentionSize,
+                      },
+                      resources: args.prometheus.resources,
+                      ...(args.prometheus.rules
+                          ? {
+                                ruleConfigMapMounts: [
+                                    { name: "akko-mtls-rules", subPath: args.prometheus.rules.key, configMap: args.prometheus.rules.configMap },
+                                ],
+                                // subPath mounts never see ConfigMap updates: roll Prometheus instead.
+                                podAnnotations: { "akko.io/rules-sha256": args.prometheus.rules.sha256 },
+                            }
+                          : {}),
+                  }
+                : { enabled: false };
+
+        this.chart = new k8s.helm.v4.Chart(
+            `${name}-chart`,
+            {
+                name: "linkerd-viz",
+                chart: "linkerd-viz",
+                version: args.chartVersion ?? "2026.8.3",
+                repositoryOpts: { repo: args.repository ?? "https://helm.linkerd.io/edge" },
+                namespace: args.namespace.metadata.name,
+                values: {
+                    linkerdNamespace: args.linkerdNamespace ?? "linkerd",
+                    identityTrustDomain: args.trustDomain ?? "cluster.local",
+                    // The namespace carries that metadata already (namespaces.ts); hooks do not run.
+                    createNamespaceMetadataJob: false,
+                    enablePodAntiAffinity: ha,
+                    enablePodDisruptionBudget: ha,
+                    tap: { ...args.webhookTls.tap, replicas: ha ? 3 : 1, resources: component("tap") },
+                    tapInjector: { ...args.webhookTls.tapInjector, resources: component("tapInjector") },
+                    dashboard: {
+                        resources: component("dashboard"),
+                        // The dashboard refuses other Host headers (DNS rebinding); keep the
+                        // port-forward hosts so `linkerd viz dashboard` still works.
+                        ...(ingress ? { enforcedHostRegexp: enforcedHostRegexp(ingress.host, ns) } : {}),
+                    },
+                    metricsAPI: { resources: component("metricsAPI") },
+                    prometheus,
+                    ...(args.prometheus.mode === "external" ? { prometheusUrl: args.prometheus.url } : {}),
+                },
+            },
+            { parent: this, dependsOn: [args.namespace, ...(args.waitFor ?? [])] },
+        );
+
+        if (ingress) {
+            new k8s.networking.v1.Ingress(
+                `${name}-dashboard`,
+                {
+                    metadata: {
+                        name: "linkerd-viz-dashboard",
+                        namespace: args.namespace.metadata.name,
+                        annotations: ingress.authAnnotations,
+                    },
+                    spec: {
+                        ingressClassName: ingress.className,
+                        rules: [
+                            {
+                                host: ingress.host,
+                                http: {
+                                    paths: [
+                                        { path: "/", pathType: "Prefix", backend: { service: { name: "web", port: { number: 8084 } } } },
+                                    ],
+                                },
+                            },
+                        ],
+                        tls: ingress.tlsSecretName ? [{ hosts: [ingress.host], secretName: ingress.tlsSecretName }] : undefined,
+                    },
+                },
+                { parent: this, dependsOn: [this.chart] },
+            );
+        }
+
+        this.dashboard = pulumi.output(
+            ingress ? `https://${ingress.host}/ (behind SSO)` : `linkerd viz dashboard --context ${args.kubeContext}`,
+        );
+        this.registerOutputs({ chart: this.chart, dashboard: this.dashboard });
+    }
+}
+
+/** The Host check of viz's web: the public host plus the hosts a port-forward uses. */
+export function enforcedHostRegexp(host: string, namespace: string, clusterDomain = "cluster.local"): string {
+    const escape = (s: string) => s.replace(/\./g, "\\.");
+    const hosts = [
+        escape(host),
+        "localhost",
+        "127\\.0\\.0\\.1",
+        escape(`web.${namespace}.svc.${clusterDomain}`),
+        escape(`web.${namespace}.svc`),
+        "\\[::1\\]",
+    ];
+    return `^(${hosts.join("|")})(:\\d+)?$`;
+}

@@ -1,0 +1,115 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import * as crypto from "node:crypto";
+import YAML from "yaml";
+import { certificatesDashboard, coverageDashboard } from "./observability/dashboards";
+import { AnchorExpiry, mtlsRuleGroups } from "./observability/rules";
+
+export interface MtlsObservabilityArgs {
+    /** Namespaces whose traffic the dashboards and rules watch. */
+    meshedNamespaces: string[];
+    /** The anchors proxies trust, with their expiry (Linkerd exports none). */
+    anchors: pulumi.Input<pulumi.Input<AnchorExpiry>[]>;
+    /** Alert when the issuer has fewer hours left. */
+    issuerMinHoursLeft: number;
+    /**
+     * Alert when a trust anchor has fewer days left.
+     * @default 60
+     */
+    anchorMinDaysLeft?: number;
+    /** Grafana dashboards as ConfigMaps for the sidecar; omit for none. */
+    grafanaDashboards?: { namespace: pulumi.Input<string>; label: string; labelValue: string; folder: string };
+    /**
+     * Where the rules go: a PrometheusRule (Prometheus operator) in `namespace`, or a
+     * ConfigMap for viz's bundled Prometheus (`ruleConfigMapMounts`) in `namespace`.
+     */
+    rules: { kind: "PrometheusRule"; namespace: pulumi.Input<string>; labels: Record<string, string> } | { kind: "ConfigMap"; namespace: pulumi.Input<string> };
+    /**
+     * Link in every alert (`runbook_url`).
+     * @default none: the alerts name the runbook files of this repository
+     */
+    runbookUrl?: string;
+}
+
+/** Name and key of the rules ConfigMap mounted into viz's Prometheus (must end in _rules.yml). */
+export const RULES_CONFIGMAP = { name: "akko-mtls-prometheus-rules", key: "akko_mtls_rules.yml" };
+
+/**
+ * Dashboards and alerts that show the mesh encrypts and warn before a certificate
+ * expires: two Grafana dashboards (mTLS coverage per namespace, certificate expiry) and
+ * recording + alert rules, either as a PrometheusRule or as a rule file for viz's own
+ * Prometheus.
+ */
+export class MtlsObservability extends pulumi.ComponentResource {
+    /** The rule file (YAML `groups:`), as deployed. */
+    public readonly rulesYaml: pulumi.Output<string>;
+    /** SHA-256 of the rule file: viz's Prometheus rolls when it changes (subPath mounts never update). */
+    public readonly rulesSha256: pulumi.Output<string>;
+    /** What holds the rules (ConfigMap or PrometheusRule), for dependents to wait on. */
+    public readonly rules: pulumi.Resource;
+
+    constructor(name: string, args: MtlsObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("akko:mtls:MtlsObservability", name, {}, opts);
+
+        const labels = { "app.kubernetes.io/part-of": "akko-mtls" };
+        const groups = pulumi.output(args.anchors).apply((anchors) =>
+            mtlsRuleGroups({
+                meshedNamespaces: args.meshedNamespaces,
+                anchors: anchors as AnchorExpiry[],
+                issuerMinHoursLeft: args.issuerMinHoursLeft,
+                anchorMinDaysLeft: args.anchorMinDaysLeft ?? 60,
+                runbookUrl: args.runbookUrl,
+            }),
+        );
+        this.rulesYaml = groups.apply((g) => YAML.stringify({ groups: g }, { lineWidth: 0 }));
+        this.rulesSha256 = this.rulesYaml.apply((text) => crypto.createHash("sha256").update(text).digest("hex"));
+
+        if (args.rules.kind === "PrometheusRule") {
+            this.rules = new k8s.apiextensions.CustomResource(
+                `${name}-rules`,
+                {
+                    apiVersion: "monitoring.coreos.com/v1",
+                    kind: "PrometheusRule",
+                    metadata: { name: "akko-mtls", namespace: args.rules.namespace, labels: { ...labels, ...args.rules.labels } },
+                    spec: { groups },
+                },
+                { parent: this },
+            );
+        } else {
+            this.rules = new k8s.core.v1.ConfigMap(
+                `${name}-rules`,
+                {
+                    metadata: { name: RULES_CONFIGMAP.name, namespace: args.rules.namespace, labels },
+                    data: { [RULES_CONFIGMAP.key]: this.rulesYaml },
+                },
+                { parent: this },
+            );
+        }
+
+        const grafana = args.grafanaDashboards;
+        if (grafana) {
+            const dashboards: [string, pulumi.Input<object>][] = [
+                ["akko-mtls-coverage", coverageDashboard()],
+                ["akko-mtls-certificates", pulumi.output(args.anchors).apply((a) => certificatesDashboard(a as AnchorExpiry[]))],
+            ];
+            for (const [dashboardName, model] of dashboards) {
+                new k8s.core.v1.ConfigMap(
+                    `${name}-${dashboardName}`,
+                    {
+                        metadata: {
+                            name: `${dashboardName}-dashboard`,
+                            namespace: grafana.namespace,
+                            labels: { ...labels, [grafana.label]: grafana.labelValue },
+                            // kube-prometheus-stack's sidecar: folderAnnotation grafana_folder.
+                            annotations: { grafana_folder: grafana.folder },
+                        },
+                        data: { [`${dashboardName}.json`]: pulumi.output(model).apply((m) => JSON.stringify(m, null, 2)) },
+                    },
+                    { parent: this },
+                );
+            }
+        }
+
+        this.registerOutputs({ rulesYaml: this.rulesYaml, rulesSha256: this.rulesSha256, rules: this.rules });
+    }
+}

@@ -1,0 +1,204 @@
+/**
+ * Dashboards and alert rules: valid JSON and valid PromQL (Prometheus' own Lezer grammar),
+ * only metrics Linkerd exports, dashboards using only what the rules use, and rules
+ * delivered where the stack's Prometheus reads them.
+ */
+import { parser } from "@prometheus-io/lezer-promql";
+import { strict as assert } from "node:assert";
+import * as crypto from "node:crypto";
+import YAML from "yaml";
+import { ConfigError } from "../config";
+import { ofType, one, ProgramRun } from "../lib/mockRuntime";
+import { runStack, runStackOk } from "./helpers";
+
+/**
+ * Metric names Linkerd (edge-26.8.3) exports, with where they are defined; `up` is
+ * Prometheus' own, labelled with `component` by Linkerd's scrape configs (promql.ts).
+ */
+const LINKERD_METRICS: Record<string, string> = {
+    request_total: "proxy, testutil/prommatch/testdata/sampleMetrics.txt",
+    tcp_open_total: "proxy, testutil/prommatch/testdata/sampleMetrics.txt",
+    identity_cert_expiration_timestamp_seconds: "proxy, testutil/prommatch/testdata/sampleMetrics.txt",
+    issuer_cert_ttl_seconds: "identity controller, pkg/identity/service.go",
+    up: "Prometheus, component label from viz prometheus.yaml / control-plane podmonitor.yaml",
+};
+
+/** Grafana's template variables, replaced by sample values so the grammar sees PromQL. */
+function withoutGrafanaVariables(expr: string): string {
+    return expr.replace(/\$__rate_interval/g, "5m").replace(/\$namespace/g, "akko");
+}
+
+/** Parses PromQL; throws on a syntax error; returns the metric names it selects. */
+function metricsOf(expr: string): string[] {
+    const tree = parser.parse(expr);
+    const metrics: string[] = [];
+    let error: number | undefined;
+    tree.iterate({
+        enter(node) {
+            if (node.type.isError && error === undefined) error = node.from;
+            if (node.name === "VectorSelector") {
+                const identifier = node.node.getChild("Identifier");
+                if (identifier) metrics.push(expr.slice(identifier.from, identifier.to));
+            }
+        },
+    });
+    if (error !== undefined) throw new Error(`invalid PromQL at ${error}: ${expr}`);
+    return metrics;
+}
+
+interface Rule {
+    record?: string;
+    alert?: string;
+    expr: string;
+    for?: string;
+}
+
+function rulesOf(run: ProgramRun): Rule[] {
+    const configMap = run.resources.find((r) => r.name === "akko-observability-rules");
+    assert.ok(configMap, "rules are deployed");
+    const groups = configMap.type.endsWith(":PrometheusRule")
+        ? configMap.inputs.spec.groups
+        : YAML.parse(configMap.inputs.data["akko_mtls_rules.yml"]).groups;
+    return groups.flatMap((g: { rules: Rule[] }) => g.rules);
+}
+
+function dashboardsOf(run: ProgramRun): Record<string, any> {
+    const dashboards: Record<string, any> = {};
+    for (const configMap of ofType(run, "kubernetes:core/v1:ConfigMap").filter((c) => c.name.endsWith("-dashboard") || /akko-mtls-(coverage|certificates)$/.test(c.name))) {
+        for (const [file, text] of Object.entries<string>(configMap.inputs.data)) dashboards[file] = JSON.parse(text);
+    }
+    return dashboards;
+}
+
+/** Panel queries, and the series selector inside Grafana's `label_values(<selector>, <label>)` variables. */
+const dashboardExprs = (dashboard: any): string[] => [
+    ...dashboard.panels.flatMap((p: any) => p.targets.map((t: any) => t.expr)),
+    ...dashboard.templating.list
+        .filter((v: any) => v.type === "query")
+        .map((v: any) => {
+            const match = /^label_values\((.+),\s*[a-z_]+\)$/.exec(v.definition);
+            assert.ok(match, `unexpected variable query ${v.definition}`);
+            return match[1];
+        }),
+];
+
+describe("dashboards and alert rules", () => {
+    let run: ProgramRun;
+    before(async () => {
+        run = await runStackOk("netcup", { "mtls.enabled": true, "mtls.namespaces": ["akko", "spark"] });
+    });
+
+    it("the PromQL checker rejects what Prometheus would", () => {
+        assert.throws(() => metricsOf("sum(rate(request_total[5m]) by"), /invalid PromQL/);
+        assert.throws(() => metricsOf('request_total{tls="true"'), /invalid PromQL/);
+        assert.deepEqual(metricsOf('sum(rate(request_total{tls="true"}[5m])) / sum(rate(tcp_open_total[5m]))'), ["request_total", "tcp_open_total"]);
+    });
+
+    it("two Grafana dashboards as ConfigMaps labelled for the sidecar: coverage and certificate expiry", () => {
+        const configMaps = ofType(run, "kubernetes:core/v1:ConfigMap").filter((c) => c.name.includes("akko-mtls-"));
+        assert.deepEqual(configMaps.map((c) => c.inputs.metadata.name).sort(), ["akko-mtls-certificates-dashboard", "akko-mtls-coverage-dashboard"]);
+        for (const configMap of configMaps) {
+            assert.equal(configMap.inputs.metadata.namespace, "linkerd-viz");
+            assert.equal(configMap.inputs.metadata.labels.grafana_dashboard, "1");
+            assert.equal(configMap.inputs.metadata.annotations.grafana_folder, "Linkerd mTLS");
+        }
+        const dashboards = dashboardsOf(run);
+        assert.deepEqual(Object.keys(dashboards).sort(), ["akko-mtls-certificates.json", "akko-mtls-coverage.json"]);
+        const coverage = dashboards["akko-mtls-coverage.json"];
+        assert.equal(coverage.uid, "akko-mtls-coverage");
+        assert.deepEqual(
+            coverage.panels.map((p: any) => p.title),
+            ["Requests with mTLS", "Connections with mTLS", "Plaintext requests (not probes)", "Plaintext connections"],
+        );
+        assert.match(coverage.panels[0].targets[0].expr, /sum by \(namespace\).*tls="true"/, "share per namespace");
+    });
+
+    it("every dashboard query and every rule is valid PromQL over metrics Linkerd exports", () => {
+        const exprs = [...Object.values(dashboardsOf(run)).flatMap(dashboardExprs).map(withoutGrafanaVariables), ...rulesOf(run).map((r) => r.expr)];
+        assert.ok(exprs.length >= 15);
+        for (const expr of exprs) {
+            for (const metric of metricsOf(expr)) {
+                assert.ok(metric in LINKERD_METRICS, `${metric} is not a metric Linkerd exports (in: ${expr})`);
+            }
+        }
+    });
+
+    it("dashboards reference only the metrics the rules use", () => {
+        const ruleMetrics = new Set(rulesOf(run).flatMap((r) => metricsOf(r.expr)));
+        const dashboardMetrics = new Set(Object.values(dashboardsOf(run)).flatMap(dashboardExprs).map(withoutGrafanaVariables).flatMap(metricsOf));
+        assert.deepEqual([...dashboardMetrics].filter((m) => !ruleMetrics.has(m)), []);
+        assert.deepEqual([...dashboardMetrics].sort(), Object.keys(LINKERD_METRICS).sort(), "every metric is on a dashboard");
+    });
+
+    it("the four alerts, with the config's thresholds and the meshed namespaces", () => {
+        const alerts = Object.fromEntries(rulesOf(run).filter((r) => r.alert).map((r) => [r.alert, r]));
+        assert.deepEqual(Object.keys(alerts).sort(), [
+            "LinkerdIdentityIssuerExpiringSoon",
+            "LinkerdPlaintextTrafficInMeshedNamespace",
+            "LinkerdProxyInjectorUnavailable",
+            "LinkerdTrustAnchorExpiringSoon",
+        ]);
+        assert.equal(alerts.LinkerdIdentityIssuerExpiringSoon.expr, `min(issuer_cert_ttl_seconds{component="identity"}) < ${24 * 3600}`);
+        assert.match(alerts.LinkerdPlaintextTrafficInMeshedNamespace.expr, /namespace=~"akko\|spark".*tls!="true", authz_name!="probe"/);
+        assert.match(alerts.LinkerdPlaintextTrafficInMeshedNamespace.expr, /target_port!="4191"/, "the proxy's admin port (probes, scrapes) is plaintext by design");
+        assert.equal(alerts.LinkerdProxyInjectorUnavailable.expr, 'absent(up{component="proxy-injector"} == 1)');
+    });
+
+    it("the trust-anchor alert fires 60 days before the anchor's real expiry (Linkerd exports none)", () => {
+        const anchorPem = run.outputs.trustAnchorPem.value as string;
+        const anchor = new crypto.X509Certificate(anchorPem);
+        const notAfter = Math.floor(new Date(anchor.validTo).getTime() / 1000);
+        const rule = rulesOf(run).find((r) => r.alert === "LinkerdTrustAnchorExpiringSoon")!;
+        assert.equal(
+            rule.expr,
+            `label_replace(vector(${notAfter} - time()), "anchor_sha256", "${anchor.fingerprint256.replace(/:/g, "").slice(0, 16).toLowerCase()}", "", "") < ${60 * 86400}`,
+        );
+    });
+
+    it("without the Prometheus operator the rules are mounted into viz's Prometheus, which rolls when they change", () => {
+        const configMap = one(run, "kubernetes:core/v1:ConfigMap", "akko-observability-rules");
+        assert.equal(configMap.inputs.metadata.namespace, "linkerd-viz");
+        const prometheus = one(run, "kubernetes:helm.sh/v4:Chart", "akko-viz-chart").inputs.values.prometheus;
+        assert.deepEqual(prometheus.ruleConfigMapMounts, [
+            { name: "akko-mtls-rules", subPath: "akko_mtls_rules.yml", configMap: "akko-mtls-prometheus-rules" },
+        ]);
+        const sha = crypto.createHash("sha256").update(configMap.inputs.data["akko_mtls_rules.yml"]).digest("hex");
+        assert.equal(prometheus.podAnnotations["akko.io/rules-sha256"], sha);
+    });
+
+    it("with the Prometheus operator: a PrometheusRule carrying the ruleSelector labels", async () => {
+        const withOperator = await runStackOk("eks", {
+            "mtls.enabled": true,
+            "observability.prometheusOperator": true,
+            "observability.ruleLabels": { release: "kube-prometheus-stack" },
+            "observability.runbookUrl": "https://wiki.akko.example/runbooks/mtls",
+        });
+        const rule = one(withOperator, "kubernetes:monitoring.coreos.com/v1:PrometheusRule", "akko-observability-rules");
+        assert.equal(rule.inputs.metadata.namespace, "linkerd");
+        assert.equal(rule.inputs.metadata.labels.release, "kube-prometheus-stack");
+        assert.equal(rulesOf(withOperator).length, 7);
+        assert.ok(rule.inputs.spec.groups[1].rules.every((r: any) => r.annotations.runbook_url === "https://wiki.akko.example/runbooks/mtls"));
+        assert.equal(one(withOperator, "kubernetes:helm.sh/v4:Chart", "akko-viz-chart").inputs.values.prometheus.ruleConfigMapMounts, undefined);
+    });
+
+    it("during a rotation the anchor alert and panel cover both anchors", async () => {
+        const rotating = await runStackOk(
+            "k3d",
+            { "mtls.enabled": true, "identity.trustAnchor.rotationPhase": 1 },
+            { previousOutputs: { trustAnchorRotation: { generation: 1, phase: 0, since: "2026-01-01T00:00:00Z" } } },
+        );
+        assert.equal(rulesOf(rotating).filter((r) => r.alert === "LinkerdTrustAnchorExpiringSoon").length, 2);
+        const panel = dashboardsOf(rotating)["akko-mtls-certificates.json"].panels.find((p: any) => p.title === "Trust anchors: time left");
+        assert.equal(panel.targets.length, 2);
+    });
+
+    it("an external Prometheus needs the operator for the rules; dashboards need an existing namespace", async () => {
+        const external = await runStack("eks", { "mtls.enabled": true, "viz.prometheus.mode": "external", "viz.prometheus.url": "http://p:9090" });
+        assert.ok(external.error instanceof ConfigError);
+        assert.ok(external.error.problems.some((p) => p.key === "akko-mtls:observability.prometheusOperator"));
+        const noUrl = await runStack("eks", { "viz.prometheus.mode": "external", "observability.prometheusOperator": true });
+        assert.ok(noUrl.error instanceof ConfigError && noUrl.error.problems.some((p) => p.key === "akko-mtls:viz.prometheus.url"));
+        const noViz = await runStack("eks", { "viz.enabled": false, "observability.prometheusOperator": true });
+        assert.ok(noViz.error instanceof ConfigError && noViz.error.problems.some((p) => p.key === "akko-mtls:observability.grafanaDashboards.namespace"));
+    });
+});
