@@ -8,23 +8,30 @@
 import * as pulumi from "@pulumi/pulumi";
 import { loadConfig } from "./config";
 import { MtlsMesh } from "./components/mtlsMesh";
+import { parseMeshState, planMesh } from "./lib/meshLifecycle";
 import { parseRotationRecord, planRotation } from "./lib/rotation";
 
 export = async () => {
     const config = loadConfig();
 
-    // The stack's own last outputs say which rotation phase is deployed (none on a new stack).
+    // The stack's own last outputs say which rotation phase is deployed and which
+    // namespaces are meshed (nothing on a new stack): steps are checked against them.
     const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`);
-    const previous = parseRotationRecord((await self.getOutputDetails("trustAnchorRotation")).value);
-    const rotation = planRotation(config.identity.trustAnchor, previous, new Date());
+    const rotation = planRotation(
+        config.identity.trustAnchor,
+        parseRotationRecord((await self.getOutputDetails("trustAnchorRotation")).value),
+        new Date(),
+    );
+    const meshPlan = planMesh(config.mtls, parseMeshState((await self.getOutputDetails("meshState")).value));
 
-    const mesh = new MtlsMesh("akko", { config, rotation });
+    const mesh = new MtlsMesh("akko", { config, rotation, mesh: meshPlan });
 
     const optional = (outputs: Record<string, pulumi.Output<string> | undefined>) =>
         Object.fromEntries(Object.entries(outputs).filter(([, value]) => value !== undefined));
     return {
         target: config.target,
-        mtlsEnabled: mesh.enabled,
+        mtlsEnabled: config.mtls.enabled,
+        meshState: meshPlan.record,
         identityIssuerMode: config.identity.issuer.mode,
         trustAnchorPem: mesh.trustAnchorPem,
         trustAnchorFingerprintSha256: mesh.trustAnchorFingerprintSha256,

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ResourceValues } from "./linkerdControlPlane";
+import { retainCustomResourceDefinitions } from "./transforms";
 
 export interface CertManagerResources {
     controller: ResourceValues;
@@ -114,7 +115,8 @@ export class CertManager extends pulumi.ComponentResource {
                         startupapicheck: { enabled: false },
                     },
                 },
-                { parent: this, dependsOn: [namespace] },
+                // Other teams' Certificates live in these CRDs too: never delete them with the mesh.
+                { parent: this, dependsOn: [namespace], transforms: [retainCustomResourceDefinitions] },
             );
         }
 

@@ -1,6 +1,27 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { retainCustomResourceDefinitions } from "./transforms";
 import type { WebhookTlsValues } from "./webhookCertificates";
+
+/**
+ * Ports the mesh uses, from the pinned chart (edge-26.8.3): the proxy's from
+ * charts/linkerd-control-plane/values.yaml `proxy.ports` (checked by the tests); the
+ * control plane's from its templates' containerPorts (destination.yaml, identity.yaml,
+ * proxy-injector.yaml; Services map 443 to the webhook ports).
+ */
+export const LINKERD_PORTS = {
+    proxyInbound: 4143,
+    proxyControl: 4190,
+    proxyAdmin: 4191,
+    identityGrpc: 8080,
+    destinationGrpc: 8086,
+    policyGrpc: 8090,
+    /** proxy-injector and sp-validator webhooks. */
+    webhookHttps: 8443,
+    policyValidatorHttps: 9443,
+    /** Admin (metrics) ports: identity/policy 9990, proxy-injector 9995, destination 9996, sp-validator 9997. */
+    admin: [9990, 9995, 9996, 9997],
+} as const;
 
 /** Linkerd's webhooks: control-plane chart value key -> Service name (templates' `$host`). */
 export const LINKERD_WEBHOOK_SERVICES = {
@@ -94,6 +115,11 @@ export interface LinkerdControlPlaneArgs {
     podAnnotations?: pulumi.Input<Record<string, pulumi.Input<string>>>;
     /** Resources the control-plane chart must wait for (e.g. a ready issuer Certificate). */
     waitFor?: pulumi.Input<pulumi.Resource>[];
+    /**
+     * NetworkPolicy admitting what the control plane serves, for clusters whose policy
+     * engine puts default-deny into every namespace; omit for none.
+     */
+    networkPolicy?: { meshedNamespaces: string[]; vizNamespace?: string };
 }
 
 /**
@@ -128,7 +154,8 @@ export class LinkerdControlPlane extends pulumi.ComponentResource {
                 namespace: namespace.metadata.name,
                 values: { installGatewayAPI: (args.gatewayApi ?? "install") === "install" },
             },
-            { parent: this, dependsOn: [namespace] },
+            // Deleting Linkerd's CRDs would delete every policy object with them: they stay.
+            { parent: this, dependsOn: [namespace], transforms: [retainCustomResourceDefinitions] },
         );
 
         // With `present`, read the Gateway API CRDs Linkerd's policy controller watches, so
@@ -157,6 +184,51 @@ export class LinkerdControlPlane extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [namespace, this.crds, ...gatewayApiCrds, ...(args.waitFor ?? [])] },
         );
+
+        const policy = args.networkPolicy;
+        if (policy) {
+            const controlPlaneNs = namespace.metadata.name;
+            const mesh = pulumi
+                .output(controlPlaneNs)
+                .apply((cp) => [...new Set([...policy.meshedNamespaces, cp, ...(policy.vizNamespace ? [policy.vizNamespace] : [])])]);
+            const tcp = (...ports: number[]) => ports.map((port) => ({ protocol: "TCP", port }));
+            new k8s.networking.v1.NetworkPolicy(
+                `${name}-network-policy`,
+                {
+                    metadata: { name: "linkerd-control-plane", namespace: controlPlaneNs },
+                    spec: {
+                        podSelector: {
+                            matchExpressions: [
+                                { key: "linkerd.io/control-plane-component", operator: "In", values: ["identity", "destination", "proxy-injector"] },
+                            ],
+                        },
+                        policyTypes: ["Ingress"],
+                        ingress: [
+                            {
+                                from: [{ namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: mesh }] } }],
+                                ports: tcp(LINKERD_PORTS.identityGrpc, LINKERD_PORTS.destinationGrpc, LINKERD_PORTS.policyGrpc, LINKERD_PORTS.proxyInbound),
+                            },
+                            // Admission webhooks are called by the API server, whose address no selector names.
+                            { ports: tcp(LINKERD_PORTS.webhookHttps, LINKERD_PORTS.policyValidatorHttps) },
+                            ...(policy.vizNamespace
+                                ? [
+                                      {
+                                          from: [
+                                              {
+                                                  namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": policy.vizNamespace } },
+                                                  podSelector: { matchLabels: { "linkerd.io/extension": "viz", component: "prometheus" } },
+                                              },
+                                          ],
+                                          ports: tcp(LINKERD_PORTS.proxyAdmin, ...LINKERD_PORTS.admin),
+                                      },
+                                  ]
+                                : []),
+                        ],
+                    },
+                },
+                { parent: this, dependsOn: [namespace] },
+            );
+        }
 
         this.namespace = namespace.metadata.name;
         this.chartVersion = chartVersion;

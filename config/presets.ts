@@ -21,7 +21,7 @@ export const JETSTACK_REPOSITORY = "https://charts.jetstack.io";
  * Images of the rotation CronJob, pinned by digest. The digests are the ones published for
  * these tags (the same digest is pinned in several public repositories); this machine cannot
  * reach a registry, so re-check with `crane digest <tag>` when bumping them.
- * - node runs scripts/rotation-check.mjs (node:crypto does the X.509 checks);
+ * - node runs scripts/mesh-check.mjs (node:crypto does the X.509 checks);
  * - alpine/k8s only lends its static kubectl binary (copied by an init container).
  */
 export const ROTATION_JOB_IMAGE =
@@ -37,13 +37,15 @@ const resources = (cpuRequest: string, memoryRequest: string, memoryLimit: strin
 /** Applies to every target unless its preset or the stack file says otherwise. */
 export const DEFAULTS: DeepPartial<MeshConfigInput> = {
     // One sprint with the switch off before flipping it on (ADR).
-    mtls: { enabled: false, namespaces: ["akko"] },
+    // AKKO's namespaces run default-deny NetworkPolicies, hence the mesh's own policies.
+    mtls: { enabled: false, namespaces: ["akko"], mode: "permissive", networkPolicies: true, drainOnDisable: true, authorizations: [] },
     linkerd: {
         chartVersion: LINKERD_CHART_VERSION,
         repository: LINKERD_EDGE_REPOSITORY,
         // nft has been the chart default since linkerd2#14326 (EKS 1.33 dropped legacy iptables;
         // "nft mode is now broadly supported"). Set `legacy` only for nodes without nf_tables.
         proxyInit: { iptablesMode: "nft" },
+        networkPolicies: false,
     },
     identity: {
         trustDomain: "cluster.local",

@@ -63,12 +63,49 @@ export const configObject = z.strictObject({
             context: z.string().min(1),
             /** Path of the kubeconfig file; unset means the default (~/.kube/config or $KUBECONFIG). */
             kubeconfig: z.string().min(1).optional(),
+            /**
+             * GKE private cluster: the control plane reaches webhooks on nodes only through a
+             * firewall rule; `pulumi up` prints the exact rule.
+             */
+            gkePrivate: z
+                .strictObject({
+                    masterIpv4CidrBlock: z.cidrv4(),
+                    network: z.string().min(1),
+                    nodeTag: z.string().min(1),
+                })
+                .optional(),
         }),
         mtls: z.strictObject({
-            /** THE switch: false creates no Kubernetes object at all. */
+            /** THE switch: false creates no Kubernetes object at all (after draining a meshed stack). */
             enabled: z.boolean(),
-            /** The AKKO namespaces whose workloads are meshed. */
+            /** The AKKO namespaces whose workloads are meshed (they must exist). */
             namespaces: z.array(namespaceName).min(1),
+            /** permissive: plaintext still accepted (migration); strict: only authenticated mesh traffic. */
+            mode: z.enum(["permissive", "strict"]),
+            /** NetworkPolicies that open the mesh's ports in meshed namespaces (which have default-deny). */
+            networkPolicies: z.boolean(),
+            /** Disable in steps that never cut traffic (true), or remove everything at once (false). */
+            drainOnDisable: z.boolean(),
+            /** Strict mode: who may call which server, by ServiceAccount identity. */
+            authorizations: z.array(
+                z.strictObject({
+                    namespace: namespaceName,
+                    /** Name of the Server (and of its AuthorizationPolicy). */
+                    name: namespaceName,
+                    /** Labels of the pods that serve. */
+                    podSelector: z.record(z.string(), z.string()).refine((labels) => Object.keys(labels).length > 0, {
+                        message: "must select pods by at least one label",
+                    }),
+                    /** Container port number or name. */
+                    port: z.union([
+                        z.int().min(1).max(65535),
+                        z.string().regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: "a port name" }).max(15),
+                    ]),
+                    proxyProtocol: z.enum(["unknown", "HTTP/1", "HTTP/2", "gRPC", "opaque", "TLS"]).optional(),
+                    /** Client identities, `<serviceaccount>.<namespace>.serviceaccount.identity.linkerd.<trustDomain>`. */
+                    clients: z.array(z.string()).min(1),
+                }),
+            ),
         }),
         linkerd: z.strictObject({
             chartVersion: exactChartVersion,
@@ -85,6 +122,8 @@ export const configObject = z.strictObject({
             proxyInit: z.strictObject({
                 iptablesMode: z.enum(["nft", "legacy"]),
             }),
+            /** NetworkPolicies for the control plane, where a platform policy puts default-deny everywhere. */
+            networkPolicies: z.boolean(),
             proxy: z.strictObject({
                 resources: containerResources,
             }),
@@ -295,6 +334,44 @@ export const configSchema = configObject
                 message: "must hold the SSO forward-auth annotations: the dashboard (and its tap) has no login of its own",
             });
         }
+        if (config.cluster.gkePrivate && config.target !== "gke") {
+            ctx.addIssue({ code: "custom", path: ["cluster", "gkePrivate"], message: `only applies to target gke (this is ${config.target})` });
+        }
+        const mtls = config.mtls;
+        if (mtls.authorizations.length > 0 && mtls.mode !== "strict") {
+            ctx.addIssue({
+                code: "custom",
+                path: ["mtls", "authorizations"],
+                message: "apply in strict mode only: set mtls.mode strict (permissive mode accepts any client)",
+            });
+        }
+        const identityPattern = new RegExp(
+            `^[a-z0-9]([-a-z0-9]*[a-z0-9])?\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?\\.serviceaccount\\.identity\\.linkerd\\.${config.identity.trustDomain.replace(/\./g, "\\.")}$`,
+        );
+        const servers = new Set<string>();
+        mtls.authorizations.forEach((authorization, i) => {
+            if (!mtls.namespaces.includes(authorization.namespace)) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["mtls", "authorizations", i, "namespace"],
+                    message: `is not a meshed namespace (mtls.namespaces: ${mtls.namespaces.join(", ")})`,
+                });
+            }
+            const server = `${authorization.namespace}/${authorization.name}`;
+            if (servers.has(server)) {
+                ctx.addIssue({ code: "custom", path: ["mtls", "authorizations", i, "name"], message: `${server} is defined twice` });
+            }
+            servers.add(server);
+            authorization.clients.forEach((client, j) => {
+                if (!identityPattern.test(client)) {
+                    ctx.addIssue({
+                        code: "custom",
+                        path: ["mtls", "authorizations", i, "clients", j],
+                        message: `is not a ServiceAccount identity: <serviceaccount>.<namespace>.serviceaccount.identity.linkerd.${config.identity.trustDomain}`,
+                    });
+                }
+            });
+        });
         const namespaces = config.mtls.namespaces;
         namespaces.forEach((namespace, i) => {
             if (namespaces.indexOf(namespace) !== i) {

@@ -51,6 +51,8 @@ export interface RecordedResource {
     retainOnDelete: boolean;
     ignoreChanges: string[];
     additionalSecretOutputs: string[];
+    /** How many resource transforms the registration carries (they run in the engine). */
+    transforms: number;
     /** Outputs the mock returned. */
     state: any;
 }
@@ -253,6 +255,7 @@ function recordRegistrations(recorded: RecordedResource[]): void {
             retainOnDelete: read ? false : Boolean(req.getRetainondelete?.()),
             ignoreChanges: read ? [] : req.getIgnorechangesList(),
             additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
+            transforms: read ? 0 : req.getTransformsList().length,
             state: unwrapSecrets(pulumi.runtime.deserializeProperties(result)).value,
         });
     };

@@ -128,7 +128,7 @@ describe("cert-manager issuer mode", () => {
         const certManagerChart = one(run, CHART, "akko-cert-manager-chart");
         const check = one(run, "kubernetes:batch/v1:Job", "akko-cert-manager-api-check");
         const anchorSecret = one(run, "kubernetes:core/v1:Secret", "akko-identity-issuer-anchor-g1");
-        const cronJob = one(run, "kubernetes:batch/v1:CronJob", "akko-rotation-cronjob");
+        const cronJob = one(run, "kubernetes:batch/v1:CronJob", "akko-maintenance-cronjob");
         assert.ok(dependsOn(run, controlPlane, check) && dependsOn(run, controlPlane, crds));
         assert.ok(dependsOn(run, cronJob, controlPlane), "the rotation CronJob comes after the control plane");
         assert.ok(!dependsOn(run, crds, certManagerChart), "Linkerd's CRDs install beside cert-manager");

@@ -28,10 +28,18 @@ function closeObjects(schema: any): any {
 
 const cache = new Map<string, ValidateFunction>();
 
+/** The API server accepts apiVersion, kind and metadata on every object, whatever the CRD's root schema lists. */
+function withObjectMeta(schema: any): any {
+    return {
+        ...schema,
+        properties: { apiVersion: { type: "string" }, kind: { type: "string" }, metadata: { type: "object" }, ...schema.properties },
+    };
+}
+
 function compile(key: string, openApiSchema: any): ValidateFunction {
     let validate = cache.get(key);
     if (!validate) {
-        validate = ajv.compile(closeObjects(openApiSchema));
+        validate = ajv.compile(closeObjects(withObjectMeta(openApiSchema)));
         cache.set(key, validate);
     }
     return validate;
@@ -55,6 +63,7 @@ export function linkerdValidator(file: string, version: string): ValidateFunctio
 /** Throws with ajv's messages unless `object` is valid. */
 export function assertValid(validate: ValidateFunction, object: unknown, what: string): void {
     if (!validate(object)) {
-        throw new Error(`${what} is not valid against its CRD schema: ${ajv.errorsText(validate.errors, { separator: "; " })}`);
+        const errors = (validate.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message} ${JSON.stringify(e.params)}`);
+        throw new Error(`${what} is not valid against its CRD schema: ${errors.join("; ")}`);
     }
 }

@@ -4,7 +4,7 @@
  */
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
-import { ROTATION_SCRIPT_PATH } from "../components/rotationCronJob";
+import { MESH_CHECK_SCRIPT_PATH } from "../components/meshMaintenance";
 import { ofType, one, ProgramRun, ProviderState } from "../lib/mockRuntime";
 import { runStackOk, STACKS } from "./helpers";
 
@@ -13,7 +13,7 @@ const ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role";
 const BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding";
 
 function podSpec(run: ProgramRun) {
-    return one(run, CRONJOB, "akko-rotation-cronjob").inputs.spec.jobTemplate.spec.template.spec;
+    return one(run, CRONJOB, "akko-maintenance-cronjob").inputs.spec.jobTemplate.spec.template.spec;
 }
 
 function envOf(run: ProgramRun): Record<string, string> {
@@ -27,7 +27,7 @@ describe("rotation CronJob", () => {
     });
 
     it("runs daily in the linkerd namespace, at a minute drawn once per stack inside the window", async () => {
-        const cronJob = one(run, CRONJOB, "akko-rotation-cronjob");
+        const cronJob = one(run, CRONJOB, "akko-maintenance-cronjob");
         assert.equal(cronJob.inputs.metadata.namespace, "linkerd");
         assert.equal(cronJob.inputs.spec.timeZone, "Etc/UTC");
         assert.equal(cronJob.inputs.spec.concurrencyPolicy, "Forbid");
@@ -36,24 +36,24 @@ describe("rotation CronJob", () => {
             const state = new ProviderState();
             const first = await runStackOk(stack, { "mtls.enabled": true }, { state });
             const again = await runStackOk(stack, { "mtls.enabled": true }, { state });
-            const schedule: string = one(first, CRONJOB, "akko-rotation-cronjob").inputs.spec.schedule;
-            assert.equal(one(again, CRONJOB, "akko-rotation-cronjob").inputs.spec.schedule, schedule, "kept in state");
+            const schedule: string = one(first, CRONJOB, "akko-maintenance-cronjob").inputs.spec.schedule;
+            assert.equal(one(again, CRONJOB, "akko-maintenance-cronjob").inputs.spec.schedule, schedule, "kept in state");
             const [minute, hour, ...rest] = schedule.split(" ");
             assert.deepEqual(rest, ["*", "*", "*"], "daily");
             const minuteOfDay = Number(hour) * 60 + Number(minute);
             assert.ok(minuteOfDay >= 2 * 60 && minuteOfDay < 6 * 60, `${stack}: ${schedule} inside 02:00-06:00 UTC`);
             schedules.set(stack, schedule);
-            const draw = one(first, "random:index/randomInteger:RandomInteger", "akko-rotation-minute");
+            const draw = one(first, "random:index/randomInteger:RandomInteger", "akko-maintenance-minute");
             assert.deepEqual([draw.inputs.min, draw.inputs.max], [0, 4 * 60 - 1]);
         }
         assert.ok(new Set(schedules.values()).size > 1, `stacks do not all run at once: ${[...schedules.values()]}`);
     });
 
     it("mounts the script from the repository, runs it with node, kubectl from an init container; images pinned by digest", () => {
-        const configMap = one(run, "kubernetes:core/v1:ConfigMap", "akko-rotation-script");
-        assert.equal(configMap.inputs.data["rotation-check.mjs"], fs.readFileSync(ROTATION_SCRIPT_PATH, "utf8"));
+        const configMap = one(run, "kubernetes:core/v1:ConfigMap", "akko-maintenance-script");
+        assert.equal(configMap.inputs.data["mesh-check.mjs"], fs.readFileSync(MESH_CHECK_SCRIPT_PATH, "utf8"));
         const spec = podSpec(run);
-        assert.deepEqual(spec.containers[0].command, ["node", "/scripts/rotation-check.mjs"]);
+        assert.deepEqual(spec.containers[0].command, ["node", "/scripts/mesh-check.mjs"]);
         assert.deepEqual(spec.initContainers[0].command, ["cp", "/usr/bin/kubectl", "/tools/kubectl"]);
         for (const container of [...spec.initContainers, ...spec.containers]) {
             assert.match(container.image, /@sha256:[a-f0-9]{64}$/, `${container.name} pinned by digest`);
@@ -62,10 +62,10 @@ describe("rotation CronJob", () => {
             assert.ok(container.resources.limits.memory, `${container.name} has a memory limit`);
         }
         assert.equal(spec.securityContext.runAsNonRoot, true);
-        assert.equal(spec.volumes.find((v: any) => v.name === "script").configMap.name, "linkerd-rotation-check");
-        assert.equal(one(run, CRONJOB, "akko-rotation-cronjob").inputs.spec.jobTemplate.spec.backoffLimit, 0, "a failure is an alert");
+        assert.equal(spec.volumes.find((v: any) => v.name === "script").configMap.name, "linkerd-mesh-maintenance");
+        assert.equal(one(run, CRONJOB, "akko-maintenance-cronjob").inputs.spec.jobTemplate.spec.backoffLimit, 0, "a failure is an alert");
         assert.equal(
-            one(run, CRONJOB, "akko-rotation-cronjob").inputs.spec.jobTemplate.spec.template.metadata.annotations["linkerd.io/inject"],
+            one(run, CRONJOB, "akko-maintenance-cronjob").inputs.spec.jobTemplate.spec.template.metadata.annotations["linkerd.io/inject"],
             "disabled",
             "a proxy would keep the Job from completing",
         );
@@ -77,11 +77,14 @@ describe("rotation CronJob", () => {
             ISSUER_SECRET: "linkerd-identity-issuer",
             ISSUER_SCHEME: "kubernetes.io/tls",
             TRUST_ROOTS_CONFIGMAP: "linkerd-identity-trust-roots",
-            MESHED_NAMESPACES: "akko,spark,linkerd-viz",
-            ISSUER_MIN_HOURS_LEFT: "24",
-            ANCHOR_MIN_DAYS_LEFT: "60",
             MAX_CONCURRENT_RESTARTS: "2",
             ROLLOUT_TIMEOUT_SECONDS: "600",
+            TASKS: "certificates,restarts",
+            MESHED_NAMESPACES: "akko,spark,linkerd-viz",
+            UNMESHED_NAMESPACES: "",
+            EXPECTED_INBOUND_POLICY: JSON.stringify({ akko: "all-unauthenticated", spark: "all-unauthenticated" }),
+            ISSUER_MIN_HOURS_LEFT: "24",
+            ANCHOR_MIN_DAYS_LEFT: "60",
             PATH: "/tools:/usr/local/bin:/usr/bin:/bin",
             HOME: "/tmp",
         });
@@ -92,7 +95,7 @@ describe("rotation CronJob", () => {
     });
 
     it("RBAC: read one Secret and one ConfigMap by name; list pods and restart workloads only in meshed namespaces", () => {
-        const roles = ofType(run, ROLE).filter((r) => r.name.startsWith("akko-rotation"));
+        const roles = ofType(run, ROLE).filter((r) => r.name.startsWith("akko-maintenance"));
         assert.deepEqual(
             roles.map((r) => [r.inputs.metadata.namespace, r.inputs.rules]).sort(),
             [
@@ -122,15 +125,16 @@ describe("rotation CronJob", () => {
             }
         }
         assert.equal(run.resources.filter((r) => r.type.includes("ClusterRole")).length, 0, "no cluster-wide rights");
-        for (const binding of ofType(run, BINDING).filter((r) => r.name.startsWith("akko-rotation"))) {
-            assert.deepEqual(binding.inputs.subjects, [{ kind: "ServiceAccount", name: "linkerd-rotation-check", namespace: "linkerd" }]);
+        for (const binding of ofType(run, BINDING).filter((r) => r.name.startsWith("akko-maintenance"))) {
+            assert.deepEqual(binding.inputs.subjects, [{ kind: "ServiceAccount", name: "linkerd-mesh-maintenance", namespace: "linkerd" }]);
             assert.equal(binding.inputs.roleRef.kind, "Role");
         }
     });
 
-    it("rotationJob.enabled: false leaves it out", async () => {
+    it("rotationJob.enabled: false leaves the CronJob out (the rollout Job stays)", async () => {
         const without = await runStackOk("netcup", { "mtls.enabled": true, "rotationJob.enabled": false });
         assert.deepEqual(ofType(without, CRONJOB), []);
         assert.equal(without.outputs.rotationJobSchedule, undefined);
+        assert.equal(ofType(without, "kubernetes:batch/v1:Job").filter((j) => j.name === "akko-maintenance-rollout").length, 1);
     });
 });

@@ -1,5 +1,5 @@
 /**
- * scripts/rotation-check.mjs against real certificates and a fake `kubectl` on PATH
+ * scripts/mesh-check.mjs against real certificates and a fake `kubectl` on PATH
  * that serves fixtures and records every call.
  */
 import { strict as assert } from "node:assert";
@@ -7,7 +7,7 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { ROTATION_SCRIPT_PATH } from "../components/rotationCronJob";
+import { MESH_CHECK_SCRIPT_PATH } from "../components/meshMaintenance";
 import { certRequestOutputs, locallySignedCertOutputs, privateKeyOutputs, selfSignedCertOutputs } from "../lib/mockTls";
 
 interface Ca {
@@ -88,7 +88,7 @@ interface Result {
 const bundlePem = (anchors: Ca[]) => anchors.map((a) => a.certPem.trim()).join("\n");
 
 function runScript(cluster: Cluster): Result {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "rotation-check-"));
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mesh-check-"));
     try {
         const bin = path.join(dir, "bin");
         fs.mkdirSync(bin);
@@ -110,7 +110,7 @@ function runScript(cluster: Cluster): Result {
         if (cluster.failingRollouts) fs.writeFileSync(path.join(dir, "failing-rollouts"), cluster.failingRollouts.join("\n"));
         fs.writeFileSync(path.join(dir, "calls.log"), "");
 
-        const result = spawnSync(process.execPath, [ROTATION_SCRIPT_PATH], {
+        const result = spawnSync(process.execPath, [MESH_CHECK_SCRIPT_PATH], {
             encoding: "utf8",
             env: {
                 PATH: `${bin}:${process.env.PATH}`,
@@ -133,18 +133,32 @@ function runScript(cluster: Cluster): Result {
 
 const restarts = (r: Result) => r.calls.filter((c) => c.startsWith("rollout"));
 
-/** A meshed pod owned by a Deployment (through its ReplicaSet) whose proxy trusts `anchors`. */
-function deploymentPod(name: string, anchors: Ca[] | undefined, options: { nativeSidecar?: boolean } = {}): object {
+interface PodOptions {
+    nativeSidecar?: boolean;
+    /** The proxy's LINKERD2_PROXY_INBOUND_DEFAULT_POLICY. */
+    policy?: string;
+    annotations?: Record<string, string>;
+    hostNetwork?: boolean;
+    phase?: string;
+}
+
+/** A pod owned by a Deployment (through its ReplicaSet); meshed when `anchors` is given, trusting them. */
+function deploymentPod(name: string, anchors: Ca[] | undefined, options: PodOptions = {}): object {
     const hash = "5d8f7c9b4";
-    const proxy = { name: "linkerd-proxy", env: anchors ? [{ name: "LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS", value: `${bundlePem(anchors)}\n` }] : [] };
+    const env = [{ name: "LINKERD2_PROXY_INBOUND_DEFAULT_POLICY", value: options.policy ?? "all-unauthenticated" }];
+    if (anchors) env.push({ name: "LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS", value: `${bundlePem(anchors)}\n` });
+    const proxy = { name: "linkerd-proxy", env };
     const app = { name: "app", env: [] };
+    const containers = anchors ? (options.nativeSidecar ? { initContainers: [proxy], containers: [app] } : { containers: [app, proxy] }) : { containers: [app] };
     return {
         metadata: {
             name: `${name}-${hash}-x${Math.random().toString(36).slice(2, 7)}`,
             labels: { "pod-template-hash": hash },
+            annotations: options.annotations ?? {},
             ownerReferences: [{ kind: "ReplicaSet", name: `${name}-${hash}`, controller: true }],
         },
-        spec: options.nativeSidecar ? { initContainers: [proxy], containers: [app] } : { containers: [app, ...(anchors ? [proxy] : [])] },
+        spec: { ...containers, ...(options.hostNetwork ? { hostNetwork: true } : {}) },
+        status: { phase: options.phase ?? "Running" },
     };
 }
 
@@ -155,7 +169,7 @@ function statefulSetPod(name: string, anchors: Ca[]): object {
     };
 }
 
-describe("rotation-check.mjs (real certificates, fake kubectl)", () => {
+describe("mesh-check.mjs: certificates and restarts (real certificates, fake kubectl)", () => {
     let a: Ca;
     let b: Ca;
     before(async () => {
@@ -168,11 +182,11 @@ describe("rotation-check.mjs (real certificates, fake kubectl)", () => {
         assert.match(result.stdout, /chain: OK, the issuer is signed by anchor CN=root\.linkerd\.cluster\.local/);
         assert.match(result.stdout, /issuer: CN=identity\.linkerd\.cluster\.local .* 4[78]\.\d h \(2\.0 days\) left/);
         assert.match(result.stdout, /anchor\[0\]: .* 36\d\d\.\d days left/);
-        assert.match(result.stdout, /restart: none needed/);
+        assert.match(result.stdout, /restart: none needed, every pod matches the mesh as configured/);
         assert.deepEqual(restarts(result), []);
-        assert.deepEqual(result.calls.slice(0, 2), [
-            "get secret linkerd-identity-issuer -n linkerd -o json",
+        assert.deepEqual(result.calls.slice(0, 2).sort(), [
             "get configmap linkerd-identity-trust-roots -n linkerd -o json",
+            "get secret linkerd-identity-issuer -n linkerd -o json",
         ]);
     });
 
@@ -211,7 +225,7 @@ describe("rotation-check.mjs (real certificates, fake kubectl)", () => {
                     deploymentPod("spark", [a]),
                     deploymentPod("spark", [a]),
                     deploymentPod("trino", [a, b]),
-                    deploymentPod("unmeshed", undefined),
+                    deploymentPod("opted-out", undefined, { annotations: { "linkerd.io/inject": "disabled" } }),
                     deploymentPod("hive", [a], { nativeSidecar: true }),
                     bare,
                 ],
@@ -227,7 +241,62 @@ describe("rotation-check.mjs (real certificates, fake kubectl)", () => {
             "rollout restart statefulset/postgres -n data",
             "rollout status statefulset/postgres -n data --timeout=60s",
         ]);
-        assert.match(result.stdout, /pod akko\/debug trusts an old bundle but has no Deployment/);
+        assert.match(result.stdout, /skip: pod akko\/debug: its proxy trusts an old bundle, but it has no Deployment/);
+    });
+
+    it("safe enable: restarts workloads started before injection, never the opted-out, host-network or finished ones", async () => {
+        const result = runScript({
+            issuer: await issuer(a),
+            bundle: [a],
+            pods: {
+                akko: [
+                    deploymentPod("spark", undefined),
+                    deploymentPod("trino", [a]),
+                    deploymentPod("legacy", undefined, { annotations: { "linkerd.io/inject": "disabled" } }),
+                    deploymentPod("node-agent", undefined, { hostNetwork: true }),
+                    deploymentPod("batch", undefined, { phase: "Succeeded" }),
+                ],
+            },
+            env: { TASKS: "restarts" },
+        });
+        assert.equal(result.status, 0, result.stderr);
+        assert.deepEqual(restarts(result), ["rollout restart deployment/spark -n akko", "rollout status deployment/spark -n akko --timeout=60s"]);
+        assert.match(result.stdout, /restart: akko\/deployment\/spark \(it has no proxy\)/);
+        assert.ok(!result.calls.some((c) => c.startsWith("get secret")), "restarts alone do not read the issuer");
+    });
+
+    it("a permissive/strict switch restarts the workloads whose proxies were injected with the other policy", async () => {
+        const result = runScript({
+            issuer: await issuer(a),
+            bundle: [a],
+            pods: {
+                akko: [deploymentPod("spark", [a]), deploymentPod("trino", [a], { policy: "all-authenticated" })],
+                data: [deploymentPod("postgres", [a])],
+            },
+            env: { TASKS: "restarts", EXPECTED_INBOUND_POLICY: JSON.stringify({ akko: "all-authenticated", data: "all-unauthenticated" }) },
+        });
+        assert.equal(result.status, 0, result.stderr);
+        assert.deepEqual(restarts(result), ["rollout restart deployment/spark -n akko", "rollout status deployment/spark -n akko --timeout=60s"]);
+        assert.match(result.stdout, /default inbound policy is all-unauthenticated, not all-authenticated/);
+    });
+
+    it("safe disable: in a namespace being drained, restarts the workloads that still run a proxy", async () => {
+        const result = runScript({
+            issuer: await issuer(a),
+            bundle: [a],
+            pods: {},
+            env: { TASKS: "restarts", MESHED_NAMESPACES: "", UNMESHED_NAMESPACES: "akko" },
+        });
+        assert.equal(result.status, 0, result.stderr);
+        const drained = runScript({
+            issuer: await issuer(a),
+            bundle: [a],
+            pods: { akko: [deploymentPod("spark", [a]), deploymentPod("trino", undefined)] },
+            env: { TASKS: "restarts", MESHED_NAMESPACES: "", UNMESHED_NAMESPACES: "akko" },
+        });
+        assert.equal(drained.status, 0, drained.stderr);
+        assert.deepEqual(restarts(drained), ["rollout restart deployment/spark -n akko", "rollout status deployment/spark -n akko --timeout=60s"]);
+        assert.match(drained.stdout, /it still has a proxy, its namespace leaves the mesh/);
     });
 
     it("a restart that does not complete fails the Job and stops the remaining batches", async () => {

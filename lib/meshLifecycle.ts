@@ -1,0 +1,120 @@
+/**
+ * Which namespaces are meshed in this `pulumi up`, and how the mesh is taken down
+ * without cutting traffic.
+ *
+ * Turning the mesh (or one namespace) off in one step would delete the control plane
+ * while pods still run proxies, and pods restarted without a proxy would be refused by
+ * peers that still require mTLS. So `mtls.enabled: false` on a meshed stack drains first,
+ * one `pulumi up` per step, each recorded in the `meshState` output:
+ *
+ *   on ──(strict)──> draining-policy ──> draining-proxies ──> off
+ *    └──(permissive)────────────────────┘
+ *
+ * - draining-policy: every namespace back to permissive, authorization objects removed,
+ *   workloads restarted so their proxies accept plaintext;
+ * - draining-proxies: injection disabled, workloads restarted without proxies; the control
+ *   plane still serves the proxies that remain until their pods restart;
+ * - off: nothing in the cluster (the control plane goes; Linkerd's CRDs are retained).
+ *
+ * A namespace removed from `mtls.namespaces` while the mesh stays on is drained the
+ * same way in one step (its peers remain meshed and permissive or explicitly authorized).
+ */
+
+export type MeshPhase = "on" | "draining-policy" | "draining-proxies" | "off";
+export type MtlsMode = "permissive" | "strict";
+
+/** What a deployment records in its `meshState` output. */
+export interface MeshState {
+    phase: MeshPhase;
+    /** Namespaces whose pods get a proxy. */
+    namespaces: string[];
+    mode: MtlsMode;
+}
+
+export interface MeshSettings {
+    readonly enabled: boolean;
+    readonly namespaces: readonly string[];
+    readonly mode: MtlsMode;
+    readonly drainOnDisable: boolean;
+}
+
+export interface NamespacePlan {
+    name: string;
+    /** `linkerd.io/inject: enabled` (true) or `disabled` (false, being drained). */
+    inject: boolean;
+    mode: MtlsMode;
+}
+
+export interface MeshPlan {
+    phase: MeshPhase;
+    /** Whether anything is deployed to the cluster. */
+    deploy: boolean;
+    namespaces: NamespacePlan[];
+    /** Whether the config's authorization objects exist (strict mode, not draining). */
+    authorizations: boolean;
+    /** A message for the operator when the run is one step of several. */
+    notice?: string;
+    record: MeshState;
+}
+
+export function planMesh(settings: MeshSettings, previous: MeshState | undefined): MeshPlan {
+    const wanted = [...settings.namespaces];
+    if (settings.enabled) {
+        // Namespaces meshed before but no longer listed: drained in this run.
+        const dropped = (previous?.phase === "on" || previous?.phase?.startsWith("draining") ? previous.namespaces : []).filter(
+            (n) => !wanted.includes(n),
+        );
+        return {
+            phase: "on",
+            deploy: true,
+            namespaces: [
+                ...wanted.map((name) => ({ name, inject: true, mode: settings.mode })),
+                ...dropped.map((name) => ({ name, inject: false, mode: "permissive" as const })),
+            ],
+            authorizations: settings.mode === "strict",
+            notice:
+                dropped.length > 0
+                    ? `namespaces ${dropped.join(", ")} leave the mesh: injection disabled and their workloads restarted without proxies`
+                    : undefined,
+            record: { phase: "on", namespaces: wanted, mode: settings.mode },
+        };
+    }
+
+    const off: MeshPlan = { phase: "off", deploy: false, namespaces: [], authorizations: false, record: { phase: "off", namespaces: [], mode: settings.mode } };
+    if (previous === undefined || previous.phase === "off") return off;
+    if (!settings.drainOnDisable) {
+        return { ...off, notice: "mtls.drainOnDisable is false: the mesh is removed at once; pods keep their proxies until they restart" };
+    }
+    const draining = (phase: "draining-policy" | "draining-proxies", step: string): MeshPlan => ({
+        phase,
+        deploy: true,
+        namespaces: previous.namespaces.map((name) => ({ name, inject: phase === "draining-policy", mode: "permissive" })),
+        authorizations: false,
+        notice: `mTLS disable in progress: ${step}. Run \`pulumi up\` again to continue (docs/admin/mtls.md).`,
+        record: { phase, namespaces: previous.namespaces, mode: "permissive" },
+    });
+    switch (previous.phase) {
+        case "on":
+            return previous.mode === "strict"
+                ? draining("draining-policy", "step 1 of 3, strict policies removed and workloads restarted as permissive")
+                : draining("draining-proxies", "step 1 of 2, injection disabled and workloads restarted without proxies");
+        case "draining-policy":
+            return draining("draining-proxies", "step 2 of 3, injection disabled and workloads restarted without proxies");
+        case "draining-proxies":
+            return { ...off, notice: "mTLS disable: last step, the control plane is removed (Linkerd's CRDs are retained)" };
+    }
+}
+
+/** Reads the state from a previous deployment's outputs; undefined if there is none. */
+export function parseMeshState(value: unknown): MeshState | undefined {
+    if (value === null || typeof value !== "object") return undefined;
+    const state = value as Partial<MeshState>;
+    if (
+        !["on", "draining-policy", "draining-proxies", "off"].includes(state.phase as string) ||
+        !Array.isArray(state.namespaces) ||
+        !["permissive", "strict"].includes(state.mode as string)
+    ) {
+        throw new Error(`the last deployment's meshState output is malformed: ${JSON.stringify(value)}`);
+    }
+    return state as MeshState;
+}
