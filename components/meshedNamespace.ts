@@ -46,6 +46,8 @@ export interface MeshedNamespaceArgs {
     authorizations?: Authorization[];
     /** What the authorization objects wait for (the Linkerd CRDs). */
     crds?: pulumi.Input<pulumi.Resource>;
+    /** What the annotations wait for: a namespace asks for proxies once the control plane serves. */
+    waitFor?: pulumi.Input<pulumi.Resource>[];
 }
 
 /** The default inbound policy of strict mode. */
@@ -80,7 +82,7 @@ export class MeshedNamespace extends pulumi.ComponentResource {
                     },
                 },
             },
-            { parent: this },
+            { parent: this, dependsOn: args.waitFor ?? [] },
         );
         this.ready = [this.patch];
 
@@ -95,7 +97,7 @@ export class MeshedNamespace extends pulumi.ComponentResource {
                 podSelector: { matchLabels: { "linkerd.io/extension": "viz", component } },
             });
             const tcp = (...ports: number[]) => ports.map((port) => ({ protocol: "TCP", port }));
-            new k8s.networking.v1.NetworkPolicy(
+            const meshPolicy = new k8s.networking.v1.NetworkPolicy(
                 `${name}-mesh`,
                 {
                     metadata: { name: "linkerd-mesh", namespace, labels },
@@ -125,6 +127,8 @@ export class MeshedNamespace extends pulumi.ComponentResource {
                 },
                 { parent: this },
             );
+            // Proxies must be able to talk before workloads restart with them.
+            this.ready.push(meshPolicy);
         }
 
         for (const authorization of args.authorizations ?? []) {

@@ -81,8 +81,10 @@ export class MtlsMesh extends pulumi.ComponentResource {
     public readonly vizDashboard: pulumi.Output<string> | undefined;
 
     constructor(name: string, args: MtlsMeshArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("akko:mtls:MtlsMesh", name, {}, opts);
         const { config, rotation, mesh } = args;
+        // Recorded as the component's inputs, where the policy pack reads the meshed namespaces.
+        const meshedNamespaces = mesh.namespaces.filter((n) => n.inject).map((n) => n.name);
+        super("akko:mtls:MtlsMesh", name, { meshedNamespaces, phase: mesh.phase }, opts);
         const trustAnchor = config.identity.trustAnchor;
 
         const anchors: Anchor[] = rotation.anchors.map((planned) => ({
@@ -166,6 +168,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
                                       .map((a) => ({ ...a, podSelector: { ...a.podSelector }, clients: [...a.clients] }))
                                 : [],
                             crds: controlPlane.crds,
+                            waitFor: [controlPlane],
                         },
                         inCluster,
                     ),

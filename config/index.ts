@@ -80,6 +80,35 @@ export function resolveConfig(stackValues: Record<string, unknown>): MeshConfig 
     return deepFreeze(parsed.data);
 }
 
+export interface ConfigOverride {
+    /** Full key, e.g. `akko-mtls:linkerd.proxy.resources.memory.request`. */
+    key: string;
+    value: unknown;
+    /** What the defaults and the target's preset say; undefined where they say nothing. */
+    preset: unknown;
+}
+
+/** The stack values that differ from the defaults and the target's preset, leaf by leaf. */
+export function configOverrides(stackValues: Record<string, unknown>): ConfigOverride[] {
+    const target = configObject.shape.target.safeParse(stackValues.target);
+    const preset = deepmerge.all([DEFAULTS, ...(target.success ? TARGET_PRESETS[target.data as Target] : [])], {
+        arrayMerge: (_previous, next) => next,
+    });
+    const overrides: ConfigOverride[] = [];
+    const walk = (value: unknown, path: string[]) => {
+        const presetValue = valueAt(preset, path);
+        if (value !== null && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length > 0) {
+            for (const [key, child] of Object.entries(value)) walk(child, [...path, key]);
+        } else if (JSON.stringify(value) !== JSON.stringify(presetValue)) {
+            overrides.push({ key: configKey(path), value, preset: presetValue });
+        }
+    };
+    for (const [key, value] of Object.entries(stackValues)) {
+        if (key !== "target") walk(value, [key]);
+    }
+    return overrides;
+}
+
 /** The program's single entry point to configuration. */
 export function loadConfig(): MeshConfig {
     return resolveConfig(readStackConfig());

@@ -1,0 +1,150 @@
+/**
+ * The mesh's invariants, as policies a reviewer would otherwise check by hand in every
+ * preview. Kept apart from index.ts so the tests call each validation directly.
+ *
+ * The meshed namespaces come from the mesh component's own inputs (`akko:mtls:MtlsMesh`
+ * props `meshedNamespaces`), or from the policy config `meshedNamespaces` when the pack
+ * guards another stack (an AKKO application stack deploying into those namespaces).
+ */
+import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+
+type Policy = ResourceValidationPolicy | StackValidationPolicy;
+
+export const PROXY_INBOUND_PORT = 4143; // charts/linkerd-control-plane/values.yaml proxy.ports.inbound
+
+const PINNED_CHARTS = ["linkerd-crds", "linkerd-control-plane", "linkerd-viz", "cert-manager"];
+const CHART_TYPES = ["kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Chart", "kubernetes:helm.sh/v3:Release"];
+const WORKLOAD_TYPES: Record<string, (props: any) => any> = {
+    "kubernetes:apps/v1:Deployment": (p) => p.spec?.template,
+    "kubernetes:apps/v1:StatefulSet": (p) => p.spec?.template,
+    "kubernetes:apps/v1:DaemonSet": (p) => p.spec?.template,
+    "kubernetes:apps/v1:ReplicaSet": (p) => p.spec?.template,
+    "kubernetes:batch/v1:Job": (p) => p.spec?.template,
+    "kubernetes:batch/v1:CronJob": (p) => p.spec?.jobTemplate?.spec?.template,
+    "kubernetes:core/v1:Pod": (p) => p,
+};
+
+interface MeshPolicyConfig {
+    /** Meshed namespaces, for stacks without the mesh component. */
+    meshedNamespaces?: string[];
+    /** Workloads allowed to opt out of injection, as `namespace/name`. */
+    allowedOptOuts?: string[];
+}
+
+const configSchema = {
+    properties: {
+        meshedNamespaces: { type: "array", items: { type: "string" } },
+        allowedOptOuts: { type: "array", items: { type: "string" } },
+    },
+} as const;
+
+function meshedNamespaces(resources: PolicyResource[], config: MeshPolicyConfig): string[] {
+    const mesh = resources.find((r) => r.type === "akko:mtls:MtlsMesh");
+    return [...new Set([...((mesh?.props.meshedNamespaces as string[] | undefined) ?? []), ...(config.meshedNamespaces ?? [])])];
+}
+
+/** Go duration ("48h0m0s", "90m") in hours. */
+export function durationHours(duration: string): number {
+    const parts = [...duration.matchAll(/([0-9.]+)(h|m|s|ms)/g)];
+    if (parts.length === 0 || parts.map((p) => p[0]).join("") !== duration) return Number.NaN;
+    const unit: Record<string, number> = { h: 1, m: 1 / 60, s: 1 / 3600, ms: 1 / 3_600_000 };
+    return parts.reduce((sum, [, value, u]) => sum + Number(value) * unit[u], 0);
+}
+
+export const meshedNamespacesInjected: StackValidationPolicy = {
+    name: "meshed-namespaces-injected",
+    description: "Every namespace in mtls.namespaces carries linkerd.io/inject: enabled.",
+    configSchema,
+    validateStack: (args, reportViolation) => {
+        const patches = args.resources.filter((r) => r.type === "kubernetes:core/v1:NamespacePatch" || r.type === "kubernetes:core/v1:Namespace");
+        for (const namespace of meshedNamespaces(args.resources, args.getConfig<MeshPolicyConfig>())) {
+            const annotated = patches.some(
+                (p) => p.props.metadata?.name === namespace && p.props.metadata?.annotations?.["linkerd.io/inject"] === "enabled",
+            );
+            if (!annotated) reportViolation(`Meshed namespace ${namespace} is not annotated linkerd.io/inject: enabled: its pods would start without proxies.`);
+        }
+    },
+};
+
+export const noInjectionOptOut: StackValidationPolicy = {
+    name: "no-injection-opt-out",
+    description: "No workload in a meshed namespace opts out of injection (linkerd.io/inject: disabled) unless allow-listed.",
+    configSchema,
+    validateStack: (args, reportViolation) => {
+        const config = args.getConfig<MeshPolicyConfig>();
+        const meshed = meshedNamespaces(args.resources, config);
+        for (const resource of args.resources) {
+            const template = WORKLOAD_TYPES[resource.type]?.(resource.props);
+            const namespace = resource.props.metadata?.namespace;
+            if (!template || !meshed.includes(namespace)) continue;
+            const optOut = template.metadata?.annotations?.["linkerd.io/inject"] === "disabled";
+            const workload = `${namespace}/${resource.props.metadata?.name}`;
+            if (optOut && !(config.allowedOptOuts ?? []).includes(workload)) {
+                reportViolation(`${resource.type.split(":").pop()} ${workload} opts out of the mesh (linkerd.io/inject: disabled); allow-list it in allowedOptOuts if it must.`, resource.urn);
+            }
+        }
+    },
+};
+
+export const chartsPinned: ResourceValidationPolicy = {
+    name: "charts-pinned",
+    description: "The Linkerd, viz and cert-manager charts are pinned to exact versions.",
+    validateResource: (args, reportViolation) => {
+        if (!CHART_TYPES.includes(args.type) || !PINNED_CHARTS.includes(args.props.chart)) return;
+        const version = args.props.version;
+        if (typeof version !== "string" || !/^v?[0-9]+\.[0-9]+\.[0-9]+$/.test(version)) {
+            reportViolation(`Chart ${args.props.chart} must be pinned to an exact version, not ${JSON.stringify(version)}.`);
+        }
+    },
+};
+
+export const identityIssuerP256: ResourceValidationPolicy = {
+    name: "identity-issuer-p256",
+    description: "The identity issuer is ECDSA P-256 (Linkerd rejects anything else) and, from cert-manager, lives at most 48 h.",
+    validateResource: (args, reportViolation) => {
+        if (args.type === "kubernetes:cert-manager.io/v1:Certificate" && args.props.metadata?.name === "linkerd-identity-issuer") {
+            const spec = args.props.spec ?? {};
+            if (spec.privateKey?.algorithm !== "ECDSA" || spec.privateKey?.size !== 256) {
+                reportViolation(`linkerd-identity-issuer must use an ECDSA P-256 key, not ${JSON.stringify(spec.privateKey)}.`);
+            }
+            if (spec.isCA !== true) reportViolation("linkerd-identity-issuer must be a CA (isCA: true).");
+            const hours = durationHours(spec.duration ?? "2160h"); // cert-manager's default is 90 days
+            if (!(hours <= 48)) reportViolation(`linkerd-identity-issuer must live at most 48 h, not ${spec.duration ?? "cert-manager's default 2160h"}.`);
+        }
+        if (args.type === "tls:index/privateKey:PrivateKey" && /identity-issuer-key$/.test(args.name)) {
+            if (args.props.algorithm !== "ECDSA" || args.props.ecdsaCurve !== "P256") {
+                reportViolation(`The identity issuer key must be ECDSA P256, not ${args.props.algorithm} ${args.props.ecdsaCurve ?? ""}.`);
+            }
+        }
+    },
+};
+
+/** Whether an ingress rule admits TCP traffic to `port`. */
+function admits(rule: any, port: number): boolean {
+    const ports: any[] | undefined = rule.ports;
+    if (!ports || ports.length === 0) return true;
+    return ports.some(
+        (p) => (p.protocol ?? "TCP") === "TCP" && (p.port === undefined || p.port === port || (p.endPort !== undefined && p.port <= port && port <= p.endPort)),
+    );
+}
+
+export const networkPoliciesAllowProxy: StackValidationPolicy = {
+    name: "networkpolicies-allow-proxy",
+    description: "In a meshed namespace with ingress NetworkPolicies, one of them admits the proxy's inbound port 4143.",
+    configSchema,
+    validateStack: (args, reportViolation) => {
+        const policies = args.resources.filter((r) => r.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy");
+        for (const namespace of meshedNamespaces(args.resources, args.getConfig<MeshPolicyConfig>())) {
+            const ingress = policies.filter(
+                (p) => p.props.metadata?.namespace === namespace && (p.props.spec?.policyTypes ?? ["Ingress"]).includes("Ingress"),
+            );
+            if (ingress.length === 0) continue;
+            const open = ingress.some((p) => (p.props.spec?.ingress ?? []).some((rule: any) => admits(rule, PROXY_INBOUND_PORT)));
+            if (!open) {
+                reportViolation(`NetworkPolicies in meshed namespace ${namespace} admit nothing on port ${PROXY_INBOUND_PORT}: every meshed call would be dropped.`);
+            }
+        }
+    },
+};
+
+export const policies: Policy[] = [meshedNamespacesInjected, noInjectionOptOut, chartsPinned, identityIssuerP256, networkPoliciesAllowProxy];

@@ -1,0 +1,102 @@
+/**
+ * `npm run bench [-- --runs 5] [-- --write]`: for every stack (mesh on), how long the
+ * program takes to evaluate under the mock runtime (median of several runs), and the mesh's
+ * declared footprint — requests and limits of the control plane, viz, cert-manager and 50
+ * meshed proxies (lib/footprint.ts). Prints a table; --write keeps it in docs/performance.md
+ * with the date and the machine.
+ */
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { parseArgs } from "node:util";
+import { meshFootprint } from "../lib/footprint";
+import { PROJECT_ROOT, readStackConfig, runProgram, setConfigPath, stackNames } from "../lib/mockRuntime";
+import { MIB } from "../lib/quantity";
+
+const MESHED_PODS = 50;
+
+interface Row {
+    stack: string;
+    target: string;
+    medianMs: number;
+    minMs: number;
+    resources: number;
+    cpuRequest: number;
+    cpuLimit: number;
+    memoryRequest: number;
+    memoryLimit: number;
+    unbounded: number;
+}
+
+const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+
+async function measure(stack: string, runs: number): Promise<Row> {
+    const config = setConfigPath(readStackConfig(stack), "mtls.enabled", true);
+    const times: number[] = [];
+    let last;
+    for (let i = 0; i < runs; i++) {
+        const start = process.hrtime.bigint();
+        last = await runProgram({ stack, config });
+        times.push(Number(process.hrtime.bigint() - start) / 1e6);
+        if (last.error) throw last.error;
+    }
+    const footprint = meshFootprint(last!, MESHED_PODS);
+    return {
+        stack,
+        target: String(last!.outputs.target.value),
+        medianMs: median(times),
+        minMs: Math.min(...times),
+        resources: last!.resources.length,
+        cpuRequest: footprint.cpuRequest,
+        cpuLimit: footprint.cpuLimit,
+        memoryRequest: footprint.memoryRequest,
+        memoryLimit: footprint.memoryLimit,
+        unbounded: footprint.unbounded.length,
+    };
+}
+
+function table(rows: Row[]): string {
+    const lines = [
+        "| stack | target | evaluation, median (min) | resources | CPU requests | CPU limits | memory requests | memory limits | containers without limits |",
+        "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |",
+        ...rows.map(
+            (r) =>
+                `| ${r.stack} | ${r.target} | ${r.medianMs.toFixed(0)} ms (${r.minMs.toFixed(0)} ms) | ${r.resources} | ` +
+                `${(r.cpuRequest * 1000).toFixed(0)}m | ${(r.cpuLimit * 1000).toFixed(0)}m | ${(r.memoryRequest / MIB).toFixed(0)} Mi | ` +
+                `${(r.memoryLimit / MIB).toFixed(0)} Mi | ${r.unbounded} |`,
+        ),
+    ];
+    return lines.join("\n");
+}
+
+function machine(): string {
+    const cpus = os.cpus();
+    return `${cpus[0]?.model ?? "unknown CPU"} × ${cpus.length}, ${(os.totalmem() / 2 ** 30).toFixed(0)} GiB, ${os.platform()} ${os.release()}, Node.js ${process.version}`;
+}
+
+async function main() {
+    const { values } = parseArgs({ options: { runs: { type: "string", default: "5" }, write: { type: "boolean", default: false } } });
+    const runs = Math.max(1, Number(values.runs));
+    const rows: Row[] = [];
+    for (const stack of stackNames()) rows.push(await measure(stack, runs));
+    const date = new Date().toISOString().slice(0, 10);
+    const report = [
+        `Measured ${date} on ${machine()}; ${runs} runs per stack, mesh on, footprint with ${MESHED_PODS} meshed pods.`,
+        "",
+        table(rows),
+    ].join("\n");
+    console.log(report);
+    if (values.write) {
+        const file = path.join(PROJECT_ROOT, "docs", "performance.md");
+        const text = fs.readFileSync(file, "utf8");
+        const marker = /<!-- bench:start -->[\s\S]*<!-- bench:end -->/;
+        if (!marker.test(text)) throw new Error(`${file} has no <!-- bench:start --> ... <!-- bench:end --> block`);
+        fs.writeFileSync(file, text.replace(marker, `<!-- bench:start -->\n${report}\n<!-- bench:end -->`));
+        console.log(`\nwritten to ${path.relative(process.cwd(), file)}`);
+    }
+}
+
+main().catch((error) => {
+    console.error(error);
+    process.exit(1);
+});

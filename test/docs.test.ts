@@ -1,0 +1,50 @@
+/** The documentation stays true: runbooks in both languages agree, links resolve, numbers are current. */
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { PROJECT_ROOT } from "../lib/mockRuntime";
+import { STACKS } from "./helpers";
+
+const read = (file: string) => fs.readFileSync(path.join(PROJECT_ROOT, file), "utf8");
+const codeBlocks = (markdown: string) => [...markdown.matchAll(/```[a-z]*\n([\s\S]*?)```/g)].map((m) => m[1]);
+const headings = (markdown: string) => [...markdown.matchAll(/^#{2,3} /gm)].length;
+
+function markdownFiles(dir: string): string[] {
+    return fs.readdirSync(path.join(PROJECT_ROOT, dir), { withFileTypes: true }).flatMap((entry) => {
+        const relative = path.join(dir, entry.name);
+        if (entry.isDirectory()) return markdownFiles(relative);
+        return entry.name.endsWith(".md") ? [relative] : [];
+    });
+}
+
+describe("documentation", () => {
+    it("the runbook exists in English and French, with the same sections and the same commands", () => {
+        const english = read("docs/admin/mtls.md");
+        const french = read("docs/admin/mtls.fr.md");
+        assert.equal(headings(french), headings(english));
+        assert.deepEqual(
+            codeBlocks(french).map((b) => b.replace(/#.*$/gm, "").trim()),
+            codeBlocks(english).map((b) => b.replace(/#.*$/gm, "").trim()),
+            "commands are identical (comments are translated)",
+        );
+        for (const topic of ["Activation", "Vérification", "Rotation", "Désactivation", "Dépannage"]) assert.match(french, new RegExp(`## \\d\\. ${topic}`));
+        for (const topic of ["Activation", "Verification", "Rotation", "Disabling", "Troubleshooting"]) assert.match(english, new RegExp(`## \\d\\. ${topic}`));
+    });
+
+    it("every relative link in the README and docs/ points to a file that exists", () => {
+        for (const file of ["README.md", ...markdownFiles("docs")]) {
+            for (const [, target] of read(file).matchAll(/\]\(([^)#\s]+)(#[^)]*)?\)/g)) {
+                if (/^[a-z]+:/.test(target)) continue;
+                const resolved = path.join(path.dirname(path.join(PROJECT_ROOT, file)), target);
+                assert.ok(fs.existsSync(resolved), `${file} links to missing ${target}`);
+            }
+        }
+    });
+
+    it("docs/performance.md holds a benchmark of every stack, with date and machine", () => {
+        const block = /<!-- bench:start -->\n([\s\S]*?)\n<!-- bench:end -->/.exec(read("docs/performance.md"));
+        assert.ok(block, "bench block");
+        assert.match(block[1], /^Measured \d{4}-\d{2}-\d{2} on .+ × \d+, \d+ GiB, .+Node\.js v\d+/);
+        for (const stack of STACKS) assert.match(block[1], new RegExp(`^\\| ${stack} \\|`, "m"));
+    });
+});

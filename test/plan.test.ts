@@ -1,0 +1,61 @@
+/** `npm run plan`: the program under the same mock runtime as the tests, no credentials. */
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import { PROJECT_ROOT } from "../lib/mockRuntime";
+import { plan } from "../scripts/plan";
+import { STACKS } from "./helpers";
+
+describe("npm run plan", () => {
+    it("plans every stack as configured (what a fork's pull request runs)", async () => {
+        for (const stack of STACKS) {
+            const result = await plan([stack]);
+            assert.equal(result.status, 0, result.output);
+            assert.match(result.output, new RegExp(`Plan for stack ${stack}`));
+        }
+    });
+
+    it("prints the config that differs from the preset, the charts and their versions, the tree with dependencies", async () => {
+        const { status, output } = await plan(["netcup", "--set", "mtls.enabled=true", "--set", "mtls.mode=strict"]);
+        assert.equal(status, 0, output);
+        assert.match(output, /akko-mtls:mtls\.enabled = true {2}\(preset: false\)/);
+        assert.match(output, /akko-mtls:mtls\.mode = "strict" {2}\(preset: "permissive"\)/);
+        assert.match(output, /akko-mtls:cluster\.context = "netcup"/);
+        assert.doesNotMatch(output, /linkerd\.chartVersion/, "equal to the preset: not listed");
+        for (const chart of [
+            "cert-manager v1.21.1 from https://charts.jetstack.io into namespace cert-manager",
+            "linkerd-control-plane 2026.8.3 from https://helm.linkerd.io/edge into namespace linkerd",
+            "linkerd-crds 2026.8.3 from https://helm.linkerd.io/edge into namespace linkerd",
+            "linkerd-viz 2026.8.3 from https://helm.linkerd.io/edge into namespace linkerd-viz",
+        ]) {
+            assert.ok(output.includes(chart), chart);
+        }
+        assert.match(output, /Chart akko-linkerd-control-plane\n[│ ]+waits for: .*akko-identity-issuer-certificate.*akko-linkerd-crds/);
+        assert.match(output, /SelfSignedCert akko-trust-anchor-g1-cert \[protected\]/);
+        assert.match(output, /Chart akko-linkerd-crds \[CRDs retained\]/);
+        assert.doesNotMatch(output, /PRIVATE KEY|BEGIN CERTIFICATE/, "no key or certificate material");
+    });
+
+    it("reports a config error with the key, exit status 1; bad arguments exit 2", async () => {
+        const bad = await plan(["netcup", "--set", "mtls.enable=true"]);
+        assert.equal(bad.status, 1);
+        assert.match(bad.output, /akko-mtls:mtls\.enable: unknown key; allowed here: enabled/);
+        assert.equal((await plan([])).status, 2);
+        assert.equal((await plan(["prod"])).status, 2);
+        assert.equal((await plan(["netcup", "--format", "dot"])).status, 2);
+        assert.equal((await plan(["netcup", "--set", "novalue"])).status, 2);
+    });
+
+    it("--format mermaid draws the dependency graph; the README shows the netcup one, current", async () => {
+        const { status, output } = await plan(["netcup", "--format", "mermaid", "--set", "mtls.enabled=true"]);
+        assert.equal(status, 0);
+        assert.match(output, /^flowchart TD\n/);
+        assert.match(output, /akko_linkerd --> akko_viz/);
+        assert.match(output, /akko_cert_manager --> akko_identity_issuer/);
+        assert.match(output, /akko_mesh_akko --> akko_maintenance/);
+        const readme = fs.readFileSync(path.join(PROJECT_ROOT, "README.md"), "utf8");
+        const block = /```mermaid\n([\s\S]*?)\n```/.exec(readme);
+        assert.ok(block, "README has a mermaid block");
+        assert.equal(block[1], output, "README's diagram is `npm run plan -- netcup --format mermaid --set mtls.enabled=true`");
+    });
+});

@@ -1,0 +1,138 @@
+/**
+ * The policy pack: each policy called directly (no CLI) with a passing and a violating
+ * case, then every policy against what each stack really registers.
+ */
+import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { strict as assert } from "node:assert";
+import type { ProgramRun } from "../lib/mockRuntime";
+import {
+    chartsPinned,
+    durationHours,
+    identityIssuerP256,
+    meshedNamespacesInjected,
+    networkPoliciesAllowProxy,
+    noInjectionOptOut,
+    policies,
+} from "../policy/policies";
+import { runStackOk, STACKS } from "./helpers";
+
+interface Fake {
+    type: string;
+    name?: string;
+    props: Record<string, any>;
+}
+
+const asResource = (r: Fake): PolicyResource =>
+    ({ type: r.type, name: r.name ?? "x", urn: `urn:pulumi:test::akko-mtls::${r.type}::${r.name ?? "x"}`, props: r.props, opts: {}, dependencies: [], propertyDependencies: {} }) as unknown as PolicyResource;
+
+function checkResource(policy: ResourceValidationPolicy, resource: Fake, config: object = {}): string[] {
+    const violations: string[] = [];
+    const validate = policy.validateResource as Function;
+    validate({ ...asResource(resource), getConfig: () => config, stackTags: new Map() }, (message: string) => violations.push(message));
+    return violations;
+}
+
+function checkStack(policy: StackValidationPolicy, resources: Fake[], config: object = {}): string[] {
+    const violations: string[] = [];
+    policy.validateStack({ resources: resources.map(asResource), getConfig: () => config, stackTags: new Map() } as any, (message: string) =>
+        violations.push(message),
+    );
+    return violations;
+}
+
+const mesh = (...namespaces: string[]): Fake => ({ type: "akko:mtls:MtlsMesh", props: { meshedNamespaces: namespaces } });
+const patch = (namespace: string, inject: string): Fake => ({
+    type: "kubernetes:core/v1:NamespacePatch",
+    props: { metadata: { name: namespace, annotations: { "linkerd.io/inject": inject } } },
+});
+const deployment = (namespace: string, name: string, annotations: Record<string, string> = {}): Fake => ({
+    type: "kubernetes:apps/v1:Deployment",
+    props: { metadata: { name, namespace }, spec: { template: { metadata: { annotations } } } },
+});
+const networkPolicy = (namespace: string, ingress: object[]): Fake => ({
+    type: "kubernetes:networking.k8s.io/v1:NetworkPolicy",
+    props: { metadata: { name: "p", namespace }, spec: { podSelector: {}, policyTypes: ["Ingress"], ingress } },
+});
+
+describe("policy pack", () => {
+    it("meshed-namespaces-injected", () => {
+        assert.deepEqual(checkStack(meshedNamespacesInjected, [mesh("akko", "spark"), patch("akko", "enabled"), patch("spark", "enabled")]), []);
+        const violations = checkStack(meshedNamespacesInjected, [mesh("akko", "spark"), patch("akko", "enabled"), patch("spark", "disabled")]);
+        assert.deepEqual(violations, ["Meshed namespace spark is not annotated linkerd.io/inject: enabled: its pods would start without proxies."]);
+        assert.equal(checkStack(meshedNamespacesInjected, [], { meshedNamespaces: ["akko"] }).length, 1, "from the policy config too");
+    });
+
+    it("no-injection-opt-out", () => {
+        assert.deepEqual(checkStack(noInjectionOptOut, [mesh("akko"), deployment("akko", "trino"), deployment("tools", "debug", { "linkerd.io/inject": "disabled" })]), []);
+        const optOut = [mesh("akko"), deployment("akko", "legacy", { "linkerd.io/inject": "disabled" })];
+        assert.match(checkStack(noInjectionOptOut, optOut)[0], /Deployment akko\/legacy opts out of the mesh/);
+        assert.deepEqual(checkStack(noInjectionOptOut, optOut, { allowedOptOuts: ["akko/legacy"] }), [], "allow-listed");
+    });
+
+    it("charts-pinned", () => {
+        const chart = (chartName: string, version: unknown): Fake => ({ type: "kubernetes:helm.sh/v4:Chart", props: { chart: chartName, version } });
+        for (const pinned of [chart("linkerd-control-plane", "2026.8.3"), chart("cert-manager", "v1.21.1"), chart("something-else", "^1")]) {
+            assert.deepEqual(checkResource(chartsPinned, pinned), []);
+        }
+        for (const loose of [chart("linkerd-viz", "^2026.8.0"), chart("linkerd-crds", undefined), chart("cert-manager", "v1.21")]) {
+            assert.match(checkResource(chartsPinned, loose)[0], /must be pinned to an exact version/);
+        }
+    });
+
+    it("identity-issuer-p256", () => {
+        const certificate = (spec: object): Fake => ({
+            type: "kubernetes:cert-manager.io/v1:Certificate",
+            props: { metadata: { name: "linkerd-identity-issuer" }, spec },
+        });
+        const good = { isCA: true, duration: "48h0m0s", privateKey: { algorithm: "ECDSA", size: 256 } };
+        assert.deepEqual(checkResource(identityIssuerP256, certificate(good)), []);
+        assert.match(checkResource(identityIssuerP256, certificate({ ...good, duration: "72h" }))[0], /at most 48 h, not 72h/);
+        assert.match(checkResource(identityIssuerP256, certificate({ ...good, privateKey: { algorithm: "RSA", size: 2048 } }))[0], /ECDSA P-256/);
+        assert.match(checkResource(identityIssuerP256, certificate({ isCA: true, privateKey: good.privateKey }))[0], /default 2160h/);
+        const key = (props: object): Fake => ({ type: "tls:index/privateKey:PrivateKey", name: "akko-identity-issuer-key", props });
+        assert.deepEqual(checkResource(identityIssuerP256, key({ algorithm: "ECDSA", ecdsaCurve: "P256" })), []);
+        assert.match(checkResource(identityIssuerP256, key({ algorithm: "ECDSA", ecdsaCurve: "P384" }))[0], /must be ECDSA P256/);
+        assert.equal(durationHours("1h30m"), 1.5);
+        assert.ok(Number.isNaN(durationHours("two days")));
+    });
+
+    it("networkpolicies-allow-proxy", () => {
+        const open = networkPolicy("akko", [{ ports: [{ protocol: "TCP", port: 4143 }] }]);
+        assert.deepEqual(checkStack(networkPoliciesAllowProxy, [mesh("akko"), open, networkPolicy("akko", [{ ports: [{ port: 8080 }] }])]), []);
+        assert.deepEqual(checkStack(networkPoliciesAllowProxy, [mesh("akko"), networkPolicy("akko", [{ from: [{ podSelector: {} }] }])]), [], "no ports: all ports");
+        assert.deepEqual(checkStack(networkPoliciesAllowProxy, [mesh("akko"), networkPolicy("akko", [{ ports: [{ port: 4000, endPort: 4200 }] }])]), [], "a range");
+        const closed = checkStack(networkPoliciesAllowProxy, [mesh("akko"), networkPolicy("akko", [{ ports: [{ port: 8080 }] }])]);
+        assert.match(closed[0], /meshed namespace akko admit nothing on port 4143/);
+        assert.deepEqual(checkStack(networkPoliciesAllowProxy, [mesh("akko"), networkPolicy("other", [])]), [], "other namespaces are not ours to judge");
+    });
+
+    describe("every stack, as the program registers it, passes every policy", () => {
+        for (const stack of STACKS) {
+            it(stack, async () => {
+                const runs: ProgramRun[] = [
+                    await runStackOk(stack, { "mtls.enabled": true }),
+                    await runStackOk(stack, {
+                        "mtls.enabled": true,
+                        "mtls.namespaces": ["akko", "spark"],
+                        "mtls.mode": "strict",
+                        "mtls.authorizations": [
+                            { namespace: "akko", name: "trino", podSelector: { app: "trino" }, port: 8080, clients: ["spark.spark.serviceaccount.identity.linkerd.cluster.local"] },
+                        ],
+                    }),
+                ];
+                for (const run of runs) {
+                    const resources = run.resources.map((r) => ({ type: r.type, name: r.name, props: r.inputs }));
+                    const mesh = resources.find((r) => r.type === "akko:mtls:MtlsMesh")!;
+                    assert.ok(mesh.props.meshedNamespaces.length > 0, "the mesh component records its namespaces");
+                    for (const policy of policies) {
+                        const violations =
+                            "validateStack" in policy
+                                ? checkStack(policy as StackValidationPolicy, resources)
+                                : resources.flatMap((r) => checkResource(policy as ResourceValidationPolicy, r));
+                        assert.deepEqual(violations, [], `${stack}: ${policy.name}`);
+                    }
+                }
+            });
+        }
+    });
+});

