@@ -29,8 +29,8 @@ function stale(finding: { kind: string; message: string }): boolean {
 }
 
 describe("GitHub workflows", () => {
-    it("exist: tests, pull requests, deploys, nightly drift", () => {
-        assert.deepEqual(files.filter((f) => f !== "e2e.yml").sort(), ["deploy.yml", "drift.yml", "pull-request.yml", "test.yml"]);
+    it("exist: tests, pull requests, deploys, nightly drift, e2e", () => {
+        assert.deepEqual([...files].sort(), ["deploy.yml", "drift.yml", "e2e.yml", "pull-request.yml", "test.yml"]);
     });
 
     it("pass actionlint", async () => {
@@ -93,6 +93,18 @@ describe("GitHub workflows", () => {
         const pulumi = up.steps.find((s: { uses?: string }) => s.uses?.startsWith("pulumi/actions@"));
         assert.equal(pulumi.with.command, "up");
         assert.equal(pulumi.with.policyPacks, "policy");
+    });
+
+    it("e2e: npm run e2e on a throwaway k3d cluster, with pinned k3d, k3s and Linkerd CLI versions", () => {
+        const e2e = workflow("e2e.yml");
+        assert.match(e2e.env.K3D_VERSION, /^v\d+\.\d+\.\d+$/);
+        assert.match(e2e.env.K3S_IMAGE, /^rancher\/k3s:v\d+\.\d+\.\d+-k3s\d+$/);
+        assert.equal(e2e.env.LINKERD_VERSION, "edge-26.8.3", "the CLI of the installed control plane");
+        const steps = e2e.jobs.e2e.steps;
+        assert.ok(steps.some((s: { run?: string }) => s.run === "npm run e2e"));
+        assert.match(steps.find((s: { name?: string }) => s.name === "Install k3d and the Linkerd CLI").run, /releases\/download\/\$\{K3D_VERSION\}.*releases\/download\/\$\{LINKERD_VERSION\}/s);
+        assert.equal(steps.at(-1).if, "always()", "the cluster is removed whatever happened");
+        assert.equal(steps.find((s: { uses?: string }) => s.uses?.startsWith("pulumi/actions@")).with["pulumi-version"], "3.270.0");
     });
 
     it("nightly: preview --refresh --expect-no-changes per stack", () => {

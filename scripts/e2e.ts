@@ -1,0 +1,189 @@
+/**
+ * End-to-end proof on a real cluster: `npm run e2e`.
+ *
+ * With the Pulumi Automation API and a local (file) backend in a temporary directory, on
+ * the current kube context (a throwaway k3d cluster):
+ *   1. deploys two workloads that call each other in namespace akko-e2e, unmeshed;
+ *   2. deploys the k3d stack with mtls.enabled true (meshing akko-e2e); the rollout Job
+ *      restarts the workloads with proxies;
+ *   3. asserts from Linkerd's own data — `linkerd viz edges -o json` and the proxies'
+ *      request_total{tls} — that every edge between them is mTLS;
+ *   4. sets mtls.enabled false and runs `pulumi up` until the drain is done, asserting the
+ *      workloads serve at every step and that the mesh is gone at the end;
+ *   5. cleans up (stack, state, workloads, the retained CRDs), whatever happened.
+ * Bounded by AKKO_E2E_TIMEOUT_MINUTES (default 25). Exit 0 passed, 1 failed, 3 skipped:
+ * no Pulumi CLI, no Linkerd CLI, no reachable k3d context (lib/e2e.ts).
+ */
+import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import {
+    CommandResult,
+    E2E_EXIT,
+    E2E_NAMESPACE,
+    E2E_PORT,
+    E2E_WORKLOADS,
+    e2eStackFile,
+    edgesVerdict,
+    metricsVerdict,
+    missingPrerequisite,
+    workloadManifests,
+} from "../lib/e2e";
+import { PROJECT_ROOT } from "../lib/mockRuntime";
+
+const STACK = "e2e";
+const deadline = Date.now() + Number(process.env.AKKO_E2E_TIMEOUT_MINUTES ?? 25) * 60_000;
+const log = (line: string) => console.log(`[e2e ${new Date().toISOString().slice(11, 19)}] ${line}`);
+
+class Failure extends Error {}
+
+function run(command: string, args: string[], input?: string): CommandResult {
+    const result = spawnSync(command, args, { encoding: "utf8", input, timeout: Math.max(1000, Math.min(300_000, deadline - Date.now())) });
+    return { status: result.status, stdout: result.stdout ?? "", stderr: result.stderr ?? String(result.error ?? "") };
+}
+
+function must(command: string, args: string[], input?: string): string {
+    const result = run(command, args, input);
+    if (result.status !== 0) throw new Failure(`${command} ${args.join(" ")} failed: ${result.stderr.trim() || result.stdout.trim()}`);
+    return result.stdout;
+}
+
+async function until<T>(what: string, seconds: number, attempt: () => T | undefined): Promise<T> {
+    const stop = Math.min(deadline, Date.now() + seconds * 1000);
+    for (;;) {
+        const value = attempt();
+        if (value !== undefined) return value;
+        if (Date.now() > stop) throw new Failure(`timed out waiting for ${what}`);
+        await new Promise((resolve) => setTimeout(resolve, 5000));
+    }
+}
+
+/** A copy of the program beside its node_modules, so the e2e stack file never lands in the repository. */
+function workspaceCopy(dir: string): void {
+    for (const entry of ["Pulumi.yaml", "index.ts", "package.json", "tsconfig.json", "config", "components", "lib", "scripts"]) {
+        fs.cpSync(path.join(PROJECT_ROOT, entry), path.join(dir, entry), { recursive: true });
+    }
+    fs.symlinkSync(path.join(PROJECT_ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
+}
+
+function writeStackFile(dir: string, context: string, enabled: boolean): void {
+    const k3d = fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.k3d.yaml"), "utf8");
+    fs.writeFileSync(path.join(dir, `Pulumi.${STACK}.yaml`), e2eStackFile(k3d, context, enabled));
+}
+
+async function up(stack: Stack, step: string): Promise<Record<string, unknown>> {
+    log(`pulumi up: ${step}`);
+    const result = await stack.up({ color: "never", onOutput: (out) => process.stdout.write(out) });
+    const outputs = Object.fromEntries(Object.entries(result.outputs).map(([k, v]) => [k, v.value]));
+    log(`pulumi up done: ${result.summary.result}, meshState ${JSON.stringify(outputs.meshState)}`);
+    return outputs;
+}
+
+/** Each workload can still reach the other. */
+function assertServing(context: string, when: string): void {
+    for (const [from, to] of [E2E_WORKLOADS, [...E2E_WORKLOADS].reverse()]) {
+        const page = must("kubectl", ["--context", context, "-n", E2E_NAMESPACE, "exec", `deploy/${from}`, "-c", from, "--", "wget", "-q", "-T", "5", "-O", "-", `http://${to}:${E2E_PORT}/`]);
+        if (page.trim() !== to) throw new Failure(`${when}: ${from} -> ${to} answered ${JSON.stringify(page.trim())}`);
+    }
+    log(`${when}: ping <-> pong both answer`);
+}
+
+function proxiesIn(context: string): number {
+    const pods = JSON.parse(must("kubectl", ["--context", context, "-n", E2E_NAMESPACE, "get", "pods", "-o", "json"])).items;
+    return pods.filter((p: any) => !p.metadata.deletionTimestamp).filter((p: any) =>
+        [...(p.spec.initContainers ?? []), ...p.spec.containers].some((c: any) => c.name === "linkerd-proxy"),
+    ).length;
+}
+
+function rolledOut(context: string): void {
+    for (const workload of E2E_WORKLOADS) {
+        must("kubectl", ["--context", context, "-n", E2E_NAMESPACE, "rollout", "status", `deploy/${workload}`, "--timeout=300s"]);
+    }
+}
+
+async function main(): Promise<number> {
+    const missing = missingPrerequisite((command, args) => run(command, args), process.env);
+    if (missing) {
+        console.error(`e2e: skipped: ${missing}`);
+        return E2E_EXIT.skipped;
+    }
+    const context = must("kubectl", ["config", "current-context"]).trim();
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "akko-mtls-e2e-"));
+    const state = path.join(dir, ".state");
+    fs.mkdirSync(state);
+    workspaceCopy(dir);
+    writeStackFile(dir, context, true);
+    log(`context ${context}, workspace ${dir}`);
+
+    let stack: Stack | undefined;
+    const timer = setTimeout(() => {
+        log("time is up: cancelling the update");
+        void stack?.cancel();
+    }, Math.max(0, deadline - Date.now()));
+    try {
+        must("kubectl", ["--context", context, "apply", "-f", "-"], workloadManifests());
+        rolledOut(context);
+        assertServing(context, "before the mesh");
+
+        stack = await LocalWorkspace.createOrSelectStack(
+            { stackName: STACK, workDir: dir },
+            { envVars: { PULUMI_BACKEND_URL: `file://${state}`, PULUMI_CONFIG_PASSPHRASE: "akko-mtls-e2e" } },
+        );
+        const on = await up(stack, "mesh on");
+        if ((on.meshState as { phase: string }).phase !== "on") throw new Failure(`meshState is ${JSON.stringify(on.meshState)}`);
+        rolledOut(context);
+        if (proxiesIn(context) !== E2E_WORKLOADS.length) throw new Failure("the rollout Job did not give every workload a proxy");
+        assertServing(context, "meshed");
+
+        const edges = await until("every edge to be secured", 300, () => {
+            const output = run("linkerd", ["--context", context, "viz", "edges", "deploy", "-n", E2E_NAMESPACE, "-o", "json"]);
+            const verdict = edgesVerdict(output.stdout);
+            verdict.details.forEach((d) => log(`edge ${d}`));
+            if (!verdict.ok) log(`not yet: ${verdict.problems.join("; ")}`);
+            return verdict.ok ? verdict : undefined;
+        });
+        log(`linkerd viz edges: ${edges.details.length} edges, all mTLS`);
+        for (const workload of E2E_WORKLOADS) {
+            const verdict = metricsVerdict(must("linkerd", ["--context", context, "diagnostics", "proxy-metrics", "-n", E2E_NAMESPACE, `deploy/${workload}`]), workload);
+            verdict.details.forEach((d) => log(`metrics ${d}`));
+            if (!verdict.ok) throw new Failure(verdict.problems.join("; "));
+        }
+
+        writeStackFile(dir, context, false);
+        for (let step = 1; ; step++) {
+            const outputs = await up(stack, `mesh off, step ${step}`);
+            const phase = (outputs.meshState as { phase: string }).phase;
+            rolledOut(context);
+            assertServing(context, `disable step ${step} (${phase})`);
+            if (phase === "off") break;
+            if (step >= 3) throw new Failure(`still ${phase} after ${step} steps`);
+        }
+        if (proxiesIn(context) !== 0) throw new Failure("pods still run a proxy after the mesh was removed");
+        if (run("kubectl", ["--context", context, "get", "namespace", "linkerd"]).status === 0) {
+            await until("namespace linkerd to be gone", 180, () =>
+                run("kubectl", ["--context", context, "get", "namespace", "linkerd"]).status === 0 ? undefined : true,
+            );
+        }
+        log("the mesh is gone and the workloads still serve");
+        log("PASSED");
+        return E2E_EXIT.passed;
+    } catch (error) {
+        console.error(`e2e: FAILED: ${error instanceof Failure ? error.message : (error as Error).stack}`);
+        return E2E_EXIT.failed;
+    } finally {
+        clearTimeout(timer);
+        log("cleaning up");
+        if (stack) {
+            await stack.destroy({ color: "never", excludeProtected: true }).catch((e) => log(`destroy: ${(e as Error).message}`));
+            await stack.workspace.removeStack(STACK, { force: true }).catch((e) => log(`stack rm: ${(e as Error).message}`));
+        }
+        run("kubectl", ["--context", context, "delete", "namespace", E2E_NAMESPACE, "--ignore-not-found", "--wait=false"]);
+        // Retained on purpose by the program (deleting a CRD deletes every policy); this cluster is throwaway.
+        run("kubectl", ["--context", context, "delete", "crd", "-l", "linkerd.io/control-plane-ns=linkerd", "--ignore-not-found"]);
+        fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+main().then((status) => process.exit(status));

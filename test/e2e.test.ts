@@ -1,0 +1,168 @@
+/**
+ * The parts of the end-to-end test that need no cluster: the config it deploys, the
+ * workloads, reading Linkerd's edges and proxy metrics, deciding pass/fail, and skipping
+ * cleanly where it cannot run. Sample outputs follow the formats of linkerd/linkerd2 at
+ * edge-26.8.3: `linkerd viz edges -o json` prints viz/cmd/edges.go `edgesJSONStats`
+ * (golden file viz/cmd/testdata/edges_one_output_json.golden); proxy metrics as
+ * testutil/prommatch/testdata/sampleMetrics.txt.
+ */
+import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as path from "node:path";
+import YAML from "yaml";
+import { resolveConfig } from "../config";
+import {
+    CommandResult,
+    E2E_EXIT,
+    E2E_IMAGE,
+    E2E_NAMESPACE,
+    e2eStackFile,
+    edgesVerdict,
+    metricsVerdict,
+    missingPrerequisite,
+    parsePrometheusText,
+    workloadManifests,
+} from "../lib/e2e";
+import { kubernetesObjects, ofType, PROJECT_ROOT, runProgram } from "../lib/mockRuntime";
+
+const edge = (src: string, dst: string, overrides: Partial<Record<string, string>> = {}) => ({
+    src,
+    src_namespace: E2E_NAMESPACE,
+    dst,
+    dst_namespace: E2E_NAMESPACE,
+    client_id: `${src}.${E2E_NAMESPACE}`,
+    server_id: `${dst}.${E2E_NAMESPACE}`,
+    no_tls_reason: "",
+    ...overrides,
+});
+
+const METRICS_HEADER = [
+    "# HELP request_total Total count of HTTP requests.",
+    "# TYPE request_total counter",
+].join("\n");
+const request = (labels: string, value: number) => `request_total{direction="inbound",target_addr="10.42.0.9:8080",target_ip="10.42.0.9",${labels}} ${value}`;
+
+describe("e2e (no cluster needed)", () => {
+    it("deploys the k3d stack on the current context, meshing only its own namespace; then turns it off", async () => {
+        const k3d = fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.k3d.yaml"), "utf8");
+        for (const enabled of [true, false]) {
+            const file = YAML.parse(e2eStackFile(k3d, "k3d-akko-e2e", enabled)).config;
+            const values = Object.fromEntries(Object.entries<unknown>(file).map(([k, v]) => [k.replace("akko-mtls:", ""), v]));
+            const config = resolveConfig(values);
+            assert.equal(config.target, "k3d");
+            assert.equal(config.cluster.context, "k3d-akko-e2e");
+            assert.equal(config.mtls.enabled, enabled);
+            assert.deepEqual(config.mtls.namespaces, [E2E_NAMESPACE]);
+            assert.equal(config.viz.enabled, true, "edges come from viz");
+        }
+        const run = await runProgram({
+            stack: "e2e",
+            config: Object.fromEntries(
+                Object.entries<unknown>(YAML.parse(e2eStackFile(k3d, "k3d-akko-e2e", true)).config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+            ),
+        });
+        assert.equal(run.error, undefined);
+        assert.deepEqual(ofType(run, "kubernetes:core/v1:NamespacePatch").map((p) => p.inputs.metadata.name), [E2E_NAMESPACE]);
+        assert.ok(kubernetesObjects(run).length > 10);
+    });
+
+    it("two workloads that call each other, image pinned by digest, unmeshed until the mesh annotates their namespace", () => {
+        const objects = YAML.parseAllDocuments(workloadManifests()).map((d) => d.toJS());
+        assert.deepEqual(objects.map((o) => `${o.kind}/${o.metadata.name}`), [
+            `Namespace/${E2E_NAMESPACE}`,
+            "ServiceAccount/ping",
+            "Deployment/ping",
+            "Service/ping",
+            "ServiceAccount/pong",
+            "Deployment/pong",
+            "Service/pong",
+        ]);
+        assert.equal(objects[0].metadata.annotations, undefined, "no injection annotation of its own");
+        const [ping, pong] = objects.filter((o) => o.kind === "Deployment");
+        assert.match(E2E_IMAGE, /@sha256:[a-f0-9]{64}$/);
+        assert.equal(ping.spec.template.spec.containers[0].image, E2E_IMAGE);
+        assert.match(ping.spec.template.spec.containers[0].args[0], /http:\/\/pong:8080\//);
+        assert.match(pong.spec.template.spec.containers[0].args[0], /http:\/\/ping:8080\//);
+        assert.equal(ping.spec.template.spec.serviceAccountName, "ping", "distinct identities");
+    });
+
+    it("edges: passes only when every edge between the workloads is mTLS, both ways", () => {
+        const other = { ...edge("web", "api"), src_namespace: "linkerd-viz", dst_namespace: "linkerd-viz", no_tls_reason: "no_tls_from_remote" };
+        const ok = edgesVerdict(JSON.stringify([edge("ping", "pong"), edge("pong", "ping"), other]));
+        assert.deepEqual(ok.problems, []);
+        assert.deepEqual(ok.details, ["ping -> pong: mTLS (ping.akko-e2e -> pong.akko-e2e)", "pong -> ping: mTLS (pong.akko-e2e -> ping.akko-e2e)"]);
+
+        const plaintext = edgesVerdict(JSON.stringify([edge("ping", "pong", { client_id: "", no_tls_reason: "no_tls_from_remote" }), edge("pong", "ping")]));
+        assert.deepEqual(plaintext.problems, ["ping -> pong: NOT secured (no_tls_from_remote)"]);
+
+        const oneWay = edgesVerdict(JSON.stringify([edge("ping", "pong")]));
+        assert.deepEqual(oneWay.problems, ["no edge pong -> ping yet"]);
+
+        const impostor = edgesVerdict(JSON.stringify([edge("ping", "pong", { client_id: "default.akko-e2e" }), edge("pong", "ping")]));
+        assert.match(impostor.problems[0], /not the workloads' ServiceAccounts/);
+
+        assert.deepEqual(edgesVerdict("[]").problems, ["no edge ping -> pong yet", "no edge pong -> ping yet"]);
+        assert.match(edgesVerdict("No edges found.").problems[0], /did not print a JSON array/);
+    });
+
+    it("proxy metrics: inbound requests to the app over mTLS only (probes and the admin port aside)", () => {
+        const secured = [
+            METRICS_HEADER,
+            request('target_port="8080",tls="true",server_id="pong.akko-e2e.serviceaccount.identity.linkerd.cluster.local",srv_kind="default",srv_name="all-unauthenticated",authz_kind="default",authz_name="all-unauthenticated"', 57),
+            request('target_port="4191",tls="no_identity",no_tls_reason="no_tls_from_remote",srv_kind="default",srv_name="all-unauthenticated",authz_kind="default",authz_name="all-unauthenticated"', 30),
+            request('target_port="8080",tls="no_identity",no_tls_reason="no_tls_from_remote",srv_kind="default",srv_name="all-unauthenticated",authz_kind="default",authz_name="probe"', 12),
+            'request_total{direction="outbound",target_port="8080",tls="true"} 60',
+        ].join("\n");
+        const ok = metricsVerdict(secured, "pong");
+        assert.deepEqual(ok.problems, []);
+        assert.deepEqual(ok.details, ["pong: 57 inbound requests over mTLS, 0 without"]);
+
+        const leaking = `${secured}\n${request('target_port="8080",tls="no_identity",no_tls_reason="no_tls_from_remote",authz_name="all-unauthenticated"', 3)}`;
+        assert.deepEqual(metricsVerdict(leaking, "pong").problems, ["pong: 3 plaintext inbound requests (tls=no_identity, no_tls_reason=no_tls_from_remote)"]);
+        assert.deepEqual(metricsVerdict(METRICS_HEADER, "pong").problems, ["pong: no inbound request over mTLS in its proxy's metrics"]);
+
+        assert.deepEqual(parsePrometheusText('a_total{x="q\\"uote",y="n\\\\l"} 1.5\n# c\nb 2'), [
+            { name: "a_total", labels: { x: 'q"uote', y: "n\\l" }, value: 1.5 },
+            { name: "b", labels: {}, value: 2 },
+        ]);
+    });
+
+    it("skips with a reason where it cannot run: no CLI, no k3d context, Linkerd already there", () => {
+        const fake = (missing: string[], context = "k3d-akko-e2e") => (command: string, args: string[]): CommandResult => {
+            const key = `${command} ${args[0]}`;
+            if (missing.includes(key)) return { status: 1, stdout: "", stderr: "not found" };
+            if (key === "kubectl config") return { status: 0, stdout: `${context}\n`, stderr: "" };
+            if (key === "kubectl get") return { status: 1, stdout: "", stderr: "NotFound" };
+            return { status: 0, stdout: "ok", stderr: "" };
+        };
+        assert.match(missingPrerequisite(fake(["pulumi version"]), {})!, /Pulumi CLI is not on PATH/);
+        assert.match(missingPrerequisite(fake(["linkerd version"]), {})!, /Linkerd CLI is not on PATH/);
+        assert.match(missingPrerequisite(fake(["kubectl config"]), {})!, /no current context/);
+        assert.match(missingPrerequisite(fake([], "prod-eks"), {})!, /not a k3d cluster/);
+        assert.equal(missingPrerequisite(fake([], "prod-eks"), { AKKO_E2E_ANY_CONTEXT: "1" }), undefined);
+        assert.match(missingPrerequisite(fake(["kubectl version"]), {})!, /does not answer/);
+        const withLinkerd = (command: string, args: string[]) => (`${command} ${args[0]}` === "kubectl get" ? { status: 0, stdout: "linkerd", stderr: "" } : fake([])(command, args));
+        assert.match(missingPrerequisite(withLinkerd, {})!, /already runs Linkerd/);
+        assert.equal(missingPrerequisite(fake([]), {}), undefined);
+    });
+
+    it("`npm run e2e` without the CLIs exits at once with status 3 and says why", () => {
+        const started = Date.now();
+        const result = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(PROJECT_ROOT, "scripts", "e2e.ts")], {
+            cwd: PROJECT_ROOT,
+            encoding: "utf8",
+            env: { ...process.env, PATH: path.dirname(process.execPath) },
+            timeout: 60_000,
+        });
+        assert.equal(result.status, E2E_EXIT.skipped, result.stderr);
+        assert.match(result.stderr, /^e2e: skipped: the Pulumi CLI is not on PATH/);
+        assert.ok(Date.now() - started < 30_000);
+    });
+
+    it("is not part of npm test", () => {
+        const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8"));
+        assert.doesNotMatch(pkg.scripts.test, /e2e/);
+        assert.equal(pkg.scripts.e2e, "ts-node --transpile-only scripts/e2e.ts");
+    });
+});
