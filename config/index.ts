@@ -11,7 +11,6 @@ import { z } from "zod";
 import { DEFAULTS, TARGET_PRESETS } from "./presets";
 import { configObject, configSchema, MeshConfig as ParsedConfig, Target } from "./schema";
 
-export { TARGETS, SINGLE_NODE_TARGETS } from "./schema";
 export type { Target, ContainerResources } from "./schema";
 
 /** The Pulumi project name, which is also the config namespace. */
@@ -44,8 +43,8 @@ export class ConfigError extends Error {
     }
 }
 
-/** Reads the stack's `akko-mtls:*` values: objects arrive as JSON, scalars as text. */
-export function readStackConfig(): Record<string, unknown> {
+/** Reads the stack's `akko-mtls:*` values from the Pulumi runtime: objects arrive as JSON, scalars as text. */
+export function readConfigNamespace(): Record<string, unknown> {
     const raw: Record<string, unknown> = {};
     const prefix = `${CONFIG_NAMESPACE}:`;
     for (const [key, text] of Object.entries(pulumi.runtime.allConfig())) {
@@ -111,7 +110,7 @@ export function configOverrides(stackValues: Record<string, unknown>): ConfigOve
 
 /** The program's single entry point to configuration. */
 export function loadConfig(): MeshConfig {
-    return resolveConfig(readStackConfig());
+    return resolveConfig(readConfigNamespace());
 }
 
 function toProblems(issue: z.core.$ZodIssue, merged: unknown): ConfigProblem[] {

@@ -464,6 +464,3 @@ export const RESERVED_NAMESPACES = ["kube-system", "kube-public", "kube-node-lea
 
 export type MeshConfigInput = z.input<typeof configSchema>;
 export type MeshConfig = z.output<typeof configSchema>;
-
-/** The top-level keys of the `akko-mtls:` config namespace. */
-export const CONFIG_KEYS = Object.keys(configObject.shape) as (keyof MeshConfig)[];

@@ -16,14 +16,24 @@ export const E2E_PORT = 8080;
 
 /**
  * The e2e stack file: the k3d stack's config, on the current kube context, meshing only
- * the e2e namespace, with the mesh on (`enabled: false` for the disable steps).
+ * the e2e namespace, with the mesh on (`enabled: false` for the disable steps). Anything
+ * else the current file holds (Pulumi's `encryptionsalt`, written at stack init) is kept:
+ * without it the stack's secrets could not be decrypted any more.
  */
-export function e2eStackFile(k3dStackFile: string, context: string, enabled: boolean): string {
+export function e2eStackFile(k3dStackFile: string, context: string, enabled: boolean, current = ""): string {
     const document = YAML.parse(k3dStackFile) ?? {};
     const config = { ...(document.config ?? {}) };
     config["akko-mtls:cluster"] = { ...(config["akko-mtls:cluster"] ?? {}), context };
-    config["akko-mtls:mtls"] = { ...(config["akko-mtls:mtls"] ?? {}), enabled, namespaces: [E2E_NAMESPACE] };
-    return YAML.stringify({ config });
+    config["akko-mtls:mtls"] = {
+        ...(config["akko-mtls:mtls"] ?? {}),
+        enabled,
+        namespaces: [E2E_NAMESPACE],
+        // The mesh's NetworkPolicies are meant for namespaces that already run default-deny
+        // (they allow what the mesh needs); alone in a fresh namespace they would isolate
+        // its pods, DNS included.
+        networkPolicies: false,
+    };
+    return YAML.stringify({ ...(YAML.parse(current) ?? {}), config });
 }
 
 /** Namespace, ServiceAccounts, Deployments and Services of the two workloads. */

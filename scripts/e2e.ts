@@ -70,7 +70,9 @@ function workspaceCopy(dir: string): void {
 
 function writeStackFile(dir: string, context: string, enabled: boolean): void {
     const k3d = fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.k3d.yaml"), "utf8");
-    fs.writeFileSync(path.join(dir, `Pulumi.${STACK}.yaml`), e2eStackFile(k3d, context, enabled));
+    const file = path.join(dir, `Pulumi.${STACK}.yaml`);
+    const current = fs.existsSync(file) ? fs.readFileSync(file, "utf8") : "";
+    fs.writeFileSync(file, e2eStackFile(k3d, context, enabled, current));
 }
 
 async function up(stack: Stack, step: string): Promise<Record<string, unknown>> {

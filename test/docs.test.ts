@@ -2,6 +2,8 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { z } from "zod";
+import { configObject } from "../config/schema";
 import { PROJECT_ROOT } from "../lib/mockRuntime";
 import { STACKS } from "./helpers";
 
@@ -39,6 +41,30 @@ describe("documentation", () => {
                 assert.ok(fs.existsSync(resolved), `${file} links to missing ${target}`);
             }
         }
+    });
+
+    it("the README's config reference names every config key", () => {
+        const keys: string[] = [];
+        const walk = (schema: any, path: string[]) => {
+            while (schema instanceof z.ZodOptional || schema instanceof z.ZodDefault) schema = schema.unwrap();
+            if (schema instanceof z.ZodObject) for (const [key, child] of Object.entries(schema.shape)) walk(child, [...path, key]);
+            else keys.push(path.join("."));
+        };
+        walk(configObject, []);
+        const reference = read("README.md").split("## Config reference")[1].split("\n## ")[0];
+        const rows = reference.split("\n").filter((line) => line.startsWith("| `"));
+        for (const key of keys) {
+            // Requests and limits are documented by their container (`linkerd.proxy.resources`), a
+            // family of containers by `<c>` and the names it stands for.
+            const documented = key.replace(/\.(cpu|memory)\.(request|limit)$/, "");
+            const parent = documented.split(".").slice(0, -1).join(".");
+            const last = documented.split(".").pop()!;
+            const ok =
+                rows.some((row) => row.startsWith(`| \`${documented}\``)) ||
+                rows.some((row) => row.startsWith(`| \`${parent}.<c>\``) && row.includes(last));
+            assert.ok(ok, `${key} is not in the README's config reference`);
+        }
+        assert.ok(keys.length > 60);
     });
 
     it("docs/performance.md holds a benchmark of every stack, with date and machine", () => {

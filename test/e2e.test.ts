@@ -55,7 +55,10 @@ describe("e2e (no cluster needed)", () => {
             assert.equal(config.mtls.enabled, enabled);
             assert.deepEqual(config.mtls.namespaces, [E2E_NAMESPACE]);
             assert.equal(config.viz.enabled, true, "edges come from viz");
+            assert.equal(config.mtls.networkPolicies, false, "a fresh namespace has no default-deny to open up");
         }
+        const initialised = "encryptionsalt: v1:abc:def\nconfig:\n  akko-mtls:target: k3d\n";
+        assert.equal(YAML.parse(e2eStackFile(k3d, "k3d-x", false, initialised)).encryptionsalt, "v1:abc:def", "the salt survives a rewrite");
         const run = await runProgram({
             stack: "e2e",
             config: Object.fromEntries(
