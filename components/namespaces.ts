@@ -1,6 +1,15 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 
+function namespace(
+    resourceName: string,
+    name: string,
+    metadata: { labels: Record<string, string>; annotations: Record<string, string> },
+    opts: pulumi.CustomResourceOptions,
+): k8s.core.v1.Namespace {
+    return new k8s.core.v1.Namespace(resourceName, { metadata: { name, ...metadata } }, opts);
+}
+
 /**
  * The Linkerd control-plane namespace, labelled as charts/linkerd-control-plane's
  * namespace.yaml renders it for `linkerd install` (Helm users create it themselves).
@@ -9,23 +18,17 @@ import * as pulumi from "@pulumi/pulumi";
  * Created by the mesh before the control plane, because cert-manager objects (issuer
  * Certificate, webhook Certificates) live in it and the control-plane chart waits for them.
  */
-export function linkerdNamespace(
-    resourceName: string,
-    namespace: string,
-    opts: pulumi.CustomResourceOptions,
-): k8s.core.v1.Namespace {
-    return new k8s.core.v1.Namespace(
+export function linkerdNamespace(resourceName: string, name: string, opts: pulumi.CustomResourceOptions): k8s.core.v1.Namespace {
+    return namespace(
         resourceName,
+        name,
         {
-            metadata: {
-                name: namespace,
-                annotations: { "linkerd.io/inject": "disabled" },
-                labels: {
-                    "linkerd.io/is-control-plane": "true",
-                    "config.linkerd.io/admission-webhooks": "disabled",
-                    "linkerd.io/control-plane-ns": namespace,
-                    "pod-security.kubernetes.io/enforce": "privileged",
-                },
+            annotations: { "linkerd.io/inject": "disabled" },
+            labels: {
+                "linkerd.io/is-control-plane": "true",
+                "config.linkerd.io/admission-webhooks": "disabled",
+                "linkerd.io/control-plane-ns": name,
+                "pod-security.kubernetes.io/enforce": "privileged",
             },
         },
         opts,
@@ -41,21 +44,16 @@ export function linkerdNamespace(
  */
 export function vizNamespace(
     resourceName: string,
-    namespace: string,
+    name: string,
     externalPrometheusUrl: string | undefined,
     opts: pulumi.CustomResourceOptions,
 ): k8s.core.v1.Namespace {
-    return new k8s.core.v1.Namespace(
+    return namespace(
         resourceName,
+        name,
         {
-            metadata: {
-                name: namespace,
-                labels: {
-                    "linkerd.io/extension": "viz",
-                    "pod-security.kubernetes.io/enforce": "privileged",
-                },
-                annotations: externalPrometheusUrl ? { "viz.linkerd.io/external-prometheus": externalPrometheusUrl } : {},
-            },
+            labels: { "linkerd.io/extension": "viz", "pod-security.kubernetes.io/enforce": "privileged" },
+            annotations: externalPrometheusUrl ? { "viz.linkerd.io/external-prometheus": externalPrometheusUrl } : {},
         },
         opts,
     );
