@@ -131,45 +131,27 @@ export class MeshedNamespace extends pulumi.ComponentResource {
             this.ready.push(meshPolicy);
         }
 
+        const objectOpts = { parent: this, dependsOn: args.crds ? [args.crds] : [] };
+        /** A Linkerd policy object in this namespace; waits for the CRDs. */
+        const policyObject = (resourceName: string, version: string, kind: string, objectName: string, spec: object) =>
+            new k8s.apiextensions.CustomResource(
+                `${name}-${resourceName}`,
+                { apiVersion: `policy.linkerd.io/${version}`, kind, metadata: { name: objectName, namespace, labels }, spec },
+                objectOpts,
+            );
         for (const authorization of args.authorizations ?? []) {
-            const objectOpts = { parent: this, dependsOn: args.crds ? [args.crds] : [] };
-            const server = new k8s.apiextensions.CustomResource(
-                `${name}-server-${authorization.name}`,
-                {
-                    apiVersion: "policy.linkerd.io/v1beta3",
-                    kind: "Server",
-                    metadata: { name: authorization.name, namespace, labels },
-                    spec: {
-                        podSelector: { matchLabels: authorization.podSelector },
-                        port: authorization.port,
-                        ...(authorization.proxyProtocol ? { proxyProtocol: authorization.proxyProtocol } : {}),
-                    },
-                },
-                objectOpts,
-            );
-            const clients = new k8s.apiextensions.CustomResource(
-                `${name}-clients-${authorization.name}`,
-                {
-                    apiVersion: "policy.linkerd.io/v1alpha1",
-                    kind: "MeshTLSAuthentication",
-                    metadata: { name: `${authorization.name}-clients`, namespace, labels },
-                    spec: { identities: authorization.clients },
-                },
-                objectOpts,
-            );
-            const authz = new k8s.apiextensions.CustomResource(
-                `${name}-authorization-${authorization.name}`,
-                {
-                    apiVersion: "policy.linkerd.io/v1alpha1",
-                    kind: "AuthorizationPolicy",
-                    metadata: { name: authorization.name, namespace, labels },
-                    spec: {
-                        targetRef: { group: "policy.linkerd.io", kind: "Server", name: server.metadata.name },
-                        requiredAuthenticationRefs: [{ group: "policy.linkerd.io", kind: "MeshTLSAuthentication", name: clients.metadata.name }],
-                    },
-                },
-                objectOpts,
-            );
+            const server = policyObject(`server-${authorization.name}`, "v1beta3", "Server", authorization.name, {
+                podSelector: { matchLabels: authorization.podSelector },
+                port: authorization.port,
+                ...(authorization.proxyProtocol ? { proxyProtocol: authorization.proxyProtocol } : {}),
+            });
+            const clients = policyObject(`clients-${authorization.name}`, "v1alpha1", "MeshTLSAuthentication", `${authorization.name}-clients`, {
+                identities: authorization.clients,
+            });
+            const authz = policyObject(`authorization-${authorization.name}`, "v1alpha1", "AuthorizationPolicy", authorization.name, {
+                targetRef: { group: "policy.linkerd.io", kind: "Server", name: server.metadata.name },
+                requiredAuthenticationRefs: [{ group: "policy.linkerd.io", kind: "MeshTLSAuthentication", name: clients.metadata.name }],
+            });
             this.ready.push(server, clients, authz);
         }
 
