@@ -2,27 +2,48 @@
  * akko-mtls: mutual TLS between every AKKO pod, with Linkerd.
  *
  * Reads the stack config once (a bad config throws before anything is registered),
- * checks the requested trust-anchor rotation step against the last deployment, builds
- * the mesh as one component, and exports its outputs. Private keys are never exported.
+ * checks the requested steps (rotation phase, mesh transitions) against the last deployment,
+ * builds the mesh as one component, and exports its outputs. Private keys are never exported.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { loadConfig } from "./config";
+import { ConfigError, loadConfig, OMIT, readConfigNamespace, secretConfigKeys } from "./config";
+import { keepConfigSecrets, secretConfigStrings } from "./config/secrets";
 import { MtlsMesh } from "./components/mtlsMesh";
-import { parseMeshState, planMesh } from "./lib/meshLifecycle";
+import { planMesh, readPreviousMesh } from "./lib/meshLifecycle";
 import { parseRotationRecord, planRotation } from "./lib/rotation";
+import { readPreviousDeployment, refusedTransitions, transitionNotices } from "./lib/transitions";
 
 export = async () => {
     const config = loadConfig();
+    const secrets = secretConfigStrings(readConfigNamespace(), secretConfigKeys());
+    if (secrets.length > 0) pulumi.runtime.registerResourceTransform(keepConfigSecrets(secrets));
 
-    // The stack's own last outputs say which rotation phase is deployed and which
-    // namespaces are meshed (nothing on a new stack): steps are checked against them.
+    // The stack's own last outputs say which rotation phase is deployed and which namespaces
+    // are meshed (nothing on a new stack): steps are checked against them.
     const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`);
-    const rotation = planRotation(
-        config.identity.trustAnchor,
-        parseRotationRecord((await self.getOutputDetails("trustAnchorRotation")).value),
-        new Date(),
+    const previousOutputs = Object.fromEntries(
+        await Promise.all(
+            ["trustAnchorRotation", "meshState", "mtlsEnabled", "linkerdChartVersion", "identityIssuerMode", "certManagerChartVersion"].map(
+                async (key) => [key, (await self.getOutputDetails(key)).value] as const,
+            ),
+        ),
     );
-    const meshPlan = planMesh(config.mtls, parseMeshState((await self.getOutputDetails("meshState")).value));
+    const rotation = planRotation(config.identity.trustAnchor, parseRotationRecord(previousOutputs.trustAnchorRotation), new Date());
+    const previousMesh = readPreviousMesh(previousOutputs, config.mtls.namespaces);
+    const previous = readPreviousDeployment(previousOutputs, previousMesh.state);
+    const refused = refusedTransitions(config, previous);
+    if (refused.length > 0) {
+        throw new ConfigError(
+            refused.map((r) => ({ ...r, value: OMIT })),
+            [],
+            "Refused: a config change that would cut traffic on the running mesh (nothing was deployed)",
+        );
+    }
+    const meshPlan = planMesh(config.mtls, previousMesh.state);
+    if (previousMesh.assumed) pulumi.log.warn(previousMesh.assumed);
+    for (const notice of transitionNotices(config, previous, !meshPlan.deploy && previous.mesh?.phase !== "off" && previous.mesh !== undefined)) {
+        pulumi.log.warn(notice);
+    }
 
     const mesh = new MtlsMesh("akko", { config, rotation, mesh: meshPlan });
 
@@ -31,13 +52,17 @@ export = async () => {
     return {
         target: config.target,
         mtlsEnabled: config.mtls.enabled,
-        meshState: meshPlan.record,
+        // Records of what this run achieved: they take their new value only once the run's work on
+        // the cluster has completed. A failed `pulumi up` keeps every previous output (the engine
+        // keeps old outputs when the stack's are never registered: pulumi step_executor.go,
+        // "finalizingStackOutputs && errored"), so the next run starts from what really happened.
+        meshState: mesh.settled(meshPlan.record),
+        trustAnchorRotation: mesh.settled(rotation.record),
         identityIssuerMode: config.identity.issuer.mode,
         trustAnchorPem: mesh.trustAnchorPem,
         trustAnchorFingerprintSha256: mesh.trustAnchorFingerprintSha256,
         trustAnchorNotAfter: mesh.trustAnchorNotAfter,
         trustBundlePem: mesh.trustBundlePem,
-        trustAnchorRotation: rotation.record,
         // Only where they apply: an undefined output would only produce a warning.
         ...optional({
             identityIssuerNotAfter: mesh.identityIssuerNotAfter,

@@ -1,7 +1,16 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ResourceValues } from "./linkerdControlPlane";
-import { retainCustomResourceDefinitions } from "./transforms";
+import { CHARTS, IMAGES } from "../lib/registry";
+import { retainAndReadopt } from "./transforms";
+
+/**
+ * The API check's time budget, in agreement: `cmctl check api --wait` gives up first, then the
+ * Job's activeDeadlineSeconds, then Pulumi's wait (whose default for Jobs is 10 minutes:
+ * pulumi-kubernetes provider/pkg/await/job.go DefaultJobTimeoutMins), so the Job's own verdict
+ * is what `pulumi up` reports.
+ */
+export const API_CHECK_TIMING = { waitMinutes: 4, deadlineSeconds: 5 * 60, awaitMinutes: 7 } as const;
 
 export interface CertManagerResources {
     controller: ResourceValues;
@@ -48,6 +57,10 @@ export interface CertManagerArgs {
 /**
  * cert-manager (CRDs included) and a proof that its API really accepts objects.
  *
+ * What this stack installs it keeps on delete and takes back on a later install (transforms.ts
+ * `retainAndReadopt`): other teams' Certificates may rely on it, so neither turning the mesh off
+ * nor `certManager.install: false` removes a running cert-manager (the mesh says so).
+ *
  * A started webhook pod is not a working webhook: until cainjector has written the CA
  * into the webhook configurations, the API server answers x509 or connection errors
  * (pulumi-kubernetes#2674). cert-manager's chart checks this with its `startupapicheck`
@@ -66,7 +79,7 @@ export class CertManager extends pulumi.ComponentResource {
     constructor(name: string, args: CertManagerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("akko:mtls:CertManager", name, {}, opts);
 
-        const chartVersion = pulumi.output(args.chartVersion ?? "v1.21.1");
+        const chartVersion = pulumi.output(args.chartVersion ?? CHARTS.certManager.version);
         const namespaceName = args.namespace ?? "cert-manager";
         const ha = args.highAvailability ?? false;
 
@@ -81,7 +94,7 @@ export class CertManager extends pulumi.ComponentResource {
                         labels: { "pod-security.kubernetes.io/enforce": "restricted" },
                     },
                 },
-                { parent: this },
+                { parent: this, retainOnDelete: true },
             );
             const resources = pulumi.output(args.resources);
             const pdb = { enabled: ha, maxUnavailable: 1 };
@@ -91,7 +104,7 @@ export class CertManager extends pulumi.ComponentResource {
                     name: "cert-manager",
                     chart: "cert-manager",
                     version: chartVersion,
-                    repositoryOpts: { repo: args.repository ?? "https://charts.jetstack.io" },
+                    repositoryOpts: { repo: args.repository ?? CHARTS.certManager.repository },
                     namespace: namespace.metadata.name,
                     values: {
                         // CRDs come with the chart; `keep` marks them helm.sh/resource-policy: keep.
@@ -115,8 +128,8 @@ export class CertManager extends pulumi.ComponentResource {
                         startupapicheck: { enabled: false },
                     },
                 },
-                // Other teams' Certificates live in these CRDs too: never delete them with the mesh.
-                { parent: this, dependsOn: [namespace], transforms: [retainCustomResourceDefinitions] },
+                // Other teams' Certificates live in these CRDs and rely on this cert-manager: kept on delete.
+                { parent: this, dependsOn: [namespace], transforms: [retainAndReadopt] },
             );
         }
 
@@ -148,20 +161,28 @@ export class CertManager extends pulumi.ComponentResource {
         this.ready = new k8s.batch.v1.Job(
             `${name}-api-check`,
             {
-                metadata: { name: "cert-manager-api-check", namespace: checkNamespace, labels },
+                metadata: {
+                    name: "cert-manager-api-check",
+                    namespace: checkNamespace,
+                    labels,
+                    // A failed check would otherwise be re-awaited, and fail again, by every later
+                    // `up`; this replaces (re-runs) it instead. A completed check is not re-run.
+                    annotations: { "pulumi.com/replaceUnready": "true" },
+                },
                 spec: {
-                    backoffLimit: 4,
+                    backoffLimit: 0,
+                    activeDeadlineSeconds: API_CHECK_TIMING.deadlineSeconds,
                     template: {
                         metadata: { labels, annotations: { "linkerd.io/inject": "disabled" } },
                         spec: {
-                            restartPolicy: "OnFailure",
+                            restartPolicy: "Never",
                             serviceAccountName: account.metadata.name,
                             securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
                             containers: [
                                 {
                                     name: "check",
-                                    image: pulumi.interpolate`quay.io/jetstack/cert-manager-startupapicheck:${chartVersion}`,
-                                    args: ["check", "api", "--wait=5m"],
+                                    image: chartVersion.apply(IMAGES.certManagerApiCheck),
+                                    args: ["check", "api", `--wait=${API_CHECK_TIMING.waitMinutes}m`],
                                     env: [{ name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } }],
                                     securityContext: {
                                         allowPrivilegeEscalation: false,
@@ -175,7 +196,11 @@ export class CertManager extends pulumi.ComponentResource {
                     },
                 },
             },
-            { parent: this, dependsOn: [binding, ...(this.chart ? [this.chart] : [])] },
+            {
+                parent: this,
+                dependsOn: [binding, ...(this.chart ? [this.chart] : [])],
+                customTimeouts: { create: `${API_CHECK_TIMING.awaitMinutes}m`, update: `${API_CHECK_TIMING.awaitMinutes}m` },
+            },
         );
 
         this.chartVersion = chartVersion;

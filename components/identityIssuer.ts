@@ -1,6 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
+import { LINKERD_OBJECTS } from "../lib/registry";
+
+const ISSUER_SECRET = LINKERD_OBJECTS.issuerSecret;
 
 /** A CA that can sign: its certificate and private key, PEM. */
 export interface SigningCa {
@@ -11,6 +14,8 @@ export interface SigningCa {
 export interface IdentityIssuerArgs {
     /** The trust anchor that signs the issuer. */
     signedBy: SigningCa;
+    /** Namespace of the control plane, where Secret `linkerd-identity-issuer` must be. */
+    namespace: pulumi.Input<string>;
     /**
      * Validity of the issuer certificate, in hours.
      * @default 8760 (one year, as Linkerd's docs)
@@ -32,7 +37,11 @@ export interface IdentityIssuerArgs {
 /**
  * Linkerd's identity issuer in `static` mode: an intermediate CA, ECDSA P-256 with a
  * SHA-256 signature (linkerd2 pkg/issuercerts rejects anything else), signed by the
- * trust anchor with `@pulumi/tls` and handed to the control-plane chart.
+ * trust anchor with `@pulumi/tls`, written to Secret `linkerd-identity-issuer` in the same
+ * `kubernetes.io/tls` layout cert-manager writes (tls.crt, tls.key, ca.crt). The chart runs with
+ * scheme `kubernetes.io/tls` in both modes, so the issuer never sits in its values: a renewal
+ * updates the Secret (the identity controller reloads it live, pkg/identity/service.go) and
+ * `pulumi preview` keeps the chart's values known.
  */
 export class IdentityIssuer extends pulumi.ComponentResource {
     /** The issuer certificate, PEM. */
@@ -41,6 +50,8 @@ export class IdentityIssuer extends pulumi.ComponentResource {
     public readonly privateKeyPem: pulumi.Output<string>;
     /** Expiry, RFC 3339. */
     public readonly notAfter: pulumi.Output<string>;
+    /** The Secret the identity controller reads. */
+    public readonly ready: pulumi.Resource[];
 
     constructor(name: string, args: IdentityIssuerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("akko:mtls:IdentityIssuer", name, {}, opts);
@@ -71,8 +82,21 @@ export class IdentityIssuer extends pulumi.ComponentResource {
         this.certPem = cert.certPem;
         this.privateKeyPem = pulumi.secret(key.privateKeyPem);
         this.notAfter = cert.validityEndTime;
+        this.ready = [
+            new k8s.core.v1.Secret(
+                `${name}-secret`,
+                {
+                    metadata: { name: ISSUER_SECRET, namespace: args.namespace, labels: { "app.kubernetes.io/part-of": "akko-mtls" } },
+                    type: "kubernetes.io/tls",
+                    // ca.crt is what `linkerd check` verifies the issuer against with this scheme
+                    // (pkg/issuercerts/issuercerts.go FetchExternalIssuerData); identity itself uses the trust roots.
+                    stringData: { "tls.crt": cert.certPem, "tls.key": this.privateKeyPem, "ca.crt": args.signedBy.certPem },
+                },
+                { parent: this },
+            ),
+        ];
 
-        this.registerOutputs({ certPem: this.certPem, privateKeyPem: this.privateKeyPem, notAfter: this.notAfter });
+        this.registerOutputs({ certPem: this.certPem, privateKeyPem: this.privateKeyPem, notAfter: this.notAfter, ready: this.ready });
     }
 }
 
@@ -173,12 +197,12 @@ export class CertManagerIdentityIssuer extends pulumi.ComponentResource {
                 apiVersion: "cert-manager.io/v1",
                 kind: "Certificate",
                 metadata: {
-                    name: "linkerd-identity-issuer",
+                    name: ISSUER_SECRET,
                     namespace: args.namespace,
                     annotations: { "pulumi.com/waitFor": "condition=Ready" },
                 },
                 spec: {
-                    secretName: "linkerd-identity-issuer",
+                    secretName: ISSUER_SECRET,
                     duration: `${args.durationHours ?? 48}h0m0s`,
                     renewBefore: `${args.renewBeforeHours ?? 25}h0m0s`,
                     issuerRef: { name: anchorIssuerName(args.signingGeneration), kind: "Issuer", group: "cert-manager.io" },
@@ -190,7 +214,7 @@ export class CertManagerIdentityIssuer extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [signer] },
         );
-        this.secretName = pulumi.output("linkerd-identity-issuer");
+        this.secretName = pulumi.output(ISSUER_SECRET);
         this.ready = [this.certificate];
         this.registerOutputs({ certificate: this.certificate, secretName: this.secretName });
     }

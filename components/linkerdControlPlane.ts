@@ -1,35 +1,12 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { retainCustomResourceDefinitions } from "./transforms";
+import { CHARTS, LINKERD_OBJECTS, LINKERD_WEBHOOKS, PORTS } from "../lib/registry";
+import { awaitCaBundle, retainAndReadopt } from "./transforms";
 import type { WebhookTlsValues } from "./webhookCertificates";
 
-/**
- * Ports the mesh uses, from the pinned chart (edge-26.8.3): the proxy's from
- * charts/linkerd-control-plane/values.yaml `proxy.ports` (checked by the tests); the
- * control plane's from its templates' containerPorts (destination.yaml, identity.yaml,
- * proxy-injector.yaml; Services map 443 to the webhook ports).
- */
-export const LINKERD_PORTS = {
-    proxyInbound: 4143,
-    proxyControl: 4190,
-    proxyAdmin: 4191,
-    identityGrpc: 8080,
-    destinationGrpc: 8086,
-    policyGrpc: 8090,
-    /** proxy-injector and sp-validator webhooks. */
-    webhookHttps: 8443,
-    policyValidatorHttps: 9443,
-    /** Admin (metrics) ports: identity/policy 9990, proxy-injector 9995, destination 9996, sp-validator 9997. */
-    admin: [9990, 9995, 9996, 9997],
-} as const;
-
 /** Linkerd's webhooks: control-plane chart value key -> Service name (templates' `$host`). */
-export const LINKERD_WEBHOOK_SERVICES = {
-    proxyInjector: "linkerd-proxy-injector",
-    profileValidator: "linkerd-sp-validator",
-    policyValidator: "linkerd-policy-validator",
-} as const;
-export type LinkerdWebhook = keyof typeof LINKERD_WEBHOOK_SERVICES;
+export const LINKERD_WEBHOOK_SERVICES = LINKERD_WEBHOOKS;
+export type LinkerdWebhook = keyof typeof LINKERD_WEBHOOKS;
 
 /** Requests and limits in Linkerd's values shape; an unset limit means none. */
 export interface ResourceValues {
@@ -43,15 +20,7 @@ export interface ControlPlaneResources {
     policyController: ResourceValues;
     identity: ResourceValues;
     proxyInjector: ResourceValues;
-    heartbeat: ResourceValues;
 }
-
-/** How the identity controller gets its issuer. */
-export type IdentityIssuerValues =
-    /** The chart creates Secret `linkerd-identity-issuer` from these. */
-    | { scheme: "linkerd.io/tls"; crtPEM: pulumi.Input<string>; keyPEM: pulumi.Input<string> }
-    /** Secret `linkerd-identity-issuer` (tls.crt, tls.key, ca.crt) is provided, e.g. by cert-manager. */
-    | { scheme: "kubernetes.io/tls" };
 
 export interface LinkerdControlPlaneArgs {
     /**
@@ -70,20 +39,17 @@ export interface LinkerdControlPlaneArgs {
      */
     repository?: pulumi.Input<string>;
     /**
-     * Gateway API CRDs: `install` has linkerd-crds install the ones it vendors;
-     * `present` reads HTTPRoute and GRPCRoute CRDs from the cluster and fails if absent.
-     * @default "install"
+     * PEM bundle of every trust anchor proxies must accept. It goes to ConfigMap
+     * `linkerd-identity-trust-roots`, made by this component (`identity.externalCA`), never into the
+     * chart values: a new anchor is unknown at preview, and an unknown value makes the chart
+     * register no children, so the preview would show the whole control plane deleted.
      */
-    gatewayApi?: "install" | "present";
-    /** PEM bundle of every trust anchor proxies must accept (`identityTrustAnchorsPEM`). */
     trustAnchorsPem: pulumi.Input<string>;
     /**
      * Identity trust domain.
      * @default "cluster.local"
      */
     trustDomain?: pulumi.Input<string>;
-    /** The identity issuer. */
-    identityIssuer: IdentityIssuerValues;
     /** TLS for the three admission webhooks, so renders are deterministic. */
     webhookTls: Record<LinkerdWebhook, WebhookTlsValues>;
     /**
@@ -111,9 +77,10 @@ export interface LinkerdControlPlaneArgs {
     proxyResources?: pulumi.Input<ResourceValues>;
     /** Requests and limits of the control-plane containers; unset keeps the chart's (none). */
     controlPlaneResources?: pulumi.Input<ControlPlaneResources>;
-    /** Extra annotations on every control-plane pod; a change rolls the pods. */
-    podAnnotations?: pulumi.Input<Record<string, pulumi.Input<string>>>;
-    /** Resources the control-plane chart must wait for (e.g. a ready issuer Certificate). */
+    /**
+     * Resources the control-plane chart must wait for: Secret `linkerd-identity-issuer` (static
+     * issuer, or the cert-manager Certificate), the webhook Secrets, the Gateway API CRDs.
+     */
     waitFor?: pulumi.Input<pulumi.Resource>[];
     /**
      * NetworkPolicy admitting what the control plane serves, for clusters whose policy
@@ -137,52 +104,68 @@ export class LinkerdControlPlane extends pulumi.ComponentResource {
     /** The linkerd-control-plane chart. */
     public readonly controlPlane: k8s.helm.v4.Chart;
 
+    /** ConfigMap `linkerd-identity-trust-roots`, what every control-plane pod and the injector read. */
+    public readonly trustRoots: k8s.core.v1.ConfigMap;
+
     constructor(name: string, args: LinkerdControlPlaneArgs, opts?: pulumi.ComponentResourceOptions) {
         super("akko:mtls:LinkerdControlPlane", name, {}, opts);
 
         const namespace = args.namespace;
-        const chartVersion = pulumi.output(args.chartVersion ?? "2026.8.3");
-        const repo = args.repository ?? "https://helm.linkerd.io/edge";
+        const chartVersion = pulumi.output(args.chartVersion ?? CHARTS.linkerdControlPlane.version);
+        const repo = args.repository ?? CHARTS.linkerdControlPlane.repository;
 
         this.crds = new k8s.helm.v4.Chart(
             `${name}-crds`,
             {
                 name: "linkerd-crds",
-                chart: "linkerd-crds",
+                chart: CHARTS.linkerdCrds.chart,
                 version: chartVersion,
                 repositoryOpts: { repo },
                 namespace: namespace.metadata.name,
-                values: { installGatewayAPI: (args.gatewayApi ?? "install") === "install" },
+                // Never the Gateway API CRDs: GatewayApiCrds reads or installs them (gatewayApi.ts).
+                values: { installGatewayAPI: false },
             },
-            // Deleting Linkerd's CRDs would delete every policy object with them: they stay.
-            { parent: this, dependsOn: [namespace], transforms: [retainCustomResourceDefinitions] },
+            // Deleting Linkerd's CRDs would delete every policy object with them: they stay, and a
+            // later `pulumi up` takes them back (transforms.ts).
+            { parent: this, dependsOn: [namespace], transforms: [retainAndReadopt] },
         );
 
-        // With `present`, read the Gateway API CRDs Linkerd's policy controller watches, so
-        // a cluster without them fails at preview with a clear "not found" instead of a
-        // crash-looping policy controller.
-        const gatewayApiCrds =
-            args.gatewayApi === "present"
-                ? ["httproutes", "grpcroutes"].map((plural) =>
-                      k8s.apiextensions.v1.CustomResourceDefinition.get(
-                          `${name}-gateway-api-${plural}`,
-                          `${plural}.gateway.networking.k8s.io`,
-                          { parent: this },
-                      ),
-                  )
-                : [];
+        // `identity.externalCA`: the chart renders no trust-roots ConfigMap and every control-plane
+        // pod mounts this one (charts/linkerd-control-plane/templates/identity.yaml:23-36, 268-270;
+        // the injector reads it on every admission: controller/proxy-injector/webhook.go:48-52).
+        this.trustRoots = new k8s.core.v1.ConfigMap(
+            `${name}-trust-roots`,
+            {
+                metadata: {
+                    name: LINKERD_OBJECTS.trustRootsConfigMap,
+                    namespace: namespace.metadata.name,
+                    labels: {
+                        "linkerd.io/control-plane-component": "identity",
+                        "linkerd.io/control-plane-ns": namespace.metadata.name,
+                        "app.kubernetes.io/part-of": "akko-mtls",
+                    },
+                },
+                data: { [LINKERD_OBJECTS.trustRootsKey]: args.trustAnchorsPem },
+            },
+            { parent: this },
+        );
 
         this.controlPlane = new k8s.helm.v4.Chart(
             `${name}-control-plane`,
             {
                 name: "linkerd-control-plane",
-                chart: "linkerd-control-plane",
+                chart: CHARTS.linkerdControlPlane.chart,
                 version: chartVersion,
                 repositoryOpts: { repo },
                 namespace: namespace.metadata.name,
                 values: controlPlaneValues(args),
             },
-            { parent: this, dependsOn: [namespace, this.crds, ...gatewayApiCrds, ...(args.waitFor ?? [])] },
+            {
+                parent: this,
+                dependsOn: [namespace, this.crds, this.trustRoots, ...(args.waitFor ?? [])],
+                // Webhook configurations are ready once the API server can call them (transforms.ts).
+                transforms: [awaitCaBundle],
+            },
         );
 
         const policy = args.networkPolicy;
@@ -206,10 +189,10 @@ export class LinkerdControlPlane extends pulumi.ComponentResource {
                         ingress: [
                             {
                                 from: [{ namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: mesh }] } }],
-                                ports: tcp(LINKERD_PORTS.identityGrpc, LINKERD_PORTS.destinationGrpc, LINKERD_PORTS.policyGrpc, LINKERD_PORTS.proxyInbound),
+                                ports: tcp(PORTS.identityGrpc, PORTS.destinationGrpc, PORTS.policyGrpc, PORTS.proxyInbound),
                             },
                             // Admission webhooks are called by the API server, whose address no selector names.
-                            { ports: tcp(LINKERD_PORTS.webhookHttps, LINKERD_PORTS.policyValidatorHttps) },
+                            { ports: tcp(PORTS.webhookHttps, PORTS.policyValidatorHttps) },
                             ...(policy.vizNamespace
                                 ? [
                                       {
@@ -219,7 +202,7 @@ export class LinkerdControlPlane extends pulumi.ComponentResource {
                                                   podSelector: { matchLabels: { "linkerd.io/extension": "viz", component: "prometheus" } },
                                               },
                                           ],
-                                          ports: tcp(LINKERD_PORTS.proxyAdmin, ...LINKERD_PORTS.admin),
+                                          ports: tcp(PORTS.proxyAdmin, ...PORTS.controlPlaneAdmin),
                                       },
                                   ]
                                 : []),
@@ -237,32 +220,37 @@ export class LinkerdControlPlane extends pulumi.ComponentResource {
             chartVersion: this.chartVersion,
             crds: this.crds,
             controlPlane: this.controlPlane,
+            trustRoots: this.trustRoots,
         });
     }
 }
 
 /**
- * The linkerd-control-plane chart values; every path exists in the pinned chart.
- * Built from Inputs without an enclosing `apply`, so only the private keys inside are
- * secret and `pulumi preview` still shows every other value's diff.
+ * The linkerd-control-plane chart values; every path exists in the pinned chart. They hold no
+ * certificate, key or other value computed at deploy time, so `pulumi preview` of a planned
+ * change renders the chart with every value known (and two runs hand it the same values).
  */
 function controlPlaneValues(args: LinkerdControlPlaneArgs): Record<string, unknown> {
-    const issuer = args.identityIssuer;
     const highAvailability = pulumi.output(args.highAvailability ?? false);
     const resources = pulumi.output(args.controlPlaneResources);
     const component = (key: keyof ControlPlaneResources) => resources.apply((r) => r?.[key]);
     return {
-        identityTrustAnchorsPEM: args.trustAnchorsPem,
         identityTrustDomain: args.trustDomain ?? "cluster.local",
         identity: {
-            issuer:
-                issuer.scheme === "linkerd.io/tls"
-                    ? { scheme: issuer.scheme, tls: { crtPEM: issuer.crtPEM, keyPEM: issuer.keyPEM } }
-                    : { scheme: issuer.scheme },
+            // The trust roots come from the ConfigMap this component makes (see trustRoots).
+            externalCA: true,
+            // Secret linkerd-identity-issuer (tls.crt, tls.key) is provided: by the static issuer or
+            // by cert-manager. The chart then renders no issuer Secret (templates/identity.yaml:6-20).
+            issuer: { scheme: "kubernetes.io/tls" },
         },
         proxyInjector: args.webhookTls.proxyInjector,
         profileValidator: args.webhookTls.profileValidator,
         policyValidator: args.webhookTls.policyValidator,
+        // The heartbeat CronJob's schedule is drawn from the render time unless heartbeatSchedule is
+        // set (templates/heartbeat.yaml:22-26): every render would differ and every preview show a
+        // change. It only reports anonymous usage to versioncheck.linkerd.io, which a platform whose
+        // namespaces deny egress blocks anyway: it is off.
+        disableHeartBeat: true,
         controllerReplicas: args.controllerReplicas ?? 1,
         webhookFailurePolicy: args.webhookFailurePolicy ?? "Ignore",
         // `highAvailability` is what `linkerd check` reads; the two below are what HA changes.
@@ -280,8 +268,6 @@ function controlPlaneValues(args: LinkerdControlPlaneArgs): Record<string, unkno
         spValidatorResources: component("spValidator"),
         identityResources: component("identity"),
         proxyInjectorResources: component("proxyInjector"),
-        heartbeatResources: component("heartbeat"),
         policyController: { resources: component("policyController") },
-        podAnnotations: args.podAnnotations ?? {},
     };
 }

@@ -1,11 +1,16 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { CHARTS, PORTS, VIZ_WEBHOOKS } from "../lib/registry";
 import type { ResourceValues } from "./linkerdControlPlane";
+import { awaitCaBundle } from "./transforms";
 import type { WebhookTlsValues } from "./webhookCertificates";
 
 /** viz's webhooks: chart value key -> Service name (templates' `$host`: `<service>.<namespace>.svc`). */
-export const VIZ_WEBHOOK_SERVICES = { tap: "tap", tapInjector: "tap-injector" } as const;
-export type VizWebhook = keyof typeof VIZ_WEBHOOK_SERVICES;
+export const VIZ_WEBHOOK_SERVICES = VIZ_WEBHOOKS;
+export type VizWebhook = keyof typeof VIZ_WEBHOOKS;
+
+/** The pod-template annotation that rolls viz's Prometheus when its rule file changes. */
+export const RULES_SHA_ANNOTATION = "akko.io/rules-sha256";
 
 export interface VizResources {
     tap: ResourceValues;
@@ -22,8 +27,12 @@ export type VizPrometheus =
           /** Prometheus `--storage.tsdb.retention.size`. */
           retentionSize: string;
           resources?: ResourceValues;
-          /** A ConfigMap holding a rule file, mounted into Prometheus. */
-          rules?: { configMap: string; key: string; sha256: pulumi.Input<string> };
+          /**
+           * A ConfigMap holding a rule file, mounted into Prometheus. Its hash is not a chart value
+           * (it is unknown at preview whenever a trust anchor is new): a Deployment patch rolls
+           * Prometheus when it changes, since subPath mounts never see ConfigMap updates.
+           */
+          rules?: { configMap: string; key: string; sha256: pulumi.Input<string>; ready: pulumi.Input<pulumi.Resource> };
       }
     | {
           mode: "external";
@@ -118,8 +127,6 @@ export class LinkerdViz extends pulumi.ComponentResource {
                                 ruleConfigMapMounts: [
                                     { name: "akko-mtls-rules", subPath: args.prometheus.rules.key, configMap: args.prometheus.rules.configMap },
                                 ],
-                                // subPath mounts never see ConfigMap updates: roll Prometheus instead.
-                                podAnnotations: { "akko.io/rules-sha256": args.prometheus.rules.sha256 },
                             }
                           : {}),
                   }
@@ -130,8 +137,8 @@ export class LinkerdViz extends pulumi.ComponentResource {
             {
                 name: "linkerd-viz",
                 chart: "linkerd-viz",
-                version: args.chartVersion ?? "2026.8.3",
-                repositoryOpts: { repo: args.repository ?? "https://helm.linkerd.io/edge" },
+                version: args.chartVersion ?? CHARTS.linkerdViz.version,
+                repositoryOpts: { repo: args.repository ?? CHARTS.linkerdViz.repository },
                 namespace: args.namespace.metadata.name,
                 values: {
                     linkerdNamespace: args.linkerdNamespace ?? "linkerd",
@@ -153,8 +160,22 @@ export class LinkerdViz extends pulumi.ComponentResource {
                     ...(args.prometheus.mode === "external" ? { prometheusUrl: args.prometheus.url } : {}),
                 },
             },
-            { parent: this, dependsOn: [args.namespace, ...(args.waitFor ?? [])] },
+            // The tap APIService and the tap injector are ready once the API server can call them.
+            { parent: this, dependsOn: [args.namespace, ...(args.waitFor ?? [])], transforms: [awaitCaBundle] },
         );
+
+        const rules = args.prometheus.mode === "bundled" ? args.prometheus.rules : undefined;
+        if (rules) {
+            // Server-side apply of one annotation: the chart's own fields stay the chart's.
+            new k8s.apps.v1.DeploymentPatch(
+                `${name}-prometheus-rules`,
+                {
+                    metadata: { name: "prometheus", namespace: args.namespace.metadata.name },
+                    spec: { template: { metadata: { annotations: { [RULES_SHA_ANNOTATION]: rules.sha256 } } } },
+                },
+                { parent: this, dependsOn: [this.chart, rules.ready] },
+            );
+        }
 
         if (ingress) {
             new k8s.networking.v1.Ingress(
@@ -172,7 +193,7 @@ export class LinkerdViz extends pulumi.ComponentResource {
                                 host: ingress.host,
                                 http: {
                                     paths: [
-                                        { path: "/", pathType: "Prefix", backend: { service: { name: "web", port: { number: 8084 } } } },
+                                        { path: "/", pathType: "Prefix", backend: { service: { name: "web", port: { number: PORTS.vizWeb } } } },
                                     ],
                                 },
                             },

@@ -4,6 +4,7 @@ import * as random from "@pulumi/random";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { LINKERD_OBJECTS } from "../lib/registry";
 import { toK8sResources } from "./certManager";
 import type { ResourceValues } from "./linkerdControlPlane";
 
@@ -50,6 +51,18 @@ export interface MeshMaintenanceArgs {
      * @default 600
      */
     rolloutTimeoutSeconds?: number;
+    /**
+     * A Job is stopped after this long (activeDeadlineSeconds); the script starts no restart it
+     * could not finish before it, and `pulumi up` waits this plus 5 minutes for the rollout Job.
+     * @default 50
+     */
+    deadlineMinutes?: number;
+    /**
+     * What the control-plane pods must have started with (the trust bundle, static webhook
+     * certificates): when it changes, the Jobs restart the control plane first. The chart no longer
+     * rolls them, since none of this is in its values (linkerdControlPlane.ts).
+     */
+    controlPlaneDigest?: pulumi.Input<string>;
     /** Image with `node` (runs the script); pinned by digest. */
     image: pulumi.Input<string>;
     /** Image whose static `/usr/bin/kubectl` the init container copies; pinned by digest. */
@@ -64,8 +77,12 @@ export interface MeshMaintenanceArgs {
 
 const ROTATION_NAME = "linkerd-rotation-check";
 const ACCOUNT_NAME = "linkerd-mesh-maintenance";
-const ISSUER_SECRET = "linkerd-identity-issuer";
-const TRUST_ROOTS = "linkerd-identity-trust-roots";
+const ISSUER_SECRET = LINKERD_OBJECTS.issuerSecret;
+const TRUST_ROOTS = LINKERD_OBJECTS.trustRootsConfigMap;
+/** The pod-template annotation the Jobs set when they restart the control plane. */
+export const CONTROL_PLANE_DIGEST_ANNOTATION = "akko.io/control-plane-digest";
+/** Pulumi waits for the rollout Job this long beyond its own deadline. */
+const AWAIT_MARGIN_MINUTES = 5;
 
 /**
  * Keeps the data plane in line with the mesh (scripts/mesh-check.mjs):
@@ -86,12 +103,17 @@ export class MeshMaintenance extends pulumi.ComponentResource {
     public readonly cronJob: k8s.batch.v1.CronJob | undefined;
     /** The one-shot rollout Job, if any. */
     public readonly rollout: k8s.batch.v1.Job | undefined;
+    /**
+     * Resolves once the rollout Job has completed: records that certify its work (meshState,
+     * trustAnchorRotation) depend on it, so a failed `pulumi up` keeps the previous ones.
+     */
+    public readonly completed: pulumi.Output<string>;
 
     constructor(name: string, args: MeshMaintenanceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("akko:mtls:MeshMaintenance", name, {}, opts);
 
         const labels = { "app.kubernetes.io/name": ACCOUNT_NAME, "app.kubernetes.io/part-of": "akko-mtls" };
-        const metadata = (namespace: pulumi.Input<string>, objectName = ACCOUNT_NAME) => ({ name: objectName, namespace, labels });
+        const metadata = (namespace: pulumi.Input<string>, objectName: pulumi.Input<string> = ACCOUNT_NAME) => ({ name: objectName, namespace, labels });
         const script = new k8s.core.v1.ConfigMap(
             `${name}-script`,
             { metadata: metadata(args.namespace), data: { "mesh-check.mjs": fs.readFileSync(MESH_CHECK_SCRIPT_PATH, "utf8") } },
@@ -117,6 +139,10 @@ export class MeshMaintenance extends pulumi.ComponentResource {
             grant("read-certificates", args.namespace, [
                 { apiGroups: [""], resources: ["secrets"], resourceNames: [ISSUER_SECRET], verbs: ["get"] },
                 { apiGroups: [""], resources: ["configmaps"], resourceNames: [TRUST_ROOTS], verbs: ["get"] },
+                // The control plane's own Deployments, by name: restarted when the trust bundle changes.
+                { apiGroups: ["apps"], resources: ["deployments"], resourceNames: [...LINKERD_OBJECTS.controlPlaneDeployments], verbs: ["get", "patch"] },
+                { apiGroups: ["apps"], resources: ["deployments", "replicasets"], verbs: ["list", "watch"] },
+                { apiGroups: [""], resources: ["pods"], verbs: ["list"] },
             ]),
             ...[...args.meshedNamespaces, ...unmeshed].map((namespace) =>
                 grant(`restart-${namespace}`, namespace, [
@@ -132,6 +158,7 @@ export class MeshMaintenance extends pulumi.ComponentResource {
         ];
 
         const rolloutTimeout = args.rolloutTimeoutSeconds ?? 600;
+        const deadlineSeconds = (args.deadlineMinutes ?? 50) * 60;
         const restricted = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } };
         const podTemplate = (env: Record<string, pulumi.Input<string>>) => ({
             metadata: { labels, annotations: { "linkerd.io/inject": "disabled" } },
@@ -161,6 +188,10 @@ export class MeshMaintenance extends pulumi.ComponentResource {
                             TRUST_ROOTS_CONFIGMAP: TRUST_ROOTS,
                             MAX_CONCURRENT_RESTARTS: String(args.maxConcurrentRestarts ?? 2),
                             ROLLOUT_TIMEOUT_SECONDS: String(rolloutTimeout),
+                            // The script's budget: it starts no restart it cannot finish before the Job is killed.
+                            DEADLINE_SECONDS: String(deadlineSeconds),
+                            CONTROL_PLANE_DEPLOYMENTS: LINKERD_OBJECTS.controlPlaneDeployments.join(","),
+                            CONTROL_PLANE_DIGEST: args.controlPlaneDigest ?? "",
                             ...env,
                             PATH: "/tools:/usr/local/bin:/usr/bin:/bin",
                             HOME: "/tmp",
@@ -189,7 +220,7 @@ export class MeshMaintenance extends pulumi.ComponentResource {
         const jobSpec = (env: Record<string, pulumi.Input<string>>) => ({
             // A failed run is an alert (KubeJobFailed), not something to retry blindly.
             backoffLimit: 0,
-            activeDeadlineSeconds: Math.max(3600, rolloutTimeout * 10),
+            activeDeadlineSeconds: deadlineSeconds,
             template: podTemplate(env),
         });
 
@@ -215,7 +246,7 @@ export class MeshMaintenance extends pulumi.ComponentResource {
                         jobTemplate: {
                             metadata: { labels },
                             spec: jobSpec({
-                                TASKS: "certificates,restarts",
+                                TASKS: "certificates,control-plane,restarts",
                                 ...scope,
                                 ISSUER_MIN_HOURS_LEFT: String(rotation.issuerMinHoursLeft),
                                 ANCHOR_MIN_DAYS_LEFT: String(rotation.anchorMinDaysLeft),
@@ -228,23 +259,38 @@ export class MeshMaintenance extends pulumi.ComponentResource {
         }
 
         if (args.rollout ?? true) {
-            // Named after what it enforces: same mesh, same Job, no diff; a change runs a new one.
-            const digest = crypto.createHash("sha256").update(JSON.stringify(scope)).digest("hex").slice(0, 10);
+            // Named after what it enforces (the mesh's scope, what the control plane must run with):
+            // the same mesh keeps the same Job and no diff; a change runs a new one. The script itself
+            // is not part of the name: a new script version updates its ConfigMap in place
+            // (enableConfigMapMutable) and re-runs nothing.
+            const name10 = pulumi
+                .output(args.controlPlaneDigest ?? "")
+                .apply((digest) => crypto.createHash("sha256").update(JSON.stringify({ ...scope, digest })).digest("hex").slice(0, 10));
+            const awaitMinutes = `${deadlineSeconds / 60 + AWAIT_MARGIN_MINUTES}m`;
             this.rollout = new k8s.batch.v1.Job(
                 `${name}-rollout`,
                 {
-                    metadata: metadata(args.namespace, `linkerd-mesh-rollout-${digest}`),
-                    spec: jobSpec({ TASKS: "restarts", ...scope }),
+                    metadata: {
+                        ...metadata(args.namespace, pulumi.interpolate`linkerd-mesh-rollout-${name10}`),
+                        // A Job that failed stays in state with init errors and every later `up` would
+                        // re-await it and fail again (pulumi engine step_generator.go "hasInitErrors");
+                        // this makes the provider replace it, so the rollout runs again
+                        // (pulumi-kubernetes provider/pkg/provider/provider.go Diff, Jobs only).
+                        annotations: { "pulumi.com/replaceUnready": "true" },
+                    },
+                    spec: jobSpec({ TASKS: "control-plane,restarts", ...scope }),
                 },
                 {
                     parent: this,
                     dependsOn: [...bindings, ...(args.waitFor ?? []), ...(args.rolloutWaitFor ?? [])],
-                    // Pulumi waits for the Job; restarting many workloads takes longer than its default 10 minutes.
-                    customTimeouts: { create: "60m", update: "60m" },
+                    // Pulumi's wait outlasts the Job's own deadline, so the Job's verdict (Complete, or
+                    // DeadlineExceeded) is what `pulumi up` reports, never a Pulumi timeout mid-run.
+                    customTimeouts: { create: awaitMinutes, update: awaitMinutes },
                 },
             );
         }
+        this.completed = this.rollout ? this.rollout.metadata.uid : pulumi.output("no rollout");
 
-        this.registerOutputs({ schedule: this.schedule, cronJob: this.cronJob, rollout: this.rollout });
+        this.registerOutputs({ schedule: this.schedule, cronJob: this.cronJob, rollout: this.rollout, completed: this.completed });
     }
 }

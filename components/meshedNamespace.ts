@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { LINKERD_PORTS } from "./linkerdControlPlane";
+import { PORTS as LINKERD_PORTS } from "../lib/registry";
 
 /** Strict mode: who may call a server, by ServiceAccount identity (config `mtls.authorizations`). */
 export interface Authorization {
@@ -44,9 +44,10 @@ export interface MeshedNamespaceArgs {
     };
     /** Servers and their authorizations in this namespace (strict mode). */
     authorizations?: Authorization[];
-    /** What the authorization objects wait for (the Linkerd CRDs). */
-    crds?: pulumi.Input<pulumi.Resource>;
-    /** What the annotations wait for: a namespace asks for proxies once the control plane serves. */
+    /**
+     * What the annotations and the authorization objects wait for: the control plane, whose
+     * injector adds the proxies and whose policy validator admits the policy objects.
+     */
     waitFor?: pulumi.Input<pulumi.Resource>[];
 }
 
@@ -131,8 +132,8 @@ export class MeshedNamespace extends pulumi.ComponentResource {
             this.ready.push(meshPolicy);
         }
 
-        const objectOpts = { parent: this, dependsOn: args.crds ? [args.crds] : [] };
-        /** A Linkerd policy object in this namespace; waits for the CRDs. */
+        const objectOpts = { parent: this, dependsOn: args.waitFor ?? [] };
+        /** A Linkerd policy object in this namespace; waits for the control plane (CRDs, policy validator). */
         const policyObject = (resourceName: string, version: string, kind: string, objectName: string, spec: object) =>
             new k8s.apiextensions.CustomResource(
                 `${name}-${resourceName}`,

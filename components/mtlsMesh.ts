@@ -1,12 +1,15 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import * as crypto from "node:crypto";
 import type { MeshConfig } from "../config";
 import type { MeshPlan } from "../lib/meshLifecycle";
+import { LINKERD_WEBHOOKS, NAMESPACES, VIZ_WEBHOOKS } from "../lib/registry";
 import type { RotationPlan } from "../lib/rotation";
 import { CertManager } from "./certManager";
+import { GatewayApiCrds } from "./gatewayApi";
 import { CertManagerIdentityIssuer, IdentityIssuer } from "./identityIssuer";
-import { IdentityIssuerValues, LINKERD_WEBHOOK_SERVICES, LinkerdControlPlane, LinkerdWebhook } from "./linkerdControlPlane";
-import { LinkerdViz, VIZ_WEBHOOK_SERVICES, VizWebhook } from "./linkerdViz";
+import { LinkerdControlPlane, LinkerdWebhook } from "./linkerdControlPlane";
+import { LinkerdViz, VizWebhook } from "./linkerdViz";
 import { MeshedNamespace, STRICT_POLICY } from "./meshedNamespace";
 import { MeshMaintenance } from "./meshMaintenance";
 import { MtlsObservability, RULES_CONFIGMAP } from "./mtlsObservability";
@@ -23,8 +26,8 @@ export interface MtlsMeshArgs {
     mesh: MeshPlan;
 }
 
-const CONTROL_PLANE_NAMESPACE = "linkerd";
-const VIZ_NAMESPACE = "linkerd-viz";
+const CONTROL_PLANE_NAMESPACE = NAMESPACES.controlPlane;
+const VIZ_NAMESPACE = NAMESPACES.viz;
 
 interface Anchor {
     generation: number;
@@ -33,11 +36,23 @@ interface Anchor {
     anchor: TrustAnchor;
 }
 
-/** Values and readiness of whichever issuer mode the stack uses. */
-interface Identity {
-    issuer: IdentityIssuerValues;
-    webhooks: Record<string, WebhookTlsValues>;
+/** Webhook certificates for one chart's webhooks, from whichever back end the stack uses. */
+interface WebhookSet {
+    values: Record<string, WebhookTlsValues>;
     ready: pulumi.Resource[];
+    /** Serving certificates the control plane holds in memory (static mode): a change restarts it. */
+    certificates: pulumi.Output<string>[];
+}
+
+/**
+ * The identity issuer and the webhook certificates, from the one back end the stack's
+ * `identity.issuer.mode` chooses: `@pulumi/tls` (static) or cert-manager.
+ */
+interface IdentityBackend {
+    /** What the control plane waits for: the issuer Secret or Certificate. */
+    ready: pulumi.Resource[];
+    /** Certificates for a chart's webhooks in a namespace. */
+    webhooks(resourceName: string, namespace: pulumi.Input<string>, namespaceName: string, services: Record<string, string>): WebhookSet;
     certManager?: CertManager;
     /** Static issuer expiry. */
     notAfter?: pulumi.Output<string>;
@@ -46,11 +61,11 @@ interface Identity {
 /**
  * The whole mesh as one dependency graph:
  *
- *   trust anchor(s) ─┬─ static: identity issuer + webhook certificates (@pulumi/tls) ─┐
- *                    └─ certManager: cert-manager → API check → CA Issuer(s) →         │
- *                       issuer Certificate, webhook Certificates ───────────────────────┤
- *   linkerd namespace → linkerd-crds ──────────────────────────────────────────────────┴→ control plane ─┬→ viz (+ its certs, rules)
- *   meshed namespaces: annotations, NetworkPolicies, authorizations (after the CRDs) ─────────────────────┴→ rollout Job, rotation CronJob
+ *   trust anchor(s) ─┬─ static: issuer Secret + webhook Secrets (@pulumi/tls) ─────────────────┐
+ *                    └─ certManager: cert-manager → API check → CA Issuer(s) →                  │
+ *                       issuer Certificate, webhook Certificates ──────────────────────────────┤
+ *   linkerd namespace → linkerd-crds, trust-roots ConfigMap, Gateway API CRDs ────────────────┴→ control plane ─┬→ viz (+ its certs, rules)
+ *   meshed namespaces: annotations, NetworkPolicies, authorizations (after the control plane) ──────────────────┴→ rollout Job, rotation CronJob
  *
  * With `mtls.enabled: false` only the trust anchors exist, and only in Pulumi state
  * (they are not Kubernetes objects): re-enabling the mesh keeps the same identity, and
@@ -67,18 +82,23 @@ export class MtlsMesh extends pulumi.ComponentResource {
     public readonly trustAnchorFingerprintSha256: pulumi.Output<string>;
     /** Its expiry, RFC 3339. */
     public readonly trustAnchorNotAfter: pulumi.Output<string>;
-    /** Every anchor proxies trust (identityTrustAnchorsPEM), PEM. */
+    /** Every anchor proxies trust (ConfigMap linkerd-identity-trust-roots), PEM. */
     public readonly trustBundlePem: pulumi.Output<string>;
     /** Static issuer expiry, RFC 3339; undefined with cert-manager (it renews every 23 h) or while disabled. */
     public readonly identityIssuerNotAfter: pulumi.Output<string> | undefined;
     /** Linkerd chart version; undefined while disabled. */
     public readonly linkerdChartVersion: pulumi.Output<string> | undefined;
-    /** cert-manager chart version, in certManager mode while enabled. */
+    /** cert-manager chart version, when this stack installs cert-manager. */
     public readonly certManagerChartVersion: pulumi.Output<string> | undefined;
     /** Schedule of the rotation CronJob, while enabled. */
     public readonly rotationJobSchedule: pulumi.Output<string> | undefined;
     /** How to open the viz dashboard, while viz is enabled. */
     public readonly vizDashboard: pulumi.Output<string> | undefined;
+    /**
+     * Resolves once this run's work on the cluster is done (the rollout Job completed; at once
+     * when nothing is deployed). Records of what a run achieved depend on it ({@link settled}).
+     */
+    public readonly completed: pulumi.Output<string>;
 
     constructor(name: string, args: MtlsMeshArgs, opts?: pulumi.ComponentResourceOptions) {
         const { config, rotation, mesh } = args;
@@ -109,116 +129,32 @@ export class MtlsMesh extends pulumi.ComponentResource {
         this.trustAnchorFingerprintSha256 = signing.anchor.fingerprintSha256;
         this.trustAnchorNotAfter = signing.anchor.notAfter;
         this.trustBundlePem = bundle;
+        this.completed = pulumi.output("nothing deployed");
 
-        if (mesh.deploy) {
+        if (mesh.deploy || mesh.cleanup) {
             const provider = new k8s.Provider(
                 `${name}-kubernetes`,
-                { context: config.cluster.context, kubeconfig: config.cluster.kubeconfig },
+                {
+                    context: config.cluster.context,
+                    kubeconfig: config.cluster.kubeconfig,
+                    // pulumi-kubernetes >= 4.29 creates objects (AlreadyExists if one is there); objects
+                    // that outlive their stack entry (retained CRDs, a retained cert-manager) and objects
+                    // re-created after a mesh-off must be adopted instead: upsert, i.e. server-side apply.
+                    // Not `enablePatchForce`: an upsert without force refuses to overwrite fields another
+                    // field manager owns (a conflict fails `pulumi up`), which is what protects CRDs k3s
+                    // or GKE installed; the objects this program owns opt in one by one (transforms.ts).
+                    upsertExistingObjects: true,
+                    // A changed ConfigMap or Secret is otherwise replaced, delete first (fixed names):
+                    // a window without linkerd-identity-trust-roots, the issuer, the rules
+                    // (pulumi-kubernetes provider/pkg/provider/diff.go).
+                    enableConfigMapMutable: true,
+                    enableSecretMutable: true,
+                    // Only when removing everything at once: drop what a gone cluster can no longer delete.
+                    ...(mesh.cleanup ? { deleteUnreachable: true } : {}),
+                },
                 { parent: this },
             );
-            const inCluster = { parent: this, provider };
-            const namespace = linkerdNamespace(`${name}-linkerd-namespace`, CONTROL_PLANE_NAMESPACE, inCluster);
-            const identity = this.identity(name, config, namespace, inBundle, signing, inCluster);
-            this.identityIssuerNotAfter = identity.notAfter;
-            this.certManagerChartVersion = identity.certManager?.chartVersion;
-            const meshed = mesh.namespaces.map((n) => n.name);
-            const viz = config.viz.enabled ? VIZ_NAMESPACE : undefined;
-
-            const linkerd = config.linkerd;
-            const controlPlane = new LinkerdControlPlane(
-                `${name}-linkerd`,
-                {
-                    namespace,
-                    chartVersion: linkerd.chartVersion,
-                    repository: linkerd.repository,
-                    gatewayApi: linkerd.gatewayApi,
-                    // The chart annotates control-plane pods with this bundle's SHA-256
-                    // (linkerd.io/trust-root-sha256): a rotation phase rolls them.
-                    trustAnchorsPem: bundle,
-                    trustDomain: config.identity.trustDomain,
-                    identityIssuer: identity.issuer,
-                    webhookTls: pick(identity.webhooks, Object.keys(LINKERD_WEBHOOK_SERVICES)) as Record<LinkerdWebhook, WebhookTlsValues>,
-                    highAvailability: linkerd.highAvailability,
-                    controllerReplicas: linkerd.controllerReplicas,
-                    webhookFailurePolicy: linkerd.webhookFailurePolicy,
-                    iptablesMode: linkerd.proxyInit.iptablesMode,
-                    proxyResources: linkerd.proxy.resources,
-                    controlPlaneResources: linkerd.controlPlaneResources,
-                    waitFor: identity.ready,
-                    networkPolicy: linkerd.networkPolicies ? { meshedNamespaces: meshed, vizNamespace: viz } : undefined,
-                },
-                inCluster,
-            );
-            this.linkerdChartVersion = controlPlane.chartVersion;
-
-            const namespaces = mesh.namespaces.map(
-                (plan) =>
-                    new MeshedNamespace(
-                        `${name}-mesh-${plan.name}`,
-                        {
-                            namespace: plan.name,
-                            inject: plan.inject,
-                            mode: plan.mode,
-                            networkPolicy: config.mtls.networkPolicies
-                                ? { meshedNamespaces: meshed, controlPlaneNamespace: CONTROL_PLANE_NAMESPACE, vizNamespace: viz }
-                                : undefined,
-                            authorizations: mesh.authorizations
-                                ? config.mtls.authorizations
-                                      .filter((a) => a.namespace === plan.name)
-                                      .map((a) => ({ ...a, podSelector: { ...a.podSelector }, clients: [...a.clients] }))
-                                : [],
-                            crds: controlPlane.crds,
-                            waitFor: [controlPlane],
-                        },
-                        inCluster,
-                    ),
-            );
-
-            if (viz) this.vizDashboard = this.viz(name, config, namespace, controlPlane, identity, inBundle, inCluster);
-
-            const job = config.rotationJob;
-            const maintenance = new MeshMaintenance(
-                `${name}-maintenance`,
-                {
-                    namespace: namespace.metadata.name,
-                    issuerScheme: identity.issuer.scheme,
-                    // viz's pods are meshed too and must pick up a new trust bundle.
-                    meshedNamespaces: [...mesh.namespaces.filter((n) => n.inject).map((n) => n.name), ...(viz ? [viz] : [])],
-                    unmeshedNamespaces: mesh.namespaces.filter((n) => !n.inject).map((n) => n.name),
-                    expectedInboundPolicy: Object.fromEntries(
-                        mesh.namespaces.filter((n) => n.inject).map((n) => [n.name, n.mode === "strict" ? STRICT_POLICY : "all-unauthenticated"]),
-                    ),
-                    rotation: job.enabled
-                        ? {
-                              windowStartHour: job.windowStartHour,
-                              windowHours: job.windowHours,
-                              issuerMinHoursLeft: job.issuerMinHoursLeft,
-                              anchorMinDaysLeft: job.anchorMinDaysLeft,
-                          }
-                        : undefined,
-                    maxConcurrentRestarts: job.maxConcurrentRestarts,
-                    rolloutTimeoutSeconds: job.rolloutTimeoutSeconds,
-                    image: job.image,
-                    kubectlImage: job.kubectlImage,
-                    resources: job.resources,
-                    waitFor: [controlPlane],
-                    rolloutWaitFor: namespaces.flatMap((n) => n.ready),
-                },
-                inCluster,
-            );
-            this.rotationJobSchedule = maintenance.schedule;
-
-            const gke = config.cluster.gkePrivate;
-            if (gke) {
-                pulumi.log.warn(
-                    "GKE private cluster: the API server reaches Linkerd's webhooks on the nodes only through a firewall rule " +
-                        "(proxy injector and SP validator 8443, policy validator 9443, viz tap 8089). Create it once:\n" +
-                        `  gcloud compute firewall-rules create ${gke.network}-linkerd-webhooks --network ${gke.network} ` +
-                        `--direction INGRESS --source-ranges ${gke.masterIpv4CidrBlock} --target-tags ${gke.nodeTag} ` +
-                        "--allow tcp:8443,tcp:8089,tcp:9443",
-                    this,
-                );
-            }
+            if (mesh.deploy) this.deploy(name, config, mesh, { bundle, inBundle, signing }, { parent: this, provider });
         }
         if (mesh.notice) pulumi.log.warn(mesh.notice, this);
 
@@ -233,39 +169,166 @@ export class MtlsMesh extends pulumi.ComponentResource {
             certManagerChartVersion: this.certManagerChartVersion,
             rotationJobSchedule: this.rotationJobSchedule,
             vizDashboard: this.vizDashboard,
+            completed: this.completed,
         });
     }
 
-    /** The identity issuer and the control plane's webhook certificates, in the configured mode. */
-    private identity(
+    /** `value`, once this run's work is done: a failed `pulumi up` then keeps the previous value. */
+    public settled<T>(value: T): pulumi.Output<T> {
+        return this.completed.apply(() => value);
+    }
+
+    private deploy(
+        name: string,
+        config: MeshConfig,
+        mesh: MeshPlan,
+        trust: { bundle: pulumi.Output<string>; inBundle: Anchor[]; signing: Anchor },
+        inCluster: pulumi.ComponentResourceOptions,
+    ): void {
+        const writable = this as { -readonly [K in keyof MtlsMesh]: MtlsMesh[K] };
+        const namespace = linkerdNamespace(`${name}-linkerd-namespace`, CONTROL_PLANE_NAMESPACE, inCluster);
+        const gatewayApi = new GatewayApiCrds(`${name}-gateway-api`, { mode: config.linkerd.gatewayApi }, inCluster);
+        const identity = this.identityBackend(name, config, namespace, trust.inBundle, trust.signing, inCluster);
+        writable.identityIssuerNotAfter = identity.notAfter;
+        writable.certManagerChartVersion = identity.certManager?.chart ? identity.certManager.chartVersion : undefined;
+        const linkerdWebhooks = identity.webhooks(`${name}-linkerd-webhooks`, namespace.metadata.name, CONTROL_PLANE_NAMESPACE, LINKERD_WEBHOOKS);
+        const meshed = mesh.namespaces.map((n) => n.name);
+        const viz = config.viz.enabled ? VIZ_NAMESPACE : undefined;
+
+        const linkerd = config.linkerd;
+        const controlPlane = new LinkerdControlPlane(
+            `${name}-linkerd`,
+            {
+                namespace,
+                chartVersion: linkerd.chartVersion,
+                repository: linkerd.repository,
+                trustAnchorsPem: trust.bundle,
+                trustDomain: config.identity.trustDomain,
+                webhookTls: linkerdWebhooks.values as Record<LinkerdWebhook, WebhookTlsValues>,
+                highAvailability: linkerd.highAvailability,
+                controllerReplicas: linkerd.controllerReplicas,
+                webhookFailurePolicy: linkerd.webhookFailurePolicy,
+                iptablesMode: linkerd.proxyInit.iptablesMode,
+                proxyResources: linkerd.proxy.resources,
+                controlPlaneResources: linkerd.controlPlaneResources,
+                waitFor: [...identity.ready, ...linkerdWebhooks.ready, ...gatewayApi.ready],
+                networkPolicy: linkerd.networkPolicies ? { meshedNamespaces: meshed, vizNamespace: viz } : undefined,
+            },
+            inCluster,
+        );
+        writable.linkerdChartVersion = controlPlane.chartVersion;
+
+        const namespaces = mesh.namespaces.map(
+            (plan) =>
+                new MeshedNamespace(
+                    `${name}-mesh-${plan.name}`,
+                    {
+                        namespace: plan.name,
+                        inject: plan.inject,
+                        mode: plan.mode,
+                        networkPolicy: config.mtls.networkPolicies
+                            ? { meshedNamespaces: meshed, controlPlaneNamespace: CONTROL_PLANE_NAMESPACE, vizNamespace: viz }
+                            : undefined,
+                        authorizations: mesh.authorizations
+                            ? config.mtls.authorizations
+                                  .filter((a) => a.namespace === plan.name)
+                                  .map((a) => ({ ...a, podSelector: { ...a.podSelector }, clients: [...a.clients] }))
+                            : [],
+                        // Policy objects are validated by the policy controller's webhook, and the
+                        // annotation asks for proxies: both wait for the whole control plane.
+                        waitFor: [controlPlane],
+                    },
+                    inCluster,
+                ),
+        );
+
+        if (viz) writable.vizDashboard = this.viz(name, config, namespace, controlPlane, identity, trust.inBundle, inCluster);
+
+        // What the control-plane pods must have started with: the bundle (read once at start:
+        // controller/cmd/identity/main.go:68) and, in static mode, the webhook serving certificates.
+        const controlPlaneDigest = pulumi
+            .all([trust.bundle, ...linkerdWebhooks.certificates])
+            .apply((parts) => crypto.createHash("sha256").update(parts.join("\n")).digest("hex").slice(0, 16));
+        const job = config.rotationJob;
+        const maintenance = new MeshMaintenance(
+            `${name}-maintenance`,
+            {
+                namespace: namespace.metadata.name,
+                issuerScheme: "kubernetes.io/tls",
+                // viz's pods are meshed too and must pick up a new trust bundle.
+                meshedNamespaces: [...mesh.namespaces.filter((n) => n.inject).map((n) => n.name), ...(viz ? [viz] : [])],
+                unmeshedNamespaces: mesh.namespaces.filter((n) => !n.inject).map((n) => n.name),
+                expectedInboundPolicy: Object.fromEntries(
+                    mesh.namespaces.filter((n) => n.inject).map((n) => [n.name, n.mode === "strict" ? STRICT_POLICY : "all-unauthenticated"]),
+                ),
+                rotation: job.enabled
+                    ? {
+                          windowStartHour: job.windowStartHour,
+                          windowHours: job.windowHours,
+                          issuerMinHoursLeft: job.issuerMinHoursLeft,
+                          anchorMinDaysLeft: job.anchorMinDaysLeft,
+                      }
+                    : undefined,
+                maxConcurrentRestarts: job.maxConcurrentRestarts,
+                rolloutTimeoutSeconds: job.rolloutTimeoutSeconds,
+                deadlineMinutes: job.deadlineMinutes,
+                controlPlaneDigest,
+                image: job.image,
+                kubectlImage: job.kubectlImage,
+                resources: job.resources,
+                waitFor: [controlPlane],
+                rolloutWaitFor: namespaces.flatMap((n) => n.ready),
+            },
+            inCluster,
+        );
+        writable.rotationJobSchedule = maintenance.schedule;
+        writable.completed = maintenance.completed;
+
+        const gke = config.cluster.gkePrivate;
+        if (gke) {
+            pulumi.log.warn(
+                "GKE private cluster: the API server reaches Linkerd's webhooks on the nodes only through a firewall rule " +
+                    "(proxy injector and SP validator 8443, policy validator 9443, viz tap 8089). Create it once:\n" +
+                    `  gcloud compute firewall-rules create ${gke.network}-linkerd-webhooks --network ${gke.network} ` +
+                    `--direction INGRESS --source-ranges ${gke.masterIpv4CidrBlock} --target-tags ${gke.nodeTag} ` +
+                    "--allow tcp:8443,tcp:8089,tcp:9443",
+                this,
+            );
+        }
+    }
+
+    /** The identity issuer and webhook certificates, in the configured mode: the one place the mode is decided. */
+    private identityBackend(
         name: string,
         config: MeshConfig,
         namespace: k8s.core.v1.Namespace,
         inBundle: Anchor[],
         signing: Anchor,
         inCluster: pulumi.ComponentResourceOptions,
-    ): Identity {
+    ): IdentityBackend {
         const issuer = config.identity.issuer;
         if (issuer.mode === "static") {
             const staticIssuer = new IdentityIssuer(
                 `${name}-identity-issuer`,
                 {
                     signedBy: signing.anchor,
+                    namespace: namespace.metadata.name,
                     validityHours: issuer.static.validityHours,
                     renewBeforeHours: issuer.static.renewBeforeHours,
                 },
-                { parent: this },
-            );
-            const webhooks = new WebhookCertificates(
-                `${name}-linkerd-webhooks`,
-                { namespace: CONTROL_PLANE_NAMESPACE, services: LINKERD_WEBHOOK_SERVICES },
-                { parent: this },
+                inCluster,
             );
             return {
-                issuer: { scheme: "linkerd.io/tls", crtPEM: staticIssuer.certPem, keyPEM: staticIssuer.privateKeyPem },
-                webhooks: webhooks.values,
-                ready: webhooks.ready,
+                ready: staticIssuer.ready,
                 notAfter: staticIssuer.notAfter,
+                webhooks: (resourceName, webhookNamespace, namespaceName, services) => {
+                    const certificates = new WebhookCertificates(
+                        resourceName,
+                        { namespace: webhookNamespace, namespaceName, services },
+                        inCluster,
+                    );
+                    return { values: certificates.values, ready: certificates.ready, certificates: certificates.certificates };
+                },
             };
         }
 
@@ -295,21 +358,18 @@ export class MtlsMesh extends pulumi.ComponentResource {
             },
             inCluster,
         );
-        const webhooks = new CertManagerWebhookCertificates(
-            `${name}-linkerd-webhooks`,
-            {
-                namespace: namespace.metadata.name,
-                namespaceName: CONTROL_PLANE_NAMESPACE,
-                services: LINKERD_WEBHOOK_SERVICES,
-                certManagerReady: certManager.ready,
-            },
-            inCluster,
-        );
         return {
-            issuer: { scheme: "kubernetes.io/tls" },
-            webhooks: webhooks.values,
-            ready: [...managedIssuer.ready, ...webhooks.ready],
+            ready: managedIssuer.ready,
             certManager,
+            webhooks: (resourceName, webhookNamespace, namespaceName, services) => {
+                const certificates = new CertManagerWebhookCertificates(
+                    resourceName,
+                    { namespace: webhookNamespace, namespaceName, services, certManagerReady: certManager.ready },
+                    inCluster,
+                );
+                // cert-manager renews them itself; the webhook servers reload their files.
+                return { values: certificates.values, ready: certificates.ready, certificates: [] };
+            },
         };
     }
 
@@ -319,7 +379,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
         config: MeshConfig,
         controlPlaneNamespace: k8s.core.v1.Namespace,
         controlPlane: LinkerdControlPlane,
-        identity: Identity,
+        identity: IdentityBackend,
         inBundle: Anchor[],
         inCluster: pulumi.ComponentResourceOptions,
     ): pulumi.Output<string> {
@@ -349,27 +409,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
             inCluster,
         );
 
-        let webhooks: Record<string, WebhookTlsValues>;
-        const waitFor: pulumi.Resource[] = [controlPlane];
-        if (identity.certManager) {
-            const certificates = new CertManagerWebhookCertificates(
-                `${name}-viz-webhooks`,
-                {
-                    namespace: namespace.metadata.name,
-                    namespaceName: VIZ_NAMESPACE,
-                    services: VIZ_WEBHOOK_SERVICES,
-                    certManagerReady: identity.certManager.ready,
-                },
-                inCluster,
-            );
-            webhooks = certificates.values;
-            waitFor.push(...certificates.ready);
-        } else {
-            webhooks = new WebhookCertificates(`${name}-viz-webhooks`, { namespace: VIZ_NAMESPACE, services: VIZ_WEBHOOK_SERVICES }, { parent: this })
-                .values;
-        }
-        if (!obs.prometheusOperator) waitFor.push(observability.rules);
-
+        const webhooks = identity.webhooks(`${name}-viz-webhooks`, namespace.metadata.name, VIZ_NAMESPACE, VIZ_WEBHOOKS);
         const ingress = viz.dashboard.ingress;
         const component = new LinkerdViz(
             `${name}-viz`,
@@ -379,7 +419,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 chartVersion: config.linkerd.chartVersion,
                 repository: config.linkerd.repository,
                 trustDomain: config.identity.trustDomain,
-                webhookTls: pick(webhooks, Object.keys(VIZ_WEBHOOK_SERVICES)) as Record<VizWebhook, WebhookTlsValues>,
+                webhookTls: webhooks.values as Record<VizWebhook, WebhookTlsValues>,
                 highAvailability: viz.highAvailability,
                 resources: viz.resources,
                 prometheus: external
@@ -391,20 +431,16 @@ export class MtlsMesh extends pulumi.ComponentResource {
                           resources: viz.prometheus.resources,
                           rules: obs.prometheusOperator
                               ? undefined
-                              : { configMap: RULES_CONFIGMAP.name, key: RULES_CONFIGMAP.key, sha256: observability.rulesSha256 },
+                              : { configMap: RULES_CONFIGMAP.name, key: RULES_CONFIGMAP.key, sha256: observability.rulesSha256, ready: observability.rules },
                       },
                 dashboardIngress: ingress.enabled
                     ? { host: ingress.host!, className: ingress.className, authAnnotations: { ...ingress.authAnnotations }, tlsSecretName: ingress.tlsSecretName }
                     : undefined,
                 kubeContext: config.cluster.context,
-                waitFor,
+                waitFor: [controlPlane, ...webhooks.ready, ...(obs.prometheusOperator ? [] : [observability.rules])],
             },
             inCluster,
         );
         return component.dashboard;
     }
-}
-
-function pick<T>(record: Record<string, T>, keys: string[]): Record<string, T> {
-    return Object.fromEntries(keys.map((key) => [key, record[key]]));
 }

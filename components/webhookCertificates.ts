@@ -4,15 +4,19 @@ import * as tls from "@pulumi/tls";
 
 /**
  * The TLS block a Linkerd chart's webhook takes (`proxyInjector`, `profileValidator`,
- * `policyValidator`, viz `tap`, `tapInjector`). Either the certificate itself, or an
- * external Secret whose CA cert-manager's cainjector writes into the webhook.
- * Without one of them the chart calls genSelfSignedCert on every render.
+ * `policyValidator`, viz `tap`, `tapInjector`). The serving certificate always lives in a Secret
+ * the chart does not render (`externalSecret`, named `<service>-k8s-tls`, keys tls.crt/tls.key:
+ * charts/linkerd-control-plane/templates/proxy-injector-rbac.yaml:59-76); the API server trusts
+ * either a CA bundle given here or the one cert-manager's cainjector writes. So no certificate
+ * ever sits in the chart values: renewing one changes a Secret, not the chart, and `pulumi preview`
+ * keeps every chart's values known (an unknown value makes helm.v4.Chart register no children:
+ * pulumi-kubernetes provider/pkg/provider/helm/v4/chart.go:173-178, "Preview is incomplete").
+ * Without any of them the chart calls genSelfSignedCert on every render.
  */
 export type WebhookTlsValues =
     | {
-          externalSecret: false;
-          crtPEM: pulumi.Input<string>;
-          keyPEM: pulumi.Input<string>;
+          externalSecret: true;
+          /** The CA that signed the serving certificate (static mode). */
           caBundle: pulumi.Input<string>;
       }
     | {
@@ -21,9 +25,14 @@ export type WebhookTlsValues =
           injectCaFrom: pulumi.Input<string>;
       };
 
+/** The Secret a chart's webhook mounts (fixed names in the pinned charts). */
+export const webhookSecretName = (service: string) => `${service}-k8s-tls`;
+
 export interface WebhookCertificatesArgs {
-    /** Namespace the webhook Services live in. */
-    namespace: string;
+    /** Namespace the webhook Services (and their Secrets) live in. */
+    namespace: pulumi.Input<string>;
+    /** Its name, for the DNS names (the Input above may be an Output of the Namespace). */
+    namespaceName: string;
     /**
      * The webhooks, as chart value key -> Service name; each certificate is issued
      * for `<service>.<namespace>.svc`, the host the charts use.
@@ -35,15 +44,15 @@ export interface WebhookCertificatesArgs {
      */
     validityHours?: pulumi.Input<number>;
     /**
-     * Re-issue a serving certificate on `pulumi up` when fewer hours than this are left
-     * (the webhook servers watch their certificate files and reload them).
+     * Re-issue a serving certificate on `pulumi up` when fewer hours than this are left; the
+     * Secret is updated in place and the maintenance Job restarts the control plane.
      * @default 720
      */
     renewBeforeHours?: pulumi.Input<number>;
     /**
-     * Validity of the webhook CA, in hours. Renewing it re-issues every serving
-     * certificate in the same update, and the chart writes the new CA into the webhook
-     * configurations at the same time.
+     * Validity of the webhook CA, in hours. It is never renewed early: its PEM is the one
+     * certificate in the chart values (`caBundle`), and a new one would leave that value unknown
+     * at preview. At expiry the tls provider replaces it; `pulumi up` warns 60 days before.
      * @default 87600
      */
     caValidityHours?: pulumi.Input<number>;
@@ -51,39 +60,42 @@ export interface WebhookCertificatesArgs {
 
 /**
  * Serving certificates for a chart's admission webhooks, made by the program with
- * `@pulumi/tls` (the `static` issuer mode). Pulumi state keeps them, so every render
- * of the chart gets the same certificates and previews stay clean.
+ * `@pulumi/tls` (the `static` issuer mode) and written to the Secrets the chart's pods mount.
+ * Pulumi state keeps them, so every render of the chart gets the same values.
  */
 export class WebhookCertificates extends pulumi.ComponentResource {
     /** Chart values per webhook key (e.g. `proxyInjector`). */
     public readonly values: Record<string, WebhookTlsValues>;
     /** The CA the API server trusts for these webhooks, PEM. */
     public readonly caBundle: pulumi.Output<string>;
-    /** Nothing to wait for: the chart creates the Secrets from the values. */
-    public readonly ready: pulumi.Resource[] = [];
+    /** The serving certificates, PEM (a change restarts the control plane: MeshMaintenance). */
+    public readonly certificates: pulumi.Output<string>[];
+    /** The Secrets, for the chart to wait for. */
+    public readonly ready: pulumi.Resource[];
 
     constructor(name: string, args: WebhookCertificatesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("akko:mtls:WebhookCertificates", name, {}, opts);
 
         const caKey = new tls.PrivateKey(`${name}-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
-        const caValidityHours = args.caValidityHours ?? 87600;
         const ca = new tls.SelfSignedCert(
             `${name}-ca`,
             {
                 privateKeyPem: caKey.privateKeyPem,
-                subject: { commonName: `webhook-ca.${args.namespace}` },
+                subject: { commonName: `webhook-ca.${args.namespaceName}` },
                 isCaCertificate: true,
                 allowedUses: ["cert_signing", "crl_signing"],
-                validityPeriodHours: caValidityHours,
-                earlyRenewalHours: pulumi.output(caValidityHours).apply((h) => Math.floor(h / 10)),
+                validityPeriodHours: args.caValidityHours ?? 87600,
+                earlyRenewalHours: 0,
             },
             { parent: this },
         );
         this.caBundle = ca.certPem;
 
         this.values = {};
+        this.certificates = [];
+        this.ready = [];
         for (const [valueKey, service] of Object.entries(args.services)) {
-            const host = `${service}.${args.namespace}.svc`;
+            const host = `${service}.${args.namespaceName}.svc`;
             const key = new tls.PrivateKey(`${name}-${service}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
             const request = new tls.CertRequest(
                 `${name}-${service}-csr`,
@@ -102,15 +114,22 @@ export class WebhookCertificates extends pulumi.ComponentResource {
                 },
                 { parent: this },
             );
-            this.values[valueKey] = {
-                externalSecret: false,
-                crtPEM: cert.certPem,
-                keyPEM: pulumi.secret(key.privateKeyPem),
-                caBundle: ca.certPem,
-            };
+            this.ready.push(
+                new k8s.core.v1.Secret(
+                    `${name}-${service}-secret`,
+                    {
+                        metadata: { name: webhookSecretName(service), namespace: args.namespace, labels: { "app.kubernetes.io/part-of": "akko-mtls" } },
+                        type: "kubernetes.io/tls",
+                        stringData: { "tls.crt": cert.certPem, "tls.key": pulumi.secret(key.privateKeyPem) },
+                    },
+                    { parent: this },
+                ),
+            );
+            this.certificates.push(cert.certPem);
+            this.values[valueKey] = { externalSecret: true, caBundle: ca.certPem };
         }
 
-        this.registerOutputs({ values: this.values, caBundle: this.caBundle });
+        this.registerOutputs({ values: this.values, caBundle: this.caBundle, certificates: this.certificates });
     }
 }
 
@@ -200,7 +219,7 @@ export class CertManagerWebhookCertificates extends pulumi.ComponentResource {
             const serving = certificate(
                 service,
                 {
-                    secretName: `${service}-k8s-tls`,
+                    secretName: webhookSecretName(service),
                     commonName: host,
                     dnsNames: [host],
                     duration: `${args.durationHours ?? 720}h0m0s`,

@@ -33,14 +33,40 @@ export interface ConfigProblem {
     message: string;
 }
 
-export class ConfigError extends Error {
-    constructor(readonly problems: ConfigProblem[]) {
+/**
+ * A rejected config. A `pulumi.RunError`, which the Node SDK prints as its message alone: any
+ * other Error is printed with its stack and `util.inspect` of every property, values included
+ * (@pulumi/pulumi cmd/run/run.js). Values of keys marked secret are never echoed.
+ */
+export class ConfigError extends pulumi.RunError {
+    constructor(
+        readonly problems: ConfigProblem[],
+        secretKeys: readonly string[] = [],
+        heading = "Invalid stack configuration (nothing was deployed)",
+    ) {
         super(
-            `Invalid stack configuration (nothing was deployed):\n` +
-                problems.map((p) => `  - ${p.key}: ${p.message} (got ${describe(p.value)})`).join("\n"),
+            `${heading}:\n` +
+                problems
+                    .map((p) => {
+                        const secret = secretKeys.some((k) => p.key === `${CONFIG_NAMESPACE}:${k}` || p.key.startsWith(`${CONFIG_NAMESPACE}:${k}.`));
+                        return `  - ${p.key}: ${p.message}${p.value === OMIT ? "" : ` (got ${secret ? "[secret]" : describe(p.value)})`}`;
+                    })
+                    .join("\n"),
         );
         this.name = "ConfigError";
     }
+}
+
+/** A problem without a value worth echoing (a transition, not a bad value). */
+export const OMIT = Symbol("omit");
+
+/** The top-level keys of the `akko-mtls:` namespace that are marked secret (`pulumi config set --secret`). */
+export function secretConfigKeys(): string[] {
+    const isSecret = (pulumi.runtime as unknown as { isConfigSecret(key: string): boolean }).isConfigSecret;
+    const prefix = `${CONFIG_NAMESPACE}:`;
+    return Object.keys(pulumi.runtime.allConfig())
+        .filter((key) => key.startsWith(prefix) && isSecret(key))
+        .map((key) => key.slice(prefix.length));
 }
 
 /** Reads the stack's `akko-mtls:*` values from the Pulumi runtime: objects arrive as JSON, scalars as text. */
@@ -63,18 +89,24 @@ function parseConfigText(text: string): unknown {
 }
 
 /** Merges defaults <- target preset <- stack values and validates the result. Pure. */
-export function resolveConfig(stackValues: Record<string, unknown>): MeshConfig {
+export function resolveConfig(stackValues: Record<string, unknown>, secretKeys: readonly string[] = []): MeshConfig {
     const target = configObject.shape.target.safeParse(stackValues.target);
     if (!target.success) {
         // Without a valid target there is no preset, and every other report would be noise.
-        throw new ConfigError(target.error.issues.flatMap((issue) => toProblems({ ...issue, path: ["target"] }, stackValues)));
+        throw new ConfigError(
+            target.error.issues.flatMap((issue) => toProblems({ ...issue, path: ["target"] }, stackValues)),
+            secretKeys,
+        );
     }
     const layers: object[] = [DEFAULTS, ...TARGET_PRESETS[target.data as Target], stackValues];
     const merged = deepmerge.all(layers, { arrayMerge: (_previous, stack) => stack }) as Record<string, unknown>;
 
     const parsed = configSchema.safeParse(merged);
     if (!parsed.success) {
-        throw new ConfigError(parsed.error.issues.flatMap((issue) => toProblems(issue, merged)));
+        throw new ConfigError(
+            parsed.error.issues.flatMap((issue) => toProblems(issue, merged)),
+            secretKeys,
+        );
     }
     return deepFreeze(parsed.data);
 }
@@ -110,7 +142,7 @@ export function configOverrides(stackValues: Record<string, unknown>): ConfigOve
 
 /** The program's single entry point to configuration. */
 export function loadConfig(): MeshConfig {
-    return resolveConfig(readConfigNamespace());
+    return resolveConfig(readConfigNamespace(), secretConfigKeys());
 }
 
 function toProblems(issue: z.core.$ZodIssue, merged: unknown): ConfigProblem[] {

@@ -3,6 +3,7 @@
  * changes. A stack file overrides any of it (`config/index.ts` merges
  * defaults <- preset <- stack file, then validates the result).
  */
+import { CHARTS, IMAGES } from "../lib/registry";
 import type { ContainerResources, MeshConfigInput, Target } from "./schema";
 
 export type DeepPartial<T> = T extends readonly (infer U)[]
@@ -10,24 +11,6 @@ export type DeepPartial<T> = T extends readonly (infer U)[]
     : T extends object
       ? { [K in keyof T]?: DeepPartial<T[K]> }
       : T;
-
-/** Pinned upstream versions (see ../shared/FACTS.md "Versions and sources"). */
-export const LINKERD_CHART_VERSION = "2026.8.3"; // edge-26.8.3
-export const LINKERD_EDGE_REPOSITORY = "https://helm.linkerd.io/edge";
-export const CERT_MANAGER_CHART_VERSION = "v1.21.1";
-export const JETSTACK_REPOSITORY = "https://charts.jetstack.io";
-
-/**
- * Images of the rotation CronJob, pinned by digest. The digests are the ones published for
- * these tags (the same digest is pinned in several public repositories); this machine cannot
- * reach a registry, so re-check with `crane digest <tag>` when bumping them.
- * - node runs scripts/mesh-check.mjs (node:crypto does the X.509 checks);
- * - alpine/k8s only lends its static kubectl binary (copied by an init container).
- */
-export const ROTATION_JOB_IMAGE =
-    "docker.io/library/node:24.11.1-alpine3.22@sha256:2867d550cf9d8bb50059a0fff528741f11a84d985c732e60e19e8e75c7239c43";
-export const KUBECTL_IMAGE =
-    "docker.io/alpine/k8s:1.34.1@sha256:ec714df3813b5405292860f8a1c55c5727bf8c33c88992f1e981efad8065547f";
 
 const resources = (cpuRequest: string, memoryRequest: string, memoryLimit: string, cpuLimit?: string): ContainerResources => ({
     cpu: { request: cpuRequest, limit: cpuLimit },
@@ -40,8 +23,8 @@ export const DEFAULTS: DeepPartial<MeshConfigInput> = {
     // AKKO's namespaces run default-deny NetworkPolicies, hence the mesh's own policies.
     mtls: { enabled: false, namespaces: ["akko"], mode: "permissive", networkPolicies: true, drainOnDisable: true, authorizations: [] },
     linkerd: {
-        chartVersion: LINKERD_CHART_VERSION,
-        repository: LINKERD_EDGE_REPOSITORY,
+        chartVersion: CHARTS.linkerdControlPlane.version,
+        repository: CHARTS.linkerdControlPlane.repository,
         // nft has been the chart default since linkerd2#14326 (EKS 1.33 dropped legacy iptables;
         // "nft mode is now broadly supported"). Set `legacy` only for nodes without nf_tables.
         proxyInit: { iptablesMode: "nft" },
@@ -64,8 +47,8 @@ export const DEFAULTS: DeepPartial<MeshConfigInput> = {
     },
     certManager: {
         install: true,
-        chartVersion: CERT_MANAGER_CHART_VERSION,
-        repository: JETSTACK_REPOSITORY,
+        chartVersion: CHARTS.certManager.version,
+        repository: CHARTS.certManager.repository,
         namespace: "cert-manager",
     },
     viz: {
@@ -91,8 +74,9 @@ export const DEFAULTS: DeepPartial<MeshConfigInput> = {
         anchorMinDaysLeft: 60,
         maxConcurrentRestarts: 2,
         rolloutTimeoutSeconds: 600,
-        image: ROTATION_JOB_IMAGE,
-        kubectlImage: KUBECTL_IMAGE,
+        deadlineMinutes: 50,
+        image: IMAGES.node,
+        kubectlImage: IMAGES.kubectl,
         resources: resources("10m", "32Mi", "128Mi", "200m"),
     },
 };
@@ -105,7 +89,11 @@ export const DEFAULTS: DeepPartial<MeshConfigInput> = {
  */
 const singleNode: DeepPartial<MeshConfigInput> = {
     linkerd: {
-        gatewayApi: "install",
+        // k3s >= 1.32.2 (and k3d, which runs k3s) installs the standard Gateway API CRDs through its
+        // bundled Traefik's `traefik-crd` chart (k3s-charts traefik-crd templates/gateway-standard-install.yaml;
+        // from k3s 1.37 a separate `gateway-api-crd` chart). They belong to k3s' helm-controller:
+        // read them, never apply them. A cluster started with `--disable=traefik` sets `install`.
+        gatewayApi: "present",
         highAvailability: false,
         controllerReplicas: 1,
         webhookFailurePolicy: "Ignore",
@@ -116,7 +104,6 @@ const singleNode: DeepPartial<MeshConfigInput> = {
             policyController: resources("10m", "32Mi", "128Mi", "500m"),
             identity: resources("10m", "16Mi", "64Mi", "200m"),
             proxyInjector: resources("10m", "32Mi", "128Mi", "500m"),
-            heartbeat: resources("10m", "16Mi", "64Mi", "100m"),
         },
     },
     viz: {
@@ -154,7 +141,6 @@ const highlyAvailable: DeepPartial<MeshConfigInput> = {
             policyController: ha,
             identity: resources("100m", "10Mi", "250Mi"),
             proxyInjector: ha,
-            heartbeat: ha,
         },
     },
     // viz/charts/linkerd-viz/values-ha.yaml.
@@ -176,8 +162,6 @@ const highlyAvailable: DeepPartial<MeshConfigInput> = {
 export const TARGET_PRESETS: Record<Target, DeepPartial<MeshConfigInput>[]> = {
     // A laptop cluster is thrown away often: a static issuer (no cert-manager) keeps it light.
     k3d: [singleNode, { identity: { issuer: { mode: "static" } } }],
-    // k3s >= 1.37 bundles the Gateway API CRDs (k3s-io/k3s#14564): such a stack sets
-    // `linkerd.gatewayApi: present`.
     k3s: [singleNode],
     // EKS ships no Gateway API CRDs.
     eks: [highlyAvailable, { linkerd: { gatewayApi: "install" } }],

@@ -111,9 +111,11 @@ export const configObject = z.strictObject({
             chartVersion: exactChartVersion,
             repository: z.url({ protocol: /^https$/ }),
             /**
-             * Gateway API CRDs are a prerequisite of Linkerd. `install`: the linkerd-crds chart
-             * installs the Gateway API CRDs it vendors; `present`: the cluster already has them
-             * (the program reads them and stops if they are missing).
+             * Gateway API CRDs, which Linkerd's policy controller watches. linkerd-crds never installs
+             * them. `present`: the cluster has them (k3s/k3d through their bundled Traefik, GKE >= 1.34);
+             * the program reads them and stops if they are missing. `install`: the program installs
+             * the upstream standard-channel CRDs (lib/registry.ts GATEWAY_API), never overwriting CRDs
+             * another owner installed.
              */
             gatewayApi: z.enum(["install", "present"]),
             highAvailability: z.boolean(),
@@ -134,7 +136,6 @@ export const configObject = z.strictObject({
                 policyController: containerResources,
                 identity: containerResources,
                 proxyInjector: containerResources,
-                heartbeat: containerResources,
             }),
         }),
         identity: z.strictObject({
@@ -255,7 +256,14 @@ export const configObject = z.strictObject({
             anchorMinDaysLeft: z.int().min(1),
             /** Workloads restarted at the same time when the trust bundle changed. */
             maxConcurrentRestarts: z.int().min(1).max(20),
+            /** How long one workload's restart may take before it counts as failed. */
             rolloutTimeoutSeconds: z.int().min(30),
+            /**
+             * A maintenance Job (the daily one, or the rollout Job of a `pulumi up`) is stopped after
+             * this long (activeDeadlineSeconds); it starts no restart it could not finish in time.
+             * `pulumi up` waits this long plus 5 minutes for the rollout Job.
+             */
+            deadlineMinutes: z.int().min(5),
             /** Runs the check script (node). */
             image: imageByDigest,
             /** Provides the kubectl binary the script calls. */
@@ -369,6 +377,19 @@ export const configSchema = configObject
                         path: ["mtls", "authorizations", i, "clients", j],
                         message: `is not a ServiceAccount identity: <serviceaccount>.<namespace>.serviceaccount.identity.linkerd.${config.identity.trustDomain}`,
                     });
+                    return;
+                }
+                // A client in a namespace that is not meshed (or leaves the mesh) has no identity:
+                // strict mode would refuse every call it makes.
+                const clientNamespace = client.split(".")[1];
+                if (!mtls.namespaces.includes(clientNamespace) && clientNamespace !== "linkerd-viz") {
+                    ctx.addIssue({
+                        code: "custom",
+                        path: ["mtls", "authorizations", i, "clients", j],
+                        message:
+                            `names namespace ${clientNamespace}, which is not meshed: its pods have no mTLS identity and would be refused. ` +
+                            `Keep ${clientNamespace} in mtls.namespaces while a strict authorization names it, or remove this client first`,
+                    });
                 }
             });
         });
@@ -405,11 +426,30 @@ export const configSchema = configObject
                 message: `must be false on the single-node target ${config.target}`,
             });
         }
+        if (linkerd.webhookFailurePolicy === "Fail" && !linkerd.highAvailability) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["linkerd", "webhookFailurePolicy"],
+                message:
+                    "Fail needs linkerd.highAvailability true (3 replicas, PodDisruptionBudgets, anti-affinity): without it one " +
+                    "proxy-injector restart or a node drain blocks every pod creation in the meshed namespaces. Set it to Ignore " +
+                    "together with highAvailability false",
+            });
+        }
         if (linkerd.highAvailability && linkerd.controllerReplicas < 3) {
             ctx.addIssue({
                 code: "custom",
                 path: ["linkerd", "controllerReplicas"],
                 message: "must be at least 3 when linkerd.highAvailability is true",
+            });
+        }
+
+        const job = config.rotationJob;
+        if (job.rolloutTimeoutSeconds + 60 > job.deadlineMinutes * 60) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["rotationJob", "rolloutTimeoutSeconds"],
+                message: `must leave a minute inside rotationJob.deadlineMinutes (${job.deadlineMinutes} min): one restart could never finish in time`,
             });
         }
 

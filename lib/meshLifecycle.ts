@@ -49,6 +49,15 @@ export interface MeshPlan {
     phase: MeshPhase;
     /** Whether anything is deployed to the cluster. */
     deploy: boolean;
+    /**
+     * Removing a meshed stack at once (`drainOnDisable: false`): only the Kubernetes provider is
+     * registered, with `deleteUnreachable`, so this run's deletes also drop the objects of a
+     * cluster that is already gone. A provider updated in place deletes with its new config
+     * (pulumi engine pkg/resource/deploy/providers/registry.go Update; lifecycletest
+     * provider_test.go "The updated provider instance should be used to perform the delete");
+     * one that is no longer registered would delete with its old one.
+     */
+    cleanup: boolean;
     namespaces: NamespacePlan[];
     /** Whether the config's authorization objects exist (strict mode, not draining). */
     authorizations: boolean;
@@ -67,6 +76,7 @@ export function planMesh(settings: MeshSettings, previous: MeshState | undefined
         return {
             phase: "on",
             deploy: true,
+            cleanup: false,
             namespaces: [
                 ...wanted.map((name) => ({ name, inject: true, mode: settings.mode })),
                 ...dropped.map((name) => ({ name, inject: false, mode: "permissive" as const })),
@@ -80,14 +90,28 @@ export function planMesh(settings: MeshSettings, previous: MeshState | undefined
         };
     }
 
-    const off: MeshPlan = { phase: "off", deploy: false, namespaces: [], authorizations: false, record: { phase: "off", namespaces: [], mode: settings.mode } };
+    const off: MeshPlan = {
+        phase: "off",
+        deploy: false,
+        cleanup: false,
+        namespaces: [],
+        authorizations: false,
+        record: { phase: "off", namespaces: [], mode: settings.mode },
+    };
     if (previous === undefined || previous.phase === "off") return off;
     if (!settings.drainOnDisable) {
-        return { ...off, notice: "mtls.drainOnDisable is false: the mesh is removed at once; pods keep their proxies until they restart" };
+        return {
+            ...off,
+            cleanup: true,
+            notice:
+                "mtls.drainOnDisable is false: the mesh is removed at once; pods keep their proxies until they restart. " +
+                "Objects of a cluster that is no longer reachable are dropped from the stack (provider deleteUnreachable).",
+        };
     }
     const draining = (phase: "draining-policy" | "draining-proxies", step: string): MeshPlan => ({
         phase,
         deploy: true,
+        cleanup: false,
         namespaces: previous.namespaces.map((name) => ({ name, inject: phase === "draining-policy", mode: "permissive" })),
         authorizations: false,
         notice: `mTLS disable in progress: ${step}. Run \`pulumi up\` again to continue (docs/admin/mtls.md).`,
@@ -105,16 +129,36 @@ export function planMesh(settings: MeshSettings, previous: MeshState | undefined
     }
 }
 
-/** Reads the state from a previous deployment's outputs; undefined if there is none. */
-export function parseMeshState(value: unknown): MeshState | undefined {
-    if (value === null || typeof value !== "object") return undefined;
+/** What the last deployment says about the mesh, as read from its outputs. */
+export interface PreviousMesh {
+    /** The record, or undefined for a stack whose mesh was never deployed. */
+    state: MeshState | undefined;
+    /** Set when the record could not be read although the stack was meshed: why, for the operator. */
+    assumed?: string;
+}
+
+/**
+ * Reads the mesh record from a previous deployment's outputs, failing closed: when the record is
+ * missing or malformed although other outputs say the mesh was deployed (`mtlsEnabled` true, a
+ * Linkerd chart version), it assumes the mesh is on, in strict mode, over the configured
+ * namespaces. A disable then drains through every step instead of deleting the control plane
+ * under running proxies.
+ */
+export function readPreviousMesh(outputs: Record<string, unknown>, configuredNamespaces: readonly string[]): PreviousMesh {
+    const value = outputs.meshState;
+    const meshed = outputs.mtlsEnabled === true || typeof outputs.linkerdChartVersion === "string";
+    const assume = (why: string): PreviousMesh => ({
+        state: { phase: "on", namespaces: [...configuredNamespaces], mode: "strict" },
+        assumed: `${why}; the stack was meshed, so this run assumes the mesh is on in strict mode over mtls.namespaces (a disable drains every step).`,
+    });
+    if (value === undefined || value === null) return meshed ? assume("the last deployment recorded no meshState") : { state: undefined };
     const state = value as Partial<MeshState>;
-    if (
-        !["on", "draining-policy", "draining-proxies", "off"].includes(state.phase as string) ||
-        !Array.isArray(state.namespaces) ||
-        !["permissive", "strict"].includes(state.mode as string)
-    ) {
-        throw new Error(`the last deployment's meshState output is malformed: ${JSON.stringify(value)}`);
-    }
-    return state as MeshState;
+    const valid =
+        typeof value === "object" &&
+        ["on", "draining-policy", "draining-proxies", "off"].includes(state.phase as string) &&
+        Array.isArray(state.namespaces) &&
+        state.namespaces.every((n) => typeof n === "string") &&
+        ["permissive", "strict"].includes(state.mode as string);
+    if (!valid) return assume(`the last deployment's meshState is unreadable (${JSON.stringify(value)})`);
+    return { state: state as MeshState };
 }

@@ -3,13 +3,21 @@
  * (`pulumi.runtime.setMocks`): no CLI, no backend, no cluster. Used by the tests
  * and by `npm run plan`, so both see exactly what `pulumi up` would register.
  *
- * What it adds to the plain mocks:
+ * What it adds to the plain mocks, to behave more like the engine:
  * - every registration is recorded as the engine would receive it (parent,
  *   dependencies, protect, ignoreChanges, which inputs are secret), by wrapping
  *   the mock monitor's registerResource/readResource;
+ * - resource transforms run, the stack's and the resource's own (the mock monitor hands them
+ *   over without running them), and the record shows their result;
  * - `tls` resources return real keys and certificates (lib/mockTls.ts);
  * - provider outputs are kept in a {@link ProviderState}, so a second run with the
  *   same state sees the same outputs, as a second `pulumi up` would from its state;
+ * - in preview, a resource new to that state, or whose inputs changed, gets unknown computed
+ *   outputs, as the engine's preview gives it (so a test sees what `pulumi preview` would be
+ *   unable to know);
+ * - reads (`.get`) are answered from a {@link FakeCluster}, or fail as the provider does when the
+ *   object does not exist;
+ * - config keys can be marked secret, as `pulumi config set --secret` does;
  * - `pulumi.log.warn` messages are collected.
  */
 import * as pulumi from "@pulumi/pulumi";
@@ -53,6 +61,10 @@ export interface RecordedResource {
     additionalSecretOutputs: string[];
     /** How many resource transforms the registration carries (they run in the engine). */
     transforms: number;
+    /** Their function names (e.g. `retainAndReadopt`), where the mock monitor handed them over. */
+    transformNames: string[];
+    /** `customTimeouts` of the registration, as Go durations ("60m"); empty strings when unset. */
+    customTimeouts: { create: string; update: string; delete: string };
     /** Outputs the mock returned. */
     state: any;
 }
@@ -67,6 +79,12 @@ export interface ProgramRun {
     config: Record<string, string>;
     resources: RecordedResource[];
     outputs: Record<string, ResolvedOutput>;
+    /**
+     * What the program registered as the stack's outputs (RegisterResourceOutputs of the Stack), secrets
+     * unwrapped; undefined when it never did. After a failed update the engine keeps every previous
+     * output and overwrites only these (pulumi pkg/resource/deploy/step_executor.go, stack outputs).
+     */
+    registeredOutputs: Record<string, unknown> | undefined;
     warnings: string[];
     /** What the program threw, if it failed. */
     error: Error | undefined;
@@ -75,6 +93,32 @@ export interface ProgramRun {
 /** Provider outputs by resource, standing in for Pulumi state between runs. */
 export class ProviderState {
     readonly outputs = new Map<string, Record<string, unknown>>();
+}
+
+/** What reads (`.get`) find in the cluster: objects by `<type>::<id>`, each with its outputs. */
+export interface FakeCluster {
+    objects: Record<string, Record<string, unknown>>;
+}
+
+/** The value the engine uses for "unknown during preview". */
+export const UNKNOWN = pulumi.runtime.unknownValue;
+
+/** A cluster with the Gateway API standard CRDs (as k3s, k3d and GKE have them). */
+export function defaultCluster(): FakeCluster {
+    const crd = (name: string) => ({
+        metadata: {
+            name,
+            annotations: { "gateway.networking.k8s.io/bundle-version": "v1.2.1", "gateway.networking.k8s.io/channel": "standard" },
+        },
+    });
+    return {
+        objects: Object.fromEntries(
+            ["httproutes.gateway.networking.k8s.io", "grpcroutes.gateway.networking.k8s.io"].map((name) => [
+                `kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition::${name}`,
+                crd(name),
+            ]),
+        ),
+    };
 }
 
 export interface RunOptions {
@@ -87,6 +131,12 @@ export interface RunOptions {
     previousOutputs?: Record<string, unknown>;
     preview?: boolean;
     program?: Program;
+    /** What reads find; default {@link defaultCluster}. */
+    cluster?: FakeCluster;
+    /** Config keys marked secret, e.g. `akko-mtls:viz`. */
+    secretKeys?: string[];
+    /** Resources (by name) whose create or update fails, as a failed Job await would. */
+    failing?: string[];
 }
 
 /** Stack names from the `Pulumi.<stack>.yaml` files beside Pulumi.yaml. */
@@ -141,21 +191,38 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     const state = options.state ?? new ProviderState();
     const recorded: RecordedResource[] = [];
     const warnings: string[] = [];
+    const engine: MockEngine = {
+        state,
+        previousOutputs: options.previousOutputs,
+        preview: options.preview ?? false,
+        cluster: options.cluster ?? defaultCluster(),
+        stackTransforms: [],
+        transformed: new Map(),
+        failing: new Set(options.failing ?? []),
+    };
 
     await pulumi.runtime.setMocks(
         {
-            newResource: (args) => mockResource(args, state, options.previousOutputs),
+            newResource: (args) => mockResource(args, engine),
             call: (args) => {
                 throw new Error(`mock runtime: unexpected provider function call ${args.token}`);
             },
+            registerTransform: (transform) => engine.stackTransforms.push(transform),
         },
         PROJECT,
         options.stack,
         options.preview ?? false,
         ORGANIZATION,
     );
-    recordRegistrations(recorded);
-    pulumi.runtime.setAllConfig(options.config);
+    recordRegistrations(recorded, engine);
+    let registeredOutputs: Record<string, unknown> | undefined;
+    const monitor = pulumi.runtime.getMonitor() as any;
+    const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
+    monitor.registerResourceOutputs = (req: any, callback: (err: any, resp: any) => void) => {
+        if (req.getUrn().split("::")[2] === "pulumi:pulumi:Stack") registeredOutputs = unwrapSecrets(req.getOutputs()?.toJavaScript() ?? {}).value;
+        return registerOutputs(req, callback);
+    };
+    pulumi.runtime.setAllConfig(options.config, options.secretKeys);
 
     const consoleWarn = console.warn;
     console.warn = (...args: unknown[]) => {
@@ -178,27 +245,76 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     } finally {
         console.warn = consoleWarn;
     }
-    return { stack: options.stack, config: options.config, resources: recorded, outputs, warnings, error };
+    return { stack: options.stack, config: options.config, resources: recorded, outputs, registeredOutputs, warnings, error };
 }
 
-async function mockResource(
-    args: pulumi.runtime.MockResourceArgs,
-    state: ProviderState,
-    previousOutputs: Record<string, unknown> | undefined,
-): Promise<pulumi.runtime.MockResourceResult> {
+/** What the mocks share during one run. */
+interface MockEngine {
+    state: ProviderState;
+    previousOutputs: Record<string, unknown> | undefined;
+    preview: boolean;
+    cluster: FakeCluster;
+    stackTransforms: pulumi.ResourceTransform[];
+    failing: Set<string>;
+    /** Inputs and options after transforms, by `<type>::<name>`, for the record. */
+    transformed: Map<string, { props: Record<string, unknown>; opts: pulumi.ResourceOptions; names: string[] }>;
+}
+
+/** Runs the resource's own transforms, then the stack's, as the engine does (source_eval.go). */
+async function applyTransforms(args: pulumi.runtime.MockResourceArgs, engine: MockEngine): Promise<Record<string, unknown>> {
+    const transforms = [...(args.transforms ?? []), ...engine.stackTransforms];
+    if (transforms.length === 0) return args.inputs;
+    let props: Record<string, unknown> = args.inputs;
+    let opts: pulumi.ResourceOptions = {};
+    for (const transform of transforms) {
+        const result = await transform({ type: args.type, name: args.name, custom: args.custom ?? true, props, opts });
+        if (result) ({ props, opts } = { props: result.props, opts: result.opts });
+    }
+    // Outputs a transform put in (secrets) are serialized as the engine would receive them.
+    const serialized = await pulumi.runtime.serializeProperties(`transform of ${args.name}`, props);
+    engine.transformed.set(`${args.type}::${args.name}`, { props: serialized, opts, names: (args.transforms ?? []).map((t) => t.name) });
+    return pulumi.runtime.deserializeProperty(serialized);
+}
+
+/** Outputs the provider computes (beyond echoing inputs), by type: unknown at preview for a new or changed resource. */
+const COMPUTED: Record<string, string[]> = {
+    "tls:index/privateKey:PrivateKey": ["privateKeyPem", "privateKeyPemPkcs8", "publicKeyPem", "publicKeyFingerprintSha256"],
+    "tls:index/selfSignedCert:SelfSignedCert": ["certPem", "validityStartTime", "validityEndTime", "readyForRenewal"],
+    "tls:index/certRequest:CertRequest": ["certRequestPem", "keyAlgorithm"],
+    "tls:index/locallySignedCert:LocallySignedCert": ["certPem", "validityStartTime", "validityEndTime", "readyForRenewal"],
+    "random:index/randomInteger:RandomInteger": ["result"],
+};
+
+async function mockResource(args: pulumi.runtime.MockResourceArgs, engine: MockEngine): Promise<pulumi.runtime.MockResourceResult> {
+    const { state } = engine;
     const key = `${args.type}::${args.name}`;
-    const id = args.id ?? `${args.name}-id`;
+    const isRead = Boolean(args.id);
+    const id = args.id || `${args.name}-id`;
     if (args.type === "pulumi:pulumi:StackReference") {
         // A read of the last deployment's outputs: never from the provider state.
-        return { id, state: { ...args.inputs, outputs: previousOutputs ?? {}, secretOutputNames: [] } };
+        return { id, state: { ...args.inputs, outputs: engine.previousOutputs ?? {}, secretOutputNames: [] } };
     }
+    if (isRead) {
+        const found = engine.cluster.objects[`${args.type}::${args.id}`];
+        // What the provider answers for a missing object (pulumi engine step.go ReadStep).
+        if (!found) throw new Error(`resource '${args.id}' does not exist`);
+        return { id, state: found };
+    }
+    if (engine.failing.has(args.name)) throw new Error(`${args.name}: failed (simulated, e.g. the Job's await ended in DeadlineExceeded)`);
+    const transformedInputs = await applyTransforms(args, engine);
     const remembered = state.outputs.get(key);
     // State keeps what the provider computed (keys, certificates, random numbers); a changed
     // input that forces a new one is what `pulumi up` would replace, so recompute then.
     if (remembered && sameInputs(remembered.__inputs, args.inputs)) {
         return { id, state: remembered.outputs as Record<string, unknown> };
     }
-    const inputs = unwrapSecrets(args.inputs).value;
+    const inputs = unwrapSecrets(transformedInputs).value;
+    if (engine.preview) {
+        // The engine cannot know what the provider will compute for a new or changed resource.
+        const unknown = Object.fromEntries((COMPUTED[args.type] ?? []).map((output) => [output, UNKNOWN]));
+        const kubernetes = args.type.startsWith("kubernetes:") ? { metadata: { ...(inputs.metadata ?? {}), uid: UNKNOWN } } : {};
+        return { id: "", state: { ...inputs, ...unknown, ...kubernetes } };
+    }
     let outputs: Record<string, unknown>;
     switch (args.type) {
         case "tls:index/privateKey:PrivateKey":
@@ -223,6 +339,10 @@ async function mockResource(
         }
         default:
             outputs = { ...inputs };
+            if (args.type.startsWith("kubernetes:") && inputs.metadata) {
+                // The API server's uid: what a record waiting on an object's completion depends on.
+                outputs.metadata = { ...inputs.metadata, uid: crypto.createHash("sha256").update(key).digest("hex").slice(0, 32) };
+            }
     }
     state.outputs.set(key, { __inputs: args.inputs, outputs });
     return { id, state: outputs };
@@ -232,12 +352,13 @@ function sameInputs(a: unknown, b: unknown): boolean {
     return JSON.stringify(a) === JSON.stringify(b);
 }
 
-function recordRegistrations(recorded: RecordedResource[]): void {
+function recordRegistrations(recorded: RecordedResource[], engine: MockEngine): void {
     const monitor = pulumi.runtime.getMonitor() as any;
     const record = (req: any, urn: string, read: boolean, result: any) => {
         // The wire form keeps secrets where they are; deserializing would mark a whole object
-        // secret as soon as one value inside it is.
-        const { value, secretPaths } = unwrapSecrets((req.getProperties?.() ?? req.getObject()).toJavaScript());
+        // secret as soon as one value inside it is. Transforms' results replace what was sent.
+        const transformed = read ? undefined : engine.transformed.get(`${req.getType()}::${req.getName()}`);
+        const { value, secretPaths } = unwrapSecrets(transformed?.props ?? (req.getProperties?.() ?? req.getObject()).toJavaScript());
         recorded.push({
             urn,
             type: req.getType(),
@@ -252,10 +373,16 @@ function recordRegistrations(recorded: RecordedResource[]): void {
             providers: read ? {} : Object.fromEntries(req.getProvidersMap().entries()),
             dependencies: req.getDependenciesList(),
             protect: read ? false : Boolean(req.getProtect()),
-            retainOnDelete: read ? false : Boolean(req.getRetainondelete?.()),
+            retainOnDelete: read ? false : Boolean(transformed?.opts.retainOnDelete ?? req.getRetainondelete?.()),
             ignoreChanges: read ? [] : req.getIgnorechangesList(),
             additionalSecretOutputs: req.getAdditionalsecretoutputsList(),
             transforms: read ? 0 : req.getTransformsList().length,
+            transformNames: transformed?.names ?? [],
+            customTimeouts: {
+                create: read ? "" : (req.getCustomtimeouts?.()?.getCreate() ?? ""),
+                update: read ? "" : (req.getCustomtimeouts?.()?.getUpdate() ?? ""),
+                delete: read ? "" : (req.getCustomtimeouts?.()?.getDelete() ?? ""),
+            },
             state: unwrapSecrets(pulumi.runtime.deserializeProperties(result)).value,
         });
     };

@@ -13,11 +13,18 @@ export function shortType(type: string): string {
     return type.split(":").pop()!.split("/").pop()!;
 }
 
+/** What each of the program's transforms does to the objects a chart or YAML group renders (components/transforms.ts). */
+const TRANSFORM_LABELS: Record<string, string> = {
+    retainCustomResourceDefinitions: "CRDs retained",
+    retainAndReadopt: "retained, re-adopted",
+    awaitCaBundle: "webhooks awaited",
+};
+
 function label(resource: RecordedResource): string {
     const flags = [
         resource.protect ? "protected" : "",
         resource.read ? "read" : "",
-        resource.transforms > 0 ? "CRDs retained" : "",
+        ...resource.transformNames.map((name) => TRANSFORM_LABELS[name] ?? ""),
     ].filter(Boolean);
     return `${shortType(resource.type)} ${resource.name}${flags.length ? ` [${flags.join(", ")}]` : ""}`;
 }

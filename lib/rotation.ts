@@ -17,6 +17,7 @@
  * comes from its last deployment's `trustAnchorRotation` output, so a skipped phase is
  * refused before anything is registered.
  */
+import * as pulumi from "@pulumi/pulumi";
 
 /** What a deployment records in its `trustAnchorRotation` output. */
 export interface RotationRecord {
@@ -50,8 +51,11 @@ export interface TrustAnchorSettings {
 
 export const PHASE_KEY = "akko-mtls:identity.trustAnchor.rotationPhase";
 
-/** A refused rotation step: names the key and says what comes next. */
-export class RotationError extends Error {
+/**
+ * A refused rotation step: names the key and says what comes next. A `pulumi.RunError`, which
+ * `pulumi up` prints as its message alone (no stack: @pulumi/pulumi cmd/run/run.js).
+ */
+export class RotationError extends pulumi.RunError {
     constructor(
         readonly key: string,
         message: string,
@@ -164,7 +168,10 @@ export function parseRotationRecord(value: unknown): RotationRecord | undefined 
         typeof record.since !== "string" ||
         Number.isNaN(new Date(record.since).getTime())
     ) {
-        throw new Error(`the last deployment's trustAnchorRotation output is malformed: ${JSON.stringify(value)}`);
+        throw new pulumi.RunError(
+            `the last deployment's trustAnchorRotation output is malformed (${JSON.stringify(value)}): ` +
+                "refusing to guess which trust anchors proxies hold. Restore it from the stack's history (`pulumi stack history`).",
+        );
     }
     return record as RotationRecord;
 }

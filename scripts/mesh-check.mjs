@@ -8,6 +8,10 @@
 // certificates: read the identity issuer (Secret) and the trust bundle (ConfigMap), check
 //   the issuer chains to an anchor of the bundle (node:crypto), report the time left, and
 //   fail under the thresholds.
+// control-plane: restart the control-plane Deployments whose pods did not start with what
+//   CONTROL_PLANE_DIGEST stands for (the trust bundle, static webhook certificates): they read
+//   the bundle only at start (controller/cmd/identity/main.go:68). The digest is kept as a
+//   pod-template annotation, so the same digest never restarts them twice.
 // restarts: roll, a bounded number at a time, the workloads whose pods do not match the
 //   mesh as configured:
 //   - in MESHED_NAMESPACES, a pod without a proxy (started before injection was enabled,
@@ -16,6 +20,9 @@
 //     EXPECTED_INBOUND_POLICY says (a permissive/strict switch);
 //   - in UNMESHED_NAMESPACES (being drained), a pod that still has a proxy.
 //   Nothing is restarted while the certificate chain is broken.
+//
+// Every kubectl call has a timeout, and no restart starts that could not finish before
+// DEADLINE_SECONDS (the Job's activeDeadlineSeconds): what is left is reported, and fails the run.
 //
 // Exit status: 0 all good, 1 a check failed or a restart did not complete, 2 misconfigured.
 // Needs only Node's standard library and `kubectl` on PATH.
@@ -26,6 +33,12 @@ import { X509Certificate } from "node:crypto";
 const TRUST_ANCHORS_ENV = "LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS";
 const DEFAULT_POLICY_ENV = "LINKERD2_PROXY_INBOUND_DEFAULT_POLICY";
 const PROXY_CONTAINER = "linkerd-proxy";
+const DIGEST_ANNOTATION = "akko.io/control-plane-digest";
+/** A get or patch that takes longer than this is a failed call, not a hung Job. */
+const REQUEST_TIMEOUT_SECONDS = 30;
+/** Kept free at the end of the deadline to report. */
+const DEADLINE_MARGIN_SECONDS = 60;
+const started = Date.now();
 
 function fail(message) {
     console.error(`mesh-check: ${message}`);
@@ -73,10 +86,18 @@ const config = {
     anchorMinDays: number("ANCHOR_MIN_DAYS_LEFT", "60"),
     maxConcurrent: Math.max(1, number("MAX_CONCURRENT_RESTARTS", "2")),
     rolloutTimeoutSeconds: number("ROLLOUT_TIMEOUT_SECONDS", "600"),
+    deadlineSeconds: number("DEADLINE_SECONDS", "3000"),
+    controlPlaneDeployments: list("CONTROL_PLANE_DEPLOYMENTS"),
+    controlPlaneDigest: process.env.CONTROL_PLANE_DIGEST ?? "",
 };
 for (const task of config.tasks) {
-    if (!["certificates", "restarts"].includes(task)) fail(`unknown task ${task} (certificates, restarts)`);
+    if (!["certificates", "control-plane", "restarts"].includes(task)) fail(`unknown task ${task} (certificates, control-plane, restarts)`);
 }
+if (config.rolloutTimeoutSeconds + DEADLINE_MARGIN_SECONDS > config.deadlineSeconds) {
+    fail(`ROLLOUT_TIMEOUT_SECONDS (${config.rolloutTimeoutSeconds}) leaves no room inside DEADLINE_SECONDS (${config.deadlineSeconds})`);
+}
+/** Seconds left before the run must stop starting work. */
+const secondsLeft = () => config.deadlineSeconds - DEADLINE_MARGIN_SECONDS - (Date.now() - started) / 1000;
 
 const problems = [];
 const log = (line) => console.log(line);
@@ -85,8 +106,20 @@ const problem = (line) => {
     log(line);
 };
 
-function kubectl(args) {
-    return execFileSync("kubectl", args, { encoding: "utf8", stdio: ["ignore", "pipe", "pipe"], maxBuffer: 64 * 1024 * 1024 });
+/**
+ * kubectl with a hard process timeout. A plain request also gets `--request-timeout`; a
+ * `rollout status` (a watch, which kubectl renews by itself) is bounded by `--timeout` and the
+ * process timeout only.
+ */
+function kubectl(args, timeoutSeconds = REQUEST_TIMEOUT_SECONDS) {
+    const watch = args[0] === "rollout" && args[1] === "status";
+    return execFileSync("kubectl", watch ? args : [...args, `--request-timeout=${REQUEST_TIMEOUT_SECONDS}s`], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+        maxBuffer: 64 * 1024 * 1024,
+        timeout: (timeoutSeconds + 5) * 1000,
+        killSignal: "SIGKILL",
+    });
 }
 
 function kubectlJson(args) {
@@ -203,16 +236,42 @@ function workloadsToRestart(bundle) {
     return [...found.values()].sort((a, b) => `${a.namespace}/${a.workload}`.localeCompare(`${b.namespace}/${b.workload}`));
 }
 
+/** Restarts the control-plane Deployments not yet running with CONTROL_PLANE_DIGEST, one at a time. */
+function restartControlPlane() {
+    if (!config.controlPlaneDigest) return;
+    for (const name of config.controlPlaneDeployments) {
+        const deployment = kubectlJson(["get", "deployment", name, "-n", config.linkerdNamespace]);
+        if (deployment.spec?.template?.metadata?.annotations?.[DIGEST_ANNOTATION] === config.controlPlaneDigest) continue;
+        if (secondsLeft() < config.rolloutTimeoutSeconds) {
+            problem(`control-plane: deployment/${name} not restarted: the Job's deadline is too close`);
+            continue;
+        }
+        log(`control-plane: restart deployment/${name} (trust bundle or webhook certificates changed)`);
+        const patch = { spec: { template: { metadata: { annotations: { [DIGEST_ANNOTATION]: config.controlPlaneDigest } } } } };
+        kubectl(["patch", "deployment", name, "-n", config.linkerdNamespace, "--type", "merge", "-p", JSON.stringify(patch)]);
+        try {
+            kubectl(["rollout", "status", `deployment/${name}`, "-n", config.linkerdNamespace, `--timeout=${config.rolloutTimeoutSeconds}s`], config.rolloutTimeoutSeconds);
+            log(`control-plane: deployment/${name} restarted`);
+        } catch (error) {
+            problem(`control-plane: deployment/${name} did not complete: ${errorText(error)}`);
+        }
+    }
+}
+
 function restart(workloads) {
     for (let i = 0; i < workloads.length; i += config.maxConcurrent) {
         const batch = workloads.slice(i, i + config.maxConcurrent);
+        if (secondsLeft() < config.rolloutTimeoutSeconds) {
+            problem(`restart: the Job's deadline is too close, ${workloads.length - i} workload(s) left for the next run`);
+            return;
+        }
         for (const { namespace, workload, reason } of batch) {
             log(`restart: ${namespace}/${workload} (${reason})`);
             kubectl(["rollout", "restart", workload, "-n", namespace]);
         }
         for (const { namespace, workload } of batch) {
             try {
-                kubectl(["rollout", "status", workload, "-n", namespace, `--timeout=${config.rolloutTimeoutSeconds}s`]);
+                kubectl(["rollout", "status", workload, "-n", namespace, `--timeout=${config.rolloutTimeoutSeconds}s`], config.rolloutTimeoutSeconds);
                 log(`restarted: ${namespace}/${workload}`);
             } catch (error) {
                 problem(`restart: ${namespace}/${workload} did not complete: ${errorText(error)}`);
@@ -241,9 +300,22 @@ function main() {
         log(`bundle: not read (${errorText(error)}); trust bundles are not compared`);
     }
 
+    if (config.tasks.includes("control-plane")) {
+        if (!chainOk) log("control-plane: skipped while the chain is broken");
+        else {
+            try {
+                restartControlPlane();
+            } catch (error) {
+                problem(`control-plane: cannot read or restart the control plane: ${errorText(error)}`);
+            }
+        }
+    }
+
     if (config.tasks.includes("restarts")) {
         if (!chainOk) {
             log("restart: skipped while the chain is broken");
+        } else if (problems.some((p) => p.startsWith("control-plane:"))) {
+            log("restart: skipped, the control plane did not restart");
         } else {
             try {
                 const workloads = workloadsToRestart(bundle?.pem);

@@ -5,7 +5,7 @@
  */
 import { strict as assert } from "node:assert";
 import { dependsOn, ofType, one, ProgramRun, RecordedResource } from "../lib/mockRuntime";
-import { assertValid, certManagerValidator } from "./crdSchemas";
+import { asObject, assertValid, schemasFor } from "./crdSchemas";
 import { runStackOk } from "./helpers";
 
 const CHART = "kubernetes:helm.sh/v4:Chart";
@@ -44,7 +44,7 @@ describe("cert-manager issuer mode", () => {
         const check = one(run, "kubernetes:batch/v1:Job", "akko-cert-manager-api-check");
         const container = check.inputs.spec.template.spec.containers[0];
         assert.equal(container.image, "quay.io/jetstack/cert-manager-startupapicheck:v1.21.1");
-        assert.deepEqual(container.args, ["check", "api", "--wait=5m"]);
+        assert.deepEqual(container.args, ["check", "api", "--wait=4m"]);
         assert.ok(dependsOn(run, check, one(run, CHART, "akko-cert-manager-chart")), "the check runs after the chart");
         for (const issuer of ofType(run, ISSUER)) {
             assert.ok(dependsOn(run, issuer, check), `${issuer.name} waits for the API check`);
@@ -103,24 +103,25 @@ describe("cert-manager issuer mode", () => {
         assert.deepEqual(ca.inputs.spec.issuerRef, { name: "webhook-selfsigned", kind: "Issuer", group: "cert-manager.io" });
     });
 
-    it("every Certificate and Issuer validates against cert-manager v1.21.1's CRD schemas", () => {
+    it("every Certificate and Issuer validates against cert-manager v1.21.1's CRD schemas", async function () {
+        const schemas = await schemasFor(this);
         const certificates = ofType(run, CERTIFICATE);
         const issuers = ofType(run, ISSUER);
         // linkerd: identity issuer, webhook CA, 3 webhooks; linkerd-viz: webhook CA, tap, tap-injector.
         assert.equal(certificates.length, 8);
         // linkerd: anchor CA, webhook self-signed + CA; linkerd-viz: self-signed + CA.
         assert.equal(issuers.length, 5);
-        for (const certificate of certificates) assertValid(certManagerValidator("certificates"), certificate.inputs, certificate.name);
-        for (const issuer of issuers) assertValid(certManagerValidator("issuers"), issuer.inputs, issuer.name);
+        for (const object of [...certificates, ...issuers]) await assertValid(schemas, asObject(object), object.name);
     });
 
-    it("the schema check catches a wrong field", () => {
-        const certificate = structuredClone(one(run, CERTIFICATE, "akko-identity-issuer-certificate").inputs);
+    it("the schema check catches a wrong field", async function () {
+        const schemas = await schemasFor(this);
+        const certificate = structuredClone(asObject(one(run, CERTIFICATE, "akko-identity-issuer-certificate"))) as any;
         certificate.spec.privateKey.rotationPolicy = "Sometimes";
-        assert.throws(() => assertValid(certManagerValidator("certificates"), certificate, "x"), /rotationPolicy|allowed values/);
-        const typo = structuredClone(one(run, CERTIFICATE, "akko-identity-issuer-certificate").inputs);
+        await assert.rejects(assertValid(schemas, certificate, "x"), /rotationPolicy|allowed values/);
+        const typo = structuredClone(asObject(one(run, CERTIFICATE, "akko-identity-issuer-certificate"))) as any;
         typo.spec.renewbefore = "25h";
-        assert.throws(() => assertValid(certManagerValidator("certificates"), typo, "x"), /additional properties/);
+        await assert.rejects(assertValid(schemas, typo, "x"), /additional properties/);
     });
 
     it("one graph, nothing waits that need not", () => {

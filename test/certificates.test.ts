@@ -7,7 +7,7 @@ import * as x509 from "@peculiar/x509";
 import { strict as assert } from "node:assert";
 import * as crypto from "node:crypto";
 import { one, ProgramRun } from "../lib/mockRuntime";
-import { runStackOk } from "./helpers";
+import { runStackOk, secretData, trustRootsOf } from "./helpers";
 
 const HOUR = 3600_000;
 
@@ -37,14 +37,33 @@ function samePublicKey(privateKeyPem: string, cert: crypto.X509Certificate): boo
 describe("certificates the program generates (real X.509)", () => {
     let run: ProgramRun;
     let values: any;
+    let bundle: string;
+    let issuerSecret: Record<string, string>;
     let anchor: crypto.X509Certificate;
     let issuer: crypto.X509Certificate;
     before(async () => {
         // Static issuer mode: the program signs the issuer itself (k3d's preset).
         run = await runStackOk("k3d", { "mtls.enabled": true });
         values = one(run, "kubernetes:helm.sh/v4:Chart", "akko-linkerd-control-plane").inputs.values;
-        anchor = new crypto.X509Certificate(values.identityTrustAnchorsPEM);
-        issuer = new crypto.X509Certificate(values.identity.issuer.tls.crtPEM);
+        bundle = trustRootsOf(run);
+        issuerSecret = secretData(run, "linkerd-identity-issuer", "linkerd");
+        anchor = new crypto.X509Certificate(bundle);
+        issuer = new crypto.X509Certificate(issuerSecret["tls.crt"]);
+    });
+
+    it("the chart values hold no certificate: trust roots in a ConfigMap, issuer and webhooks in kubernetes.io/tls Secrets", () => {
+        const text = JSON.stringify(values);
+        assert.doesNotMatch(text, /PRIVATE KEY|crtPEM|keyPEM|identityTrustAnchorsPEM/);
+        // The one certificate left is the static webhook CA (caBundle), which is never renewed early.
+        const caBundles = new Set(["proxyInjector", "profileValidator", "policyValidator"].map((key) => values[key].caBundle));
+        assert.equal(caBundles.size, 1);
+        assert.equal(text.split("BEGIN CERTIFICATE").length - 1, 3, "three caBundle copies of one CA");
+        assert.deepEqual(values.identity, { externalCA: true, issuer: { scheme: "kubernetes.io/tls" } });
+        const secret = run.resources.find((r) => r.type === "kubernetes:core/v1:Secret" && r.inputs.metadata.name === "linkerd-identity-issuer")!;
+        assert.equal(secret.inputs.type, "kubernetes.io/tls");
+        assert.deepEqual(Object.keys(secret.inputs.stringData).sort(), ["ca.crt", "tls.crt", "tls.key"]);
+        assert.deepEqual(secret.secretPaths, ["stringData"], "Secret data is a Pulumi secret (the kubernetes SDK wraps it)");
+        assert.equal(issuerSecret["ca.crt"].trim(), bundle.trim(), "ca.crt is the signing anchor (what `linkerd check` verifies against)");
     });
 
     it("trust anchor: self-signed CA root.linkerd.cluster.local, EC P-256, cert-sign + CRL-sign, 87600 h", () => {
@@ -53,7 +72,7 @@ describe("certificates the program generates (real X.509)", () => {
         assert.ok(anchor.ca);
         assert.ok(anchor.verify(anchor.publicKey), "self-signed");
         assertEcP256(anchor);
-        assert.equal(keyUsage(values.identityTrustAnchorsPEM), x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign);
+        assert.equal(keyUsage(bundle), x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign);
         assert.equal(validityHours(anchor), 87600);
     });
 
@@ -63,37 +82,39 @@ describe("certificates the program generates (real X.509)", () => {
         assertEcP256(issuer);
         assert.ok(issuer.checkIssued(anchor), "issuer's issuer is the anchor");
         assert.ok(issuer.verify(anchor.publicKey), "signature verifies with the anchor's key");
-        assert.equal(keyUsage(values.identity.issuer.tls.crtPEM), x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign);
+        assert.equal(keyUsage(issuerSecret["tls.crt"]), x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign);
         assert.equal(validityHours(issuer), 8760);
-        assert.ok(samePublicKey(values.identity.issuer.tls.keyPEM, issuer), "keyPEM belongs to crtPEM");
+        assert.ok(samePublicKey(issuerSecret["tls.key"], issuer), "tls.key belongs to tls.crt");
     });
 
     it("the outputs describe the same anchor and issuer", () => {
-        assert.equal(String(run.outputs.trustAnchorPem.value).trim(), values.identityTrustAnchorsPEM);
-        assert.equal(run.outputs.trustBundlePem.value, values.identityTrustAnchorsPEM);
+        assert.equal(String(run.outputs.trustAnchorPem.value).trim(), bundle);
+        assert.equal(run.outputs.trustBundlePem.value, bundle);
         assert.equal(run.outputs.trustAnchorFingerprintSha256.value, anchor.fingerprint256);
         assert.equal(new Date(String(run.outputs.trustAnchorNotAfter.value)).getTime(), new Date(anchor.validTo).getTime());
         assert.equal(new Date(String(run.outputs.identityIssuerNotAfter.value)).getTime(), new Date(issuer.validTo).getTime());
     });
 
-    it("webhook certificates: served for <service>.linkerd.svc, chained to the caBundle the chart installs", () => {
+    it("webhook certificates: Secret <service>-k8s-tls served for <service>.linkerd.svc, chained to the caBundle the chart installs", () => {
         for (const [key, service] of [
             ["proxyInjector", "linkerd-proxy-injector"],
             ["profileValidator", "linkerd-sp-validator"],
             ["policyValidator", "linkerd-policy-validator"],
         ]) {
             const webhook = values[key];
-            const cert = new crypto.X509Certificate(webhook.crtPEM);
+            const secret = secretData(run, `${service}-k8s-tls`, "linkerd");
+            const cert = new crypto.X509Certificate(secret["tls.crt"]);
             const ca = new crypto.X509Certificate(webhook.caBundle);
-            assert.equal(webhook.externalSecret, false);
+            assert.deepEqual(Object.keys(webhook).sort(), ["caBundle", "externalSecret"]);
+            assert.equal(webhook.externalSecret, true, "the chart renders no Secret of its own");
             assert.ok(ca.ca);
             assert.ok(cert.verify(ca.publicKey), `${key} signed by the caBundle`);
             assert.equal(cert.checkHost(`${service}.linkerd.svc`), `${service}.linkerd.svc`);
             assert.ok(!cert.ca);
-            assert.deepEqual([...(new x509.X509Certificate(webhook.crtPEM).getExtension(x509.ExtendedKeyUsageExtension)?.usages ?? [])], [
+            assert.deepEqual([...(new x509.X509Certificate(secret["tls.crt"]).getExtension(x509.ExtendedKeyUsageExtension)?.usages ?? [])], [
                 x509.ExtendedKeyUsage.serverAuth,
             ]);
-            assert.ok(samePublicKey(webhook.keyPEM, cert), `${key} keyPEM belongs to crtPEM`);
+            assert.ok(samePublicKey(secret["tls.key"], cert), `${key}: tls.key belongs to tls.crt`);
         }
     });
 
@@ -105,9 +126,8 @@ describe("certificates the program generates (real X.509)", () => {
             "identity.issuer.static.validityHours": 48,
             "identity.issuer.static.renewBeforeHours": 24,
         });
-        const v = one(custom, "kubernetes:helm.sh/v4:Chart", "akko-linkerd-control-plane").inputs.values;
-        assert.equal(validityHours(new crypto.X509Certificate(v.identityTrustAnchorsPEM)), 43800);
-        assert.equal(validityHours(new crypto.X509Certificate(v.identity.issuer.tls.crtPEM)), 48);
+        assert.equal(validityHours(new crypto.X509Certificate(trustRootsOf(custom))), 43800);
+        assert.equal(validityHours(new crypto.X509Certificate(secretData(custom, "linkerd-identity-issuer")["tls.crt"])), 48);
     });
 });
 

@@ -3,29 +3,41 @@
  * exactly the same values on a second run (no preview that always shows changes).
  */
 import { strict as assert } from "node:assert";
+import YAML from "yaml";
 import { ofType, ProgramRun, ProviderState } from "../lib/mockRuntime";
-import { leafPaths, readUpstreamJson, readUpstreamYaml, runStackOk, STACKS } from "./helpers";
+import { CHARTS } from "../lib/registry";
+import { chartFiles } from "../tools/helm";
+import { chartArchive } from "../tools/upstream";
+import { leafPaths, runStackOk, STACKS } from "./helpers";
+import { upstream } from "./upstream";
 
-/** Where each chart's pinned values files live under ../shared/upstream. */
-const CHART_DIRS: Record<string, string[]> = {
-    "linkerd-crds": ["linkerd", "charts", "linkerd-crds"],
-    "linkerd-control-plane": ["linkerd", "charts", "linkerd-control-plane"],
-    "linkerd-viz": ["linkerd", "viz", "charts", "linkerd-viz"],
-};
+/** The Linkerd charts whose value paths are checked (cert-manager's chart takes free-form maps). */
+const LINKERD_CHARTS = [CHARTS.linkerdCrds, CHARTS.linkerdControlPlane, CHARTS.linkerdViz];
+
+interface ChartKnowledge {
+    /** Every key path of values.yaml (and values-ha.yaml), including the maps on the way. */
+    defaults: Map<string, unknown>;
+    /** Every `.Values.<path>` the templates (and the partials library chart) read. */
+    read: Set<string>;
+}
 
 /**
- * The keys of the chart's values.yaml and, where it has one, values-ha.yaml (whose
- * `highAvailability` flag is read by `linkerd check` from the linkerd-config ConfigMap,
- * which holds the whole values).
+ * What a pinned chart knows, from its archive: the keys of values.yaml and, where it has one,
+ * values-ha.yaml (whose `highAvailability` flag `linkerd check` reads from linkerd-config), and the
+ * value paths its templates read.
  */
-function chartDefaults(chart: string): Map<string, unknown> {
-    const defaults = keyPaths(readUpstreamYaml(...CHART_DIRS[chart], "values.yaml"));
-    if (chart !== "linkerd-crds") {
-        for (const [path, value] of keyPaths(readUpstreamYaml(...CHART_DIRS[chart], "values-ha.yaml"))) {
-            if (!defaults.has(path)) defaults.set(path, value);
-        }
+async function knowledge(chart: (typeof LINKERD_CHARTS)[number]): Promise<ChartKnowledge> {
+    const files = chartFiles(await chartArchive(chart));
+    const defaults = keyPaths(YAML.parse(files.get("values.yaml") ?? "{}") ?? {});
+    for (const [path, value] of keyPaths(YAML.parse(files.get("values-ha.yaml") ?? "{}") ?? {})) {
+        if (!defaults.has(path)) defaults.set(path, value);
     }
-    return defaults;
+    const read = new Set<string>();
+    for (const [file, text] of files) {
+        if (!/(^|\/)templates\/.*\.(yaml|tpl|json)$/.test(file)) continue;
+        for (const match of text.matchAll(/\.Values((?:\.[A-Za-z0-9_-]+)+)/g)) read.add(match[1].slice(1));
+    }
+    return { defaults, read };
 }
 
 /** Every key path of values.yaml, including the maps on the way. */
@@ -66,18 +78,17 @@ describe("chart values", () => {
         for (const stack of STACKS) runs.push(await runStackOk(stack, { "mtls.enabled": true }));
     });
 
-    it("every value path the program passes to a Linkerd chart exists in that pinned chart", () => {
-        const valuesRead: Record<string, string[]> = readUpstreamJson("linkerd", "values-read.json");
+    it("every value path the program passes to a Linkerd chart exists in that pinned chart", async function () {
+        const known = new Map<string, ChartKnowledge>();
+        for (const chart of LINKERD_CHARTS) known.set(chart.chart, await upstream(this, () => knowledge(chart)));
         let checked = 0;
         for (const run of runs) {
             for (const chart of ofType(run, "kubernetes:helm.sh/v4:Chart")) {
-                const name: string = chart.inputs.chart;
-                if (!(name in CHART_DIRS)) continue;
-                const defaults = chartDefaults(name);
-                const read = new Set(valuesRead[name]);
-                assert.ok(read.size > 0, `values-read.json lists ${name}`);
+                const chartKnowledge = known.get(chart.inputs.chart);
+                if (!chartKnowledge) continue;
+                assert.ok(chartKnowledge.read.size > 0, `${chart.inputs.chart}: templates read values`);
                 for (const path of leafPaths(chart.inputs.values)) {
-                    assert.ok(chartReads(path, defaults, read), `${run.stack}: ${name} does not read ${path}`);
+                    assert.ok(chartReads(path, chartKnowledge.defaults, chartKnowledge.read), `${run.stack}: ${chart.inputs.chart} does not read ${path}`);
                     checked++;
                 }
             }
@@ -85,14 +96,15 @@ describe("chart values", () => {
         assert.ok(checked > 100, `checked ${checked} paths`);
     });
 
-    it("the checker itself rejects a path no chart reads", () => {
-        const defaults = chartDefaults("linkerd-control-plane");
-        const read = new Set<string>(readUpstreamJson("linkerd", "values-read.json")["linkerd-control-plane"]);
+    it("the checker itself rejects a path no chart reads", async function () {
+        const { defaults, read } = await upstream(this, () => knowledge(CHARTS.linkerdControlPlane));
         assert.ok(!chartReads("proxy.resource.cpu.request", defaults, read), "typo under a read map");
         assert.ok(!chartReads("identity.issuer.tls.certPEM", defaults, read));
         assert.ok(!chartReads("highAvailabilty", defaults, read));
         assert.ok(chartReads("destinationResources.cpu.request", defaults, read));
         assert.ok(chartReads("podAnnotations.example.com/x", defaults, read));
+        assert.ok(chartReads("identity.externalCA", defaults, read));
+        assert.ok(chartReads("disableHeartBeat", defaults, read));
     });
 
     for (const stack of STACKS) {
@@ -121,7 +133,9 @@ describe("chart values", () => {
                 const values = ofType(run, "kubernetes:helm.sh/v4:Chart").find((c) => c.inputs.chart === chartName)!.inputs.values;
                 for (const webhook of keys) {
                     const block = values[webhook];
-                    const supplied = block.externalSecret === true ? Boolean(block.injectCaFrom) : Boolean(block.crtPEM && block.keyPEM && block.caBundle);
+                    // An external Secret and a CA (given, or injected by cert-manager): the chart generates nothing
+                    // (charts/partials/templates/_validate.tpl requires one of caBundle/injectCaFrom with externalSecret).
+                    const supplied = block.externalSecret === true && Boolean(block.injectCaFrom || block.caBundle) && !block.crtPEM && !block.keyPEM;
                     assert.ok(supplied, `${run.stack}: ${chartName} ${webhook} would make the chart call genSelfSignedCert`);
                     checked++;
                 }

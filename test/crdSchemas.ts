@@ -1,69 +1,35 @@
 /**
- * Validates Kubernetes objects against the pinned CRDs' openAPIV3Schema with a real
- * JSON-schema validator (ajv), as the API server would with strict field validation:
- * unknown fields are errors (objects without x-kubernetes-preserve-unknown-fields get
- * additionalProperties: false). CEL rules (x-kubernetes-validations) are not evaluated.
+ * Schema validation of what the program registers, against the real charts' CRDs and the
+ * published Kubernetes schemas (tools/kubeValidate.ts), for the tests. The schemas are upstream
+ * artefacts: a test asks for them with {@link schemasFor}, which skips outside CI when they
+ * cannot be had (test/upstream.ts).
  */
-import Ajv, { ValidateFunction } from "ajv";
-import addFormats from "ajv-formats";
-import { readUpstreamJson, readUpstreamYaml } from "./helpers";
+import type { ProgramRun, RecordedResource } from "../lib/mockRuntime";
+import { CrdSchemas, KubeObject, validateObject } from "../tools/kubeValidate";
+import { crdSchemas, upstream } from "./upstream";
 
-const ajv = new Ajv({ allErrors: true, strict: false });
-addFormats(ajv, ["date-time", "byte"]);
-ajv.addFormat("int32", { type: "number", validate: (n: number) => Number.isInteger(n) && Math.abs(n) < 2 ** 31 });
-ajv.addFormat("int64", { type: "number", validate: (n: number) => Number.isInteger(n) });
-// Kubernetes "duration" is a Go duration ("10s", "1h30m"), not ISO 8601.
-ajv.addFormat("duration", /^([0-9]+(\.[0-9]+)?(ns|us|µs|ms|s|m|h))+$/);
-
-function closeObjects(schema: any): any {
-    if (Array.isArray(schema)) return schema.map(closeObjects);
-    if (schema === null || typeof schema !== "object") return schema;
-    const out: any = {};
-    for (const [key, value] of Object.entries(schema)) out[key] = closeObjects(value);
-    if (out.properties && out.additionalProperties === undefined && !out["x-kubernetes-preserve-unknown-fields"]) {
-        out.additionalProperties = false;
-    }
-    return out;
+/** The CRD schemas, or a skip/failure as the upstream tier decides. */
+export function schemasFor(context: Mocha.Context): Promise<CrdSchemas> {
+    return upstream(context, crdSchemas);
 }
 
-const cache = new Map<string, ValidateFunction>();
-
-/** The API server accepts apiVersion, kind and metadata on every object, whatever the CRD's root schema lists. */
-function withObjectMeta(schema: any): any {
-    return {
-        ...schema,
-        properties: { apiVersion: { type: "string" }, kind: { type: "string" }, metadata: { type: "object" }, ...schema.properties },
-    };
+/** The Kubernetes object a registered resource stands for (`kubernetes:<group>/<version>:<Kind>`). */
+export function asObject(resource: RecordedResource): KubeObject {
+    const [, module, kind] = resource.type.split(":");
+    const [group, version] = module.split("/");
+    return { apiVersion: group === "core" ? version : `${group}/${version}`, kind, ...resource.inputs };
 }
 
-function compile(key: string, openApiSchema: any): ValidateFunction {
-    let validate = cache.get(key);
-    if (!validate) {
-        validate = ajv.compile(closeObjects(withObjectMeta(openApiSchema)));
-        cache.set(key, validate);
-    }
-    return validate;
+/** Types the program registers that are not one object: charts, YAML groups, partial patches, providers. */
+const NOT_AN_OBJECT = /^kubernetes:(helm\.sh|yaml)\/|Patch$/;
+
+/** Every Kubernetes object the run registers (reads excluded). */
+export function registeredObjects(run: ProgramRun): RecordedResource[] {
+    return run.resources.filter((r) => r.custom && !r.read && r.type.startsWith("kubernetes:") && !NOT_AN_OBJECT.test(r.type));
 }
 
-/** A validator for a cert-manager kind (`Certificate`, `Issuer`, `ClusterIssuer`), version v1. */
-export function certManagerValidator(plural: "certificates" | "issuers" | "clusterissuers"): ValidateFunction {
-    const crd = readUpstreamYaml("cert-manager", "deploy", "crds", `cert-manager.io_${plural}.yaml`);
-    const version = crd.spec.versions.find((v: any) => v.name === "v1");
-    return compile(`cert-manager/${plural}`, version.schema.openAPIV3Schema);
-}
-
-/** A validator for a Linkerd policy kind from ../shared/upstream/linkerd/crd-schemas. */
-export function linkerdValidator(file: string, version: string): ValidateFunction {
-    const crd = readUpstreamJson("linkerd", "crd-schemas", file);
-    const schema = crd.versions[version]?.openAPIV3Schema;
-    if (!schema) throw new Error(`${file} has no version ${version}`);
-    return compile(`linkerd/${file}/${version}`, schema);
-}
-
-/** Throws with ajv's messages unless `object` is valid. */
-export function assertValid(validate: ValidateFunction, object: unknown, what: string): void {
-    if (!validate(object)) {
-        const errors = (validate.errors ?? []).map((e) => `${e.instancePath || "/"} ${e.message} ${JSON.stringify(e.params)}`);
-        throw new Error(`${what} is not valid against its CRD schema: ${errors.join("; ")}`);
-    }
+/** Throws with every problem unless the object is valid. */
+export async function assertValid(schemas: CrdSchemas, object: KubeObject, what: string): Promise<void> {
+    const problems = await validateObject(object, schemas);
+    if (problems.length > 0) throw new Error(`${what} is not valid against its schema: ${problems.join("; ")}`);
 }

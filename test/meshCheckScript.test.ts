@@ -58,9 +58,13 @@ if (args[0] === "get" && args[1] === "pods") {
   process.stdout.write(fs.existsSync(file) ? fs.readFileSync(file, "utf8") : '{"items": []}');
 } else if (args[0] === "get") {
   serve(args[1] + "-" + ns + "-" + args[2] + ".json");
+} else if (args[0] === "patch") {
+  process.stdout.write(args[1] + "/" + args[2] + " patched\\n");
 } else if (args[0] === "rollout" && args[1] === "restart") {
   process.stdout.write(args[2] + " restarted\\n");
 } else if (args[0] === "rollout" && args[1] === "status") {
+  const slow = path.join(dir, "slow-rollouts");
+  if (fs.existsSync(slow)) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(fs.readFileSync(slow, "utf8")) * 1000);
   const failing = path.join(dir, "failing-rollouts");
   if (fs.existsSync(failing) && fs.readFileSync(failing, "utf8").split("\\n").includes(ns + "/" + args[2])) {
     process.stderr.write("error: timed out waiting for the condition\\n"); process.exit(1);
@@ -75,6 +79,10 @@ interface Cluster {
     scheme?: "linkerd.io/tls" | "kubernetes.io/tls";
     pods?: Record<string, object[]>;
     failingRollouts?: string[];
+    /** Seconds every rollout watch takes. */
+    slowRollouts?: number;
+    /** Control-plane Deployments by name, with the digest annotation their pod template carries. */
+    controlPlane?: Record<string, string | undefined>;
     env?: Record<string, string>;
 }
 
@@ -82,7 +90,10 @@ interface Result {
     status: number | null;
     stdout: string;
     stderr: string;
+    /** kubectl calls, without the request timeout. */
     calls: string[];
+    /** kubectl calls as made. */
+    raw: string[];
 }
 
 const bundlePem = (anchors: Ca[]) => anchors.map((a) => a.certPem.trim()).join("\n");
@@ -108,6 +119,14 @@ function runScript(cluster: Cluster): Result {
             fs.writeFileSync(path.join(dir, `pods-${namespace}.json`), JSON.stringify({ items: pods }));
         }
         if (cluster.failingRollouts) fs.writeFileSync(path.join(dir, "failing-rollouts"), cluster.failingRollouts.join("\n"));
+        if (cluster.slowRollouts) fs.writeFileSync(path.join(dir, "slow-rollouts"), String(cluster.slowRollouts));
+        for (const [deployment, digest] of Object.entries(cluster.controlPlane ?? {})) {
+            const annotations = digest ? { "akko.io/control-plane-digest": digest } : {};
+            fs.writeFileSync(
+                path.join(dir, `deployment-linkerd-${deployment}.json`),
+                JSON.stringify({ metadata: { name: deployment }, spec: { template: { metadata: { annotations } } } }),
+            );
+        }
         fs.writeFileSync(path.join(dir, "calls.log"), "");
 
         const result = spawnSync(process.execPath, [MESH_CHECK_SCRIPT_PATH], {
@@ -124,8 +143,10 @@ function runScript(cluster: Cluster): Result {
                 ...cluster.env,
             },
         });
-        const calls = fs.readFileSync(path.join(dir, "calls.log"), "utf8").split("\n").filter(Boolean);
-        return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls };
+        const raw = fs.readFileSync(path.join(dir, "calls.log"), "utf8").split("\n").filter(Boolean);
+        // Every call but a rollout watch carries a request timeout; the assertions compare the rest.
+        const calls = raw.map((call) => call.replace(/ --request-timeout=30s$/, ""));
+        return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls, raw };
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -318,6 +339,72 @@ describe("mesh-check.mjs: certificates and restarts (real certificates, fake kub
         const missing = runScript({ issuer: await issuer(a), bundle: [a], scheme: "linkerd.io/tls", env: { ISSUER_SCHEME: "kubernetes.io/tls" } });
         assert.equal(missing.status, 1);
         assert.match(missing.stderr, /has no tls\.crt/);
+    });
+
+    it("every kubectl call is bounded: a request timeout on each request, --timeout on each rollout watch", async () => {
+        const result = runScript({ issuer: await issuer(a), bundle: [a, b], pods: { akko: [deploymentPod("spark", [a])] } });
+        assert.equal(result.status, 0, result.stderr);
+        assert.ok(result.raw.length >= 4);
+        for (const call of result.raw) {
+            if (call.startsWith("rollout status")) assert.match(call, /--timeout=60s$/);
+            else assert.match(call, / --request-timeout=30s$/, call);
+        }
+    });
+
+    it("control plane: restarted first, one Deployment at a time, only where its pods did not start with the digest", async () => {
+        const result = runScript({
+            issuer: await issuer(a),
+            bundle: [a, b],
+            pods: { akko: [deploymentPod("spark", [a])] },
+            controlPlane: { "linkerd-identity": "old", "linkerd-destination": "new", "linkerd-proxy-injector": undefined },
+            env: { TASKS: "control-plane,restarts", CONTROL_PLANE_DIGEST: "new", CONTROL_PLANE_DEPLOYMENTS: "linkerd-identity,linkerd-destination,linkerd-proxy-injector" },
+        });
+        assert.equal(result.status, 0, result.stderr);
+        const patch = (name: string) =>
+            `patch deployment ${name} -n linkerd --type merge -p {"spec":{"template":{"metadata":{"annotations":{"akko.io/control-plane-digest":"new"}}}}}`;
+        assert.deepEqual(
+            result.calls.filter((c) => c.startsWith("patch") || c.startsWith("rollout")),
+            [
+                patch("linkerd-identity"),
+                "rollout status deployment/linkerd-identity -n linkerd --timeout=60s",
+                patch("linkerd-proxy-injector"),
+                "rollout status deployment/linkerd-proxy-injector -n linkerd --timeout=60s",
+                // Then the data plane, with the new bundle.
+                "rollout restart deployment/spark -n akko",
+                "rollout status deployment/spark -n akko --timeout=60s",
+            ],
+        );
+    });
+
+    it("control plane that does not come back: no data-plane restart, the run fails", async () => {
+        const result = runScript({
+            issuer: await issuer(a),
+            bundle: [a, b],
+            pods: { akko: [deploymentPod("spark", [a])] },
+            controlPlane: { "linkerd-identity": "old" },
+            failingRollouts: ["linkerd/deployment/linkerd-identity"],
+            env: { TASKS: "control-plane,restarts", CONTROL_PLANE_DIGEST: "new", CONTROL_PLANE_DEPLOYMENTS: "linkerd-identity" },
+        });
+        assert.equal(result.status, 1);
+        assert.match(result.stderr, /control-plane: deployment\/linkerd-identity did not complete/);
+        assert.match(result.stdout, /restart: skipped, the control plane did not restart/);
+        assert.ok(!result.calls.some((c) => c.startsWith("rollout restart")));
+    });
+
+    it("no restart starts that could not finish before the Job's deadline; what is left fails the run", async () => {
+        // 30 s per restart, 93 s of deadline (60 kept to report): the first batch fits, the second no longer.
+        const result = runScript({
+            issuer: await issuer(a),
+            bundle: [a, b],
+            pods: { akko: [deploymentPod("hive", [a]), deploymentPod("spark", [a])] },
+            slowRollouts: 3,
+            env: { DEADLINE_SECONDS: "93", ROLLOUT_TIMEOUT_SECONDS: "30" },
+        });
+        assert.equal(result.status, 1);
+        assert.deepEqual(restarts(result), ["rollout restart deployment/hive -n akko", "rollout status deployment/hive -n akko --timeout=30s"]);
+        assert.match(result.stderr, /deadline is too close, 1 workload\(s\) left for the next run/);
+        const misconfigured = runScript({ issuer: await issuer(a), bundle: [a], env: { DEADLINE_SECONDS: "100" } });
+        assert.equal(misconfigured.status, 2, "a rollout timeout that cannot fit the deadline is a misconfiguration");
     });
 
     it("a misconfigured threshold exits 2 before touching the cluster", async () => {

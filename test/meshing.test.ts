@@ -4,13 +4,12 @@
  * orderings of a safe enable and a safe (drained) disable.
  */
 import { strict as assert } from "node:assert";
-import { LINKERD_PORTS } from "../components/linkerdControlPlane";
 import { retainCustomResourceDefinitions } from "../components/transforms";
 import { ConfigError } from "../config";
 import { dependsOn, kubernetesObjects, ofType, one, ProgramRun } from "../lib/mockRuntime";
 import type { MeshState } from "../lib/meshLifecycle";
-import { assertValid, linkerdValidator } from "./crdSchemas";
-import { readUpstreamYaml, runStack, runStackOk } from "./helpers";
+import { asObject, assertValid, schemasFor } from "./crdSchemas";
+import { runStack, runStackOk } from "./helpers";
 
 const PATCH = "kubernetes:core/v1:NamespacePatch";
 const POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
@@ -70,13 +69,7 @@ describe("meshed namespaces", () => {
         assert.equal(state(strict).mode, "strict");
     });
 
-    it("NetworkPolicies open exactly the mesh's ports, as the pinned chart defines them", async () => {
-        const ports = readUpstreamYaml("linkerd", "charts", "linkerd-control-plane", "values.yaml").proxy.ports;
-        assert.deepEqual(
-            { inbound: LINKERD_PORTS.proxyInbound, admin: LINKERD_PORTS.proxyAdmin, control: LINKERD_PORTS.proxyControl },
-            { inbound: ports.inbound, admin: ports.admin, control: ports.control },
-            "proxy ports match charts/linkerd-control-plane/values.yaml",
-        );
+    it("NetworkPolicies open exactly the mesh's ports (lib/registry.ts, checked against the chart by test/registry.test.ts)", async () => {
         const policy = one(permissive, POLICY, "akko-mesh-akko-mesh");
         assert.equal(policy.inputs.metadata.namespace, "akko");
         assert.deepEqual(policy.inputs.spec.podSelector, {});
@@ -113,19 +106,20 @@ describe("meshed namespaces", () => {
             targetRef: { group: "policy.linkerd.io", kind: "Server", name: "trino" },
             requiredAuthenticationRefs: [{ group: "policy.linkerd.io", kind: "MeshTLSAuthentication", name: "trino-clients" }],
         });
-        for (const server of servers) assertValid(linkerdValidator("policy.linkerd.io_servers.json", "v1beta3"), server.inputs, server.name);
-        for (const authz of ofType(strict, AUTHZ)) assertValid(linkerdValidator("policy.linkerd.io_authorizationpolicies.json", "v1alpha1"), authz.inputs, authz.name);
-        for (const authn of ofType(strict, MESHTLS)) assertValid(linkerdValidator("policy.linkerd.io_meshtlsauthentications.json", "v1alpha1"), authn.inputs, authn.name);
         assert.equal(ofType(permissive, SERVER).length, 0);
     });
 
-    it("the schema check catches a malformed object", () => {
-        const server = structuredClone(one(strict, SERVER, "akko-mesh-akko-server-trino").inputs);
+    it("the policy objects are valid against Linkerd's CRD schemas; the check catches a malformed one", async function () {
+        const schemas = await schemasFor(this);
+        for (const object of [...ofType(strict, SERVER), ...ofType(strict, AUTHZ), ...ofType(strict, MESHTLS)]) {
+            await assertValid(schemas, asObject(object), object.name);
+        }
+        const server = structuredClone(asObject(one(strict, SERVER, "akko-mesh-akko-server-trino"))) as any;
         delete server.spec.podSelector;
-        assert.throws(() => assertValid(linkerdValidator("policy.linkerd.io_servers.json", "v1beta3"), server, "x"), /oneOf|podSelector/);
-        const authz = structuredClone(one(strict, AUTHZ, "akko-mesh-akko-authorization-trino").inputs);
+        await assert.rejects(assertValid(schemas, server, "x"), /oneOf|podSelector/);
+        const authz = structuredClone(asObject(one(strict, AUTHZ, "akko-mesh-akko-authorization-trino"))) as any;
         authz.spec.targetRef.kind = "Not a kind!";
-        assert.throws(() => assertValid(linkerdValidator("policy.linkerd.io_authorizationpolicies.json", "v1alpha1"), authz, "x"), /pattern/);
+        await assert.rejects(assertValid(schemas, authz, "x"), /pattern/);
     });
 
     it("safe enable: after the control plane and the annotations, a Job restarts what started before injection", () => {
@@ -142,7 +136,7 @@ describe("meshed namespaces", () => {
         for (const object of [...ofType(strict, SERVER), ...ofType(strict, AUTHZ), ...ofType(strict, MESHTLS)]) {
             assert.ok(dependsOn(strict, object, one(strict, CHART, "akko-linkerd-crds")), `${object.name} waits for the CRDs`);
         }
-        assert.deepEqual(rolloutEnv(strict).TASKS, "restarts");
+        assert.deepEqual(rolloutEnv(strict).TASKS, "control-plane,restarts");
         assert.deepEqual(rolloutEnv(strict).MESHED_NAMESPACES, "akko,spark,linkerd-viz");
         assert.deepEqual(JSON.parse(rolloutEnv(strict).EXPECTED_INBOUND_POLICY), { akko: "all-authenticated", spark: "all-authenticated" });
         assert.match(job.inputs.metadata.name, /^linkerd-mesh-rollout-[0-9a-f]{10}$/);

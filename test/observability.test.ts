@@ -8,7 +8,7 @@ import { strict as assert } from "node:assert";
 import * as crypto from "node:crypto";
 import YAML from "yaml";
 import { ConfigError } from "../config";
-import { ofType, one, ProgramRun } from "../lib/mockRuntime";
+import { dependsOn, ofType, one, ProgramRun } from "../lib/mockRuntime";
 import { runStack, runStackOk } from "./helpers";
 
 /**
@@ -155,15 +155,21 @@ describe("dashboards and alert rules", () => {
         );
     });
 
-    it("without the Prometheus operator the rules are mounted into viz's Prometheus, which rolls when they change", () => {
+    it("without the Prometheus operator the rules are mounted into viz's Prometheus, which a Deployment patch rolls when they change", () => {
         const configMap = one(run, "kubernetes:core/v1:ConfigMap", "akko-observability-rules");
         assert.equal(configMap.inputs.metadata.namespace, "linkerd-viz");
         const prometheus = one(run, "kubernetes:helm.sh/v4:Chart", "akko-viz-chart").inputs.values.prometheus;
         assert.deepEqual(prometheus.ruleConfigMapMounts, [
             { name: "akko-mtls-rules", subPath: "akko_mtls_rules.yml", configMap: "akko-mtls-prometheus-rules" },
         ]);
+        // Not a chart value: the rules carry the anchors' expiry, unknown at preview when an anchor is new.
+        assert.equal(prometheus.podAnnotations, undefined);
         const sha = crypto.createHash("sha256").update(configMap.inputs.data["akko_mtls_rules.yml"]).digest("hex");
-        assert.equal(prometheus.podAnnotations["akko.io/rules-sha256"], sha);
+        const patch = one(run, "kubernetes:apps/v1:DeploymentPatch", "akko-viz-prometheus-rules");
+        assert.deepEqual(patch.inputs.metadata, { name: "prometheus", namespace: "linkerd-viz" });
+        assert.deepEqual(patch.inputs.spec, { template: { metadata: { annotations: { "akko.io/rules-sha256": sha } } } });
+        assert.ok(dependsOn(run, patch, one(run, "kubernetes:helm.sh/v4:Chart", "akko-viz-chart")), "patches the chart's Deployment");
+        assert.ok(dependsOn(run, patch, configMap));
     });
 
     it("with the Prometheus operator: a PrometheusRule carrying the ruleSelector labels", async () => {

@@ -30,9 +30,12 @@ describe("npm run plan", () => {
         ]) {
             assert.ok(output.includes(chart), chart);
         }
-        assert.match(output, /Chart akko-linkerd-control-plane\n[│ ]+waits for: .*akko-identity-issuer-certificate.*akko-linkerd-crds/);
+        assert.match(
+            output,
+            /Chart akko-linkerd-control-plane \[webhooks awaited\]\n[│ ]+waits for: .*akko-identity-issuer-certificate.*akko-linkerd-crds.*akko-linkerd-trust-roots/,
+        );
         assert.match(output, /SelfSignedCert akko-trust-anchor-g1-cert \[protected\]/);
-        assert.match(output, /Chart akko-linkerd-crds \[CRDs retained\]/);
+        assert.match(output, /Chart akko-linkerd-crds \[retained, re-adopted\]/);
         assert.doesNotMatch(output, /PRIVATE KEY|BEGIN CERTIFICATE/, "no key or certificate material");
     });
 

@@ -72,14 +72,19 @@ describe("rotation CronJob", () => {
     });
 
     it("passes thresholds and scope from the config", async () => {
-        assert.deepEqual(envOf(run), {
+        const env = envOf(run);
+        assert.match(env.CONTROL_PLANE_DIGEST, /^[0-9a-f]{16}$/);
+        delete env.CONTROL_PLANE_DIGEST;
+        assert.deepEqual(env, {
             LINKERD_NAMESPACE: "linkerd",
             ISSUER_SECRET: "linkerd-identity-issuer",
             ISSUER_SCHEME: "kubernetes.io/tls",
             TRUST_ROOTS_CONFIGMAP: "linkerd-identity-trust-roots",
             MAX_CONCURRENT_RESTARTS: "2",
             ROLLOUT_TIMEOUT_SECONDS: "600",
-            TASKS: "certificates,restarts",
+            DEADLINE_SECONDS: "3000",
+            CONTROL_PLANE_DEPLOYMENTS: "linkerd-identity,linkerd-destination,linkerd-proxy-injector",
+            TASKS: "certificates,control-plane,restarts",
             MESHED_NAMESPACES: "akko,spark,linkerd-viz",
             UNMESHED_NAMESPACES: "",
             EXPECTED_INBOUND_POLICY: JSON.stringify({ akko: "all-unauthenticated", spark: "all-unauthenticated" }),
@@ -89,7 +94,7 @@ describe("rotation CronJob", () => {
             HOME: "/tmp",
         });
         const k3d = await runStackOk("k3d", { "mtls.enabled": true, "rotationJob.maxConcurrentRestarts": 5 });
-        assert.equal(envOf(k3d).ISSUER_SCHEME, "linkerd.io/tls");
+        assert.equal(envOf(k3d).ISSUER_SCHEME, "kubernetes.io/tls", "both issuer modes write a kubernetes.io/tls Secret");
         assert.equal(envOf(k3d).ISSUER_MIN_HOURS_LEFT, "1440");
         assert.equal(envOf(k3d).MAX_CONCURRENT_RESTARTS, "5");
     });
@@ -106,6 +111,15 @@ describe("rotation CronJob", () => {
                 ["linkerd", [
                     { apiGroups: [""], resources: ["secrets"], resourceNames: ["linkerd-identity-issuer"], verbs: ["get"] },
                     { apiGroups: [""], resources: ["configmaps"], resourceNames: ["linkerd-identity-trust-roots"], verbs: ["get"] },
+                    // The control plane's own Deployments, by name (restarted when the bundle changes).
+                    {
+                        apiGroups: ["apps"],
+                        resources: ["deployments"],
+                        resourceNames: ["linkerd-identity", "linkerd-destination", "linkerd-proxy-injector"],
+                        verbs: ["get", "patch"],
+                    },
+                    { apiGroups: ["apps"], resources: ["deployments", "replicasets"], verbs: ["list", "watch"] },
+                    { apiGroups: [""], resources: ["pods"], verbs: ["list"] },
                 ]],
                 // viz's pods are meshed: they too must pick up a new bundle.
                 ["linkerd-viz", [

@@ -66,12 +66,21 @@ describe("linkerd-viz", () => {
             assert.deepEqual(certificate.inputs.spec.dnsNames, [`${service}.linkerd-viz.svc`]);
             assert.ok(dependsOn(netcup, vizChart(netcup), certificate));
         }
-        const k3d = vizChart(await runStackOk("k3d", { "mtls.enabled": true }));
-        for (const key of ["tap", "tapInjector"]) {
-            assert.equal(k3d.inputs.values[key].externalSecret, false);
-            assert.match(k3d.inputs.values[key].crtPEM, /BEGIN CERTIFICATE/);
-            assert.ok(k3d.secretPaths.includes(`values.${key}.keyPEM`), `${key}.keyPEM is a secret`);
+        const k3dRun = await runStackOk("k3d", { "mtls.enabled": true });
+        const k3d = vizChart(k3dRun);
+        for (const [key, service] of [
+            ["tap", "tap"],
+            ["tapInjector", "tap-injector"],
+        ]) {
+            assert.deepEqual(Object.keys(k3d.inputs.values[key]).sort(), ["caBundle", "externalSecret", ...(key === "tap" ? ["replicas"] : []), "resources"].sort());
+            assert.equal(k3d.inputs.values[key].externalSecret, true);
+            assert.match(k3d.inputs.values[key].caBundle, /BEGIN CERTIFICATE/);
+            const secret = k3dRun.resources.find((r) => r.type === "kubernetes:core/v1:Secret" && r.inputs.metadata.name === `${service}-k8s-tls`)!;
+            assert.equal(secret.inputs.metadata.namespace, "linkerd-viz");
+            assert.equal(secret.inputs.type, "kubernetes.io/tls");
+            assert.ok(dependsOn(k3dRun, k3d, secret), `viz waits for ${service}-k8s-tls`);
         }
+        assert.deepEqual(k3d.secretPaths, [], "no key in the chart values");
     });
 
     it("single-node sizing: one replica each, bounded, a small Prometheus", () => {

@@ -65,7 +65,8 @@ describe("GitHub workflows", () => {
     it("the test workflow runs the README's test command", () => {
         const steps = workflow("test.yml").jobs.test.steps;
         assert.deepEqual(steps.map((s: { run?: string }) => s.run).filter(Boolean), ["npm test"]);
-        assert.ok(steps.some((s: { uses?: string }) => s.uses === "./main/.github/actions/setup"));
+        assert.ok(steps.some((s: { uses?: string }) => s.uses === "./.github/actions/setup"));
+        assert.doesNotMatch(text("test.yml"), /AKKO_SHARED_REPO|repository:/, "no extra repository: the tests fetch what they need");
         const setup = YAML.parse(fs.readFileSync(path.join(ACTIONS, "setup", "action.yml"), "utf8"));
         assert.deepEqual(setup.runs.steps.map((s: { run?: string }) => s.run).filter(Boolean), ["npm ci"]);
         assert.match(fs.readFileSync(path.join(PROJECT_ROOT, "README.md"), "utf8"), /npm ci && npm test/);

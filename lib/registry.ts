@@ -1,0 +1,162 @@
+/**
+ * Every pinned upstream artefact and every upstream fact the mesh relies on, in one place:
+ * the program, the policy pack and the tests import them from here.
+ *
+ * Sources: linkerd/linkerd2 at edge-26.8.3 (commit 19a0d90d), cert-manager v1.21.1,
+ * kubernetes-sigs/gateway-api v1.2.1 (commit a8fe5c87). Where a fact comes from is cited next
+ * to it; ../shared/FACTS.md (beside the project, in this environment) collects them.
+ */
+
+/** A Helm chart pinned to an exact version in its repository. */
+export interface PinnedChart {
+    /** Chart name in the repository. */
+    readonly chart: string;
+    /** Exact chart version (`helm pull --version`). */
+    readonly version: string;
+    /** Helm repository URL (`helm pull --repo`). */
+    readonly repository: string;
+}
+
+/** Linkerd's edge release; its charts are versioned YYYY.M.N (linkerd2 bin/compute-edge-version). */
+export const LINKERD_EDGE = "edge-26.8.3";
+export const LINKERD_CHART_VERSION = "2026.8.3";
+/** The edge repository; `https://helm.linkerd.io/stable` is frozen at 2.14. */
+export const LINKERD_EDGE_REPOSITORY = "https://helm.linkerd.io/edge";
+/** The proxy version edge-26.8.3 ships (linkerd2 `.proxy-version`). */
+export const LINKERD_PROXY_VERSION = "v2.366.0";
+
+const linkerd = (chart: string): PinnedChart => ({ chart, version: LINKERD_CHART_VERSION, repository: LINKERD_EDGE_REPOSITORY });
+
+/** Every chart the program can install, by role. */
+export const CHARTS = {
+    linkerdCrds: linkerd("linkerd-crds"),
+    linkerdControlPlane: linkerd("linkerd-control-plane"),
+    linkerdViz: linkerd("linkerd-viz"),
+    /** Linkerd's CNI plugin (the `cni` mode), same edge version. */
+    linkerdCni: linkerd("linkerd2-cni"),
+    /** cert-manager's chart versions carry the `v`. */
+    certManager: { chart: "cert-manager", version: "v1.21.1", repository: "https://charts.jetstack.io" } as PinnedChart,
+} as const;
+export type ChartRole = keyof typeof CHARTS;
+
+/** A file of an upstream repository, pinned by commit and content. */
+export interface PinnedFile {
+    /** GitHub `owner/name`. */
+    readonly repository: string;
+    /** Full commit SHA (immutable, unlike a tag). */
+    readonly commit: string;
+    /** Path inside the repository. */
+    readonly path: string;
+    /** SHA-256 of the file's bytes. */
+    readonly sha256: string;
+}
+
+/** The raw URL of a pinned file: a commit makes it immutable. */
+export const rawUrl = (file: PinnedFile) => `https://raw.githubusercontent.com/${file.repository}/${file.commit}/${file.path}`;
+
+/**
+ * The Gateway API CRDs Linkerd needs (it watches HTTPRoute and GRPCRoute): the upstream
+ * *standard* channel, v1.2.1, the version Linkerd 2.20's docs recommend (features/gateway-api.md:
+ * 2.20 accepts 1.2.1 - 1.5.1). linkerd-crds no longer installs them (`installGatewayAPI: false`,
+ * linkerd2 #14523). Digests checked against kubernetes-sigs/gateway-api at tag v1.2.1.
+ */
+export const GATEWAY_API = {
+    bundleVersion: "v1.2.1",
+    channel: "standard",
+    /** The bundle versions Linkerd 2.20 is known to work with (linkerd.io 2-edge features/gateway-api.md). */
+    supported: { min: "v1.2.1", max: "v1.5.1" },
+    /** The CRDs Linkerd's policy controller watches: read in `present` mode. */
+    required: ["httproutes.gateway.networking.k8s.io", "grpcroutes.gateway.networking.k8s.io"],
+    files: (
+        [
+            ["gatewayclasses", "f0dcbdd9fb49b4562dad27ceec96078b3846611708464120598949cd2ab1e765"],
+            ["gateways", "9aea7ae080dfe9c25a814d3d14eed28f335d28de3cbdc00a0351e0e99cb3bf06"],
+            ["grpcroutes", "8a705983343eabcb72c5bbfc2c090eed87b46763e2f6c67bd6b45552fcd5cc94"],
+            ["httproutes", "db36230a2f54ca3f1733bebc9d303d4db16c958856bf2be941a2c6269b872014"],
+            ["referencegrants", "d22a9164ae9ec443438dd3aaca7fb056d3264d76c880d949a1e6b2661ecb4234"],
+        ] as const
+    ).map(
+        ([plural, sha256]): PinnedFile => ({
+            repository: "kubernetes-sigs/gateway-api",
+            commit: "a8fe5c8732a37ef471d86afaf570ff8ad0ef0221",
+            path: `config/crd/standard/gateway.networking.k8s.io_${plural}.yaml`,
+            sha256,
+        }),
+    ),
+};
+
+/**
+ * Ports, from the pinned chart (edge-26.8.3): the proxy's from charts/linkerd-control-plane/
+ * values.yaml `proxy.ports`; the control plane's from its templates' containerPorts
+ * (destination.yaml, identity.yaml, proxy-injector.yaml; Services map 443 to the webhook ports);
+ * viz's from viz/charts/linkerd-viz/templates.
+ */
+export const PORTS = {
+    proxyInbound: 4143,
+    proxyOutbound: 4140,
+    proxyControl: 4190,
+    proxyAdmin: 4191,
+    identityGrpc: 8080,
+    destinationGrpc: 8086,
+    policyGrpc: 8090,
+    /** proxy-injector and sp-validator webhooks. */
+    webhookHttps: 8443,
+    policyValidatorHttps: 9443,
+    /** Admin (metrics) ports: identity/policy 9990, proxy-injector 9995, destination 9996, sp-validator 9997. */
+    controlPlaneAdmin: [9990, 9995, 9996, 9997],
+    /** viz: tap API 8089 (the API server calls it), tap gRPC 8088, tap-injector webhook 8443, web 8084, metrics-api 8085, Prometheus 9090. */
+    vizTapApi: 8089,
+    vizTapGrpc: 8088,
+    vizWeb: 8084,
+    vizMetricsApi: 8085,
+    prometheus: 9090,
+    /** cert-manager's webhook container port (chart `webhook.securePort`). */
+    certManagerWebhook: 10250,
+    dns: 53,
+} as const;
+
+/** Linkerd's webhooks: control-plane chart value key -> Service name; their Secret is `<service>-k8s-tls`. */
+export const LINKERD_WEBHOOKS = {
+    proxyInjector: "linkerd-proxy-injector",
+    profileValidator: "linkerd-sp-validator",
+    policyValidator: "linkerd-policy-validator",
+} as const;
+/** viz's webhooks (tap APIService, tap injector). */
+export const VIZ_WEBHOOKS = { tap: "tap", tapInjector: "tap-injector" } as const;
+
+/** Fixed object names the charts and the identity controller use. */
+export const LINKERD_OBJECTS = {
+    /** identity reads tls.crt/tls.key with scheme kubernetes.io/tls (controller/cmd/identity/main.go:84-90). */
+    issuerSecret: "linkerd-identity-issuer",
+    /** Trust roots, key `ca-bundle.crt` (charts/linkerd-control-plane/templates/identity.yaml:23-36). */
+    trustRootsConfigMap: "linkerd-identity-trust-roots",
+    trustRootsKey: "ca-bundle.crt",
+    /** The proxy's environment variable holding the bundle it trusts (pkg/identity/service.go:35). */
+    trustAnchorsEnv: "LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS",
+    /** The proxy's default inbound policy environment variable (charts/partials/templates/_proxy.tpl:76-77). */
+    defaultPolicyEnv: "LINKERD2_PROXY_INBOUND_DEFAULT_POLICY",
+    proxyContainer: "linkerd-proxy",
+    /** Control-plane Deployments, each with a proxy. */
+    controlPlaneDeployments: ["linkerd-identity", "linkerd-destination", "linkerd-proxy-injector"],
+} as const;
+
+/** Namespaces the mesh itself uses. */
+export const NAMESPACES = {
+    controlPlane: "linkerd",
+    viz: "linkerd-viz",
+    cni: "linkerd-cni",
+} as const;
+
+/**
+ * Images of the maintenance Jobs, pinned by digest. The digests are the ones published for these
+ * tags (the same digest is pinned in several public repositories); this machine cannot reach a
+ * registry, so re-check with `crane digest <tag>` when bumping them.
+ * - node runs the maintenance script (node:crypto does the X.509 checks);
+ * - alpine/k8s only lends its static kubectl binary (copied by an init container).
+ */
+export const IMAGES = {
+    node: "docker.io/library/node:24.11.1-alpine3.22@sha256:2867d550cf9d8bb50059a0fff528741f11a84d985c732e60e19e8e75c7239c43",
+    kubectl: "docker.io/alpine/k8s:1.34.1@sha256:ec714df3813b5405292860f8a1c55c5727bf8c33c88992f1e981efad8065547f",
+    /** cert-manager's startupapicheck image, same version as the chart (`cmctl check api`). */
+    certManagerApiCheck: (chartVersion: string) => `quay.io/jetstack/cert-manager-startupapicheck:${chartVersion}`,
+} as const;

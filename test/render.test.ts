@@ -1,0 +1,207 @@
+/**
+ * The real charts in the suite: every chart the program registers, for every stack and mode, is
+ * rendered with a real Helm (`helm template`, what helm.v4.Chart does) from the pinned archive and
+ * the exact values the program hands it. Upstream tier: the archives and Helm come from
+ * tools/upstream.ts and tools/helm.ts; in CI a missing one fails the tier, elsewhere it is skipped
+ * with the reason (test/upstream.ts).
+ */
+import { strict as assert } from "node:assert";
+import { meshFootprint } from "../lib/footprint";
+import { ofType, ProgramRun, RecordedResource } from "../lib/mockRuntime";
+import { MIB, parseQuantity } from "../lib/quantity";
+import { CHARTS } from "../lib/registry";
+import { chartFiles, render, RenderedObject } from "../tools/helm";
+import { assertAllValid } from "../tools/kubeValidate";
+import { chartArchive } from "../tools/upstream";
+import { runStackOk } from "./helpers";
+import { archiveOf, crdSchemas, gatewayApiCrds, renderRegistered, upstream } from "./upstream";
+
+const CHART = "kubernetes:helm.sh/v4:Chart";
+const NETCUP_MEMORY = 16 * 1024 * MIB;
+
+/** A copy of the chart whose templates see another clock: `now` becomes a fixed instant. */
+const atClock = (instant: string) => (text: string) =>
+    text.replace(/\{\{[^}]*\}\}/g, (action) => action.replace(/\bnow\b/g, `(toDate "2006-01-02T15:04:05Z07:00" "${instant}")`));
+const CLOCKS = ["2026-11-23T04:05:06Z", "2031-07-08T21:43:59Z"];
+
+/** Each stack, plus the modes a stack file can switch to. */
+const VARIANTS: [string, string, Record<string, unknown>][] = [
+    ["k3d (static issuer)", "k3d", {}],
+    ["netcup (cert-manager issuer)", "netcup", {}],
+    ["eks (HA, Gateway API installed)", "eks", {}],
+    ["gke (HA)", "gke", {}],
+    ["netcup with the static issuer", "netcup", { "identity.issuer.mode": "static" }],
+    [
+        "eks with an external Prometheus and the operator",
+        "eks",
+        { "viz.prometheus.mode": "external", "viz.prometheus.url": "http://prometheus.monitoring.svc:9090", "observability.prometheusOperator": true },
+    ],
+];
+
+type Renders = Map<string, RenderedObject[]>;
+
+/** Whether any template of the chart's archive calls `now`. */
+async function usesClock(chart: RecordedResource): Promise<boolean> {
+    const files = chartFiles(await archiveOf(chart));
+    return [...files].some(([file, text]) => file.includes("templates/") && atClock(CLOCKS[0])(text) !== text);
+}
+
+const stable = (objects: RenderedObject[]) => JSON.stringify(objects);
+
+function containersOf(object: RenderedObject): { pod: any; replicas: number } | undefined {
+    if (!["Deployment", "StatefulSet", "DaemonSet"].includes(object.kind)) return undefined;
+    return { pod: object.spec.template, replicas: object.kind === "DaemonSet" ? 1 : (object.spec.replicas ?? 1) };
+}
+
+describe("the real charts, rendered with the program's values", function () {
+    this.timeout(300_000);
+
+    for (const [label, stack, overrides] of VARIANTS) {
+        describe(label, () => {
+            let run: ProgramRun;
+            const renders: Renders = new Map();
+            before(async function () {
+                run = await runStackOk(stack, { "mtls.enabled": true, ...overrides });
+                for (const chart of ofType(run, CHART)) renders.set(chart.inputs.chart, await upstream(this, () => renderRegistered(chart)));
+            });
+
+            it("renders every chart the program installs", () => {
+                const expected = ["linkerd-crds", "linkerd-control-plane", "linkerd-viz", ...(run.outputs.certManagerChartVersion ? ["cert-manager"] : [])];
+                assert.deepEqual([...renders.keys()].sort(), expected.sort());
+                for (const [chart, objects] of renders) assert.ok(objects.length > 0, chart);
+            });
+
+            it("two renders, and two renders under different clocks, give the same objects", async () => {
+                for (const chart of ofType(run, CHART)) {
+                    const first = stable(renders.get(chart.inputs.chart)!);
+                    const again = render(await archiveOf(chart), { release: chart.inputs.name, namespace: chart.inputs.namespace, values: chart.inputs.values });
+                    assert.equal(stable(again), first, `${chart.inputs.chart}: a second render differs`);
+                    // Only a template that calls `now` can depend on the clock; render those under two clocks.
+                    if (!(await usesClock(chart))) continue;
+                    for (const clock of CLOCKS) {
+                        const shifted = await renderRegistered(chart, { patchTemplates: atClock(clock) });
+                        assert.equal(stable(shifted), first, `${chart.inputs.chart}: the render depends on the clock (${clock})`);
+                    }
+                }
+            });
+
+            it("every rendered object is valid against the published schemas (built-in kinds, the charts' CRDs)", async () => {
+                const schemas = await crdSchemas();
+                for (const [chart, objects] of renders) {
+                    await assert.doesNotReject(assertAllValid(objects, schemas), chart);
+                }
+            });
+
+            it("no chart renders a Secret or webhook CA of its own: certificates come from the program or cert-manager", () => {
+                for (const [chart, objects] of renders) {
+                    const secrets = objects.filter((o) => o.kind === "Secret").map((o) => o.metadata.name);
+                    assert.deepEqual(secrets, [], `${chart} renders Secrets ${secrets}`);
+                }
+                const trustRoots = renders.get("linkerd-control-plane")!.filter((o) => o.metadata.name === "linkerd-identity-trust-roots");
+                assert.deepEqual(trustRoots, [], "identity.externalCA: the program owns the trust roots");
+                assert.ok(!renders.get("linkerd-control-plane")!.some((o) => o.kind === "CronJob"), "no heartbeat");
+            });
+        });
+    }
+
+    it("the clock check catches a clock-dependent render (the heartbeat as the chart draws it)", async function () {
+        const archive = await upstream(this, () => chartArchive(CHARTS.linkerdControlPlane));
+        const run = await runStackOk("k3d", { "mtls.enabled": true });
+        const values = { ...ofType(run, CHART).find((c) => c.inputs.chart === "linkerd-control-plane")!.inputs.values, disableHeartBeat: false };
+        const [a, b] = CLOCKS.map((clock) => render(archive, { release: "linkerd-control-plane", namespace: "linkerd", values, patchTemplates: atClock(clock) }));
+        const schedule = (objects: RenderedObject[]) => objects.find((o) => o.kind === "CronJob")!.spec.schedule;
+        assert.notEqual(schedule(a), schedule(b), "drawn from the render time (templates/heartbeat.yaml:25)");
+    });
+
+    describe("targets, from the rendered objects", () => {
+        const rendered = async (context: Mocha.Context, stack: string) => {
+            const run = await runStackOk(stack, { "mtls.enabled": true });
+            const all: RenderedObject[] = [];
+            for (const chart of ofType(run, CHART)) all.push(...(await upstream(context, () => renderRegistered(chart))));
+            return { run, all };
+        };
+        const controlPlaneDeployments = (all: RenderedObject[]) =>
+            all.filter((o) => o.kind === "Deployment" && ["linkerd-destination", "linkerd-identity", "linkerd-proxy-injector"].includes(o.metadata.name));
+
+        for (const stack of ["eks", "gke"]) {
+            it(`${stack}: three replicas spread over nodes, a PodDisruptionBudget each, webhooks Fail`, async function () {
+                const { all } = await rendered(this, stack);
+                for (const deployment of controlPlaneDeployments(all)) {
+                    assert.equal(deployment.spec.replicas, 3, deployment.metadata.name);
+                    assert.ok(deployment.spec.template.spec.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution, "anti-affinity");
+                    assert.equal(deployment.spec.strategy.rollingUpdate.maxUnavailable, 1);
+                }
+                const pdbs = all.filter((o) => o.kind === "PodDisruptionBudget").map((o) => o.metadata.name);
+                // charts/linkerd-control-plane/templates: destination.yaml names its PDB linkerd-dst.
+                for (const name of ["linkerd-dst", "linkerd-identity", "linkerd-proxy-injector"]) assert.ok(pdbs.includes(name), `${name} PDB`);
+                const webhooks = all.filter((o) => /WebhookConfiguration$/.test(o.kind) && o.metadata.name.startsWith("linkerd-"));
+                assert.ok(webhooks.length >= 3);
+                for (const webhook of webhooks.filter((w) => !w.metadata.name.includes("tap"))) assert.equal(webhook.webhooks[0].failurePolicy, "Fail");
+            });
+        }
+
+        for (const stack of ["k3d", "netcup"]) {
+            it(`${stack}: one replica, no PDB or anti-affinity, explicit requests and limits on every container`, async function () {
+                const { all } = await rendered(this, stack);
+                for (const deployment of controlPlaneDeployments(all)) {
+                    assert.equal(deployment.spec.replicas, 1);
+                    assert.equal(deployment.spec.template.spec.affinity, undefined);
+                }
+                assert.deepEqual(all.filter((o) => o.kind === "PodDisruptionBudget" && o.metadata.name.startsWith("linkerd-")), []);
+                for (const object of all) {
+                    const workload = containersOf(object);
+                    if (!workload) continue;
+                    for (const container of [...(workload.pod.spec.initContainers ?? []), ...workload.pod.spec.containers]) {
+                        const what = `${object.metadata.name}/${container.name}`;
+                        for (const kind of ["cpu", "memory"]) {
+                            assert.ok(container.resources?.requests?.[kind], `${what}: ${kind} request`);
+                            assert.ok(container.resources?.limits?.[kind], `${what}: ${kind} limit`);
+                        }
+                    }
+                }
+            });
+        }
+
+        it("netcup: the mesh with 50 meshed pods requests at most 10 % of 16 GiB, counted from the rendered containers", async function () {
+            const { run, all } = await rendered(this, "netcup");
+            const proxy = run.resources.find((r) => r.type === CHART && r.inputs.chart === "linkerd-control-plane")!.inputs.values.proxy.resources;
+            const proxyMemory = parseQuantity(proxy.memory.request);
+            let memory = 0;
+            for (const object of all) {
+                const workload = containersOf(object);
+                if (!workload) continue;
+                const containers = [...workload.pod.spec.containers, ...(workload.pod.spec.initContainers ?? []).filter((c: any) => c.restartPolicy === "Always")];
+                const hasProxy = containers.some((c) => c.name === "linkerd-proxy");
+                // viz's pods are injected at admission (annotated linkerd.io/inject: enabled): their proxy is not rendered.
+                const injected = !hasProxy && workload.pod.metadata?.annotations?.["linkerd.io/inject"] === "enabled";
+                const perPod = containers.reduce((sum, c) => sum + parseQuantity(c.resources.requests.memory), 0) + (injected ? proxyMemory : 0);
+                memory += perPod * workload.replicas;
+            }
+            memory += 50 * proxyMemory;
+            assert.ok(memory <= 0.1 * NETCUP_MEMORY, `${(memory / MIB).toFixed(0)} MiB of requests > ${(0.1 * NETCUP_MEMORY) / MIB} MiB`);
+            assert.equal(memory, meshFootprint(run, 50).memoryRequest, "lib/footprint.ts counts what the charts really render");
+        });
+    });
+
+    it("the Gateway API CRDs the program installs are the upstream standard channel, v1.2.1, and valid", async function () {
+        const crds = await upstream(this, gatewayApiCrds);
+        assert.deepEqual(
+            crds.map((c: any) => c.metadata.name).sort(),
+            ["gatewayclasses", "gateways", "grpcroutes", "httproutes", "referencegrants"].map((n) => `${n}.gateway.networking.k8s.io`),
+        );
+        for (const crd of crds as any[]) {
+            assert.equal(crd.metadata.annotations["gateway.networking.k8s.io/bundle-version"], "v1.2.1");
+            assert.equal(crd.metadata.annotations["gateway.networking.k8s.io/channel"], "standard");
+        }
+        await assertAllValid(crds, await crdSchemas());
+    });
+
+    it("archives are what the registry pins", async function () {
+        for (const chart of Object.values(CHARTS)) {
+            const archive = await upstream(this, () => chartArchive(chart));
+            assert.match(archive, new RegExp(`${chart.chart}-${chart.version.replace(/\./g, "\\.")}\\.tgz$`));
+        }
+        const run = await runStackOk("netcup", { "mtls.enabled": true });
+        for (const chart of ofType(run, CHART)) assert.ok(await archiveOf(chart));
+    });
+});

@@ -1,0 +1,83 @@
+/**
+ * The tests that need pinned upstream artefacts (chart archives, CRDs, a Helm binary) get them
+ * here, through tools/upstream.ts and tools/helm.ts. When they cannot be had:
+ * - in CI (`CI` set), the test fails with the reason: the tier never skips silently there;
+ * - elsewhere (a fresh clone offline), the tests are skipped, each skip saying why once.
+ * Nothing here needs `../shared`: a local mirror is named by `AKKO_HELM_MIRROR` / `AKKO_UPSTREAM_DIR`.
+ */
+import YAML from "yaml";
+import type { RecordedResource } from "../lib/mockRuntime";
+import { CHARTS, GATEWAY_API, PinnedChart } from "../lib/registry";
+import { chartFiles, helm, render, RenderedObject, RenderOptions } from "../tools/helm";
+import { CrdSchemas, KubeObject } from "../tools/kubeValidate";
+import { chartArchive, pinnedFile, UpstreamUnavailable } from "../tools/upstream";
+
+let reported = false;
+
+/** Runs `get`; when an artefact is unavailable, fails in CI and skips the test elsewhere. */
+export async function upstream<T>(context: Mocha.Context, get: () => Promise<T> | T): Promise<T> {
+    try {
+        return await get();
+    } catch (error) {
+        if (!(error instanceof UpstreamUnavailable) || process.env.CI) throw error;
+        if (!reported) {
+            reported = true;
+            console.warn(
+                `\n  [upstream tier skipped] ${error.message}\n  Set AKKO_HELM_MIRROR / AKKO_UPSTREAM_DIR to local mirrors, or run online; ` +
+                    "CI=true makes this a failure.\n",
+            );
+        }
+        context.skip();
+    }
+}
+
+/** The archive of a chart as the program registered it (its chart, version and repository). */
+export function archiveOf(chart: RecordedResource): Promise<string> {
+    return chartArchive({ chart: chart.inputs.chart, version: chart.inputs.version, repository: chart.inputs.repositoryOpts.repo });
+}
+
+const renders = new Map<string, RenderedObject[]>();
+
+/** `helm template` of a chart the program registered, with the values it hands it (memoized per inputs, unless patched). */
+export async function renderRegistered(chart: RecordedResource, options: Partial<RenderOptions> = {}): Promise<RenderedObject[]> {
+    helm();
+    const key = options.patchTemplates ? undefined : JSON.stringify(chart.inputs);
+    const cached = key === undefined ? undefined : renders.get(key);
+    if (cached) return structuredClone(cached);
+    const objects = render(await archiveOf(chart), {
+        release: chart.inputs.name,
+        namespace: chart.inputs.namespace,
+        values: chart.inputs.values ?? {},
+        ...options,
+    });
+    if (key !== undefined) renders.set(key, objects);
+    return structuredClone(objects);
+}
+
+/** The values.yaml of a pinned chart, parsed. */
+export async function chartDefaults(chart: PinnedChart, file = "values.yaml"): Promise<any> {
+    return YAML.parse(chartFiles(await chartArchive(chart)).get(file) ?? "{}");
+}
+
+let schemas: Promise<CrdSchemas> | undefined;
+
+/** Every CRD the mesh's objects may be instances of: Linkerd's, cert-manager's, the Gateway API's. */
+export function crdSchemas(): Promise<CrdSchemas> {
+    schemas ??= (async () => {
+        helm();
+        const linkerd = render(await chartArchive(CHARTS.linkerdCrds), { release: "linkerd-crds", namespace: "linkerd", values: {} });
+        const certManager = render(await chartArchive(CHARTS.certManager), {
+            release: "cert-manager",
+            namespace: "cert-manager",
+            values: { crds: { enabled: true } },
+        }).filter((o) => o.kind === "CustomResourceDefinition");
+        return new CrdSchemas([...linkerd, ...certManager, ...(await gatewayApiCrds())]);
+    })();
+    schemas.catch(() => (schemas = undefined));
+    return schemas;
+}
+
+/** The pinned Gateway API standard CRDs, verified. */
+export async function gatewayApiCrds(): Promise<KubeObject[]> {
+    return (await Promise.all(GATEWAY_API.files.map(pinnedFile))).flatMap((text) => YAML.parseAllDocuments(text).map((d) => d.toJS() as KubeObject));
+}
