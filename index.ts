@@ -29,7 +29,7 @@ export = async () => {
         ),
     );
     const rotation = planRotation(config.identity.trustAnchor, parseRotationRecord(previousOutputs.trustAnchorRotation), new Date());
-    const previousMesh = readPreviousMesh(previousOutputs, config.mtls.namespaces);
+    const previousMesh = readPreviousMesh(previousOutputs, config.mtls);
     const previous = readPreviousDeployment(previousOutputs, previousMesh.state);
     const refused = refusedTransitions(config, previous);
     if (refused.length > 0) {

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ResourceValues } from "./linkerdControlPlane";
+import type { NetworkPolicySpec } from "../lib/networkPolicies";
 import { CHARTS, IMAGES } from "../lib/registry";
 import { retainAndReadopt } from "./transforms";
 
@@ -52,6 +53,8 @@ export interface CertManagerArgs {
      * It must exist first.
      */
     checkNamespace: k8s.core.v1.Namespace;
+    /** The installed cert-manager's NetworkPolicy on a default-deny-everywhere platform (lib/networkPolicies.ts); omit for none. */
+    networkPolicy?: NetworkPolicySpec;
 }
 
 /**
@@ -131,6 +134,13 @@ export class CertManager extends pulumi.ComponentResource {
                 // Other teams' Certificates live in these CRDs and rely on this cert-manager: kept on delete.
                 { parent: this, dependsOn: [namespace], transforms: [retainAndReadopt] },
             );
+            if (args.networkPolicy) {
+                new k8s.networking.v1.NetworkPolicy(
+                    `${name}-network-policy`,
+                    { metadata: { name: args.networkPolicy.name, namespace: namespace.metadata.name }, spec: args.networkPolicy.spec },
+                    { parent: this },
+                );
+            }
         }
 
         const checkNamespace = args.checkNamespace.metadata.name;

@@ -94,6 +94,15 @@ export class IdentityIssuer extends pulumi.ComponentResource {
                 },
                 { parent: this },
             ),
+            // The public certificate alone: the maintenance Jobs check it without any right on a Secret.
+            new k8s.core.v1.ConfigMap(
+                `${name}-certificate`,
+                {
+                    metadata: { name: LINKERD_OBJECTS.issuerCertificateConfigMap, namespace: args.namespace, labels: { "app.kubernetes.io/part-of": "akko-mtls" } },
+                    data: { "tls.crt": cert.certPem },
+                },
+                { parent: this },
+            ),
         ];
 
         this.registerOutputs({ certPem: this.certPem, privateKeyPem: this.privateKeyPem, notAfter: this.notAfter, ready: this.ready });

@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { CHARTS, LINKERD_OBJECTS, LINKERD_WEBHOOKS, PORTS } from "../lib/registry";
+import type { NetworkPolicySpec } from "../lib/networkPolicies";
+import { CHARTS, LINKERD_OBJECTS, LINKERD_WEBHOOKS } from "../lib/registry";
 import { awaitCaBundle, retainAndReadopt } from "./transforms";
 import type { WebhookTlsValues } from "./webhookCertificates";
 
@@ -83,10 +84,21 @@ export interface LinkerdControlPlaneArgs {
      */
     waitFor?: pulumi.Input<pulumi.Resource>[];
     /**
-     * NetworkPolicy admitting what the control plane serves, for clusters whose policy
-     * engine puts default-deny into every namespace; omit for none.
+     * The namespaces the proxy injector is called for: the namespaces the mesh owns (meshed,
+     * draining, viz, the ingress controller's). Pod creation anywhere else never touches the
+     * webhook, so a control-plane outage with failure policy `Fail` cannot block it.
      */
-    networkPolicy?: { meshedNamespaces: string[]; vizNamespace?: string };
+    injectorNamespaces: pulumi.Input<string>[];
+    /**
+     * Linkerd's CNI plugin sets pods up (components/linkerdCni.ts): no linkerd-init container.
+     * @default false
+     */
+    cniEnabled?: boolean;
+    /**
+     * NetworkPolicy admitting what the control plane serves and dials, for clusters whose policy
+     * engine puts default-deny into every namespace (lib/networkPolicies.ts); omit for none.
+     */
+    networkPolicy?: NetworkPolicySpec;
 }
 
 /**
@@ -168,46 +180,12 @@ export class LinkerdControlPlane extends pulumi.ComponentResource {
             },
         );
 
-        const policy = args.networkPolicy;
-        if (policy) {
-            const controlPlaneNs = namespace.metadata.name;
-            const mesh = pulumi
-                .output(controlPlaneNs)
-                .apply((cp) => [...new Set([...policy.meshedNamespaces, cp, ...(policy.vizNamespace ? [policy.vizNamespace] : [])])]);
-            const tcp = (...ports: number[]) => ports.map((port) => ({ protocol: "TCP", port }));
+        if (args.networkPolicy) {
             new k8s.networking.v1.NetworkPolicy(
                 `${name}-network-policy`,
                 {
-                    metadata: { name: "linkerd-control-plane", namespace: controlPlaneNs },
-                    spec: {
-                        podSelector: {
-                            matchExpressions: [
-                                { key: "linkerd.io/control-plane-component", operator: "In", values: ["identity", "destination", "proxy-injector"] },
-                            ],
-                        },
-                        policyTypes: ["Ingress"],
-                        ingress: [
-                            {
-                                from: [{ namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: mesh }] } }],
-                                ports: tcp(PORTS.identityGrpc, PORTS.destinationGrpc, PORTS.policyGrpc, PORTS.proxyInbound),
-                            },
-                            // Admission webhooks are called by the API server, whose address no selector names.
-                            { ports: tcp(PORTS.webhookHttps, PORTS.policyValidatorHttps) },
-                            ...(policy.vizNamespace
-                                ? [
-                                      {
-                                          from: [
-                                              {
-                                                  namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": policy.vizNamespace } },
-                                                  podSelector: { matchLabels: { "linkerd.io/extension": "viz", component: "prometheus" } },
-                                              },
-                                          ],
-                                          ports: tcp(PORTS.proxyAdmin, ...PORTS.controlPlaneAdmin),
-                                      },
-                                  ]
-                                : []),
-                        ],
-                    },
+                    metadata: { name: args.networkPolicy.name, namespace: namespace.metadata.name, labels: { "app.kubernetes.io/part-of": "akko-mtls" } },
+                    spec: args.networkPolicy.spec,
                 },
                 { parent: this, dependsOn: [namespace] },
             );
@@ -243,7 +221,13 @@ function controlPlaneValues(args: LinkerdControlPlaneArgs): Record<string, unkno
             // by cert-manager. The chart then renders no issuer Secret (templates/identity.yaml:6-20).
             issuer: { scheme: "kubernetes.io/tls" },
         },
-        proxyInjector: args.webhookTls.proxyInjector,
+        proxyInjector: {
+            ...args.webhookTls.proxyInjector,
+            // Replaces the chart's list (kube-system and cert-manager excluded): only what the mesh owns.
+            namespaceSelector: {
+                matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: args.injectorNamespaces }],
+            },
+        },
         profileValidator: args.webhookTls.profileValidator,
         policyValidator: args.webhookTls.policyValidator,
         // The heartbeat CronJob's schedule is drawn from the render time unless heartbeatSchedule is
@@ -263,7 +247,29 @@ function controlPlaneValues(args: LinkerdControlPlaneArgs): Record<string, unkno
             rollingUpdate: { maxUnavailable: highAvailability.apply((ha) => (ha ? 1 : "25%")), maxSurge: "25%" },
         },
         proxyInit: { iptablesMode: args.iptablesMode ?? "nft" },
-        proxy: { resources: args.proxyResources },
+        cniEnabled: args.cniEnabled ?? false,
+        proxy: {
+            resources: args.proxyResources,
+            // Meshed -> meshed traffic keeps its application port on the wire, so the platform's
+            // port-level NetworkPolicies keep segmenting it. The chart's default, transport-header,
+            // sends everything to the peer's proxy port 4143 with the real port in a header
+            // (controller/cmd/destination/main.go:180-188, api/destination/endpoint_translator.go:451-461):
+            // a policy that admits 4143 would then admit every port. Opaque ports use the header either way.
+            outboundTransportMode: "transparent",
+            // The chart's default since linkerd2 #15267, pinned: Jobs (Spark drivers and executors) must complete.
+            nativeSidecar: true,
+            // The proxy needs no capability (it binds ports above 1024). Dropping them all is what
+            // Pod Security `restricted` requires; without this the proxy copies the application's first
+            // container's (pkg/inject/inject.go injectPodSpec). Replaces the chart's block, hence restated.
+            securityContext: {
+                allowPrivilegeEscalation: false,
+                capabilities: { drop: ["ALL"] },
+                readOnlyRootFilesystem: true,
+                runAsNonRoot: true,
+                runAsUser: 2102,
+                seccompProfile: { type: "RuntimeDefault" },
+            },
+        },
         destinationResources: component("destination"),
         spValidatorResources: component("spValidator"),
         identityResources: component("identity"),

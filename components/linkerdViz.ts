@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { NetworkPolicySpec } from "../lib/networkPolicies";
 import { CHARTS, PORTS, VIZ_WEBHOOKS } from "../lib/registry";
 import type { ResourceValues } from "./linkerdControlPlane";
 import { awaitCaBundle } from "./transforms";
@@ -88,6 +89,8 @@ export interface LinkerdVizArgs {
     dashboardIngress?: DashboardIngress;
     /** The kube context, for the dashboard command in {@link dashboard}. */
     kubeContext: string;
+    /** Its NetworkPolicy on a default-deny-everywhere platform (lib/networkPolicies.ts); omit for none. */
+    networkPolicy?: NetworkPolicySpec;
     /** Resources viz must wait for: the control plane, its own webhook certificates. */
     waitFor?: pulumi.Input<pulumi.Resource>[];
 }
@@ -163,6 +166,14 @@ export class LinkerdViz extends pulumi.ComponentResource {
             // The tap APIService and the tap injector are ready once the API server can call them.
             { parent: this, dependsOn: [args.namespace, ...(args.waitFor ?? [])], transforms: [awaitCaBundle] },
         );
+
+        if (args.networkPolicy) {
+            new k8s.networking.v1.NetworkPolicy(
+                `${name}-network-policy`,
+                { metadata: { name: args.networkPolicy.name, namespace: args.namespace.metadata.name }, spec: args.networkPolicy.spec },
+                { parent: this },
+            );
+        }
 
         const rules = args.prometheus.mode === "bundled" ? args.prometheus.rules : undefined;
         if (rules) {

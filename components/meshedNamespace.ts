@@ -1,10 +1,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { PORTS as LINKERD_PORTS } from "../lib/registry";
+import { MeshedNamespacePolicyArgs, meshedNamespacePolicy } from "../lib/networkPolicies";
+import { podSecurityProblem } from "../lib/podSecurity";
 
-/** Strict mode: who may call a server, by ServiceAccount identity (config `mtls.authorizations`). */
+/** Strict mode: who may call a server (config `mtls.authorizations`). */
 export interface Authorization {
-    /** Server name (also of its AuthorizationPolicy and MeshTLSAuthentication). */
+    /** Server name (also of its AuthorizationPolicy and authentication). */
     name: string;
     /** Labels of the pods that serve. */
     podSelector: Record<string, string>;
@@ -13,7 +14,18 @@ export interface Authorization {
     /** Protocol discovery override (Server `proxyProtocol`). */
     proxyProtocol?: string;
     /** Client identities, `<sa>.<ns>.serviceaccount.identity.linkerd.<trust domain>`. */
-    clients: string[];
+    clients?: string[];
+    /** Unauthenticated callers from these networks instead (probes Linkerd does not authorize itself). */
+    networks?: string[];
+    /** The serving pods' ServiceAccount: its identity may call the server too. */
+    serviceAccount?: string;
+}
+
+/** Proxy settings a namespace gives its pods (config `mtls.namespaceOptions`). */
+export interface ProxyOptions {
+    opaquePorts?: readonly number[];
+    skipInboundPorts?: readonly number[];
+    skipOutboundPorts?: readonly number[];
 }
 
 export interface MeshedNamespaceArgs {
@@ -30,23 +42,24 @@ export interface MeshedNamespaceArgs {
      * @default "permissive"
      */
     mode?: "permissive" | "strict";
-    /**
-     * NetworkPolicies opening the mesh's ports, for namespaces with default-deny policies;
-     * omit for none.
-     */
-    networkPolicy?: {
-        /** Every meshed namespace (mesh traffic comes from and goes to them). */
-        meshedNamespaces: string[];
-        /** The control-plane namespace. */
-        controlPlaneNamespace: string;
-        /** linkerd-viz's namespace, whose Prometheus scrapes and tap watches the proxies. */
-        vizNamespace?: string;
-    };
+    /** Per-namespace proxy settings, as namespace annotations the injector copies onto each pod. */
+    proxy?: ProxyOptions;
+    /** The mesh's NetworkPolicy for this namespace (lib/networkPolicies.ts); omit for none. */
+    networkPolicy?: Omit<MeshedNamespacePolicyArgs, "namespace">;
     /** Servers and their authorizations in this namespace (strict mode). */
     authorizations?: Authorization[];
+    /** The trust domain, for the serving pods' own identity. @default "cluster.local" */
+    trustDomain?: string;
+    /**
+     * Whether Linkerd's CNI plugin sets pods up (no linkerd-init): decides which Pod Security
+     * levels admit injected pods.
+     * @default false
+     */
+    cniEnabled?: boolean;
     /**
      * What the annotations and the authorization objects wait for: the control plane, whose
-     * injector adds the proxies and whose policy validator admits the policy objects.
+     * injector adds the proxies and whose policy validator admits the policy objects (and, in
+     * strict mode, the check that nothing breaks).
      */
     waitFor?: pulumi.Input<pulumi.Resource>[];
 }
@@ -55,10 +68,43 @@ export interface MeshedNamespaceArgs {
 export const STRICT_POLICY = "all-authenticated";
 
 /**
- * One AKKO namespace in the mesh: its injection and default-policy annotations (a
- * server-side apply patch, so the namespace stays its charts' and survives the mesh),
- * the NetworkPolicies the mesh's ports need, and in strict mode the Linkerd Server,
- * MeshTLSAuthentication and AuthorizationPolicy objects of `mtls.authorizations`.
+ * A namespace's proxy settings as the annotations the injector copies onto each new pod that has
+ * none of its own (linkerd2 controller/proxy-injector/webhook.go AppendNamespaceAnnotations; names
+ * from pkg/k8s/labels.go). Only the ones set.
+ */
+export function proxyAnnotations(proxy: ProxyOptions = {}): Record<string, string> {
+    const annotations: Record<string, readonly number[] | undefined> = {
+        // Ports whose protocol is not detected: server-speaks-first and other non-HTTP protocols. Still mTLS.
+        "config.linkerd.io/opaque-ports": proxy.opaquePorts,
+        // Ports the proxy does not touch at all: plaintext, for protocols that cannot go through it.
+        "config.linkerd.io/skip-inbound-ports": proxy.skipInboundPorts,
+        "config.linkerd.io/skip-outbound-ports": proxy.skipOutboundPorts,
+    };
+    return Object.fromEntries(
+        Object.entries(annotations)
+            .filter((entry): entry is [string, readonly number[]] => entry[1] !== undefined && entry[1].length > 0)
+            .map(([key, ports]) => [key, ports.join(",")]),
+    );
+}
+
+/** The namespace annotations for a meshed (or draining) namespace: read by the injector when a pod is created. */
+export function meshAnnotations(inject: boolean, mode: "permissive" | "strict", proxy: ProxyOptions = {}): Record<string, string> {
+    return {
+        "linkerd.io/inject": inject ? "enabled" : "disabled",
+        // Native sidecars (the chart's default since linkerd2 #15267), pinned: Jobs and Spark executors
+        // must complete, which a classic sidecar proxy prevents.
+        "config.linkerd.io/proxy-enable-native-sidecar": "true",
+        ...(mode === "strict" ? { "config.linkerd.io/default-inbound-policy": STRICT_POLICY } : {}),
+        ...(inject ? proxyAnnotations(proxy) : {}),
+    };
+}
+
+/**
+ * One AKKO namespace in the mesh: its injection and proxy annotations (a server-side apply patch,
+ * so the namespace stays its charts' and survives the mesh), the NetworkPolicy the mesh's ports
+ * need, and in strict mode the Linkerd Server, authentication and AuthorizationPolicy objects of
+ * `mtls.authorizations`. The namespace must exist: it is read first (a patch would create it),
+ * and its Pod Security level must admit injected pods.
  */
 export class MeshedNamespace extends pulumi.ComponentResource {
     /** The annotation patch. */
@@ -69,67 +115,35 @@ export class MeshedNamespace extends pulumi.ComponentResource {
     constructor(name: string, args: MeshedNamespaceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("akko:mtls:MeshedNamespace", name, {}, opts);
         const namespace = args.namespace;
+        const inject = args.inject ?? true;
         const labels = { "app.kubernetes.io/part-of": "akko-mtls" };
+
+        // A read fails the run (and its preview) when the namespace does not exist; its Pod Security
+        // level is checked before a single annotation asks for proxies.
+        const live = k8s.core.v1.Namespace.get(`${name}-namespace`, namespace, { parent: this });
+        const admitted = live.metadata.labels.apply((namespaceLabels) => {
+            const problem = inject ? podSecurityProblem(namespace, namespaceLabels, args.cniEnabled ?? false) : undefined;
+            if (problem) throw new pulumi.RunError(problem);
+            return namespace;
+        });
 
         this.patch = new k8s.core.v1.NamespacePatch(
             `${name}-annotations`,
-            {
-                metadata: {
-                    name: namespace,
-                    annotations: {
-                        "linkerd.io/inject": (args.inject ?? true) ? "enabled" : "disabled",
-                        // Read by the injector when a pod is created: running pods change on restart.
-                        ...(args.mode === "strict" ? { "config.linkerd.io/default-inbound-policy": STRICT_POLICY } : {}),
-                    },
-                },
-            },
+            { metadata: { name: admitted, annotations: meshAnnotations(inject, args.mode ?? "permissive", args.proxy) } },
             { parent: this, dependsOn: args.waitFor ?? [] },
         );
         this.ready = [this.patch];
 
-        const policy = args.networkPolicy;
-        if (policy) {
-            const namespaces = (names: string[]) => ({
-                namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: names }] },
-            });
-            const mesh = [...new Set([...policy.meshedNamespaces, policy.controlPlaneNamespace, ...(policy.vizNamespace ? [policy.vizNamespace] : [])])];
-            const viz = (component: string) => ({
-                namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": policy.vizNamespace! } },
-                podSelector: { matchLabels: { "linkerd.io/extension": "viz", component } },
-            });
-            const tcp = (...ports: number[]) => ports.map((port) => ({ protocol: "TCP", port }));
-            const meshPolicy = new k8s.networking.v1.NetworkPolicy(
-                `${name}-mesh`,
-                {
-                    metadata: { name: "linkerd-mesh", namespace, labels },
-                    spec: {
-                        // Allows only: it adds to the namespace's default-deny, never restricts more.
-                        podSelector: {},
-                        policyTypes: ["Ingress", "Egress"],
-                        ingress: [
-                            // Meshed clients reach a meshed pod on its proxy's inbound port (transport header).
-                            { from: [namespaces(mesh)], ports: tcp(LINKERD_PORTS.proxyInbound) },
-                            ...(policy.vizNamespace
-                                ? [
-                                      { from: [viz("prometheus")], ports: tcp(LINKERD_PORTS.proxyAdmin) },
-                                      { from: [viz("tap")], ports: tcp(LINKERD_PORTS.proxyControl) },
-                                  ]
-                                : []),
-                        ],
-                        egress: [
-                            // Proxies ask the control plane for identity, destinations and policies.
-                            {
-                                to: [namespaces([policy.controlPlaneNamespace])],
-                                ports: tcp(LINKERD_PORTS.identityGrpc, LINKERD_PORTS.destinationGrpc, LINKERD_PORTS.policyGrpc),
-                            },
-                            { to: [namespaces(mesh)], ports: tcp(LINKERD_PORTS.proxyInbound) },
-                        ],
-                    },
-                },
-                { parent: this },
-            );
+        if (args.networkPolicy) {
+            const policy = meshedNamespacePolicy({ namespace, ...args.networkPolicy });
             // Proxies must be able to talk before workloads restart with them.
-            this.ready.push(meshPolicy);
+            this.ready.push(
+                new k8s.networking.v1.NetworkPolicy(
+                    `${name}-mesh`,
+                    { metadata: { name: policy.name, namespace, labels }, spec: policy.spec },
+                    { parent: this },
+                ),
+            );
         }
 
         const objectOpts = { parent: this, dependsOn: args.waitFor ?? [] };
@@ -140,20 +154,35 @@ export class MeshedNamespace extends pulumi.ComponentResource {
                 { apiVersion: `policy.linkerd.io/${version}`, kind, metadata: { name: objectName, namespace, labels }, spec },
                 objectOpts,
             );
+        const trustDomain = args.trustDomain ?? "cluster.local";
         for (const authorization of args.authorizations ?? []) {
             const server = policyObject(`server-${authorization.name}`, "v1beta3", "Server", authorization.name, {
                 podSelector: { matchLabels: authorization.podSelector },
                 port: authorization.port,
                 ...(authorization.proxyProtocol ? { proxyProtocol: authorization.proxyProtocol } : {}),
             });
-            const clients = policyObject(`clients-${authorization.name}`, "v1alpha1", "MeshTLSAuthentication", `${authorization.name}-clients`, {
-                identities: authorization.clients,
-            });
+            let authentication: k8s.apiextensions.CustomResource;
+            if (authorization.networks) {
+                // Unauthenticated callers from these networks only (kubelet's probes of a gRPC, TCP or HTTPS port).
+                authentication = policyObject(`clients-${authorization.name}`, "v1alpha1", "NetworkAuthentication", `${authorization.name}-clients`, {
+                    networks: authorization.networks.map((cidr) => ({ cidr })),
+                });
+            } else {
+                const self = authorization.serviceAccount
+                    ? [`${authorization.serviceAccount}.${namespace}.serviceaccount.identity.linkerd.${trustDomain}`]
+                    : [];
+                authentication = policyObject(`clients-${authorization.name}`, "v1alpha1", "MeshTLSAuthentication", `${authorization.name}-clients`, {
+                    // The serving workload's own identity (its replicas calling each other), then the listed clients.
+                    identities: [...new Set([...self, ...(authorization.clients ?? [])])],
+                });
+            }
             const authz = policyObject(`authorization-${authorization.name}`, "v1alpha1", "AuthorizationPolicy", authorization.name, {
                 targetRef: { group: "policy.linkerd.io", kind: "Server", name: server.metadata.name },
-                requiredAuthenticationRefs: [{ group: "policy.linkerd.io", kind: "MeshTLSAuthentication", name: clients.metadata.name }],
+                requiredAuthenticationRefs: [
+                    { group: "policy.linkerd.io", kind: authorization.networks ? "NetworkAuthentication" : "MeshTLSAuthentication", name: authentication.metadata.name },
+                ],
             });
-            this.ready.push(server, clients, authz);
+            this.ready.push(server, authentication, authz);
         }
 
         this.registerOutputs({ patch: this.patch });

@@ -3,15 +3,18 @@ import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "node:crypto";
 import type { MeshConfig } from "../config";
 import type { MeshPlan } from "../lib/meshLifecycle";
-import { LINKERD_WEBHOOKS, NAMESPACES, VIZ_WEBHOOKS } from "../lib/registry";
+import { inNamespaces, NetworkPolicySpec, platformPolicies, Scraper } from "../lib/networkPolicies";
+import { edgeOf, LINKERD_OBJECTS, LINKERD_WEBHOOKS, NAMESPACES, VIZ_WEBHOOKS } from "../lib/registry";
 import type { RotationPlan } from "../lib/rotation";
 import { CertManager } from "./certManager";
 import { GatewayApiCrds } from "./gatewayApi";
 import { CertManagerIdentityIssuer, IdentityIssuer } from "./identityIssuer";
 import { LinkerdControlPlane, LinkerdWebhook } from "./linkerdControlPlane";
 import { LinkerdViz, VizWebhook } from "./linkerdViz";
-import { MeshedNamespace, STRICT_POLICY } from "./meshedNamespace";
-import { MeshMaintenance } from "./meshMaintenance";
+import { LinkerdCni } from "./linkerdCni";
+import { K3S_TRAEFIK_SELECTOR, MeshedIngress } from "./meshedIngress";
+import { MeshedNamespace, proxyAnnotations, STRICT_POLICY } from "./meshedNamespace";
+import { IssuerSource, MeshMaintenance } from "./meshMaintenance";
 import { MtlsObservability, RULES_CONFIGMAP } from "./mtlsObservability";
 import { linkerdNamespace, vizNamespace } from "./namespaces";
 import { TrustAnchor } from "./trustAnchor";
@@ -51,6 +54,8 @@ interface WebhookSet {
 interface IdentityBackend {
     /** What the control plane waits for: the issuer Secret or Certificate. */
     ready: pulumi.Resource[];
+    /** Where the maintenance Jobs read the issuer's public certificate. */
+    issuerSource: IssuerSource;
     /** Certificates for a chart's webhooks in a namespace. */
     webhooks(resourceName: string, namespace: pulumi.Input<string>, namespaceName: string, services: Record<string, string>): WebhookSet;
     certManager?: CertManager;
@@ -154,7 +159,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 },
                 { parent: this },
             );
-            if (mesh.deploy) this.deploy(name, config, mesh, { bundle, inBundle, signing }, { parent: this, provider });
+            if (mesh.deploy) this.deploy(name, config, mesh, { bundle, inBundle, signing, phase: rotation.record.phase }, { parent: this, provider });
         }
         if (mesh.notice) pulumi.log.warn(mesh.notice, this);
 
@@ -182,20 +187,59 @@ export class MtlsMesh extends pulumi.ComponentResource {
         name: string,
         config: MeshConfig,
         mesh: MeshPlan,
-        trust: { bundle: pulumi.Output<string>; inBundle: Anchor[]; signing: Anchor },
+        trust: { bundle: pulumi.Output<string>; inBundle: Anchor[]; signing: Anchor; phase: number },
         inCluster: pulumi.ComponentResourceOptions,
     ): void {
         const writable = this as { -readonly [K in keyof MtlsMesh]: MtlsMesh[K] };
-        const namespace = linkerdNamespace(`${name}-linkerd-namespace`, CONTROL_PLANE_NAMESPACE, inCluster);
-        const gatewayApi = new GatewayApiCrds(`${name}-gateway-api`, { mode: config.linkerd.gatewayApi }, inCluster);
-        const identity = this.identityBackend(name, config, namespace, trust.inBundle, trust.signing, inCluster);
+        const linkerd = config.linkerd;
+        const cniEnabled = linkerd.cni.enabled;
+        const namespace = linkerdNamespace(`${name}-linkerd-namespace`, CONTROL_PLANE_NAMESPACE, cniEnabled, inCluster);
+        const gatewayApi = new GatewayApiCrds(`${name}-gateway-api`, { mode: linkerd.gatewayApi }, inCluster);
+        const viz = config.viz.enabled ? VIZ_NAMESPACE : undefined;
+        const ingress = mesh.ingress;
+
+        // Who scrapes the proxies: viz's own Prometheus, or the external one the config names.
+        const bundledPrometheus = viz !== undefined && config.viz.prometheus.mode === "bundled";
+        const scraper: Scraper = bundledPrometheus
+            ? { namespace: VIZ_NAMESPACE, podSelector: { "linkerd.io/extension": "viz", component: "prometheus" } }
+            : { namespace: config.viz.prometheus.scraper.namespace, podSelector: { ...config.viz.prometheus.scraper.podSelector } };
+        const meshed = mesh.namespaces.filter((n) => n.inject).map((n) => n.name);
+        // Namespaces whose pods run (or still run) a proxy: the injector is called for these only.
+        const ownedNamespaces = [...mesh.namespaces.map((n) => n.name), ...(viz ? [viz] : []), ...(ingress ? [ingress.namespace] : [])];
+        const platform = linkerd.networkPolicies
+            ? platformPolicies({
+                  controlPlaneNamespace: CONTROL_PLANE_NAMESPACE,
+                  meshNamespaces: [...meshed, ...(ingress?.inject ? [ingress.namespace] : [])],
+                  vizNamespace: viz,
+                  scraper,
+                  certManagerNamespace: config.identity.issuer.mode === "certManager" && config.certManager.install ? config.certManager.namespace : undefined,
+                  cniNamespace: cniEnabled ? NAMESPACES.cni : undefined,
+                  maintenanceNamespace: NAMESPACES.maintenance,
+              })
+            : [];
+        const policyFor = (policyNamespace: string) => platform.find((p) => p.namespace === policyNamespace);
+        const identity = this.identityBackend(name, config, namespace, trust.inBundle, trust.signing, inCluster, policyFor(config.certManager.namespace));
         writable.identityIssuerNotAfter = identity.notAfter;
         writable.certManagerChartVersion = identity.certManager?.chart ? identity.certManager.chartVersion : undefined;
         const linkerdWebhooks = identity.webhooks(`${name}-linkerd-webhooks`, namespace.metadata.name, CONTROL_PLANE_NAMESPACE, LINKERD_WEBHOOKS);
-        const meshed = mesh.namespaces.map((n) => n.name);
-        const viz = config.viz.enabled ? VIZ_NAMESPACE : undefined;
 
-        const linkerd = config.linkerd;
+        const cni = cniEnabled
+            ? new LinkerdCni(
+                  `${name}-cni`,
+                  {
+                      namespace: NAMESPACES.cni,
+                      chartVersion: linkerd.chartVersion,
+                      repository: linkerd.repository,
+                      netDir: linkerd.cni.netDir,
+                      binDir: linkerd.cni.binDir,
+                      iptablesMode: linkerd.proxyInit.iptablesMode,
+                      resources: linkerd.cni.resources,
+                      networkPolicy: policyFor(NAMESPACES.cni),
+                  },
+                  inCluster,
+              )
+            : undefined;
+
         const controlPlane = new LinkerdControlPlane(
             `${name}-linkerd`,
             {
@@ -211,38 +255,25 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 iptablesMode: linkerd.proxyInit.iptablesMode,
                 proxyResources: linkerd.proxy.resources,
                 controlPlaneResources: linkerd.controlPlaneResources,
-                waitFor: [...identity.ready, ...linkerdWebhooks.ready, ...gatewayApi.ready],
-                networkPolicy: linkerd.networkPolicies ? { meshedNamespaces: meshed, vizNamespace: viz } : undefined,
+                injectorNamespaces: ownedNamespaces,
+                cniEnabled,
+                // Linkerd's docs install the CNI plugin first (features/cni.md).
+                waitFor: [...identity.ready, ...linkerdWebhooks.ready, ...gatewayApi.ready, ...(cni ? [cni] : [])],
+                networkPolicy: policyFor(CONTROL_PLANE_NAMESPACE),
             },
             inCluster,
         );
         writable.linkerdChartVersion = controlPlane.chartVersion;
 
-        const namespaces = mesh.namespaces.map(
-            (plan) =>
-                new MeshedNamespace(
-                    `${name}-mesh-${plan.name}`,
-                    {
-                        namespace: plan.name,
-                        inject: plan.inject,
-                        mode: plan.mode,
-                        networkPolicy: config.mtls.networkPolicies
-                            ? { meshedNamespaces: meshed, controlPlaneNamespace: CONTROL_PLANE_NAMESPACE, vizNamespace: viz }
-                            : undefined,
-                        authorizations: mesh.authorizations
-                            ? config.mtls.authorizations
-                                  .filter((a) => a.namespace === plan.name)
-                                  .map((a) => ({ ...a, podSelector: { ...a.podSelector }, clients: [...a.clients] }))
-                            : [],
-                        // Policy objects are validated by the policy controller's webhook, and the
-                        // annotation asks for proxies: both wait for the whole control plane.
-                        waitFor: [controlPlane],
-                    },
-                    inCluster,
-                ),
-        );
+        if (viz) writable.vizDashboard = this.viz(name, config, namespace, controlPlane, identity, trust.inBundle, policyFor(VIZ_NAMESPACE), inCluster);
 
-        if (viz) writable.vizDashboard = this.viz(name, config, namespace, controlPlane, identity, trust.inBundle, inCluster);
+        // Strict namespaces are checked before their policy changes; the rollout waits for everything.
+        const strictNamespaces = mesh.namespaces.filter((n) => n.inject && n.mode === "strict").map((n) => n.name);
+        const probeAuthorizations = config.mtls.authorizations
+            .filter((a) => a.networks && strictNamespaces.includes(a.namespace))
+            .map((a) => ({ namespace: a.namespace, podSelector: { ...a.podSelector }, port: a.port }));
+        let namespacesReady: (ready: pulumi.Resource[]) => void = () => undefined;
+        const rolloutWaitFor = new Promise<pulumi.Resource[]>((resolve) => (namespacesReady = resolve));
 
         // What the control-plane pods must have started with: the bundle (read once at start:
         // controller/cmd/identity/main.go:68) and, in static mode, the webhook serving certificates.
@@ -250,17 +281,31 @@ export class MtlsMesh extends pulumi.ComponentResource {
             .all([trust.bundle, ...linkerdWebhooks.certificates])
             .apply((parts) => crypto.createHash("sha256").update(parts.join("\n")).digest("hex").slice(0, 16));
         const job = config.rotationJob;
+        const namespaceOptions = config.mtls.namespaceOptions;
         const maintenance = new MeshMaintenance(
             `${name}-maintenance`,
             {
-                namespace: namespace.metadata.name,
-                issuerScheme: "kubernetes.io/tls",
+                controlPlaneNamespace: namespace.metadata.name,
+                issuerSource: identity.issuerSource,
                 // viz's pods are meshed too and must pick up a new trust bundle.
-                meshedNamespaces: [...mesh.namespaces.filter((n) => n.inject).map((n) => n.name), ...(viz ? [viz] : [])],
+                meshedNamespaces: [...meshed, ...(viz ? [viz] : [])],
                 unmeshedNamespaces: mesh.namespaces.filter((n) => !n.inject).map((n) => n.name),
                 expectedInboundPolicy: Object.fromEntries(
                     mesh.namespaces.filter((n) => n.inject).map((n) => [n.name, n.mode === "strict" ? STRICT_POLICY : "all-unauthenticated"]),
                 ),
+                expectedAnnotations: Object.fromEntries(
+                    meshed
+                        .map((n) => [n, proxyAnnotations(namespaceOptions[n])] as const)
+                        .filter(([, annotations]) => Object.keys(annotations).length > 0),
+                ),
+                ingress: ingress
+                    ? {
+                          namespace: ingress.namespace,
+                          selector: ingress.controller === "k3s-traefik" ? K3S_TRAEFIK_SELECTOR : {},
+                          deployment: ingress.controller === "k3s-traefik" ? "traefik" : undefined,
+                          inject: ingress.inject,
+                      }
+                    : undefined,
                 rotation: job.enabled
                     ? {
                           windowStartHour: job.windowStartHour,
@@ -269,20 +314,76 @@ export class MtlsMesh extends pulumi.ComponentResource {
                           anchorMinDaysLeft: job.anchorMinDaysLeft,
                       }
                     : undefined,
+                reloadIdentityFor: trust.phase === 2 ? trust.signing.anchor.fingerprintSha256.apply((f) => f.replace(/:/g, "")) : undefined,
+                strict: strictNamespaces.length > 0 ? { namespaces: strictNamespaces, probeAuthorizations, ingressMeshed: ingress?.inject ?? false } : undefined,
                 maxConcurrentRestarts: job.maxConcurrentRestarts,
                 rolloutTimeoutSeconds: job.rolloutTimeoutSeconds,
                 deadlineMinutes: job.deadlineMinutes,
                 controlPlaneDigest,
+                proxyVersion: edgeOf(linkerd.chartVersion),
                 image: job.image,
                 kubectlImage: job.kubectlImage,
                 resources: job.resources,
                 waitFor: [controlPlane],
-                rolloutWaitFor: namespaces.flatMap((n) => n.ready),
+                rolloutWaitFor,
+                networkPolicy: policyFor(NAMESPACES.maintenance),
             },
             inCluster,
         );
         writable.rotationJobSchedule = maintenance.schedule;
         writable.completed = maintenance.completed;
+
+        const ingressPeer =
+            ingress?.inject === true
+                ? inNamespaces([ingress.namespace], ingress.controller === "k3s-traefik" ? K3S_TRAEFIK_SELECTOR : undefined)
+                : undefined;
+        const namespaces = mesh.namespaces.map(
+            (plan) =>
+                new MeshedNamespace(
+                    `${name}-mesh-${plan.name}`,
+                    {
+                        namespace: plan.name,
+                        inject: plan.inject,
+                        mode: plan.mode,
+                        proxy: plan.inject ? namespaceOptions[plan.name] : undefined,
+                        networkPolicy: config.mtls.networkPolicies
+                            ? {
+                                  meshNamespaces: [...meshed, CONTROL_PLANE_NAMESPACE, ...(viz ? [viz] : [])],
+                                  controlPlaneNamespace: CONTROL_PLANE_NAMESPACE,
+                                  ingress: ingressPeer,
+                                  vizNamespace: viz,
+                                  scraper,
+                                  denyEgress: namespaceOptions[plan.name]?.denyEgress ?? false,
+                              }
+                            : undefined,
+                        authorizations: mesh.authorizations
+                            ? config.mtls.authorizations
+                                  .filter((a) => a.namespace === plan.name)
+                                  .map((a) => ({
+                                      ...a,
+                                      podSelector: { ...a.podSelector },
+                                      clients: a.clients ? [...a.clients] : undefined,
+                                      networks: a.networks ? [...a.networks] : undefined,
+                                  }))
+                            : [],
+                        trustDomain: config.identity.trustDomain,
+                        cniEnabled,
+                        // Policy objects are validated by the policy controller's webhook, and the
+                        // annotation asks for proxies: both wait for the whole control plane (and, going
+                        // strict, for the preflight that proves nothing would be refused).
+                        waitFor: [controlPlane, ...(plan.inject && plan.mode === "strict" && maintenance.preflight ? [maintenance.preflight] : [])],
+                    },
+                    inCluster,
+                ),
+        );
+        const meshedIngress = ingress
+            ? new MeshedIngress(
+                  `${name}-ingress`,
+                  { plan: ingress, cniEnabled, waitFor: [controlPlane], k3sTraefikValues: config.mtls.ingress.k3sTraefikValues as Record<string, unknown> },
+                  inCluster,
+              )
+            : undefined;
+        namespacesReady([...namespaces.flatMap((n) => n.ready), ...(meshedIngress ? meshedIngress.ready : [])]);
 
         const gke = config.cluster.gkePrivate;
         if (gke) {
@@ -305,6 +406,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
         inBundle: Anchor[],
         signing: Anchor,
         inCluster: pulumi.ComponentResourceOptions,
+        certManagerPolicy: NetworkPolicySpec | undefined,
     ): IdentityBackend {
         const issuer = config.identity.issuer;
         if (issuer.mode === "static") {
@@ -320,6 +422,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
             );
             return {
                 ready: staticIssuer.ready,
+                issuerSource: { kind: "configmap", name: LINKERD_OBJECTS.issuerCertificateConfigMap, key: "tls.crt" },
                 notAfter: staticIssuer.notAfter,
                 webhooks: (resourceName, webhookNamespace, namespaceName, services) => {
                     const certificates = new WebhookCertificates(
@@ -343,6 +446,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 highAvailability: certManagerConfig.highAvailability,
                 resources: certManagerConfig.resources,
                 checkNamespace: namespace,
+                networkPolicy: certManagerPolicy,
             },
             inCluster,
         );
@@ -360,6 +464,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
         );
         return {
             ready: managedIssuer.ready,
+            issuerSource: { kind: "certificate", name: LINKERD_OBJECTS.issuerSecret },
             certManager,
             webhooks: (resourceName, webhookNamespace, namespaceName, services) => {
                 const certificates = new CertManagerWebhookCertificates(
@@ -381,12 +486,13 @@ export class MtlsMesh extends pulumi.ComponentResource {
         controlPlane: LinkerdControlPlane,
         identity: IdentityBackend,
         inBundle: Anchor[],
+        networkPolicy: NetworkPolicySpec | undefined,
         inCluster: pulumi.ComponentResourceOptions,
     ): pulumi.Output<string> {
         const viz = config.viz;
         const obs = config.observability;
         const external = viz.prometheus.mode === "external";
-        const namespace = vizNamespace(`${name}-viz-namespace`, VIZ_NAMESPACE, external ? viz.prometheus.url : undefined, inCluster);
+        const namespace = vizNamespace(`${name}-viz-namespace`, VIZ_NAMESPACE, external ? viz.prometheus.url : undefined, config.linkerd.cni.enabled, inCluster);
         const inNamespace = (namespaceName: string) => (namespaceName === VIZ_NAMESPACE ? namespace.metadata.name : pulumi.output(namespaceName));
 
         const observability = new MtlsObservability(
@@ -437,6 +543,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
                     ? { host: ingress.host!, className: ingress.className, authAnnotations: { ...ingress.authAnnotations }, tlsSecretName: ingress.tlsSecretName }
                     : undefined,
                 kubeContext: config.cluster.context,
+                networkPolicy,
                 waitFor: [controlPlane, ...webhooks.ready, ...(obs.prometheusOperator ? [] : [observability.rules])],
             },
             inCluster,

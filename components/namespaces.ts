@@ -11,14 +11,20 @@ function namespace(
 }
 
 /**
+ * The Pod Security level of Linkerd's own namespaces, as the charts' namespace.yaml sets it:
+ * `privileged` while linkerd-init (NET_ADMIN, NET_RAW) runs in every pod, `restricted` with the CNI
+ * plugin (charts/linkerd-control-plane/templates/namespace.yaml:16-17).
+ */
+const podSecurity = (cniEnabled: boolean) => (cniEnabled ? "restricted" : "privileged");
+
+/**
  * The Linkerd control-plane namespace, labelled as charts/linkerd-control-plane's
  * namespace.yaml renders it for `linkerd install` (Helm users create it themselves).
- * proxy-init needs NET_ADMIN, hence the `privileged` pod-security level.
  *
  * Created by the mesh before the control plane, because cert-manager objects (issuer
  * Certificate, webhook Certificates) live in it and the control-plane chart waits for them.
  */
-export function linkerdNamespace(resourceName: string, name: string, opts: pulumi.CustomResourceOptions): k8s.core.v1.Namespace {
+export function linkerdNamespace(resourceName: string, name: string, cniEnabled: boolean, opts: pulumi.CustomResourceOptions): k8s.core.v1.Namespace {
     return namespace(
         resourceName,
         name,
@@ -28,7 +34,7 @@ export function linkerdNamespace(resourceName: string, name: string, opts: pulum
                 "linkerd.io/is-control-plane": "true",
                 "config.linkerd.io/admission-webhooks": "disabled",
                 "linkerd.io/control-plane-ns": name,
-                "pod-security.kubernetes.io/enforce": "privileged",
+                "pod-security.kubernetes.io/enforce": podSecurity(cniEnabled),
             },
         },
         opts,
@@ -37,8 +43,8 @@ export function linkerdNamespace(resourceName: string, name: string, opts: pulum
 
 /**
  * The linkerd-viz namespace with the metadata viz's namespace-metadata Job would add
- * (linkerd/linkerd-extension-init: label `linkerd.io/extension: viz`, pod-security
- * `privileged` without the CNI plugin, annotation `viz.linkerd.io/external-prometheus`
+ * (linkerd/linkerd-extension-init: label `linkerd.io/extension: viz`, pod-security as the
+ * control plane's, annotation `viz.linkerd.io/external-prometheus`
  * with an external Prometheus). That Job is a Helm post-install hook, which
  * `helm.v4.Chart` does not run; the CLI (`linkerd viz check`) finds viz by this label.
  */
@@ -46,13 +52,14 @@ export function vizNamespace(
     resourceName: string,
     name: string,
     externalPrometheusUrl: string | undefined,
+    cniEnabled: boolean,
     opts: pulumi.CustomResourceOptions,
 ): k8s.core.v1.Namespace {
     return namespace(
         resourceName,
         name,
         {
-            labels: { "linkerd.io/extension": "viz", "pod-security.kubernetes.io/enforce": "privileged" },
+            labels: { "linkerd.io/extension": "viz", "pod-security.kubernetes.io/enforce": podSecurity(cniEnabled) },
             annotations: externalPrometheusUrl ? { "viz.linkerd.io/external-prometheus": externalPrometheusUrl } : {},
         },
         opts,

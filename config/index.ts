@@ -88,6 +88,16 @@ function parseConfigText(text: string): unknown {
     }
 }
 
+/**
+ * How layers merge: objects key by key, but a list, or a map of labels or annotations, is replaced
+ * whole by the layer above (a stack's pod selector must not keep the preset's labels).
+ */
+const REPLACED_MAPS = new Set(["podSelector", "authAnnotations", "ruleLabels"]);
+const MERGE_OPTIONS: deepmerge.Options = {
+    arrayMerge: (_previous, next) => next,
+    customMerge: (key) => (REPLACED_MAPS.has(key) ? (_previous: unknown, next: unknown) => next : undefined),
+};
+
 /** Merges defaults <- target preset <- stack values and validates the result. Pure. */
 export function resolveConfig(stackValues: Record<string, unknown>, secretKeys: readonly string[] = []): MeshConfig {
     const target = configObject.shape.target.safeParse(stackValues.target);
@@ -99,7 +109,7 @@ export function resolveConfig(stackValues: Record<string, unknown>, secretKeys: 
         );
     }
     const layers: object[] = [DEFAULTS, ...TARGET_PRESETS[target.data as Target], stackValues];
-    const merged = deepmerge.all(layers, { arrayMerge: (_previous, stack) => stack }) as Record<string, unknown>;
+    const merged = deepmerge.all(layers, MERGE_OPTIONS) as Record<string, unknown>;
 
     const parsed = configSchema.safeParse(merged);
     if (!parsed.success) {
@@ -122,9 +132,7 @@ export interface ConfigOverride {
 /** The stack values that differ from the defaults and the target's preset, leaf by leaf. */
 export function configOverrides(stackValues: Record<string, unknown>): ConfigOverride[] {
     const target = configObject.shape.target.safeParse(stackValues.target);
-    const preset = deepmerge.all([DEFAULTS, ...(target.success ? TARGET_PRESETS[target.data as Target] : [])], {
-        arrayMerge: (_previous, next) => next,
-    });
+    const preset = deepmerge.all([DEFAULTS, ...(target.success ? TARGET_PRESETS[target.data as Target] : [])], MERGE_OPTIONS);
     const overrides: ConfigOverride[] = [];
     const walk = (value: unknown, path: string[]) => {
         const presetValue = valueAt(preset, path);

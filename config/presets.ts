@@ -21,13 +21,25 @@ const resources = (cpuRequest: string, memoryRequest: string, memoryLimit: strin
 export const DEFAULTS: DeepPartial<MeshConfigInput> = {
     // One sprint with the switch off before flipping it on (ADR).
     // AKKO's namespaces run default-deny NetworkPolicies, hence the mesh's own policies.
-    mtls: { enabled: false, namespaces: ["akko"], mode: "permissive", networkPolicies: true, drainOnDisable: true, authorizations: [] },
+    mtls: {
+        enabled: false,
+        namespaces: ["akko"],
+        namespaceOptions: {},
+        mode: "permissive",
+        networkPolicies: true,
+        drainOnDisable: true,
+        authorizations: [],
+        // Off where the controller is not known in advance (eks, gke): name its namespace, then enable.
+        ingress: { enabled: false, controller: "in-namespace", namespace: "ingress-nginx", mode: "enabled", k3sTraefikValues: {} },
+    },
     linkerd: {
         chartVersion: CHARTS.linkerdControlPlane.version,
         repository: CHARTS.linkerdControlPlane.repository,
         // nft has been the chart default since linkerd2#14326 (EKS 1.33 dropped legacy iptables;
         // "nft mode is now broadly supported"). Set `legacy` only for nodes without nf_tables.
         proxyInit: { iptablesMode: "nft" },
+        // The CNI plugin's chart defaults (charts/linkerd2-cni/values.yaml destCNINetDir, destCNIBinDir).
+        cni: { enabled: false, netDir: "/etc/cni/net.d", binDir: "/opt/cni/bin", resources: resources("10m", "16Mi", "64Mi", "100m") },
         networkPolicies: false,
     },
     identity: {
@@ -53,7 +65,13 @@ export const DEFAULTS: DeepPartial<MeshConfigInput> = {
     },
     viz: {
         enabled: true,
-        prometheus: { mode: "bundled", retention: "6h", retentionSize: "512MB" },
+        prometheus: {
+            mode: "bundled",
+            retention: "6h",
+            retentionSize: "512MB",
+            // kube-prometheus-stack's Prometheus pods (an external Prometheus).
+            scraper: { namespace: "monitoring", podSelector: { "app.kubernetes.io/name": "prometheus" } },
+        },
         dashboard: { ingress: { enabled: false, authAnnotations: {} } },
     },
     observability: {
@@ -88,6 +106,8 @@ export const DEFAULTS: DeepPartial<MeshConfigInput> = {
  * chart's `proxy.runtime.workers.minimum: 1`.
  */
 const singleNode: DeepPartial<MeshConfigInput> = {
+    // k3s and k3d run Traefik in kube-system: meshed through k3s' HelmChartConfig.
+    mtls: { ingress: { enabled: true, controller: "k3s-traefik" } },
     linkerd: {
         // k3s >= 1.32.2 (and k3d, which runs k3s) installs the standard Gateway API CRDs through its
         // bundled Traefik's `traefik-crd` chart (k3s-charts traefik-crd templates/gateway-standard-install.yaml;
@@ -159,13 +179,25 @@ const highlyAvailable: DeepPartial<MeshConfigInput> = {
     },
 };
 
+/**
+ * Where k3s keeps its CNI configuration, and its CNI plugins (containerd's bin_dir): k3s >= 1.31
+ * links them under data/cni (k3s-io/k3s #10868); older releases use data/current/bin. Check
+ * `bin_dir` in /var/lib/rancher/k3s/agent/etc/containerd/config.toml before enabling the plugin.
+ */
+const K3S_CNI = { netDir: "/var/lib/rancher/k3s/agent/etc/cni/net.d", binDir: "/var/lib/rancher/k3s/data/cni" };
+
 export const TARGET_PRESETS: Record<Target, DeepPartial<MeshConfigInput>[]> = {
     // A laptop cluster is thrown away often: a static issuer (no cert-manager) keeps it light.
-    k3d: [singleNode, { identity: { issuer: { mode: "static" } } }],
-    k3s: [singleNode],
+    // k3d's nodes (the rancher/k3s image) keep the CNI plugins in /bin (linkerd2 test/integration/deep/install_test.go).
+    k3d: [singleNode, { identity: { issuer: { mode: "static" } }, linkerd: { cni: { netDir: K3S_CNI.netDir, binDir: "/bin" } } }],
+    k3s: [singleNode, { linkerd: { cni: K3S_CNI } }],
     // EKS ships no Gateway API CRDs.
     eks: [highlyAvailable, { linkerd: { gatewayApi: "install" } }],
     // GKE >= 1.34 installs the GA Gateway API CRDs itself (older clusters: enable the
     // Gateway API on the cluster); Linkerd must not fight GKE over them.
-    gke: [highlyAvailable, { linkerd: { gatewayApi: "present" } }],
+    // iptables legacy: Container-Optimized OS nodes lack the nf_tables modules out of the box
+    // (linkerd.io 2-edge features/nft.md; linkerd2 #9053: nft failed on COS, legacy worked).
+    // Linkerd's nft default (linkerd2 #14326) came from EKS 1.33 dropping legacy; nothing says
+    // it now works on COS.
+    gke: [highlyAvailable, { linkerd: { gatewayApi: "present", proxyInit: { iptablesMode: "legacy" } } }],
 };

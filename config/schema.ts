@@ -54,6 +54,29 @@ export type ContainerResources = z.output<typeof containerResources>;
 
 const hours = z.int().positive();
 
+const portNumber = z.int().min(1).max(65535);
+/** A list of port numbers, e.g. for Linkerd's opaque or skipped ports. */
+const portList = z.array(portNumber).min(1);
+
+/** Per meshed namespace: proxy settings, and what the namespace's own NetworkPolicies deny. */
+export const namespaceOptions = z.strictObject({
+    /**
+     * The namespace's own NetworkPolicies deny egress: the mesh's policy then also allows what the
+     * proxies dial (DNS, the control plane, meshed peers' proxies). Unset: the mesh adds ingress rules only.
+     */
+    denyEgress: z.boolean().optional(),
+    /**
+     * Ports whose protocol the proxy must not detect (`config.linkerd.io/opaque-ports`): server-speaks-first
+     * protocols (MySQL, SMTP) and any non-HTTP protocol on a port Linkerd does not know. Still mTLS.
+     */
+    opaquePorts: portList.optional(),
+    /** Inbound ports that bypass the proxy (`config.linkerd.io/skip-inbound-ports`): plaintext, no mTLS. */
+    skipInboundPorts: portList.optional(),
+    /** Outbound ports that bypass the proxy (`config.linkerd.io/skip-outbound-ports`): plaintext, no mTLS. */
+    skipOutboundPorts: portList.optional(),
+});
+export type NamespaceOptions = z.output<typeof namespaceOptions>;
+
 /** The shape of the namespace, without the cross-key rules. */
 export const configObject = z.strictObject({
         /** Which infrastructure the stack runs on; selects the preset. */
@@ -80,6 +103,31 @@ export const configObject = z.strictObject({
             enabled: z.boolean(),
             /** The AKKO namespaces whose workloads are meshed (they must exist). */
             namespaces: z.array(namespaceName).min(1),
+            /** Per meshed namespace settings, by namespace name. */
+            namespaceOptions: z.record(namespaceName, namespaceOptions),
+            /**
+             * The cluster's ingress controller, meshed so that the ingress -> pod hop is mTLS too.
+             * `k3s-traefik`: the Traefik k3s and k3d run in kube-system, configured through a
+             * HelmChartConfig; `in-namespace`: a controller in its own namespace (ingress-nginx, Traefik).
+             */
+            ingress: z.strictObject({
+                enabled: z.boolean(),
+                controller: z.enum(["k3s-traefik", "in-namespace"]),
+                /** The controller's namespace (`in-namespace`). */
+                namespace: namespaceName.optional(),
+                /**
+                 * `enabled`: a regular proxy, which mTLSes every request to the pod the controller picked;
+                 * `ingress`: Linkerd's ingress mode, routing by the l5d-dst-override header, which every route
+                 * must then set and strip from clients (linkerd.io 2-edge tasks/using-ingress.md).
+                 */
+                mode: z.enum(["enabled", "ingress"]),
+                /**
+                 * `k3s-traefik`: Traefik values you already set through a HelmChartConfig named `traefik`.
+                 * k3s reads one HelmChartConfig per chart, and the program's takes that name, so it carries
+                 * yours: move them here (docs/runbook.md, "The ingress hop"). The mesh's pod annotations win.
+                 */
+                k3sTraefikValues: z.record(z.string(), z.unknown()),
+            }),
             /** permissive: plaintext still accepted (migration); strict: only authenticated mesh traffic. */
             mode: z.enum(["permissive", "strict"]),
             /** NetworkPolicies that open the mesh's ports in meshed namespaces (which have default-deny). */
@@ -103,7 +151,14 @@ export const configObject = z.strictObject({
                     ]),
                     proxyProtocol: z.enum(["unknown", "HTTP/1", "HTTP/2", "gRPC", "opaque", "TLS"]).optional(),
                     /** Client identities, `<serviceaccount>.<namespace>.serviceaccount.identity.linkerd.<trustDomain>`. */
-                    clients: z.array(z.string()).min(1),
+                    clients: z.array(z.string()).min(1).optional(),
+                    /**
+                     * Unauthenticated clients from these networks instead (a NetworkAuthentication): for the
+                     * probes Linkerd does not authorize itself under strict mode (gRPC, TCP, HTTPS).
+                     */
+                    networks: z.array(z.cidrv4().or(z.cidrv6())).min(1).optional(),
+                    /** The ServiceAccount of the pods that serve: their own identity may call the server too (replicas). */
+                    serviceAccount: namespaceName.optional(),
                 }),
             ),
         }),
@@ -123,6 +178,19 @@ export const configObject = z.strictObject({
             webhookFailurePolicy: z.enum(["Ignore", "Fail"]),
             proxyInit: z.strictObject({
                 iptablesMode: z.enum(["nft", "legacy"]),
+            }),
+            /**
+             * Linkerd's CNI plugin (chart linkerd2-cni) sets up each pod's redirection instead of the
+             * linkerd-init container, which needs NET_ADMIN and NET_RAW: required to mesh namespaces
+             * that enforce Pod Security `baseline` or `restricted`.
+             */
+            cni: z.strictObject({
+                enabled: z.boolean(),
+                /** Where the node's CNI configuration is (k3s: /var/lib/rancher/k3s/agent/etc/cni/net.d). */
+                netDir: z.string().regex(/^\//, { message: "an absolute path" }),
+                /** Where the node's CNI plugins are (k3s: containerd's bin_dir). */
+                binDir: z.string().regex(/^\//, { message: "an absolute path" }),
+                resources: containerResources,
             }),
             /** NetworkPolicies for the control plane, where a platform policy puts default-deny everywhere. */
             networkPolicies: z.boolean(),
@@ -201,6 +269,14 @@ export const configObject = z.strictObject({
                 mode: z.enum(["bundled", "external"]),
                 /** Query URL of the external Prometheus, e.g. http://prometheus.monitoring.svc:9090. */
                 url: z.url({ protocol: /^https?$/ }).optional(),
+                /**
+                 * The pods of the external Prometheus that scrape the proxies (the bundled one is viz's own):
+                 * NetworkPolicies and Linkerd policy admit them on the proxies' admin port.
+                 */
+                scraper: z.strictObject({
+                    namespace: namespaceName,
+                    podSelector: z.record(z.string(), z.string()),
+                }),
                 /** Bundled Prometheus: how long and how much data it keeps. */
                 retention: z.string().regex(/^[0-9]+(ms|s|m|h|d|w|y)$/, { message: "a Prometheus duration such as 6h" }),
                 retentionSize: z.string().regex(/^[0-9]+(B|KB|MB|GB|TB)$/, { message: "a Prometheus size such as 512MB" }),
@@ -353,6 +429,46 @@ export const configSchema = configObject
                 message: "apply in strict mode only: set mtls.mode strict (permissive mode accepts any client)",
             });
         }
+        for (const namespace of Object.keys(mtls.namespaceOptions)) {
+            if (!mtls.namespaces.includes(namespace)) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["mtls", "namespaceOptions", namespace],
+                    message: `is not a meshed namespace (mtls.namespaces: ${mtls.namespaces.join(", ")})`,
+                });
+            }
+        }
+        const meshIngress = mtls.ingress;
+        if (meshIngress.enabled && meshIngress.controller === "k3s-traefik") {
+            if (!SINGLE_NODE_TARGETS.includes(config.target)) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["mtls", "ingress", "controller"],
+                    message: `k3s-traefik is the Traefik of k3s and k3d; on ${config.target} use in-namespace with the controller's namespace`,
+                });
+            }
+            if (config.linkerd.webhookFailurePolicy === "Fail") {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["mtls", "ingress", "controller"],
+                    message:
+                        "k3s-traefik puts kube-system in the proxy injector's scope, which needs linkerd.webhookFailurePolicy Ignore: " +
+                        "with Fail, an injector outage would block every kube-system pod (CoreDNS included)",
+                });
+            }
+        }
+        if (meshIngress.enabled && meshIngress.controller === "in-namespace") {
+            if (!meshIngress.namespace) {
+                ctx.addIssue({ code: "custom", path: ["mtls", "ingress", "namespace"], message: "is required with controller in-namespace" });
+            } else if (mtls.namespaces.includes(meshIngress.namespace) || RESERVED_NAMESPACES.includes(meshIngress.namespace)) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["mtls", "ingress", "namespace"],
+                    message: "must be the controller's own namespace: not a meshed AKKO namespace, not a system or mesh namespace",
+                });
+            }
+        }
+
         const identityPattern = new RegExp(
             `^[a-z0-9]([-a-z0-9]*[a-z0-9])?\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?\\.serviceaccount\\.identity\\.linkerd\\.${config.identity.trustDomain.replace(/\./g, "\\.")}$`,
         );
@@ -370,7 +486,16 @@ export const configSchema = configObject
                 ctx.addIssue({ code: "custom", path: ["mtls", "authorizations", i, "name"], message: `${server} is defined twice` });
             }
             servers.add(server);
-            authorization.clients.forEach((client, j) => {
+            if ((authorization.clients === undefined) === (authorization.networks === undefined)) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["mtls", "authorizations", i],
+                    message:
+                        "needs either clients (ServiceAccount identities) or networks (CIDRs of unauthenticated callers such as kubelet probes), not both: " +
+                        "Linkerd would require both at once",
+                });
+            }
+            (authorization.clients ?? []).forEach((client, j) => {
                 if (!identityPattern.test(client)) {
                     ctx.addIssue({
                         code: "custom",
@@ -500,7 +625,7 @@ export const configSchema = configObject
     });
 
 /** Namespaces that are never meshed workload namespaces. */
-export const RESERVED_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease", "linkerd", "linkerd-viz", "cert-manager"];
+export const RESERVED_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease", "linkerd", "linkerd-viz", "linkerd-cni", "linkerd-maintenance", "cert-manager"];
 
 export type MeshConfigInput = z.input<typeof configSchema>;
 export type MeshConfig = z.output<typeof configSchema>;

@@ -15,6 +15,14 @@ export const E2E_IMAGE =
 export const E2E_PORT = 8080;
 
 /**
+ * The ingress hop under test: k3s' Traefik (kube-system, ServiceAccount `traefik`, Service `traefik`
+ * port 80), which the k3d preset meshes (mtls.ingress), routing this host to pong.
+ */
+export const E2E_INGRESS = { namespace: "kube-system", workload: "traefik", serviceAccount: "traefik", host: "pong.akko-e2e.local", backend: "pong" } as const;
+/** What ping calls to go through the ingress controller. */
+export const E2E_INGRESS_URL = `http://${E2E_INGRESS.workload}.${E2E_INGRESS.namespace}.svc/`;
+
+/**
  * The e2e stack file: the k3d stack's config, on the current kube context, meshing only
  * the e2e namespace, with the mesh on (`enabled: false` for the disable steps). Anything
  * else the current file holds (Pulumi's `encryptionsalt`, written at stack init) is kept:
@@ -63,10 +71,15 @@ export function workloadManifests(namespace = E2E_NAMESPACE): string {
                                     name,
                                     image: E2E_IMAGE,
                                     command: ["sh", "-c"],
-                                    // Serve a page, and call the peer every second (a failed call is logged).
+                                    // Serve a page, and call the peer every second (a failed call is logged);
+                                    // ping also calls pong through the ingress controller, the hop under test.
                                     args: [
                                         `echo ${name} > /www/index.html && httpd -p ${E2E_PORT} -h /www && ` +
-                                            `while true; do wget -q -T 3 -O /dev/null http://${peer}:${E2E_PORT}/ || echo "call to ${peer} failed"; sleep 1; done`,
+                                            `while true; do wget -q -T 3 -O /dev/null http://${peer}:${E2E_PORT}/ || echo "call to ${peer} failed"; ` +
+                                            (name === E2E_INGRESS.backend
+                                                ? ""
+                                                : `wget -q -T 3 -O /dev/null --header "Host: ${E2E_INGRESS.host}" ${E2E_INGRESS_URL} || echo "call through the ingress failed"; `) +
+                                            "sleep 1; done",
                                     ],
                                     ports: [{ name: "http", containerPort: E2E_PORT }],
                                     readinessProbe: { tcpSocket: { port: E2E_PORT }, periodSeconds: 5 },
@@ -88,6 +101,20 @@ export function workloadManifests(namespace = E2E_NAMESPACE): string {
             },
         );
     }
+    objects.push({
+        apiVersion: "networking.k8s.io/v1",
+        kind: "Ingress",
+        metadata: { name: E2E_INGRESS.backend, namespace },
+        spec: {
+            ingressClassName: "traefik",
+            rules: [
+                {
+                    host: E2E_INGRESS.host,
+                    http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: E2E_INGRESS.backend, port: { number: E2E_PORT } } } }] },
+                },
+            ],
+        },
+    });
     return objects.map((o) => YAML.stringify(o)).join("---\n");
 }
 
@@ -115,24 +142,35 @@ export interface Verdict {
     problems: string[];
 }
 
+/** The edges `linkerd viz edges -o json` printed, or the failed verdict saying why not. */
+function parseEdges(json: string): Edge[] | Verdict {
+    try {
+        const edges = JSON.parse(json);
+        if (!Array.isArray(edges)) throw new Error("not an array");
+        return edges;
+    } catch (error) {
+        return { ok: false, details: [], problems: [`linkerd viz edges did not print a JSON array: ${(error as Error).message}`] };
+    }
+}
+
+/** Whether an edge is mTLS (no reason for plaintext, both identities known), and its log line. */
+function describeEdge(edge: Edge, what: string): { secured: boolean; line: string } {
+    const secured = edge.no_tls_reason === "" && edge.client_id !== "" && edge.server_id !== "";
+    return { secured, line: `${what}: ${secured ? `mTLS (${edge.client_id} -> ${edge.server_id})` : `NOT secured (${edge.no_tls_reason || "no identity"})`}` };
+}
+
 /**
  * Every edge between the e2e workloads must be secured, and each must call the other:
  * a secured edge has no `no_tls_reason` and both peers' identities.
  */
 export function edgesVerdict(json: string, namespace = E2E_NAMESPACE, workloads: readonly string[] = E2E_WORKLOADS): Verdict {
-    let edges: Edge[];
-    try {
-        edges = JSON.parse(json);
-        if (!Array.isArray(edges)) throw new Error("not an array");
-    } catch (error) {
-        return { ok: false, details: [], problems: [`linkerd viz edges did not print a JSON array: ${(error as Error).message}`] };
-    }
+    const edges = parseEdges(json);
+    if (!Array.isArray(edges)) return edges;
     const inside = edges.filter((e) => e.src_namespace === namespace && e.dst_namespace === namespace);
     const details: string[] = [];
     const problems: string[] = [];
     for (const edge of inside) {
-        const secured = edge.no_tls_reason === "" && edge.client_id !== "" && edge.server_id !== "";
-        const line = `${edge.src} -> ${edge.dst}: ${secured ? `mTLS (${edge.client_id} -> ${edge.server_id})` : `NOT secured (${edge.no_tls_reason || "no identity"})`}`;
+        const { secured, line } = describeEdge(edge, `${edge.src} -> ${edge.dst}`);
         details.push(line);
         if (!secured) problems.push(line);
         else if (edge.client_id !== `${edge.src}.${namespace}` || edge.server_id !== `${edge.dst}.${namespace}`) {
@@ -145,6 +183,28 @@ export function edgesVerdict(json: string, namespace = E2E_NAMESPACE, workloads:
         }
     }
     return { ok: problems.length === 0, details, problems };
+}
+
+/**
+ * The ingress hop is mTLS: the edge from the ingress controller (another namespace; `linkerd viz
+ * edges -n <e2e namespace>` lists edges with either end there, viz/metrics-api/edges.go) to the
+ * backend is secured, with the controller's ServiceAccount as client and the backend's as server.
+ */
+export function ingressEdgeVerdict(json: string, namespace = E2E_NAMESPACE, ingress: typeof E2E_INGRESS = E2E_INGRESS): Verdict {
+    const edges = parseEdges(json);
+    if (!Array.isArray(edges)) return edges;
+    const what = `${ingress.namespace}/${ingress.workload} -> ${namespace}/${ingress.backend}`;
+    const edge = edges.find(
+        (e) => e.src === ingress.workload && e.src_namespace === ingress.namespace && e.dst === ingress.backend && e.dst_namespace === namespace,
+    );
+    if (!edge) return { ok: false, details: [], problems: [`no edge ${what} yet`] };
+    const { secured, line } = describeEdge(edge, what);
+    const problems = !secured
+        ? [line]
+        : edge.client_id !== `${ingress.serviceAccount}.${ingress.namespace}` || edge.server_id !== `${ingress.backend}.${namespace}`
+          ? [`${what}: identities ${edge.client_id} -> ${edge.server_id} are not the controller's and the backend's ServiceAccounts`]
+          : [];
+    return { ok: problems.length === 0, details: [line], problems };
 }
 
 interface Sample {

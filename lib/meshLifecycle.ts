@@ -18,10 +18,20 @@
  *
  * A namespace removed from `mtls.namespaces` while the mesh stays on is drained the
  * same way in one step (its peers remain meshed and permissive or explicitly authorized).
+ *
+ * The ingress controller (`mtls.ingress`) is meshed and drained with the namespaces: it keeps
+ * its proxy until the draining-proxies step, and a controller no longer configured is drained
+ * in one step like a dropped namespace.
  */
 
 export type MeshPhase = "on" | "draining-policy" | "draining-proxies" | "off";
 export type MtlsMode = "permissive" | "strict";
+
+/** The ingress controller the mesh injects, as recorded. */
+export interface MeshedIngress {
+    controller: "k3s-traefik" | "in-namespace";
+    namespace: string;
+}
 
 /** What a deployment records in its `meshState` output. */
 export interface MeshState {
@@ -29,6 +39,15 @@ export interface MeshState {
     /** Namespaces whose pods get a proxy. */
     namespaces: string[];
     mode: MtlsMode;
+    /** The ingress controller that gets a proxy, if any. */
+    ingress?: MeshedIngress;
+}
+
+export interface IngressSettings {
+    readonly enabled: boolean;
+    readonly controller: "k3s-traefik" | "in-namespace";
+    readonly namespace?: string;
+    readonly mode: "enabled" | "ingress";
 }
 
 export interface MeshSettings {
@@ -36,7 +55,27 @@ export interface MeshSettings {
     readonly namespaces: readonly string[];
     readonly mode: MtlsMode;
     readonly drainOnDisable: boolean;
+    readonly ingress: IngressSettings;
 }
+
+/** The ingress controller in this run: meshed (inject) or being drained. */
+export interface IngressPlan extends MeshedIngress {
+    inject: boolean;
+    /** `linkerd.io/inject` value while meshed: `enabled`, or `ingress` for Linkerd's ingress mode. */
+    injectMode: "enabled" | "ingress";
+}
+
+/** Where k3s' Traefik runs. */
+export const K3S_TRAEFIK: MeshedIngress = { controller: "k3s-traefik", namespace: "kube-system" };
+
+/** The controller the settings ask for, or undefined. */
+export function wantedIngress(settings: IngressSettings): MeshedIngress | undefined {
+    if (!settings.enabled) return undefined;
+    return settings.controller === "k3s-traefik" ? K3S_TRAEFIK : { controller: "in-namespace", namespace: settings.namespace! };
+}
+
+const sameIngress = (a: MeshedIngress | undefined, b: MeshedIngress | undefined) =>
+    a?.controller === b?.controller && a?.namespace === b?.namespace;
 
 export interface NamespacePlan {
     name: string;
@@ -61,6 +100,8 @@ export interface MeshPlan {
     namespaces: NamespacePlan[];
     /** Whether the config's authorization objects exist (strict mode, not draining). */
     authorizations: boolean;
+    /** The ingress controller, meshed or being drained; undefined when none is involved. */
+    ingress?: IngressPlan;
     /** A message for the operator when the run is one step of several. */
     notice?: string;
     record: MeshState;
@@ -68,11 +109,18 @@ export interface MeshPlan {
 
 export function planMesh(settings: MeshSettings, previous: MeshState | undefined): MeshPlan {
     const wanted = [...settings.namespaces];
+    const ingress = wantedIngress(settings.ingress);
+    const injectMode = settings.ingress.mode;
     if (settings.enabled) {
+        const meshedBefore = previous?.phase === "on" || previous?.phase?.startsWith("draining");
         // Namespaces meshed before but no longer listed: drained in this run.
-        const dropped = (previous?.phase === "on" || previous?.phase?.startsWith("draining") ? previous.namespaces : []).filter(
-            (n) => !wanted.includes(n),
-        );
+        const dropped = (meshedBefore ? previous!.namespaces : []).filter((n) => !wanted.includes(n));
+        // An ingress controller meshed before but no longer configured: drained in this run too.
+        const droppedIngress = meshedBefore && previous!.ingress && !sameIngress(previous!.ingress, ingress) ? previous!.ingress : undefined;
+        const notices = [
+            ...(dropped.length > 0 ? [`namespaces ${dropped.join(", ")} leave the mesh: injection disabled and their workloads restarted without proxies`] : []),
+            ...(droppedIngress ? [`the ingress controller in ${droppedIngress.namespace} leaves the mesh: restarted without its proxy`] : []),
+        ];
         return {
             phase: "on",
             deploy: true,
@@ -82,11 +130,10 @@ export function planMesh(settings: MeshSettings, previous: MeshState | undefined
                 ...dropped.map((name) => ({ name, inject: false, mode: "permissive" as const })),
             ],
             authorizations: settings.mode === "strict",
-            notice:
-                dropped.length > 0
-                    ? `namespaces ${dropped.join(", ")} leave the mesh: injection disabled and their workloads restarted without proxies`
-                    : undefined,
-            record: { phase: "on", namespaces: wanted, mode: settings.mode },
+            // One controller at a time: a newly configured one is meshed, a dropped one drained.
+            ingress: ingress ? { ...ingress, inject: true, injectMode } : droppedIngress ? { ...droppedIngress, inject: false, injectMode } : undefined,
+            notice: notices.length > 0 ? notices.join("; ") : undefined,
+            record: { phase: "on", namespaces: wanted, mode: settings.mode, ...(ingress ? { ingress } : {}) },
         };
     }
 
@@ -114,8 +161,9 @@ export function planMesh(settings: MeshSettings, previous: MeshState | undefined
         cleanup: false,
         namespaces: previous.namespaces.map((name) => ({ name, inject: phase === "draining-policy", mode: "permissive" })),
         authorizations: false,
+        ingress: previous.ingress ? { ...previous.ingress, inject: phase === "draining-policy", injectMode } : undefined,
         notice: `mTLS disable in progress: ${step}. Run \`pulumi up\` again to continue (docs/admin/mtls.md).`,
-        record: { phase, namespaces: previous.namespaces, mode: "permissive" },
+        record: { phase, namespaces: previous.namespaces, mode: "permissive", ...(previous.ingress ? { ingress: previous.ingress } : {}) },
     });
     switch (previous.phase) {
         case "on":
@@ -144,12 +192,13 @@ export interface PreviousMesh {
  * namespaces. A disable then drains through every step instead of deleting the control plane
  * under running proxies.
  */
-export function readPreviousMesh(outputs: Record<string, unknown>, configuredNamespaces: readonly string[]): PreviousMesh {
+export function readPreviousMesh(outputs: Record<string, unknown>, configured: Pick<MeshSettings, "namespaces" | "ingress">): PreviousMesh {
     const value = outputs.meshState;
     const meshed = outputs.mtlsEnabled === true || typeof outputs.linkerdChartVersion === "string";
+    const ingress = wantedIngress(configured.ingress);
     const assume = (why: string): PreviousMesh => ({
-        state: { phase: "on", namespaces: [...configuredNamespaces], mode: "strict" },
-        assumed: `${why}; the stack was meshed, so this run assumes the mesh is on in strict mode over mtls.namespaces (a disable drains every step).`,
+        state: { phase: "on", namespaces: [...configured.namespaces], mode: "strict", ...(ingress ? { ingress } : {}) },
+        assumed: `${why}; the stack was meshed, so this run assumes the mesh is on in strict mode over mtls.namespaces and mtls.ingress (a disable drains every step).`,
     });
     if (value === undefined || value === null) return meshed ? assume("the last deployment recorded no meshState") : { state: undefined };
     const state = value as Partial<MeshState>;
@@ -158,7 +207,9 @@ export function readPreviousMesh(outputs: Record<string, unknown>, configuredNam
         ["on", "draining-policy", "draining-proxies", "off"].includes(state.phase as string) &&
         Array.isArray(state.namespaces) &&
         state.namespaces.every((n) => typeof n === "string") &&
-        ["permissive", "strict"].includes(state.mode as string);
+        ["permissive", "strict"].includes(state.mode as string) &&
+        (state.ingress === undefined ||
+            (["k3s-traefik", "in-namespace"].includes(state.ingress.controller) && typeof state.ingress.namespace === "string"));
     if (!valid) return assume(`the last deployment's meshState is unreadable (${JSON.stringify(value)})`);
     return { state: state as MeshState };
 }

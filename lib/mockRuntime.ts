@@ -98,6 +98,12 @@ export class ProviderState {
 /** What reads (`.get`) find in the cluster: objects by `<type>::<id>`, each with its outputs. */
 export interface FakeCluster {
     objects: Record<string, Record<string, unknown>>;
+    /**
+     * Namespaces answer reads unless listed here (an AKKO cluster has every namespace a stack meshes);
+     * their labels, where set, from {@link namespaceLabels}.
+     */
+    missingNamespaces?: string[];
+    namespaceLabels?: Record<string, Record<string, string>>;
 }
 
 /** The value the engine uses for "unknown during preview". */
@@ -295,7 +301,11 @@ async function mockResource(args: pulumi.runtime.MockResourceArgs, engine: MockE
         return { id, state: { ...args.inputs, outputs: engine.previousOutputs ?? {}, secretOutputNames: [] } };
     }
     if (isRead) {
-        const found = engine.cluster.objects[`${args.type}::${args.id}`];
+        const cluster = engine.cluster;
+        if (args.type === "kubernetes:core/v1:Namespace" && !cluster.objects[`${args.type}::${args.id}`] && !cluster.missingNamespaces?.includes(args.id!)) {
+            return { id, state: { metadata: { name: args.id, labels: { "kubernetes.io/metadata.name": args.id!, ...(cluster.namespaceLabels?.[args.id!] ?? {}) } } } };
+        }
+        const found = cluster.objects[`${args.type}::${args.id}`];
         // What the provider answers for a missing object (pulumi engine step.go ReadStep).
         if (!found) throw new Error(`resource '${args.id}' does not exist`);
         return { id, state: found };
@@ -438,9 +448,14 @@ async function resolveOutputs(outputs: Record<string, unknown>): Promise<Record<
     return resolved;
 }
 
-/** Resources of a type (e.g. `kubernetes:helm.sh/v4:Chart`). */
+/** Resources of a type the run registers (e.g. `kubernetes:helm.sh/v4:Chart`); reads (`.get`) are not among them. */
 export function ofType(run: ProgramRun, type: string): RecordedResource[] {
-    return run.resources.filter((r) => r.type === type);
+    return run.resources.filter((r) => r.type === type && !r.read);
+}
+
+/** What the run reads (`.get`) of a type, e.g. the namespaces it meshes. */
+export function reads(run: ProgramRun, type: string): RecordedResource[] {
+    return run.resources.filter((r) => r.type === type && r.read);
 }
 
 /** The one resource of a type whose name matches; throws if there is not exactly one. */

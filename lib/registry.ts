@@ -25,6 +25,9 @@ export const LINKERD_EDGE_REPOSITORY = "https://helm.linkerd.io/edge";
 /** The proxy version edge-26.8.3 ships (linkerd2 `.proxy-version`). */
 export const LINKERD_PROXY_VERSION = "v2.366.0";
 
+/** The edge release a Linkerd chart version comes from: 2026.8.3 -> edge-26.8.3 (what proxies report as `linkerd.io/proxy-version`). */
+export const edgeOf = (chartVersion: string) => `edge-${chartVersion.replace(/^20/, "")}`;
+
 const linkerd = (chart: string): PinnedChart => ({ chart, version: LINKERD_CHART_VERSION, repository: LINKERD_EDGE_REPOSITORY });
 
 /** Every chart the program can install, by role. */
@@ -86,6 +89,37 @@ export const GATEWAY_API = {
 };
 
 /**
+ * k3s' HelmChartConfig CRD, which the program's Traefik HelmChartConfig (components/meshedIngress.ts)
+ * is an instance of: k3s-io/helm-controller v0.17.7 (pkg/crds/yaml/generated/). Only the tests read
+ * it. It is not in the project's usual mirrors, so it is an optional artefact (test/upstream.ts).
+ */
+export const HELM_CHART_CONFIG_CRD: PinnedFile = {
+    repository: "k3s-io/helm-controller",
+    commit: "21a911f86f912a79e06e4f1596c54d8237320e6e",
+    path: "pkg/crds/yaml/generated/helm.cattle.io_helmchartconfigs.yaml",
+    sha256: "1dbc3601e166895d8c1c9a5b38ab3ce42f971eaf7bac12bf31402ce3e2f9ff78",
+};
+
+/**
+ * The Prometheus Operator's CRDs the program's objects are instances of when
+ * `observability.prometheusOperator` is on (PrometheusRule, PodMonitor, ServiceMonitor):
+ * prometheus-operator v0.93.0, example/prometheus-operator-crd/. Only the tests read them; optional
+ * like {@link HELM_CHART_CONFIG_CRD}.
+ */
+export const PROMETHEUS_OPERATOR_CRDS: readonly PinnedFile[] = (
+    [
+        ["prometheusrules", "78be98554b9c8506ab2b4f4feb91c5f3a56e536a0a510f3a8e876a459970d56d"],
+        ["podmonitors", "45a93443daa687d3654f7e9631909ff7edcdf3ec09c5e60251b74aa2722aee5d"],
+        ["servicemonitors", "a99047972c9dd7679ce2050b9968e8a08773492e671b3e17abd476d42aa78a32"],
+    ] as const
+).map(([plural, sha256]) => ({
+    repository: "prometheus-operator/prometheus-operator",
+    commit: "f8fafd475f3d132e239432ae6172de60a6cb6516",
+    path: `example/prometheus-operator-crd/monitoring.coreos.com_${plural}.yaml`,
+    sha256,
+}));
+
+/**
  * Ports, from the pinned chart (edge-26.8.3): the proxy's from charts/linkerd-control-plane/
  * values.yaml `proxy.ports`; the control plane's from its templates' containerPorts
  * (destination.yaml, identity.yaml, proxy-injector.yaml; Services map 443 to the webhook ports);
@@ -128,6 +162,8 @@ export const VIZ_WEBHOOKS = { tap: "tap", tapInjector: "tap-injector" } as const
 export const LINKERD_OBJECTS = {
     /** identity reads tls.crt/tls.key with scheme kubernetes.io/tls (controller/cmd/identity/main.go:84-90). */
     issuerSecret: "linkerd-identity-issuer",
+    /** The static issuer's public certificate alone, for whoever must check it without reading its key. */
+    issuerCertificateConfigMap: "linkerd-identity-issuer-certificate",
     /** Trust roots, key `ca-bundle.crt` (charts/linkerd-control-plane/templates/identity.yaml:23-36). */
     trustRootsConfigMap: "linkerd-identity-trust-roots",
     trustRootsKey: "ca-bundle.crt",
@@ -145,6 +181,8 @@ export const NAMESPACES = {
     controlPlane: "linkerd",
     viz: "linkerd-viz",
     cni: "linkerd-cni",
+    /** The maintenance Jobs' own namespace, which enforces Pod Security `restricted`. */
+    maintenance: "linkerd-maintenance",
 } as const;
 
 /**

@@ -7,7 +7,8 @@
  *   2. deploys the k3d stack with mtls.enabled true (meshing akko-e2e); the rollout Job
  *      restarts the workloads with proxies;
  *   3. asserts from Linkerd's own data — `linkerd viz edges -o json` and the proxies'
- *      request_total{tls} — that every edge between them is mTLS;
+ *      request_total{tls} — that every edge between them is mTLS, and so is the ingress hop
+ *      (k3s' Traefik, meshed by the k3d preset's mtls.ingress, to pong);
  *   4. sets mtls.enabled false and runs `pulumi up` until the drain is done, asserting the
  *      workloads serve at every step and that the mesh is gone at the end;
  *   5. cleans up (stack, state, workloads, the retained CRDs), whatever happened.
@@ -22,11 +23,14 @@ import * as path from "node:path";
 import {
     CommandResult,
     E2E_EXIT,
+    E2E_INGRESS,
+    E2E_INGRESS_URL,
     E2E_NAMESPACE,
     E2E_PORT,
     E2E_WORKLOADS,
     e2eStackFile,
     edgesVerdict,
+    ingressEdgeVerdict,
     metricsVerdict,
     missingPrerequisite,
     workloadManifests,
@@ -89,11 +93,14 @@ function assertServing(context: string, when: string): void {
         const page = must("kubectl", ["--context", context, "-n", E2E_NAMESPACE, "exec", `deploy/${from}`, "-c", from, "--", "wget", "-q", "-T", "5", "-O", "-", `http://${to}:${E2E_PORT}/`]);
         if (page.trim() !== to) throw new Failure(`${when}: ${from} -> ${to} answered ${JSON.stringify(page.trim())}`);
     }
-    log(`${when}: ping <-> pong both answer`);
+    const [from] = E2E_WORKLOADS;
+    const page = must("kubectl", ["--context", context, "-n", E2E_NAMESPACE, "exec", `deploy/${from}`, "-c", from, "--", "wget", "-q", "-T", "5", "-O", "-", "--header", `Host: ${E2E_INGRESS.host}`, E2E_INGRESS_URL]);
+    if (page.trim() !== E2E_INGRESS.backend) throw new Failure(`${when}: ${from} -> ingress -> ${E2E_INGRESS.backend} answered ${JSON.stringify(page.trim())}`);
+    log(`${when}: ping <-> pong both answer, and pong through the ingress controller`);
 }
 
-function proxiesIn(context: string): number {
-    const pods = JSON.parse(must("kubectl", ["--context", context, "-n", E2E_NAMESPACE, "get", "pods", "-o", "json"])).items;
+function proxiesIn(context: string, namespace = E2E_NAMESPACE, selector?: string): number {
+    const pods = JSON.parse(must("kubectl", ["--context", context, "-n", namespace, "get", "pods", "-o", "json", ...(selector ? ["-l", selector] : [])])).items;
     return pods.filter((p: any) => !p.metadata.deletionTimestamp).filter((p: any) =>
         [...(p.spec.initContainers ?? []), ...p.spec.containers].some((c: any) => c.name === "linkerd-proxy"),
     ).length;
@@ -103,6 +110,17 @@ function rolledOut(context: string): void {
     for (const workload of E2E_WORKLOADS) {
         must("kubectl", ["--context", context, "-n", E2E_NAMESPACE, "rollout", "status", `deploy/${workload}`, "--timeout=300s"]);
     }
+    // helm-controller upgrades Traefik when its HelmChartConfig changes; wait for it to be rolled too.
+    must("kubectl", ["--context", context, "-n", E2E_INGRESS.namespace, "rollout", "status", `deploy/${E2E_INGRESS.workload}`, "--timeout=300s"]);
+}
+
+/** Whether k3s' Traefik runs a proxy, once its upgrade is through (helm-controller works asynchronously). */
+async function ingressMeshed(context: string, meshed: boolean): Promise<void> {
+    await until(`Traefik to run ${meshed ? "with" : "without"} a proxy`, 300, () => {
+        const withProxy = proxiesIn(context, E2E_INGRESS.namespace, `app.kubernetes.io/name=${E2E_INGRESS.workload}`);
+        return (withProxy > 0) === meshed ? true : undefined;
+    });
+    rolledOut(context);
 }
 
 async function main(): Promise<number> {
@@ -137,6 +155,11 @@ async function main(): Promise<number> {
         if ((on.meshState as { phase: string }).phase !== "on") throw new Failure(`meshState is ${JSON.stringify(on.meshState)}`);
         rolledOut(context);
         if (proxiesIn(context) !== E2E_WORKLOADS.length) throw new Failure("the rollout Job did not give every workload a proxy");
+        await ingressMeshed(context, true);
+        // pong's proxy counted the requests an unmeshed Traefik sent while both were rolling
+        // (plaintext, admitted in permissive mode): a fresh pod counts only the meshed ingress hop.
+        must("kubectl", ["--context", context, "-n", E2E_NAMESPACE, "rollout", "restart", `deploy/${E2E_INGRESS.backend}`]);
+        rolledOut(context);
         assertServing(context, "meshed");
 
         const edges = await until("every edge to be secured", 300, () => {
@@ -147,6 +170,12 @@ async function main(): Promise<number> {
             return verdict.ok ? verdict : undefined;
         });
         log(`linkerd viz edges: ${edges.details.length} edges, all mTLS`);
+        const ingressEdge = await until("the ingress hop to be secured", 300, () => {
+            const verdict = ingressEdgeVerdict(run("linkerd", ["--context", context, "viz", "edges", "deploy", "-n", E2E_NAMESPACE, "-o", "json"]).stdout);
+            if (!verdict.ok) log(`not yet: ${verdict.problems.join("; ")}`);
+            return verdict.ok ? verdict : undefined;
+        });
+        log(`ingress edge ${ingressEdge.details[0]}`);
         for (const workload of E2E_WORKLOADS) {
             const verdict = metricsVerdict(must("linkerd", ["--context", context, "diagnostics", "proxy-metrics", "-n", E2E_NAMESPACE, `deploy/${workload}`]), workload);
             verdict.details.forEach((d) => log(`metrics ${d}`));
@@ -163,6 +192,8 @@ async function main(): Promise<number> {
             if (step >= 3) throw new Failure(`still ${phase} after ${step} steps`);
         }
         if (proxiesIn(context) !== 0) throw new Failure("pods still run a proxy after the mesh was removed");
+        await ingressMeshed(context, false);
+        assertServing(context, "after the mesh, Traefik back to k3s' own values");
         if (run("kubectl", ["--context", context, "get", "namespace", "linkerd"]).status === 0) {
             await until("namespace linkerd to be gone", 180, () =>
                 run("kubectl", ["--context", context, "get", "namespace", "linkerd"]).status === 0 ? undefined : true,

@@ -1,30 +1,43 @@
 #!/usr/bin/env node
-// Mesh maintenance for akko-mtls, run by two Kubernetes objects that mount this file from
-// a ConfigMap (components/meshMaintenance.ts):
-//   - the daily CronJob `linkerd-rotation-check` (TASKS=certificates,restarts);
-//   - a one-shot Job on every change of the meshed namespaces or mode (TASKS=restarts),
-//     which `pulumi up` waits for.
+// Mesh maintenance for akko-mtls, run in the cluster by Jobs that mount this file from a ConfigMap
+// (components/meshMaintenance.ts):
+//   - the daily CronJob `linkerd-rotation-check` (TASKS=certificates,control-plane,restarts);
+//   - the rollout Job of a `pulumi up` that changed the mesh (TASKS=control-plane,restarts,verify-bundle,
+//     plus reload-identity in rotation phase 2), which `pulumi up` waits for;
+//   - the strict-mode preflight Job, before a namespace's default policy becomes all-authenticated
+//     (TASKS=strict-preflight).
 //
-// certificates: read the identity issuer (Secret) and the trust bundle (ConfigMap), check
-//   the issuer chains to an anchor of the bundle (node:crypto), report the time left, and
-//   fail under the thresholds.
-// control-plane: restart the control-plane Deployments whose pods did not start with what
-//   CONTROL_PLANE_DIGEST stands for (the trust bundle, static webhook certificates): they read
-//   the bundle only at start (controller/cmd/identity/main.go:68). The digest is kept as a
-//   pod-template annotation, so the same digest never restarts them twice.
-// restarts: roll, a bounded number at a time, the workloads whose pods do not match the
-//   mesh as configured:
-//   - in MESHED_NAMESPACES, a pod without a proxy (started before injection was enabled,
-//     or while the injector was down), a proxy injected with another trust bundle than the
-//     current one (rotation phases 1 and 3), or another default inbound policy than
-//     EXPECTED_INBOUND_POLICY says (a permissive/strict switch);
-//   - in UNMESHED_NAMESPACES (being drained), a pod that still has a proxy.
-//   Nothing is restarted while the certificate chain is broken.
+// Tasks:
+// certificates    read the issuer's public certificate (never its key) and the trust bundle, check the
+//                 issuer chains to an anchor of the bundle and that nothing is expired or not yet valid,
+//                 report the time left, fail under the thresholds. An expired or broken chain halts every
+//                 restart: restarting pods then would only break them.
+// control-plane   restart the control-plane Deployments whose pods did not start with what
+//                 CONTROL_PLANE_DIGEST stands for (the trust bundle, static webhook certificates): they
+//                 read the bundle only at start (linkerd2 controller/cmd/identity/main.go:68).
+// reload-identity (rotation phase 2) wait until the live issuer chains to the new anchor
+//                 (SIGNING_ANCHOR_SHA256), then restart the identity controller so that it has loaded it:
+//                 it exits at start when the issuer does not chain (pkg/identity/service.go), so a Ready
+//                 identity is the evidence.
+// restarts        roll, a bounded number at a time, the workloads whose pods do not match the mesh as
+//                 configured: no proxy in a meshed namespace (or the ingress controller), a proxy trusting
+//                 another bundle, another default policy or proxy annotations than configured, a proxy of
+//                 another Linkerd version (at most MAX_VERSION_RESTARTS a run), a proxy left in a namespace
+//                 being drained. A workload that does not come back, or is gone, is reported and the others
+//                 go on; the order rotates daily, so the same workloads are not always last.
+// verify-bundle   every running meshed pod, whatever owns it (Job, bare pod, Spark driver or executor),
+//                 trusts the current bundle (its LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS equals it: what
+//                 `linkerd check --proxy` compares); the others are listed and fail the run.
+// strict-preflight before strict mode: probes Linkerd does not authorize by itself under all-authenticated
+//                 (gRPC, HTTPS; only httpGet probes get the policy controller's `probe` route) on ports no
+//                 probe authorization covers, and Ingresses when the ingress controller is not meshed,
+//                 fail the run; tcpSocket probes are reported (they pass, checking nothing).
 //
-// Every kubectl call has a timeout, and no restart starts that could not finish before
-// DEADLINE_SECONDS (the Job's activeDeadlineSeconds): what is left is reported, and fails the run.
+// Bounded: every kubectl call has a timeout, pods are listed a page at a time (memory stays flat at
+// thousands of pods), and no restart starts that could not finish before DEADLINE_SECONDS.
+// Never "OK" on doubt: an unreadable bundle or issuer, an answer that is not a list, fail the run.
 //
-// Exit status: 0 all good, 1 a check failed or a restart did not complete, 2 misconfigured.
+// Exit status: 0 all good, 1 a check failed or work is left, 2 misconfigured.
 // Needs only Node's standard library and `kubectl` on PATH.
 
 import { execFileSync } from "node:child_process";
@@ -34,11 +47,15 @@ const TRUST_ANCHORS_ENV = "LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS";
 const DEFAULT_POLICY_ENV = "LINKERD2_PROXY_INBOUND_DEFAULT_POLICY";
 const PROXY_CONTAINER = "linkerd-proxy";
 const DIGEST_ANNOTATION = "akko.io/control-plane-digest";
+const ISSUER_ANNOTATION = "akko.io/issuer-sha256";
+const VERSION_ANNOTATION = "linkerd.io/proxy-version";
 /** A get or patch that takes longer than this is a failed call, not a hung Job. */
-const REQUEST_TIMEOUT_SECONDS = 30;
+const REQUEST_TIMEOUT_SECONDS = Number(process.env.KUBECTL_TIMEOUT_SECONDS || 30);
 /** Kept free at the end of the deadline to report. */
 const DEADLINE_MARGIN_SECONDS = 60;
 const started = Date.now();
+
+const TASKS = ["certificates", "control-plane", "reload-identity", "restarts", "verify-bundle", "strict-preflight"];
 
 function fail(message) {
     console.error(`mesh-check: ${message}`);
@@ -64,24 +81,29 @@ function list(name) {
         .filter(Boolean);
 }
 
-function policies() {
+function json(name, fallback) {
+    const text = process.env[name];
+    if (text === undefined || text === "") return fallback;
     try {
-        return JSON.parse(process.env.EXPECTED_INBOUND_POLICY || "{}");
+        return JSON.parse(text);
     } catch {
-        fail("EXPECTED_INBOUND_POLICY must be a JSON object of namespace -> policy");
+        fail(`${name} must be JSON`);
     }
 }
 
 const tasks = list("TASKS");
 const config = {
-    tasks: tasks.length > 0 ? tasks : ["certificates", "restarts"],
+    tasks: tasks.length > 0 ? tasks : ["certificates", "control-plane", "restarts"],
     linkerdNamespace: setting("LINKERD_NAMESPACE", "linkerd"),
-    issuerSecret: setting("ISSUER_SECRET", "linkerd-identity-issuer"),
-    issuerScheme: setting("ISSUER_SCHEME", "linkerd.io/tls"),
+    /** Where the issuer's public certificate is: {kind: "configmap", name, key} or {kind: "certificate", name}. */
+    issuerSource: json("ISSUER_SOURCE", { kind: "configmap", name: "linkerd-identity-issuer-certificate", key: "tls.crt" }),
     trustRootsConfigMap: setting("TRUST_ROOTS_CONFIGMAP", "linkerd-identity-trust-roots"),
     meshedNamespaces: list("MESHED_NAMESPACES"),
     unmeshedNamespaces: list("UNMESHED_NAMESPACES"),
-    expectedPolicy: policies(),
+    expectedPolicy: json("EXPECTED_INBOUND_POLICY", {}),
+    expectedAnnotations: json("EXPECTED_ANNOTATIONS", {}),
+    /** The ingress controller: {namespace, selector, inject}. */
+    ingress: json("INGRESS", undefined),
     issuerMinHours: number("ISSUER_MIN_HOURS_LEFT", "24"),
     anchorMinDays: number("ANCHOR_MIN_DAYS_LEFT", "60"),
     maxConcurrent: Math.max(1, number("MAX_CONCURRENT_RESTARTS", "2")),
@@ -89,13 +111,23 @@ const config = {
     deadlineSeconds: number("DEADLINE_SECONDS", "3000"),
     controlPlaneDeployments: list("CONTROL_PLANE_DEPLOYMENTS"),
     controlPlaneDigest: process.env.CONTROL_PLANE_DIGEST ?? "",
+    proxyVersion: process.env.PROXY_VERSION ?? "",
+    maxVersionRestarts: number("MAX_VERSION_RESTARTS", "10"),
+    signingAnchorSha256: (process.env.SIGNING_ANCHOR_SHA256 ?? "").toUpperCase(),
+    strictNamespaces: list("STRICT_NAMESPACES"),
+    probeAuthorizations: json("PROBE_AUTHORIZATIONS", []),
+    ingressMeshed: process.env.INGRESS_MESHED === "true",
+    pageSize: Math.max(1, number("PAGE_SIZE", "250")),
 };
 for (const task of config.tasks) {
-    if (!["certificates", "control-plane", "restarts"].includes(task)) fail(`unknown task ${task} (certificates, control-plane, restarts)`);
+    if (!TASKS.includes(task)) fail(`unknown task ${task} (${TASKS.join(", ")})`);
 }
 if (config.rolloutTimeoutSeconds + DEADLINE_MARGIN_SECONDS > config.deadlineSeconds) {
     fail(`ROLLOUT_TIMEOUT_SECONDS (${config.rolloutTimeoutSeconds}) leaves no room inside DEADLINE_SECONDS (${config.deadlineSeconds})`);
 }
+if (!["configmap", "certificate"].includes(config.issuerSource?.kind)) fail("ISSUER_SOURCE.kind must be configmap or certificate");
+const has = (task) => config.tasks.includes(task);
+
 /** Seconds left before the run must stop starting work. */
 const secondsLeft = () => config.deadlineSeconds - DEADLINE_MARGIN_SECONDS - (Date.now() - started) / 1000;
 
@@ -105,6 +137,8 @@ const problem = (line) => {
     problems.push(line);
     log(line);
 };
+/** Set when restarting anything would do harm (expired or broken certificates, an unreadable cluster). */
+let halted = "";
 
 /**
  * kubectl with a hard process timeout. A plain request also gets `--request-timeout`; a
@@ -116,17 +150,38 @@ function kubectl(args, timeoutSeconds = REQUEST_TIMEOUT_SECONDS) {
     return execFileSync("kubectl", watch ? args : [...args, `--request-timeout=${REQUEST_TIMEOUT_SECONDS}s`], {
         encoding: "utf8",
         stdio: ["ignore", "pipe", "pipe"],
-        maxBuffer: 64 * 1024 * 1024,
-        timeout: (timeoutSeconds + 5) * 1000,
+        maxBuffer: 16 * 1024 * 1024,
+        timeout: (timeoutSeconds + 2) * 1000,
         killSignal: "SIGKILL",
     });
 }
 
+/** A JSON answer that must be an object (never null or a bare value). */
 function kubectlJson(args) {
-    return JSON.parse(kubectl([...args, "-o", "json"]));
+    const value = JSON.parse(kubectl([...args, "-o", "json"]));
+    if (value === null || typeof value !== "object") throw new Error(`kubectl ${args.join(" ")} answered ${JSON.stringify(value)}`);
+    return value;
 }
 
-const errorText = (error) => String(error.stderr || error.message).trim();
+const errorText = (error) => String(error.stderr || error.message).trim().split("\n")[0];
+const notFound = (error) => /NotFound|not found/i.test(String(error.stderr || error.message));
+
+/**
+ * Every pod of a namespace, one page at a time (`limit` + `continue` on the API itself): kubectl's
+ * own `get -o json` holds the whole list, ~218 MB at 2,000 pods.
+ */
+function* pods(namespace, labelSelector) {
+    let token = "";
+    do {
+        const query = new URLSearchParams({ limit: String(config.pageSize) });
+        if (token) query.set("continue", token);
+        if (labelSelector) query.set("labelSelector", labelSelector);
+        const page = JSON.parse(kubectl(["get", "--raw", `/api/v1/namespaces/${namespace}/pods?${query}`]));
+        if (!page || !Array.isArray(page.items)) throw new Error(`the pod list of ${namespace} is not a list: ${JSON.stringify(page)?.slice(0, 120)}`);
+        yield* page.items;
+        token = page.metadata?.continue ?? "";
+    } while (token);
+}
 
 /** Every certificate of a PEM text, in order. */
 function certificates(pem) {
@@ -137,15 +192,36 @@ function certificates(pem) {
 /** Bundle text without whitespace: what the injector copied into a pod, compared exactly. */
 const normalize = (pem) => pem.replace(/\s+/g, "");
 const hoursLeft = (cert) => (new Date(cert.validTo).getTime() - Date.now()) / 3600_000;
+const notYetValid = (cert) => new Date(cert.validFrom).getTime() > Date.now();
+const sha256Of = (cert) => cert.fingerprint256.replace(/:/g, "");
 const describe = (cert) => `${cert.subject.replace(/\n/g, ", ")} (sha256 ${cert.fingerprint256.slice(0, 23)}...)`;
 
+/**
+ * The issuer's public certificate, never its Secret (which holds the key): a ConfigMap the program
+ * writes (static mode), or the CertificateRequest of the Certificate's current revision (cert-manager).
+ */
 function readIssuer() {
-    const secret = kubectlJson(["get", "secret", config.issuerSecret, "-n", config.linkerdNamespace]);
-    const key = config.issuerScheme === "kubernetes.io/tls" ? "tls.crt" : "crt.pem";
-    const data = secret.data?.[key];
-    if (!data) throw new Error(`Secret ${config.linkerdNamespace}/${config.issuerSecret} has no ${key}`);
-    const chain = certificates(Buffer.from(data, "base64").toString("utf8"));
-    if (chain.length === 0) throw new Error(`Secret ${config.issuerSecret} ${key} holds no certificate`);
+    const source = config.issuerSource;
+    let pem;
+    if (source.kind === "configmap") {
+        pem = kubectlJson(["get", "configmap", source.name, "-n", config.linkerdNamespace]).data?.[source.key];
+        if (!pem) throw new Error(`ConfigMap ${config.linkerdNamespace}/${source.name} has no ${source.key}`);
+    } else {
+        const certificate = kubectlJson(["get", "certificates.cert-manager.io", source.name, "-n", config.linkerdNamespace]);
+        const revision = certificate.status?.revision;
+        if (!revision) throw new Error(`Certificate ${source.name} has no issued revision yet`);
+        const requests = kubectlJson(["get", "certificaterequests.cert-manager.io", "-n", config.linkerdNamespace]).items;
+        if (!Array.isArray(requests)) throw new Error("the CertificateRequest list is not a list");
+        const current = requests.find(
+            (r) =>
+                r.metadata?.annotations?.["cert-manager.io/certificate-name"] === source.name &&
+                r.metadata?.annotations?.["cert-manager.io/certificate-revision"] === String(revision),
+        );
+        if (!current?.status?.certificate) throw new Error(`no issued CertificateRequest for ${source.name} revision ${revision}`);
+        pem = Buffer.from(current.status.certificate, "base64").toString("utf8");
+    }
+    const chain = certificates(pem);
+    if (chain.length === 0) throw new Error("the issuer certificate holds no certificate");
     return chain[0];
 }
 
@@ -153,41 +229,52 @@ function readBundle() {
     const configMap = kubectlJson(["get", "configmap", config.trustRootsConfigMap, "-n", config.linkerdNamespace]);
     const pem = configMap.data?.["ca-bundle.crt"];
     if (!pem) throw new Error(`ConfigMap ${config.linkerdNamespace}/${config.trustRootsConfigMap} has no ca-bundle.crt`);
-    return { pem, anchors: certificates(pem) };
+    const anchors = certificates(pem);
+    if (anchors.length === 0) throw new Error(`ConfigMap ${config.trustRootsConfigMap} holds no certificate`);
+    return { pem, anchors };
 }
 
-/** Checks chain and time left; returns whether the chain holds. */
+/** Checks chain, validity and time left; halts restarts when the mesh's certificates are broken. */
 function checkCertificates(issuer, anchors) {
     const signer = anchors.find((anchor) => issuer.checkIssued(anchor) && issuer.verify(anchor.publicKey));
     if (signer) log(`chain: OK, the issuer is signed by anchor ${describe(signer)}`);
-    else problem("chain: BROKEN, the identity issuer is not signed by any anchor of the trust bundle");
+    else {
+        problem("chain: BROKEN, the identity issuer is not signed by any anchor of the trust bundle");
+        halted ||= "the certificate chain is broken";
+    }
     if (!issuer.ca) problem("issuer: not a CA certificate");
 
     const issuerHours = hoursLeft(issuer);
     log(`issuer: ${describe(issuer)} expires ${issuer.validTo}: ${issuerHours.toFixed(1)} h (${(issuerHours / 24).toFixed(1)} days) left`);
-    if (issuerHours < config.issuerMinHours) {
+    if (issuerHours <= 0 || notYetValid(issuer)) {
+        problem(`issuer: ${issuerHours <= 0 ? "EXPIRED" : `not valid before ${issuer.validFrom}`}: new proxies get no identity`);
+        halted ||= "the issuer is not valid";
+    } else if (issuerHours < config.issuerMinHours) {
         problem(`issuer: ${issuerHours.toFixed(1)} h left, under the ${config.issuerMinHours} h threshold`);
     }
     anchors.forEach((anchor, i) => {
         const days = hoursLeft(anchor) / 24;
         log(`anchor[${i}]: ${describe(anchor)} expires ${anchor.validTo}: ${days.toFixed(1)} days left`);
-        if (days < config.anchorMinDays) {
+        if (days <= 0 || notYetValid(anchor)) {
+            problem(`anchor[${i}]: ${days <= 0 ? "EXPIRED" : `not valid before ${anchor.validFrom}`}: follow the recovery in docs/admin/rotation.md`);
+            halted ||= "a trust anchor is not valid";
+        } else if (days < config.anchorMinDays) {
             problem(`anchor[${i}]: ${days.toFixed(1)} days left, under the ${config.anchorMinDays} days threshold: rotate it (docs/admin/rotation.md)`);
         }
     });
-    return Boolean(signer);
 }
 
-/** The workload that owns a pod, as `kind/name`, or undefined when it has none we can restart. */
+/** The workload that owns a pod: {ref: `kind/name`, restartable}, or undefined for a bare pod. */
 function owner(pod) {
     const ref = pod.metadata.ownerReferences?.find((r) => r.controller) ?? pod.metadata.ownerReferences?.[0];
     if (!ref) return undefined;
     if (ref.kind === "ReplicaSet") {
         const hash = pod.metadata.labels?.["pod-template-hash"];
-        return hash && ref.name.endsWith(`-${hash}`) ? `deployment/${ref.name.slice(0, -hash.length - 1)}` : undefined;
+        if (hash && ref.name.endsWith(`-${hash}`)) return { ref: `deployment/${ref.name.slice(0, -hash.length - 1)}`, restartable: true };
+        return { ref: `replicaset/${ref.name}`, restartable: false };
     }
-    if (ref.kind === "StatefulSet" || ref.kind === "DaemonSet") return `${ref.kind.toLowerCase()}/${ref.name}`;
-    return undefined;
+    if (ref.kind === "StatefulSet" || ref.kind === "DaemonSet") return { ref: `${ref.kind.toLowerCase()}/${ref.name}`, restartable: true };
+    return { ref: `${ref.kind.toLowerCase()}/${ref.name}`, restartable: false };
 }
 
 /** The pod's linkerd-proxy container (a native sidecar is an init container), if any. */
@@ -196,44 +283,75 @@ function proxyOf(pod) {
 }
 
 const envOf = (container, name) => container?.env?.find((e) => e.name === name)?.value;
+const live = (pod) => !pod.metadata.deletionTimestamp && !["Succeeded", "Failed"].includes(pod.status?.phase);
 
-/** Why a pod must restart, or undefined. `bundle` is the current trust bundle, if read. */
+/** Why a pod must restart (and whether it is a version skew), or undefined. */
 function restartReason(pod, namespace, meshed, bundle) {
     const proxy = proxyOf(pod);
-    if (!meshed) return proxy ? "it still has a proxy, its namespace leaves the mesh" : undefined;
+    if (!meshed) return proxy ? { text: "it still has a proxy, its namespace leaves the mesh" } : undefined;
     const optedOut = pod.metadata.annotations?.["linkerd.io/inject"] === "disabled" || pod.spec.hostNetwork;
-    if (!proxy) return optedOut ? undefined : "it has no proxy";
+    if (!proxy) return optedOut ? undefined : { text: "it has no proxy" };
     const anchors = envOf(proxy, TRUST_ANCHORS_ENV);
     // Control-plane style pods read the bundle from a ConfigMap (valueFrom): not compared.
-    if (bundle !== undefined && anchors !== undefined && normalize(anchors) !== normalize(bundle)) {
-        return "its proxy trusts an old bundle";
-    }
+    if (anchors !== undefined && normalize(anchors) !== normalize(bundle)) return { text: "its proxy trusts an old bundle" };
     const expected = config.expectedPolicy[namespace];
     const actual = envOf(proxy, DEFAULT_POLICY_ENV);
-    if (expected && actual !== undefined && actual !== expected) return `its proxy's default inbound policy is ${actual}, not ${expected}`;
+    if (expected && actual !== undefined && actual !== expected) return { text: `its proxy's default inbound policy is ${actual}, not ${expected}` };
+    // The injector copies a namespace's proxy annotations onto a pod when it is created, unless the pod
+    // has its own: a pod without one was created before the namespace had it.
+    for (const annotation of Object.keys(config.expectedAnnotations[namespace] ?? {})) {
+        if (pod.metadata.annotations?.[annotation] === undefined) return { text: `it was created before its namespace set ${annotation}` };
+    }
+    const version = pod.metadata.annotations?.[VERSION_ANNOTATION];
+    if (config.proxyVersion && version && version !== config.proxyVersion) {
+        return { text: `its proxy is ${version}, the control plane ${config.proxyVersion}`, version: true };
+    }
     return undefined;
+}
+
+/** The namespaces (and label selectors) the restarts and checks look at: [namespace, selector, meshed]. */
+function scopes() {
+    const result = [
+        ...config.meshedNamespaces.map((n) => [n, "", true]),
+        ...config.unmeshedNamespaces.map((n) => [n, "", false]),
+    ];
+    if (config.ingress) result.push([config.ingress.namespace, config.ingress.selector ?? "", Boolean(config.ingress.inject)]);
+    return result;
+}
+
+/** A day-dependent rotation of a sorted list: each run starts elsewhere, so nobody is always last. */
+function rotateDaily(items) {
+    if (items.length === 0) return items;
+    // TODAY (YYYY-MM-DD) replays another day's order (tests, or re-running a day by hand).
+    const now = process.env.TODAY ? new Date(`${process.env.TODAY}T12:00:00Z`).getTime() : Date.now();
+    const day = Math.floor(now / 86_400_000);
+    const offset = day % items.length;
+    return [...items.slice(offset), ...items.slice(0, offset)];
 }
 
 function workloadsToRestart(bundle) {
     const found = new Map();
-    const scan = (namespace, meshed) => {
-        const pods = kubectlJson(["get", "pods", "-n", namespace]).items ?? [];
-        for (const pod of pods) {
-            if (pod.metadata.deletionTimestamp || ["Succeeded", "Failed"].includes(pod.status?.phase)) continue;
+    for (const [namespace, selector, meshed] of scopes()) {
+        for (const pod of pods(namespace, selector)) {
+            if (!live(pod)) continue;
             const reason = restartReason(pod, namespace, meshed, bundle);
             if (!reason) continue;
             const workload = owner(pod);
-            if (!workload) {
-                log(`skip: pod ${namespace}/${pod.metadata.name}: ${reason}, but it has no Deployment, StatefulSet or DaemonSet: recreate it by hand`);
+            if (!workload?.restartable) {
+                log(`skip: pod ${namespace}/${pod.metadata.name}: ${reason.text}, but ${workload ? `it belongs to ${workload.ref}` : "it is a bare pod"}: recreate it`);
                 continue;
             }
-            const key = `${namespace}/${workload}`;
-            if (!found.has(key)) found.set(key, { namespace, workload, reason });
+            const key = `${namespace}/${workload.ref}`;
+            if (!found.has(key)) found.set(key, { namespace, workload: workload.ref, reason: reason.text, version: Boolean(reason.version) });
         }
-    };
-    for (const namespace of config.meshedNamespaces) scan(namespace, true);
-    for (const namespace of config.unmeshedNamespaces) scan(namespace, false);
-    return [...found.values()].sort((a, b) => `${a.namespace}/${a.workload}`.localeCompare(`${b.namespace}/${b.workload}`));
+    }
+    const sorted = [...found.values()].sort((a, b) => `${a.namespace}/${a.workload}`.localeCompare(`${b.namespace}/${b.workload}`));
+    const urgent = sorted.filter((w) => !w.version);
+    const skewed = sorted.filter((w) => w.version);
+    if (skewed.length > config.maxVersionRestarts) {
+        log(`version: ${skewed.length} workloads run another proxy version; ${config.maxVersionRestarts} restarted this run, the rest on the next ones`);
+    }
+    return [...rotateDaily(urgent), ...rotateDaily(skewed).slice(0, config.maxVersionRestarts)];
 }
 
 /** Restarts the control-plane Deployments not yet running with CONTROL_PLANE_DIGEST, one at a time. */
@@ -242,32 +360,79 @@ function restartControlPlane() {
     for (const name of config.controlPlaneDeployments) {
         const deployment = kubectlJson(["get", "deployment", name, "-n", config.linkerdNamespace]);
         if (deployment.spec?.template?.metadata?.annotations?.[DIGEST_ANNOTATION] === config.controlPlaneDigest) continue;
-        if (secondsLeft() < config.rolloutTimeoutSeconds) {
-            problem(`control-plane: deployment/${name} not restarted: the Job's deadline is too close`);
-            continue;
-        }
-        log(`control-plane: restart deployment/${name} (trust bundle or webhook certificates changed)`);
-        const patch = { spec: { template: { metadata: { annotations: { [DIGEST_ANNOTATION]: config.controlPlaneDigest } } } } };
-        kubectl(["patch", "deployment", name, "-n", config.linkerdNamespace, "--type", "merge", "-p", JSON.stringify(patch)]);
-        try {
-            kubectl(["rollout", "status", `deployment/${name}`, "-n", config.linkerdNamespace, `--timeout=${config.rolloutTimeoutSeconds}s`], config.rolloutTimeoutSeconds);
-            log(`control-plane: deployment/${name} restarted`);
-        } catch (error) {
-            problem(`control-plane: deployment/${name} did not complete: ${errorText(error)}`);
-        }
+        restartWithAnnotation(name, DIGEST_ANNOTATION, config.controlPlaneDigest, "trust bundle or webhook certificates changed");
     }
 }
 
-function restart(workloads) {
-    for (let i = 0; i < workloads.length; i += config.maxConcurrent) {
-        const batch = workloads.slice(i, i + config.maxConcurrent);
-        if (secondsLeft() < config.rolloutTimeoutSeconds) {
-            problem(`restart: the Job's deadline is too close, ${workloads.length - i} workload(s) left for the next run`);
+/** Rolls a control-plane Deployment by setting one pod-template annotation; waits for it. */
+function restartWithAnnotation(name, annotation, value, why) {
+    if (secondsLeft() < config.rolloutTimeoutSeconds) {
+        problem(`control-plane: deployment/${name} not restarted: the Job's deadline is too close`);
+        return false;
+    }
+    log(`control-plane: restart deployment/${name} (${why})`);
+    const patch = { spec: { template: { metadata: { annotations: { [annotation]: value } } } } };
+    kubectl(["patch", "deployment", name, "-n", config.linkerdNamespace, "--type", "merge", "-p", JSON.stringify(patch)]);
+    try {
+        kubectl(["rollout", "status", `deployment/${name}`, "-n", config.linkerdNamespace, `--timeout=${config.rolloutTimeoutSeconds}s`], config.rolloutTimeoutSeconds);
+        log(`control-plane: deployment/${name} restarted`);
+        return true;
+    } catch (error) {
+        problem(`control-plane: deployment/${name} did not complete: ${errorText(error)}`);
+        return false;
+    }
+}
+
+/**
+ * Rotation phase 2: the live issuer must chain to the new anchor, and the identity controller must
+ * have loaded it. It is restarted once per issuer: it refuses to start with an issuer that does not
+ * chain to its trust anchors, so Ready is the evidence.
+ */
+function reloadIdentity(bundle) {
+    const anchor = bundle.anchors.find((a) => sha256Of(a) === config.signingAnchorSha256);
+    if (!anchor) {
+        problem(`issuer: the new anchor (sha256 ${config.signingAnchorSha256.slice(0, 16)}...) is not in the trust bundle`);
+        return;
+    }
+    let issuer;
+    // cert-manager re-issues as soon as the Certificate points at the new anchor; wait for it, within budget.
+    for (;;) {
+        issuer = readIssuer();
+        if (issuer.checkIssued(anchor) && issuer.verify(anchor.publicKey)) break;
+        if (secondsLeft() < config.rolloutTimeoutSeconds + 10) {
+            problem(`issuer: still signed by the old anchor (${describe(issuer)}): it was not re-issued from the new one`);
             return;
         }
-        for (const { namespace, workload, reason } of batch) {
-            log(`restart: ${namespace}/${workload} (${reason})`);
-            kubectl(["rollout", "restart", workload, "-n", namespace]);
+        log("issuer: not yet re-issued from the new anchor; waiting");
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10_000);
+    }
+    log(`issuer: re-issued from the new anchor ${describe(anchor)}`);
+    const identity = kubectlJson(["get", "deployment", "linkerd-identity", "-n", config.linkerdNamespace]);
+    if (identity.spec?.template?.metadata?.annotations?.[ISSUER_ANNOTATION] === sha256Of(issuer)) {
+        log("issuer: the identity controller already restarted with it");
+        return;
+    }
+    restartWithAnnotation("linkerd-identity", ISSUER_ANNOTATION, sha256Of(issuer), "load the issuer signed by the new anchor");
+}
+
+function restart(workloads) {
+    const failed = [];
+    for (let i = 0; i < workloads.length; i += config.maxConcurrent) {
+        if (secondsLeft() < config.rolloutTimeoutSeconds) {
+            problem(`restart: the Job's deadline is too close, ${workloads.length - i} workload(s) left for the next run`);
+            break;
+        }
+        const batch = [];
+        for (const item of workloads.slice(i, i + config.maxConcurrent)) {
+            log(`restart: ${item.namespace}/${item.workload} (${item.reason})`);
+            try {
+                kubectl(["rollout", "restart", item.workload, "-n", item.namespace]);
+                batch.push(item);
+            } catch (error) {
+                // Gone meanwhile (NotFound), or refused: the others go on.
+                problem(`restart: ${item.namespace}/${item.workload} ${notFound(error) ? "is gone" : "was refused"}: ${errorText(error)}`);
+                failed.push(item);
+            }
         }
         for (const { namespace, workload } of batch) {
             try {
@@ -277,55 +442,118 @@ function restart(workloads) {
                 problem(`restart: ${namespace}/${workload} did not complete: ${errorText(error)}`);
             }
         }
-        if (problems.some((p) => p.startsWith("restart:"))) {
-            const left = workloads.length - (i + batch.length);
-            if (left > 0) log(`restart: stopped, ${left} workload(s) left for the next run`);
-            return;
+    }
+}
+
+/** Every running meshed pod trusts the current bundle; the others are listed, with what owns them. */
+function verifyBundle(bundle) {
+    const stale = [];
+    for (const [namespace, selector, meshed] of scopes()) {
+        if (!meshed) continue;
+        for (const pod of pods(namespace, selector)) {
+            if (!live(pod)) continue;
+            const anchors = envOf(proxyOf(pod), TRUST_ANCHORS_ENV);
+            if (anchors !== undefined && normalize(anchors) !== normalize(bundle)) {
+                const workload = owner(pod);
+                stale.push(`${namespace}/${pod.metadata.name} (${workload ? workload.ref : "bare pod"})`);
+            }
         }
+    }
+    if (stale.length === 0) log("verify: every meshed proxy trusts the current bundle");
+    else problem(`verify: ${stale.length} pod(s) still trust an old bundle; restart or delete them, then run again: ${stale.join(", ")}`);
+}
+
+/** Probes Linkerd does not authorize by itself under all-authenticated, on ports no authorization covers. */
+function strictPreflight() {
+    const blocked = [];
+    /** A port number, resolving a container port name against every container of the pod. */
+    const portNumber = (pod, port) =>
+        typeof port === "number" ? port : (pod.spec.containers.flatMap((c) => c.ports ?? []).find((p) => p.name === port)?.containerPort ?? port);
+    const covered = (namespace, pod, port) =>
+        config.probeAuthorizations.some(
+            (a) =>
+                a.namespace === namespace &&
+                Object.entries(a.podSelector).every(([k, v]) => pod.metadata.labels?.[k] === v) &&
+                portNumber(pod, a.port) === port,
+        );
+    for (const namespace of config.strictNamespaces) {
+        for (const pod of pods(namespace, "")) {
+            if (!live(pod)) continue;
+            const workload = owner(pod)?.ref ?? `pod/${pod.metadata.name}`;
+            for (const container of [...(pod.spec.initContainers ?? []), ...(pod.spec.containers ?? [])]) {
+                if (container.name === PROXY_CONTAINER) continue;
+                for (const [kind, probe] of [
+                    ["liveness", container.livenessProbe],
+                    ["readiness", container.readinessProbe],
+                    ["startup", container.startupProbe],
+                ]) {
+                    if (!probe) continue;
+                    const what = `${namespace}/${workload} ${container.name} ${kind} probe`;
+                    if (probe.grpc || (probe.httpGet && probe.httpGet.scheme === "HTTPS")) {
+                        const port = portNumber(pod, (probe.grpc ?? probe.httpGet).port);
+                        if (!covered(namespace, pod, port)) blocked.push(`${what} (${probe.grpc ? "gRPC" : "HTTPS"}, port ${port})`);
+                    } else if (probe.tcpSocket) {
+                        log(`strict: ${what} is tcpSocket: it reaches the proxy, so it passes whatever the application does`);
+                    }
+                }
+            }
+        }
+        if (!config.ingressMeshed) {
+            const ingresses = kubectlJson(["get", "ingresses.networking.k8s.io", "-n", namespace]).items;
+            if (!Array.isArray(ingresses)) throw new Error(`the Ingress list of ${namespace} is not a list`);
+            for (const ingress of ingresses) blocked.push(`${namespace}/ingress/${ingress.metadata.name} (the ingress controller is not meshed: it would be refused)`);
+        }
+    }
+    const unique = [...new Set(blocked)];
+    if (unique.length === 0) log(`strict: nothing in ${config.strictNamespaces.join(", ")} would be refused`);
+    else {
+        problem(
+            `strict: ${unique.length} caller(s) would be refused under all-authenticated: ${unique.join("; ")}. ` +
+                "Authorize them (mtls.authorizations with networks for the probe port), switch the probe to httpGet, or mesh the ingress " +
+                "controller (mtls.ingress); docs/admin/mtls.md, Strict mode.",
+        );
     }
 }
 
 function main() {
-    let chainOk = true;
     let bundle;
-    try {
-        bundle = readBundle();
-        if (config.tasks.includes("certificates")) chainOk = checkCertificates(readIssuer(), bundle.anchors);
-    } catch (error) {
-        if (config.tasks.includes("certificates")) {
-            console.error(`mesh-check: cannot read the certificates: ${errorText(error)}`);
-            return 1;
-        }
-        // A drain may run while the bundle is being removed: restarts do not need it.
-        log(`bundle: not read (${errorText(error)}); trust bundles are not compared`);
-    }
-
-    if (config.tasks.includes("control-plane")) {
-        if (!chainOk) log("control-plane: skipped while the chain is broken");
-        else {
-            try {
-                restartControlPlane();
-            } catch (error) {
-                problem(`control-plane: cannot read or restart the control plane: ${errorText(error)}`);
-            }
+    const needsBundle = ["certificates", "restarts", "verify-bundle", "reload-identity"].some(has);
+    if (needsBundle) {
+        try {
+            bundle = readBundle();
+        } catch (error) {
+            problem(`bundle: cannot read the trust bundle: ${errorText(error)}`);
+            halted ||= "the trust bundle cannot be read";
         }
     }
-
-    if (config.tasks.includes("restarts")) {
-        if (!chainOk) {
-            log("restart: skipped while the chain is broken");
-        } else if (problems.some((p) => p.startsWith("control-plane:"))) {
-            log("restart: skipped, the control plane did not restart");
-        } else {
-            try {
-                const workloads = workloadsToRestart(bundle?.pem);
-                if (workloads.length === 0) log("restart: none needed, every pod matches the mesh as configured");
-                else restart(workloads);
-            } catch (error) {
-                problem(`restart: cannot list or restart pods: ${errorText(error)}`);
-            }
+    if (has("certificates") && bundle) {
+        try {
+            checkCertificates(readIssuer(), bundle.anchors);
+        } catch (error) {
+            problem(`issuer: cannot read the issuer certificate: ${errorText(error)}`);
+            halted ||= "the issuer cannot be read";
         }
     }
+    const step = (task, run) => {
+        if (!has(task)) return;
+        if (halted) return log(`${task}: skipped: ${halted}`);
+        try {
+            run();
+        } catch (error) {
+            problem(`${task}: ${errorText(error)}`);
+            halted ||= `${task} failed`;
+        }
+    };
+    step("strict-preflight", strictPreflight);
+    step("control-plane", restartControlPlane);
+    step("reload-identity", () => reloadIdentity(bundle));
+    if (has("restarts") && problems.some((p) => p.startsWith("control-plane:"))) halted ||= "the control plane did not restart";
+    step("restarts", () => {
+        const workloads = workloadsToRestart(bundle.pem);
+        if (workloads.length === 0) log("restart: none needed, every pod matches the mesh as configured");
+        else restart(workloads);
+    });
+    step("verify-bundle", () => verifyBundle(bundle.pem));
 
     if (problems.length > 0) {
         console.error(`mesh-check: FAILED\n${problems.map((p) => `  - ${p}`).join("\n")}`);

@@ -90,7 +90,9 @@ describe("cert-manager issuer mode", () => {
             ["profileValidator", "linkerd-sp-validator"],
             ["policyValidator", "linkerd-policy-validator"],
         ]) {
-            assert.deepEqual(controlPlane.inputs.values[key], { externalSecret: true, injectCaFrom: `linkerd/${service}` });
+            const { namespaceSelector, ...tls } = controlPlane.inputs.values[key];
+            assert.deepEqual(tls, { externalSecret: true, injectCaFrom: `linkerd/${service}` });
+            assert.ok(key !== "proxyInjector" || namespaceSelector);
             const certificate = one(run, CERTIFICATE, `akko-linkerd-webhooks-${service}`);
             assert.equal(certificate.inputs.metadata.name, service, "injectCaFrom names this Certificate");
             assert.equal(certificate.inputs.spec.secretName, `${service}-k8s-tls`, "the Secret the chart mounts");
@@ -142,7 +144,7 @@ describe("cert-manager issuer mode", () => {
         assert.equal(ofType(existing, CHART).filter((c) => c.inputs.chart === "cert-manager").length, 0);
         assert.deepEqual(
             ofType(existing, "kubernetes:core/v1:Namespace").map((n) => n.inputs.metadata.name).sort(),
-            ["linkerd", "linkerd-viz"],
+            ["linkerd", "linkerd-maintenance", "linkerd-viz"],
             "no cert-manager namespace",
         );
         const check = one(existing, "kubernetes:batch/v1:Job", "akko-cert-manager-api-check");

@@ -16,9 +16,12 @@ import {
     CommandResult,
     E2E_EXIT,
     E2E_IMAGE,
+    E2E_INGRESS,
     E2E_NAMESPACE,
     e2eStackFile,
+    Edge,
     edgesVerdict,
+    ingressEdgeVerdict,
     metricsVerdict,
     missingPrerequisite,
     parsePrometheusText,
@@ -80,6 +83,7 @@ describe("e2e (no cluster needed)", () => {
             "ServiceAccount/pong",
             "Deployment/pong",
             "Service/pong",
+            "Ingress/pong",
         ]);
         assert.equal(objects[0].metadata.annotations, undefined, "no injection annotation of its own");
         const [ping, pong] = objects.filter((o) => o.kind === "Deployment");
@@ -88,6 +92,32 @@ describe("e2e (no cluster needed)", () => {
         assert.match(ping.spec.template.spec.containers[0].args[0], /http:\/\/pong:8080\//);
         assert.match(pong.spec.template.spec.containers[0].args[0], /http:\/\/ping:8080\//);
         assert.equal(ping.spec.template.spec.serviceAccountName, "ping", "distinct identities");
+        // The ingress hop: ping calls pong through k3s' Traefik too; pong does not.
+        assert.ok(ping.spec.template.spec.containers[0].args[0].includes(`--header "Host: ${E2E_INGRESS.host}" http://traefik.kube-system.svc/`));
+        assert.ok(!pong.spec.template.spec.containers[0].args[0].includes("Host:"));
+        const ingress = objects.find((o) => o.kind === "Ingress");
+        assert.equal(ingress.spec.ingressClassName, "traefik");
+        assert.deepEqual(ingress.spec.rules[0].http.paths[0].backend, { service: { name: "pong", port: { number: 8080 } } });
+    });
+
+    it("the k3d stack the e2e deploys meshes k3s' Traefik, the hop it checks", async () => {
+        const k3d = fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.k3d.yaml"), "utf8");
+        const values = Object.fromEntries(Object.entries<unknown>(YAML.parse(e2eStackFile(k3d, "k3d-akko-e2e", true)).config).map(([k, v]) => [k.replace("akko-mtls:", ""), v]));
+        const config = resolveConfig(values);
+        assert.deepEqual([config.mtls.ingress.enabled, config.mtls.ingress.controller], [true, "k3s-traefik"]);
+    });
+
+    it("ingress edge: passes only when Traefik -> pong is mTLS with both ServiceAccounts", () => {
+        const hop = (extra: Partial<Edge> = {}): Edge => ({ ...edge("traefik", "pong"), src_namespace: "kube-system", client_id: "traefik.kube-system", ...extra });
+        const ok = ingressEdgeVerdict(JSON.stringify([edge("ping", "pong"), hop()]));
+        assert.deepEqual(ok.problems, []);
+        assert.deepEqual(ok.details, ["kube-system/traefik -> akko-e2e/pong: mTLS (traefik.kube-system -> pong.akko-e2e)"]);
+        assert.deepEqual(ingressEdgeVerdict(JSON.stringify([edge("ping", "pong")])).problems, ["no edge kube-system/traefik -> akko-e2e/pong yet"]);
+        assert.deepEqual(ingressEdgeVerdict(JSON.stringify([hop({ client_id: "", no_tls_reason: "no_tls_from_remote" })])).problems, [
+            "kube-system/traefik -> akko-e2e/pong: NOT secured (no_tls_from_remote)",
+        ]);
+        assert.match(ingressEdgeVerdict(JSON.stringify([hop({ client_id: "default.kube-system" })])).problems[0], /not the controller's and the backend's/);
+        assert.match(ingressEdgeVerdict("No edges found.").problems[0], /did not print a JSON array/);
     });
 
     it("edges: passes only when every edge between the workloads is mTLS, both ways", () => {

@@ -122,13 +122,15 @@ describe("a failed `up` never advances a record", () => {
     });
 
     it("a stack that was meshed but whose record cannot be read drains (fails closed) instead of deleting at once", async () => {
+        const ingress = { enabled: false, controller: "in-namespace" as const, mode: "enabled" as const };
+        const settings = { enabled: false, namespaces: ["akko"], mode: "permissive" as const, drainOnDisable: true, ingress };
         for (const outputs of [{ mtlsEnabled: true }, { mtlsEnabled: true, meshState: { phase: "sideways" } }, { linkerdChartVersion: "2026.8.3" }]) {
-            const previous = readPreviousMesh(outputs, ["akko"]);
+            const previous = readPreviousMesh(outputs, settings);
             assert.deepEqual(previous.state, { phase: "on", namespaces: ["akko"], mode: "strict" }, JSON.stringify(outputs));
             assert.ok(previous.assumed);
-            assert.equal(planMesh({ enabled: false, namespaces: ["akko"], mode: "permissive", drainOnDisable: true }, previous.state).phase, "draining-policy");
+            assert.equal(planMesh(settings, previous.state).phase, "draining-policy");
         }
-        assert.deepEqual(readPreviousMesh({}, ["akko"]), { state: undefined }, "a stack never deployed");
+        assert.deepEqual(readPreviousMesh({}, settings), { state: undefined }, "a stack never deployed");
         const run = await runStackOk("netcup", { "mtls.enabled": false }, { previousOutputs: { mtlsEnabled: true, trustAnchorRotation: { generation: 1, phase: 0, since: "2026-01-01T00:00:00Z" } } });
         assert.equal((run.outputs.meshState.value as any).phase, "draining-policy");
         assert.ok(ofType(run, CHART).some((c) => c.name === "akko-linkerd-control-plane"), "the control plane stays");
@@ -225,7 +227,7 @@ describe("no delete-then-create of live config; a script change re-runs nothing"
         assert.doesNotMatch(JSON.stringify(job.inputs), new RegExp(digest(script).slice(0, 10)));
         const configMap = one(run, "kubernetes:core/v1:ConfigMap", "akko-maintenance-script");
         assert.equal(configMap.inputs.immutable, undefined, "updated in place (enableConfigMapMutable)");
-        assert.equal(job.inputs.spec.template.spec.volumes.find((v: any) => v.name === "script").configMap.name, "linkerd-mesh-maintenance");
+        assert.equal(job.inputs.spec.template.spec.volumes.find((v: any) => v.name === "script").configMap.name, configMap.inputs.metadata.name);
     });
 });
 

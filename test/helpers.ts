@@ -59,3 +59,36 @@ export function secretData(run: ProgramRun, name: string, namespace?: string): R
     if (!secret) throw new Error(`${run.stack}: no Secret ${namespace ?? "*"}/${name}`);
     return secret.inputs.stringData;
 }
+
+/** A strict-mode mesh of two AKKO namespaces with the three kinds of authorization: ServiceAccount clients, a named port, a probe network. */
+export const STRICT = {
+    "mtls.enabled": true,
+    "mtls.namespaces": ["akko", "spark"],
+    "mtls.mode": "strict",
+    "mtls.authorizations": [
+        {
+            namespace: "akko",
+            name: "trino",
+            podSelector: { "app.kubernetes.io/name": "trino" },
+            port: 8080,
+            proxyProtocol: "HTTP/1",
+            serviceAccount: "trino",
+            clients: ["spark.spark.serviceaccount.identity.linkerd.cluster.local", "superset.akko.serviceaccount.identity.linkerd.cluster.local"],
+        },
+        {
+            namespace: "spark",
+            name: "spark-connect",
+            podSelector: { "app.kubernetes.io/name": "spark-connect" },
+            port: "grpc",
+            clients: ["jupyter.akko.serviceaccount.identity.linkerd.cluster.local"],
+        },
+        {
+            // Its gRPC health probe: kubelet is not meshed, and Linkerd authorizes only httpGet probes itself.
+            namespace: "spark",
+            name: "spark-connect-health",
+            podSelector: { "app.kubernetes.io/name": "spark-connect" },
+            port: 15002,
+            networks: ["10.42.0.0/16"],
+        },
+    ],
+};

@@ -1,6 +1,7 @@
 /**
- * scripts/mesh-check.mjs against real certificates and a fake `kubectl` on PATH
- * that serves fixtures and records every call.
+ * scripts/mesh-check.mjs under real conditions: real certificates, and a fake `kubectl` on PATH
+ * that serves fixtures a page at a time, records every call, and can hang, fail, answer nonsense
+ * or be slow where a test says so.
  */
 import { strict as assert } from "node:assert";
 import { spawnSync } from "node:child_process";
@@ -41,34 +42,68 @@ async function issuer(signer: Ca, validityHours = 48): Promise<Ca> {
     return { certPem: cert.certPem, privateKeyPem: key.privateKeyPem };
 }
 
-/** The fake kubectl: answers `get` from JSON fixtures, records `rollout` calls. */
+/** A certificate whose validity is in the past, or the future: signed by hand (the tls mock issues from now). */
+async function outOfTime(signer: Ca, from: Date, to: Date): Promise<Ca> {
+    const x509 = await import("@peculiar/x509");
+    const crypto = await import("node:crypto");
+    const keys = crypto.generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const subtle = crypto.webcrypto.subtle;
+    const algorithm = { name: "ECDSA", namedCurve: "P-256" };
+    const importPrivate = (pem: string) => subtle.importKey("pkcs8", crypto.createPrivateKey(pem).export({ type: "pkcs8", format: "der" }), algorithm, true, ["sign"]);
+    const publicKey = await subtle.importKey("spki", keys.publicKey.export({ type: "spki", format: "der" }), algorithm, true, ["verify"]);
+    const signerCert = new x509.X509Certificate(signer.certPem);
+    const cert = await x509.X509CertificateGenerator.create({
+        serialNumber: "01",
+        subject: "CN=identity.linkerd.cluster.local",
+        issuer: signerCert.subject,
+        notBefore: from,
+        notAfter: to,
+        publicKey: publicKey as any,
+        signingKey: (await importPrivate(signer.privateKeyPem)) as any,
+        signingAlgorithm: { name: "ECDSA", hash: "SHA-256" } as any,
+        extensions: [new x509.BasicConstraintsExtension(true, undefined, true)],
+    });
+    return { certPem: cert.toString("pem"), privateKeyPem: keys.privateKey.export({ type: "pkcs8", format: "pem" }) as string };
+}
+
+/** The fake kubectl: answers from fixtures in FAKE_KUBE_DIR, a page at a time for pods; records every call. */
 const FAKE_KUBECTL = `#!/usr/bin/env node
 const fs = require("fs"), path = require("path");
 const dir = process.env.FAKE_KUBE_DIR;
 const args = process.argv.slice(2);
 fs.appendFileSync(path.join(dir, "calls.log"), args.join(" ") + "\\n");
+const rules = JSON.parse(fs.readFileSync(path.join(dir, "rules.json"), "utf8"));
+const call = args.filter((a) => !a.startsWith("--request-timeout")).join(" ");
+const sleep = (s) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, s * 1000);
+for (const [pattern, seconds] of rules.hang) if (call.includes(pattern)) sleep(seconds);
+for (const [pattern, answer] of rules.answer) if (call.includes(pattern)) { process.stdout.write(answer); process.exit(0); }
 const ns = args[args.indexOf("-n") + 1];
-const serve = (file) => {
-  const full = path.join(dir, file);
-  if (!fs.existsSync(full)) { process.stderr.write("Error from server (NotFound): " + file + "\\n"); process.exit(1); }
-  process.stdout.write(fs.readFileSync(full, "utf8"));
-};
-if (args[0] === "get" && args[1] === "pods") {
-  const file = path.join(dir, "pods-" + ns + ".json");
-  process.stdout.write(fs.existsSync(file) ? fs.readFileSync(file, "utf8") : '{"items": []}');
+const notFound = (what) => { process.stderr.write("Error from server (NotFound): " + what + " not found\\n"); process.exit(1); };
+const serve = (file) => { const full = path.join(dir, file); if (!fs.existsSync(full)) notFound(file); process.stdout.write(fs.readFileSync(full, "utf8")); };
+if (args[0] === "get" && args[1] === "--raw") {
+  const url = new URL(args[2], "https://api");
+  const ns = url.pathname.split("/")[4];
+  const all = fs.existsSync(path.join(dir, "pods-" + ns + ".json")) ? JSON.parse(fs.readFileSync(path.join(dir, "pods-" + ns + ".json"), "utf8")) : [];
+  const selector = url.searchParams.get("labelSelector");
+  const wanted = selector ? Object.fromEntries(selector.split(",").map((kv) => kv.split("="))) : {};
+  const pods = all.filter((p) => Object.entries(wanted).every(([k, v]) => (p.metadata.labels || {})[k] === v));
+  const limit = Number(url.searchParams.get("limit")), start = Number(url.searchParams.get("continue") || 0);
+  if (!limit) { process.stderr.write("unpaged list\\n"); process.exit(5); }
+  const next = start + limit < pods.length ? String(start + limit) : "";
+  // Each page is built on its own: what the script holds at once is one page.
+  const page = pods.slice(start, start + limit).map((p) => ({ ...p, metadata: { ...p.metadata, annotations: { ...(p.metadata.annotations || {}), padding: "x".repeat(rules.podPadding || 0) } } }));
+  process.stdout.write(JSON.stringify({ kind: "PodList", items: page, metadata: { continue: next } }));
 } else if (args[0] === "get") {
-  serve(args[1] + "-" + ns + "-" + args[2] + ".json");
+  const kind = args[1].split(".")[0];
+  if (args[2] === "-n") serve(kind + "-" + ns + ".json"); else serve(kind + "-" + ns + "-" + args[2] + ".json");
 } else if (args[0] === "patch") {
   process.stdout.write(args[1] + "/" + args[2] + " patched\\n");
 } else if (args[0] === "rollout" && args[1] === "restart") {
+  if (rules.gone.includes(ns + "/" + args[2])) notFound(args[2]);
   process.stdout.write(args[2] + " restarted\\n");
 } else if (args[0] === "rollout" && args[1] === "status") {
-  const slow = path.join(dir, "slow-rollouts");
-  if (fs.existsSync(slow)) Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Number(fs.readFileSync(slow, "utf8")) * 1000);
-  const failing = path.join(dir, "failing-rollouts");
-  if (fs.existsSync(failing) && fs.readFileSync(failing, "utf8").split("\\n").includes(ns + "/" + args[2])) {
-    process.stderr.write("error: timed out waiting for the condition\\n"); process.exit(1);
-  }
+  if (rules.slowRollouts) sleep(rules.slowRollouts);
+  if (rules.failing.includes(ns + "/" + args[2])) { process.stderr.write("error: timed out waiting for the condition\\n"); process.exit(1); }
   process.stdout.write("successfully rolled out\\n");
 } else { process.stderr.write("fake kubectl: unexpected " + args.join(" ") + "\\n"); process.exit(3); }
 `;
@@ -76,13 +111,27 @@ if (args[0] === "get" && args[1] === "pods") {
 interface Cluster {
     issuer: Ca;
     bundle: Ca[];
-    scheme?: "linkerd.io/tls" | "kubernetes.io/tls";
+    /** Where the issuer's public certificate is: the static ConfigMap (default) or cert-manager's CertificateRequest. */
+    issuerSource?: "configmap" | "certificate";
     pods?: Record<string, object[]>;
+    /** `ns/kind/name` whose rollout never becomes ready. */
     failingRollouts?: string[];
+    /** `ns/kind/name` that is gone when restarted. */
+    gone?: string[];
     /** Seconds every rollout watch takes. */
     slowRollouts?: number;
-    /** Control-plane Deployments by name, with the digest annotation their pod template carries. */
-    controlPlane?: Record<string, string | undefined>;
+    /** [call substring, seconds]: calls that hang. */
+    hang?: [string, number][];
+    /** [call substring, raw answer]: calls that answer this. */
+    answer?: [string, string][];
+    /** Control-plane Deployments by name, with their pod-template annotations. */
+    deployments?: Record<string, Record<string, string>>;
+    /** Ingresses per namespace. */
+    ingresses?: Record<string, string[]>;
+    /** Bytes added to every served pod (memory test). */
+    podPadding?: number;
+    /** Heap limit of the script's node, MiB. */
+    heapMiB?: number;
     env?: Record<string, string>;
 }
 
@@ -94,6 +143,7 @@ interface Result {
     calls: string[];
     /** kubectl calls as made. */
     raw: string[];
+    seconds: number;
 }
 
 const bundlePem = (anchors: Ca[]) => anchors.map((a) => a.certPem.trim()).join("\n");
@@ -104,49 +154,55 @@ function runScript(cluster: Cluster): Result {
         const bin = path.join(dir, "bin");
         fs.mkdirSync(bin);
         fs.writeFileSync(path.join(bin, "kubectl"), FAKE_KUBECTL, { mode: 0o755 });
-        const scheme = cluster.scheme ?? "linkerd.io/tls";
-        const crtKey = scheme === "kubernetes.io/tls" ? "tls.crt" : "crt.pem";
-        const b64 = (s: string) => Buffer.from(s).toString("base64");
-        fs.writeFileSync(
-            path.join(dir, "secret-linkerd-linkerd-identity-issuer.json"),
-            JSON.stringify({ data: { [crtKey]: b64(cluster.issuer.certPem), [crtKey === "crt.pem" ? "key.pem" : "tls.key"]: b64(cluster.issuer.privateKeyPem) } }),
-        );
-        fs.writeFileSync(
-            path.join(dir, "configmap-linkerd-linkerd-identity-trust-roots.json"),
-            JSON.stringify({ data: { "ca-bundle.crt": bundlePem(cluster.bundle) } }),
-        );
-        for (const [namespace, pods] of Object.entries(cluster.pods ?? {})) {
-            fs.writeFileSync(path.join(dir, `pods-${namespace}.json`), JSON.stringify({ items: pods }));
+        const write = (file: string, value: unknown) => fs.writeFileSync(path.join(dir, file), JSON.stringify(value));
+        write("rules.json", {
+            hang: cluster.hang ?? [],
+            answer: cluster.answer ?? [],
+            failing: cluster.failingRollouts ?? [],
+            gone: cluster.gone ?? [],
+            slowRollouts: cluster.slowRollouts ?? 0,
+            podPadding: cluster.podPadding ?? 0,
+        });
+        write("configmap-linkerd-linkerd-identity-trust-roots.json", { data: { "ca-bundle.crt": bundlePem(cluster.bundle) } });
+        write("configmap-linkerd-linkerd-identity-issuer-certificate.json", { data: { "tls.crt": cluster.issuer.certPem } });
+        write("certificates-linkerd-linkerd-identity-issuer.json", { status: { revision: 3 } });
+        write("certificaterequests-linkerd.json", {
+            items: [2, 3].map((revision) => ({
+                metadata: { annotations: { "cert-manager.io/certificate-name": "linkerd-identity-issuer", "cert-manager.io/certificate-revision": String(revision) } },
+                status: { certificate: Buffer.from(revision === 3 ? cluster.issuer.certPem : "garbage").toString("base64") },
+            })),
+        });
+        for (const [namespace, pods] of Object.entries(cluster.pods ?? {})) write(`pods-${namespace}.json`, pods);
+        for (const [name, annotations] of Object.entries(cluster.deployments ?? {})) {
+            write(`deployment-linkerd-${name}.json`, { metadata: { name }, spec: { template: { metadata: { annotations } } } });
         }
-        if (cluster.failingRollouts) fs.writeFileSync(path.join(dir, "failing-rollouts"), cluster.failingRollouts.join("\n"));
-        if (cluster.slowRollouts) fs.writeFileSync(path.join(dir, "slow-rollouts"), String(cluster.slowRollouts));
-        for (const [deployment, digest] of Object.entries(cluster.controlPlane ?? {})) {
-            const annotations = digest ? { "akko.io/control-plane-digest": digest } : {};
-            fs.writeFileSync(
-                path.join(dir, `deployment-linkerd-${deployment}.json`),
-                JSON.stringify({ metadata: { name: deployment }, spec: { template: { metadata: { annotations } } } }),
-            );
-        }
+        for (const [namespace, names] of Object.entries(cluster.ingresses ?? {})) write(`ingresses-${namespace}.json`, { items: names.map((name) => ({ metadata: { name } })) });
         fs.writeFileSync(path.join(dir, "calls.log"), "");
 
-        const result = spawnSync(process.execPath, [MESH_CHECK_SCRIPT_PATH], {
+        const started = Date.now();
+        const result = spawnSync(process.execPath, [...(cluster.heapMiB ? [`--max-old-space-size=${cluster.heapMiB}`] : []), MESH_CHECK_SCRIPT_PATH], {
             encoding: "utf8",
             env: {
                 PATH: `${bin}:${process.env.PATH}`,
                 FAKE_KUBE_DIR: dir,
-                ISSUER_SCHEME: scheme,
+                ISSUER_SOURCE: JSON.stringify(
+                    cluster.issuerSource === "certificate"
+                        ? { kind: "certificate", name: "linkerd-identity-issuer" }
+                        : { kind: "configmap", name: "linkerd-identity-issuer-certificate", key: "tls.crt" },
+                ),
                 MESHED_NAMESPACES: Object.keys(cluster.pods ?? { akko: [] }).join(","),
                 ISSUER_MIN_HOURS_LEFT: "24",
                 ANCHOR_MIN_DAYS_LEFT: "60",
                 MAX_CONCURRENT_RESTARTS: "1",
                 ROLLOUT_TIMEOUT_SECONDS: "60",
+                KUBECTL_TIMEOUT_SECONDS: "2",
+                TASKS: "certificates,restarts",
                 ...cluster.env,
             },
         });
         const raw = fs.readFileSync(path.join(dir, "calls.log"), "utf8").split("\n").filter(Boolean);
-        // Every call but a rollout watch carries a request timeout; the assertions compare the rest.
-        const calls = raw.map((call) => call.replace(/ --request-timeout=30s$/, ""));
-        return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls, raw };
+        const calls = raw.map((call) => call.replace(/ --request-timeout=\d+s$/, ""));
+        return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls, raw, seconds: (Date.now() - started) / 1000 };
     } finally {
         fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -155,42 +211,51 @@ function runScript(cluster: Cluster): Result {
 const restarts = (r: Result) => r.calls.filter((c) => c.startsWith("rollout"));
 
 interface PodOptions {
+    /** Proxy as a native sidecar (init container). */
     nativeSidecar?: boolean;
     /** The proxy's LINKERD2_PROXY_INBOUND_DEFAULT_POLICY. */
     policy?: string;
     annotations?: Record<string, string>;
+    labels?: Record<string, string>;
     hostNetwork?: boolean;
     phase?: string;
+    /** Owner: Deployment (default), StatefulSet, Job, or none (a bare pod). */
+    owner?: "Deployment" | "StatefulSet" | "Job" | "none";
+    probes?: Record<string, object>;
+    ports?: object[];
 }
 
-/** A pod owned by a Deployment (through its ReplicaSet); meshed when `anchors` is given, trusting them. */
-function deploymentPod(name: string, anchors: Ca[] | undefined, options: PodOptions = {}): object {
+let podCounter = 0;
+
+/** A pod; meshed when `anchors` is given, trusting them. */
+function pod(name: string, anchors: Ca[] | undefined, options: PodOptions = {}): object {
     const hash = "5d8f7c9b4";
     const env = [{ name: "LINKERD2_PROXY_INBOUND_DEFAULT_POLICY", value: options.policy ?? "all-unauthenticated" }];
     if (anchors) env.push({ name: "LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS", value: `${bundlePem(anchors)}\n` });
     const proxy = { name: "linkerd-proxy", env };
-    const app = { name: "app", env: [] };
+    const app = { name: "app", env: [], ports: options.ports ?? [], ...(options.probes ?? {}) };
     const containers = anchors ? (options.nativeSidecar ? { initContainers: [proxy], containers: [app] } : { containers: [app, proxy] }) : { containers: [app] };
+    const owner = options.owner ?? "Deployment";
+    const ownerReferences =
+        owner === "Deployment"
+            ? [{ kind: "ReplicaSet", name: `${name}-${hash}`, controller: true }]
+            : owner === "none"
+              ? undefined
+              : [{ kind: owner, name, controller: true }];
+    podCounter++;
     return {
         metadata: {
-            name: `${name}-${hash}-x${Math.random().toString(36).slice(2, 7)}`,
-            labels: { "pod-template-hash": hash },
+            name: `${name}-${hash}-x${podCounter}`,
+            labels: { ...(owner === "Deployment" ? { "pod-template-hash": hash } : {}), ...(options.labels ?? {}) },
             annotations: options.annotations ?? {},
-            ownerReferences: [{ kind: "ReplicaSet", name: `${name}-${hash}`, controller: true }],
+            ...(ownerReferences ? { ownerReferences } : {}),
         },
         spec: { ...containers, ...(options.hostNetwork ? { hostNetwork: true } : {}) },
         status: { phase: options.phase ?? "Running" },
     };
 }
 
-function statefulSetPod(name: string, anchors: Ca[]): object {
-    return {
-        metadata: { name: `${name}-0`, ownerReferences: [{ kind: "StatefulSet", name, controller: true }] },
-        spec: { containers: [{ name: "linkerd-proxy", env: [{ name: "LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS", value: bundlePem(anchors) }] }] },
-    };
-}
-
-describe("mesh-check.mjs: certificates and restarts (real certificates, fake kubectl)", () => {
+describe("mesh-check.mjs: certificates", () => {
     let a: Ca;
     let b: Ca;
     before(async () => {
@@ -198,17 +263,24 @@ describe("mesh-check.mjs: certificates and restarts (real certificates, fake kub
     });
 
     it("valid chain, everything current: reports time left, restarts nothing, exits 0", async () => {
-        const result = runScript({ issuer: await issuer(a), bundle: [a], pods: { akko: [deploymentPod("spark", [a])] } });
+        const result = runScript({ issuer: await issuer(a), bundle: [a], pods: { akko: [pod("spark", [a])] } });
         assert.equal(result.status, 0, result.stderr);
         assert.match(result.stdout, /chain: OK, the issuer is signed by anchor CN=root\.linkerd\.cluster\.local/);
         assert.match(result.stdout, /issuer: CN=identity\.linkerd\.cluster\.local .* 4[78]\.\d h \(2\.0 days\) left/);
         assert.match(result.stdout, /anchor\[0\]: .* 36\d\d\.\d days left/);
-        assert.match(result.stdout, /restart: none needed, every pod matches the mesh as configured/);
+        assert.match(result.stdout, /restart: none needed/);
         assert.deepEqual(restarts(result), []);
-        assert.deepEqual(result.calls.slice(0, 2).sort(), [
-            "get configmap linkerd-identity-trust-roots -n linkerd -o json",
-            "get secret linkerd-identity-issuer -n linkerd -o json",
-        ]);
+    });
+
+    it("never reads a Secret: the issuer comes from its public certificate (static ConfigMap, or cert-manager's CertificateRequest)", async () => {
+        const configMap = runScript({ issuer: await issuer(a), bundle: [a] });
+        assert.equal(configMap.status, 0, configMap.stderr);
+        assert.ok(configMap.calls.includes("get configmap linkerd-identity-issuer-certificate -n linkerd -o json"));
+        const certManager = runScript({ issuer: await issuer(a), bundle: [a], issuerSource: "certificate" });
+        assert.equal(certManager.status, 0, certManager.stderr);
+        assert.ok(certManager.calls.includes("get certificates.cert-manager.io linkerd-identity-issuer -n linkerd -o json"));
+        assert.ok(certManager.calls.includes("get certificaterequests.cert-manager.io -n linkerd -o json"), "the request of the current revision");
+        for (const result of [configMap, certManager]) assert.ok(!result.calls.some((c) => c.includes("secret")), "no Secret is read");
     });
 
     it("issuer about to expire: fails the Job so it alerts", async () => {
@@ -224,45 +296,86 @@ describe("mesh-check.mjs: certificates and restarts (real certificates, fake kub
         assert.match(result.stderr, /anchor\[0\]: (29|30)\.\d days left, under the 60 days threshold: rotate it/);
     });
 
-    it("broken chain: fails, and restarts nothing even where bundles differ", async () => {
-        const result = runScript({
-            issuer: await issuer(b),
-            bundle: [a],
-            pods: { akko: [deploymentPod("spark", [b])] },
+    const broken: [string, (a: Ca, b: Ca) => Promise<{ issuer: Ca; bundle: Ca[] }>, RegExp][] = [
+        ["a broken chain", async (a, b) => ({ issuer: await issuer(b), bundle: [a] }), /chain: BROKEN/],
+        [
+            "an expired issuer",
+            async (a) => ({ issuer: await outOfTime(a, new Date(Date.now() - 72 * 3600_000), new Date(Date.now() - 3600_000)), bundle: [a] }),
+            /issuer: EXPIRED/,
+        ],
+        [
+            "an issuer not valid yet",
+            async (a) => ({ issuer: await outOfTime(a, new Date(Date.now() + 3600_000), new Date(Date.now() + 72 * 3600_000)), bundle: [a] }),
+            /issuer: not valid before/,
+        ],
+        [
+            "an expired anchor",
+            async () => {
+                const old = await outOfTime(await anchor(), new Date(Date.now() - 100 * 86_400_000), new Date(Date.now() - 86_400_000));
+                return { issuer: await issuer(a), bundle: [a, old] };
+            },
+            /anchor\[1\]: EXPIRED/,
+        ],
+    ];
+    for (const [why, make, message] of broken) {
+        it(`${why}: alerts, and restarts nothing even where pods differ`, async () => {
+            const { issuer: cert, bundle } = await make(a, b);
+            const result = runScript({ issuer: cert, bundle, pods: { akko: [pod("spark", [b]), pod("trino", undefined)] } });
+            assert.equal(result.status, 1);
+            assert.match(result.stderr, message);
+            assert.match(result.stdout, /restarts: skipped: /);
+            assert.deepEqual(restarts(result), []);
         });
-        assert.equal(result.status, 1);
-        assert.match(result.stderr, /chain: BROKEN, the identity issuer is not signed by any anchor of the trust bundle/);
-        assert.match(result.stdout, /restart: skipped while the chain is broken/);
-        assert.deepEqual(restarts(result), []);
+    }
+
+    it("an unreadable bundle or issuer in restart mode: non-zero, never OK, nothing restarted", async () => {
+        const noBundle = runScript({
+            issuer: await issuer(a),
+            bundle: [a],
+            pods: { akko: [pod("spark", undefined)] },
+            answer: [["configmap linkerd-identity-trust-roots", "null"]],
+            env: { TASKS: "restarts" },
+        });
+        assert.equal(noBundle.status, 1);
+        assert.match(noBundle.stderr, /bundle: cannot read the trust bundle/);
+        assert.doesNotMatch(noBundle.stdout, /mesh-check: OK/);
+        assert.deepEqual(restarts(noBundle), []);
+        const noIssuer = runScript({ issuer: await issuer(a), bundle: [a], answer: [["configmap linkerd-identity-issuer-certificate", '{"data": {}}']] });
+        assert.equal(noIssuer.status, 1);
+        assert.match(noIssuer.stderr, /issuer: cannot read the issuer certificate/);
+    });
+});
+
+describe("mesh-check.mjs: restarts", () => {
+    let a: Ca;
+    let b: Ca;
+    before(async () => {
+        [a, b] = await Promise.all([anchor(), anchor()]);
     });
 
     it("changed bundle (rotation phase 1): restarts every workload injected with the old bundle, one batch at a time", async () => {
-        const bare = { metadata: { name: "debug" }, spec: { containers: [{ name: "linkerd-proxy", env: [{ name: "LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS", value: a.certPem }] }] } };
         const result = runScript({
             issuer: await issuer(a),
             bundle: [a, b],
             pods: {
                 akko: [
-                    deploymentPod("spark", [a]),
-                    deploymentPod("spark", [a]),
-                    deploymentPod("trino", [a, b]),
-                    deploymentPod("opted-out", undefined, { annotations: { "linkerd.io/inject": "disabled" } }),
-                    deploymentPod("hive", [a], { nativeSidecar: true }),
-                    bare,
+                    pod("spark", [a]),
+                    pod("spark", [a]),
+                    pod("trino", [a, b]),
+                    pod("opted-out", undefined, { annotations: { "linkerd.io/inject": "disabled" } }),
+                    pod("hive", [a], { nativeSidecar: true }),
+                    pod("debug", [a], { owner: "none" }),
                 ],
-                data: [statefulSetPod("postgres", [a])],
+                data: [pod("postgres", [a], { owner: "StatefulSet" })],
             },
+            env: { TODAY: "2026-11-23" },
         });
         assert.equal(result.status, 0, result.stderr);
-        assert.deepEqual(restarts(result), [
-            "rollout restart deployment/hive -n akko",
-            "rollout status deployment/hive -n akko --timeout=60s",
-            "rollout restart deployment/spark -n akko",
-            "rollout status deployment/spark -n akko --timeout=60s",
-            "rollout restart statefulset/postgres -n data",
-            "rollout status statefulset/postgres -n data --timeout=60s",
-        ]);
-        assert.match(result.stdout, /skip: pod akko\/debug: its proxy trusts an old bundle, but it has no Deployment/);
+        assert.deepEqual(
+            restarts(result).filter((c) => c.startsWith("rollout restart")).sort(),
+            ["rollout restart deployment/hive -n akko", "rollout restart deployment/spark -n akko", "rollout restart statefulset/postgres -n data"],
+        );
+        assert.match(result.stdout, /skip: pod akko\/debug-.*: its proxy trusts an old bundle, but it is a bare pod: recreate it/);
     });
 
     it("safe enable: restarts workloads started before injection, never the opted-out, host-network or finished ones", async () => {
@@ -271,11 +384,11 @@ describe("mesh-check.mjs: certificates and restarts (real certificates, fake kub
             bundle: [a],
             pods: {
                 akko: [
-                    deploymentPod("spark", undefined),
-                    deploymentPod("trino", [a]),
-                    deploymentPod("legacy", undefined, { annotations: { "linkerd.io/inject": "disabled" } }),
-                    deploymentPod("node-agent", undefined, { hostNetwork: true }),
-                    deploymentPod("batch", undefined, { phase: "Succeeded" }),
+                    pod("spark", undefined),
+                    pod("trino", [a]),
+                    pod("legacy", undefined, { annotations: { "linkerd.io/inject": "disabled" } }),
+                    pod("node-agent", undefined, { hostNetwork: true }),
+                    pod("batch", undefined, { phase: "Succeeded" }),
                 ],
             },
             env: { TASKS: "restarts" },
@@ -283,36 +396,36 @@ describe("mesh-check.mjs: certificates and restarts (real certificates, fake kub
         assert.equal(result.status, 0, result.stderr);
         assert.deepEqual(restarts(result), ["rollout restart deployment/spark -n akko", "rollout status deployment/spark -n akko --timeout=60s"]);
         assert.match(result.stdout, /restart: akko\/deployment\/spark \(it has no proxy\)/);
-        assert.ok(!result.calls.some((c) => c.startsWith("get secret")), "restarts alone do not read the issuer");
     });
 
-    it("a permissive/strict switch restarts the workloads whose proxies were injected with the other policy", async () => {
+    it("a permissive/strict switch, or proxy annotations the namespace set later: the pods created before are restarted", async () => {
         const result = runScript({
             issuer: await issuer(a),
             bundle: [a],
             pods: {
-                akko: [deploymentPod("spark", [a]), deploymentPod("trino", [a], { policy: "all-authenticated" })],
-                data: [deploymentPod("postgres", [a])],
+                akko: [pod("spark", [a]), pod("trino", [a], { policy: "all-authenticated" })],
+                data: [pod("postgres", [a]), pod("mysql", [a], { annotations: { "config.linkerd.io/opaque-ports": "3306" } })],
             },
-            env: { TASKS: "restarts", EXPECTED_INBOUND_POLICY: JSON.stringify({ akko: "all-authenticated", data: "all-unauthenticated" }) },
+            env: {
+                TASKS: "restarts",
+                EXPECTED_INBOUND_POLICY: JSON.stringify({ akko: "all-authenticated", data: "all-unauthenticated" }),
+                EXPECTED_ANNOTATIONS: JSON.stringify({ data: { "config.linkerd.io/opaque-ports": "3306,5432" } }),
+            },
         });
         assert.equal(result.status, 0, result.stderr);
-        assert.deepEqual(restarts(result), ["rollout restart deployment/spark -n akko", "rollout status deployment/spark -n akko --timeout=60s"]);
+        assert.deepEqual(restarts(result).filter((c) => c.startsWith("rollout restart")).sort(), [
+            "rollout restart deployment/postgres -n data",
+            "rollout restart deployment/spark -n akko",
+        ]);
         assert.match(result.stdout, /default inbound policy is all-unauthenticated, not all-authenticated/);
+        assert.match(result.stdout, /created before its namespace set config\.linkerd\.io\/opaque-ports/);
     });
 
     it("safe disable: in a namespace being drained, restarts the workloads that still run a proxy", async () => {
-        const result = runScript({
-            issuer: await issuer(a),
-            bundle: [a],
-            pods: {},
-            env: { TASKS: "restarts", MESHED_NAMESPACES: "", UNMESHED_NAMESPACES: "akko" },
-        });
-        assert.equal(result.status, 0, result.stderr);
         const drained = runScript({
             issuer: await issuer(a),
             bundle: [a],
-            pods: { akko: [deploymentPod("spark", [a]), deploymentPod("trino", undefined)] },
+            pods: { akko: [pod("spark", [a]), pod("trino", undefined)] },
             env: { TASKS: "restarts", MESHED_NAMESPACES: "", UNMESHED_NAMESPACES: "akko" },
         });
         assert.equal(drained.status, 0, drained.stderr);
@@ -320,43 +433,79 @@ describe("mesh-check.mjs: certificates and restarts (real certificates, fake kub
         assert.match(drained.stdout, /it still has a proxy, its namespace leaves the mesh/);
     });
 
-    it("a restart that does not complete fails the Job and stops the remaining batches", async () => {
+    it("the ingress controller: only its pods in kube-system are looked at, and its Deployment restarted", async () => {
+        const result = runScript({
+            issuer: await issuer(a),
+            bundle: [a],
+            pods: {
+                akko: [pod("spark", [a])],
+                "kube-system": [pod("traefik", undefined, { labels: { "app.kubernetes.io/name": "traefik" } }), pod("coredns", undefined)],
+            },
+            env: {
+                TASKS: "restarts",
+                MESHED_NAMESPACES: "akko",
+                INGRESS: JSON.stringify({ namespace: "kube-system", selector: "app.kubernetes.io/name=traefik", inject: true }),
+            },
+        });
+        assert.equal(result.status, 0, result.stderr);
+        assert.deepEqual(restarts(result), ["rollout restart deployment/traefik -n kube-system", "rollout status deployment/traefik -n kube-system --timeout=60s"]);
+        assert.ok(result.calls.some((c) => c.includes("/namespaces/kube-system/pods?") && c.includes("labelSelector=app.kubernetes.io%2Fname%3Dtraefik")));
+    });
+
+    it("a workload that does not come back, or is gone, is reported; the others are still restarted", async () => {
         const result = runScript({
             issuer: await issuer(a),
             bundle: [b, a],
-            pods: { akko: [deploymentPod("hive", [a]), deploymentPod("spark", [a])] },
+            pods: { akko: [pod("hive", [a]), pod("spark", [a]), pod("trino", [a])] },
             failingRollouts: ["akko/deployment/hive"],
+            gone: ["akko/deployment/spark"],
         });
         assert.equal(result.status, 1);
-        assert.deepEqual(restarts(result), ["rollout restart deployment/hive -n akko", "rollout status deployment/hive -n akko --timeout=60s"]);
+        assert.ok(result.calls.includes("rollout restart deployment/trino -n akko"), "trino still restarted");
+        assert.ok(result.calls.includes("rollout status deployment/trino -n akko --timeout=60s"));
         assert.match(result.stderr, /restart: akko\/deployment\/hive did not complete: error: timed out/);
-        assert.match(result.stdout, /stopped, 1 workload\(s\) left for the next run/);
+        assert.match(result.stderr, /restart: akko\/deployment\/spark is gone/);
     });
 
-    it("reads tls.crt with the kubernetes.io/tls scheme (cert-manager), crt.pem with linkerd.io/tls", async () => {
-        const cm = runScript({ issuer: await issuer(a), bundle: [a], scheme: "kubernetes.io/tls" });
-        assert.equal(cm.status, 0, cm.stderr);
-        const missing = runScript({ issuer: await issuer(a), bundle: [a], scheme: "linkerd.io/tls", env: { ISSUER_SCHEME: "kubernetes.io/tls" } });
-        assert.equal(missing.status, 1);
-        assert.match(missing.stderr, /has no tls\.crt/);
+    it("the order rotates daily: the same workloads are not always the last ones", async () => {
+        const order = (today: string) =>
+            restarts(
+                runScript({
+                    issuer: { certPem: "", privateKeyPem: "" } as Ca,
+                    bundle: [a],
+                    pods: { akko: ["w1", "w2", "w3", "w4"].map((n) => pod(n, undefined)) },
+                    env: { TASKS: "restarts", TODAY: today },
+                }),
+            )
+                .filter((c) => c.startsWith("rollout restart"))
+                .map((c) => c.split(" ")[2]);
+        const monday = order("2026-11-23");
+        const tuesday = order("2026-11-24");
+        assert.deepEqual([...monday].sort(), [...tuesday].sort());
+        assert.notDeepEqual(monday, tuesday);
+        assert.notEqual(monday.at(-1), tuesday.at(-1));
     });
 
-    it("every kubectl call is bounded: a request timeout on each request, --timeout on each rollout watch", async () => {
-        const result = runScript({ issuer: await issuer(a), bundle: [a, b], pods: { akko: [deploymentPod("spark", [a])] } });
+    it("proxies of another Linkerd version (after a chart upgrade): restarted, at most MAX_VERSION_RESTARTS a run, the rest reported", async () => {
+        const old = { annotations: { "linkerd.io/proxy-version": "edge-26.7.1" } };
+        const result = runScript({
+            issuer: await issuer(a),
+            bundle: [a],
+            pods: { akko: [pod("a1", [a], old), pod("a2", [a], old), pod("a3", [a], old), pod("current", [a], { annotations: { "linkerd.io/proxy-version": "edge-26.8.3" } })] },
+            env: { TASKS: "restarts", PROXY_VERSION: "edge-26.8.3", MAX_VERSION_RESTARTS: "2" },
+        });
         assert.equal(result.status, 0, result.stderr);
-        assert.ok(result.raw.length >= 4);
-        for (const call of result.raw) {
-            if (call.startsWith("rollout status")) assert.match(call, /--timeout=60s$/);
-            else assert.match(call, / --request-timeout=30s$/, call);
-        }
+        assert.equal(restarts(result).filter((c) => c.startsWith("rollout restart")).length, 2);
+        assert.match(result.stdout, /version: 3 workloads run another proxy version; 2 restarted this run/);
+        assert.match(result.stdout, /its proxy is edge-26\.7\.1, the control plane edge-26\.8\.3/);
     });
 
     it("control plane: restarted first, one Deployment at a time, only where its pods did not start with the digest", async () => {
         const result = runScript({
             issuer: await issuer(a),
             bundle: [a, b],
-            pods: { akko: [deploymentPod("spark", [a])] },
-            controlPlane: { "linkerd-identity": "old", "linkerd-destination": "new", "linkerd-proxy-injector": undefined },
+            pods: { akko: [pod("spark", [a])] },
+            deployments: { "linkerd-identity": { "akko.io/control-plane-digest": "old" }, "linkerd-destination": { "akko.io/control-plane-digest": "new" }, "linkerd-proxy-injector": {} },
             env: { TASKS: "control-plane,restarts", CONTROL_PLANE_DIGEST: "new", CONTROL_PLANE_DEPLOYMENTS: "linkerd-identity,linkerd-destination,linkerd-proxy-injector" },
         });
         assert.equal(result.status, 0, result.stderr);
@@ -376,32 +525,77 @@ describe("mesh-check.mjs: certificates and restarts (real certificates, fake kub
         );
     });
 
-    it("control plane that does not come back: no data-plane restart, the run fails", async () => {
+    it("a control plane that does not come back: no data-plane restart, the run fails", async () => {
         const result = runScript({
             issuer: await issuer(a),
             bundle: [a, b],
-            pods: { akko: [deploymentPod("spark", [a])] },
-            controlPlane: { "linkerd-identity": "old" },
+            pods: { akko: [pod("spark", [a])] },
+            deployments: { "linkerd-identity": { "akko.io/control-plane-digest": "old" } },
             failingRollouts: ["linkerd/deployment/linkerd-identity"],
             env: { TASKS: "control-plane,restarts", CONTROL_PLANE_DIGEST: "new", CONTROL_PLANE_DEPLOYMENTS: "linkerd-identity" },
         });
         assert.equal(result.status, 1);
         assert.match(result.stderr, /control-plane: deployment\/linkerd-identity did not complete/);
-        assert.match(result.stdout, /restart: skipped, the control plane did not restart/);
+        assert.match(result.stdout, /restarts: skipped: the control plane did not restart/);
         assert.ok(!result.calls.some((c) => c.startsWith("rollout restart")));
+    });
+});
+
+describe("mesh-check.mjs: bounded in time and memory", () => {
+    let a: Ca;
+    before(async () => {
+        a = await anchor();
+    });
+
+    it("every kubectl call is bounded: a request timeout on each request, --timeout on each rollout watch", async () => {
+        const result = runScript({ issuer: await issuer(a), bundle: [a, await anchor()], pods: { akko: [pod("spark", [a])] } });
+        assert.equal(result.status, 0, result.stderr);
+        assert.ok(result.raw.length >= 4);
+        for (const call of result.raw) {
+            if (call.startsWith("rollout status")) assert.match(call, /--timeout=60s$/);
+            else assert.match(call, / --request-timeout=2s$/, call);
+        }
+    });
+
+    it("a hung call cannot hold the Job: it is killed at its timeout, reported, and the run ends", async () => {
+        const result = runScript({ issuer: await issuer(a), bundle: [a], pods: { akko: [pod("spark", undefined)] }, hang: [["/namespaces/akko/pods", 600]], env: { TASKS: "restarts" } });
+        assert.equal(result.status, 1);
+        assert.ok(result.seconds < 20, `ended after ${result.seconds} s`);
+        assert.match(result.stderr, /restarts: /);
+        assert.deepEqual(restarts(result), []);
+    });
+
+    it("an answer that is not a list (null, a Status) fails the run, never OK", async () => {
+        for (const answer of ["null", '{"kind": "Status", "status": "Failure"}']) {
+            const result = runScript({ issuer: await issuer(a), bundle: [a], pods: { akko: [pod("spark", undefined)] }, answer: [["/namespaces/akko/pods", answer]], env: { TASKS: "restarts" } });
+            assert.equal(result.status, 1, answer);
+            assert.match(result.stderr, /is not a list/);
+            assert.doesNotMatch(result.stdout, /mesh-check: OK/);
+        }
+    });
+
+    it("pods are listed a page at a time: 3,000 pods of 20 KiB each fit in a 48 MiB heap", async function () {
+        this.timeout(120_000);
+        const many = Array.from({ length: 3000 }, (_, i) => pod(`w${i % 300}`, [a]));
+        const result = runScript({ issuer: await issuer(a), bundle: [a], pods: { akko: many }, podPadding: 20 * 1024, heapMiB: 48, env: { TASKS: "restarts", PAGE_SIZE: "250" } });
+        assert.equal(result.status, 0, result.stderr);
+        const pages = result.calls.filter((c) => c.startsWith("get --raw /api/v1/namespaces/akko/pods"));
+        assert.equal(pages.length, 12, "3,000 pods in pages of 250");
+        for (const page of pages) assert.match(page, /limit=250/);
+        assert.ok(!result.calls.some((c) => /^get pods/.test(c)), "never kubectl's whole-list get (~218 MB at 2,000 pods)");
     });
 
     it("no restart starts that could not finish before the Job's deadline; what is left fails the run", async () => {
         // 30 s per restart, 93 s of deadline (60 kept to report): the first batch fits, the second no longer.
         const result = runScript({
             issuer: await issuer(a),
-            bundle: [a, b],
-            pods: { akko: [deploymentPod("hive", [a]), deploymentPod("spark", [a])] },
+            bundle: [a, await anchor()],
+            pods: { akko: [pod("hive", [a]), pod("spark", [a])] },
             slowRollouts: 3,
-            env: { DEADLINE_SECONDS: "93", ROLLOUT_TIMEOUT_SECONDS: "30" },
+            env: { DEADLINE_SECONDS: "93", ROLLOUT_TIMEOUT_SECONDS: "30", TODAY: "2026-11-24" },
         });
         assert.equal(result.status, 1);
-        assert.deepEqual(restarts(result), ["rollout restart deployment/hive -n akko", "rollout status deployment/hive -n akko --timeout=30s"]);
+        assert.equal(restarts(result).filter((c) => c.startsWith("rollout restart")).length, 1);
         assert.match(result.stderr, /deadline is too close, 1 workload\(s\) left for the next run/);
         const misconfigured = runScript({ issuer: await issuer(a), bundle: [a], env: { DEADLINE_SECONDS: "100" } });
         assert.equal(misconfigured.status, 2, "a rollout timeout that cannot fit the deadline is a misconfiguration");
@@ -411,5 +605,110 @@ describe("mesh-check.mjs: certificates and restarts (real certificates, fake kub
         const result = runScript({ issuer: await issuer(a), bundle: [a], env: { ISSUER_MIN_HOURS_LEFT: "soon" } });
         assert.equal(result.status, 2);
         assert.deepEqual(result.calls, []);
+    });
+});
+
+describe("mesh-check.mjs: evidence for rotation phases", () => {
+    let a: Ca;
+    let b: Ca;
+    before(async () => {
+        [a, b] = await Promise.all([anchor(), anchor()]);
+    });
+    const fingerprint = (ca: Ca) => new (require("node:crypto").X509Certificate)(ca.certPem).fingerprint256.replace(/:/g, "");
+
+    it("verify-bundle: a Job pod, a bare pod and a Spark executor still trusting the old bundle block the phase, named", async () => {
+        const result = runScript({
+            issuer: await issuer(a),
+            bundle: [a, b],
+            pods: {
+                spark: [
+                    pod("etl", [a], { owner: "Job" }),
+                    pod("debug", [a], { owner: "none" }),
+                    pod("exec-1", [a], { owner: "none", labels: { "spark-role": "executor" } }),
+                    pod("fresh", [a, b]),
+                ],
+            },
+            env: { TASKS: "verify-bundle" },
+        });
+        assert.equal(result.status, 1);
+        assert.match(result.stderr, /verify: 3 pod\(s\) still trust an old bundle/);
+        assert.match(result.stderr, /spark\/etl-.* \(job\/etl\)/);
+        assert.match(result.stderr, /spark\/debug-.* \(bare pod\)/);
+        const clean = runScript({ issuer: await issuer(a), bundle: [a, b], pods: { spark: [pod("fresh", [a, b])] }, env: { TASKS: "verify-bundle" } });
+        assert.equal(clean.status, 0, clean.stderr);
+        assert.match(clean.stdout, /every meshed proxy trusts the current bundle/);
+    });
+
+    it("reload-identity: refuses while the issuer still chains to the old anchor", async () => {
+        const result = runScript({
+            issuer: await issuer(a),
+            bundle: [a, b],
+            deployments: { "linkerd-identity": {} },
+            env: { TASKS: "reload-identity", SIGNING_ANCHOR_SHA256: fingerprint(b), DEADLINE_SECONDS: "125", ROLLOUT_TIMEOUT_SECONDS: "60" },
+        });
+        assert.equal(result.status, 1);
+        assert.match(result.stderr, /issuer: still signed by the old anchor/);
+        assert.ok(!result.calls.some((c) => c.startsWith("patch")), "identity is not restarted with an issuer that would not load");
+    });
+
+    it("reload-identity: once re-issued from the new anchor, restarts identity with it, once", async () => {
+        const newIssuer = await issuer(b);
+        const result = runScript({
+            issuer: newIssuer,
+            bundle: [a, b],
+            issuerSource: "certificate",
+            deployments: { "linkerd-identity": {} },
+            env: { TASKS: "reload-identity", SIGNING_ANCHOR_SHA256: fingerprint(b) },
+        });
+        assert.equal(result.status, 0, result.stderr);
+        assert.ok(result.calls.some((c) => c.startsWith("patch deployment linkerd-identity") && c.includes("akko.io/issuer-sha256")));
+        assert.ok(result.calls.includes("rollout status deployment/linkerd-identity -n linkerd --timeout=60s"));
+        const issuerSha = fingerprint(newIssuer);
+        const again = runScript({
+            issuer: newIssuer,
+            bundle: [a, b],
+            deployments: { "linkerd-identity": { "akko.io/issuer-sha256": issuerSha } },
+            env: { TASKS: "reload-identity", SIGNING_ANCHOR_SHA256: fingerprint(b) },
+        });
+        assert.equal(again.status, 0, again.stderr);
+        assert.ok(!again.calls.some((c) => c.startsWith("patch")));
+    });
+});
+
+describe("mesh-check.mjs: strict-mode preflight", () => {
+    const grpc = { livenessProbe: { grpc: { port: 15002 } } };
+    const https = { readinessProbe: { httpGet: { path: "/health", port: "https", scheme: "HTTPS" } } };
+    const http = { readinessProbe: { httpGet: { path: "/health", port: 8080 } } };
+    const tcp = { livenessProbe: { tcpSocket: { port: 5432 } } };
+    const run = (pods: Record<string, object[]>, env: Record<string, string>, ingresses: Record<string, string[]> = {}) =>
+        runScript({ issuer: { certPem: "", privateKeyPem: "" }, bundle: [], pods, ingresses, env: { TASKS: "strict-preflight", INGRESS_MESHED: "true", ...env } });
+
+    it("gRPC and HTTPS probes on uncovered ports would be refused: the run fails, naming each", () => {
+        const result = run(
+            { spark: [pod("connect", undefined, { probes: grpc }), pod("trino", undefined, { probes: https, ports: [{ name: "https", containerPort: 8443 }] })] },
+            { STRICT_NAMESPACES: "spark" },
+        );
+        assert.equal(result.status, 1);
+        assert.match(result.stderr, /spark\/deployment\/connect app liveness probe \(gRPC, port 15002\)/);
+        assert.match(result.stderr, /spark\/deployment\/trino app readiness probe \(HTTPS, port 8443\)/);
+        assert.match(result.stderr, /mtls\.authorizations with networks/);
+    });
+
+    it("a probe authorization for the port lets it through; httpGet probes need none; tcpSocket is reported", () => {
+        const result = run(
+            { spark: [pod("connect", undefined, { probes: grpc, labels: { app: "connect" } }), pod("web", undefined, { probes: http }), pod("db", undefined, { probes: tcp })] },
+            { STRICT_NAMESPACES: "spark", PROBE_AUTHORIZATIONS: JSON.stringify([{ namespace: "spark", podSelector: { app: "connect" }, port: 15002 }]) },
+        );
+        assert.equal(result.status, 0, result.stderr);
+        assert.match(result.stdout, /tcpSocket: it reaches the proxy, so it passes whatever the application does/);
+        assert.match(result.stdout, /nothing in spark would be refused/);
+    });
+
+    it("Ingresses while the ingress controller is not meshed would be refused", () => {
+        const result = run({ akko: [] }, { STRICT_NAMESPACES: "akko", INGRESS_MESHED: "false" }, { akko: ["superset"] });
+        assert.equal(result.status, 1);
+        assert.match(result.stderr, /akko\/ingress\/superset \(the ingress controller is not meshed/);
+        const meshed = run({ akko: [] }, { STRICT_NAMESPACES: "akko", INGRESS_MESHED: "true" }, { akko: ["superset"] });
+        assert.equal(meshed.status, 0, meshed.stderr);
     });
 });

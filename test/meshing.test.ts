@@ -1,50 +1,35 @@
 /**
- * Meshing the AKKO namespaces: annotations per mode, NetworkPolicies on the pinned
- * chart's ports, strict-mode authorization objects valid against Linkerd's CRDs, and the
- * orderings of a safe enable and a safe (drained) disable.
+ * Meshing real AKKO namespaces and the ingress hop: annotations, NetworkPolicies that only add,
+ * port segmentation, Pod Security, the CNI plugin, the ingress controller, strict mode that keeps
+ * workloads alive, the injector's scope, and the orderings of a safe enable and a safe disable.
  */
 import { strict as assert } from "node:assert";
-import { retainCustomResourceDefinitions } from "../components/transforms";
+import YAML from "yaml";
+import { meshAnnotations, proxyAnnotations } from "../components/meshedNamespace";
 import { ConfigError } from "../config";
-import { dependsOn, kubernetesObjects, ofType, one, ProgramRun } from "../lib/mockRuntime";
+import { defaultCluster, dependsOn, kubernetesObjects, ofType, one, ProgramRun, ProviderState, reads } from "../lib/mockRuntime";
 import type { MeshState } from "../lib/meshLifecycle";
-import { asObject, assertValid, schemasFor } from "./crdSchemas";
-import { runStack, runStackOk } from "./helpers";
+import { meshedNamespacePolicy, platformPolicies } from "../lib/networkPolicies";
+import { podSecurityProblem } from "../lib/podSecurity";
+import { runStack, runStackOk, STRICT } from "./helpers";
 
 const PATCH = "kubernetes:core/v1:NamespacePatch";
 const POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
 const CHART = "kubernetes:helm.sh/v4:Chart";
+const JOB = "kubernetes:batch/v1:Job";
 const SERVER = "kubernetes:policy.linkerd.io/v1beta3:Server";
 const AUTHZ = "kubernetes:policy.linkerd.io/v1alpha1:AuthorizationPolicy";
 const MESHTLS = "kubernetes:policy.linkerd.io/v1alpha1:MeshTLSAuthentication";
+const NETAUTH = "kubernetes:policy.linkerd.io/v1alpha1:NetworkAuthentication";
+const HELM_CHART_CONFIG = "kubernetes:helm.cattle.io/v1:HelmChartConfig";
 
-const STRICT = {
-    "mtls.enabled": true,
-    "mtls.namespaces": ["akko", "spark"],
-    "mtls.mode": "strict",
-    "mtls.authorizations": [
-        {
-            namespace: "akko",
-            name: "trino",
-            podSelector: { "app.kubernetes.io/name": "trino" },
-            port: 8080,
-            proxyProtocol: "HTTP/1",
-            clients: ["spark.spark.serviceaccount.identity.linkerd.cluster.local", "superset.akko.serviceaccount.identity.linkerd.cluster.local"],
-        },
-        {
-            namespace: "spark",
-            name: "spark-connect",
-            podSelector: { "app.kubernetes.io/name": "spark-connect" },
-            port: "grpc",
-            clients: ["jupyter.akko.serviceaccount.identity.linkerd.cluster.local"],
-        },
-    ],
-};
-
-const rollout = (run: ProgramRun) => one(run, "kubernetes:batch/v1:Job", "akko-maintenance-rollout");
-const rolloutEnv = (run: ProgramRun): Record<string, string> =>
-    Object.fromEntries(rollout(run).inputs.spec.template.spec.containers[0].env.map((e: { name: string; value: string }) => [e.name, e.value]));
+const envOf = (job: { inputs: any }): Record<string, string> =>
+    Object.fromEntries(job.inputs.spec.template.spec.containers[0].env.map((e: { name: string; value: string }) => [e.name, e.value]));
+const rollout = (run: ProgramRun) => one(run, JOB, "akko-maintenance-rollout");
+const rolloutEnv = (run: ProgramRun) => envOf(rollout(run));
 const state = (run: ProgramRun) => run.outputs.meshState.value as MeshState;
+const controlPlaneValues = (run: ProgramRun) => one(run, CHART, "akko-linkerd-control-plane").inputs.values;
+const portsOf = (rules: any[]) => rules.map((r) => (r.ports ?? []).map((p: any) => `${p.protocol}/${p.port}`));
 
 describe("meshed namespaces", () => {
     let permissive: ProgramRun;
@@ -54,54 +39,63 @@ describe("meshed namespaces", () => {
         strict = await runStackOk("netcup", STRICT);
     });
 
-    it("patches the existing namespaces (server-side apply), never creates or owns them", () => {
+    it("reads each namespace first (it must exist), then patches it (server-side apply), never creates or owns it", async () => {
+        assert.deepEqual(reads(permissive, "kubernetes:core/v1:Namespace").map((r) => r.state.metadata.name).sort(), ["akko", "kube-system", "spark"]);
         assert.deepEqual(ofType(permissive, PATCH).map((p) => p.inputs.metadata.name).sort(), ["akko", "spark"]);
         const created = ofType(permissive, "kubernetes:core/v1:Namespace").map((n) => n.inputs.metadata.name);
         assert.ok(!created.includes("akko") && !created.includes("spark"));
+        const missing = await runStack("netcup", { "mtls.enabled": true }, { cluster: { objects: {}, missingNamespaces: ["akko"] } });
+        assert.match(String(missing.error), /resource 'akko' does not exist/, "a patch would have created it");
     });
 
-    it("permissive: injection only; strict: default inbound policy all-authenticated", () => {
-        assert.deepEqual(one(permissive, PATCH, "akko-mesh-akko-annotations").inputs.metadata.annotations, { "linkerd.io/inject": "enabled" });
+    it("permissive: injection and native sidecars; strict: default inbound policy all-authenticated", () => {
+        assert.deepEqual(one(permissive, PATCH, "akko-mesh-akko-annotations").inputs.metadata.annotations, {
+            "linkerd.io/inject": "enabled",
+            "config.linkerd.io/proxy-enable-native-sidecar": "true",
+        });
         assert.deepEqual(one(strict, PATCH, "akko-mesh-akko-annotations").inputs.metadata.annotations, {
             "linkerd.io/inject": "enabled",
+            "config.linkerd.io/proxy-enable-native-sidecar": "true",
             "config.linkerd.io/default-inbound-policy": "all-authenticated",
         });
         assert.equal(state(strict).mode, "strict");
     });
 
-    it("NetworkPolicies open exactly the mesh's ports (lib/registry.ts, checked against the chart by test/registry.test.ts)", async () => {
-        const policy = one(permissive, POLICY, "akko-mesh-akko-mesh");
-        assert.equal(policy.inputs.metadata.namespace, "akko");
-        assert.deepEqual(policy.inputs.spec.podSelector, {});
-        const portsOf = (rules: any[]) => rules.map((r) => r.ports.map((p: any) => p.port));
-        assert.deepEqual(portsOf(policy.inputs.spec.ingress), [[4143], [4191], [4190]]);
-        assert.deepEqual(portsOf(policy.inputs.spec.egress), [[8080, 8086, 8090], [4143]]);
-        const meshPeers = policy.inputs.spec.ingress[0].from[0].namespaceSelector.matchExpressions[0].values;
-        assert.deepEqual(meshPeers.sort(), ["akko", "linkerd", "linkerd-viz", "spark"]);
-        assert.deepEqual(policy.inputs.spec.ingress[1].from[0].podSelector.matchLabels, { "linkerd.io/extension": "viz", component: "prometheus" });
-        assert.deepEqual(policy.inputs.spec.ingress[2].from[0].podSelector.matchLabels, { "linkerd.io/extension": "viz", component: "tap" });
-        assert.deepEqual(policy.inputs.spec.egress[0].to[0].namespaceSelector.matchExpressions[0].values, ["linkerd"]);
-        const none = await runStackOk("netcup", { "mtls.enabled": true, "mtls.networkPolicies": false });
-        assert.deepEqual(ofType(none, POLICY), []);
+    it("per namespace: opaque and skipped ports as the injector's annotations, and the rollout restarts pods created before them", async () => {
+        const run = await runStackOk("netcup", {
+            "mtls.enabled": true,
+            "mtls.namespaces": ["akko", "data"],
+            "mtls.namespaceOptions": { data: { opaquePorts: [3306, 5432], skipInboundPorts: [9042], skipOutboundPorts: [25] } },
+        });
+        assert.deepEqual(one(run, PATCH, "akko-mesh-data-annotations").inputs.metadata.annotations, {
+            "linkerd.io/inject": "enabled",
+            "config.linkerd.io/proxy-enable-native-sidecar": "true",
+            "config.linkerd.io/opaque-ports": "3306,5432",
+            "config.linkerd.io/skip-inbound-ports": "9042",
+            "config.linkerd.io/skip-outbound-ports": "25",
+        });
+        assert.deepEqual(JSON.parse(rolloutEnv(run).EXPECTED_ANNOTATIONS), {
+            data: { "config.linkerd.io/opaque-ports": "3306,5432", "config.linkerd.io/skip-inbound-ports": "9042", "config.linkerd.io/skip-outbound-ports": "25" },
+        });
+        assert.deepEqual(proxyAnnotations({}), {});
+        assert.deepEqual(meshAnnotations(false, "strict", { opaquePorts: [1] })["linkerd.io/inject"], "disabled");
+        const unknown = await runStack("netcup", { "mtls.namespaceOptions": { spark: { opaquePorts: [5432] } } });
+        assert.ok(unknown.error instanceof ConfigError && unknown.error.problems.some((p) => p.key === "akko-mtls:mtls.namespaceOptions.spark"));
     });
 
-    it("control-plane NetworkPolicy (opt-in): gRPC from the mesh, webhooks from the API server, metrics to viz", async () => {
-        assert.equal(permissive.resources.filter((r) => r.name === "akko-linkerd-network-policy").length, 0, "off by default");
-        const run = await runStackOk("eks", { "mtls.enabled": true, "linkerd.networkPolicies": true });
-        const policy = one(run, POLICY, "akko-linkerd-network-policy");
-        assert.equal(policy.inputs.metadata.namespace, "linkerd");
-        const [mesh, webhooks, metrics] = policy.inputs.spec.ingress;
-        assert.deepEqual(mesh.ports.map((p: any) => p.port), [8080, 8086, 8090, 4143]);
-        assert.deepEqual(webhooks, { ports: [{ protocol: "TCP", port: 8443 }, { protocol: "TCP", port: 9443 }] }, "any source: the API server");
-        assert.deepEqual(metrics.ports.map((p: any) => p.port), [4191, 9990, 9995, 9996, 9997]);
-    });
-
-    it("strict mode: Server, MeshTLSAuthentication and AuthorizationPolicy per entry, valid against Linkerd's CRD schemas", () => {
+    it("strict mode: Server + MeshTLSAuthentication (with the serving workload's own identity) + AuthorizationPolicy per entry", () => {
         const servers = ofType(strict, SERVER);
-        assert.deepEqual(servers.map((s) => `${s.inputs.metadata.namespace}/${s.inputs.metadata.name}`).sort(), ["akko/trino", "spark/spark-connect"]);
+        assert.deepEqual(servers.map((s) => `${s.inputs.metadata.namespace}/${s.inputs.metadata.name}`).sort(), [
+            "akko/trino",
+            "spark/spark-connect",
+            "spark/spark-connect-health",
+        ]);
         const trino = one(strict, SERVER, "akko-mesh-akko-server-trino");
         assert.deepEqual(trino.inputs.spec, { podSelector: { matchLabels: { "app.kubernetes.io/name": "trino" } }, port: 8080, proxyProtocol: "HTTP/1" });
-        assert.deepEqual(one(strict, MESHTLS, "akko-mesh-akko-clients-trino").inputs.spec.identities, STRICT["mtls.authorizations"][0].clients);
+        assert.deepEqual(one(strict, MESHTLS, "akko-mesh-akko-clients-trino").inputs.spec.identities, [
+            "trino.akko.serviceaccount.identity.linkerd.cluster.local",
+            ...STRICT["mtls.authorizations"][0].clients!,
+        ]);
         assert.deepEqual(one(strict, AUTHZ, "akko-mesh-akko-authorization-trino").inputs.spec, {
             targetRef: { group: "policy.linkerd.io", kind: "Server", name: "trino" },
             requiredAuthenticationRefs: [{ group: "policy.linkerd.io", kind: "MeshTLSAuthentication", name: "trino-clients" }],
@@ -109,17 +103,26 @@ describe("meshed namespaces", () => {
         assert.equal(ofType(permissive, SERVER).length, 0);
     });
 
-    it("the policy objects are valid against Linkerd's CRD schemas; the check catches a malformed one", async function () {
-        const schemas = await schemasFor(this);
-        for (const object of [...ofType(strict, SERVER), ...ofType(strict, AUTHZ), ...ofType(strict, MESHTLS)]) {
-            await assertValid(schemas, asObject(object), object.name);
+    it("strict mode: a probe Linkerd does not authorize itself (gRPC) gets a NetworkAuthentication of the probe network", () => {
+        assert.deepEqual(one(strict, NETAUTH, "akko-mesh-spark-clients-spark-connect-health").inputs.spec, { networks: [{ cidr: "10.42.0.0/16" }] });
+        assert.deepEqual(one(strict, AUTHZ, "akko-mesh-spark-authorization-spark-connect-health").inputs.spec.requiredAuthenticationRefs, [
+            { group: "policy.linkerd.io", kind: "NetworkAuthentication", name: "spark-connect-health-clients" },
+        ]);
+    });
+
+    it("strict mode: a preflight Job proves nothing would be refused before the namespaces' policy changes", () => {
+        const preflight = one(strict, JOB, "akko-maintenance-preflight");
+        const env = envOf(preflight);
+        assert.equal(env.TASKS, "strict-preflight");
+        assert.equal(env.STRICT_NAMESPACES, "akko,spark");
+        assert.deepEqual(JSON.parse(env.PROBE_AUTHORIZATIONS), [{ namespace: "spark", podSelector: { "app.kubernetes.io/name": "spark-connect" }, port: 15002 }]);
+        assert.equal(env.INGRESS_MESHED, "true", "k3s' Traefik is meshed on netcup");
+        assert.equal(preflight.inputs.metadata.annotations["pulumi.com/replaceUnready"], "true");
+        for (const namespace of ["akko", "spark"]) {
+            assert.ok(dependsOn(strict, one(strict, PATCH, `akko-mesh-${namespace}-annotations`), preflight), `${namespace}'s policy waits for the preflight`);
         }
-        const server = structuredClone(asObject(one(strict, SERVER, "akko-mesh-akko-server-trino"))) as any;
-        delete server.spec.podSelector;
-        await assert.rejects(assertValid(schemas, server, "x"), /oneOf|podSelector/);
-        const authz = structuredClone(asObject(one(strict, AUTHZ, "akko-mesh-akko-authorization-trino"))) as any;
-        authz.spec.targetRef.kind = "Not a kind!";
-        await assert.rejects(assertValid(schemas, authz, "x"), /pattern/);
+        assert.ok(dependsOn(strict, rollout(strict), preflight));
+        assert.deepEqual(ofType(permissive, JOB).filter((j) => j.name.includes("preflight")), [], "permissive needs none");
     });
 
     it("safe enable: after the control plane and the annotations, a Job restarts what started before injection", () => {
@@ -130,45 +133,263 @@ describe("meshed namespaces", () => {
             one(strict, PATCH, "akko-mesh-spark-annotations"),
             one(strict, SERVER, "akko-mesh-akko-server-trino"),
             one(strict, AUTHZ, "akko-mesh-spark-authorization-spark-connect"),
+            one(strict, HELM_CHART_CONFIG, "akko-ingress-traefik-config"),
         ]) {
             assert.ok(dependsOn(strict, job, dependency), `rollout waits for ${dependency.name}`);
         }
         for (const object of [...ofType(strict, SERVER), ...ofType(strict, AUTHZ), ...ofType(strict, MESHTLS)]) {
-            assert.ok(dependsOn(strict, object, one(strict, CHART, "akko-linkerd-crds")), `${object.name} waits for the CRDs`);
+            assert.ok(dependsOn(strict, object, one(strict, CHART, "akko-linkerd-control-plane")), `${object.name} waits for the policy validator`);
         }
-        assert.deepEqual(rolloutEnv(strict).TASKS, "control-plane,restarts");
-        assert.deepEqual(rolloutEnv(strict).MESHED_NAMESPACES, "akko,spark,linkerd-viz");
-        assert.deepEqual(JSON.parse(rolloutEnv(strict).EXPECTED_INBOUND_POLICY), { akko: "all-authenticated", spark: "all-authenticated" });
+        const env = rolloutEnv(strict);
+        assert.equal(env.TASKS, "control-plane,restarts,verify-bundle");
+        assert.equal(env.MESHED_NAMESPACES, "akko,spark,linkerd-viz");
+        assert.deepEqual(JSON.parse(env.EXPECTED_INBOUND_POLICY), { akko: "all-authenticated", spark: "all-authenticated" });
+        assert.deepEqual(JSON.parse(env.INGRESS), { namespace: "kube-system", selector: "app.kubernetes.io/name=traefik", inject: true });
+        assert.equal(env.PROXY_VERSION, "edge-26.8.3", "proxies of another version are restarted, a few a run");
         assert.match(job.inputs.metadata.name, /^linkerd-mesh-rollout-[0-9a-f]{10}$/);
         assert.notEqual(job.inputs.metadata.name, rollout(permissive).inputs.metadata.name, "a mode switch runs a new Job");
     });
 
     it("the same mesh config keeps the same rollout Job (no diff, no restart on every up)", async () => {
-        const again = await runStackOk("netcup", { "mtls.enabled": true, "mtls.namespaces": ["akko", "spark"] });
-        assert.equal(rollout(again).inputs.metadata.name, rollout(permissive).inputs.metadata.name);
+        const state = new ProviderState();
+        const first = await runStackOk("netcup", { "mtls.enabled": true, "mtls.namespaces": ["akko", "spark"] }, { state });
+        const again = await runStackOk("netcup", { "mtls.enabled": true, "mtls.namespaces": ["akko", "spark"] }, { state });
+        assert.equal(rollout(again).inputs.metadata.name, rollout(first).inputs.metadata.name);
+    });
+});
+
+describe("NetworkPolicies that only add", () => {
+    let run: ProgramRun;
+    before(async () => {
+        run = await runStackOk("netcup", { "mtls.enabled": true, "mtls.namespaces": ["akko", "spark"] });
     });
 
-    it("Linkerd's and cert-manager's CRDs are retained when Pulumi deletes them (deleting them deletes every policy)", () => {
-        assert.equal(one(permissive, CHART, "akko-linkerd-crds").transforms, 1);
-        assert.equal(one(permissive, CHART, "akko-cert-manager-chart").transforms, 1);
-        const crd = { type: "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition", name: "servers", custom: true, props: { a: 1 }, opts: {} };
-        assert.equal((retainCustomResourceDefinitions(crd as any) as any).opts.retainOnDelete, true);
-        assert.equal(retainCustomResourceDefinitions({ ...crd, type: "kubernetes:core/v1:ConfigMap" } as any), undefined);
+    it("by default ingress only: the namespace's egress (DNS, the API server, the outside) is never newly isolated", () => {
+        const policy = one(run, POLICY, "akko-mesh-akko-mesh");
+        assert.equal(policy.inputs.metadata.namespace, "akko");
+        assert.deepEqual(policy.inputs.spec.podSelector, {});
+        assert.deepEqual(policy.inputs.spec.policyTypes, ["Ingress"]);
+        assert.equal(policy.inputs.spec.egress, undefined);
     });
 
-    it("GKE private cluster: a warning with the exact firewall rule; EKS needs nothing extra", async () => {
-        const gke = await runStackOk("gke", {
+    it("admits exactly what the mesh needs: 4143 from meshed peers and the ingress controller, 4191 from the scraper, 4190 from tap", () => {
+        const [proxy, admin, tap] = one(run, POLICY, "akko-mesh-akko-mesh").inputs.spec.ingress;
+        assert.deepEqual(portsOf([proxy, admin, tap]), [["TCP/4143"], ["TCP/4191"], ["TCP/4190"]]);
+        assert.deepEqual(proxy.from, [
+            { namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: ["akko", "linkerd", "linkerd-viz", "spark"] }] } },
+            {
+                namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: ["kube-system"] }] },
+                podSelector: { matchLabels: { "app.kubernetes.io/name": "traefik" } },
+            },
+        ]);
+        assert.deepEqual(admin.from[0].podSelector.matchLabels, { "linkerd.io/extension": "viz", component: "prometheus" });
+        assert.deepEqual(tap.from[0].podSelector.matchLabels, { "linkerd.io/extension": "viz", component: "tap" });
+    });
+
+    it("the scraper is the Prometheus actually configured: an external one by its namespace and labels", async () => {
+        const external = await runStackOk("eks", {
             "mtls.enabled": true,
-            "cluster.gkePrivate": { masterIpv4CidrBlock: "172.16.0.0/28", network: "akko-vpc", nodeTag: "gke-akko-node" },
+            "viz.prometheus.mode": "external",
+            "viz.prometheus.url": "http://prometheus.observability.svc:9090",
+            "viz.prometheus.scraper": { namespace: "observability", podSelector: { app: "prometheus", release: "kps" } },
+            "observability.prometheusOperator": true,
         });
-        assert.equal(gke.warnings.length, 1);
-        assert.match(
-            gke.warnings[0],
-            /gcloud compute firewall-rules create akko-vpc-linkerd-webhooks --network akko-vpc --direction INGRESS --source-ranges 172\.16\.0\.0\/28 --target-tags gke-akko-node --allow tcp:8443,tcp:8089,tcp:9443/,
+        const admin = one(external, POLICY, "akko-mesh-akko-mesh").inputs.spec.ingress[1];
+        assert.deepEqual(admin, {
+            from: [
+                {
+                    namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: ["observability"] }] },
+                    podSelector: { matchLabels: { app: "prometheus", release: "kps" } },
+                },
+            ],
+            ports: [{ protocol: "TCP", port: 4191 }],
+        });
+    });
+
+    it("denyEgress: an egress part with DNS, the control plane and meshed peers' proxies", async () => {
+        const denying = await runStackOk("netcup", { "mtls.enabled": true, "mtls.namespaceOptions": { akko: { denyEgress: true } } });
+        const spec = one(denying, POLICY, "akko-mesh-akko-mesh").inputs.spec;
+        assert.deepEqual(spec.policyTypes, ["Ingress", "Egress"]);
+        assert.deepEqual(portsOf(spec.egress), [["UDP/53", "TCP/53"], ["TCP/8080", "TCP/8086", "TCP/8090"], ["TCP/4143"]]);
+        assert.deepEqual(spec.egress[0].to[0].podSelector.matchLabels, { "k8s-app": "kube-dns" });
+        assert.deepEqual(spec.egress[1].to[0].namespaceSelector.matchExpressions[0].values, ["linkerd"]);
+    });
+
+    it("mtls.networkPolicies false: none", async () => {
+        assert.deepEqual(ofType(await runStackOk("netcup", { "mtls.enabled": true, "mtls.networkPolicies": false }), POLICY), []);
+    });
+
+    it("linkerd.networkPolicies: the control plane, viz, cert-manager, the CNI plugin and the Jobs, for default-deny everywhere", async () => {
+        assert.equal(ofType(run, POLICY).filter((p) => p.name.endsWith("network-policy")).length, 0, "off by default");
+        const all = await runStackOk("netcup", { "mtls.enabled": true, "linkerd.networkPolicies": true, "linkerd.cni.enabled": true });
+        const byNamespace = Object.fromEntries(ofType(all, POLICY).filter((p) => p.name.endsWith("network-policy")).map((p) => [p.inputs.metadata.namespace, p.inputs.spec]));
+        assert.deepEqual(Object.keys(byNamespace).sort(), ["cert-manager", "linkerd", "linkerd-cni", "linkerd-maintenance", "linkerd-viz"]);
+        for (const spec of Object.values<any>(byNamespace)) assert.deepEqual(spec.policyTypes, ["Ingress", "Egress"]);
+        const cp = byNamespace.linkerd;
+        assert.ok(cp.ingress.some((r: any) => !r.from && portsOf([r])[0].join() === "TCP/8443,TCP/9443"), "webhooks from the API server");
+        assert.ok(cp.egress.some((r: any) => !r.to && portsOf([r])[0].join() === "TCP/443,TCP/6443"), "to the API server");
+        assert.ok(cp.egress.some((r: any) => r.ports?.some((p: any) => p.port === 53)), "DNS");
+        assert.ok(byNamespace["cert-manager"].ingress.some((r: any) => !r.from && r.ports?.[0].port === 10250), "cert-manager's webhook");
+        assert.ok(byNamespace["linkerd-viz"].egress.some((r: any) => portsOf([r])[0].join() === "TCP/4191,TCP/4190,TCP/4143"), "Prometheus and tap reach the proxies");
+        const specs = platformPolicies({ controlPlaneNamespace: "linkerd", meshNamespaces: ["akko"] });
+        assert.deepEqual(specs.map((s) => s.namespace), ["linkerd"]);
+    });
+
+    it("the builder: ingress only unless told otherwise", () => {
+        const base = { namespace: "x", meshNamespaces: ["x"], controlPlaneNamespace: "linkerd", denyEgress: false };
+        assert.deepEqual(meshedNamespacePolicy(base).spec.policyTypes, ["Ingress"]);
+        assert.equal(meshedNamespacePolicy(base).spec.ingress!.length, 1, "no scraper, no tap: only the proxy port");
+        assert.deepEqual(meshedNamespacePolicy({ ...base, denyEgress: true }).spec.policyTypes, ["Ingress", "Egress"]);
+    });
+});
+
+describe("port segmentation, webhook scope, native sidecars", () => {
+    it("meshed traffic keeps its application port on the wire (transparent), so port-level NetworkPolicies still apply", async () => {
+        const values = controlPlaneValues(await runStackOk("netcup", { "mtls.enabled": true }));
+        assert.equal(values.proxy.outboundTransportMode, "transparent");
+        assert.equal(values.proxy.nativeSidecar, true);
+        assert.deepEqual(values.proxy.securityContext.capabilities, { drop: ["ALL"] }, "restricted-compatible proxy");
+    });
+
+    it("the proxy injector is called for the namespaces the mesh owns only", async () => {
+        const run = await runStackOk("eks", { "mtls.enabled": true, "mtls.namespaces": ["akko", "spark"] });
+        assert.deepEqual(controlPlaneValues(run).proxyInjector.namespaceSelector, {
+            matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: ["akko", "spark", "linkerd-viz"] }],
+        });
+        const k3s = await runStackOk("netcup", { "mtls.enabled": true });
+        assert.deepEqual(controlPlaneValues(k3s).proxyInjector.namespaceSelector.matchExpressions[0].values, ["akko", "linkerd-viz", "kube-system"]);
+    });
+
+    it("gke: iptables legacy (Container-Optimized OS lacks nf_tables); elsewhere nft", async () => {
+        assert.equal(controlPlaneValues(await runStackOk("gke", { "mtls.enabled": true })).proxyInit.iptablesMode, "legacy");
+        for (const stack of ["k3d", "netcup", "eks"]) assert.equal(controlPlaneValues(await runStackOk(stack, { "mtls.enabled": true })).proxyInit.iptablesMode, "nft");
+    });
+});
+
+describe("Pod Security", () => {
+    const labelled = (namespace: string, level: string) => ({
+        cluster: { ...defaultCluster(), namespaceLabels: { [namespace]: { "pod-security.kubernetes.io/enforce": level } } },
+    });
+
+    for (const level of ["baseline", "restricted"]) {
+        it(`a namespace enforcing ${level} is refused without the CNI plugin, naming it and the fix`, async () => {
+            const run = await runStack("netcup", { "mtls.enabled": true }, labelled("akko", level));
+            assert.ok(run.error instanceof Error);
+            assert.match(run.error.message, new RegExp(`namespace akko enforces Pod Security "${level}".*linkerd\\.cni\\.enabled true`));
+            assert.ok(!run.resources.some((r) => r.type === PATCH), "no namespace asks for proxies");
+        });
+
+        it(`with the CNI plugin, ${level} namespaces are meshed`, async () => {
+            const run = await runStackOk("netcup", { "mtls.enabled": true, "linkerd.cni.enabled": true }, labelled("akko", level));
+            assert.equal(one(run, PATCH, "akko-mesh-akko-annotations").inputs.metadata.annotations["linkerd.io/inject"], "enabled");
+        });
+    }
+
+    it("privileged or unlabelled namespaces are meshed; a drained namespace is never refused", () => {
+        assert.equal(podSecurityProblem("a", undefined, false), undefined);
+        assert.equal(podSecurityProblem("a", { "pod-security.kubernetes.io/enforce": "privileged" }, false), undefined);
+        assert.ok(podSecurityProblem("a", { "pod-security.kubernetes.io/enforce": "baseline" }, false));
+    });
+
+    it("the CNI plugin: its chart (same edge version) before the control plane, the node's paths per target, cniEnabled", async () => {
+        for (const [stack, binDir] of [
+            ["netcup", "/var/lib/rancher/k3s/data/cni"],
+            ["k3d", "/bin"],
+        ]) {
+            const run = await runStackOk(stack, { "mtls.enabled": true, "linkerd.cni.enabled": true });
+            const cni = one(run, CHART, "akko-cni-chart");
+            assert.equal(cni.inputs.chart, "linkerd2-cni");
+            assert.equal(cni.inputs.version, "2026.8.3");
+            assert.equal(cni.inputs.namespace, "linkerd-cni");
+            assert.equal(cni.inputs.values.destCNINetDir, "/var/lib/rancher/k3s/agent/etc/cni/net.d");
+            assert.equal(cni.inputs.values.destCNIBinDir, binDir);
+            assert.equal(cni.inputs.values.iptablesMode, "nft");
+            assert.ok(dependsOn(run, one(run, CHART, "akko-linkerd-control-plane"), cni), "Linkerd's docs install the plugin first");
+            assert.equal(controlPlaneValues(run).cniEnabled, true);
+            const namespace = one(run, "kubernetes:core/v1:Namespace", "akko-cni-namespace");
+            assert.equal(namespace.inputs.metadata.labels["pod-security.kubernetes.io/enforce"], "privileged", "it writes to the node");
+            assert.equal(one(run, "kubernetes:core/v1:Namespace", "akko-linkerd-namespace").inputs.metadata.labels["pod-security.kubernetes.io/enforce"], "restricted");
+        }
+        const without = await runStackOk("netcup", { "mtls.enabled": true });
+        assert.equal(ofType(without, CHART).filter((c) => c.inputs.chart === "linkerd2-cni").length, 0);
+        assert.equal(controlPlaneValues(without).cniEnabled, false);
+    });
+});
+
+describe("the ingress hop", () => {
+    it("k3s/k3d: Traefik in kube-system meshed through k3s' HelmChartConfig, its probes and LB traffic still admitted", async () => {
+        for (const stack of ["k3d", "netcup"]) {
+            const run = await runStackOk(stack, { "mtls.enabled": true });
+            const config = one(run, HELM_CHART_CONFIG, "akko-ingress-traefik-config");
+            assert.deepEqual(config.inputs.metadata, { name: "traefik", namespace: "kube-system", labels: { "app.kubernetes.io/part-of": "akko-mtls" } });
+            assert.deepEqual(YAML.parse(config.inputs.spec.valuesContent), {
+                deployment: {
+                    podAnnotations: {
+                        "linkerd.io/inject": "enabled",
+                        "config.linkerd.io/default-inbound-policy": "all-unauthenticated",
+                        "config.linkerd.io/proxy-enable-native-sidecar": "true",
+                    },
+                },
+            });
+            assert.ok(dependsOn(run, config, one(run, CHART, "akko-linkerd-control-plane")));
+            assert.deepEqual(state(run).ingress, { controller: "k3s-traefik", namespace: "kube-system" });
+        }
+    });
+
+    it("k3s reads one HelmChartConfig per chart: the operator's own Traefik values are carried, the mesh's annotations win", async () => {
+        const own = {
+            ports: { web: { redirections: { entryPoint: { to: "websecure", scheme: "https" } } } },
+            deployment: { podAnnotations: { "example.com/team": "data", "linkerd.io/inject": "disabled" } },
+        };
+        const run = await runStackOk("netcup", { "mtls.enabled": true, "mtls.ingress.k3sTraefikValues": own });
+        const values = YAML.parse(one(run, HELM_CHART_CONFIG, "akko-ingress-traefik-config").inputs.spec.valuesContent);
+        assert.deepEqual(values.ports, own.ports);
+        assert.equal(values.deployment.podAnnotations["example.com/team"], "data");
+        assert.equal(values.deployment.podAnnotations["linkerd.io/inject"], "enabled");
+        // The same values, whatever order the stack file lists them in: no diff on the next preview.
+        const reordered = await runStackOk("netcup", { "mtls.enabled": true, "mtls.ingress.k3sTraefikValues": { deployment: own.deployment, ports: own.ports } });
+        assert.equal(
+            one(reordered, HELM_CHART_CONFIG, "akko-ingress-traefik-config").inputs.spec.valuesContent,
+            one(run, HELM_CHART_CONFIG, "akko-ingress-traefik-config").inputs.spec.valuesContent,
         );
-        assert.deepEqual((await runStackOk("eks", { "mtls.enabled": true })).warnings, []);
-        const wrongTarget = await runStack("eks", { "cluster.gkePrivate": { masterIpv4CidrBlock: "172.16.0.0/28", network: "n", nodeTag: "t" } });
-        assert.ok(wrongTarget.error instanceof ConfigError && wrongTarget.error.problems[0].key === "akko-mtls:cluster.gkePrivate");
+    });
+
+    it("Linkerd's ingress mode on request; eks/gke: a controller in its own namespace", async () => {
+        const ingressMode = await runStackOk("netcup", { "mtls.enabled": true, "mtls.ingress.mode": "ingress" });
+        assert.match(one(ingressMode, HELM_CHART_CONFIG, "akko-ingress-traefik-config").inputs.spec.valuesContent, /linkerd\.io\/inject: ingress/);
+        const eks = await runStackOk("eks", { "mtls.enabled": true, "mtls.ingress.enabled": true, "mtls.ingress.namespace": "ingress-nginx" });
+        assert.deepEqual(one(eks, PATCH, "akko-ingress-annotations").inputs.metadata, {
+            name: "ingress-nginx",
+            annotations: {
+                "linkerd.io/inject": "enabled",
+                "config.linkerd.io/default-inbound-policy": "all-unauthenticated",
+                "config.linkerd.io/proxy-enable-native-sidecar": "true",
+            },
+        });
+        assert.deepEqual(JSON.parse(rolloutEnv(eks).INGRESS), { namespace: "ingress-nginx", selector: "", inject: true });
+        assert.deepEqual(ofType(await runStackOk("eks", { "mtls.enabled": true }), HELM_CHART_CONFIG), []);
+    });
+
+    it("unsafe ingress settings are refused: k3s-traefik off k3s, kube-system in the injector's scope with Fail, a meshed namespace", async () => {
+        const onEks = await runStack("eks", { "mtls.ingress.enabled": true, "mtls.ingress.controller": "k3s-traefik" });
+        assert.ok(onEks.error instanceof ConfigError && onEks.error.problems.some((p) => /k3s-traefik is the Traefik of k3s/.test(p.message)));
+        const fail = await runStack("netcup", { "linkerd.webhookFailurePolicy": "Fail" });
+        assert.ok(fail.error instanceof ConfigError && fail.error.problems.some((p) => /kube-system in the proxy injector's scope/.test(p.message)));
+        const own = await runStack("eks", { "mtls.ingress.enabled": true, "mtls.ingress.namespace": "akko" });
+        assert.ok(own.error instanceof ConfigError && own.error.problems.some((p) => p.key === "akko-mtls:mtls.ingress.namespace"));
+    });
+
+    it("undone with the mesh: restarted without its proxy while the control plane still runs, then gone", async () => {
+        const on = await runStackOk("netcup", { "mtls.enabled": true });
+        const step1 = await runStackOk("netcup", { "mtls.enabled": false }, { previousOutputs: { meshState: state(on) } });
+        assert.equal(state(step1).phase, "draining-proxies");
+        assert.match(one(step1, HELM_CHART_CONFIG, "akko-ingress-traefik-config").inputs.spec.valuesContent, /linkerd\.io\/inject: disabled/);
+        assert.equal(JSON.parse(rolloutEnv(step1).INGRESS).inject, false);
+        const step2 = await runStackOk("netcup", { "mtls.enabled": false }, { previousOutputs: { meshState: state(step1) } });
+        assert.deepEqual(kubernetesObjects(step2), [], "the HelmChartConfig goes: k3s restores its own Traefik values");
+        const dropped = await runStackOk("netcup", { "mtls.enabled": true, "mtls.ingress.enabled": false }, { previousOutputs: { meshState: state(on) } });
+        assert.match(one(dropped, HELM_CHART_CONFIG, "akko-ingress-traefik-config").inputs.spec.valuesContent, /inject: disabled/);
+        assert.equal(state(dropped).ingress, undefined);
     });
 });
 
@@ -189,14 +410,15 @@ describe("safe disable: drained step by step, never cutting traffic", () => {
         assert.equal(state(step1).phase, "draining-policy");
         assert.ok(ofType(step1, CHART).some((c) => c.name === "akko-linkerd-control-plane"), "control plane kept");
         assert.deepEqual(ofType(step1, SERVER), [], "strict policies go first");
-        assert.deepEqual(one(step1, PATCH, "akko-mesh-akko-annotations").inputs.metadata.annotations, { "linkerd.io/inject": "enabled" });
+        assert.equal(one(step1, PATCH, "akko-mesh-akko-annotations").inputs.metadata.annotations["linkerd.io/inject"], "enabled");
+        assert.equal(one(step1, PATCH, "akko-mesh-akko-annotations").inputs.metadata.annotations["config.linkerd.io/default-inbound-policy"], undefined);
         assert.deepEqual(JSON.parse(rolloutEnv(step1).EXPECTED_INBOUND_POLICY), { akko: "all-unauthenticated", spark: "all-unauthenticated" });
         assert.match(step1.warnings.join("\n"), /step 1 of 3.*Run `pulumi up` again/);
 
         const step2 = await up(disable, step1);
         assert.equal(state(step2).phase, "draining-proxies");
         assert.ok(ofType(step2, CHART).some((c) => c.name === "akko-linkerd-control-plane"), "control plane still serves the remaining proxies");
-        assert.deepEqual(one(step2, PATCH, "akko-mesh-spark-annotations").inputs.metadata.annotations, { "linkerd.io/inject": "disabled" });
+        assert.equal(one(step2, PATCH, "akko-mesh-spark-annotations").inputs.metadata.annotations["linkerd.io/inject"], "disabled");
         assert.equal(rolloutEnv(step2).UNMESHED_NAMESPACES, "akko,spark");
         assert.equal(rolloutEnv(step2).MESHED_NAMESPACES, "linkerd-viz");
         assert.ok(dependsOn(step2, rollout(step2), one(step2, PATCH, "akko-mesh-akko-annotations")), "restart after injection is off");
@@ -229,7 +451,7 @@ describe("safe disable: drained step by step, never cutting traffic", () => {
     it("a namespace dropped from mtls.namespaces is drained while the mesh stays on", async () => {
         const on = await up({ "mtls.enabled": true, "mtls.namespaces": ["akko", "spark"] });
         const fewer = await up({ "mtls.enabled": true, "mtls.namespaces": ["akko"] }, on);
-        assert.deepEqual(one(fewer, PATCH, "akko-mesh-spark-annotations").inputs.metadata.annotations, { "linkerd.io/inject": "disabled" });
+        assert.equal(one(fewer, PATCH, "akko-mesh-spark-annotations").inputs.metadata.annotations["linkerd.io/inject"], "disabled");
         assert.equal(rolloutEnv(fewer).UNMESHED_NAMESPACES, "spark");
         assert.deepEqual(state(fewer).namespaces, ["akko"]);
         const settled = await up({ "mtls.enabled": true, "mtls.namespaces": ["akko"] }, fewer);
@@ -238,15 +460,21 @@ describe("safe disable: drained step by step, never cutting traffic", () => {
 });
 
 describe("meshing config errors name the key", () => {
+    const [trino] = STRICT["mtls.authorizations"];
     const cases: [string, Record<string, unknown>, string, RegExp][] = [
-        ["an identity that is not a ServiceAccount identity", { ...STRICT, "mtls.authorizations": [{ ...STRICT["mtls.authorizations"][0], clients: ["spark.akko.svc.cluster.local"] }] }, "akko-mtls:mtls.authorizations.0.clients.0", /not a ServiceAccount identity/],
-        ["an identity in another trust domain", { ...STRICT, "mtls.authorizations": [{ ...STRICT["mtls.authorizations"][0], clients: ["spark.akko.serviceaccount.identity.linkerd.other.local"] }] }, "akko-mtls:mtls.authorizations.0.clients.0", /identity\.linkerd\.cluster\.local/],
+        ["an identity that is not a ServiceAccount identity", { ...STRICT, "mtls.authorizations": [{ ...trino, clients: ["spark.akko.svc.cluster.local"] }] }, "akko-mtls:mtls.authorizations.0.clients.0", /not a ServiceAccount identity/],
+        ["an identity in another trust domain", { ...STRICT, "mtls.authorizations": [{ ...trino, clients: ["spark.akko.serviceaccount.identity.linkerd.other.local"] }] }, "akko-mtls:mtls.authorizations.0.clients.0", /identity\.linkerd\.cluster\.local/],
+        ["clients and networks together", { ...STRICT, "mtls.authorizations": [{ ...trino, networks: ["10.0.0.0/8"] }] }, "akko-mtls:mtls.authorizations.0", /either clients .* or networks/],
+        ["neither clients nor networks", { ...STRICT, "mtls.authorizations": [{ ...trino, clients: undefined }] }, "akko-mtls:mtls.authorizations.0", /either clients/],
+        ["a network that is not a CIDR", { ...STRICT, "mtls.authorizations": [{ ...STRICT["mtls.authorizations"][2], networks: ["kubelet"] }] }, "akko-mtls:mtls.authorizations.0.networks.0", /.+/],
         ["authorizations in permissive mode", { ...STRICT, "mtls.mode": "permissive" }, "akko-mtls:mtls.authorizations", /strict mode only/],
-        ["a server in a namespace that is not meshed", { ...STRICT, "mtls.namespaces": ["akko"] }, "akko-mtls:mtls.authorizations.1.namespace", /not a meshed namespace/],
-        ["a server defined twice", { ...STRICT, "mtls.authorizations": [STRICT["mtls.authorizations"][0], STRICT["mtls.authorizations"][0]] }, "akko-mtls:mtls.authorizations.1.name", /defined twice/],
+        ["a server in a namespace that is not meshed", { ...STRICT, "mtls.namespaces": ["akko"], "mtls.authorizations": [STRICT["mtls.authorizations"][1]] }, "akko-mtls:mtls.authorizations.0.namespace", /not a meshed namespace/],
+        ["a server defined twice", { ...STRICT, "mtls.authorizations": [trino, trino] }, "akko-mtls:mtls.authorizations.1.name", /defined twice/],
         ["a namespace listed twice", { "mtls.namespaces": ["akko", "akko"] }, "akko-mtls:mtls.namespaces.1", /twice/],
         ["an invalid namespace name", { "mtls.namespaces": ["AKKO"] }, "akko-mtls:mtls.namespaces.0", /RFC 1123/],
+        ["meshing the CNI plugin's namespace", { "mtls.namespaces": ["linkerd-cni"] }, "akko-mtls:mtls.namespaces.0", /system or mesh namespace/],
         ["an unknown mode", { "mtls.mode": "paranoid" }, "akko-mtls:mtls.mode", /"permissive", "strict"/],
+        ["a relative CNI path", { "linkerd.cni.binDir": "opt/cni/bin" }, "akko-mtls:linkerd.cni.binDir", /absolute path/],
     ];
     for (const [why, overrides, key, message] of cases) {
         it(`${why}: ${key}`, async () => {

@@ -31,6 +31,7 @@ const VARIANTS: [string, string, Record<string, unknown>][] = [
     ["eks (HA, Gateway API installed)", "eks", {}],
     ["gke (HA)", "gke", {}],
     ["netcup with the static issuer", "netcup", { "identity.issuer.mode": "static" }],
+    ["netcup with the CNI plugin", "netcup", { "linkerd.cni.enabled": true }],
     [
         "eks with an external Prometheus and the operator",
         "eks",
@@ -66,7 +67,13 @@ describe("the real charts, rendered with the program's values", function () {
             });
 
             it("renders every chart the program installs", () => {
-                const expected = ["linkerd-crds", "linkerd-control-plane", "linkerd-viz", ...(run.outputs.certManagerChartVersion ? ["cert-manager"] : [])];
+                const expected = [
+                    "linkerd-crds",
+                    "linkerd-control-plane",
+                    "linkerd-viz",
+                    ...(run.outputs.certManagerChartVersion ? ["cert-manager"] : []),
+                    ...(ofType(run, CHART).some((c) => c.inputs.chart === "linkerd2-cni") ? ["linkerd2-cni"] : []),
+                ];
                 assert.deepEqual([...renders.keys()].sort(), expected.sort());
                 for (const [chart, objects] of renders) assert.ok(objects.length > 0, chart);
             });
@@ -103,6 +110,59 @@ describe("the real charts, rendered with the program's values", function () {
             });
         });
     }
+
+    describe("the mesh's settings, as the charts render them", () => {
+        const renderedFor = async (context: Mocha.Context, stack: string, overrides: Record<string, unknown> = {}) => {
+            const run = await runStackOk(stack, { "mtls.enabled": true, ...overrides });
+            const byChart = new Map<string, RenderedObject[]>();
+            for (const chart of ofType(run, CHART)) byChart.set(chart.inputs.chart, await upstream(context, () => renderRegistered(chart)));
+            return { run, byChart };
+        };
+        const podsOf = (objects: RenderedObject[]) => objects.filter((o) => containersOf(o)).map((o) => ({ name: o.metadata.name, spec: o.spec.template.spec }));
+
+        it("meshed traffic keeps its port (transparent), the injector acts only in the mesh's namespaces, proxies drop every capability", async function () {
+            const { byChart } = await renderedFor(this, "netcup", { "mtls.namespaces": ["akko", "spark"] });
+            const controlPlane = byChart.get("linkerd-control-plane")!;
+            const destination = controlPlane.find((o) => o.kind === "Deployment" && o.metadata.name === "linkerd-destination")!;
+            const args = destination.spec.template.spec.containers.flatMap((c: any) => c.args ?? []);
+            assert.ok(args.includes("-outbound-transport-mode=transparent"), args.join(" "));
+
+            const injector = controlPlane.find((o) => o.kind === "MutatingWebhookConfiguration")!;
+            const selector = injector.webhooks[0].namespaceSelector;
+            const names = selector.matchExpressions.find((e: any) => e.key === "kubernetes.io/metadata.name");
+            assert.equal(names.operator, "In");
+            assert.ok(names.values.includes("akko") && names.values.includes("spark"), JSON.stringify(selector));
+            // netcup meshes k3s' Traefik (annotated through its HelmChartConfig), hence kube-system in scope;
+            // nothing else in kube-system carries the inject annotation. Without the ingress hop it is out.
+            assert.ok(names.values.includes("kube-system"), "k3s-traefik");
+            const withoutIngress = await renderedFor(this, "netcup", { "mtls.ingress.enabled": false });
+            const scope = withoutIngress.byChart.get("linkerd-control-plane")!.find((o) => o.kind === "MutatingWebhookConfiguration")!.webhooks[0].namespaceSelector;
+            assert.ok(!JSON.stringify(scope).includes("kube-system"), JSON.stringify(scope));
+
+            // The control plane's own proxies are rendered from the same values the injector uses.
+            for (const pod of podsOf(controlPlane)) {
+                const proxy = pod.spec.containers.find((c: any) => c.name === "linkerd-proxy") ?? pod.spec.initContainers?.find((c: any) => c.name === "linkerd-proxy");
+                if (!proxy) continue;
+                assert.deepEqual(proxy.securityContext.capabilities, { drop: ["ALL"] }, pod.name);
+                assert.equal(proxy.securityContext.allowPrivilegeEscalation, false, pod.name);
+            }
+        });
+
+        it("with the CNI plugin: no privileged proxy-init anywhere, the network validator instead, the plugin installed into the node's k3s paths", async function () {
+            const { byChart } = await renderedFor(this, "netcup", { "linkerd.cni.enabled": true });
+            const controlPlane = byChart.get("linkerd-control-plane")!;
+            for (const pod of podsOf(controlPlane)) {
+                const inits = (pod.spec.initContainers ?? []).map((c: any) => c.name);
+                assert.ok(!inits.includes("linkerd-init"), `${pod.name} still runs proxy-init`);
+                assert.ok(inits.includes("linkerd-network-validator"), `${pod.name}: ${inits}`);
+            }
+            const namespace = controlPlane.find((o) => o.kind === "Namespace");
+            if (namespace) assert.equal(namespace.metadata.labels?.["pod-security.kubernetes.io/enforce"], "restricted");
+            const plugin = byChart.get("linkerd2-cni")!.find((o) => o.kind === "DaemonSet")!;
+            const hostPaths = plugin.spec.template.spec.volumes.filter((v: any) => v.hostPath).map((v: any) => v.hostPath.path).sort();
+            assert.deepEqual(hostPaths, ["/var/lib/rancher/k3s/agent/etc/cni/net.d", "/var/lib/rancher/k3s/data/cni"]);
+        });
+    });
 
     it("the clock check catches a clock-dependent render (the heartbeat as the chart draws it)", async function () {
         const archive = await upstream(this, () => chartArchive(CHARTS.linkerdControlPlane));

@@ -202,14 +202,15 @@ for (const [stack, mode] of [
             assert.equal(cert(runs[4].run, 1), undefined, "finished: g1 leaves state");
         });
 
-        it("the bundle changes exactly in phases 1 and 3, and so does the rollout Job that restarts the control plane then", () => {
+        it("the bundle changes exactly in phases 1 and 3; a rollout Job runs in phases 1, 2 and 3", () => {
             // The control plane reads the bundle only at start (controller/cmd/identity/main.go:68); it is not in
             // the chart values (unknown at preview in phase 1), so the rollout Job, named after it, restarts it.
+            // Phase 2 has its own: it proves the issuer was re-issued from the new anchor and reloads identity.
             const changed = (values: string[]) => values.map((v, i) => i > 0 && v !== values[i - 1]);
             const bundles = runs.map(({ run }) => trustRootsOf(run));
             assert.deepEqual(changed(bundles), [false, true, false, true, false]);
             const jobs = runs.map(({ run }) => one(run, "kubernetes:batch/v1:Job", "akko-maintenance-rollout").inputs.metadata.name as string);
-            assert.deepEqual(changed(jobs), [false, true, false, true, false]);
+            assert.deepEqual(changed(jobs), [false, true, true, true, false]);
             const charts = runs.map(({ run }) => JSON.stringify(one(run, "kubernetes:helm.sh/v4:Chart", "akko-linkerd-control-plane").inputs));
             assert.deepEqual(changed(charts), [false, false, false, false, false], "the chart never sees the bundle");
         });

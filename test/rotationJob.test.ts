@@ -1,34 +1,86 @@
 /**
- * The rotation CronJob as the program declares it: schedule, images, the script from
- * the repository, and RBAC that names only what the Job must touch.
+ * The maintenance Jobs as the program declares them: their restricted namespace, schedule, images,
+ * the script from the repository, one identity per Job kind with only what it needs, no Secret, a
+ * token only where kubectl runs, and an admission policy that confines their patch right (evaluated
+ * with a real CEL engine).
  */
+import { run as celRun } from "@bufbuild/cel";
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
-import { MESH_CHECK_SCRIPT_PATH } from "../components/meshMaintenance";
+import { MESH_CHECK_SCRIPT_PATH, RESTART_ANNOTATIONS, restartOnlyPolicy } from "../components/meshMaintenance";
 import { ofType, one, ProgramRun, ProviderState } from "../lib/mockRuntime";
-import { runStackOk, STACKS } from "./helpers";
+import { runStackOk, STACKS, STRICT } from "./helpers";
 
 const CRONJOB = "kubernetes:batch/v1:CronJob";
+const JOB = "kubernetes:batch/v1:Job";
 const ROLE = "kubernetes:rbac.authorization.k8s.io/v1:Role";
 const BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding";
 
-function podSpec(run: ProgramRun) {
-    return one(run, CRONJOB, "akko-maintenance-cronjob").inputs.spec.jobTemplate.spec.template.spec;
+const cronSpec = (run: ProgramRun) => one(run, CRONJOB, "akko-maintenance-cronjob").inputs.spec.jobTemplate.spec;
+const podSpecs = (run: ProgramRun) => [
+    cronSpec(run).template.spec,
+    ...ofType(run, JOB).filter((j) => j.name.startsWith("akko-maintenance")).map((j) => j.inputs.spec.template.spec),
+];
+const envOf = (spec: any): Record<string, string> => Object.fromEntries(spec.containers[0].env.map((e: { name: string; value: string }) => [e.name, e.value]));
+
+/** Roles by ServiceAccount and namespace: `account -> namespace -> rules`. */
+function rbac(run: ProgramRun): Record<string, Record<string, any[]>> {
+    const result: Record<string, Record<string, any[]>> = {};
+    for (const role of ofType(run, ROLE).filter((r) => r.name.startsWith("akko-maintenance"))) {
+        const account = role.inputs.metadata.name;
+        (result[account] ??= {})[role.inputs.metadata.namespace] = role.inputs.rules;
+    }
+    return result;
 }
 
-function envOf(run: ProgramRun): Record<string, string> {
-    return Object.fromEntries(podSpec(run).containers[0].env.map((e: { name: string; value: string }) => [e.name, e.value]));
+/**
+ * Pod Security `restricted` (Kubernetes Pod Security Standards, v1.3x): the checks that apply to a
+ * pod spec, for every container.
+ */
+function restrictedViolations(spec: any): string[] {
+    const problems: string[] = [];
+    const podContext = spec.securityContext ?? {};
+    for (const container of [...(spec.initContainers ?? []), ...spec.containers]) {
+        const context = container.securityContext ?? {};
+        const where = container.name;
+        if (context.allowPrivilegeEscalation !== false) problems.push(`${where}: allowPrivilegeEscalation must be false`);
+        if (!(context.runAsNonRoot ?? podContext.runAsNonRoot)) problems.push(`${where}: runAsNonRoot`);
+        if ((context.runAsUser ?? podContext.runAsUser) === 0) problems.push(`${where}: runAsUser 0`);
+        if (!["RuntimeDefault", "Localhost"].includes((context.seccompProfile ?? podContext.seccompProfile)?.type)) problems.push(`${where}: seccompProfile`);
+        if (!context.capabilities?.drop?.includes("ALL")) problems.push(`${where}: capabilities must drop ALL`);
+        if ((context.capabilities?.add ?? []).some((c: string) => c !== "NET_BIND_SERVICE")) problems.push(`${where}: adds capabilities`);
+        if (context.privileged) problems.push(`${where}: privileged`);
+    }
+    for (const volume of spec.volumes ?? []) {
+        const kind = Object.keys(volume).find((k) => k !== "name")!;
+        if (!["configMap", "emptyDir", "projected", "secret", "downwardAPI", "persistentVolumeClaim", "ephemeral", "csi"].includes(kind)) problems.push(`volume ${volume.name}: ${kind}`);
+    }
+    if (spec.hostNetwork || spec.hostPID || spec.hostIPC) problems.push("host namespaces");
+    return problems;
 }
 
-describe("rotation CronJob", () => {
+describe("maintenance Jobs", () => {
     let run: ProgramRun;
+    let strict: ProgramRun;
     before(async () => {
         run = await runStackOk("netcup", { "mtls.enabled": true, "mtls.namespaces": ["akko", "spark"] });
+        strict = await runStackOk("netcup", STRICT);
     });
 
-    it("runs daily in the linkerd namespace, at a minute drawn once per stack inside the window", async () => {
+    it("run in their own namespace, which enforces Pod Security restricted, and are admitted under it", () => {
+        const namespace = one(run, "kubernetes:core/v1:Namespace", "akko-maintenance-namespace");
+        assert.equal(namespace.inputs.metadata.name, "linkerd-maintenance");
+        assert.equal(namespace.inputs.metadata.labels["pod-security.kubernetes.io/enforce"], "restricted");
+        assert.equal(namespace.inputs.metadata.annotations["linkerd.io/inject"], "disabled", "a proxy would keep a Job from completing");
+        for (const object of [one(run, CRONJOB, "akko-maintenance-cronjob"), ...ofType(strict, JOB).filter((j) => j.name.startsWith("akko-maintenance"))]) {
+            assert.equal(object.inputs.metadata.namespace, "linkerd-maintenance", object.name);
+        }
+        for (const spec of [...podSpecs(run), ...podSpecs(strict)]) assert.deepEqual(restrictedViolations(spec), []);
+        assert.ok(restrictedViolations({ containers: [{ name: "x", securityContext: {} }] }).length > 3, "the checker catches a non-compliant pod");
+    });
+
+    it("run daily at a minute drawn once per stack inside the window", async () => {
         const cronJob = one(run, CRONJOB, "akko-maintenance-cronjob");
-        assert.equal(cronJob.inputs.metadata.namespace, "linkerd");
         assert.equal(cronJob.inputs.spec.timeZone, "Etc/UTC");
         assert.equal(cronJob.inputs.spec.concurrencyPolicy, "Forbid");
         const schedules = new Map<string, string>();
@@ -43,112 +95,205 @@ describe("rotation CronJob", () => {
             const minuteOfDay = Number(hour) * 60 + Number(minute);
             assert.ok(minuteOfDay >= 2 * 60 && minuteOfDay < 6 * 60, `${stack}: ${schedule} inside 02:00-06:00 UTC`);
             schedules.set(stack, schedule);
-            const draw = one(first, "random:index/randomInteger:RandomInteger", "akko-maintenance-minute");
-            assert.deepEqual([draw.inputs.min, draw.inputs.max], [0, 4 * 60 - 1]);
         }
         assert.ok(new Set(schedules.values()).size > 1, `stacks do not all run at once: ${[...schedules.values()]}`);
     });
 
-    it("mounts the script from the repository, runs it with node, kubectl from an init container; images pinned by digest", () => {
+    it("mount the script from the repository, run it with node, kubectl copied by an init container; images pinned by digest", () => {
         const configMap = one(run, "kubernetes:core/v1:ConfigMap", "akko-maintenance-script");
         assert.equal(configMap.inputs.data["mesh-check.mjs"], fs.readFileSync(MESH_CHECK_SCRIPT_PATH, "utf8"));
-        const spec = podSpec(run);
+        const spec = cronSpec(run).template.spec;
         assert.deepEqual(spec.containers[0].command, ["node", "/scripts/mesh-check.mjs"]);
         assert.deepEqual(spec.initContainers[0].command, ["cp", "/usr/bin/kubectl", "/tools/kubectl"]);
         for (const container of [...spec.initContainers, ...spec.containers]) {
             assert.match(container.image, /@sha256:[a-f0-9]{64}$/, `${container.name} pinned by digest`);
-            assert.equal(container.securityContext.allowPrivilegeEscalation, false);
-            assert.equal(container.securityContext.readOnlyRootFilesystem, true);
             assert.ok(container.resources.limits.memory, `${container.name} has a memory limit`);
         }
-        assert.equal(spec.securityContext.runAsNonRoot, true);
-        assert.equal(spec.volumes.find((v: any) => v.name === "script").configMap.name, "linkerd-mesh-maintenance");
-        assert.equal(one(run, CRONJOB, "akko-maintenance-cronjob").inputs.spec.jobTemplate.spec.backoffLimit, 0, "a failure is an alert");
-        assert.equal(
-            one(run, CRONJOB, "akko-maintenance-cronjob").inputs.spec.jobTemplate.spec.template.metadata.annotations["linkerd.io/inject"],
-            "disabled",
-            "a proxy would keep the Job from completing",
-        );
+        assert.equal(spec.volumes.find((v: any) => v.name === "script").configMap.name, configMap.inputs.metadata.name);
+        assert.equal(cronSpec(run).backoffLimit, 0, "a failure is an alert");
     });
 
-    it("passes thresholds and scope from the config", async () => {
-        const env = envOf(run);
+    it("a token only in the container that calls the API, none in the one that copies kubectl", () => {
+        for (const spec of [...podSpecs(run), ...podSpecs(strict)]) {
+            assert.equal(spec.automountServiceAccountToken, false);
+            const [copy] = spec.initContainers;
+            assert.ok(!copy.volumeMounts.some((m: any) => m.name === "token"), "the kubectl copier has no token");
+            const token = spec.volumes.find((v: any) => v.name === "token");
+            assert.deepEqual(token.projected.sources[0], { serviceAccountToken: { path: "token", expirationSeconds: 3600 } });
+            assert.ok(spec.containers[0].volumeMounts.some((m: any) => m.name === "token" && m.mountPath === "/var/run/secrets/kubernetes.io/serviceaccount"));
+        }
+        for (const account of ofType(strict, "kubernetes:core/v1:ServiceAccount").filter((a) => a.name.startsWith("akko-maintenance"))) {
+            assert.equal(account.inputs.automountServiceAccountToken, false, account.name);
+        }
+    });
+
+    it("pass thresholds and scope from the config", async () => {
+        const env = envOf(cronSpec(run).template.spec);
         assert.match(env.CONTROL_PLANE_DIGEST, /^[0-9a-f]{16}$/);
         delete env.CONTROL_PLANE_DIGEST;
         assert.deepEqual(env, {
             LINKERD_NAMESPACE: "linkerd",
-            ISSUER_SECRET: "linkerd-identity-issuer",
-            ISSUER_SCHEME: "kubernetes.io/tls",
+            ISSUER_SOURCE: JSON.stringify({ kind: "certificate", name: "linkerd-identity-issuer" }),
             TRUST_ROOTS_CONFIGMAP: "linkerd-identity-trust-roots",
             MAX_CONCURRENT_RESTARTS: "2",
             ROLLOUT_TIMEOUT_SECONDS: "600",
             DEADLINE_SECONDS: "3000",
-            CONTROL_PLANE_DEPLOYMENTS: "linkerd-identity,linkerd-destination,linkerd-proxy-injector",
             TASKS: "certificates,control-plane,restarts",
             MESHED_NAMESPACES: "akko,spark,linkerd-viz",
             UNMESHED_NAMESPACES: "",
             EXPECTED_INBOUND_POLICY: JSON.stringify({ akko: "all-unauthenticated", spark: "all-unauthenticated" }),
+            EXPECTED_ANNOTATIONS: "{}",
+            INGRESS: JSON.stringify({ namespace: "kube-system", selector: "app.kubernetes.io/name=traefik", inject: true }),
+            PROXY_VERSION: "edge-26.8.3",
+            MAX_VERSION_RESTARTS: "10",
+            CONTROL_PLANE_DEPLOYMENTS: "linkerd-identity,linkerd-destination,linkerd-proxy-injector",
             ISSUER_MIN_HOURS_LEFT: "24",
             ANCHOR_MIN_DAYS_LEFT: "60",
             PATH: "/tools:/usr/local/bin:/usr/bin:/bin",
             HOME: "/tmp",
         });
         const k3d = await runStackOk("k3d", { "mtls.enabled": true, "rotationJob.maxConcurrentRestarts": 5 });
-        assert.equal(envOf(k3d).ISSUER_SCHEME, "kubernetes.io/tls", "both issuer modes write a kubernetes.io/tls Secret");
-        assert.equal(envOf(k3d).ISSUER_MIN_HOURS_LEFT, "1440");
-        assert.equal(envOf(k3d).MAX_CONCURRENT_RESTARTS, "5");
+        const k3dEnv = envOf(cronSpec(k3d).template.spec);
+        assert.equal(k3dEnv.ISSUER_SOURCE, JSON.stringify({ kind: "configmap", name: "linkerd-identity-issuer-certificate", key: "tls.crt" }));
+        assert.equal(k3dEnv.ISSUER_MIN_HOURS_LEFT, "1440");
+        assert.equal(k3dEnv.MAX_CONCURRENT_RESTARTS, "5");
     });
 
-    it("RBAC: read one Secret and one ConfigMap by name; list pods and restart workloads only in meshed namespaces", () => {
-        const roles = ofType(run, ROLE).filter((r) => r.name.startsWith("akko-maintenance"));
-        assert.deepEqual(
-            roles.map((r) => [r.inputs.metadata.namespace, r.inputs.rules]).sort(),
-            [
-                ["akko", [
-                    { apiGroups: [""], resources: ["pods"], verbs: ["list"] },
-                    { apiGroups: ["apps"], resources: ["deployments", "statefulsets", "daemonsets"], verbs: ["get", "list", "watch", "patch"] },
-                ]],
-                ["linkerd", [
-                    { apiGroups: [""], resources: ["secrets"], resourceNames: ["linkerd-identity-issuer"], verbs: ["get"] },
-                    { apiGroups: [""], resources: ["configmaps"], resourceNames: ["linkerd-identity-trust-roots"], verbs: ["get"] },
-                    // The control plane's own Deployments, by name (restarted when the bundle changes).
-                    {
-                        apiGroups: ["apps"],
-                        resources: ["deployments"],
-                        resourceNames: ["linkerd-identity", "linkerd-destination", "linkerd-proxy-injector"],
-                        verbs: ["get", "patch"],
-                    },
-                    { apiGroups: ["apps"], resources: ["deployments", "replicasets"], verbs: ["list", "watch"] },
-                    { apiGroups: [""], resources: ["pods"], verbs: ["list"] },
-                ]],
-                // viz's pods are meshed: they too must pick up a new bundle.
-                ["linkerd-viz", [
-                    { apiGroups: [""], resources: ["pods"], verbs: ["list"] },
-                    { apiGroups: ["apps"], resources: ["deployments", "statefulsets", "daemonsets"], verbs: ["get", "list", "watch", "patch"] },
-                ]],
-                ["spark", [
-                    { apiGroups: [""], resources: ["pods"], verbs: ["list"] },
-                    { apiGroups: ["apps"], resources: ["deployments", "statefulsets", "daemonsets"], verbs: ["get", "list", "watch", "patch"] },
-                ]],
+    it("RBAC: one identity per Job kind, each with what its tasks need; no Secret, no wildcard, no cluster-wide right", () => {
+        const roles = rbac(strict);
+        assert.deepEqual(Object.keys(roles).sort(), ["linkerd-mesh-check", "linkerd-mesh-preflight", "linkerd-mesh-rollout"]);
+        const restart = [
+            { apiGroups: [""], resources: ["pods"], verbs: ["list"] },
+            { apiGroups: ["apps"], resources: ["deployments", "statefulsets", "daemonsets"], verbs: ["get", "list", "watch", "patch"] },
+            { apiGroups: ["apps"], resources: ["replicasets", "controllerrevisions"], verbs: ["list"] },
+        ];
+        const controlPlane = [
+            { apiGroups: ["apps"], resources: ["deployments"], resourceNames: ["linkerd-identity", "linkerd-destination", "linkerd-proxy-injector"], verbs: ["get", "patch", "list", "watch"] },
+            { apiGroups: ["apps"], resources: ["replicasets"], verbs: ["list"] },
+        ];
+        const trustRoots = { apiGroups: [""], resources: ["configmaps"], resourceNames: ["linkerd-identity-trust-roots"], verbs: ["get"] };
+        assert.deepEqual(roles["linkerd-mesh-check"], {
+            // The daily check reads the issuer through cert-manager's Certificate and its request, never the Secret.
+            linkerd: [
+                trustRoots,
+                { apiGroups: ["cert-manager.io"], resources: ["certificates"], resourceNames: ["linkerd-identity-issuer"], verbs: ["get"] },
+                { apiGroups: ["cert-manager.io"], resources: ["certificaterequests"], verbs: ["list"] },
+                ...controlPlane,
             ],
-        );
-        for (const role of roles) {
-            for (const rule of role.inputs.rules) {
-                assert.ok(![...rule.verbs, ...rule.resources, ...rule.apiGroups].includes("*"), `${role.name}: no wildcard`);
+            akko: restart,
+            spark: restart,
+            "linkerd-viz": restart,
+            "kube-system": [
+                { apiGroups: [""], resources: ["pods"], verbs: ["list"] },
+                { apiGroups: ["apps"], resources: ["deployments"], resourceNames: ["traefik"], verbs: ["get", "patch", "list", "watch"] },
+                { apiGroups: ["apps"], resources: ["replicasets"], verbs: ["list"] },
+            ],
+        });
+        assert.deepEqual(roles["linkerd-mesh-rollout"].linkerd, [trustRoots, ...controlPlane], "no issuer read outside rotation phase 2");
+        assert.deepEqual(roles["linkerd-mesh-preflight"], {
+            akko: [
+                { apiGroups: [""], resources: ["pods"], verbs: ["list"] },
+                { apiGroups: ["networking.k8s.io"], resources: ["ingresses"], verbs: ["list"] },
+            ],
+            spark: [
+                { apiGroups: [""], resources: ["pods"], verbs: ["list"] },
+                { apiGroups: ["networking.k8s.io"], resources: ["ingresses"], verbs: ["list"] },
+            ],
+        });
+        for (const rules of Object.values(roles).flatMap((byNamespace) => Object.values(byNamespace))) {
+            for (const rule of rules) {
+                assert.ok(![...rule.verbs, ...rule.resources, ...rule.apiGroups].includes("*"), "no wildcard");
+                assert.ok(!rule.resources.includes("secrets"), "no Secret");
                 assert.ok(!rule.verbs.some((v: string) => ["create", "delete", "update", "deletecollection"].includes(v)));
             }
         }
-        assert.equal(run.resources.filter((r) => r.type.includes("ClusterRole")).length, 0, "no cluster-wide rights");
-        for (const binding of ofType(run, BINDING).filter((r) => r.name.startsWith("akko-maintenance"))) {
-            assert.deepEqual(binding.inputs.subjects, [{ kind: "ServiceAccount", name: "linkerd-mesh-maintenance", namespace: "linkerd" }]);
+        assert.equal(strict.resources.filter((r) => r.type.includes("ClusterRole")).length, 0, "no cluster-wide rights");
+        for (const binding of ofType(strict, BINDING).filter((r) => r.name.startsWith("akko-maintenance"))) {
+            assert.equal(binding.inputs.subjects[0].namespace, "linkerd-maintenance");
+            assert.equal(binding.inputs.subjects[0].name, binding.inputs.metadata.name);
             assert.equal(binding.inputs.roleRef.kind, "Role");
         }
     });
 
-    it("rotationJob.enabled: false leaves the CronJob out (the rollout Job stays)", async () => {
+    it("rotation phase 2 gives the rollout identity the issuer read it needs to prove the re-issue", async () => {
+        const previousOutputs = { trustAnchorRotation: { generation: 1, phase: 1, since: "2026-01-01T00:00:00Z" } };
+        const phase2 = await runStackOk("k3d", { "mtls.enabled": true, "identity.trustAnchor.rotationPhase": 2 }, { previousOutputs });
+        assert.deepEqual(rbac(phase2)["linkerd-mesh-rollout"].linkerd[1], {
+            apiGroups: [""],
+            resources: ["configmaps"],
+            resourceNames: ["linkerd-identity-issuer-certificate"],
+            verbs: ["get"],
+        });
+        const env = envOf(one(phase2, JOB, "akko-maintenance-rollout").inputs.spec.template.spec);
+        assert.equal(env.TASKS, "control-plane,reload-identity,restarts,verify-bundle");
+        assert.match(env.SIGNING_ANCHOR_SHA256, /^[0-9A-F]{64}$/);
+    });
+
+    it("rotationJob.enabled: false leaves the CronJob and its identity out (the rollout Job stays)", async () => {
         const without = await runStackOk("netcup", { "mtls.enabled": true, "rotationJob.enabled": false });
         assert.deepEqual(ofType(without, CRONJOB), []);
         assert.equal(without.outputs.rotationJobSchedule, undefined);
-        assert.equal(ofType(without, "kubernetes:batch/v1:Job").filter((j) => j.name === "akko-maintenance-rollout").length, 1);
+        assert.equal(ofType(without, JOB).filter((j) => j.name === "akko-maintenance-rollout").length, 1);
+        assert.equal(rbac(without)["linkerd-mesh-check"], undefined);
+    });
+});
+
+describe("the maintenance identities' patch right: the restart annotations, nothing else", () => {
+    const policy = restartOnlyPolicy(["system:serviceaccount:linkerd-maintenance:linkerd-mesh-rollout"]);
+    const deployment = (annotations?: Record<string, string>, change: (d: any) => void = () => undefined) => {
+        const d: any = {
+            spec: {
+                replicas: 2,
+                selector: { matchLabels: { app: "trino" } },
+                template: { metadata: { labels: { app: "trino" }, ...(annotations ? { annotations } : {}) }, spec: { containers: [{ name: "trino", image: "trino:470" }] } },
+            },
+        };
+        change(d);
+        return d;
+    };
+    /** Whether the policy admits the update from `oldObject` to `object`. */
+    const admits = (oldObject: any, object: any) =>
+        policy.validations.every((v) => celRun(v.expression, { object, oldObject }) === true);
+
+    it("admits `kubectl rollout restart` and the control-plane digest, with or without annotations before", () => {
+        assert.ok(admits(deployment(), deployment({ "kubectl.kubernetes.io/restartedAt": "2026-11-23T10:00:00Z" })));
+        assert.ok(admits(deployment({ "linkerd.io/inject": "enabled" }), deployment({ "linkerd.io/inject": "enabled", "akko.io/control-plane-digest": "abc" })));
+        assert.ok(admits(deployment({ "akko.io/issuer-sha256": "a" }), deployment({ "akko.io/issuer-sha256": "b" })));
+        assert.deepEqual([...RESTART_ANNOTATIONS], ["kubectl.kubernetes.io/restartedAt", "akko.io/control-plane-digest", "akko.io/issuer-sha256"]);
+    });
+
+    const refused: [string, any, any][] = [
+        ["another image", deployment(), deployment(undefined, (d) => (d.spec.template.spec.containers[0].image = "evil:1"))],
+        ["more replicas", deployment(), deployment(undefined, (d) => (d.spec.replicas = 0))],
+        ["a pod label", deployment(), deployment(undefined, (d) => (d.spec.template.metadata.labels.extra = "x"))],
+        ["another annotation", deployment({ "linkerd.io/inject": "enabled" }), deployment({ "linkerd.io/inject": "disabled" })],
+        ["a removed annotation", deployment({ "linkerd.io/inject": "enabled" }), deployment({})],
+        ["a new annotation", deployment(), deployment({ "config.linkerd.io/skip-inbound-ports": "1-65535" })],
+        ["another selector", deployment(), deployment(undefined, (d) => (d.spec.selector.matchLabels.app = "x"))],
+    ];
+    for (const [why, before, after] of refused) {
+        it(`refuses ${why}`, () => assert.equal(admits(before, after), false));
+    }
+
+    it("applies to the maintenance identities' updates of workloads only", () => {
+        const match = policy.matchConditions[0].expression as unknown as { apply: unknown };
+        assert.ok(match, "a match condition names the identities");
+        assert.deepEqual(policy.matchConstraints.resourceRules[0].resources, ["deployments", "statefulsets", "daemonsets"]);
+        assert.deepEqual(policy.matchConstraints.resourceRules[0].operations, ["UPDATE"]);
+        assert.equal(policy.failurePolicy, "Fail");
+    });
+
+    it("is registered with a binding that denies", async () => {
+        const run = await runStackOk("netcup", { "mtls.enabled": true });
+        const vap = one(run, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy", "akko-maintenance-restart-only");
+        assert.equal(
+            vap.inputs.spec.matchConditions[0].expression,
+            "request.userInfo.username in ['system:serviceaccount:linkerd-maintenance:linkerd-mesh-check', 'system:serviceaccount:linkerd-maintenance:linkerd-mesh-rollout']",
+        );
+        const binding = one(run, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding", "akko-maintenance-restart-only");
+        assert.deepEqual(binding.inputs.spec, { policyName: "akko-mtls-restart-only", validationActions: ["Deny"] });
+        const matches = celRun(vap.inputs.spec.matchConditions[0].expression, { request: { userInfo: { username: "system:serviceaccount:linkerd-maintenance:linkerd-mesh-rollout" } } });
+        assert.equal(matches, true);
+        assert.equal(celRun(vap.inputs.spec.matchConditions[0].expression, { request: { userInfo: { username: "system:serviceaccount:kube-system:deployment-controller" } } }), false);
     });
 });

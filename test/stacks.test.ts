@@ -176,7 +176,7 @@ describe("targets", () => {
             const run = await runStackOk(stack, { "mtls.enabled": true });
             assert.deepEqual(one(run, CHART, "akko-linkerd-crds").inputs.values, { installGatewayAPI: false }, stack);
             const controlPlane = one(run, CHART, "akko-linkerd-control-plane");
-            const reads = run.resources.filter((r) => r.read && r.type.startsWith("kubernetes:"));
+            const reads = run.resources.filter((r) => r.read && r.type === CRD);
             const groups = ofType(run, "kubernetes:yaml/v2:ConfigGroup");
             if (stack === "eks") {
                 assert.deepEqual(reads, []);

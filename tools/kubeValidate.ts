@@ -22,7 +22,19 @@ export interface KubeObject {
 // kubernetes-models is ESM-only: a real dynamic import, which TypeScript's CommonJS output would turn into require().
 const importEsm = new Function("specifier", "return import(specifier)") as (specifier: string) => Promise<Record<string, any>>;
 
-const ajv = new Ajv({ allErrors: true, strict: false });
+/**
+ * CRD patterns are Go (RE2) regular expressions; the one RE2 construct JavaScript lacks that CRDs
+ * use is a leading inline flag group, e.g. `^(?i)` (the Prometheus Operator's): made a RegExp flag.
+ */
+export function goRegExp(pattern: string, flags: string): RegExp {
+    const inline = /^(\^?)\(\?([ims]+)\)/.exec(pattern);
+    if (!inline) return new RegExp(pattern, flags);
+    const extra = [...inline[2]].filter((f) => !flags.includes(f)).join("");
+    return new RegExp(inline[1] + pattern.slice(inline[0].length), flags + extra);
+}
+goRegExp.code = 'new RegExp'; // unused by Ajv's runtime compilation; required by its option type
+
+const ajv = new Ajv({ allErrors: true, strict: false, code: { regExp: goRegExp as any } });
 addFormats(ajv, ["date-time", "byte", "ipv4", "ipv6"]);
 ajv.addFormat("float", { type: "number", validate: (n: number) => Number.isFinite(n) });
 ajv.addFormat("int32", { type: "number", validate: (n: number) => Number.isInteger(n) && Math.abs(n) < 2 ** 31 });

@@ -8,7 +8,7 @@
  * - a local mirror, when one is named: `AKKO_HELM_MIRROR` holds Helm repositories laid out as
  *   `<host>/<path>/index.yaml` + archives; `AKKO_UPSTREAM_DIR` holds files as
  *   `<repository name>/<path>` (e.g. `gateway-api/config/crd/standard/...`);
- * - otherwise the real repository over HTTPS.
+ * - otherwise (or for a file the mirror does not hold) the real repository over HTTPS.
  * Everything is cached under `.cache/upstream` (or `$AKKO_CACHE_DIR`), keyed by version or digest.
  * Nothing here is committed, and the program itself never imports this file.
  */
@@ -93,8 +93,9 @@ export async function chartArchive(chart: PinnedChart): Promise<string> {
     if (actual !== entry.digest) {
         throw new Error(`${chart.chart} ${chart.version} from ${source}: digest ${actual} is not the published ${entry.digest}`);
     }
-    fs.writeFileSync(`${file}.tmp`, bytes);
-    fs.renameSync(`${file}.tmp`, file);
+    // Written aside and renamed: test workers running in parallel never see half a file.
+    fs.writeFileSync(`${file}.${process.pid}.tmp`, bytes);
+    fs.renameSync(`${file}.${process.pid}.tmp`, file);
     return file;
 }
 
@@ -103,18 +104,24 @@ export async function pinnedFile(file: PinnedFile): Promise<string> {
     const cached = path.join(cacheDir("upstream", "files"), `${file.sha256}-${path.basename(file.path)}`);
     if (fs.existsSync(cached)) return fs.readFileSync(cached, "utf8");
     const mirror = process.env.AKKO_UPSTREAM_DIR;
+    const local = mirror ? path.join(mirror, file.repository.split("/")[1], file.path) : undefined;
     let bytes: Buffer;
-    if (mirror) {
-        const local = path.join(mirror, file.repository.split("/")[1], file.path);
-        if (!fs.existsSync(local)) throw new UpstreamUnavailable(`AKKO_UPSTREAM_DIR has no ${local}`);
+    if (local && fs.existsSync(local)) {
         bytes = fs.readFileSync(local);
     } else {
-        bytes = await download(rawUrl(file));
+        // Not mirrored (a mirror need not hold every pinned file): the repository itself.
+        try {
+            bytes = await download(rawUrl(file));
+        } catch (error) {
+            if (!(error instanceof UpstreamUnavailable) || !local) throw error;
+            throw new UpstreamUnavailable(`AKKO_UPSTREAM_DIR has no ${local}, and ${error.message}`);
+        }
     }
     const actual = sha256(bytes);
     if (actual !== file.sha256) {
         throw new Error(`${file.repository}@${file.commit.slice(0, 8)}:${file.path}: sha256 ${actual} is not the pinned ${file.sha256}`);
     }
-    fs.writeFileSync(cached, bytes);
+    fs.writeFileSync(`${cached}.${process.pid}.tmp`, bytes);
+    fs.renameSync(`${cached}.${process.pid}.tmp`, cached);
     return bytes.toString("utf8");
 }

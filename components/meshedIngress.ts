@@ -1,0 +1,106 @@
+import * as k8s from "@pulumi/kubernetes";
+import * as pulumi from "@pulumi/pulumi";
+import deepmerge from "deepmerge";
+import YAML from "yaml";
+import type { IngressPlan } from "../lib/meshLifecycle";
+import { podSecurityProblem } from "../lib/podSecurity";
+
+export interface MeshedIngressArgs {
+    /** Which controller, meshed or being drained (lib/meshLifecycle.ts). */
+    plan: IngressPlan;
+    /** Whether Linkerd's CNI plugin sets pods up (decides which Pod Security levels admit injected pods). */
+    cniEnabled?: boolean;
+    /** What the injection waits for: the control plane. */
+    waitFor?: pulumi.Input<pulumi.Resource>[];
+    /**
+     * `k3s-traefik`: the operator's own Traefik values, carried by the program's HelmChartConfig
+     * (k3s reads one per chart). The mesh's pod annotations win.
+     * @default {}
+     */
+    k3sTraefikValues?: Record<string, unknown>;
+}
+
+/**
+ * The `valuesContent` of k3s' Traefik HelmChartConfig: the operator's values with the mesh's pod
+ * annotations merged in (traefik-helm-chart values.yaml `deployment.podAnnotations`, which k3s'
+ * own HelmChart leaves to us). Keys sorted: the same values always give the same text.
+ */
+export function traefikValuesContent(plan: IngressPlan, operatorValues: Record<string, unknown> = {}): string {
+    const values = deepmerge(operatorValues, { deployment: { podAnnotations: ingressAnnotations(plan) } });
+    return YAML.stringify(values, { sortMapEntries: true });
+}
+
+/** The pods of k3s' Traefik (its chart's `app.kubernetes.io/name`). */
+export const K3S_TRAEFIK_SELECTOR = { "app.kubernetes.io/name": "traefik" };
+
+/**
+ * The pod annotations that mesh an ingress controller. Its default inbound policy stays
+ * `all-unauthenticated` whatever the cluster's default: the traffic it serves comes from outside
+ * the mesh (a load balancer), and its own httpGet probes (Traefik's `/ping`) are authorized by
+ * Linkerd's probe route anyway. `enabled` mode encrypts every request to the pod the controller
+ * picked (the destination controller resolves a pod IP to its identity); `ingress` mode routes by
+ * the `l5d-dst-override` header instead, which every route must set, and strip from clients
+ * (linkerd.io 2-edge tasks/using-ingress.md; without it requests fail: linkerd2-proxy
+ * app/outbound/src/ingress.rs `PolicyRequired`).
+ */
+export function ingressAnnotations(plan: IngressPlan): Record<string, string> {
+    return {
+        "linkerd.io/inject": plan.inject ? plan.injectMode : "disabled",
+        "config.linkerd.io/default-inbound-policy": "all-unauthenticated",
+        "config.linkerd.io/proxy-enable-native-sidecar": "true",
+    };
+}
+
+/**
+ * The cluster's ingress controller in the mesh, so that the hop from it to each pod is mTLS.
+ *
+ * - `k3s-traefik`: k3s and k3d deploy Traefik into kube-system from their own HelmChart; its
+ *   values are changed through a HelmChartConfig of the same name (k3s docs, "Customizing Packaged
+ *   Components with HelmChartConfig"); helm-controller then upgrades Traefik, i.e. rolls it. Deleting
+ *   the HelmChartConfig restores k3s' defaults. kube-system is added to the injector's scope
+ *   (components/linkerdControlPlane.ts); only these annotated pods are injected there.
+ * - `in-namespace`: a controller in its own namespace (ingress-nginx, a Traefik installed by its
+ *   chart): the namespace is annotated, the rollout Job restarts what runs there.
+ * Draining writes `linkerd.io/inject: disabled` first (the controller restarts without its proxy
+ * while the control plane still runs); the objects go with the mesh.
+ */
+export class MeshedIngress extends pulumi.ComponentResource {
+    /** What the rollout waits for. */
+    public readonly ready: pulumi.Resource[];
+
+    constructor(name: string, args: MeshedIngressArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("akko:mtls:MeshedIngress", name, { controller: args.plan.controller, namespace: args.plan.namespace }, opts);
+        const plan = args.plan;
+
+        const live = k8s.core.v1.Namespace.get(`${name}-namespace`, plan.namespace, { parent: this });
+        const admitted = live.metadata.labels.apply((labels) => {
+            const problem = plan.inject ? podSecurityProblem(plan.namespace, labels, args.cniEnabled ?? false) : undefined;
+            if (problem) throw new pulumi.RunError(`mtls.ingress: ${problem}`);
+            return plan.namespace;
+        });
+
+        if (plan.controller === "k3s-traefik") {
+            this.ready = [
+                new k8s.apiextensions.CustomResource(
+                    `${name}-traefik-config`,
+                    {
+                        apiVersion: "helm.cattle.io/v1",
+                        kind: "HelmChartConfig",
+                        metadata: { name: "traefik", namespace: admitted, labels: { "app.kubernetes.io/part-of": "akko-mtls" } },
+                        spec: { valuesContent: traefikValuesContent(plan, args.k3sTraefikValues) },
+                    },
+                    { parent: this, dependsOn: args.waitFor ?? [] },
+                ),
+            ];
+        } else {
+            this.ready = [
+                new k8s.core.v1.NamespacePatch(
+                    `${name}-annotations`,
+                    { metadata: { name: admitted, annotations: ingressAnnotations(plan) } },
+                    { parent: this, dependsOn: args.waitFor ?? [] },
+                ),
+            ];
+        }
+        this.registerOutputs({ ready: this.ready });
+    }
+}
