@@ -119,6 +119,13 @@ export interface AnchorForIssuer {
 export interface CertManagerIdentityIssuerArgs {
     /** Namespace of the control plane, where the issuer Secret must be. */
     namespace: pulumi.Input<string>;
+    /**
+     * cert-manager's cluster resource namespace (the one it runs in, unless its
+     * `--cluster-resource-namespace` says otherwise): where ClusterIssuers' CA Secrets, hence the
+     * anchors' private keys, live. Never the control plane's namespace, whose Secrets
+     * linkerd-destination may read.
+     */
+    anchorNamespace: pulumi.Input<string>;
     /** Anchors in the trust bundle: each becomes a `kubernetes.io/tls` Secret and a CA Issuer. */
     anchors: AnchorForIssuer[];
     /** Generation of the anchor whose Issuer signs the identity issuer. */
@@ -142,17 +149,20 @@ export interface CertManagerIdentityIssuerArgs {
     certManagerReady: pulumi.Input<pulumi.Resource>;
 }
 
-/** Name of the CA Issuer (and its Secret) for an anchor generation. */
+/** Name of the CA ClusterIssuer (and its Secret) for an anchor generation. */
 export const anchorIssuerName = (generation: number) => `linkerd-trust-anchor-g${generation}`;
 
 /**
- * Linkerd's identity issuer in `certManager` mode, as Linkerd's docs set it up: the
- * program's trust anchor as a `kubernetes.io/tls` Secret behind a CA Issuer, and a
- * Certificate `linkerd-identity-issuer` (CA, ECDSA P-256, 48 h, renewed 25 h before
- * expiry with a new key) that cert-manager keeps rotating. Linkerd reads the Secret with
- * issuer scheme `kubernetes.io/tls` and reloads it live.
+ * Linkerd's identity issuer in `certManager` mode, as Linkerd's docs set it up
+ * (linkerd.io 2-edge tasks/automatically-rotating-control-plane-tls-credentials.md): the
+ * program's trust anchor as a `kubernetes.io/tls` Secret in cert-manager's own namespace behind
+ * a CA ClusterIssuer, and a Certificate `linkerd-identity-issuer` in the control plane's namespace
+ * (CA, ECDSA P-256, 48 h, renewed 25 h before expiry with a new key) that cert-manager keeps
+ * rotating. Linkerd reads its Secret with issuer scheme `kubernetes.io/tls` and reloads it live.
+ * The anchors' keys stay out of the `linkerd` namespace: linkerd-destination may read every Secret
+ * there (charts/linkerd-control-plane/templates/destination-rbac.yaml, Role `remote-discovery`).
  *
- * During an anchor rotation each anchor in the bundle has its Issuer; phase 2 moves the
+ * During an anchor rotation each anchor in the bundle has its ClusterIssuer; phase 2 moves the
  * Certificate's issuerRef to the new one, which makes cert-manager re-issue at once.
  */
 export class CertManagerIdentityIssuer extends pulumi.ComponentResource {
@@ -172,7 +182,7 @@ export class CertManagerIdentityIssuer extends pulumi.ComponentResource {
             const secret = new k8s.core.v1.Secret(
                 `${name}-anchor-g${anchor.generation}`,
                 {
-                    metadata: { name: anchorName, namespace: args.namespace },
+                    metadata: { name: anchorName, namespace: args.anchorNamespace, labels: { "app.kubernetes.io/part-of": "akko-mtls" } },
                     type: "kubernetes.io/tls",
                     stringData: { "tls.crt": anchor.certPem, "tls.key": pulumi.secret(anchor.privateKeyPem) },
                 },
@@ -184,10 +194,10 @@ export class CertManagerIdentityIssuer extends pulumi.ComponentResource {
                     `${name}-anchor-g${anchor.generation}`,
                     {
                         apiVersion: "cert-manager.io/v1",
-                        kind: "Issuer",
+                        kind: "ClusterIssuer",
                         metadata: {
                             name: anchorName,
-                            namespace: args.namespace,
+                            labels: { "app.kubernetes.io/part-of": "akko-mtls" },
                             annotations: { "pulumi.com/waitFor": "condition=Ready" },
                         },
                         spec: { ca: { secretName: secret.metadata.name } },
@@ -214,7 +224,7 @@ export class CertManagerIdentityIssuer extends pulumi.ComponentResource {
                     secretName: ISSUER_SECRET,
                     duration: `${args.durationHours ?? 48}h0m0s`,
                     renewBefore: `${args.renewBeforeHours ?? 25}h0m0s`,
-                    issuerRef: { name: anchorIssuerName(args.signingGeneration), kind: "Issuer", group: "cert-manager.io" },
+                    issuerRef: { name: anchorIssuerName(args.signingGeneration), kind: "ClusterIssuer", group: "cert-manager.io" },
                     commonName,
                     dnsNames: [commonName],
                     isCA: true,

@@ -84,6 +84,19 @@ export interface LinkerdControlPlaneArgs {
      */
     waitFor?: pulumi.Input<pulumi.Resource>[];
     /**
+     * What a change of the trust roots must wait for: rotation phase 3's gate Job (the bundle drops
+     * the old anchor only once the live issuer is proven signed by the new one). A promise: the gate
+     * is made after this component.
+     * @default []
+     */
+    trustRootsWaitFor?: Promise<pulumi.Resource[]>;
+    /**
+     * An external Prometheus run by the Prometheus operator scrapes the mesh: the chart's own
+     * PodMonitors (control plane, every proxy: templates/podmonitor.yaml) with these labels, which
+     * the operator's podMonitorSelector must match. Unset: none.
+     */
+    podMonitor?: { labels: Record<string, string> };
+    /**
      * The namespaces the proxy injector is called for: the namespaces the mesh owns (meshed,
      * draining, viz, the ingress controller's). Pod creation anywhere else never touches the
      * webhook, so a control-plane outage with failure policy `Fail` cannot block it.
@@ -159,7 +172,7 @@ export class LinkerdControlPlane extends pulumi.ComponentResource {
                 },
                 data: { [LINKERD_OBJECTS.trustRootsKey]: args.trustAnchorsPem },
             },
-            { parent: this },
+            { parent: this, dependsOn: args.trustRootsWaitFor ?? [] },
         );
 
         this.controlPlane = new k8s.helm.v4.Chart(
@@ -248,6 +261,8 @@ function controlPlaneValues(args: LinkerdControlPlaneArgs): Record<string, unkno
         },
         proxyInit: { iptablesMode: args.iptablesMode ?? "nft" },
         cniEnabled: args.cniEnabled ?? false,
+        // The multicluster service mirror's PodMonitor stays off: no multicluster here.
+        ...(args.podMonitor ? { podMonitor: { enabled: true, labels: args.podMonitor.labels, serviceMirror: { enabled: false } } } : {}),
         proxy: {
             resources: args.proxyResources,
             // Meshed -> meshed traffic keeps its application port on the wire, so the platform's

@@ -34,6 +34,16 @@ export type VizPrometheus =
            * Prometheus when it changes, since subPath mounts never see ConfigMap updates.
            */
           rules?: { configMap: string; key: string; sha256: pulumi.Input<string>; ready: pulumi.Input<pulumi.Resource> };
+          /**
+           * Alertmanager URLs Prometheus sends its alerts to (chart `prometheus.alertmanagers`).
+           * @default [] (alerts only show in Prometheus' UI)
+           */
+          alertmanagers?: string[];
+          /**
+           * Who else may query Prometheus (a Grafana): viz's own AuthorizationPolicy on Server
+           * `prometheus-admin` admits only its metrics API (templates/prometheus-policy.yaml).
+           */
+          readers?: { clients?: string[]; networks?: string[] };
       }
     | {
           mode: "external";
@@ -125,6 +135,7 @@ export class LinkerdViz extends pulumi.ComponentResource {
                           "storage.tsdb.retention.size": args.prometheus.retentionSize,
                       },
                       resources: args.prometheus.resources,
+                      ...(args.prometheus.alertmanagers?.length ? { alertmanagers: alertmanagerConfigs(args.prometheus.alertmanagers) } : {}),
                       ...(args.prometheus.rules
                           ? {
                                 ruleConfigMapMounts: [
@@ -188,6 +199,31 @@ export class LinkerdViz extends pulumi.ComponentResource {
             );
         }
 
+        const readers = args.prometheus.mode === "bundled" ? args.prometheus.readers : undefined;
+        if (readers) {
+            // One more AuthorizationPolicy on the chart's Server: each policy authorizes on its own.
+            const policyObject = (resourceName: string, version: string, kind: string, spec: object) =>
+                new k8s.apiextensions.CustomResource(
+                    `${name}-${resourceName}`,
+                    {
+                        apiVersion: `policy.linkerd.io/${version}`,
+                        kind,
+                        metadata: { name: "akko-prometheus-readers", namespace: args.namespace.metadata.name, labels: { "app.kubernetes.io/part-of": "akko-mtls" } },
+                        spec,
+                    },
+                    { parent: this, dependsOn: [this.chart] },
+                );
+            const authentication = readers.clients
+                ? policyObject("prometheus-readers-identities", "v1alpha1", "MeshTLSAuthentication", { identities: readers.clients })
+                : policyObject("prometheus-readers-networks", "v1alpha1", "NetworkAuthentication", { networks: (readers.networks ?? []).map((cidr) => ({ cidr })) });
+            policyObject("prometheus-readers", "v1alpha1", "AuthorizationPolicy", {
+                targetRef: { group: "policy.linkerd.io", kind: "Server", name: "prometheus-admin" },
+                requiredAuthenticationRefs: [
+                    { group: "policy.linkerd.io", kind: readers.clients ? "MeshTLSAuthentication" : "NetworkAuthentication", name: authentication.metadata.name },
+                ],
+            });
+        }
+
         if (ingress) {
             new k8s.networking.v1.Ingress(
                 `${name}-dashboard`,
@@ -221,6 +257,17 @@ export class LinkerdViz extends pulumi.ComponentResource {
         );
         this.registerOutputs({ chart: this.chart, dashboard: this.dashboard });
     }
+}
+
+/** The chart's `prometheus.alertmanagers` (Prometheus `alerting.alertmanagers`) for Alertmanager URLs. */
+export function alertmanagerConfigs(urls: readonly string[]): object[] {
+    return urls.map((text) => {
+        const url = new URL(text);
+        const scheme = url.protocol.replace(/:$/, "");
+        const port = url.port || (scheme === "https" ? "443" : "80");
+        const path = url.pathname.replace(/\/$/, "");
+        return { scheme, ...(path ? { path_prefix: path } : {}), static_configs: [{ targets: [`${url.hostname}:${port}`] }] };
+    });
 }
 
 /** The Host check of viz's web: the public host plus the hosts a port-forward uses. */

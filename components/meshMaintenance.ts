@@ -77,6 +77,12 @@ export interface MeshMaintenanceArgs {
      */
     reloadIdentityFor?: pulumi.Input<string>;
     /**
+     * Rotation phase 3: a gate Job proves the live issuer is signed by this anchor (SHA-256, hex)
+     * and the identity controller is available, before the trust bundle drops the old anchor. It
+     * waits for nothing of the control plane, so the bundle can wait for it ({@link rotationGate}).
+     */
+    rotationGateFor?: pulumi.Input<string>;
+    /**
      * Strict mode: before the namespaces' default policy changes, a preflight Job checks that no
      * probe or Ingress would be refused; the namespaces' annotations wait for {@link preflight}.
      */
@@ -132,6 +138,8 @@ const MAX_VERSION_RESTARTS = 10;
 /** What a Job's identity may do; each Job kind gets only its own. */
 interface Grants {
     readIssuer: boolean;
+    /** Read the identity controller's Deployment (is it available?). */
+    readIdentity?: boolean;
     restart: boolean;
     preflight: boolean;
 }
@@ -163,6 +171,8 @@ export class MeshMaintenance extends pulumi.ComponentResource {
     public readonly rollout: k8s.batch.v1.Job | undefined;
     /** The strict-mode preflight Job, if any: strict namespaces' annotations wait for it. */
     public readonly preflight: k8s.batch.v1.Job | undefined;
+    /** Rotation phase 3's gate Job, if any: the trust bundle waits for it. */
+    public readonly rotationGate: k8s.batch.v1.Job | undefined;
     /**
      * Resolves once the rollout Job has completed: records that certify its work (meshState,
      * trustAnchorRotation) depend on it, so a failed `pulumi up` keeps the previous ones.
@@ -248,6 +258,7 @@ export class MeshMaintenance extends pulumi.ComponentResource {
                 grant("control-plane", args.controlPlaneNamespace, [
                     { apiGroups: [""], resources: ["configmaps"], resourceNames: [LINKERD_OBJECTS.trustRootsConfigMap], verbs: ["get"] },
                     ...(grants.readIssuer ? issuerRules : []),
+                    ...(grants.readIdentity ? [{ apiGroups: ["apps"], resources: ["deployments"], resourceNames: ["linkerd-identity"], verbs: ["get"] }] : []),
                     ...(grants.restart
                         ? [
                               // The control plane's own Deployments, by name (restarted when the bundle changes).
@@ -422,6 +433,18 @@ export class MeshMaintenance extends pulumi.ComponentResource {
             );
         }
 
+        if (args.rotationGateFor) {
+            const gateIdentity = identity("gate", { readIssuer: true, readIdentity: true, restart: false, preflight: false });
+            this.rotationGate = oneShot(
+                "rotation-gate",
+                "linkerd-rotation-gate",
+                gateIdentity.name,
+                { TASKS: "rotation-gate", SIGNING_ANCHOR_SHA256: args.rotationGateFor },
+                // Not the control plane: the trust bundle, part of it, waits for this Job.
+                gateIdentity.ready,
+            );
+        }
+
         const rotation = args.rotation;
         if (rotation) {
             const cronIdentity = identity("check", { readIssuer: true, restart: true, preflight: false });
@@ -500,6 +523,7 @@ export class MeshMaintenance extends pulumi.ComponentResource {
             cronJob: this.cronJob,
             rollout: this.rollout,
             preflight: this.preflight,
+            rotationGate: this.rotationGate,
             completed: this.completed,
         });
     }

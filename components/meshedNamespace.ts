@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import { MeshedNamespacePolicyArgs, meshedNamespacePolicy } from "../lib/networkPolicies";
 import { podSecurityProblem } from "../lib/podSecurity";
+import { LINKERD_OBJECTS } from "../lib/registry";
 
 /** Strict mode: who may call a server (config `mtls.authorizations`). */
 export interface Authorization {
@@ -66,6 +67,9 @@ export interface MeshedNamespaceArgs {
 
 /** The default inbound policy of strict mode. */
 export const STRICT_POLICY = "all-authenticated";
+
+/** The Server on the proxies' admin port that admits an unmeshed external Prometheus in strict namespaces. */
+export const SCRAPER_SERVER = LINKERD_OBJECTS.scraperServer;
 
 /**
  * A namespace's proxy settings as the annotations the injector copies onto each new pod that has

@@ -2,9 +2,10 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "node:crypto";
 import type { MeshConfig } from "../config";
+import { SINGLE_NODE_TARGETS } from "../config/schema";
 import type { MeshPlan } from "../lib/meshLifecycle";
 import { inNamespaces, NetworkPolicySpec, platformPolicies, Scraper } from "../lib/networkPolicies";
-import { edgeOf, LINKERD_OBJECTS, LINKERD_WEBHOOKS, NAMESPACES, VIZ_WEBHOOKS } from "../lib/registry";
+import { edgeOf, LINKERD_OBJECTS, LINKERD_WEBHOOKS, NAMESPACES, PORTS, VIZ_WEBHOOKS } from "../lib/registry";
 import type { RotationPlan } from "../lib/rotation";
 import { CertManager } from "./certManager";
 import { GatewayApiCrds } from "./gatewayApi";
@@ -13,7 +14,7 @@ import { LinkerdControlPlane, LinkerdWebhook } from "./linkerdControlPlane";
 import { LinkerdViz, VizWebhook } from "./linkerdViz";
 import { LinkerdCni } from "./linkerdCni";
 import { K3S_TRAEFIK_SELECTOR, MeshedIngress } from "./meshedIngress";
-import { MeshedNamespace, proxyAnnotations, STRICT_POLICY } from "./meshedNamespace";
+import { Authorization, MeshedNamespace, proxyAnnotations, SCRAPER_SERVER, STRICT_POLICY } from "./meshedNamespace";
 import { IssuerSource, MeshMaintenance } from "./meshMaintenance";
 import { MtlsObservability, RULES_CONFIGMAP } from "./mtlsObservability";
 import { linkerdNamespace, vizNamespace } from "./namespaces";
@@ -215,6 +216,15 @@ export class MtlsMesh extends pulumi.ComponentResource {
                   certManagerNamespace: config.identity.issuer.mode === "certManager" && config.certManager.install ? config.certManager.namespace : undefined,
                   cniNamespace: cniEnabled ? NAMESPACES.cni : undefined,
                   maintenanceNamespace: NAMESPACES.maintenance,
+                  vizPrometheus: bundledPrometheus
+                      ? {
+                            readers: config.viz.prometheus.readers !== undefined,
+                            alertmanagerPorts: config.viz.prometheus.alertmanagers.map((u) => {
+                                const url = new URL(u);
+                                return Number(url.port || (url.protocol === "https:" ? 443 : 80));
+                            }),
+                        }
+                      : undefined,
               })
             : [];
         const policyFor = (policyNamespace: string) => platform.find((p) => p.namespace === policyNamespace);
@@ -240,6 +250,10 @@ export class MtlsMesh extends pulumi.ComponentResource {
               )
             : undefined;
 
+        // Rotation phase 3: the bundle drops the old anchor only after the gate Job (made with the
+        // maintenance Jobs, below) proved the live issuer signed by the new one.
+        let gateReady: (gate: pulumi.Resource[]) => void = () => undefined;
+        const trustRootsWaitFor = new Promise<pulumi.Resource[]>((resolve) => (gateReady = resolve));
         const controlPlane = new LinkerdControlPlane(
             `${name}-linkerd`,
             {
@@ -257,6 +271,9 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 controlPlaneResources: linkerd.controlPlaneResources,
                 injectorNamespaces: ownedNamespaces,
                 cniEnabled,
+                trustRootsWaitFor,
+                podMonitor:
+                    !bundledPrometheus && config.observability.prometheusOperator ? { labels: { ...config.observability.ruleLabels } } : undefined,
                 // Linkerd's docs install the CNI plugin first (features/cni.md).
                 waitFor: [...identity.ready, ...linkerdWebhooks.ready, ...gatewayApi.ready, ...(cni ? [cni] : [])],
                 networkPolicy: policyFor(CONTROL_PLANE_NAMESPACE),
@@ -281,6 +298,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
             .all([trust.bundle, ...linkerdWebhooks.certificates])
             .apply((parts) => crypto.createHash("sha256").update(parts.join("\n")).digest("hex").slice(0, 16));
         const job = config.rotationJob;
+        const signingSha256 = trust.signing.anchor.fingerprintSha256.apply((f) => f.replace(/:/g, ""));
         const namespaceOptions = config.mtls.namespaceOptions;
         const maintenance = new MeshMaintenance(
             `${name}-maintenance`,
@@ -314,7 +332,8 @@ export class MtlsMesh extends pulumi.ComponentResource {
                           anchorMinDaysLeft: job.anchorMinDaysLeft,
                       }
                     : undefined,
-                reloadIdentityFor: trust.phase === 2 ? trust.signing.anchor.fingerprintSha256.apply((f) => f.replace(/:/g, "")) : undefined,
+                reloadIdentityFor: trust.phase === 2 ? signingSha256 : undefined,
+                rotationGateFor: trust.phase === 3 ? signingSha256 : undefined,
                 strict: strictNamespaces.length > 0 ? { namespaces: strictNamespaces, probeAuthorizations, ingressMeshed: ingress?.inject ?? false } : undefined,
                 maxConcurrentRestarts: job.maxConcurrentRestarts,
                 rolloutTimeoutSeconds: job.rolloutTimeoutSeconds,
@@ -330,9 +349,24 @@ export class MtlsMesh extends pulumi.ComponentResource {
             },
             inCluster,
         );
+        gateReady(maintenance.rotationGate ? [maintenance.rotationGate] : []);
         writable.rotationJobSchedule = maintenance.schedule;
         writable.completed = maintenance.completed;
 
+        // An unmeshed external Prometheus, known to Linkerd: strict namespaces admit it on the proxies'
+        // admin port (a Server there keeps kubelet's probes of /live and /ready authorized: the policy
+        // controller adds probe routes to a Server without HTTPRoutes, policy-controller/k8s/index/src/inbound/index.rs).
+        const scraperAuthentication = bundledPrometheus ? undefined : config.viz.prometheus.scraper.authentication;
+        const scraperAdmin: Authorization | undefined = scraperAuthentication
+            ? {
+                  name: SCRAPER_SERVER,
+                  podSelector: {},
+                  port: PORTS.proxyAdmin,
+                  proxyProtocol: "HTTP/1",
+                  clients: scraperAuthentication.clients ? [...scraperAuthentication.clients] : undefined,
+                  networks: scraperAuthentication.networks ? [...scraperAuthentication.networks] : undefined,
+              }
+            : undefined;
         const ingressPeer =
             ingress?.inject === true
                 ? inNamespaces([ingress.namespace], ingress.controller === "k3s-traefik" ? K3S_TRAEFIK_SELECTOR : undefined)
@@ -357,14 +391,17 @@ export class MtlsMesh extends pulumi.ComponentResource {
                               }
                             : undefined,
                         authorizations: mesh.authorizations
-                            ? config.mtls.authorizations
-                                  .filter((a) => a.namespace === plan.name)
-                                  .map((a) => ({
-                                      ...a,
-                                      podSelector: { ...a.podSelector },
-                                      clients: a.clients ? [...a.clients] : undefined,
-                                      networks: a.networks ? [...a.networks] : undefined,
-                                  }))
+                            ? [
+                                  ...config.mtls.authorizations
+                                      .filter((a) => a.namespace === plan.name)
+                                      .map((a) => ({
+                                          ...a,
+                                          podSelector: { ...a.podSelector },
+                                          clients: a.clients ? [...a.clients] : undefined,
+                                          networks: a.networks ? [...a.networks] : undefined,
+                                      })),
+                                  ...(plan.inject && plan.mode === "strict" && scraperAdmin ? [scraperAdmin] : []),
+                              ]
                             : [],
                         trustDomain: config.identity.trustDomain,
                         cniEnabled,
@@ -454,6 +491,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
             `${name}-identity-issuer`,
             {
                 namespace: namespace.metadata.name,
+                anchorNamespace: config.certManager.namespace,
                 anchors: inBundle.map((a) => ({ generation: a.generation, certPem: a.anchor.certPem, privateKeyPem: a.anchor.privateKeyPem })),
                 signingGeneration: signing.generation,
                 durationHours: issuer.certManager.durationHours,
@@ -515,6 +553,15 @@ export class MtlsMesh extends pulumi.ComponentResource {
             inCluster,
         );
 
+        if (!external && !obs.prometheusOperator && viz.prometheus.alertmanagers.length === 0) {
+            // A warning where someone must be paged; on a laptop or the single-node demo box, a note.
+            const say = SINGLE_NODE_TARGETS.includes(config.target) ? pulumi.log.info : pulumi.log.warn;
+            say(
+                "viz's Prometheus evaluates the mesh's alerts but sends them nowhere: set viz.prometheus.alertmanagers " +
+                    "(docs/admin/mtls.md, \"Alerts\"), or use the Prometheus operator (observability.prometheusOperator)",
+                this,
+            );
+        }
         const webhooks = identity.webhooks(`${name}-viz-webhooks`, namespace.metadata.name, VIZ_NAMESPACE, VIZ_WEBHOOKS);
         const ingress = viz.dashboard.ingress;
         const component = new LinkerdViz(
@@ -535,6 +582,13 @@ export class MtlsMesh extends pulumi.ComponentResource {
                           retention: viz.prometheus.retention,
                           retentionSize: viz.prometheus.retentionSize,
                           resources: viz.prometheus.resources,
+                          alertmanagers: [...viz.prometheus.alertmanagers],
+                          readers: viz.prometheus.readers
+                              ? {
+                                    clients: viz.prometheus.readers.clients ? [...viz.prometheus.readers.clients] : undefined,
+                                    networks: viz.prometheus.readers.networks ? [...viz.prometheus.readers.networks] : undefined,
+                                }
+                              : undefined,
                           rules: obs.prometheusOperator
                               ? undefined
                               : { configMap: RULES_CONFIGMAP.name, key: RULES_CONFIGMAP.key, sha256: observability.rulesSha256, ready: observability.rules },

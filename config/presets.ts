@@ -71,6 +71,7 @@ export const DEFAULTS: DeepPartial<MeshConfigInput> = {
             retentionSize: "512MB",
             // kube-prometheus-stack's Prometheus pods (an external Prometheus).
             scraper: { namespace: "monitoring", podSelector: { "app.kubernetes.io/name": "prometheus" } },
+            alertmanagers: [],
         },
         dashboard: { ingress: { enabled: false, authAnnotations: {} } },
     },

@@ -8,6 +8,7 @@
  */
 import { z } from "zod";
 import { parseQuantity, QUANTITY_PATTERN } from "../lib/quantity";
+import { LINKERD_OBJECTS } from "../lib/registry";
 
 export const TARGETS = ["k3d", "k3s", "eks", "gke"] as const;
 export type Target = (typeof TARGETS)[number];
@@ -57,6 +58,21 @@ const hours = z.int().positive();
 const portNumber = z.int().min(1).max(65535);
 /** A list of port numbers, e.g. for Linkerd's opaque or skipped ports. */
 const portList = z.array(portNumber).min(1);
+
+/** IPv4 or IPv6 CIDRs. */
+const cidrs = z.array(z.cidrv4().or(z.cidrv6())).min(1);
+/**
+ * Who may call a server that is not one of the platform's (a Prometheus, a Grafana): meshed clients
+ * by ServiceAccount identity, or unmeshed ones by network. One of the two: a Linkerd
+ * AuthorizationPolicy requires every authentication it names at once.
+ */
+const callers = z.strictObject({
+    /** ServiceAccount identities, `<serviceaccount>.<namespace>.serviceaccount.identity.linkerd.<trustDomain>`. */
+    clients: z.array(z.string()).min(1).optional(),
+    /** CIDRs of unmeshed callers (a NetworkAuthentication). */
+    networks: cidrs.optional(),
+});
+export type Callers = z.output<typeof callers>;
 
 /** Per meshed namespace: proxy settings, and what the namespace's own NetworkPolicies deny. */
 export const namespaceOptions = z.strictObject({
@@ -156,7 +172,7 @@ export const configObject = z.strictObject({
                      * Unauthenticated clients from these networks instead (a NetworkAuthentication): for the
                      * probes Linkerd does not authorize itself under strict mode (gRPC, TCP, HTTPS).
                      */
-                    networks: z.array(z.cidrv4().or(z.cidrv6())).min(1).optional(),
+                    networks: cidrs.optional(),
                     /** The ServiceAccount of the pods that serve: their own identity may call the server too (replicas). */
                     serviceAccount: namespaceName.optional(),
                 }),
@@ -222,8 +238,13 @@ export const configObject = z.strictObject({
                  * 2 issue from the new anchor, 3 drop the old anchor (docs/admin/rotation.md).
                  */
                 rotationPhase: z.union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)]),
-                /** Minimum time in phases 1 and 2 before the next one (proxies must pick up the change). */
-                minHoursBetweenPhases: z.int().min(0),
+                /**
+                 * Minimum time in phases 1 and 2 before the next one. At least 24 h: after the issuer
+                 * switches (phase 2), every proxy must renew its 24 h certificate from the new issuer
+                 * before the old anchor leaves the bundle (Linkerd's proxy certificate lifetime,
+                 * charts/linkerd-control-plane values.yaml `identity.issuer.issuanceLifetime: 24h0m0s`).
+                 */
+                minHoursBetweenPhases: z.int().min(24, "must be at least 24: proxy certificates live 24 h, and every proxy must renew from the new issuer before the old anchor goes").max(24 * 30),
             }),
             issuer: z.strictObject({
                 /** static: @pulumi/tls signs the issuer; certManager: cert-manager issues and rotates it. */
@@ -276,7 +297,24 @@ export const configObject = z.strictObject({
                 scraper: z.strictObject({
                     namespace: namespaceName,
                     podSelector: z.record(z.string(), z.string()),
+                    /**
+                     * Strict namespaces refuse unmeshed callers on the proxies' admin port too: who the
+                     * scraper is to Linkerd (a Server `linkerd-admin` per strict namespace admits it).
+                     * Not needed when its namespace is meshed.
+                     */
+                    authentication: callers.optional(),
                 }),
+                /**
+                 * Bundled Prometheus: the Alertmanagers it sends alerts to, e.g.
+                 * http://alertmanager-operated.monitoring.svc:9093. Without any, alerts only show in
+                 * Prometheus' own UI.
+                 */
+                alertmanagers: z.array(z.url({ protocol: /^https?$/ })),
+                /**
+                 * Bundled Prometheus: who else may query it (a Grafana). viz's own policy admits only its
+                 * metrics API.
+                 */
+                readers: callers.optional(),
                 /** Bundled Prometheus: how long and how much data it keeps. */
                 retention: z.string().regex(/^[0-9]+(ms|s|m|h|d|w|y)$/, { message: "a Prometheus duration such as 6h" }),
                 retentionSize: z.string().regex(/^[0-9]+(B|KB|MB|GB|TB)$/, { message: "a Prometheus size such as 512MB" }),
@@ -315,7 +353,7 @@ export const configObject = z.strictObject({
              * installed); false: mounted into viz's bundled Prometheus.
              */
             prometheusOperator: z.boolean(),
-            /** Labels the operator's ruleSelector matches (e.g. release: kube-prometheus-stack). */
+            /** Labels the operator's ruleSelector and podMonitorSelector match (e.g. release: kube-prometheus-stack). */
             ruleLabels: z.record(z.string(), z.string()),
             /** Published runbook, linked from every alert as runbook_url. */
             runbookUrl: z.url().optional(),
@@ -469,9 +507,7 @@ export const configSchema = configObject
             }
         }
 
-        const identityPattern = new RegExp(
-            `^[a-z0-9]([-a-z0-9]*[a-z0-9])?\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?\\.serviceaccount\\.identity\\.linkerd\\.${config.identity.trustDomain.replace(/\./g, "\\.")}$`,
-        );
+        const clientPattern = identityPattern(config.identity.trustDomain);
         const servers = new Set<string>();
         mtls.authorizations.forEach((authorization, i) => {
             if (!mtls.namespaces.includes(authorization.namespace)) {
@@ -479,6 +515,13 @@ export const configSchema = configObject
                     code: "custom",
                     path: ["mtls", "authorizations", i, "namespace"],
                     message: `is not a meshed namespace (mtls.namespaces: ${mtls.namespaces.join(", ")})`,
+                });
+            }
+            if (authorization.name === LINKERD_OBJECTS.scraperServer) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["mtls", "authorizations", i, "name"],
+                    message: `${LINKERD_OBJECTS.scraperServer} is the program's own Server (the proxies' admin port): choose another name`,
                 });
             }
             const server = `${authorization.namespace}/${authorization.name}`;
@@ -496,7 +539,7 @@ export const configSchema = configObject
                 });
             }
             (authorization.clients ?? []).forEach((client, j) => {
-                if (!identityPattern.test(client)) {
+                if (!clientPattern.test(client)) {
                     ctx.addIssue({
                         code: "custom",
                         path: ["mtls", "authorizations", i, "clients", j],
@@ -592,6 +635,7 @@ export const configSchema = configObject
                 ([component, r]): [string[], ContainerResources] => [["linkerd", "controlPlaneResources", component], r],
             ),
         ];
+        validatePrometheusAccess(config, ctx);
         for (const [path, resources] of everyResources) {
             for (const kind of ["cpu", "memory"] as const) {
                 const { request, limit } = resources[kind];
@@ -625,6 +669,57 @@ export const configSchema = configObject
     });
 
 /** Namespaces that are never meshed workload namespaces. */
+/** A Linkerd ServiceAccount identity in the trust domain: `<sa>.<ns>.serviceaccount.identity.linkerd.<trustDomain>`. */
+export function identityPattern(trustDomain: string): RegExp {
+    const label = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
+    return new RegExp(`^${label}\\.${label}\\.serviceaccount\\.identity\\.linkerd\\.${trustDomain.replace(/\./g, "\\.")}$`);
+}
+
+type Shape = z.output<typeof configObject>;
+
+/** Who may call a Prometheus: one kind of caller, identities of this trust domain. */
+function validateCallers(allowed: Callers | undefined, path: (string | number)[], trustDomain: string, ctx: z.RefinementCtx): void {
+    if (!allowed) return;
+    if ((allowed.clients === undefined) === (allowed.networks === undefined)) {
+        ctx.addIssue({ code: "custom", path, message: "needs either clients (ServiceAccount identities) or networks (CIDRs), not both: Linkerd would require both at once" });
+    }
+    const pattern = identityPattern(trustDomain);
+    (allowed.clients ?? []).forEach((client, i) => {
+        if (!pattern.test(client)) {
+            ctx.addIssue({ code: "custom", path: [...path, "clients", i], message: `is not a ServiceAccount identity: <serviceaccount>.<namespace>.serviceaccount.identity.linkerd.${trustDomain}` });
+        }
+    });
+}
+
+/**
+ * viz's Prometheus: Alertmanagers and readers belong to the bundled one; a scraper of strict
+ * namespaces that is not meshed must be known to Linkerd, or strict mode refuses its scrapes.
+ */
+export function validatePrometheusAccess(config: Shape, ctx: z.RefinementCtx): void {
+    const prometheus = config.viz.prometheus;
+    const trustDomain = config.identity.trustDomain;
+    const bundled = config.viz.enabled && prometheus.mode === "bundled";
+    if (!bundled && prometheus.alertmanagers.length > 0) {
+        ctx.addIssue({ code: "custom", path: ["viz", "prometheus", "alertmanagers"], message: "belongs to viz's bundled Prometheus; an external one routes alerts through its own Alertmanager configuration" });
+    }
+    if (!bundled && prometheus.readers) {
+        ctx.addIssue({ code: "custom", path: ["viz", "prometheus", "readers"], message: "belongs to viz's bundled Prometheus (viz.prometheus.mode bundled)" });
+    }
+    validateCallers(prometheus.readers, ["viz", "prometheus", "readers"], trustDomain, ctx);
+    validateCallers(prometheus.scraper.authentication, ["viz", "prometheus", "scraper", "authentication"], trustDomain, ctx);
+    const externalScraper = !bundled;
+    const scraperMeshed = config.mtls.namespaces.includes(prometheus.scraper.namespace);
+    if (config.mtls.enabled && config.mtls.mode === "strict" && externalScraper && !scraperMeshed && !prometheus.scraper.authentication) {
+        ctx.addIssue({
+            code: "custom",
+            path: ["viz", "prometheus", "scraper", "authentication"],
+            message:
+                `is required in strict mode: the Prometheus in ${prometheus.scraper.namespace} is not meshed, and strict namespaces refuse its scrapes ` +
+                "of the proxies' admin port unless Linkerd knows it (networks: its pod CIDR; or mesh its namespace)",
+        });
+    }
+}
+
 export const RESERVED_NAMESPACES = ["kube-system", "kube-public", "kube-node-lease", "linkerd", "linkerd-viz", "linkerd-cni", "linkerd-maintenance", "cert-manager"];
 
 export type MeshConfigInput = z.input<typeof configSchema>;

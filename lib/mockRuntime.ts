@@ -86,6 +86,8 @@ export interface ProgramRun {
      */
     registeredOutputs: Record<string, unknown> | undefined;
     warnings: string[];
+    /** `pulumi.log.info` messages. */
+    notes: string[];
     /** What the program threw, if it failed. */
     error: Error | undefined;
 }
@@ -143,6 +145,20 @@ export interface RunOptions {
     secretKeys?: string[];
     /** Resources (by name) whose create or update fails, as a failed Job await would. */
     failing?: string[];
+    /**
+     * A cluster the run applies to: called for each resource created or updated (not an unchanged
+     * one, not in a preview), once its dependencies are; throwing fails that resource as a failed
+     * await would (e.g. a Job whose pod exits non-zero).
+     */
+    onApply?: (resource: AppliedResource) => void;
+}
+
+/** What {@link RunOptions.onApply} is handed. */
+export interface AppliedResource {
+    type: string;
+    name: string;
+    /** Inputs with Pulumi's secret wrappers removed. */
+    inputs: any;
 }
 
 /** Stack names from the `Pulumi.<stack>.yaml` files beside Pulumi.yaml. */
@@ -197,6 +213,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     const state = options.state ?? new ProviderState();
     const recorded: RecordedResource[] = [];
     const warnings: string[] = [];
+    const notes: string[] = [];
     const engine: MockEngine = {
         state,
         previousOutputs: options.previousOutputs,
@@ -205,6 +222,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
         stackTransforms: [],
         transformed: new Map(),
         failing: new Set(options.failing ?? []),
+        onApply: options.onApply,
     };
 
     await pulumi.runtime.setMocks(
@@ -230,13 +248,16 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     };
     pulumi.runtime.setAllConfig(options.config, options.secretKeys);
 
-    const consoleWarn = console.warn;
-    console.warn = (...args: unknown[]) => {
-        const line = args.map(String).join(" ");
-        const match = /^warning: \[runtime\] ([\s\S]*)$/.exec(line);
-        if (match) warnings.push(match[1]);
-        else consoleWarn(...args);
+    // Without an engine, the SDK prints its log messages: `warning: [runtime] …`, `info: [runtime] …`.
+    const capture = (original: (...args: unknown[]) => void, prefix: string, into: string[]) => (...args: unknown[]) => {
+        const match = new RegExp(`^${prefix}: \\[runtime\\] ([\\s\\S]*)$`).exec(args.map(String).join(" "));
+        if (match) into.push(match[1]);
+        else original(...args);
     };
+    const consoleWarn = console.warn;
+    const consoleLog = console.log;
+    console.warn = capture(consoleWarn, "warning", warnings);
+    console.log = capture(consoleLog, "info", notes);
     let outputs: Record<string, ResolvedOutput> = {};
     let error: Error | undefined;
     try {
@@ -250,8 +271,9 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
         await pulumi.runtime.disconnect().catch(() => undefined);
     } finally {
         console.warn = consoleWarn;
+        console.log = consoleLog;
     }
-    return { stack: options.stack, config: options.config, resources: recorded, outputs, registeredOutputs, warnings, error };
+    return { stack: options.stack, config: options.config, resources: recorded, outputs, registeredOutputs, warnings, notes, error };
 }
 
 /** What the mocks share during one run. */
@@ -262,6 +284,7 @@ interface MockEngine {
     cluster: FakeCluster;
     stackTransforms: pulumi.ResourceTransform[];
     failing: Set<string>;
+    onApply?: (resource: AppliedResource) => void;
     /** Inputs and options after transforms, by `<type>::<name>`, for the record. */
     transformed: Map<string, { props: Record<string, unknown>; opts: pulumi.ResourceOptions; names: string[] }>;
 }
@@ -325,6 +348,7 @@ async function mockResource(args: pulumi.runtime.MockResourceArgs, engine: MockE
         const kubernetes = args.type.startsWith("kubernetes:") ? { metadata: { ...(inputs.metadata ?? {}), uid: UNKNOWN } } : {};
         return { id: "", state: { ...inputs, ...unknown, ...kubernetes } };
     }
+    engine.onApply?.({ type: args.type, name: args.name, inputs });
     let outputs: Record<string, unknown>;
     switch (args.type) {
         case "tls:index/privateKey:PrivateKey":

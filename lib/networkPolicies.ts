@@ -133,6 +133,8 @@ export interface PlatformPolicyArgs {
     cniNamespace?: string;
     /** The maintenance Jobs' namespace (they call the API server only). */
     maintenanceNamespace?: string;
+    /** viz's bundled Prometheus: queried by readers (a Grafana), sending alerts to Alertmanagers. */
+    vizPrometheus?: { readers: boolean; alertmanagerPorts: readonly number[] };
 }
 
 /**
@@ -167,11 +169,18 @@ export function platformPolicies(args: PlatformPolicyArgs): NetworkPolicySpec[] 
     ];
     if (args.vizNamespace) {
         const viz = args.vizNamespace;
+        const alertmanagerPorts = [...new Set(args.vizPrometheus?.alertmanagerPorts ?? [])].sort((a, b) => a - b);
         policies.push(
             policy(
                 "linkerd-viz",
                 viz,
-                [own(viz), { ports: tcp(PORTS.vizTapApi, PORTS.webhookHttps) }, ...scrape.map((r) => ({ ...r, ports: tcp(PORTS.proxyAdmin) }))],
+                [
+                    own(viz),
+                    { ports: tcp(PORTS.vizTapApi, PORTS.webhookHttps) },
+                    ...scrape.map((r) => ({ ...r, ports: tcp(PORTS.proxyAdmin) })),
+                    // Readers are authorized by Linkerd (an AuthorizationPolicy on prometheus-admin), wherever they run.
+                    ...(args.vizPrometheus?.readers ? [{ ports: tcp(PORTS.prometheus) }] : []),
+                ],
                 [
                     toOwn(viz),
                     DNS,
@@ -179,6 +188,8 @@ export function platformPolicies(args: PlatformPolicyArgs): NetworkPolicySpec[] 
                     { to: [inNamespaces([cp])] },
                     // Prometheus scrapes every proxy's admin port; tap calls their control port.
                     { to: [inNamespaces(args.meshNamespaces)], ports: tcp(PORTS.proxyAdmin, PORTS.proxyControl, PORTS.proxyInbound) },
+                    // Prometheus sends alerts to the Alertmanagers, wherever they run.
+                    ...(alertmanagerPorts.length > 0 ? [{ ports: tcp(...alertmanagerPorts) }] : []),
                 ],
             ),
         );

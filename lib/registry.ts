@@ -172,6 +172,8 @@ export const LINKERD_OBJECTS = {
     /** The proxy's default inbound policy environment variable (charts/partials/templates/_proxy.tpl:76-77). */
     defaultPolicyEnv: "LINKERD2_PROXY_INBOUND_DEFAULT_POLICY",
     proxyContainer: "linkerd-proxy",
+    /** The program's Server on the proxies' admin port in strict namespaces (an unmeshed external Prometheus). */
+    scraperServer: "linkerd-admin",
     /** Control-plane Deployments, each with a proxy. */
     controlPlaneDeployments: ["linkerd-identity", "linkerd-destination", "linkerd-proxy-injector"],
 } as const;

@@ -10,12 +10,18 @@
  *   phase 3  drop old      bundle [g+1]      issuer signed by g+1   (old anchor unprotected)
  *   finish   generation g+1, phase 0         (old anchor leaves Pulumi state)
  *
- * At every phase the issuer chains to an anchor in the bundle. Phases 1 and 2 must last
- * `minHoursBetweenPhases`: in phase 1 every meshed pod has to restart to trust g+1 before
- * the issuer switches (the daily rotation Job does it), in phase 2 every proxy has to renew
- * its 24 h certificate from the new issuer before g leaves the bundle. Where the stack is
- * comes from its last deployment's `trustAnchorRotation` output, so a skipped phase is
- * refused before anything is registered.
+ * At every phase the issuer chains to an anchor in the bundle. Time is not the evidence; the
+ * cluster is (components/meshMaintenance.ts, scripts/mesh-check.mjs), gathered in the `pulumi up`
+ * that makes the change, whose record only settles when it is there:
+ * - phase 1 and 3: the rollout Job restarts every workload with the new bundle and proves every
+ *   meshed pod's proxy trusts it, whatever owns the pod (a stale Job pod blocks the step);
+ * - phase 2: the rollout Job waits until the live issuer chains to g+1, then restarts the identity
+ *   controller (it refuses to start with an issuer that does not chain: Ready is the evidence);
+ * - phase 3: before the bundle drops g, a gate Job proves the live issuer is still signed by g+1.
+ * Phases 1 and 2 must also last `minHoursBetweenPhases` (≥ 24): in phase 2 every proxy has to
+ * renew its 24 h certificate from the new issuer before g leaves the bundle. Where the stack is
+ * comes from its last deployment's `trustAnchorRotation` output, so a skipped phase is refused
+ * before anything is registered.
  */
 import * as pulumi from "@pulumi/pulumi";
 
@@ -145,7 +151,7 @@ export function planRotation(settings: TrustAnchorSettings, previous: RotationRe
         if (hours < settings.minHoursBetweenPhases) {
             const why =
                 previous.phase === 1
-                    ? "every meshed pod must restart to trust the new anchor before the issuer switches (the daily rotation Job does it)"
+                    ? "the mesh runs a day on the new bundle, with the old issuer still in place, so that the daily check sees any pod left behind before the issuer switches"
                     : "every proxy must renew its 24 h certificate from the new issuer before the old anchor leaves the bundle";
             throw new RotationError(
                 PHASE_KEY,

@@ -5,7 +5,9 @@
 //   - the rollout Job of a `pulumi up` that changed the mesh (TASKS=control-plane,restarts,verify-bundle,
 //     plus reload-identity in rotation phase 2), which `pulumi up` waits for;
 //   - the strict-mode preflight Job, before a namespace's default policy becomes all-authenticated
-//     (TASKS=strict-preflight).
+//     (TASKS=strict-preflight);
+//   - in rotation phase 3, the gate Job the trust bundle waits for before it drops the old anchor
+//     (TASKS=rotation-gate).
 //
 // Tasks:
 // certificates    read the issuer's public certificate (never its key) and the trust bundle, check the
@@ -25,6 +27,10 @@
 //                 another Linkerd version (at most MAX_VERSION_RESTARTS a run), a proxy left in a namespace
 //                 being drained. A workload that does not come back, or is gone, is reported and the others
 //                 go on; the order rotates daily, so the same workloads are not always last.
+// rotation-gate   (rotation phase 3, before the old anchor leaves the bundle) the live issuer must be
+//                 signed by the new anchor (SIGNING_ANCHOR_SHA256) and the identity controller be
+//                 available: dropping the anchor the issuer still chains to would stop identity at its
+//                 next start and have proxies reject every certificate it issues. Never waits.
 // verify-bundle   every running meshed pod, whatever owns it (Job, bare pod, Spark driver or executor),
 //                 trusts the current bundle (its LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS equals it: what
 //                 `linkerd check --proxy` compares); the others are listed and fail the run.
@@ -55,7 +61,7 @@ const REQUEST_TIMEOUT_SECONDS = Number(process.env.KUBECTL_TIMEOUT_SECONDS || 30
 const DEADLINE_MARGIN_SECONDS = 60;
 const started = Date.now();
 
-const TASKS = ["certificates", "control-plane", "reload-identity", "restarts", "verify-bundle", "strict-preflight"];
+const TASKS = ["certificates", "control-plane", "reload-identity", "rotation-gate", "restarts", "verify-bundle", "strict-preflight"];
 
 function fail(message) {
     console.error(`mesh-check: ${message}`);
@@ -126,6 +132,9 @@ if (config.rolloutTimeoutSeconds + DEADLINE_MARGIN_SECONDS > config.deadlineSeco
     fail(`ROLLOUT_TIMEOUT_SECONDS (${config.rolloutTimeoutSeconds}) leaves no room inside DEADLINE_SECONDS (${config.deadlineSeconds})`);
 }
 if (!["configmap", "certificate"].includes(config.issuerSource?.kind)) fail("ISSUER_SOURCE.kind must be configmap or certificate");
+if (["reload-identity", "rotation-gate"].some((task) => config.tasks.includes(task)) && !/^[0-9A-F]{64}$/.test(config.signingAnchorSha256)) {
+    fail("reload-identity and rotation-gate need SIGNING_ANCHOR_SHA256, the new anchor's SHA-256 fingerprint (64 hex digits)");
+}
 const has = (task) => config.tasks.includes(task);
 
 /** Seconds left before the run must stop starting work. */
@@ -415,6 +424,30 @@ function reloadIdentity(bundle) {
     restartWithAnnotation("linkerd-identity", ISSUER_ANNOTATION, sha256Of(issuer), "load the issuer signed by the new anchor");
 }
 
+/** Rotation phase 3's gate: the issuer is signed by the new anchor, and identity is up to issue with it. */
+function rotationGate(bundle) {
+    const anchor = bundle.anchors.find((a) => sha256Of(a) === config.signingAnchorSha256);
+    if (!anchor) {
+        problem(`rotation-gate: the new anchor (sha256 ${config.signingAnchorSha256.slice(0, 16)}...) is not in the live trust bundle: phase 2 is not deployed`);
+        return;
+    }
+    const issuer = readIssuer();
+    if (!(issuer.checkIssued(anchor) && issuer.verify(anchor.publicKey))) {
+        problem(
+            `rotation-gate: the live issuer (${describe(issuer)}) is not signed by the new anchor ${describe(anchor)}: ` +
+                "dropping the old anchor now would break every proxy's identity. The bundle was not changed; " +
+                "find out why the issuer was not re-issued (cert-manager: kubectl -n linkerd describe certificate linkerd-identity-issuer) and deploy phase 2 again",
+        );
+        return;
+    }
+    const identity = kubectlJson(["get", "deployment", "linkerd-identity", "-n", config.linkerdNamespace]);
+    if (!((identity.status?.availableReplicas ?? 0) >= 1)) {
+        problem("rotation-gate: the identity controller is not available: no proxy could renew its certificate");
+        return;
+    }
+    log(`rotation-gate: OK, the live issuer is signed by the new anchor ${describe(anchor)} and identity is available`);
+}
+
 function restart(workloads) {
     const failed = [];
     for (let i = 0; i < workloads.length; i += config.maxConcurrent) {
@@ -517,7 +550,7 @@ function strictPreflight() {
 
 function main() {
     let bundle;
-    const needsBundle = ["certificates", "restarts", "verify-bundle", "reload-identity"].some(has);
+    const needsBundle = ["certificates", "restarts", "verify-bundle", "reload-identity", "rotation-gate"].some(has);
     if (needsBundle) {
         try {
             bundle = readBundle();
@@ -544,6 +577,7 @@ function main() {
             halted ||= `${task} failed`;
         }
     };
+    step("rotation-gate", () => rotationGate(bundle));
     step("strict-preflight", strictPreflight);
     step("control-plane", restartControlPlane);
     step("reload-identity", () => reloadIdentity(bundle));

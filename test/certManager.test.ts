@@ -10,6 +10,7 @@ import { runStackOk } from "./helpers";
 
 const CHART = "kubernetes:helm.sh/v4:Chart";
 const ISSUER = "kubernetes:cert-manager.io/v1:Issuer";
+const CLUSTER_ISSUER = "kubernetes:cert-manager.io/v1:ClusterIssuer";
 const CERTIFICATE = "kubernetes:cert-manager.io/v1:Certificate";
 
 describe("cert-manager issuer mode", () => {
@@ -46,7 +47,7 @@ describe("cert-manager issuer mode", () => {
         assert.equal(container.image, "quay.io/jetstack/cert-manager-startupapicheck:v1.21.1");
         assert.deepEqual(container.args, ["check", "api", "--wait=4m"]);
         assert.ok(dependsOn(run, check, one(run, CHART, "akko-cert-manager-chart")), "the check runs after the chart");
-        for (const issuer of ofType(run, ISSUER)) {
+        for (const issuer of [...ofType(run, ISSUER), ...ofType(run, CLUSTER_ISSUER)]) {
             assert.ok(dependsOn(run, issuer, check), `${issuer.name} waits for the API check`);
         }
         const role = one(run, "kubernetes:rbac.authorization.k8s.io/v1:Role", "akko-cert-manager-api-check");
@@ -61,16 +62,20 @@ describe("cert-manager issuer mode", () => {
             secretName: "linkerd-identity-issuer",
             duration: "48h0m0s",
             renewBefore: "25h0m0s",
-            issuerRef: { name: "linkerd-trust-anchor-g1", kind: "Issuer", group: "cert-manager.io" },
+            issuerRef: { name: "linkerd-trust-anchor-g1", kind: "ClusterIssuer", group: "cert-manager.io" },
             commonName: "identity.linkerd.cluster.local",
             dnsNames: ["identity.linkerd.cluster.local"],
             isCA: true,
             privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
         });
-        const anchorIssuer = one(run, ISSUER, "akko-identity-issuer-anchor-g1");
+        const anchorIssuer = one(run, CLUSTER_ISSUER, "akko-identity-issuer-anchor-g1");
         assert.deepEqual(anchorIssuer.inputs.spec, { ca: { secretName: "linkerd-trust-anchor-g1" } });
+        assert.equal(anchorIssuer.inputs.metadata.namespace, undefined, "cluster-scoped");
         const secret = one(run, "kubernetes:core/v1:Secret", "akko-identity-issuer-anchor-g1");
         assert.equal(secret.inputs.type, "kubernetes.io/tls");
+        // A ClusterIssuer's Secret is looked up in cert-manager's cluster resource namespace; never in
+        // linkerd, where linkerd-destination may read every Secret.
+        assert.equal(secret.inputs.metadata.namespace, "cert-manager");
         assert.ok(secret.secretPaths.some((p) => p === "stringData" || p === "stringData.tls.key"), "the anchor key is a secret");
     });
 
@@ -105,10 +110,10 @@ describe("cert-manager issuer mode", () => {
         assert.deepEqual(ca.inputs.spec.issuerRef, { name: "webhook-selfsigned", kind: "Issuer", group: "cert-manager.io" });
     });
 
-    it("every Certificate and Issuer validates against cert-manager v1.21.1's CRD schemas", async function () {
+    it("every Certificate, Issuer and ClusterIssuer validates against cert-manager v1.21.1's CRD schemas", async function () {
         const schemas = await schemasFor(this);
         const certificates = ofType(run, CERTIFICATE);
-        const issuers = ofType(run, ISSUER);
+        const issuers = [...ofType(run, ISSUER), ...ofType(run, CLUSTER_ISSUER)];
         // linkerd: identity issuer, webhook CA, 3 webhooks; linkerd-viz: webhook CA, tap, tap-injector.
         assert.equal(certificates.length, 8);
         // linkerd: anchor CA, webhook self-signed + CA; linkerd-viz: self-signed + CA.

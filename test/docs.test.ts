@@ -20,17 +20,32 @@ function markdownFiles(dir: string): string[] {
 }
 
 describe("documentation", () => {
-    it("the runbook exists in English and French, with the same sections and the same commands", () => {
-        const english = read("docs/admin/mtls.md");
-        const french = read("docs/admin/mtls.fr.md");
+    /** The French runbook has the English one's sections and commands (comments translated). */
+    const sameRunbook = (name: string) => {
+        const english = read(`docs/admin/${name}.md`);
+        const french = read(`docs/admin/${name}.fr.md`);
         assert.equal(headings(french), headings(english));
         assert.deepEqual(
             codeBlocks(french).map((b) => b.replace(/#.*$/gm, "").trim()),
             codeBlocks(english).map((b) => b.replace(/#.*$/gm, "").trim()),
             "commands are identical (comments are translated)",
         );
+        return { english, french };
+    };
+
+    it("the runbook exists in English and French, with the same sections and the same commands", () => {
+        const { english, french } = sameRunbook("mtls");
         for (const topic of ["Activation", "Vérification", "Rotation", "Désactivation", "Dépannage"]) assert.match(french, new RegExp(`## \\d\\. ${topic}`));
         for (const topic of ["Activation", "Verification", "Rotation", "Disabling", "Troubleshooting"]) assert.match(english, new RegExp(`## \\d\\. ${topic}`));
+    });
+
+    it("the rotation runbook exists in English and French, with the same sections and the same commands", () => {
+        const { english, french } = sameRunbook("rotation");
+        // Tables row for row (the phases), and the same inline commands.
+        const rows = (markdown: string) => markdown.split("\n").filter((l) => l.startsWith("|")).length;
+        assert.equal(rows(french), rows(english));
+        const inline = (markdown: string) => [...markdown.matchAll(/`(kubectl|pulumi|cmctl|linkerd) [^`]+`/g)].map((m) => m[0]).sort();
+        assert.deepEqual(inline(french), inline(english));
     });
 
     it("every relative link in the README and docs/ points to a file that exists", () => {
@@ -59,9 +74,12 @@ describe("documentation", () => {
             const documented = key.replace(/\.(cpu|memory)\.(request|limit)$/, "");
             const parent = documented.split(".").slice(0, -1).join(".");
             const last = documented.split(".").pop()!;
+            // An object documented on one row by its shape (`{clients} | {networks}`) covers its keys.
+            const ancestors = documented.split(".").slice(0, -1).map((_, i, parts) => parts.slice(0, i + 1).join("."));
             const ok =
                 rows.some((row) => row.startsWith(`| \`${documented}\``)) ||
-                rows.some((row) => row.startsWith(`| \`${parent}.<c>\``) && row.includes(last));
+                rows.some((row) => row.startsWith(`| \`${parent}.<c>\``) && row.includes(last)) ||
+                ancestors.some((ancestor) => rows.some((row) => row.startsWith(`| \`${ancestor}\``) && row.includes(`{${last}}`)));
             assert.ok(ok, `${key} is not in the README's config reference`);
         }
         assert.ok(keys.length > 60);

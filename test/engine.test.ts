@@ -342,7 +342,7 @@ describe("errors a person can act on; secret config stays secret", () => {
     });
 
     it("the value of a key marked secret is never echoed", async () => {
-        const run = await runStack("eks", { "viz.prometheus.mode": "external", "viz.prometheus.url": "not a url with hunter2" }, { secretKeys: ["akko-mtls:viz"] });
+        const run = await runStack("eks", { "viz.prometheus.mode": "external", "viz.prometheus.alertmanagers": [], "viz.prometheus.url": "not a url with hunter2" }, { secretKeys: ["akko-mtls:viz"] });
         assert.ok(run.error instanceof ConfigError);
         assert.doesNotMatch(run.error.message, /hunter2/);
         assert.match(run.error.message, /akko-mtls:viz\.prometheus\.url: .*\(got \[secret\]\)/);
@@ -350,7 +350,7 @@ describe("errors a person can act on; secret config stays secret", () => {
 
     it("config marked secret stays secret in every resource input it reaches (annotations, chart values)", async () => {
         const url = "http://scraper:s3cr3t@prometheus.monitoring.svc:9090";
-        const overrides = { "mtls.enabled": true, "viz.prometheus.mode": "external", "viz.prometheus.url": url, "observability.prometheusOperator": true };
+        const overrides = { "mtls.enabled": true, "viz.prometheus.mode": "external", "viz.prometheus.alertmanagers": [], "viz.prometheus.url": url, "observability.prometheusOperator": true };
         const run = await runStackOk("eks", overrides, { secretKeys: ["akko-mtls:viz"] });
         const namespace = one(run, "kubernetes:core/v1:Namespace", "akko-viz-namespace");
         assert.ok(namespace.secretPaths.includes("metadata.annotations.viz.linkerd.io/external-prometheus"), namespace.secretPaths.join());

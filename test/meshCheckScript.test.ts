@@ -1,259 +1,9 @@
 /**
- * scripts/mesh-check.mjs under real conditions: real certificates, and a fake `kubectl` on PATH
- * that serves fixtures a page at a time, records every call, and can hang, fail, answer nonsense
- * or be slow where a test says so.
+ * scripts/mesh-check.mjs under real conditions: real certificates and a fake `kubectl`
+ * (test/fakeCluster.ts) that can hang, fail, answer nonsense or be slow where a test says so.
  */
 import { strict as assert } from "node:assert";
-import { spawnSync } from "node:child_process";
-import * as fs from "node:fs";
-import * as os from "node:os";
-import * as path from "node:path";
-import { MESH_CHECK_SCRIPT_PATH } from "../components/meshMaintenance";
-import { certRequestOutputs, locallySignedCertOutputs, privateKeyOutputs, selfSignedCertOutputs } from "../lib/mockTls";
-
-interface Ca {
-    certPem: string;
-    privateKeyPem: string;
-}
-
-async function anchor(validityHours = 87600): Promise<Ca> {
-    const key = privateKeyOutputs({ algorithm: "ECDSA", ecdsaCurve: "P256" });
-    const cert = await selfSignedCertOutputs({
-        privateKeyPem: key.privateKeyPem,
-        subject: { commonName: "root.linkerd.cluster.local" },
-        isCaCertificate: true,
-        allowedUses: ["cert_signing", "crl_signing"],
-        validityPeriodHours: validityHours,
-    });
-    return { certPem: cert.certPem, privateKeyPem: key.privateKeyPem };
-}
-
-async function issuer(signer: Ca, validityHours = 48): Promise<Ca> {
-    const key = privateKeyOutputs({ algorithm: "ECDSA", ecdsaCurve: "P256" });
-    const csr = await certRequestOutputs({ privateKeyPem: key.privateKeyPem, subject: { commonName: "identity.linkerd.cluster.local" } });
-    const cert = await locallySignedCertOutputs({
-        certRequestPem: csr.certRequestPem,
-        caCertPem: signer.certPem,
-        caPrivateKeyPem: signer.privateKeyPem,
-        isCaCertificate: true,
-        allowedUses: ["cert_signing", "crl_signing"],
-        validityPeriodHours: validityHours,
-    });
-    return { certPem: cert.certPem, privateKeyPem: key.privateKeyPem };
-}
-
-/** A certificate whose validity is in the past, or the future: signed by hand (the tls mock issues from now). */
-async function outOfTime(signer: Ca, from: Date, to: Date): Promise<Ca> {
-    const x509 = await import("@peculiar/x509");
-    const crypto = await import("node:crypto");
-    const keys = crypto.generateKeyPairSync("ec", { namedCurve: "P-256" });
-    const subtle = crypto.webcrypto.subtle;
-    const algorithm = { name: "ECDSA", namedCurve: "P-256" };
-    const importPrivate = (pem: string) => subtle.importKey("pkcs8", crypto.createPrivateKey(pem).export({ type: "pkcs8", format: "der" }), algorithm, true, ["sign"]);
-    const publicKey = await subtle.importKey("spki", keys.publicKey.export({ type: "spki", format: "der" }), algorithm, true, ["verify"]);
-    const signerCert = new x509.X509Certificate(signer.certPem);
-    const cert = await x509.X509CertificateGenerator.create({
-        serialNumber: "01",
-        subject: "CN=identity.linkerd.cluster.local",
-        issuer: signerCert.subject,
-        notBefore: from,
-        notAfter: to,
-        publicKey: publicKey as any,
-        signingKey: (await importPrivate(signer.privateKeyPem)) as any,
-        signingAlgorithm: { name: "ECDSA", hash: "SHA-256" } as any,
-        extensions: [new x509.BasicConstraintsExtension(true, undefined, true)],
-    });
-    return { certPem: cert.toString("pem"), privateKeyPem: keys.privateKey.export({ type: "pkcs8", format: "pem" }) as string };
-}
-
-/** The fake kubectl: answers from fixtures in FAKE_KUBE_DIR, a page at a time for pods; records every call. */
-const FAKE_KUBECTL = `#!/usr/bin/env node
-const fs = require("fs"), path = require("path");
-const dir = process.env.FAKE_KUBE_DIR;
-const args = process.argv.slice(2);
-fs.appendFileSync(path.join(dir, "calls.log"), args.join(" ") + "\\n");
-const rules = JSON.parse(fs.readFileSync(path.join(dir, "rules.json"), "utf8"));
-const call = args.filter((a) => !a.startsWith("--request-timeout")).join(" ");
-const sleep = (s) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, s * 1000);
-for (const [pattern, seconds] of rules.hang) if (call.includes(pattern)) sleep(seconds);
-for (const [pattern, answer] of rules.answer) if (call.includes(pattern)) { process.stdout.write(answer); process.exit(0); }
-const ns = args[args.indexOf("-n") + 1];
-const notFound = (what) => { process.stderr.write("Error from server (NotFound): " + what + " not found\\n"); process.exit(1); };
-const serve = (file) => { const full = path.join(dir, file); if (!fs.existsSync(full)) notFound(file); process.stdout.write(fs.readFileSync(full, "utf8")); };
-if (args[0] === "get" && args[1] === "--raw") {
-  const url = new URL(args[2], "https://api");
-  const ns = url.pathname.split("/")[4];
-  const all = fs.existsSync(path.join(dir, "pods-" + ns + ".json")) ? JSON.parse(fs.readFileSync(path.join(dir, "pods-" + ns + ".json"), "utf8")) : [];
-  const selector = url.searchParams.get("labelSelector");
-  const wanted = selector ? Object.fromEntries(selector.split(",").map((kv) => kv.split("="))) : {};
-  const pods = all.filter((p) => Object.entries(wanted).every(([k, v]) => (p.metadata.labels || {})[k] === v));
-  const limit = Number(url.searchParams.get("limit")), start = Number(url.searchParams.get("continue") || 0);
-  if (!limit) { process.stderr.write("unpaged list\\n"); process.exit(5); }
-  const next = start + limit < pods.length ? String(start + limit) : "";
-  // Each page is built on its own: what the script holds at once is one page.
-  const page = pods.slice(start, start + limit).map((p) => ({ ...p, metadata: { ...p.metadata, annotations: { ...(p.metadata.annotations || {}), padding: "x".repeat(rules.podPadding || 0) } } }));
-  process.stdout.write(JSON.stringify({ kind: "PodList", items: page, metadata: { continue: next } }));
-} else if (args[0] === "get") {
-  const kind = args[1].split(".")[0];
-  if (args[2] === "-n") serve(kind + "-" + ns + ".json"); else serve(kind + "-" + ns + "-" + args[2] + ".json");
-} else if (args[0] === "patch") {
-  process.stdout.write(args[1] + "/" + args[2] + " patched\\n");
-} else if (args[0] === "rollout" && args[1] === "restart") {
-  if (rules.gone.includes(ns + "/" + args[2])) notFound(args[2]);
-  process.stdout.write(args[2] + " restarted\\n");
-} else if (args[0] === "rollout" && args[1] === "status") {
-  if (rules.slowRollouts) sleep(rules.slowRollouts);
-  if (rules.failing.includes(ns + "/" + args[2])) { process.stderr.write("error: timed out waiting for the condition\\n"); process.exit(1); }
-  process.stdout.write("successfully rolled out\\n");
-} else { process.stderr.write("fake kubectl: unexpected " + args.join(" ") + "\\n"); process.exit(3); }
-`;
-
-interface Cluster {
-    issuer: Ca;
-    bundle: Ca[];
-    /** Where the issuer's public certificate is: the static ConfigMap (default) or cert-manager's CertificateRequest. */
-    issuerSource?: "configmap" | "certificate";
-    pods?: Record<string, object[]>;
-    /** `ns/kind/name` whose rollout never becomes ready. */
-    failingRollouts?: string[];
-    /** `ns/kind/name` that is gone when restarted. */
-    gone?: string[];
-    /** Seconds every rollout watch takes. */
-    slowRollouts?: number;
-    /** [call substring, seconds]: calls that hang. */
-    hang?: [string, number][];
-    /** [call substring, raw answer]: calls that answer this. */
-    answer?: [string, string][];
-    /** Control-plane Deployments by name, with their pod-template annotations. */
-    deployments?: Record<string, Record<string, string>>;
-    /** Ingresses per namespace. */
-    ingresses?: Record<string, string[]>;
-    /** Bytes added to every served pod (memory test). */
-    podPadding?: number;
-    /** Heap limit of the script's node, MiB. */
-    heapMiB?: number;
-    env?: Record<string, string>;
-}
-
-interface Result {
-    status: number | null;
-    stdout: string;
-    stderr: string;
-    /** kubectl calls, without the request timeout. */
-    calls: string[];
-    /** kubectl calls as made. */
-    raw: string[];
-    seconds: number;
-}
-
-const bundlePem = (anchors: Ca[]) => anchors.map((a) => a.certPem.trim()).join("\n");
-
-function runScript(cluster: Cluster): Result {
-    const dir = fs.mkdtempSync(path.join(os.tmpdir(), "mesh-check-"));
-    try {
-        const bin = path.join(dir, "bin");
-        fs.mkdirSync(bin);
-        fs.writeFileSync(path.join(bin, "kubectl"), FAKE_KUBECTL, { mode: 0o755 });
-        const write = (file: string, value: unknown) => fs.writeFileSync(path.join(dir, file), JSON.stringify(value));
-        write("rules.json", {
-            hang: cluster.hang ?? [],
-            answer: cluster.answer ?? [],
-            failing: cluster.failingRollouts ?? [],
-            gone: cluster.gone ?? [],
-            slowRollouts: cluster.slowRollouts ?? 0,
-            podPadding: cluster.podPadding ?? 0,
-        });
-        write("configmap-linkerd-linkerd-identity-trust-roots.json", { data: { "ca-bundle.crt": bundlePem(cluster.bundle) } });
-        write("configmap-linkerd-linkerd-identity-issuer-certificate.json", { data: { "tls.crt": cluster.issuer.certPem } });
-        write("certificates-linkerd-linkerd-identity-issuer.json", { status: { revision: 3 } });
-        write("certificaterequests-linkerd.json", {
-            items: [2, 3].map((revision) => ({
-                metadata: { annotations: { "cert-manager.io/certificate-name": "linkerd-identity-issuer", "cert-manager.io/certificate-revision": String(revision) } },
-                status: { certificate: Buffer.from(revision === 3 ? cluster.issuer.certPem : "garbage").toString("base64") },
-            })),
-        });
-        for (const [namespace, pods] of Object.entries(cluster.pods ?? {})) write(`pods-${namespace}.json`, pods);
-        for (const [name, annotations] of Object.entries(cluster.deployments ?? {})) {
-            write(`deployment-linkerd-${name}.json`, { metadata: { name }, spec: { template: { metadata: { annotations } } } });
-        }
-        for (const [namespace, names] of Object.entries(cluster.ingresses ?? {})) write(`ingresses-${namespace}.json`, { items: names.map((name) => ({ metadata: { name } })) });
-        fs.writeFileSync(path.join(dir, "calls.log"), "");
-
-        const started = Date.now();
-        const result = spawnSync(process.execPath, [...(cluster.heapMiB ? [`--max-old-space-size=${cluster.heapMiB}`] : []), MESH_CHECK_SCRIPT_PATH], {
-            encoding: "utf8",
-            env: {
-                PATH: `${bin}:${process.env.PATH}`,
-                FAKE_KUBE_DIR: dir,
-                ISSUER_SOURCE: JSON.stringify(
-                    cluster.issuerSource === "certificate"
-                        ? { kind: "certificate", name: "linkerd-identity-issuer" }
-                        : { kind: "configmap", name: "linkerd-identity-issuer-certificate", key: "tls.crt" },
-                ),
-                MESHED_NAMESPACES: Object.keys(cluster.pods ?? { akko: [] }).join(","),
-                ISSUER_MIN_HOURS_LEFT: "24",
-                ANCHOR_MIN_DAYS_LEFT: "60",
-                MAX_CONCURRENT_RESTARTS: "1",
-                ROLLOUT_TIMEOUT_SECONDS: "60",
-                KUBECTL_TIMEOUT_SECONDS: "2",
-                TASKS: "certificates,restarts",
-                ...cluster.env,
-            },
-        });
-        const raw = fs.readFileSync(path.join(dir, "calls.log"), "utf8").split("\n").filter(Boolean);
-        const calls = raw.map((call) => call.replace(/ --request-timeout=\d+s$/, ""));
-        return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls, raw, seconds: (Date.now() - started) / 1000 };
-    } finally {
-        fs.rmSync(dir, { recursive: true, force: true });
-    }
-}
-
-const restarts = (r: Result) => r.calls.filter((c) => c.startsWith("rollout"));
-
-interface PodOptions {
-    /** Proxy as a native sidecar (init container). */
-    nativeSidecar?: boolean;
-    /** The proxy's LINKERD2_PROXY_INBOUND_DEFAULT_POLICY. */
-    policy?: string;
-    annotations?: Record<string, string>;
-    labels?: Record<string, string>;
-    hostNetwork?: boolean;
-    phase?: string;
-    /** Owner: Deployment (default), StatefulSet, Job, or none (a bare pod). */
-    owner?: "Deployment" | "StatefulSet" | "Job" | "none";
-    probes?: Record<string, object>;
-    ports?: object[];
-}
-
-let podCounter = 0;
-
-/** A pod; meshed when `anchors` is given, trusting them. */
-function pod(name: string, anchors: Ca[] | undefined, options: PodOptions = {}): object {
-    const hash = "5d8f7c9b4";
-    const env = [{ name: "LINKERD2_PROXY_INBOUND_DEFAULT_POLICY", value: options.policy ?? "all-unauthenticated" }];
-    if (anchors) env.push({ name: "LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS", value: `${bundlePem(anchors)}\n` });
-    const proxy = { name: "linkerd-proxy", env };
-    const app = { name: "app", env: [], ports: options.ports ?? [], ...(options.probes ?? {}) };
-    const containers = anchors ? (options.nativeSidecar ? { initContainers: [proxy], containers: [app] } : { containers: [app, proxy] }) : { containers: [app] };
-    const owner = options.owner ?? "Deployment";
-    const ownerReferences =
-        owner === "Deployment"
-            ? [{ kind: "ReplicaSet", name: `${name}-${hash}`, controller: true }]
-            : owner === "none"
-              ? undefined
-              : [{ kind: owner, name, controller: true }];
-    podCounter++;
-    return {
-        metadata: {
-            name: `${name}-${hash}-x${podCounter}`,
-            labels: { ...(owner === "Deployment" ? { "pod-template-hash": hash } : {}), ...(options.labels ?? {}) },
-            annotations: options.annotations ?? {},
-            ...(ownerReferences ? { ownerReferences } : {}),
-        },
-        spec: { ...containers, ...(options.hostNetwork ? { hostNetwork: true } : {}) },
-        status: { phase: options.phase ?? "Running" },
-    };
-}
+import { anchor, Ca, issuer, outOfTime, pod, restarts, runScript } from "./fakeCluster";
 
 describe("mesh-check.mjs: certificates", () => {
     let a: Ca;
@@ -673,6 +423,39 @@ describe("mesh-check.mjs: evidence for rotation phases", () => {
         assert.equal(again.status, 0, again.stderr);
         assert.ok(!again.calls.some((c) => c.startsWith("patch")));
     });
+
+    it("rotation-gate: refuses at once, restarting nothing, while the issuer still chains to the old anchor", async () => {
+        const result = runScript({
+            issuer: await issuer(a),
+            bundle: [a, b],
+            deployments: { "linkerd-identity": {} },
+            env: { TASKS: "rotation-gate", SIGNING_ANCHOR_SHA256: fingerprint(b) },
+        });
+        assert.equal(result.status, 1);
+        assert.match(result.stderr, /rotation-gate: the live issuer .* is not signed by the new anchor .*The bundle was not changed/);
+        assert.ok(result.seconds < 10, "never waits");
+        assert.deepEqual(restarts(result), []);
+        assert.ok(!result.calls.some((c) => c.startsWith("patch")));
+    });
+
+    it("rotation-gate: passes once the issuer is signed by the new anchor and identity is available; needs the anchor's fingerprint", async () => {
+        for (const issuerSource of ["configmap", "certificate"] as const) {
+            const result = runScript({
+                issuer: await issuer(b),
+                bundle: [a, b],
+                issuerSource,
+                deployments: { "linkerd-identity": {} },
+                env: { TASKS: "rotation-gate", SIGNING_ANCHOR_SHA256: fingerprint(b) },
+            });
+            assert.equal(result.status, 0, result.stderr);
+            assert.match(result.stdout, /rotation-gate: OK/);
+        }
+        const notDeployed = runScript({ issuer: await issuer(b), bundle: [a], deployments: { "linkerd-identity": {} }, env: { TASKS: "rotation-gate", SIGNING_ANCHOR_SHA256: fingerprint(b) } });
+        assert.match(notDeployed.stderr, /not in the live trust bundle: phase 2 is not deployed/);
+        const misconfigured = runScript({ issuer: await issuer(b), bundle: [a, b], env: { TASKS: "rotation-gate" } });
+        assert.equal(misconfigured.status, 2);
+        assert.match(misconfigured.stderr, /need SIGNING_ANCHOR_SHA256/);
+    });
 });
 
 describe("mesh-check.mjs: strict-mode preflight", () => {
@@ -681,7 +464,7 @@ describe("mesh-check.mjs: strict-mode preflight", () => {
     const http = { readinessProbe: { httpGet: { path: "/health", port: 8080 } } };
     const tcp = { livenessProbe: { tcpSocket: { port: 5432 } } };
     const run = (pods: Record<string, object[]>, env: Record<string, string>, ingresses: Record<string, string[]> = {}) =>
-        runScript({ issuer: { certPem: "", privateKeyPem: "" }, bundle: [], pods, ingresses, env: { TASKS: "strict-preflight", INGRESS_MESHED: "true", ...env } });
+        runScript({ issuer: { certPem: "" }, bundle: [], pods, ingresses, env: { TASKS: "strict-preflight", INGRESS_MESHED: "true", ...env } });
 
     it("gRPC and HTTPS probes on uncovered ports would be refused: the run fails, naming each", () => {
         const result = run(

@@ -189,7 +189,7 @@ describe("NetworkPolicies that only add", () => {
     it("the scraper is the Prometheus actually configured: an external one by its namespace and labels", async () => {
         const external = await runStackOk("eks", {
             "mtls.enabled": true,
-            "viz.prometheus.mode": "external",
+            "viz.prometheus.mode": "external", "viz.prometheus.alertmanagers": [],
             "viz.prometheus.url": "http://prometheus.observability.svc:9090",
             "viz.prometheus.scraper": { namespace: "observability", podSelector: { app: "prometheus", release: "kps" } },
             "observability.prometheusOperator": true,

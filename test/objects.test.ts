@@ -7,10 +7,10 @@
  */
 import { strict as assert } from "node:assert";
 import { ProgramRun, ProviderState } from "../lib/mockRuntime";
-import { CrdSchemas, goRegExp, KubeObject, validateObject } from "../tools/kubeValidate";
+import { CrdSchemas, goRegExp, validateObject } from "../tools/kubeValidate";
 import { asObject, registeredObjects } from "./crdSchemas";
 import { runStackOk, STACKS, STRICT } from "./helpers";
-import { crdObjects, OPTIONAL_KINDS, optionalCrds, upstream } from "./upstream";
+import { allCrdSchemas, schemaProblems, upstream } from "./upstream";
 
 const HOUR = 3_600_000;
 
@@ -30,13 +30,34 @@ const VARIANTS: [string, string, Record<string, unknown>][] = [
         },
     ],
     [
+        "netcup, bundled Prometheus with Alertmanagers and a Grafana reader",
+        "netcup",
+        {
+            "mtls.enabled": true,
+            "linkerd.networkPolicies": true,
+            "viz.prometheus.alertmanagers": ["http://alertmanager-operated.monitoring.svc:9093"],
+            "viz.prometheus.readers": { clients: ["grafana.monitoring.serviceaccount.identity.linkerd.cluster.local"] },
+        },
+    ],
+    [
+        "eks, strict, an unmeshed external Prometheus admitted by network",
+        "eks",
+        {
+            ...STRICT,
+            "viz.prometheus.mode": "external", "viz.prometheus.alertmanagers": [],
+            "viz.prometheus.url": "http://prometheus.monitoring.svc:9090",
+            "observability.prometheusOperator": true,
+            "viz.prometheus.scraper.authentication": { networks: ["10.0.0.0/16"] },
+        },
+    ],
+    [
         "eks, ingress-nginx meshed, external Prometheus with the operator, dashboard ingress",
         "eks",
         {
             "mtls.enabled": true,
             "mtls.ingress.enabled": true,
             "mtls.ingress.namespace": "ingress-nginx",
-            "viz.prometheus.mode": "external",
+            "viz.prometheus.mode": "external", "viz.prometheus.alertmanagers": [],
             "viz.prometheus.url": "http://prometheus.monitoring.svc:9090",
             "observability.prometheusOperator": true,
             "viz.dashboard.ingress": { enabled: true, host: "linkerd.akko.example", className: "nginx", authAnnotations: { "nginx.ingress.kubernetes.io/auth-url": "https://auth.akko.example" } },
@@ -44,42 +65,23 @@ const VARIANTS: [string, string, Record<string, unknown>][] = [
     ],
 ];
 
-/** The problems of one object; an object of an optional kind whose CRD could not be had is reported, not failed. */
-async function problemsOf(object: KubeObject, schemas: CrdSchemas, unchecked: Set<string>): Promise<string[]> {
-    const kind = `${object.apiVersion}:${object.kind}`;
-    if (OPTIONAL_KINDS.includes(kind) && !schemas.get(object.apiVersion, object.kind)) {
-        unchecked.add(kind);
-        return [];
-    }
-    return validateObject(object, schemas);
-}
-
-async function allProblems(run: ProgramRun, schemas: CrdSchemas, unchecked: Set<string>): Promise<string[]> {
-    const objects = registeredObjects(run).map(asObject);
-    return (await Promise.all(objects.map((o) => problemsOf(o, schemas, unchecked)))).flat();
-}
+const problemsOf = (run: ProgramRun, schemas: CrdSchemas) => schemaProblems(registeredObjects(run).map(asObject), schemas);
 
 describe("every object the program registers itself is valid against its schema", function () {
     this.timeout(120_000);
     let schemas: CrdSchemas;
-    const unchecked = new Set<string>();
 
     before(async function () {
-        const required = await upstream(this, crdObjects);
-        const optional = await optionalCrds();
-        schemas = new CrdSchemas([...required, ...optional.crds]);
-        for (const reason of optional.missing) console.warn(`  [optional CRD unavailable] ${reason}`);
-    });
-
-    after(() => {
-        if (unchecked.size > 0) console.warn(`  [not schema-checked: optional CRD unavailable] ${[...unchecked].join(", ")}`);
+        const all = await upstream(this, allCrdSchemas);
+        schemas = all.schemas;
+        for (const reason of all.missing) console.warn(`  [optional CRD unavailable] ${reason}`);
     });
 
     for (const [label, stack, overrides] of VARIANTS) {
         it(label, async () => {
             const run = await runStackOk(stack, overrides);
             assert.ok(registeredObjects(run).length > 10, "the run registers objects");
-            const problems = await allProblems(run, schemas, unchecked);
+            const problems = await problemsOf(run, schemas);
             assert.deepEqual(problems, []);
         });
     }
@@ -94,7 +96,7 @@ describe("every object the program registers itself is valid against its schema"
                     { "mtls.enabled": true, "identity.trustAnchor.generation": generation, "identity.trustAnchor.rotationPhase": rotationPhase },
                     { state, previousOutputs },
                 );
-                assert.deepEqual(await allProblems(run, schemas, unchecked), [], `${stack} rotation phase ${rotationPhase}`);
+                assert.deepEqual(await problemsOf(run, schemas), [], `${stack} rotation phase ${rotationPhase}`);
                 previousOutputs = { ...previousOutputs, trustAnchorRotation: { ...(run.outputs.trustAnchorRotation.value as object), since: new Date(Date.now() - 26 * HOUR).toISOString() } };
             }
         }
@@ -102,7 +104,7 @@ describe("every object the program registers itself is valid against its schema"
         let previousOutputs: Record<string, unknown> | undefined;
         for (const enabled of [true, false, false]) {
             const run = await runStackOk("netcup", { ...STRICT, "mtls.enabled": enabled }, { state, previousOutputs });
-            assert.deepEqual(await allProblems(run, schemas, unchecked), [], `drain step, enabled ${enabled}`);
+            assert.deepEqual(await problemsOf(run, schemas), [], `drain step, enabled ${enabled}`);
             previousOutputs = { meshState: run.outputs.meshState.value };
         }
     });

@@ -6,9 +6,11 @@
 import { parser } from "@prometheus-io/lezer-promql";
 import { strict as assert } from "node:assert";
 import * as crypto from "node:crypto";
+import { isDeepStrictEqual } from "node:util";
 import YAML from "yaml";
 import { ConfigError } from "../config";
 import { dependsOn, ofType, one, ProgramRun } from "../lib/mockRuntime";
+import { promql as promqlOf } from "../components/observability/promql";
 import { runStack, runStackOk } from "./helpers";
 
 /**
@@ -18,7 +20,7 @@ import { runStack, runStackOk } from "./helpers";
 const LINKERD_METRICS: Record<string, string> = {
     request_total: "proxy, testutil/prommatch/testdata/sampleMetrics.txt",
     tcp_open_total: "proxy, testutil/prommatch/testdata/sampleMetrics.txt",
-    identity_cert_expiration_timestamp_seconds: "proxy, testutil/prommatch/testdata/sampleMetrics.txt",
+    control_identity_cert_expiration_timestamp_seconds: "proxy v2.366.0, linkerd/app/src/lib.rs + identity.rs + linkerd/identity/src/metrics.rs",
     issuer_cert_ttl_seconds: "identity controller, pkg/identity/service.go",
     up: "Prometheus, component label from viz prometheus.yaml / control-plane podmonitor.yaml",
 };
@@ -199,12 +201,120 @@ describe("dashboards and alert rules", () => {
     });
 
     it("an external Prometheus needs the operator for the rules; dashboards need an existing namespace", async () => {
-        const external = await runStack("eks", { "mtls.enabled": true, "viz.prometheus.mode": "external", "viz.prometheus.url": "http://p:9090" });
+        const external = await runStack("eks", { "mtls.enabled": true, "viz.prometheus.mode": "external", "viz.prometheus.alertmanagers": [], "viz.prometheus.url": "http://p:9090" });
         assert.ok(external.error instanceof ConfigError);
         assert.ok(external.error.problems.some((p) => p.key === "akko-mtls:observability.prometheusOperator"));
-        const noUrl = await runStack("eks", { "viz.prometheus.mode": "external", "observability.prometheusOperator": true });
+        const noUrl = await runStack("eks", { "viz.prometheus.mode": "external", "viz.prometheus.alertmanagers": [], "observability.prometheusOperator": true });
         assert.ok(noUrl.error instanceof ConfigError && noUrl.error.problems.some((p) => p.key === "akko-mtls:viz.prometheus.url"));
         const noViz = await runStack("eks", { "viz.enabled": false, "observability.prometheusOperator": true });
         assert.ok(noViz.error instanceof ConfigError && noViz.error.problems.some((p) => p.key === "akko-mtls:observability.grafanaDashboards.namespace"));
+    });
+});
+
+describe("observability that shows", () => {
+    const CHART = "kubernetes:helm.sh/v4:Chart";
+    const AUTHZ = "kubernetes:policy.linkerd.io/v1alpha1:AuthorizationPolicy";
+    const SERVER = "kubernetes:policy.linkerd.io/v1beta3:Server";
+    const POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
+    const vizValues = (run: ProgramRun) => one(run, CHART, "akko-viz-chart").inputs.values;
+    const keys = (run: ProgramRun) => (run.error instanceof ConfigError ? run.error.problems.map((p) => p.key) : []);
+    const EXTERNAL = {
+        "mtls.enabled": true,
+        "viz.prometheus.mode": "external", "viz.prometheus.alertmanagers": [],
+        "viz.prometheus.url": "http://prometheus-operated.monitoring.svc:9090",
+        "observability.prometheusOperator": true,
+        "observability.ruleLabels": { release: "kube-prometheus-stack" },
+    };
+
+    it("shares read 0 %, not “No data”, when no traffic is mTLS; kubelet's probes leave both shares", () => {
+        const requests = promqlOf.requestTlsShare("akko", "5m");
+        assert.match(requests, /^\(sum by \(namespace\) \(rate\(request_total\{.*tls="true"\}\[5m\]\)\) or sum by \(namespace\) \(rate\(request_total\{.*\}\[5m\]\)\) \* 0\) \/ sum by/);
+        assert.ok(requests.split("authz_name!=\"probe\"").length - 1 >= 2, "probe requests are in neither side");
+        const connections = promqlOf.connectionTlsShare("akko", "5m");
+        assert.match(connections, /or sum by \(namespace\) \(rate\(tcp_open_total\{[^}]*\}\[5m\]\)\) \* 0\)/);
+        assert.match(connections, /- \(sum by \(namespace\) \(rate\(request_total\{[^}]*authz_name="probe"\}\[5m\]\)\)/, "one connection per probe leaves the denominator");
+        assert.match(connections, /^clamp_max\(/);
+        for (const expr of [requests, connections]) metricsOf(expr);
+    });
+
+    it("the proxies' certificate expiry is the metric the pinned proxy exports", () => {
+        assert.match(promqlOf.proxyCertTtlSeconds("akko"), /^min by \(namespace\) \(control_identity_cert_expiration_timestamp_seconds\{/);
+    });
+
+    it("bundled Prometheus: alerts reach the Alertmanagers the config names; without any, `pulumi up` says they reach no one", async () => {
+        const run = await runStackOk("netcup", {
+            "mtls.enabled": true,
+            "viz.prometheus.alertmanagers": ["http://alertmanager-operated.monitoring.svc:9093", "https://am.akko.example/prefix"],
+            "linkerd.networkPolicies": true,
+        });
+        assert.deepEqual(vizValues(run).prometheus.alertmanagers, [
+            { scheme: "http", static_configs: [{ targets: ["alertmanager-operated.monitoring.svc:9093"] }] },
+            { scheme: "https", path_prefix: "/prefix", static_configs: [{ targets: ["am.akko.example:443"] }] },
+        ]);
+        const vizPolicy = ofType(run, POLICY).find((p) => p.inputs.metadata.name === "linkerd-viz")!;
+        assert.ok(vizPolicy.inputs.spec.egress.some((r: any) => isDeepStrictEqual(r, { ports: [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 9093 }] })));
+        assert.ok(!run.warnings.some((w) => /sends them nowhere/.test(w)));
+        // Where someone must be paged, a warning; on the laptop and the demo box, a note.
+        const silent = await runStackOk("eks", { "mtls.enabled": true, "viz.prometheus.alertmanagers": [] });
+        assert.ok(silent.warnings.some((w) => /sends them nowhere: set viz.prometheus.alertmanagers/.test(w)));
+        assert.equal(vizValues(silent).prometheus.alertmanagers, undefined);
+        const demo = await runStackOk("netcup", { "mtls.enabled": true });
+        assert.deepEqual(demo.warnings, []);
+        assert.ok(demo.notes.some((n) => /sends them nowhere/.test(n)));
+        // The production stack files route them.
+        assert.deepEqual(vizValues(await runStackOk("eks", { "mtls.enabled": true })).prometheus.alertmanagers, [
+            { scheme: "http", static_configs: [{ targets: ["alertmanager-operated.monitoring.svc:9093"] }] },
+        ]);
+    });
+
+    it("Grafana may query viz's Prometheus: an AuthorizationPolicy on the chart's prometheus-admin Server, by identity or network", async () => {
+        const grafana = "grafana.monitoring.serviceaccount.identity.linkerd.cluster.local";
+        const byIdentity = await runStackOk("netcup", { "mtls.enabled": true, "viz.prometheus.readers": { clients: [grafana] }, "linkerd.networkPolicies": true });
+        const authz = one(byIdentity, AUTHZ, "akko-viz-prometheus-readers");
+        assert.deepEqual(authz.inputs.metadata.namespace, "linkerd-viz");
+        assert.deepEqual(authz.inputs.spec.targetRef, { group: "policy.linkerd.io", kind: "Server", name: "prometheus-admin" });
+        assert.equal(authz.inputs.spec.requiredAuthenticationRefs[0].kind, "MeshTLSAuthentication");
+        assert.deepEqual(one(byIdentity, "kubernetes:policy.linkerd.io/v1alpha1:MeshTLSAuthentication", "akko-viz-prometheus-readers-identities").inputs.spec, { identities: [grafana] });
+        const vizPolicy = ofType(byIdentity, POLICY).find((p) => p.inputs.metadata.name === "linkerd-viz")!;
+        assert.ok(vizPolicy.inputs.spec.ingress.some((r: any) => isDeepStrictEqual(r, { ports: [{ protocol: "TCP", port: 9090 }] })));
+        const byNetwork = await runStackOk("netcup", { "mtls.enabled": true, "viz.prometheus.readers": { networks: ["10.42.0.0/16"] } });
+        assert.deepEqual(one(byNetwork, "kubernetes:policy.linkerd.io/v1alpha1:NetworkAuthentication", "akko-viz-prometheus-readers-networks").inputs.spec, { networks: [{ cidr: "10.42.0.0/16" }] });
+        assert.deepEqual(ofType(await runStackOk("netcup", { "mtls.enabled": true }), AUTHZ), [], "none unless asked");
+    });
+
+    it("external Prometheus: the chart's PodMonitors scrape the control plane and every proxy, with the operator's labels", async () => {
+        const run = await runStackOk("eks", EXTERNAL);
+        const values = one(run, CHART, "akko-linkerd-control-plane").inputs.values;
+        assert.deepEqual(values.podMonitor, { enabled: true, labels: { release: "kube-prometheus-stack" }, serviceMirror: { enabled: false } });
+        const bundled = await runStackOk("eks", { "mtls.enabled": true, "observability.prometheusOperator": true });
+        assert.equal(one(bundled, CHART, "akko-linkerd-control-plane").inputs.values.podMonitor, undefined, "viz's own Prometheus scrapes");
+    });
+
+    it("external Prometheus, strict namespaces: the scraper is admitted on the proxies' admin port by Linkerd, or the config says how", async () => {
+        const strict = { ...EXTERNAL, "mtls.mode": "strict", "mtls.namespaces": ["akko"] };
+        const unknown = await runStack("eks", strict);
+        assert.ok(keys(unknown).includes("akko-mtls:viz.prometheus.scraper.authentication"), String(unknown.error));
+        const run = await runStackOk("eks", { ...strict, "viz.prometheus.scraper.authentication": { networks: ["10.0.0.0/16"] } });
+        const server = one(run, SERVER, "akko-mesh-akko-server-linkerd-admin");
+        assert.deepEqual(server.inputs.spec, { podSelector: { matchLabels: {} }, port: 4191, proxyProtocol: "HTTP/1" });
+        assert.equal(one(run, AUTHZ, "akko-mesh-akko-authorization-linkerd-admin").inputs.spec.requiredAuthenticationRefs[0].kind, "NetworkAuthentication");
+        // A meshed Prometheus is authenticated already; permissive namespaces admit anyone.
+        assert.equal((await runStack("eks", { ...strict, "mtls.namespaces": ["akko", "monitoring"] })).error, undefined);
+        assert.deepEqual(ofType(await runStackOk("eks", { ...EXTERNAL, "mtls.namespaces": ["akko"], "viz.prometheus.scraper.authentication": { networks: ["10.0.0.0/16"] } }), SERVER), []);
+    });
+
+    it("refuses what would not work, naming the key", async () => {
+        const cases: [Record<string, unknown>, string][] = [
+            [{ ...EXTERNAL, "viz.prometheus.alertmanagers": ["http://am:9093"] }, "akko-mtls:viz.prometheus.alertmanagers"],
+            [{ ...EXTERNAL, "viz.prometheus.readers": { networks: ["10.0.0.0/8"] } }, "akko-mtls:viz.prometheus.readers"],
+            [{ "viz.prometheus.readers": { clients: ["grafana.monitoring.serviceaccount.identity.linkerd.cluster.local"], networks: ["10.0.0.0/8"] } }, "akko-mtls:viz.prometheus.readers"],
+            [{ "viz.prometheus.readers": { clients: ["grafana"] } }, "akko-mtls:viz.prometheus.readers.clients.0"],
+            [{ "viz.prometheus.alertmanagers": ["javascript:alert(1)"] }, "akko-mtls:viz.prometheus.alertmanagers.0"],
+            [{ "mtls.mode": "strict", "mtls.enabled": true, "mtls.namespaces": ["akko"], "mtls.authorizations": [{ namespace: "akko", name: "linkerd-admin", podSelector: { a: "b" }, port: 80, clients: ["x.akko.serviceaccount.identity.linkerd.cluster.local"] }] }, "akko-mtls:mtls.authorizations.0.name"],
+        ];
+        for (const [overrides, key] of cases) {
+            const run = await runStack("eks", overrides);
+            assert.ok(keys(run).includes(key), `${key}: ${String(run.error)}`);
+        }
     });
 });

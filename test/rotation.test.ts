@@ -65,10 +65,10 @@ describe("rotation phases (state machine)", () => {
     it("phases 1 and 2 last at least minHoursBetweenPhases; 0 → 1 and finishing do not wait", () => {
         assert.throws(
             () => planRotation(settings(1, 2), { generation: 1, phase: 1, since: at(3) }, NOW),
-            /every meshed pod must restart to trust the new anchor.*possible from 2026-11-23T10:00:00.000Z/,
+            /the mesh runs a day on the new bundle.*possible from 2026-11-23T10:00:00.000Z/,
         );
         assert.throws(() => planRotation(settings(1, 3), { generation: 1, phase: 2, since: at(24) }, NOW), /renew its 24 h certificate/);
-        assert.ok(planRotation(settings(1, 2, 0), { generation: 1, phase: 1, since: at(0) }, NOW), "an operator who restarted everything can say 0");
+        assert.ok(planRotation(settings(1, 2, 24), { generation: 1, phase: 1, since: at(24) }, NOW), "24 h is enough");
         assert.ok(planRotation(settings(1, 1), { generation: 1, phase: 0, since: at(0) }, NOW));
         assert.ok(planRotation(settings(2, 0), { generation: 1, phase: 3, since: at(0) }, NOW));
     });
@@ -128,13 +128,13 @@ function anchorCert(run: ProgramRun, generation: number): crypto.X509Certificate
     return new crypto.X509Certificate(one(run, "tls:index/selfSignedCert:SelfSignedCert", `akko-trust-anchor-g${generation}-cert`).state.certPem);
 }
 
-/** What cert-manager would issue: a fresh P-256 CA certificate signed by the Issuer the Certificate points at. */
+/** What cert-manager would issue: a fresh P-256 CA certificate signed by the ClusterIssuer the Certificate points at. */
 async function issueLikeCertManager(run: ProgramRun): Promise<crypto.X509Certificate> {
     const certificate = one(run, "kubernetes:cert-manager.io/v1:Certificate", "akko-identity-issuer-certificate");
     const issuer = run.resources.find(
-        (r) => r.type === "kubernetes:cert-manager.io/v1:Issuer" && r.inputs.metadata.name === certificate.inputs.spec.issuerRef.name,
+        (r) => r.type === "kubernetes:cert-manager.io/v1:ClusterIssuer" && r.inputs.metadata.name === certificate.inputs.spec.issuerRef.name,
     );
-    assert.ok(issuer, `Issuer ${certificate.inputs.spec.issuerRef.name} exists`);
+    assert.ok(issuer, `ClusterIssuer ${certificate.inputs.spec.issuerRef.name} exists`);
     const secret = run.resources.find((r) => r.type === "kubernetes:core/v1:Secret" && r.inputs.metadata.name === issuer.inputs.spec.ca.secretName);
     assert.ok(secret, "its CA Secret exists");
     const key = privateKeyOutputs({ algorithm: "ECDSA", ecdsaCurve: "P256" });
@@ -247,6 +247,14 @@ describe("a skipped phase stops the program before anything is registered", () =
             [],
             "only the read of the last outputs happened",
         );
+    });
+
+    it("minHoursBetweenPhases cannot go under the proxies' 24 h certificate lifetime", async () => {
+        for (const hours of [0, 23]) {
+            const run = await runStack("netcup", { "identity.trustAnchor.minHoursBetweenPhases": hours });
+            assert.ok(run.error instanceof ConfigError, String(hours));
+            assert.ok(run.error.problems.some((p) => p.key === "akko-mtls:identity.trustAnchor.minHoursBetweenPhases" && /at least 24/.test(p.message)));
+        }
     });
 
     it("a bad config is still reported as such, before the rotation check", async () => {

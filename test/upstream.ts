@@ -9,7 +9,7 @@ import YAML from "yaml";
 import type { RecordedResource } from "../lib/mockRuntime";
 import { CHARTS, GATEWAY_API, HELM_CHART_CONFIG_CRD, PinnedChart, PROMETHEUS_OPERATOR_CRDS } from "../lib/registry";
 import { chartFiles, helm, render, RenderedObject, RenderOptions } from "../tools/helm";
-import { CrdSchemas, KubeObject } from "../tools/kubeValidate";
+import { CrdSchemas, KubeObject, validateObject } from "../tools/kubeValidate";
 import { chartArchive, pinnedFile, UpstreamUnavailable } from "../tools/upstream";
 
 let reported = false;
@@ -115,4 +115,39 @@ export function optionalCrds(): Promise<{ crds: KubeObject[]; missing: string[] 
         return { crds, missing };
     })();
     return optional;
+}
+
+let allSchemas: Promise<{ schemas: CrdSchemas; missing: string[] }> | undefined;
+
+/** The required CRDs' schemas plus the optional ones that could be had. */
+export function allCrdSchemas(): Promise<{ schemas: CrdSchemas; missing: string[] }> {
+    allSchemas ??= (async () => {
+        const optional = await optionalCrds();
+        return { schemas: new CrdSchemas([...(await crdObjects()), ...optional.crds]), missing: optional.missing };
+    })();
+    allSchemas.catch(() => (allSchemas = undefined));
+    return allSchemas;
+}
+
+const unchecked = new Set<string>();
+process.on("exit", () => {
+    if (unchecked.size > 0) console.warn(`  [not schema-checked: optional CRD unavailable] ${[...unchecked].sort().join(", ")}`);
+});
+
+/**
+ * Every problem of `objects` against the schemas: an object of an optional kind whose CRD could not
+ * be had is reported once at exit, not failed; any other kind without a schema is a problem.
+ */
+export async function schemaProblems(objects: KubeObject[], schemas: CrdSchemas): Promise<string[]> {
+    const problems = await Promise.all(
+        objects.map((object) => {
+            const kind = `${object.apiVersion}:${object.kind}`;
+            if (OPTIONAL_KINDS.includes(kind) && !schemas.get(object.apiVersion, object.kind)) {
+                unchecked.add(kind);
+                return [];
+            }
+            return validateObject(object, schemas);
+        }),
+    );
+    return problems.flat();
 }

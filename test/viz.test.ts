@@ -43,7 +43,7 @@ describe("linkerd-viz", () => {
         assert.ok(dependsOn(netcup, vizChart(netcup), namespace));
         const external = await runStackOk("eks", {
             "mtls.enabled": true,
-            "viz.prometheus.mode": "external",
+            "viz.prometheus.mode": "external", "viz.prometheus.alertmanagers": [],
             "viz.prometheus.url": "http://prometheus.monitoring.svc:9090",
             "observability.prometheusOperator": true,
         });

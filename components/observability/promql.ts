@@ -8,8 +8,15 @@
  *   and plaintext traffic with `tls="true"` / `tls!="true"` (grafana/dashboards/top-line.json).
  * - `authz_name="probe"`: the default authorization the policy controller gives kubelet
  *   probes (policy-controller/k8s/index/src/inbound/index.rs, `AuthorizationRef::Default("probe")`).
- * - `identity_cert_expiration_timestamp_seconds`: each proxy's current certificate expiry
- *   (sampleMetrics.txt).
+ * - `control_identity_cert_expiration_timestamp_seconds`: each proxy's current certificate
+ *   expiry. The proxy edge-26.8.3 ships (linkerd2-proxy v2.366.0, `.proxy-version`) registers it
+ *   as `expiration_timestamp` (unit seconds, linkerd/identity/src/metrics.rs) under the `cert`
+ *   prefix (linkerd/app/src/identity.rs) of `control_identity` (linkerd/app/src/lib.rs).
+ *   The unprefixed `identity_cert_expiration_timestamp_seconds` of linkerd2's old
+ *   testutil/prommatch/testdata/sampleMetrics.txt is no longer exported.
+ * - kubelet's HTTP probes open one connection per probe (kubernetes pkg/probe/http/http.go,
+ *   `DisableKeepAlives: true`): the probe requests a proxy counts (`authz_name="probe"`) are
+ *   also the plaintext connections they opened, which the connection share leaves out.
  * - `issuer_cert_ttl_seconds`: seconds left on the issuer the identity controller has
  *   loaded (pkg/identity/service.go, registerCertExpirationMetrics). Linkerd exports no
  *   trust-anchor expiry (same function: "TODO"), so that rule carries the anchor's notAfter.
@@ -30,15 +37,30 @@ const ADMIN_PORT = "4191";
 /** Inbound traffic excluding the proxy's own admin port. */
 const inbound = (namespace: string) => `direction="inbound", target_port!="${ADMIN_PORT}", namespace=~"${namespace}"`;
 
+/**
+ * `numerator / denominator`, with a numerator that is 0 rather than absent when no series
+ * matches (no TLS traffic at all): the share then reads 0 %, not "No data". Absent only
+ * when there is no traffic.
+ */
+const share = (numerator: string, denominator: string) => `(${numerator} or ${denominator} * 0) / ${denominator}`;
+
 export const promql = {
-    /** Share of inbound requests that arrived over mTLS, per namespace. */
+    /** Share of inbound requests (kubelet probes aside) that arrived over mTLS, per namespace. */
     requestTlsShare: (namespace: string, window: string) =>
-        `sum by (namespace) (rate(request_total{${inbound(namespace)}, tls="true"}[${window}])) / ` +
-        `sum by (namespace) (rate(request_total{${inbound(namespace)}}[${window}]))`,
-    /** Share of inbound TCP connections that were mTLS, per namespace. */
-    connectionTlsShare: (namespace: string, window: string) =>
-        `sum by (namespace) (rate(tcp_open_total{${inbound(namespace)}, peer="src", tls="true"}[${window}])) / ` +
-        `sum by (namespace) (rate(tcp_open_total{${inbound(namespace)}, peer="src"}[${window}]))`,
+        share(
+            `sum by (namespace) (rate(request_total{${inbound(namespace)}, authz_name!="probe", tls="true"}[${window}]))`,
+            `sum by (namespace) (rate(request_total{${inbound(namespace)}, authz_name!="probe"}[${window}]))`,
+        ),
+    /**
+     * Share of inbound TCP connections that were mTLS, per namespace, kubelet's HTTP probes
+     * aside (one connection per probe request); capped at 1 against rate-window jitter.
+     */
+    connectionTlsShare: (namespace: string, window: string) => {
+        const all = `sum by (namespace) (rate(tcp_open_total{${inbound(namespace)}, peer="src"}[${window}]))`;
+        const probes = `sum by (namespace) (rate(request_total{${inbound(namespace)}, authz_name="probe"}[${window}]))`;
+        const secured = `sum by (namespace) (rate(tcp_open_total{${inbound(namespace)}, peer="src", tls="true"}[${window}]))`;
+        return `clamp_max((${secured} or ${all} * 0) / ((${all} - (${probes} or ${all} * 0)) > 0), 1)`;
+    },
     /** Plaintext requests that are not kubelet probes, per namespace and reason. */
     plaintextRequests: (namespace: string, window: string, by = "namespace") =>
         `sum by (${by}) (rate(request_total{${inbound(namespace)}, tls!="true", authz_name!="probe"}[${window}]))`,
@@ -46,7 +68,7 @@ export const promql = {
     issuerTtlSeconds: () => `min(issuer_cert_ttl_seconds{component="identity"})`,
     /** Seconds left on the proxies' own certificates, per namespace (they renew every ~17 h). */
     proxyCertTtlSeconds: (namespace: string) =>
-        `min by (namespace) (identity_cert_expiration_timestamp_seconds{namespace=~"${namespace}"}) - time()`,
+        `min by (namespace) (control_identity_cert_expiration_timestamp_seconds{namespace=~"${namespace}"}) - time()`,
     /** Seconds left on a trust anchor whose expiry is known to the program. */
     anchorTtlSeconds: (notAfterUnix: number, fingerprint: string) =>
         `label_replace(vector(${notAfterUnix} - time()), "anchor_sha256", "${fingerprint}", "", "")`,

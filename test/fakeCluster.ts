@@ -1,0 +1,298 @@
+/**
+ * A fake cluster for scripts/mesh-check.mjs: real certificates, and a fake `kubectl` on PATH that
+ * serves fixtures a page at a time, records every call, and can hang, fail, answer nonsense or be
+ * slow where a test says so. {@link runScript} runs the script once against a described cluster;
+ * {@link LiveCluster} keeps a cluster across runs, restarted workloads picking up the current
+ * bundle, for the program's own Jobs to run against (test/rotationEvidence.test.ts).
+ */
+import { spawnSync } from "node:child_process";
+import * as fs from "node:fs";
+import * as os from "node:os";
+import * as path from "node:path";
+import { MESH_CHECK_SCRIPT_PATH } from "../components/meshMaintenance";
+import { certRequestOutputs, locallySignedCertOutputs, privateKeyOutputs, selfSignedCertOutputs } from "../lib/mockTls";
+
+export interface Ca {
+    certPem: string;
+    privateKeyPem: string;
+}
+
+export async function anchor(validityHours = 87600): Promise<Ca> {
+    const key = privateKeyOutputs({ algorithm: "ECDSA", ecdsaCurve: "P256" });
+    const cert = await selfSignedCertOutputs({
+        privateKeyPem: key.privateKeyPem,
+        subject: { commonName: "root.linkerd.cluster.local" },
+        isCaCertificate: true,
+        allowedUses: ["cert_signing", "crl_signing"],
+        validityPeriodHours: validityHours,
+    });
+    return { certPem: cert.certPem, privateKeyPem: key.privateKeyPem };
+}
+
+export async function issuer(signer: Ca, validityHours = 48): Promise<Ca> {
+    const key = privateKeyOutputs({ algorithm: "ECDSA", ecdsaCurve: "P256" });
+    const csr = await certRequestOutputs({ privateKeyPem: key.privateKeyPem, subject: { commonName: "identity.linkerd.cluster.local" } });
+    const cert = await locallySignedCertOutputs({
+        certRequestPem: csr.certRequestPem,
+        caCertPem: signer.certPem,
+        caPrivateKeyPem: signer.privateKeyPem,
+        isCaCertificate: true,
+        allowedUses: ["cert_signing", "crl_signing"],
+        validityPeriodHours: validityHours,
+    });
+    return { certPem: cert.certPem, privateKeyPem: key.privateKeyPem };
+}
+
+/** A certificate whose validity is in the past, or the future: signed by hand (the tls mock issues from now). */
+export async function outOfTime(signer: Ca, from: Date, to: Date): Promise<Ca> {
+    const x509 = await import("@peculiar/x509");
+    const crypto = await import("node:crypto");
+    const keys = crypto.generateKeyPairSync("ec", { namedCurve: "P-256" });
+    const subtle = crypto.webcrypto.subtle;
+    const algorithm = { name: "ECDSA", namedCurve: "P-256" };
+    const importPrivate = (pem: string) => subtle.importKey("pkcs8", crypto.createPrivateKey(pem).export({ type: "pkcs8", format: "der" }), algorithm, true, ["sign"]);
+    const publicKey = await subtle.importKey("spki", keys.publicKey.export({ type: "spki", format: "der" }), algorithm, true, ["verify"]);
+    const signerCert = new x509.X509Certificate(signer.certPem);
+    const cert = await x509.X509CertificateGenerator.create({
+        serialNumber: "01",
+        subject: "CN=identity.linkerd.cluster.local",
+        issuer: signerCert.subject,
+        notBefore: from,
+        notAfter: to,
+        publicKey: publicKey as any,
+        signingKey: (await importPrivate(signer.privateKeyPem)) as any,
+        signingAlgorithm: { name: "ECDSA", hash: "SHA-256" } as any,
+        extensions: [new x509.BasicConstraintsExtension(true, undefined, true)],
+    });
+    return { certPem: cert.toString("pem"), privateKeyPem: keys.privateKey.export({ type: "pkcs8", format: "pem" }) as string };
+}
+
+/** The fake kubectl: answers from fixtures in FAKE_KUBE_DIR, a page at a time for pods; records every call. */
+export const FAKE_KUBECTL = `#!/usr/bin/env node
+const fs = require("fs"), path = require("path");
+const dir = process.env.FAKE_KUBE_DIR;
+const args = process.argv.slice(2);
+fs.appendFileSync(path.join(dir, "calls.log"), args.join(" ") + "\\n");
+const rules = JSON.parse(fs.readFileSync(path.join(dir, "rules.json"), "utf8"));
+const call = args.filter((a) => !a.startsWith("--request-timeout")).join(" ");
+const sleep = (s) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, s * 1000);
+for (const [pattern, seconds] of rules.hang) if (call.includes(pattern)) sleep(seconds);
+for (const [pattern, answer] of rules.answer) if (call.includes(pattern)) { process.stdout.write(answer); process.exit(0); }
+const ns = args[args.indexOf("-n") + 1];
+const notFound = (what) => { process.stderr.write("Error from server (NotFound): " + what + " not found\\n"); process.exit(1); };
+const serve = (file) => { const full = path.join(dir, file); if (!fs.existsSync(full)) notFound(file); process.stdout.write(fs.readFileSync(full, "utf8")); };
+if (args[0] === "get" && args[1] === "--raw") {
+  const url = new URL(args[2], "https://api");
+  const ns = url.pathname.split("/")[4];
+  const all = fs.existsSync(path.join(dir, "pods-" + ns + ".json")) ? JSON.parse(fs.readFileSync(path.join(dir, "pods-" + ns + ".json"), "utf8")) : [];
+  const selector = url.searchParams.get("labelSelector");
+  const wanted = selector ? Object.fromEntries(selector.split(",").map((kv) => kv.split("="))) : {};
+  const pods = all.filter((p) => Object.entries(wanted).every(([k, v]) => (p.metadata.labels || {})[k] === v));
+  const limit = Number(url.searchParams.get("limit")), start = Number(url.searchParams.get("continue") || 0);
+  if (!limit) { process.stderr.write("unpaged list\\n"); process.exit(5); }
+  const next = start + limit < pods.length ? String(start + limit) : "";
+  // Each page is built on its own: what the script holds at once is one page.
+  const page = pods.slice(start, start + limit).map((p) => ({ ...p, metadata: { ...p.metadata, annotations: { ...(p.metadata.annotations || {}), padding: "x".repeat(rules.podPadding || 0) } } }));
+  process.stdout.write(JSON.stringify({ kind: "PodList", items: page, metadata: { continue: next } }));
+} else if (args[0] === "get") {
+  const kind = args[1].split(".")[0];
+  if (args[2] === "-n") serve(kind + "-" + ns + ".json"); else serve(kind + "-" + ns + "-" + args[2] + ".json");
+} else if (args[0] === "patch") {
+  // A merge patch of a Deployment's pod-template annotations is kept: a later get sees it.
+  const file = path.join(dir, args[1] + "-" + ns + "-" + args[2] + ".json");
+  if (fs.existsSync(file)) {
+    const object = JSON.parse(fs.readFileSync(file, "utf8"));
+    const patch = JSON.parse(args[args.indexOf("-p") + 1]);
+    const template = ((object.spec ||= {}).template ||= {});
+    template.metadata = { ...(template.metadata || {}), annotations: { ...((template.metadata || {}).annotations || {}), ...patch.spec.template.metadata.annotations } };
+    fs.writeFileSync(file, JSON.stringify(object));
+  }
+  process.stdout.write(args[1] + "/" + args[2] + " patched\\n");
+} else if (args[0] === "rollout" && args[1] === "restart") {
+  if (rules.gone.includes(ns + "/" + args[2])) notFound(args[2]);
+  if (rules.refreshOnRestart) {
+    // The workload's new pods are injected with the bundle the ConfigMap holds now.
+    const [kind, name] = args[2].split("/");
+    const podsFile = path.join(dir, "pods-" + ns + ".json");
+    const bundle = JSON.parse(fs.readFileSync(path.join(dir, "configmap-linkerd-linkerd-identity-trust-roots.json"), "utf8")).data["ca-bundle.crt"];
+    const owned = (p) => (p.metadata.ownerReferences || []).some((r) => kind === "deployment" ? r.kind === "ReplicaSet" && r.name.startsWith(name + "-") : r.kind.toLowerCase() === kind && r.name === name);
+    const pods = fs.existsSync(podsFile) ? JSON.parse(fs.readFileSync(podsFile, "utf8")) : [];
+    for (const p of pods.filter(owned)) {
+      for (const c of [...(p.spec.initContainers || []), ...p.spec.containers]) {
+        for (const e of c.env || []) if (e.name === "LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS") e.value = bundle + "\\n";
+      }
+    }
+    fs.writeFileSync(podsFile, JSON.stringify(pods));
+  }
+  process.stdout.write(args[2] + " restarted\\n");
+} else if (args[0] === "rollout" && args[1] === "status") {
+  if (rules.slowRollouts) sleep(rules.slowRollouts);
+  if (rules.failing.includes(ns + "/" + args[2])) { process.stderr.write("error: timed out waiting for the condition\\n"); process.exit(1); }
+  process.stdout.write("successfully rolled out\\n");
+} else { process.stderr.write("fake kubectl: unexpected " + args.join(" ") + "\\n"); process.exit(3); }
+`;
+
+export interface Cluster {
+    /** The issuer's public certificate (its key is never read). */
+    issuer: { certPem: string };
+    /** The trust bundle: anchors, or the PEM the ConfigMap holds. */
+    bundle: Ca[] | string;
+    /** Restarted workloads' pods come back trusting the bundle of the moment (a live cluster). */
+    refreshOnRestart?: boolean;
+    /** Where the issuer's public certificate is: the static ConfigMap (default) or cert-manager's CertificateRequest. */
+    issuerSource?: "configmap" | "certificate";
+    pods?: Record<string, object[]>;
+    /** `ns/kind/name` whose rollout never becomes ready. */
+    failingRollouts?: string[];
+    /** `ns/kind/name` that is gone when restarted. */
+    gone?: string[];
+    /** Seconds every rollout watch takes. */
+    slowRollouts?: number;
+    /** [call substring, seconds]: calls that hang. */
+    hang?: [string, number][];
+    /** [call substring, raw answer]: calls that answer this. */
+    answer?: [string, string][];
+    /** Control-plane Deployments by name, with their pod-template annotations. */
+    deployments?: Record<string, Record<string, string>>;
+    /** Ingresses per namespace. */
+    ingresses?: Record<string, string[]>;
+    /** Bytes added to every served pod (memory test). */
+    podPadding?: number;
+    /** Heap limit of the script's node, MiB. */
+    heapMiB?: number;
+    env?: Record<string, string>;
+}
+
+export interface Result {
+    status: number | null;
+    stdout: string;
+    stderr: string;
+    /** kubectl calls, without the request timeout. */
+    calls: string[];
+    /** kubectl calls as made. */
+    raw: string[];
+    seconds: number;
+}
+
+export const bundlePem = (anchors: Ca[] | string) => (typeof anchors === "string" ? anchors : anchors.map((a) => a.certPem.trim()).join("\n"));
+
+/**
+ * Runs the script once against `cluster`. In a directory of its own, removed after; in `dir`, kept
+ * (the pods, restarted or not, are then read back into `cluster.pods`).
+ */
+export function runScript(cluster: Cluster, dir?: string): Result {
+    const keep = dir !== undefined;
+    dir ??= fs.mkdtempSync(path.join(os.tmpdir(), "mesh-check-"));
+    try {
+        const bin = path.join(dir, "bin");
+        fs.mkdirSync(bin, { recursive: true });
+        fs.writeFileSync(path.join(bin, "kubectl"), FAKE_KUBECTL, { mode: 0o755 });
+        const write = (file: string, value: unknown) => fs.writeFileSync(path.join(dir, file), JSON.stringify(value));
+        write("rules.json", {
+            hang: cluster.hang ?? [],
+            answer: cluster.answer ?? [],
+            failing: cluster.failingRollouts ?? [],
+            gone: cluster.gone ?? [],
+            slowRollouts: cluster.slowRollouts ?? 0,
+            podPadding: cluster.podPadding ?? 0,
+            refreshOnRestart: cluster.refreshOnRestart ?? false,
+        });
+        write("configmap-linkerd-linkerd-identity-trust-roots.json", { data: { "ca-bundle.crt": bundlePem(cluster.bundle) } });
+        write("configmap-linkerd-linkerd-identity-issuer-certificate.json", { data: { "tls.crt": cluster.issuer.certPem } });
+        write("certificates-linkerd-linkerd-identity-issuer.json", { status: { revision: 3 } });
+        write("certificaterequests-linkerd.json", {
+            items: [2, 3].map((revision) => ({
+                metadata: { annotations: { "cert-manager.io/certificate-name": "linkerd-identity-issuer", "cert-manager.io/certificate-revision": String(revision) } },
+                status: { certificate: Buffer.from(revision === 3 ? cluster.issuer.certPem : "garbage").toString("base64") },
+            })),
+        });
+        for (const [namespace, pods] of Object.entries(cluster.pods ?? {})) write(`pods-${namespace}.json`, pods);
+        for (const [name, annotations] of Object.entries(cluster.deployments ?? {})) {
+            write(`deployment-linkerd-${name}.json`, { metadata: { name }, spec: { template: { metadata: { annotations } } }, status: { availableReplicas: 1 } });
+        }
+        for (const [namespace, names] of Object.entries(cluster.ingresses ?? {})) write(`ingresses-${namespace}.json`, { items: names.map((name) => ({ metadata: { name } })) });
+        fs.writeFileSync(path.join(dir, "calls.log"), "");
+
+        const started = Date.now();
+        const result = spawnSync(process.execPath, [...(cluster.heapMiB ? [`--max-old-space-size=${cluster.heapMiB}`] : []), MESH_CHECK_SCRIPT_PATH], {
+            encoding: "utf8",
+            env: {
+                PATH: `${bin}:${process.env.PATH}`,
+                FAKE_KUBE_DIR: dir,
+                ISSUER_SOURCE: JSON.stringify(
+                    cluster.issuerSource === "certificate"
+                        ? { kind: "certificate", name: "linkerd-identity-issuer" }
+                        : { kind: "configmap", name: "linkerd-identity-issuer-certificate", key: "tls.crt" },
+                ),
+                MESHED_NAMESPACES: Object.keys(cluster.pods ?? { akko: [] }).join(","),
+                ISSUER_MIN_HOURS_LEFT: "24",
+                ANCHOR_MIN_DAYS_LEFT: "60",
+                MAX_CONCURRENT_RESTARTS: "1",
+                ROLLOUT_TIMEOUT_SECONDS: "60",
+                KUBECTL_TIMEOUT_SECONDS: "2",
+                TASKS: "certificates,restarts",
+                ...cluster.env,
+            },
+        });
+        const raw = fs.readFileSync(path.join(dir, "calls.log"), "utf8").split("\n").filter(Boolean);
+        const calls = raw.map((call) => call.replace(/ --request-timeout=\d+s$/, ""));
+        if (keep) {
+            const read = (file: string) => JSON.parse(fs.readFileSync(path.join(dir!, file), "utf8"));
+            for (const namespace of Object.keys(cluster.pods ?? {})) cluster.pods![namespace] = read(`pods-${namespace}.json`);
+            for (const name of Object.keys(cluster.deployments ?? {})) {
+                cluster.deployments![name] = read(`deployment-linkerd-${name}.json`).spec.template.metadata.annotations ?? {};
+            }
+        }
+        return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls, raw, seconds: (Date.now() - started) / 1000 };
+    } finally {
+        if (!keep) fs.rmSync(dir, { recursive: true, force: true });
+    }
+}
+
+export const restarts = (r: Result) => r.calls.filter((c) => c.startsWith("rollout"));
+
+export interface PodOptions {
+    /** Proxy as a native sidecar (init container). */
+    nativeSidecar?: boolean;
+    /** The proxy's LINKERD2_PROXY_INBOUND_DEFAULT_POLICY. */
+    policy?: string;
+    annotations?: Record<string, string>;
+    labels?: Record<string, string>;
+    hostNetwork?: boolean;
+    phase?: string;
+    /** Owner: Deployment (default), StatefulSet, Job, or none (a bare pod). */
+    owner?: "Deployment" | "StatefulSet" | "Job" | "none";
+    probes?: Record<string, object>;
+    ports?: object[];
+}
+
+let podCounter = 0;
+
+/** A pod; meshed when `anchors` is given, trusting them. */
+export function pod(name: string, anchors: Ca[] | string | undefined, options: PodOptions = {}): any {
+    const hash = "5d8f7c9b4";
+    const env = [{ name: "LINKERD2_PROXY_INBOUND_DEFAULT_POLICY", value: options.policy ?? "all-unauthenticated" }];
+    if (anchors) env.push({ name: "LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS", value: `${bundlePem(anchors)}\n` });
+    const proxy = { name: "linkerd-proxy", env };
+    const app = { name: "app", env: [], ports: options.ports ?? [], ...(options.probes ?? {}) };
+    const containers = anchors ? (options.nativeSidecar ? { initContainers: [proxy], containers: [app] } : { containers: [app, proxy] }) : { containers: [app] };
+    const owner = options.owner ?? "Deployment";
+    const ownerReferences =
+        owner === "Deployment"
+            ? [{ kind: "ReplicaSet", name: `${name}-${hash}`, controller: true }]
+            : owner === "none"
+              ? undefined
+              : [{ kind: owner, name, controller: true }];
+    podCounter++;
+    return {
+        metadata: {
+            name: `${name}-${hash}-x${podCounter}`,
+            labels: { ...(owner === "Deployment" ? { "pod-template-hash": hash } : {}), ...(options.labels ?? {}) },
+            annotations: options.annotations ?? {},
+            ...(ownerReferences ? { ownerReferences } : {}),
+        },
+        spec: { ...containers, ...(options.hostNetwork ? { hostNetwork: true } : {}) },
+        status: { phase: options.phase ?? "Running" },
+    };
+}
+
