@@ -10,7 +10,7 @@ import { toK8sResources } from "./certManager";
 import type { ResourceValues } from "./linkerdControlPlane";
 
 /** The script every maintenance Job runs, kept in the repository as a file. */
-export const MESH_CHECK_SCRIPT_PATH = path.join(__dirname, "..", "scripts", "mesh-check.mjs");
+export const MESH_CHECK_SCRIPT_PATH = path.join(__dirname, "..", "cluster", "mesh-check.mjs");
 
 export interface RotationSchedule {
     /** First hour (UTC) of the window the daily run falls in. */
@@ -145,7 +145,7 @@ interface Grants {
 }
 
 /**
- * Keeps the data plane in line with the mesh (scripts/mesh-check.mjs), from its own namespace,
+ * Keeps the data plane in line with the mesh (cluster/mesh-check.mjs), from its own namespace,
  * which enforces Pod Security `restricted`:
  * - the daily rotation CronJob checks the issuer chains to the trust bundle, alerts on time left,
  *   and restarts what runs with an old bundle, policy or proxy version;

@@ -11,7 +11,7 @@
  *   finish   generation g+1, phase 0         (old anchor leaves Pulumi state)
  *
  * At every phase the issuer chains to an anchor in the bundle. Time is not the evidence; the
- * cluster is (components/meshMaintenance.ts, scripts/mesh-check.mjs), gathered in the `pulumi up`
+ * cluster is (components/meshMaintenance.ts, cluster/mesh-check.mjs), gathered in the `pulumi up`
  * that makes the change, whose record only settles when it is there:
  * - phase 1 and 3: the rollout Job restarts every workload with the new bundle and proves every
  *   meshed pod's proxy trusts it, whatever owns the pod (a stale Job pod blocks the step);

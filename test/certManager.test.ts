@@ -4,7 +4,7 @@
  * against the pinned CRDs, and one dependency graph where nothing waits that need not.
  */
 import { strict as assert } from "node:assert";
-import { dependsOn, ofType, one, ProgramRun, RecordedResource } from "../lib/mockRuntime";
+import { dependsOn, ofType, one, ProgramRun, RecordedResource } from "../tools/mockRuntime";
 import { asObject, assertValid, schemasFor } from "./crdSchemas";
 import { runStackOk } from "./helpers";
 

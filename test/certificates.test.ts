@@ -6,7 +6,7 @@ import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { strict as assert } from "node:assert";
 import * as crypto from "node:crypto";
-import { one, ProgramRun } from "../lib/mockRuntime";
+import { one, ProgramRun } from "../tools/mockRuntime";
 import { runStackOk, secretData, trustRootsOf } from "./helpers";
 
 const HOUR = 3600_000;

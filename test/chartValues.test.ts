@@ -4,7 +4,7 @@
  */
 import { strict as assert } from "node:assert";
 import YAML from "yaml";
-import { ofType, ProgramRun, ProviderState } from "../lib/mockRuntime";
+import { ofType, ProgramRun, ProviderState } from "../tools/mockRuntime";
 import { CHARTS } from "../lib/registry";
 import { chartFiles } from "../tools/helm";
 import { chartArchive } from "../tools/upstream";

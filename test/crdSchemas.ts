@@ -4,7 +4,7 @@
  * artefacts: a test asks for them with {@link schemasFor}, which skips outside CI when they
  * cannot be had (test/upstream.ts).
  */
-import type { ProgramRun, RecordedResource } from "../lib/mockRuntime";
+import type { ProgramRun, RecordedResource } from "../tools/mockRuntime";
 import { CrdSchemas, KubeObject, validateObject } from "../tools/kubeValidate";
 import { crdSchemas, upstream } from "./upstream";
 

@@ -4,7 +4,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
 import { configObject } from "../config/schema";
-import { PROJECT_ROOT } from "../lib/mockRuntime";
+import { PROJECT_ROOT } from "../tools/mockRuntime";
 import { STACKS } from "./helpers";
 
 const read = (file: string) => fs.readFileSync(path.join(PROJECT_ROOT, file), "utf8");

@@ -26,8 +26,8 @@ import {
     missingPrerequisite,
     parsePrometheusText,
     workloadManifests,
-} from "../lib/e2e";
-import { kubernetesObjects, ofType, PROJECT_ROOT, runProgram } from "../lib/mockRuntime";
+} from "../tools/e2e";
+import { kubernetesObjects, ofType, PROJECT_ROOT, runProgram } from "../tools/mockRuntime";
 
 const edge = (src: string, dst: string, overrides: Partial<Record<string, string>> = {}) => ({
     src,
@@ -182,7 +182,7 @@ describe("e2e (no cluster needed)", () => {
 
     it("`npm run e2e` without the CLIs exits at once with status 3 and says why", () => {
         const started = Date.now();
-        const result = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(PROJECT_ROOT, "scripts", "e2e.ts")], {
+        const result = spawnSync(process.execPath, ["-r", "ts-node/register/transpile-only", path.join(PROJECT_ROOT, "tools", "cli", "e2e.ts")], {
             cwd: PROJECT_ROOT,
             encoding: "utf8",
             env: { ...process.env, PATH: path.dirname(process.execPath) },
@@ -196,6 +196,6 @@ describe("e2e (no cluster needed)", () => {
     it("is not part of npm test", () => {
         const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8"));
         assert.doesNotMatch(pkg.scripts.test, /e2e/);
-        assert.equal(pkg.scripts.e2e, "ts-node --transpile-only scripts/e2e.ts");
+        assert.equal(pkg.scripts.e2e, "ts-node --transpile-only tools/cli/e2e.ts");
     });
 });

@@ -14,7 +14,7 @@ import { awaitCaBundle, retainAndReadopt, retainCustomResourceDefinitions } from
 import { ConfigError } from "../config";
 import { keepConfigSecrets, markSecrets, secretConfigStrings } from "../config/secrets";
 import { planMesh, readPreviousMesh } from "../lib/meshLifecycle";
-import { defaultCluster, dependsOn, kubernetesObjects, ofType, one, ProgramRun, PROJECT_ROOT, ProviderState, UNKNOWN } from "../lib/mockRuntime";
+import { defaultCluster, dependsOn, kubernetesObjects, ofType, one, ProgramRun, PROJECT_ROOT, ProviderState, UNKNOWN } from "../tools/mockRuntime";
 import { GATEWAY_API } from "../lib/registry";
 import { RotationRecord } from "../lib/rotation";
 import { readPreviousDeployment, refusedTransitions } from "../lib/transitions";
@@ -222,7 +222,7 @@ describe("no delete-then-create of live config; a script change re-runs nothing"
     it("the rollout Job depends on the mesh and the control plane's inputs only, not on the script's text", async () => {
         const run = await runStackOk("netcup", { "mtls.enabled": true });
         const job = one(run, JOB, "akko-maintenance-rollout");
-        const script = fs.readFileSync(path.join(PROJECT_ROOT, "scripts", "mesh-check.mjs"), "utf8");
+        const script = fs.readFileSync(path.join(PROJECT_ROOT, "cluster", "mesh-check.mjs"), "utf8");
         const digest = (text: string) => require("node:crypto").createHash("sha256").update(text).digest("hex");
         assert.doesNotMatch(JSON.stringify(job.inputs), new RegExp(digest(script).slice(0, 10)));
         const configMap = one(run, "kubernetes:core/v1:ConfigMap", "akko-maintenance-script");

@@ -1,5 +1,5 @@
 /**
- * A fake cluster for scripts/mesh-check.mjs: real certificates, and a fake `kubectl` on PATH that
+ * A fake cluster for cluster/mesh-check.mjs: real certificates, and a fake `kubectl` on PATH that
  * serves fixtures a page at a time, records every call, and can hang, fail, answer nonsense or be
  * slow where a test says so. {@link runScript} runs the script once against a described cluster;
  * {@link LiveCluster} keeps a cluster across runs, restarted workloads picking up the current
@@ -10,7 +10,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { MESH_CHECK_SCRIPT_PATH } from "../components/meshMaintenance";
-import { certRequestOutputs, locallySignedCertOutputs, privateKeyOutputs, selfSignedCertOutputs } from "../lib/mockTls";
+import { certRequestOutputs, locallySignedCertOutputs, privateKeyOutputs, selfSignedCertOutputs } from "../tools/mockTls";
 
 export interface Ca {
     certPem: string;

@@ -1,6 +1,6 @@
 /** Sizing: the Netcup box (16 GiB) must run the mesh with 50 meshed pods on 10 % of its memory. */
 import { strict as assert } from "node:assert";
-import { meshFootprint } from "../lib/footprint";
+import { meshFootprint } from "../tools/footprint";
 import { MIB } from "../lib/quantity";
 import { runStackOk } from "./helpers";
 

@@ -1,5 +1,5 @@
 /** Shared test helpers: running stacks under mocks, reading what they registered. */
-import { ProgramRun, readStackConfig, runProgram, RunOptions, setConfigPath, stackNames } from "../lib/mockRuntime";
+import { ProgramRun, readStackConfig, runProgram, RunOptions, setConfigPath, stackNames } from "../tools/mockRuntime";
 
 export const STACKS = stackNames();
 

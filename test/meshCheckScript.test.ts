@@ -1,5 +1,5 @@
 /**
- * scripts/mesh-check.mjs under real conditions: real certificates and a fake `kubectl`
+ * cluster/mesh-check.mjs under real conditions: real certificates and a fake `kubectl`
  * (test/fakeCluster.ts) that can hang, fail, answer nonsense or be slow where a test says so.
  */
 import { strict as assert } from "node:assert";

@@ -7,7 +7,7 @@ import { strict as assert } from "node:assert";
 import YAML from "yaml";
 import { meshAnnotations, proxyAnnotations } from "../components/meshedNamespace";
 import { ConfigError } from "../config";
-import { defaultCluster, dependsOn, kubernetesObjects, ofType, one, ProgramRun, ProviderState, reads } from "../lib/mockRuntime";
+import { defaultCluster, dependsOn, kubernetesObjects, ofType, one, ProgramRun, ProviderState, reads } from "../tools/mockRuntime";
 import type { MeshState } from "../lib/meshLifecycle";
 import { meshedNamespacePolicy, platformPolicies } from "../lib/networkPolicies";
 import { podSecurityProblem } from "../lib/podSecurity";

@@ -6,7 +6,7 @@
  * HelmChartConfig and Prometheus Operator CRDs are optional artefacts, reported when missing.
  */
 import { strict as assert } from "node:assert";
-import { ProgramRun, ProviderState } from "../lib/mockRuntime";
+import { ProgramRun, ProviderState } from "../tools/mockRuntime";
 import { CrdSchemas, goRegExp, validateObject } from "../tools/kubeValidate";
 import { asObject, registeredObjects } from "./crdSchemas";
 import { runStackOk, STACKS, STRICT } from "./helpers";

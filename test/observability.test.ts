@@ -9,7 +9,7 @@ import * as crypto from "node:crypto";
 import { isDeepStrictEqual } from "node:util";
 import YAML from "yaml";
 import { ConfigError } from "../config";
-import { dependsOn, ofType, one, ProgramRun } from "../lib/mockRuntime";
+import { dependsOn, ofType, one, ProgramRun } from "../tools/mockRuntime";
 import { promql as promqlOf } from "../components/observability/promql";
 import { runStack, runStackOk } from "./helpers";
 

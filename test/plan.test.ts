@@ -2,8 +2,8 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { PROJECT_ROOT } from "../lib/mockRuntime";
-import { plan } from "../scripts/plan";
+import { PROJECT_ROOT } from "../tools/mockRuntime";
+import { plan } from "../tools/cli/plan";
 import { STACKS } from "./helpers";
 
 describe("npm run plan", () => {

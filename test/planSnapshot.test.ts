@@ -1,13 +1,13 @@
 /**
  * Unchanged behaviour: the program hands the engine what the committed plan snapshot says, for
- * every stack and mode (lib/planSnapshot.ts): the same URNs (so no resource is replaced, the
+ * every stack and mode (tools/planSnapshot.ts): the same URNs (so no resource is replaced, the
  * protected anchors least of all), options, inputs and outputs. A change that is meant is
  * recorded with `npm run snapshot`, and shows in review as a diff of test/fixtures/plan-snapshot.json.
  */
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
-import { PlanSnapshot, planSnapshot } from "../lib/planSnapshot";
-import { SNAPSHOT_FILE } from "../scripts/snapshot";
+import { PlanSnapshot, planSnapshot } from "../tools/planSnapshot";
+import { SNAPSHOT_FILE } from "../tools/cli/snapshot";
 
 /** What differs between two snapshots of one scenario, by URN, for a readable failure. */
 function differences(expected: PlanSnapshot, actual: PlanSnapshot, scenario: string): string[] {

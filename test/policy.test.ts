@@ -4,7 +4,7 @@
  */
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { strict as assert } from "node:assert";
-import type { ProgramRun } from "../lib/mockRuntime";
+import type { ProgramRun } from "../tools/mockRuntime";
 import {
     chartsPinned,
     durationHours,

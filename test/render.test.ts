@@ -6,8 +6,8 @@
  * with the reason (test/upstream.ts).
  */
 import { strict as assert } from "node:assert";
-import { meshFootprint } from "../lib/footprint";
-import { ofType, ProgramRun, RecordedResource } from "../lib/mockRuntime";
+import { meshFootprint } from "../tools/footprint";
+import { ofType, ProgramRun, RecordedResource } from "../tools/mockRuntime";
 import { MIB, parseQuantity } from "../lib/quantity";
 import { CHARTS } from "../lib/registry";
 import { chartFiles, render, RenderedObject } from "../tools/helm";
@@ -239,7 +239,7 @@ describe("the real charts, rendered with the program's values", function () {
             }
             memory += 50 * proxyMemory;
             assert.ok(memory <= 0.1 * NETCUP_MEMORY, `${(memory / MIB).toFixed(0)} MiB of requests > ${(0.1 * NETCUP_MEMORY) / MIB} MiB`);
-            assert.equal(memory, meshFootprint(run, 50).memoryRequest, "lib/footprint.ts counts what the charts really render");
+            assert.equal(memory, meshFootprint(run, 50).memoryRequest, "tools/footprint.ts counts what the charts really render");
         });
     });
 

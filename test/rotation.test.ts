@@ -5,8 +5,8 @@
 import { strict as assert } from "node:assert";
 import * as crypto from "node:crypto";
 import { ConfigError } from "../config";
-import { one, ProgramRun, ProviderState } from "../lib/mockRuntime";
-import { certRequestOutputs, locallySignedCertOutputs, privateKeyOutputs } from "../lib/mockTls";
+import { one, ProgramRun, ProviderState } from "../tools/mockRuntime";
+import { certRequestOutputs, locallySignedCertOutputs, privateKeyOutputs } from "../tools/mockTls";
 import { anchorsFor, planRotation, RotationError, RotationRecord } from "../lib/rotation";
 import { runStack, runStackOk, secretData, trustRootsOf } from "./helpers";
 

@@ -1,7 +1,7 @@
 /**
  * A trust-anchor rotation end to end, advancing on evidence: the program runs under mocks, every
  * object it creates or updates is applied to a fake live cluster (test/fakeCluster.ts) in the
- * engine's order, and every Job it registers runs the real scripts/mesh-check.mjs there with the
+ * engine's order, and every Job it registers runs the real cluster/mesh-check.mjs there with the
  * environment the program gave it; a Job that exits non-zero fails its resource, as the provider's
  * Job await does. Real certificates throughout (the static issuer, k3d).
  */
@@ -10,7 +10,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { AppliedResource, ProgramRun, ProviderState } from "../lib/mockRuntime";
+import { AppliedResource, ProgramRun, ProviderState } from "../tools/mockRuntime";
 import type { RotationRecord } from "../lib/rotation";
 import { Cluster, pod, Result, runScript } from "./fakeCluster";
 import { runStack } from "./helpers";

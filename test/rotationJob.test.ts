@@ -8,7 +8,7 @@ import { run as celRun } from "@bufbuild/cel";
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import { MESH_CHECK_SCRIPT_PATH, RESTART_ANNOTATIONS, restartOnlyPolicy } from "../components/meshMaintenance";
-import { ofType, one, ProgramRun, ProviderState } from "../lib/mockRuntime";
+import { ofType, one, ProgramRun, ProviderState } from "../tools/mockRuntime";
 import { runStackOk, STACKS, STRICT } from "./helpers";
 
 const CRONJOB = "kubernetes:batch/v1:CronJob";

@@ -2,7 +2,7 @@
  * The real program, for every stack file, with the mesh off and on.
  */
 import { strict as assert } from "node:assert";
-import { dependsOn, kubernetesObjects, ofType, one, ProgramRun } from "../lib/mockRuntime";
+import { dependsOn, kubernetesObjects, ofType, one, ProgramRun } from "../tools/mockRuntime";
 import { runStackOk, STACKS } from "./helpers";
 
 const CHART = "kubernetes:helm.sh/v4:Chart";

@@ -6,7 +6,7 @@
  * Nothing here needs `../shared`: a local mirror is named by `AKKO_HELM_MIRROR` / `AKKO_UPSTREAM_DIR`.
  */
 import YAML from "yaml";
-import type { RecordedResource } from "../lib/mockRuntime";
+import type { RecordedResource } from "../tools/mockRuntime";
 import { CHARTS, GATEWAY_API, HELM_CHART_CONFIG_CRD, PinnedChart, PROMETHEUS_OPERATOR_CRDS } from "../lib/registry";
 import { chartFiles, helm, render, RenderedObject, RenderOptions } from "../tools/helm";
 import { CrdSchemas, KubeObject, validateObject } from "../tools/kubeValidate";

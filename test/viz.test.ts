@@ -2,7 +2,7 @@
 import { strict as assert } from "node:assert";
 import { ConfigError } from "../config";
 import { enforcedHostRegexp } from "../components/linkerdViz";
-import { dependsOn, ofType, one, ProgramRun } from "../lib/mockRuntime";
+import { dependsOn, ofType, one, ProgramRun } from "../tools/mockRuntime";
 import { runStack, runStackOk, STACKS } from "./helpers";
 
 const CHART = "kubernetes:helm.sh/v4:Chart";

@@ -9,7 +9,7 @@ import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
-import { PROJECT_ROOT } from "../lib/mockRuntime";
+import { PROJECT_ROOT } from "../tools/mockRuntime";
 import { STACKS } from "./helpers";
 
 const DIR = path.join(PROJECT_ROOT, ".github", "workflows");

@@ -2,16 +2,16 @@
  * `npm run bench [-- --runs 5] [-- --write]`: for every stack (mesh on), how long the
  * program takes to evaluate under the mock runtime (median of several runs), and the mesh's
  * declared footprint — requests and limits of the control plane, viz, cert-manager and 50
- * meshed proxies (lib/footprint.ts). Prints a table; --write keeps it in docs/performance.md
+ * meshed proxies (tools/footprint.ts). Prints a table; --write keeps it in docs/performance.md
  * with the date and the machine.
  */
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { parseArgs } from "node:util";
-import { meshFootprint } from "../lib/footprint";
-import { PROJECT_ROOT, readStackConfig, runProgram, setConfigPath, stackNames } from "../lib/mockRuntime";
-import { MIB } from "../lib/quantity";
+import { meshFootprint } from "../footprint";
+import { PROJECT_ROOT, readStackConfig, runProgram, setConfigPath, stackNames } from "../mockRuntime";
+import { MIB } from "../../lib/quantity";
 
 const MESHED_PODS = 50;
 

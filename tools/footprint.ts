@@ -9,7 +9,7 @@
  * control-plane deployment has `controllerReplicas` replicas. Jobs and CronJobs
  * (heartbeat, the rotation check) run for seconds a day and are left out.
  */
-import { parseQuantity } from "./quantity";
+import { parseQuantity } from "../lib/quantity";
 import type { ProgramRun } from "./mockRuntime";
 
 export interface ContainerFootprint {

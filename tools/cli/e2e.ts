@@ -13,7 +13,7 @@
  *      workloads serve at every step and that the mesh is gone at the end;
  *   5. cleans up (stack, state, workloads, the retained CRDs), whatever happened.
  * Bounded by AKKO_E2E_TIMEOUT_MINUTES (default 25). Exit 0 passed, 1 failed, 3 skipped:
- * no Pulumi CLI, no Linkerd CLI, no reachable k3d context (lib/e2e.ts).
+ * no Pulumi CLI, no Linkerd CLI, no reachable k3d context (tools/e2e.ts).
  */
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
 import { spawnSync } from "node:child_process";
@@ -34,8 +34,8 @@ import {
     metricsVerdict,
     missingPrerequisite,
     workloadManifests,
-} from "../lib/e2e";
-import { PROJECT_ROOT } from "../lib/mockRuntime";
+} from "../e2e";
+import { PROJECT_ROOT } from "../mockRuntime";
 
 const STACK = "e2e";
 const deadline = Date.now() + Number(process.env.AKKO_E2E_TIMEOUT_MINUTES ?? 25) * 60_000;
@@ -66,7 +66,7 @@ async function until<T>(what: string, seconds: number, attempt: () => T | undefi
 
 /** A copy of the program beside its node_modules, so the e2e stack file never lands in the repository. */
 function workspaceCopy(dir: string): void {
-    for (const entry of ["Pulumi.yaml", "index.ts", "package.json", "tsconfig.json", "config", "components", "lib", "scripts"]) {
+    for (const entry of ["Pulumi.yaml", "index.ts", "package.json", "tsconfig.json", "config", "components", "lib", "cluster"]) {
         fs.cpSync(path.join(PROJECT_ROOT, entry), path.join(dir, entry), { recursive: true });
     }
     fs.symlinkSync(path.join(PROJECT_ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");

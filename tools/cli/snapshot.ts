@@ -1,11 +1,11 @@
 /**
- * Writes the plan snapshot (lib/planSnapshot.ts) that test/planSnapshot.test.ts compares the
+ * Writes the plan snapshot (tools/planSnapshot.ts) that test/planSnapshot.test.ts compares the
  * program against: `npm run snapshot` after a change of resources, inputs or outputs that is meant.
  */
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { PROJECT_ROOT } from "../lib/mockRuntime";
-import { planSnapshot } from "../lib/planSnapshot";
+import { PROJECT_ROOT } from "../mockRuntime";
+import { planSnapshot } from "../planSnapshot";
 
 export const SNAPSHOT_FILE = path.join(PROJECT_ROOT, "test", "fixtures", "plan-snapshot.json");
 

@@ -1,6 +1,6 @@
 /**
  * Credential-free plan: runs the real program for one stack under Pulumi's mock runtime
- * (the same one the tests use, lib/mockRuntime.ts) — no cluster, no Pulumi backend, no
+ * (the same one the tests use, tools/mockRuntime.ts) — no cluster, no Pulumi backend, no
  * secrets — and prints what `pulumi up` would register.
  *
  *   npm run plan -- <stack> [--format text|mermaid] [--set mtls.enabled=true ...]
@@ -10,9 +10,9 @@
  * the config (the error is printed), 2 bad arguments.
  */
 import { parseArgs } from "node:util";
-import { ConfigError, configOverrides } from "../config";
-import { chartLines, mermaidGraph, overrideLines, resourceTree } from "../lib/planReport";
-import { readStackConfig, runProgram, setConfigPath, stackNames } from "../lib/mockRuntime";
+import { ConfigError, configOverrides } from "../../config";
+import { chartLines, mermaidGraph, overrideLines, resourceTree } from "../planReport";
+import { readStackConfig, runProgram, setConfigPath, stackNames } from "../mockRuntime";
 
 class UsageError extends Error {}
 

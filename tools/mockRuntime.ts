@@ -9,7 +9,7 @@
  *   the mock monitor's registerResource/readResource;
  * - resource transforms run, the stack's and the resource's own (the mock monitor hands them
  *   over without running them), and the record shows their result;
- * - `tls` resources return real keys and certificates (lib/mockTls.ts);
+ * - `tls` resources return real keys and certificates (tools/mockTls.ts);
  * - provider outputs are kept in a {@link ProviderState}, so a second run with the
  *   same state sees the same outputs, as a second `pulumi up` would from its state;
  * - in preview, a resource new to that state, or whose inputs changed, gets unknown computed

@@ -1,5 +1,5 @@
 /**
- * Everything the end-to-end test (scripts/e2e.ts) decides without a cluster: the stack
+ * Everything the end-to-end test (tools/cli/e2e.ts) decides without a cluster: the stack
  * config it deploys, the two workloads it meshes, and whether Linkerd's own data says
  * every edge between them is mTLS. Unit-tested in `npm test`; the cluster part is not.
  */
