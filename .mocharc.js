@@ -6,7 +6,7 @@ const os = require("node:os");
 module.exports = {
     require: ["ts-node/register/transpile-only"],
     extension: ["ts"],
-    spec: ["test/**/*.test.ts"],
+    spec: ["test/**/*.test.ts", "config/**/*.test.ts", "lib/**/*.test.ts"],
     timeout: 30000,
     slow: 3000,
     parallel: true,

@@ -6,11 +6,7 @@
 import { CHARTS, IMAGES } from "../lib/registry";
 import type { ContainerResources, MeshConfigInput, Target } from "./schema";
 
-export type DeepPartial<T> = T extends readonly (infer U)[]
-    ? readonly U[]
-    : T extends object
-      ? { [K in keyof T]?: DeepPartial<T[K]> }
-      : T;
+export type DeepPartial<T> = T extends readonly (infer U)[] ? readonly U[] : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
 
 const resources = (cpuRequest: string, memoryRequest: string, memoryLimit: string, cpuLimit?: string): ContainerResources => ({
     cpu: { request: cpuRequest, limit: cpuLimit },

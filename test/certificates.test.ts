@@ -6,7 +6,8 @@ import "reflect-metadata";
 import * as x509 from "@peculiar/x509";
 import { strict as assert } from "node:assert";
 import * as crypto from "node:crypto";
-import { one, ProgramRun } from "../tools/mockRuntime";
+import { one, ProgramRun, ProviderState } from "../tools/mockRuntime";
+import { privateKeyOutputs, selfSignedCertOutputs } from "../tools/mockTls";
 import { runStackOk, secretData, trustRootsOf } from "./helpers";
 
 const HOUR = 3600_000;
@@ -113,9 +114,10 @@ describe("certificates the program generates (real X.509)", () => {
             assert.ok(cert.verify(ca.publicKey), `${key} signed by the caBundle`);
             assert.equal(cert.checkHost(`${service}.linkerd.svc`), `${service}.linkerd.svc`);
             assert.ok(!cert.ca);
-            assert.deepEqual([...(new x509.X509Certificate(secret["tls.crt"]).getExtension(x509.ExtendedKeyUsageExtension)?.usages ?? [])], [
-                x509.ExtendedKeyUsage.serverAuth,
-            ]);
+            assert.deepEqual(
+                [...(new x509.X509Certificate(secret["tls.crt"]).getExtension(x509.ExtendedKeyUsageExtension)?.usages ?? [])],
+                [x509.ExtendedKeyUsage.serverAuth],
+            );
             assert.ok(samePublicKey(secret["tls.key"], cert), `${key}: tls.key belongs to tls.crt`);
         }
     });
@@ -157,13 +159,24 @@ describe("renewal policy", () => {
     });
 
     it("`pulumi up` warns when the anchor is within 60 days of expiry", async () => {
-        const shortLived = await runStackOk("k3d", {
-            "identity.trustAnchor.validityHours": 24 * 45,
-            "identity.issuer.static.validityHours": 168,
-            "identity.issuer.static.renewBeforeHours": 24,
+        // An anchor made long ago: the state holds a certificate 45 days from its end. (A new one
+        // that short is refused by the config: it would warn from the day it is made.)
+        const state = new ProviderState();
+        await runStackOk("k3d", {}, { state });
+        const anchorKey = "tls:index/selfSignedCert:SelfSignedCert::akko-trust-anchor-g1-cert";
+        const stored = state.outputs.get(anchorKey) as { outputs: Record<string, unknown> };
+        const key = privateKeyOutputs({ algorithm: "ECDSA", ecdsaCurve: "P256" });
+        const ageing = await selfSignedCertOutputs({
+            privateKeyPem: key.privateKeyPem,
+            subject: { commonName: "root.linkerd.cluster.local" },
+            isCaCertificate: true,
+            allowedUses: ["cert_signing", "crl_signing"],
+            validityPeriodHours: 24 * 45,
         });
-        assert.equal(shortLived.warnings.length, 1);
-        assert.match(shortLived.warnings[0], /Trust anchor akko-trust-anchor-g1 expires in 4[45] days/);
-        assert.match(shortLived.warnings[0], /docs\/admin\/rotation\.md/);
+        stored.outputs = { ...stored.outputs, certPem: ageing.certPem };
+        const later = await runStackOk("k3d", {}, { state });
+        assert.equal(later.warnings.length, 1, later.warnings.join("\n"));
+        assert.match(later.warnings[0], /Trust anchor akko-trust-anchor-g1 expires in 4[45] days/);
+        assert.match(later.warnings[0], /docs\/admin\/rotation\.md/);
     });
 });

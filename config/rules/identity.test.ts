@@ -1,0 +1,66 @@
+/** The identity rules, called directly on a parsed config. */
+import { strict as assert } from "node:assert";
+import { TARGETS } from "../schema";
+import { validateAnchorExpiryThresholds, validateIssuerLifetimes } from "./identity";
+import { issuesOf, validConfig } from "./testing";
+
+describe("rules: identity", () => {
+    describe("validateIssuerLifetimes", () => {
+        it("accepts every target's preset", () => {
+            for (const target of TARGETS) assert.deepEqual(issuesOf(validateIssuerLifetimes, validConfig(target)), [], target);
+        });
+
+        it("refuses an issuer that lives as long as the anchor", () => {
+            const config = validConfig("k3d", { identity: { issuer: { static: { validityHours: 87600 } } } });
+            assert.deepEqual(issuesOf(validateIssuerLifetimes, config), [
+                ["identity.issuer.static.validityHours", "must be shorter than identity.trustAnchor.validityHours (87600)"],
+            ]);
+        });
+
+        it("refuses a renewal window as long as the validity, for either issuer", () => {
+            const config = validConfig("k3s", { identity: { issuer: { static: { renewBeforeHours: 8760 }, certManager: { renewBeforeHours: 48 } } } });
+            assert.deepEqual(issuesOf(validateIssuerLifetimes, config), [
+                ["identity.issuer.static.renewBeforeHours", "must be shorter than identity.issuer.static.validityHours (8760)"],
+                ["identity.issuer.certManager.renewBeforeHours", "must be shorter than identity.issuer.certManager.durationHours (48)"],
+            ]);
+            const justShorter = validConfig("k3s", { identity: { issuer: { static: { renewBeforeHours: 8759 }, certManager: { renewBeforeHours: 47 } } } });
+            assert.deepEqual(issuesOf(validateIssuerLifetimes, justShorter), []);
+        });
+    });
+
+    describe("validateAnchorExpiryThresholds", () => {
+        it("accepts every target's preset, and thresholds a day inside the validity", () => {
+            for (const target of TARGETS) assert.deepEqual(issuesOf(validateAnchorExpiryThresholds, validConfig(target)), [], target);
+            const tight = validConfig("k3s", {
+                identity: { trustAnchor: { validityHours: 720, expiryWarningDays: 29 } },
+                rotationJob: { anchorMinDaysLeft: 29 },
+            });
+            assert.deepEqual(issuesOf(validateAnchorExpiryThresholds, tight), []);
+        });
+
+        it("refuses thresholds at or beyond the anchor's validity: the daily Job would fail forever, pulumi up would always warn", () => {
+            const config = validConfig("k3s", {
+                identity: { trustAnchor: { validityHours: 720, expiryWarningDays: 30 } },
+                rotationJob: { anchorMinDaysLeft: 30 },
+            });
+            assert.deepEqual(issuesOf(validateAnchorExpiryThresholds, config), [
+                [
+                    "rotationJob.anchorMinDaysLeft",
+                    "must be below the trust anchor's validity (identity.trustAnchor.validityHours 720 = 30 days): the daily Job would fail from the day the anchor is made, and every day after",
+                ],
+                [
+                    "identity.trustAnchor.expiryWarningDays",
+                    "must be below the trust anchor's validity (identity.trustAnchor.validityHours 720 = 30 days): `pulumi up` would warn on every run from the day the anchor is made",
+                ],
+            ]);
+        });
+
+        it("the defaults (60 days) refuse an anchor of 45 days", () => {
+            const config = validConfig("k3d", { identity: { trustAnchor: { validityHours: 24 * 45 } } });
+            assert.deepEqual(
+                issuesOf(validateAnchorExpiryThresholds, config).map(([path]) => path),
+                ["rotationJob.anchorMinDaysLeft", "identity.trustAnchor.expiryWarningDays"],
+            );
+        });
+    });
+});

@@ -1,0 +1,66 @@
+/**
+ * Every cross-key rule of the config, in the order they report. Each is a named function of the
+ * parsed config with its reason in its TSDoc, tested on its own next to it (`<section>.test.ts`);
+ * `configSchema` calls them all from one `superRefine`.
+ */
+import { validateGkePrivate } from "./cluster";
+import { validateCertManagerNamespace } from "./certManager";
+import { validateAnchorExpiryThresholds, validateIssuerLifetimes } from "./identity";
+import { validateControllerReplicas, validateSingleNode, validateWebhookFailurePolicy } from "./linkerd";
+import { validateAuthorizations, validateIngress, validateNamespaceOptions, validateNamespaces } from "./mtls";
+import { validateAlertRulesHome, validateGrafanaDashboardsNamespace } from "./observability";
+import { everyContainerResources, validateResources } from "./resources";
+import { validateIssuerAlertThreshold, validateRotationDeadline } from "./rotationJob";
+import type { ConfigRule, ConfigShape, RuleContext } from "./types";
+import { validateDashboardIngress, validatePrometheusAccess, validatePrometheusMode } from "./viz";
+
+export type { ConfigRule, ConfigShape, RuleContext, RuleIssue } from "./types";
+export {
+    everyContainerResources,
+    validateAlertRulesHome,
+    validateAnchorExpiryThresholds,
+    validateAuthorizations,
+    validateCertManagerNamespace,
+    validateControllerReplicas,
+    validateDashboardIngress,
+    validateGkePrivate,
+    validateGrafanaDashboardsNamespace,
+    validateIngress,
+    validateIssuerAlertThreshold,
+    validateIssuerLifetimes,
+    validateNamespaceOptions,
+    validateNamespaces,
+    validatePrometheusAccess,
+    validatePrometheusMode,
+    validateResources,
+    validateRotationDeadline,
+    validateSingleNode,
+    validateWebhookFailurePolicy,
+};
+
+export const CONFIG_RULES: readonly ConfigRule[] = [
+    validateIssuerLifetimes,
+    validateAnchorExpiryThresholds,
+    validateIssuerAlertThreshold,
+    validatePrometheusMode,
+    validateAlertRulesHome,
+    validateGrafanaDashboardsNamespace,
+    validateDashboardIngress,
+    validateGkePrivate,
+    validateNamespaceOptions,
+    validateIngress,
+    validateAuthorizations,
+    validateNamespaces,
+    validateCertManagerNamespace,
+    validateSingleNode,
+    validateWebhookFailurePolicy,
+    validateControllerReplicas,
+    validateRotationDeadline,
+    validatePrometheusAccess,
+    validateResources,
+];
+
+/** Runs every rule. */
+export function validateConfig(config: ConfigShape, ctx: RuleContext): void {
+    for (const rule of CONFIG_RULES) rule(config, ctx);
+}

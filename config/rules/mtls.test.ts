@@ -1,0 +1,132 @@
+/** The mtls rules, called directly on a parsed config. */
+import { strict as assert } from "node:assert";
+import { TARGETS } from "../schema";
+import { validateAuthorizations, validateIngress, validateNamespaceOptions, validateNamespaces } from "./mtls";
+import { issuesOf, validConfig } from "./testing";
+
+const TRINO = {
+    namespace: "akko",
+    name: "trino",
+    podSelector: { "app.kubernetes.io/name": "trino" },
+    port: 8080,
+    clients: ["spark.spark.serviceaccount.identity.linkerd.cluster.local"],
+};
+const strict = (authorizations: object[], namespaces = ["akko", "spark"]) =>
+    validConfig("k3s", { mtls: { enabled: true, mode: "strict", namespaces, authorizations } });
+
+describe("rules: mtls", () => {
+    it("every rule accepts every target's preset", () => {
+        for (const rule of [validateNamespaces, validateNamespaceOptions, validateIngress, validateAuthorizations]) {
+            for (const target of TARGETS) assert.deepEqual(issuesOf(rule, validConfig(target)), [], `${rule.name} on ${target}`);
+        }
+    });
+
+    describe("validateNamespaces", () => {
+        it("refuses a namespace listed twice, and a system or mesh namespace", () => {
+            const issues = issuesOf(validateNamespaces, validConfig("k3s", { mtls: { namespaces: ["akko", "linkerd", "akko"] } }));
+            assert.deepEqual(
+                issues.map(([path]) => path),
+                ["mtls.namespaces.1", "mtls.namespaces.2"],
+            );
+            assert.match(issues[0][1], /^must not be a system or mesh namespace \(kube-system, /);
+            assert.equal(issues[1][1], 'lists "akko" twice');
+        });
+    });
+
+    describe("validateNamespaceOptions", () => {
+        it("refuses options of a namespace that is not meshed, accepts a meshed one's", () => {
+            assert.deepEqual(issuesOf(validateNamespaceOptions, validConfig("k3s", { mtls: { namespaceOptions: { spark: { denyEgress: true } } } })), [
+                ["mtls.namespaceOptions.spark", "is not a meshed namespace (mtls.namespaces: akko)"],
+            ]);
+            assert.deepEqual(issuesOf(validateNamespaceOptions, validConfig("k3s", { mtls: { namespaceOptions: { akko: { denyEgress: true } } } })), []);
+        });
+    });
+
+    describe("validateIngress", () => {
+        it("refuses k3s' Traefik on another target, and with a failing-closed injector", () => {
+            const issues = issuesOf(validateIngress, validConfig("eks", { mtls: { ingress: { enabled: true, controller: "k3s-traefik" } } }));
+            assert.deepEqual(
+                issues.map(([path]) => path),
+                ["mtls.ingress.controller", "mtls.ingress.controller"],
+            );
+            assert.match(issues[0][1], /^k3s-traefik is the Traefik of k3s and k3d; on eks use in-namespace/);
+            assert.match(issues[1][1], /kube-system in the proxy injector's scope, which needs linkerd\.webhookFailurePolicy Ignore/);
+        });
+
+        it("refuses a controller in-namespace without its namespace, or in a meshed or system namespace", () => {
+            const none = validConfig("eks", { mtls: { ingress: { enabled: true } } });
+            delete none.mtls.ingress.namespace;
+            assert.deepEqual(issuesOf(validateIngress, none), [["mtls.ingress.namespace", "is required with controller in-namespace"]]);
+            for (const namespace of ["akko", "kube-system"]) {
+                assert.deepEqual(issuesOf(validateIngress, validConfig("eks", { mtls: { ingress: { enabled: true, namespace } } })), [
+                    ["mtls.ingress.namespace", "must be the controller's own namespace: not a meshed AKKO namespace, not a system or mesh namespace"],
+                ]);
+            }
+            assert.deepEqual(issuesOf(validateIngress, validConfig("eks", { mtls: { ingress: { enabled: true, namespace: "ingress-nginx" } } })), []);
+        });
+    });
+
+    describe("validateAuthorizations", () => {
+        it("accepts a strict authorization of meshed clients, and the viz namespace's clients", () => {
+            assert.deepEqual(issuesOf(validateAuthorizations, strict([TRINO])), []);
+            const viz = { ...TRINO, clients: ["tap.linkerd-viz.serviceaccount.identity.linkerd.cluster.local"] };
+            assert.deepEqual(issuesOf(validateAuthorizations, strict([viz])), []);
+        });
+
+        it("refuses authorizations in permissive mode", () => {
+            const config = validConfig("k3s", { mtls: { namespaces: ["akko", "spark"], authorizations: [TRINO] } });
+            assert.deepEqual(issuesOf(validateAuthorizations, config), [
+                ["mtls.authorizations", "apply in strict mode only: set mtls.mode strict (permissive mode accepts any client)"],
+            ]);
+        });
+
+        it("refuses a client in a namespace that is not meshed: it has no identity", () => {
+            assert.deepEqual(issuesOf(validateAuthorizations, strict([TRINO], ["akko"])), [
+                [
+                    "mtls.authorizations.0.clients.0",
+                    "names namespace spark, which is not meshed: its pods have no mTLS identity and would be refused. " +
+                        "Keep spark in mtls.namespaces while a strict authorization names it, or remove this client first",
+                ],
+            ]);
+        });
+
+        it("refuses a server outside the mesh, the program's own Server name, a server twice", () => {
+            const outside = { ...TRINO, namespace: "web" };
+            const own = { ...TRINO, name: "linkerd-admin" };
+            assert.deepEqual(
+                issuesOf(validateAuthorizations, strict([outside, own, TRINO])).map(([path]) => path),
+                ["mtls.authorizations.0.namespace", "mtls.authorizations.1.name"],
+            );
+            assert.deepEqual(issuesOf(validateAuthorizations, strict([TRINO, TRINO])), [["mtls.authorizations.1.name", "akko/trino is defined twice"]]);
+        });
+
+        it("refuses both kinds of caller, or none", () => {
+            const message =
+                "needs either clients (ServiceAccount identities) or networks (CIDRs of unauthenticated callers such as kubelet probes), not both: " +
+                "Linkerd would require both at once";
+            assert.deepEqual(issuesOf(validateAuthorizations, strict([{ ...TRINO, networks: ["10.0.0.0/8"] }])), [["mtls.authorizations.0", message]]);
+            const none = strict([TRINO]);
+            delete none.mtls.authorizations[0].clients;
+            assert.deepEqual(issuesOf(validateAuthorizations, none), [["mtls.authorizations.0", message]]);
+        });
+
+        it("refuses a client that is not an identity of the trust domain", () => {
+            const issues = issuesOf(
+                validateAuthorizations,
+                strict([{ ...TRINO, clients: ["spark.akko.svc.cluster.local", "spark.spark.serviceaccount.identity.linkerd.other.local"] }]),
+            );
+            assert.deepEqual(
+                issues.map(([path]) => path),
+                ["mtls.authorizations.0.clients.0", "mtls.authorizations.0.clients.1"],
+            );
+            for (const [, message] of issues) assert.match(message, /is not a ServiceAccount identity: .*identity\.linkerd\.cluster\.local$/);
+        });
+
+        it("does not throw on a trust domain that is not a domain (reported by the schema): it is text, not a pattern", () => {
+            const config = strict([TRINO]);
+            config.identity.trustDomain = "cluster.local(";
+            assert.doesNotThrow(() => issuesOf(validateAuthorizations, config));
+            assert.equal(issuesOf(validateAuthorizations, config)[0][0], "mtls.authorizations.0.clients.0");
+        });
+    });
+});

@@ -1,0 +1,150 @@
+/** Rules of `mtls`: which namespaces are meshed, the ingress hop, strict-mode authorizations. */
+import { LINKERD_OBJECTS } from "../../lib/registry";
+import { identityPattern, RESERVED_NAMESPACES, SINGLE_NODE_TARGETS } from "../schema/primitives";
+import type { ConfigShape, RuleContext } from "./types";
+
+/**
+ * Each meshed namespace once, and never a system or mesh namespace: injecting proxies into
+ * kube-system or the control plane's own namespaces would make the mesh depend on itself.
+ */
+export function validateNamespaces(config: ConfigShape, ctx: RuleContext): void {
+    const namespaces = config.mtls.namespaces;
+    namespaces.forEach((namespace, i) => {
+        if (namespaces.indexOf(namespace) !== i) {
+            ctx.addIssue({ code: "custom", path: ["mtls", "namespaces", i], message: `lists "${namespace}" twice` });
+        }
+        if (RESERVED_NAMESPACES.includes(namespace)) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["mtls", "namespaces", i],
+                message: `must not be a system or mesh namespace (${RESERVED_NAMESPACES.join(", ")})`,
+            });
+        }
+    });
+}
+
+/** Options only for meshed namespaces: options of any other namespace would silently do nothing. */
+export function validateNamespaceOptions(config: ConfigShape, ctx: RuleContext): void {
+    const mtls = config.mtls;
+    for (const namespace of Object.keys(mtls.namespaceOptions)) {
+        if (!mtls.namespaces.includes(namespace)) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["mtls", "namespaceOptions", namespace],
+                message: `is not a meshed namespace (mtls.namespaces: ${mtls.namespaces.join(", ")})`,
+            });
+        }
+    }
+}
+
+/**
+ * The meshed ingress controller is one that exists on the target: k3s' Traefik only on k3s and
+ * k3d, and, since meshing it puts kube-system in the injector's scope, only with an injector that
+ * fails open; a controller in its own namespace names that namespace, which is neither a meshed
+ * AKKO namespace nor a system or mesh one.
+ */
+export function validateIngress(config: ConfigShape, ctx: RuleContext): void {
+    const mtls = config.mtls;
+    const meshIngress = mtls.ingress;
+    if (meshIngress.enabled && meshIngress.controller === "k3s-traefik") {
+        if (!SINGLE_NODE_TARGETS.includes(config.target)) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["mtls", "ingress", "controller"],
+                message: `k3s-traefik is the Traefik of k3s and k3d; on ${config.target} use in-namespace with the controller's namespace`,
+            });
+        }
+        if (config.linkerd.webhookFailurePolicy === "Fail") {
+            ctx.addIssue({
+                code: "custom",
+                path: ["mtls", "ingress", "controller"],
+                message:
+                    "k3s-traefik puts kube-system in the proxy injector's scope, which needs linkerd.webhookFailurePolicy Ignore: " +
+                    "with Fail, an injector outage would block every kube-system pod (CoreDNS included)",
+            });
+        }
+    }
+    if (meshIngress.enabled && meshIngress.controller === "in-namespace") {
+        if (!meshIngress.namespace) {
+            ctx.addIssue({ code: "custom", path: ["mtls", "ingress", "namespace"], message: "is required with controller in-namespace" });
+        } else if (mtls.namespaces.includes(meshIngress.namespace) || RESERVED_NAMESPACES.includes(meshIngress.namespace)) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["mtls", "ingress", "namespace"],
+                message: "must be the controller's own namespace: not a meshed AKKO namespace, not a system or mesh namespace",
+            });
+        }
+    }
+}
+
+/**
+ * Strict-mode authorizations that Linkerd can enforce as meant: only in strict mode (permissive
+ * accepts anyone anyway), for Servers in meshed namespaces, each Server once and not the program's
+ * own, with one kind of caller (an AuthorizationPolicy requires all the authentications it names at
+ * once), and clients that are ServiceAccount identities of this trust domain in meshed namespaces
+ * (a pod outside the mesh has no identity, and strict mode would refuse every call it makes).
+ */
+export function validateAuthorizations(config: ConfigShape, ctx: RuleContext): void {
+    const mtls = config.mtls;
+    if (mtls.authorizations.length > 0 && mtls.mode !== "strict") {
+        ctx.addIssue({
+            code: "custom",
+            path: ["mtls", "authorizations"],
+            message: "apply in strict mode only: set mtls.mode strict (permissive mode accepts any client)",
+        });
+    }
+    const clientPattern = identityPattern(config.identity.trustDomain);
+    const servers = new Set<string>();
+    mtls.authorizations.forEach((authorization, i) => {
+        if (!mtls.namespaces.includes(authorization.namespace)) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["mtls", "authorizations", i, "namespace"],
+                message: `is not a meshed namespace (mtls.namespaces: ${mtls.namespaces.join(", ")})`,
+            });
+        }
+        if (authorization.name === LINKERD_OBJECTS.scraperServer) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["mtls", "authorizations", i, "name"],
+                message: `${LINKERD_OBJECTS.scraperServer} is the program's own Server (the proxies' admin port): choose another name`,
+            });
+        }
+        const server = `${authorization.namespace}/${authorization.name}`;
+        if (servers.has(server)) {
+            ctx.addIssue({ code: "custom", path: ["mtls", "authorizations", i, "name"], message: `${server} is defined twice` });
+        }
+        servers.add(server);
+        if ((authorization.clients === undefined) === (authorization.networks === undefined)) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["mtls", "authorizations", i],
+                message:
+                    "needs either clients (ServiceAccount identities) or networks (CIDRs of unauthenticated callers such as kubelet probes), not both: " +
+                    "Linkerd would require both at once",
+            });
+        }
+        (authorization.clients ?? []).forEach((client, j) => {
+            if (!clientPattern.test(client)) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["mtls", "authorizations", i, "clients", j],
+                    message: `is not a ServiceAccount identity: <serviceaccount>.<namespace>.serviceaccount.identity.linkerd.${config.identity.trustDomain}`,
+                });
+                return;
+            }
+            // A client in a namespace that is not meshed (or leaves the mesh) has no identity:
+            // strict mode would refuse every call it makes.
+            const clientNamespace = client.split(".")[1];
+            if (!mtls.namespaces.includes(clientNamespace) && clientNamespace !== "linkerd-viz") {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["mtls", "authorizations", i, "clients", j],
+                    message:
+                        `names namespace ${clientNamespace}, which is not meshed: its pods have no mTLS identity and would be refused. ` +
+                        `Keep ${clientNamespace} in mtls.namespaces while a strict authorization names it, or remove this client first`,
+                });
+            }
+        });
+    });
+}

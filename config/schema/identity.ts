@@ -1,0 +1,47 @@
+/** `identity`: the trust domain, the trust anchor and its rotation, and the identity issuer. */
+import { z } from "zod";
+import { hours } from "./primitives";
+
+export const identityConfig = z.strictObject({
+    trustDomain: z
+        .string()
+        .max(253)
+        .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, { message: "a DNS domain such as cluster.local" })
+        .describe("Linkerd's trust domain: the suffix of every identity (`<sa>.<ns>.serviceaccount.identity.linkerd.<trustDomain>`)."),
+    trustAnchor: z.strictObject({
+        validityHours: hours.min(24 * 30).describe("Validity of a new trust anchor, in hours (an existing one keeps its own); at most 175200 (20 years)."),
+        expiryWarningDays: z
+            .int()
+            .min(1)
+            .max(365 * 20)
+            .describe("`pulumi up` warns when fewer days than this are left on the anchor (linkerd check warns at 60); below the anchor's validity."),
+        generation: z.int().min(1).describe("The anchor in use; a completed rotation moves to the next generation."),
+        rotationPhase: z
+            .union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)])
+            .describe(
+                "Zero-downtime rotation to generation + 1: 0 none, 1 trust both anchors, 2 issue from the new anchor, " +
+                    "3 drop the old anchor (docs/admin/rotation.md).",
+            ),
+        minHoursBetweenPhases: z
+            .int()
+            .min(24, "must be at least 24: proxy certificates live 24 h, and every proxy must renew from the new issuer before the old anchor goes")
+            .max(24 * 30)
+            .describe(
+                "Minimum time in rotation phases 1 and 2 before the next one, in hours. At least 24: after the issuer switches " +
+                    "(phase 2), every proxy must renew its 24 h certificate from the new issuer before the old anchor leaves the " +
+                    "bundle (Linkerd's proxy certificate lifetime, charts/linkerd-control-plane values.yaml " +
+                    "`identity.issuer.issuanceLifetime: 24h0m0s`).",
+            ),
+    }),
+    issuer: z.strictObject({
+        mode: z.enum(["static", "certManager"]).describe("static: @pulumi/tls signs the issuer; certManager: cert-manager issues and rotates it."),
+        static: z.strictObject({
+            validityHours: hours.min(24).describe("Static issuer: validity of the issuer certificate, in hours (shorter than the anchor's)."),
+            renewBeforeHours: hours.describe("Static issuer: early renewal; `pulumi up` re-issues the issuer when fewer hours than this are left."),
+        }),
+        certManager: z.strictObject({
+            durationHours: hours.min(2).describe("cert-manager issuer: certificate duration in hours (Linkerd docs: 48 h)."),
+            renewBeforeHours: hours.describe("cert-manager issuer: cert-manager renews this many hours before expiry (Linkerd docs: 25 h)."),
+        }),
+    }),
+});

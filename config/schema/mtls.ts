@@ -1,0 +1,95 @@
+/** `mtls`: the switch, the meshed namespaces, the ingress hop, and who may call whom in strict mode. */
+import { z } from "zod";
+import { cidrs, identities, namespaceName, podSelector, portList, portNumber } from "./primitives";
+
+/** Per meshed namespace: proxy settings, and what the namespace's own NetworkPolicies deny. */
+export const namespaceOptions = z.strictObject({
+    denyEgress: z
+        .boolean()
+        .optional()
+        .describe(
+            "The namespace's own NetworkPolicies deny egress: the mesh's policy then also allows what the proxies dial " +
+                "(DNS, the control plane, meshed peers' proxies). Unset: the mesh adds ingress rules only.",
+        ),
+    opaquePorts: portList
+        .optional()
+        .describe(
+            "Ports whose protocol the proxy must not detect (`config.linkerd.io/opaque-ports`): server-speaks-first protocols " +
+                "(MySQL, SMTP) and any non-HTTP protocol on a port Linkerd does not know. Still mTLS.",
+        ),
+    skipInboundPorts: portList.optional().describe("Inbound ports that bypass the proxy (`config.linkerd.io/skip-inbound-ports`): plaintext, no mTLS."),
+    skipOutboundPorts: portList.optional().describe("Outbound ports that bypass the proxy (`config.linkerd.io/skip-outbound-ports`): plaintext, no mTLS."),
+});
+export type NamespaceOptions = z.output<typeof namespaceOptions>;
+
+/** A Server, its AuthorizationPolicy, and who may call it (strict mode). */
+export const authorization = z.strictObject({
+    namespace: namespaceName.describe("The meshed namespace of the pods that serve."),
+    name: namespaceName.describe("Name of the Server (and of its AuthorizationPolicy)."),
+    podSelector: podSelector.describe("Labels of the pods that serve."),
+    port: z
+        .union([
+            portNumber,
+            // IANA service name, as Kubernetes validates container port names: at least one letter.
+            z
+                .string()
+                .max(15)
+                .regex(/^(?=.*[a-z])(?!.*--)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, {
+                    message: "a port number, or a port name (at most 15 lower-case letters, digits and '-', with at least one letter)",
+                }),
+        ])
+        .describe("Container port number or name."),
+    proxyProtocol: z.enum(["unknown", "HTTP/1", "HTTP/2", "gRPC", "opaque", "TLS"]).optional().describe("The protocol the proxy expects on the port."),
+    clients: identities.optional().describe("Client identities, `<serviceaccount>.<namespace>.serviceaccount.identity.linkerd.<trustDomain>`."),
+    networks: cidrs
+        .optional()
+        .describe(
+            "Unauthenticated clients from these networks instead (a NetworkAuthentication): for the probes Linkerd does not " +
+                "authorize itself under strict mode (gRPC, TCP, HTTPS).",
+        ),
+    serviceAccount: namespaceName.optional().describe("The ServiceAccount of the pods that serve: their own identity may call the server too (replicas)."),
+});
+
+export const mtlsConfig = z.strictObject({
+    enabled: z.boolean().describe("THE switch: false creates no Kubernetes object at all (after draining a meshed stack)."),
+    namespaces: z.array(namespaceName).min(1).describe("The AKKO namespaces whose workloads are meshed (they must exist)."),
+    namespaceOptions: z
+        .record(namespaceName, namespaceOptions)
+        .describe("Per meshed namespace settings, by namespace name: `denyEgress`, `opaquePorts`, `skipInboundPorts`, `skipOutboundPorts`."),
+    /**
+     * The cluster's ingress controller, meshed so that the ingress -> pod hop is mTLS too.
+     */
+    ingress: z.strictObject({
+        enabled: z.boolean().describe("Mesh the cluster's ingress controller, so that the ingress -> pod hop is mTLS too."),
+        controller: z
+            .enum(["k3s-traefik", "in-namespace"])
+            .describe(
+                "`k3s-traefik`: the Traefik k3s and k3d run in kube-system, configured through a HelmChartConfig; " +
+                    "`in-namespace`: a controller in its own namespace (ingress-nginx, Traefik).",
+            ),
+        namespace: namespaceName.optional().describe("The controller's namespace (`in-namespace`)."),
+        mode: z
+            .enum(["enabled", "ingress"])
+            .describe(
+                "`enabled`: a regular proxy, which mTLSes every request to the pod the controller picked; `ingress`: Linkerd's " +
+                    "ingress mode, routing by the l5d-dst-override header, which every route must then set and strip from clients " +
+                    "(linkerd.io 2-edge tasks/using-ingress.md).",
+            ),
+        k3sTraefikValues: z
+            .record(z.string(), z.unknown())
+            .describe(
+                "`k3s-traefik`: Traefik values you already set through a HelmChartConfig named `traefik`. k3s reads one " +
+                    "HelmChartConfig per chart, and the program's takes that name, so it carries yours: move them here " +
+                    '(docs/admin/mtls.md, "The ingress hop"). The mesh\'s pod annotations win.',
+            ),
+    }),
+    mode: z.enum(["permissive", "strict"]).describe("permissive: plaintext still accepted (migration); strict: only authenticated mesh traffic."),
+    networkPolicies: z.boolean().describe("NetworkPolicies that open the mesh's ports in meshed namespaces (which have default-deny)."),
+    drainOnDisable: z.boolean().describe("Disable in steps that never cut traffic (true), or remove everything at once (false)."),
+    authorizations: z
+        .array(authorization)
+        .describe(
+            "Strict mode: who may call which server, by ServiceAccount identity. Each: `namespace`, `name`, `podSelector`, `port`, " +
+                "`proxyProtocol`, `clients` or `networks`, `serviceAccount`.",
+        ),
+});
