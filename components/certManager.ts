@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { ResourceValues } from "./linkerdControlPlane";
 import type { NetworkPolicySpec } from "../lib/networkPolicies";
+import type { MeshConfig } from "../config";
 import { CHARTS, IMAGES } from "../lib/registry";
 import { retainAndReadopt } from "./transforms";
 
@@ -23,29 +24,16 @@ export interface CertManagerArgs {
     /**
      * Install the cert-manager chart; false uses the cluster's existing installation
      * (whose API the readiness check still proves).
-     * @default true
      */
-    install?: boolean;
-    /**
-     * Exact chart version (with the `v`).
-     * @default "v1.21.1"
-     */
-    chartVersion?: pulumi.Input<string>;
-    /**
-     * Helm repository.
-     * @default "https://charts.jetstack.io"
-     */
-    repository?: pulumi.Input<string>;
-    /**
-     * Namespace cert-manager is installed into.
-     * @default "cert-manager"
-     */
-    namespace?: string;
-    /**
-     * Two controllers and cainjectors (leader election), three webhooks, PodDisruptionBudgets.
-     * @default false
-     */
-    highAvailability?: boolean;
+    install: MeshConfig["certManager"]["install"];
+    /** Exact chart version (with the `v`); the presets pin lib/registry.ts `CHARTS.certManager`. */
+    chartVersion: pulumi.Input<MeshConfig["certManager"]["chartVersion"]>;
+    /** Helm repository. */
+    repository: pulumi.Input<MeshConfig["certManager"]["repository"]>;
+    /** Namespace cert-manager is installed into (or runs in). */
+    namespace: MeshConfig["certManager"]["namespace"];
+    /** Two controllers and cainjectors (leader election), three webhooks, PodDisruptionBudgets. */
+    highAvailability: MeshConfig["certManager"]["highAvailability"];
     /** Requests and limits of the three deployments; unset keeps the chart's (none). */
     resources?: pulumi.Input<CertManagerResources>;
     /**
@@ -82,11 +70,11 @@ export class CertManager extends pulumi.ComponentResource {
     constructor(name: string, args: CertManagerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("akko:mtls:CertManager", name, {}, opts);
 
-        const chartVersion = pulumi.output(args.chartVersion ?? CHARTS.certManager.version);
-        const namespaceName = args.namespace ?? "cert-manager";
-        const ha = args.highAvailability ?? false;
+        const chartVersion = pulumi.output(args.chartVersion);
+        const namespaceName = args.namespace;
+        const ha = args.highAvailability;
 
-        if (args.install ?? true) {
+        if (args.install) {
             const namespace = new k8s.core.v1.Namespace(
                 `${name}-namespace`,
                 {
@@ -105,9 +93,9 @@ export class CertManager extends pulumi.ComponentResource {
                 `${name}-chart`,
                 {
                     name: "cert-manager",
-                    chart: "cert-manager",
+                    chart: CHARTS.certManager.chart,
                     version: chartVersion,
-                    repositoryOpts: { repo: args.repository ?? CHARTS.certManager.repository },
+                    repositoryOpts: { repo: args.repository },
                     namespace: namespace.metadata.name,
                     values: {
                         // CRDs come with the chart; `keep` marks them helm.sh/resource-policy: keep.

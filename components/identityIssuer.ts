@@ -1,7 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
-import { LINKERD_OBJECTS } from "../lib/registry";
+import type { MeshConfig } from "../config";
+import { LINKERD_OBJECTS, NAMESPACES } from "../lib/registry";
 
 const ISSUER_SECRET = LINKERD_OBJECTS.issuerSecret;
 
@@ -16,23 +17,22 @@ export interface IdentityIssuerArgs {
     signedBy: SigningCa;
     /** Namespace of the control plane, where Secret `linkerd-identity-issuer` must be. */
     namespace: pulumi.Input<string>;
-    /**
-     * Validity of the issuer certificate, in hours.
-     * @default 8760 (one year, as Linkerd's docs)
-     */
-    validityHours?: pulumi.Input<number>;
+    /** Validity of the issuer certificate, in hours. */
+    validityHours: pulumi.Input<MeshConfig["identity"]["issuer"]["static"]["validityHours"]>;
     /**
      * Early renewal: a `pulumi up` run with fewer hours than this left re-issues the
      * certificate; the identity controller reloads the new issuer live.
-     * @default 2160 (90 days, before `linkerd check` starts warning at 60)
      */
-    renewBeforeHours?: pulumi.Input<number>;
-    /**
-     * Subject common name.
-     * @default "identity.linkerd.cluster.local"
-     */
-    commonName?: pulumi.Input<string>;
+    renewBeforeHours: pulumi.Input<MeshConfig["identity"]["issuer"]["static"]["renewBeforeHours"]>;
+    /** The identity trust domain: the issuer is named `identity.linkerd.<trustDomain>`. */
+    trustDomain: MeshConfig["identity"]["trustDomain"];
 }
+
+/**
+ * The identity issuer's name, as the identity controller expects it
+ * (linkerd2 controller/cmd/identity/main.go:125 `identity.<namespace>.<trust domain>`).
+ */
+export const issuerCommonName = (trustDomain: string) => `identity.${NAMESPACES.controlPlane}.${trustDomain}`;
 
 /**
  * Linkerd's identity issuer in `static` mode: an intermediate CA, ECDSA P-256 with a
@@ -61,7 +61,7 @@ export class IdentityIssuer extends pulumi.ComponentResource {
             `${name}-csr`,
             {
                 privateKeyPem: key.privateKeyPem,
-                subject: { commonName: args.commonName ?? "identity.linkerd.cluster.local" },
+                subject: { commonName: issuerCommonName(args.trustDomain) },
             },
             { parent: this },
         );
@@ -73,8 +73,8 @@ export class IdentityIssuer extends pulumi.ComponentResource {
                 caPrivateKeyPem: args.signedBy.privateKeyPem,
                 isCaCertificate: true,
                 allowedUses: ["cert_signing", "crl_signing"],
-                validityPeriodHours: args.validityHours ?? 8760,
-                earlyRenewalHours: args.renewBeforeHours ?? 2160,
+                validityPeriodHours: args.validityHours,
+                earlyRenewalHours: args.renewBeforeHours,
             },
             { parent: this },
         );
@@ -98,7 +98,11 @@ export class IdentityIssuer extends pulumi.ComponentResource {
             new k8s.core.v1.ConfigMap(
                 `${name}-certificate`,
                 {
-                    metadata: { name: LINKERD_OBJECTS.issuerCertificateConfigMap, namespace: args.namespace, labels: { "app.kubernetes.io/part-of": "akko-mtls" } },
+                    metadata: {
+                        name: LINKERD_OBJECTS.issuerCertificateConfigMap,
+                        namespace: args.namespace,
+                        labels: { "app.kubernetes.io/part-of": "akko-mtls" },
+                    },
                     data: { "tls.crt": cert.certPem },
                 },
                 { parent: this },
@@ -130,21 +134,12 @@ export interface CertManagerIdentityIssuerArgs {
     anchors: AnchorForIssuer[];
     /** Generation of the anchor whose Issuer signs the identity issuer. */
     signingGeneration: number;
-    /**
-     * Certificate duration, hours.
-     * @default 48
-     */
-    durationHours?: number;
-    /**
-     * cert-manager renews this many hours before expiry.
-     * @default 25
-     */
-    renewBeforeHours?: number;
-    /**
-     * Subject common name (and DNS name).
-     * @default "identity.linkerd.cluster.local"
-     */
-    commonName?: string;
+    /** Certificate duration, hours. */
+    durationHours: MeshConfig["identity"]["issuer"]["certManager"]["durationHours"];
+    /** cert-manager renews this many hours before expiry. */
+    renewBeforeHours: MeshConfig["identity"]["issuer"]["certManager"]["renewBeforeHours"];
+    /** The identity trust domain: the issuer is named (and its DNS name is) `identity.linkerd.<trustDomain>`. */
+    trustDomain: MeshConfig["identity"]["trustDomain"];
     /** Completes once cert-manager's API accepts objects (CertManager.ready). */
     certManagerReady: pulumi.Input<pulumi.Resource>;
 }
@@ -209,7 +204,7 @@ export class CertManagerIdentityIssuer extends pulumi.ComponentResource {
         const signer = issuers.get(args.signingGeneration);
         if (!signer) throw new Error(`no anchor of generation ${args.signingGeneration} to sign the identity issuer`);
 
-        const commonName = args.commonName ?? "identity.linkerd.cluster.local";
+        const commonName = issuerCommonName(args.trustDomain);
         this.certificate = new k8s.apiextensions.CustomResource(
             `${name}-certificate`,
             {
@@ -222,8 +217,8 @@ export class CertManagerIdentityIssuer extends pulumi.ComponentResource {
                 },
                 spec: {
                     secretName: ISSUER_SECRET,
-                    duration: `${args.durationHours ?? 48}h0m0s`,
-                    renewBefore: `${args.renewBeforeHours ?? 25}h0m0s`,
+                    duration: `${args.durationHours}h0m0s`,
+                    renewBefore: `${args.renewBeforeHours}h0m0s`,
                     issuerRef: { name: anchorIssuerName(args.signingGeneration), kind: "ClusterIssuer", group: "cert-manager.io" },
                     commonName,
                     dnsNames: [commonName],

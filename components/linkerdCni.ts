@@ -1,28 +1,23 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { NetworkPolicySpec } from "../lib/networkPolicies";
+import type { MeshConfig } from "../config";
 import { CHARTS } from "../lib/registry";
 import type { ResourceValues } from "./linkerdControlPlane";
 
 export interface LinkerdCniArgs {
     /** Namespace of the plugin's DaemonSet (created here). */
     namespace: string;
-    /**
-     * Exact chart version, the control plane's.
-     * @default "2026.8.3"
-     */
-    chartVersion?: pulumi.Input<string>;
-    /**
-     * Helm repository.
-     * @default "https://helm.linkerd.io/edge"
-     */
-    repository?: pulumi.Input<string>;
+    /** Exact chart version, the control plane's. */
+    chartVersion: pulumi.Input<MeshConfig["linkerd"]["chartVersion"]>;
+    /** Helm repository. */
+    repository: pulumi.Input<MeshConfig["linkerd"]["repository"]>;
     /** Where the node's CNI configuration is. */
-    netDir: string;
+    netDir: MeshConfig["linkerd"]["cni"]["netDir"];
     /** Where the node's CNI plugins are. */
-    binDir: string;
+    binDir: MeshConfig["linkerd"]["cni"]["binDir"];
     /** iptables variant the plugin uses (the same as proxy-init's would be). */
-    iptablesMode: "nft" | "legacy";
+    iptablesMode: MeshConfig["linkerd"]["proxyInit"]["iptablesMode"];
     /** Requests and limits of the install-cni container. */
     resources?: ResourceValues;
     /** Its NetworkPolicy on a default-deny-everywhere platform (lib/networkPolicies.ts); omit for none. */
@@ -66,8 +61,8 @@ export class LinkerdCni extends pulumi.ComponentResource {
             {
                 name: "linkerd2-cni",
                 chart: CHARTS.linkerdCni.chart,
-                version: args.chartVersion ?? CHARTS.linkerdCni.version,
-                repositoryOpts: { repo: args.repository ?? CHARTS.linkerdCni.repository },
+                version: args.chartVersion,
+                repositoryOpts: { repo: args.repository },
                 namespace: namespace.metadata.name,
                 values: {
                     destCNINetDir: args.netDir,

@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { MeshConfig } from "../config";
 import type { NetworkPolicySpec } from "../lib/networkPolicies";
 import { CHARTS, LINKERD_OBJECTS, LINKERD_WEBHOOKS } from "../lib/registry";
 import { awaitCaBundle, retainAndReadopt } from "./transforms";
@@ -29,16 +30,10 @@ export interface LinkerdControlPlaneArgs {
      * install into it and wait for it.
      */
     namespace: k8s.core.v1.Namespace;
-    /**
-     * Exact version of the linkerd-crds and linkerd-control-plane charts.
-     * @default "2026.8.3" (edge-26.8.3)
-     */
-    chartVersion?: pulumi.Input<string>;
-    /**
-     * Helm repository of the charts.
-     * @default "https://helm.linkerd.io/edge"
-     */
-    repository?: pulumi.Input<string>;
+    /** Exact version of the linkerd-crds and linkerd-control-plane charts; the presets pin lib/registry.ts `CHARTS`. */
+    chartVersion: pulumi.Input<MeshConfig["linkerd"]["chartVersion"]>;
+    /** Helm repository of the charts. */
+    repository: pulumi.Input<MeshConfig["linkerd"]["repository"]>;
     /**
      * PEM bundle of every trust anchor proxies must accept. It goes to ConfigMap
      * `linkerd-identity-trust-roots`, made by this component (`identity.externalCA`), never into the
@@ -46,34 +41,21 @@ export interface LinkerdControlPlaneArgs {
      * register no children, so the preview would show the whole control plane deleted.
      */
     trustAnchorsPem: pulumi.Input<string>;
-    /**
-     * Identity trust domain.
-     * @default "cluster.local"
-     */
-    trustDomain?: pulumi.Input<string>;
+    /** Identity trust domain. */
+    trustDomain: pulumi.Input<MeshConfig["identity"]["trustDomain"]>;
     /** TLS for the three admission webhooks, so renders are deterministic. */
     webhookTls: Record<LinkerdWebhook, WebhookTlsValues>;
     /**
      * Linkerd's HA mode (values-ha.yaml): PDBs, required pod anti-affinity, rolling
      * updates one pod at a time. Needs at least three nodes.
-     * @default false
      */
-    highAvailability?: pulumi.Input<boolean>;
-    /**
-     * Replicas of each control-plane deployment.
-     * @default 1
-     */
-    controllerReplicas?: pulumi.Input<number>;
-    /**
-     * Failure policy of the proxy injector webhook.
-     * @default "Ignore"
-     */
-    webhookFailurePolicy?: pulumi.Input<"Ignore" | "Fail">;
-    /**
-     * iptables variant of proxy-init.
-     * @default "nft"
-     */
-    iptablesMode?: pulumi.Input<"nft" | "legacy">;
+    highAvailability: pulumi.Input<MeshConfig["linkerd"]["highAvailability"]>;
+    /** Replicas of each control-plane deployment. */
+    controllerReplicas: pulumi.Input<MeshConfig["linkerd"]["controllerReplicas"]>;
+    /** Failure policy of the proxy injector webhook. */
+    webhookFailurePolicy: pulumi.Input<MeshConfig["linkerd"]["webhookFailurePolicy"]>;
+    /** iptables variant of proxy-init. */
+    iptablesMode: pulumi.Input<MeshConfig["linkerd"]["proxyInit"]["iptablesMode"]>;
     /** Requests and limits of every injected proxy; unset keeps the chart's (none). */
     proxyResources?: pulumi.Input<ResourceValues>;
     /** Requests and limits of the control-plane containers; unset keeps the chart's (none). */
@@ -95,18 +77,15 @@ export interface LinkerdControlPlaneArgs {
      * PodMonitors (control plane, every proxy: templates/podmonitor.yaml) with these labels, which
      * the operator's podMonitorSelector must match. Unset: none.
      */
-    podMonitor?: { labels: Record<string, string> };
+    podMonitor?: { labels: MeshConfig["observability"]["ruleLabels"] };
     /**
      * The namespaces the proxy injector is called for: the namespaces the mesh owns (meshed,
      * draining, viz, the ingress controller's). Pod creation anywhere else never touches the
      * webhook, so a control-plane outage with failure policy `Fail` cannot block it.
      */
     injectorNamespaces: pulumi.Input<string>[];
-    /**
-     * Linkerd's CNI plugin sets pods up (components/linkerdCni.ts): no linkerd-init container.
-     * @default false
-     */
-    cniEnabled?: boolean;
+    /** Linkerd's CNI plugin sets pods up (components/linkerdCni.ts): no linkerd-init container. */
+    cniEnabled: MeshConfig["linkerd"]["cni"]["enabled"];
     /**
      * NetworkPolicy admitting what the control plane serves and dials, for clusters whose policy
      * engine puts default-deny into every namespace (lib/networkPolicies.ts); omit for none.
@@ -136,8 +115,8 @@ export class LinkerdControlPlane extends pulumi.ComponentResource {
         super("akko:mtls:LinkerdControlPlane", name, {}, opts);
 
         const namespace = args.namespace;
-        const chartVersion = pulumi.output(args.chartVersion ?? CHARTS.linkerdControlPlane.version);
-        const repo = args.repository ?? CHARTS.linkerdControlPlane.repository;
+        const chartVersion = pulumi.output(args.chartVersion);
+        const repo = args.repository;
 
         this.crds = new k8s.helm.v4.Chart(
             `${name}-crds`,
@@ -222,11 +201,11 @@ export class LinkerdControlPlane extends pulumi.ComponentResource {
  * change renders the chart with every value known (and two runs hand it the same values).
  */
 function controlPlaneValues(args: LinkerdControlPlaneArgs): Record<string, unknown> {
-    const highAvailability = pulumi.output(args.highAvailability ?? false);
+    const highAvailability = pulumi.output(args.highAvailability);
     const resources = pulumi.output(args.controlPlaneResources);
     const component = (key: keyof ControlPlaneResources) => resources.apply((r) => r?.[key]);
     return {
-        identityTrustDomain: args.trustDomain ?? "cluster.local",
+        identityTrustDomain: args.trustDomain,
         identity: {
             // The trust roots come from the ConfigMap this component makes (see trustRoots).
             externalCA: true,
@@ -248,8 +227,8 @@ function controlPlaneValues(args: LinkerdControlPlaneArgs): Record<string, unkno
         // change. It only reports anonymous usage to versioncheck.linkerd.io, which a platform whose
         // namespaces deny egress blocks anyway: it is off.
         disableHeartBeat: true,
-        controllerReplicas: args.controllerReplicas ?? 1,
-        webhookFailurePolicy: args.webhookFailurePolicy ?? "Ignore",
+        controllerReplicas: args.controllerReplicas,
+        webhookFailurePolicy: args.webhookFailurePolicy,
         // `highAvailability` is what `linkerd check` reads; the two below are what HA changes.
         highAvailability,
         enablePodAntiAffinity: highAvailability,
@@ -259,8 +238,8 @@ function controlPlaneValues(args: LinkerdControlPlaneArgs): Record<string, unkno
         deploymentStrategy: {
             rollingUpdate: { maxUnavailable: highAvailability.apply((ha) => (ha ? 1 : "25%")), maxSurge: "25%" },
         },
-        proxyInit: { iptablesMode: args.iptablesMode ?? "nft" },
-        cniEnabled: args.cniEnabled ?? false,
+        proxyInit: { iptablesMode: args.iptablesMode },
+        cniEnabled: args.cniEnabled,
         // The multicluster service mirror's PodMonitor stays off: no multicluster here.
         ...(args.podMonitor ? { podMonitor: { enabled: true, labels: args.podMonitor.labels, serviceMirror: { enabled: false } } } : {}),
         proxy: {

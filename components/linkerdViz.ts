@@ -1,7 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { NetworkPolicySpec } from "../lib/networkPolicies";
-import { CHARTS, PORTS, VIZ_WEBHOOKS } from "../lib/registry";
+import type { MeshConfig } from "../config";
+import { CHARTS, NAMESPACES, PORTS, VIZ_WEBHOOKS } from "../lib/registry";
 import type { ResourceValues } from "./linkerdControlPlane";
 import { awaitCaBundle } from "./transforms";
 import type { WebhookTlsValues } from "./webhookCertificates";
@@ -38,12 +39,12 @@ export type VizPrometheus =
            * Alertmanager URLs Prometheus sends its alerts to (chart `prometheus.alertmanagers`).
            * @default [] (alerts only show in Prometheus' UI)
            */
-          alertmanagers?: string[];
+          alertmanagers?: readonly string[];
           /**
            * Who else may query Prometheus (a Grafana): viz's own AuthorizationPolicy on Server
            * `prometheus-admin` admits only its metrics API (templates/prometheus-policy.yaml).
            */
-          readers?: { clients?: string[]; networks?: string[] };
+          readers?: MeshConfig["viz"]["prometheus"]["readers"];
       }
     | {
           mode: "external";
@@ -55,7 +56,7 @@ export interface DashboardIngress {
     host: string;
     className?: string;
     /** Forward-auth annotations of the platform's SSO (oauth2-proxy). */
-    authAnnotations: Record<string, string>;
+    authAnnotations: Readonly<Record<string, string>>;
     tlsSecretName?: string;
 }
 
@@ -64,33 +65,16 @@ export interface LinkerdVizArgs {
     namespace: k8s.core.v1.Namespace;
     /** Its name, for host names and the namespace-metadata the chart expects. */
     namespaceName: string;
-    /**
-     * Exact chart version; must match the control plane's.
-     * @default "2026.8.3"
-     */
-    chartVersion?: pulumi.Input<string>;
-    /**
-     * Helm repository.
-     * @default "https://helm.linkerd.io/edge"
-     */
-    repository?: pulumi.Input<string>;
-    /**
-     * Namespace of the Linkerd control plane.
-     * @default "linkerd"
-     */
-    linkerdNamespace?: string;
-    /**
-     * Identity trust domain (viz's policies name identities in it).
-     * @default "cluster.local"
-     */
-    trustDomain?: pulumi.Input<string>;
+    /** Exact chart version; must match the control plane's. */
+    chartVersion: pulumi.Input<MeshConfig["linkerd"]["chartVersion"]>;
+    /** Helm repository. */
+    repository: pulumi.Input<MeshConfig["linkerd"]["repository"]>;
+    /** Identity trust domain (viz's policies name identities in it). */
+    trustDomain: pulumi.Input<MeshConfig["identity"]["trustDomain"]>;
     /** TLS of the tap APIService and the tap injector webhook, so renders are deterministic. */
     webhookTls: Record<VizWebhook, WebhookTlsValues>;
-    /**
-     * viz's values-ha.yaml: three tap replicas, PDBs, anti-affinity.
-     * @default false
-     */
-    highAvailability?: boolean;
+    /** viz's values-ha.yaml: three tap replicas, PDBs, anti-affinity. */
+    highAvailability: MeshConfig["viz"]["highAvailability"];
     /** Requests and limits of the viz components; unset keeps the chart's (none). */
     resources?: pulumi.Input<VizResources>;
     /** The bundled Prometheus, or an external one. */
@@ -120,7 +104,7 @@ export class LinkerdViz extends pulumi.ComponentResource {
         super("akko:mtls:LinkerdViz", name, {}, opts);
 
         const ns = args.namespaceName;
-        const ha = args.highAvailability ?? false;
+        const ha = args.highAvailability;
         const resources = pulumi.output(args.resources);
         const component = (key: keyof VizResources) => resources.apply((r) => r?.[key]);
         const ingress = args.dashboardIngress;
@@ -150,13 +134,13 @@ export class LinkerdViz extends pulumi.ComponentResource {
             `${name}-chart`,
             {
                 name: "linkerd-viz",
-                chart: "linkerd-viz",
-                version: args.chartVersion ?? CHARTS.linkerdViz.version,
-                repositoryOpts: { repo: args.repository ?? CHARTS.linkerdViz.repository },
+                chart: CHARTS.linkerdViz.chart,
+                version: args.chartVersion,
+                repositoryOpts: { repo: args.repository },
                 namespace: args.namespace.metadata.name,
                 values: {
-                    linkerdNamespace: args.linkerdNamespace ?? "linkerd",
-                    identityTrustDomain: args.trustDomain ?? "cluster.local",
+                    linkerdNamespace: NAMESPACES.controlPlane,
+                    identityTrustDomain: args.trustDomain,
                     // The namespace carries that metadata already (namespaces.ts); hooks do not run.
                     createNamespaceMetadataJob: false,
                     enablePodAntiAffinity: ha,
@@ -208,18 +192,28 @@ export class LinkerdViz extends pulumi.ComponentResource {
                     {
                         apiVersion: `policy.linkerd.io/${version}`,
                         kind,
-                        metadata: { name: "akko-prometheus-readers", namespace: args.namespace.metadata.name, labels: { "app.kubernetes.io/part-of": "akko-mtls" } },
+                        metadata: {
+                            name: "akko-prometheus-readers",
+                            namespace: args.namespace.metadata.name,
+                            labels: { "app.kubernetes.io/part-of": "akko-mtls" },
+                        },
                         spec,
                     },
                     { parent: this, dependsOn: [this.chart] },
                 );
             const authentication = readers.clients
                 ? policyObject("prometheus-readers-identities", "v1alpha1", "MeshTLSAuthentication", { identities: readers.clients })
-                : policyObject("prometheus-readers-networks", "v1alpha1", "NetworkAuthentication", { networks: (readers.networks ?? []).map((cidr) => ({ cidr })) });
+                : policyObject("prometheus-readers-networks", "v1alpha1", "NetworkAuthentication", {
+                      networks: (readers.networks ?? []).map((cidr) => ({ cidr })),
+                  });
             policyObject("prometheus-readers", "v1alpha1", "AuthorizationPolicy", {
                 targetRef: { group: "policy.linkerd.io", kind: "Server", name: "prometheus-admin" },
                 requiredAuthenticationRefs: [
-                    { group: "policy.linkerd.io", kind: readers.clients ? "MeshTLSAuthentication" : "NetworkAuthentication", name: authentication.metadata.name },
+                    {
+                        group: "policy.linkerd.io",
+                        kind: readers.clients ? "MeshTLSAuthentication" : "NetworkAuthentication",
+                        name: authentication.metadata.name,
+                    },
                 ],
             });
         }
@@ -239,9 +233,7 @@ export class LinkerdViz extends pulumi.ComponentResource {
                             {
                                 host: ingress.host,
                                 http: {
-                                    paths: [
-                                        { path: "/", pathType: "Prefix", backend: { service: { name: "web", port: { number: PORTS.vizWeb } } } },
-                                    ],
+                                    paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "web", port: { number: PORTS.vizWeb } } } }],
                                 },
                             },
                         ],
@@ -252,9 +244,7 @@ export class LinkerdViz extends pulumi.ComponentResource {
             );
         }
 
-        this.dashboard = pulumi.output(
-            ingress ? `https://${ingress.host}/ (behind SSO)` : `linkerd viz dashboard --context ${args.kubeContext}`,
-        );
+        this.dashboard = pulumi.output(ingress ? `https://${ingress.host}/ (behind SSO)` : `linkerd viz dashboard --context ${args.kubeContext}`);
         this.registerOutputs({ chart: this.chart, dashboard: this.dashboard });
     }
 }
@@ -273,13 +263,6 @@ export function alertmanagerConfigs(urls: readonly string[]): object[] {
 /** The Host check of viz's web: the public host plus the hosts a port-forward uses. */
 export function enforcedHostRegexp(host: string, namespace: string, clusterDomain = "cluster.local"): string {
     const escape = (s: string) => s.replace(/\./g, "\\.");
-    const hosts = [
-        escape(host),
-        "localhost",
-        "127\\.0\\.0\\.1",
-        escape(`web.${namespace}.svc.${clusterDomain}`),
-        escape(`web.${namespace}.svc`),
-        "\\[::1\\]",
-    ];
+    const hosts = [escape(host), "localhost", "127\\.0\\.0\\.1", escape(`web.${namespace}.svc.${clusterDomain}`), escape(`web.${namespace}.svc`), "\\[::1\\]"];
     return `^(${hosts.join("|")})(:\\d+)?$`;
 }

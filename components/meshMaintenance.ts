@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { MeshConfig } from "../config";
 import * as random from "@pulumi/random";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
@@ -44,7 +45,7 @@ export interface IngressScope {
 /** A probe port a strict-mode authorization covers (Server with a NetworkAuthentication). */
 export interface ProbeAuthorization {
     namespace: string;
-    podSelector: Record<string, string>;
+    podSelector: Readonly<Record<string, string>>;
     port: number | string;
 }
 
@@ -87,22 +88,15 @@ export interface MeshMaintenanceArgs {
      * probe or Ingress would be refused; the namespaces' annotations wait for {@link preflight}.
      */
     strict?: { namespaces: string[]; probeAuthorizations: ProbeAuthorization[]; ingressMeshed: boolean };
-    /**
-     * Workloads restarted at the same time.
-     * @default 2
-     */
-    maxConcurrentRestarts?: number;
-    /**
-     * How long one restart may take before it counts as failed.
-     * @default 600
-     */
-    rolloutTimeoutSeconds?: number;
+    /** Workloads restarted at the same time. */
+    maxConcurrentRestarts: MeshConfig["rotationJob"]["maxConcurrentRestarts"];
+    /** How long one restart may take before it counts as failed. */
+    rolloutTimeoutSeconds: MeshConfig["rotationJob"]["rolloutTimeoutSeconds"];
     /**
      * A Job is stopped after this long (activeDeadlineSeconds); the script starts no restart it
      * could not finish before it, and `pulumi up` waits this plus 5 minutes for the rollout Job.
-     * @default 50
      */
-    deadlineMinutes?: number;
+    deadlineMinutes: MeshConfig["rotationJob"]["deadlineMinutes"];
     /**
      * What the control-plane pods must have started with (the trust bundle, static webhook
      * certificates): when it changes, the Jobs restart the control plane first. The chart no longer
@@ -204,7 +198,11 @@ export class MeshMaintenance extends pulumi.ComponentResource {
                 { parent: this },
             );
         }
-        const metadata = (objectNamespace: pulumi.Input<string>, objectName: pulumi.Input<string>) => ({ name: objectName, namespace: objectNamespace, labels });
+        const metadata = (objectNamespace: pulumi.Input<string>, objectName: pulumi.Input<string>) => ({
+            name: objectName,
+            namespace: objectNamespace,
+            labels,
+        });
         const script = new k8s.core.v1.ConfigMap(
             `${name}-script`,
             { metadata: metadata(ns, "linkerd-mesh-check-script"), data: { "mesh-check.mjs": fs.readFileSync(MESH_CHECK_SCRIPT_PATH, "utf8") } },
@@ -262,7 +260,12 @@ export class MeshMaintenance extends pulumi.ComponentResource {
                     ...(grants.restart
                         ? [
                               // The control plane's own Deployments, by name (restarted when the bundle changes).
-                              { apiGroups: ["apps"], resources: ["deployments"], resourceNames: [...LINKERD_OBJECTS.controlPlaneDeployments], verbs: ["get", "patch", "list", "watch"] },
+                              {
+                                  apiGroups: ["apps"],
+                                  resources: ["deployments"],
+                                  resourceNames: [...LINKERD_OBJECTS.controlPlaneDeployments],
+                                  verbs: ["get", "patch", "list", "watch"],
+                              },
                               { apiGroups: ["apps"], resources: ["replicasets"], verbs: ["list"] },
                           ]
                         : []),
@@ -297,8 +300,8 @@ export class MeshMaintenance extends pulumi.ComponentResource {
             return { name: accountName, ready: roles };
         };
 
-        const rolloutTimeout = args.rolloutTimeoutSeconds ?? 600;
-        const deadlineSeconds = (args.deadlineMinutes ?? 50) * 60;
+        const rolloutTimeout = args.rolloutTimeoutSeconds;
+        const deadlineSeconds = args.deadlineMinutes * 60;
         const restricted = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } };
         const tokenMount = "/var/run/secrets/kubernetes.io/serviceaccount";
         const podTemplate = (accountName: string, env: Record<string, pulumi.Input<string>>) => ({
@@ -328,7 +331,7 @@ export class MeshMaintenance extends pulumi.ComponentResource {
                             LINKERD_NAMESPACE: args.controlPlaneNamespace,
                             ISSUER_SOURCE: JSON.stringify(args.issuerSource),
                             TRUST_ROOTS_CONFIGMAP: LINKERD_OBJECTS.trustRootsConfigMap,
-                            MAX_CONCURRENT_RESTARTS: String(args.maxConcurrentRestarts ?? 2),
+                            MAX_CONCURRENT_RESTARTS: String(args.maxConcurrentRestarts),
                             ROLLOUT_TIMEOUT_SECONDS: String(rolloutTimeout),
                             // The script's budget: it starts no restart it cannot finish before the Job is killed.
                             DEADLINE_SECONDS: String(deadlineSeconds),
@@ -372,7 +375,9 @@ export class MeshMaintenance extends pulumi.ComponentResource {
             INGRESS: args.ingress
                 ? JSON.stringify({
                       namespace: args.ingress.namespace,
-                      selector: Object.entries(args.ingress.selector).map(([k, v]) => `${k}=${v}`).join(","),
+                      selector: Object.entries(args.ingress.selector)
+                          .map(([k, v]) => `${k}=${v}`)
+                          .join(","),
                       inject: args.ingress.inject,
                   })
                 : "",
@@ -552,7 +557,8 @@ export function restartOnlyPolicy(accounts: pulumi.Input<string>[]) {
         validations: [
             { expression: "object.spec.template.spec == oldObject.spec.template.spec", message: "the maintenance Jobs may not change a pod's spec" },
             {
-                expression: "object.spec.selector == oldObject.spec.selector && (has(object.spec.replicas) == has(oldObject.spec.replicas)) && (!has(object.spec.replicas) || object.spec.replicas == oldObject.spec.replicas)",
+                expression:
+                    "object.spec.selector == oldObject.spec.selector && (has(object.spec.replicas) == has(oldObject.spec.replicas)) && (!has(object.spec.replicas) || object.spec.replicas == oldObject.spec.replicas)",
                 message: "the maintenance Jobs may not change replicas or the selector",
             },
             {

@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { MeshConfig } from "../config";
 import deepmerge from "deepmerge";
 import YAML from "yaml";
 import type { IngressPlan } from "../lib/meshLifecycle";
@@ -9,7 +10,7 @@ export interface MeshedIngressArgs {
     /** Which controller, meshed or being drained (lib/meshLifecycle.ts). */
     plan: IngressPlan;
     /** Whether Linkerd's CNI plugin sets pods up (decides which Pod Security levels admit injected pods). */
-    cniEnabled?: boolean;
+    cniEnabled: boolean;
     /** What the injection waits for: the control plane. */
     waitFor?: pulumi.Input<pulumi.Resource>[];
     /**
@@ -17,7 +18,7 @@ export interface MeshedIngressArgs {
      * (k3s reads one per chart). The mesh's pod annotations win.
      * @default {}
      */
-    k3sTraefikValues?: Record<string, unknown>;
+    k3sTraefikValues?: MeshConfig["mtls"]["ingress"]["k3sTraefikValues"];
 }
 
 /**
@@ -25,8 +26,8 @@ export interface MeshedIngressArgs {
  * annotations merged in (traefik-helm-chart values.yaml `deployment.podAnnotations`, which k3s'
  * own HelmChart leaves to us). Keys sorted: the same values always give the same text.
  */
-export function traefikValuesContent(plan: IngressPlan, operatorValues: Record<string, unknown> = {}): string {
-    const values = deepmerge(operatorValues, { deployment: { podAnnotations: ingressAnnotations(plan) } });
+export function traefikValuesContent(plan: IngressPlan, operatorValues: MeshConfig["mtls"]["ingress"]["k3sTraefikValues"] = {}): string {
+    const values = deepmerge(operatorValues as Record<string, unknown>, { deployment: { podAnnotations: ingressAnnotations(plan) } });
     return YAML.stringify(values, { sortMapEntries: true });
 }
 
@@ -74,7 +75,7 @@ export class MeshedIngress extends pulumi.ComponentResource {
 
         const live = k8s.core.v1.Namespace.get(`${name}-namespace`, plan.namespace, { parent: this });
         const admitted = live.metadata.labels.apply((labels) => {
-            const problem = plan.inject ? podSecurityProblem(plan.namespace, labels, args.cniEnabled ?? false) : undefined;
+            const problem = plan.inject ? podSecurityProblem(plan.namespace, labels, args.cniEnabled) : undefined;
             if (problem) throw new pulumi.RunError(`mtls.ingress: ${problem}`);
             return plan.namespace;
         });

@@ -1,62 +1,44 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import type { MeshConfig } from "../config";
 import { MeshedNamespacePolicyArgs, meshedNamespacePolicy } from "../lib/networkPolicies";
 import { podSecurityProblem } from "../lib/podSecurity";
 import { LINKERD_OBJECTS } from "../lib/registry";
 
-/** Strict mode: who may call a server (config `mtls.authorizations`). */
-export interface Authorization {
-    /** Server name (also of its AuthorizationPolicy and authentication). */
-    name: string;
-    /** Labels of the pods that serve. */
-    podSelector: Record<string, string>;
-    /** Container port number or name. */
-    port: number | string;
-    /** Protocol discovery override (Server `proxyProtocol`). */
-    proxyProtocol?: string;
-    /** Client identities, `<sa>.<ns>.serviceaccount.identity.linkerd.<trust domain>`. */
-    clients?: string[];
-    /** Unauthenticated callers from these networks instead (probes Linkerd does not authorize itself). */
-    networks?: string[];
-    /** The serving pods' ServiceAccount: its identity may call the server too. */
-    serviceAccount?: string;
-}
+/**
+ * Strict mode: who may call a server (config `mtls.authorizations`, less the namespace): its name
+ * (also of its AuthorizationPolicy and authentication), the pods that serve and their port, and
+ * either `clients` (ServiceAccount identities) or `networks` (unauthenticated callers), plus the
+ * serving pods' own `serviceAccount`.
+ */
+export type Authorization = Omit<MeshConfig["mtls"]["authorizations"][number], "namespace">;
 
 /** Proxy settings a namespace gives its pods (config `mtls.namespaceOptions`). */
-export interface ProxyOptions {
-    opaquePorts?: readonly number[];
-    skipInboundPorts?: readonly number[];
-    skipOutboundPorts?: readonly number[];
-}
+export type ProxyOptions = Partial<Pick<MeshConfig["mtls"]["namespaceOptions"][string], "opaquePorts" | "skipInboundPorts" | "skipOutboundPorts">>;
 
 export interface MeshedNamespaceArgs {
     /** The existing namespace (created by its Helm charts): patched, never taken over. */
     namespace: string;
-    /**
-     * `linkerd.io/inject: enabled`; false writes `disabled` while the namespace is drained.
-     * @default true
-     */
-    inject?: boolean;
+    /** `linkerd.io/inject: enabled`; false writes `disabled` while the namespace is drained (lib/meshLifecycle.ts). */
+    inject: boolean;
     /**
      * permissive: plaintext still accepted; strict: Linkerd's default inbound policy
      * `all-authenticated` for the namespace.
-     * @default "permissive"
      */
-    mode?: "permissive" | "strict";
+    mode: MeshConfig["mtls"]["mode"];
     /** Per-namespace proxy settings, as namespace annotations the injector copies onto each pod. */
     proxy?: ProxyOptions;
     /** The mesh's NetworkPolicy for this namespace (lib/networkPolicies.ts); omit for none. */
     networkPolicy?: Omit<MeshedNamespacePolicyArgs, "namespace">;
     /** Servers and their authorizations in this namespace (strict mode). */
-    authorizations?: Authorization[];
-    /** The trust domain, for the serving pods' own identity. @default "cluster.local" */
-    trustDomain?: string;
+    authorizations?: readonly Authorization[];
+    /** The trust domain, for the serving pods' own identity. */
+    trustDomain: MeshConfig["identity"]["trustDomain"];
     /**
      * Whether Linkerd's CNI plugin sets pods up (no linkerd-init): decides which Pod Security
      * levels admit injected pods.
-     * @default false
      */
-    cniEnabled?: boolean;
+    cniEnabled: MeshConfig["linkerd"]["cni"]["enabled"];
     /**
      * What the annotations and the authorization objects wait for: the control plane, whose
      * injector adds the proxies and whose policy validator admits the policy objects (and, in
@@ -119,21 +101,21 @@ export class MeshedNamespace extends pulumi.ComponentResource {
     constructor(name: string, args: MeshedNamespaceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("akko:mtls:MeshedNamespace", name, {}, opts);
         const namespace = args.namespace;
-        const inject = args.inject ?? true;
+        const inject = args.inject;
         const labels = { "app.kubernetes.io/part-of": "akko-mtls" };
 
         // A read fails the run (and its preview) when the namespace does not exist; its Pod Security
         // level is checked before a single annotation asks for proxies.
         const live = k8s.core.v1.Namespace.get(`${name}-namespace`, namespace, { parent: this });
         const admitted = live.metadata.labels.apply((namespaceLabels) => {
-            const problem = inject ? podSecurityProblem(namespace, namespaceLabels, args.cniEnabled ?? false) : undefined;
+            const problem = inject ? podSecurityProblem(namespace, namespaceLabels, args.cniEnabled) : undefined;
             if (problem) throw new pulumi.RunError(problem);
             return namespace;
         });
 
         this.patch = new k8s.core.v1.NamespacePatch(
             `${name}-annotations`,
-            { metadata: { name: admitted, annotations: meshAnnotations(inject, args.mode ?? "permissive", args.proxy) } },
+            { metadata: { name: admitted, annotations: meshAnnotations(inject, args.mode, args.proxy) } },
             { parent: this, dependsOn: args.waitFor ?? [] },
         );
         this.ready = [this.patch];
@@ -158,7 +140,7 @@ export class MeshedNamespace extends pulumi.ComponentResource {
                 { apiVersion: `policy.linkerd.io/${version}`, kind, metadata: { name: objectName, namespace, labels }, spec },
                 objectOpts,
             );
-        const trustDomain = args.trustDomain ?? "cluster.local";
+        const trustDomain = args.trustDomain;
         for (const authorization of args.authorizations ?? []) {
             const server = policyObject(`server-${authorization.name}`, "v1beta3", "Server", authorization.name, {
                 podSelector: { matchLabels: authorization.podSelector },
@@ -183,7 +165,11 @@ export class MeshedNamespace extends pulumi.ComponentResource {
             const authz = policyObject(`authorization-${authorization.name}`, "v1alpha1", "AuthorizationPolicy", authorization.name, {
                 targetRef: { group: "policy.linkerd.io", kind: "Server", name: server.metadata.name },
                 requiredAuthenticationRefs: [
-                    { group: "policy.linkerd.io", kind: authorization.networks ? "NetworkAuthentication" : "MeshTLSAuthentication", name: authentication.metadata.name },
+                    {
+                        group: "policy.linkerd.io",
+                        kind: authorization.networks ? "NetworkAuthentication" : "MeshTLSAuthentication",
+                        name: authentication.metadata.name,
+                    },
                 ],
             });
             this.ready.push(server, authentication, authz);

@@ -3,7 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "node:crypto";
 import type { MeshConfig } from "../config";
 import { SINGLE_NODE_TARGETS } from "../config/schema";
-import type { MeshPlan } from "../lib/meshLifecycle";
+import { drainingNamespaces, injectedNamespaces, injectorScope, MeshPlan, strictNamespaces } from "../lib/meshLifecycle";
 import { inNamespaces, NetworkPolicySpec, platformPolicies, Scraper } from "../lib/networkPolicies";
 import { edgeOf, LINKERD_OBJECTS, LINKERD_WEBHOOKS, NAMESPACES, PORTS, VIZ_WEBHOOKS } from "../lib/registry";
 import type { RotationPlan } from "../lib/rotation";
@@ -46,6 +46,15 @@ interface WebhookSet {
     ready: pulumi.Resource[];
     /** Serving certificates the control plane holds in memory (static mode): a change restarts it. */
     certificates: pulumi.Output<string>[];
+}
+
+/** Which back end issues the identity issuer and webhook certificates: decided once, from the config. */
+type IssuerPlan = { mode: "static" } | { mode: "certManager"; install: boolean; namespace: string };
+
+function planIssuer(config: MeshConfig): IssuerPlan {
+    return config.identity.issuer.mode === "static"
+        ? { mode: "static" }
+        : { mode: "certManager", install: config.certManager.install, namespace: config.certManager.namespace };
 }
 
 /**
@@ -109,7 +118,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
     constructor(name: string, args: MtlsMeshArgs, opts?: pulumi.ComponentResourceOptions) {
         const { config, rotation, mesh } = args;
         // Recorded as the component's inputs, where the policy pack reads the meshed namespaces.
-        const meshedNamespaces = mesh.namespaces.filter((n) => n.inject).map((n) => n.name);
+        const meshedNamespaces = injectedNamespaces(mesh);
         super("akko:mtls:MtlsMesh", name, { meshedNamespaces, phase: mesh.phase }, opts);
         const trustAnchor = config.identity.trustAnchor;
 
@@ -203,17 +212,18 @@ export class MtlsMesh extends pulumi.ComponentResource {
         const bundledPrometheus = viz !== undefined && config.viz.prometheus.mode === "bundled";
         const scraper: Scraper = bundledPrometheus
             ? { namespace: VIZ_NAMESPACE, podSelector: { "linkerd.io/extension": "viz", component: "prometheus" } }
-            : { namespace: config.viz.prometheus.scraper.namespace, podSelector: { ...config.viz.prometheus.scraper.podSelector } };
-        const meshed = mesh.namespaces.filter((n) => n.inject).map((n) => n.name);
+            : { namespace: config.viz.prometheus.scraper.namespace, podSelector: config.viz.prometheus.scraper.podSelector };
+        const meshed = injectedNamespaces(mesh);
         // Namespaces whose pods run (or still run) a proxy: the injector is called for these only.
-        const ownedNamespaces = [...mesh.namespaces.map((n) => n.name), ...(viz ? [viz] : []), ...(ingress ? [ingress.namespace] : [])];
+        const ownedNamespaces = injectorScope(mesh, viz);
+        const issuerPlan = planIssuer(config);
         const platform = linkerd.networkPolicies
             ? platformPolicies({
                   controlPlaneNamespace: CONTROL_PLANE_NAMESPACE,
                   meshNamespaces: [...meshed, ...(ingress?.inject ? [ingress.namespace] : [])],
                   vizNamespace: viz,
                   scraper,
-                  certManagerNamespace: config.identity.issuer.mode === "certManager" && config.certManager.install ? config.certManager.namespace : undefined,
+                  certManagerNamespace: issuerPlan.mode === "certManager" && issuerPlan.install ? issuerPlan.namespace : undefined,
                   cniNamespace: cniEnabled ? NAMESPACES.cni : undefined,
                   maintenanceNamespace: NAMESPACES.maintenance,
                   vizPrometheus: bundledPrometheus
@@ -228,7 +238,16 @@ export class MtlsMesh extends pulumi.ComponentResource {
               })
             : [];
         const policyFor = (policyNamespace: string) => platform.find((p) => p.namespace === policyNamespace);
-        const identity = this.identityBackend(name, config, namespace, trust.inBundle, trust.signing, inCluster, policyFor(config.certManager.namespace));
+        const identity = this.identityBackend(
+            name,
+            config,
+            issuerPlan,
+            namespace,
+            trust.inBundle,
+            trust.signing,
+            inCluster,
+            policyFor(config.certManager.namespace),
+        );
         writable.identityIssuerNotAfter = identity.notAfter;
         writable.certManagerChartVersion = identity.certManager?.chart ? identity.certManager.chartVersion : undefined;
         const linkerdWebhooks = identity.webhooks(`${name}-linkerd-webhooks`, namespace.metadata.name, CONTROL_PLANE_NAMESPACE, LINKERD_WEBHOOKS);
@@ -272,8 +291,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 injectorNamespaces: ownedNamespaces,
                 cniEnabled,
                 trustRootsWaitFor,
-                podMonitor:
-                    !bundledPrometheus && config.observability.prometheusOperator ? { labels: { ...config.observability.ruleLabels } } : undefined,
+                podMonitor: !bundledPrometheus && config.observability.prometheusOperator ? { labels: config.observability.ruleLabels } : undefined,
                 // Linkerd's docs install the CNI plugin first (features/cni.md).
                 waitFor: [...identity.ready, ...linkerdWebhooks.ready, ...gatewayApi.ready, ...(cni ? [cni] : [])],
                 networkPolicy: policyFor(CONTROL_PLANE_NAMESPACE),
@@ -285,10 +303,10 @@ export class MtlsMesh extends pulumi.ComponentResource {
         if (viz) writable.vizDashboard = this.viz(name, config, namespace, controlPlane, identity, trust.inBundle, policyFor(VIZ_NAMESPACE), inCluster);
 
         // Strict namespaces are checked before their policy changes; the rollout waits for everything.
-        const strictNamespaces = mesh.namespaces.filter((n) => n.inject && n.mode === "strict").map((n) => n.name);
+        const strict = strictNamespaces(mesh);
         const probeAuthorizations = config.mtls.authorizations
-            .filter((a) => a.networks && strictNamespaces.includes(a.namespace))
-            .map((a) => ({ namespace: a.namespace, podSelector: { ...a.podSelector }, port: a.port }));
+            .filter((a) => a.networks && strict.includes(a.namespace))
+            .map((a) => ({ namespace: a.namespace, podSelector: a.podSelector, port: a.port }));
         let namespacesReady: (ready: pulumi.Resource[]) => void = () => undefined;
         const rolloutWaitFor = new Promise<pulumi.Resource[]>((resolve) => (namespacesReady = resolve));
 
@@ -307,14 +325,12 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 issuerSource: identity.issuerSource,
                 // viz's pods are meshed too and must pick up a new trust bundle.
                 meshedNamespaces: [...meshed, ...(viz ? [viz] : [])],
-                unmeshedNamespaces: mesh.namespaces.filter((n) => !n.inject).map((n) => n.name),
+                unmeshedNamespaces: drainingNamespaces(mesh),
                 expectedInboundPolicy: Object.fromEntries(
                     mesh.namespaces.filter((n) => n.inject).map((n) => [n.name, n.mode === "strict" ? STRICT_POLICY : "all-unauthenticated"]),
                 ),
                 expectedAnnotations: Object.fromEntries(
-                    meshed
-                        .map((n) => [n, proxyAnnotations(namespaceOptions[n])] as const)
-                        .filter(([, annotations]) => Object.keys(annotations).length > 0),
+                    meshed.map((n) => [n, proxyAnnotations(namespaceOptions[n])] as const).filter(([, annotations]) => Object.keys(annotations).length > 0),
                 ),
                 ingress: ingress
                     ? {
@@ -334,7 +350,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
                     : undefined,
                 reloadIdentityFor: trust.phase === 2 ? signingSha256 : undefined,
                 rotationGateFor: trust.phase === 3 ? signingSha256 : undefined,
-                strict: strictNamespaces.length > 0 ? { namespaces: strictNamespaces, probeAuthorizations, ingressMeshed: ingress?.inject ?? false } : undefined,
+                strict: strict.length > 0 ? { namespaces: strict, probeAuthorizations, ingressMeshed: ingress?.inject ?? false } : undefined,
                 maxConcurrentRestarts: job.maxConcurrentRestarts,
                 rolloutTimeoutSeconds: job.rolloutTimeoutSeconds,
                 deadlineMinutes: job.deadlineMinutes,
@@ -363,14 +379,12 @@ export class MtlsMesh extends pulumi.ComponentResource {
                   podSelector: {},
                   port: PORTS.proxyAdmin,
                   proxyProtocol: "HTTP/1",
-                  clients: scraperAuthentication.clients ? [...scraperAuthentication.clients] : undefined,
-                  networks: scraperAuthentication.networks ? [...scraperAuthentication.networks] : undefined,
+                  clients: scraperAuthentication.clients,
+                  networks: scraperAuthentication.networks,
               }
             : undefined;
         const ingressPeer =
-            ingress?.inject === true
-                ? inNamespaces([ingress.namespace], ingress.controller === "k3s-traefik" ? K3S_TRAEFIK_SELECTOR : undefined)
-                : undefined;
+            ingress?.inject === true ? inNamespaces([ingress.namespace], ingress.controller === "k3s-traefik" ? K3S_TRAEFIK_SELECTOR : undefined) : undefined;
         const namespaces = mesh.namespaces.map(
             (plan) =>
                 new MeshedNamespace(
@@ -392,14 +406,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
                             : undefined,
                         authorizations: mesh.authorizations
                             ? [
-                                  ...config.mtls.authorizations
-                                      .filter((a) => a.namespace === plan.name)
-                                      .map((a) => ({
-                                          ...a,
-                                          podSelector: { ...a.podSelector },
-                                          clients: a.clients ? [...a.clients] : undefined,
-                                          networks: a.networks ? [...a.networks] : undefined,
-                                      })),
+                                  ...config.mtls.authorizations.filter((a) => a.namespace === plan.name),
                                   ...(plan.inject && plan.mode === "strict" && scraperAdmin ? [scraperAdmin] : []),
                               ]
                             : [],
@@ -416,7 +423,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
         const meshedIngress = ingress
             ? new MeshedIngress(
                   `${name}-ingress`,
-                  { plan: ingress, cniEnabled, waitFor: [controlPlane], k3sTraefikValues: config.mtls.ingress.k3sTraefikValues as Record<string, unknown> },
+                  { plan: ingress, cniEnabled, waitFor: [controlPlane], k3sTraefikValues: config.mtls.ingress.k3sTraefikValues },
                   inCluster,
               )
             : undefined;
@@ -426,10 +433,10 @@ export class MtlsMesh extends pulumi.ComponentResource {
         if (gke) {
             pulumi.log.warn(
                 "GKE private cluster: the API server reaches Linkerd's webhooks on the nodes only through a firewall rule " +
-                    "(proxy injector and SP validator 8443, policy validator 9443, viz tap 8089). Create it once:\n" +
+                    `(proxy injector and SP validator ${PORTS.webhookHttps}, policy validator ${PORTS.policyValidatorHttps}, viz tap ${PORTS.vizTapApi}). Create it once:\n` +
                     `  gcloud compute firewall-rules create ${gke.network}-linkerd-webhooks --network ${gke.network} ` +
                     `--direction INGRESS --source-ranges ${gke.masterIpv4CidrBlock} --target-tags ${gke.nodeTag} ` +
-                    "--allow tcp:8443,tcp:8089,tcp:9443",
+                    `--allow tcp:${PORTS.webhookHttps},tcp:${PORTS.vizTapApi},tcp:${PORTS.policyValidatorHttps}`,
                 this,
             );
         }
@@ -439,6 +446,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
     private identityBackend(
         name: string,
         config: MeshConfig,
+        plan: IssuerPlan,
         namespace: k8s.core.v1.Namespace,
         inBundle: Anchor[],
         signing: Anchor,
@@ -446,7 +454,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
         certManagerPolicy: NetworkPolicySpec | undefined,
     ): IdentityBackend {
         const issuer = config.identity.issuer;
-        if (issuer.mode === "static") {
+        if (plan.mode === "static") {
             const staticIssuer = new IdentityIssuer(
                 `${name}-identity-issuer`,
                 {
@@ -454,6 +462,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
                     namespace: namespace.metadata.name,
                     validityHours: issuer.static.validityHours,
                     renewBeforeHours: issuer.static.renewBeforeHours,
+                    trustDomain: config.identity.trustDomain,
                 },
                 inCluster,
             );
@@ -462,11 +471,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 issuerSource: { kind: "configmap", name: LINKERD_OBJECTS.issuerCertificateConfigMap, key: "tls.crt" },
                 notAfter: staticIssuer.notAfter,
                 webhooks: (resourceName, webhookNamespace, namespaceName, services) => {
-                    const certificates = new WebhookCertificates(
-                        resourceName,
-                        { namespace: webhookNamespace, namespaceName, services },
-                        inCluster,
-                    );
+                    const certificates = new WebhookCertificates(resourceName, { namespace: webhookNamespace, namespaceName, services }, inCluster);
                     return { values: certificates.values, ready: certificates.ready, certificates: certificates.certificates };
                 },
             };
@@ -476,10 +481,10 @@ export class MtlsMesh extends pulumi.ComponentResource {
         const certManager = new CertManager(
             `${name}-cert-manager`,
             {
-                install: certManagerConfig.install,
+                install: plan.install,
                 chartVersion: certManagerConfig.chartVersion,
                 repository: certManagerConfig.repository,
-                namespace: certManagerConfig.namespace,
+                namespace: plan.namespace,
                 highAvailability: certManagerConfig.highAvailability,
                 resources: certManagerConfig.resources,
                 checkNamespace: namespace,
@@ -491,11 +496,12 @@ export class MtlsMesh extends pulumi.ComponentResource {
             `${name}-identity-issuer`,
             {
                 namespace: namespace.metadata.name,
-                anchorNamespace: config.certManager.namespace,
+                anchorNamespace: plan.namespace,
                 anchors: inBundle.map((a) => ({ generation: a.generation, certPem: a.anchor.certPem, privateKeyPem: a.anchor.privateKeyPem })),
                 signingGeneration: signing.generation,
                 durationHours: issuer.certManager.durationHours,
                 renewBeforeHours: issuer.certManager.renewBeforeHours,
+                trustDomain: config.identity.trustDomain,
                 certManagerReady: certManager.ready,
             },
             inCluster,
@@ -530,13 +536,19 @@ export class MtlsMesh extends pulumi.ComponentResource {
         const viz = config.viz;
         const obs = config.observability;
         const external = viz.prometheus.mode === "external";
-        const namespace = vizNamespace(`${name}-viz-namespace`, VIZ_NAMESPACE, external ? viz.prometheus.url : undefined, config.linkerd.cni.enabled, inCluster);
+        const namespace = vizNamespace(
+            `${name}-viz-namespace`,
+            VIZ_NAMESPACE,
+            external ? viz.prometheus.url : undefined,
+            config.linkerd.cni.enabled,
+            inCluster,
+        );
         const inNamespace = (namespaceName: string) => (namespaceName === VIZ_NAMESPACE ? namespace.metadata.name : pulumi.output(namespaceName));
 
         const observability = new MtlsObservability(
             `${name}-observability`,
             {
-                meshedNamespaces: [...config.mtls.namespaces],
+                meshedNamespaces: config.mtls.namespaces,
                 anchors: inBundle.map(({ anchor }) =>
                     pulumi.all([anchor.fingerprintSha256, anchor.notAfter]).apply(([fingerprint, notAfter]) => ({ fingerprint, notAfter })),
                 ),
@@ -546,7 +558,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
                     ? { ...obs.grafanaDashboards, namespace: inNamespace(obs.grafanaDashboards.namespace) }
                     : undefined,
                 rules: obs.prometheusOperator
-                    ? { kind: "PrometheusRule", namespace: controlPlaneNamespace.metadata.name, labels: { ...obs.ruleLabels } }
+                    ? { kind: "PrometheusRule", namespace: controlPlaneNamespace.metadata.name, labels: obs.ruleLabels }
                     : { kind: "ConfigMap", namespace: namespace.metadata.name },
                 runbookUrl: obs.runbookUrl,
             },
@@ -558,7 +570,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
             const say = SINGLE_NODE_TARGETS.includes(config.target) ? pulumi.log.info : pulumi.log.warn;
             say(
                 "viz's Prometheus evaluates the mesh's alerts but sends them nowhere: set viz.prometheus.alertmanagers " +
-                    "(docs/admin/mtls.md, \"Alerts\"), or use the Prometheus operator (observability.prometheusOperator)",
+                    '(docs/admin/mtls.md, "Alerts"), or use the Prometheus operator (observability.prometheusOperator)',
                 this,
             );
         }
@@ -582,19 +594,14 @@ export class MtlsMesh extends pulumi.ComponentResource {
                           retention: viz.prometheus.retention,
                           retentionSize: viz.prometheus.retentionSize,
                           resources: viz.prometheus.resources,
-                          alertmanagers: [...viz.prometheus.alertmanagers],
-                          readers: viz.prometheus.readers
-                              ? {
-                                    clients: viz.prometheus.readers.clients ? [...viz.prometheus.readers.clients] : undefined,
-                                    networks: viz.prometheus.readers.networks ? [...viz.prometheus.readers.networks] : undefined,
-                                }
-                              : undefined,
+                          alertmanagers: viz.prometheus.alertmanagers,
+                          readers: viz.prometheus.readers,
                           rules: obs.prometheusOperator
                               ? undefined
                               : { configMap: RULES_CONFIGMAP.name, key: RULES_CONFIGMAP.key, sha256: observability.rulesSha256, ready: observability.rules },
                       },
                 dashboardIngress: ingress.enabled
-                    ? { host: ingress.host!, className: ingress.className, authAnnotations: { ...ingress.authAnnotations }, tlsSecretName: ingress.tlsSecretName }
+                    ? { host: ingress.host!, className: ingress.className, authAnnotations: ingress.authAnnotations, tlsSecretName: ingress.tlsSecretName }
                     : undefined,
                 kubeContext: config.cluster.context,
                 networkPolicy,

@@ -7,23 +7,22 @@ import { AnchorExpiry, mtlsRuleGroups } from "./observability/rules";
 
 export interface MtlsObservabilityArgs {
     /** Namespaces whose traffic the dashboards and rules watch. */
-    meshedNamespaces: string[];
+    meshedNamespaces: readonly string[];
     /** The anchors proxies trust, with their expiry (Linkerd exports none). */
     anchors: pulumi.Input<pulumi.Input<AnchorExpiry>[]>;
     /** Alert when the issuer has fewer hours left. */
     issuerMinHoursLeft: number;
-    /**
-     * Alert when a trust anchor has fewer days left.
-     * @default 60
-     */
-    anchorMinDaysLeft?: number;
+    /** Alert when a trust anchor has fewer days left. */
+    anchorMinDaysLeft: number;
     /** Grafana dashboards as ConfigMaps for the sidecar; omit for none. */
     grafanaDashboards?: { namespace: pulumi.Input<string>; label: string; labelValue: string; folder: string };
     /**
      * Where the rules go: a PrometheusRule (Prometheus operator) in `namespace`, or a
      * ConfigMap for viz's bundled Prometheus (`ruleConfigMapMounts`) in `namespace`.
      */
-    rules: { kind: "PrometheusRule"; namespace: pulumi.Input<string>; labels: Record<string, string> } | { kind: "ConfigMap"; namespace: pulumi.Input<string> };
+    rules:
+        | { kind: "PrometheusRule"; namespace: pulumi.Input<string>; labels: Readonly<Record<string, string>> }
+        | { kind: "ConfigMap"; namespace: pulumi.Input<string> };
     /**
      * Link in every alert (`runbook_url`).
      * @default none: the alerts name the runbook files of this repository
@@ -57,7 +56,7 @@ export class MtlsObservability extends pulumi.ComponentResource {
                 meshedNamespaces: args.meshedNamespaces,
                 anchors: anchors as AnchorExpiry[],
                 issuerMinHoursLeft: args.issuerMinHoursLeft,
-                anchorMinDaysLeft: args.anchorMinDaysLeft ?? 60,
+                anchorMinDaysLeft: args.anchorMinDaysLeft,
                 runbookUrl: args.runbookUrl,
             }),
         );

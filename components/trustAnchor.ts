@@ -1,24 +1,21 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import * as crypto from "node:crypto";
+import type { MeshConfig } from "../config";
 
 export interface TrustAnchorArgs {
     /**
      * Validity of the anchor certificate, in hours. Only read when the anchor is
      * first created: changing it later does not replace an existing anchor.
-     * @default 87600 (ten years, as Linkerd's docs)
      */
-    validityHours?: pulumi.Input<number>;
+    validityHours: pulumi.Input<MeshConfig["identity"]["trustAnchor"]["validityHours"]>;
     /**
      * Subject common name.
      * @default "root.linkerd.cluster.local"
      */
     commonName?: pulumi.Input<string>;
-    /**
-     * `pulumi up` warns when the anchor has fewer days than this left.
-     * @default 60 (the threshold of `linkerd check`)
-     */
-    expiryWarningDays?: pulumi.Input<number>;
+    /** `pulumi up` warns when the anchor has fewer days than this left (0: never). */
+    expiryWarningDays: pulumi.Input<number>;
     /**
      * Lift the deletion protection so that the last rotation phase can remove the
      * anchor from state. Never set outside a rotation.
@@ -46,15 +43,11 @@ export class TrustAnchor extends pulumi.ComponentResource {
     /** Expiry, RFC 3339. */
     public readonly notAfter: pulumi.Output<string>;
 
-    constructor(name: string, args: TrustAnchorArgs = {}, opts?: pulumi.ComponentResourceOptions) {
+    constructor(name: string, args: TrustAnchorArgs, opts?: pulumi.ComponentResourceOptions) {
         super("akko:mtls:TrustAnchor", name, {}, opts);
 
         const keep: pulumi.CustomResourceOptions = { parent: this, protect: !args.allowDeletion };
-        const key = new tls.PrivateKey(
-            `${name}-key`,
-            { algorithm: "ECDSA", ecdsaCurve: "P256" },
-            { ...keep, ignoreChanges: ["algorithm", "ecdsaCurve"] },
-        );
+        const key = new tls.PrivateKey(`${name}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { ...keep, ignoreChanges: ["algorithm", "ecdsaCurve"] });
         const cert = new tls.SelfSignedCert(
             `${name}-cert`,
             {
@@ -62,7 +55,7 @@ export class TrustAnchor extends pulumi.ComponentResource {
                 subject: { commonName: args.commonName ?? "root.linkerd.cluster.local" },
                 isCaCertificate: true,
                 allowedUses: ["cert_signing", "crl_signing"],
-                validityPeriodHours: args.validityHours ?? 87600,
+                validityPeriodHours: args.validityHours,
                 // Renewal would swap the anchor in one step; rotation is phased instead.
                 earlyRenewalHours: 0,
             },
@@ -77,7 +70,7 @@ export class TrustAnchor extends pulumi.ComponentResource {
         this.notAfter = cert.validityEndTime;
         this.fingerprintSha256 = cert.certPem.apply((pem) => new crypto.X509Certificate(pem).fingerprint256);
 
-        pulumi.all([cert.certPem, args.expiryWarningDays ?? 60]).apply(([pem, warningDays]) => {
+        pulumi.all([cert.certPem, args.expiryWarningDays]).apply(([pem, warningDays]) => {
             const daysLeft = daysUntil(new crypto.X509Certificate(pem).validTo);
             if (daysLeft < warningDays) {
                 pulumi.log.warn(

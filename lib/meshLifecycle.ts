@@ -74,8 +74,7 @@ export function wantedIngress(settings: IngressSettings): MeshedIngress | undefi
     return settings.controller === "k3s-traefik" ? K3S_TRAEFIK : { controller: "in-namespace", namespace: settings.namespace! };
 }
 
-const sameIngress = (a: MeshedIngress | undefined, b: MeshedIngress | undefined) =>
-    a?.controller === b?.controller && a?.namespace === b?.namespace;
+const sameIngress = (a: MeshedIngress | undefined, b: MeshedIngress | undefined) => a?.controller === b?.controller && a?.namespace === b?.namespace;
 
 export interface NamespacePlan {
     name: string;
@@ -107,6 +106,25 @@ export interface MeshPlan {
     record: MeshState;
 }
 
+/** Namespaces whose pods get (or keep) a proxy in this run. */
+export const injectedNamespaces = (plan: MeshPlan): string[] => plan.namespaces.filter((n) => n.inject).map((n) => n.name);
+
+/** Namespaces being drained: injection disabled, their workloads restarted without proxies. */
+export const drainingNamespaces = (plan: MeshPlan): string[] => plan.namespaces.filter((n) => !n.inject).map((n) => n.name);
+
+/** Injected namespaces whose default inbound policy is strict (all-authenticated). */
+export const strictNamespaces = (plan: MeshPlan): string[] => plan.namespaces.filter((n) => n.inject && n.mode === "strict").map((n) => n.name);
+
+/**
+ * The namespaces the proxy injector is called for: every namespace the mesh owns, drained ones
+ * included (their pods must be created without proxies), plus viz's and the ingress controller's.
+ */
+export const injectorScope = (plan: MeshPlan, vizNamespace: string | undefined): string[] => [
+    ...plan.namespaces.map((n) => n.name),
+    ...(vizNamespace ? [vizNamespace] : []),
+    ...(plan.ingress ? [plan.ingress.namespace] : []),
+];
+
 export function planMesh(settings: MeshSettings, previous: MeshState | undefined): MeshPlan {
     const wanted = [...settings.namespaces];
     const ingress = wantedIngress(settings.ingress);
@@ -118,7 +136,9 @@ export function planMesh(settings: MeshSettings, previous: MeshState | undefined
         // An ingress controller meshed before but no longer configured: drained in this run too.
         const droppedIngress = meshedBefore && previous!.ingress && !sameIngress(previous!.ingress, ingress) ? previous!.ingress : undefined;
         const notices = [
-            ...(dropped.length > 0 ? [`namespaces ${dropped.join(", ")} leave the mesh: injection disabled and their workloads restarted without proxies`] : []),
+            ...(dropped.length > 0
+                ? [`namespaces ${dropped.join(", ")} leave the mesh: injection disabled and their workloads restarted without proxies`]
+                : []),
             ...(droppedIngress ? [`the ingress controller in ${droppedIngress.namespace} leaves the mesh: restarted without its proxy`] : []),
         ];
         return {
@@ -208,8 +228,7 @@ export function readPreviousMesh(outputs: Record<string, unknown>, configured: P
         Array.isArray(state.namespaces) &&
         state.namespaces.every((n) => typeof n === "string") &&
         ["permissive", "strict"].includes(state.mode as string) &&
-        (state.ingress === undefined ||
-            (["k3s-traefik", "in-namespace"].includes(state.ingress.controller) && typeof state.ingress.namespace === "string"));
+        (state.ingress === undefined || (["k3s-traefik", "in-namespace"].includes(state.ingress.controller) && typeof state.ingress.namespace === "string"));
     if (!valid) return assume(`the last deployment's meshState is unreadable (${JSON.stringify(value)})`);
     return { state: state as MeshState };
 }

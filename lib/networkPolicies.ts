@@ -16,7 +16,7 @@
  */
 import { PORTS } from "./registry";
 
-type Labels = Record<string, string>;
+type Labels = Readonly<Record<string, string>>;
 
 /** A peer in a NetworkPolicy rule. */
 export interface Peer {
@@ -49,7 +49,7 @@ const tcp = (...ports: number[]) => ports.map((port) => ({ protocol: "TCP" as co
 /** Pods of some namespaces (and matching labels, if any). */
 export function inNamespaces(namespaces: readonly string[], podLabels?: Labels): Peer {
     return {
-        namespaceSelector: { matchExpressions: [{ key: NAME_LABEL, operator: "In", values: [...new Set(namespaces)].sort() } ] },
+        namespaceSelector: { matchExpressions: [{ key: NAME_LABEL, operator: "In", values: [...new Set(namespaces)].sort() }] },
         ...(podLabels ? { podSelector: { matchLabels: podLabels } } : {}),
     };
 }
@@ -146,7 +146,9 @@ export interface PlatformPolicyArgs {
 export function platformPolicies(args: PlatformPolicyArgs): NetworkPolicySpec[] {
     const own = (namespace: string): Rule => ({ from: [inNamespaces([namespace])] });
     const toOwn = (namespace: string): Rule => ({ to: [inNamespaces([namespace])] });
-    const scrape = args.scraper ? [{ from: [inNamespaces([args.scraper.namespace], args.scraper.podSelector)], ports: tcp(PORTS.proxyAdmin, ...PORTS.controlPlaneAdmin) }] : [];
+    const scrape = args.scraper
+        ? [{ from: [inNamespaces([args.scraper.namespace], args.scraper.podSelector)], ports: tcp(PORTS.proxyAdmin, ...PORTS.controlPlaneAdmin) }]
+        : [];
     const policy = (name: string, namespace: string, ingress: Rule[], egress: Rule[]): NetworkPolicySpec => ({
         name,
         namespace,
@@ -159,7 +161,10 @@ export function platformPolicies(args: PlatformPolicyArgs): NetworkPolicySpec[] 
             cp,
             [
                 own(cp),
-                { from: [inNamespaces([...args.meshNamespaces, ...(args.vizNamespace ? [args.vizNamespace] : [])])], ports: tcp(PORTS.identityGrpc, PORTS.destinationGrpc, PORTS.policyGrpc, PORTS.proxyInbound) },
+                {
+                    from: [inNamespaces([...args.meshNamespaces, ...(args.vizNamespace ? [args.vizNamespace] : [])])],
+                    ports: tcp(PORTS.identityGrpc, PORTS.destinationGrpc, PORTS.policyGrpc, PORTS.proxyInbound),
+                },
                 { ports: tcp(PORTS.webhookHttps, PORTS.policyValidatorHttps) },
                 ...scrape,
                 ...(args.vizNamespace ? [{ from: [vizComponent(args.vizNamespace, "tap")], ports: tcp(PORTS.proxyControl) }] : []),

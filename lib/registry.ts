@@ -78,14 +78,12 @@ export const GATEWAY_API = {
             ["httproutes", "db36230a2f54ca3f1733bebc9d303d4db16c958856bf2be941a2c6269b872014"],
             ["referencegrants", "d22a9164ae9ec443438dd3aaca7fb056d3264d76c880d949a1e6b2661ecb4234"],
         ] as const
-    ).map(
-        ([plural, sha256]): PinnedFile => ({
-            repository: "kubernetes-sigs/gateway-api",
-            commit: "a8fe5c8732a37ef471d86afaf570ff8ad0ef0221",
-            path: `config/crd/standard/gateway.networking.k8s.io_${plural}.yaml`,
-            sha256,
-        }),
-    ),
+    ).map(([plural, sha256]): PinnedFile => ({
+        repository: "kubernetes-sigs/gateway-api",
+        commit: "a8fe5c8732a37ef471d86afaf570ff8ad0ef0221",
+        path: `config/crd/standard/gateway.networking.k8s.io_${plural}.yaml`,
+        sha256,
+    })),
 };
 
 /**

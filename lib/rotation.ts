@@ -128,10 +128,7 @@ export function planRotation(settings: TrustAnchorSettings, previous: RotationRe
 
     if (previous === undefined) {
         if (wanted.phase !== 0) {
-            throw new RotationError(
-                PHASE_KEY,
-                `this stack has no deployed trust anchor to rotate from; deploy it with rotationPhase=0 first`,
-            );
+            throw new RotationError(PHASE_KEY, `this stack has no deployed trust anchor to rotate from; deploy it with rotationPhase=0 first`);
         }
         return plan(now.toISOString());
     }

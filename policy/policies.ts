@@ -7,12 +7,14 @@
  * guards another stack (an AKKO application stack deploying into those namespaces).
  */
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { CHARTS, PORTS } from "../lib/registry";
 
 type Policy = ResourceValidationPolicy | StackValidationPolicy;
 
-export const PROXY_INBOUND_PORT = 4143; // charts/linkerd-control-plane/values.yaml proxy.ports.inbound
+export const PROXY_INBOUND_PORT = PORTS.proxyInbound;
 
-const PINNED_CHARTS = ["linkerd-crds", "linkerd-control-plane", "linkerd-viz", "cert-manager"];
+/** Every chart the program installs (lib/registry.ts): each must be pinned to an exact version. */
+const PINNED_CHARTS: string[] = Object.values(CHARTS).map((c) => c.chart);
 const CHART_TYPES = ["kubernetes:helm.sh/v4:Chart", "kubernetes:helm.sh/v3:Chart", "kubernetes:helm.sh/v3:Release"];
 const WORKLOAD_TYPES: Record<string, (props: any) => any> = {
     "kubernetes:apps/v1:Deployment": (p) => p.spec?.template,
@@ -58,9 +60,7 @@ export const meshedNamespacesInjected: StackValidationPolicy = {
     validateStack: (args, reportViolation) => {
         const patches = args.resources.filter((r) => r.type === "kubernetes:core/v1:NamespacePatch" || r.type === "kubernetes:core/v1:Namespace");
         for (const namespace of meshedNamespaces(args.resources, args.getConfig<MeshPolicyConfig>())) {
-            const annotated = patches.some(
-                (p) => p.props.metadata?.name === namespace && p.props.metadata?.annotations?.["linkerd.io/inject"] === "enabled",
-            );
+            const annotated = patches.some((p) => p.props.metadata?.name === namespace && p.props.metadata?.annotations?.["linkerd.io/inject"] === "enabled");
             if (!annotated) reportViolation(`Meshed namespace ${namespace} is not annotated linkerd.io/inject: enabled: its pods would start without proxies.`);
         }
     },
@@ -80,7 +80,10 @@ export const noInjectionOptOut: StackValidationPolicy = {
             const optOut = template.metadata?.annotations?.["linkerd.io/inject"] === "disabled";
             const workload = `${namespace}/${resource.props.metadata?.name}`;
             if (optOut && !(config.allowedOptOuts ?? []).includes(workload)) {
-                reportViolation(`${resource.type.split(":").pop()} ${workload} opts out of the mesh (linkerd.io/inject: disabled); allow-list it in allowedOptOuts if it must.`, resource.urn);
+                reportViolation(
+                    `${resource.type.split(":").pop()} ${workload} opts out of the mesh (linkerd.io/inject: disabled); allow-list it in allowedOptOuts if it must.`,
+                    resource.urn,
+                );
             }
         }
     },
@@ -88,7 +91,7 @@ export const noInjectionOptOut: StackValidationPolicy = {
 
 export const chartsPinned: ResourceValidationPolicy = {
     name: "charts-pinned",
-    description: "The Linkerd, viz and cert-manager charts are pinned to exact versions.",
+    description: "The Linkerd (control plane, CRDs, viz, CNI plugin) and cert-manager charts are pinned to exact versions.",
     validateResource: (args, reportViolation) => {
         if (!CHART_TYPES.includes(args.type) || !PINNED_CHARTS.includes(args.props.chart)) return;
         const version = args.props.version;
@@ -135,13 +138,13 @@ export const networkPoliciesAllowProxy: StackValidationPolicy = {
     validateStack: (args, reportViolation) => {
         const policies = args.resources.filter((r) => r.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy");
         for (const namespace of meshedNamespaces(args.resources, args.getConfig<MeshPolicyConfig>())) {
-            const ingress = policies.filter(
-                (p) => p.props.metadata?.namespace === namespace && (p.props.spec?.policyTypes ?? ["Ingress"]).includes("Ingress"),
-            );
+            const ingress = policies.filter((p) => p.props.metadata?.namespace === namespace && (p.props.spec?.policyTypes ?? ["Ingress"]).includes("Ingress"));
             if (ingress.length === 0) continue;
             const open = ingress.some((p) => (p.props.spec?.ingress ?? []).some((rule: any) => admits(rule, PROXY_INBOUND_PORT)));
             if (!open) {
-                reportViolation(`NetworkPolicies in meshed namespace ${namespace} admit nothing on port ${PROXY_INBOUND_PORT}: every meshed call would be dropped.`);
+                reportViolation(
+                    `NetworkPolicies in meshed namespace ${namespace} admit nothing on port ${PROXY_INBOUND_PORT}: every meshed call would be dropped.`,
+                );
             }
         }
     },

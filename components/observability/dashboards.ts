@@ -3,6 +3,7 @@
  * coverage per namespace, and certificate expiry. Built from the same PromQL as the
  * rules (promql.ts), with Grafana's `$namespace` and `$__rate_interval` variables.
  */
+import { PORTS } from "../../lib/registry";
 import { promql } from "./promql";
 import { AnchorExpiry, shortFingerprint } from "./rules";
 
@@ -56,9 +57,7 @@ function panels(specs: PanelSpec[]): object[] {
 }
 
 function dashboard(uid: string, title: string, description: string, specs: PanelSpec[], withNamespace: boolean): object {
-    const templating: object[] = [
-        { name: "datasource", label: "Prometheus", type: "datasource", query: "prometheus", current: {}, hide: 0 },
-    ];
+    const templating: object[] = [{ name: "datasource", label: "Prometheus", type: "datasource", query: "prometheus", current: {}, hide: 0 }];
     if (withNamespace) {
         templating.push({
             name: "namespace",
@@ -129,9 +128,7 @@ export function coverageDashboard(): object {
                 title: "Plaintext requests (not probes)",
                 description: "Requests into meshed pods without mTLS, by reason: what is still to be meshed.",
                 unit: "reqps",
-                targets: [
-                    { expr: promql.plaintextRequests(NS, WINDOW, "namespace, no_tls_reason"), legendFormat: "{{namespace}} ({{no_tls_reason}})" },
-                ],
+                targets: [{ expr: promql.plaintextRequests(NS, WINDOW, "namespace, no_tls_reason"), legendFormat: "{{namespace}} ({{no_tls_reason}})" }],
             },
             {
                 title: "Plaintext connections",
@@ -141,7 +138,7 @@ export function coverageDashboard(): object {
                     {
                         expr:
                             `sum by (namespace, no_tls_reason) (rate(tcp_open_total{direction="inbound", peer="src", ` +
-                            `target_port!="4191", namespace=~"${NS}", tls!="true"}[${WINDOW}]))`,
+                            `target_port!="${PORTS.proxyAdmin}", namespace=~"${NS}", tls!="true"}[${WINDOW}]))`,
                         legendFormat: "{{namespace}} ({{no_tls_reason}})",
                     },
                 ],

@@ -23,16 +23,17 @@
  * - `up{component="proxy-injector"}`: viz's `linkerd-controller` scrape job and the control
  *   plane's PodMonitor both set `component` from the container name
  *   (viz/charts/linkerd-viz/templates/prometheus.yaml, charts/linkerd-control-plane/templates/podmonitor.yaml).
- * - port 4191: the proxy's admin port (charts/linkerd-control-plane/values.yaml
+ * - port 4191 (PORTS.proxyAdmin): the proxy's admin port (charts/linkerd-control-plane/values.yaml
  *   `proxy.ports.admin`): kubelet probes of the proxy and Prometheus scrapes, plaintext by design.
  */
+import { PORTS } from "../../lib/registry";
 
 /** A `namespace=~"..."` matcher value for the meshed namespaces (RFC 1123 names need no escaping). */
 export function namespaceRegex(namespaces: readonly string[]): string {
     return namespaces.join("|");
 }
 
-const ADMIN_PORT = "4191";
+const ADMIN_PORT = String(PORTS.proxyAdmin);
 
 /** Inbound traffic excluding the proxy's own admin port. */
 const inbound = (namespace: string) => `direction="inbound", target_port!="${ADMIN_PORT}", namespace=~"${namespace}"`;
@@ -67,8 +68,7 @@ export const promql = {
     /** Seconds left on the issuer the identity controller serves from. */
     issuerTtlSeconds: () => `min(issuer_cert_ttl_seconds{component="identity"})`,
     /** Seconds left on the proxies' own certificates, per namespace (they renew every ~17 h). */
-    proxyCertTtlSeconds: (namespace: string) =>
-        `min by (namespace) (control_identity_cert_expiration_timestamp_seconds{namespace=~"${namespace}"}) - time()`,
+    proxyCertTtlSeconds: (namespace: string) => `min by (namespace) (control_identity_cert_expiration_timestamp_seconds{namespace=~"${namespace}"}) - time()`,
     /** Seconds left on a trust anchor whose expiry is known to the program. */
     anchorTtlSeconds: (notAfterUnix: number, fingerprint: string) =>
         `label_replace(vector(${notAfterUnix} - time()), "anchor_sha256", "${fingerprint}", "", "")`,

@@ -74,21 +74,19 @@ export function mtlsRuleGroups(settings: RuleSettings): RuleGroup[] {
                         ...runbook,
                     },
                 },
-                ...settings.anchors.map(
-                    (anchor): Rule => ({
-                        alert: "LinkerdTrustAnchorExpiringSoon",
-                        expr: `${promql.anchorTtlSeconds(Math.floor(new Date(anchor.notAfter).getTime() / 1000), shortFingerprint(anchor.fingerprint))} < ${settings.anchorMinDaysLeft * 86400}`,
-                        for: "1h",
-                        labels: { severity: "warning" },
-                        annotations: {
-                            summary: `Linkerd trust anchor ${shortFingerprint(anchor.fingerprint)} expires on ${anchor.notAfter}`,
-                            description:
-                                `Less than ${settings.anchorMinDaysLeft} days left (linkerd check's threshold). ` +
-                                "Start the three-phase rotation now; an expired anchor breaks every proxy.",
-                            ...runbook,
-                        },
-                    }),
-                ),
+                ...settings.anchors.map((anchor): Rule => ({
+                    alert: "LinkerdTrustAnchorExpiringSoon",
+                    expr: `${promql.anchorTtlSeconds(Math.floor(new Date(anchor.notAfter).getTime() / 1000), shortFingerprint(anchor.fingerprint))} < ${settings.anchorMinDaysLeft * 86400}`,
+                    for: "1h",
+                    labels: { severity: "warning" },
+                    annotations: {
+                        summary: `Linkerd trust anchor ${shortFingerprint(anchor.fingerprint)} expires on ${anchor.notAfter}`,
+                        description:
+                            `Less than ${settings.anchorMinDaysLeft} days left (linkerd check's threshold). ` +
+                            "Start the three-phase rotation now; an expired anchor breaks every proxy.",
+                        ...runbook,
+                    },
+                })),
                 {
                     alert: "LinkerdPlaintextTrafficInMeshedNamespace",
                     expr: `${promql.plaintextRequests(namespaces, "5m")} > 0`,
@@ -109,8 +107,7 @@ export function mtlsRuleGroups(settings: RuleSettings): RuleGroup[] {
                     labels: { severity: "critical" },
                     annotations: {
                         summary: "No Linkerd proxy injector is up",
-                        description:
-                            "New pods in meshed namespaces start without a proxy (failure policy Ignore) or cannot start (Fail).",
+                        description: "New pods in meshed namespaces start without a proxy (failure policy Ignore) or cannot start (Fail).",
                         ...runbook,
                     },
                 },
