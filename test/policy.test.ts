@@ -5,6 +5,7 @@
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { strict as assert } from "node:assert";
 import type { ProgramRun } from "../tools/mockRuntime";
+import { checkRun } from "../tools/policyCheck";
 import {
     chartsPinned,
     durationHours,
@@ -16,6 +17,9 @@ import {
 } from "../policy/policies";
 import { runStackOk, STACKS } from "./helpers";
 
+/** How a resource policy is called (the SDK types it more loosely). */
+type ValidateResource = (args: object, reportViolation: (message: string) => void) => void;
+
 interface Fake {
     type: string;
     name?: string;
@@ -23,11 +27,19 @@ interface Fake {
 }
 
 const asResource = (r: Fake): PolicyResource =>
-    ({ type: r.type, name: r.name ?? "x", urn: `urn:pulumi:test::akko-mtls::${r.type}::${r.name ?? "x"}`, props: r.props, opts: {}, dependencies: [], propertyDependencies: {} }) as unknown as PolicyResource;
+    ({
+        type: r.type,
+        name: r.name ?? "x",
+        urn: `urn:pulumi:test::akko-mtls::${r.type}::${r.name ?? "x"}`,
+        props: r.props,
+        opts: {},
+        dependencies: [],
+        propertyDependencies: {},
+    }) as unknown as PolicyResource;
 
 function checkResource(policy: ResourceValidationPolicy, resource: Fake, config: object = {}): string[] {
     const violations: string[] = [];
-    const validate = policy.validateResource as Function;
+    const validate = policy.validateResource as unknown as ValidateResource;
     validate({ ...asResource(resource), getConfig: () => config, stackTags: new Map() }, (message: string) => violations.push(message));
     return violations;
 }
@@ -63,7 +75,10 @@ describe("policy pack", () => {
     });
 
     it("no-injection-opt-out", () => {
-        assert.deepEqual(checkStack(noInjectionOptOut, [mesh("akko"), deployment("akko", "trino"), deployment("tools", "debug", { "linkerd.io/inject": "disabled" })]), []);
+        assert.deepEqual(
+            checkStack(noInjectionOptOut, [mesh("akko"), deployment("akko", "trino"), deployment("tools", "debug", { "linkerd.io/inject": "disabled" })]),
+            [],
+        );
         const optOut = [mesh("akko"), deployment("akko", "legacy", { "linkerd.io/inject": "disabled" })];
         assert.match(checkStack(noInjectionOptOut, optOut)[0], /Deployment akko\/legacy opts out of the mesh/);
         assert.deepEqual(checkStack(noInjectionOptOut, optOut, { allowedOptOuts: ["akko/legacy"] }), [], "allow-listed");
@@ -99,11 +114,34 @@ describe("policy pack", () => {
     it("networkpolicies-allow-proxy", () => {
         const open = networkPolicy("akko", [{ ports: [{ protocol: "TCP", port: 4143 }] }]);
         assert.deepEqual(checkStack(networkPoliciesAllowProxy, [mesh("akko"), open, networkPolicy("akko", [{ ports: [{ port: 8080 }] }])]), []);
-        assert.deepEqual(checkStack(networkPoliciesAllowProxy, [mesh("akko"), networkPolicy("akko", [{ from: [{ podSelector: {} }] }])]), [], "no ports: all ports");
-        assert.deepEqual(checkStack(networkPoliciesAllowProxy, [mesh("akko"), networkPolicy("akko", [{ ports: [{ port: 4000, endPort: 4200 }] }])]), [], "a range");
+        assert.deepEqual(
+            checkStack(networkPoliciesAllowProxy, [mesh("akko"), networkPolicy("akko", [{ from: [{ podSelector: {} }] }])]),
+            [],
+            "no ports: all ports",
+        );
+        assert.deepEqual(
+            checkStack(networkPoliciesAllowProxy, [mesh("akko"), networkPolicy("akko", [{ ports: [{ port: 4000, endPort: 4200 }] }])]),
+            [],
+            "a range",
+        );
         const closed = checkStack(networkPoliciesAllowProxy, [mesh("akko"), networkPolicy("akko", [{ ports: [{ port: 8080 }] }])]);
         assert.match(closed[0], /meshed namespace akko admit nothing on port 4143/);
         assert.deepEqual(checkStack(networkPoliciesAllowProxy, [mesh("akko"), networkPolicy("other", [])]), [], "other namespaces are not ours to judge");
+    });
+
+    it("the pack as `npm run plan` applies it (tools/policyCheck.ts) sees a violation in what a run registers", async () => {
+        const run = await runStackOk("netcup", { "mtls.enabled": true });
+        // A copy: runs are shared between tests.
+        const doctored = {
+            ...run,
+            resources: run.resources.map((r) => (r.name === "akko-linkerd-control-plane" ? { ...r, inputs: { ...r.inputs, version: "^2026.8.0" } } : r)),
+        };
+        const violations = checkRun(doctored);
+        assert.deepEqual(
+            violations.map((v) => [v.policy, v.resource]),
+            [["charts-pinned", "akko-linkerd-control-plane"]],
+        );
+        assert.equal(policies.length, new Set(policies.map((p) => p.name)).size);
     });
 
     describe("every stack, as the program registers it, passes every policy", () => {
@@ -116,21 +154,20 @@ describe("policy pack", () => {
                         "mtls.namespaces": ["akko", "spark"],
                         "mtls.mode": "strict",
                         "mtls.authorizations": [
-                            { namespace: "akko", name: "trino", podSelector: { app: "trino" }, port: 8080, clients: ["spark.spark.serviceaccount.identity.linkerd.cluster.local"] },
+                            {
+                                namespace: "akko",
+                                name: "trino",
+                                podSelector: { app: "trino" },
+                                port: 8080,
+                                clients: ["spark.spark.serviceaccount.identity.linkerd.cluster.local"],
+                            },
                         ],
                     }),
                 ];
                 for (const run of runs) {
-                    const resources = run.resources.map((r) => ({ type: r.type, name: r.name, props: r.inputs }));
-                    const mesh = resources.find((r) => r.type === "akko:mtls:MtlsMesh")!;
-                    assert.ok(mesh.props.meshedNamespaces.length > 0, "the mesh component records its namespaces");
-                    for (const policy of policies) {
-                        const violations =
-                            "validateStack" in policy
-                                ? checkStack(policy as StackValidationPolicy, resources)
-                                : resources.flatMap((r) => checkResource(policy as ResourceValidationPolicy, r));
-                        assert.deepEqual(violations, [], `${stack}: ${policy.name}`);
-                    }
+                    const mesh = run.resources.find((r) => r.type === "akko:mtls:MtlsMesh")!;
+                    assert.ok(mesh.inputs.meshedNamespaces.length > 0, "the mesh component records its namespaces");
+                    assert.deepEqual(checkRun(run), [], stack);
                 }
             });
         }

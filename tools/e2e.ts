@@ -10,8 +10,7 @@ export const E2E_NAMESPACE = "akko-e2e";
 /** The two workloads, each calling the other every second. */
 export const E2E_WORKLOADS = ["ping", "pong"] as const;
 /** busybox (httpd + wget in one small image), pinned by digest. */
-export const E2E_IMAGE =
-    "docker.io/library/busybox:1.37.0@sha256:bdf57e528e45e4433820e045b29b4597825a1c9e38353532d90a01445013f82e";
+export const E2E_IMAGE = "docker.io/library/busybox:1.37.0@sha256:bdf57e528e45e4433820e045b29b4597825a1c9e38353532d90a01445013f82e";
 export const E2E_PORT = 8080;
 
 /**
@@ -46,7 +45,9 @@ export function e2eStackFile(k3dStackFile: string, context: string, enabled: boo
 
 /** Namespace, ServiceAccounts, Deployments and Services of the two workloads. */
 export function workloadManifests(namespace = E2E_NAMESPACE): string {
-    const objects: object[] = [{ apiVersion: "v1", kind: "Namespace", metadata: { name: namespace, labels: { "app.kubernetes.io/part-of": "akko-mtls-e2e" } } }];
+    const objects: object[] = [
+        { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace, labels: { "app.kubernetes.io/part-of": "akko-mtls-e2e" } } },
+    ];
     for (const [name, peer] of [
         [E2E_WORKLOADS[0], E2E_WORKLOADS[1]],
         [E2E_WORKLOADS[1], E2E_WORKLOADS[0]],
@@ -239,11 +240,7 @@ export function parsePrometheusText(text: string): Sample[] {
 export function metricsVerdict(text: string, workload: string): Verdict {
     const inbound = parsePrometheusText(text).filter(
         (s) =>
-            s.name === "request_total" &&
-            s.labels.direction === "inbound" &&
-            s.labels.target_port !== "4191" &&
-            s.labels.authz_name !== "probe" &&
-            s.value > 0,
+            s.name === "request_total" && s.labels.direction === "inbound" && s.labels.target_port !== "4191" && s.labels.authz_name !== "probe" && s.value > 0,
     );
     const secured = inbound.filter((s) => s.labels.tls === "true");
     const plaintext = inbound.filter((s) => s.labels.tls !== "true");
@@ -289,6 +286,7 @@ export function missingPrerequisite(run: Runner, env: Record<string, string | un
         return `the current context ${context} is not a k3d cluster; the e2e installs and removes a mesh, so it only runs on a throwaway cluster (AKKO_E2E_ANY_CONTEXT=1 to override)`;
     }
     if (!ok("kubectl", ["version", "--request-timeout=10s"])) return `the cluster of context ${context} does not answer`;
-    if (ok("kubectl", ["get", "namespace", "linkerd", "--request-timeout=10s"])) return `context ${context} already runs Linkerd (namespace linkerd): the e2e needs a cluster without it`;
+    if (ok("kubectl", ["get", "namespace", "linkerd", "--request-timeout=10s"]))
+        return `context ${context} already runs Linkerd (namespace linkerd): the e2e needs a cluster without it`;
     return undefined;
 }

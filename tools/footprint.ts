@@ -112,17 +112,14 @@ export function meshFootprint(run: ProgramRun, meshedPods: number): Footprint {
             ...figures(proxyResources),
         });
     }
-    const sum = (pick: (c: ContainerFootprint) => number | undefined) =>
-        containers.reduce((total, c) => total + (pick(c) ?? 0) * c.replicas, 0);
+    const sum = (pick: (c: ContainerFootprint) => number | undefined) => containers.reduce((total, c) => total + (pick(c) ?? 0) * c.replicas, 0);
     return {
         containers,
         cpuRequest: sum((c) => c.cpuRequest),
         memoryRequest: sum((c) => c.memoryRequest),
         cpuLimit: sum((c) => c.cpuLimit),
         memoryLimit: sum((c) => c.memoryLimit),
-        unbounded: containers
-            .filter((c) => c.cpuLimit === undefined || c.memoryLimit === undefined)
-            .map((c) => `${c.pod}/${c.container}`),
+        unbounded: containers.filter((c) => c.cpuLimit === undefined || c.memoryLimit === undefined).map((c) => `${c.pod}/${c.container}`),
     };
 }
 

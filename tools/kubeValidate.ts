@@ -32,7 +32,7 @@ export function goRegExp(pattern: string, flags: string): RegExp {
     const extra = [...inline[2]].filter((f) => !flags.includes(f)).join("");
     return new RegExp(inline[1] + pattern.slice(inline[0].length), flags + extra);
 }
-goRegExp.code = 'new RegExp'; // unused by Ajv's runtime compilation; required by its option type
+goRegExp.code = "new RegExp"; // unused by Ajv's runtime compilation; required by its option type
 
 const ajv = new Ajv({ allErrors: true, strict: false, code: { regExp: goRegExp as any } });
 addFormats(ajv, ["date-time", "byte", "ipv4", "ipv6"]);

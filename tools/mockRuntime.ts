@@ -249,11 +249,13 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     pulumi.runtime.setAllConfig(options.config, options.secretKeys);
 
     // Without an engine, the SDK prints its log messages: `warning: [runtime] …`, `info: [runtime] …`.
-    const capture = (original: (...args: unknown[]) => void, prefix: string, into: string[]) => (...args: unknown[]) => {
-        const match = new RegExp(`^${prefix}: \\[runtime\\] ([\\s\\S]*)$`).exec(args.map(String).join(" "));
-        if (match) into.push(match[1]);
-        else original(...args);
-    };
+    const capture =
+        (original: (...args: unknown[]) => void, prefix: string, into: string[]) =>
+        (...args: unknown[]) => {
+            const match = new RegExp(`^${prefix}: \\[runtime\\] ([\\s\\S]*)$`).exec(args.map(String).join(" "));
+            if (match) into.push(match[1]);
+            else original(...args);
+        };
     const consoleWarn = console.warn;
     const consoleLog = console.log;
     console.warn = capture(consoleWarn, "warning", warnings);
@@ -261,6 +263,8 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     let outputs: Record<string, ResolvedOutput> = {};
     let error: Error | undefined;
     try {
+        // Loaded here, not imported: the program must only run once the mocks are set.
+        // eslint-disable-next-line @typescript-eslint/no-require-imports
         const program = options.program ?? (require("../index") as Program);
         const stackOutputs = await pulumi.runtime.runInPulumiStack(async () => program());
         await pulumi.runtime.disconnect();
@@ -326,7 +330,10 @@ async function mockResource(args: pulumi.runtime.MockResourceArgs, engine: MockE
     if (isRead) {
         const cluster = engine.cluster;
         if (args.type === "kubernetes:core/v1:Namespace" && !cluster.objects[`${args.type}::${args.id}`] && !cluster.missingNamespaces?.includes(args.id!)) {
-            return { id, state: { metadata: { name: args.id, labels: { "kubernetes.io/metadata.name": args.id!, ...(cluster.namespaceLabels?.[args.id!] ?? {}) } } } };
+            return {
+                id,
+                state: { metadata: { name: args.id, labels: { "kubernetes.io/metadata.name": args.id!, ...(cluster.namespaceLabels?.[args.id!] ?? {}) } } },
+            };
         }
         const found = cluster.objects[`${args.type}::${args.id}`];
         // What the provider answers for a missing object (pulumi engine step.go ReadStep).

@@ -131,7 +131,10 @@ async function issue(args: IssueArgs): Promise<x509.X509Certificate> {
     if (args.authorityKeyId) extensions.push(new x509.AuthorityKeyIdentifierExtension(args.authorityKeyId));
 
     return x509.X509CertificateGenerator.create({
-        serialNumber: crypto.randomBytes(16).toString("hex").replace(/^[89a-f]/, "1"),
+        serialNumber: crypto
+            .randomBytes(16)
+            .toString("hex")
+            .replace(/^[89a-f]/, "1"),
         subject: args.subject,
         issuer: args.issuer,
         notBefore,

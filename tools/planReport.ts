@@ -82,9 +82,7 @@ export function mermaidGraph(run: ProgramRun): string {
         while (node && node.parent !== top?.urn) node = node.parent ? byUrn.get(node.parent) : undefined;
         return node;
     };
-    const groups = run.resources.filter(
-        (r) => top && r.parent === top.urn && r.type !== "pulumi:providers:kubernetes" && !SKIPPED_TYPES.has(r.type),
-    );
+    const groups = run.resources.filter((r) => top && r.parent === top.urn && r.type !== "pulumi:providers:kubernetes" && !SKIPPED_TYPES.has(r.type));
     const edges = new Map<string, Set<string>>();
     for (const resource of run.resources) {
         const to = groupOf(resource);

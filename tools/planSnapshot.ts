@@ -34,7 +34,13 @@ const STRICT = {
             serviceAccount: "trino",
             clients: ["spark.spark.serviceaccount.identity.linkerd.cluster.local"],
         },
-        { namespace: "spark", name: "spark-connect-health", podSelector: { "app.kubernetes.io/name": "spark-connect" }, port: 15002, networks: ["10.42.0.0/16"] },
+        {
+            namespace: "spark",
+            name: "spark-connect-health",
+            podSelector: { "app.kubernetes.io/name": "spark-connect" },
+            port: 15002,
+            networks: ["10.42.0.0/16"],
+        },
     ],
 };
 
@@ -106,7 +112,11 @@ export function normalize(value: unknown): unknown {
     }
     if (Array.isArray(value)) return value.map(normalize);
     if (value !== null && typeof value === "object") {
-        return Object.fromEntries(Object.entries(value).sort(([a], [b]) => a.localeCompare(b)).map(([k, v]) => [k, normalize(v)]));
+        return Object.fromEntries(
+            Object.entries(value)
+                .sort(([a], [b]) => a.localeCompare(b))
+                .map(([k, v]) => [k, normalize(v)]),
+        );
     }
     return value;
 }

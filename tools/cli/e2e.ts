@@ -36,6 +36,7 @@ import {
     workloadManifests,
 } from "../e2e";
 import { PROJECT_ROOT } from "../mockRuntime";
+import { parseCli, runCli } from "./args";
 
 const STACK = "e2e";
 const deadline = Date.now() + Number(process.env.AKKO_E2E_TIMEOUT_MINUTES ?? 25) * 60_000;
@@ -90,20 +91,56 @@ async function up(stack: Stack, step: string): Promise<Record<string, unknown>> 
 /** Each workload can still reach the other. */
 function assertServing(context: string, when: string): void {
     for (const [from, to] of [E2E_WORKLOADS, [...E2E_WORKLOADS].reverse()]) {
-        const page = must("kubectl", ["--context", context, "-n", E2E_NAMESPACE, "exec", `deploy/${from}`, "-c", from, "--", "wget", "-q", "-T", "5", "-O", "-", `http://${to}:${E2E_PORT}/`]);
+        const page = must("kubectl", [
+            "--context",
+            context,
+            "-n",
+            E2E_NAMESPACE,
+            "exec",
+            `deploy/${from}`,
+            "-c",
+            from,
+            "--",
+            "wget",
+            "-q",
+            "-T",
+            "5",
+            "-O",
+            "-",
+            `http://${to}:${E2E_PORT}/`,
+        ]);
         if (page.trim() !== to) throw new Failure(`${when}: ${from} -> ${to} answered ${JSON.stringify(page.trim())}`);
     }
     const [from] = E2E_WORKLOADS;
-    const page = must("kubectl", ["--context", context, "-n", E2E_NAMESPACE, "exec", `deploy/${from}`, "-c", from, "--", "wget", "-q", "-T", "5", "-O", "-", "--header", `Host: ${E2E_INGRESS.host}`, E2E_INGRESS_URL]);
+    const page = must("kubectl", [
+        "--context",
+        context,
+        "-n",
+        E2E_NAMESPACE,
+        "exec",
+        `deploy/${from}`,
+        "-c",
+        from,
+        "--",
+        "wget",
+        "-q",
+        "-T",
+        "5",
+        "-O",
+        "-",
+        "--header",
+        `Host: ${E2E_INGRESS.host}`,
+        E2E_INGRESS_URL,
+    ]);
     if (page.trim() !== E2E_INGRESS.backend) throw new Failure(`${when}: ${from} -> ingress -> ${E2E_INGRESS.backend} answered ${JSON.stringify(page.trim())}`);
     log(`${when}: ping <-> pong both answer, and pong through the ingress controller`);
 }
 
 function proxiesIn(context: string, namespace = E2E_NAMESPACE, selector?: string): number {
     const pods = JSON.parse(must("kubectl", ["--context", context, "-n", namespace, "get", "pods", "-o", "json", ...(selector ? ["-l", selector] : [])])).items;
-    return pods.filter((p: any) => !p.metadata.deletionTimestamp).filter((p: any) =>
-        [...(p.spec.initContainers ?? []), ...p.spec.containers].some((c: any) => c.name === "linkerd-proxy"),
-    ).length;
+    return pods
+        .filter((p: any) => !p.metadata.deletionTimestamp)
+        .filter((p: any) => [...(p.spec.initContainers ?? []), ...p.spec.containers].some((c: any) => c.name === "linkerd-proxy")).length;
 }
 
 function rolledOut(context: string): void {
@@ -118,12 +155,26 @@ function rolledOut(context: string): void {
 async function ingressMeshed(context: string, meshed: boolean): Promise<void> {
     await until(`Traefik to run ${meshed ? "with" : "without"} a proxy`, 300, () => {
         const withProxy = proxiesIn(context, E2E_INGRESS.namespace, `app.kubernetes.io/name=${E2E_INGRESS.workload}`);
-        return (withProxy > 0) === meshed ? true : undefined;
+        return withProxy > 0 === meshed ? true : undefined;
     });
     rolledOut(context);
 }
 
+export const E2E_USAGE = `usage: npm run e2e
+
+Meshes two workloads on the current kube context (a throwaway k3d cluster), proves from Linkerd's
+own data that every edge between them and the ingress hop are mTLS, drains the mesh and checks
+nothing broke on the way; cleans up whatever happened. Needs the Pulumi and Linkerd CLIs.
+AKKO_E2E_TIMEOUT_MINUTES bounds it (default 25); AKKO_E2E_ANY_CONTEXT=1 allows a context that is
+not k3d.
+
+exit status: 0 passed, 1 failed, 2 bad arguments, 3 skipped (what is missing is printed)
+
+options:
+  --help      this text`;
+
 async function main(): Promise<number> {
+    if (!parseCli(process.argv.slice(2), E2E_USAGE, {})) return E2E_EXIT.passed;
     const missing = missingPrerequisite((command, args) => run(command, args), process.env);
     if (missing) {
         console.error(`e2e: skipped: ${missing}`);
@@ -138,10 +189,13 @@ async function main(): Promise<number> {
     log(`context ${context}, workspace ${dir}`);
 
     let stack: Stack | undefined;
-    const timer = setTimeout(() => {
-        log("time is up: cancelling the update");
-        void stack?.cancel();
-    }, Math.max(0, deadline - Date.now()));
+    const timer = setTimeout(
+        () => {
+            log("time is up: cancelling the update");
+            void stack?.cancel();
+        },
+        Math.max(0, deadline - Date.now()),
+    );
     try {
         must("kubectl", ["--context", context, "apply", "-f", "-"], workloadManifests());
         rolledOut(context);
@@ -177,7 +231,10 @@ async function main(): Promise<number> {
         });
         log(`ingress edge ${ingressEdge.details[0]}`);
         for (const workload of E2E_WORKLOADS) {
-            const verdict = metricsVerdict(must("linkerd", ["--context", context, "diagnostics", "proxy-metrics", "-n", E2E_NAMESPACE, `deploy/${workload}`]), workload);
+            const verdict = metricsVerdict(
+                must("linkerd", ["--context", context, "diagnostics", "proxy-metrics", "-n", E2E_NAMESPACE, `deploy/${workload}`]),
+                workload,
+            );
             verdict.details.forEach((d) => log(`metrics ${d}`));
             if (!verdict.ok) throw new Failure(verdict.problems.join("; "));
         }
@@ -219,4 +276,4 @@ async function main(): Promise<number> {
     }
 }
 
-main().then((status) => process.exit(status));
+runCli("e2e", main);
