@@ -172,7 +172,10 @@ function kubectlJson(args) {
     return value;
 }
 
-const errorText = (error) => String(error.stderr || error.message).trim().split("\n")[0];
+const errorText = (error) =>
+    String(error.stderr || error.message)
+        .trim()
+        .split("\n")[0];
 const notFound = (error) => /NotFound|not found/i.test(String(error.stderr || error.message));
 
 /**
@@ -320,10 +323,7 @@ function restartReason(pod, namespace, meshed, bundle) {
 
 /** The namespaces (and label selectors) the restarts and checks look at: [namespace, selector, meshed]. */
 function scopes() {
-    const result = [
-        ...config.meshedNamespaces.map((n) => [n, "", true]),
-        ...config.unmeshedNamespaces.map((n) => [n, "", false]),
-    ];
+    const result = [...config.meshedNamespaces.map((n) => [n, "", true]), ...config.unmeshedNamespaces.map((n) => [n, "", false])];
     if (config.ingress) result.push([config.ingress.namespace, config.ingress.selector ?? "", Boolean(config.ingress.inject)]);
     return result;
 }
@@ -347,7 +347,9 @@ function workloadsToRestart(bundle) {
             if (!reason) continue;
             const workload = owner(pod);
             if (!workload?.restartable) {
-                log(`skip: pod ${namespace}/${pod.metadata.name}: ${reason.text}, but ${workload ? `it belongs to ${workload.ref}` : "it is a bare pod"}: recreate it`);
+                log(
+                    `skip: pod ${namespace}/${pod.metadata.name}: ${reason.text}, but ${workload ? `it belongs to ${workload.ref}` : "it is a bare pod"}: recreate it`,
+                );
                 continue;
             }
             const key = `${namespace}/${workload.ref}`;
@@ -383,7 +385,10 @@ function restartWithAnnotation(name, annotation, value, why) {
     const patch = { spec: { template: { metadata: { annotations: { [annotation]: value } } } } };
     kubectl(["patch", "deployment", name, "-n", config.linkerdNamespace, "--type", "merge", "-p", JSON.stringify(patch)]);
     try {
-        kubectl(["rollout", "status", `deployment/${name}`, "-n", config.linkerdNamespace, `--timeout=${config.rolloutTimeoutSeconds}s`], config.rolloutTimeoutSeconds);
+        kubectl(
+            ["rollout", "status", `deployment/${name}`, "-n", config.linkerdNamespace, `--timeout=${config.rolloutTimeoutSeconds}s`],
+            config.rolloutTimeoutSeconds,
+        );
         log(`control-plane: deployment/${name} restarted`);
         return true;
     } catch (error) {
@@ -428,7 +433,9 @@ function reloadIdentity(bundle) {
 function rotationGate(bundle) {
     const anchor = bundle.anchors.find((a) => sha256Of(a) === config.signingAnchorSha256);
     if (!anchor) {
-        problem(`rotation-gate: the new anchor (sha256 ${config.signingAnchorSha256.slice(0, 16)}...) is not in the live trust bundle: phase 2 is not deployed`);
+        problem(
+            `rotation-gate: the new anchor (sha256 ${config.signingAnchorSha256.slice(0, 16)}...) is not in the live trust bundle: phase 2 is not deployed`,
+        );
         return;
     }
     const issuer = readIssuer();
@@ -534,7 +541,8 @@ function strictPreflight() {
         if (!config.ingressMeshed) {
             const ingresses = kubectlJson(["get", "ingresses.networking.k8s.io", "-n", namespace]).items;
             if (!Array.isArray(ingresses)) throw new Error(`the Ingress list of ${namespace} is not a list`);
-            for (const ingress of ingresses) blocked.push(`${namespace}/ingress/${ingress.metadata.name} (the ingress controller is not meshed: it would be refused)`);
+            for (const ingress of ingresses)
+                blocked.push(`${namespace}/ingress/${ingress.metadata.name} (the ingress controller is not meshed: it would be refused)`);
         }
     }
     const unique = [...new Set(blocked)];

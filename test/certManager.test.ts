@@ -76,7 +76,10 @@ describe("cert-manager issuer mode", () => {
         // A ClusterIssuer's Secret is looked up in cert-manager's cluster resource namespace; never in
         // linkerd, where linkerd-destination may read every Secret.
         assert.equal(secret.inputs.metadata.namespace, "cert-manager");
-        assert.ok(secret.secretPaths.some((p) => p === "stringData" || p === "stringData.tls.key"), "the anchor key is a secret");
+        assert.ok(
+            secret.secretPaths.some((p) => p === "stringData" || p === "stringData.tls.key"),
+            "the anchor key is a secret",
+        );
     });
 
     it("Linkerd reads the issuer from cert-manager's Secret and waits for the Certificate to be Ready", () => {
@@ -148,7 +151,9 @@ describe("cert-manager issuer mode", () => {
         const existing = await runStackOk("netcup", { "mtls.enabled": true, "certManager.install": false });
         assert.equal(ofType(existing, CHART).filter((c) => c.inputs.chart === "cert-manager").length, 0);
         assert.deepEqual(
-            ofType(existing, "kubernetes:core/v1:Namespace").map((n) => n.inputs.metadata.name).sort(),
+            ofType(existing, "kubernetes:core/v1:Namespace")
+                .map((n) => n.inputs.metadata.name)
+                .sort(),
             ["linkerd", "linkerd-maintenance", "linkerd-viz"],
             "no cert-manager namespace",
         );

@@ -112,8 +112,7 @@ describe("chart values", () => {
             const state = new ProviderState();
             const first = await runStackOk(stack, { "mtls.enabled": true }, { state });
             const second = await runStackOk(stack, { "mtls.enabled": true }, { state });
-            const charts = (run: ProgramRun) =>
-                Object.fromEntries(ofType(run, "kubernetes:helm.sh/v4:Chart").map((c) => [c.name, c.inputs]));
+            const charts = (run: ProgramRun) => Object.fromEntries(ofType(run, "kubernetes:helm.sh/v4:Chart").map((c) => [c.name, c.inputs]));
             assert.ok(Object.keys(charts(first)).length >= 2);
             assert.deepEqual(charts(second), charts(first));
             // Same for every other resource's inputs: nothing is generated per run.

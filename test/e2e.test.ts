@@ -40,10 +40,7 @@ const edge = (src: string, dst: string, overrides: Partial<Record<string, string
     ...overrides,
 });
 
-const METRICS_HEADER = [
-    "# HELP request_total Total count of HTTP requests.",
-    "# TYPE request_total counter",
-].join("\n");
+const METRICS_HEADER = ["# HELP request_total Total count of HTTP requests.", "# TYPE request_total counter"].join("\n");
 const request = (labels: string, value: number) => `request_total{direction="inbound",target_addr="10.42.0.9:8080",target_ip="10.42.0.9",${labels}} ${value}`;
 
 describe("e2e (no cluster needed)", () => {
@@ -65,26 +62,35 @@ describe("e2e (no cluster needed)", () => {
         const run = await runProgram({
             stack: "e2e",
             config: Object.fromEntries(
-                Object.entries<unknown>(YAML.parse(e2eStackFile(k3d, "k3d-akko-e2e", true)).config).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)]),
+                Object.entries<unknown>(YAML.parse(e2eStackFile(k3d, "k3d-akko-e2e", true)).config).map(([k, v]) => [
+                    k,
+                    typeof v === "string" ? v : JSON.stringify(v),
+                ]),
             ),
         });
         assert.equal(run.error, undefined);
-        assert.deepEqual(ofType(run, "kubernetes:core/v1:NamespacePatch").map((p) => p.inputs.metadata.name), [E2E_NAMESPACE]);
+        assert.deepEqual(
+            ofType(run, "kubernetes:core/v1:NamespacePatch").map((p) => p.inputs.metadata.name),
+            [E2E_NAMESPACE],
+        );
         assert.ok(kubernetesObjects(run).length > 10);
     });
 
     it("two workloads that call each other, image pinned by digest, unmeshed until the mesh annotates their namespace", () => {
         const objects = YAML.parseAllDocuments(workloadManifests()).map((d) => d.toJS());
-        assert.deepEqual(objects.map((o) => `${o.kind}/${o.metadata.name}`), [
-            `Namespace/${E2E_NAMESPACE}`,
-            "ServiceAccount/ping",
-            "Deployment/ping",
-            "Service/ping",
-            "ServiceAccount/pong",
-            "Deployment/pong",
-            "Service/pong",
-            "Ingress/pong",
-        ]);
+        assert.deepEqual(
+            objects.map((o) => `${o.kind}/${o.metadata.name}`),
+            [
+                `Namespace/${E2E_NAMESPACE}`,
+                "ServiceAccount/ping",
+                "Deployment/ping",
+                "Service/ping",
+                "ServiceAccount/pong",
+                "Deployment/pong",
+                "Service/pong",
+                "Ingress/pong",
+            ],
+        );
         assert.equal(objects[0].metadata.annotations, undefined, "no injection annotation of its own");
         const [ping, pong] = objects.filter((o) => o.kind === "Deployment");
         assert.match(E2E_IMAGE, /@sha256:[a-f0-9]{64}$/);
@@ -102,13 +108,20 @@ describe("e2e (no cluster needed)", () => {
 
     it("the k3d stack the e2e deploys meshes k3s' Traefik, the hop it checks", async () => {
         const k3d = fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.k3d.yaml"), "utf8");
-        const values = Object.fromEntries(Object.entries<unknown>(YAML.parse(e2eStackFile(k3d, "k3d-akko-e2e", true)).config).map(([k, v]) => [k.replace("akko-mtls:", ""), v]));
+        const values = Object.fromEntries(
+            Object.entries<unknown>(YAML.parse(e2eStackFile(k3d, "k3d-akko-e2e", true)).config).map(([k, v]) => [k.replace("akko-mtls:", ""), v]),
+        );
         const config = resolveConfig(values);
         assert.deepEqual([config.mtls.ingress.enabled, config.mtls.ingress.controller], [true, "k3s-traefik"]);
     });
 
     it("ingress edge: passes only when Traefik -> pong is mTLS with both ServiceAccounts", () => {
-        const hop = (extra: Partial<Edge> = {}): Edge => ({ ...edge("traefik", "pong"), src_namespace: "kube-system", client_id: "traefik.kube-system", ...extra });
+        const hop = (extra: Partial<Edge> = {}): Edge => ({
+            ...edge("traefik", "pong"),
+            src_namespace: "kube-system",
+            client_id: "traefik.kube-system",
+            ...extra,
+        });
         const ok = ingressEdgeVerdict(JSON.stringify([edge("ping", "pong"), hop()]));
         assert.deepEqual(ok.problems, []);
         assert.deepEqual(ok.details, ["kube-system/traefik -> akko-e2e/pong: mTLS (traefik.kube-system -> pong.akko-e2e)"]);
@@ -142,9 +155,18 @@ describe("e2e (no cluster needed)", () => {
     it("proxy metrics: inbound requests to the app over mTLS only (probes and the admin port aside)", () => {
         const secured = [
             METRICS_HEADER,
-            request('target_port="8080",tls="true",server_id="pong.akko-e2e.serviceaccount.identity.linkerd.cluster.local",srv_kind="default",srv_name="all-unauthenticated",authz_kind="default",authz_name="all-unauthenticated"', 57),
-            request('target_port="4191",tls="no_identity",no_tls_reason="no_tls_from_remote",srv_kind="default",srv_name="all-unauthenticated",authz_kind="default",authz_name="all-unauthenticated"', 30),
-            request('target_port="8080",tls="no_identity",no_tls_reason="no_tls_from_remote",srv_kind="default",srv_name="all-unauthenticated",authz_kind="default",authz_name="probe"', 12),
+            request(
+                'target_port="8080",tls="true",server_id="pong.akko-e2e.serviceaccount.identity.linkerd.cluster.local",srv_kind="default",srv_name="all-unauthenticated",authz_kind="default",authz_name="all-unauthenticated"',
+                57,
+            ),
+            request(
+                'target_port="4191",tls="no_identity",no_tls_reason="no_tls_from_remote",srv_kind="default",srv_name="all-unauthenticated",authz_kind="default",authz_name="all-unauthenticated"',
+                30,
+            ),
+            request(
+                'target_port="8080",tls="no_identity",no_tls_reason="no_tls_from_remote",srv_kind="default",srv_name="all-unauthenticated",authz_kind="default",authz_name="probe"',
+                12,
+            ),
             'request_total{direction="outbound",target_port="8080",tls="true"} 60',
         ].join("\n");
         const ok = metricsVerdict(secured, "pong");
@@ -162,20 +184,23 @@ describe("e2e (no cluster needed)", () => {
     });
 
     it("skips with a reason where it cannot run: no CLI, no k3d context, Linkerd already there", () => {
-        const fake = (missing: string[], context = "k3d-akko-e2e") => (command: string, args: string[]): CommandResult => {
-            const key = `${command} ${args[0]}`;
-            if (missing.includes(key)) return { status: 1, stdout: "", stderr: "not found" };
-            if (key === "kubectl config") return { status: 0, stdout: `${context}\n`, stderr: "" };
-            if (key === "kubectl get") return { status: 1, stdout: "", stderr: "NotFound" };
-            return { status: 0, stdout: "ok", stderr: "" };
-        };
+        const fake =
+            (missing: string[], context = "k3d-akko-e2e") =>
+            (command: string, args: string[]): CommandResult => {
+                const key = `${command} ${args[0]}`;
+                if (missing.includes(key)) return { status: 1, stdout: "", stderr: "not found" };
+                if (key === "kubectl config") return { status: 0, stdout: `${context}\n`, stderr: "" };
+                if (key === "kubectl get") return { status: 1, stdout: "", stderr: "NotFound" };
+                return { status: 0, stdout: "ok", stderr: "" };
+            };
         assert.match(missingPrerequisite(fake(["pulumi version"]), {})!, /Pulumi CLI is not on PATH/);
         assert.match(missingPrerequisite(fake(["linkerd version"]), {})!, /Linkerd CLI is not on PATH/);
         assert.match(missingPrerequisite(fake(["kubectl config"]), {})!, /no current context/);
         assert.match(missingPrerequisite(fake([], "prod-eks"), {})!, /not a k3d cluster/);
         assert.equal(missingPrerequisite(fake([], "prod-eks"), { AKKO_E2E_ANY_CONTEXT: "1" }), undefined);
         assert.match(missingPrerequisite(fake(["kubectl version"]), {})!, /does not answer/);
-        const withLinkerd = (command: string, args: string[]) => (`${command} ${args[0]}` === "kubectl get" ? { status: 0, stdout: "linkerd", stderr: "" } : fake([])(command, args));
+        const withLinkerd = (command: string, args: string[]) =>
+            `${command} ${args[0]}` === "kubectl get" ? { status: 0, stdout: "linkerd", stderr: "" } : fake([])(command, args);
         assert.match(missingPrerequisite(withLinkerd, {})!, /already runs Linkerd/);
         assert.equal(missingPrerequisite(fake([]), {}), undefined);
     });

@@ -3,6 +3,7 @@
  * one regression test per behaviour, each failing on the program as it was before.
  * Sources are cited where the behaviour is relied on (components/, lib/).
  */
+import * as crypto from "node:crypto";
 import * as pulumi from "@pulumi/pulumi";
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
@@ -111,7 +112,10 @@ describe("a failed `up` never advances a record", () => {
     it("a rotation phase whose rollout fails leaves the previous phase recorded", async () => {
         const state = new ProviderState();
         const steady = await runStackOk("k3d", { "mtls.enabled": true }, { state });
-        const previousOutputs = { ...outputsOf(steady), trustAnchorRotation: { generation: 1, phase: 0, since: new Date(Date.now() - 100 * HOUR).toISOString() } };
+        const previousOutputs = {
+            ...outputsOf(steady),
+            trustAnchorRotation: { generation: 1, phase: 0, since: new Date(Date.now() - 100 * HOUR).toISOString() },
+        };
         const phase1 = await runStack(
             "k3d",
             { "mtls.enabled": true, "identity.trustAnchor.rotationPhase": 1 },
@@ -131,9 +135,16 @@ describe("a failed `up` never advances a record", () => {
             assert.equal(planMesh(settings, previous.state).phase, "draining-policy");
         }
         assert.deepEqual(readPreviousMesh({}, settings), { state: undefined }, "a stack never deployed");
-        const run = await runStackOk("netcup", { "mtls.enabled": false }, { previousOutputs: { mtlsEnabled: true, trustAnchorRotation: { generation: 1, phase: 0, since: "2026-01-01T00:00:00Z" } } });
+        const run = await runStackOk(
+            "netcup",
+            { "mtls.enabled": false },
+            { previousOutputs: { mtlsEnabled: true, trustAnchorRotation: { generation: 1, phase: 0, since: "2026-01-01T00:00:00Z" } } },
+        );
         assert.equal((run.outputs.meshState.value as any).phase, "draining-policy");
-        assert.ok(ofType(run, CHART).some((c) => c.name === "akko-linkerd-control-plane"), "the control plane stays");
+        assert.ok(
+            ofType(run, CHART).some((c) => c.name === "akko-linkerd-control-plane"),
+            "the control plane stays",
+        );
         assert.ok(run.warnings.some((w) => /recorded no meshState; the stack was meshed/.test(w)));
     });
 });
@@ -192,9 +203,11 @@ describe("previews stay complete: every existing chart's values are known at pre
     const unknownIn = (value: unknown) => JSON.stringify(value).includes(UNKNOWN);
 
     /** Forgets a resource's state, as a replacement (renewal) does. */
-    const renew = (...names: RegExp[]) => (state: ProviderState) => {
-        for (const key of [...state.outputs.keys()]) if (names.some((n) => n.test(key))) state.outputs.delete(key);
-    };
+    const renew =
+        (...names: RegExp[]) =>
+        (state: ProviderState) => {
+            for (const key of [...state.outputs.keys()]) if (names.some((n) => n.test(key))) state.outputs.delete(key);
+        };
 
     // [why, stack, change, what the change renews, whether unknown values exist somewhere in the preview]
     const cases: [string, string, Record<string, unknown>, ((state: ProviderState) => void) | undefined, boolean][] = [
@@ -209,7 +222,11 @@ describe("previews stay complete: every existing chart's values are known at pre
     for (const [why, stack, change, tamper, unknownsExpected] of cases) {
         it(`${why} (${stack})`, async () => {
             const { deployed, preview } = await previewAfter(stack, change, tamper);
-            if (unknownsExpected) assert.ok(preview.resources.some((r) => unknownIn(r.inputs)), "the preview does hold unknowns (the check can fail)");
+            if (unknownsExpected)
+                assert.ok(
+                    preview.resources.some((r) => unknownIn(r.inputs)),
+                    "the preview does hold unknowns (the check can fail)",
+                );
             for (const chart of ofType(deployed, CHART)) {
                 const previewed = one(preview, CHART, chart.name);
                 assert.ok(!unknownIn(previewed.inputs), `${chart.name}: an unknown input; the preview would show its children deleted`);
@@ -223,7 +240,7 @@ describe("no delete-then-create of live config; a script change re-runs nothing"
         const run = await runStackOk("netcup", { "mtls.enabled": true });
         const job = one(run, JOB, "akko-maintenance-rollout");
         const script = fs.readFileSync(path.join(PROJECT_ROOT, "cluster", "mesh-check.mjs"), "utf8");
-        const digest = (text: string) => require("node:crypto").createHash("sha256").update(text).digest("hex");
+        const digest = (text: string) => crypto.createHash("sha256").update(text).digest("hex");
         assert.doesNotMatch(JSON.stringify(job.inputs), new RegExp(digest(script).slice(0, 10)));
         const configMap = one(run, "kubernetes:core/v1:ConfigMap", "akko-maintenance-script");
         assert.equal(configMap.inputs.immutable, undefined, "updated in place (enableConfigMapMutable)");
@@ -237,7 +254,13 @@ describe("webhooks are ready before use", () => {
             "mtls.enabled": true,
             "mtls.mode": "strict",
             "mtls.authorizations": [
-                { namespace: "akko", name: "trino", podSelector: { app: "trino" }, port: 8080, clients: ["spark.akko.serviceaccount.identity.linkerd.cluster.local"] },
+                {
+                    namespace: "akko",
+                    name: "trino",
+                    podSelector: { app: "trino" },
+                    port: 8080,
+                    clients: ["spark.akko.serviceaccount.identity.linkerd.cluster.local"],
+                },
             ],
         });
         assert.deepEqual(one(run, CHART, "akko-linkerd-control-plane").transformNames, ["awaitCaBundle"]);
@@ -248,7 +271,9 @@ describe("webhooks are ready before use", () => {
             assert.ok(dependsOn(run, object, controlPlane), `${type} waits for the policy validator`);
         }
         const transform = (type: string) =>
-            (awaitCaBundle({ type, name: "x", custom: true, props: { metadata: { name: "x" } }, opts: {} }) as any)?.props.metadata.annotations["pulumi.com/waitFor"];
+            (awaitCaBundle({ type, name: "x", custom: true, props: { metadata: { name: "x" } }, opts: {} }) as any)?.props.metadata.annotations[
+                "pulumi.com/waitFor"
+            ];
         assert.equal(transform("kubernetes:admissionregistration.k8s.io/v1:MutatingWebhookConfiguration"), "jsonpath={.webhooks[0].clientConfig.caBundle}");
         assert.equal(transform("kubernetes:admissionregistration.k8s.io/v1:ValidatingWebhookConfiguration"), "jsonpath={.webhooks[0].clientConfig.caBundle}");
         assert.equal(transform("kubernetes:apiregistration.k8s.io/v1:APIService"), "jsonpath={.spec.caBundle}");
@@ -271,7 +296,10 @@ describe("config transitions that would cut traffic are refused, with the safe p
         it(`identity.issuer.mode ${from} -> ${to} on a meshed stack`, async () => {
             const run = await runStack("netcup", { "mtls.enabled": true, "identity.issuer.mode": to }, { previousOutputs: deployedAs(from) });
             assert.ok(run.error instanceof ConfigError && run.error instanceof pulumi.RunError, String(run.error));
-            assert.match(run.error.message, /akko-mtls:identity\.issuer\.mode: cannot change from .* while the mesh is deployed.*Safe path: .*run `pulumi up` until meshState is off/s);
+            assert.match(
+                run.error.message,
+                /akko-mtls:identity\.issuer\.mode: cannot change from .* while the mesh is deployed.*Safe path: .*run `pulumi up` until meshState is off/s,
+            );
             assert.deepEqual(kubernetesObjects(run), []);
         });
     }
@@ -285,7 +313,9 @@ describe("config transitions that would cut traffic are refused, with the safe p
     it("webhook failure policy Fail without HA (one injector) is refused", async () => {
         const run = await runStack("eks", { "linkerd.highAvailability": false, "linkerd.controllerReplicas": 1 });
         assert.ok(run.error instanceof ConfigError);
-        assert.ok(run.error.problems.some((p) => p.key === "akko-mtls:linkerd.webhookFailurePolicy" && /Fail needs linkerd\.highAvailability true/.test(p.message)));
+        assert.ok(
+            run.error.problems.some((p) => p.key === "akko-mtls:linkerd.webhookFailurePolicy" && /Fail needs linkerd\.highAvailability true/.test(p.message)),
+        );
         const fixed = await runStackOk("eks", { "linkerd.highAvailability": false, "linkerd.controllerReplicas": 1, "linkerd.webhookFailurePolicy": "Ignore" });
         assert.equal(fixed.error, undefined);
     });
@@ -296,7 +326,13 @@ describe("config transitions that would cut traffic are refused, with the safe p
             "mtls.mode": "strict",
             "mtls.namespaces": ["akko"],
             "mtls.authorizations": [
-                { namespace: "akko", name: "trino", podSelector: { app: "trino" }, port: 8080, clients: ["spark.spark.serviceaccount.identity.linkerd.cluster.local"] },
+                {
+                    namespace: "akko",
+                    name: "trino",
+                    podSelector: { app: "trino" },
+                    port: 8080,
+                    clients: ["spark.spark.serviceaccount.identity.linkerd.cluster.local"],
+                },
             ],
         });
         assert.ok(run.error instanceof ConfigError);
@@ -336,13 +372,20 @@ describe("errors a person can act on; secret config stays secret", () => {
         const run = await runStack("netcup", { "mtls.enable": true, "linkerd.controllerReplicas": 0 });
         assert.ok(run.error instanceof pulumi.RunError, "printed by the CLI as its message alone");
         assert.deepEqual(
-            run.error.message.split("\n").slice(1).map((line) => line.replace(/: .*/, "")),
+            run.error.message
+                .split("\n")
+                .slice(1)
+                .map((line) => line.replace(/: .*/, "")),
             ["  - akko-mtls:mtls.enable", "  - akko-mtls:linkerd.controllerReplicas"],
         );
     });
 
     it("the value of a key marked secret is never echoed", async () => {
-        const run = await runStack("eks", { "viz.prometheus.mode": "external", "viz.prometheus.alertmanagers": [], "viz.prometheus.url": "not a url with hunter2" }, { secretKeys: ["akko-mtls:viz"] });
+        const run = await runStack(
+            "eks",
+            { "viz.prometheus.mode": "external", "viz.prometheus.alertmanagers": [], "viz.prometheus.url": "not a url with hunter2" },
+            { secretKeys: ["akko-mtls:viz"] },
+        );
         assert.ok(run.error instanceof ConfigError);
         assert.doesNotMatch(run.error.message, /hunter2/);
         assert.match(run.error.message, /akko-mtls:viz\.prometheus\.url: .*\(got \[secret\]\)/);
@@ -350,7 +393,13 @@ describe("errors a person can act on; secret config stays secret", () => {
 
     it("config marked secret stays secret in every resource input it reaches (annotations, chart values)", async () => {
         const url = "http://scraper:s3cr3t@prometheus.monitoring.svc:9090";
-        const overrides = { "mtls.enabled": true, "viz.prometheus.mode": "external", "viz.prometheus.alertmanagers": [], "viz.prometheus.url": url, "observability.prometheusOperator": true };
+        const overrides = {
+            "mtls.enabled": true,
+            "viz.prometheus.mode": "external",
+            "viz.prometheus.alertmanagers": [],
+            "viz.prometheus.url": url,
+            "observability.prometheusOperator": true,
+        };
         const run = await runStackOk("eks", overrides, { secretKeys: ["akko-mtls:viz"] });
         const namespace = one(run, "kubernetes:core/v1:Namespace", "akko-viz-namespace");
         assert.ok(namespace.secretPaths.includes("metadata.annotations.viz.linkerd.io/external-prometheus"), namespace.secretPaths.join());

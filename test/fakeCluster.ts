@@ -50,7 +50,8 @@ export async function outOfTime(signer: Ca, from: Date, to: Date): Promise<Ca> {
     const keys = crypto.generateKeyPairSync("ec", { namedCurve: "P-256" });
     const subtle = crypto.webcrypto.subtle;
     const algorithm = { name: "ECDSA", namedCurve: "P-256" };
-    const importPrivate = (pem: string) => subtle.importKey("pkcs8", crypto.createPrivateKey(pem).export({ type: "pkcs8", format: "der" }), algorithm, true, ["sign"]);
+    const importPrivate = (pem: string) =>
+        subtle.importKey("pkcs8", crypto.createPrivateKey(pem).export({ type: "pkcs8", format: "der" }), algorithm, true, ["sign"]);
     const publicKey = await subtle.importKey("spki", keys.publicKey.export({ type: "spki", format: "der" }), algorithm, true, ["verify"]);
     const signerCert = new x509.X509Certificate(signer.certPem);
     const cert = await x509.X509CertificateGenerator.create({
@@ -202,15 +203,22 @@ export function runScript(cluster: Cluster, dir?: string): Result {
         write("certificates-linkerd-linkerd-identity-issuer.json", { status: { revision: 3 } });
         write("certificaterequests-linkerd.json", {
             items: [2, 3].map((revision) => ({
-                metadata: { annotations: { "cert-manager.io/certificate-name": "linkerd-identity-issuer", "cert-manager.io/certificate-revision": String(revision) } },
+                metadata: {
+                    annotations: { "cert-manager.io/certificate-name": "linkerd-identity-issuer", "cert-manager.io/certificate-revision": String(revision) },
+                },
                 status: { certificate: Buffer.from(revision === 3 ? cluster.issuer.certPem : "garbage").toString("base64") },
             })),
         });
         for (const [namespace, pods] of Object.entries(cluster.pods ?? {})) write(`pods-${namespace}.json`, pods);
         for (const [name, annotations] of Object.entries(cluster.deployments ?? {})) {
-            write(`deployment-linkerd-${name}.json`, { metadata: { name }, spec: { template: { metadata: { annotations } } }, status: { availableReplicas: 1 } });
+            write(`deployment-linkerd-${name}.json`, {
+                metadata: { name },
+                spec: { template: { metadata: { annotations } } },
+                status: { availableReplicas: 1 },
+            });
         }
-        for (const [namespace, names] of Object.entries(cluster.ingresses ?? {})) write(`ingresses-${namespace}.json`, { items: names.map((name) => ({ metadata: { name } })) });
+        for (const [namespace, names] of Object.entries(cluster.ingresses ?? {}))
+            write(`ingresses-${namespace}.json`, { items: names.map((name) => ({ metadata: { name } })) });
         fs.writeFileSync(path.join(dir, "calls.log"), "");
 
         const started = Date.now();
@@ -275,7 +283,11 @@ export function pod(name: string, anchors: Ca[] | string | undefined, options: P
     if (anchors) env.push({ name: "LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS", value: `${bundlePem(anchors)}\n` });
     const proxy = { name: "linkerd-proxy", env };
     const app = { name: "app", env: [], ports: options.ports ?? [], ...(options.probes ?? {}) };
-    const containers = anchors ? (options.nativeSidecar ? { initContainers: [proxy], containers: [app] } : { containers: [app, proxy] }) : { containers: [app] };
+    const containers = anchors
+        ? options.nativeSidecar
+            ? { initContainers: [proxy], containers: [app] }
+            : { containers: [app, proxy] }
+        : { containers: [app] };
     const owner = options.owner ?? "Deployment";
     const ownerReferences =
         owner === "Deployment"
@@ -295,4 +307,3 @@ export function pod(name: string, anchors: Ca[] | string | undefined, options: P
         status: { phase: options.phase ?? "Running" },
     };
 }
-

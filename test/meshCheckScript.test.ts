@@ -2,6 +2,7 @@
  * cluster/mesh-check.mjs under real conditions: real certificates and a fake `kubectl`
  * (test/fakeCluster.ts) that can hang, fail, answer nonsense or be slow where a test says so.
  */
+import * as crypto from "node:crypto";
 import { strict as assert } from "node:assert";
 import { anchor, Ca, issuer, outOfTime, pod, restarts, runScript } from "./fakeCluster";
 
@@ -122,7 +123,9 @@ describe("mesh-check.mjs: restarts", () => {
         });
         assert.equal(result.status, 0, result.stderr);
         assert.deepEqual(
-            restarts(result).filter((c) => c.startsWith("rollout restart")).sort(),
+            restarts(result)
+                .filter((c) => c.startsWith("rollout restart"))
+                .sort(),
             ["rollout restart deployment/hive -n akko", "rollout restart deployment/spark -n akko", "rollout restart statefulset/postgres -n data"],
         );
         assert.match(result.stdout, /skip: pod akko\/debug-.*: its proxy trusts an old bundle, but it is a bare pod: recreate it/);
@@ -163,10 +166,12 @@ describe("mesh-check.mjs: restarts", () => {
             },
         });
         assert.equal(result.status, 0, result.stderr);
-        assert.deepEqual(restarts(result).filter((c) => c.startsWith("rollout restart")).sort(), [
-            "rollout restart deployment/postgres -n data",
-            "rollout restart deployment/spark -n akko",
-        ]);
+        assert.deepEqual(
+            restarts(result)
+                .filter((c) => c.startsWith("rollout restart"))
+                .sort(),
+            ["rollout restart deployment/postgres -n data", "rollout restart deployment/spark -n akko"],
+        );
         assert.match(result.stdout, /default inbound policy is all-unauthenticated, not all-authenticated/);
         assert.match(result.stdout, /created before its namespace set config\.linkerd\.io\/opaque-ports/);
     });
@@ -198,7 +203,10 @@ describe("mesh-check.mjs: restarts", () => {
             },
         });
         assert.equal(result.status, 0, result.stderr);
-        assert.deepEqual(restarts(result), ["rollout restart deployment/traefik -n kube-system", "rollout status deployment/traefik -n kube-system --timeout=60s"]);
+        assert.deepEqual(restarts(result), [
+            "rollout restart deployment/traefik -n kube-system",
+            "rollout status deployment/traefik -n kube-system --timeout=60s",
+        ]);
         assert.ok(result.calls.some((c) => c.includes("/namespaces/kube-system/pods?") && c.includes("labelSelector=app.kubernetes.io%2Fname%3Dtraefik")));
     });
 
@@ -241,7 +249,14 @@ describe("mesh-check.mjs: restarts", () => {
         const result = runScript({
             issuer: await issuer(a),
             bundle: [a],
-            pods: { akko: [pod("a1", [a], old), pod("a2", [a], old), pod("a3", [a], old), pod("current", [a], { annotations: { "linkerd.io/proxy-version": "edge-26.8.3" } })] },
+            pods: {
+                akko: [
+                    pod("a1", [a], old),
+                    pod("a2", [a], old),
+                    pod("a3", [a], old),
+                    pod("current", [a], { annotations: { "linkerd.io/proxy-version": "edge-26.8.3" } }),
+                ],
+            },
             env: { TASKS: "restarts", PROXY_VERSION: "edge-26.8.3", MAX_VERSION_RESTARTS: "2" },
         });
         assert.equal(result.status, 0, result.stderr);
@@ -255,8 +270,16 @@ describe("mesh-check.mjs: restarts", () => {
             issuer: await issuer(a),
             bundle: [a, b],
             pods: { akko: [pod("spark", [a])] },
-            deployments: { "linkerd-identity": { "akko.io/control-plane-digest": "old" }, "linkerd-destination": { "akko.io/control-plane-digest": "new" }, "linkerd-proxy-injector": {} },
-            env: { TASKS: "control-plane,restarts", CONTROL_PLANE_DIGEST: "new", CONTROL_PLANE_DEPLOYMENTS: "linkerd-identity,linkerd-destination,linkerd-proxy-injector" },
+            deployments: {
+                "linkerd-identity": { "akko.io/control-plane-digest": "old" },
+                "linkerd-destination": { "akko.io/control-plane-digest": "new" },
+                "linkerd-proxy-injector": {},
+            },
+            env: {
+                TASKS: "control-plane,restarts",
+                CONTROL_PLANE_DIGEST: "new",
+                CONTROL_PLANE_DEPLOYMENTS: "linkerd-identity,linkerd-destination,linkerd-proxy-injector",
+            },
         });
         assert.equal(result.status, 0, result.stderr);
         const patch = (name: string) =>
@@ -308,7 +331,13 @@ describe("mesh-check.mjs: bounded in time and memory", () => {
     });
 
     it("a hung call cannot hold the Job: it is killed at its timeout, reported, and the run ends", async () => {
-        const result = runScript({ issuer: await issuer(a), bundle: [a], pods: { akko: [pod("spark", undefined)] }, hang: [["/namespaces/akko/pods", 600]], env: { TASKS: "restarts" } });
+        const result = runScript({
+            issuer: await issuer(a),
+            bundle: [a],
+            pods: { akko: [pod("spark", undefined)] },
+            hang: [["/namespaces/akko/pods", 600]],
+            env: { TASKS: "restarts" },
+        });
         assert.equal(result.status, 1);
         assert.ok(result.seconds < 20, `ended after ${result.seconds} s`);
         assert.match(result.stderr, /restarts: /);
@@ -317,7 +346,13 @@ describe("mesh-check.mjs: bounded in time and memory", () => {
 
     it("an answer that is not a list (null, a Status) fails the run, never OK", async () => {
         for (const answer of ["null", '{"kind": "Status", "status": "Failure"}']) {
-            const result = runScript({ issuer: await issuer(a), bundle: [a], pods: { akko: [pod("spark", undefined)] }, answer: [["/namespaces/akko/pods", answer]], env: { TASKS: "restarts" } });
+            const result = runScript({
+                issuer: await issuer(a),
+                bundle: [a],
+                pods: { akko: [pod("spark", undefined)] },
+                answer: [["/namespaces/akko/pods", answer]],
+                env: { TASKS: "restarts" },
+            });
             assert.equal(result.status, 1, answer);
             assert.match(result.stderr, /is not a list/);
             assert.doesNotMatch(result.stdout, /mesh-check: OK/);
@@ -327,7 +362,14 @@ describe("mesh-check.mjs: bounded in time and memory", () => {
     it("pods are listed a page at a time: 3,000 pods of 20 KiB each fit in a 48 MiB heap", async function () {
         this.timeout(120_000);
         const many = Array.from({ length: 3000 }, (_, i) => pod(`w${i % 300}`, [a]));
-        const result = runScript({ issuer: await issuer(a), bundle: [a], pods: { akko: many }, podPadding: 20 * 1024, heapMiB: 48, env: { TASKS: "restarts", PAGE_SIZE: "250" } });
+        const result = runScript({
+            issuer: await issuer(a),
+            bundle: [a],
+            pods: { akko: many },
+            podPadding: 20 * 1024,
+            heapMiB: 48,
+            env: { TASKS: "restarts", PAGE_SIZE: "250" },
+        });
         assert.equal(result.status, 0, result.stderr);
         const pages = result.calls.filter((c) => c.startsWith("get --raw /api/v1/namespaces/akko/pods"));
         assert.equal(pages.length, 12, "3,000 pods in pages of 250");
@@ -364,7 +406,7 @@ describe("mesh-check.mjs: evidence for rotation phases", () => {
     before(async () => {
         [a, b] = await Promise.all([anchor(), anchor()]);
     });
-    const fingerprint = (ca: Ca) => new (require("node:crypto").X509Certificate)(ca.certPem).fingerprint256.replace(/:/g, "");
+    const fingerprint = (ca: Ca) => new crypto.X509Certificate(ca.certPem).fingerprint256.replace(/:/g, "");
 
     it("verify-bundle: a Job pod, a bare pod and a Spark executor still trusting the old bundle block the phase, named", async () => {
         const result = runScript({
@@ -450,7 +492,12 @@ describe("mesh-check.mjs: evidence for rotation phases", () => {
             assert.equal(result.status, 0, result.stderr);
             assert.match(result.stdout, /rotation-gate: OK/);
         }
-        const notDeployed = runScript({ issuer: await issuer(b), bundle: [a], deployments: { "linkerd-identity": {} }, env: { TASKS: "rotation-gate", SIGNING_ANCHOR_SHA256: fingerprint(b) } });
+        const notDeployed = runScript({
+            issuer: await issuer(b),
+            bundle: [a],
+            deployments: { "linkerd-identity": {} },
+            env: { TASKS: "rotation-gate", SIGNING_ANCHOR_SHA256: fingerprint(b) },
+        });
         assert.match(notDeployed.stderr, /not in the live trust bundle: phase 2 is not deployed/);
         const misconfigured = runScript({ issuer: await issuer(b), bundle: [a, b], env: { TASKS: "rotation-gate" } });
         assert.equal(misconfigured.status, 2);
@@ -468,7 +515,12 @@ describe("mesh-check.mjs: strict-mode preflight", () => {
 
     it("gRPC and HTTPS probes on uncovered ports would be refused: the run fails, naming each", () => {
         const result = run(
-            { spark: [pod("connect", undefined, { probes: grpc }), pod("trino", undefined, { probes: https, ports: [{ name: "https", containerPort: 8443 }] })] },
+            {
+                spark: [
+                    pod("connect", undefined, { probes: grpc }),
+                    pod("trino", undefined, { probes: https, ports: [{ name: "https", containerPort: 8443 }] }),
+                ],
+            },
             { STRICT_NAMESPACES: "spark" },
         );
         assert.equal(result.status, 1);
@@ -479,7 +531,13 @@ describe("mesh-check.mjs: strict-mode preflight", () => {
 
     it("a probe authorization for the port lets it through; httpGet probes need none; tcpSocket is reported", () => {
         const result = run(
-            { spark: [pod("connect", undefined, { probes: grpc, labels: { app: "connect" } }), pod("web", undefined, { probes: http }), pod("db", undefined, { probes: tcp })] },
+            {
+                spark: [
+                    pod("connect", undefined, { probes: grpc, labels: { app: "connect" } }),
+                    pod("web", undefined, { probes: http }),
+                    pod("db", undefined, { probes: tcp }),
+                ],
+            },
             { STRICT_NAMESPACES: "spark", PROBE_AUTHORIZATIONS: JSON.stringify([{ namespace: "spark", podSelector: { app: "connect" }, port: 15002 }]) },
         );
         assert.equal(result.status, 0, result.stderr);

@@ -40,8 +40,18 @@ describe("meshed namespaces", () => {
     });
 
     it("reads each namespace first (it must exist), then patches it (server-side apply), never creates or owns it", async () => {
-        assert.deepEqual(reads(permissive, "kubernetes:core/v1:Namespace").map((r) => r.state.metadata.name).sort(), ["akko", "kube-system", "spark"]);
-        assert.deepEqual(ofType(permissive, PATCH).map((p) => p.inputs.metadata.name).sort(), ["akko", "spark"]);
+        assert.deepEqual(
+            reads(permissive, "kubernetes:core/v1:Namespace")
+                .map((r) => r.state.metadata.name)
+                .sort(),
+            ["akko", "kube-system", "spark"],
+        );
+        assert.deepEqual(
+            ofType(permissive, PATCH)
+                .map((p) => p.inputs.metadata.name)
+                .sort(),
+            ["akko", "spark"],
+        );
         const created = ofType(permissive, "kubernetes:core/v1:Namespace").map((n) => n.inputs.metadata.name);
         assert.ok(!created.includes("akko") && !created.includes("spark"));
         const missing = await runStack("netcup", { "mtls.enabled": true }, { cluster: { objects: {}, missingNamespaces: ["akko"] } });
@@ -75,7 +85,11 @@ describe("meshed namespaces", () => {
             "config.linkerd.io/skip-outbound-ports": "25",
         });
         assert.deepEqual(JSON.parse(rolloutEnv(run).EXPECTED_ANNOTATIONS), {
-            data: { "config.linkerd.io/opaque-ports": "3306,5432", "config.linkerd.io/skip-inbound-ports": "9042", "config.linkerd.io/skip-outbound-ports": "25" },
+            data: {
+                "config.linkerd.io/opaque-ports": "3306,5432",
+                "config.linkerd.io/skip-inbound-ports": "9042",
+                "config.linkerd.io/skip-outbound-ports": "25",
+            },
         });
         assert.deepEqual(proxyAnnotations({}), {});
         assert.deepEqual(meshAnnotations(false, "strict", { opaquePorts: [1] })["linkerd.io/inject"], "disabled");
@@ -115,14 +129,20 @@ describe("meshed namespaces", () => {
         const env = envOf(preflight);
         assert.equal(env.TASKS, "strict-preflight");
         assert.equal(env.STRICT_NAMESPACES, "akko,spark");
-        assert.deepEqual(JSON.parse(env.PROBE_AUTHORIZATIONS), [{ namespace: "spark", podSelector: { "app.kubernetes.io/name": "spark-connect" }, port: 15002 }]);
+        assert.deepEqual(JSON.parse(env.PROBE_AUTHORIZATIONS), [
+            { namespace: "spark", podSelector: { "app.kubernetes.io/name": "spark-connect" }, port: 15002 },
+        ]);
         assert.equal(env.INGRESS_MESHED, "true", "k3s' Traefik is meshed on netcup");
         assert.equal(preflight.inputs.metadata.annotations["pulumi.com/replaceUnready"], "true");
         for (const namespace of ["akko", "spark"]) {
             assert.ok(dependsOn(strict, one(strict, PATCH, `akko-mesh-${namespace}-annotations`), preflight), `${namespace}'s policy waits for the preflight`);
         }
         assert.ok(dependsOn(strict, rollout(strict), preflight));
-        assert.deepEqual(ofType(permissive, JOB).filter((j) => j.name.includes("preflight")), [], "permissive needs none");
+        assert.deepEqual(
+            ofType(permissive, JOB).filter((j) => j.name.includes("preflight")),
+            [],
+            "permissive needs none",
+        );
     });
 
     it("safe enable: after the control plane and the annotations, a Job restarts what started before injection", () => {
@@ -176,7 +196,11 @@ describe("NetworkPolicies that only add", () => {
         const [proxy, admin, tap] = one(run, POLICY, "akko-mesh-akko-mesh").inputs.spec.ingress;
         assert.deepEqual(portsOf([proxy, admin, tap]), [["TCP/4143"], ["TCP/4191"], ["TCP/4190"]]);
         assert.deepEqual(proxy.from, [
-            { namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: ["akko", "linkerd", "linkerd-viz", "spark"] }] } },
+            {
+                namespaceSelector: {
+                    matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: ["akko", "linkerd", "linkerd-viz", "spark"] }],
+                },
+            },
             {
                 namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: ["kube-system"] }] },
                 podSelector: { matchLabels: { "app.kubernetes.io/name": "traefik" } },
@@ -189,7 +213,8 @@ describe("NetworkPolicies that only add", () => {
     it("the scraper is the Prometheus actually configured: an external one by its namespace and labels", async () => {
         const external = await runStackOk("eks", {
             "mtls.enabled": true,
-            "viz.prometheus.mode": "external", "viz.prometheus.alertmanagers": [],
+            "viz.prometheus.mode": "external",
+            "viz.prometheus.alertmanagers": [],
             "viz.prometheus.url": "http://prometheus.observability.svc:9090",
             "viz.prometheus.scraper": { namespace: "observability", podSelector: { app: "prometheus", release: "kps" } },
             "observability.prometheusOperator": true,
@@ -222,17 +247,39 @@ describe("NetworkPolicies that only add", () => {
     it("linkerd.networkPolicies: the control plane, viz, cert-manager, the CNI plugin and the Jobs, for default-deny everywhere", async () => {
         assert.equal(ofType(run, POLICY).filter((p) => p.name.endsWith("network-policy")).length, 0, "off by default");
         const all = await runStackOk("netcup", { "mtls.enabled": true, "linkerd.networkPolicies": true, "linkerd.cni.enabled": true });
-        const byNamespace = Object.fromEntries(ofType(all, POLICY).filter((p) => p.name.endsWith("network-policy")).map((p) => [p.inputs.metadata.namespace, p.inputs.spec]));
+        const byNamespace = Object.fromEntries(
+            ofType(all, POLICY)
+                .filter((p) => p.name.endsWith("network-policy"))
+                .map((p) => [p.inputs.metadata.namespace, p.inputs.spec]),
+        );
         assert.deepEqual(Object.keys(byNamespace).sort(), ["cert-manager", "linkerd", "linkerd-cni", "linkerd-maintenance", "linkerd-viz"]);
         for (const spec of Object.values<any>(byNamespace)) assert.deepEqual(spec.policyTypes, ["Ingress", "Egress"]);
         const cp = byNamespace.linkerd;
-        assert.ok(cp.ingress.some((r: any) => !r.from && portsOf([r])[0].join() === "TCP/8443,TCP/9443"), "webhooks from the API server");
-        assert.ok(cp.egress.some((r: any) => !r.to && portsOf([r])[0].join() === "TCP/443,TCP/6443"), "to the API server");
-        assert.ok(cp.egress.some((r: any) => r.ports?.some((p: any) => p.port === 53)), "DNS");
-        assert.ok(byNamespace["cert-manager"].ingress.some((r: any) => !r.from && r.ports?.[0].port === 10250), "cert-manager's webhook");
-        assert.ok(byNamespace["linkerd-viz"].egress.some((r: any) => portsOf([r])[0].join() === "TCP/4191,TCP/4190,TCP/4143"), "Prometheus and tap reach the proxies");
+        assert.ok(
+            cp.ingress.some((r: any) => !r.from && portsOf([r])[0].join() === "TCP/8443,TCP/9443"),
+            "webhooks from the API server",
+        );
+        assert.ok(
+            cp.egress.some((r: any) => !r.to && portsOf([r])[0].join() === "TCP/443,TCP/6443"),
+            "to the API server",
+        );
+        assert.ok(
+            cp.egress.some((r: any) => r.ports?.some((p: any) => p.port === 53)),
+            "DNS",
+        );
+        assert.ok(
+            byNamespace["cert-manager"].ingress.some((r: any) => !r.from && r.ports?.[0].port === 10250),
+            "cert-manager's webhook",
+        );
+        assert.ok(
+            byNamespace["linkerd-viz"].egress.some((r: any) => portsOf([r])[0].join() === "TCP/4191,TCP/4190,TCP/4143"),
+            "Prometheus and tap reach the proxies",
+        );
         const specs = platformPolicies({ controlPlaneNamespace: "linkerd", meshNamespaces: ["akko"] });
-        assert.deepEqual(specs.map((s) => s.namespace), ["linkerd"]);
+        assert.deepEqual(
+            specs.map((s) => s.namespace),
+            ["linkerd"],
+        );
     });
 
     it("the builder: ingress only unless told otherwise", () => {
@@ -262,7 +309,8 @@ describe("port segmentation, webhook scope, native sidecars", () => {
 
     it("gke: iptables legacy (Container-Optimized OS lacks nf_tables); elsewhere nft", async () => {
         assert.equal(controlPlaneValues(await runStackOk("gke", { "mtls.enabled": true })).proxyInit.iptablesMode, "legacy");
-        for (const stack of ["k3d", "netcup", "eks"]) assert.equal(controlPlaneValues(await runStackOk(stack, { "mtls.enabled": true })).proxyInit.iptablesMode, "nft");
+        for (const stack of ["k3d", "netcup", "eks"])
+            assert.equal(controlPlaneValues(await runStackOk(stack, { "mtls.enabled": true })).proxyInit.iptablesMode, "nft");
     });
 });
 
@@ -308,7 +356,10 @@ describe("Pod Security", () => {
             assert.equal(controlPlaneValues(run).cniEnabled, true);
             const namespace = one(run, "kubernetes:core/v1:Namespace", "akko-cni-namespace");
             assert.equal(namespace.inputs.metadata.labels["pod-security.kubernetes.io/enforce"], "privileged", "it writes to the node");
-            assert.equal(one(run, "kubernetes:core/v1:Namespace", "akko-linkerd-namespace").inputs.metadata.labels["pod-security.kubernetes.io/enforce"], "restricted");
+            assert.equal(
+                one(run, "kubernetes:core/v1:Namespace", "akko-linkerd-namespace").inputs.metadata.labels["pod-security.kubernetes.io/enforce"],
+                "restricted",
+            );
         }
         const without = await runStackOk("netcup", { "mtls.enabled": true });
         assert.equal(ofType(without, CHART).filter((c) => c.inputs.chart === "linkerd2-cni").length, 0);
@@ -347,7 +398,10 @@ describe("the ingress hop", () => {
         assert.equal(values.deployment.podAnnotations["example.com/team"], "data");
         assert.equal(values.deployment.podAnnotations["linkerd.io/inject"], "enabled");
         // The same values, whatever order the stack file lists them in: no diff on the next preview.
-        const reordered = await runStackOk("netcup", { "mtls.enabled": true, "mtls.ingress.k3sTraefikValues": { deployment: own.deployment, ports: own.ports } });
+        const reordered = await runStackOk("netcup", {
+            "mtls.enabled": true,
+            "mtls.ingress.k3sTraefikValues": { deployment: own.deployment, ports: own.ports },
+        });
         assert.equal(
             one(reordered, HELM_CHART_CONFIG, "akko-ingress-traefik-config").inputs.spec.valuesContent,
             one(run, HELM_CHART_CONFIG, "akko-ingress-traefik-config").inputs.spec.valuesContent,
@@ -408,7 +462,10 @@ describe("safe disable: drained step by step, never cutting traffic", () => {
 
         const step1 = await up(disable, on);
         assert.equal(state(step1).phase, "draining-policy");
-        assert.ok(ofType(step1, CHART).some((c) => c.name === "akko-linkerd-control-plane"), "control plane kept");
+        assert.ok(
+            ofType(step1, CHART).some((c) => c.name === "akko-linkerd-control-plane"),
+            "control plane kept",
+        );
         assert.deepEqual(ofType(step1, SERVER), [], "strict policies go first");
         assert.equal(one(step1, PATCH, "akko-mesh-akko-annotations").inputs.metadata.annotations["linkerd.io/inject"], "enabled");
         assert.equal(one(step1, PATCH, "akko-mesh-akko-annotations").inputs.metadata.annotations["config.linkerd.io/default-inbound-policy"], undefined);
@@ -417,7 +474,10 @@ describe("safe disable: drained step by step, never cutting traffic", () => {
 
         const step2 = await up(disable, step1);
         assert.equal(state(step2).phase, "draining-proxies");
-        assert.ok(ofType(step2, CHART).some((c) => c.name === "akko-linkerd-control-plane"), "control plane still serves the remaining proxies");
+        assert.ok(
+            ofType(step2, CHART).some((c) => c.name === "akko-linkerd-control-plane"),
+            "control plane still serves the remaining proxies",
+        );
         assert.equal(one(step2, PATCH, "akko-mesh-spark-annotations").inputs.metadata.annotations["linkerd.io/inject"], "disabled");
         assert.equal(rolloutEnv(step2).UNMESHED_NAMESPACES, "akko,spark");
         assert.equal(rolloutEnv(step2).MESHED_NAMESPACES, "linkerd-viz");
@@ -455,20 +515,54 @@ describe("safe disable: drained step by step, never cutting traffic", () => {
         assert.equal(rolloutEnv(fewer).UNMESHED_NAMESPACES, "spark");
         assert.deepEqual(state(fewer).namespaces, ["akko"]);
         const settled = await up({ "mtls.enabled": true, "mtls.namespaces": ["akko"] }, fewer);
-        assert.deepEqual(ofType(settled, PATCH).map((p) => p.inputs.metadata.name), ["akko"], "its patch goes; the namespace stays");
+        assert.deepEqual(
+            ofType(settled, PATCH).map((p) => p.inputs.metadata.name),
+            ["akko"],
+            "its patch goes; the namespace stays",
+        );
     });
 });
 
 describe("meshing config errors name the key", () => {
     const [trino] = STRICT["mtls.authorizations"];
     const cases: [string, Record<string, unknown>, string, RegExp][] = [
-        ["an identity that is not a ServiceAccount identity", { ...STRICT, "mtls.authorizations": [{ ...trino, clients: ["spark.akko.svc.cluster.local"] }] }, "akko-mtls:mtls.authorizations.0.clients.0", /not a ServiceAccount identity/],
-        ["an identity in another trust domain", { ...STRICT, "mtls.authorizations": [{ ...trino, clients: ["spark.akko.serviceaccount.identity.linkerd.other.local"] }] }, "akko-mtls:mtls.authorizations.0.clients.0", /identity\.linkerd\.cluster\.local/],
-        ["clients and networks together", { ...STRICT, "mtls.authorizations": [{ ...trino, networks: ["10.0.0.0/8"] }] }, "akko-mtls:mtls.authorizations.0", /either clients .* or networks/],
-        ["neither clients nor networks", { ...STRICT, "mtls.authorizations": [{ ...trino, clients: undefined }] }, "akko-mtls:mtls.authorizations.0", /either clients/],
-        ["a network that is not a CIDR", { ...STRICT, "mtls.authorizations": [{ ...STRICT["mtls.authorizations"][2], networks: ["kubelet"] }] }, "akko-mtls:mtls.authorizations.0.networks.0", /.+/],
+        [
+            "an identity that is not a ServiceAccount identity",
+            { ...STRICT, "mtls.authorizations": [{ ...trino, clients: ["spark.akko.svc.cluster.local"] }] },
+            "akko-mtls:mtls.authorizations.0.clients.0",
+            /not a ServiceAccount identity/,
+        ],
+        [
+            "an identity in another trust domain",
+            { ...STRICT, "mtls.authorizations": [{ ...trino, clients: ["spark.akko.serviceaccount.identity.linkerd.other.local"] }] },
+            "akko-mtls:mtls.authorizations.0.clients.0",
+            /identity\.linkerd\.cluster\.local/,
+        ],
+        [
+            "clients and networks together",
+            { ...STRICT, "mtls.authorizations": [{ ...trino, networks: ["10.0.0.0/8"] }] },
+            "akko-mtls:mtls.authorizations.0",
+            /either clients .* or networks/,
+        ],
+        [
+            "neither clients nor networks",
+            { ...STRICT, "mtls.authorizations": [{ ...trino, clients: undefined }] },
+            "akko-mtls:mtls.authorizations.0",
+            /either clients/,
+        ],
+        [
+            "a network that is not a CIDR",
+            { ...STRICT, "mtls.authorizations": [{ ...STRICT["mtls.authorizations"][2], networks: ["kubelet"] }] },
+            "akko-mtls:mtls.authorizations.0.networks.0",
+            /.+/,
+        ],
         ["authorizations in permissive mode", { ...STRICT, "mtls.mode": "permissive" }, "akko-mtls:mtls.authorizations", /strict mode only/],
-        ["a server in a namespace that is not meshed", { ...STRICT, "mtls.namespaces": ["akko"], "mtls.authorizations": [STRICT["mtls.authorizations"][1]] }, "akko-mtls:mtls.authorizations.0.namespace", /not a meshed namespace/],
+        [
+            "a server in a namespace that is not meshed",
+            { ...STRICT, "mtls.namespaces": ["akko"], "mtls.authorizations": [STRICT["mtls.authorizations"][1]] },
+            "akko-mtls:mtls.authorizations.0.namespace",
+            /not a meshed namespace/,
+        ],
         ["a server defined twice", { ...STRICT, "mtls.authorizations": [trino, trino] }, "akko-mtls:mtls.authorizations.1.name", /defined twice/],
         ["a namespace listed twice", { "mtls.namespaces": ["akko", "akko"] }, "akko-mtls:mtls.namespaces.1", /twice/],
         ["an invalid namespace name", { "mtls.namespaces": ["AKKO"] }, "akko-mtls:mtls.namespaces.0", /RFC 1123/],
@@ -483,7 +577,10 @@ describe("meshing config errors name the key", () => {
             const problem = run.error.problems.find((p) => p.key === key);
             assert.ok(problem, `${key} not named: ${run.error.message}`);
             assert.match(problem.message, message);
-            assert.deepEqual(run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack"), []);
+            assert.deepEqual(
+                run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack"),
+                [],
+            );
         });
     }
 });

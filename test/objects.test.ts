@@ -44,7 +44,8 @@ const VARIANTS: [string, string, Record<string, unknown>][] = [
         "eks",
         {
             ...STRICT,
-            "viz.prometheus.mode": "external", "viz.prometheus.alertmanagers": [],
+            "viz.prometheus.mode": "external",
+            "viz.prometheus.alertmanagers": [],
             "viz.prometheus.url": "http://prometheus.monitoring.svc:9090",
             "observability.prometheusOperator": true,
             "viz.prometheus.scraper.authentication": { networks: ["10.0.0.0/16"] },
@@ -57,10 +58,16 @@ const VARIANTS: [string, string, Record<string, unknown>][] = [
             "mtls.enabled": true,
             "mtls.ingress.enabled": true,
             "mtls.ingress.namespace": "ingress-nginx",
-            "viz.prometheus.mode": "external", "viz.prometheus.alertmanagers": [],
+            "viz.prometheus.mode": "external",
+            "viz.prometheus.alertmanagers": [],
             "viz.prometheus.url": "http://prometheus.monitoring.svc:9090",
             "observability.prometheusOperator": true,
-            "viz.dashboard.ingress": { enabled: true, host: "linkerd.akko.example", className: "nginx", authAnnotations: { "nginx.ingress.kubernetes.io/auth-url": "https://auth.akko.example" } },
+            "viz.dashboard.ingress": {
+                enabled: true,
+                host: "linkerd.akko.example",
+                className: "nginx",
+                authAnnotations: { "nginx.ingress.kubernetes.io/auth-url": "https://auth.akko.example" },
+            },
         },
     ],
 ];
@@ -90,14 +97,22 @@ describe("every object the program registers itself is valid against its schema"
         for (const stack of ["netcup", "k3d"]) {
             const state = new ProviderState();
             let previousOutputs: Record<string, unknown> | undefined;
-            for (const [generation, rotationPhase] of [[1, 0], [1, 1], [1, 2], [1, 3]]) {
+            for (const [generation, rotationPhase] of [
+                [1, 0],
+                [1, 1],
+                [1, 2],
+                [1, 3],
+            ]) {
                 const run = await runStackOk(
                     stack,
                     { "mtls.enabled": true, "identity.trustAnchor.generation": generation, "identity.trustAnchor.rotationPhase": rotationPhase },
                     { state, previousOutputs },
                 );
                 assert.deepEqual(await problemsOf(run, schemas), [], `${stack} rotation phase ${rotationPhase}`);
-                previousOutputs = { ...previousOutputs, trustAnchorRotation: { ...(run.outputs.trustAnchorRotation.value as object), since: new Date(Date.now() - 26 * HOUR).toISOString() } };
+                previousOutputs = {
+                    ...previousOutputs,
+                    trustAnchorRotation: { ...(run.outputs.trustAnchorRotation.value as object), since: new Date(Date.now() - 26 * HOUR).toISOString() },
+                };
             }
         }
         const state = new ProviderState();

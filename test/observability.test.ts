@@ -58,15 +58,15 @@ interface Rule {
 function rulesOf(run: ProgramRun): Rule[] {
     const configMap = run.resources.find((r) => r.name === "akko-observability-rules");
     assert.ok(configMap, "rules are deployed");
-    const groups = configMap.type.endsWith(":PrometheusRule")
-        ? configMap.inputs.spec.groups
-        : YAML.parse(configMap.inputs.data["akko_mtls_rules.yml"]).groups;
+    const groups = configMap.type.endsWith(":PrometheusRule") ? configMap.inputs.spec.groups : YAML.parse(configMap.inputs.data["akko_mtls_rules.yml"]).groups;
     return groups.flatMap((g: { rules: Rule[] }) => g.rules);
 }
 
 function dashboardsOf(run: ProgramRun): Record<string, any> {
     const dashboards: Record<string, any> = {};
-    for (const configMap of ofType(run, "kubernetes:core/v1:ConfigMap").filter((c) => c.name.endsWith("-dashboard") || /akko-mtls-(coverage|certificates)$/.test(c.name))) {
+    for (const configMap of ofType(run, "kubernetes:core/v1:ConfigMap").filter(
+        (c) => c.name.endsWith("-dashboard") || /akko-mtls-(coverage|certificates)$/.test(c.name),
+    )) {
         for (const [file, text] of Object.entries<string>(configMap.inputs.data)) dashboards[file] = JSON.parse(text);
     }
     return dashboards;
@@ -128,12 +128,19 @@ describe("dashboards and alert rules", () => {
     it("dashboards reference only the metrics the rules use", () => {
         const ruleMetrics = new Set(rulesOf(run).flatMap((r) => metricsOf(r.expr)));
         const dashboardMetrics = new Set(Object.values(dashboardsOf(run)).flatMap(dashboardExprs).map(withoutGrafanaVariables).flatMap(metricsOf));
-        assert.deepEqual([...dashboardMetrics].filter((m) => !ruleMetrics.has(m)), []);
+        assert.deepEqual(
+            [...dashboardMetrics].filter((m) => !ruleMetrics.has(m)),
+            [],
+        );
         assert.deepEqual([...dashboardMetrics].sort(), Object.keys(LINKERD_METRICS).sort(), "every metric is on a dashboard");
     });
 
     it("the four alerts, with the config's thresholds and the meshed namespaces", () => {
-        const alerts = Object.fromEntries(rulesOf(run).filter((r) => r.alert).map((r) => [r.alert, r]));
+        const alerts = Object.fromEntries(
+            rulesOf(run)
+                .filter((r) => r.alert)
+                .map((r) => [r.alert, r]),
+        );
         assert.deepEqual(Object.keys(alerts).sort(), [
             "LinkerdIdentityIssuerExpiringSoon",
             "LinkerdPlaintextTrafficInMeshedNamespace",
@@ -142,7 +149,11 @@ describe("dashboards and alert rules", () => {
         ]);
         assert.equal(alerts.LinkerdIdentityIssuerExpiringSoon.expr, `min(issuer_cert_ttl_seconds{component="identity"}) < ${24 * 3600}`);
         assert.match(alerts.LinkerdPlaintextTrafficInMeshedNamespace.expr, /namespace=~"akko\|spark".*tls!="true", authz_name!="probe"/);
-        assert.match(alerts.LinkerdPlaintextTrafficInMeshedNamespace.expr, /target_port!="4191"/, "the proxy's admin port (probes, scrapes) is plaintext by design");
+        assert.match(
+            alerts.LinkerdPlaintextTrafficInMeshedNamespace.expr,
+            /target_port!="4191"/,
+            "the proxy's admin port (probes, scrapes) is plaintext by design",
+        );
         assert.equal(alerts.LinkerdProxyInjectorUnavailable.expr, 'absent(up{component="proxy-injector"} == 1)');
     });
 
@@ -201,10 +212,19 @@ describe("dashboards and alert rules", () => {
     });
 
     it("an external Prometheus needs the operator for the rules; dashboards need an existing namespace", async () => {
-        const external = await runStack("eks", { "mtls.enabled": true, "viz.prometheus.mode": "external", "viz.prometheus.alertmanagers": [], "viz.prometheus.url": "http://p:9090" });
+        const external = await runStack("eks", {
+            "mtls.enabled": true,
+            "viz.prometheus.mode": "external",
+            "viz.prometheus.alertmanagers": [],
+            "viz.prometheus.url": "http://p:9090",
+        });
         assert.ok(external.error instanceof ConfigError);
         assert.ok(external.error.problems.some((p) => p.key === "akko-mtls:observability.prometheusOperator"));
-        const noUrl = await runStack("eks", { "viz.prometheus.mode": "external", "viz.prometheus.alertmanagers": [], "observability.prometheusOperator": true });
+        const noUrl = await runStack("eks", {
+            "viz.prometheus.mode": "external",
+            "viz.prometheus.alertmanagers": [],
+            "observability.prometheusOperator": true,
+        });
         assert.ok(noUrl.error instanceof ConfigError && noUrl.error.problems.some((p) => p.key === "akko-mtls:viz.prometheus.url"));
         const noViz = await runStack("eks", { "viz.enabled": false, "observability.prometheusOperator": true });
         assert.ok(noViz.error instanceof ConfigError && noViz.error.problems.some((p) => p.key === "akko-mtls:observability.grafanaDashboards.namespace"));
@@ -220,7 +240,8 @@ describe("observability that shows", () => {
     const keys = (run: ProgramRun) => (run.error instanceof ConfigError ? run.error.problems.map((p) => p.key) : []);
     const EXTERNAL = {
         "mtls.enabled": true,
-        "viz.prometheus.mode": "external", "viz.prometheus.alertmanagers": [],
+        "viz.prometheus.mode": "external",
+        "viz.prometheus.alertmanagers": [],
         "viz.prometheus.url": "http://prometheus-operated.monitoring.svc:9090",
         "observability.prometheusOperator": true,
         "observability.ruleLabels": { release: "kube-prometheus-stack" },
@@ -228,11 +249,18 @@ describe("observability that shows", () => {
 
     it("shares read 0 %, not “No data”, when no traffic is mTLS; kubelet's probes leave both shares", () => {
         const requests = promqlOf.requestTlsShare("akko", "5m");
-        assert.match(requests, /^\(sum by \(namespace\) \(rate\(request_total\{.*tls="true"\}\[5m\]\)\) or sum by \(namespace\) \(rate\(request_total\{.*\}\[5m\]\)\) \* 0\) \/ sum by/);
-        assert.ok(requests.split("authz_name!=\"probe\"").length - 1 >= 2, "probe requests are in neither side");
+        assert.match(
+            requests,
+            /^\(sum by \(namespace\) \(rate\(request_total\{.*tls="true"\}\[5m\]\)\) or sum by \(namespace\) \(rate\(request_total\{.*\}\[5m\]\)\) \* 0\) \/ sum by/,
+        );
+        assert.ok(requests.split('authz_name!="probe"').length - 1 >= 2, "probe requests are in neither side");
         const connections = promqlOf.connectionTlsShare("akko", "5m");
         assert.match(connections, /or sum by \(namespace\) \(rate\(tcp_open_total\{[^}]*\}\[5m\]\)\) \* 0\)/);
-        assert.match(connections, /- \(sum by \(namespace\) \(rate\(request_total\{[^}]*authz_name="probe"\}\[5m\]\)\)/, "one connection per probe leaves the denominator");
+        assert.match(
+            connections,
+            /- \(sum by \(namespace\) \(rate\(request_total\{[^}]*authz_name="probe"\}\[5m\]\)\)/,
+            "one connection per probe leaves the denominator",
+        );
         assert.match(connections, /^clamp_max\(/);
         for (const expr of [requests, connections]) metricsOf(expr);
     });
@@ -252,7 +280,16 @@ describe("observability that shows", () => {
             { scheme: "https", path_prefix: "/prefix", static_configs: [{ targets: ["am.akko.example:443"] }] },
         ]);
         const vizPolicy = ofType(run, POLICY).find((p) => p.inputs.metadata.name === "linkerd-viz")!;
-        assert.ok(vizPolicy.inputs.spec.egress.some((r: any) => isDeepStrictEqual(r, { ports: [{ protocol: "TCP", port: 443 }, { protocol: "TCP", port: 9093 }] })));
+        assert.ok(
+            vizPolicy.inputs.spec.egress.some((r: any) =>
+                isDeepStrictEqual(r, {
+                    ports: [
+                        { protocol: "TCP", port: 443 },
+                        { protocol: "TCP", port: 9093 },
+                    ],
+                }),
+            ),
+        );
         assert.ok(!run.warnings.some((w) => /sends them nowhere/.test(w)));
         // Where someone must be paged, a warning; on the laptop and the demo box, a note.
         const silent = await runStackOk("eks", { "mtls.enabled": true, "viz.prometheus.alertmanagers": [] });
@@ -269,16 +306,24 @@ describe("observability that shows", () => {
 
     it("Grafana may query viz's Prometheus: an AuthorizationPolicy on the chart's prometheus-admin Server, by identity or network", async () => {
         const grafana = "grafana.monitoring.serviceaccount.identity.linkerd.cluster.local";
-        const byIdentity = await runStackOk("netcup", { "mtls.enabled": true, "viz.prometheus.readers": { clients: [grafana] }, "linkerd.networkPolicies": true });
+        const byIdentity = await runStackOk("netcup", {
+            "mtls.enabled": true,
+            "viz.prometheus.readers": { clients: [grafana] },
+            "linkerd.networkPolicies": true,
+        });
         const authz = one(byIdentity, AUTHZ, "akko-viz-prometheus-readers");
         assert.deepEqual(authz.inputs.metadata.namespace, "linkerd-viz");
         assert.deepEqual(authz.inputs.spec.targetRef, { group: "policy.linkerd.io", kind: "Server", name: "prometheus-admin" });
         assert.equal(authz.inputs.spec.requiredAuthenticationRefs[0].kind, "MeshTLSAuthentication");
-        assert.deepEqual(one(byIdentity, "kubernetes:policy.linkerd.io/v1alpha1:MeshTLSAuthentication", "akko-viz-prometheus-readers-identities").inputs.spec, { identities: [grafana] });
+        assert.deepEqual(one(byIdentity, "kubernetes:policy.linkerd.io/v1alpha1:MeshTLSAuthentication", "akko-viz-prometheus-readers-identities").inputs.spec, {
+            identities: [grafana],
+        });
         const vizPolicy = ofType(byIdentity, POLICY).find((p) => p.inputs.metadata.name === "linkerd-viz")!;
         assert.ok(vizPolicy.inputs.spec.ingress.some((r: any) => isDeepStrictEqual(r, { ports: [{ protocol: "TCP", port: 9090 }] })));
         const byNetwork = await runStackOk("netcup", { "mtls.enabled": true, "viz.prometheus.readers": { networks: ["10.42.0.0/16"] } });
-        assert.deepEqual(one(byNetwork, "kubernetes:policy.linkerd.io/v1alpha1:NetworkAuthentication", "akko-viz-prometheus-readers-networks").inputs.spec, { networks: [{ cidr: "10.42.0.0/16" }] });
+        assert.deepEqual(one(byNetwork, "kubernetes:policy.linkerd.io/v1alpha1:NetworkAuthentication", "akko-viz-prometheus-readers-networks").inputs.spec, {
+            networks: [{ cidr: "10.42.0.0/16" }],
+        });
         assert.deepEqual(ofType(await runStackOk("netcup", { "mtls.enabled": true }), AUTHZ), [], "none unless asked");
     });
 
@@ -300,17 +345,42 @@ describe("observability that shows", () => {
         assert.equal(one(run, AUTHZ, "akko-mesh-akko-authorization-linkerd-admin").inputs.spec.requiredAuthenticationRefs[0].kind, "NetworkAuthentication");
         // A meshed Prometheus is authenticated already; permissive namespaces admit anyone.
         assert.equal((await runStack("eks", { ...strict, "mtls.namespaces": ["akko", "monitoring"] })).error, undefined);
-        assert.deepEqual(ofType(await runStackOk("eks", { ...EXTERNAL, "mtls.namespaces": ["akko"], "viz.prometheus.scraper.authentication": { networks: ["10.0.0.0/16"] } }), SERVER), []);
+        assert.deepEqual(
+            ofType(
+                await runStackOk("eks", { ...EXTERNAL, "mtls.namespaces": ["akko"], "viz.prometheus.scraper.authentication": { networks: ["10.0.0.0/16"] } }),
+                SERVER,
+            ),
+            [],
+        );
     });
 
     it("refuses what would not work, naming the key", async () => {
         const cases: [Record<string, unknown>, string][] = [
             [{ ...EXTERNAL, "viz.prometheus.alertmanagers": ["http://am:9093"] }, "akko-mtls:viz.prometheus.alertmanagers"],
             [{ ...EXTERNAL, "viz.prometheus.readers": { networks: ["10.0.0.0/8"] } }, "akko-mtls:viz.prometheus.readers"],
-            [{ "viz.prometheus.readers": { clients: ["grafana.monitoring.serviceaccount.identity.linkerd.cluster.local"], networks: ["10.0.0.0/8"] } }, "akko-mtls:viz.prometheus.readers"],
+            [
+                { "viz.prometheus.readers": { clients: ["grafana.monitoring.serviceaccount.identity.linkerd.cluster.local"], networks: ["10.0.0.0/8"] } },
+                "akko-mtls:viz.prometheus.readers",
+            ],
             [{ "viz.prometheus.readers": { clients: ["grafana"] } }, "akko-mtls:viz.prometheus.readers.clients.0"],
             [{ "viz.prometheus.alertmanagers": ["javascript:alert(1)"] }, "akko-mtls:viz.prometheus.alertmanagers.0"],
-            [{ "mtls.mode": "strict", "mtls.enabled": true, "mtls.namespaces": ["akko"], "mtls.authorizations": [{ namespace: "akko", name: "linkerd-admin", podSelector: { a: "b" }, port: 80, clients: ["x.akko.serviceaccount.identity.linkerd.cluster.local"] }] }, "akko-mtls:mtls.authorizations.0.name"],
+            [
+                {
+                    "mtls.mode": "strict",
+                    "mtls.enabled": true,
+                    "mtls.namespaces": ["akko"],
+                    "mtls.authorizations": [
+                        {
+                            namespace: "akko",
+                            name: "linkerd-admin",
+                            podSelector: { a: "b" },
+                            port: 80,
+                            clients: ["x.akko.serviceaccount.identity.linkerd.cluster.local"],
+                        },
+                    ],
+                },
+                "akko-mtls:mtls.authorizations.0.name",
+            ],
         ];
         for (const [overrides, key] of cases) {
             const run = await runStack("eks", overrides);

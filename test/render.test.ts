@@ -35,7 +35,12 @@ const VARIANTS: [string, string, Record<string, unknown>][] = [
     [
         "eks with an external Prometheus and the operator",
         "eks",
-        { "viz.prometheus.mode": "external", "viz.prometheus.alertmanagers": [], "viz.prometheus.url": "http://prometheus.monitoring.svc:9090", "observability.prometheusOperator": true },
+        {
+            "viz.prometheus.mode": "external",
+            "viz.prometheus.alertmanagers": [],
+            "viz.prometheus.url": "http://prometheus.monitoring.svc:9090",
+            "observability.prometheusOperator": true,
+        },
     ],
 ];
 
@@ -81,7 +86,11 @@ describe("the real charts, rendered with the program's values", function () {
             it("two renders, and two renders under different clocks, give the same objects", async () => {
                 for (const chart of ofType(run, CHART)) {
                     const first = stable(renders.get(chart.inputs.chart)!);
-                    const again = render(await archiveOf(chart), { release: chart.inputs.name, namespace: chart.inputs.namespace, values: chart.inputs.values });
+                    const again = render(await archiveOf(chart), {
+                        release: chart.inputs.name,
+                        namespace: chart.inputs.namespace,
+                        values: chart.inputs.values,
+                    });
                     assert.equal(stable(again), first, `${chart.inputs.chart}: a second render differs`);
                     // Only a template that calls `now` can depend on the clock; render those under two clocks.
                     if (!(await usesClock(chart))) continue;
@@ -118,7 +127,8 @@ describe("the real charts, rendered with the program's values", function () {
             for (const chart of ofType(run, CHART)) byChart.set(chart.inputs.chart, await upstream(context, () => renderRegistered(chart)));
             return { run, byChart };
         };
-        const podsOf = (objects: RenderedObject[]) => objects.filter((o) => containersOf(o)).map((o) => ({ name: o.metadata.name, spec: o.spec.template.spec }));
+        const podsOf = (objects: RenderedObject[]) =>
+            objects.filter((o) => containersOf(o)).map((o) => ({ name: o.metadata.name, spec: o.spec.template.spec }));
 
         it("meshed traffic keeps its port (transparent), the injector acts only in the mesh's namespaces, proxies drop every capability", async function () {
             const { byChart } = await renderedFor(this, "netcup", { "mtls.namespaces": ["akko", "spark"] });
@@ -136,12 +146,14 @@ describe("the real charts, rendered with the program's values", function () {
             // nothing else in kube-system carries the inject annotation. Without the ingress hop it is out.
             assert.ok(names.values.includes("kube-system"), "k3s-traefik");
             const withoutIngress = await renderedFor(this, "netcup", { "mtls.ingress.enabled": false });
-            const scope = withoutIngress.byChart.get("linkerd-control-plane")!.find((o) => o.kind === "MutatingWebhookConfiguration")!.webhooks[0].namespaceSelector;
+            const scope = withoutIngress.byChart.get("linkerd-control-plane")!.find((o) => o.kind === "MutatingWebhookConfiguration")!.webhooks[0]
+                .namespaceSelector;
             assert.ok(!JSON.stringify(scope).includes("kube-system"), JSON.stringify(scope));
 
             // The control plane's own proxies are rendered from the same values the injector uses.
             for (const pod of podsOf(controlPlane)) {
-                const proxy = pod.spec.containers.find((c: any) => c.name === "linkerd-proxy") ?? pod.spec.initContainers?.find((c: any) => c.name === "linkerd-proxy");
+                const proxy =
+                    pod.spec.containers.find((c: any) => c.name === "linkerd-proxy") ?? pod.spec.initContainers?.find((c: any) => c.name === "linkerd-proxy");
                 if (!proxy) continue;
                 assert.deepEqual(proxy.securityContext.capabilities, { drop: ["ALL"] }, pod.name);
                 assert.equal(proxy.securityContext.allowPrivilegeEscalation, false, pod.name);
@@ -159,7 +171,10 @@ describe("the real charts, rendered with the program's values", function () {
             const namespace = controlPlane.find((o) => o.kind === "Namespace");
             if (namespace) assert.equal(namespace.metadata.labels?.["pod-security.kubernetes.io/enforce"], "restricted");
             const plugin = byChart.get("linkerd2-cni")!.find((o) => o.kind === "DaemonSet")!;
-            const hostPaths = plugin.spec.template.spec.volumes.filter((v: any) => v.hostPath).map((v: any) => v.hostPath.path).sort();
+            const hostPaths = plugin.spec.template.spec.volumes
+                .filter((v: any) => v.hostPath)
+                .map((v: any) => v.hostPath.path)
+                .sort();
             assert.deepEqual(hostPaths, ["/var/lib/rancher/k3s/agent/etc/cni/net.d", "/var/lib/rancher/k3s/data/cni"]);
         });
     });
@@ -168,7 +183,9 @@ describe("the real charts, rendered with the program's values", function () {
         const archive = await upstream(this, () => chartArchive(CHARTS.linkerdControlPlane));
         const run = await runStackOk("k3d", { "mtls.enabled": true });
         const values = { ...ofType(run, CHART).find((c) => c.inputs.chart === "linkerd-control-plane")!.inputs.values, disableHeartBeat: false };
-        const [a, b] = CLOCKS.map((clock) => render(archive, { release: "linkerd-control-plane", namespace: "linkerd", values, patchTemplates: atClock(clock) }));
+        const [a, b] = CLOCKS.map((clock) =>
+            render(archive, { release: "linkerd-control-plane", namespace: "linkerd", values, patchTemplates: atClock(clock) }),
+        );
         const schedule = (objects: RenderedObject[]) => objects.find((o) => o.kind === "CronJob")!.spec.schedule;
         assert.notEqual(schedule(a), schedule(b), "drawn from the render time (templates/heartbeat.yaml:25)");
     });
@@ -207,7 +224,10 @@ describe("the real charts, rendered with the program's values", function () {
                     assert.equal(deployment.spec.replicas, 1);
                     assert.equal(deployment.spec.template.spec.affinity, undefined);
                 }
-                assert.deepEqual(all.filter((o) => o.kind === "PodDisruptionBudget" && o.metadata.name.startsWith("linkerd-")), []);
+                assert.deepEqual(
+                    all.filter((o) => o.kind === "PodDisruptionBudget" && o.metadata.name.startsWith("linkerd-")),
+                    [],
+                );
                 for (const object of all) {
                     const workload = containersOf(object);
                     if (!workload) continue;
@@ -230,7 +250,10 @@ describe("the real charts, rendered with the program's values", function () {
             for (const object of all) {
                 const workload = containersOf(object);
                 if (!workload) continue;
-                const containers = [...workload.pod.spec.containers, ...(workload.pod.spec.initContainers ?? []).filter((c: any) => c.restartPolicy === "Always")];
+                const containers = [
+                    ...workload.pod.spec.containers,
+                    ...(workload.pod.spec.initContainers ?? []).filter((c: any) => c.restartPolicy === "Always"),
+                ];
                 const hasProxy = containers.some((c) => c.name === "linkerd-proxy");
                 // viz's pods are injected at admission (annotated linkerd.io/inject: enabled): their proxy is not rendered.
                 const injected = !hasProxy && workload.pod.metadata?.annotations?.["linkerd.io/inject"] === "enabled";

@@ -82,7 +82,10 @@ describe("rotation phases (state machine)", () => {
             [2, 0],
         ];
         const signer = (g: number, p: 0 | 1 | 2 | 3) => anchorsFor(g, p).find((a) => a.signsIssuer)!.generation;
-        const bundle = (g: number, p: 0 | 1 | 2 | 3) => anchorsFor(g, p).filter((a) => a.inBundle).map((a) => a.generation);
+        const bundle = (g: number, p: 0 | 1 | 2 | 3) =>
+            anchorsFor(g, p)
+                .filter((a) => a.inBundle)
+                .map((a) => a.generation);
         for (const [g, p] of sequence) assert.ok(bundle(g, p).includes(signer(g, p)), `phase ${g}/${p}`);
         for (let i = 1; i < sequence.length; i++) {
             const [before, after] = [sequence[i - 1], sequence[i]];
@@ -178,7 +181,11 @@ for (const [stack, mode] of [
             ];
             for (const [i, { phase, run }] of runs.entries()) {
                 const bundle = bundleOf(run);
-                assert.deepEqual(bundle.map((c) => c.fingerprint256), expected[i][0], `${phase}: bundle`);
+                assert.deepEqual(
+                    bundle.map((c) => c.fingerprint256),
+                    expected[i][0],
+                    `${phase}: bundle`,
+                );
                 const issuer = await issuerOf(run);
                 assert.ok(chainsToBundle(issuer, bundle), `${phase}: the issuer chains to an anchor in the bundle`);
                 const signer = bundle.find((anchor) => issuer.checkIssued(anchor))!;
@@ -241,7 +248,10 @@ describe("a skipped phase stops the program before anything is registered", () =
             { previousOutputs: { trustAnchorRotation: { generation: 1, phase: 0, since: at(500) } } },
         );
         assert.ok(run.error instanceof RotationError, String(run.error));
-        assert.match(run.error.message, /akko-mtls:identity\.trustAnchor\.rotationPhase: cannot go from generation 1, steady.*next phase is: set rotationPhase=1/);
+        assert.match(
+            run.error.message,
+            /akko-mtls:identity\.trustAnchor\.rotationPhase: cannot go from generation 1, steady.*next phase is: set rotationPhase=1/,
+        );
         assert.deepEqual(
             run.resources.filter((r) => !["pulumi:pulumi:Stack", "pulumi:pulumi:StackReference"].includes(r.type)),
             [],

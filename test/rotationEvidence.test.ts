@@ -18,7 +18,8 @@ import { runStack } from "./helpers";
 const HOUR = 3_600_000;
 const CONTROL_PLANE = ["linkerd-identity", "linkerd-destination", "linkerd-proxy-injector"];
 
-const certificatesIn = (pem: string) => (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((p) => new crypto.X509Certificate(p));
+const certificatesIn = (pem: string) =>
+    (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((p) => new crypto.X509Certificate(p));
 
 /** A cluster that the program's objects are applied to and its Jobs run against. */
 class LiveCluster {
@@ -35,8 +36,10 @@ class LiveCluster {
 
     readonly apply = (resource: AppliedResource): void => {
         const { type, inputs } = resource;
-        if (type === "kubernetes:core/v1:ConfigMap" && inputs.metadata.name === "linkerd-identity-trust-roots") this.cluster.bundle = inputs.data["ca-bundle.crt"];
-        if (type === "kubernetes:core/v1:ConfigMap" && inputs.metadata.name === "linkerd-identity-issuer-certificate") this.cluster.issuer = { certPem: inputs.data["tls.crt"] };
+        if (type === "kubernetes:core/v1:ConfigMap" && inputs.metadata.name === "linkerd-identity-trust-roots")
+            this.cluster.bundle = inputs.data["ca-bundle.crt"];
+        if (type === "kubernetes:core/v1:ConfigMap" && inputs.metadata.name === "linkerd-identity-issuer-certificate")
+            this.cluster.issuer = { certPem: inputs.data["tls.crt"] };
         if (type !== "kubernetes:batch/v1:Job") return;
         const container = inputs.spec.template.spec.containers[0];
         // The Job's own environment, except where its image keeps kubectl: the fake one is on PATH.

@@ -19,7 +19,9 @@ const BINDING = "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding";
 const cronSpec = (run: ProgramRun) => one(run, CRONJOB, "akko-maintenance-cronjob").inputs.spec.jobTemplate.spec;
 const podSpecs = (run: ProgramRun) => [
     cronSpec(run).template.spec,
-    ...ofType(run, JOB).filter((j) => j.name.startsWith("akko-maintenance")).map((j) => j.inputs.spec.template.spec),
+    ...ofType(run, JOB)
+        .filter((j) => j.name.startsWith("akko-maintenance"))
+        .map((j) => j.inputs.spec.template.spec),
 ];
 const envOf = (spec: any): Record<string, string> => Object.fromEntries(spec.containers[0].env.map((e: { name: string; value: string }) => [e.name, e.value]));
 
@@ -53,7 +55,8 @@ function restrictedViolations(spec: any): string[] {
     }
     for (const volume of spec.volumes ?? []) {
         const kind = Object.keys(volume).find((k) => k !== "name")!;
-        if (!["configMap", "emptyDir", "projected", "secret", "downwardAPI", "persistentVolumeClaim", "ephemeral", "csi"].includes(kind)) problems.push(`volume ${volume.name}: ${kind}`);
+        if (!["configMap", "emptyDir", "projected", "secret", "downwardAPI", "persistentVolumeClaim", "ephemeral", "csi"].includes(kind))
+            problems.push(`volume ${volume.name}: ${kind}`);
     }
     if (spec.hostNetwork || spec.hostPID || spec.hostIPC) problems.push("host namespaces");
     return problems;
@@ -168,7 +171,12 @@ describe("maintenance Jobs", () => {
             { apiGroups: ["apps"], resources: ["replicasets", "controllerrevisions"], verbs: ["list"] },
         ];
         const controlPlane = [
-            { apiGroups: ["apps"], resources: ["deployments"], resourceNames: ["linkerd-identity", "linkerd-destination", "linkerd-proxy-injector"], verbs: ["get", "patch", "list", "watch"] },
+            {
+                apiGroups: ["apps"],
+                resources: ["deployments"],
+                resourceNames: ["linkerd-identity", "linkerd-destination", "linkerd-proxy-injector"],
+                verbs: ["get", "patch", "list", "watch"],
+            },
             { apiGroups: ["apps"], resources: ["replicasets"], verbs: ["list"] },
         ];
         const trustRoots = { apiGroups: [""], resources: ["configmaps"], resourceNames: ["linkerd-identity-trust-roots"], verbs: ["get"] };
@@ -245,19 +253,23 @@ describe("the maintenance identities' patch right: the restart annotations, noth
             spec: {
                 replicas: 2,
                 selector: { matchLabels: { app: "trino" } },
-                template: { metadata: { labels: { app: "trino" }, ...(annotations ? { annotations } : {}) }, spec: { containers: [{ name: "trino", image: "trino:470" }] } },
+                template: {
+                    metadata: { labels: { app: "trino" }, ...(annotations ? { annotations } : {}) },
+                    spec: { containers: [{ name: "trino", image: "trino:470" }] },
+                },
             },
         };
         change(d);
         return d;
     };
     /** Whether the policy admits the update from `oldObject` to `object`. */
-    const admits = (oldObject: any, object: any) =>
-        policy.validations.every((v) => celRun(v.expression, { object, oldObject }) === true);
+    const admits = (oldObject: any, object: any) => policy.validations.every((v) => celRun(v.expression, { object, oldObject }) === true);
 
     it("admits `kubectl rollout restart` and the control-plane digest, with or without annotations before", () => {
         assert.ok(admits(deployment(), deployment({ "kubectl.kubernetes.io/restartedAt": "2026-11-23T10:00:00Z" })));
-        assert.ok(admits(deployment({ "linkerd.io/inject": "enabled" }), deployment({ "linkerd.io/inject": "enabled", "akko.io/control-plane-digest": "abc" })));
+        assert.ok(
+            admits(deployment({ "linkerd.io/inject": "enabled" }), deployment({ "linkerd.io/inject": "enabled", "akko.io/control-plane-digest": "abc" })),
+        );
         assert.ok(admits(deployment({ "akko.io/issuer-sha256": "a" }), deployment({ "akko.io/issuer-sha256": "b" })));
         assert.deepEqual([...RESTART_ANNOTATIONS], ["kubectl.kubernetes.io/restartedAt", "akko.io/control-plane-digest", "akko.io/issuer-sha256"]);
     });
@@ -292,8 +304,15 @@ describe("the maintenance identities' patch right: the restart annotations, noth
         );
         const binding = one(run, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding", "akko-maintenance-restart-only");
         assert.deepEqual(binding.inputs.spec, { policyName: "akko-mtls-restart-only", validationActions: ["Deny"] });
-        const matches = celRun(vap.inputs.spec.matchConditions[0].expression, { request: { userInfo: { username: "system:serviceaccount:linkerd-maintenance:linkerd-mesh-rollout" } } });
+        const matches = celRun(vap.inputs.spec.matchConditions[0].expression, {
+            request: { userInfo: { username: "system:serviceaccount:linkerd-maintenance:linkerd-mesh-rollout" } },
+        });
         assert.equal(matches, true);
-        assert.equal(celRun(vap.inputs.spec.matchConditions[0].expression, { request: { userInfo: { username: "system:serviceaccount:kube-system:deployment-controller" } } }), false);
+        assert.equal(
+            celRun(vap.inputs.spec.matchConditions[0].expression, {
+                request: { userInfo: { username: "system:serviceaccount:kube-system:deployment-controller" } },
+            }),
+            false,
+        );
     });
 });

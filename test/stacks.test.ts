@@ -25,11 +25,17 @@ describe("every stack file", () => {
                 assert.deepEqual(kubernetesObjects(off), []);
                 assert.deepEqual(ofType(off, "pulumi:providers:kubernetes"), []);
                 assert.deepEqual(
-                    off.resources.filter((r) => r.custom && !r.read).map((r) => r.type).sort(),
+                    off.resources
+                        .filter((r) => r.custom && !r.read)
+                        .map((r) => r.type)
+                        .sort(),
                     ["tls:index/privateKey:PrivateKey", "tls:index/selfSignedCert:SelfSignedCert"],
                 );
                 // The only read: this stack's own last outputs (the rotation phase).
-                assert.deepEqual(off.resources.filter((r) => r.read).map((r) => r.type), ["pulumi:pulumi:StackReference"]);
+                assert.deepEqual(
+                    off.resources.filter((r) => r.read).map((r) => r.type),
+                    ["pulumi:pulumi:StackReference"],
+                );
                 assert.equal(off.outputs.mtlsEnabled.value, false);
                 assert.ok(off.outputs.trustAnchorFingerprintSha256.value);
                 assert.equal(off.outputs.identityIssuerNotAfter, undefined);

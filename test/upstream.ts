@@ -91,7 +91,12 @@ export async function gatewayApiCrds(): Promise<KubeObject[]> {
 }
 
 /** Kinds whose CRDs are optional artefacts: not in the mirrors CI is given, fetched when reachable. */
-export const OPTIONAL_KINDS = ["helm.cattle.io/v1:HelmChartConfig", "monitoring.coreos.com/v1:PrometheusRule", "monitoring.coreos.com/v1:PodMonitor", "monitoring.coreos.com/v1:ServiceMonitor"];
+export const OPTIONAL_KINDS = [
+    "helm.cattle.io/v1:HelmChartConfig",
+    "monitoring.coreos.com/v1:PrometheusRule",
+    "monitoring.coreos.com/v1:PodMonitor",
+    "monitoring.coreos.com/v1:ServiceMonitor",
+];
 
 let optional: Promise<{ crds: KubeObject[]; missing: string[] }> | undefined;
 

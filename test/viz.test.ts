@@ -43,7 +43,8 @@ describe("linkerd-viz", () => {
         assert.ok(dependsOn(netcup, vizChart(netcup), namespace));
         const external = await runStackOk("eks", {
             "mtls.enabled": true,
-            "viz.prometheus.mode": "external", "viz.prometheus.alertmanagers": [],
+            "viz.prometheus.mode": "external",
+            "viz.prometheus.alertmanagers": [],
             "viz.prometheus.url": "http://prometheus.monitoring.svc:9090",
             "observability.prometheusOperator": true,
         });
@@ -72,7 +73,10 @@ describe("linkerd-viz", () => {
             ["tap", "tap"],
             ["tapInjector", "tap-injector"],
         ]) {
-            assert.deepEqual(Object.keys(k3d.inputs.values[key]).sort(), ["caBundle", "externalSecret", ...(key === "tap" ? ["replicas"] : []), "resources"].sort());
+            assert.deepEqual(
+                Object.keys(k3d.inputs.values[key]).sort(),
+                ["caBundle", "externalSecret", ...(key === "tap" ? ["replicas"] : []), "resources"].sort(),
+            );
             assert.equal(k3d.inputs.values[key].externalSecret, true);
             assert.match(k3d.inputs.values[key].caBundle, /BEGIN CERTIFICATE/);
             const secret = k3dRun.resources.find((r) => r.type === "kubernetes:core/v1:Secret" && r.inputs.metadata.name === `${service}-k8s-tls`)!;
@@ -142,11 +146,17 @@ describe("linkerd-viz", () => {
             assert.ok(!regexp.test(host), `${host} is refused`);
         }
         assert.equal(run.outputs.vizDashboard.value, "https://linkerd.akko.example/ (behind SSO)");
-        assert.equal(enforcedHostRegexp("a.b", "linkerd-viz"), "^(a\\.b|localhost|127\\.0\\.0\\.1|web\\.linkerd-viz\\.svc\\.cluster\\.local|web\\.linkerd-viz\\.svc|\\[::1\\])(:\\d+)?$");
+        assert.equal(
+            enforcedHostRegexp("a.b", "linkerd-viz"),
+            "^(a\\.b|localhost|127\\.0\\.0\\.1|web\\.linkerd-viz\\.svc\\.cluster\\.local|web\\.linkerd-viz\\.svc|\\[::1\\])(:\\d+)?$",
+        );
     });
 
     it("an Ingress without SSO annotations or without a host is refused", async () => {
-        const noAuth = await runStack("eks", { "mtls.enabled": true, "viz.dashboard.ingress": { enabled: true, host: "linkerd.akko.example", authAnnotations: {} } });
+        const noAuth = await runStack("eks", {
+            "mtls.enabled": true,
+            "viz.dashboard.ingress": { enabled: true, host: "linkerd.akko.example", authAnnotations: {} },
+        });
         assert.ok(noAuth.error instanceof ConfigError);
         assert.ok(noAuth.error.problems.some((p) => p.key === "akko-mtls:viz.dashboard.ingress.authAnnotations" && /no login of its own/.test(p.message)));
         const noHost = await runStack("eks", { "mtls.enabled": true, "viz.dashboard.ingress": { enabled: true, authAnnotations: { a: "b" } } });
