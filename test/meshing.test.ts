@@ -12,6 +12,7 @@ import type { MeshState } from "../lib/meshLifecycle";
 import { meshedNamespacePolicy, platformPolicies } from "../lib/networkPolicies";
 import { podSecurityProblem } from "../lib/podSecurity";
 import { runStack, runStackOk, STRICT } from "./helpers";
+import { LINKERD_EDGE } from "../lib/registry";
 
 const PATCH = "kubernetes:core/v1:NamespacePatch";
 const POLICY = "kubernetes:networking.k8s.io/v1:NetworkPolicy";
@@ -165,7 +166,7 @@ describe("meshed namespaces", () => {
         assert.equal(env.MESHED_NAMESPACES, "akko,spark,linkerd-viz");
         assert.deepEqual(JSON.parse(env.EXPECTED_INBOUND_POLICY), { akko: "all-authenticated", spark: "all-authenticated" });
         assert.deepEqual(JSON.parse(env.INGRESS), { namespace: "kube-system", selector: "app.kubernetes.io/name=traefik", inject: true });
-        assert.equal(env.PROXY_VERSION, "edge-26.8.3", "proxies of another version are restarted, a few a run");
+        assert.equal(env.PROXY_VERSION, LINKERD_EDGE, "proxies of another version are restarted, a few a run");
         assert.match(job.inputs.metadata.name, /^linkerd-mesh-rollout-[0-9a-f]{10}$/);
         assert.notEqual(job.inputs.metadata.name, rollout(permissive).inputs.metadata.name, "a mode switch runs a new Job");
     });

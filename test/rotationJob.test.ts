@@ -10,6 +10,7 @@ import * as fs from "node:fs";
 import { MESH_CHECK_SCRIPT_PATH, RESTART_ANNOTATIONS, restartOnlyPolicy } from "../components/meshMaintenance";
 import { ofType, one, ProgramRun, ProviderState } from "../tools/mockRuntime";
 import { runStackOk, STACKS, STRICT } from "./helpers";
+import { LINKERD_EDGE } from "../lib/registry";
 
 const CRONJOB = "kubernetes:batch/v1:CronJob";
 const JOB = "kubernetes:batch/v1:Job";
@@ -147,7 +148,7 @@ describe("maintenance Jobs", () => {
             EXPECTED_INBOUND_POLICY: JSON.stringify({ akko: "all-unauthenticated", spark: "all-unauthenticated" }),
             EXPECTED_ANNOTATIONS: "{}",
             INGRESS: JSON.stringify({ namespace: "kube-system", selector: "app.kubernetes.io/name=traefik", inject: true }),
-            PROXY_VERSION: "edge-26.8.3",
+            PROXY_VERSION: LINKERD_EDGE,
             MAX_VERSION_RESTARTS: "10",
             CONTROL_PLANE_DEPLOYMENTS: "linkerd-identity,linkerd-destination,linkerd-proxy-injector",
             ISSUER_MIN_HOURS_LEFT: "24",

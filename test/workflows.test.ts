@@ -13,6 +13,7 @@ import * as path from "node:path";
 import YAML from "yaml";
 import { PROJECT_ROOT } from "../tools/mockRuntime";
 import { STACKS } from "./helpers";
+import { LINKERD_EDGE } from "../lib/registry";
 
 const DIR = path.join(PROJECT_ROOT, ".github", "workflows");
 const ACTIONS = path.join(PROJECT_ROOT, ".github", "actions");
@@ -156,7 +157,7 @@ describe("GitHub workflows", () => {
         const e2e = workflow("e2e.yml");
         assert.match(e2e.env.K3D_VERSION, /^v\d+\.\d+\.\d+$/);
         assert.match(e2e.env.K3S_IMAGE, /^rancher\/k3s:v\d+\.\d+\.\d+-k3s\d+$/);
-        assert.equal(e2e.env.LINKERD_VERSION, "edge-26.8.3", "the CLI of the installed control plane");
+        assert.equal(e2e.env.LINKERD_VERSION, LINKERD_EDGE, "the CLI of the installed control plane (lib/registry.ts)");
         const steps = e2e.jobs.e2e.steps;
         assert.ok(steps.some((s: { run?: string }) => s.run === "npm run e2e"));
         assert.match(

@@ -4,6 +4,7 @@
  * every edge between them is mTLS. Unit-tested in `npm test`; the cluster part is not.
  */
 import YAML from "yaml";
+import { LINKERD_EDGE } from "../lib/registry";
 
 /** Namespace of the e2e workloads: a dedicated one, never a real AKKO namespace. */
 export const E2E_NAMESPACE = "akko-e2e";
@@ -279,7 +280,7 @@ export function missingPrerequisite(run: Runner, env: Record<string, string | un
         }
     };
     if (!ok("pulumi", ["version"])) return "the Pulumi CLI is not on PATH (https://www.pulumi.com/docs/install/)";
-    if (!ok("linkerd", ["version", "--client", "--short"])) return "the Linkerd CLI is not on PATH (edge-26.8.3: https://linkerd.io/2/getting-started/)";
+    if (!ok("linkerd", ["version", "--client", "--short"])) return `the Linkerd CLI is not on PATH (${LINKERD_EDGE}: https://linkerd.io/2/getting-started/)`;
     const context = ok("kubectl", ["config", "current-context"])?.stdout.trim();
     if (!context) return "kubectl has no current context (create one: k3d cluster create akko-e2e)";
     if (!context.startsWith("k3d-") && env.AKKO_E2E_ANY_CONTEXT !== "1") {
