@@ -7,7 +7,7 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, loadConfig, OMIT, readConfigNamespace, secretConfigKeys } from "./config";
-import { keepConfigSecrets, secretConfigStrings } from "./config/secrets";
+import { ConfigSecrets, keepConfigSecrets, secretConfigStrings } from "./config/secrets";
 import { MtlsMesh } from "./components/mtlsMesh";
 import { planMesh, readPreviousMesh } from "./lib/meshLifecycle";
 import { parseRotationRecord, planRotation } from "./lib/rotation";
@@ -35,7 +35,7 @@ export = async () => {
     if (refused.length > 0) {
         throw new ConfigError(
             refused.map((r) => ({ ...r, value: OMIT })),
-            [],
+            ConfigSecrets.none,
             "Refused: a config change that would cut traffic on the running mesh (nothing was deployed)",
         );
     }

@@ -7,7 +7,7 @@ import { validateGkePrivate } from "./cluster";
 import { validateCertManagerNamespace } from "./certManager";
 import { validateAnchorExpiryThresholds, validateIssuerLifetimes } from "./identity";
 import { validateControllerReplicas, validateSingleNode, validateWebhookFailurePolicy } from "./linkerd";
-import { validateAuthorizations, validateIngress, validateNamespaceOptions, validateNamespaces } from "./mtls";
+import { validateAuthorizations, validateIngress, validateNamespaceOptions, validateNamespaces, validateTraefikValues } from "./mtls";
 import { validateAlertRulesHome, validateGrafanaDashboardsNamespace } from "./observability";
 import { everyContainerResources, validateResources } from "./resources";
 import { validateIssuerAlertThreshold, validateRotationDeadline } from "./rotationJob";
@@ -35,6 +35,7 @@ export {
     validateResources,
     validateRotationDeadline,
     validateSingleNode,
+    validateTraefikValues,
     validateWebhookFailurePolicy,
 };
 
@@ -49,6 +50,7 @@ export const CONFIG_RULES: readonly ConfigRule[] = [
     validateGkePrivate,
     validateNamespaceOptions,
     validateIngress,
+    validateTraefikValues,
     validateAuthorizations,
     validateNamespaces,
     validateCertManagerNamespace,
