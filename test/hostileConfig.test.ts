@@ -11,7 +11,7 @@ import { configKey, ConfigError, resolveConfig } from "../config";
 import { configObject } from "../config/schema";
 
 interface Leaf {
-    path: string[];
+    path: (string | number)[];
     schema: z.core.$ZodType;
 }
 
@@ -20,11 +20,16 @@ function unwrap(schema: z.core.$ZodType): z.core.$ZodType {
     return schema;
 }
 
-/** Every leaf of the schema: objects are walked, everything else (lists, maps, unions too) is a leaf. */
-function leavesOf(schema: z.core.$ZodType, path: string[] = []): Leaf[] {
+/**
+ * Every leaf of the schema: objects are walked, and so are the objects inside a list or a map (their
+ * first item, or the entry of the base stack); everything else (lists, maps, unions) is a leaf too.
+ */
+function leavesOf(schema: z.core.$ZodType, path: (string | number)[] = []): Leaf[] {
     const inner = unwrap(schema);
     if (inner instanceof z.ZodObject) return Object.entries(inner.shape).flatMap(([key, child]) => leavesOf(child as z.core.$ZodType, [...path, key]));
-    return [{ path, schema: inner }];
+    const element = inner instanceof z.ZodArray ? inner.element : inner instanceof z.ZodRecord ? inner.valueType : undefined;
+    const within = element && unwrap(element as z.core.$ZodType) instanceof z.ZodObject ? itemAt(path) : undefined;
+    return [{ path, schema: inner }, ...(within !== undefined ? leavesOf(element as z.core.$ZodType, [...path, within]) : [])];
 }
 
 function nested(depth: number): unknown {
@@ -81,7 +86,7 @@ const BOOLEAN: [string, unknown][] = [
     ["100 kB", HUGE],
 ];
 const CHOICE: [string, unknown][] = [
-    ["no choice", "unknown"],
+    ["no such choice", "no-such-choice"],
     ["empty", ""],
     ["a number", 1],
     ["null", null],
@@ -132,19 +137,46 @@ function hostileValues(schema: z.core.$ZodType): [string, unknown][] {
     if (schema instanceof z.ZodUnion) {
         // A choice of numbers (the rotation phase): 1 is one of them.
         const literals = (schema.options as z.core.$ZodType[]).every((o) => unwrap(o) instanceof z.ZodLiteral);
-        return literals ? [...CHOICE.filter(([what]) => what !== "a number"), ["no such choice", 4], ...NUMBER] : TEXT;
+        if (literals) return [...CHOICE.filter(([what]) => what !== "a number"), ["a number not among them", 4], ...NUMBER];
+        // A number or a name (a port): what is text for one is a value for the other.
+        return [
+            ...TEXT.filter(([what]) => what !== "a number"),
+            ...NUMBER.filter(([what]) => what !== "a number as text"),
+            ["port 0", 0],
+            ["port 70000", 70000],
+        ];
     }
     if (schema instanceof z.ZodArray) return LIST;
     if (schema instanceof z.ZodRecord) return MAP;
     return TEXT;
 }
 
-/** A valid stack in which every key is in use: gke (for its private cluster), with a TLS host name left to each case. */
-const BASE = { target: "gke", cluster: { context: "ctx", gkePrivate: { masterIpv4CidrBlock: "172.16.0.0/28", network: "vpc", nodeTag: "nodes" } } };
+/** Where the base stack holds an item of a list or map of objects, whose fields the campaign walks. */
+const ITEM_AT: Record<string, string | number> = { "mtls.authorizations": 0, "mtls.namespaceOptions": "akko" };
+const itemAt = (path: (string | number)[]) => ITEM_AT[path.join(".")];
 
-function withValue(path: string[], value: unknown, also?: [string[], unknown]): Record<string, unknown> {
+/** A valid stack in which every key is in use: gke (for its private cluster), a strict authorization, a namespace's options. */
+const BASE = {
+    target: "gke",
+    cluster: { context: "ctx", gkePrivate: { masterIpv4CidrBlock: "172.16.0.0/28", network: "vpc", nodeTag: "nodes" } },
+    mtls: {
+        mode: "strict",
+        namespaceOptions: { akko: { opaquePorts: [5432] } },
+        authorizations: [
+            {
+                namespace: "akko",
+                name: "trino",
+                podSelector: { app: "trino" },
+                port: 8080,
+                clients: ["superset.akko.serviceaccount.identity.linkerd.cluster.local"],
+            },
+        ],
+    },
+};
+
+function withValue(path: (string | number)[], value: unknown, also?: [string[], unknown]): Record<string, unknown> {
     const stack = structuredClone(BASE) as Record<string, any>;
-    for (const [at, set] of [[path, value], ...(also ? [also] : [])] as [string[], unknown][]) {
+    for (const [at, set] of [[path, value], ...(also ? [also] : [])] as [(string | number)[], unknown][]) {
         let node = stack;
         for (const key of at.slice(0, -1)) node = node[key] ??= {};
         node[at[at.length - 1]] = set;
@@ -153,20 +185,25 @@ function withValue(path: string[], value: unknown, also?: [string[], unknown]): 
 }
 
 const LEAVES = leavesOf(configObject);
+const dottedOf = (leaf: Leaf) => leaf.path.join(".");
 
 describe("hostile input is refused, naming the key, on every leaf of the config (issue 17)", () => {
-    it(`walks every leaf of the schema (${LEAVES.length})`, () => assert.ok(LEAVES.length > 130));
+    it(`walks every leaf of the schema (${LEAVES.length}), inside lists and maps of objects too`, () => {
+        assert.ok(LEAVES.length > 150);
+        assert.ok(LEAVES.some((leaf) => dottedOf(leaf) === "mtls.authorizations.0.port"));
+        assert.ok(LEAVES.some((leaf) => dottedOf(leaf) === "mtls.namespaceOptions.akko.skipInboundPorts"));
+    });
 
     it("the valid stack the campaign starts from is accepted", () => assert.doesNotThrow(() => resolveConfig(BASE)));
 
-    const sections = [...new Set(LEAVES.map((leaf) => leaf.path[0]))];
+    const sections = [...new Set(LEAVES.map((leaf) => String(leaf.path[0])))];
     const sampled = new Set<z.core.$ZodType>();
     for (const section of sections) {
         it(`${section}: every leaf refuses every hostile value, naming itself`, () => {
             const failures: string[] = [];
             let tried = 0;
             for (const leaf of LEAVES.filter((l) => l.path[0] === section)) {
-                const dotted = leaf.path.join(".");
+                const dotted = dottedOf(leaf);
                 const key = configKey(leaf.path);
                 const takes = TAKES[dotted]?.takes ?? [];
                 // A schema already tried in full on another leaf (the 60 resource quantities share two): a sample, to keep the suite fast.
@@ -201,7 +238,7 @@ describe("hostile input is refused, naming the key, on every leaf of the config 
 
     it("the values a key takes are taken, for the reason given", () => {
         for (const [dotted, { takes, why, with: also }] of Object.entries(TAKES)) {
-            const leaf = LEAVES.find((l) => l.path.join(".") === dotted);
+            const leaf = LEAVES.find((l) => dottedOf(l) === dotted);
             assert.ok(leaf, dotted);
             for (const [what, value] of hostileValues(leaf.schema).filter(([w]) => takes.includes(w))) {
                 assert.doesNotThrow(() => resolveConfig(withValue(leaf.path, value, also)), `${dotted} = ${what} (${why})`);

@@ -71,5 +71,7 @@ describe("schema primitives", () => {
         assert.ok(identityPattern("cluster.local").test("a.b.serviceaccount.identity.linkerd.cluster.local"));
         assert.ok(!identityPattern("cluster.local").test("a.b.serviceaccount.identity.linkerd.clusterXlocal"));
         assert.doesNotThrow(() => identityPattern("a(b[c"));
+        assert.doesNotThrow(() => identityPattern("x".repeat(100_000)).test("a.b"), "100 kB: too large to compile, compared as text");
+        assert.ok(!identityPattern("local").test("a.b.c.serviceaccount.identity.linkerd.local"), "three names before the suffix");
     });
 });

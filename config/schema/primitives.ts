@@ -389,9 +389,10 @@ export const callers = z.strictObject({
 export type Callers = z.output<typeof callers>;
 
 /** A Linkerd ServiceAccount identity in the trust domain: `<sa>.<ns>.serviceaccount.identity.linkerd.<trustDomain>`. */
-export function identityPattern(trustDomain: string): RegExp {
-    const label = "[a-z0-9]([-a-z0-9]*[a-z0-9])?";
-    // Every special character escaped: an invalid trust domain (already reported) must not throw here.
-    const domain = trustDomain.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-    return new RegExp(`^${label}\\.${label}\\.serviceaccount\\.identity\\.linkerd\\.${domain}$`);
+export function identityPattern(trustDomain: string): { test(identity: string): boolean } {
+    // The trust domain is compared as text, never compiled into a pattern: an invalid one (already
+    // reported) must not throw here, whatever its characters or length.
+    const suffix = `.serviceaccount.identity.linkerd.${trustDomain}`;
+    const names = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\.[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
+    return { test: (identity) => identity.endsWith(suffix) && names.test(identity.slice(0, identity.length - suffix.length)) };
 }
