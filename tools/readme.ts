@@ -25,7 +25,7 @@ function resourceRow(prefix: string): ConfigReferenceRow {
     const defaults = groups.size === 1 ? [...groups.keys()][0] : [...groups].map(([text, targets]) => `${targets.join("/")}: ${text}`).join("; ");
     return {
         key: prefix,
-        type: "CPU/memory requests and limits (Kubernetes quantities)",
+        type: "`.cpu.request`, `.cpu.limit`, `.memory.request`, `.memory.limit`: Kubernetes quantities",
         default: defaults,
         description: `${descriptionAt(path) ?? prefix} Requests and limits; a limit left out is unlimited.`,
     };
