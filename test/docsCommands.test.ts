@@ -10,7 +10,8 @@ import * as path from "node:path";
 import { z } from "zod";
 import { configObject } from "../config/schema";
 import { parsePropertyPath } from "../tools/configPath";
-import { plan } from "../tools/cli/plan";
+import * as os from "node:os";
+import { plan, SAMPLE_PREVIOUS } from "../tools/cli/plan";
 import { PROJECT_ROOT } from "../tools/mockRuntime";
 
 function markdownFiles(dir: string): string[] {
@@ -106,6 +107,13 @@ describe("the docs' commands", function () {
                 .replace(/<stack>/g, "netcup")
                 .match(/'[^']*'|\S+/g)!
                 .map((a) => a.replace(/^'|'$/g, ""));
+            // A `--previous` file is what `pulumi stack output --json` wrote: the plan's own sample stands in for it.
+            const previous = args.indexOf("--previous");
+            if (previous !== -1) {
+                const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "docs-previous-")), path.basename(args[previous + 1]));
+                fs.writeFileSync(file, JSON.stringify(SAMPLE_PREVIOUS));
+                args[previous + 1] = file;
+            }
             const result = await plan(args);
             assert.equal(result.status, 0, `${file}: ${line}\n${result.output}`);
             assert.match(

@@ -484,8 +484,10 @@ describe("safe disable: drained step by step, never cutting traffic", () => {
         assert.equal(rolloutEnv(step2).MESHED_NAMESPACES, "linkerd-viz");
         assert.ok(dependsOn(step2, rollout(step2), one(step2, PATCH, "akko-mesh-akko-annotations")), "restart after injection is off");
 
+        assert.ok(state(step1).nextRun && state(step2).nextRun, "each drain step asks for the next run");
         const step3 = await up(disable, step2);
         assert.equal(state(step3).phase, "off");
+        assert.equal(state(step3).nextRun, undefined);
         assert.deepEqual(kubernetesObjects(step3), [], "nothing left in the cluster");
         const again = await up(disable, step3);
         assert.deepEqual(kubernetesObjects(again), []);
@@ -515,12 +517,18 @@ describe("safe disable: drained step by step, never cutting traffic", () => {
         assert.equal(one(fewer, PATCH, "akko-mesh-spark-annotations").inputs.metadata.annotations["linkerd.io/inject"], "disabled");
         assert.equal(rolloutEnv(fewer).UNMESHED_NAMESPACES, "spark");
         assert.deepEqual(state(fewer).namespaces, ["akko"]);
+        // The record, the warning and the deploy workflow's loop agree: another run is needed.
+        assert.equal(state(fewer).phase, "on");
+        assert.match(String(state(fewer).nextRun), /remove what is left of namespaces spark/);
+        assert.match(fewer.warnings.join("\n"), /another `pulumi up` is needed, with no config change, to remove what is left of namespaces spark/);
         const settled = await up({ "mtls.enabled": true, "mtls.namespaces": ["akko"] }, fewer);
         assert.deepEqual(
             ofType(settled, PATCH).map((p) => p.inputs.metadata.name),
             ["akko"],
             "its patch goes; the namespace stays",
         );
+        assert.equal(state(settled).nextRun, undefined, "settled: the loop stops");
+        assert.doesNotMatch(settled.warnings.join("\n"), /another `pulumi up`/);
     });
 });
 
