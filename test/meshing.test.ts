@@ -341,18 +341,21 @@ describe("Pod Security", () => {
     });
 
     it("the CNI plugin: its chart (same edge version) before the control plane, the node's paths per target, cniEnabled", async () => {
-        for (const [stack, binDir] of [
-            ["netcup", "/var/lib/rancher/k3s/data/cni"],
-            ["k3d", "/bin"],
+        for (const [stack, netDir, binDir, iptablesMode] of [
+            ["netcup", "/var/lib/rancher/k3s/agent/etc/cni/net.d", "/var/lib/rancher/k3s/data/cni", "nft"],
+            ["k3d", "/var/lib/rancher/k3s/agent/etc/cni/net.d", "/var/lib/rancher/k3s/data/cni", "nft"],
+            // GKE's runtime reads /home/kubernetes/bin; /opt/cni/bin does not exist on COS (config/presets.ts GKE_CNI).
+            ["gke", "/etc/cni/net.d", "/home/kubernetes/bin", "legacy"],
+            ["eks", "/etc/cni/net.d", "/opt/cni/bin", "nft"],
         ]) {
             const run = await runStackOk(stack, { "mtls.enabled": true, "linkerd.cni.enabled": true });
             const cni = one(run, CHART, "akko-cni-chart");
             assert.equal(cni.inputs.chart, "linkerd2-cni");
             assert.equal(cni.inputs.version, "2026.8.3");
             assert.equal(cni.inputs.namespace, "linkerd-cni");
-            assert.equal(cni.inputs.values.destCNINetDir, "/var/lib/rancher/k3s/agent/etc/cni/net.d");
-            assert.equal(cni.inputs.values.destCNIBinDir, binDir);
-            assert.equal(cni.inputs.values.iptablesMode, "nft");
+            assert.equal(cni.inputs.values.destCNINetDir, netDir, stack);
+            assert.equal(cni.inputs.values.destCNIBinDir, binDir, stack);
+            assert.equal(cni.inputs.values.iptablesMode, iptablesMode, stack);
             assert.ok(dependsOn(run, one(run, CHART, "akko-linkerd-control-plane"), cni), "Linkerd's docs install the plugin first");
             assert.equal(controlPlaneValues(run).cniEnabled, true);
             const namespace = one(run, "kubernetes:core/v1:Namespace", "akko-cni-namespace");

@@ -242,6 +242,37 @@ describe("the real charts, rendered with the program's values", function () {
             });
         }
 
+        /**
+         * Where each target's container runtime reads CNI configuration and plugins, from the
+         * runtimes' own sources (config/presets.ts K3S_CNI, GKE_CNI): k3s' containerd `bin_dir` and
+         * `conf_dir`; GKE's kubelet `--cni-bin-dir=/home/kubernetes/bin` (no /opt/cni on COS); EKS'
+         * VPC CNI in the defaults. The plugin's DaemonSet must write exactly there.
+         */
+        const RUNTIME_CNI_PATHS: Record<string, { conf: string; bin: string }> = {
+            k3d: { conf: "/var/lib/rancher/k3s/agent/etc/cni/net.d", bin: "/var/lib/rancher/k3s/data/cni" },
+            netcup: { conf: "/var/lib/rancher/k3s/agent/etc/cni/net.d", bin: "/var/lib/rancher/k3s/data/cni" },
+            eks: { conf: "/etc/cni/net.d", bin: "/opt/cni/bin" },
+            gke: { conf: "/etc/cni/net.d", bin: "/home/kubernetes/bin" },
+        };
+        for (const [stack, paths] of Object.entries(RUNTIME_CNI_PATHS)) {
+            it(`${stack}: the CNI plugin's DaemonSet writes its binary and config where the node's runtime reads them`, async function () {
+                const run = await runStackOk(stack, { "mtls.enabled": true, "linkerd.cni.enabled": true });
+                const chart = ofType(run, CHART).find((c) => c.inputs.chart === "linkerd2-cni")!;
+                const objects = await upstream(this, () => renderRegistered(chart));
+                const daemonSet = objects.find((o) => o.kind === "DaemonSet")!;
+                const volumes = daemonSet.spec.template.spec.volumes.filter((v: any) => v.hostPath);
+                const mounts = daemonSet.spec.template.spec.containers.find((c: any) => c.name === "install-cni").volumeMounts;
+                // install-cni writes into /host<dir> (the chart's cni-plugin.yaml), i.e. the host's <dir>.
+                const hostDirOf = (inContainer: string) => {
+                    const mount = mounts.find((m: any) => m.mountPath === `/host${inContainer}`);
+                    return mount && volumes.find((v: any) => v.name === mount.name)?.hostPath.path;
+                };
+                const config = objects.find((o) => o.kind === "ConfigMap" && o.data?.dest_cni_bin_dir)!;
+                assert.equal(hostDirOf(config.data.dest_cni_bin_dir), paths.bin, `${stack}: the plugin binary`);
+                assert.equal(hostDirOf(config.data.dest_cni_net_dir), paths.conf, `${stack}: the chained configuration`);
+            });
+        }
+
         it("netcup: the mesh with 50 meshed pods requests at most 10 % of 16 GiB, counted from the rendered containers", async function () {
             const { run, all } = await rendered(this, "netcup");
             const proxy = run.resources.find((r) => r.type === CHART && r.inputs.chart === "linkerd-control-plane")!.inputs.values.proxy.resources;
