@@ -214,7 +214,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
             ? { namespace: VIZ_NAMESPACE, podSelector: { "linkerd.io/extension": "viz", component: "prometheus" } }
             : { namespace: config.viz.prometheus.scraper.namespace, podSelector: config.viz.prometheus.scraper.podSelector };
         const meshed = injectedNamespaces(mesh);
-        // Namespaces whose pods run (or still run) a proxy: the injector is called for these only.
+        // Namespaces whose pods run (or still run) a proxy: the control plane's webhooks are called for these only.
         const ownedNamespaces = injectorScope(mesh, viz);
         const issuerPlan = planIssuer(config);
         const platform = linkerd.networkPolicies
@@ -288,7 +288,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 iptablesMode: linkerd.proxyInit.iptablesMode,
                 proxyResources: linkerd.proxy.resources,
                 controlPlaneResources: linkerd.controlPlaneResources,
-                injectorNamespaces: ownedNamespaces,
+                admissionNamespaces: ownedNamespaces,
                 cniEnabled,
                 trustRootsWaitFor,
                 podMonitor: !bundledPrometheus && config.observability.prometheusOperator ? { labels: config.observability.ruleLabels } : undefined,

@@ -13,6 +13,7 @@ import { CHARTS } from "../lib/registry";
 import { chartFiles, render, RenderedObject } from "../tools/helm";
 import { assertAllValid } from "../tools/kubeValidate";
 import { chartArchive } from "../tools/upstream";
+import { webhooksCalled } from "./admission";
 import { runStackOk } from "./helpers";
 import { allCrdSchemas, archiveOf, crdSchemas, gatewayApiCrds, renderRegistered, schemaProblems, upstream } from "./upstream";
 
@@ -214,6 +215,41 @@ describe("the real charts, rendered with the program's values", function () {
                 const webhooks = all.filter((o) => /WebhookConfiguration$/.test(o.kind) && o.metadata.name.startsWith("linkerd-"));
                 assert.ok(webhooks.length >= 3);
                 for (const webhook of webhooks.filter((w) => !w.metadata.name.includes("tap"))) assert.equal(webhook.webhooks[0].failurePolicy, "Fail");
+            });
+        }
+
+        for (const stack of ["eks", "gke"]) {
+            it(`${stack}: with failure policy Fail, no webhook of the control plane is called outside the mesh's namespaces`, async function () {
+                const { all } = await rendered(this, stack);
+                const linkerd = all.filter(
+                    (o) => /WebhookConfiguration$/.test(o.kind) && o.metadata.name.startsWith("linkerd-") && !o.metadata.name.includes("tap"),
+                );
+                const scopes = linkerd.map((o) => JSON.stringify(o.webhooks[0].namespaceSelector));
+                assert.equal(new Set(scopes).size, 1, `the injector's scope for every webhook: ${scopes.join(" ")}`);
+                const request = (namespace: string, group: string, version: string, resource: string) =>
+                    webhooksCalled(linkerd, { operation: "CREATE", namespace, group, version, resource });
+                // Another team's namespace: a destination outage must not block its routes, profiles or pods.
+                for (const [group, version, resource] of [
+                    ["gateway.networking.k8s.io", "v1", "httproutes"],
+                    ["gateway.networking.k8s.io", "v1", "grpcroutes"],
+                    ["policy.linkerd.io", "v1beta3", "servers"],
+                    ["linkerd.io", "v1alpha2", "serviceprofiles"],
+                    ["", "v1", "pods"],
+                ]) {
+                    assert.deepEqual(request("team-a", group, version, resource), [], `${resource} in team-a`);
+                    assert.deepEqual(request("kube-system", group, version, resource), [], `${resource} in kube-system`);
+                }
+                // The mesh's own namespaces keep every check.
+                assert.deepEqual(request("akko", "gateway.networking.k8s.io", "v1", "httproutes"), [
+                    { name: "linkerd-policy-validator-webhook-config/linkerd-policy-validator.linkerd.io", failurePolicy: "Fail" },
+                ]);
+                assert.deepEqual(request("akko", "linkerd.io", "v1alpha2", "serviceprofiles"), [
+                    { name: "linkerd-sp-validator-webhook-config/linkerd-sp-validator.linkerd.io", failurePolicy: "Fail" },
+                ]);
+                assert.deepEqual(
+                    request("akko", "", "v1", "pods").map((w) => w.name),
+                    ["linkerd-proxy-injector-webhook-config/linkerd-proxy-injector.linkerd.io"],
+                );
             });
         }
 

@@ -17,7 +17,10 @@ export const linkerdConfig = z.strictObject({
     controllerReplicas: z.int().min(1).max(7).describe("Replicas of each control-plane controller (at least 3 with highAvailability)."),
     webhookFailurePolicy: z
         .enum(["Ignore", "Fail"])
-        .describe("What the API server does when the proxy injector does not answer: `Fail` (needs highAvailability) or `Ignore`."),
+        .describe(
+            "What the API server does when a control-plane webhook (the proxy injector, the policy and ServiceProfile validators) " +
+                "does not answer, for the mesh's namespaces only: `Fail` (needs highAvailability) or `Ignore`.",
+        ),
     proxyInit: z.strictObject({
         iptablesMode: z
             .enum(["nft", "legacy"])
