@@ -5,6 +5,7 @@ import deepmerge from "deepmerge";
 import YAML from "yaml";
 import type { IngressPlan } from "../lib/meshLifecycle";
 import { podSecurityProblem } from "../lib/podSecurity";
+import { PATCH_FORCE } from "./transforms";
 
 export interface MeshedIngressArgs {
     /** Which controller, meshed or being drained (lib/meshLifecycle.ts). */
@@ -95,9 +96,10 @@ export class MeshedIngress extends pulumi.ComponentResource {
             ];
         } else {
             this.ready = [
+                // Forced like the meshed namespaces' annotations (meshedNamespace.ts).
                 new k8s.core.v1.NamespacePatch(
                     `${name}-annotations`,
-                    { metadata: { name: admitted, annotations: ingressAnnotations(plan) } },
+                    { metadata: { name: admitted, annotations: { ...ingressAnnotations(plan), ...PATCH_FORCE } } },
                     { parent: this, dependsOn: args.waitFor ?? [] },
                 ),
             ];

@@ -22,6 +22,7 @@ import { RotationRecord } from "../lib/rotation";
 import { readPreviousDeployment, refusedTransitions } from "../lib/transitions";
 import { runStack, runStackOk, STACKS } from "./helpers";
 import { diffProviderConfig } from "./providerConfig";
+import { providerForcesCreate, serverSideApply } from "./serverSideApply";
 
 const CHART = "kubernetes:helm.sh/v4:Chart";
 const JOB = "kubernetes:batch/v1:Job";
@@ -155,6 +156,59 @@ describe("the provider's kubeconfig is the running machine's, never a path in st
         assert.deepEqual(diffProviderConfig(stored, { ...now, kubeconfig: LAPTOP }, { ...runner, ...laptop }).replaces, ["kubeconfig"]);
         // The migration, run by CI where the stored path exists: an update of the provider, nothing replaced.
         assert.deepEqual(diffProviderConfig(stored, now, runner), { changed: ["kubeconfig"], replaces: [] });
+    });
+});
+
+describe("the mesh's namespace annotations: what the preview shows is what `up` applies", () => {
+    const PATCH = "kubernetes:core/v1:NamespacePatch";
+    const annotationFields = (annotations: Record<string, string>) =>
+        Object.fromEntries(Object.entries(annotations).map(([key, value]) => [`metadata.annotations.${key}`, value]));
+    // An operator opted `akko` out by hand and its chart labelled the namespace; the stack meshes it, strict.
+    const live = {
+        fields: { "metadata.annotations.linkerd.io/inject": "disabled", "metadata.annotations.team": "data" },
+        owners: { "metadata.annotations.linkerd.io/inject": ["kubectl-annotate"], "metadata.annotations.team": ["helm"] },
+    };
+
+    it("an annotation set with kubectl annotate is taken over at the first `up`, as the preview said, and nothing else", async () => {
+        const run = await runStackOk("eks", {
+            "mtls.enabled": true,
+            "mtls.mode": "strict",
+            "mtls.ingress.enabled": true,
+            "mtls.ingress.namespace": "ingress-nginx",
+        });
+        const patches = ofType(run, PATCH);
+        assert.ok(patches.length >= 2, "akko and the ingress controller's namespace");
+        for (const patch of patches) {
+            const annotations = patch.inputs.metadata.annotations;
+            const apply = (preview: boolean) =>
+                serverSideApply(live, {
+                    manager: "pulumi-kubernetes-abc123",
+                    fields: annotationFields(annotations),
+                    force: providerForcesCreate(annotations, /* the provider's enablePatchForce */ false, preview),
+                });
+            const preview = apply(true);
+            const up = apply(false);
+            assert.ok("object" in preview, `${patch.name}: the preview forces every create`);
+            assert.deepEqual(up, preview, `${patch.name}: the first up does what the preview showed`);
+            if (!("object" in up)) continue;
+            assert.equal(up.object.fields["metadata.annotations.linkerd.io/inject"], annotations["linkerd.io/inject"]);
+            assert.deepEqual(up.object.owners["metadata.annotations.team"], ["helm"], "other fields keep their owner");
+        }
+    });
+
+    it("the oracle: without the force annotation the same `up` fails with a field conflict the preview hid", () => {
+        const annotations = { "linkerd.io/inject": "enabled" };
+        const apply = (preview: boolean) =>
+            serverSideApply(live, {
+                manager: "pulumi-kubernetes-abc123",
+                fields: annotationFields(annotations),
+                force: providerForcesCreate(annotations, false, preview),
+            });
+        assert.ok("object" in apply(true));
+        assert.deepEqual(apply(false), { conflicts: ["metadata.annotations.linkerd.io/inject"] });
+        // The same value is no conflict: ownership is shared.
+        const same = serverSideApply(live, { manager: "m", fields: { "metadata.annotations.linkerd.io/inject": "disabled" }, force: false });
+        assert.deepEqual("object" in same && same.object.owners["metadata.annotations.linkerd.io/inject"], ["kubectl-annotate", "m"]);
     });
 });
 

@@ -63,11 +63,13 @@ describe("meshed namespaces", () => {
         assert.deepEqual(one(permissive, PATCH, "akko-mesh-akko-annotations").inputs.metadata.annotations, {
             "linkerd.io/inject": "enabled",
             "config.linkerd.io/proxy-enable-native-sidecar": "true",
+            "pulumi.com/patchForce": "true",
         });
         assert.deepEqual(one(strict, PATCH, "akko-mesh-akko-annotations").inputs.metadata.annotations, {
             "linkerd.io/inject": "enabled",
             "config.linkerd.io/proxy-enable-native-sidecar": "true",
             "config.linkerd.io/default-inbound-policy": "all-authenticated",
+            "pulumi.com/patchForce": "true",
         });
         assert.equal(state(strict).mode, "strict");
     });
@@ -84,6 +86,7 @@ describe("meshed namespaces", () => {
             "config.linkerd.io/opaque-ports": "3306,5432",
             "config.linkerd.io/skip-inbound-ports": "9042",
             "config.linkerd.io/skip-outbound-ports": "25",
+            "pulumi.com/patchForce": "true",
         });
         assert.deepEqual(JSON.parse(rolloutEnv(run).EXPECTED_ANNOTATIONS), {
             data: {
@@ -422,6 +425,7 @@ describe("the ingress hop", () => {
                 "linkerd.io/inject": "enabled",
                 "config.linkerd.io/default-inbound-policy": "all-unauthenticated",
                 "config.linkerd.io/proxy-enable-native-sidecar": "true",
+                "pulumi.com/patchForce": "true",
             },
         });
         assert.deepEqual(JSON.parse(rolloutEnv(eks).INGRESS), { namespace: "ingress-nginx", selector: "", inject: true });
