@@ -4,6 +4,7 @@ import type { MeshConfig } from "../config";
 import { MeshedNamespacePolicyArgs, meshedNamespacePolicy } from "../lib/networkPolicies";
 import { podSecurityProblem } from "../lib/podSecurity";
 import { LINKERD_OBJECTS } from "../lib/registry";
+import { PATCH_FORCE } from "./transforms";
 
 /**
  * Strict mode: who may call a server (config `mtls.authorizations`, less the namespace): its name
@@ -113,9 +114,13 @@ export class MeshedNamespace extends pulumi.ComponentResource {
             return namespace;
         });
 
+        // The mesh's annotations are the stack file's: forced (PATCH_FORCE), because an operator's
+        // `kubectl annotate` of one of them (field manager `kubectl-annotate`) would otherwise fail the
+        // first `pulumi up` with a field conflict that no preview shows. Forcing takes over only the
+        // annotations listed here; every other field of the namespace keeps its owner.
         this.patch = new k8s.core.v1.NamespacePatch(
             `${name}-annotations`,
-            { metadata: { name: admitted, annotations: meshAnnotations(inject, args.mode, args.proxy) } },
+            { metadata: { name: admitted, annotations: { ...meshAnnotations(inject, args.mode, args.proxy), ...PATCH_FORCE } } },
             { parent: this, dependsOn: args.waitFor ?? [] },
         );
         this.ready = [this.patch];

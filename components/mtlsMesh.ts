@@ -33,6 +33,28 @@ export interface MtlsMeshArgs {
 const CONTROL_PLANE_NAMESPACE = NAMESPACES.controlPlane;
 const VIZ_NAMESPACE = NAMESPACES.viz;
 
+/**
+ * The Kubernetes provider's `kubeconfig` when `cluster.kubeconfig` is unset: empty, i.e. the
+ * ambient configuration of whichever machine runs. Left unset, the SDK fills in `$KUBECONFIG`
+ * (@pulumi/kubernetes 4.34.2 provider.js: `args.kubeconfig ?? getEnv("KUBECONFIG")`) and the
+ * engine stores that path as a provider input: the next preview on another machine (a laptop after
+ * CI's `/home/runner/work/_temp/kubeconfig`, or the reverse) fails in DiffConfig, which parses the
+ * stored value and takes a path it cannot find for inline YAML (pulumi-kubernetes#3217; provider
+ * provider/pkg/provider/provider.go `DiffConfig`, util.go `parseKubeconfigString`). An empty string
+ * parses to an empty config there, and `Configure` then loads client-go's default rules (`$KUBECONFIG`,
+ * else ~/.kube/config) on the machine that runs (provider.go: "the Python SDK was setting the
+ * kubeconfig value to "" by default, so explicitly check for empty string"). `cluster.context`
+ * still chooses the cluster.
+ *
+ * Migration of a stack that stored a path: DiffConfig plans a replacement only when the active
+ * cluster of both the old and the new kubeconfig is found and differs (provider.go DiffConfig,
+ * util.go `getActiveClusterFromConfig`); an empty kubeconfig has none, so the change is a provider
+ * update in place: same provider ID, no Kubernetes resource replaced (pulumi engine
+ * pkg/resource/deploy/step_generator.go `providerChanged`, providers/registry.go `Update`). It
+ * must run where the stored path exists (docs/engine.md).
+ */
+export const AMBIENT_KUBECONFIG = "";
+
 interface Anchor {
     generation: number;
     inBundle: boolean;
@@ -151,7 +173,8 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 `${name}-kubernetes`,
                 {
                     context: config.cluster.context,
-                    kubeconfig: config.cluster.kubeconfig,
+                    // Never a path of the machine that runs (pulumi-kubernetes#3217): see AMBIENT_KUBECONFIG.
+                    kubeconfig: config.cluster.kubeconfig ?? AMBIENT_KUBECONFIG,
                     // pulumi-kubernetes >= 4.29 creates objects (AlreadyExists if one is there); objects
                     // that outlive their stack entry (retained CRDs, a retained cert-manager) and objects
                     // re-created after a mesh-off must be adopted instead: upsert, i.e. server-side apply.
@@ -214,7 +237,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
             ? { namespace: VIZ_NAMESPACE, podSelector: { "linkerd.io/extension": "viz", component: "prometheus" } }
             : { namespace: config.viz.prometheus.scraper.namespace, podSelector: config.viz.prometheus.scraper.podSelector };
         const meshed = injectedNamespaces(mesh);
-        // Namespaces whose pods run (or still run) a proxy: the injector is called for these only.
+        // Namespaces whose pods run (or still run) a proxy: the control plane's webhooks are called for these only.
         const ownedNamespaces = injectorScope(mesh, viz);
         const issuerPlan = planIssuer(config);
         const platform = linkerd.networkPolicies
@@ -288,7 +311,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 iptablesMode: linkerd.proxyInit.iptablesMode,
                 proxyResources: linkerd.proxy.resources,
                 controlPlaneResources: linkerd.controlPlaneResources,
-                injectorNamespaces: ownedNamespaces,
+                admissionNamespaces: ownedNamespaces,
                 cniEnabled,
                 trustRootsWaitFor,
                 podMonitor: !bundledPrometheus && config.observability.prometheusOperator ? { labels: config.observability.ruleLabels } : undefined,

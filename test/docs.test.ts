@@ -6,6 +6,8 @@ import { configReference } from "../config/reference";
 import { referenceRows, referenceTable, REFERENCE_MARKERS } from "../tools/readme";
 import { PROJECT_ROOT } from "../tools/mockRuntime";
 import { runStackOk, STACKS } from "./helpers";
+import { chartDefaults, upstream } from "./upstream";
+import { CHARTS } from "../lib/registry";
 
 const read = (file: string) => fs.readFileSync(path.join(PROJECT_ROOT, file), "utf8");
 const codeBlocks = (markdown: string) => [...markdown.matchAll(/```[a-z]*\n([\s\S]*?)```/g)].map((m) => m[1]);
@@ -69,6 +71,44 @@ describe("documentation", () => {
             assert.ok(rows.includes(key) || rows.includes(key.replace(/\.(cpu|memory)\.(request|limit)$/, "")), key);
         }
         assert.ok(rows.length > 80);
+    });
+
+    it("the Kubernetes minimum the docs state is the one Linkerd's pinned charts declare (kubeVersion)", async function () {
+        const kubeVersions = await upstream(this, async () => {
+            const charts = [CHARTS.linkerdCrds, CHARTS.linkerdControlPlane, CHARTS.linkerdViz, CHARTS.linkerdCni];
+            return Promise.all(charts.map(async (chart) => (await chartDefaults(chart, "Chart.yaml")).kubeVersion as string));
+        });
+        assert.deepEqual(new Set(kubeVersions), new Set([">=1.31.0-0"]), "edge-26.8.3's charts");
+        const minimum = "1.31";
+        const claims = ["README.md", ...markdownFiles("docs")].flatMap((file) =>
+            [...read(file).matchAll(/Kubernetes\s*(?:≥|>=)\s*(\d+\.\d+)/g)].map((m) => ({ file, version: m[1] })),
+        );
+        assert.deepEqual(
+            claims.filter((c) => c.version !== minimum),
+            [],
+        );
+        for (const file of ["README.md", "docs/admin/mtls.md", "docs/admin/mtls.fr.md"]) {
+            assert.ok(
+                claims.some((c) => c.file === file),
+                `${file} states the minimum`,
+            );
+        }
+    });
+
+    it("ingress mode is described as the proxy does it: header when present, else the address the controller picked", () => {
+        // linkerd2-proxy release/v2.366.0 app/outbound/src/ingress.rs SelectTarget::select falls back to the
+        // original destination; Linkerd's docs: the header is never required (a 2.13.0-2.13.4 bug), and must
+        // be dropped from clients' requests.
+        const description = configReference().find((r) => r.key === "mtls.ingress.mode")!.description;
+        const texts = { description, english: read("docs/admin/mtls.md"), french: read("docs/admin/mtls.fr.md"), code: read("components/meshedIngress.ts") };
+        for (const [where, text] of Object.entries(texts)) {
+            assert.doesNotMatch(text, /every route must (then )?set|chaque route doit alors poser|requests fail/, where);
+            assert.doesNotMatch(text, /route to Services rather than pods|routent vers des Services plutôt que/, where);
+        }
+        assert.match(description, /one without it to the address the controller connected to/);
+        assert.match(texts.english, /a request without the header still goes to the address the controller connected to/);
+        assert.match(texts.french, /une requête sans cet en-tête part quand même/);
+        for (const text of [description, texts.english, texts.french]) assert.match(text, /l5d-dst-override[\s\S]*(drop|retirer)/);
     });
 
     it("docs/performance.md holds a benchmark of every stack, with date and machine", () => {

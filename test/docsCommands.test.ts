@@ -80,7 +80,7 @@ describe("the docs' commands", function () {
             ({ line }) =>
                 !NEEDS_A_CLUSTER_OR_CLI.test(line) &&
                 !NOT_RUN_HERE.test(line) &&
-                !/^npm run (plan|bench|e2e|snapshot) --/.test(line) &&
+                !/^npm run (plan|bench|e2e|snapshot|renewals) --/.test(line) &&
                 !line.startsWith("pulumi config set --path"),
         );
         assert.deepEqual(unsorted, []);
@@ -126,7 +126,7 @@ describe("the docs' commands", function () {
 
     it("the tools' --help, as the docs name them, prints a usage and exits 0", async () => {
         const { spawnSync } = await import("node:child_process");
-        for (const tool of ["bench", "e2e", "snapshot"]) {
+        for (const tool of ["bench", "e2e", "snapshot", "renewals"]) {
             const result = spawnSync(
                 process.execPath,
                 ["-r", "ts-node/register/transpile-only", path.join(PROJECT_ROOT, "tools", "cli", `${tool}.ts`), "--help"],

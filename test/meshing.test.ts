@@ -63,11 +63,13 @@ describe("meshed namespaces", () => {
         assert.deepEqual(one(permissive, PATCH, "akko-mesh-akko-annotations").inputs.metadata.annotations, {
             "linkerd.io/inject": "enabled",
             "config.linkerd.io/proxy-enable-native-sidecar": "true",
+            "pulumi.com/patchForce": "true",
         });
         assert.deepEqual(one(strict, PATCH, "akko-mesh-akko-annotations").inputs.metadata.annotations, {
             "linkerd.io/inject": "enabled",
             "config.linkerd.io/proxy-enable-native-sidecar": "true",
             "config.linkerd.io/default-inbound-policy": "all-authenticated",
+            "pulumi.com/patchForce": "true",
         });
         assert.equal(state(strict).mode, "strict");
     });
@@ -84,6 +86,7 @@ describe("meshed namespaces", () => {
             "config.linkerd.io/opaque-ports": "3306,5432",
             "config.linkerd.io/skip-inbound-ports": "9042",
             "config.linkerd.io/skip-outbound-ports": "25",
+            "pulumi.com/patchForce": "true",
         });
         assert.deepEqual(JSON.parse(rolloutEnv(run).EXPECTED_ANNOTATIONS), {
             data: {
@@ -341,18 +344,21 @@ describe("Pod Security", () => {
     });
 
     it("the CNI plugin: its chart (same edge version) before the control plane, the node's paths per target, cniEnabled", async () => {
-        for (const [stack, binDir] of [
-            ["netcup", "/var/lib/rancher/k3s/data/cni"],
-            ["k3d", "/bin"],
+        for (const [stack, netDir, binDir, iptablesMode] of [
+            ["netcup", "/var/lib/rancher/k3s/agent/etc/cni/net.d", "/var/lib/rancher/k3s/data/cni", "nft"],
+            ["k3d", "/var/lib/rancher/k3s/agent/etc/cni/net.d", "/var/lib/rancher/k3s/data/cni", "nft"],
+            // GKE's runtime reads /home/kubernetes/bin; /opt/cni/bin does not exist on COS (config/presets.ts GKE_CNI).
+            ["gke", "/etc/cni/net.d", "/home/kubernetes/bin", "legacy"],
+            ["eks", "/etc/cni/net.d", "/opt/cni/bin", "nft"],
         ]) {
             const run = await runStackOk(stack, { "mtls.enabled": true, "linkerd.cni.enabled": true });
             const cni = one(run, CHART, "akko-cni-chart");
             assert.equal(cni.inputs.chart, "linkerd2-cni");
             assert.equal(cni.inputs.version, "2026.8.3");
             assert.equal(cni.inputs.namespace, "linkerd-cni");
-            assert.equal(cni.inputs.values.destCNINetDir, "/var/lib/rancher/k3s/agent/etc/cni/net.d");
-            assert.equal(cni.inputs.values.destCNIBinDir, binDir);
-            assert.equal(cni.inputs.values.iptablesMode, "nft");
+            assert.equal(cni.inputs.values.destCNINetDir, netDir, stack);
+            assert.equal(cni.inputs.values.destCNIBinDir, binDir, stack);
+            assert.equal(cni.inputs.values.iptablesMode, iptablesMode, stack);
             assert.ok(dependsOn(run, one(run, CHART, "akko-linkerd-control-plane"), cni), "Linkerd's docs install the plugin first");
             assert.equal(controlPlaneValues(run).cniEnabled, true);
             const namespace = one(run, "kubernetes:core/v1:Namespace", "akko-cni-namespace");
@@ -419,6 +425,7 @@ describe("the ingress hop", () => {
                 "linkerd.io/inject": "enabled",
                 "config.linkerd.io/default-inbound-policy": "all-unauthenticated",
                 "config.linkerd.io/proxy-enable-native-sidecar": "true",
+                "pulumi.com/patchForce": "true",
             },
         });
         assert.deepEqual(JSON.parse(rolloutEnv(eks).INGRESS), { namespace: "ingress-nginx", selector: "", inject: true });

@@ -180,13 +180,111 @@ describe("GitHub workflows", () => {
         assert.equal(steps.find((s: { uses?: string }) => s.uses?.startsWith("pulumi/actions@")).with["pulumi-version"], "3.270.0");
     });
 
-    it("nightly: preview --refresh --expect-no-changes per stack", () => {
+    it("nightly: a refreshed preview of every stack, failed on drift; certificates due are renewed through the deploy workflow", () => {
         const drift = workflow("drift.yml");
         assert.ok(drift.on.schedule[0].cron);
-        const pulumi = drift.jobs.drift.steps.find((s: { uses?: string }) => s.uses?.startsWith("pulumi/actions@"));
-        assert.equal(pulumi.with.command, "preview");
-        assert.equal(pulumi.with["expect-no-changes"], true);
-        assert.equal(pulumi.with.refresh, true);
-        assert.deepEqual(drift.jobs.drift.strategy.matrix.include.map((i: { stack: string }) => i.stack).sort(), SHARED);
+        const job = drift.jobs.drift;
+        assert.deepEqual(job.strategy.matrix.include.map((i: { stack: string }) => i.stack).sort(), SHARED);
+        assert.deepEqual(drift.permissions, { contents: "read" });
+        assert.deepEqual(job.permissions, { contents: "read", actions: "write" }, "only to dispatch the deploy workflow");
+        const install = job.steps.find((s: { uses?: string }) => s.uses?.startsWith("pulumi/actions@"));
+        assert.equal(install.with.command, undefined, "the action only installs the CLI");
+        const check = job.steps.find((s: { id?: string }) => s.id === "check").run as string;
+        assert.match(check, /pulumi preview --refresh --json --non-interactive --stack "\$STACK" --policy-pack policy > "\$RUNNER_TEMP\/preview\.json"/);
+        assert.match(check, /npm run -s renewals -- --preview "\$RUNNER_TEMP\/preview\.json"$/m);
+        const renew = job.steps.find((s: { name?: string }) => s.name === "Renew through the deploy workflow");
+        assert.equal(renew.if, "${{ !cancelled() && steps.check.outputs.renewals-due != '' && steps.check.outputs.renewals-due != '0' }}");
+        assert.match(renew.run, /gh workflow run deploy\.yml --repo "\$GITHUB_REPOSITORY" --ref main -f stack="\$STACK" -f renewals-only=true/);
+        const dispatch = workflow("deploy.yml").on.workflow_dispatch.inputs["renewals-only"];
+        assert.deepEqual([dispatch.type, dispatch.default], ["boolean", false]);
+    });
+
+    /** A step's script, run by bash with fake `pulumi` and `gh` that log their calls; `npm` is the real one. */
+    function runScript(script: string, previewJson: object, env: Record<string, string>) {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "workflow-script-"));
+        try {
+            fs.writeFileSync(path.join(dir, "preview.out"), JSON.stringify(previewJson));
+            for (const tool of ["pulumi", "gh"]) {
+                const body = tool === "pulumi" ? 'case "$1" in preview) cat "$DIR/preview.out" ;; esac' : "";
+                fs.writeFileSync(path.join(dir, tool), `#!/bin/bash\necho "${tool} $*" >> "$DIR/calls"\n${body}\n`, { mode: 0o755 });
+            }
+            const result = spawnSync("bash", ["-c", script], {
+                cwd: PROJECT_ROOT,
+                encoding: "utf8",
+                env: {
+                    PATH: `${dir}:${process.env.PATH}`,
+                    DIR: dir,
+                    RUNNER_TEMP: dir,
+                    GITHUB_OUTPUT: path.join(dir, "output"),
+                    PULUMI_BACKEND_URL: "",
+                    ...env,
+                },
+            });
+            const read = (file: string) => (fs.existsSync(path.join(dir, file)) ? fs.readFileSync(path.join(dir, file), "utf8") : "");
+            return {
+                status: result.status,
+                stdout: result.stdout,
+                stderr: result.stderr,
+                calls: read("calls").trim().split("\n").filter(Boolean),
+                output: read("output"),
+            };
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    }
+    const ISSUER =
+        "urn:pulumi:k3d::akko-mtls::akko:mtls:MtlsMesh$akko:mtls:IdentityIssuer$tls:index/locallySignedCert:LocallySignedCert::akko-identity-issuer-cert";
+    const SECRET = "urn:pulumi:k3d::akko-mtls::akko:mtls:MtlsMesh$akko:mtls:IdentityIssuer$kubernetes:core/v1:Secret::akko-identity-issuer-secret";
+    const RULES = "urn:pulumi:k3d::akko-mtls::akko:mtls:MtlsMesh$kubernetes:core/v1:ConfigMap::akko-rules";
+    const renewal = [
+        { op: "replace", urn: ISSUER, replaceReasons: ["readyForRenewal"], oldState: { type: "tls:index/locallySignedCert:LocallySignedCert" } },
+        { op: "update", urn: SECRET, diffReasons: ["stringData"], newState: { dependencies: [ISSUER] } },
+    ];
+    const drifted = { op: "update", urn: RULES, diffReasons: ["data"], newState: { dependencies: [] } };
+
+    it("the drift job, run with a fake pulumi and gh: drift fails it; a renewal alone passes and dispatches the deploy, with drift too", function () {
+        this.timeout(60_000);
+        const job = workflow("drift.yml").jobs.drift;
+        const check = job.steps.find((s: { id?: string }) => s.id === "check").run as string;
+        const renew = job.steps.find((s: { name?: string }) => s.name === "Renew through the deploy workflow").run as string;
+        /** The job as GitHub runs it: the check (its own shell), then the dispatch when its `if` holds. */
+        const nightly = (steps: object[]) => {
+            const result = runScript(
+                `(\n${check}\n)\nstatus=$?\ndue=$(sed -n 's/^renewals-due=//p' "$GITHUB_OUTPUT")\nif [ -n "$due" ] && [ "$due" != 0 ]; then\n${renew}\nfi\nexit $status`,
+                { steps },
+                { STACK: "k3d", GITHUB_REPOSITORY: "akko/mtls" },
+            );
+            return { status: result.status, dispatched: result.calls.filter((c) => c.startsWith("gh ")), output: result.stdout + result.stderr };
+        };
+        const clean = nightly([{ op: "same", urn: SECRET }]);
+        assert.deepEqual([clean.status, clean.dispatched], [0, []], clean.output);
+        const due = nightly(renewal);
+        assert.deepEqual(due.dispatched, ["gh workflow run deploy.yml --repo akko/mtls --ref main -f stack=k3d -f renewals-only=true"]);
+        assert.equal(due.status, 0, "a renewal window is not drift");
+        const both = nightly([...renewal, drifted]);
+        assert.equal(both.status, 1, both.output);
+        assert.match(both.output, /drift: update .*akko-rules/);
+        assert.equal(both.dispatched.length, 1, "the renewal does not wait for the drift to be sorted out");
+        assert.deepEqual(nightly([drifted]).dispatched, []);
+    });
+
+    it("the deploy's renewals-only run, with a fake pulumi: up targets exactly the certificates due and their dependents, or nothing", function () {
+        this.timeout(60_000);
+        const run = workflow("deploy.yml").jobs.up.steps.find((s: { name?: string }) => s.name === "pulumi up until the mesh is settled").run as string;
+        const renewOnly = (steps: object[]) => runScript(run, { steps }, { STACK: "k3d", RENEWALS_ONLY: "true" });
+        const due = renewOnly([...renewal, drifted]);
+        assert.equal(due.status, 0, due.stderr);
+        assert.deepEqual(
+            due.calls.filter((c) => c.startsWith("pulumi up")),
+            [`pulumi up --yes --diff --non-interactive --stack k3d --policy-pack policy --target ${ISSUER} --target-dependents`],
+        );
+        assert.ok(!due.calls.some((c) => c.startsWith("pulumi stack output")), "no drain loop");
+        const none = renewOnly([drifted]);
+        assert.equal(none.status, 0);
+        assert.deepEqual(
+            none.calls.filter((c) => c.startsWith("pulumi up")),
+            [],
+        );
+        assert.match(none.stdout, /no certificate is due for renewal/);
     });
 });

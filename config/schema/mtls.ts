@@ -71,9 +71,14 @@ export const mtlsConfig = z.strictObject({
         mode: z
             .enum(["enabled", "ingress"])
             .describe(
-                "`enabled`: a regular proxy, which mTLSes every request to the pod the controller picked; `ingress`: Linkerd's " +
-                    "ingress mode, routing by the l5d-dst-override header, which every route must then set and strip from clients " +
-                    "(linkerd.io 2-edge tasks/using-ingress.md).",
+                "`enabled`: a regular proxy: each request goes, over mTLS, to the address the controller connected to (the pod it " +
+                    "picked, or the Service for controllers told to target Services, such as ingress-nginx with service-upstream). " +
+                    "`ingress`: Linkerd's ingress mode, for controllers that pick pods themselves (Traefik, GCE, Contour) when Linkerd " +
+                    "should balance and route per Service: an HTTP request carrying `l5d-dst-override: <service>.<namespace>.svc." +
+                    "cluster.local:<port>` (set by the route) goes to that Service, one without it to the address the controller " +
+                    "connected to, as in `enabled`. mTLS either way. The controller must drop `l5d-dst-override` from clients' " +
+                    "requests, or any client can reach any Service through it (linkerd.io 2-edge tasks/using-ingress.md; " +
+                    "linkerd2-proxy app/outbound/src/ingress.rs).",
             ),
         k3sTraefikValues: z
             .record(z.string(), z.unknown())
