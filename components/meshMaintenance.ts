@@ -535,14 +535,60 @@ export class MeshMaintenance extends pulumi.ComponentResource {
 }
 
 /**
+ * Object metadata the API server itself changes between `oldObject` and `object` by the time
+ * validating admission runs on a PATCH (k8s.io/apiserver v0.31.0 pkg/registry/generic/registry/store.go
+ * Update: the patch and the field manager give the new object, managedFields included; its
+ * resourceVersion is the stored one or the update fails before admission; rest.BeforeUpdate resets
+ * `generation` to the old one and the strategy's PrepareForUpdate bumps it when the spec changed
+ * (kubernetes pkg/registry/apps/{deployment,daemonset}/strategy.go); only then `updateValidation`, the
+ * validating admission plugins, run).
+ */
+const SERVER_SET_METADATA = ["managedFields", "generation"] as const;
+/**
+ * Object annotations the API server derives: a DaemonSet's template generation, bumped by its
+ * strategy on any template change and written back as this annotation when the object is converted
+ * to apps/v1 (kubernetes pkg/apis/apps/v1/conversion.go Convert_apps_DaemonSet_To_v1_DaemonSet); a
+ * client cannot set it (PrepareForUpdate resets it).
+ */
+const SERVER_SET_ANNOTATIONS = ["deprecated.daemonset.template.generation"] as const;
+
+/** A CEL list of string literals. */
+const celList = (items: readonly string[]) => `[${items.map((i) => `'${i}'`).join(", ")}]`;
+
+/**
+ * CEL: maps `a` and `b` hold the same keys, `except` aside, with equal values. Written with what
+ * Kubernetes' CEL and @bufbuild/cel (the tests' evaluator) agree on: keys of a map are listed with
+ * `filter` and compared as lists (`in` on a list), never `k in map` or `has()`, which disagree on a key
+ * whose value is null (`template.metadata.creationTimestamp: null`): Kubernetes evaluates a plain
+ * map (below), where such a key is present; @bufbuild/cel treats it as absent.
+ */
+function sameExcept(a: string, b: string, except: readonly string[]): string {
+    const keys = (map: string) => `dyn(${map}).filter(f, !(f in ${celList(except)}))`;
+    return `(size(${keys(a)}) == size(${keys(b)}) && ${keys(a)}.all(k, k in ${keys(b)} && dyn(${a})[k] == dyn(${b})[k]))`;
+}
+
+/** CEL: an annotation map that may be absent (the API omits an empty one) as a map; `has()` is safe, it is never null. */
+const orEmpty = (annotations: string) => `(has(${annotations}) ? dyn(${annotations}) : {})`;
+
+/**
  * A ValidatingAdmissionPolicy that lets the maintenance identities change a workload's pod-template
- * annotations listed in {@link RESTART_ANNOTATIONS} and nothing else: not a container, an image, a
- * replica count, a label or another annotation. Plain CEL (`has()` guards, no optionals), tested
- * with a CEL evaluator.
+ * annotations listed in {@link RESTART_ANNOTATIONS} and nothing else. Said as "the new object equals
+ * the old one except these annotations" (and what the API server sets itself), never as a list of
+ * forbidden fields: a field Kubernetes adds tomorrow is refused too.
+ *
+ * How Kubernetes evaluates it (k8s.io/apiserver, read at v0.31.0 and v0.36.3): the policy's
+ * expressions are compiled with `object` and `oldObject` declared `dyn`
+ * (pkg/admission/plugin/cel/compile.go); at run time they are the objects converted to plain
+ * unstructured maps (condition.go / filter.go `objectToResolveVal`: "TODO: replace unstructured with
+ * ref.Val ... when native type support is available"), so iterating their keys and indexing them like
+ * maps evaluates. The typed check against the OpenAPI schema (pkg/admission/plugin/policy/validating/
+ * typechecking.go) only writes warnings into the policy's status; `dyn(...)` keeps it quiet there
+ * (an object type is not a comprehension range; `dyn` is). An expression that errors denies
+ * (failurePolicy Fail); the cost limit is checked at run time only (no estimated-cost check for
+ * these), and the objects compared are a workload's few kilobytes.
  */
 export function restartOnlyPolicy(accounts: pulumi.Input<string>[]) {
-    const allowed = `[${RESTART_ANNOTATIONS.map((a) => `'${a}'`).join(", ")}]`;
-    const annotations = (o: string) => `${o}.spec.template.metadata.annotations`;
+    const template = (o: string) => `${o}.spec.template`;
     return {
         failurePolicy: "Fail",
         matchConstraints: {
@@ -555,25 +601,29 @@ export function restartOnlyPolicy(accounts: pulumi.Input<string>[]) {
             },
         ],
         validations: [
-            { expression: "object.spec.template.spec == oldObject.spec.template.spec", message: "the maintenance Jobs may not change a pod's spec" },
             {
-                expression:
-                    "object.spec.selector == oldObject.spec.selector && (has(object.spec.replicas) == has(oldObject.spec.replicas)) && (!has(object.spec.replicas) || object.spec.replicas == oldObject.spec.replicas)",
-                message: "the maintenance Jobs may not change replicas or the selector",
+                expression: [
+                    sameExcept("object", "oldObject", ["metadata", "spec"]),
+                    sameExcept("object.metadata", "oldObject.metadata", [...SERVER_SET_METADATA, "annotations"]),
+                    sameExcept(orEmpty("object.metadata.annotations"), orEmpty("oldObject.metadata.annotations"), SERVER_SET_ANNOTATIONS),
+                ].join(" && "),
+                message: "the maintenance Jobs may not change a workload's metadata (labels, annotations, owners, finalizers) or status",
             },
             {
-                expression:
-                    "has(object.spec.template.metadata.labels) == has(oldObject.spec.template.metadata.labels) && " +
-                    "(!has(object.spec.template.metadata.labels) || object.spec.template.metadata.labels == oldObject.spec.template.metadata.labels)",
-                message: "the maintenance Jobs may not change pod labels",
+                expression: [
+                    sameExcept("object.spec", "oldObject.spec", ["template"]),
+                    sameExcept(template("object"), template("oldObject"), ["metadata"]),
+                    sameExcept(`${template("object")}.metadata`, `${template("oldObject")}.metadata`, ["annotations"]),
+                ].join(" && "),
+                message: "the maintenance Jobs may not change a workload's spec or its pod template, only restart it",
             },
             {
-                expression:
-                    `(!has(${annotations("object")}) || ${annotations("object")}.all(k, k in ${allowed} || ` +
-                    `(has(${annotations("oldObject")}) && k in ${annotations("oldObject")} && ${annotations("oldObject")}[k] == ${annotations("object")}[k]))) && ` +
-                    `(!has(${annotations("oldObject")}) || ${annotations("oldObject")}.all(k, k in ${allowed} || ` +
-                    `(has(${annotations("object")}) && k in ${annotations("object")})))`,
-                message: `the maintenance Jobs may only set ${RESTART_ANNOTATIONS.join(", ")}`,
+                expression: sameExcept(
+                    orEmpty(`${template("object")}.metadata.annotations`),
+                    orEmpty(`${template("oldObject")}.metadata.annotations`),
+                    RESTART_ANNOTATIONS,
+                ),
+                message: `the maintenance Jobs may only set ${RESTART_ANNOTATIONS.join(", ")} on a pod template`,
             },
         ],
     };

@@ -1,13 +1,11 @@
 /**
  * The maintenance Jobs as the program declares them: their restricted namespace, schedule, images,
  * the script from the repository, one identity per Job kind with only what it needs, no Secret, a
- * token only where kubectl runs, and an admission policy that confines their patch right (evaluated
- * with a real CEL engine).
+ * token only where kubectl runs (their admission policy: test/restartOnlyPolicy.test.ts).
  */
-import { run as celRun } from "@bufbuild/cel";
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
-import { MESH_CHECK_SCRIPT_PATH, RESTART_ANNOTATIONS, restartOnlyPolicy } from "../components/meshMaintenance";
+import { MESH_CHECK_SCRIPT_PATH } from "../components/meshMaintenance";
 import { ofType, one, ProgramRun, ProviderState } from "../tools/mockRuntime";
 import { runStackOk, STACKS, STRICT } from "./helpers";
 import { LINKERD_EDGE } from "../lib/registry";
@@ -244,76 +242,5 @@ describe("maintenance Jobs", () => {
         assert.equal(without.outputs.rotationJobSchedule, undefined);
         assert.equal(ofType(without, JOB).filter((j) => j.name === "akko-maintenance-rollout").length, 1);
         assert.equal(rbac(without)["linkerd-mesh-check"], undefined);
-    });
-});
-
-describe("the maintenance identities' patch right: the restart annotations, nothing else", () => {
-    const policy = restartOnlyPolicy(["system:serviceaccount:linkerd-maintenance:linkerd-mesh-rollout"]);
-    const deployment = (annotations?: Record<string, string>, change: (d: any) => void = () => undefined) => {
-        const d: any = {
-            spec: {
-                replicas: 2,
-                selector: { matchLabels: { app: "trino" } },
-                template: {
-                    metadata: { labels: { app: "trino" }, ...(annotations ? { annotations } : {}) },
-                    spec: { containers: [{ name: "trino", image: "trino:470" }] },
-                },
-            },
-        };
-        change(d);
-        return d;
-    };
-    /** Whether the policy admits the update from `oldObject` to `object`. */
-    const admits = (oldObject: any, object: any) => policy.validations.every((v) => celRun(v.expression, { object, oldObject }) === true);
-
-    it("admits `kubectl rollout restart` and the control-plane digest, with or without annotations before", () => {
-        assert.ok(admits(deployment(), deployment({ "kubectl.kubernetes.io/restartedAt": "2026-11-23T10:00:00Z" })));
-        assert.ok(
-            admits(deployment({ "linkerd.io/inject": "enabled" }), deployment({ "linkerd.io/inject": "enabled", "akko.io/control-plane-digest": "abc" })),
-        );
-        assert.ok(admits(deployment({ "akko.io/issuer-sha256": "a" }), deployment({ "akko.io/issuer-sha256": "b" })));
-        assert.deepEqual([...RESTART_ANNOTATIONS], ["kubectl.kubernetes.io/restartedAt", "akko.io/control-plane-digest", "akko.io/issuer-sha256"]);
-    });
-
-    const refused: [string, any, any][] = [
-        ["another image", deployment(), deployment(undefined, (d) => (d.spec.template.spec.containers[0].image = "evil:1"))],
-        ["more replicas", deployment(), deployment(undefined, (d) => (d.spec.replicas = 0))],
-        ["a pod label", deployment(), deployment(undefined, (d) => (d.spec.template.metadata.labels.extra = "x"))],
-        ["another annotation", deployment({ "linkerd.io/inject": "enabled" }), deployment({ "linkerd.io/inject": "disabled" })],
-        ["a removed annotation", deployment({ "linkerd.io/inject": "enabled" }), deployment({})],
-        ["a new annotation", deployment(), deployment({ "config.linkerd.io/skip-inbound-ports": "1-65535" })],
-        ["another selector", deployment(), deployment(undefined, (d) => (d.spec.selector.matchLabels.app = "x"))],
-    ];
-    for (const [why, before, after] of refused) {
-        it(`refuses ${why}`, () => assert.equal(admits(before, after), false));
-    }
-
-    it("applies to the maintenance identities' updates of workloads only", () => {
-        const match = policy.matchConditions[0].expression as unknown as { apply: unknown };
-        assert.ok(match, "a match condition names the identities");
-        assert.deepEqual(policy.matchConstraints.resourceRules[0].resources, ["deployments", "statefulsets", "daemonsets"]);
-        assert.deepEqual(policy.matchConstraints.resourceRules[0].operations, ["UPDATE"]);
-        assert.equal(policy.failurePolicy, "Fail");
-    });
-
-    it("is registered with a binding that denies", async () => {
-        const run = await runStackOk("netcup", { "mtls.enabled": true });
-        const vap = one(run, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy", "akko-maintenance-restart-only");
-        assert.equal(
-            vap.inputs.spec.matchConditions[0].expression,
-            "request.userInfo.username in ['system:serviceaccount:linkerd-maintenance:linkerd-mesh-check', 'system:serviceaccount:linkerd-maintenance:linkerd-mesh-rollout']",
-        );
-        const binding = one(run, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding", "akko-maintenance-restart-only");
-        assert.deepEqual(binding.inputs.spec, { policyName: "akko-mtls-restart-only", validationActions: ["Deny"] });
-        const matches = celRun(vap.inputs.spec.matchConditions[0].expression, {
-            request: { userInfo: { username: "system:serviceaccount:linkerd-maintenance:linkerd-mesh-rollout" } },
-        });
-        assert.equal(matches, true);
-        assert.equal(
-            celRun(vap.inputs.spec.matchConditions[0].expression, {
-                request: { userInfo: { username: "system:serviceaccount:kube-system:deployment-controller" } },
-            }),
-            false,
-        );
     });
 });
