@@ -105,7 +105,8 @@ describe("maintenance Jobs", () => {
         const configMap = one(run, "kubernetes:core/v1:ConfigMap", "akko-maintenance-script");
         assert.equal(configMap.inputs.data["mesh-check.mjs"], fs.readFileSync(MESH_CHECK_SCRIPT_PATH, "utf8"));
         const spec = cronSpec(run).template.spec;
-        assert.deepEqual(spec.containers[0].command, ["node", "/scripts/mesh-check.mjs"]);
+        // node's heap capped for the container's 128 Mi (scriptMemoryBudget, test/maintenanceJobs.test.ts).
+        assert.deepEqual(spec.containers[0].command, ["node", "--max-old-space-size=24", "--max-semi-space-size=1", "/scripts/mesh-check.mjs"]);
         assert.deepEqual(spec.initContainers[0].command, ["cp", "/usr/bin/kubectl", "/tools/kubectl"]);
         for (const container of [...spec.initContainers, ...spec.containers]) {
             assert.match(container.image, /@sha256:[a-f0-9]{64}$/, `${container.name} pinned by digest`);
@@ -140,12 +141,15 @@ describe("maintenance Jobs", () => {
             MAX_CONCURRENT_RESTARTS: "2",
             ROLLOUT_TIMEOUT_SECONDS: "600",
             DEADLINE_SECONDS: "3000",
+            PAGE_SIZE: "128",
+            MAX_PAGE_BYTES: String(2 * 1024 * 1024),
+            MAX_PAGES: "2000",
             TASKS: "certificates,control-plane,restarts",
             MESHED_NAMESPACES: "akko,spark,linkerd-viz",
             UNMESHED_NAMESPACES: "",
             EXPECTED_INBOUND_POLICY: JSON.stringify({ akko: "all-unauthenticated", spark: "all-unauthenticated" }),
             EXPECTED_ANNOTATIONS: "{}",
-            INGRESS: JSON.stringify({ namespace: "kube-system", selector: "app.kubernetes.io/name=traefik", inject: true }),
+            INGRESS: JSON.stringify({ namespace: "kube-system", selector: "app.kubernetes.io/name=traefik", inject: true, deployment: "traefik" }),
             PROXY_VERSION: LINKERD_EDGE,
             MAX_VERSION_RESTARTS: "10",
             CONTROL_PLANE_DEPLOYMENTS: "linkerd-identity,linkerd-destination,linkerd-proxy-injector",
@@ -164,10 +168,13 @@ describe("maintenance Jobs", () => {
     it("RBAC: one identity per Job kind, each with what its tasks need; no Secret, no wildcard, no cluster-wide right", () => {
         const roles = rbac(strict);
         assert.deepEqual(Object.keys(roles).sort(), ["linkerd-mesh-check", "linkerd-mesh-preflight", "linkerd-mesh-rollout"]);
+        const verifyOwners = { apiGroups: ["apps"], resources: ["replicasets"], verbs: ["get"] };
         const restart = [
             { apiGroups: [""], resources: ["pods"], verbs: ["list"] },
             { apiGroups: ["apps"], resources: ["deployments", "statefulsets", "daemonsets"], verbs: ["get", "list", "watch", "patch"] },
             { apiGroups: ["apps"], resources: ["replicasets", "controllerrevisions"], verbs: ["list"] },
+            // A pod's ReplicaSet, read by name to verify the pod belongs to the Deployment restarted.
+            verifyOwners,
         ];
         const controlPlane = [
             {
@@ -179,8 +186,9 @@ describe("maintenance Jobs", () => {
             { apiGroups: ["apps"], resources: ["replicasets"], verbs: ["list"] },
         ];
         const trustRoots = { apiGroups: [""], resources: ["configmaps"], resourceNames: ["linkerd-identity-trust-roots"], verbs: ["get"] };
-        assert.deepEqual(roles["linkerd-mesh-check"], {
-            // The daily check reads the issuer through cert-manager's Certificate and its request, never the Secret.
+        const restarting = {
+            // Both check the certificates before they restart anything: the issuer through cert-manager's
+            // Certificate and its request, never the Secret.
             linkerd: [
                 trustRoots,
                 { apiGroups: ["cert-manager.io"], resources: ["certificates"], resourceNames: ["linkerd-identity-issuer"], verbs: ["get"] },
@@ -194,9 +202,12 @@ describe("maintenance Jobs", () => {
                 { apiGroups: [""], resources: ["pods"], verbs: ["list"] },
                 { apiGroups: ["apps"], resources: ["deployments"], resourceNames: ["traefik"], verbs: ["get", "patch", "list", "watch"] },
                 { apiGroups: ["apps"], resources: ["replicasets"], verbs: ["list"] },
+                // Traefik's pods are found by a label: each is traced to its Deployment before it counts.
+                verifyOwners,
             ],
-        });
-        assert.deepEqual(roles["linkerd-mesh-rollout"].linkerd, [trustRoots, ...controlPlane], "no issuer read outside rotation phase 2");
+        };
+        assert.deepEqual(roles["linkerd-mesh-check"], restarting);
+        assert.deepEqual(roles["linkerd-mesh-rollout"], restarting);
         assert.deepEqual(roles["linkerd-mesh-preflight"], {
             akko: [
                 { apiGroups: [""], resources: ["pods"], verbs: ["list"] },
@@ -222,7 +233,11 @@ describe("maintenance Jobs", () => {
         }
     });
 
-    it("rotation phase 2 gives the rollout identity the issuer read it needs to prove the re-issue", async () => {
+    it("the rollout checks the certificates (validity only) before it restarts; in rotation phase 2 it also reloads identity", async () => {
+        const steady = envOf(one(run, JOB, "akko-maintenance-rollout").inputs.spec.template.spec);
+        assert.equal(steady.TASKS, "certificates,control-plane,restarts,verify-bundle");
+        // The daily check alerts on time left; the rollout of an anchor rotation runs because time is short.
+        assert.deepEqual([steady.ISSUER_MIN_HOURS_LEFT, steady.ANCHOR_MIN_DAYS_LEFT], ["0", "0"]);
         const previousOutputs = { trustAnchorRotation: { generation: 1, phase: 1, since: "2026-01-01T00:00:00Z" } };
         const phase2 = await runStackOk("k3d", { "mtls.enabled": true, "identity.trustAnchor.rotationPhase": 2 }, { previousOutputs });
         assert.deepEqual(rbac(phase2)["linkerd-mesh-rollout"].linkerd[1], {
@@ -232,7 +247,7 @@ describe("maintenance Jobs", () => {
             verbs: ["get"],
         });
         const env = envOf(one(phase2, JOB, "akko-maintenance-rollout").inputs.spec.template.spec);
-        assert.equal(env.TASKS, "control-plane,reload-identity,restarts,verify-bundle");
+        assert.equal(env.TASKS, "certificates,control-plane,reload-identity,restarts,verify-bundle");
         assert.match(env.SIGNING_ANCHOR_SHA256, /^[0-9A-F]{64}$/);
     });
 
