@@ -383,6 +383,9 @@ function selects(selector, labels) {
 
 const controllerOf = (object) => object.metadata?.ownerReferences?.find((r) => r.controller === true);
 
+/** A DNS-1123 subdomain, what the API server accepts as a workload's name (apimachinery IsDNS1123Subdomain). */
+const isObjectName = (name) => typeof name === "string" && name.length <= 253 && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name);
+
 /** Workload objects read during this run, as far as ownership needs them; null when not found. */
 const workloadObjects = new Map();
 
@@ -414,6 +417,9 @@ function workloadObject(namespace, kind, name) {
  */
 function controls(namespace, ref, labels) {
     if (ref.apiVersion !== "apps/v1") return { why: `its controller is ${ref.apiVersion} ${ref.kind}, not apps/v1` };
+    // The name goes to kubectl as an argument: one starting with "-" would be read as a flag
+    // (`--server=...` would send the Job's token elsewhere). Workload names are DNS subdomains.
+    if (!isObjectName(ref.name)) return { why: `its controller's name ${JSON.stringify(String(ref.name)).slice(0, 80)} is not an object name` };
     const object = workloadObject(namespace, ref.kind, ref.name);
     if (!object) return { why: `${ref.kind.toLowerCase()}/${ref.name} does not exist` };
     if (!ref.uid || object.uid !== ref.uid) return { why: `${ref.kind.toLowerCase()}/${ref.name} has another uid than the one it names` };
@@ -426,13 +432,17 @@ function controls(namespace, ref, labels) {
  * restartable}, `unverified` saying why a claim does not hold, or undefined for a bare pod. A pod
  * claiming a ReplicaSet it does not belong to must not get that ReplicaSet's Deployment restarted.
  * Deployment: pod -> ReplicaSet (uid, selector) -> Deployment (uid, selector of the ReplicaSet's
- * labels and of the pod's); StatefulSet and DaemonSet: pod -> workload (uid, selector).
+ * labels and of the pod's); StatefulSet and DaemonSet: pod -> workload (uid, selector). With
+ * `onlyDeployment` (the ingress controller's, in kube-system), no other workload is read.
  */
-function verifiedOwner(pod, namespace) {
+function verifiedOwner(pod, namespace, onlyDeployment) {
     const claimed = claimedOwner(pod);
     const ref = controllerOf(pod);
     if (!ref) return claimed && { ref: claimed, restartable: false };
     if (!["ReplicaSet", "StatefulSet", "DaemonSet"].includes(ref.kind)) return { ref: claimed, restartable: false };
+    // Where only one Deployment may be restarted (kube-system), nothing else is read: the Jobs may not.
+    const elsewhere = `only deployment/${onlyDeployment} is looked at here`;
+    if (onlyDeployment && ref.kind !== "ReplicaSet") return { ref: claimed, restartable: false, unverified: elsewhere };
     const labels = pod.metadata.labels ?? {};
     const direct = controls(namespace, ref, labels);
     if (!direct.object) return { ref: claimed, restartable: false, unverified: direct.why };
@@ -440,6 +450,7 @@ function verifiedOwner(pod, namespace) {
     const deployment = direct.object.controller;
     // A ReplicaSet of its own (no Deployment): `kubectl rollout restart` cannot restart it.
     if (deployment?.kind !== "Deployment") return { ref: `replicaset/${ref.name}`, restartable: false };
+    if (onlyDeployment && deployment.name !== onlyDeployment) return { ref: `deployment/${deployment.name}`, restartable: false, unverified: elsewhere };
     const parent = controls(namespace, deployment, direct.object.labels);
     if (!parent.object) return { ref: `deployment/${deployment.name}`, restartable: false, unverified: parent.why };
     if (!selects(parent.object.selector, labels)) {
@@ -505,7 +516,7 @@ function scopes() {
  */
 function ingressPod(scope, pod, workload) {
     if (!scope.deployment) return true;
-    workload ??= verifiedOwner(pod, scope.namespace);
+    workload ??= verifiedOwner(pod, scope.namespace, scope.deployment);
     if (workload?.restartable && workload.ref === `deployment/${scope.deployment}`) return true;
     const claim = workload
         ? workload.unverified
@@ -536,7 +547,7 @@ function workloadsToRestart(bundle) {
             if (!live(pod)) continue;
             const reason = restartReason(pod, namespace, meshed, bundle);
             if (!reason) continue;
-            const workload = verifiedOwner(pod, namespace);
+            const workload = verifiedOwner(pod, namespace, scope.deployment);
             if (!ingressPod(scope, pod, workload)) continue;
             if (!workload?.restartable) {
                 const why = !workload

@@ -359,14 +359,30 @@ describe("mesh-check.mjs: restarts", () => {
             assert.deepEqual(restarts(result), [], "neither coredns nor traefik is restarted for pods that are not traefik's");
             assert.match(
                 result.stdout,
-                /ignored: pod kube-system\/coredns-\S+ carries app\.kubernetes\.io\/name=traefik but is not a pod of deployment\/traefik: it belongs to deployment\/coredns/,
+                /ignored: pod kube-system\/coredns-\S+ carries app\.kubernetes\.io\/name=traefik but is not a pod of deployment\/traefik: it claims deployment\/coredns, but only deployment\/traefik is looked at here/,
             );
+            // The Jobs may read no other Deployment there (RBAC: traefik by name).
+            assert.ok(!result.calls.some((c) => c.startsWith("get deployment coredns")));
             assert.match(result.stdout, /ignored: pod kube-system\/lookalike-\S+ .* it is a bare pod/);
             assert.match(
                 result.stdout,
                 /ignored: pod kube-system\/intruder-\S+ .* it claims deployment\/traefik, but replicaset\/traefik-5d8f7c9b4's selector does not select it/,
             );
             assert.equal(uidOf("ReplicaSet", "traefik-5d8f7c9b4"), claimant.metadata.ownerReferences[0].uid, "the claim names the real uid");
+        });
+
+        it("an owner name that kubectl would read as a flag is never passed to it", async () => {
+            const victim = pod("trino", [a, b]);
+            const intruder = forged(victim, [a], (p) => (p.metadata.ownerReferences[0].name = "--server=https://attacker.example"));
+            const result = runScript({
+                issuer: await issuer(a),
+                bundle: [a, b],
+                pods: { akko: [victim, intruder] },
+                workloads: { akko: workloadsOf([victim]) },
+            });
+            assert.ok(!result.raw.some((c) => c.includes("attacker")), "the Job's token stays with the API server");
+            assert.match(result.stderr, /its controller's name "--server=https:\/\/attacker\.example" is not an object name/);
+            assert.deepEqual(restarts(result), []);
         });
 
         it("an ingress scope by label without its Deployment is a misconfiguration", async () => {
