@@ -165,10 +165,15 @@ describe("meshed namespaces", () => {
             assert.ok(dependsOn(strict, object, one(strict, CHART, "akko-linkerd-control-plane")), `${object.name} waits for the policy validator`);
         }
         const env = rolloutEnv(strict);
-        assert.equal(env.TASKS, "control-plane,restarts,verify-bundle");
+        assert.equal(env.TASKS, "certificates,control-plane,restarts,verify-bundle", "the certificates are checked before anything restarts");
         assert.equal(env.MESHED_NAMESPACES, "akko,spark,linkerd-viz");
         assert.deepEqual(JSON.parse(env.EXPECTED_INBOUND_POLICY), { akko: "all-authenticated", spark: "all-authenticated" });
-        assert.deepEqual(JSON.parse(env.INGRESS), { namespace: "kube-system", selector: "app.kubernetes.io/name=traefik", inject: true });
+        assert.deepEqual(JSON.parse(env.INGRESS), {
+            namespace: "kube-system",
+            selector: "app.kubernetes.io/name=traefik",
+            inject: true,
+            deployment: "traefik",
+        });
         assert.equal(env.PROXY_VERSION, LINKERD_EDGE, "proxies of another version are restarted, a few a run");
         assert.match(job.inputs.metadata.name, /^linkerd-mesh-rollout-[0-9a-f]{10}$/);
         assert.notEqual(job.inputs.metadata.name, rollout(permissive).inputs.metadata.name, "a mode switch runs a new Job");
