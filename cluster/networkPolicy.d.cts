@@ -5,16 +5,16 @@ export type Direction = "Ingress" | "Egress";
 export interface LabelSelectorRequirement {
     key: string;
     operator: "In" | "NotIn" | "Exists" | "DoesNotExist";
-    values?: string[];
+    values?: readonly string[];
 }
 export interface LabelSelector {
-    matchLabels?: Record<string, string>;
-    matchExpressions?: LabelSelectorRequirement[];
+    matchLabels?: Readonly<Record<string, string>>;
+    matchExpressions?: readonly LabelSelectorRequirement[];
 }
 export interface Peer {
     podSelector?: LabelSelector;
     namespaceSelector?: LabelSelector;
-    ipBlock?: { cidr: string; except?: string[] };
+    ipBlock?: { cidr: string; except?: readonly string[] };
 }
 export interface PolicyPort {
     protocol?: "TCP" | "UDP" | "SCTP";
@@ -62,9 +62,9 @@ export interface Flow {
 /** A rule the mesh mirrors onto the proxy port: the pods, the opaque (or named) ports, the peers. */
 export interface MirrorEntry {
     podSelector: LabelSelector;
-    ports?: (number | string)[];
-    from?: Peer[];
-    to?: Peer[];
+    ports?: readonly (number | string)[];
+    from?: readonly Peer[];
+    to?: readonly Peer[];
 }
 
 export declare const DIRECTIONS: Direction[];
@@ -87,8 +87,8 @@ export declare function namespaceIsolation(
 ): { isolation: "none" | "all" | "partial"; policies: string[] };
 export declare function canonicalSelector(selector: LabelSelector | undefined): LabelSelector;
 export declare function canonicalPeer(peer: Peer): Peer;
-export declare function canonicalPeers(peers: Peer[] | undefined): Peer[] | undefined;
-export declare function uniqueSorted<T>(items: T[]): T[];
+export declare function canonicalPeers(peers: readonly Peer[] | undefined): Peer[] | undefined;
+export declare function uniqueSorted<T>(items: readonly T[]): T[];
 export declare function opaquePortsOfRule(rule: PolicyRule, opaquePorts: readonly number[]): "all" | (number | string)[];
 export declare function canonicalMirror(entry: MirrorEntry, direction: Direction): MirrorEntry;
 export declare function opaqueMirrors(policies: NetworkPolicyObject[], direction: Direction, opaquePorts: readonly number[]): MirrorEntry[];
