@@ -1,5 +1,6 @@
 /** `mtls`: the switch, the meshed namespaces, the ingress hop, and who may call whom in strict mode. */
 import { z } from "zod";
+import { LINKERD_DEFAULT_OPAQUE_PORTS } from "../../lib/registry";
 import { opaqueEgressRule, opaqueIngressRule } from "./networkPolicy";
 import { cidrs, identities, namespaceName, podSelector, portList, portNumber } from "./primitives";
 
@@ -43,7 +44,7 @@ export const namespaceOptions = z.strictObject({
         .optional()
         .describe(
             "Ports whose protocol the proxy must not detect (`config.linkerd.io/opaque-ports`), added to Linkerd's defaults " +
-                "(25, 587, 3306, 4444, 5432, 6379, 9300, 11211): server-speaks-first protocols and any non-HTTP protocol on a port " +
+                `(${LINKERD_DEFAULT_OPAQUE_PORTS.join(", ")}): server-speaks-first protocols and any non-HTTP protocol on a port ` +
                 "Linkerd does not know (Kafka's 9092). Still mTLS.",
         ),
     skipInboundPorts: portList.optional().describe("Inbound ports that bypass the proxy (`config.linkerd.io/skip-inbound-ports`): plaintext, no mTLS."),
