@@ -624,6 +624,19 @@ function networkPosture() {
                 log(
                     `network: ${namespace}: ${lower} isolated (${policies.join(", ")}), as configured; ${live.length} opaque-port rule(s) mirrored onto the proxy port`,
                 );
+                // The proxy port's granularity is the mirrored rule's pods and peers, never the port: say where that is wide.
+                for (const entry of live) {
+                    const wide =
+                        direction === "Ingress"
+                            ? networkPolicy.selectsAll(entry.podSelector)
+                            : (entry.to ?? [{}]).some((peer) => !peer.ipBlock && networkPolicy.selectsAll(peer.podSelector));
+                    if (wide) {
+                        log(
+                            `network: ${namespace}: note: ${JSON.stringify(entry)} admits an opaque port to ${direction === "Ingress" ? "every pod of the namespace" : "whole namespaces"}: ` +
+                                "through the proxy port its peers reach every opaque port there; select the pods that serve it, or segment with mtls.authorizations",
+                        );
+                    }
+                }
                 continue;
             }
             problem(

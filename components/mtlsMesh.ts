@@ -48,9 +48,13 @@ interface WebhookSet {
     certificates: pulumi.Output<string>[];
 }
 
-/** The ingress controller's pods, as `mtls.ingress` names them (whether or not the mesh injects it). */
+/**
+ * The ingress controller's pods, as `mtls.ingress` names them (whether or not the mesh injects it);
+ * undefined when it names no namespace (nothing is admitted then).
+ */
 function ingressControllerPods(settings: MeshConfig["mtls"]["ingress"]) {
-    return settings.controller === "k3s-traefik" ? inNamespaces(["kube-system"], K3S_TRAEFIK_SELECTOR) : inNamespaces([settings.namespace ?? ""]);
+    if (settings.controller === "k3s-traefik") return inNamespaces(["kube-system"], K3S_TRAEFIK_SELECTOR);
+    return settings.namespace ? inNamespaces([settings.namespace]) : undefined;
 }
 
 /**

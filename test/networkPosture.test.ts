@@ -462,6 +462,9 @@ describe("the network preflight", () => {
                     own,
                 );
                 assert.equal(result.status, 0, `akko ${akko}, data ${data}: ${result.stdout}${result.stderr}`);
+                // Spark's egress rule to the whole data namespace on Kafka's port: the matrix's enumerated trade-off, named.
+                const wide = /network: akko: note: .*"app":"spark-connect".* admits an opaque port to whole namespaces/.test(result.stdout);
+                assert.equal(wide, akko === "egress" || akko === "both", result.stdout);
                 assert.deepEqual(result.calls, [
                     "get networkpolicies.networking.k8s.io -n akko -o json",
                     "get networkpolicies.networking.k8s.io -n data -o json",
