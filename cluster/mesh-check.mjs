@@ -43,6 +43,12 @@
 //                 (gRPC, HTTPS; only httpGet probes get the policy controller's `probe` route) on ports no
 //                 probe authorization covers, and Ingresses when the ingress controller is not meshed,
 //                 fail the run; tcpSocket probes are reported (they pass, checking nothing).
+// network-posture before the mesh's NetworkPolicies and annotations (NETWORK_POSTURE): each namespace's own
+//                 policies (the mesh's excluded) must isolate, for every pod, exactly the directions the
+//                 config says (a policy that selects some pods only is refused: the mesh's would isolate
+//                 the others), and their rules that admit an opaque port must be the ones the config
+//                 mirrors onto the proxy port; else fail with the config that matches (Kubernetes
+//                 semantics in networkPolicy.cjs, beside this file).
 //
 // Bounded: every kubectl call has a timeout; pods are listed a page at a time, pages sized to
 // MAX_PAGE_BYTES (from the container's memory, as node's heap cap: components/meshMaintenance.ts
@@ -55,6 +61,7 @@
 
 import { execFileSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
+import networkPolicy from "./networkPolicy.cjs";
 
 const TRUST_ANCHORS_ENV = "LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS";
 const DEFAULT_POLICY_ENV = "LINKERD2_PROXY_INBOUND_DEFAULT_POLICY";
@@ -68,7 +75,7 @@ const REQUEST_TIMEOUT_SECONDS = Number(process.env.KUBECTL_TIMEOUT_SECONDS || 30
 const DEADLINE_MARGIN_SECONDS = 60;
 const started = Date.now();
 
-const TASKS = ["certificates", "control-plane", "reload-identity", "rotation-gate", "restarts", "verify-bundle", "strict-preflight"];
+const TASKS = ["certificates", "control-plane", "reload-identity", "rotation-gate", "restarts", "verify-bundle", "strict-preflight", "network-posture"];
 /** Tasks that restart something: each needs the certificate check first, which halts them on a broken chain. */
 const RESTARTING_TASKS = ["control-plane", "reload-identity", "restarts"];
 
@@ -150,6 +157,8 @@ const config = {
     maxPageBytes: required("MAX_PAGE_BYTES"),
     /** Pages one pod list may take: a list that does not end (a `continue` token forever) fails the run. */
     maxPages: required("MAX_PAGES"),
+    /** {namespace: {denyIngress, denyEgress, opaqueIngress, opaqueEgress, opaquePorts}}: what the mesh's policies assume. */
+    networkPosture: json("NETWORK_POSTURE", {}),
 };
 for (const task of config.tasks) {
     if (!TASKS.includes(task)) fail(`unknown task ${task} (${TASKS.join(", ")})`);
@@ -769,6 +778,90 @@ function strictPreflight() {
     }
 }
 
+/** The mesh's own policies (an earlier run's): not part of what the namespace isolates by itself. */
+const isMeshPolicy = (policy) =>
+    policy.metadata?.labels?.["app.kubernetes.io/part-of"] === "akko-mtls" &&
+    (policy.metadata.name === "linkerd-mesh" || policy.metadata.name.startsWith("linkerd-mesh-opaque-"));
+
+/**
+ * Each meshed namespace's own NetworkPolicies against what the config says they isolate: the mesh's
+ * policy lists a direction only where every pod already is isolated (else it would cut what was
+ * allowed), and opens the proxy port only to the peers the namespace's own rules admit to an opaque
+ * port. Any difference fails the run, before any policy or annotation is applied, with the config
+ * that matches the cluster.
+ */
+function networkPosture() {
+    const declared = config.networkPosture;
+    // Opaque-ness is the destination's: egress rules may reach an opaque port of any meshed namespace.
+    const everyOpaque = [...new Set(Object.values(declared).flatMap((d) => d.opaquePorts ?? []))].sort((a, b) => a - b);
+    const directions = [
+        { direction: "Ingress", flag: "denyIngress", mirrors: "opaqueIngress", opaque: (d) => d.opaquePorts ?? [] },
+        { direction: "Egress", flag: "denyEgress", mirrors: "opaqueEgress", opaque: () => everyOpaque },
+    ];
+    for (const namespace of Object.keys(declared).sort()) {
+        const want = declared[namespace];
+        const items = kubectlJson(["get", "networkpolicies.networking.k8s.io", "-n", namespace]).items;
+        if (!Array.isArray(items)) throw new Error(`the NetworkPolicy list of ${namespace} is not a list`);
+        const own = items.filter((policy) => !isMeshPolicy(policy));
+        for (const { direction, flag, mirrors, opaque } of directions) {
+            const key = `mtls.namespaceOptions.${namespace}`;
+            const { isolation, policies } = networkPolicy.namespaceIsolation(own, direction);
+            const lower = direction.toLowerCase();
+            if (isolation === "partial") {
+                problem(
+                    `network: ${namespace}: ${policies.join(", ")} isolate(s) ${lower} for some pods only (no policy with podSelector {} lists ${direction}): ` +
+                        `a mesh policy would newly isolate the others, none would cut their opaque ports. Make the isolation namespace-wide ` +
+                        `(a ${direction} default-deny with podSelector {} and allow-lists for what the other pods need), or set mtls.networkPolicies false and admit the mesh yourself`,
+                );
+                continue;
+            }
+            const isolated = isolation === "all";
+            if (isolated !== Boolean(want[flag])) {
+                problem(
+                    `network: ${namespace}: its own policies ${isolated ? `isolate ${lower} (${policies.join(", ")})` : `do not isolate ${lower}`} but the config says ` +
+                        `${flag} ${Boolean(want[flag])}: pulumi config set --path ${key}.${flag} ${isolated}`,
+                );
+                continue;
+            }
+            if (!isolated) {
+                log(`network: ${namespace}: ${lower} not isolated, as configured: the mesh adds no ${lower} policy`);
+                continue;
+            }
+            const live = networkPolicy.opaqueMirrors(own, direction, opaque(want));
+            const mine = networkPolicy.uniqueSorted((want[mirrors] ?? []).map((entry) => networkPolicy.canonicalMirror(entry, direction)));
+            const text = (entries) => new Set(entries.map((entry) => JSON.stringify(entry)));
+            const [liveText, mineText] = [text(live), text(mine)];
+            const missing = [...liveText].filter((entry) => !mineText.has(entry));
+            const extra = [...mineText].filter((entry) => !liveText.has(entry));
+            if (missing.length === 0 && extra.length === 0) {
+                log(
+                    `network: ${namespace}: ${lower} isolated (${policies.join(", ")}), as configured; ${live.length} opaque-port rule(s) mirrored onto the proxy port`,
+                );
+                // The proxy port's granularity is the mirrored rule's pods and peers, never the port: say where that is wide.
+                for (const entry of live) {
+                    const wide =
+                        direction === "Ingress"
+                            ? networkPolicy.selectsAll(entry.podSelector)
+                            : (entry.to ?? [{}]).some((peer) => !peer.ipBlock && networkPolicy.selectsAll(peer.podSelector));
+                    if (wide) {
+                        log(
+                            `network: ${namespace}: note: ${JSON.stringify(entry)} admits an opaque port to ${direction === "Ingress" ? "every pod of the namespace" : "whole namespaces"}: ` +
+                                "through the proxy port its peers reach every opaque port there; select the pods that serve it, or segment with mtls.authorizations",
+                        );
+                    }
+                }
+                continue;
+            }
+            problem(
+                `network: ${namespace}: the ${lower} rules that admit an opaque port differ from ${key}.${mirrors}` +
+                    `${missing.length > 0 ? `; not mirrored (their meshed clients would be cut): ${missing.join(" ")}` : ""}` +
+                    `${extra.length > 0 ? `; mirrored but in no live rule (the proxy port would admit them): ${extra.join(" ")}` : ""}. ` +
+                    `Set it, in Pulumi.<stack>.yaml under akko-mtls:mtls.namespaceOptions.${namespace}: ${mirrors}: ${JSON.stringify(live)}`,
+            );
+        }
+    }
+}
+
 function main() {
     let bundle;
     const needsBundle = ["certificates", "restarts", "verify-bundle", "reload-identity", "rotation-gate"].some(has);
@@ -800,6 +893,7 @@ function main() {
     };
     step("rotation-gate", () => rotationGate(bundle));
     step("strict-preflight", strictPreflight);
+    step("network-posture", networkPosture);
     step("control-plane", restartControlPlane);
     step("reload-identity", () => reloadIdentity(bundle));
     if (has("restarts") && problems.some((p) => p.startsWith("control-plane:"))) halted ||= "the control plane did not restart";

@@ -13,6 +13,8 @@ import type { ResourceValues } from "./linkerdControlPlane";
 
 /** The script every maintenance Job runs, kept in the repository as a file. */
 export const MESH_CHECK_SCRIPT_PATH = path.join(__dirname, "..", "cluster", "mesh-check.mjs");
+/** The NetworkPolicy evaluator the script imports (its network preflight), mounted beside it. */
+export const NETWORK_POLICY_MODULE_PATH = path.join(__dirname, "..", "cluster", "networkPolicy.cjs");
 
 export interface RotationSchedule {
     /** First hour (UTC) of the window the daily run falls in. */
@@ -41,6 +43,19 @@ export interface IngressScope {
     deployment?: string;
     /** Meshed (true) or being drained (false). */
     inject: boolean;
+}
+
+/**
+ * What the mesh's NetworkPolicies in a namespace assume of its own (lib/networkPolicies.ts
+ * NamespacePosture), and the opaque ports its pods serve: what the network preflight checks.
+ */
+export interface NetworkPostureDeclaration {
+    denyIngress: boolean;
+    denyEgress: boolean;
+    opaqueIngress: readonly object[];
+    opaqueEgress: readonly object[];
+    /** Every port that travels on the proxy port to this namespace's pods: Linkerd's defaults, the namespace's, opaque Servers'. */
+    opaquePorts: readonly number[];
 }
 
 /** A probe port a strict-mode authorization covers (Server with a NetworkAuthentication). */
@@ -89,6 +104,12 @@ export interface MeshMaintenanceArgs {
      * probe or Ingress would be refused; the namespaces' annotations wait for {@link preflight}.
      */
     strict?: { namespaces: string[]; probeAuthorizations: ProbeAuthorization[]; ingressMeshed: boolean };
+    /**
+     * The network preflight: per namespace that gets the mesh's NetworkPolicies, what they assume.
+     * A Job proves it against the live policies first; the namespaces' annotations and the mesh's
+     * policies wait for {@link networkPreflight}. It waits for nothing of the control plane.
+     */
+    networkPosture?: Record<string, NetworkPostureDeclaration>;
     /** Workloads restarted at the same time. */
     maxConcurrentRestarts: MeshConfig["rotationJob"]["maxConcurrentRestarts"];
     /** How long one restart may take before it counts as failed. */
@@ -178,6 +199,8 @@ interface Grants {
     readIdentity?: boolean;
     restart: boolean;
     preflight: boolean;
+    /** List NetworkPolicies in these namespaces (the network preflight). */
+    readNetworkPolicies?: readonly string[];
 }
 
 /**
@@ -209,6 +232,8 @@ export class MeshMaintenance extends pulumi.ComponentResource {
     public readonly preflight: k8s.batch.v1.Job | undefined;
     /** Rotation phase 3's gate Job, if any: the trust bundle waits for it. */
     public readonly rotationGate: k8s.batch.v1.Job | undefined;
+    /** The network preflight Job, if any: the mesh's NetworkPolicies and the namespaces' annotations wait for it. */
+    public readonly networkPreflight: k8s.batch.v1.Job | undefined;
     /**
      * Resolves once the rollout Job has completed: records that certify its work (meshState,
      * trustAnchorRotation) depend on it, so a failed `pulumi up` keeps the previous ones.
@@ -247,7 +272,13 @@ export class MeshMaintenance extends pulumi.ComponentResource {
         });
         const script = new k8s.core.v1.ConfigMap(
             `${name}-script`,
-            { metadata: metadata(ns, "linkerd-mesh-check-script"), data: { "mesh-check.mjs": fs.readFileSync(MESH_CHECK_SCRIPT_PATH, "utf8") } },
+            {
+                metadata: metadata(ns, "linkerd-mesh-check-script"),
+                data: {
+                    "mesh-check.mjs": fs.readFileSync(MESH_CHECK_SCRIPT_PATH, "utf8"),
+                    [path.basename(NETWORK_POLICY_MODULE_PATH)]: fs.readFileSync(NETWORK_POLICY_MODULE_PATH, "utf8"),
+                },
+            },
             { parent: this },
         );
 
@@ -337,6 +368,11 @@ export class MeshMaintenance extends pulumi.ComponentResource {
                             : restartRules,
                     );
                 }
+            }
+            for (const policyNamespace of grants.readNetworkPolicies ?? []) {
+                grant(`networkpolicies-${policyNamespace}`, policyNamespace, [
+                    { apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: ["list"] },
+                ]);
             }
             if (grants.preflight && strict) {
                 for (const strictNamespace of strict.namespaces) {
@@ -499,6 +535,21 @@ export class MeshMaintenance extends pulumi.ComponentResource {
             );
         }
 
+        const posture = args.networkPosture && Object.keys(args.networkPosture).length > 0 ? args.networkPosture : undefined;
+        if (posture) {
+            const postureNamespaces = Object.keys(posture).sort();
+            const postureIdentity = identity("network", { readIssuer: false, restart: false, preflight: false, readNetworkPolicies: postureNamespaces });
+            this.networkPreflight = oneShot(
+                "network-preflight",
+                "linkerd-network-preflight",
+                postureIdentity.name,
+                { TASKS: "network-posture", NETWORK_POSTURE: JSON.stringify(Object.fromEntries(postureNamespaces.map((n) => [n, posture[n]]))) },
+                // Nothing of the control plane: it reads the namespaces' policies only, and fails the
+                // `up` before anything in them changes.
+                postureIdentity.ready,
+            );
+        }
+
         if (args.rotationGateFor) {
             const gateIdentity = identity("gate", { readIssuer: true, readIdentity: true, restart: false, preflight: false });
             this.rotationGate = oneShot(
@@ -599,6 +650,7 @@ export class MeshMaintenance extends pulumi.ComponentResource {
             rollout: this.rollout,
             preflight: this.preflight,
             rotationGate: this.rotationGate,
+            networkPreflight: this.networkPreflight,
             completed: this.completed,
         });
     }

@@ -4,8 +4,8 @@ import * as crypto from "node:crypto";
 import type { MeshConfig } from "../config";
 import { SINGLE_NODE_TARGETS } from "../config/schema";
 import { drainingNamespaces, injectedNamespaces, injectorScope, MeshPlan, strictNamespaces } from "../lib/meshLifecycle";
-import { inNamespaces, NetworkPolicySpec, platformPolicies, Scraper } from "../lib/networkPolicies";
-import { edgeOf, LINKERD_OBJECTS, LINKERD_WEBHOOKS, NAMESPACES, PORTS, VIZ_WEBHOOKS } from "../lib/registry";
+import { inNamespaces, namespacePosture, NetworkPolicySpec, platformPolicies, Scraper } from "../lib/networkPolicies";
+import { edgeOf, LINKERD_DEFAULT_OPAQUE_PORTS, LINKERD_OBJECTS, LINKERD_WEBHOOKS, NAMESPACES, PORTS, VIZ_WEBHOOKS } from "../lib/registry";
 import type { RotationPlan } from "../lib/rotation";
 import { CertManager } from "./certManager";
 import { GatewayApiCrds } from "./gatewayApi";
@@ -68,6 +68,26 @@ interface WebhookSet {
     ready: pulumi.Resource[];
     /** Serving certificates the control plane holds in memory (static mode): a change restarts it. */
     certificates: pulumi.Output<string>[];
+}
+
+/**
+ * The ingress controller's pods, as `mtls.ingress` names them (whether or not the mesh injects it);
+ * undefined when it names no namespace (nothing is admitted then).
+ */
+function ingressControllerPods(settings: MeshConfig["mtls"]["ingress"]) {
+    if (settings.controller === "k3s-traefik") return inNamespaces(["kube-system"], K3S_TRAEFIK_SELECTOR);
+    return settings.namespace ? inNamespaces([settings.namespace]) : undefined;
+}
+
+/**
+ * Every port whose traffic reaches a namespace's pods on the proxy port: Linkerd's default opaque
+ * ports, the namespace's own, and those of Servers the config declares opaque (lib/registry.ts
+ * LINKERD_DEFAULT_OPAQUE_PORTS; endpoint_translator.go reads a Server's `opaque` protocol too).
+ */
+function opaquePortsOf(config: MeshConfig, namespace: string): number[] {
+    const servers = config.mtls.authorizations.filter((a) => a.namespace === namespace && a.proxyProtocol === "opaque" && typeof a.port === "number");
+    const ports = [...LINKERD_DEFAULT_OPAQUE_PORTS, ...(config.mtls.namespaceOptions[namespace]?.opaquePorts ?? []), ...servers.map((a) => a.port as number)];
+    return [...new Set(ports)].sort((a, b) => a - b);
 }
 
 /** Which back end issues the identity issuer and webhook certificates: decided once, from the config. */
@@ -258,6 +278,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
                             }),
                         }
                       : undefined,
+                  dashboardIngressFrom: config.viz.dashboard.ingress.enabled ? ingressControllerPods(config.mtls.ingress) : undefined,
               })
             : [];
         const policyFor = (policyNamespace: string) => platform.find((p) => p.namespace === policyNamespace);
@@ -385,6 +406,14 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 waitFor: [controlPlane],
                 rolloutWaitFor,
                 networkPolicy: policyFor(NAMESPACES.maintenance),
+                networkPosture: config.mtls.networkPolicies
+                    ? Object.fromEntries(
+                          mesh.namespaces.map((plan) => [
+                              plan.name,
+                              { ...namespacePosture(config.mtls, plan.name), opaquePorts: opaquePortsOf(config, plan.name) },
+                          ]),
+                      )
+                    : undefined,
             },
             inCluster,
         );
@@ -406,8 +435,6 @@ export class MtlsMesh extends pulumi.ComponentResource {
                   networks: scraperAuthentication.networks,
               }
             : undefined;
-        const ingressPeer =
-            ingress?.inject === true ? inNamespaces([ingress.namespace], ingress.controller === "k3s-traefik" ? K3S_TRAEFIK_SELECTOR : undefined) : undefined;
         const namespaces = mesh.namespaces.map(
             (plan) =>
                 new MeshedNamespace(
@@ -418,15 +445,9 @@ export class MtlsMesh extends pulumi.ComponentResource {
                         mode: plan.mode,
                         proxy: plan.inject ? namespaceOptions[plan.name] : undefined,
                         networkPolicy: config.mtls.networkPolicies
-                            ? {
-                                  meshNamespaces: [...meshed, CONTROL_PLANE_NAMESPACE, ...(viz ? [viz] : [])],
-                                  controlPlaneNamespace: CONTROL_PLANE_NAMESPACE,
-                                  ingress: ingressPeer,
-                                  vizNamespace: viz,
-                                  scraper,
-                                  denyEgress: namespaceOptions[plan.name]?.denyEgress ?? false,
-                              }
+                            ? { controlPlaneNamespace: CONTROL_PLANE_NAMESPACE, vizNamespace: viz, scraper, posture: namespacePosture(config.mtls, plan.name) }
                             : undefined,
+                        postureChecked: maintenance.networkPreflight ? [maintenance.networkPreflight] : [],
                         authorizations: mesh.authorizations
                             ? [
                                   ...config.mtls.authorizations.filter((a) => a.namespace === plan.name),

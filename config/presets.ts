@@ -16,10 +16,12 @@ const resources = (cpuRequest: string, memoryRequest: string, memoryLimit: strin
 /** Applies to every target unless its preset or the stack file says otherwise. */
 export const DEFAULTS: DeepPartial<MeshConfigInput> = {
     // One sprint with the switch off before flipping it on (ADR).
-    // AKKO's namespaces run default-deny NetworkPolicies, hence the mesh's own policies.
+    // AKKO's namespaces run an ingress default-deny (egress open), hence the mesh's own policies;
+    // a namespace that differs says so in namespaceOptions, and the preflight Job checks both.
     mtls: {
         enabled: false,
         namespaces: ["akko"],
+        namespaceDefaults: { denyIngress: true, denyEgress: false },
         namespaceOptions: {},
         mode: "permissive",
         networkPolicies: true,

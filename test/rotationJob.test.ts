@@ -167,7 +167,7 @@ describe("maintenance Jobs", () => {
 
     it("RBAC: one identity per Job kind, each with what its tasks need; no Secret, no wildcard, no cluster-wide right", () => {
         const roles = rbac(strict);
-        assert.deepEqual(Object.keys(roles).sort(), ["linkerd-mesh-check", "linkerd-mesh-preflight", "linkerd-mesh-rollout"]);
+        assert.deepEqual(Object.keys(roles).sort(), ["linkerd-mesh-check", "linkerd-mesh-network", "linkerd-mesh-preflight", "linkerd-mesh-rollout"]);
         const verifyOwners = { apiGroups: ["apps"], resources: ["replicasets"], verbs: ["get"] };
         const restart = [
             { apiGroups: [""], resources: ["pods"], verbs: ["list"] },
@@ -218,6 +218,9 @@ describe("maintenance Jobs", () => {
                 { apiGroups: ["networking.k8s.io"], resources: ["ingresses"], verbs: ["list"] },
             ],
         });
+        // The network preflight lists NetworkPolicies in the meshed namespaces, nothing else.
+        const listPolicies = [{ apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: ["list"] }];
+        assert.deepEqual(roles["linkerd-mesh-network"], { akko: listPolicies, spark: listPolicies });
         for (const rules of Object.values(roles).flatMap((byNamespace) => Object.values(byNamespace))) {
             for (const rule of rules) {
                 assert.ok(![...rule.verbs, ...rule.resources, ...rule.apiGroups].includes("*"), "no wildcard");
