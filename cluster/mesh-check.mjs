@@ -2,8 +2,9 @@
 // Mesh maintenance for akko-mtls, run in the cluster by Jobs that mount this file from a ConfigMap
 // (components/meshMaintenance.ts):
 //   - the daily CronJob `linkerd-rotation-check` (TASKS=certificates,control-plane,restarts);
-//   - the rollout Job of a `pulumi up` that changed the mesh (TASKS=control-plane,restarts,verify-bundle,
-//     plus reload-identity in rotation phase 2), which `pulumi up` waits for;
+//   - the rollout Job of a `pulumi up` that changed the mesh (TASKS=certificates,control-plane,restarts,
+//     verify-bundle, plus reload-identity in rotation phase 2; thresholds 0: validity only), which
+//     `pulumi up` waits for;
 //   - the strict-mode preflight Job, before a namespace's default policy becomes all-authenticated
 //     (TASKS=strict-preflight);
 //   - in rotation phase 3, the gate Job the trust bundle waits for before it drops the old anchor
@@ -13,7 +14,8 @@
 // certificates    read the issuer's public certificate (never its key) and the trust bundle, check the
 //                 issuer chains to an anchor of the bundle and that nothing is expired or not yet valid,
 //                 report the time left, fail under the thresholds. An expired or broken chain halts every
-//                 restart: restarting pods then would only break them.
+//                 restart: restarting pods then would only break them. Every restarting task needs it:
+//                 TASKS without it is a misconfiguration (exit 2), and it always runs first.
 // control-plane   restart the control-plane Deployments whose pods did not start with what
 //                 CONTROL_PLANE_DIGEST stands for (the trust bundle, static webhook certificates): they
 //                 read the bundle only at start (linkerd2 controller/cmd/identity/main.go:68).
@@ -25,8 +27,11 @@
 //                 configured: no proxy in a meshed namespace (or the ingress controller), a proxy trusting
 //                 another bundle, another default policy or proxy annotations than configured, a proxy of
 //                 another Linkerd version (at most MAX_VERSION_RESTARTS a run), a proxy left in a namespace
-//                 being drained. A workload that does not come back, or is gone, is reported and the others
-//                 go on; the order rotates daily, so the same workloads are not always last.
+//                 being drained. A pod's workload is verified on the cluster, not taken from the pod (uid and
+//                 selector at each step: verifiedOwner). A workload that does not come back, or is gone, is
+//                 reported and the others go on; the order rotates daily, so the same workloads are not
+//                 always last. Pods trusting an old bundle that no restart can renew (Job and bare pods,
+//                 claims that do not hold) fail the run, listed: they alert, they are never "OK".
 // rotation-gate   (rotation phase 3, before the old anchor leaves the bundle) the live issuer must be
 //                 signed by the new anchor (SIGNING_ANCHOR_SHA256) and the identity controller be
 //                 available: dropping the anchor the issuer still chains to would stop identity at its
@@ -38,9 +43,17 @@
 //                 (gRPC, HTTPS; only httpGet probes get the policy controller's `probe` route) on ports no
 //                 probe authorization covers, and Ingresses when the ingress controller is not meshed,
 //                 fail the run; tcpSocket probes are reported (they pass, checking nothing).
+// network-posture before the mesh's NetworkPolicies and annotations (NETWORK_POSTURE): each namespace's own
+//                 policies (the mesh's excluded) must isolate, for every pod, exactly the directions the
+//                 config says (a policy that selects some pods only is refused: the mesh's would isolate
+//                 the others), and their rules that admit an opaque port must be the ones the config
+//                 mirrors onto the proxy port; else fail with the config that matches (Kubernetes
+//                 semantics in networkPolicy.cjs, beside this file).
 //
-// Bounded: every kubectl call has a timeout, pods are listed a page at a time (memory stays flat at
-// thousands of pods), and no restart starts that could not finish before DEADLINE_SECONDS.
+// Bounded: every kubectl call has a timeout; pods are listed a page at a time, pages sized to
+// MAX_PAGE_BYTES (from the container's memory, as node's heap cap: components/meshMaintenance.ts
+// scriptMemoryBudget), a list ends within MAX_PAGES pages or fails; and no restart starts that could
+// not finish before DEADLINE_SECONDS.
 // Never "OK" on doubt: an unreadable bundle or issuer, an answer that is not a list, fail the run.
 //
 // Exit status: 0 all good, 1 a check failed or work is left, 2 misconfigured.
@@ -48,6 +61,7 @@
 
 import { execFileSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
+import networkPolicy from "./networkPolicy.cjs";
 
 const TRUST_ANCHORS_ENV = "LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS";
 const DEFAULT_POLICY_ENV = "LINKERD2_PROXY_INBOUND_DEFAULT_POLICY";
@@ -61,7 +75,9 @@ const REQUEST_TIMEOUT_SECONDS = Number(process.env.KUBECTL_TIMEOUT_SECONDS || 30
 const DEADLINE_MARGIN_SECONDS = 60;
 const started = Date.now();
 
-const TASKS = ["certificates", "control-plane", "reload-identity", "rotation-gate", "restarts", "verify-bundle", "strict-preflight"];
+const TASKS = ["certificates", "control-plane", "reload-identity", "rotation-gate", "restarts", "verify-bundle", "strict-preflight", "network-posture"];
+/** Tasks that restart something: each needs the certificate check first, which halts them on a broken chain. */
+const RESTARTING_TASKS = ["control-plane", "reload-identity", "restarts"];
 
 function fail(message) {
     console.error(`mesh-check: ${message}`);
@@ -77,6 +93,13 @@ function setting(name, fallback) {
 function number(name, fallback) {
     const value = Number(setting(name, fallback));
     if (!Number.isFinite(value) || value < 0) fail(`${name} must be a non-negative number`);
+    return value;
+}
+
+/** A positive whole number the Job must give: no fallback, a missing one is a misconfiguration. */
+function required(name) {
+    const value = Number(process.env[name]);
+    if (!process.env[name] || !Number.isSafeInteger(value) || value < 1) fail(`${name} must be set to a positive whole number`);
     return value;
 }
 
@@ -108,7 +131,10 @@ const config = {
     unmeshedNamespaces: list("UNMESHED_NAMESPACES"),
     expectedPolicy: json("EXPECTED_INBOUND_POLICY", {}),
     expectedAnnotations: json("EXPECTED_ANNOTATIONS", {}),
-    /** The ingress controller: {namespace, selector, inject}. */
+    /**
+     * The ingress controller: {namespace, selector, inject, deployment}. With a selector (its pods in a
+     * shared namespace), `deployment` names the one Deployment whose verified pods count.
+     */
     ingress: json("INGRESS", undefined),
     issuerMinHours: number("ISSUER_MIN_HOURS_LEFT", "24"),
     anchorMinDays: number("ANCHOR_MIN_DAYS_LEFT", "60"),
@@ -124,6 +150,15 @@ const config = {
     probeAuthorizations: json("PROBE_AUTHORIZATIONS", []),
     ingressMeshed: process.env.INGRESS_MESHED === "true",
     pageSize: Math.max(1, number("PAGE_SIZE", "250")),
+    /**
+     * The largest pod page kubectl may hand over, bytes: chosen by the Job from its memory limit
+     * (components/meshMaintenance.ts). Pages are sized to stay well under it; a larger one is fetched again smaller.
+     */
+    maxPageBytes: required("MAX_PAGE_BYTES"),
+    /** Pages one pod list may take: a list that does not end (a `continue` token forever) fails the run. */
+    maxPages: required("MAX_PAGES"),
+    /** {namespace: {denyIngress, denyEgress, opaqueIngress, opaqueEgress, opaquePorts}}: what the mesh's policies assume. */
+    networkPosture: json("NETWORK_POSTURE", {}),
 };
 for (const task of config.tasks) {
     if (!TASKS.includes(task)) fail(`unknown task ${task} (${TASKS.join(", ")})`);
@@ -131,11 +166,20 @@ for (const task of config.tasks) {
 if (config.rolloutTimeoutSeconds + DEADLINE_MARGIN_SECONDS > config.deadlineSeconds) {
     fail(`ROLLOUT_TIMEOUT_SECONDS (${config.rolloutTimeoutSeconds}) leaves no room inside DEADLINE_SECONDS (${config.deadlineSeconds})`);
 }
+if (config.ingress?.selector && !config.ingress.deployment) {
+    fail("INGRESS with a selector needs its deployment: a label alone is no proof a pod is the ingress controller's");
+}
 if (!["configmap", "certificate"].includes(config.issuerSource?.kind)) fail("ISSUER_SOURCE.kind must be configmap or certificate");
 if (["reload-identity", "rotation-gate"].some((task) => config.tasks.includes(task)) && !/^[0-9A-F]{64}$/.test(config.signingAnchorSha256)) {
     fail("reload-identity and rotation-gate need SIGNING_ANCHOR_SHA256, the new anchor's SHA-256 fingerprint (64 hex digits)");
 }
 const has = (task) => config.tasks.includes(task);
+// Restarting pods while the issuer or an anchor is expired, not yet valid, or the issuer does not
+// chain to the bundle only breaks them: new proxies get no identity (linkerd2#3676). So no Job may
+// restart without checking first; main() runs the check before any other task.
+if (RESTARTING_TASKS.some(has) && !has("certificates")) {
+    fail(`${RESTARTING_TASKS.filter(has).join(", ")} restart workloads: TASKS must include certificates, which halts them while the certificates are broken`);
+}
 
 /** Seconds left before the run must stop starting work. */
 const secondsLeft = () => config.deadlineSeconds - DEADLINE_MARGIN_SECONDS - (Date.now() - started) / 1000;
@@ -149,17 +193,20 @@ const problem = (line) => {
 /** Set when restarting anything would do harm (expired or broken certificates, an unreadable cluster). */
 let halted = "";
 
+/** The most a single kubectl answer other than a pod page may be (a Deployment, a ConfigMap): far above any real one. */
+const MAX_ANSWER_BYTES = 16 * 1024 * 1024;
+
 /**
  * kubectl with a hard process timeout. A plain request also gets `--request-timeout`; a
  * `rollout status` (a watch, which kubectl renews by itself) is bounded by `--timeout` and the
- * process timeout only.
+ * process timeout only. An answer over `maxBytes` kills kubectl and throws ENOBUFS.
  */
-function kubectl(args, timeoutSeconds = REQUEST_TIMEOUT_SECONDS) {
+function kubectl(args, timeoutSeconds = REQUEST_TIMEOUT_SECONDS, maxBytes = MAX_ANSWER_BYTES) {
     const watch = args[0] === "rollout" && args[1] === "status";
     return execFileSync("kubectl", watch ? args : [...args, `--request-timeout=${REQUEST_TIMEOUT_SECONDS}s`], {
         encoding: "utf8",
         stdio: ["ignore", "pipe", "pipe"],
-        maxBuffer: 16 * 1024 * 1024,
+        maxBuffer: maxBytes,
         timeout: (timeoutSeconds + 2) * 1000,
         killSignal: "SIGKILL",
     });
@@ -180,19 +227,54 @@ const notFound = (error) => /NotFound|not found/i.test(String(error.stderr || er
 
 /**
  * Every pod of a namespace, one page at a time (`limit` + `continue` on the API itself): kubectl's
- * own `get -o json` holds the whole list, ~218 MB at 2,000 pods.
+ * own `get -o json` holds the whole list, ~218 MB at 2,000 pods. What is held at once is one page,
+ * and a page is kept near half of MAX_PAGE_BYTES: its size follows the pods' measured size (pods of
+ * 70 KB get pages of a few dozen), and a page over MAX_PAGE_BYTES is asked again at half the limit
+ * (a `continue` token holds a key and a resourceVersion, the `limit` is each request's own:
+ * k8s.io/apiserver v0.31.0 pkg/storage/etcd3/store.go GetList, storage.DecodeContinue). The loop is
+ * bounded: MAX_PAGES pages, a token never seen twice, and the Job's deadline.
  */
 function* pods(namespace, labelSelector) {
     let token = "";
-    do {
-        const query = new URLSearchParams({ limit: String(config.pageSize) });
+    let limit = config.pageSize;
+    const tokens = new Set();
+    for (let request = 1; ; request++) {
+        if (request > config.maxPages) throw new Error(`the pod list of ${namespace} did not end after ${config.maxPages} pages (MAX_PAGES)`);
+        if (secondsLeft() <= 0) throw new Error(`the pod list of ${namespace} did not end before the Job's deadline`);
+        const query = new URLSearchParams({ limit: String(limit) });
         if (token) query.set("continue", token);
         if (labelSelector) query.set("labelSelector", labelSelector);
-        const page = JSON.parse(kubectl(["get", "--raw", `/api/v1/namespaces/${namespace}/pods?${query}`]));
-        if (!page || !Array.isArray(page.items)) throw new Error(`the pod list of ${namespace} is not a list: ${JSON.stringify(page)?.slice(0, 120)}`);
+        const page = podPage(namespace, query);
+        if (!page) {
+            if (limit === 1) throw new Error(`one pod of ${namespace} is larger than MAX_PAGE_BYTES (${config.maxPageBytes} bytes)`);
+            limit = Math.max(1, Math.floor(limit / 2));
+            log(`pods: a page of ${namespace} was over ${config.maxPageBytes} bytes; asking again ${limit} at a time`);
+            continue;
+        }
+        if (page.next && tokens.has(page.next)) throw new Error(`the pod list of ${namespace} does not end: the API answered the same continue token twice`);
+        tokens.add(page.next);
+        if (page.items.length > 0) limit = Math.max(1, Math.min(config.pageSize, Math.floor(config.maxPageBytes / 2 / (page.bytes / page.items.length))));
         yield* page.items;
-        token = page.metadata?.continue ?? "";
-    } while (token);
+        if (!page.next) return;
+        token = page.next;
+    }
+}
+
+/**
+ * One page of pods: {items, next (the continue token), bytes}, or undefined when the answer was over
+ * MAX_PAGE_BYTES (kubectl is stopped: ENOBUFS). Its text is dropped on return, before the pods are used.
+ */
+function podPage(namespace, query) {
+    let text;
+    try {
+        text = kubectl(["get", "--raw", `/api/v1/namespaces/${namespace}/pods?${query}`], REQUEST_TIMEOUT_SECONDS, config.maxPageBytes);
+    } catch (error) {
+        if (error.code === "ENOBUFS") return undefined;
+        throw error;
+    }
+    const page = JSON.parse(text);
+    if (!page || !Array.isArray(page.items)) throw new Error(`the pod list of ${namespace} is not a list: ${JSON.stringify(page)?.slice(0, 120)}`);
+    return { items: page.items, next: page.metadata?.continue ?? "", bytes: text.length };
 }
 
 /** Every certificate of a PEM text, in order. */
@@ -276,17 +358,114 @@ function checkCertificates(issuer, anchors) {
     });
 }
 
-/** The workload that owns a pod: {ref: `kind/name`, restartable}, or undefined for a bare pod. */
-function owner(pod) {
+/** What a pod's controller reference claims it belongs to (no API call): how messages name it. */
+function claimedOwner(pod) {
     const ref = pod.metadata.ownerReferences?.find((r) => r.controller) ?? pod.metadata.ownerReferences?.[0];
     if (!ref) return undefined;
     if (ref.kind === "ReplicaSet") {
         const hash = pod.metadata.labels?.["pod-template-hash"];
-        if (hash && ref.name.endsWith(`-${hash}`)) return { ref: `deployment/${ref.name.slice(0, -hash.length - 1)}`, restartable: true };
-        return { ref: `replicaset/${ref.name}`, restartable: false };
+        if (hash && ref.name.endsWith(`-${hash}`)) return `deployment/${ref.name.slice(0, -hash.length - 1)}`;
     }
-    if (ref.kind === "StatefulSet" || ref.kind === "DaemonSet") return { ref: `${ref.kind.toLowerCase()}/${ref.name}`, restartable: true };
-    return { ref: `${ref.kind.toLowerCase()}/${ref.name}`, restartable: false };
+    return `${ref.kind.toLowerCase()}/${ref.name}`;
+}
+
+/**
+ * Whether a label selector selects these labels, as k8s.io/apimachinery pkg/apis/meta/v1/helpers.go
+ * LabelSelectorAsSelector (v0.33) and pkg/labels Requirement.Matches read it: no selector selects
+ * nothing, an empty one everything; matchLabels are equalities; NotIn and DoesNotExist also match a
+ * missing label; an unknown operator is an error there, so it selects nothing here.
+ */
+function selects(selector, labels) {
+    if (!selector) return false;
+    const has = (key) => Object.hasOwn(labels, key);
+    return (
+        Object.entries(selector.matchLabels ?? {}).every(([key, value]) => has(key) && labels[key] === value) &&
+        (selector.matchExpressions ?? []).every(({ key, operator, values = [] }) => {
+            if (operator === "In") return has(key) && values.includes(labels[key]);
+            if (operator === "NotIn") return !has(key) || !values.includes(labels[key]);
+            if (operator === "Exists") return has(key);
+            if (operator === "DoesNotExist") return !has(key);
+            return false;
+        })
+    );
+}
+
+const controllerOf = (object) => object.metadata?.ownerReferences?.find((r) => r.controller === true);
+
+/** A DNS-1123 subdomain, what the API server accepts as a workload's name (apimachinery IsDNS1123Subdomain). */
+const isObjectName = (name) => typeof name === "string" && name.length <= 253 && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name);
+
+/** Workload objects read during this run, as far as ownership needs them; null when not found. */
+const workloadObjects = new Map();
+
+/** A ReplicaSet, Deployment, StatefulSet or DaemonSet of a namespace: its uid, labels, selector and controller. */
+function workloadObject(namespace, kind, name) {
+    const key = `${namespace}/${kind}/${name}`;
+    if (!workloadObjects.has(key)) {
+        let object = null;
+        try {
+            const found = kubectlJson(["get", kind.toLowerCase(), name, "-n", namespace]);
+            object = { uid: found.metadata?.uid, labels: found.metadata?.labels ?? {}, selector: found.spec?.selector, controller: controllerOf(found) };
+        } catch (error) {
+            // Gone is an answer (the claim is then not verified); anything else, e.g. Forbidden, fails the run.
+            if (!notFound(error)) throw error;
+        }
+        workloadObjects.set(key, object);
+    }
+    return workloadObjects.get(key);
+}
+
+/**
+ * Whether `ref` (an ownerReference with controller: true) names an object that controls a dependent
+ * with these labels: the object exists with that uid and its selector selects the labels. That is how
+ * the controllers themselves decide (kubernetes pkg/controller/controller_ref_manager.go claimObject: a
+ * controllerRef with another UID is "owned by someone else", one whose labels the selector does not
+ * match is released), and an ownerReference is whatever the pod's creator wrote: the API server does
+ * not check it (only blockOwnerDeletion needs a right, OwnerReferencesPermissionEnforcement).
+ * Returns the object, or why not.
+ */
+function controls(namespace, ref, labels) {
+    if (ref.apiVersion !== "apps/v1") return { why: `its controller is ${ref.apiVersion} ${ref.kind}, not apps/v1` };
+    // The name goes to kubectl as an argument: one starting with "-" would be read as a flag
+    // (`--server=...` would send the Job's token elsewhere). Workload names are DNS subdomains.
+    if (!isObjectName(ref.name)) return { why: `its controller's name ${JSON.stringify(String(ref.name)).slice(0, 80)} is not an object name` };
+    const object = workloadObject(namespace, ref.kind, ref.name);
+    if (!object) return { why: `${ref.kind.toLowerCase()}/${ref.name} does not exist` };
+    if (!ref.uid || object.uid !== ref.uid) return { why: `${ref.kind.toLowerCase()}/${ref.name} has another uid than the one it names` };
+    if (!selects(object.selector, labels)) return { why: `${ref.kind.toLowerCase()}/${ref.name}'s selector does not select it` };
+    return { object };
+}
+
+/**
+ * The workload a pod belongs to, verified on the cluster rather than taken from the pod: {ref,
+ * restartable}, `unverified` saying why a claim does not hold, or undefined for a bare pod. A pod
+ * claiming a ReplicaSet it does not belong to must not get that ReplicaSet's Deployment restarted.
+ * Deployment: pod -> ReplicaSet (uid, selector) -> Deployment (uid, selector of the ReplicaSet's
+ * labels and of the pod's); StatefulSet and DaemonSet: pod -> workload (uid, selector). With
+ * `onlyDeployment` (the ingress controller's, in kube-system), no other workload is read.
+ */
+function verifiedOwner(pod, namespace, onlyDeployment) {
+    const claimed = claimedOwner(pod);
+    const ref = controllerOf(pod);
+    if (!ref) return claimed && { ref: claimed, restartable: false };
+    if (!["ReplicaSet", "StatefulSet", "DaemonSet"].includes(ref.kind)) return { ref: claimed, restartable: false };
+    // Where only one Deployment may be restarted (kube-system), nothing else is read: the Jobs may not.
+    const elsewhere = `only deployment/${onlyDeployment} is looked at here`;
+    if (onlyDeployment && ref.kind !== "ReplicaSet") return { ref: claimed, restartable: false, unverified: elsewhere };
+    const labels = pod.metadata.labels ?? {};
+    const direct = controls(namespace, ref, labels);
+    if (!direct.object) return { ref: claimed, restartable: false, unverified: direct.why };
+    if (ref.kind !== "ReplicaSet") return { ref: `${ref.kind.toLowerCase()}/${ref.name}`, restartable: true };
+    const deployment = direct.object.controller;
+    // A ReplicaSet of its own (no Deployment): `kubectl rollout restart` cannot restart it.
+    if (deployment?.kind !== "Deployment") return { ref: `replicaset/${ref.name}`, restartable: false };
+    if (onlyDeployment && deployment.name !== onlyDeployment) return { ref: `deployment/${deployment.name}`, restartable: false, unverified: elsewhere };
+    const parent = controls(namespace, deployment, direct.object.labels);
+    if (!parent.object) return { ref: `deployment/${deployment.name}`, restartable: false, unverified: parent.why };
+    if (!selects(parent.object.selector, labels)) {
+        return { ref: `deployment/${deployment.name}`, restartable: false, unverified: `deployment/${deployment.name}'s selector does not select it` };
+    }
+    return { ref: `deployment/${deployment.name}`, restartable: true };
 }
 
 /** The pod's linkerd-proxy container (a native sidecar is an init container), if any. */
@@ -305,7 +484,7 @@ function restartReason(pod, namespace, meshed, bundle) {
     if (!proxy) return optedOut ? undefined : { text: "it has no proxy" };
     const anchors = envOf(proxy, TRUST_ANCHORS_ENV);
     // Control-plane style pods read the bundle from a ConfigMap (valueFrom): not compared.
-    if (anchors !== undefined && normalize(anchors) !== normalize(bundle)) return { text: "its proxy trusts an old bundle" };
+    if (anchors !== undefined && normalize(anchors) !== normalize(bundle)) return { text: "its proxy trusts an old bundle", bundle: true };
     const expected = config.expectedPolicy[namespace];
     const actual = envOf(proxy, DEFAULT_POLICY_ENV);
     if (expected && actual !== undefined && actual !== expected) return { text: `its proxy's default inbound policy is ${actual}, not ${expected}` };
@@ -321,11 +500,40 @@ function restartReason(pod, namespace, meshed, bundle) {
     return undefined;
 }
 
-/** The namespaces (and label selectors) the restarts and checks look at: [namespace, selector, meshed]. */
+/**
+ * The namespaces the restarts and checks look at: {namespace, selector, meshed, deployment}. The
+ * ingress controller in a shared namespace (k3s' Traefik in kube-system) is found by a label
+ * selector, which any pod there can carry: its pods count only once verified as the pods of its
+ * Deployment (see ingressPod).
+ */
 function scopes() {
-    const result = [...config.meshedNamespaces.map((n) => [n, "", true]), ...config.unmeshedNamespaces.map((n) => [n, "", false])];
-    if (config.ingress) result.push([config.ingress.namespace, config.ingress.selector ?? "", Boolean(config.ingress.inject)]);
+    const result = [
+        ...config.meshedNamespaces.map((namespace) => ({ namespace, selector: "", meshed: true })),
+        ...config.unmeshedNamespaces.map((namespace) => ({ namespace, selector: "", meshed: false })),
+    ];
+    if (config.ingress) {
+        const { namespace, selector = "", inject, deployment } = config.ingress;
+        result.push({ namespace, selector, meshed: Boolean(inject), deployment });
+    }
     return result;
+}
+
+/**
+ * Whether a pod the ingress scope's label selector found is a pod of the ingress controller's
+ * Deployment (its owner chain verified on the cluster, its labels selected by that Deployment);
+ * logs the ones that are not, which then do not count.
+ */
+function ingressPod(scope, pod, workload) {
+    if (!scope.deployment) return true;
+    workload ??= verifiedOwner(pod, scope.namespace, scope.deployment);
+    if (workload?.restartable && workload.ref === `deployment/${scope.deployment}`) return true;
+    const claim = workload
+        ? workload.unverified
+            ? `it claims ${workload.ref}, but ${workload.unverified}`
+            : `it belongs to ${workload.ref}`
+        : "it is a bare pod";
+    log(`ignored: pod ${scope.namespace}/${pod.metadata.name} carries ${scope.selector} but is not a pod of deployment/${scope.deployment}: ${claim}`);
+    return false;
 }
 
 /** A day-dependent rotation of a sorted list: each run starts elsewhere, so nobody is always last. */
@@ -340,21 +548,36 @@ function rotateDaily(items) {
 
 function workloadsToRestart(bundle) {
     const found = new Map();
-    for (const [namespace, selector, meshed] of scopes()) {
+    /** Pods trusting an old bundle that no restart here can replace: the run fails, listing them. */
+    const stuck = [];
+    for (const scope of scopes()) {
+        const { namespace, selector, meshed } = scope;
         for (const pod of pods(namespace, selector)) {
             if (!live(pod)) continue;
             const reason = restartReason(pod, namespace, meshed, bundle);
             if (!reason) continue;
-            const workload = owner(pod);
+            const workload = verifiedOwner(pod, namespace, scope.deployment);
+            if (!ingressPod(scope, pod, workload)) continue;
             if (!workload?.restartable) {
-                log(
-                    `skip: pod ${namespace}/${pod.metadata.name}: ${reason.text}, but ${workload ? `it belongs to ${workload.ref}` : "it is a bare pod"}: recreate it`,
-                );
+                const why = !workload
+                    ? "it is a bare pod"
+                    : workload.unverified
+                      ? `it claims ${workload.ref}, but ${workload.unverified}`
+                      : `it belongs to ${workload.ref}`;
+                // A Job's or a bare pod's proxy keeps the old bundle until the pod is gone; once the old
+                // anchor leaves the bundle it can no longer talk to the mesh: alert, not "OK".
+                if (reason.bundle) stuck.push(`${namespace}/${pod.metadata.name} (${why})`);
+                else log(`skip: pod ${namespace}/${pod.metadata.name}: ${reason.text}, but ${why}: recreate it`);
                 continue;
             }
             const key = `${namespace}/${workload.ref}`;
             if (!found.has(key)) found.set(key, { namespace, workload: workload.ref, reason: reason.text, version: Boolean(reason.version) });
         }
+    }
+    if (stuck.length > 0) {
+        problem(
+            `restart: ${stuck.length} pod(s) trust an old bundle and no workload of theirs can be restarted; recreate them (or let them finish): ${stuck.join(", ")}`,
+        );
     }
     const sorted = [...found.values()].sort((a, b) => `${a.namespace}/${a.workload}`.localeCompare(`${b.namespace}/${b.workload}`));
     const urgent = sorted.filter((w) => !w.version);
@@ -488,14 +711,13 @@ function restart(workloads) {
 /** Every running meshed pod trusts the current bundle; the others are listed, with what owns them. */
 function verifyBundle(bundle) {
     const stale = [];
-    for (const [namespace, selector, meshed] of scopes()) {
-        if (!meshed) continue;
-        for (const pod of pods(namespace, selector)) {
+    for (const scope of scopes()) {
+        if (!scope.meshed) continue;
+        for (const pod of pods(scope.namespace, scope.selector)) {
             if (!live(pod)) continue;
             const anchors = envOf(proxyOf(pod), TRUST_ANCHORS_ENV);
-            if (anchors !== undefined && normalize(anchors) !== normalize(bundle)) {
-                const workload = owner(pod);
-                stale.push(`${namespace}/${pod.metadata.name} (${workload ? workload.ref : "bare pod"})`);
+            if (anchors !== undefined && normalize(anchors) !== normalize(bundle) && ingressPod(scope, pod)) {
+                stale.push(`${scope.namespace}/${pod.metadata.name} (${claimedOwner(pod) ?? "bare pod"})`);
             }
         }
     }
@@ -519,7 +741,7 @@ function strictPreflight() {
     for (const namespace of config.strictNamespaces) {
         for (const pod of pods(namespace, "")) {
             if (!live(pod)) continue;
-            const workload = owner(pod)?.ref ?? `pod/${pod.metadata.name}`;
+            const workload = claimedOwner(pod) ?? `pod/${pod.metadata.name}`;
             for (const container of [...(pod.spec.initContainers ?? []), ...(pod.spec.containers ?? [])]) {
                 if (container.name === PROXY_CONTAINER) continue;
                 for (const [kind, probe] of [
@@ -556,6 +778,90 @@ function strictPreflight() {
     }
 }
 
+/** The mesh's own policies (an earlier run's): not part of what the namespace isolates by itself. */
+const isMeshPolicy = (policy) =>
+    policy.metadata?.labels?.["app.kubernetes.io/part-of"] === "akko-mtls" &&
+    (policy.metadata.name === "linkerd-mesh" || policy.metadata.name.startsWith("linkerd-mesh-opaque-"));
+
+/**
+ * Each meshed namespace's own NetworkPolicies against what the config says they isolate: the mesh's
+ * policy lists a direction only where every pod already is isolated (else it would cut what was
+ * allowed), and opens the proxy port only to the peers the namespace's own rules admit to an opaque
+ * port. Any difference fails the run, before any policy or annotation is applied, with the config
+ * that matches the cluster.
+ */
+function networkPosture() {
+    const declared = config.networkPosture;
+    // Opaque-ness is the destination's: egress rules may reach an opaque port of any meshed namespace.
+    const everyOpaque = [...new Set(Object.values(declared).flatMap((d) => d.opaquePorts ?? []))].sort((a, b) => a - b);
+    const directions = [
+        { direction: "Ingress", flag: "denyIngress", mirrors: "opaqueIngress", opaque: (d) => d.opaquePorts ?? [] },
+        { direction: "Egress", flag: "denyEgress", mirrors: "opaqueEgress", opaque: () => everyOpaque },
+    ];
+    for (const namespace of Object.keys(declared).sort()) {
+        const want = declared[namespace];
+        const items = kubectlJson(["get", "networkpolicies.networking.k8s.io", "-n", namespace]).items;
+        if (!Array.isArray(items)) throw new Error(`the NetworkPolicy list of ${namespace} is not a list`);
+        const own = items.filter((policy) => !isMeshPolicy(policy));
+        for (const { direction, flag, mirrors, opaque } of directions) {
+            const key = `mtls.namespaceOptions.${namespace}`;
+            const { isolation, policies } = networkPolicy.namespaceIsolation(own, direction);
+            const lower = direction.toLowerCase();
+            if (isolation === "partial") {
+                problem(
+                    `network: ${namespace}: ${policies.join(", ")} isolate(s) ${lower} for some pods only (no policy with podSelector {} lists ${direction}): ` +
+                        `a mesh policy would newly isolate the others, none would cut their opaque ports. Make the isolation namespace-wide ` +
+                        `(a ${direction} default-deny with podSelector {} and allow-lists for what the other pods need), or set mtls.networkPolicies false and admit the mesh yourself`,
+                );
+                continue;
+            }
+            const isolated = isolation === "all";
+            if (isolated !== Boolean(want[flag])) {
+                problem(
+                    `network: ${namespace}: its own policies ${isolated ? `isolate ${lower} (${policies.join(", ")})` : `do not isolate ${lower}`} but the config says ` +
+                        `${flag} ${Boolean(want[flag])}: pulumi config set --path ${key}.${flag} ${isolated}`,
+                );
+                continue;
+            }
+            if (!isolated) {
+                log(`network: ${namespace}: ${lower} not isolated, as configured: the mesh adds no ${lower} policy`);
+                continue;
+            }
+            const live = networkPolicy.opaqueMirrors(own, direction, opaque(want));
+            const mine = networkPolicy.uniqueSorted((want[mirrors] ?? []).map((entry) => networkPolicy.canonicalMirror(entry, direction)));
+            const text = (entries) => new Set(entries.map((entry) => JSON.stringify(entry)));
+            const [liveText, mineText] = [text(live), text(mine)];
+            const missing = [...liveText].filter((entry) => !mineText.has(entry));
+            const extra = [...mineText].filter((entry) => !liveText.has(entry));
+            if (missing.length === 0 && extra.length === 0) {
+                log(
+                    `network: ${namespace}: ${lower} isolated (${policies.join(", ")}), as configured; ${live.length} opaque-port rule(s) mirrored onto the proxy port`,
+                );
+                // The proxy port's granularity is the mirrored rule's pods and peers, never the port: say where that is wide.
+                for (const entry of live) {
+                    const wide =
+                        direction === "Ingress"
+                            ? networkPolicy.selectsAll(entry.podSelector)
+                            : (entry.to ?? [{}]).some((peer) => !peer.ipBlock && networkPolicy.selectsAll(peer.podSelector));
+                    if (wide) {
+                        log(
+                            `network: ${namespace}: note: ${JSON.stringify(entry)} admits an opaque port to ${direction === "Ingress" ? "every pod of the namespace" : "whole namespaces"}: ` +
+                                "through the proxy port its peers reach every opaque port there; select the pods that serve it, or segment with mtls.authorizations",
+                        );
+                    }
+                }
+                continue;
+            }
+            problem(
+                `network: ${namespace}: the ${lower} rules that admit an opaque port differ from ${key}.${mirrors}` +
+                    `${missing.length > 0 ? `; not mirrored (their meshed clients would be cut): ${missing.join(" ")}` : ""}` +
+                    `${extra.length > 0 ? `; mirrored but in no live rule (the proxy port would admit them): ${extra.join(" ")}` : ""}. ` +
+                    `Set it, in Pulumi.<stack>.yaml under akko-mtls:mtls.namespaceOptions.${namespace}: ${mirrors}: ${JSON.stringify(live)}`,
+            );
+        }
+    }
+}
+
 function main() {
     let bundle;
     const needsBundle = ["certificates", "restarts", "verify-bundle", "reload-identity", "rotation-gate"].some(has);
@@ -587,6 +893,7 @@ function main() {
     };
     step("rotation-gate", () => rotationGate(bundle));
     step("strict-preflight", strictPreflight);
+    step("network-posture", networkPosture);
     step("control-plane", restartControlPlane);
     step("reload-identity", () => reloadIdentity(bundle));
     if (has("restarts") && problems.some((p) => p.startsWith("control-plane:"))) halted ||= "the control plane did not restart";

@@ -79,11 +79,13 @@ export interface LinkerdControlPlaneArgs {
      */
     podMonitor?: { labels: MeshConfig["observability"]["ruleLabels"] };
     /**
-     * The namespaces the proxy injector is called for: the namespaces the mesh owns (meshed,
-     * draining, viz, the ingress controller's). Pod creation anywhere else never touches the
-     * webhook, so a control-plane outage with failure policy `Fail` cannot block it.
+     * The namespaces the control plane's admission webhooks are called for — the proxy injector,
+     * the policy validator (Linkerd policy objects, HTTPRoute, GRPCRoute) and the ServiceProfile
+     * validator: the namespaces the mesh owns (meshed, draining, viz, the ingress controller's).
+     * Pod creation and route writes anywhere else never touch a webhook, so a control-plane outage
+     * with failure policy `Fail` cannot block them.
      */
-    injectorNamespaces: pulumi.Input<string>[];
+    admissionNamespaces: pulumi.Input<string>[];
     /** Linkerd's CNI plugin sets pods up (components/linkerdCni.ts): no linkerd-init container. */
     cniEnabled: MeshConfig["linkerd"]["cni"]["enabled"];
     /**
@@ -204,6 +206,8 @@ function controlPlaneValues(args: LinkerdControlPlaneArgs): Record<string, unkno
     const highAvailability = pulumi.output(args.highAvailability);
     const resources = pulumi.output(args.controlPlaneResources);
     const component = (key: keyof ControlPlaneResources) => resources.apply((r) => r?.[key]);
+    /** The one scope of the control plane's admission webhooks: the namespaces the mesh owns. */
+    const meshScope = { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: args.admissionNamespaces }] };
     return {
         identityTrustDomain: args.trustDomain,
         identity: {
@@ -213,15 +217,18 @@ function controlPlaneValues(args: LinkerdControlPlaneArgs): Record<string, unkno
             // by cert-manager. The chart then renders no issuer Secret (templates/identity.yaml:6-20).
             issuer: { scheme: "kubernetes.io/tls" },
         },
-        proxyInjector: {
-            ...args.webhookTls.proxyInjector,
-            // Replaces the chart's list (kube-system and cert-manager excluded): only what the mesh owns.
-            namespaceSelector: {
-                matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: args.injectorNamespaces }],
-            },
-        },
-        profileValidator: args.webhookTls.profileValidator,
-        policyValidator: args.webhookTls.policyValidator,
+        // Replaces the chart's selectors (every namespace but kube-system and cert-manager for the
+        // injector, every namespace for the validators: values.yaml `*.namespaceSelector`, rendered as
+        // each webhook's namespaceSelector in templates/proxy-injector-rbac.yaml and
+        // destination-rbac.yaml). With `webhookFailurePolicy: Fail` (eks, gke) a cluster-wide validator
+        // makes every HTTPRoute/GRPCRoute write in the cluster fail while the destination pods are
+        // down. Policy objects outside the mesh's namespaces only concern unmeshed pods, and Linkerd's
+        // policy controller still checks every object it indexes: it ignores an invalid one with a
+        // warning and gives routes an `Accepted` condition (edge-26.8.3 policy-controller/k8s/index
+        // src/inbound/index.rs, policy-controller/k8s/status/src/index.rs).
+        proxyInjector: { ...args.webhookTls.proxyInjector, namespaceSelector: meshScope },
+        profileValidator: { ...args.webhookTls.profileValidator, namespaceSelector: meshScope },
+        policyValidator: { ...args.webhookTls.policyValidator, namespaceSelector: meshScope },
         // The heartbeat CronJob's schedule is drawn from the render time unless heartbeatSchedule is
         // set (templates/heartbeat.yaml:22-26): every render would differ and every preview show a
         // change. It only reports anonymous usage to versioncheck.linkerd.io, which a platform whose

@@ -4,6 +4,7 @@ import type { MeshConfig } from "../config";
 import deepmerge from "deepmerge";
 import YAML from "yaml";
 import type { IngressPlan } from "../lib/meshLifecycle";
+import { PATCH_FORCE } from "./transforms";
 
 export interface MeshedIngressArgs {
     /** Which controller, meshed or being drained (lib/meshLifecycle.ts). */
@@ -40,11 +41,18 @@ export const K3S_TRAEFIK_SELECTOR = { "app.kubernetes.io/name": "traefik" };
  * The pod annotations that mesh an ingress controller. Its default inbound policy stays
  * `all-unauthenticated` whatever the cluster's default: the traffic it serves comes from outside
  * the mesh (a load balancer), and its own httpGet probes (Traefik's `/ping`) are authorized by
- * Linkerd's probe route anyway. `enabled` mode encrypts every request to the pod the controller
- * picked (the destination controller resolves a pod IP to its identity); `ingress` mode routes by
- * the `l5d-dst-override` header instead, which every route must set, and strip from clients
- * (linkerd.io 2-edge tasks/using-ingress.md; without it requests fail: linkerd2-proxy
- * app/outbound/src/ingress.rs `PolicyRequired`).
+ * Linkerd's probe route anyway. `enabled` mode encrypts every request to the address the
+ * controller connected to (the destination controller resolves a pod IP to its identity).
+ * `ingress` mode (the proxy's ingress stack: linkerd2-proxy release/v2.366.0, the proxy of
+ * edge-26.8.3, app/outbound/src/ingress.rs) detects HTTP on every connection and routes each
+ * request by its `l5d-dst-override` header when there is one (`SelectTarget::select`:
+ * `RequestTarget::Named`, the header stripped before forwarding), and otherwise by the original
+ * destination (`RequestTarget::Orig`), as `enabled` does; only a fallback whose address has no
+ * HTTP policy fails (`PolicyRequired`), and non-HTTP connections go by their original destination.
+ * Linkerd's docs (2-edge tasks/using-ingress.md) reserve it for controllers that pick endpoints
+ * themselves yet should leave the Service's balancing and routes to Linkerd, and require the
+ * controller to drop the header from clients' requests (an open relay otherwise); the "header
+ * required" behaviour was a bug of 2.13.0-2.13.4.
  */
 export function ingressAnnotations(plan: IngressPlan): Record<string, string> {
     return {
@@ -92,9 +100,10 @@ export class MeshedIngress extends pulumi.ComponentResource {
             ];
         } else {
             this.ready = [
+                // Forced like the meshed namespaces' annotations (meshedNamespace.ts).
                 new k8s.core.v1.NamespacePatch(
                     `${name}-annotations`,
-                    { metadata: { name: admitted, annotations: ingressAnnotations(plan) } },
+                    { metadata: { name: admitted, annotations: { ...ingressAnnotations(plan), ...PATCH_FORCE } } },
                     { parent: this, dependsOn: args.waitFor ?? [] },
                 ),
             ];

@@ -1,8 +1,9 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { MeshConfig } from "../config";
-import { MeshedNamespacePolicyArgs, meshedNamespacePolicy } from "../lib/networkPolicies";
+import { MeshedNamespacePolicyArgs, meshedNamespacePolicies, opaquePortsAnnotation } from "../lib/networkPolicies";
 import { LINKERD_OBJECTS } from "../lib/registry";
+import { PATCH_FORCE } from "./transforms";
 
 /**
  * Strict mode: who may call a server (config `mtls.authorizations`, less the namespace): its name
@@ -27,8 +28,14 @@ export interface MeshedNamespaceArgs {
     mode: MeshConfig["mtls"]["mode"];
     /** Per-namespace proxy settings, as namespace annotations the injector copies onto each pod. */
     proxy?: ProxyOptions;
-    /** The mesh's NetworkPolicy for this namespace (lib/networkPolicies.ts); omit for none. */
+    /** The mesh's NetworkPolicies for this namespace (lib/networkPolicies.ts); omit for none. */
     networkPolicy?: Omit<MeshedNamespacePolicyArgs, "namespace">;
+    /**
+     * The network preflight Job, which proves the namespace's own policies isolate what
+     * {@link networkPolicy}'s posture says: the annotations and the mesh's policies wait for it.
+     * @default []
+     */
+    postureChecked?: pulumi.Input<pulumi.Resource>[];
     /** Servers and their authorizations in this namespace (strict mode). */
     authorizations?: readonly Authorization[];
     /** The trust domain, for the serving pods' own identity. */
@@ -59,18 +66,16 @@ export const SCRAPER_SERVER = LINKERD_OBJECTS.scraperServer;
  * from pkg/k8s/labels.go). Only the ones set.
  */
 export function proxyAnnotations(proxy: ProxyOptions = {}): Record<string, string> {
-    const annotations: Record<string, readonly number[] | undefined> = {
-        // Ports whose protocol is not detected: server-speaks-first and other non-HTTP protocols. Still mTLS.
-        "config.linkerd.io/opaque-ports": proxy.opaquePorts,
+    const list = (ports: readonly number[] | undefined) => (ports && ports.length > 0 ? ports.join(",") : undefined);
+    const annotations: Record<string, string | undefined> = {
+        // Ports whose protocol is not detected: server-speaks-first and other non-HTTP protocols. Still
+        // mTLS. Linkerd's defaults included: the annotation replaces them (lib/networkPolicies.ts).
+        "config.linkerd.io/opaque-ports": opaquePortsAnnotation(proxy.opaquePorts),
         // Ports the proxy does not touch at all: plaintext, for protocols that cannot go through it.
-        "config.linkerd.io/skip-inbound-ports": proxy.skipInboundPorts,
-        "config.linkerd.io/skip-outbound-ports": proxy.skipOutboundPorts,
+        "config.linkerd.io/skip-inbound-ports": list(proxy.skipInboundPorts),
+        "config.linkerd.io/skip-outbound-ports": list(proxy.skipOutboundPorts),
     };
-    return Object.fromEntries(
-        Object.entries(annotations)
-            .filter((entry): entry is [string, readonly number[]] => entry[1] !== undefined && entry[1].length > 0)
-            .map(([key, ports]) => [key, ports.join(",")]),
-    );
+    return Object.fromEntries(Object.entries(annotations).filter((entry): entry is [string, string] => entry[1] !== undefined));
 }
 
 /** The namespace annotations for a meshed (or draining) namespace: read by the injector when a pod is created. */
@@ -104,23 +109,31 @@ export class MeshedNamespace extends pulumi.ComponentResource {
         const inject = args.inject;
         const labels = { "app.kubernetes.io/part-of": "akko-mtls" };
 
+        // The mesh's annotations are the stack file's: forced (PATCH_FORCE), because an operator's
+        // `kubectl annotate` of one of them (field manager `kubectl-annotate`) would otherwise fail the
+        // first `pulumi up` with a field conflict that no preview shows. Forcing takes over only the
+        // annotations listed here; every other field of the namespace keeps its owner.
+        const postureChecked = args.postureChecked ?? [];
         this.patch = new k8s.core.v1.NamespacePatch(
             `${name}-annotations`,
-            { metadata: { name: args.existing.metadata.name, annotations: meshAnnotations(inject, args.mode, args.proxy) } },
-            { parent: this, dependsOn: args.waitFor ?? [] },
+            { metadata: { name: args.existing.metadata.name, annotations: { ...meshAnnotations(inject, args.mode, args.proxy), ...PATCH_FORCE } } },
+            { parent: this, dependsOn: [...(args.waitFor ?? []), ...postureChecked] },
         );
         this.ready = [this.patch];
 
         if (args.networkPolicy) {
-            const policy = meshedNamespacePolicy({ namespace, ...args.networkPolicy });
-            // Proxies must be able to talk before workloads restart with them.
-            this.ready.push(
-                new k8s.networking.v1.NetworkPolicy(
-                    `${name}-mesh`,
-                    { metadata: { name: policy.name, namespace, labels }, spec: policy.spec },
-                    { parent: this },
-                ),
-            );
+            // Proxies must be able to talk before workloads restart with them; and no policy lands before
+            // the preflight proved it isolates nothing the namespace did not already isolate.
+            for (const policy of meshedNamespacePolicies({ namespace, ...args.networkPolicy })) {
+                const suffix = policy.name === "linkerd-mesh" ? "" : policy.name.slice("linkerd-mesh".length);
+                this.ready.push(
+                    new k8s.networking.v1.NetworkPolicy(
+                        `${name}-mesh${suffix}`,
+                        { metadata: { name: policy.name, namespace, labels }, spec: policy.spec },
+                        { parent: this, dependsOn: postureChecked },
+                    ),
+                );
+            }
         }
 
         const objectOpts = { parent: this, dependsOn: args.waitFor ?? [] };

@@ -5,8 +5,8 @@ import { configKey, type MeshConfig } from "../config";
 import { ConfigSecrets } from "../config/secrets";
 import { SINGLE_NODE_TARGETS } from "../config/schema";
 import { drainingNamespaces, injectedNamespaces, injectorScope, MeshPlan, strictNamespaces } from "../lib/meshLifecycle";
-import { inNamespaces, NetworkPolicySpec, platformPolicies, Scraper } from "../lib/networkPolicies";
-import { edgeOf, LINKERD_OBJECTS, LINKERD_WEBHOOKS, NAMESPACES, PORTS, VIZ_WEBHOOKS } from "../lib/registry";
+import { inNamespaces, namespacePosture, NetworkPolicySpec, platformPolicies, Scraper } from "../lib/networkPolicies";
+import { edgeOf, LINKERD_DEFAULT_OPAQUE_PORTS, LINKERD_OBJECTS, LINKERD_WEBHOOKS, NAMESPACES, PORTS, VIZ_WEBHOOKS } from "../lib/registry";
 import type { RotationPlan } from "../lib/rotation";
 import { CertManager } from "./certManager";
 import { GatewayApiCrds } from "./gatewayApi";
@@ -41,6 +41,28 @@ export interface MtlsMeshArgs {
 const CONTROL_PLANE_NAMESPACE = NAMESPACES.controlPlane;
 const VIZ_NAMESPACE = NAMESPACES.viz;
 
+/**
+ * The Kubernetes provider's `kubeconfig` when `cluster.kubeconfig` is unset: empty, i.e. the
+ * ambient configuration of whichever machine runs. Left unset, the SDK fills in `$KUBECONFIG`
+ * (@pulumi/kubernetes 4.34.2 provider.js: `args.kubeconfig ?? getEnv("KUBECONFIG")`) and the
+ * engine stores that path as a provider input: the next preview on another machine (a laptop after
+ * CI's `/home/runner/work/_temp/kubeconfig`, or the reverse) fails in DiffConfig, which parses the
+ * stored value and takes a path it cannot find for inline YAML (pulumi-kubernetes#3217; provider
+ * provider/pkg/provider/provider.go `DiffConfig`, util.go `parseKubeconfigString`). An empty string
+ * parses to an empty config there, and `Configure` then loads client-go's default rules (`$KUBECONFIG`,
+ * else ~/.kube/config) on the machine that runs (provider.go: "the Python SDK was setting the
+ * kubeconfig value to "" by default, so explicitly check for empty string"). `cluster.context`
+ * still chooses the cluster.
+ *
+ * Migration of a stack that stored a path: DiffConfig plans a replacement only when the active
+ * cluster of both the old and the new kubeconfig is found and differs (provider.go DiffConfig,
+ * util.go `getActiveClusterFromConfig`); an empty kubeconfig has none, so the change is a provider
+ * update in place: same provider ID, no Kubernetes resource replaced (pulumi engine
+ * pkg/resource/deploy/step_generator.go `providerChanged`, providers/registry.go `Update`). It
+ * must run where the stored path exists (docs/engine.md).
+ */
+export const AMBIENT_KUBECONFIG = "";
+
 interface Anchor {
     generation: number;
     inBundle: boolean;
@@ -54,6 +76,26 @@ interface WebhookSet {
     ready: pulumi.Resource[];
     /** Serving certificates the control plane holds in memory (static mode): a change restarts it. */
     certificates: pulumi.Output<string>[];
+}
+
+/**
+ * The ingress controller's pods, as `mtls.ingress` names them (whether or not the mesh injects it);
+ * undefined when it names no namespace (nothing is admitted then).
+ */
+function ingressControllerPods(settings: MeshConfig["mtls"]["ingress"]) {
+    if (settings.controller === "k3s-traefik") return inNamespaces(["kube-system"], K3S_TRAEFIK_SELECTOR);
+    return settings.namespace ? inNamespaces([settings.namespace]) : undefined;
+}
+
+/**
+ * Every port whose traffic reaches a namespace's pods on the proxy port: Linkerd's default opaque
+ * ports, the namespace's own, and those of Servers the config declares opaque (lib/registry.ts
+ * LINKERD_DEFAULT_OPAQUE_PORTS; endpoint_translator.go reads a Server's `opaque` protocol too).
+ */
+function opaquePortsOf(config: MeshConfig, namespace: string): number[] {
+    const servers = config.mtls.authorizations.filter((a) => a.namespace === namespace && a.proxyProtocol === "opaque" && typeof a.port === "number");
+    const ports = [...LINKERD_DEFAULT_OPAQUE_PORTS, ...(config.mtls.namespaceOptions[namespace]?.opaquePorts ?? []), ...servers.map((a) => a.port as number)];
+    return [...new Set(ports)].sort((a, b) => a - b);
 }
 
 /** Which back end issues the identity issuer and webhook certificates: decided once, from the config. */
@@ -158,7 +200,8 @@ export class MtlsMesh extends pulumi.ComponentResource {
                       `${name}-kubernetes`,
                       {
                           context: config.cluster.context,
-                          kubeconfig: config.cluster.kubeconfig,
+                          // Never a path of the machine that runs (pulumi-kubernetes#3217): see AMBIENT_KUBECONFIG.
+                          kubeconfig: config.cluster.kubeconfig ?? AMBIENT_KUBECONFIG,
                           // pulumi-kubernetes >= 4.29 creates objects (AlreadyExists if one is there); objects
                           // that outlive their stack entry (retained CRDs, a retained cert-manager) and objects
                           // re-created after a mesh-off must be adopted instead: upsert, i.e. server-side apply.
@@ -279,7 +322,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
             ? { namespace: VIZ_NAMESPACE, podSelector: { "linkerd.io/extension": "viz", component: "prometheus" } }
             : { namespace: config.viz.prometheus.scraper.namespace, podSelector: config.viz.prometheus.scraper.podSelector };
         const meshed = injectedNamespaces(mesh);
-        // Namespaces whose pods run (or still run) a proxy: the injector is called for these only.
+        // Namespaces whose pods run (or still run) a proxy: the control plane's webhooks are called for these only.
         const ownedNamespaces = injectorScope(mesh, viz);
         const issuerPlan = planIssuer(config);
         const platform = linkerd.networkPolicies
@@ -300,6 +343,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
                             }),
                         }
                       : undefined,
+                  dashboardIngressFrom: config.viz.dashboard.ingress.enabled ? ingressControllerPods(config.mtls.ingress) : undefined,
               })
             : [];
         const policyFor = (policyNamespace: string) => platform.find((p) => p.namespace === policyNamespace);
@@ -353,7 +397,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 iptablesMode: linkerd.proxyInit.iptablesMode,
                 proxyResources: linkerd.proxy.resources,
                 controlPlaneResources: linkerd.controlPlaneResources,
-                injectorNamespaces: ownedNamespaces,
+                admissionNamespaces: ownedNamespaces,
                 cniEnabled,
                 trustRootsWaitFor,
                 podMonitor: !bundledPrometheus && config.observability.prometheusOperator ? { labels: config.observability.ruleLabels } : undefined,
@@ -429,6 +473,14 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 waitFor: [controlPlane],
                 rolloutWaitFor,
                 networkPolicy: policyFor(NAMESPACES.maintenance),
+                networkPosture: config.mtls.networkPolicies
+                    ? Object.fromEntries(
+                          mesh.namespaces.map((plan) => [
+                              plan.name,
+                              { ...namespacePosture(config.mtls, plan.name), opaquePorts: opaquePortsOf(config, plan.name) },
+                          ]),
+                      )
+                    : undefined,
             },
             inCluster,
         );
@@ -450,8 +502,6 @@ export class MtlsMesh extends pulumi.ComponentResource {
                   networks: scraperAuthentication.networks,
               }
             : undefined;
-        const ingressPeer =
-            ingress?.inject === true ? inNamespaces([ingress.namespace], ingress.controller === "k3s-traefik" ? K3S_TRAEFIK_SELECTOR : undefined) : undefined;
         const namespaces = mesh.namespaces.map(
             (plan) =>
                 new MeshedNamespace(
@@ -462,15 +512,9 @@ export class MtlsMesh extends pulumi.ComponentResource {
                         mode: plan.mode,
                         proxy: plan.inject ? namespaceOptions[plan.name] : undefined,
                         networkPolicy: config.mtls.networkPolicies
-                            ? {
-                                  meshNamespaces: [...meshed, CONTROL_PLANE_NAMESPACE, ...(viz ? [viz] : [])],
-                                  controlPlaneNamespace: CONTROL_PLANE_NAMESPACE,
-                                  ingress: ingressPeer,
-                                  vizNamespace: viz,
-                                  scraper,
-                                  denyEgress: namespaceOptions[plan.name]?.denyEgress ?? false,
-                              }
+                            ? { controlPlaneNamespace: CONTROL_PLANE_NAMESPACE, vizNamespace: viz, scraper, posture: namespacePosture(config.mtls, plan.name) }
                             : undefined,
+                        postureChecked: maintenance.networkPreflight ? [maintenance.networkPreflight] : [],
                         authorizations: mesh.authorizations
                             ? [
                                   ...config.mtls.authorizations.filter((a) => a.namespace === plan.name),

@@ -27,11 +27,19 @@ export const retainCustomResourceDefinitions: pulumi.ResourceTransform = (args) 
  * never provider-wide (`enablePatchForce`): objects another owner holds, such as the Gateway API
  * CRDs k3s installs, must stay theirs.
  */
+/**
+ * The annotation that makes the provider's server-side apply of this one object take over the
+ * fields it sets from any other field manager instead of failing on a conflict (pulumi-kubernetes
+ * provider/pkg/await/await.go `patchForce`: the annotation, else the provider's `enablePatchForce`;
+ * in a preview every create is forced, so a conflict never shows before `pulumi up`).
+ */
+export const PATCH_FORCE = { "pulumi.com/patchForce": "true" } as const;
+
 export const retainAndReadopt: pulumi.ResourceTransform = (args) => {
     if (!args.custom || !args.type.startsWith("kubernetes:")) return undefined;
     const metadata = (args.props.metadata ?? {}) as { annotations?: Record<string, string> };
     return {
-        props: { ...args.props, metadata: { ...metadata, annotations: { ...(metadata.annotations ?? {}), "pulumi.com/patchForce": "true" } } },
+        props: { ...args.props, metadata: { ...metadata, annotations: { ...(metadata.annotations ?? {}), ...PATCH_FORCE } } },
         opts: pulumi.mergeOptions(args.opts, { retainOnDelete: true }),
     };
 };

@@ -468,15 +468,7 @@ function typeHint(expected: string, value: unknown, zodPath: ConfigPath, secret:
         );
     }
     if (expected === "array" && scalar) {
-        let items: unknown[] = [value];
-        if (typeof value === "string") {
-            try {
-                const parsed = JSON.parse(value);
-                if (Array.isArray(parsed)) items = parsed;
-            } catch {
-                // not JSON: one item
-            }
-        }
+        const items = typeof value === "string" ? listItems(value) : [value];
         const commands = items.length <= MAX_ITEM_COMMANDS && passes(zodPath, items) ? setCommands(zodPath, items) : undefined;
         const how = commands
             ? `set each item, ${rmFirst}${commands.join(" && ")}`
@@ -484,6 +476,27 @@ function typeHint(expected: string, value: unknown, zodPath: ConfigPath, secret:
         return `, got ${describe(value)} (set with --path, a list is stored as text): ${how}, or write the list in the stack file`;
     }
     return "";
+}
+
+/**
+ * The items a list given as one text meant: a JSON list (`["akko","spark"]`), a bracketed or a
+ * comma-separated one (`[akko,spark]`, `akko,spark`), else the text as the only item.
+ */
+function listItems(text: string): unknown[] {
+    try {
+        const parsed = JSON.parse(text);
+        if (Array.isArray(parsed)) return parsed;
+    } catch {
+        // not JSON
+    }
+    const items = text
+        .trim()
+        .replace(/^\[(.*)\]$/s, "$1")
+        .split(",")
+        .map((item) => item.trim().replace(/^(["'])(.*)\1$/, "$2"));
+    if (items.some((item) => item === "")) return [text];
+    // Each item as `pulumi config set --path` would store it typed on its own.
+    return items.map((item) => (item === "true" ? true : item === "false" ? false : /^(0|-?[1-9][0-9]*)$/.test(item) ? Number(item) : item));
 }
 
 /** A config path as `pulumi config set --path` spells it: `mtls.authorizations[0].port`, `a["b.c"]` (pulumi properties_path.go). */

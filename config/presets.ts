@@ -16,10 +16,12 @@ const resources = (cpuRequest: string, memoryRequest: string, memoryLimit: strin
 /** Applies to every target unless its preset or the stack file says otherwise. */
 export const DEFAULTS: DeepPartial<MeshConfigInput> = {
     // One sprint with the switch off before flipping it on (ADR).
-    // AKKO's namespaces run default-deny NetworkPolicies, hence the mesh's own policies.
+    // AKKO's namespaces run an ingress default-deny (egress open), hence the mesh's own policies;
+    // a namespace that differs says so in namespaceOptions, and the preflight Job checks both.
     mtls: {
         enabled: false,
         namespaces: ["akko"],
+        namespaceDefaults: { denyIngress: true, denyEgress: false },
         namespaceOptions: {},
         mode: "permissive",
         networkPolicies: true,
@@ -177,16 +179,42 @@ const highlyAvailable: DeepPartial<MeshConfigInput> = {
 };
 
 /**
- * Where k3s keeps its CNI configuration, and its CNI plugins (containerd's bin_dir): k3s >= 1.31
- * links them under data/cni (k3s-io/k3s #10868); older releases use data/current/bin. Check
- * `bin_dir` in /var/lib/rancher/k3s/agent/etc/containerd/config.toml before enabling the plugin.
+ * Where k3s keeps its CNI configuration and its CNI plugins (containerd's `bin_dir`), the
+ * directories linkerd2-cni writes into; a plugin written elsewhere is never called, and every new
+ * pod of the node then fails to start.
+ * - conf: `<data-dir>/agent/etc/cni/net.d` (k3s pkg/executor/embed/embed.go `CNIConfDir`).
+ * - bin: containerd's `bin_dir` is the directory of the first `host-local` on k3s' PATH
+ *   (embed.go `CNIBinDir = filepath.Dir(exec.LookPath("host-local"))`, written by
+ *   pkg/agent/templates `[...cni] bin_dir`). Current k3s links the plugins into the stable
+ *   `data/cni` and puts it first on the PATH (cmd/k3s/main.go `extract`; k3s-io/k3s #10868 and
+ *   its backports to 1.28-1.31).
+ * The rancher/k3s image k3d runs: since v1.29.15, v1.30.11, v1.31.7 and v1.32.3 the same
+ * `data/cni` comes first on the image's PATH too (k3s-io/k3s #11790, issues #11497 and backports
+ * #11798-#11800, #11964 validated `bin_dir = "/var/lib/rancher/k3s/data/cni"` in the image;
+ * k3d-io/k3d #1572 saw it under k3d). Older images kept the plugins in `/bin` (package/Dockerfile
+ * unpacks bin/ of the data tarball at /, scripts/package-cli links host-local -> cni there): for
+ * such an image set `linkerd.cni.binDir: /bin`. Check
+ * `grep bin_dir /var/lib/rancher/k3s/agent/etc/containerd/config.toml` on a node before enabling
+ * the plugin (k3d: `docker exec k3d-<cluster>-server-0 grep ...`).
  */
 const K3S_CNI = { netDir: "/var/lib/rancher/k3s/agent/etc/cni/net.d", binDir: "/var/lib/rancher/k3s/data/cni" };
 
+/**
+ * GKE's nodes run their CNI plugins from `/home/kubernetes/bin` (the kubelet's
+ * `--cni-bin-dir`); `/opt/cni` does not exist and is not writable on COS (linkerd2 #2174,
+ * with GKE's kubelet flags; linkerd2 #4968 added `--dest-cni-bin-dir`
+ * "to make CNI work in GKE clusters"; linkerd2-proxy-init #242 tested on GKE: "Wrote linkerd CNI
+ * binaries to /host/home/kubernetes/bin"). Cilium's GKE install sets `cni.binPath` and Istio's
+ * `cniBinDir` to the same directory. The configuration stays in the default `/etc/cni/net.d`
+ * (GKE writes its `10-gke-ptp.conflist` there: linkerd2 #10849; Cilium and Istio keep the
+ * default conf dir on GKE).
+ */
+const GKE_CNI = { netDir: "/etc/cni/net.d", binDir: "/home/kubernetes/bin" };
+
 export const TARGET_PRESETS: Record<Target, DeepPartial<MeshConfigInput>[]> = {
     // A laptop cluster is thrown away often: a static issuer (no cert-manager) keeps it light.
-    // k3d's nodes (the rancher/k3s image) keep the CNI plugins in /bin (linkerd2 test/integration/deep/install_test.go).
-    k3d: [singleNode, { identity: { issuer: { mode: "static" } }, linkerd: { cni: { netDir: K3S_CNI.netDir, binDir: "/bin" } } }],
+    // k3d's nodes run the rancher/k3s image: the k3s paths (see K3S_CNI for images older than v1.31.7).
+    k3d: [singleNode, { identity: { issuer: { mode: "static" } }, linkerd: { cni: K3S_CNI } }],
     k3s: [singleNode, { linkerd: { cni: K3S_CNI } }],
     // EKS ships no Gateway API CRDs.
     eks: [highlyAvailable, { linkerd: { gatewayApi: "install" } }],
@@ -196,5 +224,5 @@ export const TARGET_PRESETS: Record<Target, DeepPartial<MeshConfigInput>[]> = {
     // (linkerd.io 2-edge features/nft.md; linkerd2 #9053: nft failed on COS, legacy worked).
     // Linkerd's nft default (linkerd2 #14326) came from EKS 1.33 dropping legacy; nothing says
     // it now works on COS.
-    gke: [highlyAvailable, { linkerd: { gatewayApi: "present", proxyInit: { iptablesMode: "legacy" } } }],
+    gke: [highlyAvailable, { linkerd: { gatewayApi: "present", proxyInit: { iptablesMode: "legacy" }, cni: GKE_CNI } }],
 };

@@ -17,7 +17,9 @@
  * - off: nothing in the cluster (the control plane goes; Linkerd's CRDs are retained).
  *
  * A namespace removed from `mtls.namespaces` while the mesh stays on is drained the
- * same way in one step (its peers remain meshed and permissive or explicitly authorized).
+ * same way in one step (its peers remain meshed and permissive or explicitly authorized); the run
+ * after removes what is left of it. Every record that needs another run says so in `nextRun`,
+ * which the deploy workflow follows (.github/workflows/deploy.yml).
  *
  * The ingress controller (`mtls.ingress`) is meshed and drained with the namespaces: it keeps
  * its proxy until the draining-proxies step, and a controller no longer configured is drained
@@ -41,6 +43,11 @@ export interface MeshState {
     mode: MtlsMode;
     /** The ingress controller that gets a proxy, if any. */
     ingress?: MeshedIngress;
+    /**
+     * What another `pulumi up` still has to do, with no config change; absent once the mesh is
+     * settled. The deploy workflow runs `pulumi up` again while it is set.
+     */
+    nextRun?: string;
 }
 
 export interface IngressSettings {
@@ -135,11 +142,17 @@ export function planMesh(settings: MeshSettings, previous: MeshState | undefined
         const dropped = (meshedBefore ? previous!.namespaces : []).filter((n) => !wanted.includes(n));
         // An ingress controller meshed before but no longer configured: drained in this run too.
         const droppedIngress = meshedBefore && previous!.ingress && !sameIngress(previous!.ingress, ingress) ? previous!.ingress : undefined;
+        const leaving = [
+            ...(dropped.length > 0 ? [`namespaces ${dropped.join(", ")}`] : []),
+            ...(droppedIngress ? [`the ingress controller in ${droppedIngress.namespace}`] : []),
+        ];
+        const nextRun = leaving.length > 0 ? `remove what is left of ${leaving.join(" and ")} (drained in this run)` : undefined;
         const notices = [
             ...(dropped.length > 0
                 ? [`namespaces ${dropped.join(", ")} leave the mesh: injection disabled and their workloads restarted without proxies`]
                 : []),
             ...(droppedIngress ? [`the ingress controller in ${droppedIngress.namespace} leaves the mesh: restarted without its proxy`] : []),
+            ...(nextRun ? [`another \`pulumi up\` is needed, with no config change, to ${nextRun} (the deploy workflow runs it)`] : []),
         ];
         return {
             phase: "on",
@@ -153,7 +166,7 @@ export function planMesh(settings: MeshSettings, previous: MeshState | undefined
             // One controller at a time: a newly configured one is meshed, a dropped one drained.
             ingress: ingress ? { ...ingress, inject: true, injectMode } : droppedIngress ? { ...droppedIngress, inject: false, injectMode } : undefined,
             notice: notices.length > 0 ? notices.join("; ") : undefined,
-            record: { phase: "on", namespaces: wanted, mode: settings.mode, ...(ingress ? { ingress } : {}) },
+            record: { phase: "on", namespaces: wanted, mode: settings.mode, ...(ingress ? { ingress } : {}), ...(nextRun ? { nextRun } : {}) },
         };
     }
 
@@ -175,7 +188,7 @@ export function planMesh(settings: MeshSettings, previous: MeshState | undefined
                 "Objects of a cluster that is no longer reachable are dropped from the stack (provider deleteUnreachable).",
         };
     }
-    const draining = (phase: "draining-policy" | "draining-proxies", step: string): MeshPlan => ({
+    const draining = (phase: "draining-policy" | "draining-proxies", step: string, next: string): MeshPlan => ({
         phase,
         deploy: true,
         cleanup: false,
@@ -183,15 +196,17 @@ export function planMesh(settings: MeshSettings, previous: MeshState | undefined
         authorizations: false,
         ingress: previous.ingress ? { ...previous.ingress, inject: phase === "draining-policy", injectMode } : undefined,
         notice: `mTLS disable in progress: ${step}. Run \`pulumi up\` again to continue (docs/admin/mtls.md).`,
-        record: { phase, namespaces: previous.namespaces, mode: "permissive", ...(previous.ingress ? { ingress: previous.ingress } : {}) },
+        record: { phase, namespaces: previous.namespaces, mode: "permissive", ...(previous.ingress ? { ingress: previous.ingress } : {}), nextRun: next },
     });
+    const removeControlPlane = "remove the control plane, viz and every other object of the mesh (the disable's last step)";
+    const disableInjection = "disable injection and restart the workloads without proxies";
     switch (previous.phase) {
         case "on":
             return previous.mode === "strict"
-                ? draining("draining-policy", "step 1 of 3, strict policies removed and workloads restarted as permissive")
-                : draining("draining-proxies", "step 1 of 2, injection disabled and workloads restarted without proxies");
+                ? draining("draining-policy", "step 1 of 3, strict policies removed and workloads restarted as permissive", disableInjection)
+                : draining("draining-proxies", "step 1 of 2, injection disabled and workloads restarted without proxies", removeControlPlane);
         case "draining-policy":
-            return draining("draining-proxies", "step 2 of 3, injection disabled and workloads restarted without proxies");
+            return draining("draining-proxies", "step 2 of 3, injection disabled and workloads restarted without proxies", removeControlPlane);
         case "draining-proxies":
             return { ...off, notice: "mTLS disable: last step, the control plane is removed (Linkerd's CRDs are retained)" };
     }
@@ -221,14 +236,21 @@ export function readPreviousMesh(outputs: Record<string, unknown>, configured: P
         assumed: `${why}; the stack was meshed, so this run assumes the mesh is on in strict mode over mtls.namespaces and mtls.ingress (a disable drains every step).`,
     });
     if (value === undefined || value === null) return meshed ? assume("the last deployment recorded no meshState") : { state: undefined };
+    if (meshStateProblem(value) !== undefined) return assume(`the last deployment's meshState is unreadable (${JSON.stringify(value)})`);
+    return { state: value as MeshState };
+}
+
+/** What is wrong with a recorded meshState, or undefined when it is one. */
+export function meshStateProblem(value: unknown): string | undefined {
+    if (value === null || typeof value !== "object" || Array.isArray(value)) return "expected an object";
     const state = value as Partial<MeshState>;
-    const valid =
-        typeof value === "object" &&
-        ["on", "draining-policy", "draining-proxies", "off"].includes(state.phase as string) &&
-        Array.isArray(state.namespaces) &&
-        state.namespaces.every((n) => typeof n === "string") &&
-        ["permissive", "strict"].includes(state.mode as string) &&
-        (state.ingress === undefined || (["k3s-traefik", "in-namespace"].includes(state.ingress.controller) && typeof state.ingress.namespace === "string"));
-    if (!valid) return assume(`the last deployment's meshState is unreadable (${JSON.stringify(value)})`);
-    return { state: state as MeshState };
+    if (!["on", "draining-policy", "draining-proxies", "off"].includes(state.phase as string))
+        return "phase: expected on, draining-policy, draining-proxies or off";
+    if (!Array.isArray(state.namespaces) || !state.namespaces.every((n) => typeof n === "string")) return "namespaces: expected a list of names";
+    if (!["permissive", "strict"].includes(state.mode as string)) return "mode: expected permissive or strict";
+    if (state.ingress !== undefined && !(["k3s-traefik", "in-namespace"].includes(state.ingress?.controller) && typeof state.ingress?.namespace === "string")) {
+        return "ingress: expected {controller, namespace}";
+    }
+    if (state.nextRun !== undefined && typeof state.nextRun !== "string") return "nextRun: expected text";
+    return undefined;
 }

@@ -1,29 +1,48 @@
 /**
  * Every NetworkPolicy the mesh creates, as data (pure: the components only register them).
  *
- * They only ever *allow*: a NetworkPolicy also isolates the pods it selects, for the policy types
- * it lists, so each one lists only the directions the platform already denies. In a meshed
- * namespace that is ingress only, unless the operator says the namespace denies egress too
- * (`mtls.namespaceOptions.<ns>.denyEgress`): an Egress policy type there would newly cut DNS,
- * the API server and everything outside the mesh.
+ * They only ever *allow*. A NetworkPolicy also isolates the pods it selects, for the policy types it
+ * lists (k8s.io/api networking/v1 types.go), so the mesh's policy in a meshed namespace lists only
+ * the directions the namespace's own policies already isolate for every pod — as declared in
+ * `mtls.namespaceDefaults` / `mtls.namespaceOptions`, and checked against the live policies by the
+ * network preflight Job (cluster/mesh-check.mjs `network-posture`) before any of them is applied.
+ * Nothing isolated: no policy at all.
  *
  * What crosses the wire, with `proxy.outboundTransportMode: transparent` (the program's choice,
  * see components/linkerdControlPlane.ts): meshed -> meshed traffic keeps its application port, so
- * the platform's own port-level policies keep applying to it; only opaque ports travel to the
- * peer's proxy port 4143 with the target port in a transport header (linkerd2
- * controller/api/destination/endpoint_translator.go: opaque ports always use the header).
+ * the namespace's own port-level policies keep applying to it; only opaque ports travel to the
+ * peer's proxy port 4143 with the target port in a transport header (linkerd2 edge-26.8.3
+ * controller/api/destination/endpoint_translator.go: opaque ports always use the header), where a
+ * NetworkPolicy no longer sees the port. So 4143 is not opened to the mesh: each rule of the
+ * namespace's own policies that admits an opaque port is mirrored onto 4143 — same pods, same peers
+ * (`opaqueIngress`/`opaqueEgress`). The inbound proxy then applies the Linkerd policy of the port the
+ * header names (linkerd2-proxy v2.366.0 linkerd/app/inbound/src/direct.rs) and refuses a direct
+ * connection without a mesh identity. What a NetworkPolicy cannot do is tell two opaque ports of
+ * one pod apart: a peer admitted to one reaches the pod's others (docs/admin/mtls.md).
  * Ports from lib/registry.ts (the pinned chart's).
  */
-import { PORTS } from "./registry";
+import * as crypto from "node:crypto";
+import { canonicalMirror, canonicalSelector, uniqueSorted } from "../cluster/networkPolicy.cjs";
+import type { LabelSelector as ReadonlySelector, MirrorEntry } from "../cluster/networkPolicy.cjs";
+import { LINKERD_DEFAULT_OPAQUE_PORTS, PORTS } from "./registry";
 
 type Labels = Readonly<Record<string, string>>;
 
+/** A Kubernetes label selector (matchLabels AND matchExpressions). */
+export interface LabelSelector {
+    matchLabels?: Record<string, string>;
+    matchExpressions?: { key: string; operator: "In" | "NotIn" | "Exists" | "DoesNotExist"; values?: string[] }[];
+}
+
 /** A peer in a NetworkPolicy rule. */
 export interface Peer {
-    namespaceSelector?: { matchLabels?: Labels; matchExpressions?: { key: string; operator: string; values: string[] }[] };
-    podSelector?: { matchLabels: Labels };
-    ipBlock?: { cidr: string };
+    namespaceSelector?: LabelSelector;
+    podSelector?: LabelSelector;
+    ipBlock?: { cidr: string; except?: string[] };
 }
+
+/** The evaluator's canonical forms are fresh JSON: safe to hand to a resource as they are. */
+const asSpec = <T>(value: unknown) => value as T;
 
 export interface Rule {
     from?: Peer[];
@@ -36,7 +55,7 @@ export interface NetworkPolicySpec {
     name: string;
     namespace: string;
     spec: {
-        podSelector: { matchLabels?: Labels };
+        podSelector: LabelSelector;
         policyTypes: ("Ingress" | "Egress")[];
         ingress?: Rule[];
         egress?: Rule[];
@@ -50,7 +69,7 @@ const tcp = (...ports: number[]) => ports.map((port) => ({ protocol: "TCP" as co
 export function inNamespaces(namespaces: readonly string[], podLabels?: Labels): Peer {
     return {
         namespaceSelector: { matchExpressions: [{ key: NAME_LABEL, operator: "In", values: [...new Set(namespaces)].sort() }] },
-        ...(podLabels ? { podSelector: { matchLabels: podLabels } } : {}),
+        ...(podLabels ? { podSelector: { matchLabels: { ...podLabels } } } : {}),
     };
 }
 
@@ -79,46 +98,130 @@ export interface Scraper {
     podSelector: Labels;
 }
 
+/**
+ * What a meshed namespace's own NetworkPolicies isolate, for every pod (declared in the config,
+ * checked by the preflight), and their rules that admit an opaque port, which the mesh mirrors.
+ */
+export interface NamespacePosture {
+    denyIngress: boolean;
+    denyEgress: boolean;
+    opaqueIngress: readonly MirrorEntry[];
+    opaqueEgress: readonly MirrorEntry[];
+}
+
+/** The settings of `mtls` a namespace's posture is read from. */
+export interface PostureSettings {
+    namespaceDefaults: { denyIngress: boolean; denyEgress: boolean };
+    namespaceOptions: Readonly<
+        Record<string, { denyIngress?: boolean; denyEgress?: boolean; opaqueIngress?: readonly MirrorEntry[]; opaqueEgress?: readonly MirrorEntry[] }>
+    >;
+}
+
+/** A namespace's posture: its own options over the defaults (the one place they are combined). */
+export function namespacePosture(mtls: PostureSettings, namespace: string): NamespacePosture {
+    const options = mtls.namespaceOptions[namespace] ?? {};
+    return {
+        denyIngress: options.denyIngress ?? mtls.namespaceDefaults.denyIngress,
+        denyEgress: options.denyEgress ?? mtls.namespaceDefaults.denyEgress,
+        opaqueIngress: options.opaqueIngress ?? [],
+        opaqueEgress: options.opaqueEgress ?? [],
+    };
+}
+
+/**
+ * The opaque-port annotation of a namespace with extra opaque ports: Linkerd's defaults and the
+ * namespace's, since the annotation replaces the defaults (lib/registry.ts LINKERD_DEFAULT_OPAQUE_PORTS;
+ * a MySQL client on 3306 would otherwise wait on protocol detection). Undefined: no extra port, no annotation.
+ */
+export function opaquePortsAnnotation(extra: readonly number[] | undefined): string | undefined {
+    if (!extra || extra.length === 0) return undefined;
+    return [...new Set([...LINKERD_DEFAULT_OPAQUE_PORTS, ...extra])].sort((a, b) => a - b).join(",");
+}
+
 export interface MeshedNamespacePolicyArgs {
     namespace: string;
-    /** Every namespace whose pods run a proxy (meshed AKKO namespaces, the control plane, viz). */
-    meshNamespaces: readonly string[];
     controlPlaneNamespace: string;
-    /** The ingress controller's pods, when meshed: they reach backends' opaque ports through 4143. */
-    ingress?: Peer;
     /** viz's namespace, whose tap calls the proxies' control port. */
     vizNamespace?: string;
     /** The Prometheus that scrapes the proxies, if any. */
     scraper?: Scraper;
-    /** The namespace's own policies deny egress too. */
-    denyEgress: boolean;
+    /** What the namespace's own policies isolate, and the opaque rules to mirror. */
+    posture: NamespacePosture;
 }
 
-/** The `linkerd-mesh` policy of one meshed namespace: what the proxies need, nothing more. */
-export function meshedNamespacePolicy(args: MeshedNamespacePolicyArgs): NetworkPolicySpec {
-    const meshPeers = [inNamespaces(args.meshNamespaces), ...(args.ingress ? [args.ingress] : [])];
-    const ingress: Rule[] = [
-        // Opaque ports arrive on the peer's proxy port, with the target port in a transport header.
-        { from: meshPeers, ports: tcp(PORTS.proxyInbound) },
-        ...(args.scraper ? [{ from: [inNamespaces([args.scraper.namespace], args.scraper.podSelector)], ports: tcp(PORTS.proxyAdmin) }] : []),
-        ...(args.vizNamespace ? [{ from: [vizComponent(args.vizNamespace, "tap")], ports: tcp(PORTS.proxyControl) }] : []),
+/** The name of the mirror policy of the pods a selector selects: stable whatever the order of the config. */
+const mirrorName = (selector: ReadonlySelector) =>
+    `linkerd-mesh-opaque-${crypto
+        .createHash("sha256")
+        .update(JSON.stringify(canonicalSelector(selector)))
+        .digest("hex")
+        .slice(0, 10)}`;
+
+/**
+ * The mesh's policies in one meshed namespace: none when its own policies isolate nothing;
+ * `linkerd-mesh` (every pod) with what the proxies need in each isolated direction — in: the
+ * scraper on 4191, tap on 4190; out: DNS and the control plane's gRPC ports; and one
+ * `linkerd-mesh-opaque-*` policy per podSelector of the mirrored opaque rules, admitting 4143
+ * from (to) exactly the peers the namespace's own rule admits on the opaque port.
+ */
+export function meshedNamespacePolicies(args: MeshedNamespacePolicyArgs): NetworkPolicySpec[] {
+    const { posture } = args;
+    const ingress: Rule[] = posture.denyIngress
+        ? [
+              ...(args.scraper ? [{ from: [inNamespaces([args.scraper.namespace], args.scraper.podSelector)], ports: tcp(PORTS.proxyAdmin) }] : []),
+              ...(args.vizNamespace ? [{ from: [vizComponent(args.vizNamespace, "tap")], ports: tcp(PORTS.proxyControl) }] : []),
+          ]
+        : [];
+    const egress: Rule[] = posture.denyEgress
+        ? [
+              DNS,
+              // Proxies ask the control plane for identity, destinations and policies.
+              { to: [inNamespaces([args.controlPlaneNamespace])], ports: tcp(PORTS.identityGrpc, PORTS.destinationGrpc, PORTS.policyGrpc) },
+          ]
+        : [];
+    const policies: NetworkPolicySpec[] = [];
+    if (ingress.length > 0 || egress.length > 0) {
+        policies.push({
+            name: "linkerd-mesh",
+            namespace: args.namespace,
+            spec: {
+                podSelector: {},
+                policyTypes: [...(ingress.length > 0 ? ["Ingress" as const] : []), ...(egress.length > 0 ? ["Egress" as const] : [])],
+                ...(ingress.length > 0 ? { ingress } : {}),
+                ...(egress.length > 0 ? { egress } : {}),
+            },
+        });
+    }
+
+    // The mirrors, grouped by the pods they select (a mirror only where its direction is isolated:
+    // config/rules/mtls.ts validateNetworkPosture).
+    const mirrors = [
+        ...(posture.denyIngress ? posture.opaqueIngress.map((entry) => ({ direction: "Ingress" as const, entry: canonicalMirror(entry, "Ingress") })) : []),
+        ...(posture.denyEgress ? posture.opaqueEgress.map((entry) => ({ direction: "Egress" as const, entry: canonicalMirror(entry, "Egress") })) : []),
     ];
-    const egress: Rule[] = [
-        DNS,
-        // Proxies ask the control plane for identity, destinations and policies.
-        { to: [inNamespaces([args.controlPlaneNamespace])], ports: tcp(PORTS.identityGrpc, PORTS.destinationGrpc, PORTS.policyGrpc) },
-        { to: [inNamespaces(args.meshNamespaces)], ports: tcp(PORTS.proxyInbound) },
-    ];
-    return {
-        name: "linkerd-mesh",
-        namespace: args.namespace,
-        spec: {
-            podSelector: {},
-            policyTypes: args.denyEgress ? ["Ingress", "Egress"] : ["Ingress"],
-            ingress,
-            ...(args.denyEgress ? { egress } : {}),
-        },
-    };
+    const bySelector = new Map<string, { selector: LabelSelector; ingress: Rule[]; egress: Rule[] }>();
+    for (const { direction, entry } of mirrors) {
+        const key = JSON.stringify(entry.podSelector);
+        const group = bySelector.get(key) ?? { selector: asSpec<LabelSelector>(entry.podSelector), ingress: [], egress: [] };
+        if (direction === "Ingress") group.ingress.push({ ...(entry.from ? { from: asSpec<Peer[]>(entry.from) } : {}), ports: tcp(PORTS.proxyInbound) });
+        else group.egress.push({ ...(entry.to ? { to: asSpec<Peer[]>(entry.to) } : {}), ports: tcp(PORTS.proxyInbound) });
+        bySelector.set(key, group);
+    }
+    for (const group of [...bySelector.values()].sort((a, b) => mirrorName(a.selector).localeCompare(mirrorName(b.selector)))) {
+        const rulesIn = uniqueSorted(group.ingress);
+        const rulesOut = uniqueSorted(group.egress);
+        policies.push({
+            name: mirrorName(group.selector),
+            namespace: args.namespace,
+            spec: {
+                podSelector: group.selector,
+                policyTypes: [...(rulesIn.length > 0 ? ["Ingress" as const] : []), ...(rulesOut.length > 0 ? ["Egress" as const] : [])],
+                ...(rulesIn.length > 0 ? { ingress: rulesIn } : {}),
+                ...(rulesOut.length > 0 ? { egress: rulesOut } : {}),
+            },
+        });
+    }
+    return policies;
 }
 
 export interface PlatformPolicyArgs {
@@ -135,6 +238,11 @@ export interface PlatformPolicyArgs {
     maintenanceNamespace?: string;
     /** viz's bundled Prometheus: queried by readers (a Grafana), sending alerts to Alertmanagers. */
     vizPrometheus?: { readers: boolean; alertmanagerPorts: readonly number[] };
+    /**
+     * The ingress controller's pods, when the dashboard is published through an Ingress
+     * (`viz.dashboard.ingress`): they reach the dashboard's web pods on 8084.
+     */
+    dashboardIngressFrom?: Peer;
 }
 
 /**
@@ -185,6 +293,8 @@ export function platformPolicies(args: PlatformPolicyArgs): NetworkPolicySpec[] 
                     ...scrape.map((r) => ({ ...r, ports: tcp(PORTS.proxyAdmin) })),
                     // Readers are authorized by Linkerd (an AuthorizationPolicy on prometheus-admin), wherever they run.
                     ...(args.vizPrometheus?.readers ? [{ ports: tcp(PORTS.prometheus) }] : []),
+                    // The dashboard's Ingress: its controller's pods to the web pods' port (templates/web.yaml).
+                    ...(args.dashboardIngressFrom ? [{ from: [args.dashboardIngressFrom], ports: tcp(PORTS.vizWeb) }] : []),
                 ],
                 [
                     toOwn(viz),

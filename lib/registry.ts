@@ -147,6 +147,18 @@ export const PORTS = {
     dns: 53,
 } as const;
 
+/**
+ * The ports Linkerd treats as opaque when a pod's namespace names none (charts/linkerd-control-plane/
+ * values.yaml `proxy.opaquePorts`, edge-26.8.3): server-speaks-first protocols (SMTP 25/587, MySQL 3306,
+ * Galera 4444, PostgreSQL 5432, Redis 6379, Elasticsearch 9300) and Memcached 11211. A namespace's
+ * `config.linkerd.io/opaque-ports` *replaces* them: the injector copies the namespace's value onto each
+ * pod (pkg/inject/inject.go CreateOpaquePortsPatch, AppendNamespaceAnnotations) and the destination
+ * controller then reads only the pod's (controller/api/destination/watcher/workload_watcher.go
+ * GetAnnotatedOpaquePorts). Opaque ports travel to the peer's proxy port, 4143, in any transport mode
+ * (controller/api/destination/endpoint_translator.go createWeightedAddr).
+ */
+export const LINKERD_DEFAULT_OPAQUE_PORTS: readonly number[] = [25, 587, 3306, 4444, 5432, 6379, 9300, 11211];
+
 /** Linkerd's webhooks: control-plane chart value key -> Service name; their Secret is `<service>-k8s-tls`. */
 export const LINKERD_WEBHOOKS = {
     proxyInjector: "linkerd-proxy-injector",

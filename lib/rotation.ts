@@ -164,9 +164,10 @@ export function planRotation(settings: TrustAnchorSettings, previous: RotationRe
 
 /** Reads a record from a previous deployment's outputs; undefined if there is none. */
 export function parseRotationRecord(value: unknown): RotationRecord | undefined {
-    if (value === null || typeof value !== "object") return undefined;
+    if (value === undefined || value === null) return undefined;
     const record = value as Partial<RotationRecord>;
     if (
+        typeof value !== "object" ||
         typeof record.generation !== "number" ||
         ![0, 1, 2, 3].includes(record.phase as number) ||
         typeof record.since !== "string" ||

@@ -8,7 +8,7 @@
  */
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
 import { ISSUER_LIFETIME_HOURS, issuerLifetimeProblem } from "../lib/issuerLifetimes";
-import { CHARTS, PORTS } from "../lib/registry";
+import { CHARTS, LINKERD_DEFAULT_OPAQUE_PORTS, PORTS } from "../lib/registry";
 
 type Policy = ResourceValidationPolicy | StackValidationPolicy;
 
@@ -140,19 +140,27 @@ function admits(rule: any, port: number): boolean {
     );
 }
 
+/**
+ * With `proxy.outboundTransportMode: transparent` (the program's), meshed traffic keeps its port on
+ * the wire except to an opaque port, which travels to the peer's proxy port 4143 (linkerd2 edge-26.8.3
+ * controller/api/destination/endpoint_translator.go). A namespace whose NetworkPolicies admit one of
+ * Linkerd's default opaque ports but nothing on 4143 would drop every meshed call to it.
+ */
 export const networkPoliciesAllowProxy: StackValidationPolicy = {
     name: "networkpolicies-allow-proxy",
-    description: "In a meshed namespace with ingress NetworkPolicies, one of them admits the proxy's inbound port 4143.",
+    description: "In a meshed namespace whose NetworkPolicies admit one of Linkerd's opaque ports, one of them admits the proxy's inbound port 4143 too.",
     configSchema,
     validateStack: (args, reportViolation) => {
         const policies = args.resources.filter((r) => r.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy");
         for (const namespace of meshedNamespaces(args.resources, args.getConfig<MeshPolicyConfig>())) {
             const ingress = policies.filter((p) => p.props.metadata?.namespace === namespace && (p.props.spec?.policyTypes ?? ["Ingress"]).includes("Ingress"));
-            if (ingress.length === 0) continue;
-            const open = ingress.some((p) => (p.props.spec?.ingress ?? []).some((rule: any) => admits(rule, PROXY_INBOUND_PORT)));
-            if (!open) {
+            const rules: any[] = ingress.flatMap((p) => p.props.spec?.ingress ?? []);
+            const opaque = LINKERD_DEFAULT_OPAQUE_PORTS.filter((port) => rules.some((rule) => admits(rule, port)));
+            if (opaque.length === 0) continue;
+            if (!rules.some((rule) => admits(rule, PROXY_INBOUND_PORT))) {
                 reportViolation(
-                    `NetworkPolicies in meshed namespace ${namespace} admit nothing on port ${PROXY_INBOUND_PORT}: every meshed call would be dropped.`,
+                    `NetworkPolicies in meshed namespace ${namespace} admit opaque port(s) ${opaque.join(", ")} but nothing on port ${PROXY_INBOUND_PORT}, ` +
+                        "where meshed clients' opaque traffic arrives: every meshed call to them would be dropped.",
                 );
             }
         }

@@ -1,6 +1,6 @@
 /** `pulumi config set --path`, as the CLI parses and stores it (tools/configPath.ts). */
 import { strict as assert } from "node:assert";
-import { coerce, configSetPath, parsePropertyPath } from "../tools/configPath";
+import { coerce, configSetPath, IndexOutOfRange, parseConfigKey, parsePropertyPath } from "../tools/configPath";
 
 const set = (config: Record<string, string>, key: string, value: string) => configSetPath(config, key, value, "akko-mtls");
 
@@ -51,5 +51,30 @@ describe("pulumi config set --path, as the CLI does it", () => {
         assert.throws(() => set(config, "mtls.namespaces[3]", "x"), /array index out of range/);
         assert.throws(() => set(config, "mtls.namespaces.first", "x"), /key for an array must be an int/);
         assert.throws(() => set({ "akko-mtls:mtls": '{"enabled":true}' }, "mtls.enabled.deeper", "x"), /expected a map/);
+    });
+
+    it("the namespace comes from the key's first segment, as the CLI reads it (pulumi io.go parseConfigKey, key.go ParseKey)", () => {
+        assert.deepEqual(parseConfigKey("mtls.enabled", "akko-mtls"), { namespace: "akko-mtls", path: ["mtls", "enabled"] });
+        assert.deepEqual(parseConfigKey("akko-mtls:mtls.enabled", "akko-mtls"), { namespace: "akko-mtls", path: ["mtls", "enabled"] });
+        assert.deepEqual(parseConfigKey("mtls:enabled", "akko-mtls"), { namespace: "mtls", path: ["enabled"] }, "a colon for a dot: another namespace");
+        assert.deepEqual(
+            parseConfigKey("mtls.ingress:x", "akko-mtls"),
+            { namespace: "akko-mtls", path: ["mtls", "ingress:x"] },
+            "a colon after the first segment is a name",
+        );
+        assert.deepEqual(parseConfigKey("akko-mtls:config:mtls", "akko-mtls"), { namespace: "akko-mtls", path: ["mtls"] }, "the old `config` module form");
+        assert.throws(() => parseConfigKey("akko-mtls:mtls:enabled", "akko-mtls"), /could not parse/);
+        assert.deepEqual(set({}, "mtls:enabled", "true"), { "mtls:enabled": "true" }, "stored where nothing reads it");
+    });
+
+    it("an index past the end says which list, where and how long it is", () => {
+        let error: unknown;
+        try {
+            set({}, "mtls.namespaces[1]", "spark");
+        } catch (e) {
+            error = e;
+        }
+        assert.ok(error instanceof IndexOutOfRange);
+        assert.deepEqual([error.list, error.index, error.length], [["mtls", "namespaces"], 1, 0]);
     });
 });

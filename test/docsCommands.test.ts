@@ -10,7 +10,8 @@ import * as path from "node:path";
 import { z } from "zod";
 import { configObject } from "../config/schema";
 import { parsePropertyPath } from "../tools/configPath";
-import { plan } from "../tools/cli/plan";
+import * as os from "node:os";
+import { plan, SAMPLE_PREVIOUS } from "../tools/cli/plan";
 import { PROJECT_ROOT } from "../tools/mockRuntime";
 
 function markdownFiles(dir: string): string[] {
@@ -79,7 +80,7 @@ describe("the docs' commands", function () {
             ({ line }) =>
                 !NEEDS_A_CLUSTER_OR_CLI.test(line) &&
                 !NOT_RUN_HERE.test(line) &&
-                !/^npm run (plan|bench|e2e|snapshot) --/.test(line) &&
+                !/^npm run (plan|bench|e2e|snapshot|renewals) --/.test(line) &&
                 !line.startsWith("pulumi config set --path"),
         );
         assert.deepEqual(unsorted, []);
@@ -106,6 +107,13 @@ describe("the docs' commands", function () {
                 .replace(/<stack>/g, "netcup")
                 .match(/'[^']*'|\S+/g)!
                 .map((a) => a.replace(/^'|'$/g, ""));
+            // A `--previous` file is what `pulumi stack output --json` wrote: the plan's own sample stands in for it.
+            const previous = args.indexOf("--previous");
+            if (previous !== -1) {
+                const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "docs-previous-")), path.basename(args[previous + 1]));
+                fs.writeFileSync(file, JSON.stringify(SAMPLE_PREVIOUS));
+                args[previous + 1] = file;
+            }
             const result = await plan(args);
             assert.equal(result.status, 0, `${file}: ${line}\n${result.output}`);
             assert.match(
@@ -118,7 +126,7 @@ describe("the docs' commands", function () {
 
     it("the tools' --help, as the docs name them, prints a usage and exits 0", async () => {
         const { spawnSync } = await import("node:child_process");
-        for (const tool of ["bench", "e2e", "snapshot"]) {
+        for (const tool of ["bench", "e2e", "snapshot", "renewals"]) {
             const result = spawnSync(
                 process.execPath,
                 ["-r", "ts-node/register/transpile-only", path.join(PROJECT_ROOT, "tools", "cli", `${tool}.ts`), "--help"],

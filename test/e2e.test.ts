@@ -18,6 +18,8 @@ import {
     E2E_IMAGE,
     E2E_INGRESS,
     E2E_NAMESPACE,
+    E2E_OPAQUE_PORTS,
+    E2E_PROTOCOLS,
     e2eStackFile,
     Edge,
     edgesVerdict,
@@ -25,8 +27,14 @@ import {
     metricsVerdict,
     missingPrerequisite,
     parsePrometheusText,
+    protocolLogVerdict,
+    protocolManifests,
+    protocolMetricsVerdict,
+    PROTOCOL_SCRIPT,
     workloadManifests,
 } from "../tools/e2e";
+import { IMAGES } from "../lib/registry";
+import * as os from "node:os";
 import { kubernetesObjects, ofType, PROJECT_ROOT, runProgram } from "../tools/mockRuntime";
 
 const edge = (src: string, dst: string, overrides: Partial<Record<string, string>> = {}) => ({
@@ -181,6 +189,74 @@ describe("e2e (no cluster needed)", () => {
             { name: "a_total", labels: { x: 'q"uote', y: "n\\l" }, value: 1.5 },
             { name: "b", labels: {}, value: 2 },
         ]);
+    });
+
+    it("protocol classes: every class AKKO sends, each opaque where Linkerd must not detect, on the pinned node image", async () => {
+        assert.deepEqual(
+            E2E_PROTOCOLS.map((p) => p.name),
+            ["grpc-stream", "http1", "http2", "server-first", "client-first"],
+        );
+        const k3d = fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.k3d.yaml"), "utf8");
+        const file = YAML.parse(e2eStackFile(k3d, "k3d-akko-e2e", true)).config;
+        const config = resolveConfig(Object.fromEntries(Object.entries<unknown>(file).map(([k, v]) => [k.replace("akko-mtls:", ""), v])));
+        assert.deepEqual(config.mtls.namespaceOptions[E2E_NAMESPACE].opaquePorts, E2E_OPAQUE_PORTS);
+        // The namespace's annotation the program writes keeps Linkerd's defaults (3306 among them): the
+        // server-first class would stall on protocol detection otherwise.
+        const run = await runProgram({
+            stack: "e2e",
+            config: Object.fromEntries(Object.entries<unknown>(file).map(([k, v]) => [k, typeof v === "string" ? v : JSON.stringify(v)])),
+        });
+        const patch = ofType(run, "kubernetes:core/v1:NamespacePatch").find((p) => p.inputs.metadata.name === E2E_NAMESPACE)!;
+        const opaque = patch.inputs.metadata.annotations["config.linkerd.io/opaque-ports"].split(",").map(Number);
+        for (const protocol of E2E_PROTOCOLS) assert.equal(opaque.includes(protocol.port), protocol.opaque, `${protocol.name} on ${protocol.port}`);
+        const objects = YAML.parseAllDocuments(protocolManifests()).map((d) => d.toJSON());
+        const images = objects.filter((o) => o.kind === "Deployment").map((o) => o.spec.template.spec.containers[0].image);
+        assert.deepEqual(images, [IMAGES.node, IMAGES.node]);
+        assert.deepEqual(
+            objects.find((o) => o.kind === "Service").spec.ports.map((p: any) => p.port),
+            E2E_PROTOCOLS.map((p) => p.port),
+        );
+    });
+
+    it("protocol classes: the script serves and calls each of them (run here, on loopback ports)", async function () {
+        this.timeout(20_000);
+        const shift = (port: number) => port + 20000;
+        let script = PROTOCOL_SCRIPT;
+        for (const p of E2E_PROTOCOLS) script = script.replaceAll(`(${p.port})`, `(${shift(p.port)})`).replaceAll(`:${p.port}/`, `:${shift(p.port)}/`);
+        script = script.replace(/h2\((\d+),/g, (_, port) => `h2(${shift(Number(port))},`).replace(/tcp\((\d+),/g, (_, port) => `tcp(${shift(Number(port))},`);
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "protocols-"));
+        const file = path.join(dir, "protocols.js");
+        fs.writeFileSync(file, script);
+        const { spawn } = await import("node:child_process");
+        const server = spawn(process.execPath, [file, "serve"], { stdio: "ignore" });
+        try {
+            await new Promise((resolve) => setTimeout(resolve, 700));
+            const client = spawnSync(process.execPath, [file, "call", "127.0.0.1"], { encoding: "utf8", timeout: 4000 });
+            const verdict = protocolLogVerdict(client.stdout);
+            assert.ok(verdict.ok, `${verdict.problems.join("; ")}\n${client.stdout}${client.stderr}`);
+        } finally {
+            server.kill();
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    });
+
+    it("protocol classes: the client's latest round decides; the server's proxy counts each port's connections over mTLS", () => {
+        const round = (failed?: string) => E2E_PROTOCOLS.map((p) => (p.name === failed ? `FAILED ${p.name}: timed out` : `ok ${p.name}`)).join("\n");
+        assert.equal(protocolLogVerdict(round()).ok, true);
+        assert.deepEqual(protocolLogVerdict(`${round()}\n${round("server-first")}`).problems, ["server-first: FAILED server-first: timed out"]);
+        assert.equal(protocolLogVerdict(`${round("http2")}\n${round()}`).ok, true, "recovered");
+        assert.deepEqual(protocolLogVerdict("ok http1").problems.length, 4);
+
+        const open = (port: number, tls: string, value: number) =>
+            `tcp_open_total{direction="inbound",peer="src",target_addr="10.42.0.9:${port}",target_ip="10.42.0.9",target_port="${port}",tls="${tls}"${tls === "true" ? "" : ',no_tls_reason="no_tls_from_remote"'},srv_kind="default",srv_name="all-unauthenticated"} ${value}`;
+        const admin =
+            'tcp_open_total{direction="inbound",peer="src",target_addr="0.0.0.0:4191",target_ip="0.0.0.0",target_port="4191",tls="no_identity",no_tls_reason="no_tls_from_remote"} 30';
+        const secured = ["# TYPE tcp_open_total counter", admin, ...E2E_PROTOCOLS.map((p) => open(p.port, "true", 3))].join("\n");
+        assert.equal(protocolMetricsVerdict(secured).ok, true, protocolMetricsVerdict(secured).problems.join());
+        const plain = `${secured}\n${open(3306, "no_identity", 2)}`;
+        assert.deepEqual(protocolMetricsVerdict(plain).problems, ["server-first: 2 plaintext connections on 3306 (no_tls_from_remote)"]);
+        const missing = ["# TYPE tcp_open_total counter", ...E2E_PROTOCOLS.filter((p) => p.port !== 9092).map((p) => open(p.port, "true", 1))].join("\n");
+        assert.deepEqual(protocolMetricsVerdict(missing).problems, ["client-first: no inbound mTLS connection on 9092"]);
     });
 
     it("skips with a reason where it cannot run: no CLI, no k3d context, Linkerd already there", () => {

@@ -10,6 +10,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
 import { API_CHECK_TIMING } from "../components/certManager";
+import { AMBIENT_KUBECONFIG } from "../components/mtlsMesh";
 import { gatewayApiVersionProblem } from "../components/gatewayApi";
 import { awaitCaBundle, retainAndReadopt, retainCustomResourceDefinitions } from "../components/transforms";
 import { ConfigError } from "../config";
@@ -20,6 +21,8 @@ import { GATEWAY_API } from "../lib/registry";
 import { RotationRecord } from "../lib/rotation";
 import { readPreviousDeployment, refusedTransitions } from "../lib/transitions";
 import { runStack, runStackOk, STACKS } from "./helpers";
+import { diffProviderConfig } from "./providerConfig";
+import { providerForcesCreate, serverSideApply } from "./serverSideApply";
 
 const CHART = "kubernetes:helm.sh/v4:Chart";
 const JOB = "kubernetes:batch/v1:Job";
@@ -95,6 +98,117 @@ describe("objects that outlive their stack entry are adopted again", () => {
         assert.equal(adopted.opts.retainOnDelete, true);
         assert.deepEqual(adopted.props.metadata.annotations, { a: "b", "pulumi.com/patchForce": "true" });
         assert.equal(retainAndReadopt({ ...child, type: "kubernetes:helm.sh/v4:Chart", custom: false } as any), undefined, "not the chart itself");
+    });
+});
+
+describe("the provider's kubeconfig is the running machine's, never a path in state (pulumi-kubernetes#3217)", () => {
+    const RUNNER = "/home/runner/work/_temp/kubeconfig";
+    const LAPTOP = "/home/alice/.kube/config";
+    /** A kubeconfig whose context `akko-eks` points at `server`. */
+    const kubeconfig = (server: string) =>
+        YAML.stringify({
+            apiVersion: "v1",
+            kind: "Config",
+            "current-context": "akko-eks",
+            clusters: [{ name: "eks", cluster: { server } }],
+            contexts: [{ name: "akko-eks", context: { cluster: "eks", user: "u" } }],
+            users: [{ name: "u", user: {} }],
+        });
+    // The same cluster, reached by CI through its private endpoint and by a laptop through the public one.
+    const runner = { [RUNNER]: kubeconfig("https://10.0.0.1") };
+    const laptop = { [LAPTOP]: kubeconfig("https://eks.example.com") };
+    /** The provider's inputs of a run on a machine whose $KUBECONFIG is `kubeconfigEnv`. */
+    const providerInputs = async (kubeconfigEnv: string, overrides: Record<string, unknown> = {}) => {
+        const saved = process.env.KUBECONFIG;
+        process.env.KUBECONFIG = kubeconfigEnv;
+        try {
+            // Never a shared run: they are cached regardless of the environment.
+            const run = await runStack("eks", { "mtls.enabled": true, ...overrides });
+            if (run.error) throw run.error;
+            return one(run, PROVIDER, "akko-kubernetes").inputs;
+        } finally {
+            if (saved === undefined) delete process.env.KUBECONFIG;
+            else process.env.KUBECONFIG = saved;
+        }
+    };
+
+    it("whatever $KUBECONFIG says, the provider's inputs hold no path; an explicit cluster.kubeconfig is passed as written", async () => {
+        const inputs = await providerInputs(RUNNER);
+        assert.equal(inputs.kubeconfig, AMBIENT_KUBECONFIG);
+        assert.equal(inputs.context, "akko-eks");
+        assert.ok(!JSON.stringify(inputs).includes("/home/"), JSON.stringify(inputs));
+        assert.equal((await providerInputs(RUNNER, { "cluster.kubeconfig": "~/.kube/akko" })).kubeconfig, "~/.kube/akko");
+    });
+
+    it("CI then a laptop, a laptop then CI: the provider's config has no diff, so the preview neither fails nor replaces", async () => {
+        const ci = await providerInputs(RUNNER);
+        const alice = await providerInputs(LAPTOP);
+        for (const machine of [runner, laptop]) assert.deepEqual(diffProviderConfig(ci, alice, machine), { changed: [], replaces: [] });
+        assert.deepEqual(diffProviderConfig(alice, ci, runner), { changed: [], replaces: [] });
+    });
+
+    it("what the SDK stored before (the runner's path) fails a laptop's preview, and migrates in place where it exists", async () => {
+        const now = await providerInputs(RUNNER);
+        const stored = { ...now, kubeconfig: RUNNER }; // @pulumi/kubernetes provider.js: `args.kubeconfig ?? $KUBECONFIG`
+        // The reported failure: the laptop cannot find the path and parses it as a kubeconfig.
+        assert.throws(() => diffProviderConfig(stored, { ...now, kubeconfig: LAPTOP }, laptop), /failed to parse kubeconfig/);
+        // Passing the laptop's own path instead would replace the provider, hence every Kubernetes resource.
+        assert.deepEqual(diffProviderConfig(stored, { ...now, kubeconfig: LAPTOP }, { ...runner, ...laptop }).replaces, ["kubeconfig"]);
+        // The migration, run by CI where the stored path exists: an update of the provider, nothing replaced.
+        assert.deepEqual(diffProviderConfig(stored, now, runner), { changed: ["kubeconfig"], replaces: [] });
+    });
+});
+
+describe("the mesh's namespace annotations: what the preview shows is what `up` applies", () => {
+    const PATCH = "kubernetes:core/v1:NamespacePatch";
+    const annotationFields = (annotations: Record<string, string>) =>
+        Object.fromEntries(Object.entries(annotations).map(([key, value]) => [`metadata.annotations.${key}`, value]));
+    // An operator opted `akko` out by hand and its chart labelled the namespace; the stack meshes it, strict.
+    const live = {
+        fields: { "metadata.annotations.linkerd.io/inject": "disabled", "metadata.annotations.team": "data" },
+        owners: { "metadata.annotations.linkerd.io/inject": ["kubectl-annotate"], "metadata.annotations.team": ["helm"] },
+    };
+
+    it("an annotation set with kubectl annotate is taken over at the first `up`, as the preview said, and nothing else", async () => {
+        const run = await runStackOk("eks", {
+            "mtls.enabled": true,
+            "mtls.mode": "strict",
+            "mtls.ingress.enabled": true,
+            "mtls.ingress.namespace": "ingress-nginx",
+        });
+        const patches = ofType(run, PATCH);
+        assert.ok(patches.length >= 2, "akko and the ingress controller's namespace");
+        for (const patch of patches) {
+            const annotations = patch.inputs.metadata.annotations;
+            const apply = (preview: boolean) =>
+                serverSideApply(live, {
+                    manager: "pulumi-kubernetes-abc123",
+                    fields: annotationFields(annotations),
+                    force: providerForcesCreate(annotations, /* the provider's enablePatchForce */ false, preview),
+                });
+            const preview = apply(true);
+            const up = apply(false);
+            assert.ok("object" in preview, `${patch.name}: the preview forces every create`);
+            assert.deepEqual(up, preview, `${patch.name}: the first up does what the preview showed`);
+            if (!("object" in up)) continue;
+            assert.equal(up.object.fields["metadata.annotations.linkerd.io/inject"], annotations["linkerd.io/inject"]);
+            assert.deepEqual(up.object.owners["metadata.annotations.team"], ["helm"], "other fields keep their owner");
+        }
+    });
+
+    it("the oracle: without the force annotation the same `up` fails with a field conflict the preview hid", () => {
+        const annotations = { "linkerd.io/inject": "enabled" };
+        const apply = (preview: boolean) =>
+            serverSideApply(live, {
+                manager: "pulumi-kubernetes-abc123",
+                fields: annotationFields(annotations),
+                force: providerForcesCreate(annotations, false, preview),
+            });
+        assert.ok("object" in apply(true));
+        assert.deepEqual(apply(false), { conflicts: ["metadata.annotations.linkerd.io/inject"] });
+        // The same value is no conflict: ownership is shared.
+        const same = serverSideApply(live, { manager: "m", fields: { "metadata.annotations.linkerd.io/inject": "disabled" }, force: false });
+        assert.deepEqual("object" in same && same.object.owners["metadata.annotations.linkerd.io/inject"], ["kubectl-annotate", "m"]);
     });
 });
 

@@ -89,9 +89,10 @@ if (args[0] === "get" && args[1] === "--raw") {
   const selector = url.searchParams.get("labelSelector");
   const wanted = selector ? Object.fromEntries(selector.split(",").map((kv) => kv.split("="))) : {};
   const pods = all.filter((p) => Object.entries(wanted).every(([k, v]) => (p.metadata.labels || {})[k] === v));
-  const limit = Number(url.searchParams.get("limit")), start = Number(url.searchParams.get("continue") || 0);
+  const limit = Number(url.searchParams.get("limit")), start = Number(url.searchParams.get("continue") || 0) || 0;
   if (!limit) { process.stderr.write("unpaged list\\n"); process.exit(5); }
-  const next = start + limit < pods.length ? String(start + limit) : "";
+  // An API that never ends its list: the same token again, or a new one every time.
+  const next = rules.endlessList === "same" ? "stuck" : rules.endlessList === "new" ? "t" + Math.random() : start + limit < pods.length ? String(start + limit) : "";
   // Each page is built on its own: what the script holds at once is one page.
   const page = pods.slice(start, start + limit).map((p) => ({ ...p, metadata: { ...p.metadata, annotations: { ...(p.metadata.annotations || {}), padding: "x".repeat(rules.podPadding || 0) } } }));
   process.stdout.write(JSON.stringify({ kind: "PodList", items: page, metadata: { continue: next } }));
@@ -159,6 +160,19 @@ export interface Cluster {
     ingresses?: Record<string, string[]>;
     /** Bytes added to every served pod (memory test). */
     podPadding?: number;
+    /** The pod list never ends: the same continue token every time, or a new one. */
+    endlessList?: "same" | "new";
+    /**
+     * ReplicaSets, Deployments, StatefulSets and DaemonSets per namespace, as the cluster has them; by
+     * default those the pods' controller references name, consistent with them ({@link workloadsOf}).
+     */
+    workloads?: Record<string, object[]>;
+    /** Options for the script's node (e.g. --max-old-space-size). */
+    nodeOptions?: string[];
+    /** Kill the script after this long (a run that would not end by itself). */
+    timeoutSeconds?: number;
+    /** Record the script's peak resident memory (its node process alone; kubectl runs apart). */
+    measureMemory?: boolean;
     /** Heap limit of the script's node, MiB. */
     heapMiB?: number;
     env?: Record<string, string>;
@@ -173,6 +187,8 @@ export interface Result {
     /** kubectl calls as made. */
     raw: string[];
     seconds: number;
+    /** Peak resident memory of the script's node process, MiB (with {@link Cluster.measureMemory}). */
+    peakMiB?: number;
 }
 
 export const bundlePem = (anchors: Ca[] | string) => (typeof anchors === "string" ? anchors : anchors.map((a) => a.certPem.trim()).join("\n"));
@@ -196,6 +212,7 @@ export function runScript(cluster: Cluster, dir?: string): Result {
             gone: cluster.gone ?? [],
             slowRollouts: cluster.slowRollouts ?? 0,
             podPadding: cluster.podPadding ?? 0,
+            endlessList: cluster.endlessList ?? "",
             refreshOnRestart: cluster.refreshOnRestart ?? false,
         });
         write("configmap-linkerd-linkerd-identity-trust-roots.json", { data: { "ca-bundle.crt": bundlePem(cluster.bundle) } });
@@ -210,6 +227,11 @@ export function runScript(cluster: Cluster, dir?: string): Result {
             })),
         });
         for (const [namespace, pods] of Object.entries(cluster.pods ?? {})) write(`pods-${namespace}.json`, pods);
+        for (const namespace of new Set([...Object.keys(cluster.pods ?? {}), ...Object.keys(cluster.workloads ?? {})])) {
+            for (const object of cluster.workloads?.[namespace] ?? workloadsOf(cluster.pods?.[namespace] ?? [])) {
+                write(`${object.kind.toLowerCase()}-${namespace}-${object.metadata.name}.json`, object);
+            }
+        }
         for (const [name, annotations] of Object.entries(cluster.deployments ?? {})) {
             write(`deployment-linkerd-${name}.json`, {
                 metadata: { name },
@@ -222,8 +244,20 @@ export function runScript(cluster: Cluster, dir?: string): Result {
         fs.writeFileSync(path.join(dir, "calls.log"), "");
 
         const started = Date.now();
-        const result = spawnSync(process.execPath, [...(cluster.heapMiB ? [`--max-old-space-size=${cluster.heapMiB}`] : []), MESH_CHECK_SCRIPT_PATH], {
+        const rssFile = path.join(dir, "peak-rss");
+        if (cluster.measureMemory) {
+            // getrusage's ru_maxrss of the script's process, written as it exits.
+            const preload = `process.on("exit", () => require("fs").writeFileSync(${JSON.stringify(rssFile)}, String(process.resourceUsage().maxRSS)));`;
+            fs.writeFileSync(path.join(dir, "peak-rss.cjs"), preload);
+        }
+        const nodeOptions = [
+            ...(cluster.heapMiB ? [`--max-old-space-size=${cluster.heapMiB}`] : []),
+            ...(cluster.nodeOptions ?? []),
+            ...(cluster.measureMemory ? ["--require", path.join(dir, "peak-rss.cjs")] : []),
+        ];
+        const result = spawnSync(process.execPath, [...nodeOptions, MESH_CHECK_SCRIPT_PATH], {
             encoding: "utf8",
+            ...(cluster.timeoutSeconds ? { timeout: cluster.timeoutSeconds * 1000, killSignal: "SIGKILL" as const } : {}),
             env: {
                 PATH: `${bin}:${process.env.PATH}`,
                 FAKE_KUBE_DIR: dir,
@@ -239,6 +273,9 @@ export function runScript(cluster: Cluster, dir?: string): Result {
                 ROLLOUT_TIMEOUT_SECONDS: "60",
                 KUBECTL_TIMEOUT_SECONDS: "2",
                 TASKS: "certificates,restarts",
+                PAGE_SIZE: "250",
+                MAX_PAGE_BYTES: String(4 * 1024 * 1024),
+                MAX_PAGES: "1000",
                 ...cluster.env,
             },
         });
@@ -251,7 +288,9 @@ export function runScript(cluster: Cluster, dir?: string): Result {
                 cluster.deployments![name] = read(`deployment-linkerd-${name}.json`).spec.template.metadata.annotations ?? {};
             }
         }
-        return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls, raw, seconds: (Date.now() - started) / 1000 };
+        const seconds = (Date.now() - started) / 1000;
+        const peakMiB = cluster.measureMemory && fs.existsSync(rssFile) ? Number(fs.readFileSync(rssFile, "utf8")) / 1024 : undefined;
+        return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls, raw, seconds, peakMiB };
     } finally {
         if (!keep) fs.rmSync(dir, { recursive: true, force: true });
     }
@@ -268,17 +307,23 @@ export interface PodOptions {
     labels?: Record<string, string>;
     hostNetwork?: boolean;
     phase?: string;
-    /** Owner: Deployment (default), StatefulSet, Job, or none (a bare pod). */
-    owner?: "Deployment" | "StatefulSet" | "Job" | "none";
+    /** Owner: Deployment (default, through its ReplicaSet), StatefulSet, DaemonSet, Job, or none (a bare pod). */
+    owner?: "Deployment" | "StatefulSet" | "DaemonSet" | "Job" | "none";
     probes?: Record<string, object>;
     ports?: object[];
 }
 
 let podCounter = 0;
+const HASH = "5d8f7c9b4";
+/** The uid the fake cluster gives a workload object: fixed per kind and name. */
+export const uidOf = (kind: string, name: string) => `uid-${kind.toLowerCase()}-${name}`;
 
-/** A pod; meshed when `anchors` is given, trusting them. */
+/**
+ * A pod; meshed when `anchors` is given, trusting them. Its workload's pods carry `app: <name>`, which
+ * the workload's selector selects, and its controller reference names the workload's uid, as the
+ * controllers write them.
+ */
 export function pod(name: string, anchors: Ca[] | string | undefined, options: PodOptions = {}): any {
-    const hash = "5d8f7c9b4";
     const env = [{ name: "LINKERD2_PROXY_INBOUND_DEFAULT_POLICY", value: options.policy ?? "all-unauthenticated" }];
     if (anchors) env.push({ name: "LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS", value: `${bundlePem(anchors)}\n` });
     const proxy = { name: "linkerd-proxy", env };
@@ -289,21 +334,61 @@ export function pod(name: string, anchors: Ca[] | string | undefined, options: P
             : { containers: [app, proxy] }
         : { containers: [app] };
     const owner = options.owner ?? "Deployment";
-    const ownerReferences =
-        owner === "Deployment"
-            ? [{ kind: "ReplicaSet", name: `${name}-${hash}`, controller: true }]
-            : owner === "none"
-              ? undefined
-              : [{ kind: owner, name, controller: true }];
+    const controller = (kind: string, ownerName: string) => ({
+        apiVersion: kind === "Job" ? "batch/v1" : "apps/v1",
+        kind,
+        name: ownerName,
+        uid: uidOf(kind, ownerName),
+        controller: true,
+    });
+    const ownerReferences = owner === "Deployment" ? [controller("ReplicaSet", `${name}-${HASH}`)] : owner === "none" ? undefined : [controller(owner, name)];
     podCounter++;
     return {
         metadata: {
-            name: `${name}-${hash}-x${podCounter}`,
-            labels: { ...(owner === "Deployment" ? { "pod-template-hash": hash } : {}), ...(options.labels ?? {}) },
+            name: `${name}-${HASH}-x${podCounter}`,
+            labels: { ...(owner === "none" ? {} : { app: name }), ...(owner === "Deployment" ? { "pod-template-hash": HASH } : {}), ...(options.labels ?? {}) },
             annotations: options.annotations ?? {},
             ...(ownerReferences ? { ownerReferences } : {}),
         },
         spec: { ...containers, ...(options.hostNetwork ? { hostNetwork: true } : {}) },
         status: { phase: options.phase ?? "Running" },
     };
+}
+
+/**
+ * The workload objects the pods' controller references name, as the controllers make them: a
+ * ReplicaSet controlled by its Deployment (named by the ReplicaSet's name without the pod-template-hash),
+ * StatefulSets and DaemonSets; each with the uid the pods name and a selector of `app` (plus the
+ * pod-template-hash for a ReplicaSet).
+ */
+export function workloadsOf(pods: any[]): any[] {
+    const objects = new Map<string, any>();
+    const add = (object: any) => objects.has(`${object.kind}/${object.metadata.name}`) || objects.set(`${object.kind}/${object.metadata.name}`, object);
+    for (const p of pods) {
+        const ref = (p.metadata.ownerReferences ?? []).find((r: any) => r.controller);
+        const app = p.metadata.labels?.app;
+        if (!ref || !app) continue;
+        const object = (kind: string, name: string, matchLabels: Record<string, string>, extra: object = {}) => ({
+            apiVersion: "apps/v1",
+            kind,
+            metadata: { name, uid: uidOf(kind, name), labels: matchLabels, ...extra },
+            spec: { selector: { matchLabels } },
+        });
+        if (ref.kind === "ReplicaSet") {
+            const hash = p.metadata.labels["pod-template-hash"];
+            const deployment = ref.name.slice(0, -hash.length - 1);
+            add(
+                object(
+                    "ReplicaSet",
+                    ref.name,
+                    { app, "pod-template-hash": hash },
+                    { ownerReferences: [{ ...ref, kind: "Deployment", name: deployment, uid: uidOf("Deployment", deployment) }] },
+                ),
+            );
+            add(object("Deployment", deployment, { app }));
+        } else if (ref.kind === "StatefulSet" || ref.kind === "DaemonSet") {
+            add(object(ref.kind, ref.name, { app }));
+        }
+    }
+    return [...objects.values()];
 }

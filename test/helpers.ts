@@ -1,5 +1,5 @@
 /** Shared test helpers: running stacks under mocks, reading what they registered. */
-import { ProgramRun, readStackConfig, runProgram, RunOptions, setConfigPath, stackNames } from "../tools/mockRuntime";
+import { ProgramRun, readStack, runProgram, RunOptions, setConfigPath, stackNames } from "../tools/mockRuntime";
 
 export const STACKS = stackNames();
 
@@ -8,9 +8,10 @@ export type StackRunOptions = Omit<RunOptions, "stack" | "config" | "program">;
 
 /** Runs a stack file's config with `--path` overrides, e.g. `{ "mtls.enabled": true }`. */
 export async function runStack(stack: string, overrides: Record<string, unknown> = {}, options: StackRunOptions = {}): Promise<ProgramRun> {
-    let config = readStackConfig(stack);
+    const file = readStack(stack);
+    let config = file.config;
     for (const [key, value] of Object.entries(overrides)) config = setConfigPath(config, key, value);
-    return runProgram({ stack, config, ...options });
+    return runProgram({ stack, config, secretKeys: file.secretKeys, ...options });
 }
 
 /**

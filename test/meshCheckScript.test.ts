@@ -4,7 +4,7 @@
  */
 import * as crypto from "node:crypto";
 import { strict as assert } from "node:assert";
-import { anchor, Ca, issuer, outOfTime, pod, restarts, runScript } from "./fakeCluster";
+import { anchor, Ca, issuer, outOfTime, pod, restarts, runScript, uidOf, workloadsOf } from "./fakeCluster";
 
 describe("mesh-check.mjs: certificates", () => {
     let a: Ca;
@@ -79,13 +79,27 @@ describe("mesh-check.mjs: certificates", () => {
         });
     }
 
+    it("no task restarts without the certificate check first: asking for one is a misconfiguration", async () => {
+        for (const tasks of ["restarts", "control-plane", "control-plane,restarts,verify-bundle", "reload-identity"]) {
+            const result = runScript({
+                issuer: await issuer(a),
+                bundle: [a],
+                pods: { akko: [pod("spark", undefined)] },
+                env: { TASKS: tasks, SIGNING_ANCHOR_SHA256: "A".repeat(64) },
+            });
+            assert.equal(result.status, 2, tasks);
+            assert.match(result.stderr, /restart workloads: TASKS must include certificates/);
+            assert.deepEqual(result.calls, [], "nothing asked of the cluster");
+        }
+    });
+
     it("an unreadable bundle or issuer in restart mode: non-zero, never OK, nothing restarted", async () => {
         const noBundle = runScript({
             issuer: await issuer(a),
             bundle: [a],
             pods: { akko: [pod("spark", undefined)] },
             answer: [["configmap linkerd-identity-trust-roots", "null"]],
-            env: { TASKS: "restarts" },
+            env: { TASKS: "certificates,restarts" },
         });
         assert.equal(noBundle.status, 1);
         assert.match(noBundle.stderr, /bundle: cannot read the trust bundle/);
@@ -115,9 +129,8 @@ describe("mesh-check.mjs: restarts", () => {
                     pod("trino", [a, b]),
                     pod("opted-out", undefined, { annotations: { "linkerd.io/inject": "disabled" } }),
                     pod("hive", [a], { nativeSidecar: true }),
-                    pod("debug", [a], { owner: "none" }),
                 ],
-                data: [pod("postgres", [a], { owner: "StatefulSet" })],
+                data: [pod("postgres", [a], { owner: "StatefulSet" }), pod("node-exporter", [a], { owner: "DaemonSet" })],
             },
             env: { TODAY: "2026-11-23" },
         });
@@ -126,9 +139,42 @@ describe("mesh-check.mjs: restarts", () => {
             restarts(result)
                 .filter((c) => c.startsWith("rollout restart"))
                 .sort(),
-            ["rollout restart deployment/hive -n akko", "rollout restart deployment/spark -n akko", "rollout restart statefulset/postgres -n data"],
+            [
+                "rollout restart daemonset/node-exporter -n data",
+                "rollout restart deployment/hive -n akko",
+                "rollout restart deployment/spark -n akko",
+                "rollout restart statefulset/postgres -n data",
+            ],
         );
-        assert.match(result.stdout, /skip: pod akko\/debug-.*: its proxy trusts an old bundle, but it is a bare pod: recreate it/);
+    });
+
+    it("Job and bare pods trusting an old bundle fail the daily check, listed, after what can be restarted is restarted", async () => {
+        const result = runScript({
+            issuer: await issuer(a),
+            bundle: [a, b],
+            pods: {
+                spark: [
+                    pod("connect", [a]),
+                    pod("etl", [a], { owner: "Job" }),
+                    pod("debug", [a], { owner: "none" }),
+                    pod("exec-1", [a], { owner: "none", labels: { "spark-role": "executor" } }),
+                    pod("fresh-batch", [a, b], { owner: "Job" }),
+                ],
+            },
+            // The daily CronJob's tasks (components/meshMaintenance.ts).
+            env: { TASKS: "certificates,control-plane,restarts" },
+        });
+        assert.equal(result.status, 1, "KubeJobFailed must fire");
+        assert.deepEqual(restarts(result), ["rollout restart deployment/connect -n spark", "rollout status deployment/connect -n spark --timeout=60s"]);
+        assert.match(
+            result.stderr,
+            /restart: 3 pod\(s\) trust an old bundle and no workload of theirs can be restarted; recreate them \(or let them finish\): spark\/etl-\S+ \(it belongs to job\/etl\), spark\/debug-\S+ \(it is a bare pod\), spark\/exec-1-\S+ \(it is a bare pod\)/,
+        );
+        assert.doesNotMatch(result.stdout, /mesh-check: OK/);
+        // What cannot be restarted for another reason (no proxy yet) is not an alert: it is meshed when it is recreated.
+        const unmeshedJob = runScript({ issuer: await issuer(a), bundle: [a], pods: { spark: [pod("etl", undefined, { owner: "Job" })] } });
+        assert.equal(unmeshedJob.status, 0, unmeshedJob.stderr);
+        assert.match(unmeshedJob.stdout, /skip: pod spark\/etl-\S+: it has no proxy, but it belongs to job\/etl: recreate it/);
     });
 
     it("safe enable: restarts workloads started before injection, never the opted-out, host-network or finished ones", async () => {
@@ -144,7 +190,7 @@ describe("mesh-check.mjs: restarts", () => {
                     pod("batch", undefined, { phase: "Succeeded" }),
                 ],
             },
-            env: { TASKS: "restarts" },
+            env: { TASKS: "certificates,restarts" },
         });
         assert.equal(result.status, 0, result.stderr);
         assert.deepEqual(restarts(result), ["rollout restart deployment/spark -n akko", "rollout status deployment/spark -n akko --timeout=60s"]);
@@ -160,7 +206,7 @@ describe("mesh-check.mjs: restarts", () => {
                 data: [pod("postgres", [a]), pod("mysql", [a], { annotations: { "config.linkerd.io/opaque-ports": "3306" } })],
             },
             env: {
-                TASKS: "restarts",
+                TASKS: "certificates,restarts",
                 EXPECTED_INBOUND_POLICY: JSON.stringify({ akko: "all-authenticated", data: "all-unauthenticated" }),
                 EXPECTED_ANNOTATIONS: JSON.stringify({ data: { "config.linkerd.io/opaque-ports": "3306,5432" } }),
             },
@@ -181,7 +227,7 @@ describe("mesh-check.mjs: restarts", () => {
             issuer: await issuer(a),
             bundle: [a],
             pods: { akko: [pod("spark", [a]), pod("trino", undefined)] },
-            env: { TASKS: "restarts", MESHED_NAMESPACES: "", UNMESHED_NAMESPACES: "akko" },
+            env: { TASKS: "certificates,restarts", MESHED_NAMESPACES: "", UNMESHED_NAMESPACES: "akko" },
         });
         assert.equal(drained.status, 0, drained.stderr);
         assert.deepEqual(restarts(drained), ["rollout restart deployment/spark -n akko", "rollout status deployment/spark -n akko --timeout=60s"]);
@@ -197,9 +243,9 @@ describe("mesh-check.mjs: restarts", () => {
                 "kube-system": [pod("traefik", undefined, { labels: { "app.kubernetes.io/name": "traefik" } }), pod("coredns", undefined)],
             },
             env: {
-                TASKS: "restarts",
+                TASKS: "certificates,restarts",
                 MESHED_NAMESPACES: "akko",
-                INGRESS: JSON.stringify({ namespace: "kube-system", selector: "app.kubernetes.io/name=traefik", inject: true }),
+                INGRESS: JSON.stringify({ namespace: "kube-system", selector: "app.kubernetes.io/name=traefik", inject: true, deployment: "traefik" }),
             },
         });
         assert.equal(result.status, 0, result.stderr);
@@ -208,6 +254,146 @@ describe("mesh-check.mjs: restarts", () => {
             "rollout status deployment/traefik -n kube-system --timeout=60s",
         ]);
         assert.ok(result.calls.some((c) => c.includes("/namespaces/kube-system/pods?") && c.includes("labelSelector=app.kubernetes.io%2Fname%3Dtraefik")));
+    });
+
+    describe("owners verified on the cluster, not taken from the pod", () => {
+        const TRAEFIK = "app.kubernetes.io/name=traefik";
+        /** A pod that copies `victim`'s controller reference and pod-template-hash, changed by `forge`. */
+        const forged = (victim: any, anchors: Ca[], forge: (p: any) => void) => {
+            const p = pod("intruder", anchors, { owner: "none" });
+            p.metadata.ownerReferences = structuredClone(victim.metadata.ownerReferences);
+            p.metadata.labels = { ...victim.metadata.labels, app: "intruder" };
+            forge(p);
+            return p;
+        };
+
+        it("a pod claiming a ReplicaSet, StatefulSet or DaemonSet it does not belong to gets nothing restarted, and alerts", async () => {
+            const victim = pod("trino", [a, b]);
+            const set = pod("postgres", [a, b], { owner: "StatefulSet" });
+            const daemon = pod("fluent-bit", [a, b], { owner: "DaemonSet" });
+            const cases: [string, any, RegExp][] = [
+                // Its labels are not the ReplicaSet's: the ReplicaSet controller would release it.
+                ["labels the selector does not select", forged(victim, [a], () => undefined), /replicaset\/trino-\w+'s selector does not select it/],
+                [
+                    "another uid than the ReplicaSet's",
+                    forged(victim, [a], (p) => ((p.metadata.ownerReferences[0].uid = "forged"), (p.metadata.labels.app = "trino"))),
+                    /replicaset\/trino-\w+ has another uid/,
+                ],
+                [
+                    "no uid",
+                    forged(victim, [a], (p) => (delete p.metadata.ownerReferences[0].uid, (p.metadata.labels.app = "trino"))),
+                    /replicaset\/trino-\w+ has another uid/,
+                ],
+                [
+                    "a ReplicaSet that does not exist",
+                    forged(victim, [a], (p) => ((p.metadata.ownerReferences[0].name = "trino-0000000"), (p.metadata.labels["pod-template-hash"] = "0000000"))),
+                    /replicaset\/trino-0000000 does not exist/,
+                ],
+                ["a StatefulSet whose selector does not select it", forged(set, [a], () => undefined), /statefulset\/postgres's selector does not select it/],
+                [
+                    "a DaemonSet of another uid",
+                    forged(daemon, [a], (p) => ((p.metadata.ownerReferences[0].uid = "forged"), (p.metadata.labels.app = "fluent-bit"))),
+                    /daemonset\/fluent-bit has another uid/,
+                ],
+            ];
+            for (const [why, intruder, reason] of cases) {
+                const result = runScript({
+                    issuer: await issuer(a),
+                    bundle: [a, b],
+                    pods: { akko: [victim, set, daemon, intruder] },
+                    workloads: { akko: workloadsOf([victim, set, daemon]) },
+                });
+                assert.deepEqual(restarts(result), [], `${why}: nothing restarted`);
+                assert.equal(result.status, 1, why);
+                assert.match(result.stderr, /restart: 1 pod\(s\) trust an old bundle and no workload of theirs can be restarted/, why);
+                assert.match(result.stderr, new RegExp(`akko/intruder-\\S+ \\(it claims \\S+, but ${reason.source}`), why);
+            }
+        });
+
+        it("a ReplicaSet claiming a Deployment it does not belong to gets it no restart", async () => {
+            const stale = pod("trino", [a]);
+            const [replicaSet, deployment] = workloadsOf([stale]);
+            const cases: [string, (rs: any) => void, RegExp][] = [
+                ["another uid than the Deployment's", (rs) => (rs.metadata.ownerReferences[0].uid = "forged"), /deployment\/trino has another uid/],
+                [
+                    "labels the Deployment does not select",
+                    (rs) => (rs.metadata.labels = { app: "intruder" }),
+                    /deployment\/trino's selector does not select it/,
+                ],
+            ];
+            for (const [why, forge, reason] of cases) {
+                const rs = structuredClone(replicaSet);
+                forge(rs);
+                const result = runScript({ issuer: await issuer(a), bundle: [a, b], pods: { akko: [stale] }, workloads: { akko: [rs, deployment] } });
+                assert.deepEqual(restarts(result), [], why);
+                assert.match(result.stderr, new RegExp(`it claims deployment/trino, but ${reason.source}`), why);
+            }
+            // The same chain, consistent: restarted.
+            const honest = runScript({ issuer: await issuer(a), bundle: [a, b], pods: { akko: [stale] } });
+            assert.equal(honest.status, 0, honest.stderr);
+            assert.deepEqual(restarts(honest), ["rollout restart deployment/trino -n akko", "rollout status deployment/trino -n akko --timeout=60s"]);
+            assert.ok(honest.calls.includes("get replicaset trino-5d8f7c9b4 -n akko -o json"), "the ReplicaSet is read");
+            assert.ok(honest.calls.includes("get deployment trino -n akko -o json"), "and its Deployment");
+        });
+
+        it("kube-system pods carrying the ingress label count only as pods of the ingress Deployment", async () => {
+            const traefikLabels = { "app.kubernetes.io/name": "traefik" };
+            const traefik = pod("traefik", [a], { labels: traefikLabels });
+            const coredns = pod("coredns", undefined, { labels: traefikLabels });
+            const bare = pod("lookalike", undefined, { owner: "none", labels: traefikLabels });
+            // Traefik's own ReplicaSet and uid, without the labels its selector asks for.
+            const claimant = forged(traefik, [], (p) => (p.metadata.labels = { ...traefikLabels, "pod-template-hash": "5d8f7c9b4" }));
+            claimant.spec = { containers: [{ name: "app", env: [] }] };
+            const result = runScript({
+                issuer: await issuer(a),
+                bundle: [a],
+                pods: { "kube-system": [traefik, coredns, bare, claimant] },
+                workloads: { "kube-system": workloadsOf([traefik, coredns]) },
+                env: {
+                    TASKS: "certificates,restarts",
+                    MESHED_NAMESPACES: "",
+                    INGRESS: JSON.stringify({ namespace: "kube-system", selector: TRAEFIK, inject: true, deployment: "traefik" }),
+                },
+            });
+            assert.equal(result.status, 0, result.stderr);
+            assert.deepEqual(restarts(result), [], "neither coredns nor traefik is restarted for pods that are not traefik's");
+            assert.match(
+                result.stdout,
+                /ignored: pod kube-system\/coredns-\S+ carries app\.kubernetes\.io\/name=traefik but is not a pod of deployment\/traefik: it claims deployment\/coredns, but only deployment\/traefik is looked at here/,
+            );
+            // The Jobs may read no other Deployment there (RBAC: traefik by name).
+            assert.ok(!result.calls.some((c) => c.startsWith("get deployment coredns")));
+            assert.match(result.stdout, /ignored: pod kube-system\/lookalike-\S+ .* it is a bare pod/);
+            assert.match(
+                result.stdout,
+                /ignored: pod kube-system\/intruder-\S+ .* it claims deployment\/traefik, but replicaset\/traefik-5d8f7c9b4's selector does not select it/,
+            );
+            assert.equal(uidOf("ReplicaSet", "traefik-5d8f7c9b4"), claimant.metadata.ownerReferences[0].uid, "the claim names the real uid");
+        });
+
+        it("an owner name that kubectl would read as a flag is never passed to it", async () => {
+            const victim = pod("trino", [a, b]);
+            const intruder = forged(victim, [a], (p) => (p.metadata.ownerReferences[0].name = "--server=https://attacker.example"));
+            const result = runScript({
+                issuer: await issuer(a),
+                bundle: [a, b],
+                pods: { akko: [victim, intruder] },
+                workloads: { akko: workloadsOf([victim]) },
+            });
+            assert.ok(!result.raw.some((c) => c.includes("attacker")), "the Job's token stays with the API server");
+            assert.match(result.stderr, /its controller's name "--server=https:\/\/attacker\.example" is not an object name/);
+            assert.deepEqual(restarts(result), []);
+        });
+
+        it("an ingress scope by label without its Deployment is a misconfiguration", async () => {
+            const result = runScript({
+                issuer: await issuer(a),
+                bundle: [a],
+                env: { INGRESS: JSON.stringify({ namespace: "kube-system", selector: TRAEFIK, inject: true }) },
+            });
+            assert.equal(result.status, 2);
+            assert.match(result.stderr, /INGRESS with a selector needs its deployment/);
+        });
     });
 
     it("a workload that does not come back, or is gone, is reported; the others are still restarted", async () => {
@@ -226,13 +412,14 @@ describe("mesh-check.mjs: restarts", () => {
     });
 
     it("the order rotates daily: the same workloads are not always the last ones", async () => {
+        const current = await issuer(a);
         const order = (today: string) =>
             restarts(
                 runScript({
-                    issuer: { certPem: "", privateKeyPem: "" } as Ca,
+                    issuer: current,
                     bundle: [a],
                     pods: { akko: ["w1", "w2", "w3", "w4"].map((n) => pod(n, undefined)) },
-                    env: { TASKS: "restarts", TODAY: today },
+                    env: { TASKS: "certificates,restarts", TODAY: today },
                 }),
             )
                 .filter((c) => c.startsWith("rollout restart"))
@@ -257,7 +444,7 @@ describe("mesh-check.mjs: restarts", () => {
                     pod("current", [a], { annotations: { "linkerd.io/proxy-version": "edge-26.8.3" } }),
                 ],
             },
-            env: { TASKS: "restarts", PROXY_VERSION: "edge-26.8.3", MAX_VERSION_RESTARTS: "2" },
+            env: { TASKS: "certificates,restarts", PROXY_VERSION: "edge-26.8.3", MAX_VERSION_RESTARTS: "2" },
         });
         assert.equal(result.status, 0, result.stderr);
         assert.equal(restarts(result).filter((c) => c.startsWith("rollout restart")).length, 2);
@@ -276,7 +463,7 @@ describe("mesh-check.mjs: restarts", () => {
                 "linkerd-proxy-injector": {},
             },
             env: {
-                TASKS: "control-plane,restarts",
+                TASKS: "certificates,control-plane,restarts",
                 CONTROL_PLANE_DIGEST: "new",
                 CONTROL_PLANE_DEPLOYMENTS: "linkerd-identity,linkerd-destination,linkerd-proxy-injector",
             },
@@ -305,7 +492,7 @@ describe("mesh-check.mjs: restarts", () => {
             pods: { akko: [pod("spark", [a])] },
             deployments: { "linkerd-identity": { "akko.io/control-plane-digest": "old" } },
             failingRollouts: ["linkerd/deployment/linkerd-identity"],
-            env: { TASKS: "control-plane,restarts", CONTROL_PLANE_DIGEST: "new", CONTROL_PLANE_DEPLOYMENTS: "linkerd-identity" },
+            env: { TASKS: "certificates,control-plane,restarts", CONTROL_PLANE_DIGEST: "new", CONTROL_PLANE_DEPLOYMENTS: "linkerd-identity" },
         });
         assert.equal(result.status, 1);
         assert.match(result.stderr, /control-plane: deployment\/linkerd-identity did not complete/);
@@ -316,8 +503,9 @@ describe("mesh-check.mjs: restarts", () => {
 
 describe("mesh-check.mjs: bounded in time and memory", () => {
     let a: Ca;
+    let b: Ca;
     before(async () => {
-        a = await anchor();
+        [a, b] = await Promise.all([anchor(), anchor()]);
     });
 
     it("every kubectl call is bounded: a request timeout on each request, --timeout on each rollout watch", async () => {
@@ -336,7 +524,7 @@ describe("mesh-check.mjs: bounded in time and memory", () => {
             bundle: [a],
             pods: { akko: [pod("spark", undefined)] },
             hang: [["/namespaces/akko/pods", 600]],
-            env: { TASKS: "restarts" },
+            env: { TASKS: "certificates,restarts" },
         });
         assert.equal(result.status, 1);
         assert.ok(result.seconds < 20, `ended after ${result.seconds} s`);
@@ -351,7 +539,7 @@ describe("mesh-check.mjs: bounded in time and memory", () => {
                 bundle: [a],
                 pods: { akko: [pod("spark", undefined)] },
                 answer: [["/namespaces/akko/pods", answer]],
-                env: { TASKS: "restarts" },
+                env: { TASKS: "certificates,restarts" },
             });
             assert.equal(result.status, 1, answer);
             assert.match(result.stderr, /is not a list/);
@@ -359,22 +547,78 @@ describe("mesh-check.mjs: bounded in time and memory", () => {
         }
     });
 
-    it("pods are listed a page at a time: 3,000 pods of 20 KiB each fit in a 48 MiB heap", async function () {
-        this.timeout(120_000);
-        const many = Array.from({ length: 3000 }, (_, i) => pod(`w${i % 300}`, [a]));
+    /** The pod pages the script asked for in a namespace, with the limit each asked for. */
+    const pages = (result: { calls: string[] }, namespace = "akko") =>
+        result.calls.filter((c) => c.startsWith(`get --raw /api/v1/namespaces/${namespace}/pods`)).map((c) => Number(/limit=(\d+)/.exec(c)![1]));
+
+    it("pods are listed a page at a time, never kubectl's whole list; a page's size follows the pods' size", async () => {
         const result = runScript({
             issuer: await issuer(a),
             bundle: [a],
-            pods: { akko: many },
-            podPadding: 20 * 1024,
-            heapMiB: 48,
-            env: { TASKS: "restarts", PAGE_SIZE: "250" },
+            pods: { akko: Array.from({ length: 600 }, (_, i) => pod(`w${i % 60}`, [a])) },
+            podPadding: 8 * 1024,
+            env: { PAGE_SIZE: "100", MAX_PAGE_BYTES: String(1024 * 1024) },
         });
         assert.equal(result.status, 0, result.stderr);
-        const pages = result.calls.filter((c) => c.startsWith("get --raw /api/v1/namespaces/akko/pods"));
-        assert.equal(pages.length, 12, "3,000 pods in pages of 250");
-        for (const page of pages) assert.match(page, /limit=250/);
+        const limits = pages(result);
+        assert.equal(limits[0], 100, "the first page asks PAGE_SIZE pods");
+        // ~10 KB a pod: the next pages aim at half of 1 MiB, ~50 pods.
+        assert.ok(limits.length > 2);
+        for (const limit of limits.slice(1)) assert.ok(limit >= 45 && limit <= 60, `${limit} pods a page`);
         assert.ok(!result.calls.some((c) => /^get pods/.test(c)), "never kubectl's whole-list get (~218 MB at 2,000 pods)");
+    });
+
+    it("a page over MAX_PAGE_BYTES is asked again, smaller, instead of crashing on ENOBUFS", async () => {
+        // Pods of 70 KB, 60 a page: 4.2 MB against 1 MiB (the Jobs' own case, 250 of them over the 16 MiB
+        // buffer that crashed the run before, is in test/maintenanceJobs.test.ts).
+        const result = runScript({
+            issuer: await issuer(a),
+            bundle: [a, b],
+            pods: { akko: Array.from({ length: 60 }, (_, i) => pod(`w${i % 3}`, [a])) },
+            podPadding: 70 * 1024,
+            env: { PAGE_SIZE: "60", MAX_PAGE_BYTES: String(1024 * 1024), TODAY: "2026-11-23" },
+        });
+        assert.equal(result.status, 0, result.stderr);
+        assert.match(result.stdout, /pods: a page of akko was over 1048576 bytes; asking again 30 at a time/);
+        assert.deepEqual(pages(result).slice(0, 4), [60, 30, 15, 7], "halved until a page fits");
+        assert.equal(restarts(result).filter((c) => c.startsWith("rollout restart")).length, 3, "every pod was seen");
+        const oversized = runScript({
+            issuer: await issuer(a),
+            bundle: [a],
+            pods: { akko: [pod("w", [a])] },
+            podPadding: 70 * 1024,
+            env: { PAGE_SIZE: "4", MAX_PAGE_BYTES: String(64 * 1024) },
+        });
+        assert.equal(oversized.status, 1);
+        assert.match(oversized.stderr, /one pod of akko is larger than MAX_PAGE_BYTES \(65536 bytes\)/);
+    });
+
+    it("a list that never ends (the same continue token, or a new one every time) fails the run, restarting nothing", async () => {
+        const same = runScript({ issuer: await issuer(a), bundle: [a, b], pods: { akko: [pod("spark", [a])] }, endlessList: "same", timeoutSeconds: 60 });
+        assert.equal(same.status, 1);
+        assert.match(same.stderr, /restarts: the pod list of akko does not end: the API answered the same continue token twice/);
+        assert.equal(pages(same).length, 2);
+        const fresh = runScript({
+            issuer: await issuer(a),
+            bundle: [a, b],
+            pods: { akko: [pod("spark", [a])] },
+            endlessList: "new",
+            timeoutSeconds: 60,
+            env: { MAX_PAGES: "5" },
+        });
+        assert.equal(fresh.status, 1);
+        assert.match(fresh.stderr, /restarts: the pod list of akko did not end after 5 pages \(MAX_PAGES\)/);
+        assert.equal(pages(fresh).length, 5);
+        for (const result of [same, fresh]) assert.deepEqual(restarts(result), []);
+    });
+
+    it("the page budget and the page bound must be given: no silent default", async () => {
+        for (const name of ["MAX_PAGE_BYTES", "MAX_PAGES"]) {
+            const result = runScript({ issuer: await issuer(a), bundle: [a], env: { [name]: "" } });
+            assert.equal(result.status, 2, name);
+            assert.match(result.stderr, new RegExp(`${name} must be set to a positive whole number`));
+            assert.deepEqual(result.calls, []);
+        }
     });
 
     it("no restart starts that could not finish before the Job's deadline; what is left fails the run", async () => {
@@ -436,7 +680,7 @@ describe("mesh-check.mjs: evidence for rotation phases", () => {
             issuer: await issuer(a),
             bundle: [a, b],
             deployments: { "linkerd-identity": {} },
-            env: { TASKS: "reload-identity", SIGNING_ANCHOR_SHA256: fingerprint(b), DEADLINE_SECONDS: "125", ROLLOUT_TIMEOUT_SECONDS: "60" },
+            env: { TASKS: "certificates,reload-identity", SIGNING_ANCHOR_SHA256: fingerprint(b), DEADLINE_SECONDS: "125", ROLLOUT_TIMEOUT_SECONDS: "60" },
         });
         assert.equal(result.status, 1);
         assert.match(result.stderr, /issuer: still signed by the old anchor/);
@@ -450,7 +694,7 @@ describe("mesh-check.mjs: evidence for rotation phases", () => {
             bundle: [a, b],
             issuerSource: "certificate",
             deployments: { "linkerd-identity": {} },
-            env: { TASKS: "reload-identity", SIGNING_ANCHOR_SHA256: fingerprint(b) },
+            env: { TASKS: "certificates,reload-identity", SIGNING_ANCHOR_SHA256: fingerprint(b) },
         });
         assert.equal(result.status, 0, result.stderr);
         assert.ok(result.calls.some((c) => c.startsWith("patch deployment linkerd-identity") && c.includes("akko.io/issuer-sha256")));
@@ -460,7 +704,7 @@ describe("mesh-check.mjs: evidence for rotation phases", () => {
             issuer: newIssuer,
             bundle: [a, b],
             deployments: { "linkerd-identity": { "akko.io/issuer-sha256": issuerSha } },
-            env: { TASKS: "reload-identity", SIGNING_ANCHOR_SHA256: fingerprint(b) },
+            env: { TASKS: "certificates,reload-identity", SIGNING_ANCHOR_SHA256: fingerprint(b) },
         });
         assert.equal(again.status, 0, again.stderr);
         assert.ok(!again.calls.some((c) => c.startsWith("patch")));

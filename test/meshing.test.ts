@@ -10,7 +10,7 @@ import { meshAnnotations, proxyAnnotations } from "../components/meshedNamespace
 import { ConfigError } from "../config";
 import { defaultCluster, dependsOn, kubernetesObjects, ofType, one, ProgramRun, ProviderState, reads } from "../tools/mockRuntime";
 import type { MeshState } from "../lib/meshLifecycle";
-import { meshedNamespacePolicy, platformPolicies } from "../lib/networkPolicies";
+import { meshedNamespacePolicies, platformPolicies } from "../lib/networkPolicies";
 import { admissionRefusals, podSecurityProblem, PodSecurityRefusal } from "../lib/podSecurity";
 import { runStack, runStackOk, STRICT } from "./helpers";
 import { LINKERD_EDGE } from "../lib/registry";
@@ -64,31 +64,34 @@ describe("meshed namespaces", () => {
         assert.deepEqual(one(permissive, PATCH, "akko-mesh-akko-annotations").inputs.metadata.annotations, {
             "linkerd.io/inject": "enabled",
             "config.linkerd.io/proxy-enable-native-sidecar": "true",
+            "pulumi.com/patchForce": "true",
         });
         assert.deepEqual(one(strict, PATCH, "akko-mesh-akko-annotations").inputs.metadata.annotations, {
             "linkerd.io/inject": "enabled",
             "config.linkerd.io/proxy-enable-native-sidecar": "true",
             "config.linkerd.io/default-inbound-policy": "all-authenticated",
+            "pulumi.com/patchForce": "true",
         });
         assert.equal(state(strict).mode, "strict");
     });
 
-    it("per namespace: opaque and skipped ports as the injector's annotations, and the rollout restarts pods created before them", async () => {
+    it("per namespace: opaque (added to Linkerd's defaults, which the annotation replaces) and skipped ports as the injector's annotations, and the rollout restarts pods created before them", async () => {
         const run = await runStackOk("netcup", {
             "mtls.enabled": true,
             "mtls.namespaces": ["akko", "data"],
-            "mtls.namespaceOptions": { data: { opaquePorts: [3306, 5432], skipInboundPorts: [9042], skipOutboundPorts: [25] } },
+            "mtls.namespaceOptions": { data: { opaquePorts: [9092, 3306], skipInboundPorts: [9042], skipOutboundPorts: [25] } },
         });
         assert.deepEqual(one(run, PATCH, "akko-mesh-data-annotations").inputs.metadata.annotations, {
             "linkerd.io/inject": "enabled",
             "config.linkerd.io/proxy-enable-native-sidecar": "true",
-            "config.linkerd.io/opaque-ports": "3306,5432",
+            "config.linkerd.io/opaque-ports": "25,587,3306,4444,5432,6379,9092,9300,11211",
             "config.linkerd.io/skip-inbound-ports": "9042",
             "config.linkerd.io/skip-outbound-ports": "25",
+            "pulumi.com/patchForce": "true",
         });
         assert.deepEqual(JSON.parse(rolloutEnv(run).EXPECTED_ANNOTATIONS), {
             data: {
-                "config.linkerd.io/opaque-ports": "3306,5432",
+                "config.linkerd.io/opaque-ports": "25,587,3306,4444,5432,6379,9092,9300,11211",
                 "config.linkerd.io/skip-inbound-ports": "9042",
                 "config.linkerd.io/skip-outbound-ports": "25",
             },
@@ -141,7 +144,7 @@ describe("meshed namespaces", () => {
         }
         assert.ok(dependsOn(strict, rollout(strict), preflight));
         assert.deepEqual(
-            ofType(permissive, JOB).filter((j) => j.name.includes("preflight")),
+            ofType(permissive, JOB).filter((j) => j.name === "akko-maintenance-preflight"),
             [],
             "permissive needs none",
         );
@@ -163,10 +166,15 @@ describe("meshed namespaces", () => {
             assert.ok(dependsOn(strict, object, one(strict, CHART, "akko-linkerd-control-plane")), `${object.name} waits for the policy validator`);
         }
         const env = rolloutEnv(strict);
-        assert.equal(env.TASKS, "control-plane,restarts,verify-bundle");
+        assert.equal(env.TASKS, "certificates,control-plane,restarts,verify-bundle", "the certificates are checked before anything restarts");
         assert.equal(env.MESHED_NAMESPACES, "akko,spark,linkerd-viz");
         assert.deepEqual(JSON.parse(env.EXPECTED_INBOUND_POLICY), { akko: "all-authenticated", spark: "all-authenticated" });
-        assert.deepEqual(JSON.parse(env.INGRESS), { namespace: "kube-system", selector: "app.kubernetes.io/name=traefik", inject: true });
+        assert.deepEqual(JSON.parse(env.INGRESS), {
+            namespace: "kube-system",
+            selector: "app.kubernetes.io/name=traefik",
+            inject: true,
+            deployment: "traefik",
+        });
         assert.equal(env.PROXY_VERSION, LINKERD_EDGE, "proxies of another version are restarted, a few a run");
         assert.match(job.inputs.metadata.name, /^linkerd-mesh-rollout-[0-9a-f]{10}$/);
         assert.notEqual(job.inputs.metadata.name, rollout(permissive).inputs.metadata.name, "a mode switch runs a new Job");
@@ -194,20 +202,10 @@ describe("NetworkPolicies that only add", () => {
         assert.equal(policy.inputs.spec.egress, undefined);
     });
 
-    it("admits exactly what the mesh needs: 4143 from meshed peers and the ingress controller, 4191 from the scraper, 4190 from tap", () => {
-        const [proxy, admin, tap] = one(run, POLICY, "akko-mesh-akko-mesh").inputs.spec.ingress;
-        assert.deepEqual(portsOf([proxy, admin, tap]), [["TCP/4143"], ["TCP/4191"], ["TCP/4190"]]);
-        assert.deepEqual(proxy.from, [
-            {
-                namespaceSelector: {
-                    matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: ["akko", "linkerd", "linkerd-viz", "spark"] }],
-                },
-            },
-            {
-                namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: ["kube-system"] }] },
-                podSelector: { matchLabels: { "app.kubernetes.io/name": "traefik" } },
-            },
-        ]);
+    it("admits what reaches the proxies only: 4191 from the scraper, 4190 from tap; never the proxy port 4143 to the whole mesh", () => {
+        const [admin, tap, ...rest] = one(run, POLICY, "akko-mesh-akko-mesh").inputs.spec.ingress;
+        assert.deepEqual(portsOf([admin, tap]), [["TCP/4191"], ["TCP/4190"]]);
+        assert.deepEqual(rest, []);
         assert.deepEqual(admin.from[0].podSelector.matchLabels, { "linkerd.io/extension": "viz", component: "prometheus" });
         assert.deepEqual(tap.from[0].podSelector.matchLabels, { "linkerd.io/extension": "viz", component: "tap" });
     });
@@ -221,7 +219,7 @@ describe("NetworkPolicies that only add", () => {
             "viz.prometheus.scraper": { namespace: "observability", podSelector: { app: "prometheus", release: "kps" } },
             "observability.prometheusOperator": true,
         });
-        const admin = one(external, POLICY, "akko-mesh-akko-mesh").inputs.spec.ingress[1];
+        const admin = one(external, POLICY, "akko-mesh-akko-mesh").inputs.spec.ingress[0];
         assert.deepEqual(admin, {
             from: [
                 {
@@ -233,13 +231,77 @@ describe("NetworkPolicies that only add", () => {
         });
     });
 
-    it("denyEgress: an egress part with DNS, the control plane and meshed peers' proxies", async () => {
+    it("denyEgress: an egress part with DNS and the control plane", async () => {
         const denying = await runStackOk("netcup", { "mtls.enabled": true, "mtls.namespaceOptions": { akko: { denyEgress: true } } });
         const spec = one(denying, POLICY, "akko-mesh-akko-mesh").inputs.spec;
         assert.deepEqual(spec.policyTypes, ["Ingress", "Egress"]);
-        assert.deepEqual(portsOf(spec.egress), [["UDP/53", "TCP/53"], ["TCP/8080", "TCP/8086", "TCP/8090"], ["TCP/4143"]]);
+        assert.deepEqual(portsOf(spec.egress), [
+            ["UDP/53", "TCP/53"],
+            ["TCP/8080", "TCP/8086", "TCP/8090"],
+        ]);
         assert.deepEqual(spec.egress[0].to[0].podSelector.matchLabels, { "k8s-app": "kube-dns" });
         assert.deepEqual(spec.egress[1].to[0].namespaceSelector.matchExpressions[0].values, ["linkerd"]);
+    });
+
+    it("a namespace whose policies isolate nothing gets no policy at all; egress only, an Egress policy only", async () => {
+        const open = await runStackOk("netcup", { "mtls.enabled": true, "mtls.namespaceOptions": { akko: { denyIngress: false } } });
+        assert.deepEqual(
+            ofType(open, POLICY).filter((p) => p.inputs.metadata.namespace === "akko"),
+            [],
+        );
+        const egressOnly = await runStackOk("netcup", { "mtls.enabled": true, "mtls.namespaceOptions": { akko: { denyIngress: false, denyEgress: true } } });
+        assert.deepEqual(one(egressOnly, POLICY, "akko-mesh-akko-mesh").inputs.spec.policyTypes, ["Egress"]);
+    });
+
+    it("an opaque rule of the namespace is mirrored onto 4143: same pods, same peers, one policy per podSelector", async () => {
+        const pg = { podSelector: { matchLabels: { app: "pg" } }, ports: [5432], from: [{ podSelector: { matchLabels: { app: "hive" } } }] };
+        const redis = { podSelector: { matchLabels: { app: "pg" } }, ports: [6379], from: [{ namespaceSelector: { matchLabels: { team: "bi" } } }] };
+        const mirrored = await runStackOk("netcup", { "mtls.enabled": true, "mtls.namespaceOptions": { akko: { opaqueIngress: [redis, pg] } } });
+        const mirrors = ofType(mirrored, POLICY).filter((p) => p.inputs.metadata.name.startsWith("linkerd-mesh-opaque-"));
+        assert.equal(mirrors.length, 1);
+        assert.match(mirrors[0].name, /^akko-mesh-akko-mesh-opaque-[0-9a-f]{10}$/);
+        assert.deepEqual(mirrors[0].inputs.spec, {
+            podSelector: { matchLabels: { app: "pg" } },
+            policyTypes: ["Ingress"],
+            ingress: [
+                { from: [{ namespaceSelector: { matchLabels: { team: "bi" } } }], ports: [{ protocol: "TCP", port: 4143 }] },
+                { from: [{ podSelector: { matchLabels: { app: "hive" } } }], ports: [{ protocol: "TCP", port: 4143 }] },
+            ],
+        });
+        const reordered = await runStackOk("netcup", { "mtls.enabled": true, "mtls.namespaceOptions": { akko: { opaqueIngress: [pg, redis] } } });
+        assert.deepEqual(
+            ofType(reordered, POLICY).map((p) => [p.name, p.inputs]),
+            ofType(mirrored, POLICY).map((p) => [p.name, p.inputs]),
+            "the config's order changes nothing",
+        );
+    });
+
+    it("the mesh's policies and the annotations wait for the network preflight Job, which waits for nothing of the control plane", () => {
+        const preflight = one(run, JOB, "akko-maintenance-network-preflight");
+        const env = envOf(preflight);
+        assert.equal(env.TASKS, "network-posture");
+        const posture = JSON.parse(env.NETWORK_POSTURE);
+        assert.deepEqual(Object.keys(posture), ["akko", "spark"]);
+        assert.deepEqual(posture.akko, {
+            denyIngress: true,
+            denyEgress: false,
+            opaqueIngress: [],
+            opaqueEgress: [],
+            opaquePorts: [25, 587, 3306, 4444, 5432, 6379, 9300, 11211],
+        });
+        for (const namespace of ["akko", "spark"]) {
+            assert.ok(dependsOn(run, one(run, PATCH, `akko-mesh-${namespace}-annotations`), preflight), `${namespace}'s annotations wait`);
+            assert.ok(dependsOn(run, one(run, POLICY, `akko-mesh-${namespace}-mesh`), preflight), `${namespace}'s policy waits`);
+        }
+        assert.ok(!dependsOn(run, preflight, one(run, CHART, "akko-linkerd-control-plane")), "it fails the up before the control plane is needed");
+        const roles = ofType(run, "kubernetes:rbac.authorization.k8s.io/v1:Role").filter((r) => r.name.startsWith("akko-maintenance-network-"));
+        assert.deepEqual(
+            roles.map((r) => [r.inputs.metadata.namespace, r.inputs.rules]),
+            ["akko", "spark"].map((ns) => [ns, [{ apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: ["list"] }]]),
+            "it may list NetworkPolicies in the meshed namespaces, nothing else",
+        );
+        const script = one(run, "kubernetes:core/v1:ConfigMap", "akko-maintenance-script");
+        assert.deepEqual(Object.keys(script.inputs.data).sort(), ["mesh-check.mjs", "networkPolicy.cjs"], "the evaluator is mounted beside the script");
     });
 
     it("mtls.networkPolicies false: none", async () => {
@@ -284,11 +346,12 @@ describe("NetworkPolicies that only add", () => {
         );
     });
 
-    it("the builder: ingress only unless told otherwise", () => {
-        const base = { namespace: "x", meshNamespaces: ["x"], controlPlaneNamespace: "linkerd", denyEgress: false };
-        assert.deepEqual(meshedNamespacePolicy(base).spec.policyTypes, ["Ingress"]);
-        assert.equal(meshedNamespacePolicy(base).spec.ingress!.length, 1, "no scraper, no tap: only the proxy port");
-        assert.deepEqual(meshedNamespacePolicy({ ...base, denyEgress: true }).spec.policyTypes, ["Ingress", "Egress"]);
+    it("the builder: one policy per isolated direction's needs, none when nothing is isolated", () => {
+        const posture = { denyIngress: false, denyEgress: false, opaqueIngress: [], opaqueEgress: [] };
+        const base = { namespace: "x", controlPlaneNamespace: "linkerd", posture };
+        assert.deepEqual(meshedNamespacePolicies(base), []);
+        assert.deepEqual(meshedNamespacePolicies({ ...base, posture: { ...posture, denyIngress: true } }), [], "no scraper, no tap: nothing to admit");
+        assert.deepEqual(meshedNamespacePolicies({ ...base, posture: { ...posture, denyEgress: true } })[0].spec.policyTypes, ["Egress"]);
     });
 });
 
@@ -380,18 +443,21 @@ describe("Pod Security", () => {
     });
 
     it("the CNI plugin: its chart (same edge version) before the control plane, the node's paths per target, cniEnabled", async () => {
-        for (const [stack, binDir] of [
-            ["netcup", "/var/lib/rancher/k3s/data/cni"],
-            ["k3d", "/bin"],
+        for (const [stack, netDir, binDir, iptablesMode] of [
+            ["netcup", "/var/lib/rancher/k3s/agent/etc/cni/net.d", "/var/lib/rancher/k3s/data/cni", "nft"],
+            ["k3d", "/var/lib/rancher/k3s/agent/etc/cni/net.d", "/var/lib/rancher/k3s/data/cni", "nft"],
+            // GKE's runtime reads /home/kubernetes/bin; /opt/cni/bin does not exist on COS (config/presets.ts GKE_CNI).
+            ["gke", "/etc/cni/net.d", "/home/kubernetes/bin", "legacy"],
+            ["eks", "/etc/cni/net.d", "/opt/cni/bin", "nft"],
         ]) {
             const run = await runStackOk(stack, { "mtls.enabled": true, "linkerd.cni.enabled": true });
             const cni = one(run, CHART, "akko-cni-chart");
             assert.equal(cni.inputs.chart, "linkerd2-cni");
             assert.equal(cni.inputs.version, "2026.8.3");
             assert.equal(cni.inputs.namespace, "linkerd-cni");
-            assert.equal(cni.inputs.values.destCNINetDir, "/var/lib/rancher/k3s/agent/etc/cni/net.d");
-            assert.equal(cni.inputs.values.destCNIBinDir, binDir);
-            assert.equal(cni.inputs.values.iptablesMode, "nft");
+            assert.equal(cni.inputs.values.destCNINetDir, netDir, stack);
+            assert.equal(cni.inputs.values.destCNIBinDir, binDir, stack);
+            assert.equal(cni.inputs.values.iptablesMode, iptablesMode, stack);
             assert.ok(dependsOn(run, one(run, CHART, "akko-linkerd-control-plane"), cni), "Linkerd's docs install the plugin first");
             assert.equal(controlPlaneValues(run).cniEnabled, true);
             const namespace = one(run, "kubernetes:core/v1:Namespace", "akko-cni-namespace");
@@ -458,6 +524,7 @@ describe("the ingress hop", () => {
                 "linkerd.io/inject": "enabled",
                 "config.linkerd.io/default-inbound-policy": "all-unauthenticated",
                 "config.linkerd.io/proxy-enable-native-sidecar": "true",
+                "pulumi.com/patchForce": "true",
             },
         });
         assert.deepEqual(JSON.parse(rolloutEnv(eks).INGRESS), { namespace: "ingress-nginx", selector: "", inject: true });
@@ -523,8 +590,10 @@ describe("safe disable: drained step by step, never cutting traffic", () => {
         assert.equal(rolloutEnv(step2).MESHED_NAMESPACES, "linkerd-viz");
         assert.ok(dependsOn(step2, rollout(step2), one(step2, PATCH, "akko-mesh-akko-annotations")), "restart after injection is off");
 
+        assert.ok(state(step1).nextRun && state(step2).nextRun, "each drain step asks for the next run");
         const step3 = await up(disable, step2);
         assert.equal(state(step3).phase, "off");
+        assert.equal(state(step3).nextRun, undefined);
         assert.deepEqual(kubernetesObjects(step3), [], "nothing left in the cluster");
         const again = await up(disable, step3);
         assert.deepEqual(kubernetesObjects(again), []);
@@ -554,12 +623,18 @@ describe("safe disable: drained step by step, never cutting traffic", () => {
         assert.equal(one(fewer, PATCH, "akko-mesh-spark-annotations").inputs.metadata.annotations["linkerd.io/inject"], "disabled");
         assert.equal(rolloutEnv(fewer).UNMESHED_NAMESPACES, "spark");
         assert.deepEqual(state(fewer).namespaces, ["akko"]);
+        // The record, the warning and the deploy workflow's loop agree: another run is needed.
+        assert.equal(state(fewer).phase, "on");
+        assert.match(String(state(fewer).nextRun), /remove what is left of namespaces spark/);
+        assert.match(fewer.warnings.join("\n"), /another `pulumi up` is needed, with no config change, to remove what is left of namespaces spark/);
         const settled = await up({ "mtls.enabled": true, "mtls.namespaces": ["akko"] }, fewer);
         assert.deepEqual(
             ofType(settled, PATCH).map((p) => p.inputs.metadata.name),
             ["akko"],
             "its patch goes; the namespace stays",
         );
+        assert.equal(state(settled).nextRun, undefined, "settled: the loop stops");
+        assert.doesNotMatch(settled.warnings.join("\n"), /another `pulumi up`/);
     });
 });
 

@@ -156,22 +156,32 @@ describe("policy pack", () => {
         assert.equal(checkResource(identityIssuerP256, rendered.certManager(72)).length, 1, "a 72 h cert-manager issuer is refused by both");
     });
 
-    it("networkpolicies-allow-proxy", () => {
+    it("networkpolicies-allow-proxy: a namespace that admits an opaque port admits the proxy port too", () => {
         const open = networkPolicy("akko", [{ ports: [{ protocol: "TCP", port: 4143 }] }]);
-        assert.deepEqual(checkStack(networkPoliciesAllowProxy, [mesh("akko"), open, networkPolicy("akko", [{ ports: [{ port: 8080 }] }])]), []);
+        const postgres = networkPolicy("akko", [{ ports: [{ port: 5432 }] }]);
+        assert.deepEqual(checkStack(networkPoliciesAllowProxy, [mesh("akko"), open, postgres]), []);
+        assert.deepEqual(
+            checkStack(networkPoliciesAllowProxy, [mesh("akko"), networkPolicy("akko", [{ ports: [{ port: 8080 }] }])]),
+            [],
+            "no opaque port: 4143 carries nothing",
+        );
         assert.deepEqual(
             checkStack(networkPoliciesAllowProxy, [mesh("akko"), networkPolicy("akko", [{ from: [{ podSelector: {} }] }])]),
             [],
-            "no ports: all ports",
+            "no ports: all ports, 4143 included",
         );
         assert.deepEqual(
-            checkStack(networkPoliciesAllowProxy, [mesh("akko"), networkPolicy("akko", [{ ports: [{ port: 4000, endPort: 4200 }] }])]),
+            checkStack(networkPoliciesAllowProxy, [mesh("akko"), postgres, networkPolicy("akko", [{ ports: [{ port: 4000, endPort: 4200 }] }])]),
             [],
             "a range",
         );
-        const closed = checkStack(networkPoliciesAllowProxy, [mesh("akko"), networkPolicy("akko", [{ ports: [{ port: 8080 }] }])]);
-        assert.match(closed[0], /meshed namespace akko admit nothing on port 4143/);
-        assert.deepEqual(checkStack(networkPoliciesAllowProxy, [mesh("akko"), networkPolicy("other", [])]), [], "other namespaces are not ours to judge");
+        const closed = checkStack(networkPoliciesAllowProxy, [mesh("akko"), postgres]);
+        assert.match(closed[0], /meshed namespace akko admit opaque port\(s\) 5432 but nothing on port 4143/);
+        assert.deepEqual(
+            checkStack(networkPoliciesAllowProxy, [mesh("akko"), networkPolicy("other", [{ ports: [{ port: 5432 }] }])]),
+            [],
+            "other namespaces are not ours to judge",
+        );
     });
 
     it("the pack as `npm run plan` applies it (tools/policyCheck.ts) sees a violation in what a run registers", async () => {

@@ -13,6 +13,7 @@ import { CHARTS } from "../lib/registry";
 import { chartFiles, render, RenderedObject } from "../tools/helm";
 import { assertAllValid } from "../tools/kubeValidate";
 import { chartArchive } from "../tools/upstream";
+import { webhooksCalled } from "./admission";
 import { runStackOk } from "./helpers";
 import { allCrdSchemas, archiveOf, crdSchemas, gatewayApiCrds, renderRegistered, schemaProblems, upstream } from "./upstream";
 
@@ -217,6 +218,41 @@ describe("the real charts, rendered with the program's values", function () {
             });
         }
 
+        for (const stack of ["eks", "gke"]) {
+            it(`${stack}: with failure policy Fail, no webhook of the control plane is called outside the mesh's namespaces`, async function () {
+                const { all } = await rendered(this, stack);
+                const linkerd = all.filter(
+                    (o) => /WebhookConfiguration$/.test(o.kind) && o.metadata.name.startsWith("linkerd-") && !o.metadata.name.includes("tap"),
+                );
+                const scopes = linkerd.map((o) => JSON.stringify(o.webhooks[0].namespaceSelector));
+                assert.equal(new Set(scopes).size, 1, `the injector's scope for every webhook: ${scopes.join(" ")}`);
+                const request = (namespace: string, group: string, version: string, resource: string) =>
+                    webhooksCalled(linkerd, { operation: "CREATE", namespace, group, version, resource });
+                // Another team's namespace: a destination outage must not block its routes, profiles or pods.
+                for (const [group, version, resource] of [
+                    ["gateway.networking.k8s.io", "v1", "httproutes"],
+                    ["gateway.networking.k8s.io", "v1", "grpcroutes"],
+                    ["policy.linkerd.io", "v1beta3", "servers"],
+                    ["linkerd.io", "v1alpha2", "serviceprofiles"],
+                    ["", "v1", "pods"],
+                ]) {
+                    assert.deepEqual(request("team-a", group, version, resource), [], `${resource} in team-a`);
+                    assert.deepEqual(request("kube-system", group, version, resource), [], `${resource} in kube-system`);
+                }
+                // The mesh's own namespaces keep every check.
+                assert.deepEqual(request("akko", "gateway.networking.k8s.io", "v1", "httproutes"), [
+                    { name: "linkerd-policy-validator-webhook-config/linkerd-policy-validator.linkerd.io", failurePolicy: "Fail" },
+                ]);
+                assert.deepEqual(request("akko", "linkerd.io", "v1alpha2", "serviceprofiles"), [
+                    { name: "linkerd-sp-validator-webhook-config/linkerd-sp-validator.linkerd.io", failurePolicy: "Fail" },
+                ]);
+                assert.deepEqual(
+                    request("akko", "", "v1", "pods").map((w) => w.name),
+                    ["linkerd-proxy-injector-webhook-config/linkerd-proxy-injector.linkerd.io"],
+                );
+            });
+        }
+
         for (const stack of ["k3d", "netcup"]) {
             it(`${stack}: one replica, no PDB or anti-affinity, explicit requests and limits on every container`, async function () {
                 const { all } = await rendered(this, stack);
@@ -239,6 +275,37 @@ describe("the real charts, rendered with the program's values", function () {
                         }
                     }
                 }
+            });
+        }
+
+        /**
+         * Where each target's container runtime reads CNI configuration and plugins, from the
+         * runtimes' own sources (config/presets.ts K3S_CNI, GKE_CNI): k3s' containerd `bin_dir` and
+         * `conf_dir`; GKE's kubelet `--cni-bin-dir=/home/kubernetes/bin` (no /opt/cni on COS); EKS'
+         * VPC CNI in the defaults. The plugin's DaemonSet must write exactly there.
+         */
+        const RUNTIME_CNI_PATHS: Record<string, { conf: string; bin: string }> = {
+            k3d: { conf: "/var/lib/rancher/k3s/agent/etc/cni/net.d", bin: "/var/lib/rancher/k3s/data/cni" },
+            netcup: { conf: "/var/lib/rancher/k3s/agent/etc/cni/net.d", bin: "/var/lib/rancher/k3s/data/cni" },
+            eks: { conf: "/etc/cni/net.d", bin: "/opt/cni/bin" },
+            gke: { conf: "/etc/cni/net.d", bin: "/home/kubernetes/bin" },
+        };
+        for (const [stack, paths] of Object.entries(RUNTIME_CNI_PATHS)) {
+            it(`${stack}: the CNI plugin's DaemonSet writes its binary and config where the node's runtime reads them`, async function () {
+                const run = await runStackOk(stack, { "mtls.enabled": true, "linkerd.cni.enabled": true });
+                const chart = ofType(run, CHART).find((c) => c.inputs.chart === "linkerd2-cni")!;
+                const objects = await upstream(this, () => renderRegistered(chart));
+                const daemonSet = objects.find((o) => o.kind === "DaemonSet")!;
+                const volumes = daemonSet.spec.template.spec.volumes.filter((v: any) => v.hostPath);
+                const mounts = daemonSet.spec.template.spec.containers.find((c: any) => c.name === "install-cni").volumeMounts;
+                // install-cni writes into /host<dir> (the chart's cni-plugin.yaml), i.e. the host's <dir>.
+                const hostDirOf = (inContainer: string) => {
+                    const mount = mounts.find((m: any) => m.mountPath === `/host${inContainer}`);
+                    return mount && volumes.find((v: any) => v.name === mount.name)?.hostPath.path;
+                };
+                const config = objects.find((o) => o.kind === "ConfigMap" && o.data?.dest_cni_bin_dir)!;
+                assert.equal(hostDirOf(config.data.dest_cni_bin_dir), paths.bin, `${stack}: the plugin binary`);
+                assert.equal(hostDirOf(config.data.dest_cni_net_dir), paths.conf, `${stack}: the chained configuration`);
             });
         }
 

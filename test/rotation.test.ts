@@ -7,7 +7,7 @@ import * as crypto from "node:crypto";
 import { ConfigError } from "../config";
 import { one, ProgramRun, ProviderState } from "../tools/mockRuntime";
 import { certRequestOutputs, locallySignedCertOutputs, privateKeyOutputs } from "../tools/mockTls";
-import { anchorsFor, planRotation, RotationError, RotationRecord } from "../lib/rotation";
+import { anchorsFor, parseRotationRecord, planRotation, RotationError, RotationRecord } from "../lib/rotation";
 import { runStack, runStackOk, secretData, trustRootsOf } from "./helpers";
 
 const HOUR = 3600_000;
@@ -23,6 +23,13 @@ describe("rotation phases (state machine)", () => {
     it("a new stack starts steady, and only steady", () => {
         assert.deepEqual(planRotation(settings(1, 0), undefined, NOW).record, { generation: 1, phase: 0, since: NOW.toISOString() });
         assert.throws(() => planRotation(settings(1, 1), undefined, NOW), /no deployed trust anchor to rotate from/);
+    });
+
+    it("a recorded rotation that is not a record is refused, never read as 'never rotated'", () => {
+        assert.equal(parseRotationRecord(undefined), undefined, "a stack never deployed");
+        for (const bad of ["garbage", 1, [], { generation: 1, phase: 7, since: "2026-01-01T00:00:00Z" }]) {
+            assert.throws(() => parseRotationRecord(bad), /trustAnchorRotation output is malformed/, JSON.stringify(bad));
+        }
     });
 
     it("redeploying the same phase keeps when it started", () => {

@@ -11,8 +11,14 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import YAML from "yaml";
-import { PROJECT_ROOT } from "../tools/mockRuntime";
+import { PROJECT_ROOT, readStackConfig } from "../tools/mockRuntime";
 import { STACKS } from "./helpers";
+
+/**
+ * The stacks CI deploys, previews and checks for drift: every one but a laptop's (target k3d),
+ * whose state is in the laptop's local backend and whose kube context is on the laptop.
+ */
+const SHARED = STACKS.filter((stack) => readStackConfig(stack)["akko-mtls:target"] !== "k3d");
 import { LINKERD_EDGE } from "../lib/registry";
 
 const DIR = path.join(PROJECT_ROOT, ".github", "workflows");
@@ -86,7 +92,7 @@ describe("GitHub workflows", () => {
 
         const preview = pr.jobs.preview;
         assert.match(preview.if, /head\.repo\.full_name == github\.repository/, "skipped where secrets are not given");
-        assert.deepEqual(preview.strategy.matrix.include.map((i: { stack: string }) => i.stack).sort(), STACKS);
+        assert.deepEqual(preview.strategy.matrix.include.map((i: { stack: string }) => i.stack).sort(), SHARED, "k3d is a laptop's: planned only");
         const pulumi = preview.steps.find((s: { uses?: string }) => s.uses?.startsWith("pulumi/actions@"));
         assert.equal(pulumi.with.command, "preview");
         assert.equal(pulumi.with.diff, true);
@@ -95,17 +101,17 @@ describe("GitHub workflows", () => {
         assert.equal(preview.permissions["pull-requests"], "write");
     });
 
-    it("main (or by hand, one stack or all): pulumi up per stack behind its GitHub environment, until a drain is done", () => {
+    it("main (or by hand, one stack or all): pulumi up per shared stack behind its GitHub environment, until the mesh is settled", () => {
         const deploy = workflow("deploy.yml");
         assert.deepEqual(deploy.on.push.branches, ["main"]);
         const dispatch = deploy.on.workflow_dispatch.inputs.stack;
-        assert.deepEqual([...dispatch.options].sort(), ["all", ...STACKS].sort());
+        assert.deepEqual([...dispatch.options].sort(), ["all", ...SHARED].sort());
         const up = deploy.jobs.up;
         assert.equal(up.environment, "${{ matrix.stack }}");
         // The matrix: every stack on a push or for "all", the chosen one otherwise.
         const matrix = /fromJSON\((.*)\)/.exec(up.strategy.matrix.stack)![1];
         const every = /'(\[[^']*\])'/.exec(matrix)![1];
-        assert.deepEqual(JSON.parse(every).sort(), STACKS);
+        assert.deepEqual(JSON.parse(every).sort(), SHARED, "never k3d: a committed quick-start change must not deploy to a laptop's context");
         assert.match(matrix, /format\('\["\{0\}"\]', inputs\.stack\)/);
         assert.deepEqual(up.needs, ["test"]);
         const install = up.steps.find((s: { uses?: string }) => s.uses?.startsWith("pulumi/actions@"));
@@ -114,12 +120,14 @@ describe("GitHub workflows", () => {
         assert.match(run, /pulumi up --yes --diff --non-interactive --stack "\$STACK" --policy-pack policy/);
         assert.match(run, /pulumi stack output meshState --json/);
         assert.match(run, /for run in 1 2 3; do/, "a drain takes up to three runs");
-        assert.match(run, /draining-\*\)/);
+        assert.match(run, /\.nextRun/, "follows the record's own word that another run is needed");
     });
 
-    it("the deploy's loop, run with a fake pulumi: continues a drain until it is done, stops on a settled mesh, fails after three", () => {
+    it("the deploy's loop, run with a fake pulumi: runs again while the record asks for it, stops on a settled mesh, fails after three", () => {
         const run = workflow("deploy.yml").jobs.up.steps.find((s: { name?: string }) => s.name === "pulumi up until the mesh is settled").run as string;
-        const attempt = (phases: string[]) => {
+        /** Each record is a meshState as `pulumi stack output meshState --json` prints it: a phase name alone stands for {"phase": name}. */
+        const attempt = (records: (string | Record<string, unknown>)[]) => {
+            const phases = records.map((r) => JSON.stringify(typeof r === "string" ? { phase: r } : r));
             const dir = fs.mkdtempSync(path.join(os.tmpdir(), "deploy-loop-"));
             try {
                 fs.writeFileSync(path.join(dir, "phases"), phases.join("\n") + "\n");
@@ -131,7 +139,7 @@ describe("GitHub workflows", () => {
                         'echo "$*" >> "$DIR/calls"',
                         'case "$1" in',
                         '  up) n=$(($(cat "$DIR/n" 2>/dev/null || echo 0) + 1)); echo $n > "$DIR/n" ;;',
-                        '  stack) sed -n "$(cat "$DIR/n")p" "$DIR/phases" | sed \'s/.*/{"phase":"&"}/\' ;;',
+                        '  stack) sed -n "$(cat "$DIR/n")p" "$DIR/phases" ;;',
                         "esac",
                     ].join("\n"),
                     { mode: 0o755 },
@@ -149,8 +157,12 @@ describe("GitHub workflows", () => {
         assert.deepEqual(attempt(["on"]), { status: 0, ups: 1, output: "netcup: the mesh is on\n" });
         const drain = attempt(["draining-policy", "draining-proxies", "off"]);
         assert.deepEqual([drain.status, drain.ups], [0, 3]);
-        assert.match(drain.output, /drain step 1 done \(draining-policy\)/);
+        assert.match(drain.output, /run 1 done \(draining-policy\)/);
         assert.deepEqual([attempt(["draining-proxies", "draining-proxies", "draining-proxies"]).status], [1]);
+        // A namespace removed while the mesh stays on: drained, then what is left removed (lib/meshLifecycle.ts).
+        const leaving = attempt([{ phase: "on", namespaces: ["akko"], mode: "permissive", nextRun: "remove what is left of namespaces spark" }, "on"]);
+        assert.deepEqual([leaving.status, leaving.ups], [0, 2]);
+        assert.match(leaving.output, /another follows to remove what is left of namespaces spark/);
     });
 
     it("e2e: npm run e2e on a throwaway k3d cluster, with pinned k3d, k3s and Linkerd CLI versions", () => {
@@ -168,13 +180,111 @@ describe("GitHub workflows", () => {
         assert.equal(steps.find((s: { uses?: string }) => s.uses?.startsWith("pulumi/actions@")).with["pulumi-version"], "3.270.0");
     });
 
-    it("nightly: preview --refresh --expect-no-changes per stack", () => {
+    it("nightly: a refreshed preview of every stack, failed on drift; certificates due are renewed through the deploy workflow", () => {
         const drift = workflow("drift.yml");
         assert.ok(drift.on.schedule[0].cron);
-        const pulumi = drift.jobs.drift.steps.find((s: { uses?: string }) => s.uses?.startsWith("pulumi/actions@"));
-        assert.equal(pulumi.with.command, "preview");
-        assert.equal(pulumi.with["expect-no-changes"], true);
-        assert.equal(pulumi.with.refresh, true);
-        assert.deepEqual(drift.jobs.drift.strategy.matrix.include.map((i: { stack: string }) => i.stack).sort(), STACKS);
+        const job = drift.jobs.drift;
+        assert.deepEqual(job.strategy.matrix.include.map((i: { stack: string }) => i.stack).sort(), SHARED);
+        assert.deepEqual(drift.permissions, { contents: "read" });
+        assert.deepEqual(job.permissions, { contents: "read", actions: "write" }, "only to dispatch the deploy workflow");
+        const install = job.steps.find((s: { uses?: string }) => s.uses?.startsWith("pulumi/actions@"));
+        assert.equal(install.with.command, undefined, "the action only installs the CLI");
+        const check = job.steps.find((s: { id?: string }) => s.id === "check").run as string;
+        assert.match(check, /pulumi preview --refresh --json --non-interactive --stack "\$STACK" --policy-pack policy > "\$RUNNER_TEMP\/preview\.json"/);
+        assert.match(check, /npm run -s renewals -- --preview "\$RUNNER_TEMP\/preview\.json"$/m);
+        const renew = job.steps.find((s: { name?: string }) => s.name === "Renew through the deploy workflow");
+        assert.equal(renew.if, "${{ !cancelled() && steps.check.outputs.renewals-due != '' && steps.check.outputs.renewals-due != '0' }}");
+        assert.match(renew.run, /gh workflow run deploy\.yml --repo "\$GITHUB_REPOSITORY" --ref main -f stack="\$STACK" -f renewals-only=true/);
+        const dispatch = workflow("deploy.yml").on.workflow_dispatch.inputs["renewals-only"];
+        assert.deepEqual([dispatch.type, dispatch.default], ["boolean", false]);
+    });
+
+    /** A step's script, run by bash with fake `pulumi` and `gh` that log their calls; `npm` is the real one. */
+    function runScript(script: string, previewJson: object, env: Record<string, string>) {
+        const dir = fs.mkdtempSync(path.join(os.tmpdir(), "workflow-script-"));
+        try {
+            fs.writeFileSync(path.join(dir, "preview.out"), JSON.stringify(previewJson));
+            for (const tool of ["pulumi", "gh"]) {
+                const body = tool === "pulumi" ? 'case "$1" in preview) cat "$DIR/preview.out" ;; esac' : "";
+                fs.writeFileSync(path.join(dir, tool), `#!/bin/bash\necho "${tool} $*" >> "$DIR/calls"\n${body}\n`, { mode: 0o755 });
+            }
+            const result = spawnSync("bash", ["-c", script], {
+                cwd: PROJECT_ROOT,
+                encoding: "utf8",
+                env: {
+                    PATH: `${dir}:${process.env.PATH}`,
+                    DIR: dir,
+                    RUNNER_TEMP: dir,
+                    GITHUB_OUTPUT: path.join(dir, "output"),
+                    PULUMI_BACKEND_URL: "",
+                    ...env,
+                },
+            });
+            const read = (file: string) => (fs.existsSync(path.join(dir, file)) ? fs.readFileSync(path.join(dir, file), "utf8") : "");
+            return {
+                status: result.status,
+                stdout: result.stdout,
+                stderr: result.stderr,
+                calls: read("calls").trim().split("\n").filter(Boolean),
+                output: read("output"),
+            };
+        } finally {
+            fs.rmSync(dir, { recursive: true, force: true });
+        }
+    }
+    const ISSUER =
+        "urn:pulumi:k3d::akko-mtls::akko:mtls:MtlsMesh$akko:mtls:IdentityIssuer$tls:index/locallySignedCert:LocallySignedCert::akko-identity-issuer-cert";
+    const SECRET = "urn:pulumi:k3d::akko-mtls::akko:mtls:MtlsMesh$akko:mtls:IdentityIssuer$kubernetes:core/v1:Secret::akko-identity-issuer-secret";
+    const RULES = "urn:pulumi:k3d::akko-mtls::akko:mtls:MtlsMesh$kubernetes:core/v1:ConfigMap::akko-rules";
+    const renewal = [
+        { op: "replace", urn: ISSUER, replaceReasons: ["readyForRenewal"], oldState: { type: "tls:index/locallySignedCert:LocallySignedCert" } },
+        { op: "update", urn: SECRET, diffReasons: ["stringData"], newState: { dependencies: [ISSUER] } },
+    ];
+    const drifted = { op: "update", urn: RULES, diffReasons: ["data"], newState: { dependencies: [] } };
+
+    it("the drift job, run with a fake pulumi and gh: drift fails it; a renewal alone passes and dispatches the deploy, with drift too", function () {
+        this.timeout(60_000);
+        const job = workflow("drift.yml").jobs.drift;
+        const check = job.steps.find((s: { id?: string }) => s.id === "check").run as string;
+        const renew = job.steps.find((s: { name?: string }) => s.name === "Renew through the deploy workflow").run as string;
+        /** The job as GitHub runs it: the check (its own shell), then the dispatch when its `if` holds. */
+        const nightly = (steps: object[]) => {
+            const result = runScript(
+                `(\n${check}\n)\nstatus=$?\ndue=$(sed -n 's/^renewals-due=//p' "$GITHUB_OUTPUT")\nif [ -n "$due" ] && [ "$due" != 0 ]; then\n${renew}\nfi\nexit $status`,
+                { steps },
+                { STACK: "k3d", GITHUB_REPOSITORY: "akko/mtls" },
+            );
+            return { status: result.status, dispatched: result.calls.filter((c) => c.startsWith("gh ")), output: result.stdout + result.stderr };
+        };
+        const clean = nightly([{ op: "same", urn: SECRET }]);
+        assert.deepEqual([clean.status, clean.dispatched], [0, []], clean.output);
+        const due = nightly(renewal);
+        assert.deepEqual(due.dispatched, ["gh workflow run deploy.yml --repo akko/mtls --ref main -f stack=k3d -f renewals-only=true"]);
+        assert.equal(due.status, 0, "a renewal window is not drift");
+        const both = nightly([...renewal, drifted]);
+        assert.equal(both.status, 1, both.output);
+        assert.match(both.output, /drift: update .*akko-rules/);
+        assert.equal(both.dispatched.length, 1, "the renewal does not wait for the drift to be sorted out");
+        assert.deepEqual(nightly([drifted]).dispatched, []);
+    });
+
+    it("the deploy's renewals-only run, with a fake pulumi: up targets exactly the certificates due and their dependents, or nothing", function () {
+        this.timeout(60_000);
+        const run = workflow("deploy.yml").jobs.up.steps.find((s: { name?: string }) => s.name === "pulumi up until the mesh is settled").run as string;
+        const renewOnly = (steps: object[]) => runScript(run, { steps }, { STACK: "k3d", RENEWALS_ONLY: "true" });
+        const due = renewOnly([...renewal, drifted]);
+        assert.equal(due.status, 0, due.stderr);
+        assert.deepEqual(
+            due.calls.filter((c) => c.startsWith("pulumi up")),
+            [`pulumi up --yes --diff --non-interactive --stack k3d --policy-pack policy --target ${ISSUER} --target-dependents`],
+        );
+        assert.ok(!due.calls.some((c) => c.startsWith("pulumi stack output")), "no drain loop");
+        const none = renewOnly([drifted]);
+        assert.equal(none.status, 0);
+        assert.deepEqual(
+            none.calls.filter((c) => c.startsWith("pulumi up")),
+            [],
+        );
+        assert.match(none.stdout, /no certificate is due for renewal/);
     });
 });

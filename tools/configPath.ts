@@ -7,7 +7,9 @@
  * `coerceObject` and object.go `coerce` (inside an object, `true`/`false` become booleans and
  * base-10 integers without a leading zero become numbers; everything else, JSON included, stays
  * text); object.go `object.Set` (a missing container is created from the accessor's kind; an
- * array index may be at most the length, which appends).
+ * array index may be at most the length, which appends); pkg/cmd/pulumi/config/io.go `parseConfigKey`
+ * and config/key.go `ParseKey` (the namespace is what comes before a colon in the key's first
+ * segment, before any `.` or `[`; without a colon it is the project's).
  */
 
 export type PathSegment = string | number;
@@ -72,6 +74,19 @@ export function coerce(text: string): unknown {
     return text;
 }
 
+/** An index past the end of a list, which `pulumi config set --path` refuses. */
+export class IndexOutOfRange extends Error {
+    constructor(
+        /** The list's path inside the config key, e.g. `["mtls", "namespaces"]`. */
+        readonly list: PathSegment[],
+        readonly index: number,
+        /** How many items the list has in the stack file (0 when the stack file has none). */
+        readonly length: number,
+    ) {
+        super(`${formatPath([...list, index])}: array index out of range`);
+    }
+}
+
 function setIn(container: unknown, prefix: PathSegment[], path: PathSegment[], value: unknown): unknown {
     if (path.length === 0) return value;
     const [head, ...tail] = path;
@@ -84,7 +99,7 @@ function setIn(container: unknown, prefix: PathSegment[], path: PathSegment[], v
     const at = [...prefix, head];
     if (Array.isArray(node)) {
         if (typeof head !== "number") throw new Error(`${formatPath(at)}: key for an array must be an int`);
-        if (head > node.length) throw new Error(`${formatPath(at)}: array index out of range`);
+        if (head > node.length) throw new IndexOutOfRange(prefix, head, node.length);
         const copy = [...node];
         copy[head] = setIn(copy[head], at, tail, value);
         return copy;
@@ -97,14 +112,47 @@ function setIn(container: unknown, prefix: PathSegment[], path: PathSegment[], v
 const formatPath = (path: PathSegment[]) =>
     path.map((s, i) => (typeof s === "number" ? `[${s}]` : /^[A-Za-z_$][\w$-]*$/.test(s) ? `${i === 0 ? "" : "."}${s}` : `["${s}"]`)).join("");
 
+/** A config key as `pulumi config set --path` reads it: its namespace, and the path inside the namespace. */
+export interface ConfigKey {
+    namespace: string;
+    path: PathSegment[];
+}
+
+/**
+ * The namespace and path of a `pulumi config set --path` key: `mtls.enabled` is the project's
+ * `mtls` key, `other:key.x` namespace `other`, and `mtls:enabled` namespace `mtls`, key `enabled`
+ * (pulumi io.go parseConfigKey: the namespace comes from the first segment; key.go ParseKey: one
+ * colon splits it, two are `<namespace>:config:<name>`, more are refused).
+ */
+export function parseConfigKey(key: string, project: string): ConfigKey {
+    const firstEnd = key.search(/[.[]/);
+    const first = firstEnd > 0 ? key.slice(0, firstEnd) : key;
+    const rest = firstEnd > 0 ? key.slice(firstEnd) : "";
+    const colons = first.split(":").length - 1;
+    let namespace: string;
+    let name: string;
+    if (colons === 0) {
+        namespace = project;
+        name = first;
+    } else if (colons === 1) {
+        [namespace, name] = first.split(":");
+    } else {
+        const [ns, module, member, ...more] = first.split(":");
+        if (colons !== 2 || module !== "config" || more.length > 0) {
+            throw new Error(`could not parse ${key} as a configuration key (configuration keys should be of the form \`<namespace>:<name>\`)`);
+        }
+        namespace = ns;
+        name = member;
+    }
+    return { namespace, path: parsePropertyPath(name + rest) };
+}
+
 /**
  * `pulumi config set --path <key> <text>` on a stack's config (values as the CLI stores them:
  * objects as JSON text). `key` may carry the namespace (`akko-mtls:mtls.enabled`) or not.
  */
 export function configSetPath(config: Record<string, string>, key: string, text: string, defaultNamespace: string): Record<string, string> {
-    const colon = key.indexOf(":");
-    const namespace = colon === -1 ? defaultNamespace : key.slice(0, colon);
-    const path = parsePropertyPath(colon === -1 ? key : key.slice(colon + 1));
+    const { namespace, path } = parseConfigKey(key, defaultNamespace);
     const root = path[0];
     if (typeof root !== "string") throw new Error(`${key}: a config key starts with a name`);
     const configKey = `${namespace}:${root}`;

@@ -4,7 +4,7 @@
  * every edge between them is mTLS. Unit-tested in `npm test`; the cluster part is not.
  */
 import YAML from "yaml";
-import { LINKERD_EDGE } from "../lib/registry";
+import { IMAGES, LINKERD_EDGE } from "../lib/registry";
 
 /** Namespace of the e2e workloads: a dedicated one, never a real AKKO namespace. */
 export const E2E_NAMESPACE = "akko-e2e";
@@ -23,6 +23,88 @@ export const E2E_INGRESS = { namespace: "kube-system", workload: "traefik", serv
 export const E2E_INGRESS_URL = `http://${E2E_INGRESS.workload}.${E2E_INGRESS.namespace}.svc/`;
 
 /**
+ * The protocol classes AKKO sends through the mesh, each served by workload `engine` and called by
+ * `driver` (both running {@link PROTOCOL_SCRIPT} on the pinned node image):
+ * - gRPC server streaming, as Spark Connect's ExecutePlan (HTTP/2, `application/grpc`, trailers);
+ * - HTTP/1.1 and HTTP/2 (prior knowledge), as Trino's coordinator and clients;
+ * - a server-speaks-first protocol on an opaque port of Linkerd's defaults (MySQL's 3306: the
+ *   server greets before the client writes; a port left out of the opaque list stalls here, on
+ *   protocol detection);
+ * - client-first TCP on a port the namespace declares opaque, as Kafka's 9092.
+ * Each must be mTLS: the engine's proxy counts its inbound connections per port, with `tls`.
+ */
+export const E2E_PROTOCOLS = [
+    { name: "grpc-stream", port: 15002, opaque: false },
+    { name: "http1", port: 8080, opaque: false },
+    { name: "http2", port: 8081, opaque: false },
+    { name: "server-first", port: 3306, opaque: true },
+    { name: "client-first", port: 9092, opaque: true },
+] as const;
+/** The ports the e2e namespace adds to Linkerd's default opaque ports. */
+export const E2E_OPAQUE_PORTS = [9092];
+export const E2E_PROTOCOL_WORKLOADS = { server: "engine", client: "driver" } as const;
+/** Every Deployment the e2e runs in its namespace. */
+export const E2E_ALL_WORKLOADS = [...E2E_WORKLOADS, E2E_PROTOCOL_WORKLOADS.server, E2E_PROTOCOL_WORKLOADS.client] as const;
+
+/**
+ * Server (`serve`) and client (`call <host>`) of every protocol class, Node's standard library only.
+ * The client tries each class every 2 s and prints `ok <class>` or `FAILED <class>: <why>`.
+ */
+export const PROTOCOL_SCRIPT = `
+const [mode, host] = process.argv.slice(2);
+const http = require("node:http"), http2 = require("node:http2"), net = require("node:net");
+const GRPC_PATH = "/spark.connect.SparkConnectService/ExecutePlan";
+const frame = (text) => { const body = Buffer.from(text); const head = Buffer.alloc(5); head.writeUInt32BE(body.length, 1); return Buffer.concat([head, body]); };
+if (mode === "serve") {
+  http.createServer((req, res) => res.end("http1")).listen(8080);
+  http2.createServer().on("stream", (stream) => { stream.respond({ ":status": 200 }); stream.end("http2"); }).listen(8081);
+  http2.createServer().on("stream", (stream, headers) => {
+    if (headers[":path"] !== GRPC_PATH) { stream.respond({ ":status": 200, "content-type": "application/grpc", "grpc-status": "12" }, { endStream: true }); return; }
+    stream.respond({ ":status": 200, "content-type": "application/grpc" }, { waitForTrailers: true });
+    stream.on("wantTrailers", () => stream.sendTrailers({ "grpc-status": "0" }));
+    let sent = 0;
+    const next = () => (sent < 3 ? (stream.write(frame("batch " + sent++)), setTimeout(next, 200)) : stream.end());
+    stream.resume();
+    next();
+  }).listen(15002);
+  net.createServer((socket) => { socket.write("greeting\\n"); socket.once("data", () => socket.end("bye\\n")); }).listen(3306);
+  net.createServer((socket) => socket.once("data", (data) => socket.end(data))).listen(9092);
+} else {
+  const report = (name, check) => check().then(() => console.log("ok " + name), (e) => console.log("FAILED " + name + ": " + (e && e.message)));
+  const timeout = (promise) => Promise.race([promise, new Promise((_, no) => setTimeout(() => no(new Error("timed out")), 5000))]);
+  const body = (stream) => new Promise((yes, no) => { let data = ""; stream.on("data", (d) => (data += d)); stream.on("end", () => yes(data)); stream.on("error", no); });
+  const h2 = (port, headers, payload) => new Promise((yes, no) => {
+    const session = http2.connect("http://" + host + ":" + port);
+    session.on("error", no);
+    const stream = session.request(headers);
+    let chunks = 0, trailers = {};
+    stream.on("data", () => chunks++);
+    stream.on("trailers", (t) => (trailers = t));
+    body(stream).then((data) => { session.close(); yes({ data, chunks, trailers }); }, no);
+    stream.end(payload);
+  });
+  const tcp = (port, serverFirst) => new Promise((yes, no) => {
+    const socket = net.connect(port, host);
+    let data = "";
+    socket.on("error", no);
+    socket.on("data", (d) => { data += d; if (serverFirst && data === "greeting\\n") socket.write("hi"); });
+    socket.on("end", () => yes(data));
+    if (!serverFirst) socket.write("ping");
+  });
+  const expect = (ok, what) => { if (!ok) throw new Error(what); };
+  const round = () => Promise.all([
+    report("grpc-stream", () => timeout(h2(15002, { ":method": "POST", ":path": GRPC_PATH, "content-type": "application/grpc", te: "trailers" }, frame(""))).then((r) => expect(r.chunks >= 3 && r.trailers["grpc-status"] === "0", "stream of " + r.chunks + " messages, grpc-status " + r.trailers["grpc-status"]))),
+    report("http1", () => timeout(new Promise((yes, no) => http.get("http://" + host + ":8080/", (res) => body(res).then(yes, no)).on("error", no))).then((d) => expect(d === "http1", "answered " + d))),
+    report("http2", () => timeout(h2(8081, { ":path": "/" })).then((r) => expect(r.data === "http2", "answered " + r.data))),
+    report("server-first", () => timeout(tcp(3306, true)).then((d) => expect(d === "greeting\\nbye\\n", "got " + JSON.stringify(d)))),
+    report("client-first", () => timeout(tcp(9092, false)).then((d) => expect(d === "ping", "got " + JSON.stringify(d)))),
+  ]);
+  const loop = () => round().then(() => setTimeout(loop, 2000));
+  loop();
+}
+`;
+
+/**
  * The e2e stack file: the k3d stack's config, on the current kube context, meshing only
  * the e2e namespace, with the mesh on (`enabled: false` for the disable steps). Anything
  * else the current file holds (Pulumi's `encryptionsalt`, written at stack init) is kept:
@@ -36,6 +118,8 @@ export function e2eStackFile(k3dStackFile: string, context: string, enabled: boo
         ...(config["akko-mtls:mtls"] ?? {}),
         enabled,
         namespaces: [E2E_NAMESPACE],
+        // Kafka-like client-first TCP; MySQL's 3306 stays opaque because the program adds Linkerd's defaults.
+        namespaceOptions: { [E2E_NAMESPACE]: { opaquePorts: E2E_OPAQUE_PORTS } },
         // The mesh's NetworkPolicies are meant for namespaces that already run default-deny
         // (they allow what the mesh needs); alone in a fresh namespace they would isolate
         // its pods, DNS included.
@@ -118,6 +202,92 @@ export function workloadManifests(namespace = E2E_NAMESPACE): string {
         },
     });
     return objects.map((o) => YAML.stringify(o)).join("---\n");
+}
+
+/** The protocol classes' server and client: a ConfigMap with the script, two Deployments, a Service. */
+export function protocolManifests(namespace = E2E_NAMESPACE): string {
+    const { server, client } = E2E_PROTOCOL_WORKLOADS;
+    const workload = (name: string, args: string[], ports: object[]) => [
+        { apiVersion: "v1", kind: "ServiceAccount", metadata: { name, namespace } },
+        {
+            apiVersion: "apps/v1",
+            kind: "Deployment",
+            metadata: { name, namespace, labels: { app: name } },
+            spec: {
+                replicas: 1,
+                selector: { matchLabels: { app: name } },
+                template: {
+                    metadata: { labels: { app: name } },
+                    spec: {
+                        serviceAccountName: name,
+                        securityContext: { runAsNonRoot: true, runAsUser: 65534, seccompProfile: { type: "RuntimeDefault" } },
+                        containers: [
+                            {
+                                name,
+                                image: IMAGES.node,
+                                command: ["node", "/scripts/protocols.js", ...args],
+                                ports,
+                                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+                                resources: { requests: { cpu: "5m", memory: "24Mi" }, limits: { cpu: "200m", memory: "96Mi" } },
+                                volumeMounts: [{ name: "scripts", mountPath: "/scripts", readOnly: true }],
+                            },
+                        ],
+                        volumes: [{ name: "scripts", configMap: { name: "akko-protocols" } }],
+                    },
+                },
+            },
+        },
+    ];
+    const objects: object[] = [
+        { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "akko-protocols", namespace }, data: { "protocols.js": PROTOCOL_SCRIPT } },
+        ...workload(
+            server,
+            ["serve"],
+            E2E_PROTOCOLS.map((p) => ({ name: p.name.slice(0, 15), containerPort: p.port })),
+        ),
+        ...workload(client, ["call", server], []),
+        {
+            apiVersion: "v1",
+            kind: "Service",
+            metadata: { name: server, namespace },
+            spec: { selector: { app: server }, ports: E2E_PROTOCOLS.map((p) => ({ name: p.name.slice(0, 15), port: p.port, targetPort: p.port })) },
+        },
+    ];
+    return objects.map((o) => YAML.stringify(o)).join("---\n");
+}
+
+/** Every protocol class answered as it should in the client's latest round (its log, newest last). */
+export function protocolLogVerdict(log: string): Verdict {
+    const latest = new Map<string, string>();
+    for (const line of log.split("\n")) {
+        const match = /^(ok|FAILED) ([a-z0-9-]+)/.exec(line.trim());
+        if (match) latest.set(match[2], line.trim());
+    }
+    const details = E2E_PROTOCOLS.map((p) => `${p.name} (${p.port}${p.opaque ? ", opaque" : ""}): ${latest.get(p.name) ?? "no call yet"}`);
+    const problems = E2E_PROTOCOLS.filter((p) => !latest.get(p.name)?.startsWith("ok ")).map((p) => `${p.name}: ${latest.get(p.name) ?? "no call yet"}`);
+    return { ok: problems.length === 0, details, problems };
+}
+
+/**
+ * Every protocol class reached the server over mTLS: its proxy's inbound `tcp_open_total` for the
+ * class' port has connections with `tls="true"` and none without (an opaque port's connections
+ * arrive on the proxy port but are counted under the port the transport header names, linkerd2-proxy
+ * v2.366.0 linkerd/app/inbound/src/direct.rs). Labels as in linkerd2 testutil/prommatch/testdata/sampleMetrics.txt.
+ */
+export function protocolMetricsVerdict(text: string): Verdict {
+    const inbound = parsePrometheusText(text).filter((s) => s.name === "tcp_open_total" && s.labels.direction === "inbound" && s.value > 0);
+    const details: string[] = [];
+    const problems: string[] = [];
+    for (const protocol of E2E_PROTOCOLS) {
+        const onPort = inbound.filter((s) => s.labels.target_port === String(protocol.port));
+        const secured = onPort.filter((s) => s.labels.tls === "true").reduce((n, s) => n + s.value, 0);
+        const plaintext = onPort.filter((s) => s.labels.tls !== "true");
+        details.push(`${protocol.name} (${protocol.port}): ${secured} mTLS connections, ${plaintext.reduce((n, s) => n + s.value, 0)} without`);
+        if (secured === 0) problems.push(`${protocol.name}: no inbound mTLS connection on ${protocol.port}`);
+        for (const s of plaintext)
+            problems.push(`${protocol.name}: ${s.value} plaintext connections on ${protocol.port} (${s.labels.no_tls_reason ?? s.labels.tls})`);
+    }
+    return { ok: problems.length === 0, details, problems };
 }
 
 /**

@@ -24,8 +24,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import YAML from "yaml";
 import { certRequestOutputs, locallySignedCertOutputs, privateKeyOutputs, selfSignedCertOutputs } from "./mockTls";
+import { readStackFile, StackFile } from "./stackFile";
 
 export const PROJECT = "akko-mtls";
 export const PROJECT_ROOT = path.resolve(__dirname, "..");
@@ -173,18 +173,17 @@ export function stackNames(root = PROJECT_ROOT): string[] {
         .sort();
 }
 
+/**
+ * A stack file's config as the CLI hands it to the program: objects as JSON text, encrypted values
+ * replaced by stand-ins and their keys secret (tools/stackFile.ts).
+ */
+export function readStack(stack: string, root = PROJECT_ROOT): StackFile {
+    return readStackFile(path.join(root, `Pulumi.${stack}.yaml`), PROJECT);
+}
+
 /** A stack file's config as the CLI hands it to the program: objects as JSON text. */
 export function readStackConfig(stack: string, root = PROJECT_ROOT): Record<string, string> {
-    const file = path.join(root, `Pulumi.${stack}.yaml`);
-    const document = YAML.parse(fs.readFileSync(file, "utf8")) ?? {};
-    const config: Record<string, string> = {};
-    for (const [key, value] of Object.entries<unknown>(document.config ?? {})) {
-        if (value !== null && typeof value === "object" && "secure" in value) {
-            throw new Error(`${file}: ${key} is an encrypted secret; the mock runtime cannot decrypt it`);
-        }
-        config[key] = typeof value === "string" ? value : JSON.stringify(value);
-    }
-    return config;
+    return readStack(stack, root).config;
 }
 
 /**

@@ -3,7 +3,9 @@
  * dependencies, the charts and their versions, the config that differs from the preset,
  * warnings; or the dependency graph as Mermaid.
  */
-import type { ConfigOverride } from "../config";
+import type { ConfigOverride, MeshConfig } from "../config";
+import { presetFor, valueAt } from "../config/merge";
+import { TARGETS } from "../config/schema";
 import type { ProgramRun, RecordedResource } from "./mockRuntime";
 
 const SKIPPED_TYPES = new Set(["pulumi:pulumi:Stack", "pulumi:pulumi:StackReference"]);
@@ -13,6 +15,18 @@ export function shortType(type: string): string {
     return type.split(":").pop()!.split("/").pop()!;
 }
 
+/** The bracket tags of the resource tree, each with what it means (`npm run plan -- --help` lists them). */
+export const TAGS: { tag: string; meaning: string }[] = [
+    { tag: "protected", meaning: "Pulumi refuses to delete or replace it (the trust anchors; docs/admin/rotation.md)" },
+    { tag: "read", meaning: "read from the cluster, not managed: it must exist, and Pulumi never changes it" },
+    { tag: "CRDs retained", meaning: "the CustomResourceDefinitions it renders stay in the cluster when it goes" },
+    {
+        tag: "retained, re-adopted",
+        meaning: "what it renders stays in the cluster when it goes, and a later `pulumi up` adopts it again (docs/engine.md)",
+    },
+    { tag: "webhooks awaited", meaning: "its webhook configurations and APIServices are ready only once their caBundle is set" },
+];
+
 /** What each of the program's transforms does to the objects a chart or YAML group renders (components/transforms.ts). */
 const TRANSFORM_LABELS: Record<string, string> = {
     retainCustomResourceDefinitions: "CRDs retained",
@@ -20,13 +34,51 @@ const TRANSFORM_LABELS: Record<string, string> = {
     awaitCaBundle: "webhooks awaited",
 };
 
+/** The object's name in the cluster (`namespace/name`), for a Kubernetes object; the chart and its namespace for a chart. */
+export function kubernetesName(resource: RecordedResource): string | undefined {
+    if (!resource.type.startsWith("kubernetes:") || resource.type.startsWith("pulumi:providers:")) return undefined;
+    if (resource.type === "kubernetes:helm.sh/v4:Chart") return `chart ${resource.inputs.chart} in ${resource.inputs.namespace}`;
+    const metadata = resource.inputs?.metadata ?? resource.state?.metadata;
+    const name = metadata?.name;
+    if (typeof name !== "string") return undefined;
+    return typeof metadata.namespace === "string" ? `${metadata.namespace}/${name}` : name;
+}
+
 function label(resource: RecordedResource): string {
     const flags = [
         resource.protect ? "protected" : "",
         resource.read ? "read" : "",
         ...resource.transformNames.map((name) => TRANSFORM_LABELS[name] ?? ""),
     ].filter(Boolean);
-    return `${shortType(resource.type)} ${resource.name}${flags.length ? ` [${flags.join(", ")}]` : ""}`;
+    const inCluster = kubernetesName(resource);
+    return `${shortType(resource.type)} ${resource.name}${inCluster ? ` → ${inCluster}` : ""}${flags.length ? ` [${flags.join(", ")}]` : ""}`;
+}
+
+/**
+ * What the run registers, counted as docs/performance.md counts them (`npm run bench`): every
+ * registration, the stack and the reads (`.get`, the stack's own last outputs) included. A Helm
+ * chart counts once: the objects it renders are registered by the Kubernetes provider.
+ */
+export function resourceCount(run: ProgramRun): { total: number; components: number; charts: number; providers: number; managed: number; reads: number } {
+    const registered = run.resources.filter((r) => !r.read);
+    return {
+        total: run.resources.length,
+        components: registered.filter((r) => !r.custom && r.type !== "pulumi:pulumi:Stack").length,
+        charts: registered.filter((r) => r.type === "kubernetes:helm.sh/v4:Chart").length,
+        providers: registered.filter((r) => r.type.startsWith("pulumi:providers:")).length,
+        managed: registered.filter((r) => r.custom && !r.type.startsWith("pulumi:providers:")).length,
+        reads: run.resources.filter((r) => r.read).length,
+    };
+}
+
+/** The count's heading line. */
+export function resourceCountLine(run: ProgramRun): string {
+    const c = resourceCount(run);
+    return (
+        `Resources: ${c.total}, counted as docs/performance.md counts them: the stack, ${c.components} components (${c.charts} of them ` +
+        `Helm charts, each counted once: the provider registers what they render), ${c.providers} provider${c.providers === 1 ? "" : "s"}, ` +
+        `${c.managed} managed resources, ${c.reads} reads:`
+    );
 }
 
 /** The resource tree, children under parents, each with what it waits for. */
@@ -64,6 +116,62 @@ export function chartLines(run: ProgramRun): string[] {
         .filter((r) => r.type === "kubernetes:helm.sh/v4:Chart")
         .map((c) => `${c.inputs.chart} ${c.inputs.version} from ${c.inputs.repositoryOpts?.repo} into namespace ${c.inputs.namespace}`)
         .sort();
+}
+
+/** One container's resources: requests cpu/memory, then limits ("—": none). */
+export function resourcesText(resources: unknown): string {
+    if (resources === undefined) return "—";
+    const at = (kind: string, which: string) => (valueAt(resources, [kind, which]) as string | undefined) ?? "—";
+    return `requests ${at("cpu", "request")}/${at("memory", "request")}, limits ${at("cpu", "limit")}/${at("memory", "limit")}`;
+}
+
+/** A container's resources: `<container>.cpu.request` and the like, shown on one line. */
+const RESOURCE_LEAF = /^(.*)\.(cpu|memory)\.(request|limit)$/;
+const isResources = (value: unknown) => value !== null && typeof value === "object" && ("cpu" in value || "memory" in value);
+
+function leaves(value: unknown, path: string[] = []): string[] {
+    if (value !== null && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length > 0) {
+        return Object.entries(value).flatMap(([key, child]) => leaves(child, [...path, key]));
+    }
+    return [path.join(".")];
+}
+
+/**
+ * The settings whose presets differ between targets (HA, replicas, webhook failure policy, iptables
+ * mode, resources, …), plus the CNI plugin's switch, in preset order: what a reviewer compares
+ * between stacks. Each container's resources on one line.
+ */
+export function perTargetKeys(): string[] {
+    const presets = TARGETS.map((target) => presetFor(target));
+    const keys: string[] = [];
+    for (const key of [...new Set(presets.flatMap((preset) => leaves(preset)))]) {
+        const path = key.split(".");
+        const differs = new Set(presets.map((preset) => JSON.stringify(valueAt(preset, path)))).size > 1;
+        const shown = RESOURCE_LEAF.exec(key)?.[1] ?? key;
+        if ((differs || key === "linkerd.cni.enabled") && !keys.includes(shown)) keys.push(shown);
+    }
+    return keys;
+}
+
+/** Whether a setting matters for this config: cert-manager's when it is installed, viz's when viz is on, the CNI plugin's paths when it is on. */
+function applies(key: string, config: MeshConfig): boolean {
+    if (key.startsWith("certManager.")) return config.identity.issuer.mode === "certManager" && config.certManager.install;
+    if (key.startsWith("viz.prometheus.")) return config.viz.enabled && config.viz.prometheus.mode === "bundled";
+    if (key.startsWith("viz.")) return config.viz.enabled;
+    if (key.startsWith("linkerd.cni.") && key !== "linkerd.cni.enabled") return config.linkerd.cni.enabled;
+    if (key === "linkerd.proxyInit.iptablesMode") return !config.linkerd.cni.enabled;
+    if (key.startsWith("mtls.ingress.") && key !== "mtls.ingress.enabled") return config.mtls.ingress.enabled;
+    return true;
+}
+
+/** The per-target settings as this stack resolves them (preset and stack file). */
+export function perTargetLines(config: MeshConfig): string[] {
+    return perTargetKeys()
+        .filter((key) => applies(key, config))
+        .map((key) => {
+            const value = valueAt(config, key.split("."));
+            return isResources(value) ? `${key}: ${resourcesText(value)}` : `${key} = ${typeof value === "string" ? value : JSON.stringify(value)}`;
+        });
 }
 
 export function overrideLines(overrides: ConfigOverride[]): string[] {

@@ -8,17 +8,11 @@ import { configReference, ConfigReferenceRow, descriptionAt } from "../config/re
 import { presetFor, valueAt } from "../config/merge";
 import { Target, TARGETS } from "../config/schema";
 import { plan } from "./cli/plan";
+import { resourcesText } from "./planReport";
 
 export const REFERENCE_MARKERS = { start: "<!-- config-reference:start -->", end: "<!-- config-reference:end -->" };
 
 const RESOURCE_KEY = /^(.*)\.(cpu|memory)\.(request|limit)$/;
-
-/** `100m` / `1` as one container's figures: requests, then limits ("—": none). */
-function resourcesText(resources: unknown): string {
-    const at = (kind: string, which: string) => (valueAt(resources, [kind, which]) as string | undefined) ?? "—";
-    if (resources === undefined) return "—";
-    return `requests ${at("cpu", "request")}/${at("memory", "request")}, limits ${at("cpu", "limit")}/${at("memory", "limit")}`;
-}
 
 /** One container's resources on one row: its defaults per target, as requests cpu/memory, limits cpu/memory. */
 function resourceRow(prefix: string): ConfigReferenceRow {
@@ -31,7 +25,7 @@ function resourceRow(prefix: string): ConfigReferenceRow {
     const defaults = groups.size === 1 ? [...groups.keys()][0] : [...groups].map(([text, targets]) => `${targets.join("/")}: ${text}`).join("; ");
     return {
         key: prefix,
-        type: "CPU/memory requests and limits (Kubernetes quantities)",
+        type: "`.cpu.request`, `.cpu.limit`, `.memory.request`, `.memory.limit`: Kubernetes quantities",
         default: defaults,
         description: `${descriptionAt(path) ?? prefix} Requests and limits; a limit left out is unlimited.`,
     };

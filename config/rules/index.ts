@@ -7,7 +7,7 @@ import { validateGkePrivate } from "./cluster";
 import { validateCertManagerNamespace } from "./certManager";
 import { validateAnchorExpiryThresholds, validateIssuerLifetimes } from "./identity";
 import { validateControllerReplicas, validateSingleNode, validateWebhookFailurePolicy } from "./linkerd";
-import { validateAuthorizations, validateIngress, validateNamespaceOptions, validateNamespaces, validateTraefikValues } from "./mtls";
+import { validateAuthorizations, validateIngress, validateNamespaceOptions, validateNamespaces, validateNetworkPosture, validateTraefikValues } from "./mtls";
 import { validateAlertRulesHome, validateGrafanaDashboardsNamespace } from "./observability";
 import { everyContainerResources, validateResources } from "./resources";
 import { validateIssuerAlertThreshold, validateRotationDeadline } from "./rotationJob";
@@ -30,6 +30,7 @@ export {
     validateIssuerLifetimes,
     validateNamespaceOptions,
     validateNamespaces,
+    validateNetworkPosture,
     validatePrometheusAccess,
     validatePrometheusMode,
     validateResources,
@@ -52,6 +53,7 @@ export const CONFIG_RULES: readonly ConfigRule[] = [
     validateIngress,
     validateTraefikValues,
     validateAuthorizations,
+    validateNetworkPosture,
     validateNamespaces,
     validateCertManagerNamespace,
     validateSingleNode,

@@ -1,7 +1,7 @@
 /** The mtls rules, called directly on a parsed config. */
 import { strict as assert } from "node:assert";
 import { TARGETS } from "../schema";
-import { validateAuthorizations, validateIngress, validateNamespaceOptions, validateNamespaces, validateTraefikValues } from "./mtls";
+import { validateAuthorizations, validateIngress, validateNamespaceOptions, validateNamespaces, validateNetworkPosture, validateTraefikValues } from "./mtls";
 import { issuesOf, validConfig } from "./testing";
 
 const TRINO = {
@@ -16,7 +16,14 @@ const strict = (authorizations: object[], namespaces = ["akko", "spark"]) =>
 
 describe("rules: mtls", () => {
     it("every rule accepts every target's preset", () => {
-        for (const rule of [validateNamespaces, validateNamespaceOptions, validateIngress, validateTraefikValues, validateAuthorizations]) {
+        for (const rule of [
+            validateNamespaces,
+            validateNamespaceOptions,
+            validateIngress,
+            validateTraefikValues,
+            validateAuthorizations,
+            validateNetworkPosture,
+        ]) {
             for (const target of TARGETS) assert.deepEqual(issuesOf(rule, validConfig(target)), [], `${rule.name} on ${target}`);
         }
     });
@@ -58,6 +65,55 @@ describe("rules: mtls", () => {
                 ["mtls.namespaceOptions.spark", "is not a meshed namespace (mtls.namespaces: akko)"],
             ]);
             assert.deepEqual(issuesOf(validateNamespaceOptions, validConfig("k3s", { mtls: { namespaceOptions: { akko: { denyEgress: true } } } })), []);
+        });
+    });
+
+    describe("validateNetworkPosture", () => {
+        const PG = { podSelector: { matchLabels: { app: "pg" } }, ports: [5432], from: [{ podSelector: { matchLabels: { app: "hive" } } }] };
+        const withOptions = (options: object, mtls: object = {}) => validConfig("k3s", { mtls: { namespaceOptions: { akko: options }, ...mtls } });
+
+        it("accepts mirrors in a direction the namespace isolates (by default: ingress)", () => {
+            assert.deepEqual(issuesOf(validateNetworkPosture, withOptions({ opaqueIngress: [PG] })), []);
+            assert.deepEqual(issuesOf(validateNetworkPosture, withOptions({ denyEgress: true, opaqueEgress: [{ podSelector: {}, to: PG.from }] })), []);
+        });
+
+        it("refuses a mirror in a direction that is not isolated: it would newly isolate the pods it selects", () => {
+            assert.deepEqual(issuesOf(validateNetworkPosture, withOptions({ denyIngress: false, opaqueIngress: [PG] })), [
+                [
+                    "mtls.namespaceOptions.akko.opaqueIngress",
+                    "mirrors rules of policies that isolate the namespace, but denyIngress is false: a mirror policy would newly isolate the pods it selects. " +
+                        "Set mtls.namespaceOptions.akko.denyIngress true if its policies isolate every pod, or remove opaqueIngress",
+                ],
+            ]);
+            const egress = issuesOf(validateNetworkPosture, withOptions({ opaqueEgress: [{ podSelector: {} }] }));
+            assert.deepEqual(
+                egress.map(([path]) => path),
+                ["mtls.namespaceOptions.akko.opaqueEgress"],
+                "egress is not isolated by default",
+            );
+            const viaDefaults = withOptions({ opaqueIngress: [PG] }, { namespaceDefaults: { denyIngress: false, denyEgress: false } });
+            assert.equal(issuesOf(validateNetworkPosture, viaDefaults).length, 1, "the defaults count where the namespace says nothing");
+        });
+
+        it("refuses mirrors nothing reads (mtls.networkPolicies false), and an opaque Server named by port name", () => {
+            assert.deepEqual(issuesOf(validateNetworkPosture, withOptions({ opaqueIngress: [PG] }, { networkPolicies: false })), [
+                [
+                    "mtls.namespaceOptions.akko.opaqueIngress",
+                    "is read only with mtls.networkPolicies true (the mesh's NetworkPolicies mirror it): remove it, or turn them on",
+                ],
+            ]);
+            const named = validConfig("k3s", {
+                mtls: {
+                    mode: "strict",
+                    authorizations: [
+                        { namespace: "akko", name: "pg", podSelector: { app: "pg" }, port: "postgres", proxyProtocol: "opaque", clients: TRINO.clients },
+                    ],
+                },
+            });
+            assert.deepEqual(
+                issuesOf(validateNetworkPosture, named).map(([path]) => path),
+                ["mtls.authorizations.0.port"],
+            );
         });
     });
 

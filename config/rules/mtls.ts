@@ -166,3 +166,49 @@ export function validateAuthorizations(config: ConfigShape, ctx: RuleContext): v
         });
     });
 }
+
+/**
+ * What the mesh's NetworkPolicies are built from must be able to mean what it says. A rule mirrored
+ * onto the proxy port exists only in a direction the namespace isolates (a mirror policy in a
+ * direction it does not would newly isolate the pods it selects), and only with the mesh's
+ * NetworkPolicies on (else nothing reads it). A Server declared `opaque` names its port by number:
+ * its traffic travels on the proxy port too, and the preflight matches the namespace's own rules
+ * against opaque ports by number.
+ */
+export function validateNetworkPosture(config: ConfigShape, ctx: RuleContext): void {
+    const mtls = config.mtls;
+    for (const [namespace, options] of Object.entries(mtls.namespaceOptions)) {
+        const mirrors = [
+            ["opaqueIngress", options.opaqueIngress, options.denyIngress ?? mtls.namespaceDefaults.denyIngress, "denyIngress"],
+            ["opaqueEgress", options.opaqueEgress, options.denyEgress ?? mtls.namespaceDefaults.denyEgress, "denyEgress"],
+        ] as const;
+        for (const [key, entries, isolated, flag] of mirrors) {
+            if (!entries || entries.length === 0) continue;
+            if (!mtls.networkPolicies) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["mtls", "namespaceOptions", namespace, key],
+                    message: "is read only with mtls.networkPolicies true (the mesh's NetworkPolicies mirror it): remove it, or turn them on",
+                });
+            } else if (!isolated) {
+                ctx.addIssue({
+                    code: "custom",
+                    path: ["mtls", "namespaceOptions", namespace, key],
+                    message:
+                        `mirrors rules of policies that isolate the namespace, but ${flag} is false: a mirror policy would newly isolate the pods ` +
+                        `it selects. Set mtls.namespaceOptions.${namespace}.${flag} true if its policies isolate every pod, or remove ${key}`,
+                });
+            }
+        }
+    }
+    mtls.authorizations.forEach((authorization, i) => {
+        if (authorization.proxyProtocol === "opaque" && typeof authorization.port !== "number") {
+            ctx.addIssue({
+                code: "custom",
+                path: ["mtls", "authorizations", i, "port"],
+                message:
+                    "must be a port number with proxyProtocol opaque: its traffic travels on the proxy port, which the mesh's NetworkPolicies open by opaque port number",
+            });
+        }
+    });
+}

@@ -4,7 +4,12 @@ import { filePath, gcpName, gcpNetworkTag, gkeControlPlaneRangeProblem, kubeCont
 
 export const clusterConfig = z.strictObject({
     context: kubeContext.describe("kubeconfig context of the existing cluster this stack deploys to."),
-    kubeconfig: filePath.optional().describe("Path of the kubeconfig file; unset means the default (~/.kube/config or $KUBECONFIG)."),
+    kubeconfig: filePath
+        .optional()
+        .describe(
+            "Path of the kubeconfig file, stored in the stack's state: it must exist on every machine that runs the stack " +
+                "(`~/` is expanded on each). Unset (recommended): each machine's own $KUBECONFIG or ~/.kube/config, and no path in state.",
+        ),
     /**
      * GKE private cluster: the control plane reaches webhooks on nodes only through a
      * firewall rule; `pulumi up` prints the exact rule.

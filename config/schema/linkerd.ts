@@ -17,7 +17,10 @@ export const linkerdConfig = z.strictObject({
     controllerReplicas: z.int().min(1).max(7).describe("Replicas of each control-plane controller (at least 3 with highAvailability)."),
     webhookFailurePolicy: z
         .enum(["Ignore", "Fail"])
-        .describe("What the API server does when the proxy injector does not answer: `Fail` (needs highAvailability) or `Ignore`."),
+        .describe(
+            "What the API server does when a control-plane webhook (the proxy injector, the policy and ServiceProfile validators) " +
+                "does not answer, for the mesh's namespaces only: `Fail` (needs highAvailability) or `Ignore`.",
+        ),
     proxyInit: z.strictObject({
         iptablesMode: z
             .enum(["nft", "legacy"])
@@ -35,7 +38,10 @@ export const linkerdConfig = z.strictObject({
                     "which needs NET_ADMIN and NET_RAW: required to mesh namespaces that enforce Pod Security `baseline` or `restricted`.",
             ),
         netDir: nodePath.describe("Where the node's CNI configuration is (k3s: /var/lib/rancher/k3s/agent/etc/cni/net.d)."),
-        binDir: nodePath.describe("Where the node's CNI plugins are (k3s: containerd's bin_dir)."),
+        binDir: nodePath.describe(
+            "Where the node's container runtime runs CNI plugins from (containerd's `bin_dir`): the plugin's binary goes there. " +
+                "k3s and k3d: /var/lib/rancher/k3s/data/cni (rancher/k3s images v1.31.0-v1.31.6 and v1.32.0-v1.32.2: /bin); GKE: /home/kubernetes/bin.",
+        ),
         resources: containerResources.describe("The CNI plugin's install-cni container (a DaemonSet, one per node)."),
     }),
     networkPolicies: z.boolean().describe("NetworkPolicies for the control plane, where a platform policy puts default-deny everywhere."),

@@ -1,21 +1,51 @@
 /** `mtls`: the switch, the meshed namespaces, the ingress hop, and who may call whom in strict mode. */
 import { z } from "zod";
+import { LINKERD_DEFAULT_OPAQUE_PORTS } from "../../lib/registry";
+import { opaqueEgressRule, opaqueIngressRule } from "./networkPolicy";
 import { cidrs, identities, namespaceName, podSelector, portList, portNumber } from "./primitives";
+
+const denyIngress = z
+    .boolean()
+    .describe(
+        "The namespace's own NetworkPolicies isolate every pod for ingress (a policy with `podSelector: {}` lists Ingress): the mesh's " +
+            "policy then admits what reaches the proxies (4191 from the scraper, 4190 from tap) and mirrors `opaqueIngress`. false: the " +
+            "mesh adds no ingress policy (one would cut every port). A preflight Job checks it against the live policies before any change.",
+    );
+const denyEgress = z
+    .boolean()
+    .describe(
+        "The namespace's own NetworkPolicies isolate every pod for egress: the mesh's policy then also admits what the proxies dial " +
+            "(DNS, the control plane) and mirrors `opaqueEgress`. false: the mesh adds no egress policy. Checked by the same preflight.",
+    );
+
+/** What every meshed namespace's own NetworkPolicies isolate, unless its `namespaceOptions` say otherwise. */
+export const namespaceDefaults = z.strictObject({
+    denyIngress: denyIngress,
+    denyEgress: denyEgress,
+});
 
 /** Per meshed namespace: proxy settings, and what the namespace's own NetworkPolicies deny. */
 export const namespaceOptions = z.strictObject({
-    denyEgress: z
-        .boolean()
+    denyIngress: denyIngress.optional(),
+    denyEgress: denyEgress.optional(),
+    opaqueIngress: z
+        .array(opaqueIngressRule)
         .optional()
         .describe(
-            "The namespace's own NetworkPolicies deny egress: the mesh's policy then also allows what the proxies dial " +
-                "(DNS, the control plane, meshed peers' proxies). Unset: the mesh adds ingress rules only.",
+            "The rules of the namespace's own ingress policies that admit an opaque port (`podSelector`, `ports`, `from`, as in the " +
+                "policy): meshed clients reach opaque ports through the proxy port 4143, so the mesh admits 4143 to the same pods " +
+                "from the same peers, and no one else. The preflight prints the exact list when it differs from the live policies.",
         ),
+    opaqueEgress: z
+        .array(opaqueEgressRule)
+        .optional()
+        .describe("The rules of the namespace's own egress policies that admit an opaque port (`podSelector`, `ports`, `to`): mirrored onto 4143 likewise."),
     opaquePorts: portList
         .optional()
         .describe(
-            "Ports whose protocol the proxy must not detect (`config.linkerd.io/opaque-ports`): server-speaks-first protocols " +
-                "(MySQL, SMTP) and any non-HTTP protocol on a port Linkerd does not know. Still mTLS.",
+            "Ports whose protocol the proxy must not detect (`config.linkerd.io/opaque-ports`), added to Linkerd's defaults " +
+                `(${LINKERD_DEFAULT_OPAQUE_PORTS.join(", ")}): server-speaks-first protocols and any non-HTTP protocol on a port ` +
+                "Linkerd does not know (Kafka's 9092). Still mTLS.",
         ),
     skipInboundPorts: portList.optional().describe("Inbound ports that bypass the proxy (`config.linkerd.io/skip-inbound-ports`): plaintext, no mTLS."),
     skipOutboundPorts: portList.optional().describe("Outbound ports that bypass the proxy (`config.linkerd.io/skip-outbound-ports`): plaintext, no mTLS."),
@@ -79,9 +109,13 @@ const freeFormValues = z.record(z.string(), z.unknown()).superRefine((values, ct
 export const mtlsConfig = z.strictObject({
     enabled: z.boolean().describe("THE switch: false creates no Kubernetes object at all (after draining a meshed stack)."),
     namespaces: z.array(namespaceName).min(1).max(100).describe("The AKKO namespaces whose workloads are meshed (they must exist)."),
+    namespaceDefaults: namespaceDefaults,
     namespaceOptions: z
         .record(namespaceName, namespaceOptions)
-        .describe("Per meshed namespace settings, by namespace name: `denyEgress`, `opaquePorts`, `skipInboundPorts`, `skipOutboundPorts`."),
+        .describe(
+            "Per meshed namespace settings, by namespace name: `denyIngress`, `denyEgress`, `opaqueIngress`, `opaqueEgress`, " +
+                "`opaquePorts`, `skipInboundPorts`, `skipOutboundPorts`.",
+        ),
     /**
      * The cluster's ingress controller, meshed so that the ingress -> pod hop is mTLS too.
      */
@@ -97,9 +131,14 @@ export const mtlsConfig = z.strictObject({
         mode: z
             .enum(["enabled", "ingress"])
             .describe(
-                "`enabled`: a regular proxy, which mTLSes every request to the pod the controller picked; `ingress`: Linkerd's " +
-                    "ingress mode, routing by the l5d-dst-override header, which every route must then set and strip from clients " +
-                    "(linkerd.io 2-edge tasks/using-ingress.md).",
+                "`enabled`: a regular proxy: each request goes, over mTLS, to the address the controller connected to (the pod it " +
+                    "picked, or the Service for controllers told to target Services, such as ingress-nginx with service-upstream). " +
+                    "`ingress`: Linkerd's ingress mode, for controllers that pick pods themselves (Traefik, GCE, Contour) when Linkerd " +
+                    "should balance and route per Service: an HTTP request carrying `l5d-dst-override: <service>.<namespace>.svc." +
+                    "cluster.local:<port>` (set by the route) goes to that Service, one without it to the address the controller " +
+                    "connected to, as in `enabled`. mTLS either way. The controller must drop `l5d-dst-override` from clients' " +
+                    "requests, or any client can reach any Service through it (linkerd.io 2-edge tasks/using-ingress.md; " +
+                    "linkerd2-proxy app/outbound/src/ingress.rs).",
             ),
         k3sTraefikValues: freeFormValues.describe(
             "`k3s-traefik`: Traefik values you already set through a HelmChartConfig named `traefik`. k3s reads one " +
@@ -108,7 +147,12 @@ export const mtlsConfig = z.strictObject({
         ),
     }),
     mode: z.enum(["permissive", "strict"]).describe("permissive: plaintext still accepted (migration); strict: only authenticated mesh traffic."),
-    networkPolicies: z.boolean().describe("NetworkPolicies that open the mesh's ports in meshed namespaces (which have default-deny)."),
+    networkPolicies: z
+        .boolean()
+        .describe(
+            "NetworkPolicies that admit what the mesh needs in meshed namespaces, built from what each namespace's own policies " +
+                "isolate (`namespaceDefaults`, `namespaceOptions`) and checked against them by a preflight Job before any change.",
+        ),
     drainOnDisable: z.boolean().describe("Disable in steps that never cut traffic (true), or remove everything at once (false)."),
     authorizations: z
         .array(authorization)

@@ -1,9 +1,9 @@
-/** `rotationJob`: the daily check-and-restart CronJob in the linkerd namespace. */
+/** `rotationJob`: the daily check-and-restart CronJob, and the rollout Jobs of `pulumi up`, in the linkerd-maintenance namespace. */
 import { z } from "zod";
 import { containerResources, imageByDigest, MAX_VALIDITY_HOURS } from "./primitives";
 
 export const rotationJobConfig = z.strictObject({
-    enabled: z.boolean().describe("The daily check-and-restart CronJob in the linkerd namespace."),
+    enabled: z.boolean().describe("The daily check-and-restart CronJob `linkerd-rotation-check`, in the linkerd-maintenance namespace."),
     windowStartHour: z.int().min(0).max(23).describe("The Job runs at a minute drawn once per stack inside [windowStartHour, +windowHours) UTC."),
     windowHours: z.int().min(1).max(24).describe("Length of the Job's window, in hours."),
     issuerMinHoursLeft: z.int().min(1).max(MAX_VALIDITY_HOURS).optional().meta({

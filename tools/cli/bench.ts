@@ -9,6 +9,7 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { meshFootprint } from "../footprint";
+import { resourceCount } from "../planReport";
 import { PROJECT_ROOT, readStackConfig, runProgram, setConfigPath, stackNames } from "../mockRuntime";
 import { MIB } from "../../lib/quantity";
 import { parseCli, runCli, UsageError } from "./args";
@@ -51,7 +52,7 @@ async function measure(stack: string, runs: number): Promise<Row> {
         target: String(last!.outputs.target.value),
         medianMs: median(times),
         minMs: Math.min(...times),
-        resources: last!.resources.length,
+        resources: resourceCount(last!).total,
         cpuRequest: footprint.cpuRequest,
         cpuLimit: footprint.cpuLimit,
         memoryRequest: footprint.memoryRequest,

@@ -8,7 +8,9 @@
  *      restarts the workloads with proxies;
  *   3. asserts from Linkerd's own data — `linkerd viz edges -o json` and the proxies'
  *      request_total{tls} — that every edge between them is mTLS, and so is the ingress hop
- *      (k3s' Traefik, meshed by the k3d preset's mtls.ingress, to pong);
+ *      (k3s' Traefik, meshed by the k3d preset's mtls.ingress, to pong); and that each protocol
+ *      class AKKO sends (gRPC streaming, HTTP/1.1, HTTP/2, server-first on an opaque port,
+ *      client-first TCP) still answers and reaches its server over mTLS (tcp_open_total{tls});
  *   4. sets mtls.enabled false and runs `pulumi up` until the drain is done, asserting the
  *      workloads serve at every step and that the mesh is gone at the end;
  *   5. cleans up (stack, state, workloads, the retained CRDs), whatever happened.
@@ -27,12 +29,17 @@ import {
     E2E_INGRESS_URL,
     E2E_NAMESPACE,
     E2E_PORT,
+    E2E_ALL_WORKLOADS,
+    E2E_PROTOCOL_WORKLOADS,
     E2E_WORKLOADS,
     e2eStackFile,
     edgesVerdict,
     ingressEdgeVerdict,
     metricsVerdict,
     missingPrerequisite,
+    protocolLogVerdict,
+    protocolManifests,
+    protocolMetricsVerdict,
     workloadManifests,
 } from "../e2e";
 import { PROJECT_ROOT } from "../mockRuntime";
@@ -144,7 +151,7 @@ function proxiesIn(context: string, namespace = E2E_NAMESPACE, selector?: string
 }
 
 function rolledOut(context: string): void {
-    for (const workload of E2E_WORKLOADS) {
+    for (const workload of E2E_ALL_WORKLOADS) {
         must("kubectl", ["--context", context, "-n", E2E_NAMESPACE, "rollout", "status", `deploy/${workload}`, "--timeout=300s"]);
     }
     // helm-controller upgrades Traefik when its HelmChartConfig changes; wait for it to be rolled too.
@@ -158,6 +165,23 @@ async function ingressMeshed(context: string, meshed: boolean): Promise<void> {
         return withProxy > 0 === meshed ? true : undefined;
     });
     rolledOut(context);
+}
+
+/** Every protocol class answers through the mesh, and reached the engine over mTLS. */
+async function assertProtocols(context: string): Promise<void> {
+    const { server, client } = E2E_PROTOCOL_WORKLOADS;
+    // The engine restarted last with its proxy: its counters hold meshed connections only.
+    const answered = await until("every protocol class to answer through the mesh", 120, () => {
+        const verdict = protocolLogVerdict(
+            run("kubectl", ["--context", context, "-n", E2E_NAMESPACE, "logs", `deploy/${client}`, "-c", client, "--since=20s"]).stdout,
+        );
+        if (!verdict.ok) log(`not yet: ${verdict.problems.join("; ")}`);
+        return verdict.ok ? verdict : undefined;
+    });
+    answered.details.forEach((d) => log(`protocol ${d}`));
+    const verdict = protocolMetricsVerdict(must("linkerd", ["--context", context, "diagnostics", "proxy-metrics", "-n", E2E_NAMESPACE, `deploy/${server}`]));
+    verdict.details.forEach((d) => log(`protocol ${d}`));
+    if (!verdict.ok) throw new Failure(verdict.problems.join("; "));
 }
 
 export const E2E_USAGE = `usage: npm run e2e
@@ -197,7 +221,7 @@ async function main(): Promise<number> {
         Math.max(0, deadline - Date.now()),
     );
     try {
-        must("kubectl", ["--context", context, "apply", "-f", "-"], workloadManifests());
+        must("kubectl", ["--context", context, "apply", "-f", "-"], `${workloadManifests()}---\n${protocolManifests()}`);
         rolledOut(context);
         assertServing(context, "before the mesh");
 
@@ -208,11 +232,14 @@ async function main(): Promise<number> {
         const on = await up(stack, "mesh on");
         if ((on.meshState as { phase: string }).phase !== "on") throw new Failure(`meshState is ${JSON.stringify(on.meshState)}`);
         rolledOut(context);
-        if (proxiesIn(context) !== E2E_WORKLOADS.length) throw new Failure("the rollout Job did not give every workload a proxy");
+        if (proxiesIn(context) !== E2E_ALL_WORKLOADS.length) throw new Failure("the rollout Job did not give every workload a proxy");
         await ingressMeshed(context, true);
         // pong's proxy counted the requests an unmeshed Traefik sent while both were rolling
         // (plaintext, admitted in permissive mode): a fresh pod counts only the meshed ingress hop.
-        must("kubectl", ["--context", context, "-n", E2E_NAMESPACE, "rollout", "restart", `deploy/${E2E_INGRESS.backend}`]);
+        // Likewise the protocol server, for the driver's calls made before the driver had its proxy.
+        for (const workload of [E2E_INGRESS.backend, E2E_PROTOCOL_WORKLOADS.server]) {
+            must("kubectl", ["--context", context, "-n", E2E_NAMESPACE, "rollout", "restart", `deploy/${workload}`]);
+        }
         rolledOut(context);
         assertServing(context, "meshed");
 
@@ -238,6 +265,8 @@ async function main(): Promise<number> {
             verdict.details.forEach((d) => log(`metrics ${d}`));
             if (!verdict.ok) throw new Failure(verdict.problems.join("; "));
         }
+
+        await assertProtocols(context);
 
         writeStackFile(dir, context, false);
         for (let step = 1; ; step++) {

@@ -5,30 +5,85 @@
  */
 import * as fs from "node:fs";
 import { parseArgs } from "node:util";
-import { ConfigError, configOverrides } from "../../config";
-import { configSetPath } from "../configPath";
-import { PROJECT, readStackConfig, runProgram, stackNames } from "../mockRuntime";
-import { chartLines, mermaidGraph, overrideLines, resourceTree } from "../planReport";
+import { ConfigError, configOverrides, resolveConfig } from "../../config";
+import { presetFor, valueAt } from "../../config/merge";
+import { configObject, Target, TARGETS } from "../../config/schema";
+import { meshStateProblem } from "../../lib/meshLifecycle";
+import { parseRotationRecord } from "../../lib/rotation";
+import { configSetPath, IndexOutOfRange, parseConfigKey } from "../configPath";
+import { PROJECT, PROJECT_ROOT, readStack, runProgram, stackNames } from "../mockRuntime";
+import { chartLines, mermaidGraph, overrideLines, perTargetLines, resourceCountLine, resourceTree, TAGS } from "../planReport";
 import { checkRun } from "../policyCheck";
+import { redact, StackFileError } from "../stackFile";
+
+/** A `--previous` file the plan accepts: what `pulumi stack output --json` prints for a meshed stack. */
+export const SAMPLE_PREVIOUS = {
+    target: "k3s",
+    mtlsEnabled: true,
+    meshState: { phase: "on", namespaces: ["akko"], mode: "permissive" },
+    trustAnchorRotation: { generation: 1, phase: 0, since: "2026-11-02T09:00:00.000Z" },
+    identityIssuerMode: "certManager",
+    linkerdChartVersion: "2026.8.3",
+    certManagerChartVersion: "v1.21.1",
+};
+
+/** A JSON object one key a line, each value compact: readable and still JSON. */
+const sampleJson = (value: Record<string, unknown>, indent: string) =>
+    [
+        `${indent}{`,
+        ...Object.entries(value).map(([k, v], i, all) => `${indent}  ${JSON.stringify(k)}: ${JSON.stringify(v)}${i < all.length - 1 ? "," : ""}`),
+        `${indent}}`,
+    ].join("\n");
+
+/** Words wrapped to a width, every line after the first indented. */
+function wrapWords(text: string, width: number, indent: string): string {
+    const lines: string[] = [];
+    let line = "";
+    for (const word of text.split(" ")) {
+        if (line && line.length + 1 + word.length > width) {
+            lines.push(line);
+            line = word;
+        } else {
+            line = line ? `${line} ${word}` : word;
+        }
+    }
+    return [...lines, line].join(`\n${indent}`);
+}
 
 export const PLAN_USAGE = `usage: npm run plan -- <stack> [options]
 
 Plans the stack's Pulumi.<stack>.yaml under Pulumi's mock runtime: no cluster, no backend, no
-credentials. Prints the config that differs from the target's preset, the charts, every
-resource with what it waits for, and applies the policy pack (policy/).
+credentials (encrypted values are planned with a stand-in and shown as [secret]). Prints the
+config that differs from the target's preset, the settings that differ between targets, the
+charts, every resource with its name in the cluster and what it waits for, and applies the
+policy pack (policy/).
 
 options:
   --set <key.path>=<value>   as \`pulumi config set --path <key.path> <value>\` (repeatable):
                              [n] indexes, ["quoted.keys"], true/false and integers typed
-                             inside objects, anything else (JSON too) kept as text
+                             inside objects, anything else (JSON too) kept as text; a list
+                             is set one item at a time: --set 'mtls.namespaces[0]=akko'
+                             --set 'mtls.namespaces[1]=spark'
   --previous <file>|-        the last deployment's outputs, as \`pulumi stack output --json\`
-                             prints them: plans a stack mid-rotation or mid-drain
+                             prints them: plans a stack mid-rotation or mid-drain. Get them
+                             with the Pulumi CLI, into a file or through a pipe:
+                               pulumi stack output --json --stack netcup > previous.json
+                               npm run plan -- netcup --previous previous.json
+                               pulumi stack output --json --stack netcup | npm run plan -- netcup --previous -
+                             The plan reads these outputs (any other is ignored), e.g.:
+${sampleJson(SAMPLE_PREVIOUS, "                               ")}
   --format text|mermaid      text (default), or the dependency graph as Mermaid
   --help                     this text
+
+tags in the resource tree:
+${TAGS.map(({ tag, meaning }) => `  ${`[${tag}]`.padEnd(27)}${wrapWords(meaning, 68, " ".repeat(29))}`).join("\n")}
 
 exit status: 0 planned, 1 refused (config, rotation step or policy pack), 2 bad arguments`;
 
 class UsageError extends Error {}
+
+/** The project's top-level config keys (`mtls`, `identity`, …). */
+const PROJECT_KEYS = Object.keys(configObject.shape);
 
 function parseValue(text: string): unknown {
     try {
@@ -42,12 +97,92 @@ function parseValue(text: string): unknown {
 function stackValues(config: Record<string, string>): Record<string, unknown> {
     return Object.fromEntries(
         Object.entries(config)
-            .filter(([key]) => key.startsWith("akko-mtls:"))
-            .map(([key, text]) => [key.slice("akko-mtls:".length), parseValue(text)]),
+            .filter(([key]) => key.startsWith(`${PROJECT}:`))
+            .map(([key, text]) => [key.slice(PROJECT.length + 1), parseValue(text)]),
     );
 }
 
-/** The last deployment's outputs from \`pulumi stack output --json\` (a file, or - for standard input). */
+/**
+ * A key whose namespace is one of the project's keys, `mtls:enabled`: Pulumi stores it as key
+ * `enabled` of a namespace `mtls` that nothing reads (a colon typed for a dot). The key meant.
+ */
+function misplacedNamespace(key: string): string | undefined {
+    const colon = key.indexOf(":");
+    if (colon === -1 || !PROJECT_KEYS.includes(key.slice(0, colon))) return undefined;
+    return `${key.slice(0, colon)}.${key.slice(colon + 1)}`;
+}
+
+/** Why an index past the end was refused, and the commands that set the list. */
+function outOfRangeHint(error: IndexOutOfRange, key: string, value: string, stack: string, config: Record<string, string>): string {
+    const listKey = error.list.map((s, i) => (typeof s === "number" ? `[${s}]` : i === 0 ? s : `.${s}`)).join("");
+    if (error.length > 0) return `${listKey} has ${error.length} item(s) in Pulumi.${stack}.yaml: [${error.length}] adds one`;
+    const target = stackValues(config).target;
+    const preset = TARGETS.includes(target as Target) ? valueAt(presetFor(target as Target), error.list.map(String)) : undefined;
+    if (!Array.isArray(preset)) return `${listKey} is not in Pulumi.${stack}.yaml: a list starts at [0]`;
+    const items = error.index <= preset.length ? [...preset.slice(0, error.index).map(String), value] : undefined;
+    const commands = items?.map((item, i) => `--set '${listKey}[${i}]=${item}'`).join(" ");
+    return (
+        `${listKey} is not in Pulumi.${stack}.yaml, so the preset's list ${JSON.stringify(preset)} applies; a list in the stack file ` +
+        `replaces the preset's whole, starting at [0]` +
+        (commands ? `: ${commands} (pulumi config set --path '${listKey}[0]' ${items![0]}, and so on)` : "")
+    );
+}
+
+/** Applies one \`--set key.path=value\` as \`pulumi config set --path\` would, or says why not. */
+function applySet(config: Record<string, string>, assignment: string, stack: string): Record<string, string> {
+    const at = assignment.indexOf("=");
+    if (at < 1) throw new UsageError(`--set ${assignment}: expected key.path=value`);
+    const key = assignment.slice(0, at);
+    const value = assignment.slice(at + 1);
+    const meant = misplacedNamespace(key);
+    if (meant) {
+        throw new UsageError(
+            `--set ${assignment}: Pulumi would store this as key "${key.slice(key.indexOf(":") + 1)}" of a namespace ` +
+                `"${key.slice(0, key.indexOf(":"))}", which nothing reads (a colon for a dot?). ` +
+                `Meant: --set '${meant}=${value}' (pulumi config set --path '${meant}' ${value})`,
+        );
+    }
+    try {
+        parseConfigKey(key, PROJECT);
+        return configSetPath(config, key, value, PROJECT);
+    } catch (error) {
+        if (error instanceof IndexOutOfRange)
+            throw new UsageError(`--set ${assignment}: ${error.message}: ${outOfRangeHint(error, key, value, stack, config)}`);
+        throw new UsageError(`--set ${assignment}: ${(error as Error).message}`);
+    }
+}
+
+/** Keys of the stack file in a namespace named like one of the project's keys (\`mtls:enabled\`): nothing reads them. */
+function misplacedStackKeys(config: Record<string, string>, stack: string): string[] {
+    return Object.keys(config).flatMap((key) => {
+        const meant = misplacedNamespace(key);
+        return meant
+            ? [
+                  `Pulumi.${stack}.yaml: ${key} is key "${key.slice(key.indexOf(":") + 1)}" of a namespace "${key.slice(0, key.indexOf(":"))}", ` +
+                      `which nothing reads. Meant: pulumi config rm ${key} && pulumi config set --path '${meant}' <value>`,
+              ]
+            : [];
+    });
+}
+
+/** Outputs the program reads from the last deployment (index.ts): each checked, so a bad file is refused rather than ignored. */
+const PREVIOUS_CHECKS: Record<string, (value: unknown) => string | undefined> = {
+    trustAnchorRotation: (value) => {
+        try {
+            parseRotationRecord(value);
+            return undefined;
+        } catch {
+            return "expected {generation, phase 0-3, since (a date)}";
+        }
+    },
+    meshState: (value) => (value === undefined || value === null ? undefined : meshStateProblem(value)),
+    mtlsEnabled: (value) => (value === undefined || typeof value === "boolean" ? undefined : "expected true or false"),
+    identityIssuerMode: (value) => (value === undefined || value === "static" || value === "certManager" ? undefined : "expected static or certManager"),
+    linkerdChartVersion: (value) => (value === undefined || typeof value === "string" ? undefined : "expected a chart version"),
+    certManagerChartVersion: (value) => (value === undefined || typeof value === "string" ? undefined : "expected a chart version"),
+};
+
+/** The last deployment's outputs from \`pulumi stack output --json\` (a file, or - for standard input), checked. */
 function readPrevious(source: string): Record<string, unknown> {
     let text: string;
     try {
@@ -64,7 +199,16 @@ function readPrevious(source: string): Record<string, unknown> {
     if (outputs === null || typeof outputs !== "object" || Array.isArray(outputs)) {
         throw new UsageError(`--previous ${source}: expected an object of stack outputs`);
     }
-    return outputs as Record<string, unknown>;
+    const record = outputs as Record<string, unknown>;
+    if (!["target", "mtlsEnabled", "trustAnchorRotation", "meshState"].some((key) => key in record)) {
+        throw new UsageError(`--previous ${source}: none of this project's outputs (target, mtlsEnabled, trustAnchorRotation, meshState): another stack's?`);
+    }
+    const problems = Object.entries(PREVIOUS_CHECKS).flatMap(([key, check]) => {
+        const problem = check(record[key]);
+        return problem ? [`${key}: ${problem} (got ${JSON.stringify(record[key])})`] : [];
+    });
+    if (problems.length > 0) throw new UsageError(`--previous ${source}: not a record this program wrote: ${problems.join("; ")}`);
+    return record;
 }
 
 export interface PlanResult {
@@ -72,8 +216,14 @@ export interface PlanResult {
     output: string;
 }
 
+export interface PlanOptions {
+    /** Where the stack files are (tests use fixtures); default the project. */
+    root?: string;
+}
+
 /** The whole command, from its arguments to what it prints: the CLI below only prints it. */
-export async function plan(argv: string[]): Promise<PlanResult> {
+export async function plan(argv: string[], options: PlanOptions = {}): Promise<PlanResult> {
+    const root = options.root ?? PROJECT_ROOT;
     try {
         const { values, positionals } = parseArgs({
             args: argv,
@@ -89,22 +239,23 @@ export async function plan(argv: string[]): Promise<PlanResult> {
         const [stack, ...extra] = positionals;
         if (!stack) throw new UsageError("which stack?");
         if (extra.length > 0) throw new UsageError(`one stack at a time (got ${positionals.join(", ")})`);
-        if (!stackNames().includes(stack)) throw new UsageError(`no Pulumi.${stack}.yaml`);
+        if (!stackNames(root).includes(stack)) throw new UsageError(`no Pulumi.${stack}.yaml`);
         if (!["text", "mermaid"].includes(values.format!)) throw new UsageError(`unknown format ${values.format}`);
 
-        let config = readStackConfig(stack);
-        for (const assignment of values.set ?? []) {
-            const at = assignment.indexOf("=");
-            if (at < 1) throw new UsageError(`--set ${assignment}: expected key.path=value`);
-            try {
-                config = configSetPath(config, assignment.slice(0, at), assignment.slice(at + 1), PROJECT);
-            } catch (error) {
-                throw new UsageError(`--set ${assignment}: ${(error as Error).message}`);
-            }
+        let file;
+        try {
+            file = readStack(stack, root);
+        } catch (error) {
+            if (error instanceof StackFileError) return { status: 1, output: error.message };
+            throw error;
         }
+        const misplaced = misplacedStackKeys(file.config, stack);
+        if (misplaced.length > 0) return { status: 1, output: misplaced.join("\n") };
+        let config = file.config;
+        for (const assignment of values.set ?? []) config = applySet(config, assignment, stack);
         const previousOutputs = values.previous === undefined ? undefined : readPrevious(values.previous);
 
-        const run = await runProgram({ stack, config, previousOutputs });
+        const run = await runProgram({ stack, config, previousOutputs, secretKeys: file.secretKeys });
         if (run.error) {
             return { status: 1, output: run.error instanceof ConfigError ? run.error.message : `${run.error.name}: ${run.error.message}` };
         }
@@ -115,20 +266,29 @@ export async function plan(argv: string[]): Promise<PlanResult> {
                 ? { status: 1, output: ["The policy pack refuses this plan:", ...policyLines].join("\n") }
                 : { status: 0, output: mermaidGraph(run) };
         }
+        const secretKeys = file.secretKeys.filter((k) => k.startsWith(`${PROJECT}:`)).map((k) => k.slice(PROJECT.length + 1));
+        const resolved = resolveConfig(stackValues(config), secretKeys);
         const charts = chartLines(run);
         const output = [
             `Plan for stack ${stack} (target ${run.outputs.target.value}), under Pulumi's mock runtime: no cluster, no backend.`,
             previousOutputs
                 ? "Planned after the deployment whose outputs --previous gave (its rotation and mesh records)."
-                : `Planned as a stack never deployed: for one mid-rotation or mid-drain, add --previous <(pulumi stack output --json -s ${stack}).`,
+                : `Planned as a stack never deployed: for one mid-rotation or mid-drain, add --previous previous.json ` +
+                  `(pulumi stack output --json --stack ${stack} > previous.json).`,
+            ...(file.secrets.length > 0
+                ? [`Encrypted values (${file.secrets.length}) are planned with a stand-in and shown as [secret]; pulumi preview checks the real ones.`]
+                : []),
             "",
             "Config that differs from the target's preset:",
-            ...overrideLines(configOverrides(stackValues(config))).map((l) => `  ${l}`),
+            ...overrideLines(configOverrides(redact(stackValues(config), file.secrets, PROJECT))).map((l) => `  ${l}`),
+            "",
+            "Settings that differ between targets, as this stack has them:",
+            ...perTargetLines(resolved).map((l) => `  ${l}`),
             "",
             "Charts:",
             ...(charts.length > 0 ? charts.map((l) => `  ${l}`) : ["  none (the mesh is not deployed)"]),
             "",
-            `Resources (${run.resources.filter((r) => !r.type.startsWith("pulumi:pulumi:")).length}):`,
+            resourceCountLine(run),
             ...resourceTree(run).map((l) => `  ${l}`),
             ...(run.warnings.length > 0 ? ["", "Warnings:", ...run.warnings.map((w) => `  ${w}`)] : []),
             "",
@@ -138,7 +298,7 @@ export async function plan(argv: string[]): Promise<PlanResult> {
         return { status: violations.length > 0 ? 1 : 0, output: output.join("\n") };
     } catch (error) {
         if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-            return { status: 2, output: `plan: ${(error as Error).message}\n(npm run plan -- --help for usage; stacks: ${stackNames().join(", ")})` };
+            return { status: 2, output: `plan: ${(error as Error).message}\n(npm run plan -- --help for usage; stacks: ${stackNames(root).join(", ")})` };
         }
         throw error;
     }
