@@ -278,7 +278,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 { parent: this, provider: this.provider },
             );
         }
-        if (mesh.notice) pulumi.log.warn(mesh.notice, this);
+        if (mesh.notice) pulumi.log.warn((args.secrets ?? ConfigSecrets.none).redact(mesh.notice), this);
 
         this.registerOutputs({
             deployed: this.deployed,
