@@ -22,6 +22,8 @@ export interface RotationSchedule {
     issuerMinHoursLeft: number;
     /** Fail (alert) when a trust anchor has fewer days left. */
     anchorMinDaysLeft: number;
+    /** Fail (alert) when the intermediate has fewer hours left: no `pulumi up` has re-signed it in time. */
+    intermediateMinHoursLeft: number;
 }
 
 /** Where the issuer's public certificate is read (never its Secret, which holds its key). */
@@ -478,6 +480,7 @@ export class MeshMaintenance extends pulumi.ComponentResource {
                                 CONTROL_PLANE_DIGEST: args.controlPlaneDigest ?? "",
                                 ISSUER_MIN_HOURS_LEFT: String(rotation.issuerMinHoursLeft),
                                 ANCHOR_MIN_DAYS_LEFT: String(rotation.anchorMinDaysLeft),
+                                INTERMEDIATE_MIN_HOURS_LEFT: String(rotation.intermediateMinHoursLeft),
                             }),
                         },
                     },
