@@ -137,40 +137,7 @@ export class CertManager extends pulumi.ComponentResource {
         // An existing cert-manager's namespace exists already (it runs there).
         const checkNamespace: pulumi.Input<string> = namespace ? namespace.metadata.name : namespaceName;
         const labels = { "app.kubernetes.io/name": API_CHECK_ACCOUNT, "app.kubernetes.io/part-of": "akko-mtls" };
-        const account = new k8s.core.v1.ServiceAccount(
-            `${name}-api-check`,
-            { metadata: { name: API_CHECK_ACCOUNT, namespace: checkNamespace, labels } },
-            { parent: this },
-        );
-        // Before the identity has any right: dry-run requests only.
-        const dryRunOnly = new k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
-            `${name}-api-check-dry-run-only`,
-            { metadata: { name: "akko-mtls-api-check-dry-run-only", labels }, spec: dryRunOnlyPolicy(pulumi.interpolate`${checkNamespace}`) },
-            { parent: this },
-        );
-        const dryRunOnlyBinding = new k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
-            `${name}-api-check-dry-run-only`,
-            { metadata: { name: "akko-mtls-api-check-dry-run-only", labels }, spec: { policyName: dryRunOnly.metadata.name, validationActions: ["Deny"] } },
-            { parent: this },
-        );
-        // The rights of the chart's startupapicheck (templates/startupapicheck-rbac.yaml): create CertificateRequests.
-        const role = new k8s.rbac.v1.Role(
-            `${name}-api-check`,
-            {
-                metadata: { name: API_CHECK_ACCOUNT, namespace: checkNamespace, labels },
-                rules: [{ apiGroups: ["cert-manager.io"], resources: ["certificaterequests"], verbs: ["create"] }],
-            },
-            { parent: this },
-        );
-        const binding = new k8s.rbac.v1.RoleBinding(
-            `${name}-api-check`,
-            {
-                metadata: { name: API_CHECK_ACCOUNT, namespace: checkNamespace, labels },
-                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
-                subjects: [{ kind: "ServiceAccount", name: account.metadata.name, namespace: checkNamespace }],
-            },
-            { parent: this, dependsOn: [dryRunOnlyBinding] },
-        );
+        const { account, binding } = this.apiCheckIdentity(name, checkNamespace, labels);
         this.ready = new k8s.batch.v1.Job(
             `${name}-api-check`,
             {
@@ -218,6 +185,48 @@ export class CertManager extends pulumi.ComponentResource {
 
         this.chartVersion = chartVersion;
         this.registerOutputs({ ready: this.ready, chart: this.chart, chartVersion: this.chartVersion });
+    }
+
+    /**
+     * The API check's identity: a ServiceAccount that may create CertificateRequests in its own
+     * namespace (the chart's startupapicheck rights, templates/startupapicheck-rbac.yaml), granted
+     * only once the policy that admits nothing but its dry runs is there.
+     */
+    private apiCheckIdentity(name: string, checkNamespace: pulumi.Input<string>, labels: Record<string, string>) {
+        const account = new k8s.core.v1.ServiceAccount(
+            `${name}-api-check`,
+            { metadata: { name: API_CHECK_ACCOUNT, namespace: checkNamespace, labels } },
+            { parent: this },
+        );
+        // Before the identity has any right: dry-run requests only.
+        const dryRunOnly = new k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
+            `${name}-api-check-dry-run-only`,
+            { metadata: { name: "akko-mtls-api-check-dry-run-only", labels }, spec: dryRunOnlyPolicy(pulumi.interpolate`${checkNamespace}`) },
+            { parent: this },
+        );
+        const dryRunOnlyBinding = new k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
+            `${name}-api-check-dry-run-only`,
+            { metadata: { name: "akko-mtls-api-check-dry-run-only", labels }, spec: { policyName: dryRunOnly.metadata.name, validationActions: ["Deny"] } },
+            { parent: this },
+        );
+        const role = new k8s.rbac.v1.Role(
+            `${name}-api-check`,
+            {
+                metadata: { name: API_CHECK_ACCOUNT, namespace: checkNamespace, labels },
+                rules: [{ apiGroups: ["cert-manager.io"], resources: ["certificaterequests"], verbs: ["create"] }],
+            },
+            { parent: this },
+        );
+        const binding = new k8s.rbac.v1.RoleBinding(
+            `${name}-api-check`,
+            {
+                metadata: { name: API_CHECK_ACCOUNT, namespace: checkNamespace, labels },
+                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
+                subjects: [{ kind: "ServiceAccount", name: account.metadata.name, namespace: checkNamespace }],
+            },
+            { parent: this, dependsOn: [dryRunOnlyBinding] },
+        );
+        return { account, binding };
     }
 }
 
