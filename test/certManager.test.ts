@@ -7,7 +7,8 @@ import { run as celRun } from "@bufbuild/cel";
 import { strict as assert } from "node:assert";
 import { dependsOn, ofType, one, ProgramRun, RecordedResource } from "../tools/mockRuntime";
 import { asObject, assertValid, schemasFor } from "./crdSchemas";
-import { runStackOk } from "./helpers";
+import { runStackOk, secretData, trustRootsOf } from "./helpers";
+import { certificatesOf, issueAsCertManagerCa, linkerdCheckIdentity, linkerdLoadsIssuer } from "./x509Chain";
 
 const CHART = "kubernetes:helm.sh/v4:Chart";
 const ISSUER = "kubernetes:cert-manager.io/v1:Issuer";
@@ -123,6 +124,25 @@ describe("cert-manager issuer mode", () => {
             secret.secretPaths.some((p) => p === "stringData" || p === "stringData.tls.key"),
             "the intermediate key is a secret",
         );
+    });
+
+    it("what cert-manager's CA issuer writes from the intermediate: issuer + intermediate, ca.crt the anchor; identity loads it, linkerd check passes", async () => {
+        const certificate = one(run, CERTIFICATE, "akko-identity-issuer-certificate").inputs.spec;
+        const request = { commonName: certificate.commonName, isCA: certificate.isCA, durationHours: 48 };
+        const caSecret = secretData(run, "linkerd-intermediate-g1", "linkerd");
+        const issued = await issueAsCertManagerCa(caSecret, request);
+        const [issuer, intermediate] = certificatesOf(issued["tls.crt"]);
+        assert.equal(certificatesOf(issued["tls.crt"]).length, 2);
+        assert.equal(intermediate.subject, "CN=intermediate-g1.netcup.linkerd.cluster.local");
+        assert.equal(issued["ca.crt"].trim(), trustRootsOf(run).trim(), "ca.crt: the anchor, what linkerd check verifies against");
+        assert.equal(linkerdLoadsIssuer(issued["tls.crt"], issued["tls.key"], trustRootsOf(run)).length, 3);
+        assert.deepEqual(linkerdCheckIdentity(issued), []);
+        assert.ok(issuer.ca);
+        // Why the intermediate's Secret carries ca.crt: without it cert-manager ends the chain at the intermediate and
+        // writes it as ca.crt, so `linkerd check` would verify the issuer against the intermediate, not the anchor.
+        const { "ca.crt": _anchor, ...withoutCa } = caSecret;
+        const bare = await issueAsCertManagerCa(withoutCa, request);
+        assert.equal(certificatesOf(bare["ca.crt"])[0].subject, "CN=intermediate-g1.netcup.linkerd.cluster.local");
     });
 
     it("Linkerd reads the issuer from cert-manager's Secret and waits for the Certificate to be Ready", () => {
