@@ -12,6 +12,7 @@ import {
     identityIssuerP256,
     meshedNamespacesInjected,
     networkPoliciesAllowProxy,
+    noClusterCaIssuer,
     noInjectionOptOut,
     policies,
 } from "../policy/policies";
@@ -109,6 +110,19 @@ describe("policy pack", () => {
         assert.match(checkResource(identityIssuerP256, key({ algorithm: "ECDSA", ecdsaCurve: "P384" }))[0], /must be ECDSA P256/);
         assert.equal(durationHours("1h30m"), 1.5);
         assert.ok(Number.isNaN(durationHours("two days")));
+    });
+
+    it("no-cluster-ca-issuer", () => {
+        const clusterIssuer = (spec: object): Fake => ({ type: "kubernetes:cert-manager.io/v1:ClusterIssuer", props: { metadata: { name: "x" }, spec } });
+        assert.match(checkResource(noClusterCaIssuer, clusterIssuer({ ca: { secretName: "linkerd-trust-anchor-g1" } }))[0], /ClusterIssuer x is a CA/);
+        assert.deepEqual(checkResource(noClusterCaIssuer, clusterIssuer({ acme: {} })), []);
+        const certificate = (kind?: string): Fake => ({
+            type: "kubernetes:cert-manager.io/v1:Certificate",
+            props: { metadata: { name: "linkerd-identity-issuer" }, spec: { issuerRef: { name: "x", ...(kind ? { kind } : {}) } } },
+        });
+        assert.deepEqual(checkResource(noClusterCaIssuer, certificate("Issuer")), []);
+        assert.deepEqual(checkResource(noClusterCaIssuer, certificate()), [], "kind defaults to Issuer");
+        assert.match(checkResource(noClusterCaIssuer, certificate("ClusterIssuer"))[0], /namespaced Issuer, not a ClusterIssuer/);
     });
 
     it("networkpolicies-allow-proxy: a namespace that admits an opaque port admits the proxy port too", () => {
