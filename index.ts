@@ -72,6 +72,7 @@ export = async () => {
         // Only where they apply: an undefined output would only produce a warning.
         ...optional({
             identityIssuerNotAfter: mesh.identityIssuerNotAfter,
+            identityIntermediateNotAfter: mesh.identityIntermediateNotAfter,
             linkerdChartVersion: mesh.linkerdChartVersion,
             certManagerChartVersion: mesh.certManagerChartVersion,
             rotationJobSchedule: mesh.rotationJobSchedule,

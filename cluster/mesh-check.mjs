@@ -11,16 +11,18 @@
 //     (TASKS=rotation-gate).
 //
 // Tasks:
-// certificates    read the issuer's public certificate (never its key) and the trust bundle, check the
-//                 issuer chains to an anchor of the bundle and that nothing is expired or not yet valid,
-//                 report the time left, fail under the thresholds. An expired or broken chain halts every
-//                 restart: restarting pods then would only break them. Every restarting task needs it:
-//                 TASKS without it is a misconfiguration (exit 2), and it always runs first.
+// certificates    read the issuer's public chain (never its key) and the trust bundle, check the issuer
+//                 chains to an anchor of the bundle through the cluster's intermediate (an issuer signed
+//                 by an anchor itself means the anchor's key is in use somewhere) and that nothing is
+//                 expired or not yet valid, report the time left, fail under the thresholds. An expired
+//                 or broken chain halts every restart: restarting pods then would only break them. Every
+//                 restarting task needs it: TASKS without it is a misconfiguration (exit 2), and it always
+//                 runs first.
 // control-plane   restart the control-plane Deployments whose pods did not start with what
 //                 CONTROL_PLANE_DIGEST stands for (the trust bundle, static webhook certificates): they
 //                 read the bundle only at start (linkerd2 controller/cmd/identity/main.go:68).
 // reload-identity (rotation phase 2) wait until the live issuer chains to the new anchor
-//                 (SIGNING_ANCHOR_SHA256), then restart the identity controller so that it has loaded it:
+//                 (SIGNING_ANCHOR_SHA256) through its intermediate, then restart the identity controller so that it has loaded it:
 //                 it exits at start when the issuer does not chain (pkg/identity/service.go), so a Ready
 //                 identity is the evidence.
 // restarts        roll, a bounded number at a time, the workloads whose pods do not match the mesh as
@@ -32,8 +34,8 @@
 //                 reported and the others go on; the order rotates daily, so the same workloads are not
 //                 always last. Pods trusting an old bundle that no restart can renew (Job and bare pods,
 //                 claims that do not hold) fail the run, listed: they alert, they are never "OK".
-// rotation-gate   (rotation phase 3, before the old anchor leaves the bundle) the live issuer must be
-//                 signed by the new anchor (SIGNING_ANCHOR_SHA256) and the identity controller be
+// rotation-gate   (rotation phase 3, before the old anchor leaves the bundle) the live issuer must chain
+//                 to the new anchor (SIGNING_ANCHOR_SHA256) through its intermediate, and the identity controller be
 //                 available: dropping the anchor the issuer still chains to would stop identity at its
 //                 next start and have proxies reject every certificate it issues. Never waits.
 // verify-bundle   every running meshed pod, whatever owns it (Job, bare pod, Spark driver or executor),
@@ -137,6 +139,8 @@ const config = {
      */
     ingress: json("INGRESS", undefined),
     issuerMinHours: number("ISSUER_MIN_HOURS_LEFT", "24"),
+    /** `pulumi up` re-signs the intermediate well before this; fewer hours left means no `pulumi up` ran since. */
+    intermediateMinHours: number("INTERMEDIATE_MIN_HOURS_LEFT", "720"),
     anchorMinDays: number("ANCHOR_MIN_DAYS_LEFT", "60"),
     maxConcurrent: Math.max(1, number("MAX_CONCURRENT_RESTARTS", "2")),
     rolloutTimeoutSeconds: number("ROLLOUT_TIMEOUT_SECONDS", "600"),
@@ -291,8 +295,10 @@ const sha256Of = (cert) => cert.fingerprint256.replace(/:/g, "");
 const describe = (cert) => `${cert.subject.replace(/\n/g, ", ")} (sha256 ${cert.fingerprint256.slice(0, 23)}...)`;
 
 /**
- * The issuer's public certificate, never its Secret (which holds the key): a ConfigMap the program
- * writes (static mode), or the CertificateRequest of the Certificate's current revision (cert-manager).
+ * The issuer's public chain, leaf first (the issuer, then the intermediate it was signed with), never
+ * its Secret (which holds the key): a ConfigMap the program writes (static mode), or the
+ * CertificateRequest of the Certificate's current revision (cert-manager), whose `status.certificate`
+ * is the chain cert-manager's CA issuer built (v1.21.1 pkg/util/pki/parse_certificate_chain.go).
  */
 function readIssuer() {
     const source = config.issuerSource;
@@ -316,7 +322,7 @@ function readIssuer() {
     }
     const chain = certificates(pem);
     if (chain.length === 0) throw new Error("the issuer certificate holds no certificate");
-    return chain[0];
+    return chain;
 }
 
 function readBundle() {
@@ -328,13 +334,48 @@ function readBundle() {
     return { pem, anchors };
 }
 
+const signedBy = (cert, ca) => ca.ca && cert.checkIssued(ca) && cert.verify(ca.publicKey);
+
+/**
+ * The path from the issuer to one of `anchors` through the CA certificates of its chain: [issuer,
+ * intermediate..., anchor], each signed by the next; undefined when there is none. What Linkerd's
+ * identity controller verifies (x509 with the chain as intermediates: linkerd2 pkg/tls/cred.go `Verify`).
+ */
+function pathToAnchor(chain, anchors) {
+    const [issuer, ...rest] = chain;
+    const path = [issuer];
+    for (;;) {
+        const current = path[path.length - 1];
+        const anchor = anchors.find((a) => signedBy(current, a));
+        if (anchor) return [...path, anchor];
+        const next = rest.find((c) => !path.includes(c) && signedBy(current, c));
+        if (!next) return undefined;
+        path.push(next);
+    }
+}
+
+/** The path, only if it goes through an intermediate: an issuer signed by an anchor itself does not count. */
+function pathThroughIntermediate(chain, anchors) {
+    const path = pathToAnchor(chain, anchors);
+    return path && path.length > 2 ? path : undefined;
+}
+
+const describePath = (path) => path.map((c) => c.subject.replace(/\n/g, ", ")).join(" <- ");
+
 /** Checks chain, validity and time left; halts restarts when the mesh's certificates are broken. */
-function checkCertificates(issuer, anchors) {
-    const signer = anchors.find((anchor) => issuer.checkIssued(anchor) && issuer.verify(anchor.publicKey));
-    if (signer) log(`chain: OK, the issuer is signed by anchor ${describe(signer)}`);
-    else {
-        problem("chain: BROKEN, the identity issuer is not signed by any anchor of the trust bundle");
+function checkCertificates(chain, anchors) {
+    const issuer = chain[0];
+    const path = pathToAnchor(chain, anchors);
+    if (!path) {
+        problem("chain: BROKEN, the identity issuer does not chain to any anchor of the trust bundle");
         halted ||= "the certificate chain is broken";
+    } else if (path.length === 2) {
+        problem(
+            `chain: the issuer is signed by anchor ${describe(path[1])} itself, not by the cluster's intermediate: the anchor's key is in use ` +
+                'outside Pulumi state (a CA ClusterIssuer or anchor Secret left in the cluster?). See docs/admin/rotation.md, "The anchor stays out of the cluster"',
+        );
+    } else {
+        log(`chain: OK, ${describePath(path)} (sha256 ${path[path.length - 1].fingerprint256.slice(0, 23)}...)`);
     }
     if (!issuer.ca) problem("issuer: not a CA certificate");
 
@@ -345,6 +386,21 @@ function checkCertificates(issuer, anchors) {
         halted ||= "the issuer is not valid";
     } else if (issuerHours < config.issuerMinHours) {
         problem(`issuer: ${issuerHours.toFixed(1)} h left, under the ${config.issuerMinHours} h threshold`);
+    }
+    for (const intermediate of path ? path.slice(1, -1) : []) {
+        const hours = hoursLeft(intermediate);
+        log(`intermediate: ${describe(intermediate)} expires ${intermediate.validTo}: ${(hours / 24).toFixed(1)} days left`);
+        if (hours <= 0 || notYetValid(intermediate)) {
+            problem(
+                `intermediate: ${hours <= 0 ? "EXPIRED" : `not valid before ${intermediate.validFrom}`}: the issuer's chain does not verify; run \`pulumi up\``,
+            );
+            halted ||= "the intermediate is not valid";
+        } else if (hours < config.intermediateMinHours) {
+            problem(
+                `intermediate: ${hours.toFixed(1)} h left, under the ${config.intermediateMinHours} h threshold: ` +
+                    "no `pulumi up` has re-signed it since its renewal window opened; run one",
+            );
+        }
     }
     anchors.forEach((anchor, i) => {
         const days = hoursLeft(anchor) / 24;
@@ -621,9 +677,9 @@ function restartWithAnnotation(name, annotation, value, why) {
 }
 
 /**
- * Rotation phase 2: the live issuer must chain to the new anchor, and the identity controller must
- * have loaded it. It is restarted once per issuer: it refuses to start with an issuer that does not
- * chain to its trust anchors, so Ready is the evidence.
+ * Rotation phase 2: the live issuer must chain to the new anchor through its intermediate, and the
+ * identity controller must have loaded it. It is restarted once per issuer: it refuses to start with
+ * an issuer that does not chain to its trust anchors, so Ready is the evidence.
  */
 function reloadIdentity(bundle) {
     const anchor = bundle.anchors.find((a) => sha256Of(a) === config.signingAnchorSha256);
@@ -631,28 +687,29 @@ function reloadIdentity(bundle) {
         problem(`issuer: the new anchor (sha256 ${config.signingAnchorSha256.slice(0, 16)}...) is not in the trust bundle`);
         return;
     }
-    let issuer;
-    // cert-manager re-issues as soon as the Certificate points at the new anchor; wait for it, within budget.
+    let chain;
+    // cert-manager re-issues as soon as the Certificate points at the new intermediate's Issuer; wait for it, within budget.
     for (;;) {
-        issuer = readIssuer();
-        if (issuer.checkIssued(anchor) && issuer.verify(anchor.publicKey)) break;
+        chain = readIssuer();
+        if (pathThroughIntermediate(chain, [anchor])) break;
         if (secondsLeft() < config.rolloutTimeoutSeconds + 10) {
-            problem(`issuer: still signed by the old anchor (${describe(issuer)}): it was not re-issued from the new one`);
+            problem(`issuer: ${describe(chain[0])} does not chain to the new anchor through its intermediate: it was not re-issued from the new one`);
             return;
         }
-        log("issuer: not yet re-issued from the new anchor; waiting");
+        log("issuer: not yet re-issued from the new anchor's intermediate; waiting");
         Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 10_000);
     }
-    log(`issuer: re-issued from the new anchor ${describe(anchor)}`);
+    const issuer = chain[0];
+    log(`issuer: re-issued, ${describePath(pathThroughIntermediate(chain, [anchor]))}`);
     const identity = kubectlJson(["get", "deployment", "linkerd-identity", "-n", config.linkerdNamespace]);
     if (identity.spec?.template?.metadata?.annotations?.[ISSUER_ANNOTATION] === sha256Of(issuer)) {
         log("issuer: the identity controller already restarted with it");
         return;
     }
-    restartWithAnnotation("linkerd-identity", ISSUER_ANNOTATION, sha256Of(issuer), "load the issuer signed by the new anchor");
+    restartWithAnnotation("linkerd-identity", ISSUER_ANNOTATION, sha256Of(issuer), "load the issuer signed by the new anchor's intermediate");
 }
 
-/** Rotation phase 3's gate: the issuer is signed by the new anchor, and identity is up to issue with it. */
+/** Rotation phase 3's gate: the issuer chains to the new anchor through its intermediate, and identity is up to issue with it. */
 function rotationGate(bundle) {
     const anchor = bundle.anchors.find((a) => sha256Of(a) === config.signingAnchorSha256);
     if (!anchor) {
@@ -661,10 +718,11 @@ function rotationGate(bundle) {
         );
         return;
     }
-    const issuer = readIssuer();
-    if (!(issuer.checkIssued(anchor) && issuer.verify(anchor.publicKey))) {
+    const chain = readIssuer();
+    const path = pathThroughIntermediate(chain, [anchor]);
+    if (!path) {
         problem(
-            `rotation-gate: the live issuer (${describe(issuer)}) is not signed by the new anchor ${describe(anchor)}: ` +
+            `rotation-gate: the live issuer (${describe(chain[0])}) does not chain to the new anchor ${describe(anchor)} through its intermediate: ` +
                 "dropping the old anchor now would break every proxy's identity. The bundle was not changed; " +
                 "find out why the issuer was not re-issued (cert-manager: kubectl -n linkerd describe certificate linkerd-identity-issuer) and deploy phase 2 again",
         );
@@ -675,7 +733,7 @@ function rotationGate(bundle) {
         problem("rotation-gate: the identity controller is not available: no proxy could renew its certificate");
         return;
     }
-    log(`rotation-gate: OK, the live issuer is signed by the new anchor ${describe(anchor)} and identity is available`);
+    log(`rotation-gate: OK, the live issuer chains to the new anchor (${describePath(path)}) and identity is available`);
 }
 
 function restart(workloads) {

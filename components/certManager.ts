@@ -36,11 +36,6 @@ export interface CertManagerArgs {
     highAvailability: MeshConfig["certManager"]["highAvailability"];
     /** Requests and limits of the three deployments; unset keeps the chart's (none). */
     resources?: pulumi.Input<CertManagerResources>;
-    /**
-     * Namespace the readiness check runs in: where the Issuers and Certificates will be.
-     * It must exist first.
-     */
-    checkNamespace: k8s.core.v1.Namespace;
     /** The installed cert-manager's NetworkPolicy on a default-deny-everywhere platform (lib/networkPolicies.ts); omit for none. */
     networkPolicy?: NetworkPolicySpec;
 }
@@ -58,6 +53,13 @@ export interface CertManagerArgs {
  * Job, a Helm hook — and `helm.v4.Chart` omits hooks. So this component runs the same
  * check (`cmctl check api`, from the startupapicheck image of the same version) as a
  * plain Job that Pulumi waits for; Issuers and Certificates depend on {@link ready}.
+ *
+ * The check runs where the chart runs its own (cert-manager's namespace), never in the control
+ * plane's, where the intermediate's Issuer signs whatever CertificateRequest is made there. Its
+ * identity may create CertificateRequests there, and a ValidatingAdmissionPolicy admits only
+ * dry-run requests from it: what `cmctl check api` sends (v1.21.1 `pkg/util/cmapichecker`: a
+ * controller-runtime client with `DryRun: true` creating two CertificateRequests in its own
+ * namespace). A stolen token of it obtains no certificate, now or after the check.
  */
 export class CertManager extends pulumi.ComponentResource {
     /** Completes once cert-manager's API accepts (dry-run) certificate requests. */
@@ -74,8 +76,9 @@ export class CertManager extends pulumi.ComponentResource {
         const namespaceName = args.namespace;
         const ha = args.highAvailability;
 
+        let namespace: k8s.core.v1.Namespace | undefined;
         if (args.install) {
-            const namespace = new k8s.core.v1.Namespace(
+            namespace = new k8s.core.v1.Namespace(
                 `${name}-namespace`,
                 {
                     metadata: {
@@ -131,36 +134,15 @@ export class CertManager extends pulumi.ComponentResource {
             }
         }
 
-        const checkNamespace = args.checkNamespace.metadata.name;
-        const labels = { "app.kubernetes.io/name": "cert-manager-api-check", "app.kubernetes.io/part-of": "akko-mtls" };
-        const account = new k8s.core.v1.ServiceAccount(
-            `${name}-api-check`,
-            { metadata: { name: "cert-manager-api-check", namespace: checkNamespace, labels } },
-            { parent: this },
-        );
-        // The rights of the chart's startupapicheck: create (dry-run) CertificateRequests.
-        const role = new k8s.rbac.v1.Role(
-            `${name}-api-check`,
-            {
-                metadata: { name: "cert-manager-api-check", namespace: checkNamespace, labels },
-                rules: [{ apiGroups: ["cert-manager.io"], resources: ["certificaterequests"], verbs: ["create"] }],
-            },
-            { parent: this },
-        );
-        const binding = new k8s.rbac.v1.RoleBinding(
-            `${name}-api-check`,
-            {
-                metadata: { name: "cert-manager-api-check", namespace: checkNamespace, labels },
-                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
-                subjects: [{ kind: "ServiceAccount", name: account.metadata.name, namespace: checkNamespace }],
-            },
-            { parent: this },
-        );
+        // An existing cert-manager's namespace exists already (it runs there).
+        const checkNamespace: pulumi.Input<string> = namespace ? namespace.metadata.name : namespaceName;
+        const labels = { "app.kubernetes.io/name": API_CHECK_ACCOUNT, "app.kubernetes.io/part-of": "akko-mtls" };
+        const { account, binding } = this.apiCheckIdentity(name, checkNamespace, labels);
         this.ready = new k8s.batch.v1.Job(
             `${name}-api-check`,
             {
                 metadata: {
-                    name: "cert-manager-api-check",
+                    name: API_CHECK_ACCOUNT,
                     namespace: checkNamespace,
                     labels,
                     // A failed check would otherwise be re-awaited, and fail again, by every later
@@ -204,6 +186,73 @@ export class CertManager extends pulumi.ComponentResource {
         this.chartVersion = chartVersion;
         this.registerOutputs({ ready: this.ready, chart: this.chart, chartVersion: this.chartVersion });
     }
+
+    /**
+     * The API check's identity: a ServiceAccount that may create CertificateRequests in its own
+     * namespace (the chart's startupapicheck rights, templates/startupapicheck-rbac.yaml), granted
+     * only once the policy that admits nothing but its dry runs is there.
+     */
+    private apiCheckIdentity(name: string, checkNamespace: pulumi.Input<string>, labels: Record<string, string>) {
+        const account = new k8s.core.v1.ServiceAccount(
+            `${name}-api-check`,
+            { metadata: { name: API_CHECK_ACCOUNT, namespace: checkNamespace, labels } },
+            { parent: this },
+        );
+        // Before the identity has any right: dry-run requests only.
+        const dryRunOnly = new k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
+            `${name}-api-check-dry-run-only`,
+            { metadata: { name: "akko-mtls-api-check-dry-run-only", labels }, spec: dryRunOnlyPolicy(pulumi.interpolate`${checkNamespace}`) },
+            { parent: this },
+        );
+        const dryRunOnlyBinding = new k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
+            `${name}-api-check-dry-run-only`,
+            { metadata: { name: "akko-mtls-api-check-dry-run-only", labels }, spec: { policyName: dryRunOnly.metadata.name, validationActions: ["Deny"] } },
+            { parent: this },
+        );
+        const role = new k8s.rbac.v1.Role(
+            `${name}-api-check`,
+            {
+                metadata: { name: API_CHECK_ACCOUNT, namespace: checkNamespace, labels },
+                rules: [{ apiGroups: ["cert-manager.io"], resources: ["certificaterequests"], verbs: ["create"] }],
+            },
+            { parent: this },
+        );
+        const binding = new k8s.rbac.v1.RoleBinding(
+            `${name}-api-check`,
+            {
+                metadata: { name: API_CHECK_ACCOUNT, namespace: checkNamespace, labels },
+                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
+                subjects: [{ kind: "ServiceAccount", name: account.metadata.name, namespace: checkNamespace }],
+            },
+            { parent: this, dependsOn: [dryRunOnlyBinding] },
+        );
+        return { account, binding };
+    }
+}
+
+/** The API check's ServiceAccount (and Job, Role) name. */
+export const API_CHECK_ACCOUNT = "cert-manager-api-check";
+
+/**
+ * A ValidatingAdmissionPolicy that lets the API check's identity make dry-run requests to
+ * cert-manager's API and nothing else: its Role allows creating CertificateRequests, this keeps
+ * any of them from being stored, hence signed. `request.dryRun` is the admission request's flag
+ * (k8s.io/apiserver pkg/admission/plugin/cel `CreateAdmissionRequest`). Tested with a CEL evaluator.
+ */
+export function dryRunOnlyPolicy(namespace: pulumi.Input<string>) {
+    return {
+        failurePolicy: "Fail",
+        matchConstraints: {
+            resourceRules: [{ apiGroups: ["cert-manager.io"], apiVersions: ["*"], operations: ["*"], resources: ["*", "*/*"] }],
+        },
+        matchConditions: [
+            {
+                name: "api-check-identity",
+                expression: pulumi.interpolate`request.userInfo.username == 'system:serviceaccount:${namespace}:${API_CHECK_ACCOUNT}'`,
+            },
+        ],
+        validations: [{ expression: "request.dryRun == true", message: "the cert-manager API check may only make dry-run requests" }],
+    };
 }
 
 /** Linkerd's `{cpu: {request, limit}}` shape as a Kubernetes `resources` block. */

@@ -3,18 +3,22 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import type { MeshConfig } from "../config";
 import { LINKERD_OBJECTS, NAMESPACES } from "../lib/registry";
+import type { SigningCa } from "./intermediateCa";
 
 const ISSUER_SECRET = LINKERD_OBJECTS.issuerSecret;
 
-/** A CA that can sign: its certificate and private key, PEM. */
-export interface SigningCa {
-    certPem: pulumi.Input<string>;
-    privateKeyPem: pulumi.Input<string>;
-}
-
 export interface IdentityIssuerArgs {
-    /** The trust anchor that signs the issuer. */
+    /** The per-cluster intermediate CA that signs the issuer (components/intermediateCa.ts). */
     signedBy: SigningCa;
+    /**
+     * The certificates between the issuer and the trust anchor (the intermediate), PEM: appended to
+     * the issuer's `tls.crt`, which Linkerd reads as a chain, leaf to root (linkerd2 pkg/tls/cred.go
+     * `DecodePEMCrt`), verifies against its trust roots and hands proxies with every certificate it
+     * issues (pkg/identity/service.go `Certify`, `IntermediateCertificates`).
+     */
+    chainPem: pulumi.Input<string>;
+    /** The trust anchor the chain ends at: the Secret's `ca.crt`, what `linkerd check` verifies the chain against. */
+    trustAnchorPem: pulumi.Input<string>;
     /** Namespace of the control plane, where Secret `linkerd-identity-issuer` must be. */
     namespace: pulumi.Input<string>;
     /** Validity of the issuer certificate, in hours. */
@@ -34,14 +38,19 @@ export interface IdentityIssuerArgs {
  */
 export const issuerCommonName = (trustDomain: string) => `identity.${NAMESPACES.controlPlane}.${trustDomain}`;
 
+/** Issuer and intermediate, leaf to root, as one PEM text. */
+const chainOf = (...pems: string[]) => pems.map((pem) => pem.trim()).join("\n") + "\n";
+
 /**
- * Linkerd's identity issuer in `static` mode: an intermediate CA, ECDSA P-256 with a
- * SHA-256 signature (linkerd2 pkg/issuercerts rejects anything else), signed by the
- * trust anchor with `@pulumi/tls`, written to Secret `linkerd-identity-issuer` in the same
- * `kubernetes.io/tls` layout cert-manager writes (tls.crt, tls.key, ca.crt). The chart runs with
- * scheme `kubernetes.io/tls` in both modes, so the issuer never sits in its values: a renewal
- * updates the Secret (the identity controller reloads it live, pkg/identity/service.go) and
- * `pulumi preview` keeps the chart's values known.
+ * Linkerd's identity issuer in `static` mode: a CA, ECDSA P-256 with a SHA-256 signature
+ * (linkerd2 pkg/issuercerts rejects anything else), signed with `@pulumi/tls` by the cluster's
+ * intermediate (whose key, like the anchor's, stays in Pulumi state), written to Secret
+ * `linkerd-identity-issuer` in the same `kubernetes.io/tls` layout cert-manager writes: `tls.crt`
+ * the issuer then the intermediate, `ca.crt` the anchor. The chart runs with scheme
+ * `kubernetes.io/tls` in both modes, so the issuer never sits in its values: a renewal updates the
+ * Secret (the identity controller reloads it live, pkg/identity/service.go) and `pulumi preview`
+ * keeps the chart's values known. A re-signed intermediate changes `caCertPem`, which makes the tls
+ * provider re-issue the issuer in the same `pulumi up`.
  */
 export class IdentityIssuer extends pulumi.ComponentResource {
     /** The issuer certificate, PEM. */
@@ -82,6 +91,7 @@ export class IdentityIssuer extends pulumi.ComponentResource {
         this.certPem = cert.certPem;
         this.privateKeyPem = pulumi.secret(key.privateKeyPem);
         this.notAfter = cert.validityEndTime;
+        const chain = pulumi.all([cert.certPem, args.chainPem]).apply(([issuer, intermediate]) => chainOf(issuer, intermediate));
         this.ready = [
             new k8s.core.v1.Secret(
                 `${name}-secret`,
@@ -90,11 +100,11 @@ export class IdentityIssuer extends pulumi.ComponentResource {
                     type: "kubernetes.io/tls",
                     // ca.crt is what `linkerd check` verifies the issuer against with this scheme
                     // (pkg/issuercerts/issuercerts.go FetchExternalIssuerData); identity itself uses the trust roots.
-                    stringData: { "tls.crt": cert.certPem, "tls.key": this.privateKeyPem, "ca.crt": args.signedBy.certPem },
+                    stringData: { "tls.crt": chain, "tls.key": this.privateKeyPem, "ca.crt": args.trustAnchorPem },
                 },
                 { parent: this },
             ),
-            // The public certificate alone: the maintenance Jobs check it without any right on a Secret.
+            // The public chain alone: the maintenance Jobs check it without any right on a Secret.
             new k8s.core.v1.ConfigMap(
                 `${name}-certificate`,
                 {
@@ -103,7 +113,7 @@ export class IdentityIssuer extends pulumi.ComponentResource {
                         namespace: args.namespace,
                         labels: { "app.kubernetes.io/part-of": "akko-mtls" },
                     },
-                    data: { "tls.crt": cert.certPem },
+                    data: { "tls.crt": chain },
                 },
                 { parent: this },
             ),
@@ -113,26 +123,26 @@ export class IdentityIssuer extends pulumi.ComponentResource {
     }
 }
 
-/** An anchor a CA Issuer is made of. */
-export interface AnchorForIssuer {
+/** A per-cluster intermediate an Issuer signs with, and the anchor it chains to. */
+export interface IntermediateForIssuer {
+    /** The anchor generation it belongs to. */
     generation: number;
     certPem: pulumi.Input<string>;
     privateKeyPem: pulumi.Input<string>;
+    /** The trust anchor that signed it. */
+    anchorPem: pulumi.Input<string>;
 }
 
 export interface CertManagerIdentityIssuerArgs {
-    /** Namespace of the control plane, where the issuer Secret must be. */
-    namespace: pulumi.Input<string>;
     /**
-     * cert-manager's cluster resource namespace (the one it runs in, unless its
-     * `--cluster-resource-namespace` says otherwise): where ClusterIssuers' CA Secrets, hence the
-     * anchors' private keys, live. Never the control plane's namespace, whose Secrets
-     * linkerd-destination may read.
+     * Namespace of the control plane: where the issuer Certificate and its Secret must be, hence
+     * the namespaced Issuers and their intermediates (an Issuer signs only for its own namespace
+     * and reads its CA Secret there: cert-manager v1.21.1 `pkg/controller/certificaterequests/ca/ca.go`).
      */
-    anchorNamespace: pulumi.Input<string>;
-    /** Anchors in the trust bundle: each becomes a `kubernetes.io/tls` Secret and a CA Issuer. */
-    anchors: AnchorForIssuer[];
-    /** Generation of the anchor whose Issuer signs the identity issuer. */
+    namespace: pulumi.Input<string>;
+    /** The intermediate of each anchor in the trust bundle: each becomes a `kubernetes.io/tls` Secret and a CA Issuer. */
+    intermediates: IntermediateForIssuer[];
+    /** Generation of the anchor whose intermediate signs the identity issuer. */
     signingGeneration: number;
     /** Certificate duration, hours. */
     durationHours: MeshConfig["identity"]["issuer"]["certManager"]["durationHours"];
@@ -144,21 +154,38 @@ export interface CertManagerIdentityIssuerArgs {
     certManagerReady: pulumi.Input<pulumi.Resource>;
 }
 
-/** Name of the CA ClusterIssuer (and its Secret) for an anchor generation. */
-export const anchorIssuerName = (generation: number) => `linkerd-trust-anchor-g${generation}`;
+/** Name of the namespaced CA Issuer (and its Secret) of an anchor generation's intermediate. */
+export const intermediateIssuerName = (generation: number) => `linkerd-intermediate-g${generation}`;
 
 /**
- * Linkerd's identity issuer in `certManager` mode, as Linkerd's docs set it up
- * (linkerd.io 2-edge tasks/automatically-rotating-control-plane-tls-credentials.md): the
- * program's trust anchor as a `kubernetes.io/tls` Secret in cert-manager's own namespace behind
- * a CA ClusterIssuer, and a Certificate `linkerd-identity-issuer` in the control plane's namespace
- * (CA, ECDSA P-256, 48 h, renewed 25 h before expiry with a new key) that cert-manager keeps
- * rotating. Linkerd reads its Secret with issuer scheme `kubernetes.io/tls` and reloads it live.
- * The anchors' keys stay out of the `linkerd` namespace: linkerd-destination may read every Secret
- * there (charts/linkerd-control-plane/templates/destination-rbac.yaml, Role `remote-discovery`).
+ * Linkerd's identity issuer in `certManager` mode. The trust anchor never enters the cluster: the
+ * program signs a per-cluster intermediate (components/intermediateCa.ts) and hands cert-manager
+ * only that, as a namespaced CA Issuer in the control plane's namespace, which issues Certificate
+ * `linkerd-identity-issuer` there (CA, ECDSA P-256, 48 h, renewed 25 h before expiry with a new
+ * key). Linkerd reads its Secret with issuer scheme `kubernetes.io/tls` and reloads it live.
  *
- * During an anchor rotation each anchor in the bundle has its ClusterIssuer; phase 2 moves the
- * Certificate's issuerRef to the new one, which makes cert-manager re-issue at once.
+ * What the issued Secret holds (cert-manager v1.21.1): the CA issuer signs with the first
+ * certificate of the CA Secret's `tls.crt` and chains `tls.crt` + `ca.crt` (`pkg/util/kube/pki.go`
+ * `SecretTLSKeyPairAndCA`); the chain is ordered and the self-signed root left out of the
+ * certificate (`pkg/util/pki/parse_certificate_chain.go` `ParseSingleCertificateChain`). With
+ * `tls.crt` = intermediate and `ca.crt` = anchor, the issuer Secret gets `tls.crt` = issuer +
+ * intermediate and `ca.crt` = anchor: the chain Linkerd's identity controller verifies against its
+ * trust roots (pkg/identity/service.go `loadCredentials`) and hands proxies, and what `linkerd
+ * check` verifies against `ca.crt` (pkg/healthcheck "issuer cert is issued by the trust anchor").
+ *
+ * Why namespaced: a CA ClusterIssuer is usable from every namespace, and cert-manager's chart
+ * auto-approves requests to any Issuer or ClusterIssuer (`approveSignerNames`) and lets every
+ * namespace editor create CertificateRequests (ClusterRole `cert-manager-edit` aggregated into
+ * `edit`); its CA issuer honours the request's `isCA`. A namespaced Issuer in `linkerd` serves only
+ * requests made in `linkerd`, which only cert-manager's controller (and cluster admins) can create.
+ * The cost: linkerd-destination may read every Secret in `linkerd` (charts/linkerd-control-plane
+ * templates/destination-rbac.yaml, Role `remote-discovery`), the intermediate's key too, as it
+ * already could the issuer's (docs/admin/rotation.md, "Who can sign").
+ *
+ * During an anchor rotation each anchor in the bundle has its intermediate and Issuer; phase 2
+ * moves the Certificate's issuerRef to the new one, which makes cert-manager re-issue at once
+ * (trigger policy `SecretIssuerAnnotationsMismatch`, internal/controller/certificates/policies);
+ * a changed CA Secret alone would not.
  */
 export class CertManagerIdentityIssuer extends pulumi.ComponentResource {
     /** The Certificate; Pulumi waits until it is Ready. */
@@ -171,30 +198,27 @@ export class CertManagerIdentityIssuer extends pulumi.ComponentResource {
     constructor(name: string, args: CertManagerIdentityIssuerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("akko:mtls:CertManagerIdentityIssuer", name, {}, opts);
 
+        const labels = { "app.kubernetes.io/part-of": "akko-mtls" };
         const issuers = new Map<number, k8s.apiextensions.CustomResource>();
-        for (const anchor of args.anchors) {
-            const anchorName = anchorIssuerName(anchor.generation);
+        for (const intermediate of args.intermediates) {
+            const issuerName = intermediateIssuerName(intermediate.generation);
             const secret = new k8s.core.v1.Secret(
-                `${name}-anchor-g${anchor.generation}`,
+                `${name}-intermediate-g${intermediate.generation}`,
                 {
-                    metadata: { name: anchorName, namespace: args.anchorNamespace, labels: { "app.kubernetes.io/part-of": "akko-mtls" } },
+                    metadata: { name: issuerName, namespace: args.namespace, labels },
                     type: "kubernetes.io/tls",
-                    stringData: { "tls.crt": anchor.certPem, "tls.key": pulumi.secret(anchor.privateKeyPem) },
+                    stringData: { "tls.crt": intermediate.certPem, "tls.key": pulumi.secret(intermediate.privateKeyPem), "ca.crt": intermediate.anchorPem },
                 },
                 { parent: this },
             );
             issuers.set(
-                anchor.generation,
+                intermediate.generation,
                 new k8s.apiextensions.CustomResource(
-                    `${name}-anchor-g${anchor.generation}`,
+                    `${name}-intermediate-g${intermediate.generation}`,
                     {
                         apiVersion: "cert-manager.io/v1",
-                        kind: "ClusterIssuer",
-                        metadata: {
-                            name: anchorName,
-                            labels: { "app.kubernetes.io/part-of": "akko-mtls" },
-                            annotations: { "pulumi.com/waitFor": "condition=Ready" },
-                        },
+                        kind: "Issuer",
+                        metadata: { name: issuerName, namespace: args.namespace, labels, annotations: { "pulumi.com/waitFor": "condition=Ready" } },
                         spec: { ca: { secretName: secret.metadata.name } },
                     },
                     { parent: this, dependsOn: [secret, args.certManagerReady] },
@@ -202,7 +226,7 @@ export class CertManagerIdentityIssuer extends pulumi.ComponentResource {
             );
         }
         const signer = issuers.get(args.signingGeneration);
-        if (!signer) throw new Error(`no anchor of generation ${args.signingGeneration} to sign the identity issuer`);
+        if (!signer) throw new Error(`no intermediate of generation ${args.signingGeneration} to sign the identity issuer`);
 
         const commonName = issuerCommonName(args.trustDomain);
         this.certificate = new k8s.apiextensions.CustomResource(
@@ -219,13 +243,16 @@ export class CertManagerIdentityIssuer extends pulumi.ComponentResource {
                     secretName: ISSUER_SECRET,
                     duration: `${args.durationHours}h0m0s`,
                     renewBefore: `${args.renewBeforeHours}h0m0s`,
-                    issuerRef: { name: anchorIssuerName(args.signingGeneration), kind: "ClusterIssuer", group: "cert-manager.io" },
+                    issuerRef: { name: intermediateIssuerName(args.signingGeneration), kind: "Issuer", group: "cert-manager.io" },
                     commonName,
                     dnsNames: [commonName],
                     isCA: true,
                     privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
                 },
             },
+            // Waiting for Ready after an update means waiting for the re-issue: pulumi-kubernetes' condition
+            // await compares the condition's observedGeneration (provider/pkg/await/condition/kubectl.go), and
+            // cert-manager keeps Ready False while the Secret names another issuer (readiness policy chain).
             { parent: this, dependsOn: [signer] },
         );
         this.secretName = pulumi.output(ISSUER_SECRET);

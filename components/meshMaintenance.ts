@@ -25,6 +25,8 @@ export interface RotationSchedule {
     issuerMinHoursLeft: number;
     /** Fail (alert) when a trust anchor has fewer days left. */
     anchorMinDaysLeft: number;
+    /** Fail (alert) when the intermediate has fewer hours left: no `pulumi up` has re-signed it in time. */
+    intermediateMinHoursLeft: number;
 }
 
 /** Where the issuer's public certificate is read (never its Secret, which holds its key). */
@@ -590,6 +592,7 @@ export class MeshMaintenance extends pulumi.ComponentResource {
                                 CONTROL_PLANE_DIGEST: args.controlPlaneDigest ?? "",
                                 ISSUER_MIN_HOURS_LEFT: String(rotation.issuerMinHoursLeft),
                                 ANCHOR_MIN_DAYS_LEFT: String(rotation.anchorMinDaysLeft),
+                                INTERMEDIATE_MIN_HOURS_LEFT: String(rotation.intermediateMinHoursLeft),
                             }),
                         },
                     },
@@ -619,6 +622,7 @@ export class MeshMaintenance extends pulumi.ComponentResource {
                     // Validity only: the daily check alerts on time left. A threshold here would fail
                     // every `pulumi up` of an anchor rotation, which is run because the anchor is near its end.
                     ISSUER_MIN_HOURS_LEFT: "0",
+                    INTERMEDIATE_MIN_HOURS_LEFT: "0",
                     ANCHOR_MIN_DAYS_LEFT: "0",
                     CONTROL_PLANE_DIGEST: args.controlPlaneDigest ?? "",
                     ...(args.reloadIdentityFor ? { SIGNING_ANCHOR_SHA256: args.reloadIdentityFor } : {}),

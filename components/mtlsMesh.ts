@@ -11,6 +11,7 @@ import type { RotationPlan } from "../lib/rotation";
 import { CertManager } from "./certManager";
 import { GatewayApiCrds } from "./gatewayApi";
 import { CertManagerIdentityIssuer, IdentityIssuer } from "./identityIssuer";
+import { IntermediateCa } from "./intermediateCa";
 import { LinkerdControlPlane, LinkerdWebhook } from "./linkerdControlPlane";
 import { LinkerdViz, VizWebhook } from "./linkerdViz";
 import { LinkerdCni } from "./linkerdCni";
@@ -121,14 +122,16 @@ interface IdentityBackend {
     certManager?: CertManager;
     /** Static issuer expiry. */
     notAfter?: pulumi.Output<string>;
+    /** Expiry of the intermediate that signs the issuer. */
+    intermediateNotAfter: pulumi.Output<string>;
 }
 
 /**
  * The whole mesh as one dependency graph:
  *
- *   trust anchor(s) ─┬─ static: issuer Secret + webhook Secrets (@pulumi/tls) ─────────────────┐
- *                    └─ certManager: cert-manager → API check → CA Issuer(s) →                  │
- *                       issuer Certificate, webhook Certificates ──────────────────────────────┤
+ *   trust anchor(s) → intermediate(s) ─┬─ static: issuer Secret + webhook Secrets (@pulumi/tls) ───┐
+ *   (Pulumi state only)                 └─ certManager: cert-manager → API check → intermediate      │
+ *                                          Issuer(s) in linkerd → issuer Certificate, webhook Certs ─┤
  *   linkerd namespace → linkerd-crds, trust-roots ConfigMap, Gateway API CRDs ────────────────┴→ control plane ─┬→ viz (+ its certs, rules)
  *   meshed namespaces: annotations, NetworkPolicies, authorizations (after the control plane) ──────────────────┴→ rollout Job, rotation CronJob
  *
@@ -151,6 +154,8 @@ export class MtlsMesh extends pulumi.ComponentResource {
     public readonly trustBundlePem!: pulumi.Output<string>;
     /** Static issuer expiry, RFC 3339; undefined with cert-manager (it renews every 23 h) or while disabled. */
     public readonly identityIssuerNotAfter: pulumi.Output<string> | undefined;
+    /** Expiry of the per-cluster intermediate that signs the issuer, RFC 3339; undefined while disabled. */
+    public readonly identityIntermediateNotAfter: pulumi.Output<string> | undefined;
     /** Linkerd chart version; undefined while disabled. */
     public readonly linkerdChartVersion: pulumi.Output<string> | undefined;
     /** cert-manager chart version, when this stack installs cert-manager. */
@@ -287,6 +292,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
             trustAnchorNotAfter: this.trustAnchorNotAfter,
             trustBundlePem: this.trustBundlePem,
             identityIssuerNotAfter: this.identityIssuerNotAfter,
+            identityIntermediateNotAfter: this.identityIntermediateNotAfter,
             linkerdChartVersion: this.linkerdChartVersion,
             certManagerChartVersion: this.certManagerChartVersion,
             rotationJobSchedule: this.rotationJobSchedule,
@@ -358,6 +364,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
             policyFor(config.certManager.namespace),
         );
         writable.identityIssuerNotAfter = identity.notAfter;
+        writable.identityIntermediateNotAfter = identity.intermediateNotAfter;
         writable.certManagerChartVersion = identity.certManager?.chart ? identity.certManager.chartVersion : undefined;
         const linkerdWebhooks = identity.webhooks(`${name}-linkerd-webhooks`, namespace.metadata.name, CONTROL_PLANE_NAMESPACE, LINKERD_WEBHOOKS);
 
@@ -457,6 +464,8 @@ export class MtlsMesh extends pulumi.ComponentResource {
                           windowHours: job.windowHours,
                           issuerMinHoursLeft: job.issuerMinHoursLeft,
                           anchorMinDaysLeft: job.anchorMinDaysLeft,
+                          // `pulumi up` re-signs it from renewBeforeHours before expiry: half of that gone means none ran.
+                          intermediateMinHoursLeft: Math.floor(config.identity.intermediate.renewBeforeHours / 2),
                       }
                     : undefined,
                 reloadIdentityFor: trust.phase === 2 ? signingSha256 : undefined,
@@ -564,11 +573,31 @@ export class MtlsMesh extends pulumi.ComponentResource {
         certManagerPolicy: NetworkPolicySpec | undefined,
     ): IdentityBackend {
         const issuer = config.identity.issuer;
+        // One intermediate per anchor in the bundle (the next generation's is ready before phase 2 needs
+        // it), signed here: the anchors' keys never leave Pulumi state. In static mode the intermediates
+        // stay there too; with cert-manager they become the namespaced Issuers' CA Secrets.
+        const intermediates = inBundle.map((a) => ({
+            generation: a.generation,
+            anchor: a.anchor,
+            intermediate: new IntermediateCa(
+                `${name}-intermediate-g${a.generation}`,
+                {
+                    signedBy: a.anchor,
+                    commonName: `intermediate-g${a.generation}.${pulumi.getStack()}.linkerd.${config.identity.trustDomain}`,
+                    validityHours: config.identity.intermediate.validityHours,
+                    renewBeforeHours: config.identity.intermediate.renewBeforeHours,
+                },
+                inCluster,
+            ),
+        }));
+        const signingIntermediate = intermediates.find((i) => i.generation === signing.generation)!.intermediate;
         if (plan.mode === "static") {
             const staticIssuer = new IdentityIssuer(
                 `${name}-identity-issuer`,
                 {
-                    signedBy: signing.anchor,
+                    signedBy: signingIntermediate,
+                    chainPem: signingIntermediate.certPem,
+                    trustAnchorPem: signing.anchor.certPem,
                     namespace: namespace.metadata.name,
                     validityHours: issuer.static.validityHours,
                     renewBeforeHours: issuer.static.renewBeforeHours,
@@ -580,6 +609,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 ready: staticIssuer.ready,
                 issuerSource: { kind: "configmap", name: LINKERD_OBJECTS.issuerCertificateConfigMap, key: "tls.crt" },
                 notAfter: staticIssuer.notAfter,
+                intermediateNotAfter: signingIntermediate.notAfter,
                 webhooks: (resourceName, webhookNamespace, namespaceName, services) => {
                     const certificates = new WebhookCertificates(resourceName, { namespace: webhookNamespace, namespaceName, services }, inCluster);
                     return { values: certificates.values, ready: certificates.ready, certificates: certificates.certificates };
@@ -597,7 +627,6 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 namespace: plan.namespace,
                 highAvailability: certManagerConfig.highAvailability,
                 resources: certManagerConfig.resources,
-                checkNamespace: namespace,
                 networkPolicy: certManagerPolicy,
             },
             inCluster,
@@ -606,8 +635,12 @@ export class MtlsMesh extends pulumi.ComponentResource {
             `${name}-identity-issuer`,
             {
                 namespace: namespace.metadata.name,
-                anchorNamespace: plan.namespace,
-                anchors: inBundle.map((a) => ({ generation: a.generation, certPem: a.anchor.certPem, privateKeyPem: a.anchor.privateKeyPem })),
+                intermediates: intermediates.map((i) => ({
+                    generation: i.generation,
+                    certPem: i.intermediate.certPem,
+                    privateKeyPem: i.intermediate.privateKeyPem,
+                    anchorPem: i.anchor.certPem,
+                })),
                 signingGeneration: signing.generation,
                 durationHours: issuer.certManager.durationHours,
                 renewBeforeHours: issuer.certManager.renewBeforeHours,
@@ -619,6 +652,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
         return {
             ready: managedIssuer.ready,
             issuerSource: { kind: "certificate", name: LINKERD_OBJECTS.issuerSecret },
+            intermediateNotAfter: signingIntermediate.notAfter,
             certManager,
             webhooks: (resourceName, webhookNamespace, namespaceName, services) => {
                 const certificates = new CertManagerWebhookCertificates(

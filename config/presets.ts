@@ -45,6 +45,9 @@ export const DEFAULTS: DeepPartial<MeshConfigInput> = {
         // Linkerd docs: anchor 87600 h; `linkerd check` warns under 60 days. A phase waits 25 h:
         // proxies renew their 24 h leaf certificates and the daily rotation Job restarts workloads.
         trustAnchor: { validityHours: 87600, expiryWarningDays: 60, generation: 1, rotationPhase: 0, minHoursBetweenPhases: 25 },
+        // Between the anchor and the issuer, one per cluster: a year, re-signed by any `pulumi up` in its
+        // last 90 days (the static issuer's rhythm), so a stack deployed once a month never sees it expire.
+        intermediate: { validityHours: 8760, renewBeforeHours: 2160 },
         issuer: {
             // cert-manager rotates the issuer every 48 h with no operator involved.
             mode: "certManager",

@@ -10,7 +10,8 @@
  *   Linkerd clamps each proxy certificate to the issuer's expiry (linkerd2 edge-26.8.3
  *   pkg/tls/ca.go `firstCrtExpiration`), so an issuer shorter than the proxies' 24 h still works.
  * - static: `pulumi up` re-issues it (@pulumi/tls `earlyRenewalHours`), only when someone runs it: at
- *   least a day, and shorter than the anchor that signs it (at most {@link MAX_VALIDITY_HOURS}).
+ *   least a day, and no longer than the per-cluster intermediate that signs it, itself shorter than
+ *   the anchor (at most {@link MAX_VALIDITY_HOURS}).
  */
 
 /** 20 years: the longest validity any certificate here may ask for (@pulumi/tls counts hours in a Go duration). */
@@ -26,7 +27,7 @@ export type IssuerBackEnd = "static" | "certManager";
 
 export const ISSUER_LIFETIME_HOURS: Readonly<Record<IssuerBackEnd, { readonly min: number; readonly max: number }>> = {
     certManager: { min: MIN_RENEW_BEFORE_HOURS + 1, max: 48 },
-    // Shorter than the anchor that signs it, which lives at most MAX_VALIDITY_HOURS.
+    // No longer than the intermediate that signs it, itself shorter than the anchor (at most MAX_VALIDITY_HOURS).
     static: { min: 24, max: MAX_VALIDITY_HOURS - 1 },
 };
 
@@ -37,7 +38,7 @@ export function issuerLifetimeProblem(backEnd: IssuerBackEnd, hours: number): st
     if (hours < min || hours > max) {
         return backEnd === "certManager"
             ? `must be ${min}–${max} h: cert-manager renews it, and a short life bounds what a leaked issuer key is worth (Linkerd's recipe: 48 h)`
-            : `must be ${min}–${max} h: \`pulumi up\` re-issues it, so at least a day, and it lives shorter than its anchor (at most ${MAX_VALIDITY_HOURS} h)`;
+            : `must be ${min}–${max} h: \`pulumi up\` re-issues it, so at least a day, and it lives no longer than the intermediate that signs it, itself shorter than the anchor (at most ${MAX_VALIDITY_HOURS} h)`;
     }
     return undefined;
 }

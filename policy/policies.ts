@@ -131,6 +131,22 @@ export const identityIssuerP256: ResourceValidationPolicy = {
     },
 };
 
+export const noClusterCaIssuer: ResourceValidationPolicy = {
+    name: "no-cluster-ca-issuer",
+    description:
+        "No CA ClusterIssuer, and the identity issuer comes from a namespaced Issuer: cert-manager's chart auto-approves requests to any " +
+        "ClusterIssuer, from any namespace editor, and its CA issuer signs the CA certificates they ask for.",
+    validateResource: (args, reportViolation) => {
+        if (args.type === "kubernetes:cert-manager.io/v1:ClusterIssuer" && args.props.spec?.ca) {
+            reportViolation(`ClusterIssuer ${args.props.metadata?.name} is a CA: every namespace editor could have it sign a CA certificate.`);
+        }
+        if (args.type === "kubernetes:cert-manager.io/v1:Certificate" && args.props.metadata?.name === "linkerd-identity-issuer") {
+            const kind = args.props.spec?.issuerRef?.kind ?? "Issuer";
+            if (kind !== "Issuer") reportViolation(`linkerd-identity-issuer must come from a namespaced Issuer, not a ${kind}.`);
+        }
+    },
+};
+
 /** Whether an ingress rule admits TCP traffic to `port`. */
 function admits(rule: any, port: number): boolean {
     const ports: any[] | undefined = rule.ports;
@@ -167,4 +183,4 @@ export const networkPoliciesAllowProxy: StackValidationPolicy = {
     },
 };
 
-export const policies: Policy[] = [meshedNamespacesInjected, noInjectionOptOut, chartsPinned, identityIssuerP256, networkPoliciesAllowProxy];
+export const policies: Policy[] = [meshedNamespacesInjected, noInjectionOptOut, chartsPinned, identityIssuerP256, noClusterCaIssuer, networkPoliciesAllowProxy];

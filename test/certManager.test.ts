@@ -3,10 +3,12 @@
  * the identity issuer and webhook certificates as cert-manager objects that validate
  * against the pinned CRDs, and one dependency graph where nothing waits that need not.
  */
+import { run as celRun } from "@bufbuild/cel";
 import { strict as assert } from "node:assert";
 import { dependsOn, ofType, one, ProgramRun, RecordedResource } from "../tools/mockRuntime";
 import { asObject, assertValid, schemasFor } from "./crdSchemas";
-import { runStackOk } from "./helpers";
+import { runStackOk, secretData, trustRootsOf } from "./helpers";
+import { certificatesOf, issueAsCertManagerCa, linkerdCheckIdentity, linkerdLoadsIssuer } from "./x509Chain";
 
 const CHART = "kubernetes:helm.sh/v4:Chart";
 const ISSUER = "kubernetes:cert-manager.io/v1:Issuer";
@@ -52,6 +54,47 @@ describe("cert-manager issuer mode", () => {
         }
         const role = one(run, "kubernetes:rbac.authorization.k8s.io/v1:Role", "akko-cert-manager-api-check");
         assert.deepEqual(role.inputs.rules, [{ apiGroups: ["cert-manager.io"], resources: ["certificaterequests"], verbs: ["create"] }]);
+        // Where the chart runs its own check: cert-manager's namespace, never the control plane's, where the intermediate's Issuer signs.
+        assert.equal(role.inputs.metadata.namespace, "cert-manager");
+        assert.equal(check.inputs.metadata.namespace, "cert-manager");
+    });
+
+    it("the API check's identity may only dry-run: a ValidatingAdmissionPolicy, evaluated with CEL on allowed and hostile requests", () => {
+        const vap = one(run, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy", "akko-cert-manager-api-check-dry-run-only");
+        const binding = one(run, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding", "akko-cert-manager-api-check-dry-run-only");
+        assert.deepEqual(binding.inputs.spec, { policyName: "akko-mtls-api-check-dry-run-only", validationActions: ["Deny"] });
+        const spec = vap.inputs.spec;
+        assert.equal(spec.failurePolicy, "Fail");
+        assert.deepEqual(spec.matchConstraints.resourceRules, [
+            { apiGroups: ["cert-manager.io"], apiVersions: ["*"], operations: ["*"], resources: ["*", "*/*"] },
+        ]);
+        const account = "system:serviceaccount:cert-manager:cert-manager-api-check";
+        /** The API server's verdict: the policy applies when every match condition holds, and then denies unless every validation holds. */
+        const request = (username: string, operation: string, dryRun: boolean, resource = "certificaterequests") => ({
+            userInfo: { username },
+            operation,
+            dryRun,
+            resource: { group: "cert-manager.io", version: "v1", resource },
+        });
+        type AdmissionRequest = ReturnType<typeof request>;
+        const admitted = (request: AdmissionRequest) =>
+            !spec.matchConditions.every((c: { expression: string }) => celRun(c.expression, { request }) === true) ||
+            spec.validations.every((v: { expression: string }) => celRun(v.expression, { request }) === true);
+        // What `cmctl check api` sends (cert-manager v1.21.1 pkg/util/cmapichecker: DryRun creates).
+        assert.ok(admitted(request(account, "CREATE", true)), "the check's dry-run create");
+        const hostile: [string, AdmissionRequest][] = [
+            ["a real CertificateRequest (with its stolen token)", request(account, "CREATE", false)],
+            ["a real Certificate", request(account, "CREATE", false, "certificates")],
+            ["an update of a request's status", request(account, "UPDATE", false, "certificaterequests/status")],
+            ["a deletion", request(account, "DELETE", false)],
+        ];
+        for (const [why, r] of hostile) assert.equal(admitted(r), false, why);
+        // Nobody else is concerned: cert-manager's own controller creates real requests.
+        assert.ok(admitted(request("system:serviceaccount:cert-manager:cert-manager", "CREATE", false)));
+        assert.ok(admitted(request("system:serviceaccount:linkerd:cert-manager-api-check", "CREATE", false)), "only this namespace's identity");
+        // The identity gets its right only once the policy is there.
+        const roleBinding = one(run, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "akko-cert-manager-api-check");
+        assert.ok(dependsOn(run, roleBinding, binding));
     });
 
     it("identity issuer: Certificate linkerd-identity-issuer, CA, ECDSA P-256, 48 h, renewed 25 h before, new key each time", () => {
@@ -62,24 +105,44 @@ describe("cert-manager issuer mode", () => {
             secretName: "linkerd-identity-issuer",
             duration: "48h0m0s",
             renewBefore: "25h0m0s",
-            issuerRef: { name: "linkerd-trust-anchor-g1", kind: "ClusterIssuer", group: "cert-manager.io" },
+            issuerRef: { name: "linkerd-intermediate-g1", kind: "Issuer", group: "cert-manager.io" },
             commonName: "identity.linkerd.cluster.local",
             dnsNames: ["identity.linkerd.cluster.local"],
             isCA: true,
             privateKey: { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" },
         });
-        const anchorIssuer = one(run, CLUSTER_ISSUER, "akko-identity-issuer-anchor-g1");
-        assert.deepEqual(anchorIssuer.inputs.spec, { ca: { secretName: "linkerd-trust-anchor-g1" } });
-        assert.equal(anchorIssuer.inputs.metadata.namespace, undefined, "cluster-scoped");
-        const secret = one(run, "kubernetes:core/v1:Secret", "akko-identity-issuer-anchor-g1");
+        // A namespaced Issuer beside the Certificate: it signs only for requests made in linkerd.
+        const intermediateIssuer = one(run, ISSUER, "akko-identity-issuer-intermediate-g1");
+        assert.deepEqual(intermediateIssuer.inputs.spec, { ca: { secretName: "linkerd-intermediate-g1" } });
+        assert.equal(intermediateIssuer.inputs.metadata.namespace, "linkerd");
+        assert.deepEqual(ofType(run, CLUSTER_ISSUER), [], "no ClusterIssuer at all");
+        const secret = one(run, "kubernetes:core/v1:Secret", "akko-identity-issuer-intermediate-g1");
         assert.equal(secret.inputs.type, "kubernetes.io/tls");
-        // A ClusterIssuer's Secret is looked up in cert-manager's cluster resource namespace; never in
-        // linkerd, where linkerd-destination may read every Secret.
-        assert.equal(secret.inputs.metadata.namespace, "cert-manager");
+        assert.equal(secret.inputs.metadata.namespace, "linkerd");
+        assert.deepEqual(Object.keys(secret.inputs.stringData).sort(), ["ca.crt", "tls.crt", "tls.key"]);
         assert.ok(
             secret.secretPaths.some((p) => p === "stringData" || p === "stringData.tls.key"),
-            "the anchor key is a secret",
+            "the intermediate key is a secret",
         );
+    });
+
+    it("what cert-manager's CA issuer writes from the intermediate: issuer + intermediate, ca.crt the anchor; identity loads it, linkerd check passes", async () => {
+        const certificate = one(run, CERTIFICATE, "akko-identity-issuer-certificate").inputs.spec;
+        const request = { commonName: certificate.commonName, isCA: certificate.isCA, durationHours: 48 };
+        const caSecret = secretData(run, "linkerd-intermediate-g1", "linkerd");
+        const issued = await issueAsCertManagerCa(caSecret, request);
+        const [issuer, intermediate] = certificatesOf(issued["tls.crt"]);
+        assert.equal(certificatesOf(issued["tls.crt"]).length, 2);
+        assert.equal(intermediate.subject, "CN=intermediate-g1.netcup.linkerd.cluster.local");
+        assert.equal(issued["ca.crt"].trim(), trustRootsOf(run).trim(), "ca.crt: the anchor, what linkerd check verifies against");
+        assert.equal(linkerdLoadsIssuer(issued["tls.crt"], issued["tls.key"], trustRootsOf(run)).length, 3);
+        assert.deepEqual(linkerdCheckIdentity(issued), []);
+        assert.ok(issuer.ca);
+        // Why the intermediate's Secret carries ca.crt: without it cert-manager ends the chain at the intermediate and
+        // writes it as ca.crt, so `linkerd check` would verify the issuer against the intermediate, not the anchor.
+        const { "ca.crt": _anchor, ...withoutCa } = caSecret;
+        const bare = await issueAsCertManagerCa(withoutCa, request);
+        assert.equal(certificatesOf(bare["ca.crt"])[0].subject, "CN=intermediate-g1.netcup.linkerd.cluster.local");
     });
 
     it("Linkerd reads the issuer from cert-manager's Secret and waits for the Certificate to be Ready", () => {
@@ -119,7 +182,7 @@ describe("cert-manager issuer mode", () => {
         const issuers = [...ofType(run, ISSUER), ...ofType(run, CLUSTER_ISSUER)];
         // linkerd: identity issuer, webhook CA, 3 webhooks; linkerd-viz: webhook CA, tap, tap-injector.
         assert.equal(certificates.length, 8);
-        // linkerd: anchor CA, webhook self-signed + CA; linkerd-viz: self-signed + CA.
+        // linkerd: intermediate CA, webhook self-signed + CA; linkerd-viz: self-signed + CA.
         assert.equal(issuers.length, 5);
         for (const object of [...certificates, ...issuers]) await assertValid(schemas, asObject(object), object.name);
     });
@@ -138,12 +201,12 @@ describe("cert-manager issuer mode", () => {
         const crds = one(run, CHART, "akko-linkerd-crds");
         const certManagerChart = one(run, CHART, "akko-cert-manager-chart");
         const check = one(run, "kubernetes:batch/v1:Job", "akko-cert-manager-api-check");
-        const anchorSecret = one(run, "kubernetes:core/v1:Secret", "akko-identity-issuer-anchor-g1");
+        const intermediateSecret = one(run, "kubernetes:core/v1:Secret", "akko-identity-issuer-intermediate-g1");
         const cronJob = one(run, "kubernetes:batch/v1:CronJob", "akko-maintenance-cronjob");
         assert.ok(dependsOn(run, controlPlane, check) && dependsOn(run, controlPlane, crds));
         assert.ok(dependsOn(run, cronJob, controlPlane), "the rotation CronJob comes after the control plane");
         assert.ok(!dependsOn(run, crds, certManagerChart), "Linkerd's CRDs install beside cert-manager");
-        assert.ok(!dependsOn(run, anchorSecret, check), "a Secret needs no cert-manager webhook");
+        assert.ok(!dependsOn(run, intermediateSecret, check), "a Secret needs no cert-manager webhook");
         assert.ok(!dependsOn(run, certManagerChart, controlPlane) && !dependsOn(run, check, controlPlane), "no cycle");
     });
 

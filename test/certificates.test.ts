@@ -9,6 +9,7 @@ import * as crypto from "node:crypto";
 import { one, ProgramRun, ProviderState } from "../tools/mockRuntime";
 import { privateKeyOutputs, selfSignedCertOutputs } from "../tools/mockTls";
 import { runStackOk, secretData, trustRootsOf } from "./helpers";
+import { certificatesOf, linkerdCheckIdentity, linkerdLoadsIssuer, pathLength, signBelow, verifyPath } from "./x509Chain";
 
 const HOUR = 3600_000;
 
@@ -42,6 +43,7 @@ describe("certificates the program generates (real X.509)", () => {
     let issuerSecret: Record<string, string>;
     let anchor: crypto.X509Certificate;
     let issuer: crypto.X509Certificate;
+    let intermediate: crypto.X509Certificate;
     before(async () => {
         // Static issuer mode: the program signs the issuer itself (k3d's preset).
         run = await runStackOk("k3d", { "mtls.enabled": true });
@@ -49,7 +51,7 @@ describe("certificates the program generates (real X.509)", () => {
         bundle = trustRootsOf(run);
         issuerSecret = secretData(run, "linkerd-identity-issuer", "linkerd");
         anchor = new crypto.X509Certificate(bundle);
-        issuer = new crypto.X509Certificate(issuerSecret["tls.crt"]);
+        [issuer, intermediate] = certificatesOf(issuerSecret["tls.crt"]);
     });
 
     it("the chart values hold no certificate: trust roots in a ConfigMap, issuer and webhooks in kubernetes.io/tls Secrets", () => {
@@ -65,6 +67,8 @@ describe("certificates the program generates (real X.509)", () => {
         assert.deepEqual(Object.keys(secret.inputs.stringData).sort(), ["ca.crt", "tls.crt", "tls.key"]);
         assert.deepEqual(secret.secretPaths, ["stringData"], "Secret data is a Pulumi secret (the kubernetes SDK wraps it)");
         assert.equal(issuerSecret["ca.crt"].trim(), bundle.trim(), "ca.crt is the signing anchor (what `linkerd check` verifies against)");
+        const configMap = one(run, "kubernetes:core/v1:ConfigMap", "akko-identity-issuer-certificate");
+        assert.equal(configMap.inputs.data["tls.crt"], issuerSecret["tls.crt"], "the maintenance Jobs check the same public chain");
     });
 
     it("trust anchor: self-signed CA root.linkerd.cluster.local, EC P-256, cert-sign + CRL-sign, 87600 h", () => {
@@ -77,15 +81,60 @@ describe("certificates the program generates (real X.509)", () => {
         assert.equal(validityHours(anchor), 87600);
     });
 
-    it("identity issuer: CA identity.linkerd.cluster.local, EC P-256 / SHA-256, signed by the anchor, 8760 h", () => {
+    it("identity issuer: CA identity.linkerd.cluster.local, EC P-256 / SHA-256, signed by the cluster's intermediate, 8760 h", () => {
+        assert.equal(certificatesOf(issuerSecret["tls.crt"]).length, 2, "tls.crt: the issuer, then the intermediate");
         assert.equal(issuer.subject, "CN=identity.linkerd.cluster.local");
         assert.ok(issuer.ca);
         assertEcP256(issuer);
-        assert.ok(issuer.checkIssued(anchor), "issuer's issuer is the anchor");
-        assert.ok(issuer.verify(anchor.publicKey), "signature verifies with the anchor's key");
+        assert.ok(issuer.checkIssued(intermediate) && issuer.verify(intermediate.publicKey), "signed by the intermediate");
+        assert.ok(!issuer.verify(anchor.publicKey), "not by the anchor itself");
         assert.equal(keyUsage(issuerSecret["tls.crt"]), x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign);
         assert.equal(validityHours(issuer), 8760);
         assert.ok(samePublicKey(issuerSecret["tls.key"], issuer), "tls.key belongs to tls.crt");
+    });
+
+    it("intermediate: CA for this stack and generation, EC P-256 / SHA-256, signed by the anchor, path length 1, 8760 h", () => {
+        assert.equal(intermediate.subject, "CN=intermediate-g1.k3d.linkerd.cluster.local");
+        assert.ok(intermediate.ca);
+        assertEcP256(intermediate);
+        assert.ok(intermediate.checkIssued(anchor) && intermediate.verify(anchor.publicKey));
+        assert.equal(pathLength(intermediate), 1, "one CA (the issuer) may follow it");
+        assert.equal(keyUsage(intermediate.toString()), x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign);
+        assert.equal(validityHours(intermediate), 8760);
+        const cert = one(run, "tls:index/locallySignedCert:LocallySignedCert", "akko-intermediate-g1-cert");
+        assert.equal(cert.inputs.earlyRenewalHours, 2160, "re-signed by any `pulumi up` in its last 90 days");
+        assert.ok(!cert.protect, "re-signing it is safe: Linkerd trusts the anchor, not the intermediate");
+        assert.equal(String(run.outputs.identityIntermediateNotAfter.value), cert.state.validityEndTime);
+    });
+
+    it("Linkerd's identity controller loads the issuer Secret, and `linkerd check`'s identity checks pass", () => {
+        const path = linkerdLoadsIssuer(issuerSecret["tls.crt"], issuerSecret["tls.key"], bundle);
+        assert.deepEqual(
+            path.map((c) => c.subject),
+            ["CN=identity.linkerd.cluster.local", "CN=intermediate-g1.k3d.linkerd.cluster.local", "CN=root.linkerd.cluster.local"],
+        );
+        assert.deepEqual(linkerdCheckIdentity(issuerSecret), []);
+        // The oracle can fail: the issuer alone, without its intermediate, chains to nothing.
+        assert.throws(() => linkerdLoadsIssuer(issuer.toString(), issuerSecret["tls.key"], bundle), /no path/);
+        assert.deepEqual(linkerdCheckIdentity({ ...issuerSecret, "tls.crt": issuer.toString() }), ["issuer cert is issued by the trust anchor"]);
+    });
+
+    it("proxies verify a leaf the issuer signs (leaf, issuer, intermediate → anchor); a CA anyone made below the issuer is refused", async () => {
+        const issuerCa = { certPem: issuer.toString(), privateKeyPem: issuerSecret["tls.key"] };
+        const leaf = await signBelow(issuerCa, "web.akko.serviceaccount.identity.linkerd.cluster.local", false);
+        const path = verifyPath(new crypto.X509Certificate(leaf.certPem), [issuer, intermediate], certificatesOf(bundle));
+        assert.equal(path.length, 4);
+        const rogue = await signBelow(issuerCa, "rogue-ca", true);
+        const forged = await signBelow(rogue, "admin.kube-system.serviceaccount.identity.linkerd.cluster.local", false);
+        assert.throws(
+            () =>
+                verifyPath(
+                    new crypto.X509Certificate(forged.certPem),
+                    [new crypto.X509Certificate(rogue.certPem), issuer, intermediate],
+                    certificatesOf(bundle),
+                ),
+            /intermediate-g1.*path length constraint 1 exceeded/,
+        );
     });
 
     it("the outputs describe the same anchor and issuer", () => {

@@ -194,7 +194,7 @@ const BAD_CONFIGS: BadConfig[] = [
         why: "a static issuer of 200,000 h",
         overrides: { "identity.issuer.static.validityHours": 200_000 },
         key: "akko-mtls:identity.issuer.static.validityHours",
-        allowed: /must be 24–175199 h/,
+        allowed: /must be 24–175199 h: `pulumi up` re-issues it/,
     },
     {
         why: "a static renewal window of 1,000,000 h",

@@ -328,6 +328,9 @@ describe("previews stay complete: every existing chart's values are known at pre
         ["rotation phase 1 (a new trust anchor), static issuer", "k3d", { "identity.trustAnchor.rotationPhase": 1 }, undefined, true],
         ["rotation phase 1, cert-manager issuer", "netcup", { "identity.trustAnchor.rotationPhase": 1 }, undefined, true],
         ["a static identity issuer renewed", "k3d", {}, renew(/identity-issuer-(cert|key|csr)$/), true],
+        // Re-signed (earlyRenewalHours): the issuer Secret (static) or the intermediate's Secret (cert-manager) changes, no chart value.
+        ["the intermediate re-signed, static issuer", "k3d", {}, renew(/intermediate-g1-cert$/), true],
+        ["the intermediate re-signed, cert-manager issuer", "netcup", {}, renew(/intermediate-g1-cert$/), true],
         ["static webhook serving certificates renewed", "k3d", {}, renew(/webhooks-(linkerd-[a-z-]+|tap|tap-injector)-(cert|key|csr)$/), true],
         ["a namespace added (new rules, new NetworkPolicies)", "netcup", { "mtls.namespaces": ["akko", "spark"] }, undefined, false],
         ["permissive to strict", "eks", { "mtls.mode": "strict" }, undefined, false],

@@ -29,7 +29,28 @@ export async function anchor(validityHours = 87600): Promise<Ca> {
     return { certPem: cert.certPem, privateKeyPem: key.privateKeyPem };
 }
 
-export async function issuer(signer: Ca, validityHours = 48): Promise<Ca> {
+/** A per-cluster intermediate CA signed by `signer` (an anchor), as components/intermediateCa.ts makes it. */
+export async function intermediate(signer: Ca, validityHours = 8760): Promise<Ca> {
+    const key = privateKeyOutputs({ algorithm: "ECDSA", ecdsaCurve: "P256" });
+    const csr = await certRequestOutputs({ privateKeyPem: key.privateKeyPem, subject: { commonName: "intermediate-g1.test.linkerd.cluster.local" } });
+    const cert = await locallySignedCertOutputs({
+        certRequestPem: csr.certRequestPem,
+        caCertPem: signer.certPem,
+        caPrivateKeyPem: signer.privateKeyPem,
+        isCaCertificate: true,
+        maxPathLength: 1,
+        allowedUses: ["cert_signing", "crl_signing"],
+        validityPeriodHours: validityHours,
+    });
+    return { certPem: cert.certPem, privateKeyPem: key.privateKeyPem };
+}
+
+/**
+ * An identity issuer as the cluster holds it: signed by a fresh intermediate under `anchor` (or by
+ * `via`: an intermediate, or "direct" for the anchor itself), its `certPem` the chain, issuer first.
+ */
+export async function issuer(anchor: Ca, validityHours = 48, via?: Ca | "direct"): Promise<Ca> {
+    const signer = via === "direct" ? anchor : (via ?? (await intermediate(anchor)));
     const key = privateKeyOutputs({ algorithm: "ECDSA", ecdsaCurve: "P256" });
     const csr = await certRequestOutputs({ privateKeyPem: key.privateKeyPem, subject: { commonName: "identity.linkerd.cluster.local" } });
     const cert = await locallySignedCertOutputs({
@@ -40,11 +61,12 @@ export async function issuer(signer: Ca, validityHours = 48): Promise<Ca> {
         allowedUses: ["cert_signing", "crl_signing"],
         validityPeriodHours: validityHours,
     });
-    return { certPem: cert.certPem, privateKeyPem: key.privateKeyPem };
+    const chain = via === "direct" ? cert.certPem : `${cert.certPem.trim()}\n${signer.certPem.trim()}\n`;
+    return { certPem: chain, privateKeyPem: key.privateKeyPem };
 }
 
 /** A certificate whose validity is in the past, or the future: signed by hand (the tls mock issues from now). */
-export async function outOfTime(signer: Ca, from: Date, to: Date): Promise<Ca> {
+export async function outOfTime(signer: Ca, from: Date, to: Date, subject = "CN=identity.linkerd.cluster.local"): Promise<Ca> {
     const x509 = await import("@peculiar/x509");
     const crypto = await import("node:crypto");
     const keys = crypto.generateKeyPairSync("ec", { namedCurve: "P-256" });
@@ -56,7 +78,7 @@ export async function outOfTime(signer: Ca, from: Date, to: Date): Promise<Ca> {
     const signerCert = new x509.X509Certificate(signer.certPem);
     const cert = await x509.X509CertificateGenerator.create({
         serialNumber: "01",
-        subject: "CN=identity.linkerd.cluster.local",
+        subject,
         issuer: signerCert.subject,
         notBefore: from,
         notAfter: to,

@@ -4,7 +4,7 @@
  */
 import * as crypto from "node:crypto";
 import { strict as assert } from "node:assert";
-import { anchor, Ca, issuer, outOfTime, pod, restarts, runScript, uidOf, workloadsOf } from "./fakeCluster";
+import { anchor, Ca, intermediate, issuer, outOfTime, pod, restarts, runScript, uidOf, workloadsOf } from "./fakeCluster";
 
 describe("mesh-check.mjs: certificates", () => {
     let a: Ca;
@@ -16,7 +16,11 @@ describe("mesh-check.mjs: certificates", () => {
     it("valid chain, everything current: reports time left, restarts nothing, exits 0", async () => {
         const result = runScript({ issuer: await issuer(a), bundle: [a], pods: { akko: [pod("spark", [a])] } });
         assert.equal(result.status, 0, result.stderr);
-        assert.match(result.stdout, /chain: OK, the issuer is signed by anchor CN=root\.linkerd\.cluster\.local/);
+        assert.match(
+            result.stdout,
+            /chain: OK, CN=identity\.linkerd\.cluster\.local <- CN=intermediate-g1\.test\.linkerd\.cluster\.local <- CN=root\.linkerd\.cluster\.local/,
+        );
+        assert.match(result.stdout, /intermediate: CN=intermediate-g1.* 36\d\.\d days left/);
         assert.match(result.stdout, /issuer: CN=identity\.linkerd\.cluster\.local .* 4[78]\.\d h \(2\.0 days\) left/);
         assert.match(result.stdout, /anchor\[0\]: .* 36\d\d\.\d days left/);
         assert.match(result.stdout, /restart: none needed/);
@@ -91,6 +95,45 @@ describe("mesh-check.mjs: certificates", () => {
             assert.match(result.stderr, /restart workloads: TASKS must include certificates/);
             assert.deepEqual(result.calls, [], "nothing asked of the cluster");
         }
+    });
+
+    it("an issuer signed by an anchor itself (its key in the cluster): fails naming it, though the chain verifies", async () => {
+        const result = runScript({ issuer: await issuer(a, 48, "direct"), bundle: [a], pods: { akko: [pod("spark", [a])] } });
+        assert.equal(result.status, 1);
+        assert.match(result.stderr, /chain: the issuer is signed by anchor CN=root\.linkerd\.cluster\.local .* itself, not by the cluster's intermediate/);
+        assert.doesNotMatch(result.stdout, /restarts: skipped/, "a valid chain halts nothing");
+    });
+
+    it("an intermediate of another anchor, or an issuer chain without its intermediate: BROKEN, nothing restarted", async () => {
+        const foreign = await issuer(b);
+        const bare = { certPem: (await issuer(a)).certPem.split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n", privateKeyPem: "" };
+        for (const cert of [foreign, bare]) {
+            const result = runScript({ issuer: cert, bundle: [a], pods: { akko: [pod("spark", [b])] } });
+            assert.equal(result.status, 1);
+            assert.match(result.stderr, /chain: BROKEN/);
+            assert.deepEqual(restarts(result), []);
+        }
+    });
+
+    it("an expired intermediate halts every restart; one under its threshold alerts: `pulumi up` re-signs it", async () => {
+        const past = await outOfTime(
+            a,
+            new Date(Date.now() - 400 * 86_400_000),
+            new Date(Date.now() - 3600_000),
+            "CN=intermediate-g1.test.linkerd.cluster.local",
+        );
+        const expired = runScript({ issuer: await issuer(a, 48, past), bundle: [a], pods: { akko: [pod("spark", [b])] } });
+        assert.equal(expired.status, 1);
+        assert.match(expired.stderr, /intermediate: EXPIRED: the issuer's chain does not verify/);
+        assert.match(expired.stdout, /restarts: skipped: the intermediate is not valid/);
+        assert.deepEqual(restarts(expired), []);
+        const soon = runScript({
+            issuer: await issuer(a, 48, await intermediate(a, 500)),
+            bundle: [a],
+            env: { TASKS: "certificates", INTERMEDIATE_MIN_HOURS_LEFT: "1080" },
+        });
+        assert.equal(soon.status, 1);
+        assert.match(soon.stderr, /intermediate: (499|500)\.\d h left, under the 1080 h threshold: no `pulumi up` has re-signed it/);
     });
 
     it("an unreadable bundle or issuer in restart mode: non-zero, never OK, nothing restarted", async () => {
@@ -683,7 +726,7 @@ describe("mesh-check.mjs: evidence for rotation phases", () => {
             env: { TASKS: "certificates,reload-identity", SIGNING_ANCHOR_SHA256: fingerprint(b), DEADLINE_SECONDS: "125", ROLLOUT_TIMEOUT_SECONDS: "60" },
         });
         assert.equal(result.status, 1);
-        assert.match(result.stderr, /issuer: still signed by the old anchor/);
+        assert.match(result.stderr, /issuer: CN=identity.* does not chain to the new anchor through its intermediate: it was not re-issued/);
         assert.ok(!result.calls.some((c) => c.startsWith("patch")), "identity is not restarted with an issuer that would not load");
     });
 
@@ -718,13 +761,30 @@ describe("mesh-check.mjs: evidence for rotation phases", () => {
             env: { TASKS: "rotation-gate", SIGNING_ANCHOR_SHA256: fingerprint(b) },
         });
         assert.equal(result.status, 1);
-        assert.match(result.stderr, /rotation-gate: the live issuer .* is not signed by the new anchor .*The bundle was not changed/);
+        assert.match(
+            result.stderr,
+            /rotation-gate: the live issuer .* does not chain to the new anchor .* through its intermediate: .*The bundle was not changed/,
+        );
         assert.ok(result.seconds < 10, "never waits");
         assert.deepEqual(restarts(result), []);
         assert.ok(!result.calls.some((c) => c.startsWith("patch")));
     });
 
-    it("rotation-gate: passes once the issuer is signed by the new anchor and identity is available; needs the anchor's fingerprint", async () => {
+    it("reload-identity and rotation-gate: an issuer signed by the new anchor itself does not count (the anchor signs only intermediates)", async () => {
+        for (const task of ["reload-identity", "rotation-gate"]) {
+            const result = runScript({
+                issuer: await issuer(b, 48, "direct"),
+                bundle: [a, b],
+                deployments: { "linkerd-identity": {} },
+                env: { TASKS: task, SIGNING_ANCHOR_SHA256: fingerprint(b), DEADLINE_SECONDS: "125", ROLLOUT_TIMEOUT_SECONDS: "60" },
+            });
+            assert.equal(result.status, 1, task);
+            assert.match(result.stderr, /does not chain to the new anchor.* through its intermediate/, task);
+            assert.ok(!result.calls.some((c) => c.startsWith("patch")), task);
+        }
+    });
+
+    it("rotation-gate: passes once the issuer chains to the new anchor and identity is available; needs the anchor's fingerprint", async () => {
         for (const issuerSource of ["configmap", "certificate"] as const) {
             const result = runScript({
                 issuer: await issuer(b),

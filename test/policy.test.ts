@@ -12,6 +12,7 @@ import {
     identityIssuerP256,
     meshedNamespacesInjected,
     networkPoliciesAllowProxy,
+    noClusterCaIssuer,
     noInjectionOptOut,
     policies,
 } from "../policy/policies";
@@ -136,7 +137,12 @@ describe("policy pack", () => {
                 const stack = {
                     target: "k3s",
                     cluster: { context: "x" },
-                    identity: { trustAnchor: { validityHours: 175200 }, issuer: { mode, [mode]: lifetime } },
+                    // The lifetimes around the issuer's at their longest, so that only its own bounds decide.
+                    identity: {
+                        trustAnchor: { validityHours: 175200 },
+                        intermediate: { validityHours: 175199, renewBeforeHours: 100 },
+                        issuer: { mode, [mode]: lifetime },
+                    },
                     rotationJob: { issuerMinHoursLeft: 1 },
                 };
                 let configAccepts = true;
@@ -154,6 +160,19 @@ describe("policy pack", () => {
         assert.deepEqual(disagreements, []);
         assert.equal(checkResource(identityIssuerP256, rendered.static(72)).length, 0, "a 72 h static issuer passes both");
         assert.equal(checkResource(identityIssuerP256, rendered.certManager(72)).length, 1, "a 72 h cert-manager issuer is refused by both");
+    });
+
+    it("no-cluster-ca-issuer", () => {
+        const clusterIssuer = (spec: object): Fake => ({ type: "kubernetes:cert-manager.io/v1:ClusterIssuer", props: { metadata: { name: "x" }, spec } });
+        assert.match(checkResource(noClusterCaIssuer, clusterIssuer({ ca: { secretName: "linkerd-trust-anchor-g1" } }))[0], /ClusterIssuer x is a CA/);
+        assert.deepEqual(checkResource(noClusterCaIssuer, clusterIssuer({ acme: {} })), []);
+        const certificate = (kind?: string): Fake => ({
+            type: "kubernetes:cert-manager.io/v1:Certificate",
+            props: { metadata: { name: "linkerd-identity-issuer" }, spec: { issuerRef: { name: "x", ...(kind ? { kind } : {}) } } },
+        });
+        assert.deepEqual(checkResource(noClusterCaIssuer, certificate("Issuer")), []);
+        assert.deepEqual(checkResource(noClusterCaIssuer, certificate()), [], "kind defaults to Issuer");
+        assert.match(checkResource(noClusterCaIssuer, certificate("ClusterIssuer"))[0], /namespaced Issuer, not a ClusterIssuer/);
     });
 
     it("networkpolicies-allow-proxy: a namespace that admits an opaque port admits the proxy port too", () => {

@@ -6,9 +6,9 @@ import { strict as assert } from "node:assert";
 import * as crypto from "node:crypto";
 import { ConfigError } from "../config";
 import { one, ProgramRun, ProviderState } from "../tools/mockRuntime";
-import { certRequestOutputs, locallySignedCertOutputs, privateKeyOutputs } from "../tools/mockTls";
 import { anchorsFor, parseRotationRecord, planRotation, RotationError, RotationRecord } from "../lib/rotation";
 import { runStack, runStackOk, secretData, trustRootsOf } from "./helpers";
+import { IssuedSecret, issueAsCertManagerCa, linkerdCheckIdentity, linkerdLoadsIssuer } from "./x509Chain";
 
 const HOUR = 3600_000;
 const NOW = new Date("2026-11-22T12:00:00Z");
@@ -163,30 +163,27 @@ function anchorCert(run: ProgramRun, generation: number): crypto.X509Certificate
     return new crypto.X509Certificate(one(run, "tls:index/selfSignedCert:SelfSignedCert", `akko-trust-anchor-g${generation}-cert`).state.certPem);
 }
 
-/** What cert-manager would issue: a fresh P-256 CA certificate signed by the ClusterIssuer the Certificate points at. */
-async function issueLikeCertManager(run: ProgramRun): Promise<crypto.X509Certificate> {
+/**
+ * What cert-manager would write into the issuer Secret: its CA issuer over the CA Secret of the
+ * namespaced Issuer the Certificate points at (test/x509Chain.ts), issuer then intermediate.
+ */
+async function issueLikeCertManager(run: ProgramRun): Promise<IssuedSecret> {
     const certificate = one(run, "kubernetes:cert-manager.io/v1:Certificate", "akko-identity-issuer-certificate");
+    const namespace = certificate.inputs.metadata.namespace;
+    assert.equal(certificate.inputs.spec.issuerRef.kind, "Issuer");
     const issuer = run.resources.find(
-        (r) => r.type === "kubernetes:cert-manager.io/v1:ClusterIssuer" && r.inputs.metadata.name === certificate.inputs.spec.issuerRef.name,
+        (r) =>
+            r.type === "kubernetes:cert-manager.io/v1:Issuer" &&
+            r.inputs.metadata.name === certificate.inputs.spec.issuerRef.name &&
+            r.inputs.metadata.namespace === namespace,
     );
-    assert.ok(issuer, `ClusterIssuer ${certificate.inputs.spec.issuerRef.name} exists`);
-    const secret = run.resources.find((r) => r.type === "kubernetes:core/v1:Secret" && r.inputs.metadata.name === issuer.inputs.spec.ca.secretName);
-    assert.ok(secret, "its CA Secret exists");
-    const key = privateKeyOutputs({ algorithm: "ECDSA", ecdsaCurve: "P256" });
-    const csr = await certRequestOutputs({ privateKeyPem: key.privateKeyPem, subject: { commonName: certificate.inputs.spec.commonName } });
-    const signed = await locallySignedCertOutputs({
-        certRequestPem: csr.certRequestPem,
-        caCertPem: secret.inputs.stringData["tls.crt"],
-        caPrivateKeyPem: secret.inputs.stringData["tls.key"],
-        isCaCertificate: true,
-        validityPeriodHours: 48,
-        allowedUses: ["cert_signing", "crl_signing"],
+    assert.ok(issuer, `Issuer ${namespace}/${certificate.inputs.spec.issuerRef.name} exists`);
+    return issueAsCertManagerCa(secretData(run, issuer.inputs.spec.ca.secretName, namespace), {
+        commonName: certificate.inputs.spec.commonName,
+        isCA: certificate.inputs.spec.isCA,
+        durationHours: parseInt(certificate.inputs.spec.duration, 10),
     });
-    return new crypto.X509Certificate(signed.certPem);
 }
-
-const chainsToBundle = (issuer: crypto.X509Certificate, bundle: crypto.X509Certificate[]) =>
-    bundle.some((anchor) => issuer.checkIssued(anchor) && issuer.verify(anchor.publicKey));
 
 for (const [stack, mode] of [
     ["k3d", "static"],
@@ -198,8 +195,9 @@ for (const [stack, mode] of [
             runs = await rotate(stack);
         });
 
-        const issuerOf = async (run: ProgramRun) =>
-            mode === "static" ? new crypto.X509Certificate(secretData(run, "linkerd-identity-issuer")["tls.crt"]) : issueLikeCertManager(run);
+        /** The issuer Secret Linkerd reads: the program's (static), or what cert-manager writes. */
+        const issuerSecretOf = async (run: ProgramRun) =>
+            mode === "static" ? (secretData(run, "linkerd-identity-issuer") as unknown as IssuedSecret) : issueLikeCertManager(run);
 
         it("bundle and issuer per phase: [g1] g1 → [g1,g2] g1 → [g1,g2] g2 → [g2] g2 → [g2] g2", async () => {
             const g1 = anchorCert(runs[0].run, 1).fingerprint256;
@@ -218,12 +216,59 @@ for (const [stack, mode] of [
                     expected[i][0],
                     `${phase}: bundle`,
                 );
-                const issuer = await issuerOf(run);
-                assert.ok(chainsToBundle(issuer, bundle), `${phase}: the issuer chains to an anchor in the bundle`);
-                const signer = bundle.find((anchor) => issuer.checkIssued(anchor))!;
-                assert.equal(signer.fingerprint256, expected[i][1], `${phase}: the issuer's anchor`);
+                const secret = await issuerSecretOf(run);
+                // What the identity controller does with it: verify the chain against the live trust roots.
+                const path = linkerdLoadsIssuer(secret["tls.crt"], secret["tls.key"], trustRootsOf(run));
+                assert.equal(path.length, 3, `${phase}: issuer -> intermediate -> anchor`);
+                assert.match(
+                    path[1].subject,
+                    new RegExp(`^CN=intermediate-g${expected[i][1] === g1 ? 1 : 2}\\.${stack}\\.`),
+                    `${phase}: that anchor's intermediate`,
+                );
+                assert.equal(path[2].fingerprint256, expected[i][1], `${phase}: the issuer's anchor`);
+                assert.deepEqual(linkerdCheckIdentity(secret), [], `${phase}: linkerd check`);
                 assert.equal(run.outputs.trustAnchorFingerprintSha256.value, expected[i][1], `${phase}: output names the signing anchor`);
             }
+        });
+
+        it("an intermediate per anchor in the bundle; the issuer's moves to the new one in phase 2, the old one leaves in phase 3", () => {
+            const intermediates = runs.map(({ run }) =>
+                run.resources
+                    .filter((r) => r.type === "tls:index/locallySignedCert:LocallySignedCert" && /intermediate-g\d-cert$/.test(r.name))
+                    .map((r) => r.name)
+                    .sort(),
+            );
+            const g = (...n: number[]) => n.map((x) => `akko-intermediate-g${x}-cert`);
+            assert.deepEqual(intermediates, [g(1), g(1, 2), g(1, 2), g(2), g(2)]);
+            if (mode !== "certManager") return;
+            // cert-manager re-issues when the issuerRef changes (trigger policy SecretIssuerAnnotationsMismatch,
+            // v1.21.1 internal/controller/certificates/policies/checks.go), not when a CA Secret does.
+            const issuerRefs = runs.map(
+                ({ run }) => one(run, "kubernetes:cert-manager.io/v1:Certificate", "akko-identity-issuer-certificate").inputs.spec.issuerRef,
+            );
+            assert.deepEqual(
+                issuerRefs.map((ref) => `${ref.kind}/${ref.name}`),
+                [
+                    "Issuer/linkerd-intermediate-g1",
+                    "Issuer/linkerd-intermediate-g1",
+                    "Issuer/linkerd-intermediate-g2",
+                    "Issuer/linkerd-intermediate-g2",
+                    "Issuer/linkerd-intermediate-g2",
+                ],
+            );
+            const issuers = runs.map(({ run }) =>
+                run.resources
+                    .filter(
+                        (r) =>
+                            r.type === "kubernetes:cert-manager.io/v1:Issuer" &&
+                            r.inputs.metadata.namespace === "linkerd" &&
+                            r.inputs.spec.ca?.secretName?.startsWith("linkerd-intermediate"),
+                    )
+                    .map((r) => r.inputs.metadata.name)
+                    .sort(),
+            );
+            const i = (...n: number[]) => n.map((x) => `linkerd-intermediate-g${x}`);
+            assert.deepEqual(issuers, [i(1), i(1, 2), i(1, 2), i(2), i(2)]);
         });
 
         it("the anchors stay the same certificates throughout (never re-generated)", () => {

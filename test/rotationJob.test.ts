@@ -155,6 +155,8 @@ describe("maintenance Jobs", () => {
             CONTROL_PLANE_DEPLOYMENTS: "linkerd-identity,linkerd-destination,linkerd-proxy-injector",
             ISSUER_MIN_HOURS_LEFT: "24",
             ANCHOR_MIN_DAYS_LEFT: "60",
+            // Half of identity.intermediate.renewBeforeHours (2160): `pulumi up` re-signs it from 2160 h before expiry.
+            INTERMEDIATE_MIN_HOURS_LEFT: "1080",
             PATH: "/tools:/usr/local/bin:/usr/bin:/bin",
             HOME: "/tmp",
         });

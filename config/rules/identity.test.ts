@@ -1,7 +1,7 @@
 /** The identity rules, called directly on a parsed config. */
 import { strict as assert } from "node:assert";
 import { TARGETS } from "../schema";
-import { validateAnchorExpiryThresholds, validateIssuerLifetimes } from "./identity";
+import { validateAnchorExpiryThresholds, validateIntermediateLifetimes, validateIssuerLifetimes } from "./identity";
 import { issuesOf, validConfig } from "./testing";
 
 describe("rules: identity", () => {
@@ -25,6 +25,43 @@ describe("rules: identity", () => {
             ]);
             const justShorter = validConfig("k3s", { identity: { issuer: { static: { renewBeforeHours: 8759 }, certManager: { renewBeforeHours: 47 } } } });
             assert.deepEqual(issuesOf(validateIssuerLifetimes, justShorter), []);
+        });
+    });
+
+    describe("validateIntermediateLifetimes", () => {
+        it("accepts every target's preset", () => {
+            for (const target of TARGETS) assert.deepEqual(issuesOf(validateIntermediateLifetimes, validConfig(target)), [], target);
+        });
+
+        it("refuses an intermediate that outlives the anchor, or is re-signed on every run", () => {
+            const config = validConfig("k3s", {
+                identity: { trustAnchor: { validityHours: 8760 }, intermediate: { validityHours: 8760, renewBeforeHours: 8760 } },
+            });
+            assert.deepEqual(issuesOf(validateIntermediateLifetimes, config), [
+                ["identity.intermediate.validityHours", "must be shorter than identity.trustAnchor.validityHours (8760)"],
+                ["identity.intermediate.renewBeforeHours", "must be shorter than identity.intermediate.validityHours (8760)"],
+            ]);
+        });
+
+        it("refuses a renewal window within a cert-manager issuer's duration: the issuer's copy of the old intermediate would expire first", () => {
+            const config = validConfig("k3s", { identity: { intermediate: { renewBeforeHours: 48 } } });
+            assert.deepEqual(issuesOf(validateIntermediateLifetimes, config), [
+                [
+                    "identity.intermediate.renewBeforeHours",
+                    "must be longer than identity.issuer.certManager.durationHours (48): the issuer Secret keeps a copy of the old intermediate until cert-manager next renews the issuer",
+                ],
+            ]);
+            assert.deepEqual(issuesOf(validateIntermediateLifetimes, validConfig("k3s", { identity: { intermediate: { renewBeforeHours: 49 } } })), []);
+        });
+
+        it("refuses a static issuer that outlives its intermediate", () => {
+            const config = validConfig("k3d", { identity: { intermediate: { validityHours: 4380, renewBeforeHours: 720 } } });
+            assert.deepEqual(issuesOf(validateIntermediateLifetimes, config), [
+                [
+                    "identity.issuer.static.validityHours",
+                    "must not exceed identity.intermediate.validityHours (4380): the issuer's chain would break before it expires",
+                ],
+            ]);
         });
     });
 

@@ -60,3 +60,49 @@ export function validateAnchorExpiryThresholds(config: ConfigShape, ctx: RuleCon
         });
     }
 }
+
+/**
+ * The per-cluster intermediate CA sits between the anchor and the issuer, so its lifetime nests
+ * between theirs:
+ * - it lives shorter than the anchor that signs it, and is re-signed before it expires;
+ * - it is re-signed more than a cert-manager issuer's duration before it expires: the issuer
+ *   Secret carries a copy of the intermediate certificate (cert-manager v1.21.1
+ *   `pkg/util/pki/parse_certificate_chain.go`), and a new intermediate does not make cert-manager
+ *   re-issue (no trigger policy looks at the CA Secret: `internal/controller/certificates/policies`),
+ *   so the old copy must stay valid until the issuer's next renewal;
+ * - a static issuer does not outlive it (its chain would break before its own expiry).
+ */
+export function validateIntermediateLifetimes(config: ConfigShape, ctx: RuleContext): void {
+    const { intermediate, issuer, trustAnchor } = config.identity;
+    const at = (...path: string[]) => ["identity", ...path];
+    if (intermediate.validityHours >= trustAnchor.validityHours) {
+        ctx.addIssue({
+            code: "custom",
+            path: at("intermediate", "validityHours"),
+            message: `must be shorter than identity.trustAnchor.validityHours (${trustAnchor.validityHours})`,
+        });
+    }
+    if (intermediate.renewBeforeHours >= intermediate.validityHours) {
+        ctx.addIssue({
+            code: "custom",
+            path: at("intermediate", "renewBeforeHours"),
+            message: `must be shorter than identity.intermediate.validityHours (${intermediate.validityHours})`,
+        });
+    }
+    if (intermediate.renewBeforeHours <= issuer.certManager.durationHours) {
+        ctx.addIssue({
+            code: "custom",
+            path: at("intermediate", "renewBeforeHours"),
+            message:
+                `must be longer than identity.issuer.certManager.durationHours (${issuer.certManager.durationHours}): ` +
+                "the issuer Secret keeps a copy of the old intermediate until cert-manager next renews the issuer",
+        });
+    }
+    if (issuer.static.validityHours > intermediate.validityHours) {
+        ctx.addIssue({
+            code: "custom",
+            path: at("issuer", "static", "validityHours"),
+            message: `must not exceed identity.intermediate.validityHours (${intermediate.validityHours}): the issuer's chain would break before it expires`,
+        });
+    }
+}

@@ -5,7 +5,7 @@
  */
 import { validateGkePrivate } from "./cluster";
 import { validateCertManagerNamespace } from "./certManager";
-import { validateAnchorExpiryThresholds, validateIssuerLifetimes } from "./identity";
+import { validateAnchorExpiryThresholds, validateIntermediateLifetimes, validateIssuerLifetimes } from "./identity";
 import { validateControllerReplicas, validateSingleNode, validateWebhookFailurePolicy } from "./linkerd";
 import { validateAuthorizations, validateIngress, validateNamespaceOptions, validateNamespaces, validateNetworkPosture, validateTraefikValues } from "./mtls";
 import { validateAlertRulesHome, validateGrafanaDashboardsNamespace } from "./observability";
@@ -26,6 +26,7 @@ export {
     validateGkePrivate,
     validateGrafanaDashboardsNamespace,
     validateIngress,
+    validateIntermediateLifetimes,
     validateIssuerAlertThreshold,
     validateIssuerLifetimes,
     validateNamespaceOptions,
@@ -42,6 +43,7 @@ export {
 
 export const CONFIG_RULES: readonly ConfigRule[] = [
     validateIssuerLifetimes,
+    validateIntermediateLifetimes,
     validateAnchorExpiryThresholds,
     validateIssuerAlertThreshold,
     validatePrometheusMode,

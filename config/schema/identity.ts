@@ -53,6 +53,17 @@ export const identityConfig = z.strictObject({
                     "`identity.issuer.issuanceLifetime: 24h0m0s`).",
             ),
     }),
+    intermediate: z.strictObject({
+        validityHours: hours
+            .min(24 * 30)
+            .describe(
+                "Validity of the per-cluster intermediate CA, in hours: the trust anchor signs it with @pulumi/tls (the anchor's key never " +
+                    "enters the cluster), and it signs the identity issuer (with cert-manager, from Secret `linkerd/linkerd-intermediate-g<generation>`).",
+            ),
+        renewBeforeHours: hours.describe(
+            "Any `pulumi up` with fewer hours than this left on the intermediate re-signs it (same key); the daily check fails when half of this is gone.",
+        ),
+    }),
     issuer: z.strictObject({
         mode: z.enum(["static", "certManager"]).describe("static: @pulumi/tls signs the issuer; certManager: cert-manager issues and rotates it."),
         static: z.strictObject({
