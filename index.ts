@@ -6,8 +6,7 @@
  * builds the mesh as one component, and exports its outputs. Private keys are never exported.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, loadConfig, OMIT, readConfigNamespace, secretConfigKeys } from "./config";
-import { keepConfigSecrets, secretConfigStrings } from "./config/secrets";
+import { ConfigError, loadConfig, loadConfigSecrets, OMIT } from "./config";
 import { MtlsMesh } from "./components/mtlsMesh";
 import { planMesh, readPreviousMesh } from "./lib/meshLifecycle";
 import { parseRotationRecord, planRotation } from "./lib/rotation";
@@ -15,8 +14,9 @@ import { readPreviousDeployment, refusedTransitions, transitionNotices } from ".
 
 export = async () => {
     const config = loadConfig();
-    const secrets = secretConfigStrings(readConfigNamespace(), secretConfigKeys());
-    if (secrets.length > 0) pulumi.runtime.registerResourceTransform(keepConfigSecrets(secrets));
+    // Secret config stays secret: in every resource input (one stack-wide transform), in outputs, in messages.
+    const secrets = loadConfigSecrets();
+    if (secrets.texts.length > 0) pulumi.runtime.registerResourceTransform(secrets.transform());
 
     // The stack's own last outputs say which rotation phase is deployed and which namespaces
     // are meshed (nothing on a new stack): steps are checked against them.
@@ -24,7 +24,8 @@ export = async () => {
     const previousOutputs = Object.fromEntries(
         await Promise.all(
             ["trustAnchorRotation", "meshState", "mtlsEnabled", "linkerdChartVersion", "identityIssuerMode", "certManagerChartVersion"].map(
-                async (key) => [key, (await self.getOutputDetails(key)).value] as const,
+                // A secret output (built from a key marked secret) is read as well as a plain one.
+                async (key) => [key, ((details) => details.value ?? details.secretValue)(await self.getOutputDetails(key))] as const,
             ),
         ),
     );
@@ -35,20 +36,25 @@ export = async () => {
     if (refused.length > 0) {
         throw new ConfigError(
             refused.map((r) => ({ ...r, value: OMIT })),
-            [],
+            secrets,
             "Refused: a config change that would cut traffic on the running mesh (nothing was deployed)",
         );
     }
     const meshPlan = planMesh(config.mtls, previousMesh.state);
-    if (previousMesh.assumed) pulumi.log.warn(previousMesh.assumed);
+    if (previousMesh.assumed) pulumi.log.warn(secrets.redact(previousMesh.assumed));
     for (const notice of transitionNotices(config, previous, !meshPlan.deploy && previous.mesh?.phase !== "off" && previous.mesh !== undefined)) {
-        pulumi.log.warn(notice);
+        pulumi.log.warn(secrets.redact(notice));
     }
 
-    const mesh = new MtlsMesh("akko", { config, rotation, mesh: meshPlan });
+    // Reads the namespaces it will patch and refuses, before building anything else, one whose Pod Security refuses proxies.
+    const mesh = await MtlsMesh.create("akko", { config, rotation, mesh: meshPlan, secrets });
 
     const optional = (outputs: Record<string, pulumi.Output<string> | undefined>) =>
-        Object.fromEntries(Object.entries(outputs).filter(([, value]) => value !== undefined));
+        Object.fromEntries(
+            Object.entries(outputs)
+                .filter(([, value]) => value !== undefined)
+                .map(([key, value]) => [key, secrets.guard(value!)]),
+        );
     return {
         target: config.target,
         mtlsEnabled: config.mtls.enabled,

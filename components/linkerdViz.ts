@@ -53,7 +53,8 @@ export type VizPrometheus =
       };
 
 export interface DashboardIngress {
-    host: string;
+    /** Its host name; a secret keeps the dashboard output secret. */
+    host: pulumi.Input<string>;
     className?: string;
     /** Forward-auth annotations of the platform's SSO (oauth2-proxy). */
     authAnnotations: Readonly<Record<string, string>>;
@@ -81,8 +82,8 @@ export interface LinkerdVizArgs {
     prometheus: VizPrometheus;
     /** Publish the dashboard through an Ingress (behind SSO); unset keeps it private. */
     dashboardIngress?: DashboardIngress;
-    /** The kube context, for the dashboard command in {@link dashboard}. */
-    kubeContext: string;
+    /** The kube context, for the dashboard command in {@link dashboard}; a secret keeps that output secret. */
+    kubeContext: pulumi.Input<string>;
     /** Its NetworkPolicy on a default-deny-everywhere platform (lib/networkPolicies.ts); omit for none. */
     networkPolicy?: NetworkPolicySpec;
     /** Resources viz must wait for: the control plane, its own webhook certificates. */
@@ -151,7 +152,7 @@ export class LinkerdViz extends pulumi.ComponentResource {
                         resources: component("dashboard"),
                         // The dashboard refuses other Host headers (DNS rebinding); keep the
                         // port-forward hosts so `linkerd viz dashboard` still works.
-                        ...(ingress ? { enforcedHostRegexp: enforcedHostRegexp(ingress.host, ns) } : {}),
+                        ...(ingress ? { enforcedHostRegexp: pulumi.output(ingress.host).apply((host) => enforcedHostRegexp(host, ns)) } : {}),
                     },
                     metricsAPI: { resources: component("metricsAPI") },
                     prometheus,
@@ -244,7 +245,9 @@ export class LinkerdViz extends pulumi.ComponentResource {
             );
         }
 
-        this.dashboard = pulumi.output(ingress ? `https://${ingress.host}/ (behind SSO)` : `linkerd viz dashboard --context ${args.kubeContext}`);
+        this.dashboard = ingress
+            ? pulumi.interpolate`https://${ingress.host}/ (behind SSO)`
+            : pulumi.interpolate`linkerd viz dashboard --context ${args.kubeContext}`;
         this.registerOutputs({ chart: this.chart, dashboard: this.dashboard });
     }
 }

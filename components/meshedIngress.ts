@@ -4,22 +4,24 @@ import type { MeshConfig } from "../config";
 import deepmerge from "deepmerge";
 import YAML from "yaml";
 import type { IngressPlan } from "../lib/meshLifecycle";
-import { podSecurityProblem } from "../lib/podSecurity";
 import { PATCH_FORCE } from "./transforms";
 
 export interface MeshedIngressArgs {
     /** Which controller, meshed or being drained (lib/meshLifecycle.ts). */
     plan: IngressPlan;
-    /** Whether Linkerd's CNI plugin sets pods up (decides which Pod Security levels admit injected pods). */
-    cniEnabled: boolean;
+    /**
+     * The controller's namespace as read before the mesh built anything (components/namespaceAdmission.ts,
+     * which also checked that it admits injected pods): what the objects wait for.
+     */
+    existing: k8s.core.v1.Namespace;
     /** What the injection waits for: the control plane. */
     waitFor?: pulumi.Input<pulumi.Resource>[];
     /**
      * `k3s-traefik`: the operator's own Traefik values, carried by the program's HelmChartConfig
-     * (k3s reads one per chart). The mesh's pod annotations win.
+     * (k3s reads one per chart). The mesh's pod annotations win. A secret keeps the rendered values secret.
      * @default {}
      */
-    k3sTraefikValues?: MeshConfig["mtls"]["ingress"]["k3sTraefikValues"];
+    k3sTraefikValues?: pulumi.Input<MeshConfig["mtls"]["ingress"]["k3sTraefikValues"]>;
 }
 
 /**
@@ -81,12 +83,7 @@ export class MeshedIngress extends pulumi.ComponentResource {
         super("akko:mtls:MeshedIngress", name, { controller: args.plan.controller, namespace: args.plan.namespace }, opts);
         const plan = args.plan;
 
-        const live = k8s.core.v1.Namespace.get(`${name}-namespace`, plan.namespace, { parent: this });
-        const admitted = live.metadata.labels.apply((labels) => {
-            const problem = plan.inject ? podSecurityProblem(plan.namespace, labels, args.cniEnabled) : undefined;
-            if (problem) throw new pulumi.RunError(`mtls.ingress: ${problem}`);
-            return plan.namespace;
-        });
+        const admitted = args.existing.metadata.name;
 
         if (plan.controller === "k3s-traefik") {
             this.ready = [
@@ -96,7 +93,7 @@ export class MeshedIngress extends pulumi.ComponentResource {
                         apiVersion: "helm.cattle.io/v1",
                         kind: "HelmChartConfig",
                         metadata: { name: "traefik", namespace: admitted, labels: { "app.kubernetes.io/part-of": "akko-mtls" } },
-                        spec: { valuesContent: traefikValuesContent(plan, args.k3sTraefikValues) },
+                        spec: { valuesContent: pulumi.output(args.k3sTraefikValues ?? {}).apply((values) => traefikValuesContent(plan, values)) },
                     },
                     { parent: this, dependsOn: args.waitFor ?? [] },
                 ),

@@ -2,7 +2,6 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { MeshConfig } from "../config";
 import { MeshedNamespacePolicyArgs, meshedNamespacePolicies, opaquePortsAnnotation } from "../lib/networkPolicies";
-import { podSecurityProblem } from "../lib/podSecurity";
 import { LINKERD_OBJECTS } from "../lib/registry";
 import { PATCH_FORCE } from "./transforms";
 
@@ -42,10 +41,11 @@ export interface MeshedNamespaceArgs {
     /** The trust domain, for the serving pods' own identity. */
     trustDomain: MeshConfig["identity"]["trustDomain"];
     /**
-     * Whether Linkerd's CNI plugin sets pods up (no linkerd-init): decides which Pod Security
-     * levels admit injected pods.
+     * The namespace as read before the mesh built anything (components/namespaceAdmission.ts, which
+     * also checked that it admits injected pods): the patch waits for the read, which fails the run
+     * when the namespace does not exist (a patch would create it).
      */
-    cniEnabled: MeshConfig["linkerd"]["cni"]["enabled"];
+    existing: k8s.core.v1.Namespace;
     /**
      * What the annotations and the authorization objects wait for: the control plane, whose
      * injector adds the proxies and whose policy validator admits the policy objects (and, in
@@ -94,8 +94,8 @@ export function meshAnnotations(inject: boolean, mode: "permissive" | "strict", 
  * One AKKO namespace in the mesh: its injection and proxy annotations (a server-side apply patch,
  * so the namespace stays its charts' and survives the mesh), the NetworkPolicy the mesh's ports
  * need, and in strict mode the Linkerd Server, authentication and AuthorizationPolicy objects of
- * `mtls.authorizations`. The namespace must exist: it is read first (a patch would create it),
- * and its Pod Security level must admit injected pods.
+ * `mtls.authorizations`. The namespace must exist and admit injected pods: it was read and checked
+ * before the mesh built anything (components/namespaceAdmission.ts).
  */
 export class MeshedNamespace extends pulumi.ComponentResource {
     /** The annotation patch. */
@@ -109,15 +109,6 @@ export class MeshedNamespace extends pulumi.ComponentResource {
         const inject = args.inject;
         const labels = { "app.kubernetes.io/part-of": "akko-mtls" };
 
-        // A read fails the run (and its preview) when the namespace does not exist; its Pod Security
-        // level is checked before a single annotation asks for proxies.
-        const live = k8s.core.v1.Namespace.get(`${name}-namespace`, namespace, { parent: this });
-        const admitted = live.metadata.labels.apply((namespaceLabels) => {
-            const problem = inject ? podSecurityProblem(namespace, namespaceLabels, args.cniEnabled) : undefined;
-            if (problem) throw new pulumi.RunError(problem);
-            return namespace;
-        });
-
         // The mesh's annotations are the stack file's: forced (PATCH_FORCE), because an operator's
         // `kubectl annotate` of one of them (field manager `kubectl-annotate`) would otherwise fail the
         // first `pulumi up` with a field conflict that no preview shows. Forcing takes over only the
@@ -125,7 +116,7 @@ export class MeshedNamespace extends pulumi.ComponentResource {
         const postureChecked = args.postureChecked ?? [];
         this.patch = new k8s.core.v1.NamespacePatch(
             `${name}-annotations`,
-            { metadata: { name: admitted, annotations: { ...meshAnnotations(inject, args.mode, args.proxy), ...PATCH_FORCE } } },
+            { metadata: { name: args.existing.metadata.name, annotations: { ...meshAnnotations(inject, args.mode, args.proxy), ...PATCH_FORCE } } },
             { parent: this, dependsOn: [...(args.waitFor ?? []), ...postureChecked] },
         );
         this.ready = [this.patch];

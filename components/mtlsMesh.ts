@@ -1,7 +1,8 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "node:crypto";
-import type { MeshConfig } from "../config";
+import { configKey, type MeshConfig } from "../config";
+import { ConfigSecrets } from "../config/secrets";
 import { SINGLE_NODE_TARGETS } from "../config/schema";
 import { drainingNamespaces, injectedNamespaces, injectorScope, MeshPlan, strictNamespaces } from "../lib/meshLifecycle";
 import { inNamespaces, namespacePosture, NetworkPolicySpec, platformPolicies, Scraper } from "../lib/networkPolicies";
@@ -19,6 +20,7 @@ import { Authorization, MeshedNamespace, proxyAnnotations, SCRAPER_SERVER, STRIC
 import { IssuerSource, MeshMaintenance } from "./meshMaintenance";
 import { MtlsObservability, RULES_CONFIGMAP } from "./mtlsObservability";
 import { linkerdNamespace, vizNamespace } from "./namespaces";
+import { NamespaceAdmission, NamespaceRead } from "./namespaceAdmission";
 import { TrustAnchor } from "./trustAnchor";
 import { CertManagerWebhookCertificates, WebhookCertificates, WebhookTlsValues } from "./webhookCertificates";
 
@@ -29,6 +31,12 @@ export interface MtlsMeshArgs {
     rotation: RotationPlan;
     /** Which namespaces are meshed, or drained, in this run (lib/meshLifecycle.ts). */
     mesh: MeshPlan;
+    /**
+     * What the stack marked secret (config/secrets.ts): outputs and warnings built from those keys
+     * stay secret.
+     * @default ConfigSecrets.none
+     */
+    secrets?: ConfigSecrets;
 }
 
 const CONTROL_PLANE_NAMESPACE = NAMESPACES.controlPlane;
@@ -137,13 +145,13 @@ export class MtlsMesh extends pulumi.ComponentResource {
     /** Whether anything is deployed to the cluster in this run (on, or draining). */
     public readonly deployed: boolean;
     /** The trust anchor that signs the identity issuer, PEM. */
-    public readonly trustAnchorPem: pulumi.Output<string>;
+    public readonly trustAnchorPem!: pulumi.Output<string>;
     /** Its SHA-256 fingerprint. */
-    public readonly trustAnchorFingerprintSha256: pulumi.Output<string>;
+    public readonly trustAnchorFingerprintSha256!: pulumi.Output<string>;
     /** Its expiry, RFC 3339. */
-    public readonly trustAnchorNotAfter: pulumi.Output<string>;
+    public readonly trustAnchorNotAfter!: pulumi.Output<string>;
     /** Every anchor proxies trust (ConfigMap linkerd-identity-trust-roots), PEM. */
-    public readonly trustBundlePem: pulumi.Output<string>;
+    public readonly trustBundlePem!: pulumi.Output<string>;
     /** Static issuer expiry, RFC 3339; undefined with cert-manager (it renews every 23 h) or while disabled. */
     public readonly identityIssuerNotAfter: pulumi.Output<string> | undefined;
     /** Expiry of the per-cluster intermediate that signs the issuer, RFC 3339; undefined while disabled. */
@@ -162,13 +170,87 @@ export class MtlsMesh extends pulumi.ComponentResource {
      */
     public readonly completed: pulumi.Output<string>;
 
-    constructor(name: string, args: MtlsMeshArgs, opts?: pulumi.ComponentResourceOptions) {
-        const { config, rotation, mesh } = args;
+    /** The Kubernetes provider of the stack's cluster, when this run touches it. */
+    private readonly provider: k8s.Provider | undefined;
+    /** The namespaces this run patches, read (and checked) before anything else is built. */
+    private readonly admission: NamespaceAdmission | undefined;
+
+    /**
+     * The mesh, built only once the namespaces it patches were read and admit injected pods.
+     *
+     * "Before anything is built" precisely: a refused run has registered the stack, its
+     * StackReference read, this component (a logical resource), the Kubernetes provider (its
+     * configuration; it creates nothing) and the reads of the namespaces (GETs): no trust anchor,
+     * no Kubernetes object, no chart. The refusal is a {@link PodSecurityRefusal}, one line per
+     * namespace naming its config key.
+     */
+    static async create(name: string, args: MtlsMeshArgs, opts?: pulumi.ComponentResourceOptions): Promise<MtlsMesh> {
+        const mesh = new MtlsMesh(name, args, opts);
+        await mesh.admission?.admitted;
+        mesh.build(name, args);
+        return mesh;
+    }
+
+    /** Registers the component, and, when the run touches the cluster, its provider and the reads of the namespaces to patch. */
+    private constructor(name: string, args: MtlsMeshArgs, opts?: pulumi.ComponentResourceOptions) {
+        const { config, mesh } = args;
         // Recorded as the component's inputs, where the policy pack reads the meshed namespaces.
         const meshedNamespaces = injectedNamespaces(mesh);
         super("akko:mtls:MtlsMesh", name, { meshedNamespaces, phase: mesh.phase }, opts);
-        const trustAnchor = config.identity.trustAnchor;
+        this.deployed = mesh.deploy;
+        this.completed = pulumi.output("nothing deployed");
+        this.provider =
+            mesh.deploy || mesh.cleanup
+                ? new k8s.Provider(
+                      `${name}-kubernetes`,
+                      {
+                          context: config.cluster.context,
+                          // Never a path of the machine that runs (pulumi-kubernetes#3217): see AMBIENT_KUBECONFIG.
+                          kubeconfig: config.cluster.kubeconfig ?? AMBIENT_KUBECONFIG,
+                          // pulumi-kubernetes >= 4.29 creates objects (AlreadyExists if one is there); objects
+                          // that outlive their stack entry (retained CRDs, a retained cert-manager) and objects
+                          // re-created after a mesh-off must be adopted instead: upsert, i.e. server-side apply.
+                          // Not `enablePatchForce`: an upsert without force refuses to overwrite fields another
+                          // field manager owns (a conflict fails `pulumi up`), which is what protects CRDs k3s
+                          // or GKE installed; the objects this program owns opt in one by one (transforms.ts).
+                          upsertExistingObjects: true,
+                          // A changed ConfigMap or Secret is otherwise replaced, delete first (fixed names):
+                          // a window without linkerd-identity-trust-roots, the issuer, the rules
+                          // (pulumi-kubernetes provider/pkg/provider/diff.go).
+                          enableConfigMapMutable: true,
+                          enableSecretMutable: true,
+                          // Only when removing everything at once: drop what a gone cluster can no longer delete.
+                          ...(mesh.cleanup ? { deleteUnreachable: true } : {}),
+                      },
+                      { parent: this },
+                  )
+                : undefined;
+        if (mesh.deploy) {
+            const index = (namespace: string) => config.mtls.namespaces.indexOf(namespace);
+            const reads: NamespaceRead[] = mesh.namespaces.map((plan) => ({
+                resourceName: `${name}-mesh-${plan.name}-namespace`,
+                namespace: plan.name,
+                // A namespace being drained is no longer in the config: only injected ones are checked.
+                key: index(plan.name) >= 0 ? configKey(["mtls", "namespaces", index(plan.name)]) : configKey(["mtls", "namespaces"]),
+                inject: plan.inject,
+            }));
+            if (mesh.ingress) {
+                reads.push({
+                    resourceName: `${name}-ingress-namespace`,
+                    namespace: mesh.ingress.namespace,
+                    key: configKey(["mtls", "ingress", mesh.ingress.controller === "k3s-traefik" ? "controller" : "namespace"]),
+                    inject: mesh.ingress.inject,
+                });
+            }
+            this.admission = new NamespaceAdmission(reads, config.linkerd.cni.enabled, { parent: this, provider: this.provider });
+        }
+    }
 
+    /** Everything else: the trust anchors and, when the mesh is deployed, the cluster's objects. */
+    private build(name: string, args: MtlsMeshArgs): void {
+        const { config, rotation, mesh } = args;
+        const writable = this as { -readonly [K in keyof MtlsMesh]: MtlsMesh[K] };
+        const trustAnchor = config.identity.trustAnchor;
         const anchors: Anchor[] = rotation.anchors.map((planned) => ({
             ...planned,
             anchor: new TrustAnchor(
@@ -186,40 +268,22 @@ export class MtlsMesh extends pulumi.ComponentResource {
         const signing = anchors.find((a) => a.signsIssuer)!;
         const bundle = pulumi.all(inBundle.map((a) => a.anchor.certPem)).apply((pems) => pems.map((p) => p.trim()).join("\n"));
 
-        this.deployed = mesh.deploy;
-        this.trustAnchorPem = signing.anchor.certPem;
-        this.trustAnchorFingerprintSha256 = signing.anchor.fingerprintSha256;
-        this.trustAnchorNotAfter = signing.anchor.notAfter;
-        this.trustBundlePem = bundle;
-        this.completed = pulumi.output("nothing deployed");
+        writable.trustAnchorPem = signing.anchor.certPem;
+        writable.trustAnchorFingerprintSha256 = signing.anchor.fingerprintSha256;
+        writable.trustAnchorNotAfter = signing.anchor.notAfter;
+        writable.trustBundlePem = bundle;
 
-        if (mesh.deploy || mesh.cleanup) {
-            const provider = new k8s.Provider(
-                `${name}-kubernetes`,
-                {
-                    context: config.cluster.context,
-                    // Never a path of the machine that runs (pulumi-kubernetes#3217): see AMBIENT_KUBECONFIG.
-                    kubeconfig: config.cluster.kubeconfig ?? AMBIENT_KUBECONFIG,
-                    // pulumi-kubernetes >= 4.29 creates objects (AlreadyExists if one is there); objects
-                    // that outlive their stack entry (retained CRDs, a retained cert-manager) and objects
-                    // re-created after a mesh-off must be adopted instead: upsert, i.e. server-side apply.
-                    // Not `enablePatchForce`: an upsert without force refuses to overwrite fields another
-                    // field manager owns (a conflict fails `pulumi up`), which is what protects CRDs k3s
-                    // or GKE installed; the objects this program owns opt in one by one (transforms.ts).
-                    upsertExistingObjects: true,
-                    // A changed ConfigMap or Secret is otherwise replaced, delete first (fixed names):
-                    // a window without linkerd-identity-trust-roots, the issuer, the rules
-                    // (pulumi-kubernetes provider/pkg/provider/diff.go).
-                    enableConfigMapMutable: true,
-                    enableSecretMutable: true,
-                    // Only when removing everything at once: drop what a gone cluster can no longer delete.
-                    ...(mesh.cleanup ? { deleteUnreachable: true } : {}),
-                },
-                { parent: this },
+        if (mesh.deploy) {
+            this.deploy(
+                name,
+                config,
+                mesh,
+                args.secrets ?? ConfigSecrets.none,
+                { bundle, inBundle, signing, phase: rotation.record.phase },
+                { parent: this, provider: this.provider },
             );
-            if (mesh.deploy) this.deploy(name, config, mesh, { bundle, inBundle, signing, phase: rotation.record.phase }, { parent: this, provider });
         }
-        if (mesh.notice) pulumi.log.warn(mesh.notice, this);
+        if (mesh.notice) pulumi.log.warn((args.secrets ?? ConfigSecrets.none).redact(mesh.notice), this);
 
         this.registerOutputs({
             deployed: this.deployed,
@@ -246,6 +310,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
         name: string,
         config: MeshConfig,
         mesh: MeshPlan,
+        secrets: ConfigSecrets,
         trust: { bundle: pulumi.Output<string>; inBundle: Anchor[]; signing: Anchor; phase: number },
         inCluster: pulumi.ComponentResourceOptions,
     ): void {
@@ -351,7 +416,9 @@ export class MtlsMesh extends pulumi.ComponentResource {
         );
         writable.linkerdChartVersion = controlPlane.chartVersion;
 
-        if (viz) writable.vizDashboard = this.viz(name, config, namespace, controlPlane, identity, trust.inBundle, policyFor(VIZ_NAMESPACE), inCluster);
+        if (viz) {
+            writable.vizDashboard = this.viz(name, config, secrets, namespace, controlPlane, identity, trust.inBundle, policyFor(VIZ_NAMESPACE), inCluster);
+        }
 
         // Strict namespaces are checked before their policy changes; the rollout waits for everything.
         const strict = strictNamespaces(mesh);
@@ -464,7 +531,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
                               ]
                             : [],
                         trustDomain: config.identity.trustDomain,
-                        cniEnabled,
+                        existing: this.admission!.namespaces.get(plan.name)!,
                         // Policy objects are validated by the policy controller's webhook, and the
                         // annotation asks for proxies: both wait for the whole control plane (and, going
                         // strict, for the preflight that proves nothing would be refused).
@@ -476,7 +543,12 @@ export class MtlsMesh extends pulumi.ComponentResource {
         const meshedIngress = ingress
             ? new MeshedIngress(
                   `${name}-ingress`,
-                  { plan: ingress, cniEnabled, waitFor: [controlPlane], k3sTraefikValues: config.mtls.ingress.k3sTraefikValues },
+                  {
+                      plan: ingress,
+                      existing: this.admission!.namespaces.get(ingress.namespace)!,
+                      waitFor: [controlPlane],
+                      k3sTraefikValues: secrets.keep(["mtls", "ingress", "k3sTraefikValues"], config.mtls.ingress.k3sTraefikValues),
+                  },
                   inCluster,
               )
             : undefined;
@@ -484,14 +556,8 @@ export class MtlsMesh extends pulumi.ComponentResource {
 
         const gke = config.cluster.gkePrivate;
         if (gke) {
-            pulumi.log.warn(
-                "GKE private cluster: the API server reaches Linkerd's webhooks on the nodes only through a firewall rule " +
-                    `(proxy injector and SP validator ${PORTS.webhookHttps}, policy validator ${PORTS.policyValidatorHttps}, viz tap ${PORTS.vizTapApi}). Create it once:\n` +
-                    `  gcloud compute firewall-rules create ${gke.network}-linkerd-webhooks --network ${gke.network} ` +
-                    `--direction INGRESS --source-ranges ${gke.masterIpv4CidrBlock} --target-tags ${gke.nodeTag} ` +
-                    `--allow tcp:${PORTS.webhookHttps},tcp:${PORTS.vizTapApi},tcp:${PORTS.policyValidatorHttps}`,
-                this,
-            );
+            // Values of a secret `cluster` show as [secret]: the operator fills them in.
+            pulumi.log.warn(secrets.redact(gkeFirewallWarning(gke)), this);
         }
     }
 
@@ -604,6 +670,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
     private viz(
         name: string,
         config: MeshConfig,
+        secrets: ConfigSecrets,
         controlPlaneNamespace: k8s.core.v1.Namespace,
         controlPlane: LinkerdControlPlane,
         identity: IdentityBackend,
@@ -638,7 +705,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 rules: obs.prometheusOperator
                     ? { kind: "PrometheusRule", namespace: controlPlaneNamespace.metadata.name, labels: obs.ruleLabels }
                     : { kind: "ConfigMap", namespace: namespace.metadata.name },
-                runbookUrl: obs.runbookUrl,
+                runbookUrl: obs.runbookUrl === undefined ? undefined : secrets.keep(["observability", "runbookUrl"], obs.runbookUrl),
             },
             inCluster,
         );
@@ -679,9 +746,15 @@ export class MtlsMesh extends pulumi.ComponentResource {
                               : { configMap: RULES_CONFIGMAP.name, key: RULES_CONFIGMAP.key, sha256: observability.rulesSha256, ready: observability.rules },
                       },
                 dashboardIngress: ingress.enabled
-                    ? { host: ingress.host!, className: ingress.className, authAnnotations: ingress.authAnnotations, tlsSecretName: ingress.tlsSecretName }
+                    ? {
+                          host: secrets.keep(["viz", "dashboard", "ingress", "host"], ingress.host!),
+                          className: ingress.className,
+                          authAnnotations: ingress.authAnnotations,
+                          tlsSecretName: ingress.tlsSecretName,
+                      }
                     : undefined,
-                kubeContext: config.cluster.context,
+                // The dashboard command shows the context: a secret `cluster` keeps the output secret.
+                kubeContext: secrets.keep(["cluster", "context"], config.cluster.context),
                 networkPolicy,
                 waitFor: [controlPlane, ...webhooks.ready, ...(obs.prometheusOperator ? [] : [observability.rules])],
             },
@@ -689,4 +762,19 @@ export class MtlsMesh extends pulumi.ComponentResource {
         );
         return component.dashboard;
     }
+}
+
+/**
+ * The firewall rule a GKE private cluster needs for Linkerd's webhooks, as the `gcloud` command the
+ * operator runs once. Every value in it is validated (config/schema/cluster.ts: GCP names, a /28),
+ * so the command is one the shell reads back as written.
+ */
+export function gkeFirewallWarning(gke: NonNullable<MeshConfig["cluster"]["gkePrivate"]>): string {
+    return (
+        "GKE private cluster: the API server reaches Linkerd's webhooks on the nodes only through a firewall rule " +
+        `(proxy injector and SP validator ${PORTS.webhookHttps}, policy validator ${PORTS.policyValidatorHttps}, viz tap ${PORTS.vizTapApi}). Create it once:\n` +
+        `  gcloud compute firewall-rules create ${gke.network}-linkerd-webhooks --network ${gke.network} ` +
+        `--direction INGRESS --source-ranges ${gke.masterIpv4CidrBlock} --target-tags ${gke.nodeTag} ` +
+        `--allow tcp:${PORTS.webhookHttps},tcp:${PORTS.vizTapApi},tcp:${PORTS.policyValidatorHttps}`
+    );
 }

@@ -24,10 +24,10 @@ export interface MtlsObservabilityArgs {
         | { kind: "PrometheusRule"; namespace: pulumi.Input<string>; labels: Readonly<Record<string, string>> }
         | { kind: "ConfigMap"; namespace: pulumi.Input<string> };
     /**
-     * Link in every alert (`runbook_url`).
+     * Link in every alert (`runbook_url`); a secret keeps the rules secret.
      * @default none: the alerts name the runbook files of this repository
      */
-    runbookUrl?: string;
+    runbookUrl?: pulumi.Input<string>;
 }
 
 /** Name and key of the rules ConfigMap mounted into viz's Prometheus (must end in _rules.yml). */
@@ -51,13 +51,13 @@ export class MtlsObservability extends pulumi.ComponentResource {
         super("akko:mtls:MtlsObservability", name, {}, opts);
 
         const labels = { "app.kubernetes.io/part-of": "akko-mtls" };
-        const groups = pulumi.output(args.anchors).apply((anchors) =>
+        const groups = pulumi.all([args.anchors, args.runbookUrl]).apply(([anchors, runbookUrl]) =>
             mtlsRuleGroups({
                 meshedNamespaces: args.meshedNamespaces,
                 anchors: anchors as AnchorExpiry[],
                 issuerMinHoursLeft: args.issuerMinHoursLeft,
                 anchorMinDaysLeft: args.anchorMinDaysLeft,
-                runbookUrl: args.runbookUrl,
+                runbookUrl,
             }),
         );
         this.rulesYaml = groups.apply((g) => YAML.stringify({ groups: g }, { lineWidth: 0 }));

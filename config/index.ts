@@ -8,7 +8,9 @@
 import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { mergeLayers, presetFor, valueAt } from "./merge";
+import { typeName } from "./reference";
 import { configObject, configSchema, MeshConfig as ParsedConfig, Target } from "./schema";
+import { ConfigPath, ConfigSecrets, REDACTED } from "./secrets";
 
 export type { Target, ContainerResources } from "./schema";
 
@@ -31,25 +33,34 @@ export interface ConfigProblem {
 /**
  * A rejected config. A `pulumi.RunError`, which the Node SDK prints as its message alone: any
  * other Error is printed with its stack and `util.inspect` of every property, values included
- * (@pulumi/pulumi cmd/run/run.js). Values of keys marked secret are never echoed.
+ * (@pulumi/pulumi cmd/run/run.js). Keys are in the CLI's notation (`mtls.authorizations[0].port`).
+ * Secret config is never echoed: the value of a key marked secret shows as `[secret]`, and so does
+ * every secret text a message would quote (another key's value, a hint's command).
  */
 export class ConfigError extends pulumi.RunError {
     constructor(
         readonly problems: ConfigProblem[],
-        secretKeys: readonly string[] = [],
+        secrets: ConfigSecrets = ConfigSecrets.none,
         heading = "Invalid stack configuration (nothing was deployed)",
     ) {
         super(
             `${heading}:\n` +
                 problems
                     .map((p) => {
-                        const secret = secretKeys.some((k) => p.key === `${CONFIG_NAMESPACE}:${k}` || p.key.startsWith(`${CONFIG_NAMESPACE}:${k}.`));
-                        return `  - ${p.key}: ${p.message}${p.value === OMIT ? "" : ` (got ${secret ? "[secret]" : describe(p.value)})`}`;
+                        const secret = secrets.keys.some((top) => isUnder(p.key, top));
+                        const got = p.value === OMIT ? "" : ` (got ${secret ? REDACTED : secrets.redact(describe(p.value))})`;
+                        return `  - ${p.key}: ${secrets.redact(p.message)}${got}`;
                     })
                     .join("\n"),
         );
         this.name = "ConfigError";
     }
+}
+
+/** Whether a full key (`akko-mtls:viz.dashboard.ingress.host`) is the top-level key `top` or under it. */
+function isUnder(key: string, top: string): boolean {
+    const prefix = `${CONFIG_NAMESPACE}:${top}`;
+    return key === prefix || key.startsWith(`${prefix}.`) || key.startsWith(`${prefix}[`);
 }
 
 /** A problem without a value worth echoing (a transition, not a bad value). */
@@ -88,47 +99,83 @@ function parseConfigText(text: string): unknown {
 const UNSAFE_KEYS = new Set(["__proto__", "constructor", "prototype"]);
 
 /**
- * Keys named `__proto__`, `constructor` or `prototype` anywhere in the stack's values. No config key
- * has such a name, and the merge would skip them without a word (or, assigned, they would change an
- * object's prototype): they are refused, each by its path, before anything is merged.
+ * How deep a stack value may nest. The deepest key of the config is 6 levels down; free-form values
+ * (`mtls.ingress.k3sTraefikValues`) have their own, lower bound. Deeper JSON would exhaust the
+ * merge's, the schema's or Pulumi's serializer's recursion long after resources were registered.
+ */
+export const MAX_CONFIG_DEPTH = 32;
+/** How long one top-level key's value may be, as JSON: the largest legitimate one (a preset spelled out) is a few KiB. */
+export const MAX_CONFIG_TEXT = 256 * 1024;
+
+/**
+ * What must be refused before the values are merged or parsed: keys named `__proto__`,
+ * `constructor` or `prototype` anywhere (no config key has such a name, and the merge would skip
+ * them without a word, or, assigned, they would change an object's prototype), values nested deeper
+ * than {@link MAX_CONFIG_DEPTH}, and top-level values longer than {@link MAX_CONFIG_TEXT}. Walked
+ * without recursion, so that no nesting can exhaust the stack here.
  */
 export function unsafeKeyProblems(stackValues: Record<string, unknown>): ConfigProblem[] {
     const problems: ConfigProblem[] = [];
-    const walk = (node: unknown, path: (string | number)[]) => {
-        if (node === null || typeof node !== "object") return;
-        if (Array.isArray(node)) {
-            node.forEach((child, i) => walk(child, [...path, i]));
-            return;
+    const pending: [unknown, ConfigPath][] = [[stackValues, []]];
+    while (pending.length > 0) {
+        const [node, path] = pending.pop()!;
+        if (node === null || typeof node !== "object") continue;
+        if (path.length >= MAX_CONFIG_DEPTH) {
+            problems.push({
+                key: configKey(path),
+                value: OMIT,
+                message: `nests deeper than ${MAX_CONFIG_DEPTH} levels: no key of the config is that deep (write the value in the stack file as the reference shows it)`,
+            });
+            continue;
         }
-        for (const key of Object.keys(node)) {
-            const child = Object.getOwnPropertyDescriptor(node, key)?.value;
-            if (UNSAFE_KEYS.has(key)) {
-                const keyPath = [...path, key];
-                const remove = keyPath.length === 1 ? `pulumi config rm ${CONFIG_NAMESPACE}:${key}` : `pulumi config rm --path '${pulumiPath(keyPath)}'`;
+        const children: [unknown, ConfigPath][] = Array.isArray(node)
+            ? node.map((child, i) => [child, [...path, i]])
+            : Object.keys(node).map((key) => [Object.getOwnPropertyDescriptor(node, key)?.value, [...path, key]]);
+        for (const [child, childPath] of children.reverse()) {
+            const key = childPath[childPath.length - 1];
+            if (typeof key === "string" && UNSAFE_KEYS.has(key)) {
+                const remove =
+                    childPath.length === 1 ? `pulumi config rm ${CONFIG_NAMESPACE}:${key}` : `pulumi config rm --path ${shellWord(pulumiPath(childPath))}`;
                 problems.push({
-                    key: configKey(keyPath.map(String)),
+                    key: configKey(childPath),
                     value: OMIT,
                     message: `"${key}" cannot be a config key (no key has this name, and it would be ignored without a word): remove it (${remove})`,
                 });
             } else {
-                walk(child, [...path, key]);
+                pending.push([child, childPath]);
             }
         }
-    };
-    walk(stackValues, []);
+    }
+    if (problems.length > 0) return problems;
+    for (const [key, value] of Object.entries(stackValues)) {
+        const length = JSON.stringify(value)?.length ?? 0;
+        if (length > MAX_CONFIG_TEXT) {
+            problems.push({
+                key: configKey([key]),
+                value: OMIT,
+                message: `is ${Math.ceil(length / 1024)} KiB of JSON, more than the ${MAX_CONFIG_TEXT / 1024} KiB any key of the config needs`,
+            });
+        }
+    }
     return problems;
+}
+
+/** The secrets of a stack's values: texts under its keys marked secret, except an enumeration's choices. */
+export function configSecrets(stackValues: Record<string, unknown>, secretKeys: readonly string[]): ConfigSecrets {
+    return ConfigSecrets.from(stackValues, secretKeys, (path) => isChoice(schemaAt(path.map(String))));
 }
 
 /** Merges defaults <- target preset <- stack values and validates the result. Pure. */
 export function resolveConfig(stackValues: Record<string, unknown>, secretKeys: readonly string[] = []): MeshConfig {
     const unsafe = unsafeKeyProblems(stackValues);
-    if (unsafe.length > 0) throw new ConfigError(unsafe, secretKeys);
+    if (unsafe.length > 0) throw new ConfigError(unsafe, ConfigSecrets.from(stackValues, secretKeys));
+    const secrets = configSecrets(stackValues, secretKeys);
     const target = configObject.shape.target.safeParse(stackValues.target);
     if (!target.success) {
         // Without a valid target there is no preset, and every other report would be noise.
         throw new ConfigError(
-            target.error.issues.flatMap((issue) => toProblems({ ...issue, path: ["target"] }, stackValues, secretKeys)),
-            secretKeys,
+            target.error.issues.flatMap((issue) => toProblems({ ...issue, path: ["target"] }, stackValues, secrets)),
+            secrets,
         );
     }
     const merged = mergeLayers(target.data as Target, stackValues);
@@ -136,11 +183,51 @@ export function resolveConfig(stackValues: Record<string, unknown>, secretKeys: 
     const parsed = configSchema.safeParse(merged);
     if (!parsed.success) {
         throw new ConfigError(
-            parsed.error.issues.flatMap((issue) => toProblems(issue, merged, secretKeys)),
-            secretKeys,
+            parsed.error.issues.flatMap((issue) => toProblems(issue, merged, secrets)),
+            secrets,
         );
     }
+    const named = secretNameProblems(parsed.data, stackValues, secrets);
+    if (named.length > 0) throw new ConfigError(named, secrets);
     return deepFreeze(parsed.data);
+}
+
+/**
+ * The keys whose values name resources: Pulumi resource names (and so URNs), Kubernetes object
+ * names, and the namespaces objects are created in or read from (part of the Kubernetes provider's
+ * resource IDs). Pulumi keeps names, URNs and IDs in the open in its state and shows them in every
+ * preview: they can never be secret. Only the keys in use are listed.
+ */
+export function nameKeys(config: ParsedConfig): ConfigPath[] {
+    const mtls = config.mtls;
+    return [
+        ...mtls.namespaces.map((_, i): ConfigPath => ["mtls", "namespaces", i]),
+        ...mtls.authorizations.flatMap((_, i): ConfigPath[] => [
+            ["mtls", "authorizations", i, "namespace"],
+            ["mtls", "authorizations", i, "name"],
+        ]),
+        ...(mtls.ingress.enabled && mtls.ingress.controller === "in-namespace" ? [["mtls", "ingress", "namespace"]] : []),
+        ...(config.identity.issuer.mode === "certManager" ? [["certManager", "namespace"]] : []),
+        ...(config.viz.enabled && config.observability.grafanaDashboards.enabled ? [["observability", "grafanaDashboards", "namespace"]] : []),
+    ];
+}
+
+/**
+ * A name taken from a key marked secret: refused, naming the key. Values from the defaults and
+ * presets are public, so only the stack file's own values under a secret key count.
+ */
+export function secretNameProblems(config: ParsedConfig, stackValues: Record<string, unknown>, secrets: ConfigSecrets): ConfigProblem[] {
+    return nameKeys(config)
+        .filter((path) => secrets.isSecretText(path, valueAt(stackValues, path.map(String))))
+        .map((path) => ({
+            key: configKey(path),
+            value: OMIT,
+            message:
+                `names Kubernetes objects and Pulumi resources, which Pulumi keeps in the open in its state, so it cannot ` +
+                `be secret; yet ${path[0]} is marked secret (Pulumi marks a whole top-level key secret when any value under ` +
+                `it was set with --secret). Keep ${path[0]} free of --secret values: set each of them again with ` +
+                `pulumi config set --path, without --secret`,
+        }));
 }
 
 export interface ConfigOverride {
@@ -175,13 +262,19 @@ export function loadConfig(): MeshConfig {
     return resolveConfig(readConfigNamespace(), secretConfigKeys());
 }
 
-function toProblems(issue: z.core.$ZodIssue, merged: unknown, secretKeys: readonly string[]): ConfigProblem[] {
-    const path = issue.path.map(String);
+/** What the stack marked secret (for the program's transform, outputs and messages). */
+export function loadConfigSecrets(): ConfigSecrets {
+    return configSecrets(readConfigNamespace(), secretConfigKeys());
+}
+
+function toProblems(issue: z.core.$ZodIssue, merged: unknown, secrets: ConfigSecrets): ConfigProblem[] {
+    const path: ConfigPath = issue.path.map((segment) => (typeof segment === "number" ? segment : String(segment)));
+    const textPath = path.map(String);
     if (issue.code === "unrecognized_keys") {
-        const allowed = allowedKeysAt(path);
+        const allowed = allowedKeysAt(textPath);
         return issue.keys.map((unknownKey) => {
-            const value = valueAt(merged, [...path, unknownKey]);
-            const unpathed = path.length === 0 ? setWithoutPath(unknownKey, value, allowed, isSecret(unknownKey, secretKeys)) : undefined;
+            const value = valueAt(merged, [...textPath, unknownKey]);
+            const unpathed = path.length === 0 ? setWithoutPath(unknownKey, value, allowed, secrets.isSecretPath([unknownKey])) : undefined;
             return {
                 key: configKey([...path, unknownKey]),
                 value,
@@ -189,130 +282,198 @@ function toProblems(issue: z.core.$ZodIssue, merged: unknown, secretKeys: readon
             };
         });
     }
-    const value = valueAt(merged, path);
+    const value = valueAt(merged, textPath);
     // A hint never shows the value of a key marked secret (ConfigError hides the "got" part too).
-    const secret = isSecret(path.join("."), secretKeys);
+    const secret = secrets.isSecretPath(path);
+    const schema = schemaAt(textPath);
     let message: string;
     switch (issue.code) {
         case "invalid_value":
             message = `allowed: ${issue.values.map((v) => JSON.stringify(v)).join(", ")}`;
             break;
         case "invalid_type":
-            message =
-                value === undefined ? `is required (${issue.expected})` : `expected ${issue.expected}${typeHint(issue.expected, value, issue.path, secret)}`;
+            if (value === undefined) message = `is required (${expectedOf(schema, issue.expected)})`;
+            else if (typeof value === "number" && !Number.isFinite(value)) message = `expected ${issue.expected}: ${value} is no number the config can hold`;
+            else message = `expected ${issue.expected}${typeHint(issue.expected, value, path, secret)}`;
             break;
         case "invalid_key":
             message = `is not a valid key here: ${issue.issues.map((inner) => inner.message).join("; ")}`;
             break;
         case "invalid_union": {
             const branches = issue.errors.map((branch) => (branch.length === 1 ? branch[0] : undefined));
-            message = branches.every((b) => b?.code === "invalid_value")
-                ? `allowed: ${branches
-                      .flatMap((b) => (b?.code === "invalid_value" ? b.values : []))
-                      .map((v) => JSON.stringify(v))
-                      .join(", ")}`
-                : issue.message;
+            if (value === undefined) message = `is required (${expectedOf(schema, "a value")})`;
+            else if (branches.every((b) => b?.code === "invalid_value"))
+                message = `allowed: ${branches
+                    .flatMap((b) => (b?.code === "invalid_value" ? b.values : []))
+                    .map((v) => JSON.stringify(v))
+                    .join(", ")}`;
+            else message = `expected ${expectedOf(schema, "another value")}`;
             break;
         }
         default:
             message = issue.message;
     }
     // A number given as text where a number would do (a union such as a port: number or name).
-    if (issue.code !== "invalid_type" && typeof value === "string" && acceptsNumber(schemaAt(path))) message += typeHint("number", value, issue.path, secret);
+    if (issue.code !== "invalid_type" && typeof value === "string" && acceptsNumber(schema)) message += typeHint("number", value, path, secret);
     return [{ key: configKey(path), value, message }];
 }
 
-function isSecret(topLevelKey: string, secretKeys: readonly string[]): boolean {
-    return secretKeys.some((k) => topLevelKey === k || topLevelKey.startsWith(`${k}.`));
+/** What a key takes, in the reference's words (`integer 1–65535 or string`). */
+function expectedOf(schema: z.core.$ZodType | undefined, fallback: string): string {
+    return schema ? typeName(schema) : fallback;
 }
 
 /**
  * A top-level key with a dot in its name, such as `mtls.enabled`, whose first part is a key of the
- * config: `pulumi config set` without `--path` stores the whole text as one key. The exact fix.
+ * config: `pulumi config set` without `--path` stores the whole text as one key. The exact fix,
+ * when the value is one the key takes; otherwise the removal and what the key takes.
  */
 function setWithoutPath(unknownKey: string, value: unknown, allowed: string[], secret: boolean): string | undefined {
     const first = unknownKey.split(/[.[]/)[0];
     if (first === unknownKey || !allowed.includes(first)) return undefined;
-    const rm = `pulumi config rm ${CONFIG_NAMESPACE}:${unknownKey}`;
+    const rm = `pulumi config rm ${CONFIG_NAMESPACE}:${shellWord(unknownKey)}`;
     const head = `was set without --path: Pulumi stored one key named "${unknownKey}", which the config does not have. Fix: `;
     if (secret) return `${head}${rm} && pulumi config set --secret --path ${shellWord(unknownKey)} <value>`;
     // With --path a list or an object given as JSON stays text: set it leaf by leaf.
     const segments = [...unknownKey.matchAll(/([^.[\]]+)|\[([0-9]+)\]/g)].map((m) => (m[2] !== undefined ? Number(m[2]) : m[1]));
     const commands = setCommands(segments, value);
+    if (commands === undefined) {
+        const schema = schemaAt(segments.map(String));
+        // What --path would store: a text becomes a boolean or an integer where it reads as one.
+        const stored = typeof value === "string" ? storedTyped(value) : value;
+        const problem = schema ? z.safeParse(schema, stored).error?.issues[0]?.message : undefined;
+        return (
+            `${head}${rm}, then set a value it takes with pulumi config set --path ${shellWord(pulumiPath(segments))} <value>` +
+            (problem ? ` (this one is not: ${problem})` : schema ? ` (${typeName(schema)})` : "")
+        );
+    }
     if (commands.length === 0 || commands.length > 4) return `${head}${rm}, then write ${first}'s value in the stack file`;
     return `${head}${[rm, ...commands].join(" && ")}`;
 }
 
+/** How many items a list hint spells out as commands; a longer list is better written in the stack file. */
+const MAX_ITEM_COMMANDS = 8;
+
 /**
  * The `pulumi config set --path` commands that store `value` at `path` with the type the schema
  * wants: one per leaf (a list or an object given as JSON would stay text), and `--type string` for
- * text that --path would otherwise store as a boolean or a number.
+ * text that --path would otherwise store as a boolean or a number. Undefined when a leaf, stored
+ * so, is still not a value its key takes: a command that leaves the config invalid is no fix.
  */
-function setCommands(path: (string | number)[], value: unknown): string[] {
-    if (Array.isArray(value)) return value.flatMap((item, i) => setCommands([...path, i], item));
-    if (value !== null && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => setCommands([...path, k], v));
+function setCommands(path: ConfigPath, value: unknown): string[] | undefined {
+    if (Array.isArray(value) || (value !== null && typeof value === "object")) {
+        const entries: [string | number, unknown][] = Array.isArray(value) ? value.map((item, i) => [i, item]) : Object.entries(value);
+        const commands: string[] = [];
+        for (const [key, child] of entries) {
+            const more = setCommands([...path, key], child);
+            if (more === undefined) return undefined;
+            commands.push(...more);
+        }
+        return commands;
+    }
     const schema = schemaAt(path.map(String));
     const wantsText = schema instanceof z.ZodString || (schema instanceof z.ZodEnum && schema.options.every((o) => typeof o === "string"));
     const text = typeof value === "string" ? value : JSON.stringify(value);
-    const typeFlag = (typeof value === "string" || wantsText) && storedTyped(text) ? " --type string" : "";
-    return [`pulumi config set${typeFlag} --path ${shellWord(pulumiPath(path))} ${text.startsWith("-") ? "-- " : ""}${shellWord(text)}`];
+    const typeFlag = (typeof value === "string" || wantsText) && storedTyped(text) !== text;
+    const stored = typeFlag ? text : storedTyped(text);
+    if (!passes(path, stored)) return undefined;
+    return [
+        `pulumi config set${typeFlag ? " --type string" : ""} --path ${shellWord(pulumiPath(path))} ${text.startsWith("-") ? "-- " : ""}${shellWord(text)}`,
+    ];
 }
 
-/** Whether `pulumi config set --path` stores this text as a boolean or an integer (pulumi config adjustObjectValue). */
-function storedTyped(text: string): boolean {
-    return text === "true" || text === "false" || (/^-?[0-9]+$/.test(text) && !(text.length > 1 && text.startsWith("0")));
+/** What `pulumi config set --path` stores for a text inside an object: a boolean, an integer (without a leading zero), or the text (pulumi config object.go coerce). */
+function storedTyped(text: string): unknown {
+    if (text === "true" || text === "false") return text === "true";
+    if (/^-?[0-9]+$/.test(text) && !(text.replace(/^-/, "").length > 1 && text.replace(/^-/, "").startsWith("0"))) {
+        const number = Number(text);
+        if (Number.isSafeInteger(number)) return number;
+    }
+    return text;
+}
+
+/** Texts people write for a boolean: the hint names the boolean they meant. */
+const BOOLEAN_WORDS: Record<string, boolean> = {
+    true: true,
+    false: false,
+    yes: true,
+    no: false,
+    on: true,
+    off: false,
+    y: true,
+    n: false,
+    "1": true,
+    "0": false,
+};
+
+/** Whether a value passes the schema of the key at `path`. */
+function passes(path: ConfigPath, value: unknown): boolean {
+    const schema = schemaAt(path.map(String));
+    return schema !== undefined && z.safeParse(schema, value).success;
 }
 
 /**
  * Why a value of the wrong type is probably there, and the fix. `pulumi config set --path` stores
  * `true`, `false` and integers typed (without a leading zero) and anything else as text; a value
  * becomes text with quotes in the stack file, with `--type string`, or with a leading zero
- * (pulumi `pulumi config set --help`; sdk/go/common/resource/config adjustObjectValue).
+ * (pulumi `pulumi config set --help`; sdk/go/common/resource/config adjustObjectValue). A command
+ * is suggested only when the value it stores passes the key.
  */
-function typeHint(expected: string, value: unknown, zodPath: readonly PropertyKey[], secret: boolean): string {
-    const at = pulumiPath(zodPath.map((segment) => (typeof segment === "number" ? segment : String(segment))));
+function typeHint(expected: string, value: unknown, zodPath: ConfigPath, secret: boolean): string {
+    const at = pulumiPath(zodPath);
     if (secret) {
-        const typed = ["number", "int", "boolean"].includes(expected) && typeof value === "string";
-        return typed ? ": a secret stored as text; set it typed with pulumi config set --secret --path " + `${shellWord(at)} <value>` : "";
+        const typed = ["number", "int", "boolean"].includes(expected) && (typeof value === "string" || typeof value === "number");
+        return typed ? `: a secret stored as text; set it typed with pulumi config set --secret --path ${shellWord(at)} <value>` : "";
     }
     const set = (shown: string) => `pulumi config set --path ${shellWord(at)} ${shown}`;
-    if (typeof value === "string") {
+    if (typeof value === "string" && (expected === "number" || expected === "int")) {
         const text = value.trim();
         // Integers only: --path stores a decimal as text, and every number of the config is an integer.
-        if ((expected === "number" || expected === "int") && /^[-+]?[0-9]+$/.test(text)) {
-            const number = String(Number(text));
-            const typed = number.startsWith("-") ? `-- ${number}` : number;
+        if (/^[-+]?[0-9]+$/.test(text)) {
+            const number = Number(text);
+            if (!passes(zodPath, number))
+                return `, got the text "${value}": written as a number, ${number} is not allowed here either (${typeName(schemaAt(zodPath.map(String))!)})`;
+            const typed = number < 0 ? `-- ${number}` : String(number);
             return (
                 `, got the text "${value}": write it without quotes in the stack file, or run ${set(typed)} ` +
                 "(with --path, integers and true/false are stored typed; quotes, a leading zero or --type string store text)"
             );
         }
-        if (expected === "boolean" && /^(true|false)$/i.test(text)) {
+    }
+    if (expected === "boolean" && (typeof value === "string" || typeof value === "number")) {
+        const meant = BOOLEAN_WORDS[String(value).trim().toLowerCase()];
+        if (meant !== undefined) {
             return (
-                `, got the text "${value}": write it without quotes in the stack file, or run ${set(text.toLowerCase())} ` +
+                `, got ${typeof value === "string" ? `the text "${value}"` : `the number ${value}`}: a boolean is true or false, unquoted: ` +
+                `write ${meant} in the stack file, or run ${set(String(meant))} ` +
                 "(with --path, true and false are stored typed; quotes or --type string store text)"
             );
         }
     }
     const scalar = value === null || typeof value !== "object";
+    // A text at a nested key must go before anything is set below it (pulumi config object.go Set: "expected a map").
+    const rmFirst = zodPath.length > 1 ? `pulumi config rm --path ${shellWord(at)} && ` : "";
     if ((expected === "object" || expected === "record") && scalar) {
-        const keys = allowedKeysAt(zodPath.map(String));
+        const textPath = zodPath.map(String);
+        const keys = allowedKeysAt(textPath);
         const json = typeof value === "string" && /^\s*\{/.test(value);
         // The first leaf below, e.g. linkerd.proxy.resources -> linkerd.proxy.resources.cpu.request.
-        const leaf = zodPath.map(String);
+        const leaf = [...textPath];
         for (let next = keys; next.length > 0; next = allowedKeysAt(leaf)) leaf.push(next[0]);
         const example = keys.length > 0 ? pulumiPath(leaf) : `${at}.<key>`;
         return (
             `, got ${json ? "JSON as text" : `the ${typeof value === "string" ? "text" : "value"} ${describe(value)}`}: ` +
             `this key holds ${keys.length > 0 ? `the keys ${keys.join(", ")}` : "a map"}; set each one with ` +
-            `pulumi config set --path ${shellWord(example)} <value>, or write the object in the stack file`
+            `${rmFirst}pulumi config set --path ${shellWord(example)} <value>, or write the object in the stack file`
         );
     }
     if (expected === "array" && scalar) {
         const items = typeof value === "string" ? listItems(value) : [value];
-        const segments = zodPath.map((segment) => (typeof segment === "number" ? segment : String(segment)));
-        const commands = setCommands(segments, items.slice(0, 3));
-        return `, got ${describe(value)} (set with --path, a list is stored as text): set each item, ${commands.join(" && ")}, or write the list in the stack file`;
+        const commands = items.length <= MAX_ITEM_COMMANDS && passes(zodPath, items) ? setCommands(zodPath, items) : undefined;
+        const how = commands
+            ? `set each item, ${rmFirst}${commands.join(" && ")}`
+            : `set each item with ${rmFirst}pulumi config set --path ${shellWord(`${at}[0]`)} <item>, …`;
+        return `, got ${describe(value)} (set with --path, a list is stored as text): ${how}, or write the list in the stack file`;
     }
     return "";
 }
@@ -338,11 +499,11 @@ function listItems(text: string): unknown[] {
     return items.map((item) => (item === "true" ? true : item === "false" ? false : /^(0|-?[1-9][0-9]*)$/.test(item) ? Number(item) : item));
 }
 
-/** A config path as `pulumi config set --path` spells it: `mtls.authorizations[0].port`, `a["b.c"]`. */
-function pulumiPath(path: readonly (string | number)[]): string {
+/** A config path as `pulumi config set --path` spells it: `mtls.authorizations[0].port`, `a["b.c"]` (pulumi properties_path.go). */
+export function pulumiPath(path: ConfigPath): string {
     return path
         .map((segment, i) => {
-            if (typeof segment === "number" || /^[0-9]+$/.test(segment)) return `[${segment}]`;
+            if (typeof segment === "number") return `[${segment}]`;
             if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(segment)) return i === 0 ? segment : `.${segment}`;
             return `[${JSON.stringify(segment)}]`;
         })
@@ -354,12 +515,18 @@ function shellWord(text: string): string {
     return /^[A-Za-z0-9_.:/@%+=,-]+$/.test(text) ? text : `'${text.replace(/'/g, "'\\''")}'`;
 }
 
-function configKey(path: string[]): string {
-    return `${CONFIG_NAMESPACE}:${path.join(".")}`;
+/**
+ * A full config key in the CLI's notation: `akko-mtls:mtls.authorizations[0].port`. The top-level
+ * key is written as Pulumi names it, even when it holds a dot (`akko-mtls:mtls.enabled`, a key set
+ * without --path).
+ */
+export function configKey(path: ConfigPath): string {
+    const [top, ...rest] = path;
+    return `${CONFIG_NAMESPACE}:${String(top ?? "")}${rest.length > 0 ? pulumiPath(["x", ...rest]).slice(1) : ""}`;
 }
 
 /** The schema of the key at `path`, unwrapped; undefined where the schema has no such key. */
-function schemaAt(path: string[]): z.core.$ZodType | undefined {
+function schemaAt(path: readonly string[]): z.core.$ZodType | undefined {
     let schema: z.core.$ZodType | undefined = configObject;
     for (const segment of path) {
         schema = unwrap(schema);
@@ -370,6 +537,12 @@ function schemaAt(path: string[]): z.core.$ZodType | undefined {
         if (schema === undefined) return undefined;
     }
     return unwrap(schema);
+}
+
+/** Whether a schema is an enumeration (or a union of literals): its values are choices, not free text. */
+function isChoice(schema: z.core.$ZodType | undefined): boolean {
+    if (schema instanceof z.ZodEnum || schema instanceof z.ZodLiteral) return true;
+    return schema instanceof z.ZodUnion && (schema.options as z.core.$ZodType[]).every((option) => isChoice(unwrap(option)));
 }
 
 /** The keys the schema accepts at `path`, for "unknown key" messages. */
@@ -393,9 +566,11 @@ function unwrap(schema: z.core.$ZodType): z.core.$ZodType {
     return schema;
 }
 
+/** A value as a message shows it: JSON, shortened; numbers JSON cannot hold (Infinity) by name, not as null. */
 function describe(value: unknown): string {
     if (value === undefined) return "nothing";
-    const text = JSON.stringify(value);
+    if (typeof value === "number" && !Number.isFinite(value)) return String(value);
+    const text = JSON.stringify(value, (_key, v) => (typeof v === "number" && !Number.isFinite(v) ? String(v) : v));
     return text.length > 80 ? `${text.slice(0, 77)}...` : text;
 }
 

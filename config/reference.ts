@@ -21,6 +21,8 @@ interface Meta {
     description?: string;
     /** A default computed from other keys, in words. */
     derivedDefault?: string;
+    /** The type a reader knows a refined string as (`URL`). */
+    kind?: string;
 }
 
 const metaOf = (schema: z.core.$ZodType): Meta => (z.globalRegistry.get(schema) as Meta | undefined) ?? {};
@@ -77,7 +79,8 @@ export function configReference(): ConfigReferenceRow[] {
 
 /** A leaf's type in words (no `|` or `<>`: the text goes into a Markdown table). */
 export function typeName(schema: z.core.$ZodType): string {
-    const { inner } = unwrapped(schema);
+    const { inner, meta } = unwrapped(schema);
+    if (meta.kind) return meta.kind;
     if (inner instanceof z.ZodBoolean) return "boolean";
     if (inner instanceof z.ZodNumber) {
         const kind = inner.isInt ? "integer" : "number";

@@ -71,7 +71,8 @@ export class RotationError extends pulumi.RunError {
     }
 }
 
-const PHASE_NAMES = ["steady", "1 (trust both anchors)", "2 (issue from the new anchor)", "3 (drop the old anchor)"];
+/** What each phase does, as the messages name it (one level of parentheses at most: they are read in a terminal). */
+const PHASE_TITLES = ["steady", "trust both anchors", "issue from the new anchor", "drop the old anchor"];
 
 /** The anchors to keep for a (generation, phase), and the record to export. */
 export function anchorsFor(generation: number, phase: 0 | 1 | 2 | 3): PlannedAnchor[] {
@@ -108,11 +109,11 @@ function nextStep(state: { generation: number; phase: number }): { generation: n
         };
     }
     const phase = (state.phase + 1) as 1 | 2 | 3;
-    return { generation: state.generation, phase, says: `set rotationPhase=${phase} (phase ${PHASE_NAMES[phase]})` };
+    return { generation: state.generation, phase, says: `set rotationPhase=${phase} to ${PHASE_TITLES[phase]}` };
 }
 
 function describe(state: { generation: number; phase: number }): string {
-    return state.phase === 0 ? `generation ${state.generation}, steady` : `generation ${state.generation}, phase ${PHASE_NAMES[state.phase]}`;
+    return state.phase === 0 ? `generation ${state.generation}, steady` : `generation ${state.generation}, phase ${state.phase} (${PHASE_TITLES[state.phase]})`;
 }
 
 /**
@@ -150,11 +151,11 @@ export function planRotation(settings: TrustAnchorSettings, previous: RotationRe
                 previous.phase === 1
                     ? "the mesh runs a day on the new bundle, with the old issuer still in place, so that the daily check sees any pod left behind before the issuer switches"
                     : "every proxy must renew its 24 h certificate from the new issuer before the old anchor leaves the bundle";
+            const from = new Date(new Date(previous.since).getTime() + settings.minHoursBetweenPhases * 3600_000).toISOString();
             throw new RotationError(
                 PHASE_KEY,
-                `phase ${PHASE_NAMES[previous.phase]} started ${hours.toFixed(1)} h ago; ${why}. ` +
-                    `The next phase (${next.says}) is possible from ${new Date(new Date(previous.since).getTime() + settings.minHoursBetweenPhases * 3600_000).toISOString()} ` +
-                    `(identity.trustAnchor.minHoursBetweenPhases=${settings.minHoursBetweenPhases}).`,
+                `${describe(previous)} started ${hours.toFixed(1)} h ago; ${why}. The next phase is possible from ${from}, ` +
+                    `identity.trustAnchor.minHoursBetweenPhases being ${settings.minHoursBetweenPhases}: then ${next.says}.`,
             );
         }
     }

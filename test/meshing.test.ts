@@ -4,13 +4,14 @@
  * workloads alive, the injector's scope, and the orderings of a safe enable and a safe disable.
  */
 import { strict as assert } from "node:assert";
+import * as pulumi from "@pulumi/pulumi";
 import YAML from "yaml";
 import { meshAnnotations, proxyAnnotations } from "../components/meshedNamespace";
 import { ConfigError } from "../config";
 import { defaultCluster, dependsOn, kubernetesObjects, ofType, one, ProgramRun, ProviderState, reads } from "../tools/mockRuntime";
 import type { MeshState } from "../lib/meshLifecycle";
 import { meshedNamespacePolicies, platformPolicies } from "../lib/networkPolicies";
-import { podSecurityProblem } from "../lib/podSecurity";
+import { admissionRefusals, podSecurityProblem, PodSecurityRefusal } from "../lib/podSecurity";
 import { runStack, runStackOk, STRICT } from "./helpers";
 import { LINKERD_EDGE } from "../lib/registry";
 
@@ -397,10 +398,48 @@ describe("Pod Security", () => {
         });
     }
 
+    it("the refusal comes before anything is built: one clean line naming the config key and the namespace (issue 17)", async () => {
+        const spark = await runStack(
+            "netcup",
+            { "mtls.enabled": true, "mtls.namespaces": ["akko", "spark"] },
+            { cluster: { ...defaultCluster(), namespaceLabels: { spark: { "pod-security.kubernetes.io/enforce": "baseline" } } } },
+        );
+        assert.ok(spark.error instanceof PodSecurityRefusal, String(spark.error));
+        assert.ok(spark.error instanceof pulumi.RunError, "printed by pulumi up as its message alone");
+        assert.equal(spark.error.message.split("\n").length, 1);
+        assert.match(spark.error.message, /^akko-mtls:mtls\.namespaces\[1\]: namespace spark enforces Pod Security "baseline"/);
+        assert.doesNotMatch(spark.error.message, /error serializing/);
+        // Before: the stack, its StackReference read, the mesh component, the Kubernetes provider, and the namespace reads.
+        assert.deepEqual(
+            spark.resources.filter((r) => !r.read).map((r) => r.type),
+            ["pulumi:pulumi:Stack", "akko:mtls:MtlsMesh", "pulumi:providers:kubernetes"],
+        );
+        assert.deepEqual(
+            reads(spark, "kubernetes:core/v1:Namespace")
+                .map((r) => r.name)
+                .sort(),
+            ["akko-ingress-namespace", "akko-mesh-akko-namespace", "akko-mesh-spark-namespace"],
+        );
+        const traefik = await runStack("netcup", { "mtls.enabled": true }, labelled("kube-system", "restricted"));
+        assert.ok(traefik.error instanceof PodSecurityRefusal, String(traefik.error));
+        assert.match(traefik.error.message, /^akko-mtls:mtls\.ingress\.controller: namespace kube-system enforces Pod Security "restricted"/);
+    });
+
     it("privileged or unlabelled namespaces are meshed; a drained namespace is never refused", () => {
         assert.equal(podSecurityProblem("a", undefined, false), undefined);
         assert.equal(podSecurityProblem("a", { "pod-security.kubernetes.io/enforce": "privileged" }, false), undefined);
         assert.ok(podSecurityProblem("a", { "pod-security.kubernetes.io/enforce": "baseline" }, false));
+        const baseline = () => ({ "pod-security.kubernetes.io/enforce": "baseline" });
+        const targets = [
+            { namespace: "a", key: "akko-mtls:mtls.namespaces[0]", inject: false },
+            { namespace: "b", key: "akko-mtls:mtls.namespaces[1]", inject: true },
+        ];
+        assert.deepEqual(
+            admissionRefusals(targets, baseline, false).map((r) => r.key),
+            ["akko-mtls:mtls.namespaces[1]"],
+            "the drained one is not refused",
+        );
+        assert.deepEqual(admissionRefusals(targets, baseline, true), [], "the CNI plugin admits both");
     });
 
     it("the CNI plugin: its chart (same edge version) before the control plane, the node's paths per target, cniEnabled", async () => {
@@ -605,46 +644,46 @@ describe("meshing config errors name the key", () => {
         [
             "an identity that is not a ServiceAccount identity",
             { ...STRICT, "mtls.authorizations": [{ ...trino, clients: ["spark.akko.svc.cluster.local"] }] },
-            "akko-mtls:mtls.authorizations.0.clients.0",
+            "akko-mtls:mtls.authorizations[0].clients[0]",
             /not a ServiceAccount identity/,
         ],
         [
             "an identity in another trust domain",
             { ...STRICT, "mtls.authorizations": [{ ...trino, clients: ["spark.akko.serviceaccount.identity.linkerd.other.local"] }] },
-            "akko-mtls:mtls.authorizations.0.clients.0",
+            "akko-mtls:mtls.authorizations[0].clients[0]",
             /identity\.linkerd\.cluster\.local/,
         ],
         [
             "clients and networks together",
             { ...STRICT, "mtls.authorizations": [{ ...trino, networks: ["10.0.0.0/8"] }] },
-            "akko-mtls:mtls.authorizations.0",
+            "akko-mtls:mtls.authorizations[0]",
             /either clients .* or networks/,
         ],
         [
             "neither clients nor networks",
             { ...STRICT, "mtls.authorizations": [{ ...trino, clients: undefined }] },
-            "akko-mtls:mtls.authorizations.0",
+            "akko-mtls:mtls.authorizations[0]",
             /either clients/,
         ],
         [
             "a network that is not a CIDR",
             { ...STRICT, "mtls.authorizations": [{ ...STRICT["mtls.authorizations"][2], networks: ["kubelet"] }] },
-            "akko-mtls:mtls.authorizations.0.networks.0",
+            "akko-mtls:mtls.authorizations[0].networks[0]",
             /.+/,
         ],
         ["authorizations in permissive mode", { ...STRICT, "mtls.mode": "permissive" }, "akko-mtls:mtls.authorizations", /strict mode only/],
         [
             "a server in a namespace that is not meshed",
             { ...STRICT, "mtls.namespaces": ["akko"], "mtls.authorizations": [STRICT["mtls.authorizations"][1]] },
-            "akko-mtls:mtls.authorizations.0.namespace",
+            "akko-mtls:mtls.authorizations[0].namespace",
             /not a meshed namespace/,
         ],
-        ["a server defined twice", { ...STRICT, "mtls.authorizations": [trino, trino] }, "akko-mtls:mtls.authorizations.1.name", /defined twice/],
-        ["a namespace listed twice", { "mtls.namespaces": ["akko", "akko"] }, "akko-mtls:mtls.namespaces.1", /twice/],
-        ["an invalid namespace name", { "mtls.namespaces": ["AKKO"] }, "akko-mtls:mtls.namespaces.0", /RFC 1123/],
-        ["meshing the CNI plugin's namespace", { "mtls.namespaces": ["linkerd-cni"] }, "akko-mtls:mtls.namespaces.0", /system or mesh namespace/],
+        ["a server defined twice", { ...STRICT, "mtls.authorizations": [trino, trino] }, "akko-mtls:mtls.authorizations[1].name", /defined twice/],
+        ["a namespace listed twice", { "mtls.namespaces": ["akko", "akko"] }, "akko-mtls:mtls.namespaces[1]", /twice/],
+        ["an invalid namespace name", { "mtls.namespaces": ["AKKO"] }, "akko-mtls:mtls.namespaces[0]", /RFC 1123/],
+        ["meshing the CNI plugin's namespace", { "mtls.namespaces": ["linkerd-cni"] }, "akko-mtls:mtls.namespaces[0]", /system or mesh namespace/],
         ["an unknown mode", { "mtls.mode": "paranoid" }, "akko-mtls:mtls.mode", /"permissive", "strict"/],
-        ["a relative CNI path", { "linkerd.cni.binDir": "opt/cni/bin" }, "akko-mtls:linkerd.cni.binDir", /absolute path/],
+        ["a relative CNI path", { "linkerd.cni.binDir": "opt/cni/bin" }, "akko-mtls:linkerd.cni.binDir", /an absolute, normalized path/],
     ];
     for (const [why, overrides, key, message] of cases) {
         it(`${why}: ${key}`, async () => {

@@ -362,8 +362,8 @@ describe("observability that shows", () => {
                 { "viz.prometheus.readers": { clients: ["grafana.monitoring.serviceaccount.identity.linkerd.cluster.local"], networks: ["10.0.0.0/8"] } },
                 "akko-mtls:viz.prometheus.readers",
             ],
-            [{ "viz.prometheus.readers": { clients: ["grafana"] } }, "akko-mtls:viz.prometheus.readers.clients.0"],
-            [{ "viz.prometheus.alertmanagers": ["javascript:alert(1)"] }, "akko-mtls:viz.prometheus.alertmanagers.0"],
+            [{ "viz.prometheus.readers": { clients: ["grafana"] } }, "akko-mtls:viz.prometheus.readers.clients[0]"],
+            [{ "viz.prometheus.alertmanagers": ["javascript:alert(1)"] }, "akko-mtls:viz.prometheus.alertmanagers[0]"],
             [
                 {
                     "mtls.mode": "strict",
@@ -379,7 +379,7 @@ describe("observability that shows", () => {
                         },
                     ],
                 },
-                "akko-mtls:mtls.authorizations.0.name",
+                "akko-mtls:mtls.authorizations[0].name",
             ],
         ];
         for (const [overrides, key] of cases) {

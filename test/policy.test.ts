@@ -16,7 +16,10 @@ import {
     noInjectionOptOut,
     policies,
 } from "../policy/policies";
+import { ConfigError, resolveConfig } from "../config";
 import { runStackOk, STACKS } from "./helpers";
+
+const P256 = { algorithm: "ECDSA", size: 256 };
 
 /** How a resource policy is called (the SDK types it more loosely). */
 type ValidateResource = (args: object, reportViolation: (message: string) => void) => void;
@@ -102,14 +105,61 @@ describe("policy pack", () => {
         });
         const good = { isCA: true, duration: "48h0m0s", privateKey: { algorithm: "ECDSA", size: 256 } };
         assert.deepEqual(checkResource(identityIssuerP256, certificate(good)), []);
-        assert.match(checkResource(identityIssuerP256, certificate({ ...good, duration: "72h" }))[0], /at most 48 h, not 72h/);
+        assert.match(checkResource(identityIssuerP256, certificate({ ...good, duration: "72h" }))[0], /duration 72h must be 3–48 h/);
         assert.match(checkResource(identityIssuerP256, certificate({ ...good, privateKey: { algorithm: "RSA", size: 2048 } }))[0], /ECDSA P-256/);
-        assert.match(checkResource(identityIssuerP256, certificate({ isCA: true, privateKey: good.privateKey }))[0], /default 2160h/);
+        assert.match(checkResource(identityIssuerP256, certificate({ isCA: true, privateKey: good.privateKey }))[0], /cert-manager.s default 2160h/);
         const key = (props: object): Fake => ({ type: "tls:index/privateKey:PrivateKey", name: "akko-identity-issuer-key", props });
         assert.deepEqual(checkResource(identityIssuerP256, key({ algorithm: "ECDSA", ecdsaCurve: "P256" })), []);
         assert.match(checkResource(identityIssuerP256, key({ algorithm: "ECDSA", ecdsaCurve: "P384" }))[0], /must be ECDSA P256/);
         assert.equal(durationHours("1h30m"), 1.5);
         assert.ok(Number.isNaN(durationHours("two days")));
+    });
+
+    it("the config and the pack agree on the issuer's lifetime, for every value the config could hold (issue 19)", () => {
+        // Each back end's issuer as the program renders it (components/identityIssuer.ts).
+        const rendered = {
+            certManager: (hours: number): Fake => ({
+                type: "kubernetes:cert-manager.io/v1:Certificate",
+                props: { metadata: { name: "linkerd-identity-issuer" }, spec: { isCA: true, duration: `${hours}h0m0s`, privateKey: P256 } },
+            }),
+            static: (hours: number): Fake => ({
+                type: "tls:index/locallySignedCert:LocallySignedCert",
+                name: "akko-identity-issuer-cert",
+                props: { isCaCertificate: true, validityPeriodHours: hours },
+            }),
+        };
+        // Every hour up to three days, then a sweep to the schema's maximum and beyond.
+        const hours = [...Array.from({ length: 72 }, (_, i) => i + 1), ...Array.from({ length: 100 }, (_, i) => 73 + i * 1751), 175199, 175200, 175201];
+        const disagreements: string[] = [];
+        for (const mode of ["certManager", "static"] as const) {
+            for (const h of hours) {
+                const lifetime = mode === "static" ? { validityHours: h, renewBeforeHours: 2 } : { durationHours: h, renewBeforeHours: 2 };
+                const stack = {
+                    target: "k3s",
+                    cluster: { context: "x" },
+                    // The lifetimes around the issuer's at their longest, so that only its own bounds decide.
+                    identity: {
+                        trustAnchor: { validityHours: 175200 },
+                        intermediate: { validityHours: 175199, renewBeforeHours: 100 },
+                        issuer: { mode, [mode]: lifetime },
+                    },
+                    rotationJob: { issuerMinHoursLeft: 1 },
+                };
+                let configAccepts = true;
+                try {
+                    resolveConfig(stack);
+                } catch (error) {
+                    assert.ok(error instanceof ConfigError, String(error));
+                    const key = `akko-mtls:identity.issuer.${mode}.${mode === "static" ? "validityHours" : "durationHours"}`;
+                    configAccepts = !error.problems.some((p) => p.key === key);
+                }
+                const packAccepts = checkResource(identityIssuerP256, rendered[mode](h)).length === 0;
+                if (configAccepts !== packAccepts) disagreements.push(`${mode} ${h} h: config ${configAccepts}, pack ${packAccepts}`);
+            }
+        }
+        assert.deepEqual(disagreements, []);
+        assert.equal(checkResource(identityIssuerP256, rendered.static(72)).length, 0, "a 72 h static issuer passes both");
+        assert.equal(checkResource(identityIssuerP256, rendered.certManager(72)).length, 1, "a 72 h cert-manager issuer is refused by both");
     });
 
     it("no-cluster-ca-issuer", () => {

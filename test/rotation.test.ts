@@ -69,6 +69,31 @@ describe("rotation phases (state machine)", () => {
         });
     }
 
+    it("every refusal reads in one go: no parentheses inside parentheses (issue 19)", () => {
+        const messages: string[] = [];
+        for (const previous of [0, 1, 2, 3] as const) {
+            for (const [generation, phase] of [
+                [1, 0],
+                [1, 1],
+                [1, 2],
+                [1, 3],
+                [2, 0],
+                [2, 1],
+            ] as const) {
+                for (const since of [at(1), at(100)]) {
+                    try {
+                        planRotation(settings(generation, phase), { generation: 1, phase: previous, since }, NOW);
+                    } catch (e) {
+                        assert.ok(e instanceof RotationError);
+                        messages.push(e.message);
+                    }
+                }
+            }
+        }
+        assert.ok(messages.length > 20, `${messages.length} refusals`);
+        for (const message of messages) assert.doesNotMatch(message, /\([^()]*\(/, message);
+    });
+
     it("phases 1 and 2 last at least minHoursBetweenPhases; 0 → 1 and finishing do not wait", () => {
         assert.throws(
             () => planRotation(settings(1, 2), { generation: 1, phase: 1, since: at(3) }, NOW),

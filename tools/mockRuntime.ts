@@ -71,6 +71,7 @@ export interface RecordedResource {
 
 export interface ResolvedOutput {
     value: unknown;
+    /** Whether the engine receives it as a secret (or with a secret inside), as the stack's registered outputs say. */
     secret: boolean;
 }
 
@@ -85,6 +86,8 @@ export interface ProgramRun {
      * output and overwrites only these (pulumi pkg/resource/deploy/step_executor.go, stack outputs).
      */
     registeredOutputs: Record<string, unknown> | undefined;
+    /** What each component registered as its outputs (`registerOutputs`), by URN: values unwrapped, and which were secret. */
+    componentOutputs: Record<string, { value: Record<string, unknown>; secretPaths: string[] }>;
     warnings: string[];
     /** `pulumi.log.info` messages. */
     notes: string[];
@@ -239,10 +242,14 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     );
     recordRegistrations(recorded, engine);
     let registeredOutputs: Record<string, unknown> | undefined;
+    let secretOutputPaths: string[] = [];
+    const componentOutputs: ProgramRun["componentOutputs"] = {};
     const monitor = pulumi.runtime.getMonitor() as any;
     const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
     monitor.registerResourceOutputs = (req: any, callback: (err: any, resp: any) => void) => {
-        if (req.getUrn().split("::")[2] === "pulumi:pulumi:Stack") registeredOutputs = unwrapSecrets(req.getOutputs()?.toJavaScript() ?? {}).value;
+        const outputs = unwrapSecrets(req.getOutputs()?.toJavaScript() ?? {});
+        if (req.getUrn().split("::")[2] === "pulumi:pulumi:Stack") ({ value: registeredOutputs, secretPaths: secretOutputPaths } = outputs);
+        else componentOutputs[req.getUrn()] = outputs;
         return registerOutputs(req, callback);
     };
     pulumi.runtime.setAllConfig(options.config, options.secretKeys);
@@ -268,6 +275,10 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
         const stackOutputs = await pulumi.runtime.runInPulumiStack(async () => program());
         await pulumi.runtime.disconnect();
         outputs = await resolveOutputs(stackOutputs ?? {});
+        // runInPulumiStack hands back plain values: which were secret is what the engine received.
+        for (const [key, output] of Object.entries(outputs)) {
+            output.secret ||= secretOutputPaths.some((p) => p === key || p.startsWith(`${key}.`));
+        }
     } catch (e) {
         error = e instanceof Error ? e : new Error(String(e));
         // Let registrations already under way reach the monitor, so the record is complete.
@@ -276,7 +287,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
         console.warn = consoleWarn;
         console.log = consoleLog;
     }
-    return { stack: options.stack, config: options.config, resources: recorded, outputs, registeredOutputs, warnings, notes, error };
+    return { stack: options.stack, config: options.config, resources: recorded, outputs, registeredOutputs, componentOutputs, warnings, notes, error };
 }
 
 /** What the mocks share during one run. */

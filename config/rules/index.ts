@@ -7,7 +7,7 @@ import { validateGkePrivate } from "./cluster";
 import { validateCertManagerNamespace } from "./certManager";
 import { validateAnchorExpiryThresholds, validateIntermediateLifetimes, validateIssuerLifetimes } from "./identity";
 import { validateControllerReplicas, validateSingleNode, validateWebhookFailurePolicy } from "./linkerd";
-import { validateAuthorizations, validateIngress, validateNamespaceOptions, validateNamespaces, validateNetworkPosture } from "./mtls";
+import { validateAuthorizations, validateIngress, validateNamespaceOptions, validateNamespaces, validateNetworkPosture, validateTraefikValues } from "./mtls";
 import { validateAlertRulesHome, validateGrafanaDashboardsNamespace } from "./observability";
 import { everyContainerResources, validateResources } from "./resources";
 import { validateIssuerAlertThreshold, validateRotationDeadline } from "./rotationJob";
@@ -37,6 +37,7 @@ export {
     validateResources,
     validateRotationDeadline,
     validateSingleNode,
+    validateTraefikValues,
     validateWebhookFailurePolicy,
 };
 
@@ -52,6 +53,7 @@ export const CONFIG_RULES: readonly ConfigRule[] = [
     validateGkePrivate,
     validateNamespaceOptions,
     validateIngress,
+    validateTraefikValues,
     validateAuthorizations,
     validateNetworkPosture,
     validateNamespaces,

@@ -1,7 +1,7 @@
 /** The mtls rules, called directly on a parsed config. */
 import { strict as assert } from "node:assert";
 import { TARGETS } from "../schema";
-import { validateAuthorizations, validateIngress, validateNamespaceOptions, validateNamespaces, validateNetworkPosture } from "./mtls";
+import { validateAuthorizations, validateIngress, validateNamespaceOptions, validateNamespaces, validateNetworkPosture, validateTraefikValues } from "./mtls";
 import { issuesOf, validConfig } from "./testing";
 
 const TRINO = {
@@ -16,9 +16,35 @@ const strict = (authorizations: object[], namespaces = ["akko", "spark"]) =>
 
 describe("rules: mtls", () => {
     it("every rule accepts every target's preset", () => {
-        for (const rule of [validateNamespaces, validateNamespaceOptions, validateIngress, validateAuthorizations, validateNetworkPosture]) {
+        for (const rule of [
+            validateNamespaces,
+            validateNamespaceOptions,
+            validateIngress,
+            validateTraefikValues,
+            validateAuthorizations,
+            validateNetworkPosture,
+        ]) {
             for (const target of TARGETS) assert.deepEqual(issuesOf(rule, validConfig(target)), [], `${rule.name} on ${target}`);
         }
+    });
+
+    describe("validateTraefikValues", () => {
+        const values = { ports: { web: { forwardedHeaders: { insecure: true } } } };
+        it("accepts Traefik values for k3s' Traefik, and none for another controller", () => {
+            assert.deepEqual(issuesOf(validateTraefikValues, validConfig("k3s", { mtls: { ingress: { k3sTraefikValues: values } } })), []);
+            assert.deepEqual(issuesOf(validateTraefikValues, validConfig("eks", { mtls: { ingress: { enabled: true, controller: "in-namespace" } } })), []);
+        });
+
+        it("refuses them with a controller in its own namespace: they would be ignored", () => {
+            const config = validConfig("eks", { mtls: { ingress: { enabled: true, controller: "in-namespace", k3sTraefikValues: values } } });
+            assert.deepEqual(issuesOf(validateTraefikValues, config), [
+                [
+                    "mtls.ingress.k3sTraefikValues",
+                    "applies only to k3s' Traefik (mtls.ingress.controller k3s-traefik); with in-namespace it would be ignored. " +
+                        "Configure your controller through its own chart, and remove these values",
+                ],
+            ]);
+        });
     });
 
     describe("validateNamespaces", () => {
@@ -133,8 +159,8 @@ describe("rules: mtls", () => {
             assert.deepEqual(issuesOf(validateAuthorizations, strict([TRINO], ["akko"])), [
                 [
                     "mtls.authorizations.0.clients.0",
-                    "names namespace spark, which is not meshed: its pods have no mTLS identity and would be refused. " +
-                        "Keep spark in mtls.namespaces while a strict authorization names it, or remove this client first",
+                    "names a namespace (its second part) that is not meshed: its pods have no mTLS identity and would be refused. " +
+                        "Keep that namespace in mtls.namespaces while a strict authorization names it, or remove this client first",
                 ],
             ]);
         });

@@ -78,6 +78,23 @@ export function validateIngress(config: ConfigShape, ctx: RuleContext): void {
 }
 
 /**
+ * The operator's Traefik values go into the HelmChartConfig of k3s' own Traefik: with a controller
+ * in its own namespace there is no such object, and the values would be ignored without a word.
+ */
+export function validateTraefikValues(config: ConfigShape, ctx: RuleContext): void {
+    const ingress = config.mtls.ingress;
+    if (ingress.controller !== "k3s-traefik" && Object.keys(ingress.k3sTraefikValues).length > 0) {
+        ctx.addIssue({
+            code: "custom",
+            path: ["mtls", "ingress", "k3sTraefikValues"],
+            message:
+                `applies only to k3s' Traefik (mtls.ingress.controller k3s-traefik); with ${ingress.controller} it would be ignored. ` +
+                "Configure your controller through its own chart, and remove these values",
+        });
+    }
+}
+
+/**
  * Strict-mode authorizations that Linkerd can enforce as meant: only in strict mode (permissive
  * accepts anyone anyway), for Servers in meshed namespaces, each Server once and not the program's
  * own, with one kind of caller (an AuthorizationPolicy requires all the authentications it names at
@@ -140,9 +157,10 @@ export function validateAuthorizations(config: ConfigShape, ctx: RuleContext): v
                 ctx.addIssue({
                     code: "custom",
                     path: ["mtls", "authorizations", i, "clients", j],
+                    // The namespace is not quoted: a part of a secret value is no longer recognizable as one to redact.
                     message:
-                        `names namespace ${clientNamespace}, which is not meshed: its pods have no mTLS identity and would be refused. ` +
-                        `Keep ${clientNamespace} in mtls.namespaces while a strict authorization names it, or remove this client first`,
+                        "names a namespace (its second part) that is not meshed: its pods have no mTLS identity and would be refused. " +
+                        "Keep that namespace in mtls.namespaces while a strict authorization names it, or remove this client first",
                 });
             }
         });

@@ -25,11 +25,66 @@ describe("rules: viz", () => {
         });
     });
 
+    describe("validatePrometheusMode: settings the bundled Prometheus would ignore", () => {
+        it("refuses a URL and a scraper authentication with the bundled Prometheus", () => {
+            const config = validConfig("eks", {
+                viz: { prometheus: { url: "http://prometheus.monitoring.svc:9090", scraper: { authentication: { networks: ["10.0.0.0/8"] } } } },
+            });
+            assert.deepEqual(
+                issuesOf(validatePrometheusMode, config).map(([path]) => path),
+                ["viz.prometheus.url", "viz.prometheus.scraper.authentication"],
+            );
+        });
+    });
+
+    describe("validateDashboardIngress: a gate in front of the dashboard", () => {
+        const host = "linkerd.akko.example";
+        const withAnnotations = (authAnnotations: Record<string, string>, vizEnabled = true) =>
+            validConfig("eks", { viz: { enabled: vizEnabled, dashboard: { ingress: { enabled: true, host, authAnnotations } } } });
+        it("accepts each controller's gate", () => {
+            for (const annotations of <Record<string, string>[]>[
+                { "nginx.ingress.kubernetes.io/auth-url": "https://sso.akko.example/oauth2/auth" },
+                { "traefik.ingress.kubernetes.io/router.middlewares": "sso-forward-auth@kubernetescrd" },
+                { "alb.ingress.kubernetes.io/auth-type": "oidc", "alb.ingress.kubernetes.io/auth-idp-oidc": '{"issuer":"https://sso.akko.example"}' },
+            ]) {
+                assert.deepEqual(issuesOf(validateDashboardIngress, withAnnotations(annotations)), [], JSON.stringify(annotations));
+            }
+        });
+
+        it("refuses tuning without a gate, an ALB without its identity provider or letting unauthenticated requests through, and an Ingress without viz", () => {
+            assert.deepEqual(
+                issuesOf(validateDashboardIngress, withAnnotations({ "nginx.ingress.kubernetes.io/auth-signin": "https://sso.akko.example/start" })).map(
+                    ([path]) => path,
+                ),
+                ["viz.dashboard.ingress.authAnnotations"],
+            );
+            const alb = withAnnotations({
+                "alb.ingress.kubernetes.io/auth-type": "cognito",
+                "alb.ingress.kubernetes.io/auth-on-unauthenticated-request": "allow",
+            });
+            assert.deepEqual(
+                issuesOf(validateDashboardIngress, alb).map(([path]) => path),
+                [
+                    "viz.dashboard.ingress.authAnnotations.alb.ingress.kubernetes.io/auth-idp-cognito",
+                    "viz.dashboard.ingress.authAnnotations.alb.ingress.kubernetes.io/auth-on-unauthenticated-request",
+                ],
+            );
+            const noViz = withAnnotations({ "nginx.ingress.kubernetes.io/auth-url": "https://sso.akko.example/oauth2/auth" }, false);
+            assert.deepEqual(issuesOf(validateDashboardIngress, noViz), [
+                ["viz.dashboard.ingress.enabled", "needs viz.enabled true: without viz there is no dashboard to publish"],
+            ]);
+        });
+    });
+
     describe("validateDashboardIngress", () => {
         it("refuses an Ingress without host or SSO annotations", () => {
             assert.deepEqual(issuesOf(validateDashboardIngress, validConfig("eks", { viz: { dashboard: { ingress: { enabled: true } } } })), [
                 ["viz.dashboard.ingress.host", "is required when the ingress is enabled"],
-                ["viz.dashboard.ingress.authAnnotations", "must hold the SSO forward-auth annotations: the dashboard (and its tap) has no login of its own"],
+                [
+                    "viz.dashboard.ingress.authAnnotations",
+                    "must hold a forward-auth gate, the dashboard (and its tap) having no login of its own: nginx.ingress.kubernetes.io/auth-url " +
+                        "(ingress-nginx), traefik.ingress.kubernetes.io/router.middlewares (traefik), alb.ingress.kubernetes.io/auth-type (aws-load-balancer-controller)",
+                ],
             ]);
         });
 

@@ -1,31 +1,83 @@
 /** Rules of `viz`: its Prometheus, who may reach it, and the dashboard's Ingress. */
 import { Callers, identityPattern } from "../schema/primitives";
+import { FORWARD_AUTH } from "../schema/viz";
 import type { ConfigShape, RuleContext } from "./types";
 
-/** An external Prometheus needs its URL: viz's metrics API and the dashboards query it there. */
+/**
+ * An external Prometheus needs its URL: viz's metrics API and the dashboards query it there. The
+ * bundled one has its own: a URL (or a scraper's authentication) set for it would be ignored
+ * without a word, and the operator would believe viz reads the Prometheus they named.
+ */
 export function validatePrometheusMode(config: ConfigShape, ctx: RuleContext): void {
     const viz = config.viz;
     if (viz.enabled && viz.prometheus.mode === "external" && !viz.prometheus.url) {
         ctx.addIssue({ code: "custom", path: ["viz", "prometheus", "url"], message: "is required when viz.prometheus.mode is external" });
     }
+    if (viz.prometheus.mode === "bundled" && viz.prometheus.url !== undefined) {
+        ctx.addIssue({
+            code: "custom",
+            path: ["viz", "prometheus", "url"],
+            message:
+                "applies only to an external Prometheus (viz.prometheus.mode external): the bundled one would ignore it. Remove it, or set the mode to external",
+        });
+    }
+    if (viz.prometheus.mode === "bundled" && viz.prometheus.scraper.authentication !== undefined) {
+        ctx.addIssue({
+            code: "custom",
+            path: ["viz", "prometheus", "scraper", "authentication"],
+            message: "applies only to an external Prometheus (viz.prometheus.mode external): viz's own Prometheus is meshed, and this would be ignored",
+        });
+    }
 }
 
 /**
- * The dashboard's Ingress needs a host, and the SSO's forward-auth annotations: the dashboard (and
- * its tap, which shows live requests) has no login of its own, so an Ingress without them would
- * publish it to anyone.
+ * The dashboard's Ingress needs a host, and a forward-auth gate in front of it: the dashboard (and
+ * its tap, which shows live requests) has no login of its own, so an Ingress whose annotations ask
+ * no SSO would publish it to anyone. The annotations' keys and values are checked by the schema
+ * (config/schema/viz.ts FORWARD_AUTH); here, that one gate is there, and for the AWS Load Balancer
+ * Controller, its identity provider and that unauthenticated requests are not let through. Without
+ * viz there is no dashboard: an Ingress for it would be ignored without a word.
  */
 export function validateDashboardIngress(config: ConfigShape, ctx: RuleContext): void {
     const ingress = config.viz.dashboard.ingress;
-    if (ingress.enabled && !ingress.host) {
-        ctx.addIssue({ code: "custom", path: ["viz", "dashboard", "ingress", "host"], message: "is required when the ingress is enabled" });
+    const path = ["viz", "dashboard", "ingress"];
+    if (!ingress.enabled) return;
+    if (!config.viz.enabled) {
+        ctx.addIssue({ code: "custom", path: [...path, "enabled"], message: "needs viz.enabled true: without viz there is no dashboard to publish" });
     }
-    if (ingress.enabled && Object.keys(ingress.authAnnotations).length === 0) {
+    if (!ingress.host) ctx.addIssue({ code: "custom", path: [...path, "host"], message: "is required when the ingress is enabled" });
+    const annotations = ingress.authAnnotations;
+    const gates = Object.values(FORWARD_AUTH)
+        .map(({ gate }) => gate)
+        .filter((gate) => annotations[gate] !== undefined);
+    if (gates.length === 0) {
         ctx.addIssue({
             code: "custom",
-            path: ["viz", "dashboard", "ingress", "authAnnotations"],
-            message: "must hold the SSO forward-auth annotations: the dashboard (and its tap) has no login of its own",
+            path: [...path, "authAnnotations"],
+            message:
+                "must hold a forward-auth gate, the dashboard (and its tap) having no login of its own: " +
+                Object.entries(FORWARD_AUTH)
+                    .map(([controller, { gate }]) => `${gate} (${controller})`)
+                    .join(", "),
         });
+    }
+    const alb = "alb.ingress.kubernetes.io/";
+    const type = annotations[`${alb}auth-type`];
+    if (type === "oidc" || type === "cognito") {
+        if (!annotations[`${alb}auth-idp-${type}`]) {
+            ctx.addIssue({
+                code: "custom",
+                path: [...path, "authAnnotations", `${alb}auth-idp-${type}`],
+                message: `is required with ${alb}auth-type ${type}: the identity provider the ALB asks`,
+            });
+        }
+        if (annotations[`${alb}auth-on-unauthenticated-request`] === "allow") {
+            ctx.addIssue({
+                code: "custom",
+                path: [...path, "authAnnotations", `${alb}auth-on-unauthenticated-request`],
+                message: "must not be allow: the ALB would let unauthenticated requests through to the dashboard",
+            });
+        }
     }
 }
 

@@ -1,10 +1,10 @@
 /** `cluster`: which existing Kubernetes cluster the stack deploys to. */
 import { z } from "zod";
-import { nonBlank } from "./primitives";
+import { filePath, gcpName, gcpNetworkTag, gkeControlPlaneRangeProblem, kubeContext } from "./primitives";
 
 export const clusterConfig = z.strictObject({
-    context: nonBlank.describe("kubeconfig context of the existing cluster this stack deploys to."),
-    kubeconfig: nonBlank
+    context: kubeContext.describe("kubeconfig context of the existing cluster this stack deploys to."),
+    kubeconfig: filePath
         .optional()
         .describe(
             "Path of the kubeconfig file, stored in the stack's state: it must exist on every machine that runs the stack " +
@@ -18,11 +18,18 @@ export const clusterConfig = z.strictObject({
         .strictObject({
             masterIpv4CidrBlock: z
                 .cidrv4()
+                .superRefine((cidr, ctx) => {
+                    const problem = gkeControlPlaneRangeProblem(cidr);
+                    if (problem) ctx.addIssue({ code: "custom", message: problem });
+                })
                 .describe(
                     "GKE private cluster: the control plane's CIDR (`masterIpv4CidrBlock`), the source of the firewall rule `pulumi up` prints for the webhooks.",
                 ),
-            network: nonBlank.describe("GKE private cluster: the VPC network of the nodes, where the firewall rule goes."),
-            nodeTag: nonBlank.describe("GKE private cluster: the network tag of the nodes, the target of the firewall rule."),
+            // The firewall rule is named `<network>-linkerd-webhooks`, itself a GCP name of at most 63.
+            network: gcpName(46, "the firewall rule <network>-linkerd-webhooks must fit in 63").describe(
+                "GKE private cluster: the VPC network of the nodes, where the firewall rule goes.",
+            ),
+            nodeTag: gcpNetworkTag.describe("GKE private cluster: the network tag of the nodes, the target of the firewall rule."),
         })
         .optional(),
 });

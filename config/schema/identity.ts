@@ -1,12 +1,32 @@
 /** `identity`: the trust domain, the trust anchor and its rotation, and the identity issuer. */
 import { z } from "zod";
+import { ISSUER_LIFETIME_HOURS, issuerLifetimeProblem, MAX_VALIDITY_HOURS, MIN_RENEW_BEFORE_HOURS } from "../../lib/issuerLifetimes";
 import { hours } from "./primitives";
+
+/** The issuer's lifetime for a back end: the bounds the policy pack applies too (lib/issuerLifetimes.ts). */
+function issuerHours(backEnd: "static" | "certManager") {
+    const { min, max } = ISSUER_LIFETIME_HOURS[backEnd];
+    const message = issuerLifetimeProblem(backEnd, min - 1)!;
+    return z.int().min(min, message).max(max, message);
+}
+
+/** An issuer's renewal window: long enough for the daily check to alert after a missed renewal. */
+const renewBeforeHours = z
+    .int()
+    .min(
+        MIN_RENEW_BEFORE_HOURS,
+        `must be at least ${MIN_RENEW_BEFORE_HOURS}: the daily check alerts when fewer than renewBeforeHours - 1 hours are left ` +
+            "(rotationJob.issuerMinHoursLeft's default), which must be at least 1",
+    )
+    .max(MAX_VALIDITY_HOURS);
 
 export const identityConfig = z.strictObject({
     trustDomain: z
         .string()
-        .max(253)
-        .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/, { message: "a DNS domain such as cluster.local" })
+        .max(253, "must be at most 253 characters (a DNS domain)")
+        .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/, {
+            message: "a DNS domain such as cluster.local: lower-case labels of letters, digits and -, each at most 63 characters",
+        })
         .describe("Linkerd's trust domain: the suffix of every identity (`<sa>.<ns>.serviceaccount.identity.linkerd.<trustDomain>`)."),
     trustAnchor: z.strictObject({
         validityHours: hours.min(24 * 30).describe("Validity of a new trust anchor, in hours (an existing one keeps its own); at most 175200 (20 years)."),
@@ -15,7 +35,7 @@ export const identityConfig = z.strictObject({
             .min(1)
             .max(365 * 20)
             .describe("`pulumi up` warns when fewer days than this are left on the anchor (linkerd check warns at 60); below the anchor's validity."),
-        generation: z.int().min(1).describe("The anchor in use; a completed rotation moves to the next generation."),
+        generation: z.int().min(1).max(9999).describe("The anchor in use; a completed rotation moves to the next generation."),
         rotationPhase: z
             .union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)])
             .describe(
@@ -47,12 +67,14 @@ export const identityConfig = z.strictObject({
     issuer: z.strictObject({
         mode: z.enum(["static", "certManager"]).describe("static: @pulumi/tls signs the issuer; certManager: cert-manager issues and rotates it."),
         static: z.strictObject({
-            validityHours: hours.min(24).describe("Static issuer: validity of the issuer certificate, in hours (shorter than the anchor's)."),
-            renewBeforeHours: hours.describe("Static issuer: early renewal; `pulumi up` re-issues the issuer when fewer hours than this are left."),
+            validityHours: issuerHours("static").describe("Static issuer: validity of the issuer certificate, in hours (shorter than the anchor's)."),
+            renewBeforeHours: renewBeforeHours.describe("Static issuer: early renewal; `pulumi up` re-issues the issuer when fewer hours than this are left."),
         }),
         certManager: z.strictObject({
-            durationHours: hours.min(2).describe("cert-manager issuer: certificate duration in hours (Linkerd docs: 48 h)."),
-            renewBeforeHours: hours.describe("cert-manager issuer: cert-manager renews this many hours before expiry (Linkerd docs: 25 h)."),
+            durationHours: issuerHours("certManager").describe(
+                "cert-manager issuer: certificate duration in hours (Linkerd docs: 48 h, the most allowed: the policy pack refuses a longer one).",
+            ),
+            renewBeforeHours: renewBeforeHours.describe("cert-manager issuer: cert-manager renews this many hours before expiry (Linkerd docs: 25 h)."),
         }),
     }),
 });

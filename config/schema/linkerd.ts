@@ -1,6 +1,6 @@
 /** `linkerd`: the control plane's chart, availability, proxy-init or CNI plugin, and resources. */
 import { z } from "zod";
-import { containerResources, exactChartVersion, httpsUrl } from "./primitives";
+import { containerResources, exactChartVersion, httpsUrl, nodePath } from "./primitives";
 
 export const linkerdConfig = z.strictObject({
     chartVersion: exactChartVersion.describe("Exact version of the linkerd-crds and linkerd-control-plane charts (and linkerd-viz, linkerd2-cni)."),
@@ -37,17 +37,11 @@ export const linkerdConfig = z.strictObject({
                 "Linkerd's CNI plugin (chart linkerd2-cni) sets up each pod's redirection instead of the linkerd-init container, " +
                     "which needs NET_ADMIN and NET_RAW: required to mesh namespaces that enforce Pod Security `baseline` or `restricted`.",
             ),
-        netDir: z
-            .string()
-            .regex(/^\//, { message: "an absolute path" })
-            .describe("Where the node's CNI configuration is (k3s: /var/lib/rancher/k3s/agent/etc/cni/net.d)."),
-        binDir: z
-            .string()
-            .regex(/^\//, { message: "an absolute path" })
-            .describe(
-                "Where the node's container runtime runs CNI plugins from (containerd's `bin_dir`): the plugin's binary goes there. " +
-                    "k3s and k3d: /var/lib/rancher/k3s/data/cni (rancher/k3s images v1.31.0-v1.31.6 and v1.32.0-v1.32.2: /bin); GKE: /home/kubernetes/bin.",
-            ),
+        netDir: nodePath.describe("Where the node's CNI configuration is (k3s: /var/lib/rancher/k3s/agent/etc/cni/net.d)."),
+        binDir: nodePath.describe(
+            "Where the node's container runtime runs CNI plugins from (containerd's `bin_dir`): the plugin's binary goes there. " +
+                "k3s and k3d: /var/lib/rancher/k3s/data/cni (rancher/k3s images v1.31.0-v1.31.6 and v1.32.0-v1.32.2: /bin); GKE: /home/kubernetes/bin.",
+        ),
         resources: containerResources.describe("The CNI plugin's install-cni container (a DaemonSet, one per node)."),
     }),
     networkPolicies: z.boolean().describe("NetworkPolicies for the control plane, where a platform policy puts default-deny everywhere."),

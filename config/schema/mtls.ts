@@ -80,9 +80,35 @@ export const authorization = z.strictObject({
     serviceAccount: namespaceName.optional().describe("The ServiceAccount of the pods that serve: their own identity may call the server too (replicas)."),
 });
 
+/** How deep and how long the operator's Traefik values may be: Traefik's own values nest 5 levels, and fit in a few KiB. */
+export const MAX_FREE_FORM_DEPTH = 16;
+export const MAX_FREE_FORM_TEXT = 64 * 1024;
+
+/** The depth of a JSON value (a scalar is 0), walked without recursion. */
+function depthOf(value: unknown): number {
+    let deepest = 0;
+    const pending: [unknown, number][] = [[value, 0]];
+    while (pending.length > 0) {
+        const [node, depth] = pending.pop()!;
+        deepest = Math.max(deepest, depth);
+        if (node !== null && typeof node === "object") for (const child of Object.values(node)) pending.push([child, depth + 1]);
+    }
+    return deepest;
+}
+
+/**
+ * Values the program passes through without reading them (rendered to YAML for k3s' helm-controller):
+ * bounded in depth and size, so that they fail here, not after half the mesh is registered.
+ */
+const freeFormValues = z.record(z.string(), z.unknown()).superRefine((values, ctx) => {
+    if (depthOf(values) > MAX_FREE_FORM_DEPTH) ctx.addIssue({ code: "custom", message: `must nest at most ${MAX_FREE_FORM_DEPTH} levels deep` });
+    else if (JSON.stringify(values).length > MAX_FREE_FORM_TEXT)
+        ctx.addIssue({ code: "custom", message: `must be at most ${MAX_FREE_FORM_TEXT / 1024} KiB as JSON` });
+});
+
 export const mtlsConfig = z.strictObject({
     enabled: z.boolean().describe("THE switch: false creates no Kubernetes object at all (after draining a meshed stack)."),
-    namespaces: z.array(namespaceName).min(1).describe("The AKKO namespaces whose workloads are meshed (they must exist)."),
+    namespaces: z.array(namespaceName).min(1).max(100).describe("The AKKO namespaces whose workloads are meshed (they must exist)."),
     namespaceDefaults: namespaceDefaults,
     namespaceOptions: z
         .record(namespaceName, namespaceOptions)
@@ -114,13 +140,11 @@ export const mtlsConfig = z.strictObject({
                     "requests, or any client can reach any Service through it (linkerd.io 2-edge tasks/using-ingress.md; " +
                     "linkerd2-proxy app/outbound/src/ingress.rs).",
             ),
-        k3sTraefikValues: z
-            .record(z.string(), z.unknown())
-            .describe(
-                "`k3s-traefik`: Traefik values you already set through a HelmChartConfig named `traefik`. k3s reads one " +
-                    "HelmChartConfig per chart, and the program's takes that name, so it carries yours: move them here " +
-                    '(docs/admin/mtls.md, "The ingress hop"). The mesh\'s pod annotations win.',
-            ),
+        k3sTraefikValues: freeFormValues.describe(
+            "`k3s-traefik`: Traefik values you already set through a HelmChartConfig named `traefik`. k3s reads one " +
+                "HelmChartConfig per chart, and the program's takes that name, so it carries yours: move them here " +
+                '(docs/admin/mtls.md, "The ingress hop"). The mesh\'s pod annotations win.',
+        ),
     }),
     mode: z.enum(["permissive", "strict"]).describe("permissive: plaintext still accepted (migration); strict: only authenticated mesh traffic."),
     networkPolicies: z
@@ -132,6 +156,7 @@ export const mtlsConfig = z.strictObject({
     drainOnDisable: z.boolean().describe("Disable in steps that never cut traffic (true), or remove everything at once (false)."),
     authorizations: z
         .array(authorization)
+        .max(256)
         .describe(
             "Strict mode: who may call which server, by ServiceAccount identity. Each: `namespace`, `name`, `podSelector`, `port`, " +
                 "`proxyProtocol`, `clients` or `networks`, `serviceAccount`.",

@@ -1,6 +1,6 @@
 /** `observability`: Grafana dashboards, alert and recording rules, the runbook link. */
 import { z } from "zod";
-import { httpUrl, labelKey, labels, labelValue, namespaceName, nonBlank } from "./primitives";
+import { displayText, httpUrl, labelKey, labels, labelValue, namespaceName } from "./primitives";
 
 export const observabilityConfig = z.strictObject({
     /** Grafana dashboards as ConfigMaps for the Grafana sidecar. */
@@ -9,7 +9,7 @@ export const observabilityConfig = z.strictObject({
         namespace: namespaceName.describe("Namespace of the dashboard ConfigMaps (where the Grafana sidecar looks)."),
         label: labelKey.describe("The label key the sidecar watches (kube-prometheus-stack: grafana_dashboard)."),
         labelValue: labelValue.describe('The value of that label (kube-prometheus-stack: "1").'),
-        folder: nonBlank.describe("Grafana folder of the dashboards."),
+        folder: displayText(255).describe("Grafana folder of the dashboards."),
     }),
     prometheusOperator: z
         .boolean()

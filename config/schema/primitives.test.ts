@@ -38,7 +38,7 @@ describe("schema primitives", () => {
         assert.deepEqual(issues(podSelector.safeParse({})), [["", "must select pods by at least one label"]]);
     });
 
-    it("annotation keys are qualified names; their values any text", () => {
+    it("annotation keys are qualified names; their values any text (the dashboard's auth annotations are checked apart)", () => {
         assert.ok(annotations.safeParse({ "nginx.ingress.kubernetes.io/auth-url": "https://auth/?a=b c" }).success);
         assert.deepEqual(
             issues(annotations.safeParse({ "nginx.ingress.kubernetes.io/auth url": "x" })).map(([path]) => path),
@@ -53,14 +53,14 @@ describe("schema primitives", () => {
 
     it("a zero request or limit is refused, as text in any unit", () => {
         for (const zero of ["0", "0m", "0Mi", "0.0Gi"]) {
-            const result = containerResources.safeParse({ cpu: { request: zero, limit: zero }, memory: { request: "1Mi", limit: "1Mi" } });
+            const result = containerResources.safeParse({ cpu: { request: zero, limit: zero }, memory: { request: "32Mi", limit: "32Mi" } });
             assert.deepEqual(
                 issues(result).map(([path]) => path),
                 ["cpu.request", "cpu.limit"],
                 zero,
             );
         }
-        assert.ok(containerResources.safeParse({ cpu: { request: "1m" }, memory: { request: "1Mi", limit: "1Mi" } }).success);
+        assert.ok(containerResources.safeParse({ cpu: { request: "1m" }, memory: { request: "4Mi", limit: "32Mi" } }).success);
     });
 
     it("ports are listed once", () => {
@@ -71,5 +71,7 @@ describe("schema primitives", () => {
         assert.ok(identityPattern("cluster.local").test("a.b.serviceaccount.identity.linkerd.cluster.local"));
         assert.ok(!identityPattern("cluster.local").test("a.b.serviceaccount.identity.linkerd.clusterXlocal"));
         assert.doesNotThrow(() => identityPattern("a(b[c"));
+        assert.doesNotThrow(() => identityPattern("x".repeat(100_000)).test("a.b"), "100 kB: too large to compile, compared as text");
+        assert.ok(!identityPattern("local").test("a.b.c.serviceaccount.identity.linkerd.local"), "three names before the suffix");
     });
 });

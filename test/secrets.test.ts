@@ -1,0 +1,327 @@
+/**
+ * Config set with `pulumi config set --secret` stays secret (issue 17). Pulumi marks secrecy per
+ * top-level key, so each scenario marks one key secret, gives its text leaves values that carry a
+ * marker, runs the program, and looks for the marker and every secret text in everything the
+ * program leaves in the open: stack outputs, component outputs, resource inputs outside their
+ * secret paths, resource names and URNs, warnings, notes, and error messages.
+ */
+import { strict as assert } from "node:assert";
+import { ConfigError } from "../config";
+import { ProgramRun, readStackConfig, runProgram, setConfigPath } from "../tools/mockRuntime";
+
+/** In every secret text: a leak shows up even where a text was escaped, cut or embedded. */
+const MARKER = "s3cr3t";
+const DIGEST = `sha256:${"a".repeat(64)}`;
+
+/** Runs a stack file with `--path` overrides and the given top-level keys marked secret; returns the run and the secret texts. */
+async function runSecret(stack: string, overrides: Record<string, unknown>, secretKeys: string[]): Promise<{ run: ProgramRun; texts: readonly string[] }> {
+    let config = readStackConfig(stack);
+    for (const [key, value] of Object.entries(overrides)) config = setConfigPath(config, key, value);
+    const run = await runProgram({ stack, config, secretKeys: secretKeys.map((k) => `akko-mtls:${k}`) });
+    // Every text the overrides put under a secret key, but an enumeration's choice (which the plan shows anyway).
+    const texts = Object.entries(overrides)
+        .filter(([key]) => secretKeys.includes(key.split(".")[0]) && !/\.(mode|controller)$/.test(key))
+        .flatMap(([, value]) => leaves(value).map(([, text]) => text));
+    return { run, texts };
+}
+
+/** Every string leaf of a value, with its dotted path (as the mock runtime's secretPaths spell it). */
+function leaves(value: unknown, at: string[] = [], out: [string, string][] = []): [string, string][] {
+    if (typeof value === "string") out.push([at.join("."), value]);
+    else if (value !== null && typeof value === "object") for (const [key, child] of Object.entries(value)) leaves(child, [...at, key], out);
+    return out;
+}
+
+const underSecret = (path: string, secretPaths: string[]) => secretPaths.some((p) => p === "" || path === p || path.startsWith(`${p}.`));
+
+/** Where a secret shows in the open: each finding names the place. */
+function leaks(run: ProgramRun, texts: readonly string[]): string[] {
+    // The project's name is in every URN and full config key: what a secret text is compared with is the rest.
+    const shows = (text: string) => {
+        const rest = text.replace(/akko-mtls/g, "");
+        return rest.includes(MARKER) || texts.some((secret) => secret.length >= 4 && rest.includes(secret));
+    };
+    const found: string[] = [];
+    for (const [key, output] of Object.entries(run.outputs)) {
+        if (!output.secret && shows(JSON.stringify(output.value))) found.push(`stack output ${key}`);
+    }
+    for (const [urn, outputs] of Object.entries(run.componentOutputs)) {
+        for (const [path, text] of leaves(outputs.value)) if (!underSecret(path, outputs.secretPaths) && shows(text)) found.push(`output ${path} of ${urn}`);
+    }
+    for (const resource of run.resources) {
+        // The project's and the stack's own names are in every URN; what follows them comes from the program.
+        if (shows(resource.urn.replace(`urn:pulumi:${run.stack}::`, ""))) found.push(`the name of ${resource.urn}`);
+        for (const [path, text] of leaves(resource.inputs)) {
+            if (!underSecret(path, resource.secretPaths) && shows(text)) found.push(`input ${path} of ${resource.type} ${resource.name}`);
+        }
+        // A Kubernetes object's name and namespace are its ID in Pulumi state: never secret, even when marked so.
+        for (const field of ["name", "namespace"]) {
+            const value = resource.inputs?.metadata?.[field];
+            if (typeof value === "string" && shows(value)) found.push(`metadata.${field} of ${resource.type} ${resource.name}`);
+        }
+    }
+    for (const message of [...run.warnings, ...run.notes]) if (shows(message)) found.push(`log: ${message.slice(0, 100)}`);
+    if (run.error && shows(`${run.error.message}\n${run.error.stack ?? ""}`)) found.push(`error: ${run.error.message.slice(0, 200)}`);
+    return found;
+}
+
+const GKE_PRIVATE = { masterIpv4CidrBlock: "172.16.32.0/28", network: `${MARKER}-vpc`, nodeTag: `${MARKER}-nodes` };
+const INGRESS = {
+    enabled: true,
+    host: `dash-${MARKER}.example.org`,
+    className: `nginx-${MARKER}`,
+    tlsSecretName: `tls-${MARKER}`,
+    authAnnotations: {
+        "nginx.ingress.kubernetes.io/auth-url": `https://sso.example.org/oauth2/auth?token=${MARKER}-token`,
+        "nginx.ingress.kubernetes.io/auth-signin": `https://sso.example.org/start?rd=${MARKER}`,
+    },
+};
+
+/** One scenario per top-level key that can be marked secret, each key's text leaves set in the stack. */
+const SCENARIOS: [string, string, Record<string, unknown>][] = [
+    [
+        "cluster",
+        "gke",
+        {
+            "mtls.enabled": true,
+            "cluster.context": `gke_${MARKER}-project_europe-west1_akko`,
+            "cluster.kubeconfig": `/home/ops/.kube/${MARKER}-config`,
+            "cluster.gkePrivate": GKE_PRIVATE,
+        },
+    ],
+    ["cluster", "netcup", { "mtls.enabled": true, "cluster.context": `netcup-${MARKER}` }],
+    [
+        "viz",
+        "eks",
+        {
+            "mtls.enabled": true,
+            "viz.dashboard.ingress": INGRESS,
+            "viz.prometheus.alertmanagers": [`http://am-${MARKER}.monitoring.svc:9093`],
+            "viz.prometheus.readers": { networks: ["10.99.0.0/16"] },
+            "viz.prometheus.retention": "7d",
+            "viz.prometheus.retentionSize": "2GB",
+            "viz.prometheus.scraper.podSelector": { "app.kubernetes.io/name": `prom-${MARKER}` },
+        },
+    ],
+    [
+        "viz",
+        "eks",
+        {
+            "mtls.enabled": true,
+            "viz.prometheus.mode": "external",
+            "viz.prometheus.url": `http://reader:${MARKER}-pw@prom-${MARKER}.example.org:9090`,
+            "viz.prometheus.alertmanagers": [],
+            "observability.prometheusOperator": true,
+        },
+    ],
+    [
+        "observability",
+        "eks",
+        {
+            "mtls.enabled": true,
+            "observability.runbookUrl": `https://wiki.example.org/${MARKER}-runbook`,
+            "observability.ruleLabels": { release: `kps-${MARKER}` },
+            "observability.prometheusOperator": true,
+            "observability.grafanaDashboards": { enabled: true, folder: `Mesh ${MARKER}`, label: `dash-${MARKER}`, labelValue: `on-${MARKER}` },
+        },
+    ],
+    [
+        "mtls",
+        "netcup",
+        {
+            "mtls.enabled": true,
+            "mtls.ingress.k3sTraefikValues": {
+                additionalArguments: [`--providers.file.filename=/${MARKER}/dynamic.yaml`],
+                ports: { websecure: { tls: { options: `${MARKER}-options` } } },
+            },
+        },
+    ],
+    ["identity", "k3d", { "mtls.enabled": true, "identity.trustDomain": `${MARKER}.example` }],
+    [
+        "linkerd",
+        "netcup",
+        {
+            "mtls.enabled": true,
+            "linkerd.cni.enabled": true,
+            "linkerd.cni.netDir": `/var/lib/${MARKER}/net.d`,
+            "linkerd.cni.binDir": `/opt/${MARKER}/bin`,
+            "linkerd.repository": `https://charts.example.org/${MARKER}-linkerd`,
+        },
+    ],
+    ["certManager", "netcup", { "mtls.enabled": true, "certManager.repository": `https://charts.example.org/${MARKER}-jetstack` }],
+    [
+        "rotationJob",
+        "netcup",
+        {
+            "mtls.enabled": true,
+            "rotationJob.image": `registry.example.org/${MARKER}/node:24@${DIGEST}`,
+            "rotationJob.kubectlImage": `registry.example.org/${MARKER}/kubectl:1.34@${DIGEST}`,
+        },
+    ],
+];
+
+describe("secret config stays secret (issue 17)", () => {
+    for (const [key, stack, overrides] of SCENARIOS) {
+        it(`${key} marked secret (${stack}: ${Object.keys(overrides).slice(1).join(", ")}): nowhere in the open`, async () => {
+            const { run, texts } = await runSecret(stack, overrides, [key]);
+            assert.equal(run.error, undefined, String(run.error));
+            assert.ok(
+                texts.some((t) => t.includes(MARKER)),
+                "the scenario holds secret texts",
+            );
+            assert.deepEqual(leaks(run, texts), []);
+        });
+    }
+
+    it("the same values, not marked secret, do show: the scenarios reach outputs, inputs and warnings", async () => {
+        const shown = async (stack: string, overrides: Record<string, unknown>) => {
+            const { run } = await runSecret(stack, overrides, []);
+            assert.equal(run.error, undefined, String(run.error));
+            return leaks(run, [MARKER]);
+        };
+        const [, , gke] = SCENARIOS[0];
+        const found = [...(await shown("gke", gke)), ...(await shown("eks", SCENARIOS[2][2]))];
+        assert.ok(
+            found.some((f) => f === "stack output vizDashboard"),
+            found.join("\n"),
+        );
+        assert.ok(found.some((f) => f.startsWith("log: GKE private cluster")));
+        assert.ok(found.some((f) => f.includes("akko-viz-dashboard")));
+    });
+
+    it("the GKE firewall command keeps its shape, the secret values shown as [secret]", async () => {
+        const { run } = await runSecret("gke", SCENARIOS[0][2], ["cluster"]);
+        const warning = run.warnings.find((w) => w.startsWith("GKE private cluster"));
+        assert.match(
+            warning ?? "",
+            /gcloud compute firewall-rules create \[secret\]-linkerd-webhooks --network \[secret\] .*--source-ranges \[secret\] --target-tags \[secret\] /,
+        );
+    });
+});
+
+describe("a name is never built from a secret value: such a key is refused, naming it (issue 17)", () => {
+    const cases: [string, string, Record<string, unknown>, string][] = [
+        ["mtls", "netcup", { "mtls.enabled": true, "mtls.namespaces": [`data-${MARKER}`] }, "akko-mtls:mtls.namespaces[0]"],
+        [
+            "mtls",
+            "eks",
+            { "mtls.enabled": true, "mtls.ingress": { enabled: true, controller: "in-namespace", namespace: `ingress-${MARKER}` } },
+            "akko-mtls:mtls.ingress.namespace",
+        ],
+        ["certManager", "netcup", { "mtls.enabled": true, "certManager.namespace": `certs-${MARKER}` }, "akko-mtls:certManager.namespace"],
+        [
+            "observability",
+            "netcup",
+            { "mtls.enabled": true, "observability.grafanaDashboards.namespace": `grafana-${MARKER}` },
+            "akko-mtls:observability.grafanaDashboards.namespace",
+        ],
+    ];
+    for (const [key, stack, overrides, named] of cases) {
+        it(`${named} under a secret ${key}`, async () => {
+            const { run, texts } = await runSecret(stack, overrides, [key]);
+            assert.ok(run.error instanceof ConfigError, String(run.error));
+            assert.deepEqual(
+                run.error.problems.map((p) => p.key),
+                [named],
+            );
+            assert.match(run.error.message, new RegExp(`names Kubernetes objects and Pulumi resources.*yet ${key} is marked secret`));
+            assert.deepEqual(leaks(run, texts), []);
+            assert.deepEqual(
+                run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack"),
+                [],
+                "nothing registered",
+            );
+        });
+    }
+
+    it("a strict authorization (its Server's name and namespace) under a secret mtls", async () => {
+        const authorization = {
+            namespace: "akko",
+            name: `trino-${MARKER}`,
+            podSelector: { app: "trino" },
+            port: 8080,
+            clients: ["superset.akko.serviceaccount.identity.linkerd.cluster.local"],
+        };
+        const { run } = await runSecret("netcup", { "mtls.enabled": true, "mtls.mode": "strict", "mtls.authorizations": [authorization] }, ["mtls"]);
+        assert.ok(run.error instanceof ConfigError, String(run.error));
+        assert.deepEqual(
+            run.error.problems.map((p) => p.key),
+            ["akko-mtls:mtls.authorizations[0].namespace", "akko-mtls:mtls.authorizations[0].name"],
+        );
+    });
+
+    it("every key secret at once, names left to the presets: no name, URN or Kubernetes name holds a secret", async () => {
+        const overrides = Object.assign({}, ...SCENARIOS.filter(([, stack]) => stack === "netcup").map(([, , o]) => o));
+        const keys = ["cluster", "mtls", "linkerd", "identity", "certManager", "viz", "observability", "rotationJob"];
+        const { run, texts } = await runSecret("netcup", { ...overrides, "identity.trustDomain": `${MARKER}.example` }, keys);
+        assert.equal(run.error, undefined, String(run.error));
+        assert.deepEqual(leaks(run, texts), []);
+    });
+});
+
+describe("refusals never show a secret value (issue 17)", () => {
+    // Each a bad config under a key marked secret whose message (the rule's, the hint's, zod's) could quote a value.
+    const refusals: [string, string, Record<string, unknown>, string[]][] = [
+        ["a namespace listed twice", "netcup", { "mtls.namespaces": [`a-${MARKER}`, `a-${MARKER}`] }, ["mtls"]],
+        ["an invalid kube context", "netcup", { "cluster.context": `${MARKER} context` }, ["cluster"]],
+        ["a kube context set as a number", "netcup", { "cluster.context": 12345 }, ["cluster"]],
+        ["a request above its limit", "netcup", { "linkerd.proxy.resources.memory.request": "129Mi" }, ["linkerd"]],
+        [
+            "a reader that is not an identity of a secret trust domain",
+            "eks",
+            { "identity.trustDomain": `${MARKER}.example`, "viz.prometheus.readers": { clients: ["grafana"] } },
+            ["identity"],
+        ],
+        [
+            "an unmeshed external scraper in strict mode, in a secret namespace",
+            "eks",
+            {
+                "mtls.enabled": true,
+                "mtls.mode": "strict",
+                "viz.prometheus.mode": "external",
+                "viz.prometheus.url": `http://prom-${MARKER}.example.org:9090`,
+                "viz.prometheus.alertmanagers": [],
+                "viz.prometheus.scraper.namespace": `mon-${MARKER}`,
+                "observability.prometheusOperator": true,
+            },
+            ["viz"],
+        ],
+        ["a URL for the bundled Prometheus", "eks", { "viz.prometheus.url": `http://prom-${MARKER}.example.org:9090` }, ["viz"]],
+        ["a runbook URL with a template", "netcup", { "observability.runbookUrl": `https://wiki.example.org/{{ $labels.${MARKER} }}` }, ["observability"]],
+        ["a boolean as text", "eks", { "viz.dashboard.ingress.enabled": MARKER }, ["viz"]],
+        [
+            "an auth annotation that is no forward auth",
+            "eks",
+            { "viz.dashboard.ingress": { ...INGRESS, authAnnotations: { "example.com/auth": MARKER } } },
+            ["viz"],
+        ],
+        [
+            "a client in an unmeshed namespace",
+            "netcup",
+            {
+                "mtls.mode": "strict",
+                "mtls.authorizations": [
+                    { namespace: "akko", name: "x", podSelector: { a: "b" }, port: 1, clients: [`x.${MARKER}.serviceaccount.identity.linkerd.cluster.local`] },
+                ],
+            },
+            ["mtls"],
+        ],
+        ["an image by tag", "netcup", { "rotationJob.image": `registry.example.org/${MARKER}/node:24` }, ["rotationJob"]],
+        ["a Traefik value with a controller in its own namespace", "eks", { "mtls.ingress.k3sTraefikValues": { token: MARKER } }, ["mtls"]],
+    ];
+    for (const [why, stack, overrides, keys] of refusals) {
+        it(why, async () => {
+            const { run, texts } = await runSecret(stack, { "mtls.enabled": true, ...overrides }, keys);
+            assert.ok(run.error instanceof ConfigError, `refused: ${run.error}`);
+            assert.deepEqual(leaks(run, texts), []);
+        });
+    }
+
+    it("a key set without --path under a secret name", async () => {
+        const config = { ...readStackConfig("netcup"), "akko-mtls:viz.dashboard.ingress.host": `dash-${MARKER}.example.org` };
+        const run = await runProgram({ stack: "netcup", config, secretKeys: ["akko-mtls:viz.dashboard.ingress.host"] });
+        assert.ok(run.error instanceof ConfigError);
+        assert.match(run.error.message, /pulumi config set --secret --path viz\.dashboard\.ingress\.host <value> \(got \[secret\]\)/);
+        assert.doesNotMatch(run.error.message, new RegExp(MARKER));
+    });
+});
