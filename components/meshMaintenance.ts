@@ -284,6 +284,29 @@ export class MeshMaintenance extends pulumi.ComponentResource {
             { parent: this },
         );
 
+        // The Jobs' only right to change workloads: the restart annotations, nothing else. Made before
+        // any identity that may patch workloads, from their account names (fixed strings): the
+        // RoleBindings that grant the patch right, and the Jobs that use it, wait for the policy and
+        // its binding (a Job that ran before them would patch unconfined).
+        const restarting = [args.rotation ? "check" : undefined, (args.rollout ?? true) ? "rollout" : undefined].filter(
+            (kind): kind is string => kind !== undefined,
+        );
+        const restartOnly = new k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
+            `${name}-restart-only`,
+            {
+                metadata: { name: "akko-mtls-restart-only", labels },
+                spec: restartOnlyPolicy(restarting.map((kind) => pulumi.interpolate`system:serviceaccount:${ns}:linkerd-mesh-${kind}`)),
+            },
+            { parent: this },
+        );
+        const restartOnlyBinding = new k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
+            `${name}-restart-only`,
+            { metadata: { name: "akko-mtls-restart-only", labels }, spec: { policyName: restartOnly.metadata.name, validationActions: ["Deny"] } },
+            { parent: this },
+        );
+        /** What confines the patch right: granted, and used, only once both exist. */
+        const confined: pulumi.Resource[] = [restartOnly, restartOnlyBinding];
+
         const unmeshed = args.unmeshedNamespaces ?? [];
         const workloadNamespaces = [...args.meshedNamespaces, ...unmeshed];
         const strict = args.strict && args.strict.namespaces.length > 0 ? args.strict : undefined;
@@ -327,7 +350,8 @@ export class MeshMaintenance extends pulumi.ComponentResource {
                             roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
                             subjects: [subject],
                         },
-                        { parent: this },
+                        // An identity that may patch workloads gets its rights only once the policy confines them.
+                        { parent: this, dependsOn: grants.restart ? confined : [] },
                     ),
                 );
             };
@@ -597,7 +621,7 @@ export class MeshMaintenance extends pulumi.ComponentResource {
                         },
                     },
                 },
-                { parent: this, dependsOn: [...cronIdentity.ready, ...(args.waitFor ?? [])] },
+                { parent: this, dependsOn: [...confined, ...cronIdentity.ready, ...(args.waitFor ?? [])] },
             );
         }
 
@@ -627,25 +651,10 @@ export class MeshMaintenance extends pulumi.ComponentResource {
                     CONTROL_PLANE_DIGEST: args.controlPlaneDigest ?? "",
                     ...(args.reloadIdentityFor ? { SIGNING_ANCHOR_SHA256: args.reloadIdentityFor } : {}),
                 },
-                extra.then((more) => [...rolloutIdentity.ready, ...(args.waitFor ?? []), ...(this.preflight ? [this.preflight] : []), ...more]),
+                extra.then((more) => [...confined, ...rolloutIdentity.ready, ...(args.waitFor ?? []), ...(this.preflight ? [this.preflight] : []), ...more]),
             );
         }
         this.completed = this.rollout ? this.rollout.metadata.uid : pulumi.output("no rollout");
-
-        // The Jobs' only right to change workloads: the restart annotations, nothing else.
-        const accounts = [this.cronJob ? "check" : undefined, this.rollout ? "rollout" : undefined]
-            .filter((kind): kind is string => kind !== undefined)
-            .map((kind) => pulumi.interpolate`system:serviceaccount:${ns}:linkerd-mesh-${kind}`);
-        const policy = new k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
-            `${name}-restart-only`,
-            { metadata: { name: "akko-mtls-restart-only", labels }, spec: restartOnlyPolicy(accounts) },
-            { parent: this },
-        );
-        new k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
-            `${name}-restart-only`,
-            { metadata: { name: "akko-mtls-restart-only", labels }, spec: { policyName: policy.metadata.name, validationActions: ["Deny"] } },
-            { parent: this },
-        );
 
         this.registerOutputs({
             namespace: this.namespace,
