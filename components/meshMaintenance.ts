@@ -236,11 +236,6 @@ export class MeshMaintenance extends pulumi.ComponentResource {
     public readonly rotationGate: k8s.batch.v1.Job | undefined;
     /** The network preflight Job, if any: the mesh's NetworkPolicies and the namespaces' annotations wait for it. */
     public readonly networkPreflight: k8s.batch.v1.Job | undefined;
-    /**
-     * Resolves once the rollout Job has completed: records that certify its work (meshState,
-     * trustAnchorRotation) depend on it, so a failed `pulumi up` keeps the previous ones.
-     */
-    public readonly completed: pulumi.Output<string>;
 
     constructor(name: string, args: MeshMaintenanceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("akko:mtls:MeshMaintenance", name, {}, opts);
@@ -654,7 +649,6 @@ export class MeshMaintenance extends pulumi.ComponentResource {
                 extra.then((more) => [...confined, ...rolloutIdentity.ready, ...(args.waitFor ?? []), ...(this.preflight ? [this.preflight] : []), ...more]),
             );
         }
-        this.completed = this.rollout ? this.rollout.metadata.uid : pulumi.output("no rollout");
 
         this.registerOutputs({
             namespace: this.namespace,
@@ -664,7 +658,6 @@ export class MeshMaintenance extends pulumi.ComponentResource {
             preflight: this.preflight,
             rotationGate: this.rotationGate,
             networkPreflight: this.networkPreflight,
-            completed: this.completed,
         });
     }
 }

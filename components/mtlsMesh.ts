@@ -8,6 +8,7 @@ import { inNamespaces, namespacePosture, NetworkPolicySpec, platformPolicies, Sc
 import { edgeOf, LINKERD_DEFAULT_OPAQUE_PORTS, LINKERD_OBJECTS, LINKERD_WEBHOOKS, NAMESPACES, PORTS, VIZ_WEBHOOKS } from "../lib/registry";
 import type { RotationPlan } from "../lib/rotation";
 import { CertManager } from "./certManager";
+import { RunCompletion } from "./completion";
 import { GatewayApiCrds } from "./gatewayApi";
 import { CertManagerIdentityIssuer, IdentityIssuer } from "./identityIssuer";
 import { IntermediateCa } from "./intermediateCa";
@@ -157,8 +158,9 @@ export class MtlsMesh extends pulumi.ComponentResource {
     /** How to open the viz dashboard, while viz is enabled. */
     public readonly vizDashboard: pulumi.Output<string> | undefined;
     /**
-     * Resolves once this run's work on the cluster is done (the rollout Job completed; at once
-     * when nothing is deployed). Records of what a run achieved depend on it ({@link settled}).
+     * Resolves once this run's work is done: every resource it registered, in Pulumi state or in the
+     * cluster, has completed its step (components/completion.ts). Records of what a run achieved
+     * depend on it ({@link settled}); deletes come after it (docs/engine.md).
      */
     public readonly completed: pulumi.Output<string>;
 
@@ -166,7 +168,18 @@ export class MtlsMesh extends pulumi.ComponentResource {
         const { config, rotation, mesh } = args;
         // Recorded as the component's inputs, where the policy pack reads the meshed namespaces.
         const meshedNamespaces = injectedNamespaces(mesh);
-        super("akko:mtls:MtlsMesh", name, { meshedNamespaces, phase: mesh.phase }, opts);
+        // Every resource of the run, as it is constructed: what `completed` waits for.
+        const run = new RunCompletion();
+        super(
+            "akko:mtls:MtlsMesh",
+            name,
+            { meshedNamespaces, phase: mesh.phase },
+            {
+                ...opts,
+                transformations: [...(opts?.transformations ?? []), run.collect],
+            },
+        );
+        run.ownedBy(this);
         const trustAnchor = config.identity.trustAnchor;
 
         const anchors: Anchor[] = rotation.anchors.map((planned) => ({
@@ -191,7 +204,6 @@ export class MtlsMesh extends pulumi.ComponentResource {
         this.trustAnchorFingerprintSha256 = signing.anchor.fingerprintSha256;
         this.trustAnchorNotAfter = signing.anchor.notAfter;
         this.trustBundlePem = bundle;
-        this.completed = pulumi.output("nothing deployed");
 
         if (mesh.deploy || mesh.cleanup) {
             const provider = new k8s.Provider(
@@ -220,6 +232,9 @@ export class MtlsMesh extends pulumi.ComponentResource {
             if (mesh.deploy) this.deploy(name, config, mesh, { bundle, inBundle, signing, phase: rotation.record.phase }, { parent: this, provider });
         }
         if (mesh.notice) pulumi.log.warn(mesh.notice, this);
+        // Everything this run creates, updates or reads, whatever it is: the rollout Job, and every
+        // sibling it does not wait for (the CronJob, admission policies, viz, Deployment patches).
+        this.completed = run.completed();
 
         this.registerOutputs({
             deployed: this.deployed,
@@ -428,7 +443,6 @@ export class MtlsMesh extends pulumi.ComponentResource {
         );
         gateReady(maintenance.rotationGate ? [maintenance.rotationGate] : []);
         writable.rotationJobSchedule = maintenance.schedule;
-        writable.completed = maintenance.completed;
 
         // An unmeshed external Prometheus, known to Linkerd: strict namespaces admit it on the proxies'
         // admin port (a Server there keeps kubelet's probes of /live and /ready authorized: the policy
