@@ -5,7 +5,7 @@ import * as random from "@pulumi/random";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { NetworkPolicySpec } from "../lib/networkPolicies";
+import { ROTATION_GATE_POD, type NetworkPolicySpec } from "../lib/networkPolicies";
 import { parseQuantity } from "../lib/quantity";
 import { LINKERD_OBJECTS, NAMESPACES } from "../lib/registry";
 import { toK8sResources } from "./certManager";
@@ -197,7 +197,10 @@ export function scriptMemoryBudget(memoryBytes: number | undefined): ScriptMemor
 /** What a Job's identity may do; each Job kind gets only its own. */
 interface Grants {
     readIssuer: boolean;
-    /** Read the identity controller's Deployment (is it available?). */
+    /**
+     * Find the identity controller's pods (verified through their ReplicaSet to its Deployment) and
+     * the events it records: the rotation gate reads which issuer each replica serves.
+     */
     readIdentity?: boolean;
     restart: boolean;
     preflight: boolean;
@@ -354,7 +357,15 @@ export class MeshMaintenance extends pulumi.ComponentResource {
                 grant("control-plane", args.controlPlaneNamespace, [
                     { apiGroups: [""], resources: ["configmaps"], resourceNames: [LINKERD_OBJECTS.trustRootsConfigMap], verbs: ["get"] },
                     ...(grants.readIssuer ? issuerRules : []),
-                    ...(grants.readIdentity ? [{ apiGroups: ["apps"], resources: ["deployments"], resourceNames: ["linkerd-identity"], verbs: ["get"] }] : []),
+                    ...(grants.readIdentity
+                        ? [
+                              { apiGroups: ["apps"], resources: ["deployments"], resourceNames: ["linkerd-identity"], verbs: ["get"] },
+                              { apiGroups: ["apps"], resources: ["replicasets"], verbs: ["get"] },
+                              { apiGroups: [""], resources: ["pods"], verbs: ["list"] },
+                              // IssuerUpdated / IssuerUpdateSkipped, recorded on the Deployment (core/v1 Events).
+                              { apiGroups: [""], resources: ["events"], verbs: ["list"] },
+                          ]
+                        : []),
                     ...(grants.restart
                         ? [
                               // The control plane's own Deployments, by name (restarted when the bundle changes).
@@ -411,8 +422,8 @@ export class MeshMaintenance extends pulumi.ComponentResource {
         const restricted = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } };
         const tokenMount = "/var/run/secrets/kubernetes.io/serviceaccount";
         const memory = pulumi.output(args.resources).apply((r) => scriptMemoryBudget(r ? parseQuantity(r.memory.limit ?? r.memory.request) : undefined));
-        const podTemplate = (accountName: string, env: Record<string, pulumi.Input<string>>) => ({
-            metadata: { labels, annotations: { "linkerd.io/inject": "disabled" } },
+        const podTemplate = (accountName: string, env: Record<string, pulumi.Input<string>>, podLabels: Record<string, string> = {}) => ({
+            metadata: { labels: { ...labels, ...podLabels }, annotations: { "linkerd.io/inject": "disabled" } },
             spec: {
                 serviceAccountName: accountName,
                 automountServiceAccountToken: false,
@@ -503,11 +514,11 @@ export class MeshMaintenance extends pulumi.ComponentResource {
             MAX_VERSION_RESTARTS: String(MAX_VERSION_RESTARTS),
             CONTROL_PLANE_DEPLOYMENTS: LINKERD_OBJECTS.controlPlaneDeployments.join(","),
         };
-        const jobSpec = (accountName: string, env: Record<string, pulumi.Input<string>>) => ({
+        const jobSpec = (accountName: string, env: Record<string, pulumi.Input<string>>, podLabels?: Record<string, string>) => ({
             // A failed run is an alert (KubeJobFailed), not something to retry blindly.
             backoffLimit: 0,
             activeDeadlineSeconds: deadlineSeconds,
-            template: podTemplate(accountName, env),
+            template: podTemplate(accountName, env, podLabels),
         });
         // Pulumi's wait outlasts the Job's own deadline, so the Job's verdict (Complete, or
         // DeadlineExceeded) is what `pulumi up` reports, never a Pulumi timeout mid-run.
@@ -519,6 +530,7 @@ export class MeshMaintenance extends pulumi.ComponentResource {
             accountName: string,
             env: Record<string, pulumi.Input<string>>,
             dependsOn: pulumi.Input<pulumi.Input<pulumi.Resource>[]>,
+            podLabels?: Record<string, string>,
         ) => {
             const digest = pulumi
                 .all(Object.entries(env).map(([key, value]) => pulumi.output(value).apply((v) => [key, v] as const)))
@@ -534,7 +546,7 @@ export class MeshMaintenance extends pulumi.ComponentResource {
                         // (pulumi-kubernetes provider/pkg/provider/provider.go Diff, Jobs only).
                         annotations: { "pulumi.com/replaceUnready": "true" },
                     },
-                    spec: jobSpec(accountName, env),
+                    spec: jobSpec(accountName, env, podLabels),
                 },
                 { parent: this, dependsOn, customTimeouts: { create: awaitMinutes, update: awaitMinutes } },
             );
@@ -580,6 +592,8 @@ export class MeshMaintenance extends pulumi.ComponentResource {
                 { TASKS: "rotation-gate", SIGNING_ANCHOR_SHA256: args.rotationGateFor },
                 // Not the control plane: the trust bundle, part of it, waits for this Job.
                 gateIdentity.ready,
+                // What the control plane's NetworkPolicy admits to identity's admin port (lib/networkPolicies.ts).
+                ROTATION_GATE_POD,
             );
         }
 

@@ -134,6 +134,8 @@ export const PORTS = {
     /** proxy-injector and sp-validator webhooks. */
     webhookHttps: 8443,
     policyValidatorHttps: 9443,
+    /** identity's admin server (metrics: `issuer_cert_ttl_seconds`), container port `ident-admin`. */
+    identityAdmin: 9990,
     /** Admin (metrics) ports: identity/policy 9990, proxy-injector 9995, destination 9996, sp-validator 9997. */
     controlPlaneAdmin: [9990, 9995, 9996, 9997],
     /** viz: tap API 8089 (the API server calls it), tap gRPC 8088, tap-injector webhook 8443, web 8084, metrics-api 8085, Prometheus 9090. */
