@@ -10,6 +10,7 @@ import { ConfigError, loadConfig, OMIT, readConfigNamespace, secretConfigKeys } 
 import { keepConfigSecrets, secretConfigStrings } from "./config/secrets";
 import { MtlsMesh } from "./components/mtlsMesh";
 import { planMesh, readPreviousMesh } from "./lib/meshLifecycle";
+import { planWebhookTrust, readPreviousWebhooks } from "./lib/webhookTrust";
 import { parseRotationRecord, planRotation } from "./lib/rotation";
 import { readPreviousDeployment, refusedTransitions, transitionNotices } from "./lib/transitions";
 
@@ -23,9 +24,16 @@ export = async () => {
     const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`);
     const previousOutputs = Object.fromEntries(
         await Promise.all(
-            ["trustAnchorRotation", "meshState", "mtlsEnabled", "linkerdChartVersion", "identityIssuerMode", "certManagerChartVersion"].map(
-                async (key) => [key, (await self.getOutputDetails(key)).value] as const,
-            ),
+            [
+                "trustAnchorRotation",
+                "meshState",
+                "mtlsEnabled",
+                "linkerdChartVersion",
+                "identityIssuerMode",
+                "certManagerChartVersion",
+                "webhookTrust",
+                "vizDashboard",
+            ].map(async (key) => [key, (await self.getOutputDetails(key)).value] as const),
         ),
     );
     const rotation = planRotation(config.identity.trustAnchor, parseRotationRecord(previousOutputs.trustAnchorRotation), new Date());
@@ -40,12 +48,18 @@ export = async () => {
         );
     }
     const meshPlan = planMesh(config.mtls, previousMesh.state);
+    const webhookTrust = planWebhookTrust(
+        readPreviousWebhooks(previousOutputs, previousMesh.state !== undefined && previousMesh.state.phase !== "off"),
+        meshPlan.deploy,
+    );
     if (previousMesh.assumed) pulumi.log.warn(previousMesh.assumed);
     for (const notice of transitionNotices(config, previous, !meshPlan.deploy && previous.mesh?.phase !== "off" && previous.mesh !== undefined)) {
         pulumi.log.warn(notice);
     }
 
-    const mesh = new MtlsMesh("akko", { config, rotation, mesh: meshPlan });
+    const mesh = new MtlsMesh("akko", { config, rotation, mesh: meshPlan, webhookTrust });
+    // Another run is needed for the webhooks' trust too: the deploy workflow follows meshState.nextRun.
+    const meshRecord = webhookTrust.nextRun && !meshPlan.record.nextRun ? { ...meshPlan.record, nextRun: webhookTrust.nextRun } : meshPlan.record;
 
     const optional = (outputs: Record<string, pulumi.Output<string> | undefined>) =>
         Object.fromEntries(Object.entries(outputs).filter(([, value]) => value !== undefined));
@@ -56,8 +70,9 @@ export = async () => {
         // the cluster has completed. A failed `pulumi up` keeps every previous output (the engine
         // keeps old outputs when the stack's are never registered: pulumi step_executor.go,
         // "finalizingStackOutputs && errored"), so the next run starts from what really happened.
-        meshState: mesh.settled(meshPlan.record),
+        meshState: mesh.settled(meshRecord),
         trustAnchorRotation: mesh.settled(rotation.record),
+        webhookTrust: mesh.settled(webhookTrust.record),
         identityIssuerMode: config.identity.issuer.mode,
         trustAnchorPem: mesh.trustAnchorPem,
         trustAnchorFingerprintSha256: mesh.trustAnchorFingerprintSha256,

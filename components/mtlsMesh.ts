@@ -5,7 +5,8 @@ import type { MeshConfig } from "../config";
 import { SINGLE_NODE_TARGETS } from "../config/schema";
 import { drainingNamespaces, injectedNamespaces, injectorScope, MeshPlan, strictNamespaces } from "../lib/meshLifecycle";
 import { inNamespaces, namespacePosture, NetworkPolicySpec, platformPolicies, Scraper } from "../lib/networkPolicies";
-import { edgeOf, LINKERD_DEFAULT_OPAQUE_PORTS, LINKERD_OBJECTS, LINKERD_WEBHOOKS, NAMESPACES, PORTS, VIZ_WEBHOOKS } from "../lib/registry";
+import { edgeOf, LINKERD_DEFAULT_OPAQUE_PORTS, LINKERD_OBJECTS, LINKERD_WEBHOOKS, NAMESPACES, PORTS, VIZ_WEBHOOKS, WEBHOOK_OBJECTS } from "../lib/registry";
+import type { WebhookTrustPlan } from "../lib/webhookTrust";
 import type { RotationPlan } from "../lib/rotation";
 import { CertManager } from "./certManager";
 import { RunCompletion } from "./completion";
@@ -21,7 +22,7 @@ import { IssuerSource, MeshMaintenance } from "./meshMaintenance";
 import { MtlsObservability, RULES_CONFIGMAP } from "./mtlsObservability";
 import { linkerdNamespace, vizNamespace } from "./namespaces";
 import { TrustAnchor } from "./trustAnchor";
-import { CertManagerWebhookCertificates, WebhookCertificates, WebhookTlsValues } from "./webhookCertificates";
+import { CertManagerWebhookHandover, WebhookCertificates, WebhookTlsValues } from "./webhookCertificates";
 
 export interface MtlsMeshArgs {
     /** The validated stack configuration (config/index.ts). */
@@ -30,6 +31,11 @@ export interface MtlsMeshArgs {
     rotation: RotationPlan;
     /** Which namespaces are meshed, or drained, in this run (lib/meshLifecycle.ts). */
     mesh: MeshPlan;
+    /**
+     * Whether this run takes the webhooks over from cert-manager (lib/webhookTrust.ts).
+     * @default the program's CA alone
+     */
+    webhookTrust?: WebhookTrustPlan;
 }
 
 const CONTROL_PLANE_NAMESPACE = NAMESPACES.controlPlane;
@@ -229,7 +235,10 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 },
                 { parent: this },
             );
-            if (mesh.deploy) this.deploy(name, config, mesh, { bundle, inBundle, signing, phase: rotation.record.phase }, { parent: this, provider });
+            if (mesh.deploy) {
+                const trust = { bundle, inBundle, signing, phase: rotation.record.phase };
+                this.deploy(name, config, mesh, trust, args.webhookTrust ?? { step: "program", record: "program-ca" }, { parent: this, provider });
+            }
         }
         if (mesh.notice) pulumi.log.warn(mesh.notice, this);
         // Everything this run creates, updates or reads, whatever it is: the rollout Job, and every
@@ -262,9 +271,18 @@ export class MtlsMesh extends pulumi.ComponentResource {
         config: MeshConfig,
         mesh: MeshPlan,
         trust: { bundle: pulumi.Output<string>; inBundle: Anchor[]; signing: Anchor; phase: number },
+        webhookTrust: WebhookTrustPlan,
         inCluster: pulumi.ComponentResourceOptions,
     ): void {
         const writable = this as { -readonly [K in keyof MtlsMesh]: MtlsMesh[K] };
+        if (webhookTrust.step === "handover") {
+            pulumi.log.warn(
+                "the admission webhooks move from cert-manager's webhook CA to the program's (its key stays in Pulumi state): this run " +
+                    "removes cert-manager's webhook Certificates, Issuers and the webhook-ca Secret and trusts both CAs; the next `pulumi up` " +
+                    "(meshState.nextRun: the deploy workflow runs it) trusts the program's alone",
+                this,
+            );
+        }
         const linkerd = config.linkerd;
         const cniEnabled = linkerd.cni.enabled;
         const namespace = linkerdNamespace(`${name}-linkerd-namespace`, CONTROL_PLANE_NAMESPACE, cniEnabled, inCluster);
@@ -312,6 +330,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
             trust.signing,
             inCluster,
             policyFor(config.certManager.namespace),
+            webhookTrust,
         );
         writable.identityIssuerNotAfter = identity.notAfter;
         writable.identityIntermediateNotAfter = identity.intermediateNotAfter;
@@ -519,8 +538,11 @@ export class MtlsMesh extends pulumi.ComponentResource {
         signing: Anchor,
         inCluster: pulumi.ComponentResourceOptions,
         certManagerPolicy: NetworkPolicySpec | undefined,
+        webhookTrust: WebhookTrustPlan,
     ): IdentityBackend {
         const issuer = config.identity.issuer;
+        const webhooks = (resourceName: string, webhookNamespace: pulumi.Input<string>, namespaceName: string, services: Record<string, string>) =>
+            this.webhookCertificates(resourceName, webhookNamespace, namespaceName, services, config, webhookTrust, inCluster);
         // One intermediate per anchor in the bundle (the next generation's is ready before phase 2 needs
         // it), signed here: the anchors' keys never leave Pulumi state. In static mode the intermediates
         // stay there too; with cert-manager they become the namespaced Issuers' CA Secrets.
@@ -558,10 +580,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 issuerSource: { kind: "configmap", name: LINKERD_OBJECTS.issuerCertificateConfigMap, key: "tls.crt" },
                 notAfter: staticIssuer.notAfter,
                 intermediateNotAfter: signingIntermediate.notAfter,
-                webhooks: (resourceName, webhookNamespace, namespaceName, services) => {
-                    const certificates = new WebhookCertificates(resourceName, { namespace: webhookNamespace, namespaceName, services }, inCluster);
-                    return { values: certificates.values, ready: certificates.ready, certificates: certificates.certificates };
-                },
+                webhooks,
             };
         }
 
@@ -602,16 +621,47 @@ export class MtlsMesh extends pulumi.ComponentResource {
             issuerSource: { kind: "certificate", name: LINKERD_OBJECTS.issuerSecret },
             intermediateNotAfter: signingIntermediate.notAfter,
             certManager,
-            webhooks: (resourceName, webhookNamespace, namespaceName, services) => {
-                const certificates = new CertManagerWebhookCertificates(
-                    resourceName,
-                    { namespace: webhookNamespace, namespaceName, services, certManagerReady: certManager.ready },
-                    inCluster,
-                );
-                // cert-manager renews them itself; the webhook servers reload their files.
-                return { values: certificates.values, ready: certificates.ready, certificates: [] };
-            },
+            // The program's webhook CA in this mode too: a cert-manager CA Issuer would keep its key in the webhooks' namespace.
+            webhooks,
         };
+    }
+
+    /**
+     * A chart's webhook certificates, from the program's webhook CA (lib/webhookTrust.ts). In the run
+     * that takes them over from cert-manager, a Job first removes cert-manager's objects for them, and
+     * each webhook's bundle also keeps the CA cainjector had written (read from the live object).
+     */
+    private webhookCertificates(
+        resourceName: string,
+        namespace: pulumi.Input<string>,
+        namespaceName: string,
+        services: Record<string, string>,
+        config: MeshConfig,
+        webhookTrust: WebhookTrustPlan,
+        inCluster: pulumi.ComponentResourceOptions,
+    ): WebhookSet {
+        const handingOver = webhookTrust.step === "handover" && (namespaceName !== VIZ_NAMESPACE || webhookTrust.handover?.viz === true);
+        const handover = handingOver
+            ? new CertManagerWebhookHandover(
+                  `${resourceName}-handover`,
+                  { namespace, services: Object.values(services), kubectlImage: config.rotationJob.kubectlImage },
+                  inCluster,
+              )
+            : undefined;
+        const certificates = new WebhookCertificates(
+            resourceName,
+            {
+                namespace,
+                namespaceName,
+                services,
+                alsoTrust: handingOver
+                    ? Object.fromEntries(Object.keys(services).map((key) => [key, liveCaBundle(`${resourceName}-live-${key}`, key, inCluster)]))
+                    : undefined,
+                secretsAfter: handover ? [handover.done] : [],
+            },
+            inCluster,
+        );
+        return { values: certificates.values, ready: certificates.ready, certificates: certificates.certificates };
     }
 
     /** linkerd-viz, its webhook certificates, dashboards and rules; returns how to open the dashboard. */
@@ -703,4 +753,24 @@ export class MtlsMesh extends pulumi.ComponentResource {
         );
         return component.dashboard;
     }
+}
+
+/**
+ * The CA bundle the API server holds for a webhook now, PEM ("" when none): read from the live
+ * webhook configuration or APIService (a read, also in a preview).
+ */
+function liveCaBundle(resourceName: string, valueKey: string, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
+    const object = WEBHOOK_OBJECTS[valueKey as keyof typeof WEBHOOK_OBJECTS];
+    if (!object) throw new Error(`no webhook object known for chart value ${valueKey}`);
+    const base64 =
+        object.kind === "APIService"
+            ? k8s.apiregistration.v1.APIService.get(resourceName, object.name, opts).spec.apply((spec) => spec?.caBundle)
+            : object.kind === "MutatingWebhookConfiguration"
+              ? k8s.admissionregistration.v1.MutatingWebhookConfiguration.get(resourceName, object.name, opts).webhooks.apply(
+                    (w) => w?.[0]?.clientConfig?.caBundle,
+                )
+              : k8s.admissionregistration.v1.ValidatingWebhookConfiguration.get(resourceName, object.name, opts).webhooks.apply(
+                    (w) => w?.[0]?.clientConfig?.caBundle,
+                );
+    return base64.apply((value) => (value ? Buffer.from(value, "base64").toString("utf8") : ""));
 }

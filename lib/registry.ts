@@ -170,6 +170,27 @@ export const LINKERD_WEBHOOKS = {
 /** viz's webhooks (tap APIService, tap injector). */
 export const VIZ_WEBHOOKS = { tap: "tap", tapInjector: "tap-injector" } as const;
 
+/**
+ * The object in which the API server keeps each webhook's `caBundle`, by chart value key
+ * (charts/linkerd-control-plane/templates/proxy-injector-rbac.yaml, destination-rbac.yaml;
+ * viz/charts/linkerd-viz/templates/tap-injector-rbac.yaml, tap-rbac.yaml).
+ */
+export const WEBHOOK_OBJECTS = {
+    proxyInjector: { kind: "MutatingWebhookConfiguration", name: "linkerd-proxy-injector-webhook-config" },
+    profileValidator: { kind: "ValidatingWebhookConfiguration", name: "linkerd-sp-validator-webhook-config" },
+    policyValidator: { kind: "ValidatingWebhookConfiguration", name: "linkerd-policy-validator-webhook-config" },
+    tap: { kind: "APIService", name: "v1alpha1.tap.linkerd.io" },
+    tapInjector: { kind: "MutatingWebhookConfiguration", name: "linkerd-tap-injector-webhook-config" },
+} as const;
+
+/**
+ * What cert-manager served the webhooks from in a namespace, before the program's own CA did
+ * (components/webhookCertificates.ts up to issue 18): a self-signed bootstrap Issuer, a CA
+ * Certificate and Issuer `webhook-ca` (its key in Secret `webhook-ca`), one Certificate per webhook
+ * named after its Service.
+ */
+export const CERT_MANAGER_WEBHOOK_LAYOUT = { caName: "webhook-ca", bootstrapIssuer: "webhook-selfsigned" } as const;
+
 /** Fixed object names the charts and the identity controller use. */
 export const LINKERD_OBJECTS = {
     /** identity reads tls.crt/tls.key with scheme kubernetes.io/tls (controller/cmd/identity/main.go:84-90). */

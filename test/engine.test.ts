@@ -434,6 +434,7 @@ describe("config transitions that would cut traffic are refused, with the safe p
     const deployedAs = (issuerMode: string) => ({
         meshState: { phase: "on", namespaces: ["akko"], mode: "permissive" },
         identityIssuerMode: issuerMode,
+        webhookTrust: "program-ca",
         trustAnchorRotation: { generation: 1, phase: 0, since: "2026-01-01T00:00:00Z" },
         mtlsEnabled: true,
     });
