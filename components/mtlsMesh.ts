@@ -73,9 +73,17 @@ interface Anchor {
 /** Webhook certificates for one chart's webhooks, from whichever back end the stack uses. */
 interface WebhookSet {
     values: Record<string, WebhookTlsValues>;
+    /** What the chart waits for (the Secrets its pods mount). */
     ready: pulumi.Resource[];
-    /** Serving certificates the control plane holds in memory (static mode): a change restarts it. */
+    /** Serving certificates the webhook pods hold in memory: a change restarts the control plane. */
     certificates: pulumi.Output<string>[];
+    /**
+     * Call with the chart once it is made. In the handover from cert-manager the order is the other
+     * way round: the chart's bundles (both CAs) come first, the program's Secrets after them.
+     */
+    trustedBy(chart: pulumi.Resource): void;
+    /** In the handover, the program's Secrets, written after the chart: the rollout restarts the webhooks after them. */
+    writtenAfterChart: pulumi.Resource[];
 }
 
 /**
@@ -383,6 +391,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
             },
             inCluster,
         );
+        linkerdWebhooks.trustedBy(controlPlane);
         writable.linkerdChartVersion = controlPlane.chartVersion;
 
         if (viz) writable.vizDashboard = this.viz(name, config, namespace, controlPlane, identity, trust.inBundle, policyFor(VIZ_NAMESPACE), inCluster);
@@ -446,7 +455,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 image: job.image,
                 kubectlImage: job.kubectlImage,
                 resources: job.resources,
-                waitFor: [controlPlane],
+                waitFor: [controlPlane, ...linkerdWebhooks.writtenAfterChart],
                 rolloutWaitFor,
                 networkPolicy: policyFor(NAMESPACES.maintenance),
                 networkPosture: config.mtls.networkPolicies
@@ -648,6 +657,11 @@ export class MtlsMesh extends pulumi.ComponentResource {
                   inCluster,
               )
             : undefined;
+        // In the handover the webhooks' bundles must trust the program's CA before a pod can serve its
+        // certificate: cert-manager's Secrets are still there for the chart's pods, and the program's
+        // are written once the chart (its webhook configurations) and the Job are done.
+        let chartDone: (chart: pulumi.Resource[]) => void = () => undefined;
+        const chart = new Promise<pulumi.Resource[]>((resolve) => (chartDone = resolve));
         const certificates = new WebhookCertificates(
             resourceName,
             {
@@ -657,11 +671,17 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 alsoTrust: handingOver
                     ? Object.fromEntries(Object.keys(services).map((key) => [key, liveCaBundle(`${resourceName}-live-${key}`, key, inCluster)]))
                     : undefined,
-                secretsAfter: handover ? [handover.done] : [],
+                secretsAfter: handover ? chart.then((trusting) => [handover.done, ...trusting]) : [],
             },
             inCluster,
         );
-        return { values: certificates.values, ready: certificates.ready, certificates: certificates.certificates };
+        return {
+            values: certificates.values,
+            ready: handover ? [] : certificates.ready,
+            certificates: certificates.certificates,
+            trustedBy: (trusting) => chartDone(handover ? [trusting] : []),
+            writtenAfterChart: handover ? certificates.ready : [],
+        };
     }
 
     /** linkerd-viz, its webhook certificates, dashboards and rules; returns how to open the dashboard. */
@@ -751,6 +771,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
             },
             inCluster,
         );
+        webhooks.trustedBy(component);
         return component.dashboard;
     }
 }

@@ -60,8 +60,8 @@ export interface WebhookCertificatesArgs {
      * @default none
      */
     alsoTrust?: Record<string, pulumi.Input<string>>;
-    /** What the Secrets wait for before they are written (the handover that removes cert-manager's Certificates). */
-    secretsAfter?: pulumi.Input<pulumi.Resource>[];
+    /** What the Secrets wait for before they are written (the handover: cert-manager's objects removed, the chart's bundles trusting this CA). */
+    secretsAfter?: pulumi.Input<pulumi.Input<pulumi.Resource>[]>;
 }
 
 /** Concatenated PEM certificates, each once (by its text), in order. */

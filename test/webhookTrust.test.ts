@@ -163,11 +163,18 @@ describe("webhook trust: a stack cert-manager served moves to the program's CA i
                 { apiGroups: ["cert-manager.io"], resources: ["issuers"], resourceNames: ["webhook-ca", "webhook-selfsigned"], verbs: ["delete"] },
                 { apiGroups: [""], resources: ["secrets"], resourceNames: ["webhook-ca"], verbs: ["delete"] },
             ]);
+            const chart = one(handover, CHART, namespace === "linkerd" ? "akko-linkerd-control-plane" : "akko-viz-chart");
             for (const service of services) {
                 const secret = one(handover, "kubernetes:core/v1:Secret", `${prefix}-${service}-secret`);
                 assert.ok(dependsOn(handover, secret, job), `${service}-k8s-tls is written only once cert-manager no longer manages it`);
+                // ... and once the webhooks trust the program's CA too: a pod that reloads it must be accepted.
+                assert.ok(dependsOn(handover, secret, chart), `${service}-k8s-tls is written after the bundles that trust it`);
+                assert.ok(!dependsOn(handover, chart, secret), "the chart's pods mount cert-manager's Secrets meanwhile");
             }
         }
+        // The rollout restarts the control plane (its webhook certificates changed) once they are written.
+        const rollout = one(handover, JOB, "akko-maintenance-rollout");
+        assert.ok(dependsOn(handover, rollout, one(handover, "kubernetes:core/v1:Secret", "akko-linkerd-webhooks-linkerd-proxy-injector-secret")));
         assert.equal(handover.outputs.webhookTrust.value as string, "handover");
         assert.match(String((handover.outputs.meshState.value as any).nextRun), /drop cert-manager's webhook CA/);
         assert.ok(handover.warnings.some((w) => /admission webhooks move from cert-manager's webhook CA to the program's/.test(w)));
