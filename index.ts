@@ -9,6 +9,7 @@ import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, loadConfig, loadConfigSecrets, OMIT } from "./config";
 import { MtlsMesh } from "./components/mtlsMesh";
 import { planMesh, readPreviousMesh } from "./lib/meshLifecycle";
+import { planWebhookTrust, readPreviousWebhooks } from "./lib/webhookTrust";
 import { parseRotationRecord, planRotation } from "./lib/rotation";
 import { readPreviousDeployment, refusedTransitions, transitionNotices } from "./lib/transitions";
 
@@ -23,7 +24,16 @@ export = async () => {
     const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`);
     const previousOutputs = Object.fromEntries(
         await Promise.all(
-            ["trustAnchorRotation", "meshState", "mtlsEnabled", "linkerdChartVersion", "identityIssuerMode", "certManagerChartVersion"].map(
+            [
+                "trustAnchorRotation",
+                "meshState",
+                "mtlsEnabled",
+                "linkerdChartVersion",
+                "identityIssuerMode",
+                "certManagerChartVersion",
+                "webhookTrust",
+                "vizDashboard",
+            ].map(
                 // A secret output (built from a key marked secret) is read as well as a plain one.
                 async (key) => [key, ((details) => details.value ?? details.secretValue)(await self.getOutputDetails(key))] as const,
             ),
@@ -41,13 +51,19 @@ export = async () => {
         );
     }
     const meshPlan = planMesh(config.mtls, previousMesh.state);
+    const webhookTrust = planWebhookTrust(
+        readPreviousWebhooks(previousOutputs, previousMesh.state !== undefined && previousMesh.state.phase !== "off"),
+        meshPlan.deploy,
+    );
     if (previousMesh.assumed) pulumi.log.warn(secrets.redact(previousMesh.assumed));
     for (const notice of transitionNotices(config, previous, !meshPlan.deploy && previous.mesh?.phase !== "off" && previous.mesh !== undefined)) {
         pulumi.log.warn(secrets.redact(notice));
     }
 
     // Reads the namespaces it will patch and refuses, before building anything else, one whose Pod Security refuses proxies.
-    const mesh = await MtlsMesh.create("akko", { config, rotation, mesh: meshPlan, secrets });
+    const mesh = await MtlsMesh.create("akko", { config, rotation, mesh: meshPlan, secrets, webhookTrust });
+    // Another run is needed for the webhooks' trust too: the deploy workflow follows meshState.nextRun.
+    const meshRecord = webhookTrust.nextRun && !meshPlan.record.nextRun ? { ...meshPlan.record, nextRun: webhookTrust.nextRun } : meshPlan.record;
 
     const optional = (outputs: Record<string, pulumi.Output<string> | undefined>) =>
         Object.fromEntries(
@@ -62,8 +78,9 @@ export = async () => {
         // the cluster has completed. A failed `pulumi up` keeps every previous output (the engine
         // keeps old outputs when the stack's are never registered: pulumi step_executor.go,
         // "finalizingStackOutputs && errored"), so the next run starts from what really happened.
-        meshState: mesh.settled(meshPlan.record),
+        meshState: mesh.settled(meshRecord),
         trustAnchorRotation: mesh.settled(rotation.record),
+        webhookTrust: mesh.settled(webhookTrust.record),
         identityIssuerMode: config.identity.issuer.mode,
         trustAnchorPem: mesh.trustAnchorPem,
         trustAnchorFingerprintSha256: mesh.trustAnchorFingerprintSha256,

@@ -35,9 +35,14 @@
 //                 always last. Pods trusting an old bundle that no restart can renew (Job and bare pods,
 //                 claims that do not hold) fail the run, listed: they alert, they are never "OK".
 // rotation-gate   (rotation phase 3, before the old anchor leaves the bundle) the live issuer must chain
-//                 to the new anchor (SIGNING_ANCHOR_SHA256) through its intermediate, and the identity controller be
-//                 available: dropping the anchor the issuer still chains to would stop identity at its
-//                 next start and have proxies reject every certificate it issues. Never waits.
+//                 to the new anchor (SIGNING_ANCHOR_SHA256) through its intermediate, and every identity
+//                 replica must serve it: dropping the anchor the issuer still chains to would stop identity
+//                 at its next start and have proxies reject every certificate it issues. Evidence read from
+//                 identity itself: each replica's `issuer_cert_ttl_seconds` (admin port), which it sets only
+//                 after verifying an issuer against its trust anchors, must be the live issuer's expiry; an
+//                 `IssuerUpdateSkipped` event since the live issuer was issued fails at once, else a replica
+//                 still on another issuer is waited for (the kubelet refreshes the mounted Secret) within
+//                 IDENTITY_RELOAD_WAIT_SECONDS.
 // verify-bundle   every running meshed pod, whatever owns it (Job, bare pod, Spark driver or executor),
 //                 trusts the current bundle (its LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS equals it: what
 //                 `linkerd check --proxy` compares); the others are listed and fail the run.
@@ -71,6 +76,27 @@ const PROXY_CONTAINER = "linkerd-proxy";
 const DIGEST_ANNOTATION = "akko.io/control-plane-digest";
 const ISSUER_ANNOTATION = "akko.io/issuer-sha256";
 const VERSION_ANNOTATION = "linkerd.io/proxy-version";
+/**
+ * The identity controller, as linkerd2 edge-26.8.3 runs it: pods labelled
+ * `linkerd.io/control-plane-component: identity` of Deployment linkerd-identity, container `identity`
+ * with its admin server on the port named `ident-admin` (9990) (charts/linkerd-control-plane/templates/
+ * identity.yaml), whose proxy admits plaintext there (`defaultInboundPolicy: all-unauthenticated`, TLS
+ * required on 8080 only). Its gauge `issuer_cert_ttl_seconds` is `time.Until(NotAfter)` of the issuer
+ * it loaded, set only once that issuer verified against its trust anchors, 0 before any
+ * (pkg/identity/service.go loadCredentials, getIssuerCertTTL). A reload it refuses is an event
+ * `IssuerUpdateSkipped` on the Deployment, one it takes `IssuerUpdated` (service.go Run;
+ * controller/cmd/identity/main.go recordEventFunc); the load at start records none and a refused one
+ * there is fatal.
+ */
+const IDENTITY = {
+    deployment: "linkerd-identity",
+    selector: "linkerd.io/control-plane-component=identity",
+    container: "identity",
+    adminPortName: "ident-admin",
+    adminPort: 9990,
+};
+/** The metric gives the expiry through two clocks and a request; this far apart (Linkerd's own clock-skew allowance) is the same certificate. */
+const NOT_AFTER_TOLERANCE_SECONDS = 20;
 /** A get or patch that takes longer than this is a failed call, not a hung Job. */
 const REQUEST_TIMEOUT_SECONDS = Number(process.env.KUBECTL_TIMEOUT_SECONDS || 30);
 /** Kept free at the end of the deadline to report. */
@@ -150,6 +176,8 @@ const config = {
     proxyVersion: process.env.PROXY_VERSION ?? "",
     maxVersionRestarts: number("MAX_VERSION_RESTARTS", "10"),
     signingAnchorSha256: (process.env.SIGNING_ANCHOR_SHA256 ?? "").toUpperCase(),
+    /** How long the rotation gate waits for every identity replica to load the live issuer (kubelet's Secret refresh). */
+    identityReloadWaitSeconds: number("IDENTITY_RELOAD_WAIT_SECONDS", "180"),
     strictNamespaces: list("STRICT_NAMESPACES"),
     probeAuthorizations: json("PROBE_AUTHORIZATIONS", []),
     ingressMeshed: process.env.INGRESS_MESHED === "true",
@@ -709,7 +737,80 @@ function reloadIdentity(bundle) {
     restartWithAnnotation("linkerd-identity", ISSUER_ANNOTATION, sha256Of(issuer), "load the issuer signed by the new anchor's intermediate");
 }
 
-/** Rotation phase 3's gate: the issuer chains to the new anchor through its intermediate, and identity is up to issue with it. */
+/**
+ * A plain-HTTP GET, from a child node process: this script is synchronous. Bounded in time and size;
+ * the body, or an error.
+ */
+function httpGet(url, timeoutSeconds = REQUEST_TIMEOUT_SECONDS) {
+    const fetchOnce =
+        `const r = await fetch(process.argv[1], { signal: AbortSignal.timeout(${timeoutSeconds * 1000}), redirect: "error" });` +
+        `if (!r.ok) { process.stderr.write("HTTP " + r.status); process.exit(1); } process.stdout.write(await r.text());`;
+    return execFileSync(process.execPath, ["--max-old-space-size=32", "--input-type=module", "-e", fetchOnce, url], {
+        encoding: "utf8",
+        stdio: ["ignore", "pipe", "pipe"],
+        maxBuffer: 4 * 1024 * 1024,
+        timeout: (timeoutSeconds + 5) * 1000,
+        killSignal: "SIGKILL",
+    });
+}
+
+/** The value of an unlabelled gauge in a Prometheus text exposition. */
+function gauge(text, name) {
+    const line = text.split("\n").find((l) => l.startsWith(`${name} `) || l.startsWith(`${name}{`));
+    const value = line === undefined ? NaN : Number(line.trim().split(/\s+/).at(-1));
+    if (!Number.isFinite(value)) throw new Error(`no ${name} in its metrics`);
+    return value;
+}
+
+/**
+ * The identity controller's running pods whose ownership holds (pod -> ReplicaSet -> Deployment
+ * linkerd-identity, uids and selectors: verifiedOwner), each with where its admin server listens. A
+ * pod that only carries the label does not count: it could answer anything.
+ */
+function identityReplicas() {
+    const replicas = [];
+    for (const pod of pods(config.linkerdNamespace, IDENTITY.selector)) {
+        if (!live(pod)) continue;
+        const owner = verifiedOwner(pod, config.linkerdNamespace, IDENTITY.deployment);
+        if (owner?.ref !== `deployment/${IDENTITY.deployment}` || !owner.restartable) {
+            log(
+                `rotation-gate: pod ${pod.metadata.name} is labelled as identity but not verified as ${IDENTITY.deployment}'s (${owner?.unverified ?? "no owner"}): ignored`,
+            );
+            continue;
+        }
+        const container = (pod.spec?.containers ?? []).find((c) => c.name === IDENTITY.container);
+        const port = container?.ports?.find((p) => p.name === IDENTITY.adminPortName)?.containerPort ?? IDENTITY.adminPort;
+        const ip = pod.status?.podIP;
+        const valid = typeof ip === "string" && (/^[0-9.]+$/.test(ip) || /^[0-9a-fA-F:]+$/.test(ip)) && Number.isInteger(port);
+        replicas.push({ name: pod.metadata.name, url: valid ? `http://${ip.includes(":") ? `[${ip}]` : ip}:${port}/metrics` : undefined });
+    }
+    return replicas;
+}
+
+/** Events of a reason the identity controller recorded on its Deployment (core/v1, where client-go's recorder writes). */
+function identityEvents(reason) {
+    const list = kubectlJson([
+        "get",
+        "events",
+        "-n",
+        config.linkerdNamespace,
+        "--field-selector",
+        `involvedObject.kind=Deployment,involvedObject.name=${IDENTITY.deployment},reason=${reason}`,
+    ]);
+    if (!Array.isArray(list.items)) throw new Error("the event list is not a list");
+    return list.items
+        .filter((e) => e.reason === reason && e.involvedObject?.kind === "Deployment" && e.involvedObject?.name === IDENTITY.deployment)
+        .map((e) => ({
+            at: Date.parse(e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? e.metadata?.creationTimestamp ?? ""),
+            message: String(e.message ?? ""),
+        }));
+}
+
+/**
+ * Rotation phase 3's gate: the live issuer chains to the new anchor through its intermediate, and
+ * every identity replica serves it (identity's own word, read from its metrics), so the old anchor
+ * can leave the bundle.
+ */
 function rotationGate(bundle) {
     const anchor = bundle.anchors.find((a) => sha256Of(a) === config.signingAnchorSha256);
     if (!anchor) {
@@ -728,12 +829,69 @@ function rotationGate(bundle) {
         );
         return;
     }
-    const identity = kubectlJson(["get", "deployment", "linkerd-identity", "-n", config.linkerdNamespace]);
-    if (!((identity.status?.availableReplicas ?? 0) >= 1)) {
-        problem("rotation-gate: the identity controller is not available: no proxy could renew its certificate");
-        return;
+    const issuer = chain[0];
+    const expires = Date.parse(issuer.validTo);
+    // Refusals older than the live issuer are about an earlier one.
+    const issuedAt = Date.parse(issuer.validFrom) - NOT_AFTER_TOLERANCE_SECONDS * 1000;
+    const waitUntil = Date.now() + Math.min(config.identityReloadWaitSeconds, Math.max(0, secondsLeft())) * 1000;
+    for (;;) {
+        const replicas = identityReplicas();
+        if (replicas.length === 0) {
+            problem(`rotation-gate: no pod of deployment/${IDENTITY.deployment} runs: nothing serves an issuer`);
+            return;
+        }
+        const stale = [];
+        for (const replica of replicas) {
+            if (!replica.url) {
+                stale.push(`${replica.name} has no address yet`);
+                continue;
+            }
+            let ttl;
+            try {
+                ttl = gauge(httpGet(replica.url), "issuer_cert_ttl_seconds");
+            } catch (error) {
+                problem(
+                    `rotation-gate: cannot read which issuer identity pod ${replica.name} serves (${replica.url}): ${errorText(error)}. ` +
+                        "The gate reads its admin port from the maintenance Jobs' namespace: a NetworkPolicy must admit it (the mesh's own do, with linkerd.networkPolicies)",
+                );
+                return;
+            }
+            if (ttl <= 0) {
+                stale.push(`${replica.name} has loaded no issuer`);
+                continue;
+            }
+            const loaded = Date.now() + ttl * 1000;
+            if (Math.abs(loaded - expires) > NOT_AFTER_TOLERANCE_SECONDS * 1000) {
+                stale.push(`${replica.name} serves an issuer that expires ${new Date(loaded).toISOString().replace(/\.\d+Z$/, "Z")}`);
+            }
+        }
+        const skipped = identityEvents("IssuerUpdateSkipped").filter((e) => !(e.at < issuedAt));
+        if (stale.length === 0) {
+            if (skipped.length > 0)
+                log(`rotation-gate: identity skipped an update earlier (${skipped[0].message}); every replica has loaded the live issuer since`);
+            log(
+                `rotation-gate: OK, the live issuer chains to the new anchor (${describePath(path)}) and every identity replica (${replicas.length}) serves it`,
+            );
+            return;
+        }
+        const wanted = `the live issuer (expires ${issuer.validTo}), signed by the new anchor's intermediate`;
+        if (skipped.length > 0) {
+            problem(
+                `rotation-gate: identity refused ${wanted}: IssuerUpdateSkipped "${skipped[0].message}"; ${stale.join("; ")}. ` +
+                    "The bundle was not changed; fix the issuer Secret (kubectl -n linkerd describe deployment linkerd-identity) and run phase 3 again",
+            );
+            return;
+        }
+        if (Date.now() >= waitUntil) {
+            problem(
+                `rotation-gate: identity has not loaded ${wanted}: ${stale.join("; ")}. The bundle was not changed; ` +
+                    "restart it (deploy phase 2 again) or find out why it keeps the old one (kubectl -n linkerd logs deploy/linkerd-identity -c identity)",
+            );
+            return;
+        }
+        log(`rotation-gate: ${stale.join("; ")}: waiting for identity to load the live issuer (the kubelet refreshes its Secret within minutes)`);
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.min(10_000, Math.max(100, waitUntil - Date.now())));
     }
-    log(`rotation-gate: OK, the live issuer chains to the new anchor (${describePath(path)}) and identity is available`);
 }
 
 function restart(workloads) {

@@ -137,7 +137,7 @@ export class CertManager extends pulumi.ComponentResource {
         // An existing cert-manager's namespace exists already (it runs there).
         const checkNamespace: pulumi.Input<string> = namespace ? namespace.metadata.name : namespaceName;
         const labels = { "app.kubernetes.io/name": API_CHECK_ACCOUNT, "app.kubernetes.io/part-of": "akko-mtls" };
-        const { account, binding } = this.apiCheckIdentity(name, checkNamespace, labels);
+        const { account, binding, confined } = this.apiCheckIdentity(name, checkNamespace, labels);
         this.ready = new k8s.batch.v1.Job(
             `${name}-api-check`,
             {
@@ -178,7 +178,8 @@ export class CertManager extends pulumi.ComponentResource {
             },
             {
                 parent: this,
-                dependsOn: [binding, ...(this.chart ? [this.chart] : [])],
+                // Its right to create CertificateRequests, and the dry-run-only policy that confines it.
+                dependsOn: [binding, ...confined, ...(this.chart ? [this.chart] : [])],
                 customTimeouts: { create: `${API_CHECK_TIMING.awaitMinutes}m`, update: `${API_CHECK_TIMING.awaitMinutes}m` },
             },
         );
@@ -226,7 +227,7 @@ export class CertManager extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [dryRunOnlyBinding] },
         );
-        return { account, binding };
+        return { account, binding, confined: [dryRunOnly, dryRunOnlyBinding] };
     }
 }
 

@@ -5,7 +5,7 @@ import * as random from "@pulumi/random";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import type { NetworkPolicySpec } from "../lib/networkPolicies";
+import { ROTATION_GATE_POD, type NetworkPolicySpec } from "../lib/networkPolicies";
 import { parseQuantity } from "../lib/quantity";
 import { LINKERD_OBJECTS, NAMESPACES } from "../lib/registry";
 import { toK8sResources } from "./certManager";
@@ -197,7 +197,10 @@ export function scriptMemoryBudget(memoryBytes: number | undefined): ScriptMemor
 /** What a Job's identity may do; each Job kind gets only its own. */
 interface Grants {
     readIssuer: boolean;
-    /** Read the identity controller's Deployment (is it available?). */
+    /**
+     * Find the identity controller's pods (verified through their ReplicaSet to its Deployment) and
+     * the events it records: the rotation gate reads which issuer each replica serves.
+     */
     readIdentity?: boolean;
     restart: boolean;
     preflight: boolean;
@@ -236,11 +239,6 @@ export class MeshMaintenance extends pulumi.ComponentResource {
     public readonly rotationGate: k8s.batch.v1.Job | undefined;
     /** The network preflight Job, if any: the mesh's NetworkPolicies and the namespaces' annotations wait for it. */
     public readonly networkPreflight: k8s.batch.v1.Job | undefined;
-    /**
-     * Resolves once the rollout Job has completed: records that certify its work (meshState,
-     * trustAnchorRotation) depend on it, so a failed `pulumi up` keeps the previous ones.
-     */
-    public readonly completed: pulumi.Output<string>;
 
     constructor(name: string, args: MeshMaintenanceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("akko:mtls:MeshMaintenance", name, {}, opts);
@@ -283,6 +281,29 @@ export class MeshMaintenance extends pulumi.ComponentResource {
             },
             { parent: this },
         );
+
+        // The Jobs' only right to change workloads: the restart annotations, nothing else. Made before
+        // any identity that may patch workloads, from their account names (fixed strings): the
+        // RoleBindings that grant the patch right, and the Jobs that use it, wait for the policy and
+        // its binding (a Job that ran before them would patch unconfined).
+        const restarting = [args.rotation ? "check" : undefined, (args.rollout ?? true) ? "rollout" : undefined].filter(
+            (kind): kind is string => kind !== undefined,
+        );
+        const restartOnly = new k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
+            `${name}-restart-only`,
+            {
+                metadata: { name: "akko-mtls-restart-only", labels },
+                spec: restartOnlyPolicy(restarting.map((kind) => pulumi.interpolate`system:serviceaccount:${ns}:linkerd-mesh-${kind}`)),
+            },
+            { parent: this },
+        );
+        const restartOnlyBinding = new k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
+            `${name}-restart-only`,
+            { metadata: { name: "akko-mtls-restart-only", labels }, spec: { policyName: restartOnly.metadata.name, validationActions: ["Deny"] } },
+            { parent: this },
+        );
+        /** What confines the patch right: granted, and used, only once both exist. */
+        const confined: pulumi.Resource[] = [restartOnly, restartOnlyBinding];
 
         const unmeshed = args.unmeshedNamespaces ?? [];
         const workloadNamespaces = [...args.meshedNamespaces, ...unmeshed];
@@ -327,7 +348,8 @@ export class MeshMaintenance extends pulumi.ComponentResource {
                             roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
                             subjects: [subject],
                         },
-                        { parent: this },
+                        // An identity that may patch workloads gets its rights only once the policy confines them.
+                        { parent: this, dependsOn: grants.restart ? confined : [] },
                     ),
                 );
             };
@@ -335,7 +357,15 @@ export class MeshMaintenance extends pulumi.ComponentResource {
                 grant("control-plane", args.controlPlaneNamespace, [
                     { apiGroups: [""], resources: ["configmaps"], resourceNames: [LINKERD_OBJECTS.trustRootsConfigMap], verbs: ["get"] },
                     ...(grants.readIssuer ? issuerRules : []),
-                    ...(grants.readIdentity ? [{ apiGroups: ["apps"], resources: ["deployments"], resourceNames: ["linkerd-identity"], verbs: ["get"] }] : []),
+                    ...(grants.readIdentity
+                        ? [
+                              { apiGroups: ["apps"], resources: ["deployments"], resourceNames: ["linkerd-identity"], verbs: ["get"] },
+                              { apiGroups: ["apps"], resources: ["replicasets"], verbs: ["get"] },
+                              { apiGroups: [""], resources: ["pods"], verbs: ["list"] },
+                              // IssuerUpdated / IssuerUpdateSkipped, recorded on the Deployment (core/v1 Events).
+                              { apiGroups: [""], resources: ["events"], verbs: ["list"] },
+                          ]
+                        : []),
                     ...(grants.restart
                         ? [
                               // The control plane's own Deployments, by name (restarted when the bundle changes).
@@ -392,8 +422,8 @@ export class MeshMaintenance extends pulumi.ComponentResource {
         const restricted = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } };
         const tokenMount = "/var/run/secrets/kubernetes.io/serviceaccount";
         const memory = pulumi.output(args.resources).apply((r) => scriptMemoryBudget(r ? parseQuantity(r.memory.limit ?? r.memory.request) : undefined));
-        const podTemplate = (accountName: string, env: Record<string, pulumi.Input<string>>) => ({
-            metadata: { labels, annotations: { "linkerd.io/inject": "disabled" } },
+        const podTemplate = (accountName: string, env: Record<string, pulumi.Input<string>>, podLabels: Record<string, string> = {}) => ({
+            metadata: { labels: { ...labels, ...podLabels }, annotations: { "linkerd.io/inject": "disabled" } },
             spec: {
                 serviceAccountName: accountName,
                 automountServiceAccountToken: false,
@@ -484,11 +514,11 @@ export class MeshMaintenance extends pulumi.ComponentResource {
             MAX_VERSION_RESTARTS: String(MAX_VERSION_RESTARTS),
             CONTROL_PLANE_DEPLOYMENTS: LINKERD_OBJECTS.controlPlaneDeployments.join(","),
         };
-        const jobSpec = (accountName: string, env: Record<string, pulumi.Input<string>>) => ({
+        const jobSpec = (accountName: string, env: Record<string, pulumi.Input<string>>, podLabels?: Record<string, string>) => ({
             // A failed run is an alert (KubeJobFailed), not something to retry blindly.
             backoffLimit: 0,
             activeDeadlineSeconds: deadlineSeconds,
-            template: podTemplate(accountName, env),
+            template: podTemplate(accountName, env, podLabels),
         });
         // Pulumi's wait outlasts the Job's own deadline, so the Job's verdict (Complete, or
         // DeadlineExceeded) is what `pulumi up` reports, never a Pulumi timeout mid-run.
@@ -500,6 +530,7 @@ export class MeshMaintenance extends pulumi.ComponentResource {
             accountName: string,
             env: Record<string, pulumi.Input<string>>,
             dependsOn: pulumi.Input<pulumi.Input<pulumi.Resource>[]>,
+            podLabels?: Record<string, string>,
         ) => {
             const digest = pulumi
                 .all(Object.entries(env).map(([key, value]) => pulumi.output(value).apply((v) => [key, v] as const)))
@@ -515,7 +546,7 @@ export class MeshMaintenance extends pulumi.ComponentResource {
                         // (pulumi-kubernetes provider/pkg/provider/provider.go Diff, Jobs only).
                         annotations: { "pulumi.com/replaceUnready": "true" },
                     },
-                    spec: jobSpec(accountName, env),
+                    spec: jobSpec(accountName, env, podLabels),
                 },
                 { parent: this, dependsOn, customTimeouts: { create: awaitMinutes, update: awaitMinutes } },
             );
@@ -561,6 +592,8 @@ export class MeshMaintenance extends pulumi.ComponentResource {
                 { TASKS: "rotation-gate", SIGNING_ANCHOR_SHA256: args.rotationGateFor },
                 // Not the control plane: the trust bundle, part of it, waits for this Job.
                 gateIdentity.ready,
+                // What the control plane's NetworkPolicy admits to identity's admin port (lib/networkPolicies.ts).
+                ROTATION_GATE_POD,
             );
         }
 
@@ -597,7 +630,7 @@ export class MeshMaintenance extends pulumi.ComponentResource {
                         },
                     },
                 },
-                { parent: this, dependsOn: [...cronIdentity.ready, ...(args.waitFor ?? [])] },
+                { parent: this, dependsOn: [...confined, ...cronIdentity.ready, ...(args.waitFor ?? [])] },
             );
         }
 
@@ -627,25 +660,9 @@ export class MeshMaintenance extends pulumi.ComponentResource {
                     CONTROL_PLANE_DIGEST: args.controlPlaneDigest ?? "",
                     ...(args.reloadIdentityFor ? { SIGNING_ANCHOR_SHA256: args.reloadIdentityFor } : {}),
                 },
-                extra.then((more) => [...rolloutIdentity.ready, ...(args.waitFor ?? []), ...(this.preflight ? [this.preflight] : []), ...more]),
+                extra.then((more) => [...confined, ...rolloutIdentity.ready, ...(args.waitFor ?? []), ...(this.preflight ? [this.preflight] : []), ...more]),
             );
         }
-        this.completed = this.rollout ? this.rollout.metadata.uid : pulumi.output("no rollout");
-
-        // The Jobs' only right to change workloads: the restart annotations, nothing else.
-        const accounts = [this.cronJob ? "check" : undefined, this.rollout ? "rollout" : undefined]
-            .filter((kind): kind is string => kind !== undefined)
-            .map((kind) => pulumi.interpolate`system:serviceaccount:${ns}:linkerd-mesh-${kind}`);
-        const policy = new k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
-            `${name}-restart-only`,
-            { metadata: { name: "akko-mtls-restart-only", labels }, spec: restartOnlyPolicy(accounts) },
-            { parent: this },
-        );
-        new k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
-            `${name}-restart-only`,
-            { metadata: { name: "akko-mtls-restart-only", labels }, spec: { policyName: policy.metadata.name, validationActions: ["Deny"] } },
-            { parent: this },
-        );
 
         this.registerOutputs({
             namespace: this.namespace,
@@ -655,7 +672,6 @@ export class MeshMaintenance extends pulumi.ComponentResource {
             preflight: this.preflight,
             rotationGate: this.rotationGate,
             networkPreflight: this.networkPreflight,
-            completed: this.completed,
         });
     }
 }

@@ -6,9 +6,11 @@ import { ConfigSecrets } from "../config/secrets";
 import { SINGLE_NODE_TARGETS } from "../config/schema";
 import { drainingNamespaces, injectedNamespaces, injectorScope, MeshPlan, strictNamespaces } from "../lib/meshLifecycle";
 import { inNamespaces, namespacePosture, NetworkPolicySpec, platformPolicies, Scraper } from "../lib/networkPolicies";
-import { edgeOf, LINKERD_DEFAULT_OPAQUE_PORTS, LINKERD_OBJECTS, LINKERD_WEBHOOKS, NAMESPACES, PORTS, VIZ_WEBHOOKS } from "../lib/registry";
+import { edgeOf, LINKERD_DEFAULT_OPAQUE_PORTS, LINKERD_OBJECTS, LINKERD_WEBHOOKS, NAMESPACES, PORTS, VIZ_WEBHOOKS, WEBHOOK_OBJECTS } from "../lib/registry";
+import type { WebhookTrustPlan } from "../lib/webhookTrust";
 import type { RotationPlan } from "../lib/rotation";
 import { CertManager } from "./certManager";
+import { RunCompletion } from "./completion";
 import { GatewayApiCrds } from "./gatewayApi";
 import { CertManagerIdentityIssuer, IdentityIssuer } from "./identityIssuer";
 import { IntermediateCa } from "./intermediateCa";
@@ -22,7 +24,7 @@ import { MtlsObservability, RULES_CONFIGMAP } from "./mtlsObservability";
 import { linkerdNamespace, vizNamespace } from "./namespaces";
 import { NamespaceAdmission, NamespaceRead } from "./namespaceAdmission";
 import { TrustAnchor } from "./trustAnchor";
-import { CertManagerWebhookCertificates, WebhookCertificates, WebhookTlsValues } from "./webhookCertificates";
+import { CertManagerWebhookHandover, WebhookCertificates, WebhookTlsValues } from "./webhookCertificates";
 
 export interface MtlsMeshArgs {
     /** The validated stack configuration (config/index.ts). */
@@ -37,6 +39,11 @@ export interface MtlsMeshArgs {
      * @default ConfigSecrets.none
      */
     secrets?: ConfigSecrets;
+    /**
+     * Whether this run takes the webhooks over from cert-manager (lib/webhookTrust.ts).
+     * @default the program's CA alone
+     */
+    webhookTrust?: WebhookTrustPlan;
 }
 
 const CONTROL_PLANE_NAMESPACE = NAMESPACES.controlPlane;
@@ -74,9 +81,17 @@ interface Anchor {
 /** Webhook certificates for one chart's webhooks, from whichever back end the stack uses. */
 interface WebhookSet {
     values: Record<string, WebhookTlsValues>;
+    /** What the chart waits for (the Secrets its pods mount). */
     ready: pulumi.Resource[];
-    /** Serving certificates the control plane holds in memory (static mode): a change restarts it. */
+    /** Serving certificates the webhook pods hold in memory: a change restarts the control plane. */
     certificates: pulumi.Output<string>[];
+    /**
+     * Call with the chart once it is made. In the handover from cert-manager the order is the other
+     * way round: the chart's bundles (both CAs) come first, the program's Secrets after them.
+     */
+    trustedBy(chart: pulumi.Resource): void;
+    /** In the handover, the program's Secrets, written after the chart: the rollout restarts the webhooks after them. */
+    writtenAfterChart: pulumi.Resource[];
 }
 
 /**
@@ -165,8 +180,9 @@ export class MtlsMesh extends pulumi.ComponentResource {
     /** How to open the viz dashboard, while viz is enabled. */
     public readonly vizDashboard: pulumi.Output<string> | undefined;
     /**
-     * Resolves once this run's work on the cluster is done (the rollout Job completed; at once
-     * when nothing is deployed). Records of what a run achieved depend on it ({@link settled}).
+     * Resolves once this run's work is done: every resource it registered, in Pulumi state or in the
+     * cluster, has completed its step (components/completion.ts). Records of what a run achieved
+     * depend on it ({@link settled}); deletes come after it (docs/engine.md).
      */
     public readonly completed: pulumi.Output<string>;
 
@@ -174,6 +190,8 @@ export class MtlsMesh extends pulumi.ComponentResource {
     private readonly provider: k8s.Provider | undefined;
     /** The namespaces this run patches, read (and checked) before anything else is built. */
     private readonly admission: NamespaceAdmission | undefined;
+    /** Collects every resource of the run as it is constructed (components/completion.ts). */
+    private readonly run: RunCompletion;
 
     /**
      * The mesh, built only once the namespaces it patches were read and admit injected pods.
@@ -196,7 +214,19 @@ export class MtlsMesh extends pulumi.ComponentResource {
         const { config, mesh } = args;
         // Recorded as the component's inputs, where the policy pack reads the meshed namespaces.
         const meshedNamespaces = injectedNamespaces(mesh);
-        super("akko:mtls:MtlsMesh", name, { meshedNamespaces, phase: mesh.phase }, opts);
+        // Every resource of the run, as it is constructed: what `completed` waits for.
+        const run = new RunCompletion();
+        super(
+            "akko:mtls:MtlsMesh",
+            name,
+            { meshedNamespaces, phase: mesh.phase },
+            {
+                ...opts,
+                transformations: [...(opts?.transformations ?? []), run.collect],
+            },
+        );
+        run.ownedBy(this);
+        this.run = run;
         this.deployed = mesh.deploy;
         this.completed = pulumi.output("nothing deployed");
         this.provider =
@@ -280,10 +310,14 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 mesh,
                 args.secrets ?? ConfigSecrets.none,
                 { bundle, inBundle, signing, phase: rotation.record.phase },
+                args.webhookTrust ?? { step: "program", record: "program-ca" },
                 { parent: this, provider: this.provider },
             );
         }
         if (mesh.notice) pulumi.log.warn((args.secrets ?? ConfigSecrets.none).redact(mesh.notice), this);
+        // Everything this run creates, updates or reads, whatever it is: the rollout Job, and every
+        // sibling it does not wait for (the CronJob, admission policies, viz, Deployment patches).
+        writable.completed = this.run.completed();
 
         this.registerOutputs({
             deployed: this.deployed,
@@ -312,9 +346,18 @@ export class MtlsMesh extends pulumi.ComponentResource {
         mesh: MeshPlan,
         secrets: ConfigSecrets,
         trust: { bundle: pulumi.Output<string>; inBundle: Anchor[]; signing: Anchor; phase: number },
+        webhookTrust: WebhookTrustPlan,
         inCluster: pulumi.ComponentResourceOptions,
     ): void {
         const writable = this as { -readonly [K in keyof MtlsMesh]: MtlsMesh[K] };
+        if (webhookTrust.step === "handover") {
+            pulumi.log.warn(
+                "the admission webhooks move from cert-manager's webhook CA to the program's (its key stays in Pulumi state): this run " +
+                    "removes cert-manager's webhook Certificates, Issuers and the webhook-ca Secret and trusts both CAs; the next `pulumi up` " +
+                    "(meshState.nextRun: the deploy workflow runs it) trusts the program's alone",
+                this,
+            );
+        }
         const linkerd = config.linkerd;
         const cniEnabled = linkerd.cni.enabled;
         const namespace = linkerdNamespace(`${name}-linkerd-namespace`, CONTROL_PLANE_NAMESPACE, cniEnabled, inCluster);
@@ -362,6 +405,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
             trust.signing,
             inCluster,
             policyFor(config.certManager.namespace),
+            webhookTrust,
         );
         writable.identityIssuerNotAfter = identity.notAfter;
         writable.identityIntermediateNotAfter = identity.intermediateNotAfter;
@@ -414,6 +458,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
             },
             inCluster,
         );
+        linkerdWebhooks.trustedBy(controlPlane);
         writable.linkerdChartVersion = controlPlane.chartVersion;
 
         if (viz) {
@@ -479,7 +524,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 image: job.image,
                 kubectlImage: job.kubectlImage,
                 resources: job.resources,
-                waitFor: [controlPlane],
+                waitFor: [controlPlane, ...linkerdWebhooks.writtenAfterChart],
                 rolloutWaitFor,
                 networkPolicy: policyFor(NAMESPACES.maintenance),
                 networkPosture: config.mtls.networkPolicies
@@ -495,7 +540,6 @@ export class MtlsMesh extends pulumi.ComponentResource {
         );
         gateReady(maintenance.rotationGate ? [maintenance.rotationGate] : []);
         writable.rotationJobSchedule = maintenance.schedule;
-        writable.completed = maintenance.completed;
 
         // An unmeshed external Prometheus, known to Linkerd: strict namespaces admit it on the proxies'
         // admin port (a Server there keeps kubelet's probes of /live and /ready authorized: the policy
@@ -571,8 +615,11 @@ export class MtlsMesh extends pulumi.ComponentResource {
         signing: Anchor,
         inCluster: pulumi.ComponentResourceOptions,
         certManagerPolicy: NetworkPolicySpec | undefined,
+        webhookTrust: WebhookTrustPlan,
     ): IdentityBackend {
         const issuer = config.identity.issuer;
+        const webhooks = (resourceName: string, webhookNamespace: pulumi.Input<string>, namespaceName: string, services: Record<string, string>) =>
+            this.webhookCertificates(resourceName, webhookNamespace, namespaceName, services, config, webhookTrust, inCluster);
         // One intermediate per anchor in the bundle (the next generation's is ready before phase 2 needs
         // it), signed here: the anchors' keys never leave Pulumi state. In static mode the intermediates
         // stay there too; with cert-manager they become the namespaced Issuers' CA Secrets.
@@ -610,10 +657,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 issuerSource: { kind: "configmap", name: LINKERD_OBJECTS.issuerCertificateConfigMap, key: "tls.crt" },
                 notAfter: staticIssuer.notAfter,
                 intermediateNotAfter: signingIntermediate.notAfter,
-                webhooks: (resourceName, webhookNamespace, namespaceName, services) => {
-                    const certificates = new WebhookCertificates(resourceName, { namespace: webhookNamespace, namespaceName, services }, inCluster);
-                    return { values: certificates.values, ready: certificates.ready, certificates: certificates.certificates };
-                },
+                webhooks,
             };
         }
 
@@ -654,15 +698,57 @@ export class MtlsMesh extends pulumi.ComponentResource {
             issuerSource: { kind: "certificate", name: LINKERD_OBJECTS.issuerSecret },
             intermediateNotAfter: signingIntermediate.notAfter,
             certManager,
-            webhooks: (resourceName, webhookNamespace, namespaceName, services) => {
-                const certificates = new CertManagerWebhookCertificates(
-                    resourceName,
-                    { namespace: webhookNamespace, namespaceName, services, certManagerReady: certManager.ready },
-                    inCluster,
-                );
-                // cert-manager renews them itself; the webhook servers reload their files.
-                return { values: certificates.values, ready: certificates.ready, certificates: [] };
+            // The program's webhook CA in this mode too: a cert-manager CA Issuer would keep its key in the webhooks' namespace.
+            webhooks,
+        };
+    }
+
+    /**
+     * A chart's webhook certificates, from the program's webhook CA (lib/webhookTrust.ts). In the run
+     * that takes them over from cert-manager, a Job first removes cert-manager's objects for them, and
+     * each webhook's bundle also keeps the CA cainjector had written (read from the live object).
+     */
+    private webhookCertificates(
+        resourceName: string,
+        namespace: pulumi.Input<string>,
+        namespaceName: string,
+        services: Record<string, string>,
+        config: MeshConfig,
+        webhookTrust: WebhookTrustPlan,
+        inCluster: pulumi.ComponentResourceOptions,
+    ): WebhookSet {
+        const handingOver = webhookTrust.step === "handover" && (namespaceName !== VIZ_NAMESPACE || webhookTrust.handover?.viz === true);
+        const handover = handingOver
+            ? new CertManagerWebhookHandover(
+                  `${resourceName}-handover`,
+                  { namespace, services: Object.values(services), kubectlImage: config.rotationJob.kubectlImage },
+                  inCluster,
+              )
+            : undefined;
+        // In the handover the webhooks' bundles must trust the program's CA before a pod can serve its
+        // certificate: cert-manager's Secrets are still there for the chart's pods, and the program's
+        // are written once the chart (its webhook configurations) and the Job are done.
+        let chartDone: (chart: pulumi.Resource[]) => void = () => undefined;
+        const chart = new Promise<pulumi.Resource[]>((resolve) => (chartDone = resolve));
+        const certificates = new WebhookCertificates(
+            resourceName,
+            {
+                namespace,
+                namespaceName,
+                services,
+                alsoTrust: handingOver
+                    ? Object.fromEntries(Object.keys(services).map((key) => [key, liveCaBundle(`${resourceName}-live-${key}`, key, inCluster)]))
+                    : undefined,
+                secretsAfter: handover ? chart.then((trusting) => [handover.done, ...trusting]) : [],
             },
+            inCluster,
+        );
+        return {
+            values: certificates.values,
+            ready: handover ? [] : certificates.ready,
+            certificates: certificates.certificates,
+            trustedBy: (trusting) => chartDone(handover ? [trusting] : []),
+            writtenAfterChart: handover ? certificates.ready : [],
         };
     }
 
@@ -760,6 +846,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
             },
             inCluster,
         );
+        webhooks.trustedBy(component);
         return component.dashboard;
     }
 }
@@ -777,4 +864,24 @@ export function gkeFirewallWarning(gke: NonNullable<MeshConfig["cluster"]["gkePr
         `--direction INGRESS --source-ranges ${gke.masterIpv4CidrBlock} --target-tags ${gke.nodeTag} ` +
         `--allow tcp:${PORTS.webhookHttps},tcp:${PORTS.vizTapApi},tcp:${PORTS.policyValidatorHttps}`
     );
+}
+
+/**
+ * The CA bundle the API server holds for a webhook now, PEM ("" when none): read from the live
+ * webhook configuration or APIService (a read, also in a preview).
+ */
+function liveCaBundle(resourceName: string, valueKey: string, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
+    const object = WEBHOOK_OBJECTS[valueKey as keyof typeof WEBHOOK_OBJECTS];
+    if (!object) throw new Error(`no webhook object known for chart value ${valueKey}`);
+    const base64 =
+        object.kind === "APIService"
+            ? k8s.apiregistration.v1.APIService.get(resourceName, object.name, opts).spec.apply((spec) => spec?.caBundle)
+            : object.kind === "MutatingWebhookConfiguration"
+              ? k8s.admissionregistration.v1.MutatingWebhookConfiguration.get(resourceName, object.name, opts).webhooks.apply(
+                    (w) => w?.[0]?.clientConfig?.caBundle,
+                )
+              : k8s.admissionregistration.v1.ValidatingWebhookConfiguration.get(resourceName, object.name, opts).webhooks.apply(
+                    (w) => w?.[0]?.clientConfig?.caBundle,
+                );
+    return base64.apply((value) => (value ? Buffer.from(value, "base64").toString("utf8") : ""));
 }

@@ -1,29 +1,26 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
+import { CERT_MANAGER_WEBHOOK_LAYOUT } from "../lib/registry";
+import { PATCH_FORCE } from "./transforms";
 
 /**
  * The TLS block a Linkerd chart's webhook takes (`proxyInjector`, `profileValidator`,
  * `policyValidator`, viz `tap`, `tapInjector`). The serving certificate always lives in a Secret
  * the chart does not render (`externalSecret`, named `<service>-k8s-tls`, keys tls.crt/tls.key:
  * charts/linkerd-control-plane/templates/proxy-injector-rbac.yaml:59-76); the API server trusts
- * either a CA bundle given here or the one cert-manager's cainjector writes. So no certificate
- * ever sits in the chart values: renewing one changes a Secret, not the chart, and `pulumi preview`
- * keeps every chart's values known (an unknown value makes helm.v4.Chart register no children:
- * pulumi-kubernetes provider/pkg/provider/helm/v4/chart.go:173-178, "Preview is incomplete").
- * Without any of them the chart calls genSelfSignedCert on every render.
+ * the CA bundle given here. Only the webhook CA's certificate sits in the chart values, and it is
+ * never renewed early: renewing a serving certificate changes a Secret, not the chart, and
+ * `pulumi preview` keeps every chart's values known (an unknown value makes helm.v4.Chart register
+ * no children: pulumi-kubernetes provider/pkg/provider/helm/v4/chart.go:173-178, "Preview is
+ * incomplete"). Without a bundle or cert-manager's injection the chart calls genSelfSignedCert on
+ * every render.
  */
-export type WebhookTlsValues =
-    | {
-          externalSecret: true;
-          /** The CA that signed the serving certificate (static mode). */
-          caBundle: pulumi.Input<string>;
-      }
-    | {
-          externalSecret: true;
-          /** `<namespace>/<Certificate name>` for cert-manager's CA injector. */
-          injectCaFrom: pulumi.Input<string>;
-      };
+export type WebhookTlsValues = {
+    externalSecret: true;
+    /** The CA(s) the API server trusts for the webhook, PEM: the program's webhook CA (lib/webhookTrust.ts). */
+    caBundle: pulumi.Input<string>;
+};
 
 /** The Secret a chart's webhook mounts (fixed names in the pinned charts). */
 export const webhookSecretName = (service: string) => `${service}-k8s-tls`;
@@ -56,12 +53,40 @@ export interface WebhookCertificatesArgs {
      * @default 87600
      */
     caValidityHours?: pulumi.Input<number>;
+    /**
+     * Per chart value key, certificates (PEM) the API server keeps trusting beside this CA: the
+     * CA cert-manager's cainjector had written, in the run that takes over from it
+     * (lib/webhookTrust.ts). Duplicates of this CA are dropped.
+     * @default none
+     */
+    alsoTrust?: Record<string, pulumi.Input<string>>;
+    /** What the Secrets wait for before they are written (the handover: cert-manager's objects removed, the chart's bundles trusting this CA). */
+    secretsAfter?: pulumi.Input<pulumi.Input<pulumi.Resource>[]>;
+}
+
+/** Concatenated PEM certificates, each once (by its text), in order. */
+export function pemBundle(...pems: string[]): string {
+    const blocks = pems.flatMap((pem) => pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []);
+    return [...new Set(blocks.map((b) => b.replace(/\r/g, "").trim()))].join("\n");
 }
 
 /**
- * Serving certificates for a chart's admission webhooks, made by the program with
- * `@pulumi/tls` (the `static` issuer mode) and written to the Secrets the chart's pods mount.
- * Pulumi state keeps them, so every render of the chart gets the same values.
+ * Serving certificates for a chart's admission webhooks, made by the program with `@pulumi/tls`
+ * in both issuer modes and written to the Secrets the chart's pods mount. The webhook CA's key
+ * stays in Pulumi state: no key that can sign for a webhook is in the cluster (a cert-manager CA
+ * Issuer would need it in the webhooks' namespace, readable there by whoever reads its Secrets;
+ * a CA ClusterIssuer would open it to every namespace). Leaves are re-issued by `pulumi up` in
+ * their early-renewal window (the nightly drift check starts it: tools/renewals.ts) and written in
+ * place; the CA in the chart values does not change, so the API server verifies the old and the
+ * new leaf alike while the webhook pod reloads its files.
+ *
+ * Why not one self-signed certificate per webhook that cert-manager renews keeping its key
+ * (`rotationPolicy: Never`), which would need no scheduled renewal: while cainjector has written
+ * the renewed certificate and the pod still serves the previous one (or the reverse), Go's
+ * verifier in the API server refuses it. The previous certificate is no root in the new bundle, and
+ * the new one, same subject, same key, same names, counts as "already in the chain" and is never
+ * tried as its issuer (go/src/crypto/x509/verify.go `buildChains`, `alreadyInChain`): a window at
+ * every renewal (test/webhookTrust.test.ts).
  */
 export class WebhookCertificates extends pulumi.ComponentResource {
     /** Chart values per webhook key (e.g. `proxyInjector`). */
@@ -118,121 +143,128 @@ export class WebhookCertificates extends pulumi.ComponentResource {
                 new k8s.core.v1.Secret(
                     `${name}-${service}-secret`,
                     {
-                        metadata: { name: webhookSecretName(service), namespace: args.namespace, labels: { "app.kubernetes.io/part-of": "akko-mtls" } },
+                        metadata: {
+                            name: webhookSecretName(service),
+                            namespace: args.namespace,
+                            labels: { "app.kubernetes.io/part-of": "akko-mtls" },
+                            // The program's: fields another manager wrote (cert-manager's, on a stack it
+                            // served before) are taken over, not a conflict (transforms.ts PATCH_FORCE).
+                            annotations: { ...PATCH_FORCE },
+                        },
                         type: "kubernetes.io/tls",
                         stringData: { "tls.crt": cert.certPem, "tls.key": pulumi.secret(key.privateKeyPem) },
                     },
-                    { parent: this },
+                    { parent: this, dependsOn: args.secretsAfter ?? [] },
                 ),
             );
             this.certificates.push(cert.certPem);
-            this.values[valueKey] = { externalSecret: true, caBundle: ca.certPem };
+            const also = args.alsoTrust?.[valueKey];
+            this.values[valueKey] = {
+                externalSecret: true,
+                caBundle: also === undefined ? ca.certPem : pulumi.all([ca.certPem, also]).apply(([own, other]) => pemBundle(own, other)),
+            };
         }
 
         this.registerOutputs({ values: this.values, caBundle: this.caBundle, certificates: this.certificates });
     }
 }
 
-export interface CertManagerWebhookCertificatesArgs {
-    /** Namespace the webhook Services (and these Certificates) live in. */
+export interface CertManagerWebhookHandoverArgs {
+    /** The webhooks' namespace, where cert-manager's objects for them are. */
     namespace: pulumi.Input<string>;
-    /** Chart value key -> Service name; Secret `<service>-k8s-tls`, DNS `<service>.<ns>.svc`. */
-    services: Record<string, string>;
-    /** Namespace name, for the DNS names (the Input above may be an Output of the Namespace). */
-    namespaceName: string;
-    /**
-     * Serving certificate duration, hours.
-     * @default 720
-     */
-    durationHours?: number;
-    /**
-     * cert-manager renews this many hours before expiry.
-     * @default 240
-     */
-    renewBeforeHours?: number;
-    /** Completes once cert-manager's API accepts objects (CertManager.ready). */
-    certManagerReady: pulumi.Input<pulumi.Resource>;
+    /** Their Services: cert-manager's Certificate of each was named after it. */
+    services: string[];
+    /** Image with a shell and `kubectl` (the maintenance Jobs' kubectl image). */
+    kubectlImage: pulumi.Input<string>;
 }
 
 /**
- * Serving certificates for a chart's admission webhooks, issued and rotated by
- * cert-manager (the `certManager` issuer mode): a self-signed bootstrap Issuer, a webhook
- * CA Certificate and its CA Issuer, then one Certificate per webhook, written to the
- * Secret name the chart mounts. The chart gets `externalSecret: true` and
- * `injectCaFrom: <namespace>/<Certificate>`, so cainjector keeps each webhook's caBundle
- * in step and the chart's values never change between renders.
+ * The run that takes the webhooks over from cert-manager (lib/webhookTrust.ts): a Job deletes, in
+ * the webhooks' namespace, cert-manager's Certificates for them, its `webhook-ca` Issuer, Certificate
+ * and Secret (the CA key) and the bootstrap Issuer, before the program writes the serving Secrets
+ * (they wait for {@link done}). Its identity may delete those objects by name and nothing else: no
+ * read, no list (`kubectl delete --wait=false` only sends DELETE; none of them has a finalizer, and a
+ * Secret's DELETE answers a Status, not the object). The objects were Pulumi resources of the
+ * previous layout, which this run no longer registers: Pulumi's own deletes, after, find them gone.
  */
-export class CertManagerWebhookCertificates extends pulumi.ComponentResource {
-    /** Chart values per webhook key. */
-    public readonly values: Record<string, WebhookTlsValues>;
-    /** Resources the chart must wait for (the Certificates, Ready). */
-    public readonly ready: pulumi.Resource[];
+export class CertManagerWebhookHandover extends pulumi.ComponentResource {
+    /** The Job; completes once cert-manager's objects are gone. */
+    public readonly done: k8s.batch.v1.Job;
 
-    constructor(name: string, args: CertManagerWebhookCertificatesArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("akko:mtls:CertManagerWebhookCertificates", name, {}, opts);
-
-        const waitReady = { "pulumi.com/waitFor": "condition=Ready" };
-        const issuer = (suffix: string, spec: object, dependsOn: pulumi.Input<pulumi.Resource>[]) =>
-            new k8s.apiextensions.CustomResource(
-                `${name}-${suffix}`,
-                {
-                    apiVersion: "cert-manager.io/v1",
-                    kind: "Issuer",
-                    metadata: { name: `webhook-${suffix}`, namespace: args.namespace, annotations: waitReady },
-                    spec,
-                },
-                { parent: this, dependsOn },
-            );
-        const certificate = (resourceName: string, spec: object, dependsOn: pulumi.Resource[]) =>
-            new k8s.apiextensions.CustomResource(
-                `${name}-${resourceName}`,
-                {
-                    apiVersion: "cert-manager.io/v1",
-                    kind: "Certificate",
-                    metadata: { name: resourceName, namespace: args.namespace, annotations: waitReady },
-                    spec,
-                },
-                { parent: this, dependsOn },
-            );
-
-        const bootstrap = issuer("selfsigned", { selfSigned: {} }, [args.certManagerReady]);
-        const ecdsa = { algorithm: "ECDSA", size: 256, rotationPolicy: "Always" };
-        const caCertificate = certificate(
-            "webhook-ca",
+    constructor(name: string, args: CertManagerWebhookHandoverArgs, opts?: pulumi.ComponentResourceOptions) {
+        super("akko:mtls:CertManagerWebhookHandover", name, {}, opts);
+        const accountName = "webhook-handover";
+        const labels = { "app.kubernetes.io/name": accountName, "app.kubernetes.io/part-of": "akko-mtls" };
+        const metadata = { name: accountName, namespace: args.namespace, labels };
+        const layout = CERT_MANAGER_WEBHOOK_LAYOUT;
+        const certificates = [...args.services, layout.caName];
+        const issuers = [layout.caName, layout.bootstrapIssuer];
+        const account = new k8s.core.v1.ServiceAccount(`${name}-account`, { metadata }, { parent: this });
+        const role = new k8s.rbac.v1.Role(
+            `${name}-role`,
             {
-                secretName: "webhook-ca",
-                commonName: `webhook-ca.${args.namespaceName}`,
-                isCA: true,
-                duration: "87600h0m0s",
-                renewBefore: "8760h0m0s",
-                privateKey: ecdsa,
-                issuerRef: { name: "webhook-selfsigned", kind: "Issuer", group: "cert-manager.io" },
+                metadata,
+                rules: [
+                    { apiGroups: ["cert-manager.io"], resources: ["certificates"], resourceNames: certificates, verbs: ["delete"] },
+                    { apiGroups: ["cert-manager.io"], resources: ["issuers"], resourceNames: issuers, verbs: ["delete"] },
+                    { apiGroups: [""], resources: ["secrets"], resourceNames: [layout.caName], verbs: ["delete"] },
+                ],
             },
-            [bootstrap],
+            { parent: this },
         );
-        const ca = issuer("ca", { ca: { secretName: "webhook-ca" } }, [caCertificate]);
-
-        this.values = {};
-        this.ready = [];
-        for (const [valueKey, service] of Object.entries(args.services)) {
-            const host = `${service}.${args.namespaceName}.svc`;
-            const serving = certificate(
-                service,
-                {
-                    secretName: webhookSecretName(service),
-                    commonName: host,
-                    dnsNames: [host],
-                    duration: `${args.durationHours ?? 720}h0m0s`,
-                    renewBefore: `${args.renewBeforeHours ?? 240}h0m0s`,
-                    usages: ["server auth", "digital signature", "key encipherment"],
-                    privateKey: ecdsa,
-                    issuerRef: { name: "webhook-ca", kind: "Issuer", group: "cert-manager.io" },
+        const binding = new k8s.rbac.v1.RoleBinding(
+            `${name}-binding`,
+            {
+                metadata,
+                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
+                subjects: [{ kind: "ServiceAccount", name: account.metadata.name, namespace: args.namespace }],
+            },
+            { parent: this },
+        );
+        const remove = (resource: string, names: string[]) => `kubectl delete ${resource} -n "$NAMESPACE" --ignore-not-found --wait=false ${names.join(" ")}`;
+        this.done = new k8s.batch.v1.Job(
+            `${name}-job`,
+            {
+                metadata: { ...metadata, annotations: { "pulumi.com/replaceUnready": "true" } },
+                spec: {
+                    backoffLimit: 2,
+                    activeDeadlineSeconds: 300,
+                    template: {
+                        metadata: { labels, annotations: { "linkerd.io/inject": "disabled" } },
+                        spec: {
+                            serviceAccountName: account.metadata.name,
+                            restartPolicy: "Never",
+                            securityContext: { runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, seccompProfile: { type: "RuntimeDefault" } },
+                            containers: [
+                                {
+                                    name: "handover",
+                                    image: args.kubectlImage,
+                                    command: [
+                                        "/bin/sh",
+                                        "-ec",
+                                        // The Certificates first: with them gone nothing writes the Secrets or the bundles.
+                                        [
+                                            remove("certificates.cert-manager.io", certificates),
+                                            remove("issuers.cert-manager.io", issuers),
+                                            remove("secret", [layout.caName]),
+                                        ].join("\n"),
+                                    ],
+                                    env: [
+                                        { name: "NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+                                        { name: "HOME", value: "/tmp" },
+                                    ],
+                                    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
+                                    resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "200m", memory: "128Mi" } },
+                                    volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
+                                },
+                            ],
+                            volumes: [{ name: "tmp", emptyDir: { sizeLimit: "16Mi" } }],
+                        },
+                    },
                 },
-                [ca],
-            );
-            this.ready.push(serving);
-            this.values[valueKey] = { externalSecret: true, injectCaFrom: `${args.namespaceName}/${service}` };
-        }
-        this.registerOutputs({ values: this.values });
+            },
+            { parent: this, dependsOn: [binding], customTimeouts: { create: "10m", update: "10m" } },
+        );
+        this.registerOutputs({ done: this.done });
     }
 }

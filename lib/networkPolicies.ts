@@ -224,6 +224,14 @@ export function meshedNamespacePolicies(args: MeshedNamespacePolicyArgs): Networ
     return policies;
 }
 
+/**
+ * The rotation gate's pods (rotation phase 3): the one maintenance Job that reads the identity
+ * controller's admin port, to learn which issuer each replica serves (cluster/mesh-check.mjs).
+ */
+export const ROTATION_GATE_POD: Readonly<Record<string, string>> = { "akko.io/maintenance-task": "rotation-gate" };
+/** The identity controller's pods (charts/linkerd-control-plane/templates/identity.yaml). */
+const IDENTITY_POD = { "linkerd.io/control-plane-component": "identity" };
+
 export interface PlatformPolicyArgs {
     controlPlaneNamespace: string;
     /** Namespaces whose proxies call the control plane (meshed AKKO namespaces, viz, the ingress controller's). */
@@ -234,7 +242,7 @@ export interface PlatformPolicyArgs {
     certManagerNamespace?: string;
     /** The CNI plugin's namespace, when enabled. */
     cniNamespace?: string;
-    /** The maintenance Jobs' namespace (they call the API server only). */
+    /** The maintenance Jobs' namespace (they call the API server; the rotation gate reads identity's metrics). */
     maintenanceNamespace?: string;
     /** viz's bundled Prometheus: queried by readers (a Grafana), sending alerts to Alertmanagers. */
     vizPrometheus?: { readers: boolean; alertmanagerPorts: readonly number[] };
@@ -276,6 +284,10 @@ export function platformPolicies(args: PlatformPolicyArgs): NetworkPolicySpec[] 
                 { ports: tcp(PORTS.webhookHttps, PORTS.policyValidatorHttps) },
                 ...scrape,
                 ...(args.vizNamespace ? [{ from: [vizComponent(args.vizNamespace, "tap")], ports: tcp(PORTS.proxyControl) }] : []),
+                // The rotation gate reads which issuer identity serves (its metrics), from its own pods only.
+                ...(args.maintenanceNamespace
+                    ? [{ from: [inNamespaces([args.maintenanceNamespace], ROTATION_GATE_POD)], ports: tcp(PORTS.identityAdmin) }]
+                    : []),
             ],
             [toOwn(cp), DNS, API_SERVER],
         ),
@@ -317,7 +329,15 @@ export function platformPolicies(args: PlatformPolicyArgs): NetworkPolicySpec[] 
         policies.push(policy("linkerd-cni", args.cniNamespace, [], [DNS, API_SERVER]));
     }
     if (args.maintenanceNamespace) {
-        policies.push(policy("linkerd-maintenance", args.maintenanceNamespace, [], [DNS, API_SERVER]));
+        // The API server, and identity's admin port for the rotation gate (the control plane's policy admits the gate's pods only).
+        policies.push(
+            policy(
+                "linkerd-maintenance",
+                args.maintenanceNamespace,
+                [],
+                [DNS, API_SERVER, { to: [inNamespaces([cp], IDENTITY_POD)], ports: tcp(PORTS.identityAdmin) }],
+            ),
+        );
     }
     return policies;
 }

@@ -134,6 +134,8 @@ export const PORTS = {
     /** proxy-injector and sp-validator webhooks. */
     webhookHttps: 8443,
     policyValidatorHttps: 9443,
+    /** identity's admin server (metrics: `issuer_cert_ttl_seconds`), container port `ident-admin`. */
+    identityAdmin: 9990,
     /** Admin (metrics) ports: identity/policy 9990, proxy-injector 9995, destination 9996, sp-validator 9997. */
     controlPlaneAdmin: [9990, 9995, 9996, 9997],
     /** viz: tap API 8089 (the API server calls it), tap gRPC 8088, tap-injector webhook 8443, web 8084, metrics-api 8085, Prometheus 9090. */
@@ -167,6 +169,27 @@ export const LINKERD_WEBHOOKS = {
 } as const;
 /** viz's webhooks (tap APIService, tap injector). */
 export const VIZ_WEBHOOKS = { tap: "tap", tapInjector: "tap-injector" } as const;
+
+/**
+ * The object in which the API server keeps each webhook's `caBundle`, by chart value key
+ * (charts/linkerd-control-plane/templates/proxy-injector-rbac.yaml, destination-rbac.yaml;
+ * viz/charts/linkerd-viz/templates/tap-injector-rbac.yaml, tap-rbac.yaml).
+ */
+export const WEBHOOK_OBJECTS = {
+    proxyInjector: { kind: "MutatingWebhookConfiguration", name: "linkerd-proxy-injector-webhook-config" },
+    profileValidator: { kind: "ValidatingWebhookConfiguration", name: "linkerd-sp-validator-webhook-config" },
+    policyValidator: { kind: "ValidatingWebhookConfiguration", name: "linkerd-policy-validator-webhook-config" },
+    tap: { kind: "APIService", name: "v1alpha1.tap.linkerd.io" },
+    tapInjector: { kind: "MutatingWebhookConfiguration", name: "linkerd-tap-injector-webhook-config" },
+} as const;
+
+/**
+ * What cert-manager served the webhooks from in a namespace, before the program's own CA did
+ * (components/webhookCertificates.ts up to issue 18): a self-signed bootstrap Issuer, a CA
+ * Certificate and Issuer `webhook-ca` (its key in Secret `webhook-ca`), one Certificate per webhook
+ * named after its Service.
+ */
+export const CERT_MANAGER_WEBHOOK_LAYOUT = { caName: "webhook-ca", bootstrapIssuer: "webhook-selfsigned" } as const;
 
 /** Fixed object names the charts and the identity controller use. */
 export const LINKERD_OBJECTS = {

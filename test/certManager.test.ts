@@ -155,35 +155,37 @@ describe("cert-manager issuer mode", () => {
         }
     });
 
-    it("webhook certificates come from cert-manager: external Secrets + CA injection, nothing generated per render", () => {
+    it("webhook certificates come from the program's webhook CA, not cert-manager: external Secrets + its bundle, nothing generated per render", () => {
+        const ca = one(run, "tls:index/selfSignedCert:SelfSignedCert", "akko-linkerd-webhooks-ca");
         for (const [key, service] of [
             ["proxyInjector", "linkerd-proxy-injector"],
             ["profileValidator", "linkerd-sp-validator"],
             ["policyValidator", "linkerd-policy-validator"],
         ]) {
             const { namespaceSelector, ...tls } = controlPlane.inputs.values[key];
-            assert.deepEqual(tls, { externalSecret: true, injectCaFrom: `linkerd/${service}` });
+            assert.deepEqual(tls, { externalSecret: true, caBundle: ca.state.certPem });
             assert.ok(key !== "proxyInjector" || namespaceSelector);
-            const certificate = one(run, CERTIFICATE, `akko-linkerd-webhooks-${service}`);
-            assert.equal(certificate.inputs.metadata.name, service, "injectCaFrom names this Certificate");
-            assert.equal(certificate.inputs.spec.secretName, `${service}-k8s-tls`, "the Secret the chart mounts");
-            assert.deepEqual(certificate.inputs.spec.dnsNames, [`${service}.linkerd.svc`]);
-            assert.deepEqual(certificate.inputs.spec.issuerRef, { name: "webhook-ca", kind: "Issuer", group: "cert-manager.io" });
-            assert.ok(dependsOn(run, controlPlane, certificate), `control plane waits for ${service}`);
+            const secret = one(run, "kubernetes:core/v1:Secret", `akko-linkerd-webhooks-${service}-secret`);
+            assert.equal(secret.inputs.metadata.name, `${service}-k8s-tls`, "the Secret the chart mounts");
+            assert.equal(secret.inputs.metadata.annotations["pulumi.com/patchForce"], "true", "taken over from cert-manager on a stack it served");
+            assert.ok(dependsOn(run, controlPlane, secret), `control plane waits for ${service}`);
         }
-        const ca = one(run, CERTIFICATE, "akko-linkerd-webhooks-webhook-ca");
-        assert.equal(ca.inputs.spec.isCA, true);
-        assert.deepEqual(ca.inputs.spec.issuerRef, { name: "webhook-selfsigned", kind: "Issuer", group: "cert-manager.io" });
+        assert.equal(ca.inputs.earlyRenewalHours, 0, "the bundle in the chart values never changes before the CA's end");
+        assert.deepEqual(
+            ofType(run, CERTIFICATE).map((c) => c.name),
+            ["akko-identity-issuer-certificate"],
+            "cert-manager issues the identity issuer only",
+        );
     });
 
     it("every Certificate, Issuer and ClusterIssuer validates against cert-manager v1.21.1's CRD schemas", async function () {
         const schemas = await schemasFor(this);
         const certificates = ofType(run, CERTIFICATE);
         const issuers = [...ofType(run, ISSUER), ...ofType(run, CLUSTER_ISSUER)];
-        // linkerd: identity issuer, webhook CA, 3 webhooks; linkerd-viz: webhook CA, tap, tap-injector.
-        assert.equal(certificates.length, 8);
-        // linkerd: intermediate CA, webhook self-signed + CA; linkerd-viz: self-signed + CA.
-        assert.equal(issuers.length, 5);
+        // linkerd: the identity issuer (the webhooks' certificates are the program's).
+        assert.equal(certificates.length, 1);
+        // linkerd: the intermediate CA's Issuer.
+        assert.equal(issuers.length, 1);
         for (const object of [...certificates, ...issuers]) await assertValid(schemas, asObject(object), object.name);
     });
 

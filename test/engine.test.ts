@@ -223,6 +223,38 @@ describe("a failed `up` never advances a record", () => {
         }
     });
 
+    it("meshState and trustAnchorRotation depend on every resource the run registers, custom or remote (charts), not on the rollout Job alone", async () => {
+        for (const [stack, overrides] of [
+            ["netcup", { "mtls.enabled": true }],
+            ["k3d", { "mtls.enabled": true, "mtls.mode": "strict", "viz.enabled": true }],
+            ["gke", { "mtls.enabled": true }],
+            ["netcup", { "mtls.enabled": false }],
+        ] as const) {
+            const run = await runStackOk(stack, overrides);
+            const registered = run.resources.filter((r) => !r.read && (r.custom || r.remote));
+            assert.ok(registered.length >= (overrides["mtls.enabled"] ? 50 : 2), `${stack}: ${registered.length} resources`);
+            for (const key of ["meshState", "trustAnchorRotation"]) {
+                const waitsFor = new Set(run.outputs[key].dependencies);
+                const missed = registered.filter((r) => !waitsFor.has(r.urn)).map((r) => `${r.type} ${r.name}`);
+                assert.deepEqual(missed, [], `${stack} ${JSON.stringify(overrides)}: ${key} resolves before these complete`);
+            }
+        }
+    });
+
+    for (const sibling of ["akko-maintenance-cronjob", "akko-maintenance-restart-only", "akko-viz-chart", "akko-viz-prometheus-rules"]) {
+        it(`a sibling the rollout Job does not wait for fails (${sibling}): no record is registered, the previous ones stay`, async () => {
+            const run = await runStack("netcup", { "mtls.enabled": true }, { failing: [sibling] });
+            assert.ok(run.error, "the run fails");
+            assert.ok(
+                ofType(run, JOB).some((j) => j.name === "akko-maintenance-rollout") || sibling === "akko-maintenance-restart-only",
+                "the rollout itself completed (unless it waits for the failed one)",
+            );
+            for (const key of ["meshState", "trustAnchorRotation"]) {
+                assert.equal(run.registeredOutputs?.[key], undefined, `${key}: the engine keeps the previous value`);
+            }
+        });
+    }
+
     it("a rotation phase whose rollout fails leaves the previous phase recorded", async () => {
         const state = new ProviderState();
         const steady = await runStackOk("k3d", { "mtls.enabled": true }, { state });
@@ -402,6 +434,7 @@ describe("config transitions that would cut traffic are refused, with the safe p
     const deployedAs = (issuerMode: string) => ({
         meshState: { phase: "on", namespaces: ["akko"], mode: "permissive" },
         identityIssuerMode: issuerMode,
+        webhookTrust: "program-ca",
         trustAnchorRotation: { generation: 1, phase: 0, since: "2026-01-01T00:00:00Z" },
         mtlsEnabled: true,
     });

@@ -5,7 +5,8 @@
  * {@link LiveCluster} keeps a cluster across runs, restarted workloads picking up the current
  * bundle, for the program's own Jobs to run against (test/rotationEvidence.test.ts).
  */
-import { spawnSync } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
+import { X509Certificate } from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -156,6 +157,83 @@ if (args[0] === "get" && args[1] === "--raw") {
 } else { process.stderr.write("fake kubectl: unexpected " + args.join(" ") + "\\n"); process.exit(3); }
 `;
 
+/**
+ * The identity controller's admin servers: one listener per replica on 127.0.0.1, serving
+ * `issuer_cert_ttl_seconds` for the issuer that replica loaded, as pkg/identity/service.go does
+ * (`time.Until(NotAfter)`, 0 before any). Run as its own process: the script runs synchronously.
+ * Reads identity.json ([notAfter ms | null | "closed"] per replica), writes identity-ports.json.
+ */
+const FAKE_IDENTITY_ADMIN = `
+const fs = require("fs"), http = require("http"), path = require("path");
+const dir = process.argv[2];
+const replicas = JSON.parse(fs.readFileSync(path.join(dir, "identity.json"), "utf8"));
+const listen = (server) => new Promise((resolve) => server.listen(0, "127.0.0.1", () => resolve(server.address().port)));
+(async () => {
+  const ports = [];
+  for (const notAfter of replicas) {
+    const server = http.createServer((req, res) => {
+      if (req.url !== "/metrics") { res.writeHead(404); return res.end(); }
+      const ttl = notAfter === null ? 0 : (notAfter - Date.now()) / 1000;
+      res.end("# HELP issuer_cert_ttl_seconds The remaining seconds until the issuer certificate expires\\n# TYPE issuer_cert_ttl_seconds gauge\\nissuer_cert_ttl_seconds " + ttl + "\\n");
+    });
+    const port = await listen(server);
+    if (notAfter === "closed") await new Promise((resolve) => server.close(resolve));
+    ports.push(port);
+  }
+  fs.writeFileSync(path.join(dir, "identity-ports.json.tmp"), JSON.stringify(ports));
+  fs.renameSync(path.join(dir, "identity-ports.json.tmp"), path.join(dir, "identity-ports.json"));
+})();
+`;
+
+/** What the identity controller's replicas serve, and the events it recorded. */
+export interface IdentityFixture {
+    /** Per replica: the issuer it loaded (PEM, leaf first), none yet (null), or an admin port that does not answer. */
+    replicas: (string | null | "unreachable")[];
+    /** Events on Deployment linkerd-identity. */
+    events?: { reason: "IssuerUpdated" | "IssuerUpdateSkipped"; message: string; at: Date }[];
+    /** Pods labelled as identity that no Deployment owns (a forged claim). */
+    impostors?: (string | null)[];
+}
+
+const firstCertificate = (pem: string) => new X509Certificate(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem)![0]);
+
+/**
+ * Starts the identity admin servers and returns the identity pods (their ports filled in) and a stop
+ * function. Synchronous: waits for the server process's ports file.
+ */
+function startIdentity(dir: string, identity: IdentityFixture): { pods: any[]; stop: () => void } {
+    const all = [...identity.replicas.map((r) => ({ loaded: r, impostor: false })), ...(identity.impostors ?? []).map((r) => ({ loaded: r, impostor: true }))];
+    const notAfters = all.map(({ loaded }) => (loaded === "unreachable" ? "closed" : loaded === null ? null : Date.parse(firstCertificate(loaded).validTo)));
+    fs.writeFileSync(path.join(dir, "identity.json"), JSON.stringify(notAfters));
+    fs.writeFileSync(path.join(dir, "identity-admin.cjs"), FAKE_IDENTITY_ADMIN);
+    const server = spawn(process.execPath, [path.join(dir, "identity-admin.cjs"), dir], { stdio: "ignore" });
+    const portsFile = path.join(dir, "identity-ports.json");
+    for (const started = Date.now(); !fs.existsSync(portsFile);) {
+        if (Date.now() - started > 10_000) throw new Error("the fake identity admin server did not start");
+        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, 20);
+    }
+    const ports: number[] = JSON.parse(fs.readFileSync(portsFile, "utf8"));
+    fs.rmSync(portsFile);
+    const pods = all.map(({ impostor }, i) => {
+        const p = pod(impostor ? "identity-impostor" : "linkerd-identity", undefined, {
+            labels: { "linkerd.io/control-plane-component": "identity" },
+            owner: impostor ? "none" : "Deployment",
+        });
+        p.spec.containers = [
+            {
+                name: "identity",
+                ports: [
+                    { name: "ident-grpc", containerPort: 8080 },
+                    { name: "ident-admin", containerPort: ports[i] },
+                ],
+            },
+        ];
+        p.status.podIP = "127.0.0.1";
+        return p;
+    });
+    return { pods, stop: () => server.kill("SIGKILL") };
+}
+
 export interface Cluster {
     /** The issuer's public certificate (its key is never read). */
     issuer: { certPem: string };
@@ -178,6 +256,8 @@ export interface Cluster {
     answer?: [string, string][];
     /** Control-plane Deployments by name, with their pod-template annotations. */
     deployments?: Record<string, Record<string, string>>;
+    /** The identity controller's replicas and events (the rotation gate reads them). */
+    identity?: IdentityFixture;
     /** Ingresses per namespace. */
     ingresses?: Record<string, string[]>;
     /** Bytes added to every served pod (memory test). */
@@ -222,6 +302,7 @@ export const bundlePem = (anchors: Ca[] | string) => (typeof anchors === "string
 export function runScript(cluster: Cluster, dir?: string): Result {
     const keep = dir !== undefined;
     dir ??= fs.mkdtempSync(path.join(os.tmpdir(), "mesh-check-"));
+    let stopIdentity: (() => void) | undefined;
     try {
         const bin = path.join(dir, "bin");
         fs.mkdirSync(bin, { recursive: true });
@@ -248,16 +329,33 @@ export function runScript(cluster: Cluster, dir?: string): Result {
                 status: { certificate: Buffer.from(revision === 3 ? cluster.issuer.certPem : "garbage").toString("base64") },
             })),
         });
-        for (const [namespace, pods] of Object.entries(cluster.pods ?? {})) write(`pods-${namespace}.json`, pods);
-        for (const namespace of new Set([...Object.keys(cluster.pods ?? {}), ...Object.keys(cluster.workloads ?? {})])) {
-            for (const object of cluster.workloads?.[namespace] ?? workloadsOf(cluster.pods?.[namespace] ?? [])) {
+        const identity = cluster.identity ? startIdentity(dir, cluster.identity) : undefined;
+        stopIdentity = identity?.stop;
+        const allPods: Record<string, object[]> = { ...(cluster.pods ?? {}) };
+        if (identity) allPods.linkerd = [...(allPods.linkerd ?? []), ...identity.pods];
+        write("events-linkerd.json", {
+            items: (cluster.identity?.events ?? []).map((e) => ({
+                reason: e.reason,
+                message: e.message,
+                type: e.reason === "IssuerUpdated" ? "Normal" : "Warning",
+                involvedObject: { apiVersion: "apps/v1", kind: "Deployment", namespace: "linkerd", name: "linkerd-identity" },
+                lastTimestamp: e.at.toISOString(),
+                count: 1,
+            })),
+        });
+        for (const [namespace, pods] of Object.entries(allPods)) write(`pods-${namespace}.json`, pods);
+        for (const namespace of new Set([...Object.keys(allPods), ...Object.keys(cluster.workloads ?? {})])) {
+            for (const object of cluster.workloads?.[namespace] ?? workloadsOf((allPods[namespace] as any[]) ?? [])) {
                 write(`${object.kind.toLowerCase()}-${namespace}-${object.metadata.name}.json`, object);
             }
         }
         for (const [name, annotations] of Object.entries(cluster.deployments ?? {})) {
+            // Beside the Deployment the identity pods' owners name (uid, selector), when there is one.
+            const file = path.join(dir, `deployment-linkerd-${name}.json`);
+            const owned = fs.existsSync(file) ? JSON.parse(fs.readFileSync(file, "utf8")) : { metadata: { name } };
             write(`deployment-linkerd-${name}.json`, {
-                metadata: { name },
-                spec: { template: { metadata: { annotations } } },
+                ...owned,
+                spec: { ...owned.spec, template: { metadata: { annotations } } },
                 status: { availableReplicas: 1 },
             });
         }
@@ -305,7 +403,10 @@ export function runScript(cluster: Cluster, dir?: string): Result {
         const calls = raw.map((call) => call.replace(/ --request-timeout=\d+s$/, ""));
         if (keep) {
             const read = (file: string) => JSON.parse(fs.readFileSync(path.join(dir!, file), "utf8"));
-            for (const namespace of Object.keys(cluster.pods ?? {})) cluster.pods![namespace] = read(`pods-${namespace}.json`);
+            for (const namespace of Object.keys(cluster.pods ?? {})) {
+                // The identity pods are the fixture's, made again each run.
+                if (namespace !== "linkerd" || !identity) cluster.pods![namespace] = read(`pods-${namespace}.json`);
+            }
             for (const name of Object.keys(cluster.deployments ?? {})) {
                 cluster.deployments![name] = read(`deployment-linkerd-${name}.json`).spec.template.metadata.annotations ?? {};
             }
@@ -314,6 +415,7 @@ export function runScript(cluster: Cluster, dir?: string): Result {
         const peakMiB = cluster.measureMemory && fs.existsSync(rssFile) ? Number(fs.readFileSync(rssFile, "utf8")) / 1024 : undefined;
         return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls, raw, seconds, peakMiB };
     } finally {
+        stopIdentity?.();
         if (!keep) fs.rmSync(dir, { recursive: true, force: true });
     }
 }

@@ -1,5 +1,6 @@
 /** Shared test helpers: running stacks under mocks, reading what they registered. */
-import { ProgramRun, readStack, runProgram, RunOptions, setConfigPath, stackNames } from "../tools/mockRuntime";
+import { WEBHOOK_OBJECTS } from "../lib/registry";
+import { defaultCluster, FakeCluster, ProgramRun, readStack, runProgram, RunOptions, setConfigPath, stackNames } from "../tools/mockRuntime";
 
 export const STACKS = stackNames();
 
@@ -93,3 +94,25 @@ export const STRICT = {
         },
     ],
 };
+
+/**
+ * A cluster whose webhooks cert-manager served (the layout before issue 18): every webhook
+ * configuration and the tap APIService carry `caPem` as the bundle cainjector wrote.
+ */
+export function clusterServedByCertManager(caPem: string, viz = true): FakeCluster {
+    const cluster = defaultCluster();
+    const caBundle = Buffer.from(caPem).toString("base64");
+    for (const [key, object] of Object.entries(WEBHOOK_OBJECTS)) {
+        if (!viz && (key === "tap" || key === "tapInjector")) continue;
+        const metadata = { name: object.name, annotations: { "cert-manager.io/inject-ca-from": "x/y" } };
+        if (object.kind === "APIService") {
+            cluster.objects[`kubernetes:apiregistration.k8s.io/v1:APIService::${object.name}`] = { metadata, spec: { caBundle } };
+        } else {
+            cluster.objects[`kubernetes:admissionregistration.k8s.io/v1:${object.kind}::${object.name}`] = {
+                metadata,
+                webhooks: [{ name: `${key}.linkerd.io`, clientConfig: { caBundle } }],
+            };
+        }
+    }
+    return cluster;
+}

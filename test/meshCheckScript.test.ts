@@ -754,10 +754,11 @@ describe("mesh-check.mjs: evidence for rotation phases", () => {
     });
 
     it("rotation-gate: refuses at once, restarting nothing, while the issuer still chains to the old anchor", async () => {
+        const old = await issuer(a);
         const result = runScript({
-            issuer: await issuer(a),
+            issuer: old,
             bundle: [a, b],
-            deployments: { "linkerd-identity": {} },
+            identity: { replicas: [old.certPem] },
             env: { TASKS: "rotation-gate", SIGNING_ANCHOR_SHA256: fingerprint(b) },
         });
         assert.equal(result.status, 1);
@@ -773,10 +774,12 @@ describe("mesh-check.mjs: evidence for rotation phases", () => {
     it("reload-identity and rotation-gate: an issuer signed by the new anchor itself does not count (the anchor signs only intermediates)", async () => {
         // reload-identity restarts identity, so it runs after the certificate check (which only reports this chain).
         for (const task of ["certificates,reload-identity", "rotation-gate"]) {
+            const direct = await issuer(b, 48, "direct");
             const result = runScript({
-                issuer: await issuer(b, 48, "direct"),
+                issuer: direct,
                 bundle: [a, b],
                 deployments: { "linkerd-identity": {} },
+                identity: { replicas: [direct.certPem] },
                 env: { TASKS: task, SIGNING_ANCHOR_SHA256: fingerprint(b), DEADLINE_SECONDS: "125", ROLLOUT_TIMEOUT_SECONDS: "60" },
             });
             assert.equal(result.status, 1, task);
@@ -785,17 +788,35 @@ describe("mesh-check.mjs: evidence for rotation phases", () => {
         }
     });
 
-    it("rotation-gate: passes once the issuer chains to the new anchor and identity is available; needs the anchor's fingerprint", async () => {
+    it("rotation-gate: passes once the issuer chains to the new anchor and every identity replica serves it; needs the anchor's fingerprint", async () => {
         for (const issuerSource of ["configmap", "certificate"] as const) {
+            const reissued = await issuer(b);
             const result = runScript({
-                issuer: await issuer(b),
+                issuer: reissued,
                 bundle: [a, b],
                 issuerSource,
-                deployments: { "linkerd-identity": {} },
+                identity: { replicas: [reissued.certPem, reissued.certPem] },
                 env: { TASKS: "rotation-gate", SIGNING_ANCHOR_SHA256: fingerprint(b) },
             });
             assert.equal(result.status, 0, result.stderr);
-            assert.match(result.stdout, /rotation-gate: OK/);
+            assert.match(result.stdout, /rotation-gate: OK, .* every identity replica \(2\) serves it/);
+            // Least privilege: identity's pods and events in its namespace, its Deployment and ReplicaSet by name; no Secret.
+            assert.ok(
+                result.calls.some(
+                    (c) =>
+                        c.startsWith("get --raw /api/v1/namespaces/linkerd/pods?") &&
+                        c.includes("labelSelector=linkerd.io%2Fcontrol-plane-component%3Didentity"),
+                ),
+            );
+            assert.ok(result.calls.includes("get replicaset linkerd-identity-5d8f7c9b4 -n linkerd -o json"), "its owner verified");
+            assert.ok(
+                result.calls.some((c) =>
+                    c.startsWith(
+                        "get events -n linkerd --field-selector involvedObject.kind=Deployment,involvedObject.name=linkerd-identity,reason=IssuerUpdateSkipped",
+                    ),
+                ),
+            );
+            assert.ok(!result.calls.some((c) => c.includes("secret")));
         }
         const notDeployed = runScript({
             issuer: await issuer(b),
@@ -807,6 +828,75 @@ describe("mesh-check.mjs: evidence for rotation phases", () => {
         const misconfigured = runScript({ issuer: await issuer(b), bundle: [a, b], env: { TASKS: "rotation-gate" } });
         assert.equal(misconfigured.status, 2);
         assert.match(misconfigured.stderr, /need SIGNING_ANCHOR_SHA256/);
+    });
+
+    describe("rotation-gate: identity's own word on which issuer it serves", () => {
+        let old: Ca;
+        let reissued: Ca;
+        before(async () => {
+            // The old issuer was issued hours before the re-issue: it expires that much earlier.
+            [old, reissued] = await Promise.all([issuer(a, 40), issuer(b)]);
+        });
+        const gate = (identity: object, env: Record<string, string> = {}) =>
+            runScript({
+                issuer: reissued,
+                bundle: [a, b],
+                identity: identity as any,
+                env: { TASKS: "rotation-gate", SIGNING_ANCHOR_SHA256: fingerprint(b), IDENTITY_RELOAD_WAIT_SECONDS: "0", ...env },
+            });
+
+        it("a replica that refused the re-issued issuer (IssuerUpdateSkipped) fails the gate at once, quoting identity", () => {
+            const message =
+                "Skipping issuer update as certs could not be read from disk: failed to verify issuer credentials for 'identity.linkerd.cluster.local' with trust anchors: x509: certificate signed by unknown authority";
+            const result = gate(
+                { replicas: [reissued.certPem, old.certPem], events: [{ reason: "IssuerUpdateSkipped", message, at: new Date() }] },
+                { IDENTITY_RELOAD_WAIT_SECONDS: "120" },
+            );
+            assert.equal(result.status, 1);
+            assert.match(
+                result.stderr,
+                /rotation-gate: identity refused the live issuer .*: IssuerUpdateSkipped "Skipping issuer update .*unknown authority"; linkerd-identity-.* serves an issuer that expires /,
+            );
+            assert.ok(result.seconds < 10, "a refusal is not waited out");
+            assert.ok(!result.calls.some((c) => c.startsWith("patch") || c.startsWith("rollout")), "the gate changes nothing");
+        });
+
+        it("a replica still on the old issuer, with no refusal: waited for within the budget, then the gate fails naming it", () => {
+            const result = gate({ replicas: [reissued.certPem, old.certPem] }, { IDENTITY_RELOAD_WAIT_SECONDS: "1" });
+            assert.equal(result.status, 1);
+            assert.match(result.stdout, /waiting for identity to load the live issuer/);
+            assert.match(result.stderr, /rotation-gate: identity has not loaded the live issuer .* linkerd-identity-\S+ serves an issuer that expires /);
+            assert.equal((result.stderr.match(/serves an issuer that expires/g) ?? []).length, 1, "only the stale replica is named");
+        });
+
+        it("a replica with no issuer loaded, or whose admin port does not answer, fails the gate: no evidence is no pass", () => {
+            assert.match(gate({ replicas: [null] }).stderr, /has loaded no issuer/);
+            const unreachable = gate({ replicas: [reissued.certPem, "unreachable"] });
+            assert.equal(unreachable.status, 1);
+            assert.match(unreachable.stderr, /cannot read which issuer identity pod linkerd-identity-\S+ serves \(http:\/\/127\.0\.0\.1:\d+\/metrics\)/);
+            assert.match(gate({ replicas: [] }).stderr, /no pod of deployment\/linkerd-identity runs/);
+        });
+
+        it("a pod that only carries identity's label is not asked: it could answer anything", () => {
+            const result = gate({ replicas: [old.certPem], impostors: [reissued.certPem] });
+            assert.equal(result.status, 1);
+            assert.match(result.stdout, /pod identity-impostor-\S+ is labelled as identity but not verified/);
+            assert.match(result.stderr, /serves an issuer that expires/);
+        });
+
+        it("a refusal older than the live issuer, or one a restart has since made good: every replica serving it passes", () => {
+            const result = gate({
+                replicas: [reissued.certPem],
+                events: [{ reason: "IssuerUpdateSkipped", message: "Skipping issuer update: an earlier one", at: new Date(Date.now() - 3 * 3600_000) }],
+            });
+            assert.equal(result.status, 0, result.stderr);
+            const since = gate({
+                replicas: [reissued.certPem],
+                events: [{ reason: "IssuerUpdateSkipped", message: "Skipping issuer update: half written", at: new Date() }],
+            });
+            assert.equal(since.status, 0, since.stderr);
+            assert.match(since.stdout, /identity skipped an update earlier .*; every replica has loaded the live issuer since/);
+        });
     });
 });
 

@@ -14,7 +14,7 @@
  */
 import { strict as assert } from "node:assert";
 import { allowed, Endpoint, namespaceIsolation, NetworkPolicyObject, opaqueMirrors, Pod, PolicyRule } from "../cluster/networkPolicy.cjs";
-import { meshedNamespacePolicies, NamespacePosture, NetworkPolicySpec, platformPolicies } from "../lib/networkPolicies";
+import { meshedNamespacePolicies, NamespacePosture, NetworkPolicySpec, platformPolicies, ROTATION_GATE_POD } from "../lib/networkPolicies";
 import { CHARTS, LINKERD_DEFAULT_OPAQUE_PORTS, PORTS } from "../lib/registry";
 import { runScript } from "./fakeCluster";
 import { runStackOk } from "./helpers";
@@ -636,5 +636,44 @@ describe("the viz dashboard behind an Ingress (linkerd.networkPolicies)", () => 
             ],
         };
         assert.equal(allowed(closed, { from: TRAEFIK, to: WEB, port: PORTS.vizWeb }), false);
+    });
+});
+
+describe("the rotation gate reads identity's admin port (linkerd.networkPolicies)", () => {
+    const IDENTITY_ADMIN = pod(
+        "linkerd",
+        "identity-admin",
+        { "linkerd.io/control-plane-component": "identity" },
+        [
+            ["ident-grpc", PORTS.identityGrpc],
+            ["ident-admin", PORTS.identityAdmin],
+        ],
+        20,
+    );
+    const maintenancePod = (labels: Record<string, string>, ipSuffix: number) =>
+        pod("linkerd-maintenance", "job", { "app.kubernetes.io/name": "linkerd-mesh-maintenance", ...labels }, [], ipSuffix);
+
+    it("from the gate Job's pods only, to identity's pods on 9990 only: what the program registers", async () => {
+        const phase3 = { trustAnchorRotation: { generation: 1, phase: 2, since: "2026-01-01T00:00:00Z" } };
+        const run = await runStackOk(
+            "netcup",
+            { "mtls.enabled": true, "linkerd.networkPolicies": true, "identity.trustAnchor.rotationPhase": 3 },
+            { previousOutputs: phase3 },
+        );
+        const gateLabels = one(run, "kubernetes:batch/v1:Job", "akko-maintenance-rotation-gate").inputs.spec.template.metadata.labels;
+        const rolloutLabels = one(run, "kubernetes:batch/v1:Job", "akko-maintenance-rollout").inputs.spec.template.metadata.labels;
+        const policies = ["akko-linkerd-network-policy", "akko-maintenance-network-policy"].map((name) => {
+            const registered = one(run, "kubernetes:networking.k8s.io/v1:NetworkPolicy", name).inputs;
+            return asObject({ name: registered.metadata.name, namespace: registered.metadata.namespace, spec: registered.spec });
+        });
+        const cluster = { namespaces: { ...NAMESPACE_LABELS, "linkerd-maintenance": {} }, policies };
+        const GATE = maintenancePod(gateLabels, 21);
+        const ROLLOUT = maintenancePod(rolloutLabels, 22);
+        assert.deepEqual({ ...gateLabels, ...ROTATION_GATE_POD }, gateLabels);
+        assert.equal(allowed(cluster, { from: GATE, to: IDENTITY_ADMIN, port: PORTS.identityAdmin }), true);
+        assert.equal(allowed(cluster, { from: ROLLOUT, to: IDENTITY_ADMIN, port: PORTS.identityAdmin }), false, "no other maintenance Job");
+        assert.equal(allowed(cluster, { from: GATE, to: IDENTITY_ADMIN, port: PORTS.identityGrpc }), false, "not its gRPC port");
+        assert.equal(allowed(cluster, { from: GATE, to: DESTINATION, port: PORTS.destinationGrpc }), false, "nothing else of the control plane");
+        assert.equal(allowed(cluster, { from: TRINO, to: IDENTITY_ADMIN, port: PORTS.identityAdmin }), false, "not from the mesh");
     });
 });

@@ -6,7 +6,7 @@
  */
 import { strict as assert } from "node:assert";
 import { ProgramRun, ProviderState } from "../tools/mockRuntime";
-import { classifyPreview, PreviewDigest, PreviewStep, RENEWABLE_CERTIFICATE_TYPES } from "../tools/renewals";
+import { classifyPreview, pendingRemovals, PreviewDigest, PreviewStep, RENEWABLE_CERTIFICATE_TYPES } from "../tools/renewals";
 import { runStack, runStackOk } from "./helpers";
 
 const urn = (type: string, name: string) => `urn:pulumi:k3d::akko-mtls::akko:mtls:MtlsMesh$${type}::${name}`;
@@ -60,6 +60,35 @@ describe("scheduled renewal: sorting a preview", () => {
         assert.deepEqual(classifyPreview({ steps: [...due(CERT), changedToo] }).renewals, []);
         const secret: PreviewStep = { op: "replace", urn: SECRET, replaceReasons: ["readyForRenewal"] };
         assert.deepEqual(classifyPreview({ steps: [secret] }).renewals, []);
+    });
+});
+
+describe("after a failed `up`: removals the engine left in the state", () => {
+    const secret = "urn:pulumi:netcup::akko-mtls::akko:mtls:MtlsMesh$kubernetes:core/v1:Secret::old";
+    const issuer = "urn:pulumi:netcup::akko-mtls::akko:mtls:MtlsMesh$kubernetes:cert-manager.io/v1:Issuer::old";
+    it("only deletes of resources nothing registers any more: those, for the next `up` to finish", () => {
+        const digest = {
+            steps: [
+                { op: "same", urn: "urn:x" },
+                { op: "delete", urn: secret, oldState: { type: "kubernetes:core/v1:Secret" } },
+                { op: "delete", urn: issuer, oldState: {} },
+            ],
+        };
+        assert.deepEqual(pendingRemovals(digest), [issuer, secret].sort());
+    });
+    it("anything else (a create or update not done, an object gone and put back, no change at all): not a leftover removal", () => {
+        const gone = { op: "delete", urn: secret, oldState: {} };
+        assert.equal(pendingRemovals({ steps: [gone, { op: "update", urn: issuer, newState: {} }] }), undefined);
+        assert.equal(
+            pendingRemovals({
+                steps: [
+                    { op: "delete", urn: secret, oldState: {}, newState: {} },
+                    { op: "create", urn: secret, newState: {} },
+                ],
+            }),
+            undefined,
+        );
+        assert.equal(pendingRemovals({ steps: [{ op: "same", urn: secret }] }), undefined);
     });
 });
 

@@ -18,7 +18,7 @@
 import { run as celRun } from "@bufbuild/cel";
 import { strict as assert } from "node:assert";
 import { RESTART_ANNOTATIONS, restartOnlyPolicy } from "../components/meshMaintenance";
-import { one } from "../tools/mockRuntime";
+import { dependsOn, ofType, one, RecordedResource } from "../tools/mockRuntime";
 import { runStackOk } from "./helpers";
 
 const ROLLOUT = "system:serviceaccount:linkerd-maintenance:linkerd-mesh-rollout";
@@ -339,4 +339,48 @@ describe("the maintenance identities' patch right: a restart and nothing else", 
         assert.equal(matches(ROLLOUT), true);
         assert.equal(matches("system:serviceaccount:kube-system:deployment-controller"), false);
     });
+});
+
+describe("the identities an admission policy confines act only once it is enforced", () => {
+    const POLICY = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy";
+    const BINDING = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding";
+    /** Who a pod template runs as, as the API server names it in admission requests. */
+    const runsAs = (namespace: string, template: any) => `system:serviceaccount:${namespace}:${template?.spec?.serviceAccountName ?? "default"}`;
+    /** Whether an enforced policy's match conditions select requests made by `username` (evaluated with CEL). */
+    const selects = (vap: RecordedResource, username: string) =>
+        (vap.inputs.spec.matchConditions ?? []).every((c: { expression: string }) => celRun(c.expression, { request: { userInfo: { username } } }) === true);
+
+    for (const [stack, overrides] of [
+        ["netcup", { "mtls.enabled": true }],
+        ["k3d", { "mtls.enabled": true, "mtls.mode": "strict" }],
+        ["eks", { "mtls.enabled": true }],
+    ] as const) {
+        it(`${stack}: every Job, CronJob and RoleBinding of a confined identity depends on its policy and the binding that enforces it`, async () => {
+            const run = await runStackOk(stack, overrides);
+            const enforced = ofType(run, BINDING)
+                .filter((b) => b.inputs.spec.validationActions.includes("Deny"))
+                .map((binding) => ({ binding, policy: ofType(run, POLICY).find((p) => p.inputs.metadata.name === binding.inputs.spec.policyName)! }));
+            assert.ok(enforced.length >= 1 && enforced.every((e) => e.policy), `${stack}: enforced policies`);
+            let confined = 0;
+            for (const resource of run.resources.filter((r) => !r.read)) {
+                const namespace = resource.inputs.metadata?.namespace;
+                const users =
+                    resource.type === "kubernetes:batch/v1:Job"
+                        ? [runsAs(namespace, resource.inputs.spec.template)]
+                        : resource.type === "kubernetes:batch/v1:CronJob"
+                          ? [runsAs(namespace, resource.inputs.spec.jobTemplate.spec.template)]
+                          : resource.type === "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding"
+                            ? resource.inputs.subjects.map((s: any) => `system:serviceaccount:${s.namespace}:${s.name}`)
+                            : [];
+                for (const { policy, binding } of enforced) {
+                    if (!users.some((user: string) => selects(policy, user))) continue;
+                    confined++;
+                    assert.ok(dependsOn(run, resource, binding), `${stack}: ${resource.name} does not wait for ${binding.name}`);
+                    assert.ok(dependsOn(run, resource, policy), `${stack}: ${resource.name} does not wait for ${policy.name}`);
+                }
+            }
+            // The rollout Job, the CronJob and their RoleBindings at least; with cert-manager, the API check too.
+            assert.ok(confined >= 4, `${stack}: ${confined} confined resources`);
+        });
+    }
 });

@@ -12,7 +12,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { AppliedResource, ProgramRun, ProviderState } from "../tools/mockRuntime";
 import type { RotationRecord } from "../lib/rotation";
-import { Cluster, pod, Result, runScript } from "./fakeCluster";
+import { anchor, Cluster, issuer, pod, Result, runScript } from "./fakeCluster";
 import { runStack } from "./helpers";
 
 const HOUR = 3_600_000;
@@ -30,6 +30,8 @@ class LiveCluster {
         refreshOnRestart: true,
         pods: { akko: [] },
         deployments: Object.fromEntries(CONTROL_PLANE.map((name) => [name, {}])),
+        // One identity replica, serving the issuer it last loaded.
+        identity: { replicas: [] as (string | null)[] },
         // AKKO's namespace runs an ingress default-deny (the preset's posture): the network preflight accepts it.
         answer: [
             [
@@ -38,6 +40,8 @@ class LiveCluster {
             ],
         ],
     };
+    /** Identity refuses every new issuer (IssuerUpdateSkipped) while set. */
+    identityStuck = false;
     /** Each Job that ran: its name, and what the script said. */
     readonly jobs: { name: string; result: Result }[] = [];
 
@@ -45,8 +49,11 @@ class LiveCluster {
         const { type, inputs } = resource;
         if (type === "kubernetes:core/v1:ConfigMap" && inputs.metadata.name === "linkerd-identity-trust-roots")
             this.cluster.bundle = inputs.data["ca-bundle.crt"];
-        if (type === "kubernetes:core/v1:ConfigMap" && inputs.metadata.name === "linkerd-identity-issuer-certificate")
+        if (type === "kubernetes:core/v1:ConfigMap" && inputs.metadata.name === "linkerd-identity-issuer-certificate") {
             this.cluster.issuer = { certPem: inputs.data["tls.crt"] };
+            // Identity reloads the issuer Secret written with it (it verifies against the bundle it started with, which trusts it).
+            if (!this.identityStuck) this.cluster.identity!.replicas = [inputs.data["tls.crt"]];
+        }
         if (type !== "kubernetes:batch/v1:Job") return;
         const container = inputs.spec.template.spec.containers[0];
         // The Job's own environment, except where its image keeps kubectl: the fake one is on PATH.
@@ -148,6 +155,28 @@ describe("a trust-anchor rotation that advances on evidence (the program's Jobs 
         assert.equal(live.jobs.length, restartsBefore + 1, "only the gate ran: no rollout");
         assert.deepEqual([record!.generation, record!.phase], [1, 2]);
         live.cluster.issuer = { certPem: reissued };
+    });
+
+    it("phase 3 is refused while identity still serves the old issuer (it skipped the re-issued one): the bundle keeps g1", async () => {
+        const reissued = live.cluster.issuer.certPem;
+        // Still on an issuer from before the re-issue: the one it loaded last (here a day older than the
+        // live one; in a real rotation phase 2 came at least a day after it, and phase 3 after that).
+        live.cluster.identity!.replicas = [(await issuer(await anchor(), 8760 - 24)).certPem];
+        live.cluster.identity!.events = [
+            {
+                reason: "IssuerUpdateSkipped",
+                message: "Skipping issuer update as certs could not be read from disk: failed to read CA from disk: tls: private key does not match public key",
+                at: new Date(),
+            },
+        ];
+        const run = await up(1, 3);
+        assert.ok(run.error);
+        assert.match(lastJob("linkerd-rotation-gate").result.stderr, /rotation-gate: identity refused the live issuer .*IssuerUpdateSkipped/);
+        assert.deepEqual(live.bundleSerials, [g1, g2], "the trust roots waited for the gate: g1 is still trusted");
+        assert.deepEqual([record!.generation, record!.phase], [1, 2]);
+        // Identity restarted (or the Secret fixed): it loads the re-issued issuer.
+        live.cluster.identity!.replicas = [reissued];
+        live.cluster.identity!.events = [];
     });
 
     it("with the issuer re-issued, phase 3 drops g1, restarts everything and proves it; finishing keeps g2 alone", async () => {

@@ -11,6 +11,7 @@
 import { strict as assert } from "node:assert";
 import * as crypto from "node:crypto";
 import { ofType, ProgramRun, RecordedResource } from "../tools/mockRuntime";
+import { WEBHOOK_OBJECTS } from "../lib/registry";
 import { KubeObject, RbacModel, serviceAccount, Username } from "./rbac";
 import { runStackOk, STACKS } from "./helpers";
 import { renderRegistered, upstream } from "./upstream";
@@ -166,6 +167,43 @@ function obtainers(model: RbacModel, users: Username[], material: ReturnType<typ
     return result;
 }
 
+/**
+ * Keys in the cluster that can sign a certificate the API server trusts for one of Linkerd's or viz's
+ * webhooks: for each webhook configuration and the tap APIService (as the charts render them), the
+ * CA certificates it trusts — its `caBundle`, or what cainjector injects from a Certificate
+ * (`cert-manager.io/inject-ca-from`): its CA Issuer's certificate (the Issuer's Secret holds the key),
+ * or the Certificate itself when self-signed (its own Secret) — and every Secret, of the program's or
+ * cert-manager's making, that holds such a key.
+ */
+function webhookSigningKeys(objects: KubeObject[], run: ProgramRun): { webhook: string; secret: string }[] {
+    const names = new Set<string>(Object.values(WEBHOOK_OBJECTS).map((o) => o.name));
+    const found: { webhook: string; secret: string }[] = [];
+    const secrets = secretsOf(run);
+    for (const object of objects.filter((o) => names.has(o.metadata.name))) {
+        const bundles: string[] = object.kind === "APIService" ? [object.spec?.caBundle] : (object.webhooks ?? []).map((w: any) => w.clientConfig?.caBundle);
+        for (const cert of bundles.filter(Boolean).flatMap((b) => certificatesOf(Buffer.from(b, "base64").toString("utf8")))) {
+            for (const secret of secrets) {
+                const key = secret.data["tls.key"];
+                if (typeof key === "string" && key.includes("PRIVATE KEY") && keyMatches(key, cert))
+                    found.push({ webhook: object.metadata.name, secret: `${secret.namespace}/${secret.name}` });
+            }
+        }
+        const injected = (object.metadata as any).annotations?.["cert-manager.io/inject-ca-from"] as string | undefined;
+        if (!injected) continue;
+        const [namespace, name] = injected.split("/");
+        const certificate = ofType(run, "kubernetes:cert-manager.io/v1:Certificate").find(
+            (c) => c.inputs.metadata.namespace === namespace && c.inputs.metadata.name === name,
+        );
+        if (!certificate) continue;
+        const issuer = ofType(run, "kubernetes:cert-manager.io/v1:Issuer").find(
+            (i) => i.inputs.metadata.namespace === namespace && i.inputs.metadata.name === certificate.inputs.spec.issuerRef.name,
+        );
+        if (issuer?.inputs.spec.ca) found.push({ webhook: object.metadata.name, secret: `${namespace}/${issuer.inputs.spec.ca.secretName}` });
+        else if (issuer?.inputs.spec.selfSigned) found.push({ webhook: object.metadata.name, secret: `${namespace}/${certificate.inputs.spec.secretName}` });
+    }
+    return found;
+}
+
 const CERT_MANAGER_CONTROLLER = serviceAccount("cert-manager", "cert-manager");
 const CAINJECTOR = serviceAccount("cert-manager", "cert-manager-cainjector");
 const DESTINATION = serviceAccount("linkerd", "linkerd-destination");
@@ -274,6 +312,17 @@ describe("who can sign for the mesh, computed from the real charts' RBAC and the
             assert.ok(unconfined.secretReaders(users, "linkerd", "linkerd-identity-issuer").includes(rollout));
         });
 
+        it("no key that signs for Linkerd's or viz's webhooks is in the cluster: none for anyone in linkerd or linkerd-viz to read", () => {
+            const keys = webhookSigningKeys(objects, run);
+            const readers = keys.map(({ webhook, secret }) => {
+                const [namespace, name] = secret.split("/");
+                return `${webhook}: ${secret}, read by ${model.secretReaders(users, namespace, name).join(", ")}`;
+            });
+            assert.deepEqual(readers, []);
+            // Each webhook trusts the program's CA (its key in Pulumi state), as the charts render it.
+            assert.ok(objects.some((o) => o.metadata.name === "linkerd-proxy-injector-webhook-config" && o.webhooks[0].clientConfig.caBundle));
+        });
+
         it("the API check's identity obtains nothing and reads no key", () => {
             const check = serviceAccount("cert-manager", "cert-manager-api-check");
             assert.ok(users.includes(check));
@@ -285,13 +334,15 @@ describe("who can sign for the mesh, computed from the real charts' RBAC and the
     describe("static mode (k3d)", () => {
         it("no Issuer signs for the mesh; the issuer's key is read by linkerd-destination and mounted by identity only", async function () {
             const run = await runStackOk("k3d", { "mtls.enabled": true });
-            const model = new RbacModel(await clusterOf(this, run));
+            const objects = await clusterOf(this, run);
+            const model = new RbacModel(objects);
             const users = model.users([TENANT]);
             const material = signingMaterial(run);
             assert.deepEqual(Object.fromEntries(material.keys), { "linkerd/linkerd-identity-issuer": "Secret linkerd-identity-issuer" });
             assert.deepEqual(material.signingIssuers, []);
             assert.deepEqual([...obtainers(model, users, material, ["akko", "linkerd", "default"]).keys()], []);
             assert.deepEqual(model.secretReaders(users, "linkerd", "linkerd-identity-issuer"), [DESTINATION, IDENTITY].sort());
+            assert.deepEqual(webhookSigningKeys(objects, run), [], "the webhook CA's key stays in Pulumi state");
         });
     });
 });

@@ -56,16 +56,17 @@ describe("linkerd-viz", () => {
         assert.equal(values.prometheusUrl, "http://prometheus.monitoring.svc:9090");
     });
 
-    it("tap and tap-injector certificates are supplied: cert-manager on netcup, @pulumi/tls on k3d", async () => {
+    it("tap and tap-injector certificates are supplied by the program's webhook CA, on netcup (cert-manager) as on k3d", async () => {
         const values = vizChart(netcup).inputs.values;
         assert.deepEqual(values.tap.externalSecret, true);
-        assert.equal(values.tap.injectCaFrom, "linkerd-viz/tap");
-        assert.equal(values.tapInjector.injectCaFrom, "linkerd-viz/tap-injector");
+        const ca = one(netcup, "tls:index/selfSignedCert:SelfSignedCert", "akko-viz-webhooks-ca").state.certPem;
+        assert.equal(values.tap.caBundle, ca);
+        assert.equal(values.tapInjector.caBundle, ca);
         for (const service of ["tap", "tap-injector"]) {
-            const certificate = one(netcup, "kubernetes:cert-manager.io/v1:Certificate", `akko-viz-webhooks-${service}`);
-            assert.equal(certificate.inputs.spec.secretName, `${service}-k8s-tls`);
-            assert.deepEqual(certificate.inputs.spec.dnsNames, [`${service}.linkerd-viz.svc`]);
-            assert.ok(dependsOn(netcup, vizChart(netcup), certificate));
+            const secret = one(netcup, "kubernetes:core/v1:Secret", `akko-viz-webhooks-${service}-secret`);
+            assert.equal(secret.inputs.metadata.name, `${service}-k8s-tls`);
+            assert.equal(secret.inputs.metadata.namespace, "linkerd-viz");
+            assert.ok(dependsOn(netcup, vizChart(netcup), secret));
         }
         const k3dRun = await runStackOk("k3d", { "mtls.enabled": true });
         const k3d = vizChart(k3dRun);

@@ -165,6 +165,56 @@ describe("GitHub workflows", () => {
         assert.match(leaving.output, /another follows to remove what is left of namespaces spark/);
     });
 
+    it("the deploy's loop, run with a fake pulumi: an `up` that failed only at its deletes is finished by the next run; any other failure stops", function () {
+        this.timeout(60_000);
+        const run = workflow("deploy.yml").jobs.up.steps.find((s: { name?: string }) => s.name === "pulumi up until the mesh is settled").run as string;
+        const LEFTOVER =
+            "urn:pulumi:netcup::akko-mtls::akko:mtls:MtlsMesh$akko:mtls:CertManagerIdentityIssuer$kubernetes:core/v1:Secret::akko-identity-issuer-intermediate-g1";
+        const CRONJOB = "urn:pulumi:netcup::akko-mtls::akko:mtls:MtlsMesh$akko:mtls:MeshMaintenance$kubernetes:batch/v1:CronJob::akko-maintenance-cronjob";
+        /** `ups`: the exit status of each `up`; `preview`: what a preview shows after a failed one; the record stays settled. */
+        const attempt = (ups: number[], preview: object[]) => {
+            const dir = fs.mkdtempSync(path.join(os.tmpdir(), "deploy-loop-"));
+            try {
+                fs.writeFileSync(path.join(dir, "ups"), ups.join("\n") + "\n");
+                fs.writeFileSync(path.join(dir, "preview.out"), JSON.stringify({ steps: preview }));
+                fs.writeFileSync(
+                    path.join(dir, "pulumi"),
+                    [
+                        "#!/bin/bash",
+                        'echo "$*" >> "$DIR/calls"',
+                        'case "$1" in',
+                        '  up) n=$(($(cat "$DIR/n" 2>/dev/null || echo 0) + 1)); echo $n > "$DIR/n"; exit "$(sed -n "${n}p" "$DIR/ups")" ;;',
+                        '  preview) cat "$DIR/preview.out" ;;',
+                        '  stack) echo \'{"phase":"on","namespaces":["akko"],"mode":"permissive"}\' ;;',
+                        "esac",
+                    ].join("\n"),
+                    { mode: 0o755 },
+                );
+                const result = spawnSync("bash", ["-c", run], {
+                    cwd: PROJECT_ROOT,
+                    encoding: "utf8",
+                    env: { PATH: `${dir}:${process.env.PATH}`, DIR: dir, RUNNER_TEMP: dir, STACK: "netcup", PULUMI_BACKEND_URL: "" },
+                });
+                const calls = fs.readFileSync(path.join(dir, "calls"), "utf8").trim().split("\n");
+                return { status: result.status, ups: calls.filter((c) => c.startsWith("up ")).length, output: result.stdout + result.stderr };
+            } finally {
+                fs.rmSync(dir, { recursive: true, force: true });
+            }
+        };
+        // The engine left the intermediate's Secret in the state (its delete failed): the next run removes it.
+        const removal = { op: "delete", urn: LEFTOVER, oldState: { type: "kubernetes:core/v1:Secret" } };
+        const finished = attempt([1, 0], [removal]);
+        assert.deepEqual([finished.status, finished.ups], [0, 2], finished.output);
+        assert.match(finished.output, /run 1 could not finish removing 1 resource\(s\); another run removes them/);
+        assert.match(finished.output, /netcup: the mesh is on/);
+        // A create or update still pending: the run failed before its work was done; the loop stops.
+        const failed = attempt([1, 0], [removal, { op: "create", urn: CRONJOB, newState: { type: "kubernetes:batch/v1:CronJob" } }]);
+        assert.deepEqual([failed.status, failed.ups], [1, 1], failed.output);
+        assert.match(failed.output, /pulumi up failed \(run 1\); its records keep the last run that completed/);
+        // A delete that keeps failing ends the loop after three runs, failed.
+        assert.deepEqual(attempt([1, 1, 1], [removal]).status, 1);
+    });
+
     it("e2e: npm run e2e on a throwaway k3d cluster, with pinned k3d, k3s and Linkerd CLI versions", () => {
         const e2e = workflow("e2e.yml");
         assert.match(e2e.env.K3D_VERSION, /^v\d+\.\d+\.\d+$/);

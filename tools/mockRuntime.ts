@@ -73,6 +73,11 @@ export interface ResolvedOutput {
     value: unknown;
     /** Whether the engine receives it as a secret (or with a secret inside), as the stack's registered outputs say. */
     secret: boolean;
+    /**
+     * URNs of the resources the output's value was computed from (the SDK's own record of an Output's
+     * resources, `allResources`, with no expansion of components): what it cannot resolve before.
+     */
+    dependencies: string[];
 }
 
 export interface ProgramRun {
@@ -272,9 +277,12 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
         // Loaded here, not imported: the program must only run once the mocks are set.
         // eslint-disable-next-line @typescript-eslint/no-require-imports
         const program = options.program ?? (require("../index") as Program);
-        const stackOutputs = await pulumi.runtime.runInPulumiStack(async () => program());
+        // What the program returned, before the Stack flattens it into plain values (runtime/stack.ts):
+        // where each output's dependencies can still be read.
+        let returned: Record<string, unknown> = {};
+        const stackOutputs = await pulumi.runtime.runInPulumiStack(async () => (returned = await program()));
         await pulumi.runtime.disconnect();
-        outputs = await resolveOutputs(stackOutputs ?? {});
+        outputs = await resolveOutputs(stackOutputs ?? {}, returned);
         // runInPulumiStack hands back plain values: which were secret is what the engine received.
         for (const [key, output] of Object.entries(outputs)) {
             output.secret ||= secretOutputPaths.some((p) => p === key || p.startsWith(`${key}.`));
@@ -476,14 +484,23 @@ export function unwrapSecrets(input: unknown, at: string[] = []): { value: any; 
     return { value, secretPaths };
 }
 
-async function resolveOutputs(outputs: Record<string, unknown>): Promise<Record<string, ResolvedOutput>> {
+/** URNs of the resources an Output was computed from: `allResources`, the SDK's internal record of them (output.ts). */
+async function dependenciesOf(value: unknown): Promise<string[]> {
+    if (!pulumi.Output.isInstance(value)) return [];
+    const resources: pulumi.Resource[] = [...(((await (value as any).allResources?.()) as Set<pulumi.Resource> | undefined) ?? [])];
+    const urns = await Promise.all(resources.map((r) => new Promise<string>((resolve) => r.urn.apply(resolve))));
+    return [...new Set(urns)].sort();
+}
+
+async function resolveOutputs(outputs: Record<string, unknown>, returned: Record<string, unknown>): Promise<Record<string, ResolvedOutput>> {
     const resolved: Record<string, ResolvedOutput> = {};
     for (const [key, value] of Object.entries(outputs)) {
+        const dependencies = await dependenciesOf(returned[key]);
         if (pulumi.Output.isInstance(value)) {
             const output = value as any;
-            resolved[key] = { value: await output.promise(), secret: await output.isSecret };
+            resolved[key] = { value: await output.promise(), secret: await output.isSecret, dependencies };
         } else {
-            resolved[key] = { value, secret: false };
+            resolved[key] = { value, secret: false, dependencies };
         }
     }
     return resolved;

@@ -107,3 +107,30 @@ export function classifyPreview(digest: PreviewDigest): PreviewVerdict {
         drift: [...changes].filter(([urn]) => !explained.has(urn)).flatMap(([urn, steps]) => steps.map((s) => ({ urn, op: s.op }))),
     };
 }
+
+/**
+ * What a failed `pulumi up` left to remove, read from a preview taken right after it: the URNs of
+ * resources the program no longer registers, when deleting them is every change the preview shows;
+ * undefined when anything else changes (the `up` failed before its creates and updates were done).
+ *
+ * Why this is "finish it", not "something broke": the engine deletes what the program no longer
+ * declares after the program has ended and after the stack's outputs were registered, and saves
+ * those outputs even when a delete then fails (pulumi v3.259.0 pkg/resource/deploy/
+ * deployment_executor.go `performPostSteps`, then the finalization of the stack outputs with
+ * `errored`); a resource whose delete failed stays in the state, so the next `up` deletes it again
+ * (step_generator.go: a resource in the old state that no registration names is deleted). The
+ * records (meshState, trustAnchorRotation) already say what the run achieved: what is left is a
+ * removal, which another `up` of the same program finishes.
+ */
+export function pendingRemovals(digest: PreviewDigest): string[] | undefined {
+    const changes = new Map<string, PreviewStep[]>();
+    for (const step of digest.steps ?? []) {
+        if (NO_CHANGE.has(step.op)) continue;
+        changes.set(step.urn, [...(changes.get(step.urn) ?? []), step]);
+    }
+    if (changes.size === 0) return undefined;
+    // A delete with no new state: nothing registers that URN any more (a refresh that found an object
+    // gone and a create that puts it back is drift, not a removal).
+    const removal = (steps: PreviewStep[]) => steps.every((s) => s.op === "delete" && !s.newState);
+    return [...changes.values()].every(removal) ? [...changes.keys()].sort() : undefined;
+}

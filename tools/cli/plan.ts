@@ -11,7 +11,8 @@ import { configObject, Target, TARGETS } from "../../config/schema";
 import { meshStateProblem } from "../../lib/meshLifecycle";
 import { parseRotationRecord } from "../../lib/rotation";
 import { configSetPath, IndexOutOfRange, parseConfigKey } from "../configPath";
-import { PROJECT, PROJECT_ROOT, readStack, runProgram, stackNames } from "../mockRuntime";
+import { WEBHOOK_OBJECTS } from "../../lib/registry";
+import { defaultCluster, FakeCluster, PROJECT, PROJECT_ROOT, readStack, runProgram, stackNames } from "../mockRuntime";
 import { chartLines, mermaidGraph, overrideLines, perTargetLines, resourceCountLine, resourceTree, TAGS } from "../planReport";
 import { checkRun } from "../policyCheck";
 import { redact, StackFileError } from "../stackFile";
@@ -25,7 +26,25 @@ export const SAMPLE_PREVIOUS = {
     identityIssuerMode: "certManager",
     linkerdChartVersion: "2026.8.3",
     certManagerChartVersion: "v1.21.1",
+    webhookTrust: "program-ca",
 };
+
+/**
+ * What the plan's stand-in cluster holds: the default (tools/mockRuntime.ts) plus, for a stack whose
+ * webhooks cert-manager served (a `--previous` from before the program's webhook CA), their
+ * configurations, whose live bundles the handover reads (lib/webhookTrust.ts) — empty here: a plan
+ * has no cluster to read them from.
+ */
+function planCluster(): FakeCluster {
+    const cluster = defaultCluster();
+    for (const object of Object.values(WEBHOOK_OBJECTS)) {
+        const type =
+            object.kind === "APIService" ? "kubernetes:apiregistration.k8s.io/v1:APIService" : `kubernetes:admissionregistration.k8s.io/v1:${object.kind}`;
+        cluster.objects[`${type}::${object.name}`] =
+            object.kind === "APIService" ? { metadata: { name: object.name }, spec: {} } : { metadata: { name: object.name }, webhooks: [] };
+    }
+    return cluster;
+}
 
 /** A JSON object one key a line, each value compact: readable and still JSON. */
 const sampleJson = (value: Record<string, unknown>, indent: string) =>
@@ -255,7 +274,7 @@ export async function plan(argv: string[], options: PlanOptions = {}): Promise<P
         for (const assignment of values.set ?? []) config = applySet(config, assignment, stack);
         const previousOutputs = values.previous === undefined ? undefined : readPrevious(values.previous);
 
-        const run = await runProgram({ stack, config, previousOutputs, secretKeys: file.secretKeys });
+        const run = await runProgram({ stack, config, previousOutputs, secretKeys: file.secretKeys, cluster: planCluster() });
         if (run.error) {
             return { status: 1, output: run.error instanceof ConfigError ? run.error.message : `${run.error.name}: ${run.error.message}` };
         }
