@@ -63,8 +63,8 @@
 //                 namespace's labels over the cluster's AdmissionConfiguration defaults, exemptions included.
 //                 A refusal fails the run naming the config key, the namespace and the fix; nothing is stored.
 //
-// A failed run writes its problems, one a line, to TERMINATION_MESSAGE_PATH when set: the pod's
-// termination message, which `pulumi up` prints with the Job's failure.
+// A failed run writes its problems, one a line, to its termination message (/dev/termination-log, or
+// TERMINATION_MESSAGE_PATH), which `pulumi up` prints with the Job's failure.
 //
 // Bounded: every kubectl call has a timeout; pods are listed a page at a time, pages sized to
 // MAX_PAGE_BYTES (from the container's memory, as node's heap cap: components/meshMaintenance.ts
@@ -76,7 +76,7 @@
 // Needs only Node's standard library and `kubectl` on PATH.
 
 import { execFileSync, spawnSync } from "node:child_process";
-import { writeFileSync } from "node:fs";
+import { existsSync, writeFileSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
 import networkPolicy from "./networkPolicy.cjs";
 
@@ -213,8 +213,14 @@ const config = {
     networkPosture: json("NETWORK_POSTURE", {}),
     /** {probe: the pod to dry-run, namespaces: [{namespace, key}], cniEnabled}: what the Pod Security check submits where. */
     podSecurity: json("POD_SECURITY", undefined),
-    /** Where a failed run writes its problems (the container's terminationMessagePath); unset: nowhere. */
-    terminationMessagePath: process.env.TERMINATION_MESSAGE_PATH ?? "",
+    /**
+     * Where a failed run writes its problems: the container's termination message, a file the kubelet
+     * bind-mounts at /dev/termination-log (the default terminationMessagePath) writable by any user
+     * (kubernetes pkg/kubelet/kuberuntime/kuberuntime_container.go makeMounts, mode 0666); the pod's
+     * status keeps it and the provider's Job await reports it (pulumi-kubernetes v4.32.0
+     * provider/pkg/await/checker/pod/check.go). Written only where it exists, never created.
+     */
+    terminationMessagePath: process.env.TERMINATION_MESSAGE_PATH || (existsSync("/dev/termination-log") ? "/dev/termination-log" : ""),
 };
 for (const task of config.tasks) {
     if (!TASKS.includes(task)) fail(`unknown task ${task} (${TASKS.join(", ")})`);

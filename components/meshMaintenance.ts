@@ -491,11 +491,6 @@ export class MeshMaintenance extends pulumi.ComponentResource {
                             PAGE_SIZE: memory.apply((m) => String(m.pageSize)),
                             MAX_PAGE_BYTES: memory.apply((m) => String(m.maxPageBytes)),
                             MAX_PAGES: String(MAX_LIST_PAGES),
-                            // A failed run's problems, where `pulumi up` shows them: the kubelet bind-mounts this file
-                            // writable by any user (kubernetes pkg/kubelet/kuberuntime/kuberuntime_container.go makeMounts,
-                            // mode 0666), keeps it as the container's termination message, and the provider's Job await
-                            // reports it (pulumi-kubernetes v4.32.0 provider/pkg/await/checker/pod/check.go).
-                            TERMINATION_MESSAGE_PATH: "/dev/termination-log",
                             ...env,
                             PATH: "/tools:/usr/local/bin:/usr/bin:/bin",
                             HOME: "/tmp",
