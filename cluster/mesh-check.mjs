@@ -8,7 +8,8 @@
 //   - the strict-mode preflight Job, before a namespace's default policy becomes all-authenticated
 //     (TASKS=strict-preflight);
 //   - in rotation phase 3, the gate Job the trust bundle waits for before it drops the old anchor
-//     (TASKS=rotation-gate).
+//     (TASKS=rotation-gate);
+//   - the Pod Security check, before any namespace asks for proxies (TASKS=pod-security).
 //
 // Tasks:
 // certificates    read the issuer's public chain (never its key) and the trust bundle, check the issuer
@@ -56,6 +57,14 @@
 //                 the others), and their rules that admit an opaque port must be the ones the config
 //                 mirrors onto the proxy port; else fail with the config that matches (Kubernetes
 //                 semantics in networkPolicy.cjs, beside this file).
+// pod-security    before any namespace asks for proxies (POD_SECURITY): a server-side dry run, in each namespace
+//                 about to be injected, of a pod carrying what the injector adds (lib/podSecurity.ts
+//                 injectedPodProbe). The API server answers with Pod Security as it decides it there: the
+//                 namespace's labels over the cluster's AdmissionConfiguration defaults, exemptions included.
+//                 A refusal fails the run naming the config key, the namespace and the fix; nothing is stored.
+//
+// A failed run writes its problems, one a line, to its termination message (/dev/termination-log, or
+// TERMINATION_MESSAGE_PATH), which `pulumi up` prints with the Job's failure.
 //
 // Bounded: every kubectl call has a timeout; pods are listed a page at a time, pages sized to
 // MAX_PAGE_BYTES (from the container's memory, as node's heap cap: components/meshMaintenance.ts
@@ -66,7 +75,8 @@
 // Exit status: 0 all good, 1 a check failed or work is left, 2 misconfigured.
 // Needs only Node's standard library and `kubectl` on PATH.
 
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawnSync } from "node:child_process";
+import { existsSync, writeFileSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
 import networkPolicy from "./networkPolicy.cjs";
 
@@ -103,7 +113,17 @@ const REQUEST_TIMEOUT_SECONDS = Number(process.env.KUBECTL_TIMEOUT_SECONDS || 30
 const DEADLINE_MARGIN_SECONDS = 60;
 const started = Date.now();
 
-const TASKS = ["certificates", "control-plane", "reload-identity", "rotation-gate", "restarts", "verify-bundle", "strict-preflight", "network-posture"];
+const TASKS = [
+    "certificates",
+    "control-plane",
+    "reload-identity",
+    "rotation-gate",
+    "restarts",
+    "verify-bundle",
+    "strict-preflight",
+    "network-posture",
+    "pod-security",
+];
 /** Tasks that restart something: each needs the certificate check first, which halts them on a broken chain. */
 const RESTARTING_TASKS = ["control-plane", "reload-identity", "restarts"];
 
@@ -191,6 +211,16 @@ const config = {
     maxPages: required("MAX_PAGES"),
     /** {namespace: {denyIngress, denyEgress, opaqueIngress, opaqueEgress, opaquePorts}}: what the mesh's policies assume. */
     networkPosture: json("NETWORK_POSTURE", {}),
+    /** {probe: the pod to dry-run, namespaces: [{namespace, key}], cniEnabled}: what the Pod Security check submits where. */
+    podSecurity: json("POD_SECURITY", undefined),
+    /**
+     * Where a failed run writes its problems: the container's termination message, a file the kubelet
+     * bind-mounts at /dev/termination-log (the default terminationMessagePath) writable by any user
+     * (kubernetes pkg/kubelet/kuberuntime/kuberuntime_container.go makeMounts, mode 0666); the pod's
+     * status keeps it and the provider's Job await reports it (pulumi-kubernetes v4.32.0
+     * provider/pkg/await/checker/pod/check.go). Written only where it exists, never created.
+     */
+    terminationMessagePath: process.env.TERMINATION_MESSAGE_PATH || (existsSync("/dev/termination-log") ? "/dev/termination-log" : ""),
 };
 for (const task of config.tasks) {
     if (!TASKS.includes(task)) fail(`unknown task ${task} (${TASKS.join(", ")})`);
@@ -204,6 +234,14 @@ if (config.ingress?.selector && !config.ingress.deployment) {
 if (!["configmap", "certificate"].includes(config.issuerSource?.kind)) fail("ISSUER_SOURCE.kind must be configmap or certificate");
 if (["reload-identity", "rotation-gate"].some((task) => config.tasks.includes(task)) && !/^[0-9A-F]{64}$/.test(config.signingAnchorSha256)) {
     fail("reload-identity and rotation-gate need SIGNING_ANCHOR_SHA256, the new anchor's SHA-256 fingerprint (64 hex digits)");
+}
+if (config.tasks.includes("pod-security")) {
+    const check = config.podSecurity;
+    const wellFormed =
+        check?.probe?.kind === "Pod" &&
+        Array.isArray(check.namespaces) &&
+        check.namespaces.every((n) => typeof n?.namespace === "string" && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(n.namespace) && typeof n.key === "string");
+    if (!wellFormed) fail("pod-security needs POD_SECURITY: {probe: a Pod, namespaces: [{namespace, key}], cniEnabled}");
 }
 const has = (task) => config.tasks.includes(task);
 // Restarting pods while the issuer or an anchor is expired, not yet valid, or the issuer does not
@@ -1078,6 +1116,71 @@ function networkPosture() {
     }
 }
 
+/**
+ * `kubectl` with `input` on its standard input, for a request whose refusal is an answer: its status,
+ * output and error output, never thrown. Bounded like {@link kubectl}.
+ */
+function kubectlSubmit(args, input) {
+    const result = spawnSync("kubectl", [...args, `--request-timeout=${REQUEST_TIMEOUT_SECONDS}s`], {
+        input,
+        encoding: "utf8",
+        maxBuffer: MAX_ANSWER_BYTES,
+        timeout: (REQUEST_TIMEOUT_SECONDS + 2) * 1000,
+        killSignal: "SIGKILL",
+    });
+    if (result.error) throw result.error;
+    return { status: result.status, stdout: result.stdout ?? "", stderr: result.stderr ?? "" };
+}
+
+/**
+ * What Pod Security admission says of an injected pod in each namespace about to be injected, asked of
+ * the API server itself: a server-side dry run (`kubectl create --dry-run=server`, `?dryRun=All`), which
+ * runs every admission plugin and stores nothing (k8s.io/apiserver v0.36.3 pkg/endpoints/handlers/create.go:
+ * admission attributes carry dryRun; pkg/registry/generic/registry/dryrun.go skips the write). Pod
+ * Security evaluates a dry run like any create, from the namespace's labels over the cluster's
+ * defaults, skipping exempt namespaces and users (k8s.io/pod-security-admission v0.36.2
+ * admission/admission.go ValidatePod; kubernetes plugin/pkg/admission/security/podsecurity). Its
+ * refusal reads `pods "<name>" is forbidden: violates PodSecurity "<level>:<version>": <details>`.
+ */
+function podSecurity() {
+    const { probe, namespaces, cniEnabled } = config.podSecurity;
+    const manifest = JSON.stringify(probe);
+    const fix = (namespace, key) =>
+        cniEnabled
+            ? `Fix: the injected containers already drop every capability (CNI plugin): the level forbids what the details say; ` +
+              `relax it for ${namespace} (kubectl label namespace ${namespace} pod-security.kubernetes.io/enforce=baseline), exempt it in the API server's ` +
+              `PodSecurity configuration, or take it out of the mesh (${key})`
+            : `Fix: enable Linkerd's CNI plugin (pulumi config set --path linkerd.cni.enabled true; its pods need no capability), or let ${namespace} ` +
+              `admit privileged pods (kubectl label namespace ${namespace} pod-security.kubernetes.io/enforce=privileged, or exempt it in the API server's ` +
+              `PodSecurity configuration), or take it out of the mesh (${key})`;
+    for (const { namespace, key } of namespaces) {
+        const answer = kubectlSubmit(["create", "--dry-run=server", "-n", namespace, "-f", "-", "-o", "name"], manifest);
+        const lines = answer.stderr
+            .split("\n")
+            .map((line) => line.trim())
+            .filter(Boolean);
+        if (answer.status === 0) {
+            log(`pod-security: ${namespace}: admits injected pods (server-side dry run)`);
+            for (const warning of lines.filter((line) => line.startsWith("Warning:")))
+                log(`pod-security: ${namespace}: note: ${warning.slice("Warning:".length).trim()}`);
+            continue;
+        }
+        const error = lines.find((line) => !line.startsWith("Warning:")) ?? `kubectl exited ${answer.status}`;
+        const refused = /violates PodSecurity "([^"]+)": (.*)$/.exec(error);
+        if (refused) {
+            problem(
+                `pod-security: ${key}: namespace ${namespace} refuses injected pods: Pod Security "${refused[1]}" (its label, else the cluster's default) ` +
+                    `forbids ${refused[2]}. No namespace is annotated until this check passes. ${fix(namespace, key)}`,
+            );
+        } else {
+            problem(
+                `pod-security: ${key}: namespace ${namespace}: the API server refused the check's dry-run pod, so it may refuse injected pods too: ${error}. ` +
+                    "No namespace is annotated until this check passes; see docs/admin/mtls.md, Pod Security and the CNI plugin",
+            );
+        }
+    }
+}
+
 function main() {
     let bundle;
     const needsBundle = ["certificates", "restarts", "verify-bundle", "reload-identity", "rotation-gate"].some(has);
@@ -1107,6 +1210,7 @@ function main() {
             halted ||= `${task} failed`;
         }
     };
+    step("pod-security", podSecurity);
     step("rotation-gate", () => rotationGate(bundle));
     step("strict-preflight", strictPreflight);
     step("network-posture", networkPosture);
@@ -1122,6 +1226,14 @@ function main() {
 
     if (problems.length > 0) {
         console.error(`mesh-check: FAILED\n${problems.map((p) => `  - ${p}`).join("\n")}`);
+        if (config.terminationMessagePath) {
+            // The kubelet keeps 4096 bytes of it (the pod's status); `pulumi up` prints it with the Job's failure.
+            try {
+                writeFileSync(config.terminationMessagePath, Buffer.from(problems.join("\n")).subarray(0, 4096));
+            } catch (error) {
+                log(`mesh-check: cannot write the termination message: ${errorText(error)}`);
+            }
+        }
         return 1;
     }
     log("mesh-check: OK");

@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { MeshConfig } from "../config";
 import type { NetworkPolicySpec } from "../lib/networkPolicies";
+import { PROXY_SECURITY_CONTEXT } from "../lib/podSecurity";
 import { CHARTS, LINKERD_OBJECTS, LINKERD_WEBHOOKS } from "../lib/registry";
 import { awaitCaBundle, retainAndReadopt } from "./transforms";
 import type { WebhookTlsValues } from "./webhookCertificates";
@@ -259,17 +260,8 @@ function controlPlaneValues(args: LinkerdControlPlaneArgs): Record<string, unkno
             outboundTransportMode: "transparent",
             // The chart's default since linkerd2 #15267, pinned: Jobs (Spark drivers and executors) must complete.
             nativeSidecar: true,
-            // The proxy needs no capability (it binds ports above 1024). Dropping them all is what
-            // Pod Security `restricted` requires; without this the proxy copies the application's first
-            // container's (pkg/inject/inject.go injectPodSpec). Replaces the chart's block, hence restated.
-            securityContext: {
-                allowPrivilegeEscalation: false,
-                capabilities: { drop: ["ALL"] },
-                readOnlyRootFilesystem: true,
-                runAsNonRoot: true,
-                runAsUser: 2102,
-                seccompProfile: { type: "RuntimeDefault" },
-            },
+            // No capability at all, as `restricted` requires (lib/podSecurity.ts); the Pod Security check's pod carries it too.
+            securityContext: PROXY_SECURITY_CONTEXT,
         },
         destinationResources: component("destination"),
         spValidatorResources: component("spValidator"),

@@ -6,6 +6,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ROTATION_GATE_POD, type NetworkPolicySpec } from "../lib/networkPolicies";
+import { POD_SECURITY_CHECK } from "../lib/podSecurity";
 import { parseQuantity } from "../lib/quantity";
 import { LINKERD_OBJECTS, NAMESPACES } from "../lib/registry";
 import { toK8sResources } from "./certManager";
@@ -112,6 +113,14 @@ export interface MeshMaintenanceArgs {
      * policies wait for {@link networkPreflight}. It waits for nothing of the control plane.
      */
     networkPosture?: Record<string, NetworkPostureDeclaration>;
+    /**
+     * The Pod Security check: before any namespace asks for proxies, a Job submits `probe`
+     * (lib/podSecurity.ts injectedPodProbe) as a server-side dry run in each namespace, and fails the
+     * `up` naming the config key where Pod Security would refuse injected pods. The namespaces'
+     * annotations and the rollout wait for {@link podSecurityCheck}. It waits for nothing of the
+     * control plane. Its identity may create pods there, and an admission policy admits only its dry runs.
+     */
+    podSecurity?: PodSecurityCheckArgs;
     /** Workloads restarted at the same time. */
     maxConcurrentRestarts: MeshConfig["rotationJob"]["maxConcurrentRestarts"];
     /** How long one restart may take before it counts as failed. */
@@ -144,6 +153,16 @@ export interface MeshMaintenanceArgs {
     rolloutWaitFor?: pulumi.Resource[] | Promise<pulumi.Resource[]>;
     /** The Jobs' NetworkPolicy on a default-deny-everywhere platform (lib/networkPolicies.ts); omit for none. */
     networkPolicy?: NetworkPolicySpec;
+}
+
+/** What the Pod Security check submits, where, and what fix it names. */
+export interface PodSecurityCheckArgs {
+    /** The namespaces about to be injected, each with the config key (CLI notation) that puts it in the mesh. */
+    namespaces: { namespace: string; key: string }[];
+    /** The pod to dry-run (lib/podSecurity.ts injectedPodProbe). */
+    probe: Record<string, unknown>;
+    /** Whether pods are injected for the CNI plugin: the fix the check names differs. */
+    cniEnabled: boolean;
 }
 
 const CRON_NAME = "linkerd-rotation-check";
@@ -206,6 +225,10 @@ interface Grants {
     preflight: boolean;
     /** List NetworkPolicies in these namespaces (the network preflight). */
     readNetworkPolicies?: readonly string[];
+    /** Create pods in these namespaces: dry runs only, which {@link Grants.confinedBy} enforces (the Pod Security check). */
+    createPods?: readonly string[];
+    /** The admission policy and binding that confine these rights: the RoleBindings are made after them. */
+    confinedBy?: pulumi.Resource[];
 }
 
 /**
@@ -239,6 +262,8 @@ export class MeshMaintenance extends pulumi.ComponentResource {
     public readonly rotationGate: k8s.batch.v1.Job | undefined;
     /** The network preflight Job, if any: the mesh's NetworkPolicies and the namespaces' annotations wait for it. */
     public readonly networkPreflight: k8s.batch.v1.Job | undefined;
+    /** The Pod Security check Job, if any: the namespaces' annotations (and the ingress controller's) wait for it. */
+    public readonly podSecurityCheck: k8s.batch.v1.Job | undefined;
 
     constructor(name: string, args: MeshMaintenanceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("akko:mtls:MeshMaintenance", name, {}, opts);
@@ -348,8 +373,8 @@ export class MeshMaintenance extends pulumi.ComponentResource {
                             roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: role.metadata.name },
                             subjects: [subject],
                         },
-                        // An identity that may patch workloads gets its rights only once the policy confines them.
-                        { parent: this, dependsOn: grants.restart ? confined : [] },
+                        // An identity whose rights a policy confines gets them only once the policy is there.
+                        { parent: this, dependsOn: [...(grants.restart ? confined : []), ...(grants.confinedBy ?? [])] },
                     ),
                 );
             };
@@ -400,6 +425,9 @@ export class MeshMaintenance extends pulumi.ComponentResource {
                             : restartRules,
                     );
                 }
+            }
+            for (const podNamespace of grants.createPods ?? []) {
+                grant(`pods-${podNamespace}`, podNamespace, [{ apiGroups: [""], resources: ["pods"], verbs: ["create"] }]);
             }
             for (const policyNamespace of grants.readNetworkPolicies ?? []) {
                 grant(`networkpolicies-${policyNamespace}`, policyNamespace, [
@@ -583,6 +611,38 @@ export class MeshMaintenance extends pulumi.ComponentResource {
             );
         }
 
+        const podSecurity = args.podSecurity && args.podSecurity.namespaces.length > 0 ? args.podSecurity : undefined;
+        if (podSecurity) {
+            // Before its identity has any right: dry runs only.
+            const account = pulumi.interpolate`system:serviceaccount:${ns}:${POD_SECURITY_CHECK.account}`;
+            const dryRunOnly = new k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
+                `${name}-pod-security-dry-run-only`,
+                { metadata: { name: POD_SECURITY_POLICY, labels }, spec: podSecurityDryRunOnlyPolicy(account) },
+                { parent: this },
+            );
+            const dryRunOnlyBinding = new k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
+                `${name}-pod-security-dry-run-only`,
+                { metadata: { name: POD_SECURITY_POLICY, labels }, spec: { policyName: dryRunOnly.metadata.name, validationActions: ["Deny"] } },
+                { parent: this },
+            );
+            const checked = podSecurity.namespaces.map((n) => n.namespace);
+            const checkIdentity = identity(POD_SECURITY_CHECK.account.replace(/^linkerd-mesh-/, ""), {
+                readIssuer: false,
+                restart: false,
+                preflight: false,
+                createPods: [...new Set(checked)],
+                confinedBy: [dryRunOnly, dryRunOnlyBinding],
+            });
+            this.podSecurityCheck = oneShot(
+                "pod-security",
+                "linkerd-pod-security-check",
+                checkIdentity.name,
+                { TASKS: "pod-security", POD_SECURITY: JSON.stringify(podSecurity) },
+                // Nothing of the control plane: it fails the `up` before any namespace asks for proxies.
+                [dryRunOnly, dryRunOnlyBinding, ...checkIdentity.ready],
+            );
+        }
+
         if (args.rotationGateFor) {
             const gateIdentity = identity("gate", { readIssuer: true, readIdentity: true, restart: false, preflight: false });
             this.rotationGate = oneShot(
@@ -660,7 +720,14 @@ export class MeshMaintenance extends pulumi.ComponentResource {
                     CONTROL_PLANE_DIGEST: args.controlPlaneDigest ?? "",
                     ...(args.reloadIdentityFor ? { SIGNING_ANCHOR_SHA256: args.reloadIdentityFor } : {}),
                 },
-                extra.then((more) => [...confined, ...rolloutIdentity.ready, ...(args.waitFor ?? []), ...(this.preflight ? [this.preflight] : []), ...more]),
+                extra.then((more) => [
+                    ...confined,
+                    ...rolloutIdentity.ready,
+                    ...(args.waitFor ?? []),
+                    ...(this.preflight ? [this.preflight] : []),
+                    ...(this.podSecurityCheck ? [this.podSecurityCheck] : []),
+                    ...more,
+                ]),
             );
         }
 
@@ -672,6 +739,7 @@ export class MeshMaintenance extends pulumi.ComponentResource {
             preflight: this.preflight,
             rotationGate: this.rotationGate,
             networkPreflight: this.networkPreflight,
+            podSecurityCheck: this.podSecurityCheck,
         });
     }
 }
@@ -766,6 +834,39 @@ export function restartOnlyPolicy(accounts: pulumi.Input<string>[]) {
                     RESTART_ANNOTATIONS,
                 ),
                 message: `the maintenance Jobs may only set ${RESTART_ANNOTATIONS.join(", ")} on a pod template`,
+            },
+        ],
+    };
+}
+
+/** The Pod Security check's admission policy (and binding) name. */
+export const POD_SECURITY_POLICY = "akko-mtls-pod-security-dry-run-only";
+
+/**
+ * A ValidatingAdmissionPolicy that lets the Pod Security check's identity make dry-run pod creates and
+ * nothing else: its Roles allow creating pods in the meshed namespaces, this keeps any of them from
+ * being stored, hence from running (a pod it could run would act as any ServiceAccount and mount any
+ * Secret of the namespace). `request.dryRun` and `request.operation` are the admission request's
+ * (k8s.io/apiserver v0.36.3 pkg/admission/plugin/cel/condition.go CreateAdmissionRequest); a dry run
+ * reaches validating admission before storage skips the write (pkg/registry/generic/registry/store.go
+ * create, dryrun.go). Every operation on pods and their subresources is matched: exec, attach and
+ * port-forward are CONNECT, ephemeral containers an UPDATE, all refused; a dry-run create of a
+ * subresource (an eviction, a binding) changes nothing either. The request reaches CEL as an
+ * unstructured map (activation.go: `convertObjectToUnstructured(request)`), so a field the API leaves
+ * empty (`subResource`, omitempty) is absent, not '': the policy reads only `dryRun` (always set) and
+ * `operation`. Tested with a CEL evaluator on allowed and hostile requests.
+ */
+export function podSecurityDryRunOnlyPolicy(account: pulumi.Input<string>) {
+    return {
+        failurePolicy: "Fail",
+        matchConstraints: {
+            resourceRules: [{ apiGroups: [""], apiVersions: ["*"], operations: ["*"], resources: ["pods", "pods/*"] }],
+        },
+        matchConditions: [{ name: "pod-security-check-identity", expression: pulumi.interpolate`request.userInfo.username == '${account}'` }],
+        validations: [
+            {
+                expression: "request.dryRun == true && request.operation == 'CREATE'",
+                message: "the Pod Security check may only create pods as a dry run",
             },
         ],
     };

@@ -36,6 +36,12 @@ export interface MeshedNamespaceArgs {
      * @default []
      */
     postureChecked?: pulumi.Input<pulumi.Resource>[];
+    /**
+     * The Pod Security check Job, which proves the API server admits injected pods in the namespace
+     * (its labels, the cluster's default level, its exemptions): the annotations wait for it.
+     * @default []
+     */
+    admissionChecked?: pulumi.Input<pulumi.Resource>[];
     /** Servers and their authorizations in this namespace (strict mode). */
     authorizations?: readonly Authorization[];
     /** The trust domain, for the serving pods' own identity. */
@@ -117,7 +123,7 @@ export class MeshedNamespace extends pulumi.ComponentResource {
         this.patch = new k8s.core.v1.NamespacePatch(
             `${name}-annotations`,
             { metadata: { name: args.existing.metadata.name, annotations: { ...meshAnnotations(inject, args.mode, args.proxy), ...PATCH_FORCE } } },
-            { parent: this, dependsOn: [...(args.waitFor ?? []), ...postureChecked] },
+            { parent: this, dependsOn: [...(args.waitFor ?? []), ...postureChecked, ...(args.admissionChecked ?? [])] },
         );
         this.ready = [this.patch];
 

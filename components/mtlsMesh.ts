@@ -6,6 +6,7 @@ import { ConfigSecrets } from "../config/secrets";
 import { SINGLE_NODE_TARGETS } from "../config/schema";
 import { drainingNamespaces, injectedNamespaces, injectorScope, MeshPlan, strictNamespaces } from "../lib/meshLifecycle";
 import { inNamespaces, namespacePosture, NetworkPolicySpec, platformPolicies, Scraper } from "../lib/networkPolicies";
+import { injectedPodProbe } from "../lib/podSecurity";
 import { edgeOf, LINKERD_DEFAULT_OPAQUE_PORTS, LINKERD_OBJECTS, LINKERD_WEBHOOKS, NAMESPACES, PORTS, VIZ_WEBHOOKS, WEBHOOK_OBJECTS } from "../lib/registry";
 import type { WebhookTrustPlan } from "../lib/webhookTrust";
 import type { RotationPlan } from "../lib/rotation";
@@ -200,7 +201,9 @@ export class MtlsMesh extends pulumi.ComponentResource {
      * StackReference read, this component (a logical resource), the Kubernetes provider (its
      * configuration; it creates nothing) and the reads of the namespaces (GETs): no trust anchor,
      * no Kubernetes object, no chart. The refusal is a {@link PodSecurityRefusal}, one line per
-     * namespace naming its config key.
+     * namespace naming its config key. That reads labels only; what the API server decides beyond
+     * them (its default level, its exemptions) is asked by the Pod Security check Job, which every
+     * namespace annotation waits for (MeshMaintenance `podSecurity`, lib/podSecurity.ts).
      */
     static async create(name: string, args: MtlsMeshArgs, opts?: pulumi.ComponentResourceOptions): Promise<MtlsMesh> {
         const mesh = new MtlsMesh(name, args, opts);
@@ -527,6 +530,12 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 waitFor: [controlPlane, ...linkerdWebhooks.writtenAfterChart],
                 rolloutWaitFor,
                 networkPolicy: policyFor(NAMESPACES.maintenance),
+                // What the labels cannot show (the cluster's default level, its exemptions), asked of the API server.
+                podSecurity: {
+                    namespaces: this.admission!.injected.map(({ namespace, key }) => ({ namespace, key })),
+                    probe: injectedPodProbe({ cniEnabled, edge: edgeOf(linkerd.chartVersion), appImage: job.image, proxyResources: linkerd.proxy.resources }),
+                    cniEnabled,
+                },
                 networkPosture: config.mtls.networkPolicies
                     ? Object.fromEntries(
                           mesh.namespaces.map((plan) => [
@@ -568,6 +577,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
                             ? { controlPlaneNamespace: CONTROL_PLANE_NAMESPACE, vizNamespace: viz, scraper, posture: namespacePosture(config.mtls, plan.name) }
                             : undefined,
                         postureChecked: maintenance.networkPreflight ? [maintenance.networkPreflight] : [],
+                        admissionChecked: maintenance.podSecurityCheck ? [maintenance.podSecurityCheck] : [],
                         authorizations: mesh.authorizations
                             ? [
                                   ...config.mtls.authorizations.filter((a) => a.namespace === plan.name),
@@ -590,7 +600,8 @@ export class MtlsMesh extends pulumi.ComponentResource {
                   {
                       plan: ingress,
                       existing: this.admission!.namespaces.get(ingress.namespace)!,
-                      waitFor: [controlPlane],
+                      // Its proxy is asked for only once Pod Security is known to admit it there.
+                      waitFor: [controlPlane, ...(maintenance.podSecurityCheck ? [maintenance.podSecurityCheck] : [])],
                       k3sTraefikValues: secrets.keep(["mtls", "ingress", "k3sTraefikValues"], config.mtls.ingress.k3sTraefikValues),
                   },
                   inCluster,

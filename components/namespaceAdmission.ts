@@ -9,18 +9,25 @@ export interface NamespaceRead extends AdmissionTarget {
 
 /**
  * The existing namespaces the mesh patches, read before the mesh builds anything else, and the
- * check that they admit injected pods.
+ * first of two checks that they admit injected pods.
  *
  * Each read is a registration of kind read (a GET through the stack's Kubernetes provider: nothing
- * is written, and a missing namespace fails the run, where a patch would have created it). The
- * check is the seam where admission is decided: today from each namespace's Pod Security label
- * (lib/podSecurity.ts); a server-side dry run can replace it without changing its callers.
+ * is written, and a missing namespace fails the run, where a patch would have created it). This
+ * check reads each namespace's Pod Security label (lib/podSecurity.ts) and refuses before anything
+ * is built: right whenever a label decides. What no label shows (the API server's default level,
+ * its exemptions) is decided on the cluster by the second: a Job dry-runs an injected pod in each of
+ * {@link injected} before any of them asks for proxies (components/meshMaintenance.ts, podSecurity).
  */
 export class NamespaceAdmission {
     /** Each namespace as read, by name: what a patch of it waits for. */
     readonly namespaces: ReadonlyMap<string, k8s.core.v1.Namespace>;
     /** Resolves once every namespace was read and admits injected pods; rejects with a {@link PodSecurityRefusal} (or the failed read). */
     readonly admitted: Promise<void>;
+    /**
+     * The namespaces this run asks proxies of, each once with the first config key that names it:
+     * what the cluster-side check verifies.
+     */
+    readonly injected: readonly AdmissionTarget[];
 
     constructor(reads: readonly NamespaceRead[], cniEnabled: boolean, opts: pulumi.CustomResourceOptions) {
         const namespaces = new Map<string, k8s.core.v1.Namespace>();
@@ -28,6 +35,9 @@ export class NamespaceAdmission {
             if (!namespaces.has(read.namespace)) namespaces.set(read.namespace, k8s.core.v1.Namespace.get(read.resourceName, read.namespace, opts));
         }
         this.namespaces = namespaces;
+        const injected = new Map<string, AdmissionTarget>();
+        for (const { namespace, key, inject } of reads) if (inject && !injected.has(namespace)) injected.set(namespace, { namespace, key, inject });
+        this.injected = [...injected.values()];
         this.admitted = Promise.all([...namespaces.entries()].map(async ([name, live]) => [name, await settled(live.metadata.labels)] as const)).then(
             (labels) => {
                 const byName = new Map(labels);

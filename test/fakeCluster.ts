@@ -12,6 +12,10 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { MESH_CHECK_SCRIPT_PATH } from "../components/meshMaintenance";
 import { certRequestOutputs, locallySignedCertOutputs, privateKeyOutputs, selfSignedCertOutputs } from "../tools/mockTls";
+import type { PodSecurityConfiguration } from "./podSecurityAdmission.cjs";
+
+/** Pod Security admission for the fake kubectl (plain Node, required by path). */
+const POD_SECURITY_ADMISSION_MODULE = path.join(__dirname, "podSecurityAdmission.cjs");
 
 export interface Ca {
     certPem: string;
@@ -102,6 +106,7 @@ const call = args.filter((a) => !a.startsWith("--request-timeout")).join(" ");
 const sleep = (s) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, s * 1000);
 for (const [pattern, seconds] of rules.hang) if (call.includes(pattern)) sleep(seconds);
 for (const [pattern, answer] of rules.answer) if (call.includes(pattern)) { process.stdout.write(answer); process.exit(0); }
+for (const [pattern, error] of rules.refuse) if (call.includes(pattern)) { process.stderr.write(error + "\\n"); process.exit(1); }
 const ns = args[args.indexOf("-n") + 1];
 const notFound = (what) => { process.stderr.write("Error from server (NotFound): " + what + " not found\\n"); process.exit(1); };
 const serve = (file) => { const full = path.join(dir, file); if (!fs.existsSync(full)) notFound(file); process.stdout.write(fs.readFileSync(full, "utf8")); };
@@ -122,6 +127,20 @@ if (args[0] === "get" && args[1] === "--raw") {
 } else if (args[0] === "get") {
   const kind = args[1].split(".")[0];
   if (args[2] === "-n") serve(kind + "-" + ns + ".json"); else serve(kind + "-" + ns + "-" + args[2] + ".json");
+} else if (args[0] === "create") {
+  // Server-side dry runs only: the fake cluster stores nothing, and any other create fails the test.
+  if (!args.includes("--dry-run=server")) { process.stderr.write("fake kubectl: a create that is not a server-side dry run\\n"); process.exit(9); }
+  const object = JSON.parse(fs.readFileSync(0, "utf8"));
+  fs.appendFileSync(path.join(dir, "submitted.log"), JSON.stringify({ namespace: ns, object }) + "\\n");
+  // Pod Security admission as the API server decides it (test/podSecurityAdmission.cjs).
+  const psa = rules.podSecurity;
+  const verdict = require(rules.podSecurityModule).admit(psa.configuration, (psa.namespaceLabels || {})[ns], ns, psa.user, object);
+  if (!verdict.allowed) {
+    process.stderr.write('Error from server (Forbidden): error when creating "STDIN": pods "' + object.metadata.name + '" is forbidden: ' + verdict.message + "\\n");
+    process.exit(1);
+  }
+  for (const warning of verdict.warnings) process.stderr.write("Warning: " + warning + "\\n");
+  process.stdout.write("pod/" + object.metadata.name + "\\n");
 } else if (args[0] === "patch") {
   // A merge patch of a Deployment's pod-template annotations is kept: a later get sees it.
   const file = path.join(dir, args[1] + "-" + ns + "-" + args[2] + ".json");
@@ -254,6 +273,13 @@ export interface Cluster {
     hang?: [string, number][];
     /** [call substring, raw answer]: calls that answer this. */
     answer?: [string, string][];
+    /** [call substring, error output]: calls that fail with it (exit 1), as an API refusal does. */
+    refuse?: [string, string][];
+    /**
+     * Pod Security admission: the API server's PodSecurityConfiguration, the namespaces' labels, and who
+     * submits (default: the Pod Security check's identity). Default: no configuration (privileged), no labels.
+     */
+    podSecurity?: { configuration?: PodSecurityConfiguration; namespaceLabels?: Record<string, Record<string, string>>; user?: string };
     /** Control-plane Deployments by name, with their pod-template annotations. */
     deployments?: Record<string, Record<string, string>>;
     /** The identity controller's replicas and events (the rotation gate reads them). */
@@ -282,6 +308,10 @@ export interface Cluster {
 
 export interface Result {
     status: number | null;
+    /** What the script wrote to its termination message (TERMINATION_MESSAGE_PATH), when it did. */
+    terminationMessage?: string;
+    /** Objects submitted with `kubectl create --dry-run=server`, with their namespace. */
+    submitted: { namespace: string; object: any }[];
     stdout: string;
     stderr: string;
     /** kubectl calls, without the request timeout. */
@@ -317,6 +347,9 @@ export function runScript(cluster: Cluster, dir?: string): Result {
             podPadding: cluster.podPadding ?? 0,
             endlessList: cluster.endlessList ?? "",
             refreshOnRestart: cluster.refreshOnRestart ?? false,
+            refuse: cluster.refuse ?? [],
+            podSecurity: { user: "system:serviceaccount:linkerd-maintenance:linkerd-mesh-pod-security", ...cluster.podSecurity },
+            podSecurityModule: POD_SECURITY_ADMISSION_MODULE,
         });
         write("configmap-linkerd-linkerd-identity-trust-roots.json", { data: { "ca-bundle.crt": bundlePem(cluster.bundle) } });
         write("configmap-linkerd-linkerd-identity-issuer-certificate.json", { data: { "tls.crt": cluster.issuer.certPem } });
@@ -397,6 +430,8 @@ export function runScript(cluster: Cluster, dir?: string): Result {
                 MAX_PAGE_BYTES: String(4 * 1024 * 1024),
                 MAX_PAGES: "1000",
                 ...cluster.env,
+                // The Job's /dev/termination-log, here.
+                TERMINATION_MESSAGE_PATH: path.join(dir, "termination-log"),
             },
         });
         const raw = fs.readFileSync(path.join(dir, "calls.log"), "utf8").split("\n").filter(Boolean);
@@ -413,7 +448,19 @@ export function runScript(cluster: Cluster, dir?: string): Result {
         }
         const seconds = (Date.now() - started) / 1000;
         const peakMiB = cluster.measureMemory && fs.existsSync(rssFile) ? Number(fs.readFileSync(rssFile, "utf8")) / 1024 : undefined;
-        return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls, raw, seconds, peakMiB };
+        const terminationFile = path.join(dir, "termination-log");
+        const terminationMessage = fs.existsSync(terminationFile) ? fs.readFileSync(terminationFile, "utf8") : undefined;
+        if (fs.existsSync(terminationFile)) fs.rmSync(terminationFile);
+        const submittedFile = path.join(dir, "submitted.log");
+        const submitted = fs.existsSync(submittedFile)
+            ? fs
+                  .readFileSync(submittedFile, "utf8")
+                  .split("\n")
+                  .filter(Boolean)
+                  .map((line) => JSON.parse(line))
+            : [];
+        if (fs.existsSync(submittedFile)) fs.rmSync(submittedFile);
+        return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls, raw, seconds, peakMiB, terminationMessage, submitted };
     } finally {
         stopIdentity?.();
         if (!keep) fs.rmSync(dir, { recursive: true, force: true });

@@ -6,7 +6,7 @@
  * a RoleBinding grants only in its own namespace). Plus what a right implies beyond itself: running
  * a pod in a namespace mounts any of its Secrets and acts as any of its ServiceAccounts.
  *
- * Used by test/trust.test.ts to compute who can sign for the mesh.
+ * Used by test/trust.test.ts to compute who can sign for the mesh, and test/podSecurityCheck.test.ts.
  */
 import { run as celRun } from "@bufbuild/cel";
 
@@ -229,6 +229,25 @@ export class RbacModel {
     }
 
     /**
+     * Whether an enforced ValidatingAdmissionPolicy refuses the request: one whose resource rules match
+     * it, whose match conditions hold and one of whose validations fails, evaluated with CEL on the
+     * admission request as the API server hands it over (`request.dryRun` false: a request that stores).
+     */
+    private admissionRefuses(user: Username, operation: string, group: string, resource: string, object: any, oldObject: any): boolean {
+        const request = { userInfo: { username: user }, operation, dryRun: false, resource: { group, resource } };
+        return this.policies.some(({ spec }) => {
+            const applies = (spec.matchConstraints?.resourceRules ?? []).some(
+                (r: any) =>
+                    matches(r.apiGroups, group) && resourceMatches(r.resources, resource) && (matches(r.operations, operation) || matches(r.operations, "*")),
+            );
+            if (!applies) return false;
+            const context = { request, object, oldObject };
+            if (!(spec.matchConditions ?? []).every((c: any) => celRun(c.expression, context) === true)) return false;
+            return !(spec.validations ?? []).every((v: any) => celRun(v.expression, context) === true);
+        });
+    }
+
+    /**
      * Whether an admission policy stops `user` from changing a workload's pod template (its
      * ServiceAccount, its volumes): every enforced ValidatingAdmissionPolicy that matches the request
      * is evaluated, with CEL, on an update that mounts a Secret.
@@ -244,26 +263,24 @@ export class RbacModel {
         const after = structuredClone(before) as any;
         after.spec.template.spec.serviceAccountName = "another";
         after.spec.template.spec.volumes = [{ name: "key", secret: { secretName: "any" } }];
-        const request = { userInfo: { username: user }, operation: "UPDATE", dryRun: false, resource: { group, resource } };
-        return this.policies.some(({ spec }) => {
-            const applies = (spec.matchConstraints?.resourceRules ?? []).some(
-                (r: any) =>
-                    matches(r.apiGroups, group) && resourceMatches(r.resources, resource) && (matches(r.operations, "UPDATE") || matches(r.operations, "*")),
-            );
-            if (!applies) return false;
-            const context = { request, object: after, oldObject: before };
-            if (!(spec.matchConditions ?? []).every((c: any) => celRun(c.expression, context) === true)) return false;
-            return !(spec.validations ?? []).every((v: any) => celRun(v.expression, context) === true);
-        });
+        return this.admissionRefuses(user, "UPDATE", group, resource, after, before);
     }
 
     /**
      * Whether `user` can run a pod of its choosing in `namespace` (any ServiceAccount there, any
-     * Secret mounted): create pods, or create or change a workload — unless an admission policy
+     * Secret mounted): create pods — unless an admission policy refuses a create that stores one (a
+     * dry-run-only identity) —, or create or change a workload — unless an admission policy
      * confines the change — of which `names` (Deployments by name, for rules with resourceNames).
      */
     canRunPods(user: Username, namespace: string, names: string[] = []): boolean {
-        if (this.can(user, { verb: "create", group: "", resource: "pods", namespace })) return true;
+        const anyPod = {
+            apiVersion: "v1",
+            kind: "Pod",
+            metadata: { name: "x", namespace },
+            spec: { serviceAccountName: "another", containers: [{ name: "x", image: "x" }] },
+        };
+        if (this.can(user, { verb: "create", group: "", resource: "pods", namespace }) && !this.admissionRefuses(user, "CREATE", "", "pods", anyPod, null))
+            return true;
         return WORKLOADS.some(([group, resource]) => {
             if (this.can(user, { verb: "create", group, resource, namespace })) return true;
             const changes = ["update", "patch"].some((verb) =>

@@ -169,7 +169,13 @@ describe("maintenance Jobs", () => {
 
     it("RBAC: one identity per Job kind, each with what its tasks need; no Secret, no wildcard, no cluster-wide right", () => {
         const roles = rbac(strict);
-        assert.deepEqual(Object.keys(roles).sort(), ["linkerd-mesh-check", "linkerd-mesh-network", "linkerd-mesh-preflight", "linkerd-mesh-rollout"]);
+        assert.deepEqual(Object.keys(roles).sort(), [
+            "linkerd-mesh-check",
+            "linkerd-mesh-network",
+            "linkerd-mesh-pod-security",
+            "linkerd-mesh-preflight",
+            "linkerd-mesh-rollout",
+        ]);
         const verifyOwners = { apiGroups: ["apps"], resources: ["replicasets"], verbs: ["get"] };
         const restart = [
             { apiGroups: [""], resources: ["pods"], verbs: ["list"] },
@@ -223,7 +229,12 @@ describe("maintenance Jobs", () => {
         // The network preflight lists NetworkPolicies in the meshed namespaces, nothing else.
         const listPolicies = [{ apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: ["list"] }];
         assert.deepEqual(roles["linkerd-mesh-network"], { akko: listPolicies, spark: listPolicies });
-        for (const rules of Object.values(roles).flatMap((byNamespace) => Object.values(byNamespace))) {
+        // The Pod Security check creates pods where the run injects (and the ingress controller's): as dry
+        // runs only, which its admission policy enforces (test/podSecurityCheck.test.ts, CEL and the RBAC oracle).
+        const createPods = [{ apiGroups: [""], resources: ["pods"], verbs: ["create"] }];
+        assert.deepEqual(roles["linkerd-mesh-pod-security"], { akko: createPods, spark: createPods, "kube-system": createPods });
+        const { "linkerd-mesh-pod-security": _dryRunOnly, ...others } = roles;
+        for (const rules of Object.values(others).flatMap((byNamespace) => Object.values(byNamespace))) {
             for (const rule of rules) {
                 assert.ok(![...rule.verbs, ...rule.resources, ...rule.apiGroups].includes("*"), "no wildcard");
                 assert.ok(!rule.resources.includes("secrets"), "no Secret");

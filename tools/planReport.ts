@@ -202,16 +202,21 @@ export function mermaidGraph(run: ProgramRun): string {
             }
         }
     }
-    // Transitive reduction: drop A --> C when A reaches C through another child of A.
-    const reaches = (from: string, to: string, skipDirect: boolean): boolean => {
+    // Transitive reduction: drop A --> C when A still reaches C without it. One edge at a time, each
+    // against the edges kept so far: components that wait for each other (the maintenance Jobs wait for
+    // the namespaces' patches, which wait for its preflight Jobs) form cycles, where judging every edge
+    // against the full set drops edges that only justify each other and loses reachability.
+    /** Whether `from` reaches `to` without the edge between them (also when a cycle leads back to `from`). */
+    const reachesWithout = (from: string, to: string): boolean => {
+        const next = (node: string) => [...(edges.get(node) ?? [])].filter((n) => !(node === from && n === to));
         const seen = new Set<string>();
-        const stack = [...(edges.get(from) ?? [])].filter((n) => !(skipDirect && n === to));
+        const stack = next(from);
         while (stack.length > 0) {
             const node = stack.pop()!;
             if (node === to) return true;
             if (seen.has(node)) continue;
             seen.add(node);
-            stack.push(...(edges.get(node) ?? []));
+            stack.push(...next(node));
         }
         return false;
     };
@@ -221,7 +226,8 @@ export function mermaidGraph(run: ProgramRun): string {
     for (const group of sorted) lines.push(`    ${id(group.urn)}["${shortType(group.type)}<br/>${group.name}"]`);
     for (const from of sorted) {
         for (const to of [...(edges.get(from.urn) ?? [])].sort()) {
-            if (!reaches(from.urn, to, true)) lines.push(`    ${id(from.urn)} --> ${id(to)}`);
+            if (reachesWithout(from.urn, to)) edges.get(from.urn)!.delete(to);
+            else lines.push(`    ${id(from.urn)} --> ${id(to)}`);
         }
     }
     return lines.join("\n");
