@@ -9,7 +9,8 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { mergeLayers, presetFor, valueAt } from "./merge";
 import { typeName } from "./reference";
-import { configObject, configSchema, MeshConfig as ParsedConfig, Target } from "./schema";
+import { configSchema, MeshConfig as ParsedConfig } from "./contract";
+import { configObject, Target } from "./schema";
 import { ConfigPath, ConfigSecrets, REDACTED } from "./secrets";
 
 export type { Target, ContainerResources } from "./schema";

@@ -4,7 +4,7 @@
  */
 import { strict as assert } from "node:assert";
 import { ConfigError, OMIT, resolveConfig } from "../config";
-import { configSchema } from "../config/schema";
+import { configSchema } from "../config/contract";
 import { configSetPath, parsePropertyPath } from "../tools/configPath";
 import { readStackConfig, runProgram } from "../tools/mockRuntime";
 import { runStack, runStackOk, STRICT } from "./helpers";
