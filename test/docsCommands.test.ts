@@ -9,7 +9,7 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
 import { configObject } from "../config/schema";
-import { parsePropertyPath } from "../tools/configPath";
+import { parsePropertyPath } from "../config/configPath";
 import * as os from "node:os";
 import { plan, SAMPLE_PREVIOUS } from "../tools/cli/plan";
 import { PROJECT_ROOT } from "../tools/mockRuntime";

@@ -24,6 +24,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { parseConfigKey } from "../config/configPath";
 import { certRequestOutputs, locallySignedCertOutputs, privateKeyOutputs, selfSignedCertOutputs } from "./mockTls";
 import { readStackFile, StackFile } from "./stackFile";
 
@@ -192,12 +193,14 @@ export function readStackConfig(stack: string, root = PROJECT_ROOT): Record<stri
 }
 
 /**
- * Applies `pulumi config set --path <key> <value>` semantics: `mtls.enabled` sets
- * `enabled` inside the `akko-mtls:mtls` object.
+ * Sets a typed value (as a stack file holds it) at a `--path` key, read as `pulumi config set
+ * --path` reads it (config/configPath.ts): `mtls.enabled` sets `enabled` inside the
+ * `akko-mtls:mtls` object. Undefined removes the key.
  */
 export function setConfigPath(config: Record<string, string>, pathKey: string, value: unknown): Record<string, string> {
-    const [top, ...rest] = pathKey.split(".");
-    const key = top.includes(":") ? top : `${PROJECT}:${top}`;
+    const { namespace, path: segments } = parseConfigKey(pathKey, PROJECT);
+    const [top, ...rest] = segments.map(String);
+    const key = `${namespace}:${top}`;
     const next = { ...config };
     if (rest.length === 0) {
         next[key] = typeof value === "string" ? value : JSON.stringify(value);

@@ -22,7 +22,7 @@ import YAML from "yaml";
 import { mergeLayers, valueAt } from "../config/merge";
 import { configSchema } from "../config/contract";
 import { TARGETS, Target } from "../config/schema";
-import type { PathSegment } from "./configPath";
+import type { PathSegment } from "../config/configPath";
 
 /** What a secret value is shown as. */
 export const SECRET_SHOWN = "[secret]";

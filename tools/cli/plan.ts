@@ -10,7 +10,7 @@ import { presetFor, valueAt } from "../../config/merge";
 import { configObject, Target, TARGETS } from "../../config/schema";
 import { meshStateProblem } from "../../lib/meshLifecycle";
 import { parseRotationRecord } from "../../lib/rotation";
-import { configSetPath, IndexOutOfRange, parseConfigKey } from "../configPath";
+import { configSetPath, formatPropertyPath, IndexOutOfRange, parseConfigKey } from "../../config/configPath";
 import { WEBHOOK_OBJECTS } from "../../lib/registry";
 import { defaultCluster, FakeCluster, PROJECT, PROJECT_ROOT, readStack, runProgram, stackNames } from "../mockRuntime";
 import { chartLines, mermaidGraph, overrideLines, perTargetLines, resourceCountLine, resourceTree, TAGS } from "../planReport";
@@ -133,7 +133,7 @@ function misplacedNamespace(key: string): string | undefined {
 
 /** Why an index past the end was refused, and the commands that set the list. */
 function outOfRangeHint(error: IndexOutOfRange, key: string, value: string, stack: string, config: Record<string, string>): string {
-    const listKey = error.list.map((s, i) => (typeof s === "number" ? `[${s}]` : i === 0 ? s : `.${s}`)).join("");
+    const listKey = formatPropertyPath(error.list);
     if (error.length > 0) return `${listKey} has ${error.length} item(s) in Pulumi.${stack}.yaml: [${error.length}] adds one`;
     const target = stackValues(config).target;
     const preset = TARGETS.includes(target as Target) ? valueAt(presetFor(target as Target), error.list.map(String)) : undefined;
