@@ -13,6 +13,8 @@ import { parsePropertyPath } from "../config/configPath";
 import * as os from "node:os";
 import { plan, SAMPLE_PREVIOUS } from "../tools/cli/plan";
 import { PROJECT_ROOT } from "../tools/mockRuntime";
+import { isStackOutput } from "../lib/stackOutputs";
+import { stackOutputsNamed } from "./helpers";
 
 function markdownFiles(dir: string): string[] {
     return fs.readdirSync(path.join(PROJECT_ROOT, dir), { withFileTypes: true }).flatMap((entry) => {
@@ -96,6 +98,17 @@ describe("the docs' commands", function () {
                 .replace(/^'|'$/g, "");
             assert.ok(knownKey(key), `${file}: ${line}: no config key ${key}`);
         }
+    });
+
+    it("`pulumi stack output` names outputs the stack has (lib/stackOutputs.ts), in code blocks and in the text", () => {
+        const named = ["README.md", ...markdownFiles("docs")].flatMap((file) =>
+            stackOutputsNamed(fs.readFileSync(path.join(PROJECT_ROOT, file), "utf8")).map((name) => ({ file, name })),
+        );
+        assert.ok(named.filter(({ name }) => name !== undefined).length >= 8, JSON.stringify(named));
+        assert.deepEqual(
+            named.filter(({ name }) => name !== undefined && !isStackOutput(name)),
+            [],
+        );
     });
 
     it("`npm run plan` runs as written: exit 0 and a plan (or its usage)", async () => {

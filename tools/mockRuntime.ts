@@ -25,6 +25,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { parseConfigKey } from "../config/configPath";
+import type { StackOutputValues } from "../lib/stackOutputs";
 import { certRequestOutputs, locallySignedCertOutputs, privateKeyOutputs, selfSignedCertOutputs } from "./mockTls";
 import { readStackFile, StackFile } from "./stackFile";
 
@@ -145,7 +146,7 @@ export interface RunOptions {
     /** Reuse outputs from an earlier run (as state would). */
     state?: ProviderState;
     /** Outputs a StackReference to this stack returns (the last deployment's outputs). */
-    previousOutputs?: Record<string, unknown>;
+    previousOutputs?: StackOutputValues;
     preview?: boolean;
     program?: Program;
     /** What reads find; default {@link defaultCluster}. */
@@ -304,7 +305,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
 /** What the mocks share during one run. */
 interface MockEngine {
     state: ProviderState;
-    previousOutputs: Record<string, unknown> | undefined;
+    previousOutputs: StackOutputValues | undefined;
     preview: boolean;
     cluster: FakeCluster;
     stackTransforms: pulumi.ResourceTransform[];

@@ -10,6 +10,7 @@
  * fails until the change is meant (then: `npm run snapshot`).
  */
 import * as crypto from "node:crypto";
+import type { StackOutputValues } from "../lib/stackOutputs";
 import { ProgramRun, ProviderState, readStackConfig, runProgram, setConfigPath, stackNames } from "./mockRuntime";
 
 export interface Scenario {
@@ -17,7 +18,7 @@ export interface Scenario {
     stack: string;
     overrides: Record<string, unknown>;
     /** The last deployment's outputs, for a run mid-rotation or mid-drain. */
-    previousOutputs?: Record<string, unknown>;
+    previousOutputs?: StackOutputValues;
 }
 
 const STRICT = {
