@@ -61,7 +61,7 @@ export = async () => {
         Object.fromEntries(
             Object.entries(outputs)
                 .filter(([, value]) => value !== undefined)
-                .map(([key, value]) => [key, secrets.guard(value!)]),
+                .map(([key, value]) => [key, secrets.guard(value)]),
         );
     return {
         target: config.target,

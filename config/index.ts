@@ -10,7 +10,7 @@ import { z } from "zod";
 import { mergeLayers, presetFor, valueAt } from "./merge";
 import { typeName } from "./reference";
 import { configSchema, MeshConfig as ParsedConfig } from "./contract";
-import { configObject, Target } from "./schema";
+import { configObject } from "./schema";
 import { coerce, ConfigPath, formatConfigKey, formatPropertyPath, parsePropertyPath } from "./configPath";
 import { ConfigSecrets, REDACTED } from "./secrets";
 
@@ -70,7 +70,8 @@ export const OMIT = Symbol("omit");
 
 /** The top-level keys of the `akko-mtls:` namespace that are marked secret (`pulumi config set --secret`). */
 export function secretConfigKeys(): string[] {
-    const isSecret = (pulumi.runtime as unknown as { isConfigSecret(key: string): boolean }).isConfigSecret;
+    // A function of the runtime's config module, not a method: it reads no `this`.
+    const isSecret = (pulumi.runtime as unknown as { isConfigSecret: (key: string) => boolean }).isConfigSecret;
     const prefix = `${CONFIG_NAMESPACE}:`;
     return Object.keys(pulumi.runtime.allConfig())
         .filter((key) => key.startsWith(prefix) && isSecret(key))
@@ -182,7 +183,7 @@ export function resolveConfig(stackValues: Record<string, unknown>, secretKeys: 
             secrets,
         );
     }
-    const merged = mergeLayers(target.data as Target, stackValues);
+    const merged = mergeLayers(target.data, stackValues);
 
     const parsed = configSchema.safeParse(merged);
     if (!parsed.success) {
@@ -245,7 +246,7 @@ export interface ConfigOverride {
 /** The stack values that differ from the defaults and the target's preset, leaf by leaf. */
 export function configOverrides(stackValues: Record<string, unknown>): ConfigOverride[] {
     const target = configObject.shape.target.safeParse(stackValues.target);
-    const preset = presetFor(target.success ? (target.data as Target) : undefined);
+    const preset = presetFor(target.success ? target.data : undefined);
     const overrides: ConfigOverride[] = [];
     const walk = (value: unknown, path: string[]) => {
         const presetValue = valueAt(preset, path);
@@ -519,8 +520,8 @@ function schemaAt(path: readonly string[]): z.core.$ZodType | undefined {
     for (const segment of path) {
         schema = unwrap(schema);
         if (schema instanceof z.ZodObject) schema = Object.prototype.hasOwnProperty.call(schema.shape, segment) ? schema.shape[segment] : undefined;
-        else if (schema instanceof z.ZodArray) schema = schema.element as z.core.$ZodType;
-        else if (schema instanceof z.ZodRecord) schema = schema.valueType as z.core.$ZodType;
+        else if (schema instanceof z.ZodArray) schema = schema.element;
+        else if (schema instanceof z.ZodRecord) schema = schema.valueType;
         else return undefined;
         if (schema === undefined) return undefined;
     }
@@ -549,7 +550,7 @@ function acceptsNumber(schema: z.core.$ZodType | undefined): boolean {
 
 function unwrap(schema: z.core.$ZodType): z.core.$ZodType {
     while (schema instanceof z.ZodOptional || schema instanceof z.ZodDefault) {
-        schema = schema.unwrap() as z.core.$ZodType;
+        schema = schema.unwrap();
     }
     return schema;
 }

@@ -121,8 +121,9 @@ describe("rotation phases (state machine)", () => {
         for (const [g, p] of sequence) assert.ok(bundle(g, p).includes(signer(g, p)), `phase ${g}/${p}`);
         for (let i = 1; i < sequence.length; i++) {
             const [before, after] = [sequence[i - 1], sequence[i]];
-            assert.ok(bundle(...after).includes(signer(...before)), `${before} → ${after} keeps the old issuer's anchor`);
-            assert.ok(bundle(...before).includes(signer(...after)), `${before} → ${after}: the new issuer's anchor was already trusted`);
+            const step = `${before.join("/")} → ${after.join("/")}`;
+            assert.ok(bundle(...after).includes(signer(...before)), `${step} keeps the old issuer's anchor`);
+            assert.ok(bundle(...before).includes(signer(...after)), `${step}: the new issuer's anchor was already trusted`);
         }
         const protectedUntilDropped = anchorsFor(1, 3).find((a) => a.generation === 1)!;
         assert.deepEqual(protectedUntilDropped, { generation: 1, inBundle: false, signsIssuer: false, allowDeletion: true });

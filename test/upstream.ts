@@ -145,7 +145,7 @@ process.on("exit", () => {
  */
 export async function schemaProblems(objects: KubeObject[], schemas: CrdSchemas): Promise<string[]> {
     const problems = await Promise.all(
-        objects.map((object) => {
+        objects.map(async (object) => {
             const kind = `${object.apiVersion}:${object.kind}`;
             if (OPTIONAL_KINDS.includes(kind) && !schemas.get(object.apiVersion, object.kind)) {
                 unchecked.add(kind);

@@ -175,7 +175,7 @@ describe("webhook trust: a stack cert-manager served moves to the program's CA i
         // The rollout restarts the control plane (its webhook certificates changed) once they are written.
         const rollout = one(handover, JOB, "akko-maintenance-rollout");
         assert.ok(dependsOn(handover, rollout, one(handover, "kubernetes:core/v1:Secret", "akko-linkerd-webhooks-linkerd-proxy-injector-secret")));
-        assert.equal(handover.outputs.webhookTrust.value as string, "handover");
+        assert.equal(handover.outputs.webhookTrust.value, "handover");
         assert.match(String((handover.outputs.meshState.value as any).nextRun), /drop cert-manager's webhook CA/);
         assert.ok(handover.warnings.some((w) => /admission webhooks move from cert-manager's webhook CA to the program's/.test(w)));
         assert.deepEqual(

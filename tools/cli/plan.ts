@@ -264,7 +264,7 @@ export async function plan(argv: string[], options: PlanOptions = {}): Promise<P
         if (!stack) throw new UsageError("which stack?");
         if (extra.length > 0) throw new UsageError(`one stack at a time (got ${positionals.join(", ")})`);
         if (!stackNames(root).includes(stack)) throw new UsageError(`no Pulumi.${stack}.yaml`);
-        if (!["text", "mermaid"].includes(values.format!)) throw new UsageError(`unknown format ${values.format}`);
+        if (!["text", "mermaid"].includes(values.format)) throw new UsageError(`unknown format ${values.format}`);
 
         let file;
         try {
@@ -294,7 +294,7 @@ export async function plan(argv: string[], options: PlanOptions = {}): Promise<P
         const resolved = resolveConfig(stackValues(config), secretKeys);
         const charts = chartLines(run);
         const output = [
-            `Plan for stack ${stack} (target ${run.outputs.target.value}), under Pulumi's mock runtime: no cluster, no backend.`,
+            `Plan for stack ${stack} (target ${String(run.outputs.target.value)}), under Pulumi's mock runtime: no cluster, no backend.`,
             previousOutputs
                 ? "Planned after the deployment whose outputs --previous gave (its rotation and mesh records)."
                 : `Planned as a stack never deployed: for one mid-rotation or mid-drain, add --previous previous.json ` +
