@@ -6,13 +6,14 @@
  */
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
+import { createRequire } from "node:module";
 import * as path from "node:path";
 import { PROJECT_ROOT } from "../tools/mockRuntime";
 
 /** The project files a module imports or requires (relative specifiers, type-only imports included). */
 function importsOf(file: string): string[] {
     const text = fs.readFileSync(file, "utf8");
-    return [...text.matchAll(/(?:from|import|require)\s*\(?\s*"(\.{1,2}\/[^"]+)"/g)].map(([, spec]) => {
+    return [...text.matchAll(/(?:from|import|require)\s*\(?\s*"(\.{1,2}(?:\/[^"]*)?)"/g)].map(([, spec]) => {
         const base = path.resolve(path.dirname(file), spec);
         const target = [base, `${base}.ts`, path.join(base, "index.ts")].find((candidate) => fs.existsSync(candidate) && fs.statSync(candidate).isFile());
         assert.ok(target, `${path.relative(PROJECT_ROOT, file)} imports ${spec}, which does not exist`);
@@ -130,6 +131,42 @@ describe("layout", () => {
         assert.deepEqual(importCycles(graph({ a: ["b"], b: ["a"], c: ["a"] })), [["a", "b"]]);
         assert.deepEqual(importCycles(graph({ x: ["y"], y: ["z"], z: ["x"], w: ["w"] })), [["w"], ["x", "y", "z"]]);
         assert.deepEqual(importCycles(graph({ top: ["left", "right"], left: ["bottom"], right: ["bottom"], bottom: [] })), []);
+    });
+
+    it("unit tests sit next to the module they test and never load the mock runtime; integration tests are in test/; mocha runs them all", () => {
+        const skip = new Set(["node_modules", ".cache", ".git", "fixtures", "bin"]);
+        const walk = (dir: string): string[] =>
+            fs.readdirSync(path.join(PROJECT_ROOT, dir), { withFileTypes: true }).flatMap((entry) => {
+                if (skip.has(entry.name)) return [];
+                const relativePath = dir ? `${dir}/${entry.name}` : entry.name;
+                return entry.isDirectory() ? walk(relativePath) : entry.name.endsWith(".test.ts") ? [relativePath] : [];
+            });
+        const tests = walk("");
+        const unit = tests.filter((f) => !f.startsWith("test/"));
+        assert.ok(unit.length >= 20 && unit.some((f) => f.startsWith("lib/")) && unit.some((f) => f.startsWith("tools/")), unit.join(", "));
+        const beside = (f: string) => f.replace(/\.test\.ts$/, "");
+        assert.deepEqual(
+            unit.filter((f) => ![".ts", ".cjs", ".mjs", ""].some((ext) => fs.existsSync(path.join(PROJECT_ROOT, beside(f) + ext)))),
+            [],
+            "a unit test is named after the module beside it",
+        );
+        const mockRuntime = path.join(PROJECT_ROOT, "tools", "mockRuntime.ts");
+        assert.deepEqual(
+            unit.filter((f) => reachable(f).has(mockRuntime)),
+            [],
+            "a unit test runs no program: its test belongs in test/",
+        );
+        const spec: string[] = createRequire(__filename)(path.join(PROJECT_ROOT, ".mocharc.js")).spec;
+        assert.ok(
+            spec.every((glob) => /^[a-z]+\/\*\*\/\*\.test\.ts$/.test(glob)),
+            spec.join(", "),
+        );
+        const roots = spec.map((glob) => glob.split("/")[0]);
+        assert.deepEqual(
+            tests.filter((f) => !roots.includes(f.split("/")[0])),
+            [],
+            "every test file is in .mocharc.js's spec",
+        );
     });
 
     it("npm test type-checks, lints (ESLint) and checks the formatting (Prettier) before the suite runs", () => {

@@ -7,8 +7,8 @@
  */
 import { strict as assert } from "node:assert";
 import { z } from "zod";
-import { configKey, ConfigError, resolveConfig } from "../config";
-import { configObject } from "../config/schema";
+import { configKey, ConfigError, resolveConfig } from ".";
+import { configObject } from "./schema";
 
 interface Leaf {
     path: (string | number)[];
