@@ -153,6 +153,12 @@ export interface RunOptions {
     cluster?: FakeCluster;
     /** Config keys marked secret, e.g. `akko-mtls:viz`. */
     secretKeys?: string[];
+    /**
+     * Stack traces formatted through source-map-support, as under `pulumi up` (the SDK registers
+     * ts-node with source maps: @pulumi/pulumi 3.270.0 cmd/run/run.js): what `npm run bench`
+     * measures. Otherwise V8 formats them (see runProgram), twice as fast.
+     */
+    sourceMappedStacks?: boolean;
     /** Resources (by name) whose create or update fails, as a failed Job await would. */
     failing?: string[];
     /**
@@ -275,6 +281,13 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     const consoleLog = console.log;
     console.warn = capture(consoleWarn, "warning", warnings);
     console.log = capture(consoleLog, "info", notes);
+    // The SDK formats a stack trace for every promise it makes and every resource it registers
+    // (@pulumi/pulumi 3.270.0 runtime/debuggable.js `debuggablePromise`, resource.js
+    // `Resource.stackTrace`); under ts-node each goes through source-map-support, half of a run's time.
+    // While the program runs, V8 formats them itself: the same frames, with the transpiled code's positions.
+    const errors = Error as { prepareStackTrace?: ErrorConstructor["prepareStackTrace"] };
+    const prepareStackTrace = errors.prepareStackTrace;
+    if (!options.sourceMappedStacks) errors.prepareStackTrace = undefined;
     let outputs: Record<string, ResolvedOutput> = {};
     let error: Error | undefined;
     try {
@@ -296,6 +309,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
         // Let registrations already under way reach the monitor, so the record is complete.
         await pulumi.runtime.disconnect().catch(() => undefined);
     } finally {
+        errors.prepareStackTrace = prepareStackTrace;
         console.warn = consoleWarn;
         console.log = consoleLog;
     }

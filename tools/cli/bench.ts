@@ -42,7 +42,7 @@ async function measure(stack: string, runs: number): Promise<Row> {
     let last: ProgramRun | undefined;
     for (let i = 0; i < runs; i++) {
         const start = process.hrtime.bigint();
-        last = await runProgram({ stack, config });
+        last = await runProgram({ stack, config, sourceMappedStacks: true });
         times.push(Number(process.hrtime.bigint() - start) / 1e6);
         if (last.error) throw last.error;
     }
