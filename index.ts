@@ -11,6 +11,7 @@ import { MtlsMesh } from "./components/mtlsMesh";
 import { planMesh, readPreviousMesh } from "./lib/meshLifecycle";
 import { planWebhookTrust, readPreviousWebhooks } from "./lib/webhookTrust";
 import { parseRotationRecord, planRotation } from "./lib/rotation";
+import { READ_BACK_OUTPUTS, StackOutputName, StackOutputValues } from "./lib/stackOutputs";
 import { readPreviousDeployment, refusedTransitions, transitionNotices } from "./lib/transitions";
 
 export = async () => {
@@ -22,18 +23,9 @@ export = async () => {
     // The stack's own last outputs say which rotation phase is deployed and which namespaces
     // are meshed (nothing on a new stack): steps are checked against them.
     const self = new pulumi.StackReference(`${pulumi.getOrganization()}/${pulumi.getProject()}/${pulumi.getStack()}`);
-    const previousOutputs = Object.fromEntries(
+    const previousOutputs: StackOutputValues = Object.fromEntries(
         await Promise.all(
-            [
-                "trustAnchorRotation",
-                "meshState",
-                "mtlsEnabled",
-                "linkerdChartVersion",
-                "identityIssuerMode",
-                "certManagerChartVersion",
-                "webhookTrust",
-                "vizDashboard",
-            ].map(
+            READ_BACK_OUTPUTS.map(
                 // A secret output (built from a key marked secret) is read as well as a plain one.
                 async (key) => [key, ((details) => details.value ?? details.secretValue)(await self.getOutputDetails(key))] as const,
             ),
@@ -65,11 +57,11 @@ export = async () => {
     // Another run is needed for the webhooks' trust too: the deploy workflow follows meshState.nextRun.
     const meshRecord = webhookTrust.nextRun && !meshPlan.record.nextRun ? { ...meshPlan.record, nextRun: webhookTrust.nextRun } : meshPlan.record;
 
-    const optional = (outputs: Record<string, pulumi.Output<string> | undefined>) =>
+    const optional = (outputs: Partial<Record<StackOutputName, pulumi.Output<string>>>) =>
         Object.fromEntries(
             Object.entries(outputs)
                 .filter(([, value]) => value !== undefined)
-                .map(([key, value]) => [key, secrets.guard(value!)]),
+                .map(([key, value]) => [key, secrets.guard(value)]),
         );
     return {
         target: config.target,
@@ -95,5 +87,5 @@ export = async () => {
             rotationJobSchedule: mesh.rotationJobSchedule,
             vizDashboard: mesh.vizDashboard,
         }),
-    };
+    } satisfies StackOutputValues;
 };

@@ -15,8 +15,8 @@ import { RunCompletion } from "./completion";
 import { GatewayApiCrds } from "./gatewayApi";
 import { CertManagerIdentityIssuer, IdentityIssuer } from "./identityIssuer";
 import { IntermediateCa } from "./intermediateCa";
-import { LinkerdControlPlane, LinkerdWebhook } from "./linkerdControlPlane";
-import { LinkerdViz, VizWebhook } from "./linkerdViz";
+import { LinkerdControlPlane } from "./linkerdControlPlane";
+import { LinkerdViz } from "./linkerdViz";
 import { LinkerdCni } from "./linkerdCni";
 import { K3S_TRAEFIK_SELECTOR, MeshedIngress } from "./meshedIngress";
 import { Authorization, MeshedNamespace, proxyAnnotations, SCRAPER_SERVER, STRICT_POLICY } from "./meshedNamespace";
@@ -444,7 +444,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 repository: linkerd.repository,
                 trustAnchorsPem: trust.bundle,
                 trustDomain: config.identity.trustDomain,
-                webhookTls: linkerdWebhooks.values as Record<LinkerdWebhook, WebhookTlsValues>,
+                webhookTls: linkerdWebhooks.values,
                 highAvailability: linkerd.highAvailability,
                 controllerReplicas: linkerd.controllerReplicas,
                 webhookFailurePolicy: linkerd.webhookFailurePolicy,
@@ -826,7 +826,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 chartVersion: config.linkerd.chartVersion,
                 repository: config.linkerd.repository,
                 trustDomain: config.identity.trustDomain,
-                webhookTls: webhooks.values as Record<VizWebhook, WebhookTlsValues>,
+                webhookTls: webhooks.values,
                 highAvailability: viz.highAvailability,
                 resources: viz.resources,
                 prometheus: external

@@ -54,7 +54,7 @@ export class MtlsObservability extends pulumi.ComponentResource {
         const groups = pulumi.all([args.anchors, args.runbookUrl]).apply(([anchors, runbookUrl]) =>
             mtlsRuleGroups({
                 meshedNamespaces: args.meshedNamespaces,
-                anchors: anchors as AnchorExpiry[],
+                anchors: anchors,
                 issuerMinHoursLeft: args.issuerMinHoursLeft,
                 anchorMinDaysLeft: args.anchorMinDaysLeft,
                 runbookUrl,

@@ -9,8 +9,10 @@ import * as pulumi from "@pulumi/pulumi";
 import { z } from "zod";
 import { mergeLayers, presetFor, valueAt } from "./merge";
 import { typeName } from "./reference";
-import { configObject, configSchema, MeshConfig as ParsedConfig, Target } from "./schema";
-import { ConfigPath, ConfigSecrets, REDACTED } from "./secrets";
+import { configSchema, MeshConfig as ParsedConfig } from "./contract";
+import { configObject } from "./schema";
+import { coerce, ConfigPath, formatConfigKey, formatPropertyPath, parsePropertyPath } from "./configPath";
+import { ConfigSecrets, REDACTED } from "./secrets";
 
 export type { Target, ContainerResources } from "./schema";
 
@@ -68,7 +70,8 @@ export const OMIT = Symbol("omit");
 
 /** The top-level keys of the `akko-mtls:` namespace that are marked secret (`pulumi config set --secret`). */
 export function secretConfigKeys(): string[] {
-    const isSecret = (pulumi.runtime as unknown as { isConfigSecret(key: string): boolean }).isConfigSecret;
+    // A function of the runtime's config module, not a method: it reads no `this`.
+    const isSecret = (pulumi.runtime as unknown as { isConfigSecret: (key: string) => boolean }).isConfigSecret;
     const prefix = `${CONFIG_NAMESPACE}:`;
     return Object.keys(pulumi.runtime.allConfig())
         .filter((key) => key.startsWith(prefix) && isSecret(key))
@@ -135,7 +138,9 @@ export function unsafeKeyProblems(stackValues: Record<string, unknown>): ConfigP
             const key = childPath[childPath.length - 1];
             if (typeof key === "string" && UNSAFE_KEYS.has(key)) {
                 const remove =
-                    childPath.length === 1 ? `pulumi config rm ${CONFIG_NAMESPACE}:${key}` : `pulumi config rm --path ${shellWord(pulumiPath(childPath))}`;
+                    childPath.length === 1
+                        ? `pulumi config rm ${CONFIG_NAMESPACE}:${key}`
+                        : `pulumi config rm --path ${shellWord(formatPropertyPath(childPath))}`;
                 problems.push({
                     key: configKey(childPath),
                     value: OMIT,
@@ -178,7 +183,7 @@ export function resolveConfig(stackValues: Record<string, unknown>, secretKeys: 
             secrets,
         );
     }
-    const merged = mergeLayers(target.data as Target, stackValues);
+    const merged = mergeLayers(target.data, stackValues);
 
     const parsed = configSchema.safeParse(merged);
     if (!parsed.success) {
@@ -241,7 +246,7 @@ export interface ConfigOverride {
 /** The stack values that differ from the defaults and the target's preset, leaf by leaf. */
 export function configOverrides(stackValues: Record<string, unknown>): ConfigOverride[] {
     const target = configObject.shape.target.safeParse(stackValues.target);
-    const preset = presetFor(target.success ? (target.data as Target) : undefined);
+    const preset = presetFor(target.success ? target.data : undefined);
     const overrides: ConfigOverride[] = [];
     const walk = (value: unknown, path: string[]) => {
         const presetValue = valueAt(preset, path);
@@ -334,16 +339,22 @@ function setWithoutPath(unknownKey: string, value: unknown, allowed: string[], s
     const rm = `pulumi config rm ${CONFIG_NAMESPACE}:${shellWord(unknownKey)}`;
     const head = `was set without --path: Pulumi stored one key named "${unknownKey}", which the config does not have. Fix: `;
     if (secret) return `${head}${rm} && pulumi config set --secret --path ${shellWord(unknownKey)} <value>`;
+    let segments: ConfigPath;
+    try {
+        segments = parsePropertyPath(unknownKey);
+    } catch {
+        // No `--path` reads this key: there is no command to give, only the stack file.
+        return `${head}${rm}, then write ${first}'s value in the stack file`;
+    }
     // With --path a list or an object given as JSON stays text: set it leaf by leaf.
-    const segments = [...unknownKey.matchAll(/([^.[\]]+)|\[([0-9]+)\]/g)].map((m) => (m[2] !== undefined ? Number(m[2]) : m[1]));
     const commands = setCommands(segments, value);
     if (commands === undefined) {
         const schema = schemaAt(segments.map(String));
         // What --path would store: a text becomes a boolean or an integer where it reads as one.
-        const stored = typeof value === "string" ? storedTyped(value) : value;
+        const stored = typeof value === "string" ? coerce(value) : value;
         const problem = schema ? z.safeParse(schema, stored).error?.issues[0]?.message : undefined;
         return (
-            `${head}${rm}, then set a value it takes with pulumi config set --path ${shellWord(pulumiPath(segments))} <value>` +
+            `${head}${rm}, then set a value it takes with pulumi config set --path ${shellWord(formatPropertyPath(segments))} <value>` +
             (problem ? ` (this one is not: ${problem})` : schema ? ` (${typeName(schema)})` : "")
         );
     }
@@ -374,22 +385,12 @@ function setCommands(path: ConfigPath, value: unknown): string[] | undefined {
     const schema = schemaAt(path.map(String));
     const wantsText = schema instanceof z.ZodString || (schema instanceof z.ZodEnum && schema.options.every((o) => typeof o === "string"));
     const text = typeof value === "string" ? value : JSON.stringify(value);
-    const typeFlag = (typeof value === "string" || wantsText) && storedTyped(text) !== text;
-    const stored = typeFlag ? text : storedTyped(text);
+    const typeFlag = (typeof value === "string" || wantsText) && coerce(text) !== text;
+    const stored = typeFlag ? text : coerce(text);
     if (!passes(path, stored)) return undefined;
     return [
-        `pulumi config set${typeFlag ? " --type string" : ""} --path ${shellWord(pulumiPath(path))} ${text.startsWith("-") ? "-- " : ""}${shellWord(text)}`,
+        `pulumi config set${typeFlag ? " --type string" : ""} --path ${shellWord(formatPropertyPath(path))} ${text.startsWith("-") ? "-- " : ""}${shellWord(text)}`,
     ];
-}
-
-/** What `pulumi config set --path` stores for a text inside an object: a boolean, an integer (without a leading zero), or the text (pulumi config object.go coerce). */
-function storedTyped(text: string): unknown {
-    if (text === "true" || text === "false") return text === "true";
-    if (/^-?[0-9]+$/.test(text) && !(text.replace(/^-/, "").length > 1 && text.replace(/^-/, "").startsWith("0"))) {
-        const number = Number(text);
-        if (Number.isSafeInteger(number)) return number;
-    }
-    return text;
 }
 
 /** Texts people write for a boolean: the hint names the boolean they meant. */
@@ -420,7 +421,7 @@ function passes(path: ConfigPath, value: unknown): boolean {
  * is suggested only when the value it stores passes the key.
  */
 function typeHint(expected: string, value: unknown, zodPath: ConfigPath, secret: boolean): string {
-    const at = pulumiPath(zodPath);
+    const at = formatPropertyPath(zodPath);
     if (secret) {
         const typed = ["number", "int", "boolean"].includes(expected) && (typeof value === "string" || typeof value === "number");
         return typed ? `: a secret stored as text; set it typed with pulumi config set --secret --path ${shellWord(at)} <value>` : "";
@@ -460,7 +461,7 @@ function typeHint(expected: string, value: unknown, zodPath: ConfigPath, secret:
         // The first leaf below, e.g. linkerd.proxy.resources -> linkerd.proxy.resources.cpu.request.
         const leaf = [...textPath];
         for (let next = keys; next.length > 0; next = allowedKeysAt(leaf)) leaf.push(next[0]);
-        const example = keys.length > 0 ? pulumiPath(leaf) : `${at}.<key>`;
+        const example = keys.length > 0 ? formatPropertyPath(leaf) : `${at}.<key>`;
         return (
             `, got ${json ? "JSON as text" : `the ${typeof value === "string" ? "text" : "value"} ${describe(value)}`}: ` +
             `this key holds ${keys.length > 0 ? `the keys ${keys.join(", ")}` : "a map"}; set each one with ` +
@@ -496,18 +497,7 @@ function listItems(text: string): unknown[] {
         .map((item) => item.trim().replace(/^(["'])(.*)\1$/, "$2"));
     if (items.some((item) => item === "")) return [text];
     // Each item as `pulumi config set --path` would store it typed on its own.
-    return items.map((item) => (item === "true" ? true : item === "false" ? false : /^(0|-?[1-9][0-9]*)$/.test(item) ? Number(item) : item));
-}
-
-/** A config path as `pulumi config set --path` spells it: `mtls.authorizations[0].port`, `a["b.c"]` (pulumi properties_path.go). */
-export function pulumiPath(path: ConfigPath): string {
-    return path
-        .map((segment, i) => {
-            if (typeof segment === "number") return `[${segment}]`;
-            if (/^[A-Za-z_][A-Za-z0-9_-]*$/.test(segment)) return i === 0 ? segment : `.${segment}`;
-            return `[${JSON.stringify(segment)}]`;
-        })
-        .join("");
+    return items.map(coerce);
 }
 
 /** A word as a POSIX shell reads it back. */
@@ -521,8 +511,7 @@ function shellWord(text: string): string {
  * without --path).
  */
 export function configKey(path: ConfigPath): string {
-    const [top, ...rest] = path;
-    return `${CONFIG_NAMESPACE}:${String(top ?? "")}${rest.length > 0 ? pulumiPath(["x", ...rest]).slice(1) : ""}`;
+    return formatConfigKey(CONFIG_NAMESPACE, path);
 }
 
 /** The schema of the key at `path`, unwrapped; undefined where the schema has no such key. */
@@ -531,8 +520,8 @@ function schemaAt(path: readonly string[]): z.core.$ZodType | undefined {
     for (const segment of path) {
         schema = unwrap(schema);
         if (schema instanceof z.ZodObject) schema = Object.prototype.hasOwnProperty.call(schema.shape, segment) ? schema.shape[segment] : undefined;
-        else if (schema instanceof z.ZodArray) schema = schema.element as z.core.$ZodType;
-        else if (schema instanceof z.ZodRecord) schema = schema.valueType as z.core.$ZodType;
+        else if (schema instanceof z.ZodArray) schema = schema.element;
+        else if (schema instanceof z.ZodRecord) schema = schema.valueType;
         else return undefined;
         if (schema === undefined) return undefined;
     }
@@ -561,7 +550,7 @@ function acceptsNumber(schema: z.core.$ZodType | undefined): boolean {
 
 function unwrap(schema: z.core.$ZodType): z.core.$ZodType {
     while (schema instanceof z.ZodOptional || schema instanceof z.ZodDefault) {
-        schema = schema.unwrap() as z.core.$ZodType;
+        schema = schema.unwrap();
     }
     return schema;
 }

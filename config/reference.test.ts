@@ -8,7 +8,7 @@ import { configObject } from "./schema";
 function leafKeys(): string[] {
     const keys: string[] = [];
     const walk = (schema: z.core.$ZodType, path: string[]) => {
-        while (schema instanceof z.ZodOptional || schema instanceof z.ZodDefault) schema = schema.unwrap() as z.core.$ZodType;
+        while (schema instanceof z.ZodOptional || schema instanceof z.ZodDefault) schema = schema.unwrap();
         if (schema instanceof z.ZodObject) for (const [key, child] of Object.entries(schema.shape)) walk(child as z.core.$ZodType, [...path, key]);
         else keys.push(path.join("."));
     };

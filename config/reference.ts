@@ -32,7 +32,7 @@ function unwrapped(schema: z.core.$ZodType): { inner: z.core.$ZodType; meta: Met
     const meta: Meta = { ...metaOf(schema) };
     let inner = schema;
     while (inner instanceof z.ZodOptional || inner instanceof z.ZodDefault) {
-        inner = inner.unwrap() as z.core.$ZodType;
+        inner = inner.unwrap();
         const more = metaOf(inner);
         meta.description ??= more.description;
         meta.derivedDefault ??= more.derivedDefault;
@@ -104,9 +104,9 @@ export function typeName(schema: z.core.$ZodType): string {
         if (names.join() === "IPv4 CIDR,IPv6 CIDR") return "CIDR (IPv4 or IPv6)";
         return names.join(" or ");
     }
-    if (inner instanceof z.ZodArray) return `list of ${typeName(inner.element as z.core.$ZodType)}`;
+    if (inner instanceof z.ZodArray) return `list of ${typeName(inner.element)}`;
     if (inner instanceof z.ZodRecord) {
-        const value = inner.valueType as z.core.$ZodType;
+        const value = inner.valueType;
         return `map of ${unwrapped(value).inner instanceof z.ZodObject ? "objects" : typeName(value)}`;
     }
     if (inner instanceof z.ZodObject) return "object";

@@ -25,7 +25,7 @@ export const MIN_SECRET_LENGTH = 4;
 /** The text shown in place of a secret value. */
 export const REDACTED = "[secret]";
 
-export type ConfigPath = readonly (string | number)[];
+import type { ConfigPath } from "./configPath";
 
 /** Every string leaf under the given top-level config keys (as the stack holds them), with its path. */
 function stringLeaves(stackValues: Record<string, unknown>, secretKeys: readonly string[]): [ConfigPath, string][] {

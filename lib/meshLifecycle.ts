@@ -25,6 +25,7 @@
  * its proxy until the draining-proxies step, and a controller no longer configured is drained
  * in one step like a dropped namespace.
  */
+import type { StackOutputValues } from "./stackOutputs";
 
 export type MeshPhase = "on" | "draining-policy" | "draining-proxies" | "off";
 export type MtlsMode = "permissive" | "strict";
@@ -227,7 +228,7 @@ export interface PreviousMesh {
  * namespaces. A disable then drains through every step instead of deleting the control plane
  * under running proxies.
  */
-export function readPreviousMesh(outputs: Record<string, unknown>, configured: Pick<MeshSettings, "namespaces" | "ingress">): PreviousMesh {
+export function readPreviousMesh(outputs: StackOutputValues, configured: Pick<MeshSettings, "namespaces" | "ingress">): PreviousMesh {
     const value = outputs.meshState;
     const meshed = outputs.mtlsEnabled === true || typeof outputs.linkerdChartVersion === "string";
     const ingress = wantedIngress(configured.ingress);

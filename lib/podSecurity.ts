@@ -112,7 +112,7 @@ export interface ProxyResources {
 /** The chart's `partials.resources` of the proxy's resources: what every container the injector adds gets. */
 function containerResources(r: ProxyResources | undefined): { limits?: Record<string, string>; requests?: Record<string, string> } {
     const pick = (field: "request" | "limit") =>
-        Object.fromEntries((["cpu", "memory"] as const).flatMap((name) => (r?.[name]?.[field] ? [[name, r[name][field] as string]] : []))) as Record<
+        Object.fromEntries((["cpu", "memory"] as const).flatMap((name) => (r?.[name]?.[field] ? [[name, r[name][field]]] : []))) as Record<
             string,
             string
         >;

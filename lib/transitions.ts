@@ -5,6 +5,7 @@
  * call it with the previous outputs.
  */
 import type { MeshState } from "./meshLifecycle";
+import type { StackOutputValues } from "./stackOutputs";
 
 /** What the last deployment's outputs say, as far as transitions are concerned. */
 export interface PreviousDeployment {
@@ -29,7 +30,7 @@ export interface Refusal {
     message: string;
 }
 
-export function readPreviousDeployment(outputs: Record<string, unknown>, mesh: MeshState | undefined): PreviousDeployment {
+export function readPreviousDeployment(outputs: StackOutputValues, mesh: MeshState | undefined): PreviousDeployment {
     return {
         mesh,
         issuerMode: typeof outputs.identityIssuerMode === "string" ? outputs.identityIssuerMode : undefined,

@@ -28,6 +28,7 @@
  * The record is the `webhookTrust` stack output; the deploy workflow runs the second step on its own
  * (`meshState.nextRun`).
  */
+import type { StackOutputValues } from "./stackOutputs";
 
 /** What the `webhookTrust` output records. */
 export type WebhookTrustRecord = "program-ca" | "handover";
@@ -54,7 +55,7 @@ export interface PreviousWebhooks {
     viz: boolean;
 }
 
-export function readPreviousWebhooks(outputs: Record<string, unknown>, meshDeployed: boolean): PreviousWebhooks {
+export function readPreviousWebhooks(outputs: StackOutputValues, meshDeployed: boolean): PreviousWebhooks {
     return {
         record: outputs.webhookTrust,
         issuerMode: typeof outputs.identityIssuerMode === "string" ? outputs.identityIssuerMode : undefined,

@@ -6,11 +6,28 @@
  * props `meshedNamespaces`), or from the policy config `meshedNamespaces` when the pack
  * guards another stack (an AKKO application stack deploying into those namespaces).
  */
-import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import type {
+    PolicyResource,
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+} from "@pulumi/policy";
 import { ISSUER_LIFETIME_HOURS, issuerLifetimeProblem } from "../lib/issuerLifetimes";
 import { CHARTS, LINKERD_DEFAULT_OPAQUE_PORTS, PORTS } from "../lib/registry";
 
-type Policy = ResourceValidationPolicy | StackValidationPolicy;
+/**
+ * The pack's policies report every violation before they return (the SDK also allows a promise):
+ * `npm run plan` and the tests (tools/policyCheck.ts) read the violations as soon as the call returns.
+ */
+export interface ResourcePolicy extends ResourceValidationPolicy {
+    validateResource: (args: ResourceValidationArgs, reportViolation: ReportViolation) => void;
+}
+export interface StackPolicy extends StackValidationPolicy {
+    validateStack: (args: StackValidationArgs, reportViolation: ReportViolation) => void;
+}
+type Policy = ResourcePolicy | StackPolicy;
 
 export const PROXY_INBOUND_PORT = PORTS.proxyInbound;
 
@@ -54,7 +71,7 @@ export function durationHours(duration: string): number {
     return parts.reduce((sum, [, value, u]) => sum + Number(value) * unit[u], 0);
 }
 
-export const meshedNamespacesInjected: StackValidationPolicy = {
+export const meshedNamespacesInjected: StackPolicy = {
     name: "meshed-namespaces-injected",
     description: "Every namespace in mtls.namespaces carries linkerd.io/inject: enabled.",
     configSchema,
@@ -67,7 +84,7 @@ export const meshedNamespacesInjected: StackValidationPolicy = {
     },
 };
 
-export const noInjectionOptOut: StackValidationPolicy = {
+export const noInjectionOptOut: StackPolicy = {
     name: "no-injection-opt-out",
     description: "No workload in a meshed namespace opts out of injection (linkerd.io/inject: disabled) unless allow-listed.",
     configSchema,
@@ -90,7 +107,7 @@ export const noInjectionOptOut: StackValidationPolicy = {
     },
 };
 
-export const chartsPinned: ResourceValidationPolicy = {
+export const chartsPinned: ResourcePolicy = {
     name: "charts-pinned",
     description: "The Linkerd (control plane, CRDs, viz, CNI plugin) and cert-manager charts are pinned to exact versions.",
     validateResource: (args, reportViolation) => {
@@ -102,7 +119,7 @@ export const chartsPinned: ResourceValidationPolicy = {
     },
 };
 
-export const identityIssuerP256: ResourceValidationPolicy = {
+export const identityIssuerP256: ResourcePolicy = {
     name: "identity-issuer-p256",
     description:
         "The identity issuer is ECDSA P-256 (Linkerd rejects anything else) and lives within the bounds the config allows " +
@@ -131,7 +148,7 @@ export const identityIssuerP256: ResourceValidationPolicy = {
     },
 };
 
-export const noClusterCaIssuer: ResourceValidationPolicy = {
+export const noClusterCaIssuer: ResourcePolicy = {
     name: "no-cluster-ca-issuer",
     description:
         "No CA ClusterIssuer, and the identity issuer comes from a namespaced Issuer: cert-manager's chart auto-approves requests to any " +
@@ -162,7 +179,7 @@ function admits(rule: any, port: number): boolean {
  * controller/api/destination/endpoint_translator.go). A namespace whose NetworkPolicies admit one of
  * Linkerd's default opaque ports but nothing on 4143 would drop every meshed call to it.
  */
-export const networkPoliciesAllowProxy: StackValidationPolicy = {
+export const networkPoliciesAllowProxy: StackPolicy = {
     name: "networkpolicies-allow-proxy",
     description: "In a meshed namespace whose NetworkPolicies admit one of Linkerd's opaque ports, one of them admits the proxy's inbound port 4143 too.",
     configSchema,

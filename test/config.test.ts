@@ -4,8 +4,8 @@
  */
 import { strict as assert } from "node:assert";
 import { ConfigError, OMIT, resolveConfig } from "../config";
-import { configSchema } from "../config/schema";
-import { configSetPath, parsePropertyPath } from "../tools/configPath";
+import { configSchema } from "../config/contract";
+import { configSetPath, parsePropertyPath } from "../config/configPath";
 import { readStackConfig, runProgram } from "../tools/mockRuntime";
 import { runStack, runStackOk, STRICT } from "./helpers";
 
@@ -1018,7 +1018,7 @@ describe("messages that say what is wrong (issue 19)", () => {
 });
 
 /**
- * `pulumi config set|rm` as the CLI applies them to a stack's config (tools/configPath.ts for
+ * `pulumi config set|rm` as the CLI applies them to a stack's config (config/configPath.ts for
  * `--path`): what a suggested fix does when the operator runs it.
  */
 function applyCommand(config: Record<string, string>, words: string[]): Record<string, string> {
@@ -1041,14 +1041,8 @@ function applyCommand(config: Record<string, string>, words: string[]): Record<s
         else delete node[path[path.length - 1]];
         return { ...config, [topKey]: JSON.stringify(root) };
     }
-    const next = configSetPath(config, args[0], args[1], "akko-mtls");
-    if (!rest.includes("string")) return next;
     // --type string: the text as given, not coerced to a boolean or a number.
-    const root = JSON.parse(next[topKey]);
-    let node = root;
-    for (const segment of path.slice(1, -1)) node = node[segment];
-    node[path[path.length - 1]] = args[1];
-    return { ...next, [topKey]: JSON.stringify(root) };
+    return configSetPath(config, args[0], args[1], "akko-mtls", { type: rest.includes("string") ? "string" : undefined });
 }
 
 /**

@@ -9,10 +9,12 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import { z } from "zod";
 import { configObject } from "../config/schema";
-import { parsePropertyPath } from "../tools/configPath";
+import { parsePropertyPath } from "../config/configPath";
 import * as os from "node:os";
 import { plan, SAMPLE_PREVIOUS } from "../tools/cli/plan";
 import { PROJECT_ROOT } from "../tools/mockRuntime";
+import { isStackOutput } from "../lib/stackOutputs";
+import { stackOutputsNamed } from "./helpers";
 
 function markdownFiles(dir: string): string[] {
     return fs.readdirSync(path.join(PROJECT_ROOT, dir), { withFileTypes: true }).flatMap((entry) => {
@@ -98,6 +100,17 @@ describe("the docs' commands", function () {
         }
     });
 
+    it("`pulumi stack output` names outputs the stack has (lib/stackOutputs.ts), in code blocks and in the text", () => {
+        const named = ["README.md", ...markdownFiles("docs")].flatMap((file) =>
+            stackOutputsNamed(fs.readFileSync(path.join(PROJECT_ROOT, file), "utf8")).map((name) => ({ file, name })),
+        );
+        assert.ok(named.filter(({ name }) => name !== undefined).length >= 8, JSON.stringify(named));
+        assert.deepEqual(
+            named.filter(({ name }) => name !== undefined && !isStackOutput(name)),
+            [],
+        );
+    });
+
     it("`npm run plan` runs as written: exit 0 and a plan (or its usage)", async () => {
         const plans = all.filter(({ line }) => line.startsWith("npm run plan --"));
         assert.ok(plans.length >= 3);
@@ -125,29 +138,25 @@ describe("the docs' commands", function () {
     });
 
     it("the tools' --help, as the docs name them, prints a usage and exits 0", async () => {
-        const { spawnSync } = await import("node:child_process");
-        for (const tool of ["bench", "e2e", "snapshot", "renewals"]) {
-            const result = spawnSync(
-                process.execPath,
-                ["-r", "ts-node/register/transpile-only", path.join(PROJECT_ROOT, "tools", "cli", `${tool}.ts`), "--help"],
-                {
-                    cwd: PROJECT_ROOT,
-                    encoding: "utf8",
-                },
+        const { execFile } = await import("node:child_process");
+        // Each tool in its own process, all at once: a tool loads its whole module graph before it parses its options.
+        const runTool = (tool: string, option: string) =>
+            new Promise<{ status: number; stdout: string; stderr: string }>((resolve) =>
+                execFile(
+                    process.execPath,
+                    ["-r", "ts-node/register/transpile-only", path.join(PROJECT_ROOT, "tools", "cli", `${tool}.ts`), option],
+                    { cwd: PROJECT_ROOT, encoding: "utf8" },
+                    (error, stdout, stderr) => resolve({ status: error ? Number(error.code) : 0, stdout, stderr }),
+                ),
             );
-            assert.equal(result.status, 0, `${tool}: ${result.stderr}`);
-            assert.match(result.stdout, new RegExp(`^usage: npm run ${tool}`));
-            if (tool !== "bench") continue; // the same helper parses every tool's options (tools/cli/args.ts)
-            const bad = spawnSync(
-                process.execPath,
-                ["-r", "ts-node/register/transpile-only", path.join(PROJECT_ROOT, "tools", "cli", `${tool}.ts`), "--nope"],
-                {
-                    cwd: PROJECT_ROOT,
-                    encoding: "utf8",
-                },
-            );
-            assert.equal(bad.status, 2, tool);
-            assert.equal(bad.stderr.trim().split("\n").length, 2, `${tool}: one line and a pointer to --help:\n${bad.stderr}`);
-        }
+        const tools = ["bench", "e2e", "snapshot", "renewals"];
+        const [bad, ...helps] = await Promise.all([runTool("bench", "--nope"), ...tools.map((tool) => runTool(tool, "--help"))]);
+        tools.forEach((tool, i) => {
+            assert.equal(helps[i].status, 0, `${tool}: ${helps[i].stderr}`);
+            assert.match(helps[i].stdout, new RegExp(`^usage: npm run ${tool}`));
+        });
+        // The same helper parses every tool's options (tools/cli/args.ts).
+        assert.equal(bad.status, 2, "bench");
+        assert.equal(bad.stderr.trim().split("\n").length, 2, `bench: one line and a pointer to --help:\n${bad.stderr}`);
     });
 });

@@ -114,7 +114,7 @@ describe("e2e (no cluster needed)", () => {
         assert.deepEqual(ingress.spec.rules[0].http.paths[0].backend, { service: { name: "pong", port: { number: 8080 } } });
     });
 
-    it("the k3d stack the e2e deploys meshes k3s' Traefik, the hop it checks", async () => {
+    it("the k3d stack the e2e deploys meshes k3s' Traefik, the hop it checks", () => {
         const k3d = fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.k3d.yaml"), "utf8");
         const values = Object.fromEntries(
             Object.entries<unknown>(YAML.parse(e2eStackFile(k3d, "k3d-akko-e2e", true)).config).map(([k, v]) => [k.replace("akko-mtls:", ""), v]),

@@ -70,7 +70,7 @@ describe("Gateway API CRDs never collide", () => {
         );
         assert.deepEqual(group.transformNames, ["retainCustomResourceDefinitions"], "retained, and no pulumi.com/patchForce");
         const crd = { type: "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition", name: "x", custom: true, props: { metadata: {} }, opts: {} };
-        const transformed = retainCustomResourceDefinitions(crd as any) as any;
+        const transformed = retainCustomResourceDefinitions(crd) as any;
         assert.equal(transformed.opts.retainOnDelete, true);
         assert.equal(transformed.props.metadata.annotations, undefined, "another owner's CRDs make the apply conflict instead of being overwritten");
     });
@@ -94,7 +94,7 @@ describe("objects that outlive their stack entry are adopted again", () => {
         assert.deepEqual(one(run, CHART, "akko-cert-manager-chart").transformNames, ["retainAndReadopt"]);
         assert.equal(one(run, "kubernetes:core/v1:Namespace", "akko-cert-manager-namespace").retainOnDelete, true);
         const child = { type: "kubernetes:apps/v1:Deployment", name: "cert-manager", custom: true, props: { metadata: { annotations: { a: "b" } } }, opts: {} };
-        const adopted = retainAndReadopt(child as any) as any;
+        const adopted = retainAndReadopt(child) as any;
         assert.equal(adopted.opts.retainOnDelete, true);
         assert.deepEqual(adopted.props.metadata.annotations, { a: "b", "pulumi.com/patchForce": "true" });
         assert.equal(retainAndReadopt({ ...child, type: "kubernetes:helm.sh/v4:Chart", custom: false } as any), undefined, "not the chart itself");

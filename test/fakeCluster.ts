@@ -87,9 +87,9 @@ export async function outOfTime(signer: Ca, from: Date, to: Date, subject = "CN=
         issuer: signerCert.subject,
         notBefore: from,
         notAfter: to,
-        publicKey: publicKey as any,
-        signingKey: (await importPrivate(signer.privateKeyPem)) as any,
-        signingAlgorithm: { name: "ECDSA", hash: "SHA-256" } as any,
+        publicKey,
+        signingKey: await importPrivate(signer.privateKeyPem),
+        signingAlgorithm: { name: "ECDSA", hash: "SHA-256" },
         extensions: [new x509.BasicConstraintsExtension(true, undefined, true)],
     });
     return { certPem: cert.toString("pem"), privateKeyPem: keys.privateKey.export({ type: "pkcs8", format: "pem" }) as string };
@@ -204,10 +204,13 @@ const listen = (server) => new Promise((resolve) => server.listen(0, "127.0.0.1"
 })();
 `;
 
+/** A replica whose admin port does not answer. */
+export const UNREACHABLE = Symbol("unreachable");
+
 /** What the identity controller's replicas serve, and the events it recorded. */
 export interface IdentityFixture {
     /** Per replica: the issuer it loaded (PEM, leaf first), none yet (null), or an admin port that does not answer. */
-    replicas: (string | null | "unreachable")[];
+    replicas: (string | null | typeof UNREACHABLE)[];
     /** Events on Deployment linkerd-identity. */
     events?: { reason: "IssuerUpdated" | "IssuerUpdateSkipped"; message: string; at: Date }[];
     /** Pods labelled as identity that no Deployment owns (a forged claim). */
@@ -222,7 +225,7 @@ const firstCertificate = (pem: string) => new X509Certificate(/-----BEGIN CERTIF
  */
 function startIdentity(dir: string, identity: IdentityFixture): { pods: any[]; stop: () => void } {
     const all = [...identity.replicas.map((r) => ({ loaded: r, impostor: false })), ...(identity.impostors ?? []).map((r) => ({ loaded: r, impostor: true }))];
-    const notAfters = all.map(({ loaded }) => (loaded === "unreachable" ? "closed" : loaded === null ? null : Date.parse(firstCertificate(loaded).validTo)));
+    const notAfters = all.map(({ loaded }) => (typeof loaded === "string" ? Date.parse(firstCertificate(loaded).validTo) : loaded === null ? null : "closed"));
     fs.writeFileSync(path.join(dir, "identity.json"), JSON.stringify(notAfters));
     fs.writeFileSync(path.join(dir, "identity-admin.cjs"), FAKE_IDENTITY_ADMIN);
     const server = spawn(process.execPath, [path.join(dir, "identity-admin.cjs"), dir], { stdio: "ignore" });
@@ -437,7 +440,7 @@ export function runScript(cluster: Cluster, dir?: string): Result {
         const raw = fs.readFileSync(path.join(dir, "calls.log"), "utf8").split("\n").filter(Boolean);
         const calls = raw.map((call) => call.replace(/ --request-timeout=\d+s$/, ""));
         if (keep) {
-            const read = (file: string) => JSON.parse(fs.readFileSync(path.join(dir!, file), "utf8"));
+            const read = (file: string) => JSON.parse(fs.readFileSync(path.join(dir, file), "utf8"));
             for (const namespace of Object.keys(cluster.pods ?? {})) {
                 // The identity pods are the fixture's, made again each run.
                 if (namespace !== "linkerd" || !identity) cluster.pods![namespace] = read(`pods-${namespace}.json`);

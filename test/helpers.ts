@@ -116,3 +116,26 @@ export function clusterServedByCertManager(caPem: string, viz = true): FakeClust
     }
     return cluster;
 }
+
+/** The flags of `pulumi stack output` that take a value (pulumi `pulumi stack output --help`). */
+const STACK_OUTPUT_VALUE_FLAGS = new Set(["--stack", "-s", "--color", "--cwd", "-C"]);
+
+/**
+ * The output each `pulumi stack output` command of a text names, in order: its first operand
+ * (`pulumi stack output meshState --json --stack netcup` names `meshState`), or `undefined` for a
+ * command that prints every output. An operand that is not a literal name (`"$NAME"`) is given as
+ * written, so that a check against the output list refuses it.
+ */
+export function stackOutputsNamed(text: string): (string | undefined)[] {
+    return [...text.matchAll(/pulumi stack output\b([^\n|;&)`<>]*)/g)].map(([, rest]) => {
+        const words = rest.trim().split(/\s+/).filter(Boolean);
+        for (let i = 0; i < words.length; i++) {
+            if (words[i].startsWith("-")) {
+                if (STACK_OUTPUT_VALUE_FLAGS.has(words[i])) i++;
+                continue;
+            }
+            return words[i].replace(/^(["'])(.*)\1$/, "$2");
+        }
+        return undefined;
+    });
+}

@@ -4,7 +4,7 @@
  */
 import * as crypto from "node:crypto";
 import { strict as assert } from "node:assert";
-import { anchor, Ca, intermediate, issuer, outOfTime, pod, restarts, runScript, uidOf, workloadsOf } from "./fakeCluster";
+import { anchor, Ca, intermediate, issuer, outOfTime, pod, restarts, runScript, uidOf, UNREACHABLE, workloadsOf } from "./fakeCluster";
 
 describe("mesh-check.mjs: certificates", () => {
     let a: Ca;
@@ -871,7 +871,7 @@ describe("mesh-check.mjs: evidence for rotation phases", () => {
 
         it("a replica with no issuer loaded, or whose admin port does not answer, fails the gate: no evidence is no pass", () => {
             assert.match(gate({ replicas: [null] }).stderr, /has loaded no issuer/);
-            const unreachable = gate({ replicas: [reissued.certPem, "unreachable"] });
+            const unreachable = gate({ replicas: [reissued.certPem, UNREACHABLE] });
             assert.equal(unreachable.status, 1);
             assert.match(unreachable.stderr, /cannot read which issuer identity pod linkerd-identity-\S+ serves \(http:\/\/127\.0\.0\.1:\d+\/metrics\)/);
             assert.match(gate({ replicas: [] }).stderr, /no pod of deployment\/linkerd-identity runs/);

@@ -212,7 +212,7 @@ function meshPolicies(own: Record<string, NetworkPolicyObject[]>): NetworkPolicy
         }),
     );
 }
-const asObject = (spec: NetworkPolicySpec): NetworkPolicyObject => ({ metadata: { name: spec.name, namespace: spec.namespace }, spec: spec.spec as any });
+const asObject = (spec: NetworkPolicySpec): NetworkPolicyObject => ({ metadata: { name: spec.name, namespace: spec.namespace }, spec: spec.spec });
 
 // === Flows ===
 
@@ -222,7 +222,7 @@ interface AppFlow {
     port: number;
     protocol: "TCP" | "UDP";
 }
-const label = (endpoint: Endpoint) => (endpoint.namespace ? `${endpoint.namespace}/${(endpoint as Pod).name}` : (endpoint.ip ?? "node"));
+const label = (endpoint: Endpoint) => (endpoint.namespace ? `${endpoint.namespace}/${endpoint.name}` : (endpoint.ip ?? "node"));
 const show = (flow: { from: Endpoint; to: Endpoint; port: number; protocol?: string }) =>
     `${label(flow.from)} -> ${label(flow.to)}:${flow.port}${flow.protocol === "UDP" ? "/udp" : ""}`;
 
@@ -275,7 +275,7 @@ function meshNeeds(flow: { from: Endpoint; to: Endpoint; port: number; protocol?
             return true;
     }
     if (flow.port === PORTS.proxyInbound && (flow.protocol ?? "TCP") === "TCP" && flow.to.namespace !== undefined) {
-        return proxyPortAdmits(flow.from, flow.to as Pod, before, named);
+        return proxyPortAdmits(flow.from, flow.to, before, named);
     }
     return false;
 }

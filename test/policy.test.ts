@@ -2,7 +2,7 @@
  * The policy pack: each policy called directly (no CLI) with a passing and a violating
  * case, then every policy against what each stack really registers.
  */
-import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import type { PolicyResource, ResourceValidationArgs, StackValidationArgs } from "@pulumi/policy";
 import { strict as assert } from "node:assert";
 import type { ProgramRun } from "../tools/mockRuntime";
 import { checkRun } from "../tools/policyCheck";
@@ -15,14 +15,13 @@ import {
     noClusterCaIssuer,
     noInjectionOptOut,
     policies,
+    ResourcePolicy,
+    StackPolicy,
 } from "../policy/policies";
 import { ConfigError, resolveConfig } from "../config";
 import { runStackOk, STACKS } from "./helpers";
 
 const P256 = { algorithm: "ECDSA", size: 256 };
-
-/** How a resource policy is called (the SDK types it more loosely). */
-type ValidateResource = (args: object, reportViolation: (message: string) => void) => void;
 
 interface Fake {
     type: string;
@@ -41,18 +40,18 @@ const asResource = (r: Fake): PolicyResource =>
         propertyDependencies: {},
     }) as unknown as PolicyResource;
 
-function checkResource(policy: ResourceValidationPolicy, resource: Fake, config: object = {}): string[] {
+/** A policy called as the pack calls it, its arguments holding the fields the policies read (they read no other). */
+function checkResource(policy: ResourcePolicy, resource: Fake, config: object = {}): string[] {
     const violations: string[] = [];
-    const validate = policy.validateResource as unknown as ValidateResource;
-    validate({ ...asResource(resource), getConfig: () => config, stackTags: new Map() }, (message: string) => violations.push(message));
+    const args = { ...asResource(resource), getConfig: () => config, stackTags: new Map() } as unknown as ResourceValidationArgs;
+    policy.validateResource(args, (message) => violations.push(message));
     return violations;
 }
 
-function checkStack(policy: StackValidationPolicy, resources: Fake[], config: object = {}): string[] {
+function checkStack(policy: StackPolicy, resources: Fake[], config: object = {}): string[] {
     const violations: string[] = [];
-    policy.validateStack({ resources: resources.map(asResource), getConfig: () => config, stackTags: new Map() } as any, (message: string) =>
-        violations.push(message),
-    );
+    const args = { resources: resources.map(asResource), getConfig: () => config, stackTags: new Map() } as unknown as StackValidationArgs;
+    policy.validateStack(args, (message) => violations.push(message));
     return violations;
 }
 

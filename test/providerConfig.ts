@@ -37,7 +37,7 @@ function parseKubeconfig(pathOrContents: string | undefined, machine: Machine): 
 }
 
 /** util.go getActiveClusterFromConfig: the cluster of the `context` input, else of the current context. */
-function activeCluster(config: Kubeconfig, inputs: ProviderInputs): unknown | undefined {
+function activeCluster(config: Kubeconfig, inputs: ProviderInputs): unknown {
     if (Object.keys(config.clusters).length === 0) return undefined;
     const context = config.contexts[inputs.context ?? config.currentContext ?? ""];
     if (!context) return undefined;

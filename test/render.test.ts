@@ -112,7 +112,7 @@ describe("the real charts, rendered with the program's values", function () {
             it("no chart renders a Secret or webhook CA of its own: certificates come from the program or cert-manager", () => {
                 for (const [chart, objects] of renders) {
                     const secrets = objects.filter((o) => o.kind === "Secret").map((o) => o.metadata.name);
-                    assert.deepEqual(secrets, [], `${chart} renders Secrets ${secrets}`);
+                    assert.deepEqual(secrets, [], `${chart} renders Secrets ${secrets.join(", ")}`);
                 }
                 const trustRoots = renders.get("linkerd-control-plane")!.filter((o) => o.metadata.name === "linkerd-identity-trust-roots");
                 assert.deepEqual(trustRoots, [], "identity.externalCA: the program owns the trust roots");

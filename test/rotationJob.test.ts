@@ -98,7 +98,7 @@ describe("maintenance Jobs", () => {
             assert.ok(minuteOfDay >= 2 * 60 && minuteOfDay < 6 * 60, `${stack}: ${schedule} inside 02:00-06:00 UTC`);
             schedules.set(stack, schedule);
         }
-        assert.ok(new Set(schedules.values()).size > 1, `stacks do not all run at once: ${[...schedules.values()]}`);
+        assert.ok(new Set(schedules.values()).size > 1, `stacks do not all run at once: ${[...schedules.values()].join(", ")}`);
     });
 
     it("mount the script from the repository, run it with node, kubectl copied by an init container; images pinned by digest", () => {

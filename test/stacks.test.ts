@@ -3,6 +3,7 @@
  */
 import { strict as assert } from "node:assert";
 import { dependsOn, kubernetesObjects, ofType, one, ProgramRun } from "../tools/mockRuntime";
+import { STACK_OUTPUTS } from "../lib/stackOutputs";
 import { runStackOk, STACKS } from "./helpers";
 
 const CHART = "kubernetes:helm.sh/v4:Chart";
@@ -10,6 +11,27 @@ const CHART = "kubernetes:helm.sh/v4:Chart";
 describe("every stack file", () => {
     it("there is one per target", () => {
         assert.deepEqual(STACKS, ["eks", "gke", "k3d", "netcup"]);
+    });
+
+    it("export the outputs lib/stackOutputs.ts lists, and only those: each of them on some stack", async () => {
+        const exported = new Set<string>();
+        for (const stack of STACKS) {
+            for (const enabled of [false, true]) {
+                const run = await runStackOk(stack, { "mtls.enabled": enabled });
+                const names = Object.keys(run.outputs);
+                assert.deepEqual(
+                    names.filter((name) => !(STACK_OUTPUTS as readonly string[]).includes(name)),
+                    [],
+                    stack,
+                );
+                names.forEach((name) => exported.add(name));
+            }
+        }
+        assert.deepEqual(
+            STACK_OUTPUTS.filter((name) => !exported.has(name)),
+            [],
+            "listed, never exported",
+        );
     });
 
     for (const stack of STACKS) {

@@ -74,7 +74,7 @@ function signingMaterial(run: ProgramRun) {
     const keys = new Map<string, string>(); // "ns/secret" -> what it is
     for (const secret of secretsOf(run)) if (signsForMesh(secret.data, anchors)) keys.set(`${secret.namespace}/${secret.name}`, `Secret ${secret.name}`);
     const issuers = [...ofType(run, "kubernetes:cert-manager.io/v1:Issuer"), ...ofType(run, "kubernetes:cert-manager.io/v1:ClusterIssuer")].map((r) => ({
-        ref: { kind: r.inputs.kind, namespace: r.inputs.metadata.namespace, name: r.inputs.metadata.name } as IssuerRef,
+        ref: { kind: r.inputs.kind, namespace: r.inputs.metadata.namespace, name: r.inputs.metadata.name },
         secret: r.inputs.spec.ca
             ? `${r.inputs.kind === "Issuer" ? r.inputs.metadata.namespace : CERT_MANAGER_NAMESPACE}/${r.inputs.spec.ca.secretName}`
             : undefined,

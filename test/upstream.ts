@@ -8,7 +8,7 @@
 import YAML from "yaml";
 import type { RecordedResource } from "../tools/mockRuntime";
 import { CHARTS, GATEWAY_API, HELM_CHART_CONFIG_CRD, PinnedChart, PROMETHEUS_OPERATOR_CRDS } from "../lib/registry";
-import { chartFiles, helm, render, RenderedObject, RenderOptions } from "../tools/helm";
+import { chartFiles, helm, render, RenderedObject, RenderOptions, renderCached } from "../tools/helm";
 import { CrdSchemas, KubeObject, validateObject } from "../tools/kubeValidate";
 import { chartArchive, pinnedFile, UpstreamUnavailable } from "../tools/upstream";
 
@@ -38,7 +38,11 @@ export function archiveOf(chart: RecordedResource): Promise<string> {
 
 const renders = new Map<string, RenderedObject[]>();
 
-/** `helm template` of a chart the program registered, with the values it hands it (memoized per inputs, unless patched). */
+/**
+ * `helm template` of a chart the program registered, with the values it hands it (memoized per
+ * inputs, unless patched). Not kept on disk: the values hold the run's certificates, new in every
+ * run (real keys from the tls mocks), so no two runs of the suite render the same values.
+ */
 export async function renderRegistered(chart: RecordedResource, options: Partial<RenderOptions> = {}): Promise<RenderedObject[]> {
     helm();
     const key = options.patchTemplates ? undefined : JSON.stringify(chart.inputs);
@@ -65,8 +69,8 @@ let crds: Promise<KubeObject[]> | undefined;
 export function crdObjects(): Promise<KubeObject[]> {
     crds ??= (async () => {
         helm();
-        const linkerd = render(await chartArchive(CHARTS.linkerdCrds), { release: "linkerd-crds", namespace: "linkerd", values: {} });
-        const certManager = render(await chartArchive(CHARTS.certManager), {
+        const linkerd = renderCached(await chartArchive(CHARTS.linkerdCrds), { release: "linkerd-crds", namespace: "linkerd", values: {} });
+        const certManager = renderCached(await chartArchive(CHARTS.certManager), {
             release: "cert-manager",
             namespace: "cert-manager",
             values: { crds: { enabled: true } },
@@ -145,7 +149,7 @@ process.on("exit", () => {
  */
 export async function schemaProblems(objects: KubeObject[], schemas: CrdSchemas): Promise<string[]> {
     const problems = await Promise.all(
-        objects.map((object) => {
+        objects.map(async (object) => {
             const kind = `${object.apiVersion}:${object.kind}`;
             if (OPTIONAL_KINDS.includes(kind) && !schemas.get(object.apiVersion, object.kind)) {
                 unchecked.add(kind);

@@ -9,7 +9,6 @@ import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
-import { planWebhookTrust, readPreviousWebhooks } from "../lib/webhookTrust";
 import { dependsOn, ofType, one, ProgramRun, ProviderState } from "../tools/mockRuntime";
 import { certRequestOutputs, locallySignedCertOutputs, privateKeyOutputs } from "../tools/mockTls";
 import { anchor, Ca } from "./fakeCluster";
@@ -139,16 +138,6 @@ describe("webhook trust: a stack cert-manager served moves to the program's CA i
         settled = await runStackOk("netcup", { "mtls.enabled": true }, { previousOutputs: recorded, cluster, state });
     });
 
-    it("the plan: a deployed certManager stack with no record hands over once; anything else is settled", () => {
-        const certManager = readPreviousWebhooks({ identityIssuerMode: "certManager", vizDashboard: "x" }, true);
-        assert.deepEqual(planWebhookTrust(certManager, true).handover, { viz: true });
-        assert.equal(planWebhookTrust({ ...certManager, record: "handover" }, true).step, "program");
-        assert.equal(planWebhookTrust({ ...certManager, record: "program-ca" }, true).step, "program");
-        assert.equal(planWebhookTrust({ ...certManager, issuerMode: "static" }, true).step, "program");
-        assert.equal(planWebhookTrust({ ...certManager, meshDeployed: false }, true).step, "program", "a new or drained stack has nothing to move");
-        assert.equal(planWebhookTrust(certManager, false).step, "program", "nothing deployed in this run");
-    });
-
     it("run 1: a Job removes cert-manager's webhook objects and its CA key first; the program's Secrets wait for it; the record asks for run 2", () => {
         for (const [namespace, services] of [
             ["linkerd", ["linkerd-proxy-injector", "linkerd-sp-validator", "linkerd-policy-validator"]],
@@ -175,7 +164,7 @@ describe("webhook trust: a stack cert-manager served moves to the program's CA i
         // The rollout restarts the control plane (its webhook certificates changed) once they are written.
         const rollout = one(handover, JOB, "akko-maintenance-rollout");
         assert.ok(dependsOn(handover, rollout, one(handover, "kubernetes:core/v1:Secret", "akko-linkerd-webhooks-linkerd-proxy-injector-secret")));
-        assert.equal(handover.outputs.webhookTrust.value as string, "handover");
+        assert.equal(handover.outputs.webhookTrust.value, "handover");
         assert.match(String((handover.outputs.meshState.value as any).nextRun), /drop cert-manager's webhook CA/);
         assert.ok(handover.warnings.some((w) => /admission webhooks move from cert-manager's webhook CA to the program's/.test(w)));
         assert.deepEqual(

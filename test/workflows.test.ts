@@ -12,7 +12,8 @@ import * as os from "node:os";
 import * as path from "node:path";
 import YAML from "yaml";
 import { PROJECT_ROOT, readStackConfig } from "../tools/mockRuntime";
-import { STACKS } from "./helpers";
+import { STACKS, stackOutputsNamed } from "./helpers";
+import { isStackOutput } from "../lib/stackOutputs";
 
 /**
  * The stacks CI deploys, previews and checks for drift: every one but a laptop's (target k3d),
@@ -121,6 +122,19 @@ describe("GitHub workflows", () => {
         assert.match(run, /pulumi stack output meshState --json/);
         assert.match(run, /for run in 1 2 3; do/, "a drain takes up to three runs");
         assert.match(run, /\.nextRun/, "follows the record's own word that another run is needed");
+    });
+
+    it("read only the stack's outputs, by the names lib/stackOutputs.ts lists", () => {
+        const named = files.flatMap((file) => stackOutputsNamed(text(file)).map((name) => ({ file, name })));
+        assert.ok(
+            named.some(({ name }) => name === "meshState"),
+            "the deploy loop reads meshState",
+        );
+        assert.deepEqual(
+            named.filter(({ name }) => name !== undefined && !isStackOutput(name)),
+            [],
+        );
+        assert.deepEqual(stackOutputsNamed('x="$(pulumi stack output --stack "$STACK" meshStat --json)"'), ["meshStat"], "the check sees a misspelt name");
     });
 
     it("the deploy's loop, run with a fake pulumi: runs again while the record asks for it, stops on a settled mesh, fails after three", () => {

@@ -113,5 +113,4 @@ export async function selfSignedServing(host: string, keys: CryptoKeyPair, notBe
 }
 
 /** A P-256 key pair for {@link selfSignedServing}. */
-export const ecdsaKeys = (): Promise<CryptoKeyPair> =>
-    crypto.webcrypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]) as Promise<CryptoKeyPair>;
+export const ecdsaKeys = (): Promise<CryptoKeyPair> => crypto.webcrypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]);

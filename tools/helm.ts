@@ -9,6 +9,7 @@
  */
 import AdmZip from "adm-zip";
 import { spawnSync } from "node:child_process";
+import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -110,6 +111,49 @@ export function render(archive: string, options: RenderOptions): RenderedObject[
     } finally {
         fs.rmSync(work, { recursive: true, force: true });
     }
+}
+
+const sha256 = (data: string | Buffer) => crypto.createHash("sha256").update(data).digest("hex");
+
+/** What a render also depends on beside its inputs: this module's own code (how it calls Helm and parses the output). */
+const RENDER_CODE = sha256(fs.readFileSync(__filename));
+
+const archiveDigests = new Map<string, string>();
+
+/** How long a kept render may go unused before it is removed. */
+const KEPT_FOR_MS = 14 * 24 * 3600_000;
+
+/**
+ * {@link render}, kept on disk (`.cache/renders`, or `directory`) under a hash of everything the
+ * output depends on: the archive's bytes, Helm's version, this module's code, the release, the
+ * namespace, the values and the Kubernetes version. A changed value is another key, so it renders
+ * again. A render with patched templates is never kept (a function is no key). Entries are written
+ * atomically, so concurrent test processes share them; one unused for two weeks is removed.
+ */
+export function renderCached(archive: string, options: RenderOptions, directory = cacheDir("renders")): RenderedObject[] {
+    if (options.patchTemplates) return render(archive, options);
+    const stat = fs.statSync(archive);
+    const at = `${archive}:${stat.size}:${stat.mtimeMs}`;
+    let digest = archiveDigests.get(at);
+    if (digest === undefined) archiveDigests.set(at, (digest = sha256(fs.readFileSync(archive))));
+    const key = sha256(
+        JSON.stringify([RENDER_CODE, helm().version, digest, options.release, options.namespace, options.kubeVersion ?? null, options.values ?? {}]),
+    );
+    const file = path.join(directory, `${key}.json`);
+    if (fs.existsSync(file)) {
+        const now = new Date();
+        fs.utimesSync(file, now, now);
+        return JSON.parse(fs.readFileSync(file, "utf8")) as RenderedObject[];
+    }
+    const objects = render(archive, options);
+    fs.mkdirSync(directory, { recursive: true });
+    for (const entry of fs.readdirSync(directory)) {
+        const old = path.join(directory, entry);
+        if (Date.now() - fs.statSync(old).mtimeMs > KEPT_FOR_MS) fs.rmSync(old, { force: true });
+    }
+    fs.writeFileSync(`${file}.${process.pid}.tmp`, JSON.stringify(objects));
+    fs.renameSync(`${file}.${process.pid}.tmp`, file);
+    return objects;
 }
 
 function walk(dir: string): string[] {

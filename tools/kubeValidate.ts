@@ -10,6 +10,7 @@
  */
 import Ajv, { ValidateFunction } from "ajv";
 import addFormats from "ajv-formats";
+import { importEsm } from "./importEsm.cjs";
 
 /** A Kubernetes object, as rendered or registered. */
 export interface KubeObject {
@@ -18,9 +19,6 @@ export interface KubeObject {
     metadata?: { name?: string; namespace?: string };
     [key: string]: unknown;
 }
-
-// kubernetes-models is ESM-only: a real dynamic import, which TypeScript's CommonJS output would turn into require().
-const importEsm = new Function("specifier", "return import(specifier)") as (specifier: string) => Promise<Record<string, any>>;
 
 /**
  * CRD patterns are Go (RE2) regular expressions; the one RE2 construct JavaScript lacks that CRDs
@@ -34,7 +32,7 @@ export function goRegExp(pattern: string, flags: string): RegExp {
 }
 goRegExp.code = "new RegExp"; // unused by Ajv's runtime compilation; required by its option type
 
-const ajv = new Ajv({ allErrors: true, strict: false, code: { regExp: goRegExp as any } });
+const ajv = new Ajv({ allErrors: true, strict: false, code: { regExp: goRegExp } });
 addFormats(ajv, ["date-time", "byte", "ipv4", "ipv6"]);
 ajv.addFormat("float", { type: "number", validate: (n: number) => Number.isFinite(n) });
 ajv.addFormat("int32", { type: "number", validate: (n: number) => Number.isInteger(n) && Math.abs(n) < 2 ** 31 });

@@ -24,6 +24,8 @@ import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
+import { parseConfigKey } from "../config/configPath";
+import type { StackOutputValues } from "../lib/stackOutputs";
 import { certRequestOutputs, locallySignedCertOutputs, privateKeyOutputs, selfSignedCertOutputs } from "./mockTls";
 import { readStackFile, StackFile } from "./stackFile";
 
@@ -144,13 +146,19 @@ export interface RunOptions {
     /** Reuse outputs from an earlier run (as state would). */
     state?: ProviderState;
     /** Outputs a StackReference to this stack returns (the last deployment's outputs). */
-    previousOutputs?: Record<string, unknown>;
+    previousOutputs?: StackOutputValues;
     preview?: boolean;
     program?: Program;
     /** What reads find; default {@link defaultCluster}. */
     cluster?: FakeCluster;
     /** Config keys marked secret, e.g. `akko-mtls:viz`. */
     secretKeys?: string[];
+    /**
+     * Stack traces formatted through source-map-support, as under `pulumi up` (the SDK registers
+     * ts-node with source maps: @pulumi/pulumi 3.270.0 cmd/run/run.js): what `npm run bench`
+     * measures. Otherwise V8 formats them (see runProgram), twice as fast.
+     */
+    sourceMappedStacks?: boolean;
     /** Resources (by name) whose create or update fails, as a failed Job await would. */
     failing?: string[];
     /**
@@ -192,12 +200,14 @@ export function readStackConfig(stack: string, root = PROJECT_ROOT): Record<stri
 }
 
 /**
- * Applies `pulumi config set --path <key> <value>` semantics: `mtls.enabled` sets
- * `enabled` inside the `akko-mtls:mtls` object.
+ * Sets a typed value (as a stack file holds it) at a `--path` key, read as `pulumi config set
+ * --path` reads it (config/configPath.ts): `mtls.enabled` sets `enabled` inside the
+ * `akko-mtls:mtls` object. Undefined removes the key.
  */
 export function setConfigPath(config: Record<string, string>, pathKey: string, value: unknown): Record<string, string> {
-    const [top, ...rest] = pathKey.split(".");
-    const key = top.includes(":") ? top : `${PROJECT}:${top}`;
+    const { namespace, path: segments } = parseConfigKey(pathKey, PROJECT);
+    const [top, ...rest] = segments.map(String);
+    const key = `${namespace}:${top}`;
     const next = { ...config };
     if (rest.length === 0) {
         next[key] = typeof value === "string" ? value : JSON.stringify(value);
@@ -271,6 +281,13 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     const consoleLog = console.log;
     console.warn = capture(consoleWarn, "warning", warnings);
     console.log = capture(consoleLog, "info", notes);
+    // The SDK formats a stack trace for every promise it makes and every resource it registers
+    // (@pulumi/pulumi 3.270.0 runtime/debuggable.js `debuggablePromise`, resource.js
+    // `Resource.stackTrace`); under ts-node each goes through source-map-support, half of a run's time.
+    // While the program runs, V8 formats them itself: the same frames, with the transpiled code's positions.
+    const errors = Error as { prepareStackTrace?: ErrorConstructor["prepareStackTrace"] };
+    const prepareStackTrace = errors.prepareStackTrace;
+    if (!options.sourceMappedStacks) errors.prepareStackTrace = undefined;
     let outputs: Record<string, ResolvedOutput> = {};
     let error: Error | undefined;
     try {
@@ -292,6 +309,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
         // Let registrations already under way reach the monitor, so the record is complete.
         await pulumi.runtime.disconnect().catch(() => undefined);
     } finally {
+        errors.prepareStackTrace = prepareStackTrace;
         console.warn = consoleWarn;
         console.log = consoleLog;
     }
@@ -301,7 +319,7 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
 /** What the mocks share during one run. */
 interface MockEngine {
     state: ProviderState;
-    previousOutputs: Record<string, unknown> | undefined;
+    previousOutputs: StackOutputValues | undefined;
     preview: boolean;
     cluster: FakeCluster;
     stackTransforms: pulumi.ResourceTransform[];

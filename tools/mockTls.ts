@@ -231,8 +231,8 @@ async function importKeyPair(pem: string): Promise<ImportedKey> {
     }
     const subtle = crypto.webcrypto.subtle;
     return {
-        privateKey: (await subtle.importKey("pkcs8", pkcs8, algorithm, true, ["sign"])) as unknown as CryptoKey,
-        publicKey: (await subtle.importKey("spki", spki, algorithm, true, ["verify"])) as unknown as CryptoKey,
+        privateKey: await subtle.importKey("pkcs8", pkcs8, algorithm, true, ["sign"]),
+        publicKey: await subtle.importKey("spki", spki, algorithm, true, ["verify"]),
         algorithm: signing,
         spki,
         providerAlgorithm: key.asymmetricKeyType === "ec" ? "ECDSA" : "RSA",

@@ -1,15 +1,18 @@
 /**
  * What the program hands the engine, for a set of scenarios covering every stack and mode, in a
- * form that is the same from run to run: every resource's URN, type, parent, dependencies,
- * options and inputs, and the stack outputs. Keys, certificates, fingerprints and digests derived
- * from them, and times are random per run under the tls mock: they are replaced by placeholders.
- * Long texts (a chart's values, the maintenance script) are kept as their SHA-256.
+ * form that is the same from run to run: every resource's URN, parent, dependencies, options and
+ * inputs, and the stack outputs. Keys, certificates, fingerprints and digests derived from them,
+ * and times are random per run under the tls mock: they are replaced by placeholders. Long texts
+ * (a chart's values, the maintenance script) are kept as their SHA-256.
  *
- * `npm run snapshot` writes it to test/fixtures/plan-snapshot.json; test/planSnapshot.test.ts
- * compares the program against it, so a restructuring that changes a URN, an input or an output
- * fails until the change is meant (then: `npm run snapshot`).
+ * `npm run snapshot` writes one file per scenario, test/fixtures/plan/<scenario>.json, each resource
+ * under its URN in URN order and every object's keys sorted, so that a change of one field reads
+ * as one line of its diff; test/planSnapshot.test.ts compares the program against them, so a
+ * restructuring that changes a URN, an input or an output fails until the change is meant (then:
+ * `npm run snapshot`).
  */
 import * as crypto from "node:crypto";
+import type { StackOutputValues } from "../lib/stackOutputs";
 import { ProgramRun, ProviderState, readStackConfig, runProgram, setConfigPath, stackNames } from "./mockRuntime";
 
 export interface Scenario {
@@ -17,7 +20,7 @@ export interface Scenario {
     stack: string;
     overrides: Record<string, unknown>;
     /** The last deployment's outputs, for a run mid-rotation or mid-drain. */
-    previousOutputs?: Record<string, unknown>;
+    previousOutputs?: StackOutputValues;
 }
 
 const STRICT = {
@@ -121,58 +124,77 @@ export function normalize(value: unknown): unknown {
     return value;
 }
 
+/** What the snapshot keeps of one resource, under its URN. */
+export interface ResourceSnapshot {
+    read: boolean;
+    parent?: string;
+    provider?: string;
+    dependencies: string[];
+    protect?: boolean;
+    retainOnDelete?: boolean;
+    ignoreChanges?: string[];
+    customTimeouts?: unknown;
+    transformNames?: string[];
+    secretPaths: string[];
+    inputs: unknown;
+}
+
+/** One scenario, as its file keeps it: its resources by URN (in URN order) and its outputs, or the error it stops with. */
+export interface ScenarioSnapshot {
+    scenario: string;
+    stack: string;
+    resources?: Record<string, ResourceSnapshot>;
+    outputs?: unknown;
+    error?: unknown;
+}
+
+/** A scenario's file name: `netcup strict` -> `netcup-strict`. */
+export function scenarioSlug(name: string): string {
+    return name
+        .toLowerCase()
+        .replace(/[^a-z0-9]+/g, "-")
+        .replace(/^-|-$/g, "");
+}
+
 /** One run, as the snapshot keeps it. */
-export function snapshotOf(run: ProgramRun): object {
-    if (run.error) return { error: normalize(run.error.message) };
-    return {
-        resources: run.resources
-            .map((r) => ({
-                urn: r.urn,
-                read: r.read,
-                parent: r.parent,
-                provider: r.provider,
-                dependencies: [...r.dependencies].sort(),
-                protect: r.protect,
-                retainOnDelete: r.retainOnDelete,
-                ignoreChanges: r.ignoreChanges,
-                customTimeouts: r.customTimeouts,
-                transformNames: r.transformNames,
-                secretPaths: [...r.secretPaths].sort(),
-                inputs: normalize(r.inputs),
-            }))
-            .sort((a, b) => a.urn.localeCompare(b.urn)),
-        outputs: normalize(Object.fromEntries(Object.entries(run.outputs).map(([k, v]) => [k, v.value]))),
-    };
+export function snapshotOf(scenario: Scenario, run: ProgramRun): ScenarioSnapshot {
+    const head = { scenario: scenario.name, stack: scenario.stack };
+    if (run.error) return { ...head, error: normalize(run.error.message) };
+    const resources: Record<string, ResourceSnapshot> = {};
+    for (const r of [...run.resources].sort((a, b) => a.urn.localeCompare(b.urn))) {
+        if (r.urn in resources) throw new Error(`${scenario.name}: ${r.urn} is registered twice`);
+        resources[r.urn] = {
+            read: r.read,
+            parent: r.parent,
+            provider: r.provider,
+            dependencies: [...r.dependencies].sort(),
+            protect: r.protect,
+            retainOnDelete: r.retainOnDelete,
+            ignoreChanges: r.ignoreChanges,
+            customTimeouts: r.customTimeouts,
+            transformNames: r.transformNames,
+            secretPaths: [...r.secretPaths].sort(),
+            inputs: normalize(r.inputs),
+        };
+    }
+    return { ...head, resources, outputs: normalize(Object.fromEntries(Object.entries(run.outputs).map(([k, v]) => [k, v.value]))) };
 }
 
-export interface PlanSnapshot {
-    /** Each distinct resource once, by a hash of what is kept of it. */
-    resources: Record<string, object>;
-    /** Per scenario: its resources' hashes (in URN order) and its outputs, or its error. */
-    scenarios: Record<string, { resources?: string[]; outputs?: unknown; error?: unknown }>;
+/** A scenario's file: JSON, one key per line, the keys in the order above. */
+export function snapshotText(snapshot: ScenarioSnapshot): string {
+    return `${JSON.stringify(snapshot, null, 1)}\n`;
 }
 
-/** Every scenario's snapshot, each resource kept once. */
-export async function planSnapshot(scenarios: Scenario[] = SCENARIOS): Promise<PlanSnapshot> {
-    const snapshot: PlanSnapshot = { resources: {}, scenarios: {} };
+/** Every scenario's snapshot, by file name (its slug). */
+export async function planSnapshot(scenarios: Scenario[] = SCENARIOS): Promise<Map<string, ScenarioSnapshot>> {
+    const snapshots = new Map<string, ScenarioSnapshot>();
     for (const scenario of scenarios) {
         let config = readStackConfig(scenario.stack);
         for (const [key, value] of Object.entries(scenario.overrides)) config = setConfigPath(config, key, value);
         const run = await runProgram({ stack: scenario.stack, config, state: new ProviderState(), previousOutputs: scenario.previousOutputs });
-        const { resources, ...rest } = snapshotOf(run) as { resources?: { urn: string }[] };
-        snapshot.scenarios[scenario.name] = {
-            ...rest,
-            ...(resources
-                ? {
-                      resources: resources.map((resource) => {
-                          const key = sha(JSON.stringify(resource));
-                          snapshot.resources[key] = resource;
-                          return key;
-                      }),
-                  }
-                : {}),
-        };
+        const slug = scenarioSlug(scenario.name);
+        if (snapshots.has(slug)) throw new Error(`two scenarios named ${slug}`);
+        snapshots.set(slug, snapshotOf(scenario, run));
     }
-    snapshot.resources = Object.fromEntries(Object.entries(snapshot.resources).sort(([a], [b]) => a.localeCompare(b)));
-    return snapshot;
+    return snapshots;
 }

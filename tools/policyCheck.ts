@@ -3,12 +3,9 @@
  * --policy-pack policy` applies it to a preview: every resource policy to every resource (its
  * inputs as props), every stack policy to all of them. For `npm run plan` and the tests.
  */
-import type { PolicyResource, ResourceValidationPolicy, StackValidationPolicy } from "@pulumi/policy";
+import type { PolicyResource, ResourceValidationArgs, StackValidationArgs } from "@pulumi/policy";
 import { policies } from "../policy/policies";
 import type { ProgramRun } from "./mockRuntime";
-
-/** How a resource policy is called (the SDK types it more loosely). */
-type ValidateResource = (args: object, reportViolation: (message: string) => void) => void;
 
 /** A resource as a policy sees it. */
 export interface PolicyInput {
@@ -40,17 +37,14 @@ const asPolicyResource = (r: PolicyInput): PolicyResource =>
 export function checkPolicies(resources: PolicyInput[], config: object = {}): Violation[] {
     const violations: Violation[] = [];
     for (const policy of policies) {
+        // The fields of the SDK's validation arguments the policies read (they read no other).
         if ("validateStack" in policy) {
-            (policy as StackValidationPolicy).validateStack(
-                { resources: resources.map(asPolicyResource), getConfig: () => config, stackTags: new Map() } as any,
-                (message: string) => violations.push({ policy: policy.name, message }),
-            );
-        } else if ("validateResource" in policy) {
-            const validate = (policy as ResourceValidationPolicy).validateResource as unknown as ValidateResource;
+            const args = { resources: resources.map(asPolicyResource), getConfig: () => config, stackTags: new Map() } as unknown as StackValidationArgs;
+            policy.validateStack(args, (message) => violations.push({ policy: policy.name, message }));
+        } else {
             for (const resource of resources) {
-                validate({ ...asPolicyResource(resource), getConfig: () => config, stackTags: new Map() }, (message: string) =>
-                    violations.push({ policy: policy.name, resource: resource.name, message }),
-                );
+                const args = { ...asPolicyResource(resource), getConfig: () => config, stackTags: new Map() } as unknown as ResourceValidationArgs;
+                policy.validateResource(args, (message) => violations.push({ policy: policy.name, resource: resource.name, message }));
             }
         }
     }

@@ -20,8 +20,9 @@ import * as fs from "node:fs";
 import * as path from "node:path";
 import YAML from "yaml";
 import { mergeLayers, valueAt } from "../config/merge";
-import { configSchema, TARGETS, Target } from "../config/schema";
-import type { PathSegment } from "./configPath";
+import { configSchema } from "../config/contract";
+import { TARGETS, Target } from "../config/schema";
+import type { PathSegment } from "../config/configPath";
 
 /** What a secret value is shown as. */
 export const SECRET_SHOWN = "[secret]";

@@ -41,7 +41,9 @@ async function download(url: string): Promise<Buffer> {
     try {
         response = await fetch(url, { signal: AbortSignal.timeout(30_000) });
     } catch (error) {
-        throw new UpstreamUnavailable(`cannot fetch ${url}: ${(error as Error).cause ?? (error as Error).message}`);
+        // fetch says only "fetch failed"; why (a refused connection, a DNS failure) is its cause.
+        const cause: unknown = (error as Error).cause;
+        throw new UpstreamUnavailable(`cannot fetch ${url}: ${cause instanceof Error ? String(cause) : (error as Error).message}`);
     }
     if (!response.ok) throw new UpstreamUnavailable(`cannot fetch ${url}: HTTP ${response.status}`);
     return Buffer.from(await response.arrayBuffer());

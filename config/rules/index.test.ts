@@ -2,7 +2,8 @@
 import { strict as assert } from "node:assert";
 import * as fs from "node:fs";
 import * as path from "node:path";
-import { configSchema, TARGETS } from "../schema";
+import { configSchema } from "../contract";
+import { TARGETS } from "../schema";
 import * as rules from ".";
 import { issuesOf, validConfig } from "./testing";
 

@@ -1,7 +1,7 @@
 /**
  * Every cross-key rule of the config, in the order they report. Each is a named function of the
  * parsed config with its reason in its TSDoc, tested on its own next to it (`<section>.test.ts`);
- * `configSchema` calls them all from one `superRefine`.
+ * `configSchema` (config/contract.ts) calls them all from one `superRefine`.
  */
 import { validateGkePrivate } from "./cluster";
 import { validateCertManagerNamespace } from "./certManager";

@@ -1,9 +1,7 @@
 /** What a cross-key rule is: a function of the parsed config that reports problems at their keys. */
-import type { z } from "zod";
-import type { configObject } from "../schema";
+import type { ConfigShape } from "../schema";
 
-/** The config as `configObject` parses it: every key typed, before the cross-key rules. */
-export type ConfigShape = z.output<typeof configObject>;
+export type { ConfigShape };
 
 /** One problem: the path of the key it names, and what is wrong. */
 export type RuleIssue = {

@@ -1,14 +1,14 @@
 /**
- * The stack configuration contract, as one zod schema.
+ * The shape of the stack configuration, as one zod schema.
  *
  * Every key of the `akko-mtls:` namespace is described here, one file per top-level key, each leaf
  * with its description at runtime (`.describe()`, read by `configReference()`); objects are strict,
  * so a typo such as `mtls.enable` is an error rather than a silently ignored key. Defaults do not
- * live here: they are the presets in `presets.ts`, merged under the stack file before this schema
- * validates the result. The cross-key rules are named functions in `config/rules/`.
+ * live here: they are the presets in `presets.ts`, merged under the stack file before the schema
+ * validates the result. The cross-key rules (`config/rules/`) take this shape and are wired in one
+ * floor up, by `config/contract.ts`: the shape never imports a rule.
  */
 import { z } from "zod";
-import { validateConfig } from "../rules";
 import { certManagerConfig } from "./certManager";
 import { clusterConfig } from "./cluster";
 import { identityConfig } from "./identity";
@@ -39,7 +39,6 @@ export {
 export type { Callers, ContainerResources, Target } from "./primitives";
 export { namespaceOptions } from "./mtls";
 export type { NamespaceOptions } from "./mtls";
-export { validatePrometheusAccess } from "../rules";
 export { certManagerConfig, clusterConfig, identityConfig, linkerdConfig, mtlsConfig, observabilityConfig, rotationJobConfig, vizConfig };
 
 /** The shape of the namespace, without the cross-key rules. */
@@ -55,20 +54,8 @@ export const configObject = z.strictObject({
     rotationJob: rotationJobConfig,
 });
 
-/** The derived default of `rotationJob.issuerMinHoursLeft`. */
-export function defaultIssuerMinHoursLeft(config: z.output<typeof configObject>): number {
-    // Alert an hour after the issuer's renewal should have happened (cert-manager), or at
-    // `linkerd check`'s 60 days (static).
-    const issuer = config.identity.issuer;
-    const renewBefore = issuer.mode === "static" ? issuer.static.renewBeforeHours : issuer.certManager.renewBeforeHours;
-    return Math.min(renewBefore - 1, 1440);
-}
+/** The config as `configObject` parses it: every key typed, before the cross-key rules and the derived defaults. */
+export type ConfigShape = z.output<typeof configObject>;
 
-/** The whole contract: the shape, every cross-key rule (config/rules), and the derived defaults. */
-export const configSchema = configObject.superRefine(validateConfig).transform((config) => {
-    const issuerMinHoursLeft = config.rotationJob.issuerMinHoursLeft ?? defaultIssuerMinHoursLeft(config);
-    return { ...config, rotationJob: { ...config.rotationJob, issuerMinHoursLeft } };
-});
-
-export type MeshConfigInput = z.input<typeof configSchema>;
-export type MeshConfig = z.output<typeof configSchema>;
+/** What a stack may write (the defaults and presets too): the cross-key rules do not change it. */
+export type MeshConfigInput = z.input<typeof configObject>;

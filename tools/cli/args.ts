@@ -29,17 +29,22 @@ export function parseCli<O extends Options>(argv: string[], usage: string, optio
     }
 }
 
-/** Runs a tool's main: its exit status, or 2 for a {@link UsageError} and 1 for anything else, on one line. */
-export function runCli(tool: string, main: () => Promise<number | void>): void {
-    main().then(
-        (status) => process.exit(status ?? 0),
-        (error: Error) => {
-            if (error instanceof UsageError) {
-                console.error(`${tool}: ${error.message}\n(npm run ${tool} -- --help for usage)`);
-                process.exit(2);
-            }
-            console.error(`${tool}: ${error.message}`);
-            process.exit(1);
-        },
-    );
+/**
+ * Runs a tool's main (synchronous or not): its exit status, or 2 for a {@link UsageError} and 1 for
+ * anything else, thrown or rejected, on one line.
+ */
+export function runCli(tool: string, main: () => number | void | Promise<number | void>): void {
+    void Promise.resolve()
+        .then(main)
+        .then(
+            (status) => process.exit(status ?? 0),
+            (error: Error) => {
+                if (error instanceof UsageError) {
+                    console.error(`${tool}: ${error.message}\n(npm run ${tool} -- --help for usage)`);
+                    process.exit(2);
+                }
+                console.error(`${tool}: ${error.message}`);
+                process.exit(1);
+            },
+        );
 }

@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { meshFootprint } from "../footprint";
 import { resourceCount } from "../planReport";
-import { PROJECT_ROOT, readStackConfig, runProgram, setConfigPath, stackNames } from "../mockRuntime";
+import { ProgramRun, PROJECT_ROOT, readStackConfig, runProgram, setConfigPath, stackNames } from "../mockRuntime";
 import { MIB } from "../../lib/quantity";
 import { parseCli, runCli, UsageError } from "./args";
 
@@ -39,20 +39,21 @@ const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floo
 async function measure(stack: string, runs: number): Promise<Row> {
     const config = setConfigPath(readStackConfig(stack), "mtls.enabled", true);
     const times: number[] = [];
-    let last;
+    let last: ProgramRun | undefined;
     for (let i = 0; i < runs; i++) {
         const start = process.hrtime.bigint();
-        last = await runProgram({ stack, config });
+        last = await runProgram({ stack, config, sourceMappedStacks: true });
         times.push(Number(process.hrtime.bigint() - start) / 1e6);
         if (last.error) throw last.error;
     }
-    const footprint = meshFootprint(last!, MESHED_PODS);
+    if (!last) throw new UsageError(`--runs ${runs}: at least one run`);
+    const footprint = meshFootprint(last, MESHED_PODS);
     return {
         stack,
-        target: String(last!.outputs.target.value),
+        target: String(last.outputs.target.value),
         medianMs: median(times),
         minMs: Math.min(...times),
-        resources: resourceCount(last!).total,
+        resources: resourceCount(last).total,
         cpuRequest: footprint.cpuRequest,
         cpuLimit: footprint.cpuLimit,
         memoryRequest: footprint.memoryRequest,

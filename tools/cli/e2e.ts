@@ -42,6 +42,7 @@ import {
     protocolMetricsVerdict,
     workloadManifests,
 } from "../e2e";
+import type { StackOutputValues } from "../../lib/stackOutputs";
 import { PROJECT_ROOT } from "../mockRuntime";
 import { parseCli, runCli } from "./args";
 
@@ -87,10 +88,10 @@ function writeStackFile(dir: string, context: string, enabled: boolean): void {
     fs.writeFileSync(file, e2eStackFile(k3d, context, enabled, current));
 }
 
-async function up(stack: Stack, step: string): Promise<Record<string, unknown>> {
+async function up(stack: Stack, step: string): Promise<StackOutputValues> {
     log(`pulumi up: ${step}`);
     const result = await stack.up({ color: "never", onOutput: (out) => process.stdout.write(out) });
-    const outputs = Object.fromEntries(Object.entries(result.outputs).map(([k, v]) => [k, v.value]));
+    const outputs: StackOutputValues = Object.fromEntries(Object.entries(result.outputs).map(([k, v]) => [k, v.value]));
     log(`pulumi up done: ${result.summary.result}, meshState ${JSON.stringify(outputs.meshState)}`);
     return outputs;
 }

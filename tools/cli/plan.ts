@@ -9,8 +9,9 @@ import { ConfigError, configOverrides, resolveConfig } from "../../config";
 import { presetFor, valueAt } from "../../config/merge";
 import { configObject, Target, TARGETS } from "../../config/schema";
 import { meshStateProblem } from "../../lib/meshLifecycle";
+import type { StackOutputName, StackOutputValues } from "../../lib/stackOutputs";
 import { parseRotationRecord } from "../../lib/rotation";
-import { configSetPath, IndexOutOfRange, parseConfigKey } from "../configPath";
+import { configSetPath, formatPropertyPath, IndexOutOfRange, parseConfigKey } from "../../config/configPath";
 import { WEBHOOK_OBJECTS } from "../../lib/registry";
 import { defaultCluster, FakeCluster, PROJECT, PROJECT_ROOT, readStack, runProgram, stackNames } from "../mockRuntime";
 import { chartLines, mermaidGraph, overrideLines, perTargetLines, resourceCountLine, resourceTree, TAGS } from "../planReport";
@@ -18,7 +19,7 @@ import { checkRun } from "../policyCheck";
 import { redact, StackFileError } from "../stackFile";
 
 /** A `--previous` file the plan accepts: what `pulumi stack output --json` prints for a meshed stack. */
-export const SAMPLE_PREVIOUS = {
+export const SAMPLE_PREVIOUS: StackOutputValues = {
     target: "k3s",
     mtlsEnabled: true,
     meshState: { phase: "on", namespaces: ["akko"], mode: "permissive" },
@@ -27,7 +28,7 @@ export const SAMPLE_PREVIOUS = {
     linkerdChartVersion: "2026.8.3",
     certManagerChartVersion: "v1.21.1",
     webhookTrust: "program-ca",
-};
+} satisfies StackOutputValues;
 
 /**
  * What the plan's stand-in cluster holds: the default (tools/mockRuntime.ts) plus, for a stack whose
@@ -133,7 +134,7 @@ function misplacedNamespace(key: string): string | undefined {
 
 /** Why an index past the end was refused, and the commands that set the list. */
 function outOfRangeHint(error: IndexOutOfRange, key: string, value: string, stack: string, config: Record<string, string>): string {
-    const listKey = error.list.map((s, i) => (typeof s === "number" ? `[${s}]` : i === 0 ? s : `.${s}`)).join("");
+    const listKey = formatPropertyPath(error.list);
     if (error.length > 0) return `${listKey} has ${error.length} item(s) in Pulumi.${stack}.yaml: [${error.length}] adds one`;
     const target = stackValues(config).target;
     const preset = TARGETS.includes(target as Target) ? valueAt(presetFor(target as Target), error.list.map(String)) : undefined;
@@ -185,7 +186,7 @@ function misplacedStackKeys(config: Record<string, string>, stack: string): stri
 }
 
 /** Outputs the program reads from the last deployment (index.ts): each checked, so a bad file is refused rather than ignored. */
-const PREVIOUS_CHECKS: Record<string, (value: unknown) => string | undefined> = {
+const PREVIOUS_CHECKS: { [K in StackOutputName]?: (value: unknown) => string | undefined } = {
     trustAnchorRotation: (value) => {
         try {
             parseRotationRecord(value);
@@ -201,8 +202,11 @@ const PREVIOUS_CHECKS: Record<string, (value: unknown) => string | undefined> = 
     certManagerChartVersion: (value) => (value === undefined || typeof value === "string" ? undefined : "expected a chart version"),
 };
 
+/** Outputs every deployment of this project has: a file with none of them is another project's. */
+const IDENTIFYING_OUTPUTS = ["target", "mtlsEnabled", "trustAnchorRotation", "meshState"] as const satisfies readonly StackOutputName[];
+
 /** The last deployment's outputs from \`pulumi stack output --json\` (a file, or - for standard input), checked. */
-function readPrevious(source: string): Record<string, unknown> {
+function readPrevious(source: string): StackOutputValues {
     let text: string;
     try {
         text = fs.readFileSync(source === "-" ? 0 : source, "utf8");
@@ -218,13 +222,14 @@ function readPrevious(source: string): Record<string, unknown> {
     if (outputs === null || typeof outputs !== "object" || Array.isArray(outputs)) {
         throw new UsageError(`--previous ${source}: expected an object of stack outputs`);
     }
-    const record = outputs as Record<string, unknown>;
-    if (!["target", "mtlsEnabled", "trustAnchorRotation", "meshState"].some((key) => key in record)) {
-        throw new UsageError(`--previous ${source}: none of this project's outputs (target, mtlsEnabled, trustAnchorRotation, meshState): another stack's?`);
+    const record = outputs as StackOutputValues;
+    if (!IDENTIFYING_OUTPUTS.some((key) => key in record)) {
+        throw new UsageError(`--previous ${source}: none of this project's outputs (${IDENTIFYING_OUTPUTS.join(", ")}): another stack's?`);
     }
     const problems = Object.entries(PREVIOUS_CHECKS).flatMap(([key, check]) => {
-        const problem = check(record[key]);
-        return problem ? [`${key}: ${problem} (got ${JSON.stringify(record[key])})`] : [];
+        const value = record[key as StackOutputName];
+        const problem = check(value);
+        return problem ? [`${key}: ${problem} (got ${JSON.stringify(value)})`] : [];
     });
     if (problems.length > 0) throw new UsageError(`--previous ${source}: not a record this program wrote: ${problems.join("; ")}`);
     return record;
@@ -259,7 +264,7 @@ export async function plan(argv: string[], options: PlanOptions = {}): Promise<P
         if (!stack) throw new UsageError("which stack?");
         if (extra.length > 0) throw new UsageError(`one stack at a time (got ${positionals.join(", ")})`);
         if (!stackNames(root).includes(stack)) throw new UsageError(`no Pulumi.${stack}.yaml`);
-        if (!["text", "mermaid"].includes(values.format!)) throw new UsageError(`unknown format ${values.format}`);
+        if (!["text", "mermaid"].includes(values.format)) throw new UsageError(`unknown format ${values.format}`);
 
         let file;
         try {
@@ -289,7 +294,7 @@ export async function plan(argv: string[], options: PlanOptions = {}): Promise<P
         const resolved = resolveConfig(stackValues(config), secretKeys);
         const charts = chartLines(run);
         const output = [
-            `Plan for stack ${stack} (target ${run.outputs.target.value}), under Pulumi's mock runtime: no cluster, no backend.`,
+            `Plan for stack ${stack} (target ${String(run.outputs.target.value)}), under Pulumi's mock runtime: no cluster, no backend.`,
             previousOutputs
                 ? "Planned after the deployment whose outputs --previous gave (its rotation and mesh records)."
                 : `Planned as a stack never deployed: for one mid-rotation or mid-drain, add --previous previous.json ` +

@@ -26,7 +26,7 @@ options:
   --removals  as above
   --help      this text`;
 
-async function main(): Promise<number | void> {
+function main(): number | void {
     const options = parseCli(process.argv.slice(2), RENEWALS_USAGE, {
         preview: { type: "string" },
         targets: { type: "boolean", default: false },

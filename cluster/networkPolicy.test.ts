@@ -8,17 +8,7 @@
  * one, proven here before the mesh's tests rely on it.
  */
 import { strict as assert } from "node:assert";
-import {
-    allowed,
-    canonicalMirror,
-    namespaceIsolation,
-    NetworkPolicyObject,
-    opaqueMirrors,
-    Peer,
-    Pod,
-    PolicyRule,
-    selectorMatches,
-} from "../cluster/networkPolicy.cjs";
+import { allowed, canonicalMirror, namespaceIsolation, NetworkPolicyObject, opaqueMirrors, Peer, Pod, PolicyRule, selectorMatches } from "./networkPolicy.cjs";
 
 const NAMESPACES = ["x", "y", "z"];
 const PODS = ["a", "b", "c"];

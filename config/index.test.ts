@@ -7,8 +7,8 @@
  */
 import { strict as assert } from "node:assert";
 import { z } from "zod";
-import { configKey, ConfigError, resolveConfig } from "../config";
-import { configObject } from "../config/schema";
+import { configKey, ConfigError, resolveConfig } from ".";
+import { configObject } from "./schema";
 
 interface Leaf {
     path: (string | number)[];
@@ -16,7 +16,7 @@ interface Leaf {
 }
 
 function unwrap(schema: z.core.$ZodType): z.core.$ZodType {
-    while (schema instanceof z.ZodOptional || schema instanceof z.ZodDefault) schema = schema.unwrap() as z.core.$ZodType;
+    while (schema instanceof z.ZodOptional || schema instanceof z.ZodDefault) schema = schema.unwrap();
     return schema;
 }
 
@@ -28,7 +28,7 @@ function leavesOf(schema: z.core.$ZodType, path: (string | number)[] = []): Leaf
     const inner = unwrap(schema);
     if (inner instanceof z.ZodObject) return Object.entries(inner.shape).flatMap(([key, child]) => leavesOf(child as z.core.$ZodType, [...path, key]));
     const element = inner instanceof z.ZodArray ? inner.element : inner instanceof z.ZodRecord ? inner.valueType : undefined;
-    const within = element && unwrap(element as z.core.$ZodType) instanceof z.ZodObject ? itemAt(path) : undefined;
+    const within = element && unwrap(element) instanceof z.ZodObject ? itemAt(path) : undefined;
     return [{ path, schema: inner }, ...(within !== undefined ? leavesOf(element as z.core.$ZodType, [...path, within]) : [])];
 }
 
@@ -220,7 +220,9 @@ describe("hostile input is refused, naming the key, on every leaf of the config 
                         error = e;
                     }
                     if (!(error instanceof ConfigError)) {
-                        failures.push(`${dotted} = ${what}: ${error ? String(error).slice(0, 120) : "accepted"}`);
+                        failures.push(
+                            `${dotted} = ${what}: ${error instanceof Error ? String(error).slice(0, 120) : error ? JSON.stringify(error) : "accepted"}`,
+                        );
                         continue;
                     }
                     const own = error.problems.filter((p) => p.key === key || p.key.startsWith(`${key}.`) || p.key.startsWith(`${key}[`));

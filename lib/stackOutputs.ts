@@ -1,0 +1,53 @@
+/**
+ * The stack's outputs, by name, in one list: what index.ts exports and reads back of its own last
+ * deployment (through a StackReference to itself), and what the tools (`npm run plan -- --previous`,
+ * the e2e run, the plan snapshot), the workflows (`pulumi stack output …`) and the runbooks read.
+ * TypeScript readers take the names from here through {@link StackOutputValues}; the workflows and
+ * the docs are checked against the list (test/workflows.test.ts, test/docsCommands.test.ts).
+ */
+
+export const STACK_OUTPUTS = [
+    "target",
+    "mtlsEnabled",
+    // Records of what a run achieved, read back by the next run (lib/meshLifecycle.ts, lib/rotation.ts, lib/webhookTrust.ts).
+    "meshState",
+    "trustAnchorRotation",
+    "webhookTrust",
+    "identityIssuerMode",
+    "trustAnchorPem",
+    "trustAnchorFingerprintSha256",
+    "trustAnchorNotAfter",
+    "trustBundlePem",
+    // Only where they apply.
+    "identityIssuerNotAfter",
+    "identityIntermediateNotAfter",
+    "linkerdChartVersion",
+    "certManagerChartVersion",
+    "rotationJobSchedule",
+    "vizDashboard",
+] as const;
+
+export type StackOutputName = (typeof STACK_OUTPUTS)[number];
+
+/** A deployment's outputs as read back (`pulumi stack output --json`, a StackReference): any may be missing or malformed. */
+export type StackOutputValues = Partial<Record<StackOutputName, unknown>>;
+
+/**
+ * What each run reads back of the last deployment: the records its steps are checked against
+ * (rotation phase, mesh phase, webhook trust) and what says which objects it deployed.
+ */
+export const READ_BACK_OUTPUTS = [
+    "trustAnchorRotation",
+    "meshState",
+    "mtlsEnabled",
+    "linkerdChartVersion",
+    "identityIssuerMode",
+    "certManagerChartVersion",
+    "webhookTrust",
+    "vizDashboard",
+] as const satisfies readonly StackOutputName[];
+
+/** Whether a name is one of the stack's outputs. */
+export function isStackOutput(name: string): name is StackOutputName {
+    return (STACK_OUTPUTS as readonly string[]).includes(name);
+}
