@@ -112,10 +112,7 @@ export interface ProxyResources {
 /** The chart's `partials.resources` of the proxy's resources: what every container the injector adds gets. */
 function containerResources(r: ProxyResources | undefined): { limits?: Record<string, string>; requests?: Record<string, string> } {
     const pick = (field: "request" | "limit") =>
-        Object.fromEntries((["cpu", "memory"] as const).flatMap((name) => (r?.[name]?.[field] ? [[name, r[name][field]]] : []))) as Record<
-            string,
-            string
-        >;
+        Object.fromEntries((["cpu", "memory"] as const).flatMap((name) => (r?.[name]?.[field] ? [[name, r[name][field]]] : []))) as Record<string, string>;
     const [limits, requests] = [pick("limit"), pick("request")];
     return { ...(Object.keys(limits).length > 0 ? { limits } : {}), ...(Object.keys(requests).length > 0 ? { requests } : {}) };
 }
