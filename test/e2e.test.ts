@@ -219,7 +219,7 @@ describe("e2e (no cluster needed)", () => {
     });
 
     it("protocol classes: the script serves and calls each of them (run here, on loopback ports)", async function () {
-        this.timeout(20_000);
+        this.timeout(40_000);
         const shift = (port: number) => port + 20000;
         let script = PROTOCOL_SCRIPT;
         for (const p of E2E_PROTOCOLS) script = script.replaceAll(`(${p.port})`, `(${shift(p.port)})`).replaceAll(`:${p.port}/`, `:${shift(p.port)}/`);
@@ -230,7 +230,20 @@ describe("e2e (no cluster needed)", () => {
         const { spawn } = await import("node:child_process");
         const server = spawn(process.execPath, [file, "serve"], { stdio: "ignore" });
         try {
-            await new Promise((resolve) => setTimeout(resolve, 700));
+            // Until every port accepts a connection (a fixed pause was too short on a loaded machine).
+            const { connect } = await import("node:net");
+            const listening = (port: number) =>
+                new Promise<boolean>((resolve) => {
+                    const socket = connect(port, "127.0.0.1");
+                    socket.once("connect", () => (socket.destroy(), resolve(true)));
+                    socket.once("error", () => resolve(false));
+                });
+            for (const deadline = Date.now() + 15_000; ;) {
+                const up = await Promise.all(E2E_PROTOCOLS.map((p) => listening(shift(p.port))));
+                if (up.every(Boolean)) break;
+                assert.ok(Date.now() < deadline, "the protocol server did not listen within 15 s");
+                await new Promise((resolve) => setTimeout(resolve, 100));
+            }
             const client = spawnSync(process.execPath, [file, "call", "127.0.0.1"], { encoding: "utf8", timeout: 4000 });
             const verdict = protocolLogVerdict(client.stdout);
             assert.ok(verdict.ok, `${verdict.problems.join("; ")}\n${client.stdout}${client.stderr}`);

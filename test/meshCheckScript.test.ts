@@ -862,7 +862,8 @@ describe("mesh-check.mjs: evidence for rotation phases", () => {
         });
 
         it("a replica still on the old issuer, with no refusal: waited for within the budget, then the gate fails naming it", () => {
-            const result = gate({ replicas: [reissued.certPem, old.certPem] }, { IDENTITY_RELOAD_WAIT_SECONDS: "1" });
+            // A budget the first look cannot use up even on a loaded machine: the wait must be seen.
+            const result = gate({ replicas: [reissued.certPem, old.certPem] }, { IDENTITY_RELOAD_WAIT_SECONDS: "4" });
             assert.equal(result.status, 1);
             assert.match(result.stdout, /waiting for identity to load the live issuer/);
             assert.match(result.stderr, /rotation-gate: identity has not loaded the live issuer .* linkerd-identity-\S+ serves an issuer that expires /);
