@@ -147,6 +147,12 @@ export interface RunOptions {
     state?: ProviderState;
     /** Outputs a StackReference to this stack returns (the last deployment's outputs). */
     previousOutputs?: StackOutputValues;
+    /**
+     * Other stacks a StackReference may read, by stack name (`trust`, `eks`): their outputs as a
+     * run of theirs resolved them (secret ones stay secret). A reference to any other stack fails
+     * as the engine's does (pulumi pkg/backend/backend.go: `unknown stack`).
+     */
+    stacks?: Record<string, Record<string, ResolvedOutput>>;
     preview?: boolean;
     program?: Program;
     /** What reads find; default {@link defaultCluster}. */
@@ -234,6 +240,8 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     const engine: MockEngine = {
         state,
         previousOutputs: options.previousOutputs,
+        stacks: options.stacks ?? {},
+        stackName: options.stack,
         preview: options.preview ?? false,
         cluster: options.cluster ?? defaultCluster(),
         stackTransforms: [],
@@ -320,6 +328,8 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
 interface MockEngine {
     state: ProviderState;
     previousOutputs: StackOutputValues | undefined;
+    stacks: Record<string, Record<string, ResolvedOutput>>;
+    stackName: string;
     preview: boolean;
     cluster: FakeCluster;
     stackTransforms: pulumi.ResourceTransform[];
@@ -345,6 +355,32 @@ async function applyTransforms(args: pulumi.runtime.MockResourceArgs, engine: Mo
     return pulumi.runtime.deserializeProperty(serialized);
 }
 
+/**
+ * What the engine answers a StackReference read with (pulumi v3.259.0 pkg/resource/deploy/builtins.go
+ * readStackReference): the stack's outputs and the sorted names of those holding a secret, which the
+ * SDK marks secret again (@pulumi/pulumi 3.270.0 stackReference.js isSecretOutputName). Names parse as
+ * on the DIY backend (pkg/backend/diy/store.go): `<stack>`, `organization/<stack>` or
+ * `organization/<project>/<stack>`. A reference to this stack reads its last deployment's outputs.
+ */
+function readStackReference(name: string, engine: MockEngine): { name: string; outputs: Record<string, unknown>; secretOutputNames: string[] } {
+    const parts = name.split("/");
+    const stack = parts[parts.length - 1];
+    const wellFormed = parts.length === 1 || (parts[0] === ORGANIZATION && (parts.length === 2 || (parts.length === 3 && parts[1] === PROJECT)));
+    if (!wellFormed) throw new Error(`mock runtime: stack reference "${name}" is not <stack>, ${ORGANIZATION}/<stack> or ${ORGANIZATION}/${PROJECT}/<stack>`);
+    if (stack === engine.stackName && !(stack in engine.stacks)) return { name, outputs: engine.previousOutputs ?? {}, secretOutputNames: [] };
+    const outputs = engine.stacks[stack];
+    if (!outputs) throw new Error(`unknown stack "${name}"`);
+    const entries = Object.entries(outputs);
+    return {
+        name,
+        outputs: Object.fromEntries(entries.map(([key, output]) => [key, output.secret ? pulumi.secret(output.value) : output.value])),
+        secretOutputNames: entries
+            .filter(([, output]) => output.secret)
+            .map(([key]) => key)
+            .sort(),
+    };
+}
+
 /** Outputs the provider computes (beyond echoing inputs), by type: unknown at preview for a new or changed resource. */
 const COMPUTED: Record<string, string[]> = {
     "tls:index/privateKey:PrivateKey": ["privateKeyPem", "privateKeyPemPkcs8", "publicKeyPem", "publicKeyFingerprintSha256"],
@@ -359,10 +395,7 @@ async function mockResource(args: pulumi.runtime.MockResourceArgs, engine: MockE
     const key = `${args.type}::${args.name}`;
     const isRead = Boolean(args.id);
     const id = args.id || `${args.name}-id`;
-    if (args.type === "pulumi:pulumi:StackReference") {
-        // A read of the last deployment's outputs: never from the provider state.
-        return { id, state: { ...args.inputs, outputs: engine.previousOutputs ?? {}, secretOutputNames: [] } };
-    }
+    if (args.type === "pulumi:pulumi:StackReference") return { id, state: readStackReference(String(args.inputs.name ?? id), engine) };
     if (isRead) {
         const cluster = engine.cluster;
         if (args.type === "kubernetes:core/v1:Namespace" && !cluster.objects[`${args.type}::${args.id}`] && !cluster.missingNamespaces?.includes(args.id!)) {
