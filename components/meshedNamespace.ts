@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { MeshConfig } from "../config";
 import { MeshedNamespacePolicyArgs, meshedNamespacePolicies, opaquePortsAnnotation } from "../lib/networkPolicies";
+import { EgressMode, egressAnnotations } from "../lib/egress";
 import { LINKERD_OBJECTS } from "../lib/registry";
 import { PATCH_FORCE } from "./transforms";
 
@@ -14,7 +15,10 @@ import { PATCH_FORCE } from "./transforms";
 export type Authorization = Omit<MeshConfig["mtls"]["authorizations"][number], "namespace">;
 
 /** Proxy settings a namespace gives its pods (config `mtls.namespaceOptions`). */
-export type ProxyOptions = Partial<Pick<MeshConfig["mtls"]["namespaceOptions"][string], "opaquePorts" | "skipInboundPorts" | "skipOutboundPorts">>;
+export type ProxyOptions = Partial<Pick<MeshConfig["mtls"]["namespaceOptions"][string], "opaquePorts" | "skipInboundPorts" | "skipOutboundPorts">> & {
+    /** The namespace's egress control (lib/egress.ts `egressOf`): its annotations. */
+    egressMode?: EgressMode;
+};
 
 export interface MeshedNamespaceArgs {
     /** The existing namespace (created by its Helm charts): patched, never taken over. */
@@ -80,6 +84,8 @@ export function proxyAnnotations(proxy: ProxyOptions = {}): Record<string, strin
         // Ports the proxy does not touch at all: plaintext, for protocols that cannot go through it.
         "config.linkerd.io/skip-inbound-ports": list(proxy.skipInboundPorts),
         "config.linkerd.io/skip-outbound-ports": list(proxy.skipOutboundPorts),
+        // Hostname labels where egress is watched; no outbound bypass where it is enforced.
+        ...egressAnnotations(proxy.egressMode),
     };
     return Object.fromEntries(Object.entries(annotations).filter((entry): entry is [string, string] => entry[1] !== undefined));
 }

@@ -5,6 +5,7 @@
  */
 import { validateGkePrivate } from "./cluster";
 import { validateCertManagerNamespace } from "./certManager";
+import { validateEgressBypass, validateEgressHosts, validateEgressNetworks, validateEgressPorts, validateEgressTlsRoutes } from "./egress";
 import { validateAnchorExpiryThresholds, validateIntermediateLifetimes, validateIssuerLifetimes } from "./identity";
 import { validateControllerReplicas, validateSingleNode, validateWebhookFailurePolicy } from "./linkerd";
 import { validateAuthorizations, validateIngress, validateNamespaceOptions, validateNamespaces, validateNetworkPosture, validateTraefikValues } from "./mtls";
@@ -23,6 +24,11 @@ export {
     validateCertManagerNamespace,
     validateControllerReplicas,
     validateDashboardIngress,
+    validateEgressBypass,
+    validateEgressHosts,
+    validateEgressNetworks,
+    validateEgressPorts,
+    validateEgressTlsRoutes,
     validateGkePrivate,
     validateGrafanaDashboardsNamespace,
     validateIngress,
@@ -56,6 +62,11 @@ export const CONFIG_RULES: readonly ConfigRule[] = [
     validateTraefikValues,
     validateAuthorizations,
     validateNetworkPosture,
+    validateEgressHosts,
+    validateEgressNetworks,
+    validateEgressTlsRoutes,
+    validateEgressPorts,
+    validateEgressBypass,
     validateNamespaces,
     validateCertManagerNamespace,
     validateSingleNode,
