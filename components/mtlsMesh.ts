@@ -4,6 +4,7 @@ import * as crypto from "node:crypto";
 import { configKey, type MeshConfig } from "../config";
 import { ConfigSecrets } from "../config/secrets";
 import { SINGLE_NODE_TARGETS } from "../config/schema";
+import { egressOf, planEgress } from "../lib/egress";
 import { drainingNamespaces, injectedNamespaces, injectorScope, MeshPlan, strictNamespaces } from "../lib/meshLifecycle";
 import { inNamespaces, namespacePosture, NetworkPolicySpec, platformPolicies, Scraper } from "../lib/networkPolicies";
 import { injectedPodProbe } from "../lib/podSecurity";
@@ -13,6 +14,7 @@ import type { RotationPlan } from "../lib/rotation";
 import { CertManager } from "./certManager";
 import { RunCompletion } from "./completion";
 import { GatewayApiCrds } from "./gatewayApi";
+import { EgressControl } from "./egressControl";
 import { CertManagerIdentityIssuer, IdentityIssuer } from "./identityIssuer";
 import { IntermediateCa } from "./intermediateCa";
 import { LinkerdControlPlane } from "./linkerdControlPlane";
@@ -364,7 +366,8 @@ export class MtlsMesh extends pulumi.ComponentResource {
         const linkerd = config.linkerd;
         const cniEnabled = linkerd.cni.enabled;
         const namespace = linkerdNamespace(`${name}-linkerd-namespace`, CONTROL_PLANE_NAMESPACE, cniEnabled, inCluster);
-        const gatewayApi = new GatewayApiCrds(`${name}-gateway-api`, { mode: linkerd.gatewayApi }, inCluster);
+        const egress = planEgress({ mtls: config.mtls, namespaces: injectedNamespaces(mesh), gatewayApi: linkerd.gatewayApi });
+        const gatewayApi = new GatewayApiCrds(`${name}-gateway-api`, { mode: linkerd.gatewayApi, tlsRoutes: egress.installTlsRoutes }, inCluster);
         const viz = config.viz.enabled ? VIZ_NAMESPACE : undefined;
         const ingress = mesh.ingress;
 
@@ -479,11 +482,13 @@ export class MtlsMesh extends pulumi.ComponentResource {
         // What the control-plane pods must have started with: the bundle (read once at start:
         // controller/cmd/identity/main.go:68) and, in static mode, the webhook serving certificates.
         const controlPlaneDigest = pulumi
-            .all([trust.bundle, ...linkerdWebhooks.certificates])
+            // The destination controller decides at start whether it watches TLSRoutes (lib/registry.ts GATEWAY_API_TLSROUTE).
+            .all([trust.bundle, ...linkerdWebhooks.certificates, ...(egress.installTlsRoutes ? ["tlsroutes.gateway.networking.k8s.io/v1alpha2"] : [])])
             .apply((parts) => crypto.createHash("sha256").update(parts.join("\n")).digest("hex").slice(0, 16));
         const job = config.rotationJob;
         const signingSha256 = trust.signing.anchor.fingerprintSha256.apply((f) => f.replace(/:/g, ""));
         const namespaceOptions = config.mtls.namespaceOptions;
+        const proxyOf = (namespace: string) => ({ ...namespaceOptions[namespace], egressMode: egressOf(config.mtls, namespace).mode });
         const maintenance = new MeshMaintenance(
             `${name}-maintenance`,
             {
@@ -496,7 +501,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
                     mesh.namespaces.filter((n) => n.inject).map((n) => [n.name, n.mode === "strict" ? STRICT_POLICY : "all-unauthenticated"]),
                 ),
                 expectedAnnotations: Object.fromEntries(
-                    meshed.map((n) => [n, proxyAnnotations(namespaceOptions[n])] as const).filter(([, annotations]) => Object.keys(annotations).length > 0),
+                    meshed.map((n) => [n, proxyAnnotations(proxyOf(n))] as const).filter(([, annotations]) => Object.keys(annotations).length > 0),
                 ),
                 ingress: ingress
                     ? {
@@ -572,7 +577,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
                         namespace: plan.name,
                         inject: plan.inject,
                         mode: plan.mode,
-                        proxy: plan.inject ? namespaceOptions[plan.name] : undefined,
+                        proxy: plan.inject ? proxyOf(plan.name) : undefined,
                         networkPolicy: config.mtls.networkPolicies
                             ? { controlPlaneNamespace: CONTROL_PLANE_NAMESPACE, vizNamespace: viz, scraper, posture: namespacePosture(config.mtls, plan.name) }
                             : undefined,
@@ -608,6 +613,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
               )
             : undefined;
         namespacesReady([...namespaces.flatMap((n) => n.ready), ...(meshedIngress ? meshedIngress.ready : [])]);
+        if (egress.namespaces.length > 0) new EgressControl(`${name}-egress`, { plan: egress, waitFor: [controlPlane] }, inCluster);
 
         const gke = config.cluster.gkePrivate;
         if (gke) {
@@ -803,6 +809,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
                     ? { kind: "PrometheusRule", namespace: controlPlaneNamespace.metadata.name, labels: obs.ruleLabels }
                     : { kind: "ConfigMap", namespace: namespace.metadata.name },
                 runbookUrl: obs.runbookUrl === undefined ? undefined : secrets.keep(["observability", "runbookUrl"], obs.runbookUrl),
+                egress: planEgress({ mtls: config.mtls, namespaces: config.mtls.namespaces, gatewayApi: config.linkerd.gatewayApi }),
             },
             inCluster,
         );

@@ -20,6 +20,7 @@
  * - One protocol per (EgressNetwork, port): GRPC > HTTP > TLS > TCP routes (grpc/src/outbound.rs `to_proto`).
  */
 import { BlockList, isIPv4 } from "node:net";
+import type { NetworkPolicySpec } from "./networkPolicies";
 import { EGRESS } from "./registry";
 
 export type EgressMode = "off" | "audit" | "enforce";
@@ -132,7 +133,7 @@ export interface NamespaceEgressPlan {
     /** The namespace's EgressNetwork: Allow (audit) or Deny (enforce). */
     network: EgressObject;
     /** The CIDR layer (enforce with allowedNetworks): a NetworkPolicy spec. */
-    networkPolicy?: { name: string; spec: Record<string, unknown> };
+    networkPolicy?: NetworkPolicySpec;
 }
 
 export interface EgressPlan {
@@ -185,7 +186,7 @@ function hostRoute(namespace: string, host: EgressHost): EgressObject {
  * address included. NetworkPolicy peers by selector for pods (ipBlock is for cluster-external IPs:
  * kubernetes.io concepts/services-networking/network-policies).
  */
-function cidrLayer(settings: EgressSettings): Record<string, unknown> {
+function cidrLayer(settings: EgressSettings): NetworkPolicySpec["spec"] {
     const blocks = [...settings.allowedNetworks, ...settings.platformNetworks].map((cidr) => ({ ipBlock: { cidr } }));
     return {
         podSelector: {},
@@ -210,7 +211,7 @@ function namespacePlan(namespace: string, settings: EgressSettings & { mode: Exc
         mode: settings.mode,
         allowances,
         network: egressNetwork(namespace, EGRESS.networkName, enforce ? "Deny" : "Allow"),
-        networkPolicy: enforce && settings.allowedNetworks.length > 0 ? { name: EGRESS.networkPolicyName, spec: cidrLayer(settings) } : undefined,
+        networkPolicy: enforce && settings.allowedNetworks.length > 0 ? { name: EGRESS.networkPolicyName, namespace, spec: cidrLayer(settings) } : undefined,
     };
 }
 

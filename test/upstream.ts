@@ -7,7 +7,7 @@
  */
 import YAML from "yaml";
 import type { RecordedResource } from "../tools/mockRuntime";
-import { CHARTS, GATEWAY_API, HELM_CHART_CONFIG_CRD, PinnedChart, PROMETHEUS_OPERATOR_CRDS } from "../lib/registry";
+import { CHARTS, GATEWAY_API, GATEWAY_API_TLSROUTE, HELM_CHART_CONFIG_CRD, PinnedChart, PROMETHEUS_OPERATOR_CRDS } from "../lib/registry";
 import { chartFiles, helm, render, RenderedObject, RenderOptions, renderCached } from "../tools/helm";
 import { CrdSchemas, KubeObject, validateObject } from "../tools/kubeValidate";
 import { chartArchive, pinnedFile, UpstreamUnavailable } from "../tools/upstream";
@@ -89,9 +89,11 @@ export async function crdSchemas(): Promise<CrdSchemas> {
     return schemas;
 }
 
-/** The pinned Gateway API standard CRDs, verified. */
+/** The pinned Gateway API standard CRDs, and the experimental TLSRoute the program installs for egress control, verified. */
 export async function gatewayApiCrds(): Promise<KubeObject[]> {
-    return (await Promise.all(GATEWAY_API.files.map(pinnedFile))).flatMap((text) => YAML.parseAllDocuments(text).map((d) => d.toJS() as KubeObject));
+    return (await Promise.all([...GATEWAY_API.files, GATEWAY_API_TLSROUTE].map(pinnedFile))).flatMap((text) =>
+        YAML.parseAllDocuments(text).map((d) => d.toJS() as KubeObject),
+    );
 }
 
 /** Kinds whose CRDs are optional artefacts: not in the mirrors CI is given, fetched when reachable. */
