@@ -1032,10 +1032,13 @@ function strictPreflight() {
     }
 }
 
-/** The mesh's own policies (an earlier run's): not part of what the namespace isolates by itself. */
+/**
+ * The mesh's own policies (an earlier run's): not part of what the namespace isolates by itself. The
+ * egress layer (lib/registry.ts EGRESS.networkPolicyName) isolates egress on purpose, in enforce mode.
+ */
 const isMeshPolicy = (policy) =>
     policy.metadata?.labels?.["app.kubernetes.io/part-of"] === "akko-mtls" &&
-    (policy.metadata.name === "linkerd-mesh" || policy.metadata.name.startsWith("linkerd-mesh-opaque-"));
+    (policy.metadata.name === "linkerd-mesh" || policy.metadata.name.startsWith("linkerd-mesh-opaque-") || policy.metadata.name === "akko-egress-networks");
 
 /**
  * Each meshed namespace's own NetworkPolicies against what the config says they isolate: the mesh's

@@ -20,7 +20,7 @@
  * - One protocol per (EgressNetwork, port): GRPC > HTTP > TLS > TCP routes (grpc/src/outbound.rs `to_proto`).
  */
 import { BlockList, isIPv4 } from "node:net";
-import type { NetworkPolicySpec } from "./networkPolicies";
+import { namespacePosture, type NetworkPolicySpec, type PostureSettings } from "./networkPolicies";
 import { EGRESS } from "./registry";
 
 export type EgressMode = "off" | "audit" | "enforce";
@@ -34,9 +34,10 @@ export interface EgressSettings {
 }
 
 /** The part of `mtls` egress control reads (structural: lib/ does not import the config). */
-export interface EgressConfigView {
+export interface EgressConfigView extends PostureSettings {
     egress: EgressSettings;
-    namespaceOptions: Readonly<Record<string, { egress?: Partial<EgressSettings>; skipOutboundPorts?: readonly number[] }>>;
+    namespaceOptions: PostureSettings["namespaceOptions"] &
+        Readonly<Record<string, { egress?: Partial<EgressSettings>; skipOutboundPorts?: readonly number[] }>>;
 }
 
 /** The setting of a namespace: each key of its `egress` options replaces the stack's. */
@@ -195,8 +196,12 @@ function cidrLayer(settings: EgressSettings): NetworkPolicySpec["spec"] {
     };
 }
 
-/** The plan of one namespace whose mode is not off. */
-function namespacePlan(namespace: string, settings: EgressSettings & { mode: Exclude<EgressMode, "off"> }): NamespaceEgressPlan {
+/**
+ * The plan of one namespace whose mode is not off. The CIDR layer only where the namespace's own
+ * policies leave egress open: NetworkPolicies add up, so the layer's "every pod" rule would reopen
+ * in-cluster traffic that a namespace isolating egress closed; there, its own policies are the layer.
+ */
+function namespacePlan(namespace: string, settings: EgressSettings & { mode: Exclude<EgressMode, "off"> }, ownEgressIsolation: boolean): NamespaceEgressPlan {
     const enforce = settings.mode === "enforce";
     const hosts = parsedHosts(settings.allowedHosts);
     // Audit allows everything: the allow-list is enforce's. Named routes would only rename what audit counts.
@@ -211,7 +216,10 @@ function namespacePlan(namespace: string, settings: EgressSettings & { mode: Exc
         mode: settings.mode,
         allowances,
         network: egressNetwork(namespace, EGRESS.networkName, enforce ? "Deny" : "Allow"),
-        networkPolicy: enforce && settings.allowedNetworks.length > 0 ? { name: EGRESS.networkPolicyName, namespace, spec: cidrLayer(settings) } : undefined,
+        networkPolicy:
+            enforce && settings.allowedNetworks.length > 0 && !ownEgressIsolation
+                ? { name: EGRESS.networkPolicyName, namespace, spec: cidrLayer(settings) }
+                : undefined,
     };
 }
 
@@ -219,7 +227,8 @@ function namespacePlan(namespace: string, settings: EgressSettings & { mode: Exc
 export function planEgress(args: { mtls: EgressConfigView; namespaces: readonly string[]; gatewayApi: "install" | "present" }): EgressPlan {
     const plans = args.namespaces.flatMap((namespace) => {
         const settings = egressOf(args.mtls, namespace);
-        return settings.mode === "off" ? [] : [namespacePlan(namespace, { ...settings, mode: settings.mode })];
+        const ownEgressIsolation = namespacePosture(args.mtls, namespace).denyEgress;
+        return settings.mode === "off" ? [] : [namespacePlan(namespace, { ...settings, mode: settings.mode }, ownEgressIsolation)];
     });
     return {
         namespaces: plans,

@@ -11,6 +11,7 @@ import { egressDashboard, egressPromql, egressRuleGroups } from "../components/o
 import { dependsOn, ofType, one, ProgramRun, RecordedResource } from "../tools/mockRuntime";
 import { normalize } from "../tools/planSnapshot";
 import { asObject, assertValid, schemasFor } from "./crdSchemas";
+import { runScript } from "./fakeCluster";
 import { runStack, runStackOk, STACKS } from "./helpers";
 
 const NAMESPACE_PATCH = "kubernetes:core/v1:NamespacePatch";
@@ -162,6 +163,30 @@ describe("egress control", () => {
             undefined,
             "audit refuses nothing: no alert",
         );
+    });
+});
+
+describe("the network preflight on a namespace whose egress is enforced", () => {
+    it("does not count the egress layer of an earlier run as the namespace's own isolation", async () => {
+        const run = await runEgress("eks", enforceConfig("eks"));
+        const layer = one(run, NETWORK_POLICY, "akko-egress-akko-akko-egress-networks").inputs;
+        const declared = { akko: { denyIngress: false, denyEgress: false, opaqueIngress: [], opaqueEgress: [], opaquePorts: [] } };
+        const result = runScript({
+            issuer: { certPem: "unused" },
+            bundle: "unused",
+            answer: [["get networkpolicies.networking.k8s.io -n akko", JSON.stringify({ items: [layer] })]],
+            env: { TASKS: "network-posture", NETWORK_POSTURE: JSON.stringify(declared) },
+        });
+        assert.equal(result.status, 0, result.stderr);
+        // The same policy written by the operator (without the mesh's label) is theirs, and counts.
+        const theirs = { ...layer, metadata: { name: layer.metadata.name, namespace: "akko" } };
+        const refused = runScript({
+            issuer: { certPem: "unused" },
+            bundle: "unused",
+            answer: [["get networkpolicies.networking.k8s.io -n akko", JSON.stringify({ items: [theirs] })]],
+            env: { TASKS: "network-posture", NETWORK_POSTURE: JSON.stringify(declared) },
+        });
+        assert.equal(refused.status, 1);
     });
 });
 
