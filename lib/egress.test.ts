@@ -106,7 +106,7 @@ describe("lib/egress", () => {
         const plan = planEgress({ mtls, namespaces: ["akko", "spark"], gatewayApi: "install" });
         const layer: NetworkPolicyObject[] = plan.namespaces
             .filter((n) => n.networkPolicy)
-            .map((n) => ({ metadata: { name: n.networkPolicy!.name, namespace: n.namespace }, spec: n.networkPolicy!.spec as NetworkPolicyObject["spec"] }));
+            .map((n) => ({ metadata: { name: n.networkPolicy!.name, namespace: n.namespace }, spec: n.networkPolicy!.spec }));
 
         // [what, from, to, port, protocol, before, after]
         const flows: [string, Endpoint, Endpoint, number, "TCP" | "UDP", boolean, boolean][] = [
@@ -137,7 +137,7 @@ describe("lib/egress", () => {
                     namespace: "akko",
                     controlPlaneNamespace: "linkerd",
                     posture: { denyIngress: false, denyEgress: true, opaqueIngress: [], opaqueEgress: [] },
-                }).map((p) => ({ metadata: { name: p.name, namespace: p.namespace }, spec: p.spec as NetworkPolicyObject["spec"] })),
+                }).map((p) => ({ metadata: { name: p.name, namespace: p.namespace }, spec: p.spec })),
             ];
             const isolating = planEgress({
                 mtls: { ...mtls, namespaceDefaults: { denyIngress: true, denyEgress: true } },
