@@ -1,6 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { EgressPlan } from "../lib/egress";
+import { EGRESS_BYPASS_POLICY, egressBypassPolicy } from "../lib/egressBypass";
 
 export interface EgressControlArgs {
     /** What each meshed namespace gets (lib/egress.ts `planEgress`); namespaces whose mode is off are not in it. */
@@ -12,6 +13,12 @@ export interface EgressControlArgs {
      * @default []
      */
     waitFor?: pulumi.Input<pulumi.Resource>[];
+    /**
+     * Whether Linkerd's CNI plugin sets up the pods' redirection: then no container of an enforced
+     * namespace may hold NET_ADMIN, linkerd-init included (lib/egressBypass.ts).
+     * @default false
+     */
+    cniEnabled?: boolean;
 }
 
 /**
@@ -62,6 +69,23 @@ export class EgressControl extends pulumi.ComponentResource {
                 );
             }
         }
+        if (args.plan.enforced.length > 0) this.ready.push(...this.noBypass(name, args));
         this.registerOutputs({ enforcedNamespaces: this.enforcedNamespaces, auditedNamespaces: this.auditedNamespaces });
+    }
+
+    /** The admission policy that keeps enforced namespaces' pods from going around their proxy, and its binding. */
+    private noBypass(name: string, args: EgressControlArgs): pulumi.Resource[] {
+        const metadata = { name: EGRESS_BYPASS_POLICY, labels: { "app.kubernetes.io/part-of": "akko-mtls", "app.kubernetes.io/component": "egress" } };
+        const policy = new k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
+            `${name}-no-bypass`,
+            { metadata, spec: egressBypassPolicy({ namespaces: args.plan.enforced, cniEnabled: args.cniEnabled ?? false }) },
+            { parent: this },
+        );
+        const binding = new k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
+            `${name}-no-bypass`,
+            { metadata, spec: { policyName: policy.metadata.name, validationActions: ["Deny"] } },
+            { parent: this },
+        );
+        return [policy, binding];
     }
 }

@@ -613,7 +613,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
               )
             : undefined;
         namespacesReady([...namespaces.flatMap((n) => n.ready), ...(meshedIngress ? meshedIngress.ready : [])]);
-        if (egress.namespaces.length > 0) new EgressControl(`${name}-egress`, { plan: egress, waitFor: [controlPlane] }, inCluster);
+        if (egress.namespaces.length > 0) new EgressControl(`${name}-egress`, { plan: egress, waitFor: [controlPlane], cniEnabled }, inCluster);
 
         const gke = config.cluster.gkePrivate;
         if (gke) {

@@ -58,6 +58,11 @@ describe("egress control", () => {
                 );
                 assert.equal(egressObjects(run).length, networks.length);
                 assert.deepEqual(
+                    run.resources.filter((r) => r.name === "akko-egress-no-bypass"),
+                    [],
+                    "audit refuses no pod",
+                );
+                assert.deepEqual(
                     ofType(run, NETWORK_POLICY).filter((p) => p.inputs.metadata.name === "akko-egress-networks"),
                     [],
                 );
@@ -86,6 +91,9 @@ describe("egress control", () => {
                     const annotations = one(run, NAMESPACE_PATCH, `akko-mesh-${ns}-annotations`).inputs.metadata.annotations;
                     assert.equal(annotations["config.linkerd.io/skip-outbound-ports"], "", "no outbound port bypasses the proxy");
                     const policy = one(run, NETWORK_POLICY, `akko-egress-${ns}-akko-egress-networks`);
+                    const noBypass = one(run, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy", "akko-egress-no-bypass");
+                    assert.deepEqual(noBypass.inputs.spec.matchConstraints.namespaceSelector.matchExpressions[0].values, NAMESPACES);
+                    one(run, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding", "akko-egress-no-bypass");
                     assert.deepEqual(policy.inputs.spec.egress[1].to, [{ ipBlock: { cidr: S3_NETWORK } }, { ipBlock: { cidr: "10.0.0.1/32" } }]);
                 }
             });
@@ -93,7 +101,11 @@ describe("egress control", () => {
             it("every egress object is valid against the pinned CRDs", async function () {
                 const schemas = await schemasFor(this);
                 const runs = await Promise.all([runEgress(stack, { mode: "audit" }), runEgress(stack, enforceConfig(stack))]);
-                const objects: RecordedResource[] = runs.flatMap((run) => [...egressObjects(run), ...ofType(run, NETWORK_POLICY)]);
+                const objects: RecordedResource[] = runs.flatMap((run) => [
+                    ...egressObjects(run),
+                    ...ofType(run, NETWORK_POLICY),
+                    ...run.resources.filter((r) => r.name.startsWith("akko-egress-no-bypass")),
+                ]);
                 assert.ok(objects.length > 0);
                 for (const object of objects) await assertValid(schemas, asObject(object), object.name);
             });
