@@ -50,6 +50,17 @@ describe("documentation", () => {
         assert.deepEqual(inline(french), inline(english));
     });
 
+    it("the egress runbook exists in English and French, with the same sections, commands, tables and PromQL", () => {
+        const { english, french } = sameRunbook("egress");
+        const rows = (markdown: string) => markdown.split("\n").filter((l) => l.startsWith("|")).length;
+        assert.equal(rows(french), rows(english));
+        for (const text of [english, french]) {
+            for (const name of ["akko-egress", "akko-egress-networks", "akko-mtls-egress-no-bypass", "LinkerdEgressDenied", "2102", "linkerd-egress"]) {
+                assert.ok(text.includes(name), name);
+            }
+        }
+    });
+
     it("every relative link in the README and docs/ points to a file that exists", () => {
         for (const file of ["README.md", ...markdownFiles("docs")]) {
             for (const [, target] of read(file).matchAll(/\]\(([^)#\s]+)(#[^)]*)?\)/g)) {
