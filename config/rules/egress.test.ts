@@ -90,14 +90,28 @@ describe("rules: egress", () => {
             );
         });
 
-        it("refuses platformNetworks where no NetworkPolicy layer exists (they would do nothing)", () => {
+        it("refuses platformNetworks where no namespace has allowedNetworks (they would do nothing)", () => {
             const issues = issuesOf(
                 validateEgressNetworks,
                 withEgress("eks", { mode: "enforce", platformNetworks: ["10.0.0.10/32"] }, { spark: { egress: { allowedNetworks: ["52.0.0.0/8"] } } }),
             );
-            assert.equal(issues.length, 1);
-            assert.equal(issues[0][0], "mtls.egress.platformNetworks");
-            assert.match(issues[0][1], /namespace akko: mode enforce, 0 allowed networks/);
+            assert.deepEqual(issues, []);
+            const none = issuesOf(validateEgressNetworks, withEgress("eks", { mode: "enforce", platformNetworks: ["10.0.0.10/32"] }));
+            assert.deepEqual(none, [
+                [
+                    "mtls.egress.platformNetworks",
+                    "widens the NetworkPolicy layer, which only allowedNetworks creates, and akko, spark have none: set allowedNetworks, or remove it",
+                ],
+            ]);
+        });
+
+        it("accepts platformNetworks prepared in audit, and inherited by an audited namespace", () => {
+            const config = withEgress(
+                "eks",
+                { mode: "audit", allowedNetworks: ["52.0.0.0/8"], platformNetworks: ["10.0.0.10/32"] },
+                { spark: { egress: { mode: "enforce" } } },
+            );
+            assert.deepEqual(issuesOf(validateEgressNetworks, config), []);
         });
     });
 

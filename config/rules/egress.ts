@@ -48,7 +48,7 @@ export function validateEgressHosts(config: ConfigShape, ctx: RuleContext): void
  * Allowed networks lie outside Linkerd's clusterNetworks: Linkerd never applies egress policy there,
  * and marks an EgressNetwork that overlaps them not Accepted (`EgressReasonNetworkOverlap`), so a Deny
  * would then block every host. Platform networks only widen the NetworkPolicy layer, which only
- * `allowedNetworks` creates: alone they would do nothing.
+ * `allowedNetworks` creates (in enforce): without allowed networks they would do nothing, in any mode.
  */
 export function validateEgressNetworks(config: ConfigShape, ctx: RuleContext): void {
     const report = reporter(ctx);
@@ -65,15 +65,24 @@ export function validateEgressNetworks(config: ConfigShape, ctx: RuleContext): v
             }
         });
     }
+    // By key: the stack's list counts as used when any namespace that inherits it would get the layer in enforce.
+    const useful = new Map<string, { path: string[]; used: boolean; namespaces: string[] }>();
     for (const namespace of config.mtls.namespaces) {
         const settings = egressOf(config.mtls, namespace);
-        if (settings.platformNetworks.length > 0 && (settings.mode !== "enforce" || settings.allowedNetworks.length === 0)) {
-            report(
-                egressKey(config.mtls, namespace, "platformNetworks"),
-                `widens the NetworkPolicy layer, which only enforce with allowedNetworks creates (namespace ${namespace}: mode ` +
-                    `${settings.mode}, ${settings.allowedNetworks.length} allowed networks): set allowedNetworks, or remove it`,
-            );
-        }
+        if (settings.platformNetworks.length === 0) continue;
+        const path = egressKey(config.mtls, namespace, "platformNetworks");
+        const entry = useful.get(path.join(".")) ?? { path, used: false, namespaces: [] };
+        entry.used ||= settings.allowedNetworks.length > 0;
+        entry.namespaces.push(namespace);
+        useful.set(path.join("."), entry);
+    }
+    for (const { path, used, namespaces } of useful.values()) {
+        if (used) continue;
+        report(
+            path,
+            `widens the NetworkPolicy layer, which only allowedNetworks creates, and ${namespaces.join(", ")} ` +
+                `${namespaces.length === 1 ? "has" : "have"} none: set allowedNetworks, or remove it`,
+        );
     }
 }
 
