@@ -12,6 +12,9 @@ import { dependsOn, ofType, one, ProgramRun, RecordedResource } from "../tools/m
 import { normalize } from "../tools/planSnapshot";
 import { asObject, assertValid, schemasFor } from "./crdSchemas";
 import { runScript } from "./fakeCluster";
+import { upstream } from "./upstream";
+import { pinnedFile } from "../tools/upstream";
+import { GATEWAY_API, GATEWAY_API_TLSROUTE } from "../lib/registry";
 import { runStack, runStackOk, STACKS } from "./helpers";
 
 const NAMESPACE_PATCH = "kubernetes:core/v1:NamespacePatch";
@@ -130,6 +133,19 @@ describe("egress control", () => {
                 .find((e: any) => e.name === "CONTROL_PLANE_DIGEST")?.value;
         assert.ok(digest(off));
         assert.notEqual(digest(audit), digest(off));
+    });
+
+    it("the pinned TLSRoute CRD is Gateway API v1.2.1's experimental one, serving v1alpha2 (what Linkerd edge-26.8.3 watches)", async function () {
+        const text = await upstream(this, () => pinnedFile(GATEWAY_API_TLSROUTE));
+        const crd = YAML.parse(text);
+        assert.equal(crd.metadata.name, "tlsroutes.gateway.networking.k8s.io");
+        assert.equal(crd.metadata.annotations["gateway.networking.k8s.io/bundle-version"], GATEWAY_API.bundleVersion);
+        assert.equal(crd.metadata.annotations["gateway.networking.k8s.io/channel"], "experimental");
+        assert.deepEqual(
+            crd.spec.versions.filter((v: any) => v.served).map((v: any) => v.name),
+            ["v1alpha2"],
+        );
+        assert.equal(GATEWAY_API_TLSROUTE.commit, GATEWAY_API.files[0].commit, "the same commit as the standard CRDs");
     });
 
     it("what a target cannot express is refused before any resource, naming the key and the fix", async () => {

@@ -75,7 +75,9 @@ export function crdObjects(): Promise<KubeObject[]> {
             namespace: "cert-manager",
             values: { crds: { enabled: true } },
         }).filter((o) => o.kind === "CustomResourceDefinition");
-        return [...linkerd, ...certManager, ...(await gatewayApiCrds())];
+        // The experimental TLSRoute the program installs for egress control (lib/registry.ts GATEWAY_API_TLSROUTE).
+        const tlsRoute = YAML.parseAllDocuments(await pinnedFile(GATEWAY_API_TLSROUTE)).map((d) => d.toJS() as KubeObject);
+        return [...linkerd, ...certManager, ...(await gatewayApiCrds()), ...tlsRoute];
     })();
     crds.catch(() => (crds = undefined));
     return crds;
@@ -89,11 +91,9 @@ export async function crdSchemas(): Promise<CrdSchemas> {
     return schemas;
 }
 
-/** The pinned Gateway API standard CRDs, and the experimental TLSRoute the program installs for egress control, verified. */
+/** The pinned Gateway API standard CRDs, verified. */
 export async function gatewayApiCrds(): Promise<KubeObject[]> {
-    return (await Promise.all([...GATEWAY_API.files, GATEWAY_API_TLSROUTE].map(pinnedFile))).flatMap((text) =>
-        YAML.parseAllDocuments(text).map((d) => d.toJS() as KubeObject),
-    );
+    return (await Promise.all(GATEWAY_API.files.map(pinnedFile))).flatMap((text) => YAML.parseAllDocuments(text).map((d) => d.toJS() as KubeObject));
 }
 
 /** Kinds whose CRDs are optional artefacts: not in the mirrors CI is given, fetched when reachable. */
