@@ -4,6 +4,7 @@ import * as tls from "@pulumi/tls";
 import type { MeshConfig } from "../config";
 import { LINKERD_OBJECTS, NAMESPACES } from "../lib/registry";
 import type { SigningCa } from "./intermediateCa";
+import { objectLabels } from "../lib/objects";
 
 const ISSUER_SECRET = LINKERD_OBJECTS.issuerSecret;
 
@@ -96,7 +97,7 @@ export class IdentityIssuer extends pulumi.ComponentResource {
             new k8s.core.v1.Secret(
                 `${name}-secret`,
                 {
-                    metadata: { name: ISSUER_SECRET, namespace: args.namespace, labels: { "app.kubernetes.io/part-of": "akko-mtls" } },
+                    metadata: { name: ISSUER_SECRET, namespace: args.namespace, labels: objectLabels() },
                     type: "kubernetes.io/tls",
                     // ca.crt is what `linkerd check` verifies the issuer against with this scheme
                     // (pkg/issuercerts/issuercerts.go FetchExternalIssuerData); identity itself uses the trust roots.
@@ -111,7 +112,7 @@ export class IdentityIssuer extends pulumi.ComponentResource {
                     metadata: {
                         name: LINKERD_OBJECTS.issuerCertificateConfigMap,
                         namespace: args.namespace,
-                        labels: { "app.kubernetes.io/part-of": "akko-mtls" },
+                        labels: objectLabels(),
                     },
                     data: { "tls.crt": chain },
                 },
@@ -198,7 +199,7 @@ export class CertManagerIdentityIssuer extends pulumi.ComponentResource {
     constructor(name: string, args: CertManagerIdentityIssuerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("akko:mtls:CertManagerIdentityIssuer", name, {}, opts);
 
-        const labels = { "app.kubernetes.io/part-of": "akko-mtls" };
+        const labels = objectLabels();
         const issuers = new Map<number, k8s.apiextensions.CustomResource>();
         for (const intermediate of args.intermediates) {
             const issuerName = intermediateIssuerName(intermediate.generation);

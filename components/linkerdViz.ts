@@ -6,6 +6,7 @@ import { CHARTS, NAMESPACES, PORTS, VIZ_WEBHOOKS } from "../lib/registry";
 import type { ResourceValues } from "./linkerdControlPlane";
 import { awaitCaBundle } from "./transforms";
 import type { WebhookTlsValues } from "./webhookCertificates";
+import { networkPolicyObject, objectLabels } from "../lib/objects";
 
 /** viz's webhooks: chart value key -> Service name (templates' `$host`: `<service>.<namespace>.svc`). */
 export const VIZ_WEBHOOK_SERVICES = VIZ_WEBHOOKS;
@@ -164,11 +165,9 @@ export class LinkerdViz extends pulumi.ComponentResource {
         );
 
         if (args.networkPolicy) {
-            new k8s.networking.v1.NetworkPolicy(
-                `${name}-network-policy`,
-                { metadata: { name: args.networkPolicy.name, namespace: args.namespace.metadata.name }, spec: args.networkPolicy.spec },
-                { parent: this },
-            );
+            new k8s.networking.v1.NetworkPolicy(`${name}-network-policy`, networkPolicyObject(args.networkPolicy, args.namespace.metadata.name), {
+                parent: this,
+            });
         }
 
         const rules = args.prometheus.mode === "bundled" ? args.prometheus.rules : undefined;
@@ -196,7 +195,7 @@ export class LinkerdViz extends pulumi.ComponentResource {
                         metadata: {
                             name: "akko-prometheus-readers",
                             namespace: args.namespace.metadata.name,
-                            labels: { "app.kubernetes.io/part-of": "akko-mtls" },
+                            labels: objectLabels(),
                         },
                         spec,
                     },

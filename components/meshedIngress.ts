@@ -5,6 +5,7 @@ import deepmerge from "deepmerge";
 import YAML from "yaml";
 import type { IngressPlan } from "../lib/meshLifecycle";
 import { PATCH_FORCE } from "./transforms";
+import { objectLabels } from "../lib/objects";
 
 export interface MeshedIngressArgs {
     /** Which controller, meshed or being drained (lib/meshLifecycle.ts). */
@@ -92,7 +93,7 @@ export class MeshedIngress extends pulumi.ComponentResource {
                     {
                         apiVersion: "helm.cattle.io/v1",
                         kind: "HelmChartConfig",
-                        metadata: { name: "traefik", namespace: admitted, labels: { "app.kubernetes.io/part-of": "akko-mtls" } },
+                        metadata: { name: "traefik", namespace: admitted, labels: objectLabels() },
                         spec: { valuesContent: pulumi.output(args.k3sTraefikValues ?? {}).apply((values) => traefikValuesContent(plan, values)) },
                     },
                     { parent: this, dependsOn: args.waitFor ?? [] },

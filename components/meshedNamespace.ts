@@ -4,6 +4,7 @@ import type { MeshConfig } from "../config";
 import { MeshedNamespacePolicyArgs, meshedNamespacePolicies, opaquePortsAnnotation } from "../lib/networkPolicies";
 import { LINKERD_OBJECTS } from "../lib/registry";
 import { PATCH_FORCE } from "./transforms";
+import { networkPolicyObject, objectLabels } from "../lib/objects";
 
 /**
  * Strict mode: who may call a server (config `mtls.authorizations`, less the namespace): its name
@@ -113,7 +114,7 @@ export class MeshedNamespace extends pulumi.ComponentResource {
         super("akko:mtls:MeshedNamespace", name, {}, opts);
         const namespace = args.namespace;
         const inject = args.inject;
-        const labels = { "app.kubernetes.io/part-of": "akko-mtls" };
+        const labels = objectLabels();
 
         // The mesh's annotations are the stack file's: forced (PATCH_FORCE), because an operator's
         // `kubectl annotate` of one of them (field manager `kubectl-annotate`) would otherwise fail the
@@ -133,11 +134,10 @@ export class MeshedNamespace extends pulumi.ComponentResource {
             for (const policy of meshedNamespacePolicies({ namespace, ...args.networkPolicy })) {
                 const suffix = policy.name === "linkerd-mesh" ? "" : policy.name.slice("linkerd-mesh".length);
                 this.ready.push(
-                    new k8s.networking.v1.NetworkPolicy(
-                        `${name}-mesh${suffix}`,
-                        { metadata: { name: policy.name, namespace, labels }, spec: policy.spec },
-                        { parent: this, dependsOn: postureChecked },
-                    ),
+                    new k8s.networking.v1.NetworkPolicy(`${name}-mesh${suffix}`, networkPolicyObject(policy, namespace), {
+                        parent: this,
+                        dependsOn: postureChecked,
+                    }),
                 );
             }
         }

@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { namespaceObject } from "../lib/objects";
 
 function namespace(
     resourceName: string,
@@ -7,7 +8,7 @@ function namespace(
     metadata: { labels: Record<string, string>; annotations: Record<string, string> },
     opts: pulumi.CustomResourceOptions,
 ): k8s.core.v1.Namespace {
-    return new k8s.core.v1.Namespace(resourceName, { metadata: { name, ...metadata } }, opts);
+    return new k8s.core.v1.Namespace(resourceName, namespaceObject({ name, ...metadata }), opts);
 }
 
 /**
