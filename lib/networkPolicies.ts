@@ -24,7 +24,7 @@
 import * as crypto from "node:crypto";
 import { canonicalMirror, canonicalSelector, uniqueSorted } from "../cluster/networkPolicy.cjs";
 import type { LabelSelector as ReadonlySelector, MirrorEntry } from "../cluster/networkPolicy.cjs";
-import { LINKERD_DEFAULT_OPAQUE_PORTS, PORTS } from "./registry";
+import { KUBERNETES_NAMESPACES, LINKERD_DEFAULT_OPAQUE_PORTS, PORTS } from "./registry";
 
 type Labels = Readonly<Record<string, string>>;
 
@@ -75,7 +75,7 @@ export function inNamespaces(namespaces: readonly string[], podLabels?: Labels):
 
 /** Cluster DNS (CoreDNS / kube-dns in kube-system, `k8s-app: kube-dns` on every target). */
 const DNS: Rule = {
-    to: [inNamespaces(["kube-system"], { "k8s-app": "kube-dns" })],
+    to: [inNamespaces([KUBERNETES_NAMESPACES.system], { "k8s-app": "kube-dns" })],
     ports: [
         { protocol: "UDP", port: PORTS.dns },
         { protocol: "TCP", port: PORTS.dns },

@@ -10,14 +10,25 @@
  * `isMeshPolicy`), and no selector of the program selects a Namespace or a NetworkPolicy by a label
  * of the program (namespaces are selected by `kubernetes.io/metadata.name`, lib/networkPolicies.ts).
  */
-import type { NetworkPolicySpec } from "./networkPolicies";
-
 type Labels = Readonly<Record<string, string>>;
 
 /** The label naming what an object is part of (Kubernetes' recommended labels). */
 export const PART_OF_LABEL = "app.kubernetes.io/part-of";
 /** What every object the program registers is part of. */
 export const PART_OF = "akko-mtls";
+/**
+ * Names of the program's own by which the policy pack (policy/policies.ts) recognizes its resources:
+ * the mesh component's type token, its input listing the meshed namespaces, and the static identity
+ * issuer's resources (`<mesh>-identity-issuer`, its key `…-key` and certificate `…-cert`).
+ */
+export const PROGRAM_RESOURCES = {
+    meshType: "akko:mtls:MtlsMesh",
+    meshedNamespacesInput: "meshedNamespaces",
+    identityIssuer: "identity-issuer",
+    issuerKey: "key",
+    issuerCert: "cert",
+} as const;
+
 /** The recommended label naming the application an object belongs to. */
 export const NAME_LABEL = "app.kubernetes.io/name";
 
@@ -47,8 +58,8 @@ export function objectMetadata<N>(args: { name: string; namespace: N; appName?: 
     };
 }
 
-/** A NetworkPolicy object of lib/networkPolicies.ts, in its namespace (the name, or the Namespace resource's). */
-export function networkPolicyObject<N>(policy: NetworkPolicySpec, namespace: N): { metadata: ObjectMetadata<N>; spec: NetworkPolicySpec["spec"] } {
+/** A NetworkPolicy object of lib/networkPolicies.ts (its name and spec), in its namespace (the name, or the Namespace resource's). */
+export function networkPolicyObject<N, S>(policy: { name: string; spec: S }, namespace: N): { metadata: ObjectMetadata<N>; spec: S } {
     return { metadata: objectMetadata({ name: policy.name, namespace }), spec: policy.spec };
 }
 

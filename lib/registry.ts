@@ -211,6 +211,14 @@ export const LINKERD_OBJECTS = {
     controlPlaneDeployments: ["linkerd-identity", "linkerd-destination", "linkerd-proxy-injector"],
 } as const;
 
+/** Linkerd's annotations the program writes and the policy pack checks (linkerd2 edge-26.8.3 pkg/k8s/labels.go). */
+export const LINKERD_ANNOTATIONS = {
+    /** `enabled`, `disabled` or `ingress`: whether the injector adds a proxy. */
+    inject: "linkerd.io/inject",
+    /** A namespace's (or workload's) default inbound policy. */
+    defaultInboundPolicy: "config.linkerd.io/default-inbound-policy",
+} as const;
+
 /** Namespaces the mesh itself uses. */
 export const NAMESPACES = {
     controlPlane: "linkerd",
@@ -219,6 +227,12 @@ export const NAMESPACES = {
     /** The maintenance Jobs' own namespace, which enforces Pod Security `restricted`. */
     maintenance: "linkerd-maintenance",
 } as const;
+
+/** Kubernetes' own namespaces; `kube-system` also runs cluster DNS and k3s' Traefik. */
+export const KUBERNETES_NAMESPACES = { system: "kube-system", public: "kube-public", nodeLease: "kube-node-lease" } as const;
+
+/** cert-manager's namespace in its install docs (the default of `certManager.namespace`). */
+export const CERT_MANAGER_NAMESPACE = "cert-manager";
 
 /**
  * Images of the maintenance Jobs, pinned by digest. The digests are the ones published for these
