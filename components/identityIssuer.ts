@@ -4,7 +4,7 @@ import * as tls from "@pulumi/tls";
 import type { MeshConfig } from "../config";
 import { LINKERD_OBJECTS, NAMESPACES } from "../lib/registry";
 import type { SigningCa } from "./intermediateCa";
-import { objectLabels } from "../lib/objects";
+import { objectLabels, PROGRAM_RESOURCES } from "../lib/objects";
 
 const ISSUER_SECRET = LINKERD_OBJECTS.issuerSecret;
 
@@ -66,7 +66,7 @@ export class IdentityIssuer extends pulumi.ComponentResource {
     constructor(name: string, args: IdentityIssuerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("akko:mtls:IdentityIssuer", name, {}, opts);
 
-        const key = new tls.PrivateKey(`${name}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
+        const key = new tls.PrivateKey(`${name}-${PROGRAM_RESOURCES.issuerKey}`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
         const request = new tls.CertRequest(
             `${name}-csr`,
             {
@@ -76,7 +76,7 @@ export class IdentityIssuer extends pulumi.ComponentResource {
             { parent: this },
         );
         const cert = new tls.LocallySignedCert(
-            `${name}-cert`,
+            `${name}-${PROGRAM_RESOURCES.issuerCert}`,
             {
                 certRequestPem: request.certRequestPem,
                 caCertPem: args.signedBy.certPem,

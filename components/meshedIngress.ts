@@ -5,7 +5,9 @@ import deepmerge from "deepmerge";
 import YAML from "yaml";
 import type { IngressPlan } from "../lib/meshLifecycle";
 import { PATCH_FORCE } from "./transforms";
+import { inboundPolicy } from "../lib/meshPlan";
 import { objectLabels } from "../lib/objects";
+import { LINKERD_ANNOTATIONS } from "../lib/registry";
 
 export interface MeshedIngressArgs {
     /** Which controller, meshed or being drained (lib/meshLifecycle.ts). */
@@ -57,8 +59,8 @@ export const K3S_TRAEFIK_SELECTOR = { "app.kubernetes.io/name": "traefik" };
  */
 export function ingressAnnotations(plan: IngressPlan): Record<string, string> {
     return {
-        "linkerd.io/inject": plan.inject ? plan.injectMode : "disabled",
-        "config.linkerd.io/default-inbound-policy": "all-unauthenticated",
+        [LINKERD_ANNOTATIONS.inject]: plan.inject ? plan.injectMode : "disabled",
+        [LINKERD_ANNOTATIONS.defaultInboundPolicy]: inboundPolicy("permissive"),
         "config.linkerd.io/proxy-enable-native-sidecar": "true",
     };
 }

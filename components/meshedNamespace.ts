@@ -2,7 +2,8 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { MeshConfig } from "../config";
 import { MeshedNamespacePolicyArgs, meshedNamespacePolicies, opaquePortsAnnotation } from "../lib/networkPolicies";
-import { LINKERD_OBJECTS } from "../lib/registry";
+import { inboundPolicy } from "../lib/meshPlan";
+import { LINKERD_ANNOTATIONS, LINKERD_OBJECTS } from "../lib/registry";
 import { PATCH_FORCE } from "./transforms";
 import { networkPolicyObject, objectLabels } from "../lib/objects";
 
@@ -61,9 +62,6 @@ export interface MeshedNamespaceArgs {
     waitFor?: pulumi.Input<pulumi.Resource>[];
 }
 
-/** The default inbound policy of strict mode. */
-export const STRICT_POLICY = "all-authenticated";
-
 /** The Server on the proxies' admin port that admits an unmeshed external Prometheus in strict namespaces. */
 export const SCRAPER_SERVER = LINKERD_OBJECTS.scraperServer;
 
@@ -88,11 +86,12 @@ export function proxyAnnotations(proxy: ProxyOptions = {}): Record<string, strin
 /** The namespace annotations for a meshed (or draining) namespace: read by the injector when a pod is created. */
 export function meshAnnotations(inject: boolean, mode: "permissive" | "strict", proxy: ProxyOptions = {}): Record<string, string> {
     return {
-        "linkerd.io/inject": inject ? "enabled" : "disabled",
+        [LINKERD_ANNOTATIONS.inject]: inject ? "enabled" : "disabled",
         // Native sidecars (the chart's default since linkerd2 #15267), pinned: Jobs and Spark executors
         // must complete, which a classic sidecar proxy prevents.
         "config.linkerd.io/proxy-enable-native-sidecar": "true",
-        ...(mode === "strict" ? { "config.linkerd.io/default-inbound-policy": STRICT_POLICY } : {}),
+        // Permissive writes none: the control plane's default applies, the chart's all-unauthenticated (lib/meshPlan.ts).
+        ...(mode === "strict" ? { [LINKERD_ANNOTATIONS.defaultInboundPolicy]: inboundPolicy(mode) } : {}),
         ...(inject ? proxyAnnotations(proxy) : {}),
     };
 }

@@ -6,6 +6,8 @@ import { ConfigSecrets } from "../config/secrets";
 import { SINGLE_NODE_TARGETS } from "../config/schema";
 import { drainingNamespaces, injectedNamespaces, injectorScope, MeshPlan, strictNamespaces } from "../lib/meshLifecycle";
 import { inNamespaces, namespacePosture, NetworkPolicySpec, platformPolicies, Scraper } from "../lib/networkPolicies";
+import { inboundPolicy } from "../lib/meshPlan";
+import { PROGRAM_RESOURCES } from "../lib/objects";
 import { injectedPodProbe } from "../lib/podSecurity";
 import { edgeOf, LINKERD_DEFAULT_OPAQUE_PORTS, LINKERD_OBJECTS, LINKERD_WEBHOOKS, NAMESPACES, PORTS, VIZ_WEBHOOKS, WEBHOOK_OBJECTS } from "../lib/registry";
 import type { WebhookTrustPlan } from "../lib/webhookTrust";
@@ -19,7 +21,7 @@ import { LinkerdControlPlane } from "./linkerdControlPlane";
 import { LinkerdViz } from "./linkerdViz";
 import { LinkerdCni } from "./linkerdCni";
 import { K3S_TRAEFIK_SELECTOR, MeshedIngress } from "./meshedIngress";
-import { Authorization, MeshedNamespace, proxyAnnotations, SCRAPER_SERVER, STRICT_POLICY } from "./meshedNamespace";
+import { Authorization, MeshedNamespace, proxyAnnotations, SCRAPER_SERVER } from "./meshedNamespace";
 import { IssuerSource, MeshMaintenance } from "./meshMaintenance";
 import { MtlsObservability, RULES_CONFIGMAP } from "./mtlsObservability";
 import { linkerdNamespace, vizNamespace } from "./namespaces";
@@ -220,9 +222,9 @@ export class MtlsMesh extends pulumi.ComponentResource {
         // Every resource of the run, as it is constructed: what `completed` waits for.
         const run = new RunCompletion();
         super(
-            "akko:mtls:MtlsMesh",
+            PROGRAM_RESOURCES.meshType,
             name,
-            { meshedNamespaces, phase: mesh.phase },
+            { [PROGRAM_RESOURCES.meshedNamespacesInput]: meshedNamespaces, phase: mesh.phase },
             {
                 ...opts,
                 transformations: [...(opts?.transformations ?? []), run.collect],
@@ -492,9 +494,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 // viz's pods are meshed too and must pick up a new trust bundle.
                 meshedNamespaces: [...meshed, ...(viz ? [viz] : [])],
                 unmeshedNamespaces: drainingNamespaces(mesh),
-                expectedInboundPolicy: Object.fromEntries(
-                    mesh.namespaces.filter((n) => n.inject).map((n) => [n.name, n.mode === "strict" ? STRICT_POLICY : "all-unauthenticated"]),
-                ),
+                expectedInboundPolicy: Object.fromEntries(mesh.namespaces.filter((n) => n.inject).map((n) => [n.name, inboundPolicy(n.mode)])),
                 expectedAnnotations: Object.fromEntries(
                     meshed.map((n) => [n, proxyAnnotations(namespaceOptions[n])] as const).filter(([, annotations]) => Object.keys(annotations).length > 0),
                 ),
@@ -651,7 +651,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
         const signingIntermediate = intermediates.find((i) => i.generation === signing.generation)!.intermediate;
         if (plan.mode === "static") {
             const staticIssuer = new IdentityIssuer(
-                `${name}-identity-issuer`,
+                `${name}-${PROGRAM_RESOURCES.identityIssuer}`,
                 {
                     signedBy: signingIntermediate,
                     chainPem: signingIntermediate.certPem,
@@ -687,7 +687,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
             inCluster,
         );
         const managedIssuer = new CertManagerIdentityIssuer(
-            `${name}-identity-issuer`,
+            `${name}-${PROGRAM_RESOURCES.identityIssuer}`,
             {
                 namespace: namespace.metadata.name,
                 intermediates: intermediates.map((i) => ({
