@@ -37,9 +37,6 @@ export function traefikValuesContent(plan: IngressPlan, operatorValues: MeshConf
     return YAML.stringify(values, { sortMapEntries: true });
 }
 
-/** The pods of k3s' Traefik (its chart's `app.kubernetes.io/name`). */
-export const K3S_TRAEFIK_SELECTOR = { "app.kubernetes.io/name": "traefik" };
-
 /**
  * The pod annotations that mesh an ingress controller. Its default inbound policy stays
  * `all-unauthenticated` whatever the cluster's default: the traffic it serves comes from outside

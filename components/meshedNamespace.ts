@@ -1,22 +1,10 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { MeshConfig } from "../config";
-import { MeshedNamespacePolicyArgs, meshedNamespacePolicies, opaquePortsAnnotation } from "../lib/networkPolicies";
-import { inboundPolicy } from "../lib/meshPlan";
-import { LINKERD_ANNOTATIONS, LINKERD_OBJECTS } from "../lib/registry";
+import { MeshedNamespacePolicyArgs, meshedNamespacePolicies } from "../lib/networkPolicies";
+import { type Authorization, meshAnnotations, type ProxyOptions } from "../lib/meshPlan";
 import { PATCH_FORCE } from "./transforms";
 import { networkPolicyObject, objectLabels } from "../lib/objects";
-
-/**
- * Strict mode: who may call a server (config `mtls.authorizations`, less the namespace): its name
- * (also of its AuthorizationPolicy and authentication), the pods that serve and their port, and
- * either `clients` (ServiceAccount identities) or `networks` (unauthenticated callers), plus the
- * serving pods' own `serviceAccount`.
- */
-export type Authorization = Omit<MeshConfig["mtls"]["authorizations"][number], "namespace">;
-
-/** Proxy settings a namespace gives its pods (config `mtls.namespaceOptions`). */
-export type ProxyOptions = Partial<Pick<MeshConfig["mtls"]["namespaceOptions"][string], "opaquePorts" | "skipInboundPorts" | "skipOutboundPorts">>;
 
 export interface MeshedNamespaceArgs {
     /** The existing namespace (created by its Helm charts): patched, never taken over. */
@@ -60,40 +48,6 @@ export interface MeshedNamespaceArgs {
      * strict mode, the check that nothing breaks).
      */
     waitFor?: pulumi.Input<pulumi.Resource>[];
-}
-
-/** The Server on the proxies' admin port that admits an unmeshed external Prometheus in strict namespaces. */
-export const SCRAPER_SERVER = LINKERD_OBJECTS.scraperServer;
-
-/**
- * A namespace's proxy settings as the annotations the injector copies onto each new pod that has
- * none of its own (linkerd2 controller/proxy-injector/webhook.go AppendNamespaceAnnotations; names
- * from pkg/k8s/labels.go). Only the ones set.
- */
-export function proxyAnnotations(proxy: ProxyOptions = {}): Record<string, string> {
-    const list = (ports: readonly number[] | undefined) => (ports && ports.length > 0 ? ports.join(",") : undefined);
-    const annotations: Record<string, string | undefined> = {
-        // Ports whose protocol is not detected: server-speaks-first and other non-HTTP protocols. Still
-        // mTLS. Linkerd's defaults included: the annotation replaces them (lib/networkPolicies.ts).
-        "config.linkerd.io/opaque-ports": opaquePortsAnnotation(proxy.opaquePorts),
-        // Ports the proxy does not touch at all: plaintext, for protocols that cannot go through it.
-        "config.linkerd.io/skip-inbound-ports": list(proxy.skipInboundPorts),
-        "config.linkerd.io/skip-outbound-ports": list(proxy.skipOutboundPorts),
-    };
-    return Object.fromEntries(Object.entries(annotations).filter((entry): entry is [string, string] => entry[1] !== undefined));
-}
-
-/** The namespace annotations for a meshed (or draining) namespace: read by the injector when a pod is created. */
-export function meshAnnotations(inject: boolean, mode: "permissive" | "strict", proxy: ProxyOptions = {}): Record<string, string> {
-    return {
-        [LINKERD_ANNOTATIONS.inject]: inject ? "enabled" : "disabled",
-        // Native sidecars (the chart's default since linkerd2 #15267), pinned: Jobs and Spark executors
-        // must complete, which a classic sidecar proxy prevents.
-        "config.linkerd.io/proxy-enable-native-sidecar": "true",
-        // Permissive writes none: the control plane's default applies, the chart's all-unauthenticated (lib/meshPlan.ts).
-        ...(mode === "strict" ? { [LINKERD_ANNOTATIONS.defaultInboundPolicy]: inboundPolicy(mode) } : {}),
-        ...(inject ? proxyAnnotations(proxy) : {}),
-    };
 }
 
 /**
