@@ -4,7 +4,8 @@ import type { MeshConfig } from "../config";
 import { MeshedNamespacePolicyArgs, meshedNamespacePolicies } from "../lib/networkPolicies";
 import { type Authorization, meshAnnotations, type ProxyOptions } from "../lib/meshPlan";
 import { PATCH_FORCE } from "./transforms";
-import { networkPolicyObject, objectLabels } from "../lib/objects";
+import { linkerdPolicyObject, networkPolicyObject } from "../lib/objects";
+import type { LinkerdPolicyKind } from "../lib/registry";
 
 export interface MeshedNamespaceArgs {
     /** The existing namespace (created by its Helm charts): patched, never taken over. */
@@ -67,7 +68,6 @@ export class MeshedNamespace extends pulumi.ComponentResource {
         super("akko:mtls:MeshedNamespace", name, {}, opts);
         const namespace = args.namespace;
         const inject = args.inject;
-        const labels = objectLabels();
 
         // The mesh's annotations are the stack file's: forced (PATCH_FORCE), because an operator's
         // `kubectl annotate` of one of them (field manager `kubectl-annotate`) would otherwise fail the
@@ -97,43 +97,51 @@ export class MeshedNamespace extends pulumi.ComponentResource {
 
         const objectOpts = { parent: this, dependsOn: args.waitFor ?? [] };
         /** A Linkerd policy object in this namespace; waits for the control plane (CRDs, policy validator). */
-        const policyObject = (resourceName: string, version: string, kind: string, objectName: string, spec: object) =>
-            new k8s.apiextensions.CustomResource(
-                `${name}-${resourceName}`,
-                { apiVersion: `policy.linkerd.io/${version}`, kind, metadata: { name: objectName, namespace, labels }, spec },
-                objectOpts,
-            );
+        const policyObject = (resourceName: string, object: { kind: LinkerdPolicyKind; name: string; spec: object }) =>
+            new k8s.apiextensions.CustomResource(`${name}-${resourceName}`, linkerdPolicyObject({ ...object, namespace }), objectOpts);
         const trustDomain = args.trustDomain;
         for (const authorization of args.authorizations ?? []) {
-            const server = policyObject(`server-${authorization.name}`, "v1beta3", "Server", authorization.name, {
-                podSelector: { matchLabels: authorization.podSelector },
-                port: authorization.port,
-                ...(authorization.proxyProtocol ? { proxyProtocol: authorization.proxyProtocol } : {}),
+            const server = policyObject(`server-${authorization.name}`, {
+                kind: "Server",
+                name: authorization.name,
+                spec: {
+                    podSelector: { matchLabels: authorization.podSelector },
+                    port: authorization.port,
+                    ...(authorization.proxyProtocol ? { proxyProtocol: authorization.proxyProtocol } : {}),
+                },
             });
             let authentication: k8s.apiextensions.CustomResource;
             if (authorization.networks) {
                 // Unauthenticated callers from these networks only (kubelet's probes of a gRPC, TCP or HTTPS port).
-                authentication = policyObject(`clients-${authorization.name}`, "v1alpha1", "NetworkAuthentication", `${authorization.name}-clients`, {
-                    networks: authorization.networks.map((cidr) => ({ cidr })),
+                authentication = policyObject(`clients-${authorization.name}`, {
+                    kind: "NetworkAuthentication",
+                    name: `${authorization.name}-clients`,
+                    spec: { networks: authorization.networks.map((cidr) => ({ cidr })) },
                 });
             } else {
                 const self = authorization.serviceAccount
                     ? [`${authorization.serviceAccount}.${namespace}.serviceaccount.identity.linkerd.${trustDomain}`]
                     : [];
-                authentication = policyObject(`clients-${authorization.name}`, "v1alpha1", "MeshTLSAuthentication", `${authorization.name}-clients`, {
+                authentication = policyObject(`clients-${authorization.name}`, {
+                    kind: "MeshTLSAuthentication",
+                    name: `${authorization.name}-clients`,
                     // The serving workload's own identity (its replicas calling each other), then the listed clients.
-                    identities: [...new Set([...self, ...(authorization.clients ?? [])])],
+                    spec: { identities: [...new Set([...self, ...(authorization.clients ?? [])])] },
                 });
             }
-            const authz = policyObject(`authorization-${authorization.name}`, "v1alpha1", "AuthorizationPolicy", authorization.name, {
-                targetRef: { group: "policy.linkerd.io", kind: "Server", name: server.metadata.name },
-                requiredAuthenticationRefs: [
-                    {
-                        group: "policy.linkerd.io",
-                        kind: authorization.networks ? "NetworkAuthentication" : "MeshTLSAuthentication",
-                        name: authentication.metadata.name,
-                    },
-                ],
+            const authz = policyObject(`authorization-${authorization.name}`, {
+                kind: "AuthorizationPolicy",
+                name: authorization.name,
+                spec: {
+                    targetRef: { group: "policy.linkerd.io", kind: "Server", name: server.metadata.name },
+                    requiredAuthenticationRefs: [
+                        {
+                            group: "policy.linkerd.io",
+                            kind: authorization.networks ? "NetworkAuthentication" : "MeshTLSAuthentication",
+                            name: authentication.metadata.name,
+                        },
+                    ],
+                },
             });
             this.ready.push(server, authentication, authz);
         }

@@ -403,7 +403,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
         const { name, config, plan, inCluster } = context;
         if (plan.warnings.webhookHandover) pulumi.log.warn(plan.warnings.webhookHandover, this);
         const linkerd = config.linkerd;
-        const namespace = linkerdNamespace(`${name}-linkerd-namespace`, CONTROL_PLANE_NAMESPACE, linkerd.cni.enabled, inCluster);
+        const namespace = linkerdNamespace(`${name}-linkerd-namespace`, { name: CONTROL_PLANE_NAMESPACE, cniEnabled: linkerd.cni.enabled }, inCluster);
         const gatewayApi = new GatewayApiCrds(`${name}-gateway-api`, { mode: linkerd.gatewayApi }, inCluster);
         const identity = this.identityBackend(context, { namespace, trust });
         const linkerdWebhooks = identity.webhooks({
@@ -738,9 +738,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
         const external = viz.prometheus.mode === "external";
         const namespace = vizNamespace(
             `${name}-viz-namespace`,
-            VIZ_NAMESPACE,
-            external ? viz.prometheus.url : undefined,
-            config.linkerd.cni.enabled,
+            { name: VIZ_NAMESPACE, externalPrometheusUrl: external ? viz.prometheus.url : undefined, cniEnabled: config.linkerd.cni.enabled },
             inCluster,
         );
         const inNamespace = (namespaceName: string) => (namespaceName === VIZ_NAMESPACE ? namespace.metadata.name : pulumi.output(namespaceName));

@@ -276,7 +276,8 @@ function namespacesOf(config: MeshConfig, mesh: MeshPlan, plan: { viz?: string; 
     });
 }
 
-function maintenanceOf(config: MeshConfig, mesh: MeshPlan, rotationPhase: number, viz: string | undefined): MaintenancePlan {
+function maintenanceOf(args: MeshDeploymentArgs & { viz: string | undefined }): MaintenancePlan {
+    const { config, mesh, rotationPhase, viz } = args;
     const meshed = injectedNamespaces(mesh);
     const strict = strictNamespaces(mesh);
     const ingress = mesh.ingress;
@@ -383,7 +384,7 @@ export function planDeployment(args: MeshDeploymentArgs): MeshDeployment {
         podMonitor: !bundledPrometheus && config.observability.prometheusOperator ? { labels: config.observability.ruleLabels } : undefined,
         namespaces: namespacesOf(config, mesh, { viz, scraper, bundledPrometheus }),
         ingress: mesh.ingress,
-        maintenance: maintenanceOf(config, mesh, args.rotationPhase, viz),
+        maintenance: maintenanceOf({ ...args, viz }),
         warnings: warningsOf(config, args.webhookTrust),
     };
 }

@@ -1,6 +1,6 @@
 /** The shared object builders (lib/objects.ts): one label set, names and namespaces passed through, annotations as given. */
 import { strict as assert } from "node:assert";
-import { namespaceObject, networkPolicyObject, objectLabels, objectMetadata, PART_OF, PART_OF_LABEL } from "./objects";
+import { linkerdPolicyObject, namespaceObject, networkPolicyObject, objectLabels, objectMetadata, PART_OF, PART_OF_LABEL } from "./objects";
 import { platformPolicies } from "./networkPolicies";
 
 describe("shared object builders", () => {
@@ -30,5 +30,18 @@ describe("shared object builders", () => {
         assert.deepEqual(namespaceObject({ name: "linkerd", annotations: { "linkerd.io/inject": "disabled" } }).metadata.annotations, {
             "linkerd.io/inject": "disabled",
         });
+    });
+
+    it("a Linkerd policy object: the kind's storage version in the pinned linkerd-crds, the program's labels", () => {
+        const server = linkerdPolicyObject({ kind: "Server", name: "trino", namespace: "akko", spec: { port: 8080 } });
+        assert.deepEqual(server, {
+            apiVersion: "policy.linkerd.io/v1beta3",
+            kind: "Server",
+            metadata: { name: "trino", namespace: "akko", labels: { [PART_OF_LABEL]: PART_OF } },
+            spec: { port: 8080 },
+        });
+        for (const kind of ["AuthorizationPolicy", "MeshTLSAuthentication", "NetworkAuthentication"] as const) {
+            assert.equal(linkerdPolicyObject({ kind, name: "x", namespace: "akko", spec: {} }).apiVersion, "policy.linkerd.io/v1alpha1");
+        }
     });
 });

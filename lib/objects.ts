@@ -10,6 +10,8 @@
  * `isMeshPolicy`), and no selector of the program selects a Namespace or a NetworkPolicy by a label
  * of the program (namespaces are selected by `kubernetes.io/metadata.name`, lib/networkPolicies.ts).
  */
+import { LINKERD_POLICY_API, type LinkerdPolicyKind } from "./registry";
+
 type Labels = Readonly<Record<string, string>>;
 
 /** The label naming what an object is part of (Kubernetes' recommended labels). */
@@ -61,6 +63,16 @@ export function objectMetadata<N>(args: { name: string; namespace: N; appName?: 
 /** A NetworkPolicy object of lib/networkPolicies.ts (its name and spec), in its namespace (the name, or the Namespace resource's). */
 export function networkPolicyObject<N, S>(policy: { name: string; spec: S }, namespace: N): { metadata: ObjectMetadata<N>; spec: S } {
     return { metadata: objectMetadata({ name: policy.name, namespace }), spec: policy.spec };
+}
+
+/** A Linkerd policy object (Server, AuthorizationPolicy, an authentication) in a namespace, with the program's labels. */
+export function linkerdPolicyObject<N, S>(args: { kind: LinkerdPolicyKind; name: string; namespace: N; spec: S }) {
+    return {
+        apiVersion: LINKERD_POLICY_API[args.kind],
+        kind: args.kind,
+        metadata: objectMetadata({ name: args.name, namespace: args.namespace }),
+        spec: args.spec,
+    };
 }
 
 /** A Namespace object's metadata. */

@@ -219,6 +219,18 @@ export const LINKERD_ANNOTATIONS = {
     defaultInboundPolicy: "config.linkerd.io/default-inbound-policy",
 } as const;
 
+/**
+ * The API versions of Linkerd's policy kinds the program writes (linkerd2 edge-26.8.3
+ * charts/linkerd-crds/templates/policy/: each kind's storage version).
+ */
+export const LINKERD_POLICY_API = {
+    Server: "policy.linkerd.io/v1beta3",
+    AuthorizationPolicy: "policy.linkerd.io/v1alpha1",
+    MeshTLSAuthentication: "policy.linkerd.io/v1alpha1",
+    NetworkAuthentication: "policy.linkerd.io/v1alpha1",
+} as const;
+export type LinkerdPolicyKind = keyof typeof LINKERD_POLICY_API;
+
 /** Namespaces the mesh itself uses. */
 export const NAMESPACES = {
     controlPlane: "linkerd",
