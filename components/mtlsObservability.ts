@@ -90,7 +90,7 @@ export class MtlsObservability extends pulumi.ComponentResource {
         if (grafana) {
             const dashboards: [string, pulumi.Input<object>][] = [
                 ["akko-mtls-coverage", coverageDashboard()],
-                ["akko-mtls-certificates", pulumi.output(args.anchors).apply((a) => certificatesDashboard(a as AnchorExpiry[]))],
+                ["akko-mtls-certificates", pulumi.all([args.anchors]).apply(([anchors]) => certificatesDashboard(anchors))],
             ];
             for (const [dashboardName, model] of dashboards) {
                 new k8s.core.v1.ConfigMap(

@@ -29,6 +29,7 @@ export const LINKERD_PROXY_VERSION = "v2.366.0";
 export const edgeOf = (chartVersion: string) => `edge-${chartVersion.replace(/^20/, "")}`;
 
 const linkerd = (chart: string): PinnedChart => ({ chart, version: LINKERD_CHART_VERSION, repository: LINKERD_EDGE_REPOSITORY });
+const pinned = (chart: PinnedChart): PinnedChart => chart;
 
 /** Every chart the program can install, by role. */
 export const CHARTS = {
@@ -38,7 +39,7 @@ export const CHARTS = {
     /** Linkerd's CNI plugin (the `cni` mode), same edge version. */
     linkerdCni: linkerd("linkerd2-cni"),
     /** cert-manager's chart versions carry the `v`. */
-    certManager: { chart: "cert-manager", version: "v1.21.1", repository: "https://charts.jetstack.io" } as PinnedChart,
+    certManager: pinned({ chart: "cert-manager", version: "v1.21.1", repository: "https://charts.jetstack.io" }),
 } as const;
 export type ChartRole = keyof typeof CHARTS;
 
