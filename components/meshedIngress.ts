@@ -33,7 +33,7 @@ export interface MeshedIngressArgs {
  * own HelmChart leaves to us). Keys sorted: the same values always give the same text.
  */
 export function traefikValuesContent(plan: IngressPlan, operatorValues: MeshConfig["mtls"]["ingress"]["k3sTraefikValues"] = {}): string {
-    const values = deepmerge(operatorValues as Record<string, unknown>, { deployment: { podAnnotations: ingressAnnotations(plan) } });
+    const values = deepmerge(operatorValues, { deployment: { podAnnotations: ingressAnnotations(plan) } });
     return YAML.stringify(values, { sortMapEntries: true });
 }
 
