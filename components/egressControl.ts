@@ -2,6 +2,7 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { EgressPlan } from "../lib/egress";
 import { EGRESS_BYPASS_POLICY, egressBypassPolicy } from "../lib/egressBypass";
+import { networkPolicyObject, objectLabels } from "../lib/objects";
 
 export interface EgressControlArgs {
     /** What each meshed namespace gets (lib/egress.ts `planEgress`); namespaces whose mode is off are not in it. */
@@ -60,10 +61,7 @@ export class EgressControl extends pulumi.ComponentResource {
                 this.ready.push(
                     new k8s.networking.v1.NetworkPolicy(
                         `${prefix}-${namespace.networkPolicy.name}`,
-                        {
-                            metadata: { name: namespace.networkPolicy.name, namespace: namespace.namespace, labels: namespace.network.metadata.labels },
-                            spec: namespace.networkPolicy.spec,
-                        },
+                        networkPolicyObject(namespace.networkPolicy, namespace.namespace),
                         { parent: this, dependsOn: [...waitFor, network] },
                     ),
                 );
@@ -75,7 +73,7 @@ export class EgressControl extends pulumi.ComponentResource {
 
     /** The admission policy that keeps enforced namespaces' pods from going around their proxy, and its binding. */
     private noBypass(name: string, args: EgressControlArgs): pulumi.Resource[] {
-        const metadata = { name: EGRESS_BYPASS_POLICY, labels: { "app.kubernetes.io/part-of": "akko-mtls", "app.kubernetes.io/component": "egress" } };
+        const metadata = { name: EGRESS_BYPASS_POLICY, labels: objectLabels() };
         const policy = new k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
             `${name}-no-bypass`,
             { metadata, spec: egressBypassPolicy({ namespaces: args.plan.enforced, cniEnabled: args.cniEnabled ?? false }) },

@@ -5,6 +5,7 @@ import YAML from "yaml";
 import { certificatesDashboard, coverageDashboard } from "./observability/dashboards";
 import { egressDashboard, egressRuleGroups } from "./observability/egress";
 import { AnchorExpiry, mtlsRuleGroups } from "./observability/rules";
+import { objectLabels } from "../lib/objects";
 
 export interface MtlsObservabilityArgs {
     /** Namespaces whose traffic the dashboards and rules watch. */
@@ -57,7 +58,7 @@ export class MtlsObservability extends pulumi.ComponentResource {
     constructor(name: string, args: MtlsObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
         super("akko:mtls:MtlsObservability", name, {}, opts);
 
-        const labels = { "app.kubernetes.io/part-of": "akko-mtls" };
+        const labels = objectLabels();
         const egress = args.egress ?? { audited: [], enforced: [] };
         const groups = pulumi.all([args.anchors, args.runbookUrl]).apply(([anchors, runbookUrl]) => [
             ...mtlsRuleGroups({
@@ -98,7 +99,7 @@ export class MtlsObservability extends pulumi.ComponentResource {
         if (grafana) {
             const dashboards: [string, pulumi.Input<object>][] = [
                 ["akko-mtls-coverage", coverageDashboard()],
-                ["akko-mtls-certificates", pulumi.output(args.anchors).apply((a) => certificatesDashboard(a as AnchorExpiry[]))],
+                ["akko-mtls-certificates", pulumi.all([args.anchors]).apply(([anchors]) => certificatesDashboard(anchors))],
                 ...(egress.audited.length + egress.enforced.length > 0 ? [["akko-mtls-egress", egressDashboard()] as [string, object]] : []),
             ];
             for (const [dashboardName, model] of dashboards) {

@@ -21,6 +21,7 @@
  */
 import { BlockList, isIPv4 } from "node:net";
 import { namespacePosture, type NetworkPolicySpec, type PostureSettings } from "./networkPolicies";
+import { objectMetadata, type ObjectMetadata } from "./objects";
 import { EGRESS } from "./registry";
 
 export type EgressMode = "off" | "audit" | "enforce";
@@ -121,7 +122,7 @@ export function routeName(host: EgressHost): string {
 export interface EgressObject {
     apiVersion: string;
     kind: string;
-    metadata: { name: string; namespace: string; labels: Record<string, string> };
+    metadata: ObjectMetadata<string>;
     spec: Record<string, unknown>;
 }
 
@@ -146,14 +147,13 @@ export interface EgressPlan {
     installTlsRoutes: boolean;
 }
 
-const LABELS = { "app.kubernetes.io/part-of": "akko-mtls", "app.kubernetes.io/component": "egress" };
 const PARENT = { group: "policy.linkerd.io", kind: "EgressNetwork" } as const;
 
 function egressNetwork(namespace: string, name: string, trafficPolicy: "Allow" | "Deny", networks?: readonly string[]): EgressObject {
     return {
         apiVersion: "policy.linkerd.io/v1alpha1",
         kind: "EgressNetwork",
-        metadata: { name, namespace, labels: LABELS },
+        metadata: objectMetadata({ name, namespace }),
         // Networks omitted: everything outside clusterNetworks (never `[]`: admission refuses it).
         spec: { trafficPolicy, ...(networks ? { networks: networks.map((cidr) => ({ cidr })) } : {}) },
     };
@@ -162,7 +162,7 @@ function egressNetwork(namespace: string, name: string, trafficPolicy: "Allow" |
 /** The route that lets one host through the namespace's EgressNetwork. */
 function hostRoute(namespace: string, host: EgressHost): EgressObject {
     const parentRef = { ...PARENT, name: EGRESS.networkName, namespace, port: host.port };
-    const metadata = { name: routeName(host), namespace, labels: LABELS };
+    const metadata = objectMetadata({ name: routeName(host), namespace });
     if (host.protocol === "http") {
         return {
             apiVersion: "gateway.networking.k8s.io/v1",
