@@ -14,8 +14,11 @@ import type { ResourceValues } from "./linkerdControlPlane";
 
 /** The script every maintenance Job runs, kept in the repository as a file. */
 export const MESH_CHECK_SCRIPT_PATH = path.join(__dirname, "..", "cluster", "mesh-check.mjs");
-/** The NetworkPolicy evaluator the script imports (its network preflight), mounted beside it. */
-export const NETWORK_POLICY_MODULE_PATH = path.join(__dirname, "..", "cluster", "networkPolicy.cjs");
+/**
+ * The modules the script imports, mounted beside it: the NetworkPolicy evaluator (its network
+ * preflight) and the contract that reads its environment (with its data).
+ */
+export const SCRIPT_MODULE_PATHS = ["networkPolicy.cjs", "contract.cjs", "contract.json"].map((file) => path.join(__dirname, "..", "cluster", file));
 
 export interface RotationSchedule {
     /** First hour (UTC) of the window the daily run falls in. */
@@ -178,6 +181,15 @@ const MAX_VERSION_RESTARTS = 10;
  */
 const MAX_LIST_PAGES = 2000;
 const MIB = 2 ** 20;
+/** A kubectl request that takes longer is a failed call, not a hung Job. */
+const KUBECTL_TIMEOUT_SECONDS = 30;
+/**
+ * How long the rotation gate waits for every identity replica to load the live issuer (the kubelet
+ * refreshes the mounted Secret): the value the script used to assume itself, now the Job's to give.
+ */
+const IDENTITY_RELOAD_WAIT_SECONDS = 180;
+/** The check container's own environment, beside the contract's variables: its kubectl is in /tools, its home the writable /tmp. */
+export const CONTAINER_ENV = { PATH: "/tools:/usr/local/bin:/usr/bin:/bin", HOME: "/tmp" } as const;
 
 /** How the check script spends its container's memory (see {@link scriptMemoryBudget}). */
 export interface ScriptMemoryBudget {
@@ -301,7 +313,7 @@ export class MeshMaintenance extends pulumi.ComponentResource {
                 metadata: metadata(ns, "linkerd-mesh-check-script"),
                 data: {
                     "mesh-check.mjs": fs.readFileSync(MESH_CHECK_SCRIPT_PATH, "utf8"),
-                    [path.basename(NETWORK_POLICY_MODULE_PATH)]: fs.readFileSync(NETWORK_POLICY_MODULE_PATH, "utf8"),
+                    ...Object.fromEntries(SCRIPT_MODULE_PATHS.map((file) => [path.basename(file), fs.readFileSync(file, "utf8")])),
                 },
             },
             { parent: this },
@@ -491,9 +503,9 @@ export class MeshMaintenance extends pulumi.ComponentResource {
                             PAGE_SIZE: memory.apply((m) => String(m.pageSize)),
                             MAX_PAGE_BYTES: memory.apply((m) => String(m.maxPageBytes)),
                             MAX_PAGES: String(MAX_LIST_PAGES),
+                            KUBECTL_TIMEOUT_SECONDS: String(KUBECTL_TIMEOUT_SECONDS),
                             ...env,
-                            PATH: "/tools:/usr/local/bin:/usr/bin:/bin",
-                            HOME: "/tmp",
+                            ...CONTAINER_ENV,
                         }).map(([envName, value]) => ({ name: envName, value })),
                         securityContext: restricted,
                         resources: pulumi.output(args.resources).apply((r) => (r ? toK8sResources(r) : undefined)),
@@ -649,7 +661,7 @@ export class MeshMaintenance extends pulumi.ComponentResource {
                 "rotation-gate",
                 "linkerd-rotation-gate",
                 gateIdentity.name,
-                { TASKS: "rotation-gate", SIGNING_ANCHOR_SHA256: args.rotationGateFor },
+                { TASKS: "rotation-gate", SIGNING_ANCHOR_SHA256: args.rotationGateFor, IDENTITY_RELOAD_WAIT_SECONDS: String(IDENTITY_RELOAD_WAIT_SECONDS) },
                 // Not the control plane: the trust bundle, part of it, waits for this Job.
                 gateIdentity.ready,
                 // What the control plane's NetworkPolicy admits to identity's admin port (lib/networkPolicies.ts).

@@ -278,7 +278,7 @@ describe("the Pod Security check against the API server (cluster/mesh-check.mjs 
     it("is misconfigured without what to submit (exit 2)", () => {
         const result = runScript({ issuer: { certPem: "" }, bundle: "", env: { TASKS: "pod-security" } });
         assert.equal(result.status, 2);
-        assert.match(result.stderr, /pod-security needs POD_SECURITY/);
+        assert.match(result.stderr, /POD_SECURITY is not set/);
         const hostile = runScript({
             issuer: { certPem: "" },
             bundle: "",
