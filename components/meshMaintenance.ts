@@ -6,6 +6,7 @@ import * as crypto from "node:crypto";
 import * as fs from "node:fs";
 import * as path from "node:path";
 import { ROTATION_GATE_POD, type NetworkPolicySpec } from "../lib/networkPolicies";
+import { DRY_RUN_ONLY, dryRunOnlyPolicy, requestedBy } from "../lib/dryRunOnlyPolicy";
 import { POD_SECURITY_CHECK } from "../lib/podSecurity";
 import { parseQuantity } from "../lib/quantity";
 import { LINKERD_OBJECTS, NAMESPACES } from "../lib/registry";
@@ -854,32 +855,7 @@ export function restartOnlyPolicy(accounts: pulumi.Input<string>[]) {
 /** The Pod Security check's admission policy (and binding) name. */
 export const POD_SECURITY_POLICY = "akko-mtls-pod-security-dry-run-only";
 
-/**
- * A ValidatingAdmissionPolicy that lets the Pod Security check's identity make dry-run pod creates and
- * nothing else: its Roles allow creating pods in the meshed namespaces, this keeps any of them from
- * being stored, hence from running (a pod it could run would act as any ServiceAccount and mount any
- * Secret of the namespace). `request.dryRun` and `request.operation` are the admission request's
- * (k8s.io/apiserver v0.36.3 pkg/admission/plugin/cel/condition.go CreateAdmissionRequest); a dry run
- * reaches validating admission before storage skips the write (pkg/registry/generic/registry/store.go
- * create, dryrun.go). Every operation on pods and their subresources is matched: exec, attach and
- * port-forward are CONNECT, ephemeral containers an UPDATE, all refused; a dry-run create of a
- * subresource (an eviction, a binding) changes nothing either. The request reaches CEL as an
- * unstructured map (activation.go: `convertObjectToUnstructured(request)`), so a field the API leaves
- * empty (`subResource`, omitempty) is absent, not '': the policy reads only `dryRun` (always set) and
- * `operation`. Tested with a CEL evaluator on allowed and hostile requests.
- */
-export function podSecurityDryRunOnlyPolicy(account: pulumi.Input<string>) {
-    return {
-        failurePolicy: "Fail",
-        matchConstraints: {
-            resourceRules: [{ apiGroups: [""], apiVersions: ["*"], operations: ["*"], resources: ["pods", "pods/*"] }],
-        },
-        matchConditions: [{ name: "pod-security-check-identity", expression: pulumi.interpolate`request.userInfo.username == '${account}'` }],
-        validations: [
-            {
-                expression: "request.dryRun == true && request.operation == 'CREATE'",
-                message: "the Pod Security check may only create pods as a dry run",
-            },
-        ],
-    };
+/** The policy that lets the Pod Security check's identity make dry-run pod creates and nothing else. */
+export function podSecurityDryRunOnlyPolicy(username: pulumi.Input<string>) {
+    return dryRunOnlyPolicy({ use: DRY_RUN_ONLY.podSecurityCheck, identity: pulumi.output(username).apply(requestedBy) });
 }
