@@ -10,7 +10,7 @@ import * as contract from "../cluster/contract.cjs";
 import { anchor, issuer, runScript, SCRIPT_ENV } from "./fakeCluster";
 import { ofType, readStackConfig, runProgram, setConfigPath } from "../tools/mockRuntime";
 import { SCENARIOS, type Scenario } from "../tools/planSnapshot";
-import { CONTAINER_ENV } from "../components/meshMaintenance";
+import { CONTAINER_ENV } from "../lib/maintenancePlan";
 
 /** The scenarios that register maintenance Jobs, and the one that runs reload-identity (rotation phase 2). */
 const SCENARIOS_WITH_JOBS: Scenario[] = [
@@ -33,14 +33,20 @@ describe("the Jobs <-> script contract (cluster/contract.json)", function () {
 
     describe("the program's side: every Job it registers", () => {
         let jobs: RegisteredJob[];
+        /** The mesh's own NetworkPolicies in meshed namespaces, which the network preflight must tell from the namespace's own. */
+        let meshPolicies: { name: string; labels: Record<string, string> }[];
         before(async () => {
             jobs = [];
+            meshPolicies = [];
             // One program at a time: the mock runtime is the process's.
             for (const scenario of SCENARIOS_WITH_JOBS) {
                 let config = readStackConfig(scenario.stack);
                 for (const [key, value] of Object.entries(scenario.overrides)) config = setConfigPath(config, key, value);
                 const run = await runProgram({ stack: scenario.stack, config, previousOutputs: scenario.previousOutputs });
                 if (run.error) throw run.error;
+                for (const policy of ofType(run, "kubernetes:networking.k8s.io/v1:NetworkPolicy")) {
+                    if (policy.parent?.includes("akko:mtls:MeshedNamespace")) meshPolicies.push(policy.inputs.metadata);
+                }
                 const templates = [
                     ...ofType(run, "kubernetes:batch/v1:CronJob").map((c) => [c.name, c.inputs.spec.jobTemplate.spec.template.spec] as const),
                     ...ofType(run, "kubernetes:batch/v1:Job").map((j) => [j.name, j.inputs.spec.template.spec] as const),
@@ -65,6 +71,14 @@ describe("the Jobs <-> script contract (cluster/contract.json)", function () {
                 const given = Object.keys(job.env).filter((name) => !(name in CONTAINER_ENV));
                 assert.deepEqual(given.sort(), contract.variablesFor(tasks).sort(), job.name);
                 for (const [name, value] of Object.entries(CONTAINER_ENV)) assert.equal(job.env[name], value, `${job.name}: ${name}`);
+            }
+        });
+
+        it("the mesh's own NetworkPolicies are the ones the script recognizes as the mesh's (name and part-of label)", () => {
+            assert.ok(meshPolicies.length > 0, "a scenario makes the mesh's NetworkPolicies");
+            for (const policy of meshPolicies) {
+                assert.ok(policy.name === contract.meshPolicies.name || policy.name.startsWith(contract.meshPolicies.mirrorPrefix), policy.name);
+                assert.equal(policy.labels[contract.partOf.key], contract.partOf.value, policy.name);
             }
         });
 
