@@ -16,6 +16,7 @@ import {
     type Confinement,
     type IdentityKind,
     type IdentityPlan,
+    type JobName,
     type JobPlan,
     type MaintenancePlan,
     type MaintenancePlanArgs,
@@ -62,9 +63,10 @@ interface Context {
     confinement: Record<Confinement, pulumi.Resource[]>;
 }
 
-/** An identity as made: its ServiceAccount's name and what its rights are ready after. */
+/** An identity as made: its ServiceAccount's name, the policies confining it, and what its rights are ready after. */
 interface Identity {
     account: string;
+    confinedBy: pulumi.Resource[];
     ready: pulumi.Resource[];
 }
 
@@ -145,8 +147,13 @@ export class MeshMaintenance extends pulumi.ComponentResource {
         };
 
         const identities = new Map<IdentityKind, Identity>(plan.identities.map((identity) => [identity.kind, this.identity(context, identity)]));
-        const made = new Map<string, k8s.batch.v1.Job>();
-        for (const job of plan.jobs) made.set(job.resourceName, this.oneShot(context, job, identities.get(job.identity)!, made));
+        const identityOf = (job: JobPlan): Identity => {
+            const identity = identities.get(job.identity);
+            if (!identity) throw new Error(`maintenance plan: Job ${job.resourceName} runs as ${job.identity}, which the plan does not make`);
+            return identity;
+        };
+        const made = new Map<JobName, k8s.batch.v1.Job>();
+        for (const job of plan.jobs) made.set(job.resourceName, this.oneShot(context, job, identityOf(job), made));
         this.preflight = made.get("preflight");
         this.networkPreflight = made.get("network-preflight");
         this.podSecurityCheck = made.get("pod-security");
@@ -168,10 +175,10 @@ export class MeshMaintenance extends pulumi.ComponentResource {
                         startingDeadlineSeconds: 3600,
                         successfulJobsHistoryLimit: 3,
                         failedJobsHistoryLimit: 5,
-                        jobTemplate: { metadata: { labels }, spec: jobSpec(context, cron.job, identities.get(cron.job.identity)!) },
+                        jobTemplate: { metadata: { labels }, spec: jobSpec(context, cron.job, identityOf(cron.job)) },
                     },
                 },
-                { parent: this, dependsOn: this.waitsOf(context, cron.job, identities.get(cron.job.identity)!, made) },
+                { parent: this, dependsOn: this.waitsOf(context, cron.job, identityOf(cron.job), made) },
             );
         }
 
@@ -247,13 +254,12 @@ export class MeshMaintenance extends pulumi.ComponentResource {
                     { parent: this, dependsOn: confinedBy },
                 );
             });
-        return { account: identity.account, ready: [account, ...bindings] };
+        return { account: identity.account, confinedBy, ready: [account, ...bindings] };
     }
 
     /** What a Job waits for: the policies confining its identity, its rights, then what its plan names. */
-    private waitsOf(context: Context, job: JobPlan, identity: Identity, made: ReadonlyMap<string, k8s.batch.v1.Job>) {
-        const plan = context.plan.identities.find((i) => i.kind === job.identity)!;
-        const own = [...plan.confinedBy.flatMap((c) => context.confinement[c]), ...identity.ready];
+    private waitsOf(context: Context, job: JobPlan, identity: Identity, made: ReadonlyMap<JobName, k8s.batch.v1.Job>) {
+        const own = [...identity.confinedBy, ...identity.ready];
         const controlPlane = job.waitsFor.includes("control-plane") ? (context.args.waitFor ?? []) : [];
         const checks = job.waitsFor.includes("checks") ? [made.get("preflight"), made.get("pod-security")].filter((j) => j !== undefined) : [];
         if (!job.waitsFor.includes("namespaces")) return [...own, ...controlPlane, ...checks];
@@ -261,7 +267,7 @@ export class MeshMaintenance extends pulumi.ComponentResource {
     }
 
     /** A Job named after what it enforces: the same inputs keep the same Job (no diff, no run). */
-    private oneShot(context: Context, job: JobPlan, identity: Identity, made: ReadonlyMap<string, k8s.batch.v1.Job>): k8s.batch.v1.Job {
+    private oneShot(context: Context, job: JobPlan, identity: Identity, made: ReadonlyMap<JobName, k8s.batch.v1.Job>): k8s.batch.v1.Job {
         const digest = pulumi
             .all(Object.entries(job.env).map(([key, value]) => pulumi.output(value).apply((v) => [key, v] as const)))
             .apply((entries) => crypto.createHash("sha256").update(JSON.stringify(entries)).digest("hex").slice(0, 10));

@@ -260,9 +260,12 @@ export type JobWait =
     /** The namespaces' annotations and authorization objects, the ingress controller's: what it brings pods in line with. */
     | "namespaces";
 
+/** The maintenance Jobs, by the name of their resource (`<component>-<name>`). */
+export type JobName = "preflight" | "network-preflight" | "pod-security" | "rotation-gate" | "rollout" | "cronjob";
+
 export interface JobPlan {
     /** Names the resource: `<component>-<resourceName>`. */
-    resourceName: string;
+    resourceName: JobName;
     /** A one-shot Job's name is this and the digest of its own environment; the CronJob's is {@link CRON_NAME}. */
     prefix: string;
     identity: IdentityKind;
