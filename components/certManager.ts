@@ -1,5 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
+import { DRY_RUN_ONLY, dryRunOnlyPolicy, requestedBy } from "../lib/dryRunOnlyPolicy";
 import type { ResourceValues } from "./linkerdControlPlane";
 import type { NetworkPolicySpec } from "../lib/networkPolicies";
 import type { MeshConfig } from "../config";
@@ -196,7 +197,7 @@ export class CertManager extends pulumi.ComponentResource {
         // Before the identity has any right: dry-run requests only.
         const dryRunOnly = new k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
             `${name}-api-check-dry-run-only`,
-            { metadata: { name: "akko-mtls-api-check-dry-run-only", labels }, spec: dryRunOnlyPolicy(pulumi.interpolate`${checkNamespace}`) },
+            { metadata: { name: "akko-mtls-api-check-dry-run-only", labels }, spec: apiCheckDryRunOnlyPolicy(checkNamespace) },
             { parent: this },
         );
         const dryRunOnlyBinding = new k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
@@ -228,26 +229,10 @@ export class CertManager extends pulumi.ComponentResource {
 /** The API check's ServiceAccount (and Job, Role) name. */
 export const API_CHECK_ACCOUNT = "cert-manager-api-check";
 
-/**
- * A ValidatingAdmissionPolicy that lets the API check's identity make dry-run requests to
- * cert-manager's API and nothing else: its Role allows creating CertificateRequests, this keeps
- * any of them from being stored, hence signed. `request.dryRun` is the admission request's flag
- * (k8s.io/apiserver pkg/admission/plugin/cel `CreateAdmissionRequest`). Tested with a CEL evaluator.
- */
-export function dryRunOnlyPolicy(namespace: pulumi.Input<string>) {
-    return {
-        failurePolicy: "Fail",
-        matchConstraints: {
-            resourceRules: [{ apiGroups: ["cert-manager.io"], apiVersions: ["*"], operations: ["*"], resources: ["*", "*/*"] }],
-        },
-        matchConditions: [
-            {
-                name: "api-check-identity",
-                expression: pulumi.interpolate`request.userInfo.username == 'system:serviceaccount:${namespace}:${API_CHECK_ACCOUNT}'`,
-            },
-        ],
-        validations: [{ expression: "request.dryRun == true", message: "the cert-manager API check may only make dry-run requests" }],
-    };
+/** The policy that lets the API check's identity make dry-run requests to cert-manager's API and nothing else. */
+export function apiCheckDryRunOnlyPolicy(namespace: pulumi.Input<string>) {
+    const username = pulumi.output(namespace).apply((ns) => `system:serviceaccount:${ns}:${API_CHECK_ACCOUNT}`);
+    return dryRunOnlyPolicy({ use: DRY_RUN_ONLY.certManagerApiCheck, identity: username.apply(requestedBy) });
 }
 
 /** Linkerd's `{cpu: {request, limit}}` shape as a Kubernetes `resources` block. */

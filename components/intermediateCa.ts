@@ -54,8 +54,6 @@ export class IntermediateCa extends pulumi.ComponentResource {
     public readonly privateKeyPem: pulumi.Output<string>;
     /** Expiry, RFC 3339. */
     public readonly notAfter: pulumi.Output<string>;
-    /** The certificate of the CA that signed it, PEM (the root of its chain). */
-    public readonly signerCertPem: pulumi.Output<string>;
 
     constructor(name: string, args: IntermediateCaArgs, opts?: pulumi.ComponentResourceOptions) {
         super("akko:mtls:IntermediateCa", name, {}, opts);
@@ -80,7 +78,6 @@ export class IntermediateCa extends pulumi.ComponentResource {
         this.certPem = cert.certPem;
         this.privateKeyPem = pulumi.secret(key.privateKeyPem);
         this.notAfter = cert.validityEndTime;
-        this.signerCertPem = pulumi.output(args.signedBy.certPem);
-        this.registerOutputs({ certPem: this.certPem, privateKeyPem: this.privateKeyPem, notAfter: this.notAfter, signerCertPem: this.signerCertPem });
+        this.registerOutputs({ certPem: this.certPem, privateKeyPem: this.privateKeyPem, notAfter: this.notAfter });
     }
 }
