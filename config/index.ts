@@ -218,21 +218,75 @@ export function nameKeys(config: ParsedConfig): ConfigPath[] {
 }
 
 /**
- * A name taken from a key marked secret: refused, naming the key. Values from the defaults and
- * presets are public, so only the stack file's own values under a secret key count.
+ * Keys whose values Pulumi or the cluster keep in the open whatever their secrecy, and why. Such a
+ * value under a key marked secret cannot stay secret: it is refused rather than leaked.
+ */
+export interface OpenKey {
+    /** The key; every text below it counts. */
+    path: ConfigPath;
+    /** Where its value is in the open, as the refusal says it. */
+    shows: string;
+}
+
+const NAMES = "names Kubernetes objects and Pulumi resources, which Pulumi keeps in the open in its state, so it cannot be secret";
+/**
+ * The trust domain ends every mesh identity and is in the subject and the SANs of every
+ * certificate of the mesh (the intermediate's `intermediate-g<n>.<stack>.linkerd.<trustDomain>`,
+ * the issuer's `identity.linkerd.<trustDomain>`, each proxy's `<sa>.<ns>.serviceaccount.identity.linkerd.<trustDomain>`):
+ * certificates are public by design (TLS 1.3 encrypts them on the wire, but every peer reads them,
+ * Pulumi keeps the @pulumi/tls certificates in the open in its state, the ConfigMap
+ * `linkerd-identity-trust-roots` and every proxy's log print them).
+ */
+const IN_CERTIFICATES =
+    "is in the subject and SANs of every certificate of the mesh (every peer reads them; Pulumi keeps the certificates in the " +
+    "open in its state), so it cannot be secret";
+/**
+ * The keys whose values are in the open whatever their secrecy: Pulumi resource names (and so
+ * URNs), Kubernetes object names, and the namespaces objects are created in or read from (part
+ * of the Kubernetes provider's resource IDs), which Pulumi keeps in the open in its state and
+ * shows in every preview; names built from a hash of a value; the trust domain, in every
+ * certificate. Only the keys in use are listed.
+ */
+export function openKeys(config: ParsedConfig): OpenKey[] {
+    const mtls = config.mtls;
+    const names: ConfigPath[] = [
+        ...mtls.namespaces.map((_, i): ConfigPath => ["mtls", "namespaces", i]),
+        ...mtls.authorizations.flatMap((_, i): ConfigPath[] => [
+            ["mtls", "authorizations", i, "namespace"],
+            ["mtls", "authorizations", i, "name"],
+        ]),
+        ...(mtls.ingress.enabled && mtls.ingress.controller === "in-namespace" ? [["mtls", "ingress", "namespace"]] : []),
+        ...(config.identity.issuer.mode === "certManager" ? [["certManager", "namespace"]] : []),
+        ...(config.viz.enabled && config.observability.grafanaDashboards.enabled ? [["observability", "grafanaDashboards", "namespace"]] : []),
+    ];
+    return [...names.map((path) => ({ path, shows: NAMES })), { path: ["identity", "trustDomain"], shows: IN_CERTIFICATES }];
+}
+
+/** Every string leaf of `value`, with its path below `at`. */
+function textLeaves(value: unknown, at: ConfigPath): [ConfigPath, string][] {
+    if (typeof value === "string") return [[at, value]];
+    if (Array.isArray(value)) return value.flatMap((child, i) => textLeaves(child, [...at, i]));
+    if (value !== null && typeof value === "object") return Object.entries(value).flatMap(([key, child]) => textLeaves(child, [...at, key]));
+    return [];
+}
+
+/**
+ * A value in the open taken from a key marked secret: refused, naming the key. Values from the
+ * defaults and presets are public, so only the stack file's own values under a secret key count.
  */
 export function secretNameProblems(config: ParsedConfig, stackValues: Record<string, unknown>, secrets: ConfigSecrets): ConfigProblem[] {
-    return nameKeys(config)
-        .filter((path) => secrets.isSecretText(path, valueAt(stackValues, path.map(String))))
-        .map((path) => ({
-            key: configKey(path),
-            value: OMIT,
-            message:
-                `names Kubernetes objects and Pulumi resources, which Pulumi keeps in the open in its state, so it cannot ` +
-                `be secret; yet ${path[0]} is marked secret (Pulumi marks a whole top-level key secret when any value under ` +
-                `it was set with --secret). Keep ${path[0]} free of --secret values: set each of them again with ` +
-                `pulumi config set --path, without --secret`,
-        }));
+    return openKeys(config).flatMap(({ path, shows }) =>
+        textLeaves(valueAt(stackValues, path.map(String)), path)
+            .filter(([leafPath, text]) => secrets.isSecretText(leafPath, text))
+            .map(([leafPath]) => ({
+                key: configKey(leafPath),
+                value: OMIT,
+                message:
+                    `${shows}; yet ${path[0]} is marked secret (Pulumi marks a whole top-level key secret when any value under ` +
+                    `it was set with --secret). Keep ${path[0]} free of --secret values: set each of them again with ` +
+                    `pulumi config set --path, without --secret`,
+            })),
+    );
 }
 
 export interface ConfigOverride {

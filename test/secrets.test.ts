@@ -3,9 +3,12 @@
  * top-level key, so each scenario marks one key secret, gives its text leaves values that carry a
  * marker, runs the program, and looks for the marker and every secret text in everything the
  * program leaves in the open: stack outputs, component outputs, resource inputs outside their
- * secret paths, resource names and URNs, warnings, notes, and error messages.
+ * secret paths, resource names and URNs, warnings, notes, and error messages. Certificates are
+ * decoded (a PEM is base64, and a text inside its subject would not show as text): their subject,
+ * issuer and SANs count as in the open wherever the certificate is, as every TLS peer reads them.
  */
 import { strict as assert } from "node:assert";
+import { X509Certificate } from "node:crypto";
 import { ConfigError } from "../config";
 import { ProgramRun, readStackConfig, runProgram, setConfigPath } from "../tools/mockRuntime";
 
@@ -34,13 +37,33 @@ function leaves(value: unknown, at: string[] = [], out: [string, string][] = [])
 
 const underSecret = (path: string, secretPaths: string[]) => secretPaths.some((p) => p === "" || path === p || path.startsWith(`${p}.`));
 
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----/g;
+
+/**
+ * The names in every X.509 certificate a text holds, as PEM or as base64 of PEM (a Secret's `data`,
+ * a webhook's `caBundle`): subject, issuer and SANs, decoded with node:crypto.
+ */
+export function certificateNames(text: string): string[] {
+    const pems = [...text.matchAll(PEM_CERTIFICATE)].map((m) => m[0]);
+    if (pems.length === 0 && /^[A-Za-z0-9+/]{100,}={0,2}$/.test(text)) {
+        const decoded = Buffer.from(text, "base64").toString("latin1");
+        pems.push(...[...decoded.matchAll(PEM_CERTIFICATE)].map((m) => m[0]));
+    }
+    return pems.map((pem) => {
+        const certificate = new X509Certificate(pem);
+        return `subject ${certificate.subject} issuer ${certificate.issuer} SANs ${certificate.subjectAltName ?? ""}`;
+    });
+}
+
 /** Where a secret shows in the open: each finding names the place. */
 function leaks(run: ProgramRun, texts: readonly string[]): string[] {
     // The project's name is in every URN and full config key: what a secret text is compared with is the rest.
-    const shows = (text: string) => {
+    const showsAsText = (text: string) => {
         const rest = text.replace(/akko-mtls/g, "");
         return rest.includes(MARKER) || texts.some((secret) => secret.length >= 4 && rest.includes(secret));
     };
+    const inCertificate = (text: string) => certificateNames(text).some(showsAsText);
+    const shows = (text: string) => showsAsText(text) || inCertificate(text);
     const found: string[] = [];
     for (const [key, output] of Object.entries(run.outputs)) {
         if (!output.secret && shows(JSON.stringify(output.value))) found.push(`stack output ${key}`);
@@ -59,6 +82,9 @@ function leaks(run: ProgramRun, texts: readonly string[]): string[] {
             const value = resource.inputs?.metadata?.[field];
             if (typeof value === "string" && shows(value)) found.push(`metadata.${field} of ${resource.type} ${resource.name}`);
         }
+        // What the provider returned: a certificate it signed (@pulumi/tls `certPem`) is never a secret output.
+        for (const [path, text] of leaves(resource.state))
+            if (inCertificate(text)) found.push(`certificate in output ${path} of ${resource.type} ${resource.name}`);
     }
     for (const message of [...run.warnings, ...run.notes]) if (shows(message)) found.push(`log: ${message.slice(0, 100)}`);
     if (run.error && shows(`${run.error.message}\n${run.error.stack ?? ""}`)) found.push(`error: ${run.error.message.slice(0, 200)}`);
@@ -136,7 +162,6 @@ const SCENARIOS: [string, string, Record<string, unknown>][] = [
             },
         },
     ],
-    ["identity", "k3d", { "mtls.enabled": true, "identity.trustDomain": `${MARKER}.example` }],
     [
         "linkerd",
         "netcup",
@@ -189,6 +214,21 @@ describe("secret config stays secret (issue 17)", () => {
         assert.ok(found.some((f) => f.includes("akko-viz-dashboard")));
     });
 
+    it("a trust domain, not marked secret, shows in the certificates' subjects and SANs: the leak check decodes them", async () => {
+        const { run } = await runSecret("k3d", { "mtls.enabled": true, "identity.trustDomain": `${MARKER}.example` }, []);
+        assert.equal(run.error, undefined, String(run.error));
+        const found = leaks(run, [MARKER]);
+        assert.ok(
+            found.some((f) => f.startsWith("certificate in output certPem")),
+            found.join("\n"),
+        );
+        const names = run.resources.flatMap((r) => leaves(r.state).flatMap(([, text]) => certificateNames(text)));
+        assert.ok(
+            names.some((n) => n.includes(`CN=identity.linkerd.${MARKER}.example`)),
+            names.join("\n"),
+        );
+    });
+
     it("the GKE firewall command keeps its shape, the secret values shown as [secret]", async () => {
         const { run } = await runSecret("gke", SCENARIOS[0][2], ["cluster"]);
         const warning = run.warnings.find((w) => w.startsWith("GKE private cluster"));
@@ -209,6 +249,7 @@ describe("a name is never built from a secret value: such a key is refused, nami
             "akko-mtls:mtls.ingress.namespace",
         ],
         ["certManager", "netcup", { "mtls.enabled": true, "certManager.namespace": `certs-${MARKER}` }, "akko-mtls:certManager.namespace"],
+        ["identity", "k3d", { "mtls.enabled": true, "identity.trustDomain": `${MARKER}.example` }, "akko-mtls:identity.trustDomain"],
         [
             "observability",
             "netcup",
@@ -224,7 +265,8 @@ describe("a name is never built from a secret value: such a key is refused, nami
                 run.error.problems.map((p) => p.key),
                 [named],
             );
-            assert.match(run.error.message, new RegExp(`names Kubernetes objects and Pulumi resources.*yet ${key} is marked secret`));
+            const why = key === "identity" ? "is in the subject and SANs of every certificate" : "names Kubernetes objects";
+            assert.match(run.error.message, new RegExp(`${why}.*yet ${key} is marked secret`));
             assert.deepEqual(leaks(run, texts), []);
             assert.deepEqual(
                 run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack"),
@@ -253,7 +295,7 @@ describe("a name is never built from a secret value: such a key is refused, nami
     it("every key secret at once, names left to the presets: no name, URN or Kubernetes name holds a secret", async () => {
         const overrides = Object.assign({}, ...SCENARIOS.filter(([, stack]) => stack === "netcup").map(([, , o]) => o));
         const keys = ["cluster", "mtls", "linkerd", "identity", "certManager", "viz", "observability", "rotationJob"];
-        const { run, texts } = await runSecret("netcup", { ...overrides, "identity.trustDomain": `${MARKER}.example` }, keys);
+        const { run, texts } = await runSecret("netcup", overrides, keys);
         assert.equal(run.error, undefined, String(run.error));
         assert.deepEqual(leaks(run, texts), []);
     });
