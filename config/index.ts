@@ -241,10 +241,29 @@ const IN_CERTIFICATES =
     "is in the subject and SANs of every certificate of the mesh (every peer reads them; Pulumi keeps the certificates in the " +
     "open in its state), so it cannot be secret";
 /**
+ * A mirrored opaque rule names its NetworkPolicy `linkerd-mesh-opaque-<sha256 of the podSelector>`
+ * (lib/networkPolicies.ts `mirrorName`) and is in the env of the network preflight Job, whose
+ * name is a sha256 of that env (components/meshMaintenance.ts `oneShot`): ten hex digits of an
+ * unsalted hash over otherwise public JSON let anyone confirm a guessed label value offline.
+ */
+const IN_HASHED_NAMES =
+    "names Kubernetes objects through a short hash (the linkerd-mesh-opaque-* NetworkPolicies, the network preflight Job), " +
+    "which confirms a guessed value offline, so it cannot be secret";
+
+/**
+ * The Pod Security check Job dry-runs a pod with the maintenance image and the proxy's resources
+ * (lib/podSecurity.ts `injectedPodProbe`), given in its env, and its name is a sha256 of that env
+ * (components/meshMaintenance.ts `oneShot`), as for the opaque rules.
+ */
+const IN_PROBE_NAME =
+    "is in the env of the Pod Security check Job, whose name is a short hash of that env, which confirms a guessed value offline, " + "so it cannot be secret";
+
+/**
  * The keys whose values are in the open whatever their secrecy: Pulumi resource names (and so
  * URNs), Kubernetes object names, and the namespaces objects are created in or read from (part
  * of the Kubernetes provider's resource IDs), which Pulumi keeps in the open in its state and
- * shows in every preview; names built from a hash of a value; the trust domain, in every
+ * shows in every preview; names built from a hash of a value (the mirrored opaque rules' selectors,
+ * peers and ports); the trust domain, in every
  * certificate. Only the keys in use are listed.
  */
 export function openKeys(config: ParsedConfig): OpenKey[] {
@@ -259,7 +278,15 @@ export function openKeys(config: ParsedConfig): OpenKey[] {
         ...(config.identity.issuer.mode === "certManager" ? [["certManager", "namespace"]] : []),
         ...(config.viz.enabled && config.observability.grafanaDashboards.enabled ? [["observability", "grafanaDashboards", "namespace"]] : []),
     ];
-    return [...names.map((path) => ({ path, shows: NAMES })), { path: ["identity", "trustDomain"], shows: IN_CERTIFICATES }];
+    return [
+        ...names.map((path) => ({ path, shows: NAMES })),
+        { path: ["identity", "trustDomain"], shows: IN_CERTIFICATES },
+        ...Object.keys(mtls.namespaceOptions).flatMap((namespace) =>
+            (["opaqueIngress", "opaqueEgress"] as const).map((rules) => ({ path: ["mtls", "namespaceOptions", namespace, rules], shows: IN_HASHED_NAMES })),
+        ),
+        { path: ["rotationJob", "image"], shows: IN_PROBE_NAME },
+        { path: ["linkerd", "proxy", "resources"], shows: IN_PROBE_NAME },
+    ];
 }
 
 /** Every string leaf of `value`, with its path below `at`. */

@@ -10,17 +10,22 @@
 import { strict as assert } from "node:assert";
 import { X509Certificate } from "node:crypto";
 import { ConfigError } from "../config";
-import { ProgramRun, readStackConfig, runProgram, setConfigPath } from "../tools/mockRuntime";
+import { ProgramRun, ProviderState, readStackConfig, runProgram, setConfigPath } from "../tools/mockRuntime";
 
 /** In every secret text: a leak shows up even where a text was escaped, cut or embedded. */
 const MARKER = "s3cr3t";
 const DIGEST = `sha256:${"a".repeat(64)}`;
 
 /** Runs a stack file with `--path` overrides and the given top-level keys marked secret; returns the run and the secret texts. */
-async function runSecret(stack: string, overrides: Record<string, unknown>, secretKeys: string[]): Promise<{ run: ProgramRun; texts: readonly string[] }> {
+async function runSecret(
+    stack: string,
+    overrides: Record<string, unknown>,
+    secretKeys: string[],
+    state?: ProviderState,
+): Promise<{ run: ProgramRun; texts: readonly string[] }> {
     let config = readStackConfig(stack);
     for (const [key, value] of Object.entries(overrides)) config = setConfigPath(config, key, value);
-    const run = await runProgram({ stack, config, secretKeys: secretKeys.map((k) => `akko-mtls:${k}`) });
+    const run = await runProgram({ stack, config, secretKeys: secretKeys.map((k) => `akko-mtls:${k}`), state });
     // Every text the overrides put under a secret key, but an enumeration's choice (which the plan shows anyway).
     const texts = Object.entries(overrides)
         .filter(([key]) => secretKeys.includes(key.split(".")[0]) && !/\.(mode|controller)$/.test(key))
@@ -103,6 +108,22 @@ const INGRESS = {
     },
 };
 
+/** A rule of the namespace's own policies mirrored onto 4143: its selector names a NetworkPolicy through a hash. */
+const OPAQUE_RULE = { podSelector: { matchLabels: { app: `pg-${MARKER}` } }, ports: [5432], from: [{ podSelector: {} }] };
+const OPAQUE_EGRESS = { podSelector: {}, ports: [5432], to: [{ ipBlock: { cidr: "10.77.0.0/16" } }] };
+
+/**
+ * The Pulumi and Kubernetes names of a run: URNs, and every object's name and namespace (its ID in
+ * Pulumi state). Compared across two runs whose secret values differ, it finds names derived from
+ * a secret however they were derived (a hash included).
+ */
+function names(run: ProgramRun): string[] {
+    return run.resources.flatMap((r) => [r.urn, `${r.inputs?.metadata?.namespace ?? ""}/${r.inputs?.metadata?.name ?? ""}`]).sort();
+}
+
+/** `value` with every secret marker replaced by another secret of the same shape. */
+const otherSecret = (value: unknown): unknown => JSON.parse(JSON.stringify(value).replaceAll(MARKER, "t0p5ec"));
+
 /** One scenario per top-level key that can be marked secret, each key's text leaves set in the stack. */
 const SCENARIOS: [string, string, Record<string, unknown>][] = [
     [
@@ -179,7 +200,6 @@ const SCENARIOS: [string, string, Record<string, unknown>][] = [
         "netcup",
         {
             "mtls.enabled": true,
-            "rotationJob.image": `registry.example.org/${MARKER}/node:24@${DIGEST}`,
             "rotationJob.kubectlImage": `registry.example.org/${MARKER}/kubectl:1.34@${DIGEST}`,
         },
     ],
@@ -197,6 +217,40 @@ describe("secret config stays secret (issue 17)", () => {
             assert.deepEqual(leaks(run, texts), []);
         });
     }
+
+    it("no name depends on a secret value: two runs whose secrets differ have the same names", async () => {
+        // Every netcup scenario at once (all keys secret), and the others one by one: 5 pairs of runs, not 18.
+        const netcup = SCENARIOS.filter(([, stack]) => stack === "netcup");
+        const pairs: [string[], string, Record<string, unknown>][] = [
+            [netcup.map(([key]) => key), "netcup", Object.assign({}, ...netcup.map(([, , o]) => o))],
+            ...SCENARIOS.filter(([, stack]) => stack !== "netcup").map(([key, stack, o]): [string[], string, Record<string, unknown>] => [[key], stack, o]),
+        ];
+        for (const [keys, stack, overrides] of pairs) {
+            // One state for both, as two `up`s of one stack: the keys and certificates are the same, not drawn anew.
+            const state = new ProviderState();
+            const { run } = await runSecret(stack, overrides, keys, state);
+            const { run: other } = await runSecret(stack, otherSecret(overrides) as Record<string, unknown>, keys, state);
+            assert.equal(run.error, undefined, String(run.error));
+            assert.deepEqual(names(other), names(run), `${keys.join(", ")} on ${stack}`);
+        }
+    });
+
+    it("the names comparison finds a hashed name: an opaque rule's selector, not secret, changes a NetworkPolicy's name", async () => {
+        const overrides = { "mtls.enabled": true, "mtls.networkPolicies": true, "mtls.namespaceOptions": { akko: { opaqueIngress: [OPAQUE_RULE] } } };
+        const state = new ProviderState();
+        const { run } = await runSecret("netcup", overrides, [], state);
+        const { run: other } = await runSecret("netcup", otherSecret(overrides) as Record<string, unknown>, [], state);
+        assert.equal(run.error, undefined, String(run.error));
+        const changed = names(run).filter((n) => !names(other).includes(n));
+        assert.ok(
+            changed.some((n) => /linkerd-mesh-opaque-[0-9a-f]{10}$/.test(n)),
+            changed.join("\n"),
+        );
+        assert.ok(
+            changed.some((n) => /linkerd-network-preflight-[0-9a-f]{10}$/.test(n)),
+            changed.join("\n"),
+        );
+    });
 
     it("the same values, not marked secret, do show: the scenarios reach outputs, inputs and warnings", async () => {
         const shown = async (stack: string, overrides: Record<string, unknown>) => {
@@ -251,6 +305,30 @@ describe("a name is never built from a secret value: such a key is refused, nami
         ["certManager", "netcup", { "mtls.enabled": true, "certManager.namespace": `certs-${MARKER}` }, "akko-mtls:certManager.namespace"],
         ["identity", "k3d", { "mtls.enabled": true, "identity.trustDomain": `${MARKER}.example` }, "akko-mtls:identity.trustDomain"],
         [
+            "rotationJob",
+            "netcup",
+            { "mtls.enabled": true, "rotationJob.image": `registry.example.org/${MARKER}/node:24@${DIGEST}` },
+            "akko-mtls:rotationJob.image",
+        ],
+        [
+            "linkerd",
+            "netcup",
+            { "mtls.enabled": true, "linkerd.proxy.resources.memory.limit": `${MARKER.length}00Mi` },
+            "akko-mtls:linkerd.proxy.resources.memory.limit",
+        ],
+        [
+            "mtls",
+            "netcup",
+            { "mtls.enabled": true, "mtls.networkPolicies": true, "mtls.namespaceOptions": { akko: { opaqueIngress: [OPAQUE_RULE] } } },
+            "akko-mtls:mtls.namespaceOptions.akko.opaqueIngress[0].podSelector.matchLabels.app",
+        ],
+        [
+            "mtls",
+            "netcup",
+            { "mtls.enabled": true, "mtls.networkPolicies": true, "mtls.namespaceOptions": { akko: { denyEgress: true, opaqueEgress: [OPAQUE_EGRESS] } } },
+            "akko-mtls:mtls.namespaceOptions.akko.opaqueEgress[0].to[0].ipBlock.cidr",
+        ],
+        [
             "observability",
             "netcup",
             { "mtls.enabled": true, "observability.grafanaDashboards.namespace": `grafana-${MARKER}` },
@@ -265,7 +343,14 @@ describe("a name is never built from a secret value: such a key is refused, nami
                 run.error.problems.map((p) => p.key),
                 [named],
             );
-            const why = key === "identity" ? "is in the subject and SANs of every certificate" : "names Kubernetes objects";
+            const why =
+                key === "identity"
+                    ? "is in the subject and SANs of every certificate"
+                    : named.includes(".opaque")
+                      ? "names Kubernetes objects through a short hash"
+                      : /image|resources/.test(named)
+                        ? "is in the env of the Pod Security check Job, whose name is a short hash"
+                        : "names Kubernetes objects and Pulumi resources";
             assert.match(run.error.message, new RegExp(`${why}.*yet ${key} is marked secret`));
             assert.deepEqual(leaks(run, texts), []);
             assert.deepEqual(
