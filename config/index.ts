@@ -343,8 +343,56 @@ export function configOverrides(stackValues: Record<string, unknown>): ConfigOve
     return overrides;
 }
 
+/**
+ * The key meant by a key whose namespace is one of the project's top-level keys (`mtls:enabled`
+ * -> `mtls.enabled`): a colon typed for a dot. Pulumi stores it as key `enabled` of a namespace
+ * `mtls` (pulumi sdk/go/common/resource/config key.go `ParseKey`), which nothing reads; undefined
+ * for any other key.
+ */
+export function misplacedNamespace(key: string): string | undefined {
+    const colon = key.indexOf(":");
+    if (colon === -1 || !Object.prototype.hasOwnProperty.call(configObject.shape, key.slice(0, colon))) return undefined;
+    return `${key.slice(0, colon)}.${key.slice(colon + 1)}`;
+}
+
+/**
+ * Keys of the stack's config (as the runtime hands them over, `namespace:key` -> text) whose
+ * namespace is one of the project's keys: refused with the commands that store them where meant.
+ */
+export function misplacedNamespaceProblems(config: Record<string, string>, isSecret: (key: string) => boolean): ConfigProblem[] {
+    return Object.entries(config).flatMap(([key, text]): ConfigProblem[] => {
+        const meant = misplacedNamespace(key);
+        if (meant === undefined) return [];
+        const rm = `pulumi config rm ${shellWord(key)}`;
+        let set: string;
+        if (isSecret(key)) {
+            set = `pulumi config set --secret --path ${shellWord(meant)} <value>`;
+        } else {
+            let commands: string[] | undefined;
+            try {
+                commands = setCommands(parsePropertyPath(meant), parseConfigText(text));
+            } catch {
+                commands = undefined;
+            }
+            set = commands && commands.length > 0 && commands.length <= 4 ? commands.join(" && ") : `pulumi config set --path ${shellWord(meant)} <value>`;
+        }
+        return [
+            {
+                key,
+                value: OMIT,
+                message:
+                    `is key "${key.slice(key.indexOf(":") + 1)}" of a namespace "${key.slice(0, key.indexOf(":"))}", which nothing reads ` +
+                    `(a colon typed for a dot: the mesh would deploy as if it were not set). Fix: ${rm} && ${set}`,
+            },
+        ];
+    });
+}
+
 /** The program's single entry point to configuration. */
 export function loadConfig(): MeshConfig {
+    const isSecret = (pulumi.runtime as unknown as { isConfigSecret: (key: string) => boolean }).isConfigSecret;
+    const misplaced = misplacedNamespaceProblems(pulumi.runtime.allConfig(), isSecret);
+    if (misplaced.length > 0) throw new ConfigError(misplaced);
     return resolveConfig(readConfigNamespace(), secretConfigKeys());
 }
 

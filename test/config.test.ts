@@ -1133,3 +1133,40 @@ describe("a suggested fix is itself valid (issue 17)", () => {
         assert.ok(applied >= 18, `${applied} suggestions applied`);
     });
 });
+
+describe("a colon typed for a dot: `pulumi config set --path mtls:enabled true` (issue 19)", () => {
+    const registered = (run: Awaited<ReturnType<typeof runProgram>>) => run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
+
+    it("is refused by the program itself, with the command that stores the key meant, before anything is registered", async () => {
+        // What the CLI stores for `pulumi config set --path mtls:enabled true`: key `enabled` of a namespace `mtls`.
+        const run = await runProgram({ stack: "netcup", config: { ...readStackConfig("netcup"), "mtls:enabled": "true" } });
+        assert.ok(run.error instanceof ConfigError, String(run.error));
+        assert.deepEqual(
+            run.error.problems.map((p) => p.key),
+            ["mtls:enabled"],
+        );
+        assert.match(run.error.message, /which nothing reads .*Fix: pulumi config rm mtls:enabled && pulumi config set --path mtls\.enabled true$/m);
+        assert.deepEqual(registered(run), [], "nothing registered");
+    });
+
+    it("an object under such a key: one command per leaf; a secret one: the value is never shown", async () => {
+        const config = {
+            ...readStackConfig("netcup"),
+            "mtls:namespaceOptions": JSON.stringify({ akko: { denyIngress: false } }),
+            "viz:dashboard": JSON.stringify({ ingress: { host: "dash-s3cr3t.example.org" } }),
+        };
+        const run = await runProgram({ stack: "netcup", config, secretKeys: ["viz:dashboard"] });
+        assert.ok(run.error instanceof ConfigError, String(run.error));
+        assert.match(
+            run.error.message,
+            /mtls:namespaceOptions: .*pulumi config rm mtls:namespaceOptions && pulumi config set --path mtls\.namespaceOptions\.akko\.denyIngress false$/m,
+        );
+        assert.match(run.error.message, /viz:dashboard: .*pulumi config rm viz:dashboard && pulumi config set --secret --path viz\.dashboard <value>$/m);
+        assert.doesNotMatch(run.error.message, /s3cr3t/);
+    });
+
+    it("other namespaces (a provider's `kubernetes:context`) are left alone", async () => {
+        const run = await runProgram({ stack: "netcup", config: { ...readStackConfig("netcup"), "kubernetes:context": "other" } });
+        assert.equal(run.error, undefined, String(run.error));
+    });
+});
