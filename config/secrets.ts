@@ -51,11 +51,6 @@ function stringLeaves(stackValues: Record<string, unknown>, secretKeys: readonly
     return found;
 }
 
-/** Every string leaf (at least {@link MIN_SECRET_LENGTH} long) under the given top-level config keys, as the stack holds them. */
-export function secretConfigStrings(stackValues: Record<string, unknown>, secretKeys: readonly string[]): string[] {
-    return [...new Set(stringLeaves(stackValues, secretKeys).map(([, text]) => text))].filter((text) => text.length >= MIN_SECRET_LENGTH);
-}
-
 /**
  * What the stack marked secret, and the program's one way to keep it so: which keys, which texts,
  * and the redaction and marking every message and output goes through.
@@ -160,14 +155,4 @@ export class ConfigSecrets {
         const result = walk(value);
         return { value: result, changed };
     }
-}
-
-/** Marks every string of `value` that contains one of `secrets` as a secret. */
-export function markSecrets(value: unknown, secrets: readonly string[]): { value: unknown; changed: boolean } {
-    return ConfigSecrets.from({ s: secrets }, ["s"]).mark(value);
-}
-
-/** A stack-wide resource transform keeping the given secret texts secret in every resource's inputs. */
-export function keepConfigSecrets(secrets: readonly string[]): pulumi.ResourceTransform {
-    return ConfigSecrets.from({ s: secrets }, ["s"]).transform();
 }
