@@ -444,12 +444,40 @@ function toProblems(issue: z.core.$ZodIssue, merged: unknown, secrets: ConfigSec
             else message = `expected ${expectedOf(schema, "another value")}`;
             break;
         }
+        case "too_small":
+        case "too_big":
+            message = ZOD_GENERIC.test(issue.message) ? boundMessage(issue, schema) : issue.message;
+            break;
         default:
             message = issue.message;
     }
     // A number given as text where a number would do (a union such as a port: number or name).
     if (issue.code !== "invalid_type" && typeof value === "string" && acceptsNumber(schema)) message += typeHint("number", value, path, secret);
     return [{ key: configKey(path), value, message }];
+}
+
+/** zod's own wording, which names no key and no reason ("Too small: expected number to be >=1"). */
+const ZOD_GENERIC = /^Too (small|big): expected /;
+
+/** A bound a value crossed, in words, with what the key takes (`must be at least 1 (integer 1–24)`). */
+function boundMessage(issue: z.core.$ZodIssueTooSmall | z.core.$ZodIssueTooBig, schema: z.core.$ZodType | undefined): string {
+    const small = issue.code === "too_small";
+    const bound = Number(issue.code === "too_small" ? issue.minimum : issue.maximum);
+    const inclusive = issue.inclusive !== false;
+    const relation = small ? (inclusive ? "at least" : "more than") : inclusive ? "at most" : "less than";
+    const takes = schema ? ` (${typeName(schema)})` : "";
+    // zod's integers stop at 2^53 - 1, past which a number is no exact integer: what the key takes says it better.
+    if (Math.abs(bound) === Number.MAX_SAFE_INTEGER && schema)
+        return `must be an ${typeName(schema)}: ${small ? "-" : ""}2^53 and beyond are not exact integers`;
+    switch (issue.origin) {
+        case "string":
+            return `must be ${relation} ${bound} character${bound === 1 ? "" : "s"} long${takes}`;
+        case "array":
+        case "set":
+            return `must hold ${relation} ${bound} item${bound === 1 ? "" : "s"}${takes}`;
+        default:
+            return `must be ${relation} ${bound}${takes}`;
+    }
 }
 
 /** What a key takes, in the reference's words (`integer 1–65535 or string`). */
