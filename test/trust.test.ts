@@ -374,6 +374,34 @@ describe("who can sign for the mesh, computed from the real charts' RBAC and the
         });
     });
 
+    describe("certManager mode mid-rotation (netcup phases 1 and 2: two anchors live)", () => {
+        for (const phase of [1, 2] as const) {
+            it(`phase ${phase}: only cert-manager's controller can have a certificate signed that chains to either anchor`, async function () {
+                const run = await runStackOk(
+                    "netcup",
+                    { "mtls.enabled": true, "identity.trustAnchor.rotationPhase": phase },
+                    { previousOutputs: { trustAnchorRotation: { generation: 1, phase: phase - 1, since: "2026-01-01T00:00:00Z" } } },
+                );
+                const objects = await clusterOf(this, run);
+                const model = new RbacModel(objects);
+                const users = model.users([TENANT]);
+                const material = signingMaterial(run);
+                assert.equal(anchorsOf(run).length, 2, "both anchors are trusted");
+                const issuers = material.signingIssuers.map((i) => `${i.kind} ${i.namespace}/${i.name}`).sort();
+                // Each anchor's intermediate, namespaced in linkerd: the issuer moves from g1's to g2's in phase 2.
+                assert.deepEqual(issuers, ["Issuer linkerd/linkerd-intermediate-g1", "Issuer linkerd/linkerd-intermediate-g2"]);
+                const found = obtainers(model, users, material, ["akko", "linkerd", "cert-manager", "default"]);
+                assert.deepEqual([...found.keys()], [CERT_MANAGER_CONTROLLER]);
+                assert.deepEqual([...found.get(CERT_MANAGER_CONTROLLER)!].sort(), issuers);
+                assert.deepEqual(material.certificatesFromThem, ["linkerd/linkerd-identity-issuer"], "the only Certificate they sign");
+                for (const key of material.keys.keys()) {
+                    const [namespace, name] = key.split("/");
+                    assert.ok(!model.secretReaders(users, namespace, name).includes(TENANT), `the tenant reads ${key}`);
+                }
+            });
+        }
+    });
+
     describe("static mode (k3d)", () => {
         it("no Issuer signs for the mesh; the issuer's key is read by linkerd-destination and mounted by identity only", async function () {
             const run = await runStackOk("k3d", { "mtls.enabled": true });
