@@ -100,7 +100,8 @@ export class CertManager extends pulumi.ComponentResource {
             this.chart = new k8s.helm.v4.Chart(
                 `${name}-chart`,
                 {
-                    name: "cert-manager",
+                    // The release is named after the chart: its objects' `app.kubernetes.io/instance` (lib/transitions.ts).
+                    name: CHARTS.certManager.chart,
                     chart: CHARTS.certManager.chart,
                     version: chartVersion,
                     repositoryOpts: { repo: args.repository },
