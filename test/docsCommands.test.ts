@@ -221,3 +221,33 @@ describe("the runbook's listing of CA certificates minted through the old anchor
         assert.equal(programOf("docs/admin/rotation.fr.md"), programOf("docs/admin/rotation.md"));
     });
 });
+
+describe("k3d clusters the docs create run a k3s image the k3d preset fits (issue 18)", () => {
+    /**
+     * Whether a rancher/k3s image puts `/var/lib/rancher/k3s/data/cni` first on its PATH, where the
+     * k3d preset writes the CNI plugin (config/presets.ts K3S_CNI: since v1.31.7 and v1.32.3), on a
+     * Kubernetes the charts support (>= 1.31).
+     */
+    const fits = (image: string) => {
+        const m = /^rancher\/k3s:v1\.(\d+)\.(\d+)-k3s\d+$/.exec(image);
+        if (!m) return false;
+        const [minor, patch] = [Number(m[1]), Number(m[2])];
+        return (minor === 31 && patch >= 7) || (minor === 32 && patch >= 3) || minor >= 33;
+    };
+
+    it("the rule: v1.31.6 and v1.32.2 keep the plugins in /bin, v1.31.7, v1.32.3 and later do not", () => {
+        assert.deepEqual(["rancher/k3s:v1.30.14-k3s1", "rancher/k3s:v1.31.6-k3s1", "rancher/k3s:v1.32.2-k3s1", "rancher/k3s:latest"].filter(fits), []);
+        assert.ok(["rancher/k3s:v1.31.7-k3s1", "rancher/k3s:v1.32.3-k3s1", "rancher/k3s:v1.34.1-k3s1"].every(fits));
+    });
+
+    it("every `k3d cluster create` of the README and docs pins such an image", () => {
+        const creates: string[] = [];
+        for (const file of ["README.md", ...markdownFiles("docs")]) {
+            const text = fs.readFileSync(path.join(PROJECT_ROOT, file), "utf8");
+            for (const [line] of text.matchAll(/k3d cluster create[^`\n]*/g)) creates.push(`${file}: ${line}`);
+        }
+        assert.ok(creates.length >= 5, creates.join("\n"));
+        const unpinned = creates.filter((c) => !fits(/--image (\S+)/.exec(c)?.[1] ?? ""));
+        assert.deepEqual(unpinned, []);
+    });
+});
