@@ -454,7 +454,11 @@ describe("config transitions that would cut traffic are refused, with the safe p
     }
 
     it("the same switch is fine once the mesh is off", () => {
-        const settings = { mtls: { enabled: true }, identity: { issuer: { mode: "certManager" as const } }, certManager: { install: true, namespace: "cert-manager" } };
+        const settings = {
+            mtls: { enabled: true },
+            identity: { issuer: { mode: "certManager" as const } },
+            certManager: { install: true, namespace: "cert-manager" },
+        };
         const off = readPreviousDeployment({ identityIssuerMode: "static" }, { phase: "off", namespaces: [], mode: "permissive" });
         assert.deepEqual(refusedTransitions(settings, off), []);
     });
