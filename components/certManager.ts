@@ -61,7 +61,12 @@ export interface CertManagerArgs {
  * identity may create CertificateRequests there, and a ValidatingAdmissionPolicy admits only
  * dry-run requests from it: what `cmctl check api` sends (v1.21.1 `pkg/util/cmapichecker`: a
  * controller-runtime client with `DryRun: true` creating two CertificateRequests in its own
- * namespace). A stolen token of it obtains no certificate, now or after the check.
+ * namespace). A stolen token of it obtains no certificate, now or after the check. The right
+ * itself stays after the check, a deliberate deviation from issue 17 ("keeps no right to create
+ * CertificateRequests after the check"), documented in docs/admin/rotation.md: the check runs
+ * again whenever cert-manager changes, and removing the right after each run would take a second
+ * `pulumi up` or a Job allowed to delete RoleBindings. test/trust.test.ts computes that the
+ * identity obtains nothing and reads no Secret that holds a key.
  */
 export class CertManager extends pulumi.ComponentResource {
     /** Completes once cert-manager's API accepts (dry-run) certificate requests. */
@@ -92,7 +97,8 @@ export class CertManager extends pulumi.ComponentResource {
             this.chart = new k8s.helm.v4.Chart(
                 `${name}-chart`,
                 {
-                    name: "cert-manager",
+                    // The release is named after the chart: its objects' `app.kubernetes.io/instance` (lib/transitions.ts).
+                    name: CHARTS.certManager.chart,
                     chart: CHARTS.certManager.chart,
                     version: chartVersion,
                     repositoryOpts: { repo: args.repository },
