@@ -10,18 +10,18 @@
  * `isMeshPolicy`), and no selector of the program selects a Namespace or a NetworkPolicy by a label
  * of the program (namespaces are selected by `kubernetes.io/metadata.name`, lib/networkPolicies.ts).
  */
-import { partOf } from "../cluster/contract.cjs";
 import { LINKERD_POLICY_API, type LinkerdPolicyKind } from "./registry";
 
 type Labels = Readonly<Record<string, string>>;
 
 /**
  * The label naming what an object is part of (Kubernetes' recommended labels), and what every object
- * the program registers is part of: from the maintenance script's contract (cluster/contract.json),
- * which tells the mesh's own NetworkPolicies from a namespace's by it.
+ * the program registers is part of. The maintenance script tells the mesh's own NetworkPolicies from a
+ * namespace's by them (cluster/contract.json `partOf`); test/scriptContract.test.ts holds both equal.
+ * Written here, not read from the contract: the policy pack loads lib/ and policy/ only (test/layout.test.ts).
  */
-export const PART_OF_LABEL: string = partOf.key;
-export const PART_OF: string = partOf.value;
+export const PART_OF_LABEL = "app.kubernetes.io/part-of";
+export const PART_OF = "akko-mtls";
 /**
  * Names of the program's own by which the policy pack (policy/policies.ts) recognizes its resources:
  * the mesh component's type token, its input listing the meshed namespaces, and the static identity
