@@ -10,6 +10,7 @@ import { ConfigError, loadConfig, loadConfigSecrets, OMIT } from "./config";
 import { MtlsMesh } from "./components/mtlsMesh";
 import { planMesh, readPreviousMesh } from "./lib/meshLifecycle";
 import { planWebhookTrust, readPreviousWebhooks } from "./lib/webhookTrust";
+import { phaseFloor } from "./lib/issuanceLifetime";
 import { parseRotationRecord, planRotation } from "./lib/rotation";
 import { READ_BACK_OUTPUTS, StackOutputName, StackOutputValues } from "./lib/stackOutputs";
 import { readPreviousDeployment, refusedTransitions, transitionNotices } from "./lib/transitions";
@@ -31,7 +32,12 @@ export = async () => {
             ),
         ),
     );
-    const rotation = planRotation(config.identity.trustAnchor, parseRotationRecord(previousOutputs.trustAnchorRotation), new Date());
+    const phaseFloorSettings = { ...config.identity.trustAnchor, issuanceLifetime: config.identity.issuer.issuanceLifetime };
+    const rotation = planRotation(
+        { ...config.identity.trustAnchor, phaseFloor: phaseFloor(phaseFloorSettings) },
+        parseRotationRecord(previousOutputs.trustAnchorRotation),
+        new Date(),
+    );
     const previousMesh = readPreviousMesh(previousOutputs, config.mtls);
     const previous = readPreviousDeployment(previousOutputs, previousMesh.state);
     const refused = refusedTransitions(config, previous);

@@ -6,6 +6,7 @@ import { ConfigSecrets } from "../config/secrets";
 import { SINGLE_NODE_TARGETS } from "../config/schema";
 import { drainingNamespaces, injectedNamespaces, injectorScope, MeshPlan, strictNamespaces } from "../lib/meshLifecycle";
 import { inNamespaces, namespacePosture, NetworkPolicySpec, platformPolicies, Scraper } from "../lib/networkPolicies";
+import { LINKERD_ISSUANCE_LIFETIME } from "../lib/issuanceLifetime";
 import { injectedPodProbe } from "../lib/podSecurity";
 import { edgeOf, LINKERD_DEFAULT_OPAQUE_PORTS, LINKERD_OBJECTS, LINKERD_WEBHOOKS, NAMESPACES, PORTS, VIZ_WEBHOOKS, WEBHOOK_OBJECTS } from "../lib/registry";
 import type { WebhookTrustPlan } from "../lib/webhookTrust";
@@ -444,6 +445,8 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 repository: linkerd.repository,
                 trustAnchorsPem: trust.bundle,
                 trustDomain: config.identity.trustDomain,
+                // Only when it is not the chart's own default: existing stacks' chart values stay as they were.
+                issuanceLifetime: config.identity.issuer.issuanceLifetime === LINKERD_ISSUANCE_LIFETIME ? undefined : config.identity.issuer.issuanceLifetime,
                 webhookTls: linkerdWebhooks.values,
                 highAvailability: linkerd.highAvailability,
                 controllerReplicas: linkerd.controllerReplicas,

@@ -5,7 +5,7 @@
  */
 import { validateGkePrivate } from "./cluster";
 import { validateCertManagerNamespace } from "./certManager";
-import { validateAnchorExpiryThresholds, validateIntermediateLifetimes, validateIssuerLifetimes } from "./identity";
+import { validateAnchorExpiryThresholds, validateIntermediateLifetimes, validateIssuerLifetimes, validatePhaseFloor } from "./identity";
 import { validateControllerReplicas, validateSingleNode, validateWebhookFailurePolicy } from "./linkerd";
 import { validateAuthorizations, validateIngress, validateNamespaceOptions, validateNamespaces, validateNetworkPosture, validateTraefikValues } from "./mtls";
 import { validateAlertRulesHome, validateGrafanaDashboardsNamespace } from "./observability";
@@ -32,6 +32,7 @@ export {
     validateNamespaceOptions,
     validateNamespaces,
     validateNetworkPosture,
+    validatePhaseFloor,
     validatePrometheusAccess,
     validatePrometheusMode,
     validateResources,
@@ -45,6 +46,7 @@ export const CONFIG_RULES: readonly ConfigRule[] = [
     validateIssuerLifetimes,
     validateIntermediateLifetimes,
     validateAnchorExpiryThresholds,
+    validatePhaseFloor,
     validateIssuerAlertThreshold,
     validatePrometheusMode,
     validateAlertRulesHome,
