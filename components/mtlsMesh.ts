@@ -23,6 +23,7 @@ import { K3S_TRAEFIK_SELECTOR, MeshedIngress } from "./meshedIngress";
 import { Authorization, MeshedNamespace, proxyAnnotations, SCRAPER_SERVER, STRICT_POLICY } from "./meshedNamespace";
 import { IssuerSource, MeshMaintenance } from "./meshMaintenance";
 import { MtlsObservability, RULES_CONFIGMAP } from "./mtlsObservability";
+import { LinkedMember, Multicluster } from "./multicluster";
 import { linkerdNamespace, vizNamespace } from "./namespaces";
 import { NamespaceAdmission, NamespaceRead } from "./namespaceAdmission";
 import { TrustAnchor } from "./trustAnchor";
@@ -46,6 +47,11 @@ export interface MtlsMeshArgs {
      * @default the program's CA alone
      */
     webhookTrust?: WebhookTrustPlan;
+    /**
+     * The members `multicluster.links` names, read before anything was registered (components/multicluster.ts `readLinkedMembers`).
+     * @default []
+     */
+    linkedMembers?: readonly LinkedMember[];
 }
 
 const CONTROL_PLANE_NAMESPACE = NAMESPACES.controlPlane;
@@ -181,6 +187,8 @@ export class MtlsMesh extends pulumi.ComponentResource {
     public readonly rotationJobSchedule: pulumi.Output<string> | undefined;
     /** How to open the viz dashboard, while viz is enabled. */
     public readonly vizDashboard: pulumi.Output<string> | undefined;
+    /** linkerd-multicluster and the links, while `multicluster.enabled`. */
+    public readonly multicluster: Multicluster | undefined;
     /**
      * Resolves once this run's work is done: every resource it registered, in Pulumi state or in the
      * cluster, has completed its step (components/completion.ts). Records of what a run achieved
@@ -194,6 +202,8 @@ export class MtlsMesh extends pulumi.ComponentResource {
     private readonly admission: NamespaceAdmission | undefined;
     /** Collects every resource of the run as it is constructed (components/completion.ts). */
     private readonly run: RunCompletion;
+    /** The members this stack links to (MtlsMeshArgs `linkedMembers`). */
+    private linkedMembers: readonly LinkedMember[] = [];
 
     /**
      * The mesh, built only once the namespaces it patches were read and admit injected pods.
@@ -307,6 +317,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
         writable.trustAnchorNotAfter = signing.anchor.notAfter;
         writable.trustBundlePem = bundle;
 
+        this.linkedMembers = args.linkedMembers ?? [];
         if (mesh.deploy) {
             this.deploy(
                 name,
@@ -376,7 +387,9 @@ export class MtlsMesh extends pulumi.ComponentResource {
             : { namespace: config.viz.prometheus.scraper.namespace, podSelector: config.viz.prometheus.scraper.podSelector };
         const meshed = injectedNamespaces(mesh);
         // Namespaces whose pods run (or still run) a proxy: the control plane's webhooks are called for these only.
-        const ownedNamespaces = injectorScope(mesh, viz);
+        // linkerd-multicluster's controllers and gateway are injected pods too (`linkerd.io/inject: enabled`).
+        const multicluster = config.multicluster.enabled ? NAMESPACES.multicluster : undefined;
+        const ownedNamespaces = [...injectorScope(mesh, viz), ...(multicluster ? [multicluster] : [])];
         const issuerPlan = planIssuer(config);
         const platform = linkerd.networkPolicies
             ? platformPolicies({
@@ -467,6 +480,27 @@ export class MtlsMesh extends pulumi.ComponentResource {
         linkerdWebhooks.trustedBy(controlPlane);
         writable.linkerdChartVersion = controlPlane.chartVersion;
 
+        if (multicluster) {
+            const mc = config.multicluster;
+            writable.multicluster = new Multicluster(
+                `${name}-multicluster`,
+                {
+                    self: pulumi.getStack(),
+                    chartVersion: linkerd.chartVersion,
+                    repository: linkerd.repository,
+                    trustDomain: config.identity.trustDomain,
+                    cniEnabled,
+                    mode: mc.mode,
+                    apiServerAddress: mc.apiServerAddress,
+                    gatewayAddresses: mc.gatewayAddresses,
+                    remoteAccess: mc.remoteAccess,
+                    links: this.linkedMembers,
+                    controlPlaneNamespace: namespace.metadata.name,
+                    waitFor: [controlPlane],
+                },
+                inCluster,
+            );
+        }
         if (viz) {
             writable.vizDashboard = this.viz(name, config, secrets, namespace, controlPlane, identity, trust.inBundle, policyFor(VIZ_NAMESPACE), inCluster);
         }
@@ -492,8 +526,8 @@ export class MtlsMesh extends pulumi.ComponentResource {
             {
                 controlPlaneNamespace: namespace.metadata.name,
                 issuerSource: identity.issuerSource,
-                // viz's pods are meshed too and must pick up a new trust bundle.
-                meshedNamespaces: [...meshed, ...(viz ? [viz] : [])],
+                // viz's and linkerd-multicluster's pods are meshed too and must pick up a new trust bundle.
+                meshedNamespaces: [...meshed, ...(viz ? [viz] : []), ...(multicluster ? [multicluster] : [])],
                 unmeshedNamespaces: drainingNamespaces(mesh),
                 expectedInboundPolicy: Object.fromEntries(
                     mesh.namespaces.filter((n) => n.inject).map((n) => [n.name, n.mode === "strict" ? STRICT_POLICY : "all-unauthenticated"]),

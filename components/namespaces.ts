@@ -65,3 +65,18 @@ export function vizNamespace(
         opts,
     );
 }
+
+/**
+ * The linkerd-multicluster namespace with what the chart's namespace.yaml renders under the CLI only
+ * (`{{- if eq .Release.Service "CLI"}}`: label `linkerd.io/extension: multicluster`, pod-security as the
+ * control plane's) and its namespace-metadata Job would add — a post-install hook `helm.v4.Chart` does
+ * not run. `linkerd multicluster check` finds the extension by this label.
+ */
+export function multiclusterNamespace(resourceName: string, name: string, cniEnabled: boolean, opts: pulumi.CustomResourceOptions): k8s.core.v1.Namespace {
+    return namespace(
+        resourceName,
+        name,
+        { labels: { "linkerd.io/extension": "multicluster", "pod-security.kubernetes.io/enforce": podSecurity(cniEnabled) }, annotations: {} },
+        opts,
+    );
+}

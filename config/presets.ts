@@ -91,6 +91,8 @@ export const DEFAULTS: DeepPartial<MeshConfigInput> = {
         prometheusOperator: false,
         ruleLabels: {},
     },
+    // Off: a stack links only where the fleet says so. Gateway unless the target's pods are routable from the others'.
+    multicluster: { enabled: false, mode: "gateway", remoteAccess: [], links: [] },
     rotationJob: {
         enabled: true,
         windowStartHour: 2,
@@ -221,7 +223,8 @@ const GKE_CNI = { netDir: "/etc/cni/net.d", binDir: "/home/kubernetes/bin" };
 export const TARGET_PRESETS: Record<Target, DeepPartial<MeshConfigInput>[]> = {
     // A laptop cluster is thrown away often: a static issuer (no cert-manager) keeps it light.
     // k3d's nodes run the rancher/k3s image: the k3s paths (see K3S_CNI for images older than v1.31.7).
-    k3d: [singleNode, { identity: { issuer: { mode: "static" } }, linkerd: { cni: K3S_CNI } }],
+    // Flat links on k3d: the e2e's clusters share one docker network and route each other's pod CIDRs (research-21 §1).
+    k3d: [singleNode, { identity: { issuer: { mode: "static" } }, linkerd: { cni: K3S_CNI }, multicluster: { mode: "flat" } }],
     k3s: [singleNode, { linkerd: { cni: K3S_CNI } }],
     // EKS ships no Gateway API CRDs.
     eks: [highlyAvailable, { linkerd: { gatewayApi: "install" } }],

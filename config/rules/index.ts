@@ -8,6 +8,7 @@ import { validateCertManagerNamespace } from "./certManager";
 import { validateAnchorExpiryThresholds, validateIntermediateLifetimes, validateIssuerLifetimes, validatePhaseFloor } from "./identity";
 import { validateControllerReplicas, validateSingleNode, validateWebhookFailurePolicy } from "./linkerd";
 import { validateAuthorizations, validateIngress, validateNamespaceOptions, validateNamespaces, validateNetworkPosture, validateTraefikValues } from "./mtls";
+import { validateMulticluster } from "./multicluster";
 import { validateAlertRulesHome, validateGrafanaDashboardsNamespace } from "./observability";
 import { everyContainerResources, validateResources } from "./resources";
 import { validateIssuerAlertThreshold, validateRotationDeadline } from "./rotationJob";
@@ -27,6 +28,7 @@ export {
     validateGrafanaDashboardsNamespace,
     validateIngress,
     validateIntermediateLifetimes,
+    validateMulticluster,
     validateIssuerAlertThreshold,
     validateIssuerLifetimes,
     validateNamespaceOptions,
@@ -66,6 +68,7 @@ export const CONFIG_RULES: readonly ConfigRule[] = [
     validateRotationDeadline,
     validatePrometheusAccess,
     validateResources,
+    validateMulticluster,
 ];
 
 /** Runs every rule. */
