@@ -7,7 +7,9 @@ import { strict as assert } from "node:assert";
 import YAML from "yaml";
 import { ConfigError } from "../config";
 import { MOCK_API_SERVER_CA, ofType, one, ProgramRun } from "../tools/mockRuntime";
+import { asObject, registeredObjects } from "./crdSchemas";
 import { runStack, runStackOk } from "./helpers";
+import { allCrdSchemas, renderRegistered, schemaProblems, upstream } from "./upstream";
 
 const CHART = "kubernetes:helm.sh/v4:Chart";
 const SECRET = "kubernetes:core/v1:Secret";
@@ -191,5 +193,61 @@ describe("linked clusters (multicluster)", () => {
             const error = await refused({}, { eks: other.outputs });
             assert.match(error.problems[0].message, /stack eks does not grant netcup remote access: add netcup to its multicluster.remoteAccess/);
         });
+    });
+});
+
+describe("linked clusters, rendered by the real chart and checked against the published schemas", function () {
+    this.timeout(300_000);
+    let eks: ProgramRun;
+    let netcup: ProgramRun;
+    before(async () => {
+        eks = await runStackOk("eks", EKS_GRANTS);
+        netcup = await runStackOk("netcup", NETCUP_LINKS, { stacks: { eks: eks.outputs } });
+    });
+
+    it("the source's chart renders one managed controller for eks, probing its gateway; the target's renders the gateway and no remote-access objects", async function () {
+        const source = await upstream(this, () => renderRegistered(one(netcup, CHART, "akko-multicluster-chart")));
+        const deployments = source.filter((o) => o.kind === "Deployment").map((o) => o.metadata.name);
+        assert.deepEqual(deployments.sort(), ["controller-eks", "linkerd-local-service-mirror"]);
+        const controller = source.find((o) => o.kind === "Deployment" && o.metadata.name === "controller-eks")!;
+        assert.equal(controller.spec.template.metadata.annotations["linkerd.io/inject"], "enabled", "the controller is meshed");
+        assert.ok(controller.spec.template.spec.containers[0].args.includes("eks"));
+        assert.ok(
+            source.some((o) => o.kind === "Service" && o.metadata.name === "probe-eks"),
+            "gateway mode: the probe Service",
+        );
+        assert.ok(!source.some((o) => o.kind === "Service" && o.metadata.name === "linkerd-gateway"), "no gateway where nobody links in");
+        const readCreds = source.find((o) => o.kind === "Role" && o.metadata.name === "controller-read-remote-creds-eks")!;
+        assert.deepEqual(readCreds.rules[0].resourceNames, ["cluster-credentials-eks"], "the controller reads exactly the Secret the program writes");
+        for (const objects of [source, await renderRegistered(one(eks, CHART, "akko-multicluster-chart"))]) {
+            assert.ok(!objects.some((o) => o.metadata.name?.startsWith("linkerd-service-mirror-remote-access")), "the program owns the remote-access objects");
+            assert.ok(!objects.some((o) => o.kind === "Namespace" || o.kind === "Job"), "no namespace (CLI only), no hook Job");
+        }
+        const target = await renderRegistered(one(eks, CHART, "akko-multicluster-chart"));
+        const gateway = target.find((o) => o.kind === "Service" && o.metadata.name === "linkerd-gateway")!;
+        const exported = eks.outputs.multicluster.value as { gateway: { identity: string; port: number } };
+        assert.equal(
+            gateway.metadata.annotations?.["mirror.linkerd.io/gateway-identity"],
+            exported.gateway.identity,
+            "the identity eks exports is its gateway's",
+        );
+        assert.ok(gateway.spec.ports.some((p: { name: string; port: number }) => p.name === "mc-gateway" && p.port === exported.gateway.port));
+    });
+
+    it("every object the linked stacks register and every object the chart renders is valid; the Link against the chart's v1alpha3 CRD", async function () {
+        const { schemas } = await upstream(this, allCrdSchemas);
+        for (const run of [eks, netcup]) {
+            const registered = registeredObjects(run).filter((r) => r.parent?.includes("akko:mtls:Multicluster") || r.name.includes("multicluster"));
+            assert.ok(registered.length > 3, run.stack);
+            assert.deepEqual(await schemaProblems(registered.map(asObject), schemas), [], run.stack);
+            assert.deepEqual(await schemaProblems(await renderRegistered(one(run, CHART, "akko-multicluster-chart")), schemas), [], run.stack);
+        }
+        assert.ok(schemas.get("multicluster.linkerd.io/v1alpha3", "Link"), "the Link's schema is the chart's");
+        const link = asObject(one(netcup, LINK, "akko-multicluster-link-eks"));
+        assert.deepEqual(
+            await schemaProblems([{ ...link, spec: { ...(link.spec as Record<string, unknown>), gatewayPort: 4143 } }], schemas).then((p) => p.length > 0),
+            true,
+            "a wrong type fails",
+        );
     });
 });
