@@ -11,9 +11,9 @@ import * as path from "node:path";
 import { execFileSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { importEsm } from "../tools/importEsm.cjs";
-import { anchor, bundlePem, Ca, FAKE_KUBECTL, pod } from "../test/fakeCluster";
+import { anchor, bundlePem, Ca, FAKE_KUBECTL, pod } from "./fakeCluster";
 
-const MODULE = path.join(__dirname, "remoteTrust.mjs");
+const MODULE = path.join(__dirname, "..", "cluster", "remoteTrust.mjs");
 const sha = (ca: Ca) => new X509Certificate(ca.certPem).fingerprint256.replace(/:/g, "");
 
 /** A target cluster as the fake kubectl serves it: its trust-roots ConfigMap and pods per namespace. */
