@@ -28,6 +28,14 @@ describe("rules: multicluster", () => {
         ]);
     });
 
+    it("refuses the extension where the platform NetworkPolicies would cut every link", () => {
+        const config = validConfig("eks", { mtls: { enabled: true }, linkerd: { networkPolicies: true }, multicluster: { enabled: true } });
+        assert.deepEqual(
+            issuesOf(validateMulticluster, config).map(([path]) => path),
+            ["multicluster.enabled"],
+        );
+    });
+
     it("a grant needs the API server address pods reach, and in gateway mode the gateway's addresses; flat mode needs no gateway", () => {
         const grant = (target: "eks" | "k3d") => validConfig(target, { mtls: { enabled: true }, multicluster: { enabled: true, remoteAccess: ["netcup"] } });
         assert.deepEqual(

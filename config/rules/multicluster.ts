@@ -2,7 +2,8 @@
 import type { ConfigShape, RuleContext } from "./types";
 
 /**
- * Links need the mesh and an installed extension; a grant needs what the linking member's kubeconfig
+ * Links need the mesh and an installed extension, and no platform NetworkPolicies that would cut them;
+ * a grant needs what the linking member's kubeconfig
  * and Link are built from (the API server address, in gateway mode the gateway's addresses); a
  * member named twice would register the same objects twice.
  */
@@ -11,6 +12,17 @@ export function validateMulticluster(config: ConfigShape, ctx: RuleContext): voi
     const at = (...path: (string | number)[]) => ["multicluster", ...path];
     if (mc.enabled && !config.mtls.enabled) {
         ctx.addIssue({ code: "custom", path: at("enabled"), message: "needs mtls.enabled: the multicluster controllers and gateway are meshed pods" });
+    }
+    if (mc.enabled && config.linkerd.networkPolicies) {
+        // A cluster that puts default-deny everywhere would cut the links silently: nothing admits the
+        // controllers' and the destination's calls to the linked API servers, nor the gateway's traffic.
+        ctx.addIssue({
+            code: "custom",
+            path: at("enabled"),
+            message:
+                "not with linkerd.networkPolicies yet: the platform NetworkPolicies admit no traffic to the linked clusters' API servers " +
+                "or gateway, so every link would be cut",
+        });
     }
     for (const key of ["links", "remoteAccess"] as const) {
         if (mc[key].length > 0 && !mc.enabled) {
