@@ -97,7 +97,13 @@ describe("remote trust: what each linked cluster actually serves", () => {
                 { bundle: [g2], signing: g2 },
                 { bundle: [g2], signing: g2 },
             ][p];
-        const verdict = (local: Side, remote: Side) => check(local, fakeTarget(remote.bundle, { akko: [pod("trino", remote.bundle)] }));
+        // The verdict on what the target serves (the reading is proven above, through the fake kubectl).
+        const verdict = (local: Side, remote: Side) =>
+            rt.remoteTrustVerdict({
+                target: "eks",
+                local: { bundlePem: bundlePem(local.bundle), signingSha256: sha(local.signing) },
+                remote: { trustRootsPem: bundlePem(remote.bundle), pods: [{ namespace: "akko", name: "trino", bundlePem: bundlePem(remote.bundle) }] },
+            });
         // Members one phase apart inside the barrier: phase p everywhere before anyone enters p + 1.
         for (const [a, b] of [
             [0, 0],
