@@ -5,6 +5,7 @@ import type { NetworkPolicySpec } from "../lib/networkPolicies";
 import type { MeshConfig } from "../config";
 import { CHARTS, IMAGES } from "../lib/registry";
 import { retainAndReadopt } from "./transforms";
+import { namespaceObject, networkPolicyObject, objectLabels } from "../lib/objects";
 
 /**
  * The API check's time budget, in agreement: `cmctl check api --wait` gives up first, then the
@@ -80,14 +81,9 @@ export class CertManager extends pulumi.ComponentResource {
         if (args.install) {
             namespace = new k8s.core.v1.Namespace(
                 `${name}-namespace`,
-                {
-                    metadata: {
-                        name: namespaceName,
-                        // cert-manager's pods meet the restricted profile; it is not meshed
-                        // (Linkerd's injector skips the cert-manager namespace by default).
-                        labels: { "pod-security.kubernetes.io/enforce": "restricted" },
-                    },
-                },
+                // cert-manager's pods meet the restricted profile; it is not meshed
+                // (Linkerd's injector skips the cert-manager namespace by default).
+                namespaceObject({ name: namespaceName, labels: { "pod-security.kubernetes.io/enforce": "restricted" } }),
                 { parent: this, retainOnDelete: true },
             );
             const resources = pulumi.output(args.resources);
@@ -126,17 +122,15 @@ export class CertManager extends pulumi.ComponentResource {
                 { parent: this, dependsOn: [namespace], transforms: [retainAndReadopt] },
             );
             if (args.networkPolicy) {
-                new k8s.networking.v1.NetworkPolicy(
-                    `${name}-network-policy`,
-                    { metadata: { name: args.networkPolicy.name, namespace: namespace.metadata.name }, spec: args.networkPolicy.spec },
-                    { parent: this },
-                );
+                new k8s.networking.v1.NetworkPolicy(`${name}-network-policy`, networkPolicyObject(args.networkPolicy, namespace.metadata.name), {
+                    parent: this,
+                });
             }
         }
 
         // An existing cert-manager's namespace exists already (it runs there).
         const checkNamespace: pulumi.Input<string> = namespace ? namespace.metadata.name : namespaceName;
-        const labels = { "app.kubernetes.io/name": API_CHECK_ACCOUNT, "app.kubernetes.io/part-of": "akko-mtls" };
+        const labels = objectLabels({ appName: API_CHECK_ACCOUNT });
         const { account, binding, confined } = this.apiCheckIdentity(name, checkNamespace, labels);
         this.ready = new k8s.batch.v1.Job(
             `${name}-api-check`,

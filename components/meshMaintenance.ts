@@ -11,6 +11,7 @@ import { parseQuantity } from "../lib/quantity";
 import { LINKERD_OBJECTS, NAMESPACES } from "../lib/registry";
 import { toK8sResources } from "./certManager";
 import type { ResourceValues } from "./linkerdControlPlane";
+import { namespaceObject, networkPolicyObject, objectLabels } from "../lib/objects";
 
 /** The script every maintenance Job runs, kept in the repository as a file. */
 export const MESH_CHECK_SCRIPT_PATH = path.join(__dirname, "..", "cluster", "mesh-check.mjs");
@@ -268,27 +269,21 @@ export class MeshMaintenance extends pulumi.ComponentResource {
     constructor(name: string, args: MeshMaintenanceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("akko:mtls:MeshMaintenance", name, {}, opts);
 
-        const labels = { "app.kubernetes.io/name": "linkerd-mesh-maintenance", "app.kubernetes.io/part-of": "akko-mtls" };
+        const labels = objectLabels({ appName: "linkerd-mesh-maintenance" });
         const namespace = new k8s.core.v1.Namespace(
             `${name}-namespace`,
-            {
-                metadata: {
-                    name: NAMESPACES.maintenance,
-                    labels: { ...labels, "pod-security.kubernetes.io/enforce": "restricted", "config.linkerd.io/admission-webhooks": "disabled" },
-                    // A proxy would keep a Job from completing, and the Jobs must work while the mesh does not.
-                    annotations: { "linkerd.io/inject": "disabled" },
-                },
-            },
+            namespaceObject({
+                name: NAMESPACES.maintenance,
+                labels: { "pod-security.kubernetes.io/enforce": "restricted", "config.linkerd.io/admission-webhooks": "disabled" },
+                // A proxy would keep a Job from completing, and the Jobs must work while the mesh does not.
+                annotations: { "linkerd.io/inject": "disabled" },
+            }),
             { parent: this },
         );
         this.namespace = namespace.metadata.name;
         const ns = namespace.metadata.name;
         if (args.networkPolicy) {
-            new k8s.networking.v1.NetworkPolicy(
-                `${name}-network-policy`,
-                { metadata: { name: args.networkPolicy.name, namespace: ns, labels }, spec: args.networkPolicy.spec },
-                { parent: this },
-            );
+            new k8s.networking.v1.NetworkPolicy(`${name}-network-policy`, networkPolicyObject(args.networkPolicy, ns), { parent: this });
         }
         const metadata = (objectNamespace: pulumi.Input<string>, objectName: pulumi.Input<string>) => ({
             name: objectName,

@@ -20,6 +20,7 @@ import {
     TRUST_DOMAIN_ANNOTATION,
     TRUST_ROOTS_READ_RULES,
 } from "../lib/multicluster";
+import { objectLabels } from "../lib/objects";
 import { CHARTS, NAMESPACES } from "../lib/registry";
 import { multiclusterNamespace } from "./namespaces";
 
@@ -70,7 +71,8 @@ export interface MulticlusterArgs {
 }
 
 const NAMESPACE = NAMESPACES.multicluster;
-const labels = { "app.kubernetes.io/part-of": "akko-mtls", "linkerd.io/extension": "multicluster" };
+/** The program's labels (lib/objects.ts) and the extension's, on every object of a link. */
+const labels = objectLabels({ labels: { "linkerd.io/extension": "multicluster" } });
 
 /**
  * linkerd-multicluster, and the objects of linked clusters on both ends of a link:
@@ -96,7 +98,7 @@ export class Multicluster extends pulumi.ComponentResource {
     constructor(name: string, args: MulticlusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("akko:mtls:Multicluster", name, {}, opts);
         const inside: pulumi.CustomResourceOptions = { parent: this };
-        const namespace = multiclusterNamespace(`${name}-namespace`, NAMESPACE, args.cniEnabled, inside);
+        const namespace = multiclusterNamespace(`${name}-namespace`, { name: NAMESPACE, cniEnabled: args.cniEnabled }, inside);
         const remoteAccess = args.remoteAccess ?? [];
         const links = args.links ?? [];
 

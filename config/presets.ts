@@ -4,7 +4,7 @@
  * defaults <- preset <- stack file, then validates the result).
  */
 import { LINKERD_ISSUANCE_LIFETIME } from "../lib/issuanceLifetime";
-import { CHARTS, IMAGES } from "../lib/registry";
+import { CERT_MANAGER_NAMESPACE, CHARTS, IMAGES, NAMESPACES } from "../lib/registry";
 import type { ContainerResources, MeshConfigInput, Target } from "./schema";
 
 export type DeepPartial<T> = T extends readonly (infer U)[] ? readonly U[] : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
@@ -66,7 +66,7 @@ export const DEFAULTS: DeepPartial<MeshConfigInput> = {
         install: true,
         chartVersion: CHARTS.certManager.version,
         repository: CHARTS.certManager.repository,
-        namespace: "cert-manager",
+        namespace: CERT_MANAGER_NAMESPACE,
     },
     viz: {
         enabled: true,
@@ -83,7 +83,7 @@ export const DEFAULTS: DeepPartial<MeshConfigInput> = {
     observability: {
         grafanaDashboards: {
             enabled: true,
-            namespace: "linkerd-viz",
+            namespace: NAMESPACES.viz,
             label: "grafana_dashboard",
             labelValue: "1",
             folder: "Linkerd mTLS",

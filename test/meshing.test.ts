@@ -6,7 +6,7 @@
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import YAML from "yaml";
-import { meshAnnotations, proxyAnnotations } from "../components/meshedNamespace";
+import { meshAnnotations, proxyAnnotations } from "../lib/meshPlan";
 import { ConfigError } from "../config";
 import { defaultCluster, dependsOn, kubernetesObjects, ofType, one, ProgramRun, ProviderState, reads } from "../tools/mockRuntime";
 import type { MeshState } from "../lib/meshLifecycle";

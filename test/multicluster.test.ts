@@ -156,7 +156,11 @@ describe("linked clusters (multicluster)", () => {
         const env = Object.fromEntries(rollout.inputs.spec.template.spec.containers[0].env.map((e: { name: string; value: string }) => [e.name, e.value]));
         assert.ok(env.MESHED_NAMESPACES.split(",").includes("linkerd-multicluster"));
         const namespace = kubernetesName(netcup, "kubernetes:core/v1:Namespace", "linkerd-multicluster")!;
-        assert.deepEqual(namespace.inputs.metadata.labels, { "linkerd.io/extension": "multicluster", "pod-security.kubernetes.io/enforce": "privileged" });
+        assert.deepEqual(namespace.inputs.metadata.labels, {
+            "app.kubernetes.io/part-of": "akko-mtls",
+            "linkerd.io/extension": "multicluster",
+            "pod-security.kubernetes.io/enforce": "privileged",
+        });
     });
 
     describe("refusals name the key before anything is registered", () => {
