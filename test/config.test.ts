@@ -311,7 +311,7 @@ const BAD_CONFIGS: BadConfig[] = [
         why: "minHoursBetweenPhases 0",
         overrides: { "identity.trustAnchor.minHoursBetweenPhases": 0 },
         key: "akko-mtls:identity.trustAnchor.minHoursBetweenPhases",
-        allowed: /at least 24: proxy certificates live 24 h/,
+        allowed: /at least 1, and at least the floor derived from identity.issuer.issuanceLifetime/,
     },
 
     // Kubernetes labels, annotations and names.

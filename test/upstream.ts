@@ -65,7 +65,7 @@ export async function chartDefaults(chart: PinnedChart, file = "values.yaml"): P
 
 let crds: Promise<KubeObject[]> | undefined;
 
-/** Every CRD the mesh's objects may be instances of: Linkerd's, cert-manager's, the Gateway API's. */
+/** Every CRD the mesh's objects may be instances of: Linkerd's (multicluster's Link too), cert-manager's, the Gateway API's. */
 export function crdObjects(): Promise<KubeObject[]> {
     crds ??= (async () => {
         helm();
@@ -75,7 +75,13 @@ export function crdObjects(): Promise<KubeObject[]> {
             namespace: "cert-manager",
             values: { crds: { enabled: true } },
         }).filter((o) => o.kind === "CustomResourceDefinition");
-        return [...linkerd, ...certManager, ...(await gatewayApiCrds())];
+        // The Link CRD (templates/link-crd.yaml), what the program's Links are instances of.
+        const multicluster = renderCached(await chartArchive(CHARTS.linkerdMulticluster), {
+            release: "linkerd-multicluster",
+            namespace: "linkerd-multicluster",
+            values: {},
+        }).filter((o) => o.kind === "CustomResourceDefinition");
+        return [...linkerd, ...certManager, ...multicluster, ...(await gatewayApiCrds())];
     })();
     crds.catch(() => (crds = undefined));
     return crds;
