@@ -7,9 +7,11 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 import { ConfigError, loadConfig, loadConfigSecrets, OMIT } from "./config";
+import { linkedMembers } from "./components/multicluster";
 import { MtlsMesh } from "./components/mtlsMesh";
 import { planMesh, readPreviousMesh } from "./lib/meshLifecycle";
 import { planWebhookTrust, readPreviousWebhooks } from "./lib/webhookTrust";
+import { phaseFloor } from "./lib/issuanceLifetime";
 import { parseRotationRecord, planRotation } from "./lib/rotation";
 import { READ_BACK_OUTPUTS, StackOutputName, StackOutputValues } from "./lib/stackOutputs";
 import { readPreviousDeployment, refusedTransitions, transitionNotices } from "./lib/transitions";
@@ -31,7 +33,12 @@ export = async () => {
             ),
         ),
     );
-    const rotation = planRotation(config.identity.trustAnchor, parseRotationRecord(previousOutputs.trustAnchorRotation), new Date());
+    const phaseFloorSettings = { ...config.identity.trustAnchor, issuanceLifetime: config.identity.issuer.issuanceLifetime };
+    const rotation = planRotation(
+        { ...config.identity.trustAnchor, phaseFloor: phaseFloor(phaseFloorSettings) },
+        parseRotationRecord(previousOutputs.trustAnchorRotation),
+        new Date(),
+    );
     const previousMesh = readPreviousMesh(previousOutputs, config.mtls);
     const previous = readPreviousDeployment(previousOutputs, previousMesh.state);
     const refused = refusedTransitions(config, previous);
@@ -42,6 +49,8 @@ export = async () => {
             "Refused: a config change that would cut traffic on the running mesh (nothing was deployed)",
         );
     }
+    // The members this stack links to, read before anything else is registered; a link they do not allow is refused.
+    const linked = await linkedMembers(config.multicluster, secrets);
     const meshPlan = planMesh(config.mtls, previousMesh.state);
     const webhookTrust = planWebhookTrust(
         readPreviousWebhooks(previousOutputs, previousMesh.state !== undefined && previousMesh.state.phase !== "off"),
@@ -53,7 +62,7 @@ export = async () => {
     }
 
     // Reads the namespaces it will patch and refuses, before building anything else, one whose Pod Security refuses proxies.
-    const mesh = await MtlsMesh.create("akko", { config, rotation, mesh: meshPlan, secrets, webhookTrust });
+    const mesh = await MtlsMesh.create("akko", { config, rotation, mesh: meshPlan, secrets, webhookTrust, linkedMembers: linked });
     // Another run is needed for the webhooks' trust too: the deploy workflow follows meshState.nextRun.
     const meshRecord = webhookTrust.nextRun && !meshPlan.record.nextRun ? { ...meshPlan.record, nextRun: webhookTrust.nextRun } : meshPlan.record;
 
@@ -87,5 +96,8 @@ export = async () => {
             rotationJobSchedule: mesh.rotationJobSchedule,
             vizDashboard: mesh.vizDashboard,
         }),
+        // For the members linking here: the endpoint (plain) and each one's token (secret, never in the open).
+        ...(mesh.multicluster?.exported ? { multicluster: mesh.multicluster.exported } : {}),
+        ...(mesh.multicluster?.remoteAccessTokens ? { multiclusterRemoteAccessTokens: pulumi.secret(mesh.multicluster.remoteAccessTokens) } : {}),
     } satisfies StackOutputValues;
 };

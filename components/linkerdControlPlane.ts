@@ -45,6 +45,11 @@ export interface LinkerdControlPlaneArgs {
     trustAnchorsPem: pulumi.Input<string>;
     /** Identity trust domain. */
     trustDomain: pulumi.Input<MeshConfig["identity"]["trustDomain"]>;
+    /**
+     * Lifetime of the proxies' certificates, a Go duration (the chart's `identity.issuer.issuanceLifetime`).
+     * @default the chart's, 24h0m0s
+     */
+    issuanceLifetime?: pulumi.Input<MeshConfig["identity"]["issuer"]["issuanceLifetime"]>;
     /** TLS for the three admission webhooks, so renders are deterministic. */
     webhookTls: Record<LinkerdWebhook, WebhookTlsValues>;
     /**
@@ -211,7 +216,8 @@ function controlPlaneValues(args: LinkerdControlPlaneArgs): Record<string, unkno
             externalCA: true,
             // Secret linkerd-identity-issuer (tls.crt, tls.key) is provided: by the static issuer or
             // by cert-manager. The chart then renders no issuer Secret (templates/identity.yaml:6-20).
-            issuer: { scheme: "kubernetes.io/tls" },
+            // issuanceLifetime: the proxies' leaf lifetime, passed as -identity-issuance-lifetime (templates/identity.yaml:167).
+            issuer: { scheme: "kubernetes.io/tls", ...(args.issuanceLifetime !== undefined ? { issuanceLifetime: args.issuanceLifetime } : {}) },
         },
         // Replaces the chart's selectors (every namespace but kube-system and cert-manager for the
         // injector, every namespace for the validators: values.yaml `*.namespaceSelector`, rendered as

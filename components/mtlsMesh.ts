@@ -6,6 +6,7 @@ import { ConfigSecrets } from "../config/secrets";
 import { injectedNamespaces, MeshPlan } from "../lib/meshLifecycle";
 import { MeshDeployment, planDeployment, policyIn } from "../lib/meshPlan";
 import { PROGRAM_RESOURCES } from "../lib/objects";
+import { LINKERD_ISSUANCE_LIFETIME } from "../lib/issuanceLifetime";
 import { injectedPodProbe } from "../lib/podSecurity";
 import { edgeOf, LINKERD_OBJECTS, LINKERD_WEBHOOKS, NAMESPACES, VIZ_WEBHOOKS, WEBHOOK_OBJECTS } from "../lib/registry";
 import type { WebhookTrustPlan } from "../lib/webhookTrust";
@@ -23,6 +24,7 @@ import { MeshedIngress } from "./meshedIngress";
 import { MeshedNamespace } from "./meshedNamespace";
 import { IssuerSource, MeshMaintenance } from "./meshMaintenance";
 import { MtlsObservability, RULES_CONFIGMAP } from "./mtlsObservability";
+import { LinkedMember, Multicluster } from "./multicluster";
 import { linkerdNamespace, vizNamespace } from "./namespaces";
 import { NamespaceAdmission, NamespaceRead } from "./namespaceAdmission";
 import { TrustAnchor } from "./trustAnchor";
@@ -46,6 +48,11 @@ export interface MtlsMeshArgs {
      * @default the program's CA alone
      */
     webhookTrust?: WebhookTrustPlan;
+    /**
+     * The members `multicluster.links` names, read before anything was registered (components/multicluster.ts `linkedMembers`).
+     * @default []
+     */
+    linkedMembers?: readonly LinkedMember[];
 }
 
 const CONTROL_PLANE_NAMESPACE = NAMESPACES.controlPlane;
@@ -138,6 +145,8 @@ interface DeployContext {
     /** What this run deploys (lib/meshPlan.ts). */
     plan: MeshDeployment;
     webhookTrust: WebhookTrustPlan;
+    /** The members this stack links to (MtlsMeshArgs `linkedMembers`). */
+    linkedMembers: readonly LinkedMember[];
     /** Options of every child in the cluster: this component as parent, the stack's provider. */
     inCluster: pulumi.ComponentResourceOptions;
 }
@@ -154,13 +163,20 @@ interface MeshOutputs {
     certManagerChartVersion?: pulumi.Output<string>;
     rotationJobSchedule?: pulumi.Output<string>;
     vizDashboard?: pulumi.Output<string>;
+    multicluster?: Multicluster;
     completed: pulumi.Output<string>;
 }
 
 /** The outputs that exist only while the mesh is in the cluster. */
 type DeployedOutputs = Pick<
     MeshOutputs,
-    "identityIssuerNotAfter" | "identityIntermediateNotAfter" | "linkerdChartVersion" | "certManagerChartVersion" | "rotationJobSchedule" | "vizDashboard"
+    | "identityIssuerNotAfter"
+    | "identityIntermediateNotAfter"
+    | "linkerdChartVersion"
+    | "certManagerChartVersion"
+    | "rotationJobSchedule"
+    | "vizDashboard"
+    | "multicluster"
 >;
 
 /**
@@ -230,6 +246,10 @@ export class MtlsMesh extends pulumi.ComponentResource {
     /** How to open the viz dashboard, while viz is enabled. */
     public get vizDashboard(): pulumi.Output<string> | undefined {
         return this.built().vizDashboard;
+    }
+    /** linkerd-multicluster and the links, while `multicluster.enabled`. */
+    public get multicluster(): Multicluster | undefined {
+        return this.built().multicluster;
     }
     /**
      * Resolves once this run's work is done: every resource it registered, in Pulumi state or in the
@@ -360,6 +380,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
                       secrets,
                       plan: planDeployment({ config, mesh, rotationPhase: rotation.record.phase, webhookTrust }),
                       webhookTrust,
+                      linkedMembers: args.linkedMembers ?? [],
                       inCluster: { parent: this, provider: this.provider },
                   },
                   { bundle, inBundle, signing },
@@ -442,6 +463,8 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 repository: linkerd.repository,
                 trustAnchorsPem: trust.bundle,
                 trustDomain: config.identity.trustDomain,
+                // Only when it is not the chart's own default: existing stacks' chart values stay as they were.
+                issuanceLifetime: config.identity.issuer.issuanceLifetime === LINKERD_ISSUANCE_LIFETIME ? undefined : config.identity.issuer.issuanceLifetime,
                 webhookTls: linkerdWebhooks.values,
                 highAvailability: linkerd.highAvailability,
                 controllerReplicas: linkerd.controllerReplicas,
@@ -461,6 +484,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
         );
         linkerdWebhooks.trustedBy(controlPlane);
 
+        const multicluster = config.multicluster.enabled ? this.multiclusterOf(context, { namespace, controlPlane }) : undefined;
         const vizDashboard = plan.viz ? this.viz(context, { controlPlaneNamespace: namespace, controlPlane, identity, inBundle: trust.inBundle }) : undefined;
 
         // The rollout waits for every namespace's objects, made after the maintenance Jobs they wait for.
@@ -482,7 +506,32 @@ export class MtlsMesh extends pulumi.ComponentResource {
             linkerdChartVersion: controlPlane.chartVersion,
             rotationJobSchedule: maintenance.schedule,
             vizDashboard,
+            multicluster,
         };
+    }
+
+    /** linkerd-multicluster, the grants and the links (components/multicluster.ts), once the control plane injects its namespace. */
+    private multiclusterOf(context: DeployContext, parts: { namespace: k8s.core.v1.Namespace; controlPlane: LinkerdControlPlane }): Multicluster {
+        const { config, name, inCluster } = context;
+        const mc = config.multicluster;
+        return new Multicluster(
+            `${name}-multicluster`,
+            {
+                self: pulumi.getStack(),
+                chartVersion: config.linkerd.chartVersion,
+                repository: config.linkerd.repository,
+                trustDomain: config.identity.trustDomain,
+                cniEnabled: config.linkerd.cni.enabled,
+                mode: mc.mode,
+                apiServerAddress: mc.apiServerAddress,
+                gatewayAddresses: mc.gatewayAddresses,
+                remoteAccess: mc.remoteAccess,
+                links: context.linkedMembers,
+                controlPlaneNamespace: parts.namespace.metadata.name,
+                waitFor: [parts.controlPlane],
+            },
+            inCluster,
+        );
     }
 
     /** The maintenance Jobs and CronJob: what they check and run is the plan's; the rest is wiring. */

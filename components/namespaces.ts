@@ -50,3 +50,21 @@ export function vizNamespace(
     });
     return new k8s.core.v1.Namespace(resourceName, metadata, opts);
 }
+
+/**
+ * The linkerd-multicluster namespace with what the chart's namespace.yaml renders under the CLI only
+ * (`{{- if eq .Release.Service "CLI"}}`: label `linkerd.io/extension: multicluster`, pod-security as the
+ * control plane's) and its namespace-metadata Job would add — a post-install hook `helm.v4.Chart` does
+ * not run. `linkerd multicluster check` finds the extension by this label.
+ */
+export function multiclusterNamespace(
+    resourceName: string,
+    args: { name: string; cniEnabled: boolean },
+    opts: pulumi.CustomResourceOptions,
+): k8s.core.v1.Namespace {
+    const metadata = namespaceObject({
+        name: args.name,
+        labels: { "linkerd.io/extension": "multicluster", "pod-security.kubernetes.io/enforce": podSecurity(args.cniEnabled) },
+    });
+    return new k8s.core.v1.Namespace(resourceName, metadata, opts);
+}

@@ -20,6 +20,7 @@
  * - One protocol per (EgressNetwork, port): GRPC > HTTP > TLS > TCP routes (grpc/src/outbound.rs `to_proto`).
  */
 import { BlockList, isIPv4 } from "node:net";
+import { meshPolicies } from "../cluster/contract.cjs";
 import { namespacePosture, type NetworkPolicySpec, type PostureSettings } from "./networkPolicies";
 import { objectMetadata, type ObjectMetadata } from "./objects";
 import { EGRESS } from "./registry";
@@ -218,7 +219,8 @@ function namespacePlan(namespace: string, settings: EgressSettings & { mode: Exc
         network: egressNetwork(namespace, EGRESS.networkName, enforce ? "Deny" : "Allow"),
         networkPolicy:
             enforce && settings.allowedNetworks.length > 0 && !ownEgressIsolation
-                ? { name: EGRESS.networkPolicyName, namespace, spec: cidrLayer(settings) }
+                ? // The name the network preflight knows it by (cluster/contract.json), not as the namespace's own isolation.
+                  { name: meshPolicies.egressLayer, namespace, spec: cidrLayer(settings) }
                 : undefined,
     };
 }

@@ -290,6 +290,9 @@ function namespacesOf(config: MeshConfig, mesh: MeshPlan, plan: { viz?: string; 
     });
 }
 
+/** linkerd-multicluster's namespace, while the extension is on. */
+const multiclusterNamespace = (config: MeshConfig): string[] => (config.multicluster.enabled ? [NAMESPACES.multicluster] : []);
+
 function maintenanceOf(args: MeshDeploymentArgs & { viz: string | undefined }): MaintenancePlan {
     const { config, mesh, rotationPhase, viz } = args;
     const meshed = injectedNamespaces(mesh);
@@ -298,8 +301,8 @@ function maintenanceOf(args: MeshDeploymentArgs & { viz: string | undefined }): 
     const job = config.rotationJob;
     const k3sTraefik = ingress?.controller === "k3s-traefik";
     return {
-        // viz's pods are meshed too and must pick up a new trust bundle.
-        meshedNamespaces: [...meshed, ...(viz ? [viz] : [])],
+        // viz's and linkerd-multicluster's pods are meshed too and must pick up a new trust bundle.
+        meshedNamespaces: [...meshed, ...(viz ? [viz] : []), ...multiclusterNamespace(config)],
         unmeshedNamespaces: drainingNamespaces(mesh),
         expectedInboundPolicy: Object.fromEntries(mesh.namespaces.filter((n) => n.inject).map((n) => [n.name, inboundPolicy(n.mode)])),
         expectedAnnotations: Object.fromEntries(
@@ -394,7 +397,8 @@ export function planDeployment(args: MeshDeploymentArgs): MeshDeployment {
         scraper,
         issuer,
         platformPolicies: platformPoliciesOf(config, mesh, { viz, scraper, bundledPrometheus, issuer }),
-        injectorScope: injectorScope(mesh, viz),
+        // linkerd-multicluster's controllers and gateway are injected pods (`linkerd.io/inject: enabled`).
+        injectorScope: [...injectorScope(mesh, viz), ...multiclusterNamespace(config)],
         podMonitor: !bundledPrometheus && config.observability.prometheusOperator ? { labels: config.observability.ruleLabels } : undefined,
         namespaces: namespacesOf(config, mesh, { viz, scraper, bundledPrometheus }),
         ingress: mesh.ingress,

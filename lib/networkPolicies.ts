@@ -24,6 +24,7 @@
 import * as crypto from "node:crypto";
 import { canonicalMirror, canonicalSelector, uniqueSorted } from "../cluster/networkPolicy.cjs";
 import type { LabelSelector as ReadonlySelector, MirrorEntry, Peer as ReadonlyPeer } from "../cluster/networkPolicy.cjs";
+import { meshPolicies } from "../cluster/contract.cjs";
 import { KUBERNETES_NAMESPACES, LINKERD_DEFAULT_OPAQUE_PORTS, PORTS } from "./registry";
 
 type Labels = Readonly<Record<string, string>>;
@@ -173,7 +174,7 @@ export interface MeshedNamespacePolicyArgs {
 
 /** The name of the mirror policy of the pods a selector selects: stable whatever the order of the config. */
 const mirrorName = (selector: ReadonlySelector) =>
-    `linkerd-mesh-opaque-${crypto
+    `${meshPolicies.mirrorPrefix}${crypto
         .createHash("sha256")
         .update(JSON.stringify(canonicalSelector(selector)))
         .digest("hex")
@@ -204,7 +205,8 @@ export function meshedNamespacePolicies(args: MeshedNamespacePolicyArgs): Networ
     const policies: NetworkPolicySpec[] = [];
     if (ingress.length > 0 || egress.length > 0) {
         policies.push({
-            name: "linkerd-mesh",
+            // The names the network preflight knows the mesh's own policies by (cluster/contract.json).
+            name: meshPolicies.name,
             namespace: args.namespace,
             spec: {
                 podSelector: {},

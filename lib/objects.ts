@@ -14,9 +14,13 @@ import { LINKERD_POLICY_API, type LinkerdPolicyKind } from "./registry";
 
 type Labels = Readonly<Record<string, string>>;
 
-/** The label naming what an object is part of (Kubernetes' recommended labels). */
+/**
+ * The label naming what an object is part of (Kubernetes' recommended labels), and what every object
+ * the program registers is part of. The maintenance script tells the mesh's own NetworkPolicies from a
+ * namespace's by them (cluster/contract.json `partOf`); test/scriptContract.test.ts holds both equal.
+ * Written here, not read from the contract: the policy pack loads lib/ and policy/ only (test/layout.test.ts).
+ */
 export const PART_OF_LABEL = "app.kubernetes.io/part-of";
-/** What every object the program registers is part of. */
 export const PART_OF = "akko-mtls";
 /**
  * Names of the program's own by which the policy pack (policy/policies.ts) recognizes its resources:

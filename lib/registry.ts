@@ -38,6 +38,12 @@ export const CHARTS = {
     linkerdViz: linkerd("linkerd-viz"),
     /** Linkerd's CNI plugin (the `cni` mode), same edge version. */
     linkerdCni: linkerd("linkerd2-cni"),
+    /**
+     * linkerd-multicluster (`multicluster.enabled`), same edge version: its `controllers` value runs one
+     * service-mirror per Link (linkerd2 #13770, since edge-25.3.3). Never linkerd-multicluster-link, which
+     * renders only the legacy unmanaged mirror of the deprecated `linkerd multicluster link`.
+     */
+    linkerdMulticluster: linkerd("linkerd-multicluster"),
     /** cert-manager's chart versions carry the `v`. */
     certManager: pinned({ chart: "cert-manager", version: "v1.21.1", repository: "https://charts.jetstack.io" }),
 } as const;
@@ -123,8 +129,6 @@ export const EGRESS = {
     networkName: "akko-egress",
     /** The Allow EgressNetwork of `allowedNetworks`: the more specific network wins (outbound/index/egress_network.rs). */
     allowedNetworkName: "akko-egress-allowed",
-    /** The NetworkPolicy of the CIDR layer. */
-    networkPolicyName: "akko-egress-networks",
     /** Gateway API's hostname pattern (v1.2.1 standard and experimental), and its 16-hostname cap per route. */
     hostnamePattern: /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
     /** Read by the injector, copied onto pods (pkg/k8s/labels.go l.238, pkg/inject/inject.go l.342). */
@@ -281,6 +285,8 @@ export const NAMESPACES = {
     controlPlane: "linkerd",
     viz: "linkerd-viz",
     cni: "linkerd-cni",
+    /** linkerd-multicluster's controllers and gateway (the CLI's and link-gen's default, multicluster/cmd/root.go). */
+    multicluster: "linkerd-multicluster",
     /** The maintenance Jobs' own namespace, which enforces Pod Security `restricted`. */
     maintenance: "linkerd-maintenance",
 } as const;

@@ -1,5 +1,6 @@
 /** The trust-anchor rotation's phase state machine (lib/rotation.ts), with time injected. */
 import { strict as assert } from "node:assert";
+import { phaseFloor } from "./issuanceLifetime";
 import { anchorsFor, parseRotationRecord, planRotation, RotationError, RotationRecord } from "./rotation";
 
 const HOUR = 3600_000;
@@ -8,7 +9,13 @@ const at = (hoursAgo: number) => new Date(NOW.getTime() - hoursAgo * HOUR).toISO
 const settings = (generation: number, rotationPhase: 0 | 1 | 2 | 3, minHoursBetweenPhases = 25) => ({
     generation,
     rotationPhase,
-    minHoursBetweenPhases,
+    phaseFloor: phaseFloor({ issuanceLifetime: "24h0m0s", minHoursBetweenPhases }),
+});
+/** No floor configured: the one derived from the lifetime. */
+const derived = (generation: number, rotationPhase: 0 | 1 | 2 | 3, issuanceLifetime: string) => ({
+    generation,
+    rotationPhase,
+    phaseFloor: phaseFloor({ issuanceLifetime }),
 });
 
 describe("rotation phases (state machine)", () => {
@@ -89,9 +96,12 @@ describe("rotation phases (state machine)", () => {
     it("phases 1 and 2 last at least minHoursBetweenPhases; 0 → 1 and finishing do not wait", () => {
         assert.throws(
             () => planRotation(settings(1, 2), { generation: 1, phase: 1, since: at(3) }, NOW),
-            /the mesh runs a day on the new bundle.*possible from 2026-11-23T10:00:00.000Z/,
+            /the mesh runs on the new bundle.*possible from 2026-11-23T10:00:00.000Z/,
         );
-        assert.throws(() => planRotation(settings(1, 3), { generation: 1, phase: 2, since: at(24) }, NOW), /renew its 24 h certificate/);
+        assert.throws(
+            () => planRotation(settings(1, 3), { generation: 1, phase: 2, since: at(24) }, NOW),
+            /every certificate the old issuer signed must have expired/,
+        );
         assert.ok(planRotation(settings(1, 2, 24), { generation: 1, phase: 1, since: at(24) }, NOW), "24 h is enough");
         assert.ok(planRotation(settings(1, 1), { generation: 1, phase: 0, since: at(0) }, NOW));
         assert.ok(planRotation(settings(2, 0), { generation: 1, phase: 3, since: at(0) }, NOW));
@@ -119,5 +129,25 @@ describe("rotation phases (state machine)", () => {
         }
         const protectedUntilDropped = anchorsFor(1, 3).find((a) => a.generation === 1)!;
         assert.deepEqual(protectedUntilDropped, { generation: 1, inBundle: false, signsIssuer: false, allowDeletion: true });
+    });
+
+    it("the floor follows the issuance lifetime: a 2 min lifetime lets a phase end after 3 min 40 s, and not before (time injected)", () => {
+        const short = (phase: 0 | 1 | 2 | 3) => derived(1, phase, "2m");
+        const since = (seconds: number) => new Date(NOW.getTime() - seconds * 1000).toISOString();
+        assert.throws(
+            () => planRotation(short(3), { generation: 1, phase: 2, since: since(219) }, NOW),
+            (e: unknown) =>
+                e instanceof RotationError &&
+                /started 3 min 39 s ago/.test(e.message) &&
+                /the floor derived from identity.issuer.issuanceLifetime 2m being 3 min 40 s/.test(e.message),
+        );
+        assert.deepEqual(planRotation(short(3), { generation: 1, phase: 2, since: since(220) }, NOW).record, {
+            generation: 1,
+            phase: 3,
+            since: NOW.toISOString(),
+        });
+        // Linkerd's default lifetime, no floor configured: 25 h 40 s, no longer a fixed 25 h.
+        assert.throws(() => planRotation(derived(1, 2, "24h0m0s"), { generation: 1, phase: 1, since: at(25) }, NOW), /25 h 0 min 40 s/);
+        assert.ok(planRotation(derived(1, 2, "24h0m0s"), { generation: 1, phase: 1, since: at(25.02) }, NOW));
     });
 });

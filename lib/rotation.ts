@@ -18,12 +18,14 @@
  * - phase 2: the rollout Job waits until the live issuer chains to g+1, then restarts the identity
  *   controller (it refuses to start with an issuer that does not chain: Ready is the evidence);
  * - phase 3: before the bundle drops g, a gate Job proves the live issuer is still signed by g+1.
- * Phases 1 and 2 must also last `minHoursBetweenPhases` (≥ 24): in phase 2 every proxy has to
- * renew its 24 h certificate from the new issuer before g leaves the bundle. Where the stack is
+ * Phases 1 and 2 must also last the phase floor, derived from the proxies' certificate lifetime
+ * (lib/issuanceLifetime.ts: 25 h 40 s for Linkerd's 24 h) or configured above it: in phase 2 every
+ * certificate the old issuer signed must have expired before g leaves the bundle. Where the stack is
  * comes from its last deployment's `trustAnchorRotation` output, so a skipped phase is refused
  * before anything is registered.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { formatDuration, type PhaseFloor } from "./issuanceLifetime";
 
 /** What a deployment records in its `trustAnchorRotation` output. */
 export interface RotationRecord {
@@ -52,7 +54,8 @@ export interface RotationPlan {
 export interface TrustAnchorSettings {
     readonly generation: number;
     readonly rotationPhase: 0 | 1 | 2 | 3;
-    readonly minHoursBetweenPhases: number;
+    /** How long phases 1 and 2 last at least, and the key that sets it (lib/issuanceLifetime.ts `phaseFloor`). */
+    readonly phaseFloor: PhaseFloor;
 }
 
 export const PHASE_KEY = "akko-mtls:identity.trustAnchor.rotationPhase";
@@ -145,17 +148,18 @@ export function planRotation(settings: TrustAnchorSettings, previous: RotationRe
         );
     }
     if (previous.phase === 1 || previous.phase === 2) {
-        const hours = (now.getTime() - new Date(previous.since).getTime()) / 3600_000;
-        if (hours < settings.minHoursBetweenPhases) {
+        const elapsed = now.getTime() - new Date(previous.since).getTime();
+        const floor = settings.phaseFloor;
+        if (elapsed < floor.ms) {
             const why =
                 previous.phase === 1
-                    ? "the mesh runs a day on the new bundle, with the old issuer still in place, so that the daily check sees any pod left behind before the issuer switches"
-                    : "every proxy must renew its 24 h certificate from the new issuer before the old anchor leaves the bundle";
-            const from = new Date(new Date(previous.since).getTime() + settings.minHoursBetweenPhases * 3600_000).toISOString();
+                    ? "the mesh runs on the new bundle with the old issuer still in place, so that the daily check sees any pod left behind before the issuer switches"
+                    : "every certificate the old issuer signed must have expired, every proxy renewed from the new issuer, before the old anchor leaves the bundle";
+            const from = new Date(new Date(previous.since).getTime() + floor.ms).toISOString();
             throw new RotationError(
                 PHASE_KEY,
-                `${describe(previous)} started ${hours.toFixed(1)} h ago; ${why}. The next phase is possible from ${from}, ` +
-                    `identity.trustAnchor.minHoursBetweenPhases being ${settings.minHoursBetweenPhases}: then ${next.says}.`,
+                `${describe(previous)} started ${formatDuration(elapsed)} ago; ${why}. The next phase is possible from ${from}, ` +
+                    `${floor.says}: then ${next.says}.`,
             );
         }
     }

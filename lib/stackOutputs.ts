@@ -25,6 +25,9 @@ export const STACK_OUTPUTS = [
     "certManagerChartVersion",
     "rotationJobSchedule",
     "vizDashboard",
+    // Linked clusters (lib/multicluster.ts): what the members linking here read through a StackReference.
+    "multicluster",
+    "multiclusterRemoteAccessTokens",
 ] as const;
 
 export type StackOutputName = (typeof STACK_OUTPUTS)[number];

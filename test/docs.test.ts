@@ -41,6 +41,13 @@ describe("documentation", () => {
         for (const topic of ["Activation", "Verification", "Rotation", "Disabling", "Troubleshooting"]) assert.match(english, new RegExp(`## \\d\\. ${topic}`));
     });
 
+    it("the linked-clusters runbook exists in English and French, with the same sections and the same commands", () => {
+        const { english, french } = sameRunbook("multicluster");
+        // The reason for the mode, in both: flat keeps the caller's identity, the gateway does not.
+        assert.match(english, /authorizing the gateway authorizes the whole fleet/);
+        assert.match(french, /autoriser la passerelle autorise toute la flotte/);
+    });
+
     it("the rotation runbook exists in English and French, with the same sections and the same commands", () => {
         const { english, french } = sameRunbook("rotation");
         // Tables row for row (the phases), and the same inline commands.

@@ -301,7 +301,11 @@ describe("NetworkPolicies that only add", () => {
             "it may list NetworkPolicies in the meshed namespaces, nothing else",
         );
         const script = one(run, "kubernetes:core/v1:ConfigMap", "akko-maintenance-script");
-        assert.deepEqual(Object.keys(script.inputs.data).sort(), ["mesh-check.mjs", "networkPolicy.cjs"], "the evaluator is mounted beside the script");
+        assert.deepEqual(
+            Object.keys(script.inputs.data).sort(),
+            ["contract.cjs", "contract.json", "mesh-check.mjs", "networkPolicy.cjs"],
+            "the evaluator and the contract are mounted beside the script",
+        );
     });
 
     it("mtls.networkPolicies false: none", async () => {

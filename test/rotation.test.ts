@@ -221,12 +221,32 @@ describe("a skipped phase stops the program before anything is registered", () =
         );
     });
 
-    it("minHoursBetweenPhases cannot go under the proxies' 24 h certificate lifetime", async () => {
-        for (const hours of [0, 23]) {
+    it("the phase floor cannot go under the one derived from the proxies' certificate lifetime", async () => {
+        for (const hours of [23, 25]) {
             const run = await runStack("netcup", { "identity.trustAnchor.minHoursBetweenPhases": hours });
             assert.ok(run.error instanceof ConfigError, String(hours));
-            assert.ok(run.error.problems.some((p) => p.key === "akko-mtls:identity.trustAnchor.minHoursBetweenPhases" && /at least 24/.test(p.message)));
+            assert.ok(
+                run.error.problems.some((p) => p.key === "akko-mtls:identity.trustAnchor.minHoursBetweenPhases" && /at least 25 h 0 min 40 s/.test(p.message)),
+            );
         }
+        const short = await runStack("k3d", { "identity.issuer.issuanceLifetime": "2m", "identity.trustAnchor.minMinutesBetweenPhases": 3 });
+        assert.ok(short.error instanceof ConfigError);
+        assert.ok(
+            short.error.problems.some((p) => p.key === "akko-mtls:identity.trustAnchor.minMinutesBetweenPhases" && /at least 3 min 40 s/.test(p.message)),
+        );
+        const typo = await runStack("k3d", { "identity.issuer.issuanceLifetime": "1d" });
+        assert.ok(typo.error instanceof ConfigError);
+        assert.ok(typo.error.problems.some((p) => p.key === "akko-mtls:identity.issuer.issuanceLifetime" && /a Go duration/.test(p.message)));
+    });
+
+    it("a short issuance lifetime reaches the control-plane chart; Linkerd's default leaves the chart's values as they were", async () => {
+        const chartValues = async (overrides: Record<string, unknown>) => {
+            const run = await runStackOk("k3d", { "mtls.enabled": true, ...overrides });
+            const chart = run.resources.find((r) => r.type === "kubernetes:helm.sh/v4:Chart" && r.inputs.chart === "linkerd-control-plane")!;
+            return chart.inputs.values.identity.issuer;
+        };
+        assert.deepEqual(await chartValues({ "identity.issuer.issuanceLifetime": "2m" }), { scheme: "kubernetes.io/tls", issuanceLifetime: "2m" });
+        assert.deepEqual(await chartValues({}), { scheme: "kubernetes.io/tls" });
     });
 
     it("a bad config is still reported as such, before the rotation check", async () => {

@@ -28,6 +28,15 @@ describe("every stack file", () => {
                 names.forEach((name) => exported.add(name));
             }
         }
+        // The outputs of a member others link to (test/multicluster.test.ts).
+        const target = await runStackOk("eks", {
+            "mtls.enabled": true,
+            "multicluster.enabled": true,
+            "multicluster.apiServerAddress": "https://eks.example.internal:443",
+            "multicluster.gatewayAddresses": ["203.0.113.7"],
+            "multicluster.remoteAccess": ["netcup"],
+        });
+        Object.keys(target.outputs).forEach((name) => exported.add(name));
         assert.deepEqual(
             STACK_OUTPUTS.filter((name) => !exported.has(name)),
             [],

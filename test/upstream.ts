@@ -65,7 +65,7 @@ export async function chartDefaults(chart: PinnedChart, file = "values.yaml"): P
 
 let crds: Promise<KubeObject[]> | undefined;
 
-/** Every CRD the mesh's objects may be instances of: Linkerd's, cert-manager's, the Gateway API's. */
+/** Every CRD the mesh's objects may be instances of: Linkerd's (multicluster's Link too), cert-manager's, the Gateway API's. */
 export function crdObjects(): Promise<KubeObject[]> {
     crds ??= (async () => {
         helm();
@@ -75,9 +75,15 @@ export function crdObjects(): Promise<KubeObject[]> {
             namespace: "cert-manager",
             values: { crds: { enabled: true } },
         }).filter((o) => o.kind === "CustomResourceDefinition");
+        // The Link CRD (templates/link-crd.yaml), what the program's Links are instances of.
+        const multicluster = renderCached(await chartArchive(CHARTS.linkerdMulticluster), {
+            release: "linkerd-multicluster",
+            namespace: "linkerd-multicluster",
+            values: {},
+        }).filter((o) => o.kind === "CustomResourceDefinition");
         // The experimental TLSRoute the program installs for egress control (lib/registry.ts GATEWAY_API_TLSROUTE).
         const tlsRoute = YAML.parseAllDocuments(await pinnedFile(GATEWAY_API_TLSROUTE)).map((d) => d.toJS() as KubeObject);
-        return [...linkerd, ...certManager, ...(await gatewayApiCrds()), ...tlsRoute];
+        return [...linkerd, ...certManager, ...multicluster, ...(await gatewayApiCrds()), ...tlsRoute];
     })();
     crds.catch(() => (crds = undefined));
     return crds;

@@ -381,6 +381,9 @@ function readStackReference(name: string, engine: MockEngine): { name: string; o
     };
 }
 
+/** The API server CA the mock token controller writes into a ServiceAccount token Secret's `ca.crt`. */
+export const MOCK_API_SERVER_CA = "-----BEGIN CERTIFICATE-----\nMOCK-API-SERVER-CA\n-----END CERTIFICATE-----\n";
+
 /** Outputs the provider computes (beyond echoing inputs), by type: unknown at preview for a new or changed resource. */
 const COMPUTED: Record<string, string[]> = {
     "tls:index/privateKey:PrivateKey": ["privateKeyPem", "privateKeyPemPkcs8", "publicKeyPem", "publicKeyFingerprintSha256"],
@@ -449,6 +452,13 @@ async function mockResource(args: pulumi.runtime.MockResourceArgs, engine: MockE
         }
         default:
             outputs = { ...inputs };
+            if (args.type === "kubernetes:core/v1:Secret" && inputs.type === "kubernetes.io/service-account-token") {
+                // Kubernetes' token controller fills the Secret of a ServiceAccount (token, ca.crt, namespace);
+                // pulumi-kubernetes waits for it. A stand-in token, deterministic per stack and name.
+                const token = `mock-token.${crypto.createHash("sha256").update(`${pulumi.getStack()}/${args.name}`).digest("hex").slice(0, 32)}`;
+                const b64 = (text: string) => Buffer.from(text).toString("base64");
+                outputs.data = { token: b64(token), "ca.crt": b64(MOCK_API_SERVER_CA), namespace: b64(inputs.metadata?.namespace ?? "") };
+            }
             if (args.type.startsWith("kubernetes:") && inputs.metadata) {
                 // The API server's uid: what a record waiting on an object's completion depends on.
                 outputs.metadata = { ...inputs.metadata, uid: crypto.createHash("sha256").update(key).digest("hex").slice(0, 32) };

@@ -1,7 +1,7 @@
 /** The identity rules, called directly on a parsed config. */
 import { strict as assert } from "node:assert";
 import { TARGETS } from "../schema";
-import { validateAnchorExpiryThresholds, validateIntermediateLifetimes, validateIssuerLifetimes } from "./identity";
+import { validateAnchorExpiryThresholds, validateIntermediateLifetimes, validateIssuerLifetimes, validatePhaseFloor } from "./identity";
 import { issuesOf, validConfig } from "./testing";
 
 describe("rules: identity", () => {
@@ -98,6 +98,38 @@ describe("rules: identity", () => {
                 issuesOf(validateAnchorExpiryThresholds, config).map(([path]) => path),
                 ["rotationJob.anchorMinDaysLeft", "identity.trustAnchor.expiryWarningDays"],
             );
+        });
+    });
+
+    describe("validatePhaseFloor", () => {
+        const paths = (config: ReturnType<typeof validConfig>) => issuesOf(validatePhaseFloor, config).map(([path]) => path);
+
+        it("accepts every target's preset: the floor is derived there", () => {
+            for (const target of TARGETS) assert.deepEqual(issuesOf(validatePhaseFloor, validConfig(target)), [], target);
+        });
+
+        it("refuses a configured floor below the one derived from the lifetime, naming the key that set it", () => {
+            const hours = validConfig("k3s", { identity: { trustAnchor: { minHoursBetweenPhases: 25 } } });
+            const [[path, message]] = issuesOf(validatePhaseFloor, hours);
+            assert.equal(path, "identity.trustAnchor.minHoursBetweenPhases");
+            assert.match(message, /^must be at least 25 h 0 min 40 s, the floor derived from identity.issuer.issuanceLifetime 24h0m0s/);
+            assert.deepEqual(paths(validConfig("k3s", { identity: { trustAnchor: { minHoursBetweenPhases: 26 } } })), []);
+
+            const short = { issuer: { issuanceLifetime: "2m" } };
+            assert.deepEqual(paths(validConfig("k3d", { identity: { ...short, trustAnchor: { minMinutesBetweenPhases: 3 } } })), [
+                "identity.trustAnchor.minMinutesBetweenPhases",
+            ]);
+            assert.deepEqual(paths(validConfig("k3d", { identity: { ...short, trustAnchor: { minMinutesBetweenPhases: 4 } } })), []);
+        });
+
+        it("a longer lifetime raises the derived floor over a floor that was enough for 24 h", () => {
+            const config = validConfig("k3s", { identity: { issuer: { issuanceLifetime: "48h" }, trustAnchor: { minHoursBetweenPhases: 30 } } });
+            assert.match(issuesOf(validatePhaseFloor, config)[0][1], /at least 50 h 0 min 40 s/);
+        });
+
+        it("refuses both units at once", () => {
+            const config = validConfig("k3s", { identity: { trustAnchor: { minHoursBetweenPhases: 30, minMinutesBetweenPhases: 2000 } } });
+            assert.deepEqual(paths(config), ["identity.trustAnchor.minMinutesBetweenPhases"]);
         });
     });
 });

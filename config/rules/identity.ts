@@ -1,4 +1,5 @@
 /** Rules of `identity`: lifetimes that nest, thresholds that can be met. */
+import { derivedPhaseFloorMs, formatDuration, parseGoDuration, phaseFloor } from "../../lib/issuanceLifetime";
 import type { ConfigShape, RuleContext } from "./types";
 
 /**
@@ -103,6 +104,39 @@ export function validateIntermediateLifetimes(config: ConfigShape, ctx: RuleCont
             code: "custom",
             path: at("issuer", "static", "validityHours"),
             message: `must not exceed identity.intermediate.validityHours (${intermediate.validityHours}): the issuer's chain would break before it expires`,
+        });
+    }
+}
+
+/**
+ * Rotation phases 1 and 2 last at least the floor derived from the proxies' certificate lifetime
+ * (lib/issuanceLifetime.ts `derivedPhaseFloorMs`): a configured floor below it would let phase 3
+ * drop the old anchor while a leaf it signed is still valid, which breaks any proxy that was failing
+ * to renew. One unit only: two floors could disagree.
+ */
+export function validatePhaseFloor(config: ConfigShape, ctx: RuleContext): void {
+    const { trustAnchor, issuer } = config.identity;
+    const lifetime = parseGoDuration(issuer.issuanceLifetime);
+    if (trustAnchor.minHoursBetweenPhases !== undefined && trustAnchor.minMinutesBetweenPhases !== undefined) {
+        ctx.addIssue({
+            code: "custom",
+            path: ["identity", "trustAnchor", "minMinutesBetweenPhases"],
+            message: "set either identity.trustAnchor.minMinutesBetweenPhases or minHoursBetweenPhases, not both",
+        });
+        return;
+    }
+    // A lifetime Go cannot parse is reported by the schema; nothing to derive from.
+    if (lifetime === undefined) return;
+    const floor = phaseFloor({ ...trustAnchor, issuanceLifetime: issuer.issuanceLifetime });
+    const derived = derivedPhaseFloorMs(lifetime);
+    if (floor.ms < derived) {
+        ctx.addIssue({
+            code: "custom",
+            path: floor.key.split("."),
+            message:
+                `must be at least ${formatDuration(derived)}, the floor derived from identity.issuer.issuanceLifetime ${issuer.issuanceLifetime} ` +
+                "(lifetime + 2 x 20 s clock skew + max(lifetime / 24, 1 min)): every certificate the old issuer signed must have expired " +
+                "before the old anchor leaves the bundle; leave it unset to use the derived floor",
         });
     }
 }

@@ -6,9 +6,10 @@
 import { validateGkePrivate } from "./cluster";
 import { validateCertManagerNamespace } from "./certManager";
 import { validateEgressBypass, validateEgressHosts, validateEgressNetworks, validateEgressPorts, validateEgressTlsRoutes } from "./egress";
-import { validateAnchorExpiryThresholds, validateIntermediateLifetimes, validateIssuerLifetimes } from "./identity";
+import { validateAnchorExpiryThresholds, validateIntermediateLifetimes, validateIssuerLifetimes, validatePhaseFloor } from "./identity";
 import { validateControllerReplicas, validateSingleNode, validateWebhookFailurePolicy } from "./linkerd";
 import { validateAuthorizations, validateIngress, validateNamespaceOptions, validateNamespaces, validateNetworkPosture, validateTraefikValues } from "./mtls";
+import { validateMulticluster } from "./multicluster";
 import { validateAlertRulesHome, validateGrafanaDashboardsNamespace } from "./observability";
 import { everyContainerResources, validateResources } from "./resources";
 import { validateIssuerAlertThreshold, validateRotationDeadline } from "./rotationJob";
@@ -33,11 +34,13 @@ export {
     validateGrafanaDashboardsNamespace,
     validateIngress,
     validateIntermediateLifetimes,
+    validateMulticluster,
     validateIssuerAlertThreshold,
     validateIssuerLifetimes,
     validateNamespaceOptions,
     validateNamespaces,
     validateNetworkPosture,
+    validatePhaseFloor,
     validatePrometheusAccess,
     validatePrometheusMode,
     validateResources,
@@ -51,6 +54,7 @@ export const CONFIG_RULES: readonly ConfigRule[] = [
     validateIssuerLifetimes,
     validateIntermediateLifetimes,
     validateAnchorExpiryThresholds,
+    validatePhaseFloor,
     validateIssuerAlertThreshold,
     validatePrometheusMode,
     validateAlertRulesHome,
@@ -75,6 +79,7 @@ export const CONFIG_RULES: readonly ConfigRule[] = [
     validateRotationDeadline,
     validatePrometheusAccess,
     validateResources,
+    validateMulticluster,
 ];
 
 /** Runs every rule. */

@@ -1,6 +1,7 @@
 /** `identity`: the trust domain, the trust anchor and its rotation, and the identity issuer. */
 import { z } from "zod";
 import { ISSUER_LIFETIME_HOURS, issuerLifetimeProblem, MAX_VALIDITY_HOURS, MIN_RENEW_BEFORE_HOURS } from "../../lib/issuerLifetimes";
+import { ISSUANCE_LIFETIME_BOUNDS_MS, parseGoDuration } from "../../lib/issuanceLifetime";
 import { hours } from "./primitives";
 
 /** The issuer's lifetime for a back end: the bounds the policy pack applies too (lib/issuerLifetimes.ts). */
@@ -9,6 +10,15 @@ function issuerHours(backEnd: "static" | "certManager") {
     const message = issuerLifetimeProblem(backEnd, min - 1)!;
     return z.int().min(min, message).max(max, message);
 }
+
+/** A Go duration (`time.ParseDuration`) within the bounds Linkerd's proxies can live with (lib/issuanceLifetime.ts). */
+const issuanceLifetime = z.string().refine(
+    (text) => {
+        const ms = parseGoDuration(text);
+        return ms !== undefined && ms >= ISSUANCE_LIFETIME_BOUNDS_MS.min && ms <= ISSUANCE_LIFETIME_BOUNDS_MS.max;
+    },
+    { message: "a Go duration from 1m to 720h, such as 24h0m0s, 2m or 1h30m (units h, m, s, ms; no days)" },
+);
 
 /** An issuer's renewal window: long enough for the daily check to alert after a missed renewal. */
 const renewBeforeHours = z
@@ -44,13 +54,23 @@ export const identityConfig = z.strictObject({
             ),
         minHoursBetweenPhases: z
             .int()
-            .min(24, "must be at least 24: proxy certificates live 24 h, and every proxy must renew from the new issuer before the old anchor goes")
+            .min(1, "must be at least 1, and at least the floor derived from identity.issuer.issuanceLifetime")
             .max(24 * 30)
+            .optional()
             .describe(
-                "Minimum time in rotation phases 1 and 2 before the next one, in hours. At least 24: after the issuer switches " +
-                    "(phase 2), every proxy must renew its 24 h certificate from the new issuer before the old anchor leaves the " +
-                    "bundle (Linkerd's proxy certificate lifetime, charts/linkerd-control-plane values.yaml " +
-                    "`identity.issuer.issuanceLifetime: 24h0m0s`).",
+                "Minimum time in rotation phases 1 and 2 before the next one, in hours; unset: derived from " +
+                    "identity.issuer.issuanceLifetime (below). After the issuer switches (phase 2), every proxy must renew its " +
+                    "certificate from the new issuer before the old anchor leaves the bundle: a value below the derived floor is refused.",
+            ),
+        minMinutesBetweenPhases: z
+            .int()
+            .min(1, "must be at least 1, and at least the floor derived from identity.issuer.issuanceLifetime")
+            .max(60 * 24 * 30)
+            .optional()
+            .describe(
+                "The same floor in minutes, for short issuance lifetimes (a test cluster); set this or minHoursBetweenPhases, not both. " +
+                    "Unset: derived, `issuanceLifetime + 2 x 20 s clock skew + max(issuanceLifetime / 24, 1 min)` " +
+                    "(25 h 0 min 40 s for Linkerd's 24 h).",
             ),
     }),
     intermediate: z.strictObject({
@@ -66,6 +86,11 @@ export const identityConfig = z.strictObject({
     }),
     issuer: z.strictObject({
         mode: z.enum(["static", "certManager"]).describe("static: @pulumi/tls signs the issuer; certManager: cert-manager issues and rotates it."),
+        issuanceLifetime: issuanceLifetime.describe(
+            "Lifetime of the proxies' certificates, a Go duration (`24h0m0s`, `2m`): Linkerd's `identity.issuer.issuanceLifetime`. " +
+                "Proxies renew at 70 % of it. The rotation phase floor is derived from it. 1 min to 720 h; Linkerd warns and keeps " +
+                "24 h on a value Go cannot parse (controller/cmd/identity/main.go), so such a value is refused here.",
+        ),
         static: z.strictObject({
             validityHours: issuerHours("static").describe("Static issuer: validity of the issuer certificate, in hours (shorter than the anchor's)."),
             renewBeforeHours: renewBeforeHours.describe("Static issuer: early renewal; `pulumi up` re-issues the issuer when fewer hours than this are left."),

@@ -14,6 +14,7 @@ import { clusterConfig } from "./cluster";
 import { identityConfig } from "./identity";
 import { linkerdConfig } from "./linkerd";
 import { mtlsConfig } from "./mtls";
+import { multiclusterConfig } from "./multicluster";
 import { observabilityConfig } from "./observability";
 import { TARGETS } from "./primitives";
 import { rotationJobConfig } from "./rotationJob";
@@ -39,7 +40,8 @@ export {
 export type { Callers, ContainerResources, Target } from "./primitives";
 export { namespaceOptions } from "./mtls";
 export type { NamespaceOptions } from "./mtls";
-export { certManagerConfig, clusterConfig, identityConfig, linkerdConfig, mtlsConfig, observabilityConfig, rotationJobConfig, vizConfig };
+export { certManagerConfig, clusterConfig, identityConfig, linkerdConfig, mtlsConfig, multiclusterConfig, observabilityConfig, rotationJobConfig, vizConfig };
+export { memberName } from "./multicluster";
 
 /** The shape of the namespace, without the cross-key rules. */
 export const configObject = z.strictObject({
@@ -52,6 +54,7 @@ export const configObject = z.strictObject({
     viz: vizConfig,
     observability: observabilityConfig,
     rotationJob: rotationJobConfig,
+    multicluster: multiclusterConfig,
 });
 
 /** The config as `configObject` parses it: every key typed, before the cross-key rules and the derived defaults. */
