@@ -1,7 +1,7 @@
 /** `identity`: the trust domain, the trust anchor and its rotation, and the identity issuer. */
 import { z } from "zod";
 import { ISSUER_LIFETIME_HOURS, issuerLifetimeProblem, MAX_VALIDITY_HOURS, MIN_RENEW_BEFORE_HOURS } from "../../lib/issuerLifetimes";
-import { hours } from "./primitives";
+import { hours, stackName } from "./primitives";
 
 /** The issuer's lifetime for a back end: the bounds the policy pack applies too (lib/issuerLifetimes.ts). */
 function issuerHours(backEnd: "static" | "certManager") {
@@ -51,6 +51,13 @@ export const identityConfig = z.strictObject({
                     "(phase 2), every proxy must renew its 24 h certificate from the new issuer before the old anchor leaves the " +
                     "bundle (Linkerd's proxy certificate lifetime, charts/linkerd-control-plane values.yaml " +
                     "`identity.issuer.issuanceLifetime: 24h0m0s`).",
+            ),
+        fleetStack: stackName
+            .optional()
+            .describe(
+                "Make this stack a member of a fleet: the name of the trust stack (`target: trust`, e.g. `trust`) whose anchors and " +
+                    "per-member intermediate it uses instead of its own anchor (read through a StackReference to `<organization>/<project>/<fleetStack>`). " +
+                    "A stack that already runs its own anchor joins as a rotation, `rotationPhase` 1 → 2 → 3 → 0 (docs/admin/fleet.md).",
             ),
     }),
     intermediate: z.strictObject({
