@@ -13,7 +13,7 @@
  */
 import * as crypto from "node:crypto";
 import type { StackOutputValues } from "../lib/stackOutputs";
-import { ProgramRun, ProviderState, readStackConfig, runProgram, setConfigPath, stackNames } from "./mockRuntime";
+import { clusterStackNames, ProgramRun, ProviderState, readStackConfig, runProgram, setConfigPath } from "./mockRuntime";
 
 export interface Scenario {
     name: string;
@@ -49,7 +49,7 @@ const STRICT = {
 
 /** Every stack off and on, and the modes a stack file can switch to. */
 export const SCENARIOS: Scenario[] = [
-    ...stackNames().flatMap((stack) => [
+    ...clusterStackNames().flatMap((stack) => [
         { name: `${stack} off`, stack, overrides: {} },
         { name: `${stack} on`, stack, overrides: { "mtls.enabled": true } },
     ]),
