@@ -39,12 +39,14 @@ export = async () => {
     const previousMesh = readPreviousMesh(previousOutputs, config.mtls);
     // Its own anchors, or (a fleet member) its trust stack's, read before anything is planned (lib/fleet.ts).
     const fleetStack = config.identity.trustAnchor.fleetStack;
-    const fleet = fleetStack === undefined ? undefined : await FleetMember.read("fleet", { fleetStack, member: pulumi.getStack() });
+    const previousTrust = parseMemberRecord(previousOutputs.trustAnchorRotation);
+    const joining = previousTrust !== undefined && (previousTrust.fleet === undefined || previousTrust.joining !== undefined);
+    const fleet = fleetStack === undefined ? undefined : await FleetMember.read("fleet", { fleetStack, member: pulumi.getStack(), joining });
     const rotation = planMemberTrust({
         settings: config.identity.trustAnchor,
         fleetStack,
         fleet: fleet?.view,
-        previous: parseMemberRecord(previousOutputs.trustAnchorRotation),
+        previous: previousTrust,
         meshRunning: previousMesh.state !== undefined && previousMesh.state.phase !== "off",
         now: new Date(),
     });

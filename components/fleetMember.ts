@@ -23,6 +23,12 @@ export interface FleetMemberArgs {
     fleetStack: string;
     /** This stack's name: its intermediates are listed under it. */
     member: string;
+    /**
+     * Whether this stack may still hold its own anchor: it is joining (lib/fleet.ts), its last record
+     * being its own anchors' or a join phase. Recorded in the component's inputs, where the policy
+     * pack reads it (policy/policies.ts `no-anchor-key-in-fleet-member`).
+     */
+    joining: boolean;
 }
 
 /** The trust stack's output is missing or not what its program exports: names the output and the likely cause. */
@@ -64,7 +70,7 @@ export class FleetMember extends pulumi.ComponentResource {
     private readonly reference: pulumi.StackReference;
 
     private constructor(name: string, args: FleetMemberArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("akko:mtls:FleetMember", name, { fleetStack: args.fleetStack, member: args.member }, opts);
+        super("akko:mtls:FleetMember", name, { fleetStack: args.fleetStack, member: args.member, joining: args.joining }, opts);
         this.reference = new pulumi.StackReference(
             "fleet-trust",
             { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${args.fleetStack}` },
