@@ -21,6 +21,11 @@ export interface Scenario {
     overrides: Record<string, unknown>;
     /** The last deployment's outputs, for a run mid-rotation or mid-drain. */
     previousOutputs?: StackOutputValues;
+    /**
+     * Other stacks its StackReferences read: a trust stack's members (none: created, never deployed),
+     * or, for a member, the name of the earlier scenario whose outputs are its trust stack's.
+     */
+    stacks?: { members: string[] } | { trust: string };
 }
 
 const STRICT = {
@@ -91,6 +96,13 @@ export const SCENARIOS: Scenario[] = [
         stack: "netcup",
         overrides: { "mtls.enabled": true, "identity.trustAnchor.rotationPhase": 3 },
         previousOutputs: { trustAnchorRotation: { generation: 1, phase: 2, since: "2026-01-01T00:00:00Z" } },
+    },
+    { name: "trust", stack: "trust", overrides: {}, stacks: { members: ["netcup", "eks", "gke"] } },
+    {
+        name: "netcup fleet member",
+        stack: "netcup",
+        overrides: { "mtls.enabled": true, "identity.trustAnchor.fleetStack": "trust" },
+        stacks: { trust: "trust" },
     },
     {
         name: "netcup draining",
@@ -188,10 +200,18 @@ export function snapshotText(snapshot: ScenarioSnapshot): string {
 /** Every scenario's snapshot, by file name (its slug). */
 export async function planSnapshot(scenarios: Scenario[] = SCENARIOS): Promise<Map<string, ScenarioSnapshot>> {
     const snapshots = new Map<string, ScenarioSnapshot>();
+    const runs = new Map<string, ProgramRun>();
     for (const scenario of scenarios) {
         let config = readStackConfig(scenario.stack);
         for (const [key, value] of Object.entries(scenario.overrides)) config = setConfigPath(config, key, value);
-        const run = await runProgram({ stack: scenario.stack, config, state: new ProviderState(), previousOutputs: scenario.previousOutputs });
+        const stacks =
+            scenario.stacks === undefined
+                ? undefined
+                : "members" in scenario.stacks
+                  ? Object.fromEntries(scenario.stacks.members.map((member) => [member, {}]))
+                  : { trust: runs.get(scenario.stacks.trust)!.outputs };
+        const run = await runProgram({ stack: scenario.stack, config, state: new ProviderState(), previousOutputs: scenario.previousOutputs, stacks });
+        runs.set(scenario.name, run);
         const slug = scenarioSlug(scenario.name);
         if (snapshots.has(slug)) throw new Error(`two scenarios named ${slug}`);
         snapshots.set(slug, snapshotOf(scenario, run));
