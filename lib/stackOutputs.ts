@@ -79,3 +79,8 @@ export type TrustOutputName = (typeof TRUST_OUTPUTS)[keyof typeof TRUST_OUTPUTS]
 
 /** A trust stack's outputs as read back: any may be missing or malformed. */
 export type TrustOutputValues = Partial<Record<TrustOutputName, unknown>>;
+
+/** Whether a name is one of the trust stack's outputs. */
+export function isTrustOutput(name: string): name is TrustOutputName {
+    return (Object.values(TRUST_OUTPUTS) as string[]).includes(name);
+}
