@@ -110,16 +110,28 @@ export class FleetMember extends pulumi.ComponentResource {
                 `signs no intermediate for the stack "${member}": add it to its fleet.clusters and deploy it`,
             );
         }
-        // Only whether the key output is there and secret: its value is read below as a secret Output.
+        // Whether the key output is there, secret, and holds this member's keys: checked before anything is
+        // registered. Its value is then read as a secret Output (requireOutput), never into a resource from here.
         const keys = await details(TRUST_OUTPUTS.memberIntermediateKeys);
-        if (keys.secretValue === undefined) {
+        if (keys.value !== undefined) {
             throw new FleetReadError(
                 fleetStack,
                 TRUST_OUTPUTS.memberIntermediateKeys,
-                keys.value === undefined
-                    ? "gave no intermediate keys: either it was never deployed, or this run cannot decrypt its secrets (Pulumi elides them): " +
-                          "this stack's deployments need the trust stack's secrets provider (its passphrase or KMS key) and backend"
-                    : "exports the intermediate keys as a plain output: refusing to use keys that are not secret",
+                "exports the intermediate keys as a plain output: refusing to use keys that are not secret",
+            );
+        }
+        const ownKeys = (keys.secretValue as Record<string, Record<string, unknown>> | undefined)?.[member];
+        const missing = anchors.filter((a) => a.inBundle && typeof ownKeys?.[String(a.generation)] !== "string").map((a) => a.generation);
+        if (keys.secretValue === undefined || missing.length > 0) {
+            // A secret the CLI cannot decrypt reaches the program as an empty object (pulumi v3.259.0
+            // pkg/backend/secrets.go errorCatchingSecretsManager: "return an empty object"), with only an info
+            // message (pkg/resource/deploy/builtins.go readStackReference: "eliding undecryptable secrets").
+            throw new FleetReadError(
+                fleetStack,
+                TRUST_OUTPUTS.memberIntermediateKeys,
+                `gave no intermediate key for "${member}"${missing.length > 0 ? ` (generation ${missing.join(", ")})` : ""}: either it was never deployed with ` +
+                    "this member listed, or this run cannot decrypt its secrets (Pulumi then hands over an empty value): this stack's deployments need the " +
+                    "trust stack's secrets provider (its passphrase or KMS key) and backend",
             );
         }
         const secretKeys = this.reference.requireOutput(TRUST_OUTPUTS.memberIntermediateKeys);

@@ -204,12 +204,18 @@ describe("fleet trust: members read the trust stack's outputs", () => {
     });
 
     it("fails naming the output when the trust stack's keys cannot be read (elided undecryptable secrets), are not secret, or sign nothing for it", async () => {
+        // What the engine hands over for a secret it cannot decrypt: an empty object, still secret (pulumi v3.259.0
+        // pkg/backend/secrets.go errorCatchingSecretsManager); and an output that is not there at all.
+        const undecryptable = { ...trust.outputs, [TRUST_OUTPUTS.memberIntermediateKeys]: { value: {}, secret: true, dependencies: [] } };
         const without = { ...trust.outputs };
         delete without[TRUST_OUTPUTS.memberIntermediateKeys];
-        const elided = await runMember("netcup", without);
-        assert.match(String(elided.error?.message), /output memberIntermediateKeys/);
-        assert.match(String(elided.error?.message), /secrets provider/);
-        assert.deepEqual(kubernetesObjects(elided), [], "before any resource is registered");
+        for (const outputs of [undecryptable, without]) {
+            const elided = await runMember("netcup", outputs);
+            assert.match(String(elided.error?.message), /output memberIntermediateKeys/);
+            assert.match(String(elided.error?.message), /secrets provider/);
+            assert.deepEqual(kubernetesObjects(elided), [], "before any resource is registered");
+            assert.deepEqual(ofType(elided, "akko:mtls:MtlsMesh"), [], "before the mesh");
+        }
         const exposed = await runMember("netcup", { ...trust.outputs, memberIntermediateKeys: { ...trust.outputs.memberIntermediateKeys, secret: false } });
         assert.match(String(exposed.error?.message), /as a plain output: refusing/);
         const notListed = await runMember("netcup", (await ok(runTrust({ "fleet.clusters": ["eks"] }))).outputs);
