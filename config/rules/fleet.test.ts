@@ -1,6 +1,6 @@
 /** The trust stack's rules (config/rules/fleet.ts), and its config as the program loads it (config/fleet.ts). */
 import { strict as assert } from "node:assert";
-import { ConfigError } from "../index";
+import { ConfigError, resolveConfig } from "../index";
 import { resolveTrustConfig } from "../fleet";
 import { validateFleetClusters, validateFleetIntermediates } from "./fleet";
 import type { RuleIssue } from "./types";
@@ -90,5 +90,17 @@ describe("the trust stack's config (config/fleet.ts)", () => {
             /akko-mtls:identity\.trustAnchor\.fleetStack: unknown key/,
         );
         assert.match(refused({ target: "trust", fleet: { clusters: ["eks"] } }, ["fleet"]), /akko-mtls:fleet: a trust stack holds no secret config/);
+    });
+});
+
+describe("a member's identity.trustAnchor.fleetStack", () => {
+    it("names a StackReference, kept in the open: refused under a key marked secret, and not a DNS label is refused", () => {
+        const values = { target: "k3s", cluster: { context: "netcup" }, identity: { trustAnchor: { fleetStack: "trust" } } };
+        assert.equal(resolveConfig(values).identity.trustAnchor.fleetStack, "trust");
+        assert.throws(() => resolveConfig(values, ["identity"]), /akko-mtls:identity\.trustAnchor\.fleetStack: names Kubernetes objects and Pulumi resources/);
+        assert.throws(
+            () => resolveConfig({ ...values, identity: { trustAnchor: { fleetStack: "org/akko-mtls/trust" } } }),
+            /akko-mtls:identity\.trustAnchor\.fleetStack: a stack name that is a DNS label/,
+        );
     });
 });
