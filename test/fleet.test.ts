@@ -129,7 +129,8 @@ describe("fleet trust: the trust stack alone (Pulumi.trust.yaml)", () => {
     });
 });
 
-describe("fleet trust: members read the trust stack's outputs", () => {
+describe("fleet trust: members read the trust stack's outputs", function () {
+    this.timeout(120_000);
     let trust: ProgramRun;
     let netcup: ProgramRun;
     let gke: ProgramRun;
@@ -225,7 +226,8 @@ describe("fleet trust: members read the trust stack's outputs", () => {
     });
 });
 
-describe("fleet trust: a standalone stack joins as a rotation, never a swap", () => {
+describe("fleet trust: a standalone stack joins as a rotation, never a swap", function () {
+    this.timeout(120_000);
     it("phase 1 adds the fleet anchor to its bundle, 2 issues from the fleet intermediate, 3 drops its own, 0 finishes: every step loads", async () => {
         const trust = await ok(runTrust());
         const state = new ProviderState();
@@ -281,7 +283,9 @@ describe("fleet trust: a standalone stack joins as a rotation, never a swap", ()
     });
 });
 
-describe("fleet trust: a fleet rotation gated on the members' evidence", () => {
+describe("fleet trust: a fleet rotation gated on the members' evidence", function () {
+    // Some twenty runs of the program: seconds alone, longer next to the suite's other workers.
+    this.timeout(180_000);
     it("the trust stack refuses to leave a phase until every member has applied it, naming the laggards, before any resource", async () => {
         const state = new ProviderState();
         const trust = await ok(runTrust({}, {}, { state }));
