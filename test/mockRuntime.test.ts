@@ -1,6 +1,6 @@
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
-import { runProgram, type ResolvedOutput } from "./mockRuntime";
+import { runProgram, type ResolvedOutput } from "../tools/mockRuntime";
 
 /** A trust stack's outputs as its own run resolved them: one secret, one plain. */
 const trustOutputs: Record<string, ResolvedOutput> = {
