@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Mesh maintenance for akko-mtls, run in the cluster by Jobs that mount this file from a ConfigMap
-// (components/meshMaintenance.ts):
+// (components/meshMaintenance.ts, from the plan in lib/maintenancePlan.ts):
 //   - the daily CronJob `linkerd-rotation-check` (TASKS=certificates,control-plane,restarts);
 //   - the rollout Job of a `pulumi up` that changed the mesh (TASKS=certificates,control-plane,restarts,
 //     verify-bundle, plus reload-identity in rotation phase 2; thresholds 0: validity only), which
@@ -67,10 +67,14 @@
 // TERMINATION_MESSAGE_PATH), which `pulumi up` prints with the Job's failure.
 //
 // Bounded: every kubectl call has a timeout; pods are listed a page at a time, pages sized to
-// MAX_PAGE_BYTES (from the container's memory, as node's heap cap: components/meshMaintenance.ts
+// MAX_PAGE_BYTES (from the container's memory, as node's heap cap: lib/maintenancePlan.ts
 // scriptMemoryBudget), a list ends within MAX_PAGES pages or fails; and no restart starts that could
 // not finish before DEADLINE_SECONDS.
 // Never "OK" on doubt: an unreadable bundle or issuer, an answer that is not a list, fail the run.
+//
+// What each task reads from the environment, and in what format, is the contract beside this file
+// (contract.json, read by contract.cjs), which the program declares its Jobs from: a value missing
+// or malformed for the run's tasks is a misconfiguration, named, before anything is asked of the cluster.
 //
 // Exit status: 0 all good, 1 a check failed or work is left, 2 misconfigured.
 // Needs only Node's standard library and `kubectl` on PATH.
@@ -78,13 +82,14 @@
 import { execFileSync, spawnSync } from "node:child_process";
 import { existsSync, writeFileSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
+import contract from "./contract.cjs";
 import networkPolicy from "./networkPolicy.cjs";
 
 const TRUST_ANCHORS_ENV = "LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS";
 const DEFAULT_POLICY_ENV = "LINKERD2_PROXY_INBOUND_DEFAULT_POLICY";
 const PROXY_CONTAINER = "linkerd-proxy";
-const DIGEST_ANNOTATION = "akko.io/control-plane-digest";
-const ISSUER_ANNOTATION = "akko.io/issuer-sha256";
+const DIGEST_ANNOTATION = contract.annotations.controlPlaneDigest;
+const ISSUER_ANNOTATION = contract.annotations.issuerSha256;
 const VERSION_ANNOTATION = "linkerd.io/proxy-version";
 /**
  * The identity controller, as linkerd2 edge-26.8.3 runs it: pods labelled
@@ -107,112 +112,73 @@ const IDENTITY = {
 };
 /** The metric gives the expiry through two clocks and a request; this far apart (Linkerd's own clock-skew allowance) is the same certificate. */
 const NOT_AFTER_TOLERANCE_SECONDS = 20;
-/** A get or patch that takes longer than this is a failed call, not a hung Job. */
-const REQUEST_TIMEOUT_SECONDS = Number(process.env.KUBECTL_TIMEOUT_SECONDS || 30);
 /** Kept free at the end of the deadline to report. */
 const DEADLINE_MARGIN_SECONDS = 60;
 const started = Date.now();
-
-const TASKS = [
-    "certificates",
-    "control-plane",
-    "reload-identity",
-    "rotation-gate",
-    "restarts",
-    "verify-bundle",
-    "strict-preflight",
-    "network-posture",
-    "pod-security",
-];
-/** Tasks that restart something: each needs the certificate check first, which halts them on a broken chain. */
-const RESTARTING_TASKS = ["control-plane", "reload-identity", "restarts"];
 
 function fail(message) {
     console.error(`mesh-check: ${message}`);
     process.exit(2);
 }
 
-function setting(name, fallback) {
-    const value = process.env[name] ?? fallback;
-    if (value === undefined || value === "") fail(`${name} is not set`);
-    return value;
+// Every value this run reads, as the Job gave it (cluster/contract.json): nothing has a default, and a
+// missing or malformed one stops the run here, named, before anything is asked of the cluster.
+let settings;
+try {
+    settings = contract.read(process.env);
+} catch (error) {
+    if (!(error instanceof contract.ContractError)) throw error;
+    fail(error.message);
 }
-
-function number(name, fallback) {
-    const value = Number(setting(name, fallback));
-    if (!Number.isFinite(value) || value < 0) fail(`${name} must be a non-negative number`);
-    return value;
-}
-
-/** A positive whole number the Job must give: no fallback, a missing one is a misconfiguration. */
-function required(name) {
-    const value = Number(process.env[name]);
-    if (!process.env[name] || !Number.isSafeInteger(value) || value < 1) fail(`${name} must be set to a positive whole number`);
-    return value;
-}
-
-function list(name) {
-    return (process.env[name] ?? "")
-        .split(",")
-        .map((n) => n.trim())
-        .filter(Boolean);
-}
-
-function json(name, fallback) {
-    const text = process.env[name];
-    if (text === undefined || text === "") return fallback;
-    try {
-        return JSON.parse(text);
-    } catch {
-        fail(`${name} must be JSON`);
-    }
-}
-
-const tasks = list("TASKS");
+const { tasks, values } = settings;
 const config = {
-    tasks: tasks.length > 0 ? tasks : ["certificates", "control-plane", "restarts"],
-    linkerdNamespace: setting("LINKERD_NAMESPACE", "linkerd"),
+    tasks,
+    linkerdNamespace: values.LINKERD_NAMESPACE,
     /** Where the issuer's public certificate is: {kind: "configmap", name, key} or {kind: "certificate", name}. */
-    issuerSource: json("ISSUER_SOURCE", { kind: "configmap", name: "linkerd-identity-issuer-certificate", key: "tls.crt" }),
-    trustRootsConfigMap: setting("TRUST_ROOTS_CONFIGMAP", "linkerd-identity-trust-roots"),
-    meshedNamespaces: list("MESHED_NAMESPACES"),
-    unmeshedNamespaces: list("UNMESHED_NAMESPACES"),
-    expectedPolicy: json("EXPECTED_INBOUND_POLICY", {}),
-    expectedAnnotations: json("EXPECTED_ANNOTATIONS", {}),
+    issuerSource: values.ISSUER_SOURCE,
+    trustRootsConfigMap: values.TRUST_ROOTS_CONFIGMAP,
+    meshedNamespaces: values.MESHED_NAMESPACES,
+    unmeshedNamespaces: values.UNMESHED_NAMESPACES,
+    expectedPolicy: values.EXPECTED_INBOUND_POLICY,
+    expectedAnnotations: values.EXPECTED_ANNOTATIONS,
     /**
      * The ingress controller: {namespace, selector, inject, deployment}. With a selector (its pods in a
      * shared namespace), `deployment` names the one Deployment whose verified pods count.
      */
-    ingress: json("INGRESS", undefined),
-    issuerMinHours: number("ISSUER_MIN_HOURS_LEFT", "24"),
+    ingress: values.INGRESS,
+    issuerMinHours: values.ISSUER_MIN_HOURS_LEFT,
     /** `pulumi up` re-signs the intermediate well before this; fewer hours left means no `pulumi up` ran since. */
-    intermediateMinHours: number("INTERMEDIATE_MIN_HOURS_LEFT", "720"),
-    anchorMinDays: number("ANCHOR_MIN_DAYS_LEFT", "60"),
-    maxConcurrent: Math.max(1, number("MAX_CONCURRENT_RESTARTS", "2")),
-    rolloutTimeoutSeconds: number("ROLLOUT_TIMEOUT_SECONDS", "600"),
-    deadlineSeconds: number("DEADLINE_SECONDS", "3000"),
-    controlPlaneDeployments: list("CONTROL_PLANE_DEPLOYMENTS"),
-    controlPlaneDigest: process.env.CONTROL_PLANE_DIGEST ?? "",
-    proxyVersion: process.env.PROXY_VERSION ?? "",
-    maxVersionRestarts: number("MAX_VERSION_RESTARTS", "10"),
-    signingAnchorSha256: (process.env.SIGNING_ANCHOR_SHA256 ?? "").toUpperCase(),
-    /** How long the rotation gate waits for every identity replica to load the live issuer (kubelet's Secret refresh). */
-    identityReloadWaitSeconds: number("IDENTITY_RELOAD_WAIT_SECONDS", "180"),
-    strictNamespaces: list("STRICT_NAMESPACES"),
-    probeAuthorizations: json("PROBE_AUTHORIZATIONS", []),
-    ingressMeshed: process.env.INGRESS_MESHED === "true",
-    pageSize: Math.max(1, number("PAGE_SIZE", "250")),
+    intermediateMinHours: values.INTERMEDIATE_MIN_HOURS_LEFT,
+    anchorMinDays: values.ANCHOR_MIN_DAYS_LEFT,
+    maxConcurrent: values.MAX_CONCURRENT_RESTARTS,
+    rolloutTimeoutSeconds: values.ROLLOUT_TIMEOUT_SECONDS,
+    deadlineSeconds: values.DEADLINE_SECONDS,
+    controlPlaneDeployments: values.CONTROL_PLANE_DEPLOYMENTS,
+    controlPlaneDigest: values.CONTROL_PLANE_DIGEST,
+    proxyVersion: values.PROXY_VERSION,
+    maxVersionRestarts: values.MAX_VERSION_RESTARTS,
+    signingAnchorSha256: values.SIGNING_ANCHOR_SHA256,
+    strictNamespaces: values.STRICT_NAMESPACES,
+    probeAuthorizations: values.PROBE_AUTHORIZATIONS,
+    ingressMeshed: values.INGRESS_MESHED,
+    pageSize: values.PAGE_SIZE,
     /**
      * The largest pod page kubectl may hand over, bytes: chosen by the Job from its memory limit
-     * (components/meshMaintenance.ts). Pages are sized to stay well under it; a larger one is fetched again smaller.
+     * (lib/maintenancePlan.ts). Pages are sized to stay well under it; a larger one is fetched again smaller.
      */
-    maxPageBytes: required("MAX_PAGE_BYTES"),
+    maxPageBytes: values.MAX_PAGE_BYTES,
     /** Pages one pod list may take: a list that does not end (a `continue` token forever) fails the run. */
-    maxPages: required("MAX_PAGES"),
+    maxPages: values.MAX_PAGES,
     /** {namespace: {denyIngress, denyEgress, opaqueIngress, opaqueEgress, opaquePorts}}: what the mesh's policies assume. */
-    networkPosture: json("NETWORK_POSTURE", {}),
+    networkPosture: values.NETWORK_POSTURE,
     /** {probe: the pod to dry-run, namespaces: [{namespace, key}], cniEnabled}: what the Pod Security check submits where. */
-    podSecurity: json("POD_SECURITY", undefined),
+    podSecurity: values.POD_SECURITY,
+    /** A get or patch that takes longer than this is a failed call, not a hung Job. */
+    requestTimeoutSeconds: values.KUBECTL_TIMEOUT_SECONDS,
+    /** How long the rotation gate waits for every identity replica to load the live issuer (kubelet's Secret refresh). */
+    identityReloadWaitSeconds: values.IDENTITY_RELOAD_WAIT_SECONDS,
+    /** TODAY (YYYY-MM-DD) replays another day's restart order (tests, or re-running a day by hand). */
+    today: values.TODAY,
     /**
      * Where a failed run writes its problems: the container's termination message, a file the kubelet
      * bind-mounts at /dev/termination-log (the default terminationMessagePath) writable by any user
@@ -220,36 +186,14 @@ const config = {
      * status keeps it and the provider's Job await reports it (pulumi-kubernetes v4.32.0
      * provider/pkg/await/checker/pod/check.go). Written only where it exists, never created.
      */
-    terminationMessagePath: process.env.TERMINATION_MESSAGE_PATH || (existsSync("/dev/termination-log") ? "/dev/termination-log" : ""),
+    terminationMessagePath: values.TERMINATION_MESSAGE_PATH || (existsSync("/dev/termination-log") ? "/dev/termination-log" : ""),
 };
-for (const task of config.tasks) {
-    if (!TASKS.includes(task)) fail(`unknown task ${task} (${TASKS.join(", ")})`);
-}
 if (config.rolloutTimeoutSeconds + DEADLINE_MARGIN_SECONDS > config.deadlineSeconds) {
     fail(`ROLLOUT_TIMEOUT_SECONDS (${config.rolloutTimeoutSeconds}) leaves no room inside DEADLINE_SECONDS (${config.deadlineSeconds})`);
 }
-if (config.ingress?.selector && !config.ingress.deployment) {
-    fail("INGRESS with a selector needs its deployment: a label alone is no proof a pod is the ingress controller's");
-}
-if (!["configmap", "certificate"].includes(config.issuerSource?.kind)) fail("ISSUER_SOURCE.kind must be configmap or certificate");
-if (["reload-identity", "rotation-gate"].some((task) => config.tasks.includes(task)) && !/^[0-9A-F]{64}$/.test(config.signingAnchorSha256)) {
-    fail("reload-identity and rotation-gate need SIGNING_ANCHOR_SHA256, the new anchor's SHA-256 fingerprint (64 hex digits)");
-}
-if (config.tasks.includes("pod-security")) {
-    const check = config.podSecurity;
-    const wellFormed =
-        check?.probe?.kind === "Pod" &&
-        Array.isArray(check.namespaces) &&
-        check.namespaces.every((n) => typeof n?.namespace === "string" && /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(n.namespace) && typeof n.key === "string");
-    if (!wellFormed) fail("pod-security needs POD_SECURITY: {probe: a Pod, namespaces: [{namespace, key}], cniEnabled}");
-}
 const has = (task) => config.tasks.includes(task);
-// Restarting pods while the issuer or an anchor is expired, not yet valid, or the issuer does not
-// chain to the bundle only breaks them: new proxies get no identity (linkerd2#3676). So no Job may
-// restart without checking first; main() runs the check before any other task.
-if (RESTARTING_TASKS.some(has) && !has("certificates")) {
-    fail(`${RESTARTING_TASKS.filter(has).join(", ")} restart workloads: TASKS must include certificates, which halts them while the certificates are broken`);
-}
+/** A get or patch that takes longer than this is a failed call, not a hung Job. */
+const REQUEST_TIMEOUT_SECONDS = config.requestTimeoutSeconds;
 
 /** Seconds left before the run must stop starting work. */
 const secondsLeft = () => config.deadlineSeconds - DEADLINE_MARGIN_SECONDS - (Date.now() - started) / 1000;
@@ -661,8 +605,7 @@ function ingressPod(scope, pod, workload) {
 /** A day-dependent rotation of a sorted list: each run starts elsewhere, so nobody is always last. */
 function rotateDaily(items) {
     if (items.length === 0) return items;
-    // TODAY (YYYY-MM-DD) replays another day's order (tests, or re-running a day by hand).
-    const now = process.env.TODAY ? new Date(`${process.env.TODAY}T12:00:00Z`).getTime() : Date.now();
+    const now = config.today ? new Date(`${config.today}T12:00:00Z`).getTime() : Date.now();
     const day = Math.floor(now / 86_400_000);
     const offset = day % items.length;
     return [...items.slice(offset), ...items.slice(0, offset)];
@@ -1034,8 +977,8 @@ function strictPreflight() {
 
 /** The mesh's own policies (an earlier run's): not part of what the namespace isolates by itself. */
 const isMeshPolicy = (policy) =>
-    policy.metadata?.labels?.["app.kubernetes.io/part-of"] === "akko-mtls" &&
-    (policy.metadata.name === "linkerd-mesh" || policy.metadata.name.startsWith("linkerd-mesh-opaque-"));
+    policy.metadata?.labels?.[contract.partOf.key] === contract.partOf.value &&
+    (policy.metadata.name === contract.meshPolicies.name || policy.metadata.name.startsWith(contract.meshPolicies.mirrorPrefix));
 
 /**
  * Each meshed namespace's own NetworkPolicies against what the config says they isolate: the mesh's

@@ -4,6 +4,7 @@ import * as tls from "@pulumi/tls";
 import type { MeshConfig } from "../config";
 import { LINKERD_OBJECTS, NAMESPACES } from "../lib/registry";
 import type { SigningCa } from "./intermediateCa";
+import { objectLabels, PROGRAM_RESOURCES } from "../lib/objects";
 
 const ISSUER_SECRET = LINKERD_OBJECTS.issuerSecret;
 
@@ -65,7 +66,7 @@ export class IdentityIssuer extends pulumi.ComponentResource {
     constructor(name: string, args: IdentityIssuerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("akko:mtls:IdentityIssuer", name, {}, opts);
 
-        const key = new tls.PrivateKey(`${name}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
+        const key = new tls.PrivateKey(`${name}-${PROGRAM_RESOURCES.issuerKey}`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
         const request = new tls.CertRequest(
             `${name}-csr`,
             {
@@ -75,7 +76,7 @@ export class IdentityIssuer extends pulumi.ComponentResource {
             { parent: this },
         );
         const cert = new tls.LocallySignedCert(
-            `${name}-cert`,
+            `${name}-${PROGRAM_RESOURCES.issuerCert}`,
             {
                 certRequestPem: request.certRequestPem,
                 caCertPem: args.signedBy.certPem,
@@ -96,7 +97,7 @@ export class IdentityIssuer extends pulumi.ComponentResource {
             new k8s.core.v1.Secret(
                 `${name}-secret`,
                 {
-                    metadata: { name: ISSUER_SECRET, namespace: args.namespace, labels: { "app.kubernetes.io/part-of": "akko-mtls" } },
+                    metadata: { name: ISSUER_SECRET, namespace: args.namespace, labels: objectLabels() },
                     type: "kubernetes.io/tls",
                     // ca.crt is what `linkerd check` verifies the issuer against with this scheme
                     // (pkg/issuercerts/issuercerts.go FetchExternalIssuerData); identity itself uses the trust roots.
@@ -111,7 +112,7 @@ export class IdentityIssuer extends pulumi.ComponentResource {
                     metadata: {
                         name: LINKERD_OBJECTS.issuerCertificateConfigMap,
                         namespace: args.namespace,
-                        labels: { "app.kubernetes.io/part-of": "akko-mtls" },
+                        labels: objectLabels(),
                     },
                     data: { "tls.crt": chain },
                 },
@@ -209,7 +210,7 @@ export class CertManagerIdentityIssuer extends pulumi.ComponentResource {
     constructor(name: string, args: CertManagerIdentityIssuerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("akko:mtls:CertManagerIdentityIssuer", name, {}, opts);
 
-        const labels = { "app.kubernetes.io/part-of": "akko-mtls" };
+        const labels = objectLabels();
         const issuers = new Map<string, k8s.apiextensions.CustomResource>();
         for (const intermediate of args.intermediates) {
             const label = intermediate.label ?? `g${intermediate.generation}`;

@@ -12,7 +12,16 @@ export interface SigningCa {
  * How many CA certificates may follow the intermediate in a chain: one, the identity issuer.
  * A CA certificate anyone obtained below the issuer (anchor → intermediate → issuer → CA → leaf)
  * then fails verification: Go's crypto/x509 (Linkerd's identity controller, `linkerd check`) and
- * RFC 5280 §4.2.1.9 verifiers enforce pathLenConstraint. 0 cannot be expressed: terraform-provider-tls
+ * RFC 5280 §4.2.1.9 verifiers enforce pathLenConstraint, and so do the proxies, where a forged
+ * leaf would be presented. linkerd2-proxy v2.366.0 (edge-26.8.3's `.proxy-version`) verifies peers
+ * with rustls 0.23.40 over rustls-webpki 0.103.13 (its Cargo.lock): outbound, the server's
+ * certificate in `linkerd/meshtls/src/creds/verify.rs` (`AnySanVerifier` →
+ * `rustls::client::verify_server_cert_signed_by_trust_anchor`); inbound, the client's in
+ * `linkerd/meshtls/src/creds/store.rs` `server_config` (`rustls::server::WebPkiClientVerifier`).
+ * Both build the path in rustls-webpki `src/verify_cert.rs`, whose `check_basic_constraints`
+ * returns `PathLenConstraintViolated` when more CA certificates follow an issuer than its
+ * pathLenConstraint (`sub_ca_count > len`; for anchor → intermediate → issuer → CA → leaf, 2 > 1
+ * at the intermediate) and `CaUsedAsEndEntity` for a CA certificate used as a leaf. 0 cannot be expressed: terraform-provider-tls
  * v4.2.1 (`internal/provider/common_cert.go`) sets `template.MaxPathLen` but never `MaxPathLenZero`,
  * and Go's x509.CreateCertificate reads MaxPathLen 0 without it as "no limit"; 1 is exactly what this
  * chain needs anyway.
@@ -54,8 +63,6 @@ export class IntermediateCa extends pulumi.ComponentResource {
     public readonly privateKeyPem: pulumi.Output<string>;
     /** Expiry, RFC 3339. */
     public readonly notAfter: pulumi.Output<string>;
-    /** The certificate of the CA that signed it, PEM (the root of its chain). */
-    public readonly signerCertPem: pulumi.Output<string>;
 
     constructor(name: string, args: IntermediateCaArgs, opts?: pulumi.ComponentResourceOptions) {
         super("akko:mtls:IntermediateCa", name, {}, opts);
@@ -80,7 +87,6 @@ export class IntermediateCa extends pulumi.ComponentResource {
         this.certPem = cert.certPem;
         this.privateKeyPem = pulumi.secret(key.privateKeyPem);
         this.notAfter = cert.validityEndTime;
-        this.signerCertPem = pulumi.output(args.signedBy.certPem);
-        this.registerOutputs({ certPem: this.certPem, privateKeyPem: this.privateKeyPem, notAfter: this.notAfter, signerCertPem: this.signerCertPem });
+        this.registerOutputs({ certPem: this.certPem, privateKeyPem: this.privateKeyPem, notAfter: this.notAfter });
     }
 }

@@ -4,6 +4,7 @@ import type { NetworkPolicySpec } from "../lib/networkPolicies";
 import type { MeshConfig } from "../config";
 import { CHARTS } from "../lib/registry";
 import type { ResourceValues } from "./linkerdControlPlane";
+import { namespaceObject, networkPolicyObject } from "../lib/objects";
 
 export interface LinkerdCniArgs {
     /** Namespace of the plugin's DaemonSet (created here). */
@@ -44,16 +45,14 @@ export class LinkerdCni extends pulumi.ComponentResource {
 
         const namespace = new k8s.core.v1.Namespace(
             `${name}-namespace`,
-            {
-                metadata: {
-                    name: args.namespace,
-                    labels: {
-                        "linkerd.io/cni-resource": "true",
-                        "config.linkerd.io/admission-webhooks": "disabled",
-                        "pod-security.kubernetes.io/enforce": "privileged",
-                    },
+            namespaceObject({
+                name: args.namespace,
+                labels: {
+                    "linkerd.io/cni-resource": "true",
+                    "config.linkerd.io/admission-webhooks": "disabled",
+                    "pod-security.kubernetes.io/enforce": "privileged",
                 },
-            },
+            }),
             { parent: this },
         );
         this.chart = new k8s.helm.v4.Chart(
@@ -75,11 +74,7 @@ export class LinkerdCni extends pulumi.ComponentResource {
             { parent: this, dependsOn: [namespace] },
         );
         if (args.networkPolicy) {
-            new k8s.networking.v1.NetworkPolicy(
-                `${name}-network-policy`,
-                { metadata: { name: args.networkPolicy.name, namespace: namespace.metadata.name }, spec: args.networkPolicy.spec },
-                { parent: this },
-            );
+            new k8s.networking.v1.NetworkPolicy(`${name}-network-policy`, networkPolicyObject(args.networkPolicy, namespace.metadata.name), { parent: this });
         }
         this.registerOutputs({ chart: this.chart });
     }

@@ -6,6 +6,7 @@ import { PROXY_SECURITY_CONTEXT } from "../lib/podSecurity";
 import { CHARTS, LINKERD_OBJECTS, LINKERD_WEBHOOKS } from "../lib/registry";
 import { awaitCaBundle, retainAndReadopt } from "./transforms";
 import type { WebhookTlsValues } from "./webhookCertificates";
+import { networkPolicyObject, objectLabels } from "../lib/objects";
 
 /** Linkerd's webhooks: control-plane chart value key -> Service name (templates' `$host`). */
 export const LINKERD_WEBHOOK_SERVICES = LINKERD_WEBHOOKS;
@@ -146,11 +147,9 @@ export class LinkerdControlPlane extends pulumi.ComponentResource {
                 metadata: {
                     name: LINKERD_OBJECTS.trustRootsConfigMap,
                     namespace: namespace.metadata.name,
-                    labels: {
-                        "linkerd.io/control-plane-component": "identity",
-                        "linkerd.io/control-plane-ns": namespace.metadata.name,
-                        "app.kubernetes.io/part-of": "akko-mtls",
-                    },
+                    labels: objectLabels({
+                        labels: { "linkerd.io/control-plane-component": "identity", "linkerd.io/control-plane-ns": namespace.metadata.name },
+                    }),
                 },
                 data: { [LINKERD_OBJECTS.trustRootsKey]: args.trustAnchorsPem },
             },
@@ -176,14 +175,10 @@ export class LinkerdControlPlane extends pulumi.ComponentResource {
         );
 
         if (args.networkPolicy) {
-            new k8s.networking.v1.NetworkPolicy(
-                `${name}-network-policy`,
-                {
-                    metadata: { name: args.networkPolicy.name, namespace: namespace.metadata.name, labels: { "app.kubernetes.io/part-of": "akko-mtls" } },
-                    spec: args.networkPolicy.spec,
-                },
-                { parent: this, dependsOn: [namespace] },
-            );
+            new k8s.networking.v1.NetworkPolicy(`${name}-network-policy`, networkPolicyObject(args.networkPolicy, namespace.metadata.name), {
+                parent: this,
+                dependsOn: [namespace],
+            });
         }
 
         this.namespace = namespace.metadata.name;

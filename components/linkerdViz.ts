@@ -2,10 +2,11 @@ import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { NetworkPolicySpec } from "../lib/networkPolicies";
 import type { MeshConfig } from "../config";
-import { CHARTS, NAMESPACES, PORTS, VIZ_WEBHOOKS } from "../lib/registry";
+import { CHARTS, type LinkerdPolicyKind, NAMESPACES, PORTS, VIZ_WEBHOOKS } from "../lib/registry";
 import type { ResourceValues } from "./linkerdControlPlane";
 import { awaitCaBundle } from "./transforms";
 import type { WebhookTlsValues } from "./webhookCertificates";
+import { linkerdPolicyObject, networkPolicyObject } from "../lib/objects";
 
 /** viz's webhooks: chart value key -> Service name (templates' `$host`: `<service>.<namespace>.svc`). */
 export const VIZ_WEBHOOK_SERVICES = VIZ_WEBHOOKS;
@@ -164,11 +165,9 @@ export class LinkerdViz extends pulumi.ComponentResource {
         );
 
         if (args.networkPolicy) {
-            new k8s.networking.v1.NetworkPolicy(
-                `${name}-network-policy`,
-                { metadata: { name: args.networkPolicy.name, namespace: args.namespace.metadata.name }, spec: args.networkPolicy.spec },
-                { parent: this },
-            );
+            new k8s.networking.v1.NetworkPolicy(`${name}-network-policy`, networkPolicyObject(args.networkPolicy, args.namespace.metadata.name), {
+                parent: this,
+            });
         }
 
         const rules = args.prometheus.mode === "bundled" ? args.prometheus.rules : undefined;
@@ -187,27 +186,18 @@ export class LinkerdViz extends pulumi.ComponentResource {
         const readers = args.prometheus.mode === "bundled" ? args.prometheus.readers : undefined;
         if (readers) {
             // One more AuthorizationPolicy on the chart's Server: each policy authorizes on its own.
-            const policyObject = (resourceName: string, version: string, kind: string, spec: object) =>
+            const policyObject = (resourceName: string, kind: LinkerdPolicyKind, spec: object) =>
                 new k8s.apiextensions.CustomResource(
                     `${name}-${resourceName}`,
-                    {
-                        apiVersion: `policy.linkerd.io/${version}`,
-                        kind,
-                        metadata: {
-                            name: "akko-prometheus-readers",
-                            namespace: args.namespace.metadata.name,
-                            labels: { "app.kubernetes.io/part-of": "akko-mtls" },
-                        },
-                        spec,
-                    },
+                    linkerdPolicyObject({ kind, name: "akko-prometheus-readers", namespace: args.namespace.metadata.name, spec }),
                     { parent: this, dependsOn: [this.chart] },
                 );
             const authentication = readers.clients
-                ? policyObject("prometheus-readers-identities", "v1alpha1", "MeshTLSAuthentication", { identities: readers.clients })
-                : policyObject("prometheus-readers-networks", "v1alpha1", "NetworkAuthentication", {
+                ? policyObject("prometheus-readers-identities", "MeshTLSAuthentication", { identities: readers.clients })
+                : policyObject("prometheus-readers-networks", "NetworkAuthentication", {
                       networks: (readers.networks ?? []).map((cidr) => ({ cidr })),
                   });
-            policyObject("prometheus-readers", "v1alpha1", "AuthorizationPolicy", {
+            policyObject("prometheus-readers", "AuthorizationPolicy", {
                 targetRef: { group: "policy.linkerd.io", kind: "Server", name: "prometheus-admin" },
                 requiredAuthenticationRefs: [
                     {

@@ -5,6 +5,9 @@ import deepmerge from "deepmerge";
 import YAML from "yaml";
 import type { IngressPlan } from "../lib/meshLifecycle";
 import { PATCH_FORCE } from "./transforms";
+import { inboundPolicy } from "../lib/meshPlan";
+import { objectLabels } from "../lib/objects";
+import { LINKERD_ANNOTATIONS } from "../lib/registry";
 
 export interface MeshedIngressArgs {
     /** Which controller, meshed or being drained (lib/meshLifecycle.ts). */
@@ -30,12 +33,9 @@ export interface MeshedIngressArgs {
  * own HelmChart leaves to us). Keys sorted: the same values always give the same text.
  */
 export function traefikValuesContent(plan: IngressPlan, operatorValues: MeshConfig["mtls"]["ingress"]["k3sTraefikValues"] = {}): string {
-    const values = deepmerge(operatorValues as Record<string, unknown>, { deployment: { podAnnotations: ingressAnnotations(plan) } });
+    const values = deepmerge(operatorValues, { deployment: { podAnnotations: ingressAnnotations(plan) } });
     return YAML.stringify(values, { sortMapEntries: true });
 }
-
-/** The pods of k3s' Traefik (its chart's `app.kubernetes.io/name`). */
-export const K3S_TRAEFIK_SELECTOR = { "app.kubernetes.io/name": "traefik" };
 
 /**
  * The pod annotations that mesh an ingress controller. Its default inbound policy stays
@@ -56,8 +56,8 @@ export const K3S_TRAEFIK_SELECTOR = { "app.kubernetes.io/name": "traefik" };
  */
 export function ingressAnnotations(plan: IngressPlan): Record<string, string> {
     return {
-        "linkerd.io/inject": plan.inject ? plan.injectMode : "disabled",
-        "config.linkerd.io/default-inbound-policy": "all-unauthenticated",
+        [LINKERD_ANNOTATIONS.inject]: plan.inject ? plan.injectMode : "disabled",
+        [LINKERD_ANNOTATIONS.defaultInboundPolicy]: inboundPolicy("permissive"),
         "config.linkerd.io/proxy-enable-native-sidecar": "true",
     };
 }
@@ -92,7 +92,7 @@ export class MeshedIngress extends pulumi.ComponentResource {
                     {
                         apiVersion: "helm.cattle.io/v1",
                         kind: "HelmChartConfig",
-                        metadata: { name: "traefik", namespace: admitted, labels: { "app.kubernetes.io/part-of": "akko-mtls" } },
+                        metadata: { name: "traefik", namespace: admitted, labels: objectLabels() },
                         spec: { valuesContent: pulumi.output(args.k3sTraefikValues ?? {}).apply((values) => traefikValuesContent(plan, values)) },
                     },
                     { parent: this, dependsOn: args.waitFor ?? [] },

@@ -1,20 +1,11 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
 import type { MeshConfig } from "../config";
-import { MeshedNamespacePolicyArgs, meshedNamespacePolicies, opaquePortsAnnotation } from "../lib/networkPolicies";
-import { LINKERD_OBJECTS } from "../lib/registry";
+import { MeshedNamespacePolicyArgs, meshedNamespacePolicies } from "../lib/networkPolicies";
+import { type Authorization, meshAnnotations, type ProxyOptions } from "../lib/meshPlan";
 import { PATCH_FORCE } from "./transforms";
-
-/**
- * Strict mode: who may call a server (config `mtls.authorizations`, less the namespace): its name
- * (also of its AuthorizationPolicy and authentication), the pods that serve and their port, and
- * either `clients` (ServiceAccount identities) or `networks` (unauthenticated callers), plus the
- * serving pods' own `serviceAccount`.
- */
-export type Authorization = Omit<MeshConfig["mtls"]["authorizations"][number], "namespace">;
-
-/** Proxy settings a namespace gives its pods (config `mtls.namespaceOptions`). */
-export type ProxyOptions = Partial<Pick<MeshConfig["mtls"]["namespaceOptions"][string], "opaquePorts" | "skipInboundPorts" | "skipOutboundPorts">>;
+import { linkerdPolicyObject, networkPolicyObject } from "../lib/objects";
+import type { LinkerdPolicyKind } from "../lib/registry";
 
 export interface MeshedNamespaceArgs {
     /** The existing namespace (created by its Helm charts): patched, never taken over. */
@@ -60,42 +51,6 @@ export interface MeshedNamespaceArgs {
     waitFor?: pulumi.Input<pulumi.Resource>[];
 }
 
-/** The default inbound policy of strict mode. */
-export const STRICT_POLICY = "all-authenticated";
-
-/** The Server on the proxies' admin port that admits an unmeshed external Prometheus in strict namespaces. */
-export const SCRAPER_SERVER = LINKERD_OBJECTS.scraperServer;
-
-/**
- * A namespace's proxy settings as the annotations the injector copies onto each new pod that has
- * none of its own (linkerd2 controller/proxy-injector/webhook.go AppendNamespaceAnnotations; names
- * from pkg/k8s/labels.go). Only the ones set.
- */
-export function proxyAnnotations(proxy: ProxyOptions = {}): Record<string, string> {
-    const list = (ports: readonly number[] | undefined) => (ports && ports.length > 0 ? ports.join(",") : undefined);
-    const annotations: Record<string, string | undefined> = {
-        // Ports whose protocol is not detected: server-speaks-first and other non-HTTP protocols. Still
-        // mTLS. Linkerd's defaults included: the annotation replaces them (lib/networkPolicies.ts).
-        "config.linkerd.io/opaque-ports": opaquePortsAnnotation(proxy.opaquePorts),
-        // Ports the proxy does not touch at all: plaintext, for protocols that cannot go through it.
-        "config.linkerd.io/skip-inbound-ports": list(proxy.skipInboundPorts),
-        "config.linkerd.io/skip-outbound-ports": list(proxy.skipOutboundPorts),
-    };
-    return Object.fromEntries(Object.entries(annotations).filter((entry): entry is [string, string] => entry[1] !== undefined));
-}
-
-/** The namespace annotations for a meshed (or draining) namespace: read by the injector when a pod is created. */
-export function meshAnnotations(inject: boolean, mode: "permissive" | "strict", proxy: ProxyOptions = {}): Record<string, string> {
-    return {
-        "linkerd.io/inject": inject ? "enabled" : "disabled",
-        // Native sidecars (the chart's default since linkerd2 #15267), pinned: Jobs and Spark executors
-        // must complete, which a classic sidecar proxy prevents.
-        "config.linkerd.io/proxy-enable-native-sidecar": "true",
-        ...(mode === "strict" ? { "config.linkerd.io/default-inbound-policy": STRICT_POLICY } : {}),
-        ...(inject ? proxyAnnotations(proxy) : {}),
-    };
-}
-
 /**
  * One AKKO namespace in the mesh: its injection and proxy annotations (a server-side apply patch,
  * so the namespace stays its charts' and survives the mesh), the NetworkPolicy the mesh's ports
@@ -113,7 +68,6 @@ export class MeshedNamespace extends pulumi.ComponentResource {
         super("akko:mtls:MeshedNamespace", name, {}, opts);
         const namespace = args.namespace;
         const inject = args.inject;
-        const labels = { "app.kubernetes.io/part-of": "akko-mtls" };
 
         // The mesh's annotations are the stack file's: forced (PATCH_FORCE), because an operator's
         // `kubectl annotate` of one of them (field manager `kubectl-annotate`) would otherwise fail the
@@ -133,54 +87,61 @@ export class MeshedNamespace extends pulumi.ComponentResource {
             for (const policy of meshedNamespacePolicies({ namespace, ...args.networkPolicy })) {
                 const suffix = policy.name === "linkerd-mesh" ? "" : policy.name.slice("linkerd-mesh".length);
                 this.ready.push(
-                    new k8s.networking.v1.NetworkPolicy(
-                        `${name}-mesh${suffix}`,
-                        { metadata: { name: policy.name, namespace, labels }, spec: policy.spec },
-                        { parent: this, dependsOn: postureChecked },
-                    ),
+                    new k8s.networking.v1.NetworkPolicy(`${name}-mesh${suffix}`, networkPolicyObject(policy, namespace), {
+                        parent: this,
+                        dependsOn: postureChecked,
+                    }),
                 );
             }
         }
 
         const objectOpts = { parent: this, dependsOn: args.waitFor ?? [] };
         /** A Linkerd policy object in this namespace; waits for the control plane (CRDs, policy validator). */
-        const policyObject = (resourceName: string, version: string, kind: string, objectName: string, spec: object) =>
-            new k8s.apiextensions.CustomResource(
-                `${name}-${resourceName}`,
-                { apiVersion: `policy.linkerd.io/${version}`, kind, metadata: { name: objectName, namespace, labels }, spec },
-                objectOpts,
-            );
+        const policyObject = (resourceName: string, object: { kind: LinkerdPolicyKind; name: string; spec: object }) =>
+            new k8s.apiextensions.CustomResource(`${name}-${resourceName}`, linkerdPolicyObject({ ...object, namespace }), objectOpts);
         const trustDomain = args.trustDomain;
         for (const authorization of args.authorizations ?? []) {
-            const server = policyObject(`server-${authorization.name}`, "v1beta3", "Server", authorization.name, {
-                podSelector: { matchLabels: authorization.podSelector },
-                port: authorization.port,
-                ...(authorization.proxyProtocol ? { proxyProtocol: authorization.proxyProtocol } : {}),
+            const server = policyObject(`server-${authorization.name}`, {
+                kind: "Server",
+                name: authorization.name,
+                spec: {
+                    podSelector: { matchLabels: authorization.podSelector },
+                    port: authorization.port,
+                    ...(authorization.proxyProtocol ? { proxyProtocol: authorization.proxyProtocol } : {}),
+                },
             });
             let authentication: k8s.apiextensions.CustomResource;
             if (authorization.networks) {
                 // Unauthenticated callers from these networks only (kubelet's probes of a gRPC, TCP or HTTPS port).
-                authentication = policyObject(`clients-${authorization.name}`, "v1alpha1", "NetworkAuthentication", `${authorization.name}-clients`, {
-                    networks: authorization.networks.map((cidr) => ({ cidr })),
+                authentication = policyObject(`clients-${authorization.name}`, {
+                    kind: "NetworkAuthentication",
+                    name: `${authorization.name}-clients`,
+                    spec: { networks: authorization.networks.map((cidr) => ({ cidr })) },
                 });
             } else {
                 const self = authorization.serviceAccount
                     ? [`${authorization.serviceAccount}.${namespace}.serviceaccount.identity.linkerd.${trustDomain}`]
                     : [];
-                authentication = policyObject(`clients-${authorization.name}`, "v1alpha1", "MeshTLSAuthentication", `${authorization.name}-clients`, {
+                authentication = policyObject(`clients-${authorization.name}`, {
+                    kind: "MeshTLSAuthentication",
+                    name: `${authorization.name}-clients`,
                     // The serving workload's own identity (its replicas calling each other), then the listed clients.
-                    identities: [...new Set([...self, ...(authorization.clients ?? [])])],
+                    spec: { identities: [...new Set([...self, ...(authorization.clients ?? [])])] },
                 });
             }
-            const authz = policyObject(`authorization-${authorization.name}`, "v1alpha1", "AuthorizationPolicy", authorization.name, {
-                targetRef: { group: "policy.linkerd.io", kind: "Server", name: server.metadata.name },
-                requiredAuthenticationRefs: [
-                    {
-                        group: "policy.linkerd.io",
-                        kind: authorization.networks ? "NetworkAuthentication" : "MeshTLSAuthentication",
-                        name: authentication.metadata.name,
-                    },
-                ],
+            const authz = policyObject(`authorization-${authorization.name}`, {
+                kind: "AuthorizationPolicy",
+                name: authorization.name,
+                spec: {
+                    targetRef: { group: "policy.linkerd.io", kind: "Server", name: server.metadata.name },
+                    requiredAuthenticationRefs: [
+                        {
+                            group: "policy.linkerd.io",
+                            kind: authorization.networks ? "NetworkAuthentication" : "MeshTLSAuthentication",
+                            name: authentication.metadata.name,
+                        },
+                    ],
+                },
             });
             this.ready.push(server, authentication, authz);
         }

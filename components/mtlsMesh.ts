@@ -3,11 +3,11 @@ import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "node:crypto";
 import { configKey, type MeshConfig } from "../config";
 import { ConfigSecrets } from "../config/secrets";
-import { SINGLE_NODE_TARGETS } from "../config/schema";
-import { drainingNamespaces, injectedNamespaces, injectorScope, MeshPlan, strictNamespaces } from "../lib/meshLifecycle";
-import { inNamespaces, namespacePosture, NetworkPolicySpec, platformPolicies, Scraper } from "../lib/networkPolicies";
+import { injectedNamespaces, MeshPlan } from "../lib/meshLifecycle";
+import { MeshDeployment, planDeployment, policyIn } from "../lib/meshPlan";
+import { PROGRAM_RESOURCES } from "../lib/objects";
 import { injectedPodProbe } from "../lib/podSecurity";
-import { edgeOf, LINKERD_DEFAULT_OPAQUE_PORTS, LINKERD_OBJECTS, LINKERD_WEBHOOKS, NAMESPACES, PORTS, VIZ_WEBHOOKS, WEBHOOK_OBJECTS } from "../lib/registry";
+import { edgeOf, LINKERD_OBJECTS, LINKERD_WEBHOOKS, NAMESPACES, VIZ_WEBHOOKS, WEBHOOK_OBJECTS } from "../lib/registry";
 import type { WebhookTrustPlan } from "../lib/webhookTrust";
 import type { PlannedAnchor, RotationPlan } from "../lib/rotation";
 import { CertManager } from "./certManager";
@@ -19,8 +19,8 @@ import { IntermediateCa } from "./intermediateCa";
 import { LinkerdControlPlane } from "./linkerdControlPlane";
 import { LinkerdViz } from "./linkerdViz";
 import { LinkerdCni } from "./linkerdCni";
-import { K3S_TRAEFIK_SELECTOR, MeshedIngress } from "./meshedIngress";
-import { Authorization, MeshedNamespace, proxyAnnotations, SCRAPER_SERVER, STRICT_POLICY } from "./meshedNamespace";
+import { MeshedIngress } from "./meshedIngress";
+import { MeshedNamespace } from "./meshedNamespace";
 import { IssuerSource, MeshMaintenance } from "./meshMaintenance";
 import { MtlsObservability, RULES_CONFIGMAP } from "./mtlsObservability";
 import { linkerdNamespace, vizNamespace } from "./namespaces";
@@ -92,6 +92,13 @@ type Anchor = {
     | { source: "fleet"; anchor: Omit<FleetAnchorMaterial, "intermediate">; intermediate: FleetAnchorMaterial["intermediate"] }
 );
 
+/** The anchors of this run: those in the bundle proxies trust, the one that signs the issuer, and the bundle. */
+interface Trust {
+    bundle: pulumi.Output<string>;
+    inBundle: Anchor[];
+    signing: Anchor;
+}
+
 /** Webhook certificates for one chart's webhooks, from whichever back end the stack uses. */
 interface WebhookSet {
     values: Record<string, WebhookTlsValues>;
@@ -108,33 +115,12 @@ interface WebhookSet {
     writtenAfterChart: pulumi.Resource[];
 }
 
-/**
- * The ingress controller's pods, as `mtls.ingress` names them (whether or not the mesh injects it);
- * undefined when it names no namespace (nothing is admitted then).
- */
-function ingressControllerPods(settings: MeshConfig["mtls"]["ingress"]) {
-    if (settings.controller === "k3s-traefik") return inNamespaces(["kube-system"], K3S_TRAEFIK_SELECTOR);
-    return settings.namespace ? inNamespaces([settings.namespace]) : undefined;
-}
-
-/**
- * Every port whose traffic reaches a namespace's pods on the proxy port: Linkerd's default opaque
- * ports, the namespace's own, and those of Servers the config declares opaque (lib/registry.ts
- * LINKERD_DEFAULT_OPAQUE_PORTS; endpoint_translator.go reads a Server's `opaque` protocol too).
- */
-function opaquePortsOf(config: MeshConfig, namespace: string): number[] {
-    const servers = config.mtls.authorizations.filter((a) => a.namespace === namespace && a.proxyProtocol === "opaque" && typeof a.port === "number");
-    const ports = [...LINKERD_DEFAULT_OPAQUE_PORTS, ...(config.mtls.namespaceOptions[namespace]?.opaquePorts ?? []), ...servers.map((a) => a.port as number)];
-    return [...new Set(ports)].sort((a, b) => a - b);
-}
-
-/** Which back end issues the identity issuer and webhook certificates: decided once, from the config. */
-type IssuerPlan = { mode: "static" } | { mode: "certManager"; install: boolean; namespace: string };
-
-function planIssuer(config: MeshConfig): IssuerPlan {
-    return config.identity.issuer.mode === "static"
-        ? { mode: "static" }
-        : { mode: "certManager", install: config.certManager.install, namespace: config.certManager.namespace };
+/** A chart's webhooks: the resource name of their certificates, their namespace, and their Services by chart value key. */
+interface WebhookRequest {
+    resourceName: string;
+    namespace: pulumi.Input<string>;
+    namespaceName: string;
+    services: Record<string, string>;
 }
 
 /**
@@ -147,13 +133,47 @@ interface IdentityBackend {
     /** Where the maintenance Jobs read the issuer's public certificate. */
     issuerSource: IssuerSource;
     /** Certificates for a chart's webhooks in a namespace. */
-    webhooks(resourceName: string, namespace: pulumi.Input<string>, namespaceName: string, services: Record<string, string>): WebhookSet;
+    webhooks(request: WebhookRequest): WebhookSet;
     certManager?: CertManager;
     /** Static issuer expiry. */
     notAfter?: pulumi.Output<string>;
     /** Expiry of the intermediate that signs the issuer. */
     intermediateNotAfter: pulumi.Output<string>;
 }
+
+/** What every part of a deploying run is built from. */
+interface DeployContext {
+    /** The component's name: its children's names start with it. */
+    name: string;
+    config: MeshConfig;
+    secrets: ConfigSecrets;
+    /** What this run deploys (lib/meshPlan.ts). */
+    plan: MeshDeployment;
+    webhookTrust: WebhookTrustPlan;
+    /** Options of every child in the cluster: this component as parent, the stack's provider. */
+    inCluster: pulumi.ComponentResourceOptions;
+}
+
+/** The outputs of the mesh: each one the component exposes as a read-only property. */
+interface MeshOutputs {
+    trustAnchorPem: pulumi.Output<string>;
+    trustAnchorFingerprintSha256: pulumi.Output<string>;
+    trustAnchorNotAfter: pulumi.Output<string>;
+    trustBundlePem: pulumi.Output<string>;
+    identityIssuerNotAfter?: pulumi.Output<string>;
+    identityIntermediateNotAfter?: pulumi.Output<string>;
+    linkerdChartVersion?: pulumi.Output<string>;
+    certManagerChartVersion?: pulumi.Output<string>;
+    rotationJobSchedule?: pulumi.Output<string>;
+    vizDashboard?: pulumi.Output<string>;
+    completed: pulumi.Output<string>;
+}
+
+/** The outputs that exist only while the mesh is in the cluster. */
+type DeployedOutputs = Pick<
+    MeshOutputs,
+    "identityIssuerNotAfter" | "identityIntermediateNotAfter" | "linkerdChartVersion" | "certManagerChartVersion" | "rotationJobSchedule" | "vizDashboard"
+>;
 
 /**
  * The whole mesh as one dependency graph:
@@ -173,32 +193,6 @@ interface IdentityBackend {
 export class MtlsMesh extends pulumi.ComponentResource {
     /** Whether anything is deployed to the cluster in this run (on, or draining). */
     public readonly deployed: boolean;
-    /** The trust anchor that signs the identity issuer, PEM. */
-    public readonly trustAnchorPem!: pulumi.Output<string>;
-    /** Its SHA-256 fingerprint. */
-    public readonly trustAnchorFingerprintSha256!: pulumi.Output<string>;
-    /** Its expiry, RFC 3339. */
-    public readonly trustAnchorNotAfter!: pulumi.Output<string>;
-    /** Every anchor proxies trust (ConfigMap linkerd-identity-trust-roots), PEM. */
-    public readonly trustBundlePem!: pulumi.Output<string>;
-    /** Static issuer expiry, RFC 3339; undefined with cert-manager (it renews every 23 h) or while disabled. */
-    public readonly identityIssuerNotAfter: pulumi.Output<string> | undefined;
-    /** Expiry of the per-cluster intermediate that signs the issuer, RFC 3339; undefined while disabled. */
-    public readonly identityIntermediateNotAfter: pulumi.Output<string> | undefined;
-    /** Linkerd chart version; undefined while disabled. */
-    public readonly linkerdChartVersion: pulumi.Output<string> | undefined;
-    /** cert-manager chart version, when this stack installs cert-manager. */
-    public readonly certManagerChartVersion: pulumi.Output<string> | undefined;
-    /** Schedule of the rotation CronJob, while enabled. */
-    public readonly rotationJobSchedule: pulumi.Output<string> | undefined;
-    /** How to open the viz dashboard, while viz is enabled. */
-    public readonly vizDashboard: pulumi.Output<string> | undefined;
-    /**
-     * Resolves once this run's work is done: every resource it registered, in Pulumi state or in the
-     * cluster, has completed its step (components/completion.ts). Records of what a run achieved
-     * depend on it ({@link settled}); deletes come after it (docs/engine.md).
-     */
-    public readonly completed: pulumi.Output<string>;
 
     /** The Kubernetes provider of the stack's cluster, when this run touches it. */
     private readonly provider: k8s.Provider | undefined;
@@ -206,6 +200,57 @@ export class MtlsMesh extends pulumi.ComponentResource {
     private readonly admission: NamespaceAdmission | undefined;
     /** Collects every resource of the run as it is constructed (components/completion.ts). */
     private readonly run: RunCompletion;
+    /** The outputs, once {@link create} built the mesh (after the namespaces were admitted). */
+    private outputs: MeshOutputs | undefined;
+
+    /** The trust anchor that signs the identity issuer, PEM. */
+    public get trustAnchorPem(): pulumi.Output<string> {
+        return this.built().trustAnchorPem;
+    }
+    /** Its SHA-256 fingerprint. */
+    public get trustAnchorFingerprintSha256(): pulumi.Output<string> {
+        return this.built().trustAnchorFingerprintSha256;
+    }
+    /** Its expiry, RFC 3339. */
+    public get trustAnchorNotAfter(): pulumi.Output<string> {
+        return this.built().trustAnchorNotAfter;
+    }
+    /** Every anchor proxies trust (ConfigMap linkerd-identity-trust-roots), PEM. */
+    public get trustBundlePem(): pulumi.Output<string> {
+        return this.built().trustBundlePem;
+    }
+    /** Static issuer expiry, RFC 3339; undefined with cert-manager (it renews every 23 h) or while disabled. */
+    public get identityIssuerNotAfter(): pulumi.Output<string> | undefined {
+        return this.built().identityIssuerNotAfter;
+    }
+    /** Expiry of the per-cluster intermediate that signs the issuer, RFC 3339; undefined while disabled. */
+    public get identityIntermediateNotAfter(): pulumi.Output<string> | undefined {
+        return this.built().identityIntermediateNotAfter;
+    }
+    /** Linkerd chart version; undefined while disabled. */
+    public get linkerdChartVersion(): pulumi.Output<string> | undefined {
+        return this.built().linkerdChartVersion;
+    }
+    /** cert-manager chart version, when this stack installs cert-manager. */
+    public get certManagerChartVersion(): pulumi.Output<string> | undefined {
+        return this.built().certManagerChartVersion;
+    }
+    /** Schedule of the rotation CronJob, while enabled. */
+    public get rotationJobSchedule(): pulumi.Output<string> | undefined {
+        return this.built().rotationJobSchedule;
+    }
+    /** How to open the viz dashboard, while viz is enabled. */
+    public get vizDashboard(): pulumi.Output<string> | undefined {
+        return this.built().vizDashboard;
+    }
+    /**
+     * Resolves once this run's work is done: every resource it registered, in Pulumi state or in the
+     * cluster, has completed its step (components/completion.ts). Records of what a run achieved
+     * depend on it ({@link settled}); deletes come after it (docs/engine.md).
+     */
+    public get completed(): pulumi.Output<string> {
+        return this.built().completed;
+    }
 
     /**
      * The mesh, built only once the namespaces it patches were read and admit injected pods.
@@ -221,11 +266,10 @@ export class MtlsMesh extends pulumi.ComponentResource {
     static async create(name: string, args: MtlsMeshArgs, opts?: pulumi.ComponentResourceOptions): Promise<MtlsMesh> {
         const mesh = new MtlsMesh(name, args, opts);
         await mesh.admission?.admitted;
-        mesh.build(name, args);
+        mesh.outputs = mesh.build(name, args);
         return mesh;
     }
 
-    /** Registers the component, and, when the run touches the cluster, its provider and the reads of the namespaces to patch. */
     private constructor(name: string, args: MtlsMeshArgs, opts?: pulumi.ComponentResourceOptions) {
         const { config, mesh } = args;
         // Recorded as the component's inputs, where the policy pack reads the meshed namespaces.
@@ -233,9 +277,9 @@ export class MtlsMesh extends pulumi.ComponentResource {
         // Every resource of the run, as it is constructed: what `completed` waits for.
         const run = new RunCompletion();
         super(
-            "akko:mtls:MtlsMesh",
+            PROGRAM_RESOURCES.meshType,
             name,
-            { meshedNamespaces, phase: mesh.phase },
+            { [PROGRAM_RESOURCES.meshedNamespacesInput]: meshedNamespaces, phase: mesh.phase },
             {
                 ...opts,
                 transformations: [...(opts?.transformations ?? []), run.collect],
@@ -244,7 +288,6 @@ export class MtlsMesh extends pulumi.ComponentResource {
         run.ownedBy(this);
         this.run = run;
         this.deployed = mesh.deploy;
-        this.completed = pulumi.output("nothing deployed");
         this.provider =
             mesh.deploy || mesh.cleanup
                 ? new k8s.Provider(
@@ -292,10 +335,15 @@ export class MtlsMesh extends pulumi.ComponentResource {
         }
     }
 
-    /** Everything else: the trust anchors and, when the mesh is deployed, the cluster's objects. */
-    private build(name: string, args: MtlsMeshArgs): void {
+    private built(): MeshOutputs {
+        if (!this.outputs) throw new Error("MtlsMesh: outputs read before MtlsMesh.create built the mesh");
+        return this.outputs;
+    }
+
+    /** Everything else: the trust anchors and, when the mesh is deployed, the cluster's objects. Registers the outputs. */
+    private build(name: string, args: MtlsMeshArgs): MeshOutputs {
         const { config, rotation, mesh } = args;
-        const writable = this as { -readonly [K in keyof MtlsMesh]: MtlsMesh[K] };
+        const secrets = args.secrets ?? ConfigSecrets.none;
         const trustAnchor = config.identity.trustAnchor;
         const ownAnchor = (planned: PlannedAnchor): Anchor => ({
             ...planned,
@@ -314,44 +362,51 @@ export class MtlsMesh extends pulumi.ComponentResource {
         });
         const anchors = rotation.anchors.map((planned) => (planned.source === "fleet" ? fleetAnchor(planned, args.fleet) : ownAnchor(planned)));
         const inBundle = anchors.filter((a) => a.inBundle);
-        const signing = anchors.find((a) => a.signsIssuer)!;
+        const signing = anchors.find((a) => a.signsIssuer);
+        if (!signing) throw new Error("the rotation plan names no anchor that signs the issuer (lib/rotation.ts)");
         const bundle = pulumi.all(inBundle.map((a) => a.anchor.certPem)).apply((pems) => pems.map((p) => p.trim()).join("\n"));
 
-        writable.trustAnchorPem = signing.anchor.certPem;
-        writable.trustAnchorFingerprintSha256 = signing.anchor.fingerprintSha256;
-        writable.trustAnchorNotAfter = signing.anchor.notAfter;
-        writable.trustBundlePem = bundle;
+        const webhookTrust = args.webhookTrust ?? { step: "program", record: "program-ca" };
+        const deployed = mesh.deploy
+            ? this.deploy(
+                  {
+                      name,
+                      config,
+                      secrets,
+                      plan: planDeployment({ config, mesh, rotationPhase: rotation.record.phase, webhookTrust }),
+                      webhookTrust,
+                      inCluster: { parent: this, provider: this.provider },
+                  },
+                  { bundle, inBundle, signing },
+              )
+            : {};
+        if (mesh.notice) pulumi.log.warn(secrets.redact(mesh.notice), this);
 
-        if (mesh.deploy) {
-            this.deploy(
-                name,
-                config,
-                mesh,
-                args.secrets ?? ConfigSecrets.none,
-                { bundle, inBundle, signing, phase: rotation.record.phase },
-                args.webhookTrust ?? { step: "program", record: "program-ca" },
-                { parent: this, provider: this.provider },
-            );
-        }
-        if (mesh.notice) pulumi.log.warn((args.secrets ?? ConfigSecrets.none).redact(mesh.notice), this);
-        // Everything this run creates, updates or reads, whatever it is: the rollout Job, and every
-        // sibling it does not wait for (the CronJob, admission policies, viz, Deployment patches).
-        writable.completed = this.run.completed();
-
+        const outputs: MeshOutputs = {
+            trustAnchorPem: signing.anchor.certPem,
+            trustAnchorFingerprintSha256: signing.anchor.fingerprintSha256,
+            trustAnchorNotAfter: signing.anchor.notAfter,
+            trustBundlePem: bundle,
+            ...deployed,
+            // Everything this run creates, updates or reads, whatever it is: the rollout Job, and every
+            // sibling it does not wait for (the CronJob, admission policies, viz, Deployment patches).
+            completed: this.run.completed(),
+        };
         this.registerOutputs({
             deployed: this.deployed,
-            trustAnchorPem: this.trustAnchorPem,
-            trustAnchorFingerprintSha256: this.trustAnchorFingerprintSha256,
-            trustAnchorNotAfter: this.trustAnchorNotAfter,
-            trustBundlePem: this.trustBundlePem,
-            identityIssuerNotAfter: this.identityIssuerNotAfter,
-            identityIntermediateNotAfter: this.identityIntermediateNotAfter,
-            linkerdChartVersion: this.linkerdChartVersion,
-            certManagerChartVersion: this.certManagerChartVersion,
-            rotationJobSchedule: this.rotationJobSchedule,
-            vizDashboard: this.vizDashboard,
-            completed: this.completed,
+            trustAnchorPem: outputs.trustAnchorPem,
+            trustAnchorFingerprintSha256: outputs.trustAnchorFingerprintSha256,
+            trustAnchorNotAfter: outputs.trustAnchorNotAfter,
+            trustBundlePem: outputs.trustBundlePem,
+            identityIssuerNotAfter: outputs.identityIssuerNotAfter,
+            identityIntermediateNotAfter: outputs.identityIntermediateNotAfter,
+            linkerdChartVersion: outputs.linkerdChartVersion,
+            certManagerChartVersion: outputs.certManagerChartVersion,
+            rotationJobSchedule: outputs.rotationJobSchedule,
+            vizDashboard: outputs.vizDashboard,
+            completed: outputs.completed,
         });
+        return outputs;
     }
 
     /** `value`, once this run's work is done: a failed `pulumi up` then keeps the previous value. */
@@ -359,79 +414,21 @@ export class MtlsMesh extends pulumi.ComponentResource {
         return this.completed.apply(() => value);
     }
 
-    private deploy(
-        name: string,
-        config: MeshConfig,
-        mesh: MeshPlan,
-        secrets: ConfigSecrets,
-        trust: { bundle: pulumi.Output<string>; inBundle: Anchor[]; signing: Anchor; phase: number },
-        webhookTrust: WebhookTrustPlan,
-        inCluster: pulumi.ComponentResourceOptions,
-    ): void {
-        const writable = this as { -readonly [K in keyof MtlsMesh]: MtlsMesh[K] };
-        if (webhookTrust.step === "handover") {
-            pulumi.log.warn(
-                "the admission webhooks move from cert-manager's webhook CA to the program's (its key stays in Pulumi state): this run " +
-                    "removes cert-manager's webhook Certificates, Issuers and the webhook-ca Secret and trusts both CAs; the next `pulumi up` " +
-                    "(meshState.nextRun: the deploy workflow runs it) trusts the program's alone",
-                this,
-            );
-        }
+    /** The cluster's objects, as the plan says; returns the outputs that exist while the mesh is in the cluster. */
+    private deploy(context: DeployContext, trust: Trust): DeployedOutputs {
+        const { name, config, plan, inCluster } = context;
+        if (plan.warnings.webhookHandover) pulumi.log.warn(plan.warnings.webhookHandover, this);
         const linkerd = config.linkerd;
-        const cniEnabled = linkerd.cni.enabled;
-        const namespace = linkerdNamespace(`${name}-linkerd-namespace`, CONTROL_PLANE_NAMESPACE, cniEnabled, inCluster);
+        const namespace = linkerdNamespace(`${name}-linkerd-namespace`, { name: CONTROL_PLANE_NAMESPACE, cniEnabled: linkerd.cni.enabled }, inCluster);
         const gatewayApi = new GatewayApiCrds(`${name}-gateway-api`, { mode: linkerd.gatewayApi }, inCluster);
-        const viz = config.viz.enabled ? VIZ_NAMESPACE : undefined;
-        const ingress = mesh.ingress;
-
-        // Who scrapes the proxies: viz's own Prometheus, or the external one the config names.
-        const bundledPrometheus = viz !== undefined && config.viz.prometheus.mode === "bundled";
-        const scraper: Scraper = bundledPrometheus
-            ? { namespace: VIZ_NAMESPACE, podSelector: { "linkerd.io/extension": "viz", component: "prometheus" } }
-            : { namespace: config.viz.prometheus.scraper.namespace, podSelector: config.viz.prometheus.scraper.podSelector };
-        const meshed = injectedNamespaces(mesh);
-        // Namespaces whose pods run (or still run) a proxy: the control plane's webhooks are called for these only.
-        const ownedNamespaces = injectorScope(mesh, viz);
-        const issuerPlan = planIssuer(config);
-        const platform = linkerd.networkPolicies
-            ? platformPolicies({
-                  controlPlaneNamespace: CONTROL_PLANE_NAMESPACE,
-                  meshNamespaces: [...meshed, ...(ingress?.inject ? [ingress.namespace] : [])],
-                  vizNamespace: viz,
-                  scraper,
-                  certManagerNamespace: issuerPlan.mode === "certManager" && issuerPlan.install ? issuerPlan.namespace : undefined,
-                  cniNamespace: cniEnabled ? NAMESPACES.cni : undefined,
-                  maintenanceNamespace: NAMESPACES.maintenance,
-                  vizPrometheus: bundledPrometheus
-                      ? {
-                            readers: config.viz.prometheus.readers !== undefined,
-                            alertmanagerPorts: config.viz.prometheus.alertmanagers.map((u) => {
-                                const url = new URL(u);
-                                return Number(url.port || (url.protocol === "https:" ? 443 : 80));
-                            }),
-                        }
-                      : undefined,
-                  dashboardIngressFrom: config.viz.dashboard.ingress.enabled ? ingressControllerPods(config.mtls.ingress) : undefined,
-              })
-            : [];
-        const policyFor = (policyNamespace: string) => platform.find((p) => p.namespace === policyNamespace);
-        const identity = this.identityBackend(
-            name,
-            config,
-            issuerPlan,
-            namespace,
-            trust.inBundle,
-            trust.signing,
-            inCluster,
-            policyFor(config.certManager.namespace),
-            webhookTrust,
-        );
-        writable.identityIssuerNotAfter = identity.notAfter;
-        writable.identityIntermediateNotAfter = identity.intermediateNotAfter;
-        writable.certManagerChartVersion = identity.certManager?.chart ? identity.certManager.chartVersion : undefined;
-        const linkerdWebhooks = identity.webhooks(`${name}-linkerd-webhooks`, namespace.metadata.name, CONTROL_PLANE_NAMESPACE, LINKERD_WEBHOOKS);
-
-        const cni = cniEnabled
+        const identity = this.identityBackend(context, { namespace, trust });
+        const linkerdWebhooks = identity.webhooks({
+            resourceName: `${name}-linkerd-webhooks`,
+            namespace: namespace.metadata.name,
+            namespaceName: CONTROL_PLANE_NAMESPACE,
+            services: LINKERD_WEBHOOKS,
+        });
+        const cni = linkerd.cni.enabled
             ? new LinkerdCni(
                   `${name}-cni`,
                   {
@@ -442,7 +439,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
                       binDir: linkerd.cni.binDir,
                       iptablesMode: linkerd.proxyInit.iptablesMode,
                       resources: linkerd.cni.resources,
-                      networkPolicy: policyFor(NAMESPACES.cni),
+                      networkPolicy: policyIn(plan, NAMESPACES.cni),
                   },
                   inCluster,
               )
@@ -467,74 +464,76 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 iptablesMode: linkerd.proxyInit.iptablesMode,
                 proxyResources: linkerd.proxy.resources,
                 controlPlaneResources: linkerd.controlPlaneResources,
-                admissionNamespaces: ownedNamespaces,
-                cniEnabled,
+                admissionNamespaces: plan.injectorScope,
+                cniEnabled: linkerd.cni.enabled,
                 trustRootsWaitFor,
-                podMonitor: !bundledPrometheus && config.observability.prometheusOperator ? { labels: config.observability.ruleLabels } : undefined,
+                podMonitor: plan.podMonitor,
                 // Linkerd's docs install the CNI plugin first (features/cni.md).
                 waitFor: [...identity.ready, ...linkerdWebhooks.ready, ...gatewayApi.ready, ...(cni ? [cni] : [])],
-                networkPolicy: policyFor(CONTROL_PLANE_NAMESPACE),
+                networkPolicy: policyIn(plan, CONTROL_PLANE_NAMESPACE),
             },
             inCluster,
         );
         linkerdWebhooks.trustedBy(controlPlane);
-        writable.linkerdChartVersion = controlPlane.chartVersion;
 
-        if (viz) {
-            writable.vizDashboard = this.viz(name, config, secrets, namespace, controlPlane, identity, trust.inBundle, policyFor(VIZ_NAMESPACE), inCluster);
-        }
+        const vizDashboard = plan.viz ? this.viz(context, { controlPlaneNamespace: namespace, controlPlane, identity, inBundle: trust.inBundle }) : undefined;
 
-        // Strict namespaces are checked before their policy changes; the rollout waits for everything.
-        const strict = strictNamespaces(mesh);
-        const probeAuthorizations = config.mtls.authorizations
-            .filter((a) => a.networks && strict.includes(a.namespace))
-            .map((a) => ({ namespace: a.namespace, podSelector: a.podSelector, port: a.port }));
+        // The rollout waits for every namespace's objects, made after the maintenance Jobs they wait for.
         let namespacesReady: (ready: pulumi.Resource[]) => void = () => undefined;
         const rolloutWaitFor = new Promise<pulumi.Resource[]>((resolve) => (namespacesReady = resolve));
+        const maintenance = this.maintenance(context, { namespace, identity, controlPlane, linkerdWebhooks, trust, rolloutWaitFor });
+        gateReady(maintenance.rotationGate ? [maintenance.rotationGate] : []);
+        namespacesReady(this.meshedNamespaces(context, { controlPlane, maintenance }));
 
+        // Values of a secret `cluster` show as [secret]: the operator fills them in.
+        if (plan.warnings.gkeFirewall) pulumi.log.warn(context.secrets.redact(plan.warnings.gkeFirewall), this);
+        return {
+            identityIssuerNotAfter: identity.notAfter,
+            identityIntermediateNotAfter: identity.intermediateNotAfter,
+            certManagerChartVersion: identity.certManager?.chart ? identity.certManager.chartVersion : undefined,
+            linkerdChartVersion: controlPlane.chartVersion,
+            rotationJobSchedule: maintenance.schedule,
+            vizDashboard,
+        };
+    }
+
+    /** The maintenance Jobs and CronJob: what they check and run is the plan's; the rest is wiring. */
+    private maintenance(
+        context: DeployContext,
+        parts: {
+            namespace: k8s.core.v1.Namespace;
+            identity: IdentityBackend;
+            controlPlane: LinkerdControlPlane;
+            linkerdWebhooks: WebhookSet;
+            trust: Trust;
+            rolloutWaitFor: Promise<pulumi.Resource[]>;
+        },
+    ): MeshMaintenance {
+        const { name, config, inCluster } = context;
+        const planned = context.plan.maintenance;
+        const { trust } = parts;
+        const linkerd = config.linkerd;
+        const job = config.rotationJob;
         // What the control-plane pods must have started with: the bundle (read once at start:
         // controller/cmd/identity/main.go:68) and, in static mode, the webhook serving certificates.
         const controlPlaneDigest = pulumi
-            .all([trust.bundle, ...linkerdWebhooks.certificates])
-            .apply((parts) => crypto.createHash("sha256").update(parts.join("\n")).digest("hex").slice(0, 16));
-        const job = config.rotationJob;
+            .all([trust.bundle, ...parts.linkerdWebhooks.certificates])
+            .apply((all) => crypto.createHash("sha256").update(all.join("\n")).digest("hex").slice(0, 16));
         const signingSha256 = trust.signing.anchor.fingerprintSha256.apply((f) => f.replace(/:/g, ""));
-        const namespaceOptions = config.mtls.namespaceOptions;
-        const maintenance = new MeshMaintenance(
+        return new MeshMaintenance(
             `${name}-maintenance`,
             {
-                controlPlaneNamespace: namespace.metadata.name,
-                issuerSource: identity.issuerSource,
-                // viz's pods are meshed too and must pick up a new trust bundle.
-                meshedNamespaces: [...meshed, ...(viz ? [viz] : [])],
-                unmeshedNamespaces: drainingNamespaces(mesh),
-                expectedInboundPolicy: Object.fromEntries(
-                    mesh.namespaces.filter((n) => n.inject).map((n) => [n.name, n.mode === "strict" ? STRICT_POLICY : "all-unauthenticated"]),
-                ),
-                expectedAnnotations: Object.fromEntries(
-                    meshed.map((n) => [n, proxyAnnotations(namespaceOptions[n])] as const).filter(([, annotations]) => Object.keys(annotations).length > 0),
-                ),
-                ingress: ingress
-                    ? {
-                          namespace: ingress.namespace,
-                          selector: ingress.controller === "k3s-traefik" ? K3S_TRAEFIK_SELECTOR : {},
-                          deployment: ingress.controller === "k3s-traefik" ? "traefik" : undefined,
-                          inject: ingress.inject,
-                      }
-                    : undefined,
-                rotation: job.enabled
-                    ? {
-                          windowStartHour: job.windowStartHour,
-                          windowHours: job.windowHours,
-                          issuerMinHoursLeft: job.issuerMinHoursLeft,
-                          anchorMinDaysLeft: job.anchorMinDaysLeft,
-                          // `pulumi up` re-signs it from renewBeforeHours before expiry: half of that gone means none ran.
-                          intermediateMinHoursLeft: Math.floor(config.identity.intermediate.renewBeforeHours / 2),
-                      }
-                    : undefined,
-                reloadIdentityFor: trust.phase === 2 ? signingSha256 : undefined,
-                rotationGateFor: trust.phase === 3 ? signingSha256 : undefined,
-                strict: strict.length > 0 ? { namespaces: strict, probeAuthorizations, ingressMeshed: ingress?.inject ?? false } : undefined,
+                controlPlaneNamespace: parts.namespace.metadata.name,
+                issuerSource: parts.identity.issuerSource,
+                meshedNamespaces: planned.meshedNamespaces,
+                unmeshedNamespaces: planned.unmeshedNamespaces,
+                expectedInboundPolicy: planned.expectedInboundPolicy,
+                expectedAnnotations: planned.expectedAnnotations,
+                ingress: planned.ingress,
+                rotation: planned.rotation,
+                reloadIdentityFor: planned.reloadIdentity ? signingSha256 : undefined,
+                rotationGateFor: planned.rotationGate ? signingSha256 : undefined,
+                strict: planned.strict,
                 maxConcurrentRestarts: job.maxConcurrentRestarts,
                 rolloutTimeoutSeconds: job.rolloutTimeoutSeconds,
                 deadlineMinutes: job.deadlineMinutes,
@@ -543,110 +542,78 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 image: job.image,
                 kubectlImage: job.kubectlImage,
                 resources: job.resources,
-                waitFor: [controlPlane, ...linkerdWebhooks.writtenAfterChart],
-                rolloutWaitFor,
-                networkPolicy: policyFor(NAMESPACES.maintenance),
+                waitFor: [parts.controlPlane, ...parts.linkerdWebhooks.writtenAfterChart],
+                rolloutWaitFor: parts.rolloutWaitFor,
+                networkPolicy: policyIn(context.plan, NAMESPACES.maintenance),
                 // What the labels cannot show (the cluster's default level, its exemptions), asked of the API server.
                 podSecurity: {
-                    namespaces: this.admission!.injected.map(({ namespace, key }) => ({ namespace, key })),
-                    probe: injectedPodProbe({ cniEnabled, edge: edgeOf(linkerd.chartVersion), appImage: job.image, proxyResources: linkerd.proxy.resources }),
-                    cniEnabled,
+                    namespaces: this.admitted().injected.map(({ namespace, key }) => ({ namespace, key })),
+                    probe: injectedPodProbe({
+                        cniEnabled: linkerd.cni.enabled,
+                        edge: edgeOf(linkerd.chartVersion),
+                        appImage: job.image,
+                        proxyResources: linkerd.proxy.resources,
+                    }),
+                    cniEnabled: linkerd.cni.enabled,
                 },
-                networkPosture: config.mtls.networkPolicies
-                    ? Object.fromEntries(
-                          mesh.namespaces.map((plan) => [
-                              plan.name,
-                              { ...namespacePosture(config.mtls, plan.name), opaquePorts: opaquePortsOf(config, plan.name) },
-                          ]),
-                      )
-                    : undefined,
+                networkPosture: planned.networkPosture,
             },
             inCluster,
         );
-        gateReady(maintenance.rotationGate ? [maintenance.rotationGate] : []);
-        writable.rotationJobSchedule = maintenance.schedule;
+    }
 
-        // An unmeshed external Prometheus, known to Linkerd: strict namespaces admit it on the proxies'
-        // admin port (a Server there keeps kubelet's probes of /live and /ready authorized: the policy
-        // controller adds probe routes to a Server without HTTPRoutes, policy-controller/k8s/index/src/inbound/index.rs).
-        const scraperAuthentication = bundledPrometheus ? undefined : config.viz.prometheus.scraper.authentication;
-        const scraperAdmin: Authorization | undefined = scraperAuthentication
-            ? {
-                  name: SCRAPER_SERVER,
-                  podSelector: {},
-                  port: PORTS.proxyAdmin,
-                  proxyProtocol: "HTTP/1",
-                  clients: scraperAuthentication.clients,
-                  networks: scraperAuthentication.networks,
-              }
-            : undefined;
-        const namespaces = mesh.namespaces.map(
-            (plan) =>
+    /** The meshed namespaces and the ingress controller: annotations, NetworkPolicies, authorizations. Returns what the rollout waits for. */
+    private meshedNamespaces(context: DeployContext, parts: { controlPlane: LinkerdControlPlane; maintenance: MeshMaintenance }): pulumi.Resource[] {
+        const { name, config, inCluster } = context;
+        const { controlPlane, maintenance } = parts;
+        const admission = this.admitted();
+        const podSecurityChecked = maintenance.podSecurityCheck ? [maintenance.podSecurityCheck] : [];
+        const namespaces = context.plan.namespaces.map(
+            (planned) =>
                 new MeshedNamespace(
-                    `${name}-mesh-${plan.name}`,
+                    `${name}-mesh-${planned.name}`,
                     {
-                        namespace: plan.name,
-                        inject: plan.inject,
-                        mode: plan.mode,
-                        proxy: plan.inject ? namespaceOptions[plan.name] : undefined,
-                        networkPolicy: config.mtls.networkPolicies
-                            ? { controlPlaneNamespace: CONTROL_PLANE_NAMESPACE, vizNamespace: viz, scraper, posture: namespacePosture(config.mtls, plan.name) }
-                            : undefined,
+                        namespace: planned.name,
+                        inject: planned.inject,
+                        mode: planned.mode,
+                        proxy: planned.proxy,
+                        networkPolicy: planned.networkPolicy,
                         postureChecked: maintenance.networkPreflight ? [maintenance.networkPreflight] : [],
-                        admissionChecked: maintenance.podSecurityCheck ? [maintenance.podSecurityCheck] : [],
-                        authorizations: mesh.authorizations
-                            ? [
-                                  ...config.mtls.authorizations.filter((a) => a.namespace === plan.name),
-                                  ...(plan.inject && plan.mode === "strict" && scraperAdmin ? [scraperAdmin] : []),
-                              ]
-                            : [],
+                        admissionChecked: podSecurityChecked,
+                        authorizations: planned.authorizations,
                         trustDomain: config.identity.trustDomain,
-                        existing: this.admission!.namespaces.get(plan.name)!,
+                        existing: readNamespace(admission, planned.name),
                         // Policy objects are validated by the policy controller's webhook, and the
                         // annotation asks for proxies: both wait for the whole control plane (and, going
                         // strict, for the preflight that proves nothing would be refused).
-                        waitFor: [controlPlane, ...(plan.inject && plan.mode === "strict" && maintenance.preflight ? [maintenance.preflight] : [])],
+                        waitFor: [controlPlane, ...(planned.strictPreflight && maintenance.preflight ? [maintenance.preflight] : [])],
                     },
                     inCluster,
                 ),
         );
+        const ingress = context.plan.ingress;
         const meshedIngress = ingress
             ? new MeshedIngress(
                   `${name}-ingress`,
                   {
                       plan: ingress,
-                      existing: this.admission!.namespaces.get(ingress.namespace)!,
+                      existing: readNamespace(admission, ingress.namespace),
                       // Its proxy is asked for only once Pod Security is known to admit it there.
-                      waitFor: [controlPlane, ...(maintenance.podSecurityCheck ? [maintenance.podSecurityCheck] : [])],
-                      k3sTraefikValues: secrets.keep(["mtls", "ingress", "k3sTraefikValues"], config.mtls.ingress.k3sTraefikValues),
+                      waitFor: [controlPlane, ...podSecurityChecked],
+                      k3sTraefikValues: context.secrets.keep(["mtls", "ingress", "k3sTraefikValues"], config.mtls.ingress.k3sTraefikValues),
                   },
                   inCluster,
               )
             : undefined;
-        namespacesReady([...namespaces.flatMap((n) => n.ready), ...(meshedIngress ? meshedIngress.ready : [])]);
-
-        const gke = config.cluster.gkePrivate;
-        if (gke) {
-            // Values of a secret `cluster` show as [secret]: the operator fills them in.
-            pulumi.log.warn(secrets.redact(gkeFirewallWarning(gke)), this);
-        }
+        return [...namespaces.flatMap((n) => n.ready), ...(meshedIngress ? meshedIngress.ready : [])];
     }
 
     /** The identity issuer and webhook certificates, in the configured mode: the one place the mode is decided. */
-    private identityBackend(
-        name: string,
-        config: MeshConfig,
-        plan: IssuerPlan,
-        namespace: k8s.core.v1.Namespace,
-        inBundle: Anchor[],
-        signing: Anchor,
-        inCluster: pulumi.ComponentResourceOptions,
-        certManagerPolicy: NetworkPolicySpec | undefined,
-        webhookTrust: WebhookTrustPlan,
-    ): IdentityBackend {
+    private identityBackend(context: DeployContext, parts: { namespace: k8s.core.v1.Namespace; trust: Trust }): IdentityBackend {
+        const { name, config, inCluster } = context;
         const issuer = config.identity.issuer;
-        const webhooks = (resourceName: string, webhookNamespace: pulumi.Input<string>, namespaceName: string, services: Record<string, string>) =>
-            this.webhookCertificates(resourceName, webhookNamespace, namespaceName, services, config, webhookTrust, inCluster);
+        const { inBundle, signing } = parts.trust;
+        const webhooks = (request: WebhookRequest) => this.webhookCertificates(context, request);
         // One intermediate per anchor in the bundle (the next generation's is ready before phase 2 needs
         // it), signed here: the anchors' keys never leave Pulumi state. In static mode the intermediates
         // stay there too; with cert-manager they become the namespaced Issuers' CA Secrets.
@@ -668,15 +635,18 @@ export class MtlsMesh extends pulumi.ComponentResource {
                           inCluster,
                       ),
         }));
-        const signingIntermediate = intermediates.find((i) => i.label === signing.label)!.intermediate;
+        const signingIntermediate = intermediates.find((i) => i.label === signing.label)?.intermediate;
+        if (!signingIntermediate) throw new Error(`the signing anchor ${signing.label} is not in the bundle (lib/rotation.ts, lib/fleet.ts)`);
+        const issuerName = `${name}-${PROGRAM_RESOURCES.identityIssuer}`;
+        const plan = context.plan.issuer;
         if (plan.mode === "static") {
             const staticIssuer = new IdentityIssuer(
-                `${name}-identity-issuer`,
+                issuerName,
                 {
                     signedBy: signingIntermediate,
                     chainPem: signingIntermediate.certPem,
                     trustAnchorPem: signing.anchor.certPem,
-                    namespace: namespace.metadata.name,
+                    namespace: parts.namespace.metadata.name,
                     validityHours: issuer.static.validityHours,
                     renewBeforeHours: issuer.static.renewBeforeHours,
                     trustDomain: config.identity.trustDomain,
@@ -702,14 +672,14 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 namespace: plan.namespace,
                 highAvailability: certManagerConfig.highAvailability,
                 resources: certManagerConfig.resources,
-                networkPolicy: certManagerPolicy,
+                networkPolicy: policyIn(context.plan, certManagerConfig.namespace),
             },
             inCluster,
         );
         const managedIssuer = new CertManagerIdentityIssuer(
-            `${name}-identity-issuer`,
+            issuerName,
             {
-                namespace: namespace.metadata.name,
+                namespace: parts.namespace.metadata.name,
                 intermediates: intermediates.map((i) => ({
                     generation: i.generation,
                     label: i.label,
@@ -741,20 +711,14 @@ export class MtlsMesh extends pulumi.ComponentResource {
      * that takes them over from cert-manager, a Job first removes cert-manager's objects for them, and
      * each webhook's bundle also keeps the CA cainjector had written (read from the live object).
      */
-    private webhookCertificates(
-        resourceName: string,
-        namespace: pulumi.Input<string>,
-        namespaceName: string,
-        services: Record<string, string>,
-        config: MeshConfig,
-        webhookTrust: WebhookTrustPlan,
-        inCluster: pulumi.ComponentResourceOptions,
-    ): WebhookSet {
-        const handingOver = webhookTrust.step === "handover" && (namespaceName !== VIZ_NAMESPACE || webhookTrust.handover?.viz === true);
+    private webhookCertificates(context: DeployContext, request: WebhookRequest): WebhookSet {
+        const { webhookTrust, inCluster } = context;
+        const { resourceName, namespace, services } = request;
+        const handingOver = webhookTrust.step === "handover" && (request.namespaceName !== VIZ_NAMESPACE || webhookTrust.handover?.viz === true);
         const handover = handingOver
             ? new CertManagerWebhookHandover(
                   `${resourceName}-handover`,
-                  { namespace, services: Object.values(services), kubectlImage: config.rotationJob.kubectlImage },
+                  { namespace, services: Object.values(services), kubectlImage: context.config.rotationJob.kubectlImage },
                   inCluster,
               )
             : undefined;
@@ -767,7 +731,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
             resourceName,
             {
                 namespace,
-                namespaceName,
+                namespaceName: request.namespaceName,
                 services,
                 alsoTrust: handingOver
                     ? Object.fromEntries(Object.keys(services).map((key) => [key, liveCaBundle(`${resourceName}-live-${key}`, key, inCluster)]))
@@ -787,24 +751,16 @@ export class MtlsMesh extends pulumi.ComponentResource {
 
     /** linkerd-viz, its webhook certificates, dashboards and rules; returns how to open the dashboard. */
     private viz(
-        name: string,
-        config: MeshConfig,
-        secrets: ConfigSecrets,
-        controlPlaneNamespace: k8s.core.v1.Namespace,
-        controlPlane: LinkerdControlPlane,
-        identity: IdentityBackend,
-        inBundle: Anchor[],
-        networkPolicy: NetworkPolicySpec | undefined,
-        inCluster: pulumi.ComponentResourceOptions,
+        context: DeployContext,
+        parts: { controlPlaneNamespace: k8s.core.v1.Namespace; controlPlane: LinkerdControlPlane; identity: IdentityBackend; inBundle: Anchor[] },
     ): pulumi.Output<string> {
+        const { name, config, secrets, inCluster } = context;
         const viz = config.viz;
         const obs = config.observability;
         const external = viz.prometheus.mode === "external";
         const namespace = vizNamespace(
             `${name}-viz-namespace`,
-            VIZ_NAMESPACE,
-            external ? viz.prometheus.url : undefined,
-            config.linkerd.cni.enabled,
+            { name: VIZ_NAMESPACE, externalPrometheusUrl: external ? viz.prometheus.url : undefined, cniEnabled: config.linkerd.cni.enabled },
             inCluster,
         );
         const inNamespace = (namespaceName: string) => (namespaceName === VIZ_NAMESPACE ? namespace.metadata.name : pulumi.output(namespaceName));
@@ -813,7 +769,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
             `${name}-observability`,
             {
                 meshedNamespaces: config.mtls.namespaces,
-                anchors: inBundle.map(({ anchor }) =>
+                anchors: parts.inBundle.map(({ anchor }) =>
                     pulumi.all([anchor.fingerprintSha256, anchor.notAfter]).apply(([fingerprint, notAfter]) => ({ fingerprint, notAfter })),
                 ),
                 issuerMinHoursLeft: config.rotationJob.issuerMinHoursLeft,
@@ -822,23 +778,21 @@ export class MtlsMesh extends pulumi.ComponentResource {
                     ? { ...obs.grafanaDashboards, namespace: inNamespace(obs.grafanaDashboards.namespace) }
                     : undefined,
                 rules: obs.prometheusOperator
-                    ? { kind: "PrometheusRule", namespace: controlPlaneNamespace.metadata.name, labels: obs.ruleLabels }
+                    ? { kind: "PrometheusRule", namespace: parts.controlPlaneNamespace.metadata.name, labels: obs.ruleLabels }
                     : { kind: "ConfigMap", namespace: namespace.metadata.name },
                 runbookUrl: obs.runbookUrl === undefined ? undefined : secrets.keep(["observability", "runbookUrl"], obs.runbookUrl),
             },
             inCluster,
         );
 
-        if (!external && !obs.prometheusOperator && viz.prometheus.alertmanagers.length === 0) {
-            // A warning where someone must be paged; on a laptop or the single-node demo box, a note.
-            const say = SINGLE_NODE_TARGETS.includes(config.target) ? pulumi.log.info : pulumi.log.warn;
-            say(
-                "viz's Prometheus evaluates the mesh's alerts but sends them nowhere: set viz.prometheus.alertmanagers " +
-                    '(docs/admin/mtls.md, "Alerts"), or use the Prometheus operator (observability.prometheusOperator)',
-                this,
-            );
-        }
-        const webhooks = identity.webhooks(`${name}-viz-webhooks`, namespace.metadata.name, VIZ_NAMESPACE, VIZ_WEBHOOKS);
+        const alertRouting = context.plan.warnings.alertRouting;
+        if (alertRouting) (alertRouting.level === "info" ? pulumi.log.info : pulumi.log.warn)(alertRouting.message, this);
+        const webhooks = parts.identity.webhooks({
+            resourceName: `${name}-viz-webhooks`,
+            namespace: namespace.metadata.name,
+            namespaceName: VIZ_NAMESPACE,
+            services: VIZ_WEBHOOKS,
+        });
         const ingress = viz.dashboard.ingress;
         const component = new LinkerdViz(
             `${name}-viz`,
@@ -852,7 +806,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 highAvailability: viz.highAvailability,
                 resources: viz.resources,
                 prometheus: external
-                    ? { mode: "external", url: viz.prometheus.url! }
+                    ? { mode: "external", url: configured(viz.prometheus.url, "viz.prometheus.url") }
                     : {
                           mode: "bundled",
                           retention: viz.prometheus.retention,
@@ -866,7 +820,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
                       },
                 dashboardIngress: ingress.enabled
                     ? {
-                          host: secrets.keep(["viz", "dashboard", "ingress", "host"], ingress.host!),
+                          host: secrets.keep(["viz", "dashboard", "ingress", "host"], configured(ingress.host, "viz.dashboard.ingress.host")),
                           className: ingress.className,
                           authAnnotations: ingress.authAnnotations,
                           tlsSecretName: ingress.tlsSecretName,
@@ -874,13 +828,19 @@ export class MtlsMesh extends pulumi.ComponentResource {
                     : undefined,
                 // The dashboard command shows the context: a secret `cluster` keeps the output secret.
                 kubeContext: secrets.keep(["cluster", "context"], config.cluster.context),
-                networkPolicy,
-                waitFor: [controlPlane, ...webhooks.ready, ...(obs.prometheusOperator ? [] : [observability.rules])],
+                networkPolicy: policyIn(context.plan, VIZ_NAMESPACE),
+                waitFor: [parts.controlPlane, ...webhooks.ready, ...(obs.prometheusOperator ? [] : [observability.rules])],
             },
             inCluster,
         );
         webhooks.trustedBy(component);
         return component.dashboard;
+    }
+
+    /** The namespace reads, which exist whenever the mesh is deployed (made in the constructor). */
+    private admitted(): NamespaceAdmission {
+        if (!this.admission) throw new Error("MtlsMesh: the namespaces were not read before the mesh was deployed");
+        return this.admission;
     }
 }
 
@@ -891,28 +851,16 @@ function fleetAnchor(planned: PlannedAnchor, fleet: MtlsMeshArgs["fleet"]): Anch
     return { ...planned, source: "fleet", label: `fleet-g${planned.generation}`, anchor: material, intermediate: material.intermediate };
 }
 
-/**
- * The firewall rule a GKE private cluster needs for Linkerd's webhooks, as the `gcloud` command the
- * operator runs once. Every value in it is validated (config/schema/cluster.ts: GCP names, a /28),
- * so the command is one the shell reads back as written.
- */
-export function gkeFirewallWarning(gke: NonNullable<MeshConfig["cluster"]["gkePrivate"]>): string {
-    return (
-        "GKE private cluster: the API server reaches Linkerd's webhooks on the nodes only through a firewall rule " +
-        `(proxy injector and SP validator ${PORTS.webhookHttps}, policy validator ${PORTS.policyValidatorHttps}, viz tap ${PORTS.vizTapApi}). Create it once:\n` +
-        `  gcloud compute firewall-rules create ${gke.network}-linkerd-webhooks --network ${gke.network} ` +
-        `--direction INGRESS --source-ranges ${gke.masterIpv4CidrBlock} --target-tags ${gke.nodeTag} ` +
-        `--allow tcp:${PORTS.webhookHttps},tcp:${PORTS.vizTapApi},tcp:${PORTS.policyValidatorHttps}`
-    );
-}
+/** Whether a chart value key names a webhook whose live object the registry knows. */
+const isWebhookKey = (key: string): key is keyof typeof WEBHOOK_OBJECTS => Object.prototype.hasOwnProperty.call(WEBHOOK_OBJECTS, key);
 
 /**
  * The CA bundle the API server holds for a webhook now, PEM ("" when none): read from the live
  * webhook configuration or APIService (a read, also in a preview).
  */
 function liveCaBundle(resourceName: string, valueKey: string, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
-    const object = WEBHOOK_OBJECTS[valueKey as keyof typeof WEBHOOK_OBJECTS];
-    if (!object) throw new Error(`no webhook object known for chart value ${valueKey}`);
+    if (!isWebhookKey(valueKey)) throw new Error(`no webhook object known for chart value ${valueKey}`);
+    const object = WEBHOOK_OBJECTS[valueKey];
     const base64 =
         object.kind === "APIService"
             ? k8s.apiregistration.v1.APIService.get(resourceName, object.name, opts).spec.apply((spec) => spec?.caBundle)
@@ -924,4 +872,17 @@ function liveCaBundle(resourceName: string, valueKey: string, opts: pulumi.Custo
                     (w) => w?.[0]?.clientConfig?.caBundle,
                 );
     return base64.apply((value) => (value ? Buffer.from(value, "base64").toString("utf8") : ""));
+}
+
+/** A namespace as read before the mesh built anything: every namespace the plan patches was read (the constructor). */
+function readNamespace(admission: NamespaceAdmission, namespace: string): k8s.core.v1.Namespace {
+    const read = admission.namespaces.get(namespace);
+    if (!read) throw new Error(`MtlsMesh: namespace ${namespace} was not read before it is patched`);
+    return read;
+}
+
+/** A value the config rules require when it is used (config/rules): a missing one is a bug of the rules, not of the config. */
+function configured<T>(value: T | undefined, key: string): T {
+    if (value === undefined) throw new Error(`${key} is unset although the config rules require it here`);
+    return value;
 }

@@ -4,6 +4,7 @@ import * as crypto from "node:crypto";
 import YAML from "yaml";
 import { certificatesDashboard, coverageDashboard } from "./observability/dashboards";
 import { AnchorExpiry, mtlsRuleGroups } from "./observability/rules";
+import { objectLabels } from "../lib/objects";
 
 export interface MtlsObservabilityArgs {
     /** Namespaces whose traffic the dashboards and rules watch. */
@@ -50,7 +51,7 @@ export class MtlsObservability extends pulumi.ComponentResource {
     constructor(name: string, args: MtlsObservabilityArgs, opts?: pulumi.ComponentResourceOptions) {
         super("akko:mtls:MtlsObservability", name, {}, opts);
 
-        const labels = { "app.kubernetes.io/part-of": "akko-mtls" };
+        const labels = objectLabels();
         const groups = pulumi.all([args.anchors, args.runbookUrl]).apply(([anchors, runbookUrl]) =>
             mtlsRuleGroups({
                 meshedNamespaces: args.meshedNamespaces,
@@ -89,7 +90,7 @@ export class MtlsObservability extends pulumi.ComponentResource {
         if (grafana) {
             const dashboards: [string, pulumi.Input<object>][] = [
                 ["akko-mtls-coverage", coverageDashboard()],
-                ["akko-mtls-certificates", pulumi.output(args.anchors).apply((a) => certificatesDashboard(a as AnchorExpiry[]))],
+                ["akko-mtls-certificates", pulumi.all([args.anchors]).apply(([anchors]) => certificatesDashboard(anchors))],
             ];
             for (const [dashboardName, model] of dashboards) {
                 new k8s.core.v1.ConfigMap(

@@ -1,14 +1,7 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-
-function namespace(
-    resourceName: string,
-    name: string,
-    metadata: { labels: Record<string, string>; annotations: Record<string, string> },
-    opts: pulumi.CustomResourceOptions,
-): k8s.core.v1.Namespace {
-    return new k8s.core.v1.Namespace(resourceName, { metadata: { name, ...metadata } }, opts);
-}
+import { namespaceObject } from "../lib/objects";
+import { LINKERD_ANNOTATIONS } from "../lib/registry";
 
 /**
  * The Pod Security level of Linkerd's own namespaces, as the charts' namespace.yaml sets it:
@@ -24,21 +17,18 @@ const podSecurity = (cniEnabled: boolean) => (cniEnabled ? "restricted" : "privi
  * Created by the mesh before the control plane, because cert-manager objects (issuer
  * Certificate, webhook Certificates) live in it and the control-plane chart waits for them.
  */
-export function linkerdNamespace(resourceName: string, name: string, cniEnabled: boolean, opts: pulumi.CustomResourceOptions): k8s.core.v1.Namespace {
-    return namespace(
-        resourceName,
-        name,
-        {
-            annotations: { "linkerd.io/inject": "disabled" },
-            labels: {
-                "linkerd.io/is-control-plane": "true",
-                "config.linkerd.io/admission-webhooks": "disabled",
-                "linkerd.io/control-plane-ns": name,
-                "pod-security.kubernetes.io/enforce": podSecurity(cniEnabled),
-            },
+export function linkerdNamespace(resourceName: string, args: { name: string; cniEnabled: boolean }, opts: pulumi.CustomResourceOptions): k8s.core.v1.Namespace {
+    const metadata = namespaceObject({
+        name: args.name,
+        annotations: { [LINKERD_ANNOTATIONS.inject]: "disabled" },
+        labels: {
+            "linkerd.io/is-control-plane": "true",
+            "config.linkerd.io/admission-webhooks": "disabled",
+            "linkerd.io/control-plane-ns": args.name,
+            "pod-security.kubernetes.io/enforce": podSecurity(args.cniEnabled),
         },
-        opts,
-    );
+    });
+    return new k8s.core.v1.Namespace(resourceName, metadata, opts);
 }
 
 /**
@@ -50,18 +40,13 @@ export function linkerdNamespace(resourceName: string, name: string, cniEnabled:
  */
 export function vizNamespace(
     resourceName: string,
-    name: string,
-    externalPrometheusUrl: string | undefined,
-    cniEnabled: boolean,
+    args: { name: string; externalPrometheusUrl?: string; cniEnabled: boolean },
     opts: pulumi.CustomResourceOptions,
 ): k8s.core.v1.Namespace {
-    return namespace(
-        resourceName,
-        name,
-        {
-            labels: { "linkerd.io/extension": "viz", "pod-security.kubernetes.io/enforce": podSecurity(cniEnabled) },
-            annotations: externalPrometheusUrl ? { "viz.linkerd.io/external-prometheus": externalPrometheusUrl } : {},
-        },
-        opts,
-    );
+    const metadata = namespaceObject({
+        name: args.name,
+        labels: { "linkerd.io/extension": "viz", "pod-security.kubernetes.io/enforce": podSecurity(args.cniEnabled) },
+        annotations: args.externalPrometheusUrl ? { "viz.linkerd.io/external-prometheus": args.externalPrometheusUrl } : {},
+    });
+    return new k8s.core.v1.Namespace(resourceName, metadata, opts);
 }

@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as tls from "@pulumi/tls";
 import { CERT_MANAGER_WEBHOOK_LAYOUT } from "../lib/registry";
 import { PATCH_FORCE } from "./transforms";
+import { objectLabels } from "../lib/objects";
 
 /**
  * The TLS block a Linkerd chart's webhook takes (`proxyInjector`, `profileValidator`,
@@ -146,7 +147,7 @@ export class WebhookCertificates extends pulumi.ComponentResource {
                         metadata: {
                             name: webhookSecretName(service),
                             namespace: args.namespace,
-                            labels: { "app.kubernetes.io/part-of": "akko-mtls" },
+                            labels: objectLabels(),
                             // The program's: fields another manager wrote (cert-manager's, on a stack it
                             // served before) are taken over, not a conflict (transforms.ts PATCH_FORCE).
                             annotations: { ...PATCH_FORCE },
@@ -194,7 +195,7 @@ export class CertManagerWebhookHandover extends pulumi.ComponentResource {
     constructor(name: string, args: CertManagerWebhookHandoverArgs, opts?: pulumi.ComponentResourceOptions) {
         super("akko:mtls:CertManagerWebhookHandover", name, {}, opts);
         const accountName = "webhook-handover";
-        const labels = { "app.kubernetes.io/name": accountName, "app.kubernetes.io/part-of": "akko-mtls" };
+        const labels = objectLabels({ appName: accountName });
         const metadata = { name: accountName, namespace: args.namespace, labels };
         const layout = CERT_MANAGER_WEBHOOK_LAYOUT;
         const certificates = [...args.services, layout.caName];

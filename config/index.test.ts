@@ -2,7 +2,8 @@
  * A hostile-input campaign over every leaf of the config schema (issue 17): for each key, values of
  * the wrong type, out of bounds, with shell or control characters, look-alike Unicode, 100 kB of
  * text, 700 levels of nesting. Each must be refused with a problem naming that key, in the CLI's
- * notation, with a message that says what is wrong (never zod's bare "Invalid input"). The few
+ * notation, with a message that says what is wrong (never zod's bare "Invalid input" or "Too small:
+ * expected number to be >=1"). The few
  * values a key legitimately takes are listed with the reason.
  */
 import { strict as assert } from "node:assert";
@@ -228,7 +229,8 @@ describe("hostile input is refused, naming the key, on every leaf of the config 
                     const own = error.problems.filter((p) => p.key === key || p.key.startsWith(`${key}.`) || p.key.startsWith(`${key}[`));
                     if (own.length === 0) failures.push(`${dotted} = ${what}: no problem names ${key}: ${error.message.slice(0, 200)}`);
                     for (const problem of own) {
-                        if (/^Invalid input/.test(problem.message)) failures.push(`${dotted} = ${what}: says only "${problem.message}"`);
+                        if (/^(Invalid input|Too (small|big): expected)/.test(problem.message))
+                            failures.push(`${dotted} = ${what}: says only zod's "${problem.message}"`);
                     }
                     if (value !== null && /\(got null\)/.test(error.message)) failures.push(`${dotted} = ${what}: reported as null`);
                 }

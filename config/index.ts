@@ -220,21 +220,102 @@ export function nameKeys(config: ParsedConfig): ConfigPath[] {
 }
 
 /**
- * A name taken from a key marked secret: refused, naming the key. Values from the defaults and
- * presets are public, so only the stack file's own values under a secret key count.
+ * Keys whose values Pulumi or the cluster keep in the open whatever their secrecy, and why. Such a
+ * value under a key marked secret cannot stay secret: it is refused rather than leaked.
+ */
+export interface OpenKey {
+    /** The key; every text below it counts. */
+    path: ConfigPath;
+    /** Where its value is in the open, as the refusal says it. */
+    shows: string;
+}
+
+const NAMES = "names Kubernetes objects and Pulumi resources, which Pulumi keeps in the open in its state, so it cannot be secret";
+/**
+ * The trust domain ends every mesh identity and is in the subject and the SANs of every
+ * certificate of the mesh (the intermediate's `intermediate-g<n>.<stack>.linkerd.<trustDomain>`,
+ * the issuer's `identity.linkerd.<trustDomain>`, each proxy's `<sa>.<ns>.serviceaccount.identity.linkerd.<trustDomain>`):
+ * certificates are public by design (TLS 1.3 encrypts them on the wire, but every peer reads them,
+ * Pulumi keeps the @pulumi/tls certificates in the open in its state, the ConfigMap
+ * `linkerd-identity-trust-roots` and every proxy's log print them).
+ */
+const IN_CERTIFICATES =
+    "is in the subject and SANs of every certificate of the mesh (every peer reads them; Pulumi keeps the certificates in the " +
+    "open in its state), so it cannot be secret";
+/**
+ * A mirrored opaque rule names its NetworkPolicy `linkerd-mesh-opaque-<sha256 of the podSelector>`
+ * (lib/networkPolicies.ts `mirrorName`) and is in the env of the network preflight Job, whose
+ * name is a sha256 of that env (components/meshMaintenance.ts `oneShot`): ten hex digits of an
+ * unsalted hash over otherwise public JSON let anyone confirm a guessed label value offline.
+ */
+const IN_HASHED_NAMES =
+    "names Kubernetes objects through a short hash (the linkerd-mesh-opaque-* NetworkPolicies, the network preflight Job), " +
+    "which confirms a guessed value offline, so it cannot be secret";
+
+/**
+ * The Pod Security check Job dry-runs a pod with the maintenance image and the proxy's resources
+ * (lib/podSecurity.ts `injectedPodProbe`), given in its env, and its name is a sha256 of that env
+ * (components/meshMaintenance.ts `oneShot`), as for the opaque rules.
+ */
+const IN_PROBE_NAME =
+    "is in the env of the Pod Security check Job, whose name is a short hash of that env, which confirms a guessed value offline, " + "so it cannot be secret";
+
+/**
+ * The keys whose values are in the open whatever their secrecy: Pulumi resource names (and so
+ * URNs), Kubernetes object names, and the namespaces objects are created in or read from (part
+ * of the Kubernetes provider's resource IDs), which Pulumi keeps in the open in its state and
+ * shows in every preview; names built from a hash of a value (the mirrored opaque rules' selectors,
+ * peers and ports); the trust domain, in every
+ * certificate. Only the keys in use are listed.
+ */
+export function openKeys(config: ParsedConfig): OpenKey[] {
+    const mtls = config.mtls;
+    const names: ConfigPath[] = [
+        ...mtls.namespaces.map((_, i): ConfigPath => ["mtls", "namespaces", i]),
+        ...mtls.authorizations.flatMap((_, i): ConfigPath[] => [
+            ["mtls", "authorizations", i, "namespace"],
+            ["mtls", "authorizations", i, "name"],
+        ]),
+        ...(mtls.ingress.enabled && mtls.ingress.controller === "in-namespace" ? [["mtls", "ingress", "namespace"]] : []),
+        ...(config.identity.issuer.mode === "certManager" ? [["certManager", "namespace"]] : []),
+        ...(config.viz.enabled && config.observability.grafanaDashboards.enabled ? [["observability", "grafanaDashboards", "namespace"]] : []),
+    ];
+    return [
+        ...names.map((path) => ({ path, shows: NAMES })),
+        { path: ["identity", "trustDomain"], shows: IN_CERTIFICATES },
+        ...Object.keys(mtls.namespaceOptions).flatMap((namespace) =>
+            (["opaqueIngress", "opaqueEgress"] as const).map((rules) => ({ path: ["mtls", "namespaceOptions", namespace, rules], shows: IN_HASHED_NAMES })),
+        ),
+        { path: ["rotationJob", "image"], shows: IN_PROBE_NAME },
+        { path: ["linkerd", "proxy", "resources"], shows: IN_PROBE_NAME },
+    ];
+}
+
+/** Every string leaf of `value`, with its path below `at`. */
+function textLeaves(value: unknown, at: ConfigPath): [ConfigPath, string][] {
+    if (typeof value === "string") return [[at, value]];
+    if (Array.isArray(value)) return value.flatMap((child, i) => textLeaves(child, [...at, i]));
+    if (value !== null && typeof value === "object") return Object.entries(value).flatMap(([key, child]) => textLeaves(child, [...at, key]));
+    return [];
+}
+
+/**
+ * A value in the open taken from a key marked secret: refused, naming the key. Values from the
+ * defaults and presets are public, so only the stack file's own values under a secret key count.
  */
 export function secretNameProblems(config: ParsedConfig, stackValues: Record<string, unknown>, secrets: ConfigSecrets): ConfigProblem[] {
-    return nameKeys(config)
-        .filter((path) => secrets.isSecretText(path, valueAt(stackValues, path.map(String))))
-        .map((path) => ({
-            key: configKey(path),
-            value: OMIT,
-            message:
-                `names Kubernetes objects and Pulumi resources, which Pulumi keeps in the open in its state, so it cannot ` +
-                `be secret; yet ${path[0]} is marked secret (Pulumi marks a whole top-level key secret when any value under ` +
-                `it was set with --secret). Keep ${path[0]} free of --secret values: set each of them again with ` +
-                `pulumi config set --path, without --secret`,
-        }));
+    return openKeys(config).flatMap(({ path, shows }) =>
+        textLeaves(valueAt(stackValues, path.map(String)), path)
+            .filter(([leafPath, text]) => secrets.isSecretText(leafPath, text))
+            .map(([leafPath]) => ({
+                key: configKey(leafPath),
+                value: OMIT,
+                message:
+                    `${shows}; yet ${path[0]} is marked secret (Pulumi marks a whole top-level key secret when any value under ` +
+                    `it was set with --secret). Keep ${path[0]} free of --secret values: set each of them again with ` +
+                    `pulumi config set --path, without --secret`,
+            })),
+    );
 }
 
 export interface ConfigOverride {
@@ -264,8 +345,56 @@ export function configOverrides(stackValues: Record<string, unknown>): ConfigOve
     return overrides;
 }
 
+/**
+ * The key meant by a key whose namespace is one of the project's top-level keys (`mtls:enabled`
+ * -> `mtls.enabled`): a colon typed for a dot. Pulumi stores it as key `enabled` of a namespace
+ * `mtls` (pulumi sdk/go/common/resource/config key.go `ParseKey`), which nothing reads; undefined
+ * for any other key.
+ */
+export function misplacedNamespace(key: string): string | undefined {
+    const colon = key.indexOf(":");
+    if (colon === -1 || !Object.prototype.hasOwnProperty.call(configObject.shape, key.slice(0, colon))) return undefined;
+    return `${key.slice(0, colon)}.${key.slice(colon + 1)}`;
+}
+
+/**
+ * Keys of the stack's config (as the runtime hands them over, `namespace:key` -> text) whose
+ * namespace is one of the project's keys: refused with the commands that store them where meant.
+ */
+export function misplacedNamespaceProblems(config: Record<string, string>, isSecret: (key: string) => boolean): ConfigProblem[] {
+    return Object.entries(config).flatMap(([key, text]): ConfigProblem[] => {
+        const meant = misplacedNamespace(key);
+        if (meant === undefined) return [];
+        const rm = `pulumi config rm ${shellWord(key)}`;
+        let set: string;
+        if (isSecret(key)) {
+            set = `pulumi config set --secret --path ${shellWord(meant)} <value>`;
+        } else {
+            let commands: string[] | undefined;
+            try {
+                commands = setCommands(parsePropertyPath(meant), parseConfigText(text));
+            } catch {
+                commands = undefined;
+            }
+            set = commands && commands.length > 0 && commands.length <= 4 ? commands.join(" && ") : `pulumi config set --path ${shellWord(meant)} <value>`;
+        }
+        return [
+            {
+                key,
+                value: OMIT,
+                message:
+                    `is key "${key.slice(key.indexOf(":") + 1)}" of a namespace "${key.slice(0, key.indexOf(":"))}", which nothing reads ` +
+                    `(a colon typed for a dot: the mesh would deploy as if it were not set). Fix: ${rm} && ${set}`,
+            },
+        ];
+    });
+}
+
 /** The program's single entry point to configuration. */
 export function loadConfig(): MeshConfig {
+    const isSecret = (pulumi.runtime as unknown as { isConfigSecret: (key: string) => boolean }).isConfigSecret;
+    const misplaced = misplacedNamespaceProblems(pulumi.runtime.allConfig(), isSecret);
+    if (misplaced.length > 0) throw new ConfigError(misplaced);
     return resolveConfig(readConfigNamespace(), secretConfigKeys());
 }
 
@@ -317,12 +446,40 @@ function toProblems(issue: z.core.$ZodIssue, merged: unknown, secrets: ConfigSec
             else message = `expected ${expectedOf(schema, "another value")}`;
             break;
         }
+        case "too_small":
+        case "too_big":
+            message = ZOD_GENERIC.test(issue.message) ? boundMessage(issue, schema) : issue.message;
+            break;
         default:
             message = issue.message;
     }
     // A number given as text where a number would do (a union such as a port: number or name).
     if (issue.code !== "invalid_type" && typeof value === "string" && acceptsNumber(schema)) message += typeHint("number", value, path, secret);
     return [{ key: configKey(path), value, message }];
+}
+
+/** zod's own wording, which names no key and no reason ("Too small: expected number to be >=1"). */
+const ZOD_GENERIC = /^Too (small|big): expected /;
+
+/** A bound a value crossed, in words, with what the key takes (`must be at least 1 (integer 1–24)`). */
+function boundMessage(issue: z.core.$ZodIssueTooSmall | z.core.$ZodIssueTooBig, schema: z.core.$ZodType | undefined): string {
+    const small = issue.code === "too_small";
+    const bound = Number(issue.code === "too_small" ? issue.minimum : issue.maximum);
+    const inclusive = issue.inclusive !== false;
+    const relation = small ? (inclusive ? "at least" : "more than") : inclusive ? "at most" : "less than";
+    const takes = schema ? ` (${typeName(schema)})` : "";
+    // zod's integers stop at 2^53 - 1, past which a number is no exact integer: what the key takes says it better.
+    if (Math.abs(bound) === Number.MAX_SAFE_INTEGER && schema)
+        return `must be an ${typeName(schema)}: ${small ? "-" : ""}2^53 and beyond are not exact integers`;
+    switch (issue.origin) {
+        case "string":
+            return `must be ${relation} ${bound} character${bound === 1 ? "" : "s"} long${takes}`;
+        case "array":
+        case "set":
+            return `must hold ${relation} ${bound} item${bound === 1 ? "" : "s"}${takes}`;
+        default:
+            return `must be ${relation} ${bound}${takes}`;
+    }
 }
 
 /** What a key takes, in the reference's words (`integer 1–65535 or string`). */

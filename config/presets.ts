@@ -3,7 +3,7 @@
  * changes. A stack file overrides any of it (`config/index.ts` merges
  * defaults <- preset <- stack file, then validates the result).
  */
-import { CHARTS, IMAGES } from "../lib/registry";
+import { CERT_MANAGER_NAMESPACE, CHARTS, IMAGES, NAMESPACES } from "../lib/registry";
 import type { ContainerResources, MeshConfigInput, Target } from "./schema";
 
 export type DeepPartial<T> = T extends readonly (infer U)[] ? readonly U[] : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
@@ -62,7 +62,7 @@ export const DEFAULTS: DeepPartial<MeshConfigInput> = {
         install: true,
         chartVersion: CHARTS.certManager.version,
         repository: CHARTS.certManager.repository,
-        namespace: "cert-manager",
+        namespace: CERT_MANAGER_NAMESPACE,
     },
     viz: {
         enabled: true,
@@ -79,7 +79,7 @@ export const DEFAULTS: DeepPartial<MeshConfigInput> = {
     observability: {
         grafanaDashboards: {
             enabled: true,
-            namespace: "linkerd-viz",
+            namespace: NAMESPACES.viz,
             label: "grafana_dashboard",
             labelValue: "1",
             folder: "Linkerd mTLS",

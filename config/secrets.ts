@@ -19,7 +19,19 @@
  */
 import * as pulumi from "@pulumi/pulumi";
 
-/** Values this short (e.g. "true", "1") are too common to be told apart from non-secret text inside a longer text. */
+/**
+ * Values this short (e.g. "7d", "on", "1") are too common to be told apart from non-secret text
+ * inside a longer text. A secret text shorter than this is accepted, not refused: Pulumi marks a
+ * whole top-level key secret, so such texts are the key's ordinary settings (`viz.prometheus.
+ * retention: 7d` beside a secret dashboard host), not secrets anyone chose (and a secret of 1–3
+ * characters would be no secret). They follow two rules, each erring on its safe side:
+ * - inputs and outputs ({@link ConfigSecrets.contains}, {@link ConfigSecrets.mark}): a string is
+ *   marked secret when it is the short text itself, not when it merely contains it (else nearly
+ *   every string would be, "7d" being in "17d" and "on" in every other word);
+ * - messages ({@link ConfigSecrets.redact}): the short text is replaced wherever it stands alone
+ *   as a word, so a refusal never quotes it; a message may then show `[secret]` for an unrelated
+ *   word equal to it, which costs some clarity and leaks nothing.
+ */
 export const MIN_SECRET_LENGTH = 4;
 
 /** The text shown in place of a secret value. */
@@ -37,11 +49,6 @@ function stringLeaves(stackValues: Record<string, unknown>, secretKeys: readonly
     };
     for (const key of secretKeys) walk(stackValues[key], [key]);
     return found;
-}
-
-/** Every string leaf (at least {@link MIN_SECRET_LENGTH} long) under the given top-level config keys, as the stack holds them. */
-export function secretConfigStrings(stackValues: Record<string, unknown>, secretKeys: readonly string[]): string[] {
-    return [...new Set(stringLeaves(stackValues, secretKeys).map(([, text]) => text))].filter((text) => text.length >= MIN_SECRET_LENGTH);
 }
 
 /**
@@ -148,14 +155,4 @@ export class ConfigSecrets {
         const result = walk(value);
         return { value: result, changed };
     }
-}
-
-/** Marks every string of `value` that contains one of `secrets` as a secret. */
-export function markSecrets(value: unknown, secrets: readonly string[]): { value: unknown; changed: boolean } {
-    return ConfigSecrets.from({ s: secrets }, ["s"]).mark(value);
-}
-
-/** A stack-wide resource transform keeping the given secret texts secret in every resource's inputs. */
-export function keepConfigSecrets(secrets: readonly string[]): pulumi.ResourceTransform {
-    return ConfigSecrets.from({ s: secrets }, ["s"]).transform();
 }

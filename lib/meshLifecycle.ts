@@ -25,6 +25,7 @@
  * its proxy until the draining-proxies step, and a controller no longer configured is drained
  * in one step like a dropped namespace.
  */
+import { KUBERNETES_NAMESPACES } from "./registry";
 import type { StackOutputValues } from "./stackOutputs";
 
 export type MeshPhase = "on" | "draining-policy" | "draining-proxies" | "off";
@@ -74,7 +75,7 @@ export interface IngressPlan extends MeshedIngress {
 }
 
 /** Where k3s' Traefik runs. */
-export const K3S_TRAEFIK: MeshedIngress = { controller: "k3s-traefik", namespace: "kube-system" };
+export const K3S_TRAEFIK: MeshedIngress = { controller: "k3s-traefik", namespace: KUBERNETES_NAMESPACES.system };
 
 /** The controller the settings ask for, or undefined. */
 export function wantedIngress(settings: IngressSettings): MeshedIngress | undefined {

@@ -23,8 +23,9 @@
  */
 import * as crypto from "node:crypto";
 import { canonicalMirror, canonicalSelector, uniqueSorted } from "../cluster/networkPolicy.cjs";
-import type { LabelSelector as ReadonlySelector, MirrorEntry } from "../cluster/networkPolicy.cjs";
-import { LINKERD_DEFAULT_OPAQUE_PORTS, PORTS } from "./registry";
+import type { LabelSelector as ReadonlySelector, MirrorEntry, Peer as ReadonlyPeer } from "../cluster/networkPolicy.cjs";
+import { meshPolicies } from "../cluster/contract.cjs";
+import { KUBERNETES_NAMESPACES, LINKERD_DEFAULT_OPAQUE_PORTS, PORTS } from "./registry";
 
 type Labels = Readonly<Record<string, string>>;
 
@@ -41,8 +42,30 @@ export interface Peer {
     ipBlock?: { cidr: string; except?: string[] };
 }
 
-/** The evaluator's canonical forms are fresh JSON: safe to hand to a resource as they are. */
-const asSpec = <T>(value: unknown) => value as T;
+/** The evaluator's (read-only) canonical selector, as a resource input. */
+function selectorOf(selector: ReadonlySelector): LabelSelector {
+    return {
+        ...(selector.matchLabels ? { matchLabels: { ...selector.matchLabels } } : {}),
+        ...(selector.matchExpressions
+            ? {
+                  matchExpressions: selector.matchExpressions.map((e) => ({
+                      key: e.key,
+                      operator: e.operator,
+                      ...(e.values ? { values: [...e.values] } : {}),
+                  })),
+              }
+            : {}),
+    };
+}
+
+/** The evaluator's (read-only) canonical peer, as a resource input. */
+function peerOf(peer: ReadonlyPeer): Peer {
+    return {
+        ...(peer.namespaceSelector ? { namespaceSelector: selectorOf(peer.namespaceSelector) } : {}),
+        ...(peer.podSelector ? { podSelector: selectorOf(peer.podSelector) } : {}),
+        ...(peer.ipBlock ? { ipBlock: { cidr: peer.ipBlock.cidr, ...(peer.ipBlock.except ? { except: [...peer.ipBlock.except] } : {}) } } : {}),
+    };
+}
 
 export interface Rule {
     from?: Peer[];
@@ -75,7 +98,7 @@ export function inNamespaces(namespaces: readonly string[], podLabels?: Labels):
 
 /** Cluster DNS (CoreDNS / kube-dns in kube-system, `k8s-app: kube-dns` on every target). */
 const DNS: Rule = {
-    to: [inNamespaces(["kube-system"], { "k8s-app": "kube-dns" })],
+    to: [inNamespaces([KUBERNETES_NAMESPACES.system], { "k8s-app": "kube-dns" })],
     ports: [
         { protocol: "UDP", port: PORTS.dns },
         { protocol: "TCP", port: PORTS.dns },
@@ -151,7 +174,7 @@ export interface MeshedNamespacePolicyArgs {
 
 /** The name of the mirror policy of the pods a selector selects: stable whatever the order of the config. */
 const mirrorName = (selector: ReadonlySelector) =>
-    `linkerd-mesh-opaque-${crypto
+    `${meshPolicies.mirrorPrefix}${crypto
         .createHash("sha256")
         .update(JSON.stringify(canonicalSelector(selector)))
         .digest("hex")
@@ -182,7 +205,8 @@ export function meshedNamespacePolicies(args: MeshedNamespacePolicyArgs): Networ
     const policies: NetworkPolicySpec[] = [];
     if (ingress.length > 0 || egress.length > 0) {
         policies.push({
-            name: "linkerd-mesh",
+            // The names the network preflight knows the mesh's own policies by (cluster/contract.json).
+            name: meshPolicies.name,
             namespace: args.namespace,
             spec: {
                 podSelector: {},
@@ -202,9 +226,9 @@ export function meshedNamespacePolicies(args: MeshedNamespacePolicyArgs): Networ
     const bySelector = new Map<string, { selector: LabelSelector; ingress: Rule[]; egress: Rule[] }>();
     for (const { direction, entry } of mirrors) {
         const key = JSON.stringify(entry.podSelector);
-        const group = bySelector.get(key) ?? { selector: asSpec<LabelSelector>(entry.podSelector), ingress: [], egress: [] };
-        if (direction === "Ingress") group.ingress.push({ ...(entry.from ? { from: asSpec<Peer[]>(entry.from) } : {}), ports: tcp(PORTS.proxyInbound) });
-        else group.egress.push({ ...(entry.to ? { to: asSpec<Peer[]>(entry.to) } : {}), ports: tcp(PORTS.proxyInbound) });
+        const group = bySelector.get(key) ?? { selector: selectorOf(entry.podSelector), ingress: [], egress: [] };
+        if (direction === "Ingress") group.ingress.push({ ...(entry.from ? { from: entry.from.map(peerOf) } : {}), ports: tcp(PORTS.proxyInbound) });
+        else group.egress.push({ ...(entry.to ? { to: entry.to.map(peerOf) } : {}), ports: tcp(PORTS.proxyInbound) });
         bySelector.set(key, group);
     }
     for (const group of [...bySelector.values()].sort((a, b) => mirrorName(a.selector).localeCompare(mirrorName(b.selector)))) {

@@ -25,6 +25,7 @@
  *   defaults and exemptions included.
  */
 import * as pulumi from "@pulumi/pulumi";
+import { objectLabels } from "./objects";
 
 export const ENFORCE_LABEL = "pod-security.kubernetes.io/enforce";
 
@@ -196,7 +197,7 @@ export function injectedPodProbe(args: InjectedPodProbeArgs): Record<string, unk
         kind: "Pod",
         metadata: {
             name: POD_SECURITY_CHECK.pod,
-            labels: { "app.kubernetes.io/name": POD_SECURITY_CHECK.pod, "app.kubernetes.io/part-of": "akko-mtls" },
+            labels: objectLabels({ appName: POD_SECURITY_CHECK.pod }),
             annotations: { "linkerd.io/inject": "disabled" },
         },
         spec: {

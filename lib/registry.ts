@@ -29,6 +29,7 @@ export const LINKERD_PROXY_VERSION = "v2.366.0";
 export const edgeOf = (chartVersion: string) => `edge-${chartVersion.replace(/^20/, "")}`;
 
 const linkerd = (chart: string): PinnedChart => ({ chart, version: LINKERD_CHART_VERSION, repository: LINKERD_EDGE_REPOSITORY });
+const pinned = (chart: PinnedChart): PinnedChart => chart;
 
 /** Every chart the program can install, by role. */
 export const CHARTS = {
@@ -38,7 +39,7 @@ export const CHARTS = {
     /** Linkerd's CNI plugin (the `cni` mode), same edge version. */
     linkerdCni: linkerd("linkerd2-cni"),
     /** cert-manager's chart versions carry the `v`. */
-    certManager: { chart: "cert-manager", version: "v1.21.1", repository: "https://charts.jetstack.io" } as PinnedChart,
+    certManager: pinned({ chart: "cert-manager", version: "v1.21.1", repository: "https://charts.jetstack.io" }),
 } as const;
 export type ChartRole = keyof typeof CHARTS;
 
@@ -211,6 +212,26 @@ export const LINKERD_OBJECTS = {
     controlPlaneDeployments: ["linkerd-identity", "linkerd-destination", "linkerd-proxy-injector"],
 } as const;
 
+/** Linkerd's annotations the program writes and the policy pack checks (linkerd2 edge-26.8.3 pkg/k8s/labels.go). */
+export const LINKERD_ANNOTATIONS = {
+    /** `enabled`, `disabled` or `ingress`: whether the injector adds a proxy. */
+    inject: "linkerd.io/inject",
+    /** A namespace's (or workload's) default inbound policy. */
+    defaultInboundPolicy: "config.linkerd.io/default-inbound-policy",
+} as const;
+
+/**
+ * The API versions of Linkerd's policy kinds the program writes (linkerd2 edge-26.8.3
+ * charts/linkerd-crds/templates/policy/: each kind's storage version).
+ */
+export const LINKERD_POLICY_API = {
+    Server: "policy.linkerd.io/v1beta3",
+    AuthorizationPolicy: "policy.linkerd.io/v1alpha1",
+    MeshTLSAuthentication: "policy.linkerd.io/v1alpha1",
+    NetworkAuthentication: "policy.linkerd.io/v1alpha1",
+} as const;
+export type LinkerdPolicyKind = keyof typeof LINKERD_POLICY_API;
+
 /** Namespaces the mesh itself uses. */
 export const NAMESPACES = {
     controlPlane: "linkerd",
@@ -219,6 +240,12 @@ export const NAMESPACES = {
     /** The maintenance Jobs' own namespace, which enforces Pod Security `restricted`. */
     maintenance: "linkerd-maintenance",
 } as const;
+
+/** Kubernetes' own namespaces; `kube-system` also runs cluster DNS and k3s' Traefik. */
+export const KUBERNETES_NAMESPACES = { system: "kube-system", public: "kube-public", nodeLease: "kube-node-lease" } as const;
+
+/** cert-manager's namespace in its install docs (the default of `certManager.namespace`). */
+export const CERT_MANAGER_NAMESPACE = "cert-manager";
 
 /**
  * Images of the maintenance Jobs, pinned by digest. The digests are the ones published for these

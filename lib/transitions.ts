@@ -5,6 +5,7 @@
  * call it with the previous outputs.
  */
 import type { MeshState } from "./meshLifecycle";
+import { CHARTS } from "./registry";
 import type { StackOutputValues } from "./stackOutputs";
 
 /** What the last deployment's outputs say, as far as transitions are concerned. */
@@ -21,7 +22,8 @@ export interface PreviousDeployment {
 export interface TransitionSettings {
     readonly mtls: { readonly enabled: boolean };
     readonly identity: { readonly issuer: { readonly mode: "static" | "certManager" } };
-    readonly certManager: { readonly install: boolean };
+    /** `namespace`: where this stack installs cert-manager (the stack's `certManager.namespace`). */
+    readonly certManager: { readonly install: boolean; readonly namespace: string };
 }
 
 export interface Refusal {
@@ -77,7 +79,8 @@ export function transitionNotices(settings: TransitionSettings, previous: Previo
         notices.push(
             "cert-manager, installed by this stack, stays in the cluster: Pulumi forgets it but does not delete it, because " +
                 "other Certificates may rely on it. Remove it by hand only if nothing does: " +
-                "`kubectl delete namespace cert-manager` (its CRDs stay until `kubectl delete crd -l app.kubernetes.io/instance=cert-manager`).",
+                `\`kubectl delete namespace ${settings.certManager.namespace}\` (its CRDs stay until ` +
+                `\`kubectl delete crd -l app.kubernetes.io/instance=${CHARTS.certManager.chart}\`, the Helm release being named after the chart).`,
         );
     }
     return notices;

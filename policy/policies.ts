@@ -15,7 +15,8 @@ import type {
     StackValidationPolicy,
 } from "@pulumi/policy";
 import { ISSUER_LIFETIME_HOURS, issuerLifetimeProblem } from "../lib/issuerLifetimes";
-import { CHARTS, LINKERD_DEFAULT_OPAQUE_PORTS, PORTS } from "../lib/registry";
+import { PROGRAM_RESOURCES } from "../lib/objects";
+import { CHARTS, LINKERD_ANNOTATIONS, LINKERD_DEFAULT_OPAQUE_PORTS, LINKERD_OBJECTS, PORTS } from "../lib/registry";
 
 /**
  * The pack's policies report every violation before they return (the SDK also allows a promise):
@@ -30,6 +31,10 @@ export interface StackPolicy extends StackValidationPolicy {
 type Policy = ResourcePolicy | StackPolicy;
 
 export const PROXY_INBOUND_PORT = PORTS.proxyInbound;
+/** The annotation that asks for (or refuses) a proxy. */
+const INJECT = LINKERD_ANNOTATIONS.inject;
+/** The identity issuer's Certificate (cert-manager mode): named as the Secret identity reads. */
+const ISSUER = LINKERD_OBJECTS.issuerSecret;
 
 /** Every chart the program installs (lib/registry.ts): each must be pinned to an exact version. */
 const PINNED_CHARTS: string[] = Object.values(CHARTS).map((c) => c.chart);
@@ -59,8 +64,10 @@ const configSchema = {
 } as const;
 
 function meshedNamespaces(resources: PolicyResource[], config: MeshPolicyConfig): string[] {
-    const mesh = resources.find((r) => r.type === "akko:mtls:MtlsMesh");
-    return [...new Set([...((mesh?.props.meshedNamespaces as string[] | undefined) ?? []), ...(config.meshedNamespaces ?? [])])];
+    const mesh = resources.find((r) => r.type === PROGRAM_RESOURCES.meshType);
+    const recorded: unknown = mesh?.props[PROGRAM_RESOURCES.meshedNamespacesInput];
+    const names = Array.isArray(recorded) ? recorded.filter((n): n is string => typeof n === "string") : [];
+    return [...new Set([...names, ...(config.meshedNamespaces ?? [])])];
 }
 
 /** Go duration ("48h0m0s", "90m") in hours. */
@@ -73,20 +80,20 @@ export function durationHours(duration: string): number {
 
 export const meshedNamespacesInjected: StackPolicy = {
     name: "meshed-namespaces-injected",
-    description: "Every namespace in mtls.namespaces carries linkerd.io/inject: enabled.",
+    description: `Every namespace in mtls.namespaces carries ${INJECT}: enabled.`,
     configSchema,
     validateStack: (args, reportViolation) => {
         const patches = args.resources.filter((r) => r.type === "kubernetes:core/v1:NamespacePatch" || r.type === "kubernetes:core/v1:Namespace");
         for (const namespace of meshedNamespaces(args.resources, args.getConfig<MeshPolicyConfig>())) {
-            const annotated = patches.some((p) => p.props.metadata?.name === namespace && p.props.metadata?.annotations?.["linkerd.io/inject"] === "enabled");
-            if (!annotated) reportViolation(`Meshed namespace ${namespace} is not annotated linkerd.io/inject: enabled: its pods would start without proxies.`);
+            const annotated = patches.some((p) => p.props.metadata?.name === namespace && p.props.metadata?.annotations?.[INJECT] === "enabled");
+            if (!annotated) reportViolation(`Meshed namespace ${namespace} is not annotated ${INJECT}: enabled: its pods would start without proxies.`);
         }
     },
 };
 
 export const noInjectionOptOut: StackPolicy = {
     name: "no-injection-opt-out",
-    description: "No workload in a meshed namespace opts out of injection (linkerd.io/inject: disabled) unless allow-listed.",
+    description: `No workload in a meshed namespace opts out of injection (${INJECT}: disabled) unless allow-listed.`,
     configSchema,
     validateStack: (args, reportViolation) => {
         const config = args.getConfig<MeshPolicyConfig>();
@@ -95,11 +102,11 @@ export const noInjectionOptOut: StackPolicy = {
             const template = WORKLOAD_TYPES[resource.type]?.(resource.props);
             const namespace = resource.props.metadata?.namespace;
             if (!template || !meshed.includes(namespace)) continue;
-            const optOut = template.metadata?.annotations?.["linkerd.io/inject"] === "disabled";
+            const optOut = template.metadata?.annotations?.[INJECT] === "disabled";
             const workload = `${namespace}/${resource.props.metadata?.name}`;
             if (optOut && !(config.allowedOptOuts ?? []).includes(workload)) {
                 reportViolation(
-                    `${resource.type.split(":").pop()} ${workload} opts out of the mesh (linkerd.io/inject: disabled); allow-list it in allowedOptOuts if it must.`,
+                    `${resource.type.split(":").pop()} ${workload} opts out of the mesh (${INJECT}: disabled); allow-list it in allowedOptOuts if it must.`,
                     resource.urn,
                 );
             }
@@ -126,21 +133,24 @@ export const identityIssuerP256: ResourcePolicy = {
         `(lib/issuerLifetimes.ts): ${ISSUER_LIFETIME_HOURS.certManager.min}–${ISSUER_LIFETIME_HOURS.certManager.max} h from cert-manager, ` +
         `${ISSUER_LIFETIME_HOURS.static.min}–${ISSUER_LIFETIME_HOURS.static.max} h static.`,
     validateResource: (args, reportViolation) => {
-        if (args.type === "kubernetes:cert-manager.io/v1:Certificate" && args.props.metadata?.name === "linkerd-identity-issuer") {
+        if (args.type === "kubernetes:cert-manager.io/v1:Certificate" && args.props.metadata?.name === ISSUER) {
             const spec = args.props.spec ?? {};
             if (spec.privateKey?.algorithm !== "ECDSA" || spec.privateKey?.size !== 256) {
-                reportViolation(`linkerd-identity-issuer must use an ECDSA P-256 key, not ${JSON.stringify(spec.privateKey)}.`);
+                reportViolation(`${ISSUER} must use an ECDSA P-256 key, not ${JSON.stringify(spec.privateKey)}.`);
             }
-            if (spec.isCA !== true) reportViolation("linkerd-identity-issuer must be a CA (isCA: true).");
+            if (spec.isCA !== true) reportViolation(`${ISSUER} must be a CA (isCA: true).`);
             const hours = durationHours(spec.duration ?? "2160h"); // cert-manager's default is 90 days
             const problem = issuerLifetimeProblem("certManager", hours);
-            if (problem) reportViolation(`linkerd-identity-issuer's duration ${spec.duration ?? "(cert-manager's default 2160h)"} ${problem}.`);
+            if (problem) reportViolation(`${ISSUER}'s duration ${spec.duration ?? "(cert-manager's default 2160h)"} ${problem}.`);
         }
-        if (args.type === "tls:index/locallySignedCert:LocallySignedCert" && /identity-issuer-cert$/.test(args.name)) {
+        if (
+            args.type === "tls:index/locallySignedCert:LocallySignedCert" &&
+            args.name.endsWith(`${PROGRAM_RESOURCES.identityIssuer}-${PROGRAM_RESOURCES.issuerCert}`)
+        ) {
             const problem = issuerLifetimeProblem("static", args.props.validityPeriodHours);
             if (problem) reportViolation(`The static identity issuer's validityPeriodHours ${args.props.validityPeriodHours} ${problem}.`);
         }
-        if (args.type === "tls:index/privateKey:PrivateKey" && /identity-issuer-key$/.test(args.name)) {
+        if (args.type === "tls:index/privateKey:PrivateKey" && args.name.endsWith(`${PROGRAM_RESOURCES.identityIssuer}-${PROGRAM_RESOURCES.issuerKey}`)) {
             if (args.props.algorithm !== "ECDSA" || args.props.ecdsaCurve !== "P256") {
                 reportViolation(`The identity issuer key must be ECDSA P256, not ${args.props.algorithm} ${args.props.ecdsaCurve ?? ""}.`);
             }
@@ -157,9 +167,9 @@ export const noClusterCaIssuer: ResourcePolicy = {
         if (args.type === "kubernetes:cert-manager.io/v1:ClusterIssuer" && args.props.spec?.ca) {
             reportViolation(`ClusterIssuer ${args.props.metadata?.name} is a CA: every namespace editor could have it sign a CA certificate.`);
         }
-        if (args.type === "kubernetes:cert-manager.io/v1:Certificate" && args.props.metadata?.name === "linkerd-identity-issuer") {
+        if (args.type === "kubernetes:cert-manager.io/v1:Certificate" && args.props.metadata?.name === ISSUER) {
             const kind = args.props.spec?.issuerRef?.kind ?? "Issuer";
-            if (kind !== "Issuer") reportViolation(`linkerd-identity-issuer must come from a namespaced Issuer, not a ${kind}.`);
+            if (kind !== "Issuer") reportViolation(`${ISSUER} must come from a namespaced Issuer, not a ${kind}.`);
         }
     },
 };

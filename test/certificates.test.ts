@@ -119,6 +119,11 @@ describe("certificates the program generates (real X.509)", () => {
         assert.deepEqual(linkerdCheckIdentity({ ...issuerSecret, "tls.crt": issuer.toString() }), ["issuer cert is issued by the trust anchor"]);
     });
 
+    // The proxies verify with rustls-webpki 0.103.13 (linkerd2-proxy v2.366.0 Cargo.lock; outbound
+    // linkerd/meshtls/src/creds/verify.rs, inbound creds/store.rs WebPkiClientVerifier), whose
+    // src/verify_cert.rs `check_basic_constraints` refuses a path with more CA certificates below an
+    // issuer than its pathLenConstraint (`sub_ca_count > len`: 2 > 1 at the intermediate here), as
+    // the RFC 5280 oracle below does (components/intermediateCa.ts INTERMEDIATE_MAX_PATH_LENGTH).
     it("proxies verify a leaf the issuer signs (leaf, issuer, intermediate → anchor); a CA anyone made below the issuer is refused", async () => {
         const issuerCa = { certPem: issuer.toString(), privateKeyPem: issuerSecret["tls.key"] };
         const leaf = await signBelow(issuerCa, "web.akko.serviceaccount.identity.linkerd.cluster.local", false);

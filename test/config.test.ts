@@ -76,7 +76,7 @@ const BAD_CONFIGS: BadConfig[] = [
         key: "akko-mtls:linkerd.controllerReplicas",
         allowed: /at least 3/,
     },
-    { why: "zero replicas", overrides: { "linkerd.controllerReplicas": 0 }, key: "akko-mtls:linkerd.controllerReplicas", allowed: />=1/ },
+    { why: "zero replicas", overrides: { "linkerd.controllerReplicas": 0 }, key: "akko-mtls:linkerd.controllerReplicas", allowed: /at least 1\b/ },
     {
         why: "not a quantity",
         overrides: { "linkerd.proxy.resources.memory.request": "lots" },
@@ -100,7 +100,7 @@ const BAD_CONFIGS: BadConfig[] = [
         why: "zero warning days",
         overrides: { "identity.trustAnchor.expiryWarningDays": 0 },
         key: "akko-mtls:identity.trustAnchor.expiryWarningDays",
-        allowed: />=1/,
+        allowed: /at least 1\b/,
     },
     {
         why: "unknown iptables mode",
@@ -154,14 +154,19 @@ const BAD_CONFIGS: BadConfig[] = [
         key: "akko-mtls:rotationJob.issuerMinHoursLeft",
         allowed: /below the issuer's renewBeforeHours \(25\)/,
     },
-    { why: "rotation window past midnight", overrides: { "rotationJob.windowStartHour": 24 }, key: "akko-mtls:rotationJob.windowStartHour", allowed: /<=23/ },
+    {
+        why: "rotation window past midnight",
+        overrides: { "rotationJob.windowStartHour": 24 },
+        key: "akko-mtls:rotationJob.windowStartHour",
+        allowed: /at most 23\b/,
+    },
     {
         why: "unknown rotation phase",
         overrides: { "identity.trustAnchor.rotationPhase": 4 },
         key: "akko-mtls:identity.trustAnchor.rotationPhase",
         allowed: /.+/,
     },
-    { why: "generation zero", overrides: { "identity.trustAnchor.generation": 0 }, key: "akko-mtls:identity.trustAnchor.generation", allowed: />=1/ },
+    { why: "generation zero", overrides: { "identity.trustAnchor.generation": 0 }, key: "akko-mtls:identity.trustAnchor.generation", allowed: /at least 1\b/ },
     {
         why: "a namespace listed twice",
         overrides: { "mtls.namespaces": ["akko", "spark", "akko"] },
@@ -175,20 +180,20 @@ const BAD_CONFIGS: BadConfig[] = [
         key: "akko-mtls:mtls.namespaces[0]",
         allowed: /system or mesh namespace/,
     },
-    { why: "no meshed namespace", overrides: { "mtls.namespaces": [] }, key: "akko-mtls:mtls.namespaces", allowed: />=1/ },
+    { why: "no meshed namespace", overrides: { "mtls.namespaces": [] }, key: "akko-mtls:mtls.namespaces", allowed: /at least 1\b/ },
 
     // Maxima: validities and timeouts a provider or Kubernetes cannot hold, and safe integers only.
     {
         why: "a 10,000,000 h anchor (overflows the tls provider's duration)",
         overrides: { "identity.trustAnchor.validityHours": 10_000_000 },
         key: "akko-mtls:identity.trustAnchor.validityHours",
-        allowed: /<=175200/,
+        allowed: /at most 175200\b/,
     },
     {
         why: "a 2^53 h anchor (not a safe integer)",
         overrides: { "identity.trustAnchor.validityHours": 2 ** 53 },
         key: "akko-mtls:identity.trustAnchor.validityHours",
-        allowed: /Too big/,
+        allowed: /must be an integer [0-9]+–[0-9]+: 2\^53 and beyond/,
     },
     {
         why: "a static issuer of 200,000 h",
@@ -200,7 +205,7 @@ const BAD_CONFIGS: BadConfig[] = [
         why: "a static renewal window of 1,000,000 h",
         overrides: { "identity.issuer.static.renewBeforeHours": 1_000_000 },
         key: "akko-mtls:identity.issuer.static.renewBeforeHours",
-        allowed: /<=175200/,
+        allowed: /at most 175200\b/,
     },
     {
         why: "a cert-manager issuer of 1,000,000 h",
@@ -212,38 +217,55 @@ const BAD_CONFIGS: BadConfig[] = [
         why: "a cert-manager renewal of 1,000,000 h",
         overrides: { "identity.issuer.certManager.renewBeforeHours": 1_000_000 },
         key: "akko-mtls:identity.issuer.certManager.renewBeforeHours",
-        allowed: /<=175200/,
+        allowed: /at most 175200\b/,
     },
     {
         why: "an issuer alert threshold of 1,000,000 h",
         overrides: { "rotationJob.issuerMinHoursLeft": 1_000_000 },
         key: "akko-mtls:rotationJob.issuerMinHoursLeft",
-        allowed: /<=175200/,
+        allowed: /at most 175200\b/,
     },
     {
         why: "a restart timeout over an hour",
         overrides: { "rotationJob.rolloutTimeoutSeconds": 3601, "rotationJob.deadlineMinutes": 120 },
         key: "akko-mtls:rotationJob.rolloutTimeoutSeconds",
-        allowed: /<=3600/,
+        allowed: /at most 3600\b/,
     },
     {
         why: "the largest safe integer as a restart timeout",
         overrides: { "rotationJob.rolloutTimeoutSeconds": Number.MAX_SAFE_INTEGER },
         key: "akko-mtls:rotationJob.rolloutTimeoutSeconds",
-        allowed: /<=3600/,
+        allowed: /at most 3600\b/,
     },
     {
         why: "a 2^53 restart timeout (not a safe integer)",
         overrides: { "rotationJob.rolloutTimeoutSeconds": 2 ** 53 },
         key: "akko-mtls:rotationJob.rolloutTimeoutSeconds",
-        allowed: /Too big/,
+        allowed: /must be an integer [0-9]+–[0-9]+: 2\^53 and beyond/,
     },
-    { why: "a Job deadline over a day", overrides: { "rotationJob.deadlineMinutes": 1441 }, key: "akko-mtls:rotationJob.deadlineMinutes", allowed: /<=1440/ },
+    {
+        why: "an issuer alert threshold of 0 h (zod's 'Too small' before)",
+        overrides: { "rotationJob.issuerMinHoursLeft": 0 },
+        key: "akko-mtls:rotationJob.issuerMinHoursLeft",
+        allowed: /must be at least 1: the daily check alerts when fewer hours than this are left on the issuer/,
+    },
+    {
+        why: "a window of 0 h: the bound and what the key takes, in words",
+        overrides: { "rotationJob.windowHours": 0 },
+        key: "akko-mtls:rotationJob.windowHours",
+        allowed: /^must be at least 1 \(integer 1–24\)$/,
+    },
+    {
+        why: "a Job deadline over a day",
+        overrides: { "rotationJob.deadlineMinutes": 1441 },
+        key: "akko-mtls:rotationJob.deadlineMinutes",
+        allowed: /at most 1440\b/,
+    },
     {
         why: "an anchor threshold of 100,000 days",
         overrides: { "rotationJob.anchorMinDaysLeft": 100_000 },
         key: "akko-mtls:rotationJob.anchorMinDaysLeft",
-        allowed: /<=7300/,
+        allowed: /at most 7300\b/,
     },
 
     // Zero resources: a zero limit kills the container.
@@ -1131,5 +1153,42 @@ describe("a suggested fix is itself valid (issue 17)", () => {
             }
         }
         assert.ok(applied >= 18, `${applied} suggestions applied`);
+    });
+});
+
+describe("a colon typed for a dot: `pulumi config set --path mtls:enabled true` (issue 19)", () => {
+    const registered = (run: Awaited<ReturnType<typeof runProgram>>) => run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
+
+    it("is refused by the program itself, with the command that stores the key meant, before anything is registered", async () => {
+        // What the CLI stores for `pulumi config set --path mtls:enabled true`: key `enabled` of a namespace `mtls`.
+        const run = await runProgram({ stack: "netcup", config: { ...readStackConfig("netcup"), "mtls:enabled": "true" } });
+        assert.ok(run.error instanceof ConfigError, String(run.error));
+        assert.deepEqual(
+            run.error.problems.map((p) => p.key),
+            ["mtls:enabled"],
+        );
+        assert.match(run.error.message, /which nothing reads .*Fix: pulumi config rm mtls:enabled && pulumi config set --path mtls\.enabled true$/m);
+        assert.deepEqual(registered(run), [], "nothing registered");
+    });
+
+    it("an object under such a key: one command per leaf; a secret one: the value is never shown", async () => {
+        const config = {
+            ...readStackConfig("netcup"),
+            "mtls:namespaceOptions": JSON.stringify({ akko: { denyIngress: false } }),
+            "viz:dashboard": JSON.stringify({ ingress: { host: "dash-s3cr3t.example.org" } }),
+        };
+        const run = await runProgram({ stack: "netcup", config, secretKeys: ["viz:dashboard"] });
+        assert.ok(run.error instanceof ConfigError, String(run.error));
+        assert.match(
+            run.error.message,
+            /mtls:namespaceOptions: .*pulumi config rm mtls:namespaceOptions && pulumi config set --path mtls\.namespaceOptions\.akko\.denyIngress false$/m,
+        );
+        assert.match(run.error.message, /viz:dashboard: .*pulumi config rm viz:dashboard && pulumi config set --secret --path viz\.dashboard <value>$/m);
+        assert.doesNotMatch(run.error.message, /s3cr3t/);
+    });
+
+    it("other namespaces (a provider's `kubernetes:context`) are left alone", async () => {
+        const run = await runProgram({ stack: "netcup", config: { ...readStackConfig("netcup"), "kubernetes:context": "other" } });
+        assert.equal(run.error, undefined, String(run.error));
     });
 });

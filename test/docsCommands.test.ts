@@ -11,6 +11,7 @@ import { z } from "zod";
 import { configObject } from "../config/schema";
 import { parsePropertyPath } from "../config/configPath";
 import * as os from "node:os";
+import { spawnSync } from "node:child_process";
 import { plan, SAMPLE_PREVIOUS } from "../tools/cli/plan";
 import { PROJECT_ROOT } from "../tools/mockRuntime";
 import { isStackOutput, isTrustOutput } from "../lib/stackOutputs";
@@ -158,5 +159,95 @@ describe("the docs' commands", function () {
         // The same helper parses every tool's options (tools/cli/args.ts).
         assert.equal(bad.status, 2, "bench");
         assert.equal(bad.stderr.trim().split("\n").length, 2, `bench: one line and a pointer to --help:\n${bad.stderr}`);
+    });
+});
+
+describe("the runbook's listing of CA certificates minted through the old anchor ClusterIssuers (issue 17)", () => {
+    /** The jq program of the runbook's command, in each language: the same command in both. */
+    const programOf = (file: string) => {
+        const line = commands().find((c) => c.file === file && c.line.startsWith("kubectl get certificates,certificaterequests -A -o json | jq -r '"));
+        assert.ok(line, `${file} lists the CA certificates the anchor ClusterIssuers issued`);
+        return line.line.slice(line.line.indexOf("jq -r '") + "jq -r '".length, line.line.lastIndexOf("'"));
+    };
+
+    const object = (kind: string, namespace: string, name: string, spec: Record<string, unknown>, annotations: Record<string, string> = {}) => ({
+        apiVersion: "cert-manager.io/v1",
+        kind,
+        metadata: { namespace, name, annotations },
+        spec,
+    });
+    const anchor = (generation: number) => ({ kind: "ClusterIssuer", name: `linkerd-trust-anchor-g${generation}`, group: "cert-manager.io" });
+    // What `kubectl get certificates,certificaterequests -A -o json` prints: a List of both kinds.
+    const listing = {
+        apiVersion: "v1",
+        kind: "List",
+        items: [
+            // The program's own identity issuer, through the anchor ClusterIssuer before the migration: expected.
+            object("Certificate", "linkerd", "linkerd-identity-issuer", { isCA: true, issuerRef: anchor(1) }),
+            object(
+                "CertificateRequest",
+                "linkerd",
+                "linkerd-identity-issuer-3",
+                { isCA: true, issuerRef: anchor(1) },
+                { "cert-manager.io/certificate-name": "linkerd-identity-issuer" },
+            ),
+            // A namespace editor's CA: rogue, as a request and as a Certificate.
+            object("CertificateRequest", "team-a", "mint", { isCA: true, issuerRef: anchor(2) }),
+            object("Certificate", "team-b", "ca", { isCA: true, issuerRef: anchor(1) }),
+            // Another request in linkerd that is not the issuer's Certificate's.
+            object("CertificateRequest", "linkerd", "extra", { isCA: true, issuerRef: anchor(1) }),
+            // Not CAs, or not from the anchor: a leaf from the anchor, a CA from another ClusterIssuer or from a namespaced Issuer of that name.
+            object("CertificateRequest", "team-a", "leaf", { isCA: false, issuerRef: anchor(1) }),
+            object("CertificateRequest", "team-a", "leaf-default", { issuerRef: anchor(1) }),
+            object("CertificateRequest", "team-a", "other-ca", { isCA: true, issuerRef: { kind: "ClusterIssuer", name: "letsencrypt" } }),
+            object("CertificateRequest", "team-a", "namespaced", { isCA: true, issuerRef: { kind: "Issuer", name: "linkerd-trust-anchor-g1" } }),
+        ],
+    };
+
+    for (const file of ["rotation.md", "rotation.fr.md"]) {
+        it(`${file}: lists exactly the CA certificates and requests from linkerd-trust-anchor-g* but the identity issuer's (jq run on a listing)`, function () {
+            if (spawnSync("jq", ["--version"]).status !== 0) this.skip();
+            const run = spawnSync("jq", ["-r", programOf(`docs/admin/${file}`)], { input: JSON.stringify(listing), encoding: "utf8" });
+            assert.equal(run.status, 0, run.stderr);
+            assert.deepEqual(run.stdout.trim().split("\n"), [
+                "CertificateRequest team-a/mint linkerd-trust-anchor-g2",
+                "Certificate team-b/ca linkerd-trust-anchor-g1",
+                "CertificateRequest linkerd/extra linkerd-trust-anchor-g1",
+            ]);
+        });
+    }
+
+    it("both languages give the same command", () => {
+        assert.equal(programOf("docs/admin/rotation.fr.md"), programOf("docs/admin/rotation.md"));
+    });
+});
+
+describe("k3d clusters the docs create run a k3s image the k3d preset fits (issue 18)", () => {
+    /**
+     * Whether a rancher/k3s image puts `/var/lib/rancher/k3s/data/cni` first on its PATH, where the
+     * k3d preset writes the CNI plugin (config/presets.ts K3S_CNI: since v1.31.7 and v1.32.3), on a
+     * Kubernetes the charts support (>= 1.31).
+     */
+    const fits = (image: string) => {
+        const m = /^rancher\/k3s:v1\.(\d+)\.(\d+)-k3s\d+$/.exec(image);
+        if (!m) return false;
+        const [minor, patch] = [Number(m[1]), Number(m[2])];
+        return (minor === 31 && patch >= 7) || (minor === 32 && patch >= 3) || minor >= 33;
+    };
+
+    it("the rule: v1.31.6 and v1.32.2 keep the plugins in /bin, v1.31.7, v1.32.3 and later do not", () => {
+        assert.deepEqual(["rancher/k3s:v1.30.14-k3s1", "rancher/k3s:v1.31.6-k3s1", "rancher/k3s:v1.32.2-k3s1", "rancher/k3s:latest"].filter(fits), []);
+        assert.ok(["rancher/k3s:v1.31.7-k3s1", "rancher/k3s:v1.32.3-k3s1", "rancher/k3s:v1.34.1-k3s1"].every(fits));
+    });
+
+    it("every `k3d cluster create` of the README and docs pins such an image", () => {
+        const creates: string[] = [];
+        for (const file of ["README.md", ...markdownFiles("docs")]) {
+            const text = fs.readFileSync(path.join(PROJECT_ROOT, file), "utf8");
+            for (const [line] of text.matchAll(/k3d cluster create[^`\n]*/g)) creates.push(`${file}: ${line}`);
+        }
+        assert.ok(creates.length >= 5, creates.join("\n"));
+        const unpinned = creates.filter((c) => !fits(/--image (\S+)/.exec(c)?.[1] ?? ""));
+        assert.deepEqual(unpinned, []);
     });
 });

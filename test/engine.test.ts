@@ -14,7 +14,6 @@ import { AMBIENT_KUBECONFIG } from "../components/mtlsMesh";
 import { gatewayApiVersionProblem } from "../components/gatewayApi";
 import { awaitCaBundle, retainAndReadopt, retainCustomResourceDefinitions } from "../components/transforms";
 import { ConfigError } from "../config";
-import { keepConfigSecrets, markSecrets, secretConfigStrings } from "../config/secrets";
 import { planMesh, readPreviousMesh } from "../lib/meshLifecycle";
 import { defaultCluster, dependsOn, kubernetesObjects, ofType, one, ProgramRun, PROJECT_ROOT, ProviderState, UNKNOWN } from "../tools/mockRuntime";
 import { GATEWAY_API } from "../lib/registry";
@@ -455,7 +454,11 @@ describe("config transitions that would cut traffic are refused, with the safe p
     }
 
     it("the same switch is fine once the mesh is off", () => {
-        const settings = { mtls: { enabled: true }, identity: { issuer: { mode: "certManager" as const } }, certManager: { install: true } };
+        const settings = {
+            mtls: { enabled: true },
+            identity: { issuer: { mode: "certManager" as const } },
+            certManager: { install: true, namespace: "cert-manager" },
+        };
         const off = readPreviousDeployment({ identityIssuerMode: "static" }, { phase: "off", namespaces: [], mode: "permissive" });
         assert.deepEqual(refusedTransitions(settings, off), []);
     });
@@ -559,9 +562,6 @@ describe("errors a person can act on; secret config stays secret", () => {
         assert.ok(one(run, CHART, "akko-viz-chart").secretPaths.includes("values.prometheusUrl"));
         const plain = await runStackOk("eks", overrides);
         assert.deepEqual(one(plain, "kubernetes:core/v1:Namespace", "akko-viz-namespace").secretPaths, [], "not secret unless marked");
-        assert.deepEqual(secretConfigStrings({ viz: { a: "abcd", b: ["efgh", "no"] }, mtls: { c: "ijkl" } }, ["viz"]).sort(), ["abcd", "efgh"]);
-        assert.equal(markSecrets({ a: "x-abcd-y", b: "z" }, ["abcd"]).changed, true);
-        assert.equal(keepConfigSecrets(["abcd"])({ type: "t", name: "n", custom: true, props: { a: "zzz" }, opts: {} }), undefined);
     });
 });
 

@@ -12,6 +12,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { MESH_CHECK_SCRIPT_PATH } from "../components/meshMaintenance";
 import { certRequestOutputs, locallySignedCertOutputs, privateKeyOutputs, selfSignedCertOutputs } from "../tools/mockTls";
+import type { VariableName } from "../cluster/contract.cjs";
 import type { PodSecurityConfiguration } from "./podSecurityAdmission.cjs";
 
 /** Pod Security admission for the fake kubectl (plain Node, required by path). */
@@ -306,8 +307,43 @@ export interface Cluster {
     measureMemory?: boolean;
     /** Heap limit of the script's node, MiB. */
     heapMiB?: number;
-    env?: Record<string, string>;
+    /** The Job's environment over {@link SCRIPT_ENV}; undefined takes a variable out. */
+    env?: Record<string, string | undefined>;
 }
+
+/**
+ * A valid value for every variable of the contract (cluster/contract.json) but those that name what a
+ * test asks of the script (the new anchor, the strict namespaces, the network posture, the Pod Security
+ * probe): each test sets those itself, and a test of a missing value takes one out.
+ */
+export const SCRIPT_ENV: Partial<Record<VariableName, string>> = {
+    TASKS: "certificates,restarts",
+    LINKERD_NAMESPACE: "linkerd",
+    ISSUER_SOURCE: JSON.stringify({ kind: "configmap", name: "linkerd-identity-issuer-certificate", key: "tls.crt" }),
+    TRUST_ROOTS_CONFIGMAP: "linkerd-identity-trust-roots",
+    MAX_CONCURRENT_RESTARTS: "1",
+    ROLLOUT_TIMEOUT_SECONDS: "60",
+    DEADLINE_SECONDS: "3000",
+    PAGE_SIZE: "250",
+    MAX_PAGE_BYTES: String(4 * 1024 * 1024),
+    MAX_PAGES: "1000",
+    KUBECTL_TIMEOUT_SECONDS: "2",
+    MESHED_NAMESPACES: "akko",
+    UNMESHED_NAMESPACES: "",
+    EXPECTED_INBOUND_POLICY: "{}",
+    EXPECTED_ANNOTATIONS: "{}",
+    INGRESS: "",
+    PROXY_VERSION: "",
+    MAX_VERSION_RESTARTS: "10",
+    CONTROL_PLANE_DEPLOYMENTS: "linkerd-identity,linkerd-destination,linkerd-proxy-injector",
+    CONTROL_PLANE_DIGEST: "",
+    ISSUER_MIN_HOURS_LEFT: "24",
+    ANCHOR_MIN_DAYS_LEFT: "60",
+    INTERMEDIATE_MIN_HOURS_LEFT: "720",
+    PROBE_AUTHORIZATIONS: "[]",
+    INGRESS_MESHED: "true",
+    IDENTITY_RELOAD_WAIT_SECONDS: "180",
+};
 
 export interface Result {
     status: number | null;
@@ -414,28 +450,22 @@ export function runScript(cluster: Cluster, dir?: string): Result {
         const result = spawnSync(process.execPath, [...nodeOptions, MESH_CHECK_SCRIPT_PATH], {
             encoding: "utf8",
             ...(cluster.timeoutSeconds ? { timeout: cluster.timeoutSeconds * 1000, killSignal: "SIGKILL" as const } : {}),
-            env: {
-                PATH: `${bin}:${process.env.PATH}`,
-                FAKE_KUBE_DIR: dir,
-                ISSUER_SOURCE: JSON.stringify(
-                    cluster.issuerSource === "certificate"
-                        ? { kind: "certificate", name: "linkerd-identity-issuer" }
-                        : { kind: "configmap", name: "linkerd-identity-issuer-certificate", key: "tls.crt" },
-                ),
-                MESHED_NAMESPACES: Object.keys(cluster.pods ?? { akko: [] }).join(","),
-                ISSUER_MIN_HOURS_LEFT: "24",
-                ANCHOR_MIN_DAYS_LEFT: "60",
-                MAX_CONCURRENT_RESTARTS: "1",
-                ROLLOUT_TIMEOUT_SECONDS: "60",
-                KUBECTL_TIMEOUT_SECONDS: "2",
-                TASKS: "certificates,restarts",
-                PAGE_SIZE: "250",
-                MAX_PAGE_BYTES: String(4 * 1024 * 1024),
-                MAX_PAGES: "1000",
-                ...cluster.env,
-                // The Job's /dev/termination-log, here.
-                TERMINATION_MESSAGE_PATH: path.join(dir, "termination-log"),
-            },
+            env: Object.fromEntries(
+                Object.entries({
+                    PATH: `${bin}:${process.env.PATH}`,
+                    FAKE_KUBE_DIR: dir,
+                    ...SCRIPT_ENV,
+                    ISSUER_SOURCE: JSON.stringify(
+                        cluster.issuerSource === "certificate"
+                            ? { kind: "certificate", name: "linkerd-identity-issuer" }
+                            : { kind: "configmap", name: "linkerd-identity-issuer-certificate", key: "tls.crt" },
+                    ),
+                    MESHED_NAMESPACES: Object.keys(cluster.pods ?? { akko: [] }).join(","),
+                    ...cluster.env,
+                    // The Job's /dev/termination-log, here.
+                    TERMINATION_MESSAGE_PATH: path.join(dir, "termination-log"),
+                }).filter((entry): entry is [string, string] => entry[1] !== undefined),
+            ),
         });
         const raw = fs.readFileSync(path.join(dir, "calls.log"), "utf8").split("\n").filter(Boolean);
         const calls = raw.map((call) => call.replace(/ --request-timeout=\d+s$/, ""));

@@ -7,7 +7,7 @@ import { strict as assert } from "node:assert";
 import { anchor, Ca, Cluster, issuer, outOfTime, pod, restarts, runScript } from "./fakeCluster";
 import { ofType, ProgramRun } from "../tools/mockRuntime";
 import { runStackOk } from "./helpers";
-import { scriptMemoryBudget } from "../components/meshMaintenance";
+import { scriptMemoryBudget } from "../lib/maintenancePlan";
 
 const MIB = 2 ** 20;
 

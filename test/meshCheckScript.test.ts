@@ -92,7 +92,7 @@ describe("mesh-check.mjs: certificates", () => {
                 env: { TASKS: tasks, SIGNING_ANCHOR_SHA256: "A".repeat(64) },
             });
             assert.equal(result.status, 2, tasks);
-            assert.match(result.stderr, /restart workloads: TASKS must include certificates/);
+            assert.match(result.stderr, /TASKS names .*which restart workloads, without certificates/);
             assert.deepEqual(result.calls, [], "nothing asked of the cluster");
         }
     });
@@ -657,10 +657,16 @@ describe("mesh-check.mjs: bounded in time and memory", () => {
 
     it("the page budget and the page bound must be given: no silent default", async () => {
         for (const name of ["MAX_PAGE_BYTES", "MAX_PAGES"]) {
-            const result = runScript({ issuer: await issuer(a), bundle: [a], env: { [name]: "" } });
-            assert.equal(result.status, 2, name);
-            assert.match(result.stderr, new RegExp(`${name} must be set to a positive whole number`));
-            assert.deepEqual(result.calls, []);
+            for (const [value, message] of [
+                [undefined, `${name} is not set`],
+                ["", `${name} must be a positive whole number`],
+                ["0", `${name} must be a positive whole number`],
+            ] as const) {
+                const result = runScript({ issuer: await issuer(a), bundle: [a], env: { [name]: value } });
+                assert.equal(result.status, 2, `${name}=${value}`);
+                assert.match(result.stderr, new RegExp(message));
+                assert.deepEqual(result.calls, []);
+            }
         }
     });
 
@@ -827,7 +833,7 @@ describe("mesh-check.mjs: evidence for rotation phases", () => {
         assert.match(notDeployed.stderr, /not in the live trust bundle: phase 2 is not deployed/);
         const misconfigured = runScript({ issuer: await issuer(b), bundle: [a, b], env: { TASKS: "rotation-gate" } });
         assert.equal(misconfigured.status, 2);
-        assert.match(misconfigured.stderr, /need SIGNING_ANCHOR_SHA256/);
+        assert.match(misconfigured.stderr, /SIGNING_ANCHOR_SHA256 is not set/);
     });
 
     describe("rotation-gate: identity's own word on which issuer it serves", () => {

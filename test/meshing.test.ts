@@ -6,7 +6,7 @@
 import { strict as assert } from "node:assert";
 import * as pulumi from "@pulumi/pulumi";
 import YAML from "yaml";
-import { meshAnnotations, proxyAnnotations } from "../components/meshedNamespace";
+import { meshAnnotations, proxyAnnotations } from "../lib/meshPlan";
 import { ConfigError } from "../config";
 import { defaultCluster, dependsOn, kubernetesObjects, ofType, one, ProgramRun, ProviderState, reads } from "../tools/mockRuntime";
 import type { MeshState } from "../lib/meshLifecycle";
@@ -301,7 +301,11 @@ describe("NetworkPolicies that only add", () => {
             "it may list NetworkPolicies in the meshed namespaces, nothing else",
         );
         const script = one(run, "kubernetes:core/v1:ConfigMap", "akko-maintenance-script");
-        assert.deepEqual(Object.keys(script.inputs.data).sort(), ["mesh-check.mjs", "networkPolicy.cjs"], "the evaluator is mounted beside the script");
+        assert.deepEqual(
+            Object.keys(script.inputs.data).sort(),
+            ["contract.cjs", "contract.json", "mesh-check.mjs", "networkPolicy.cjs"],
+            "the evaluator and the contract are mounted beside the script",
+        );
     });
 
     it("mtls.networkPolicies false: none", async () => {

@@ -11,6 +11,7 @@ import { CrdSchemas, validateObject } from "../tools/kubeValidate";
 import { asObject, registeredObjects } from "./crdSchemas";
 import { runStackOk, STACKS, STRICT } from "./helpers";
 import { allCrdSchemas, schemaProblems, upstream } from "./upstream";
+import { PART_OF, PART_OF_LABEL } from "../lib/objects";
 
 const HOUR = 3_600_000;
 
@@ -133,5 +134,37 @@ describe("every object the program registers itself is valid against its schema"
         const server = structuredClone(objects.find((o) => o.kind === "Server"));
         server.spec.proxyProtocl = "HTTP/1";
         assert.notDeepEqual(await validateObject(server, schemas), []);
+    });
+});
+
+/** The labels the program writes on a Namespace beside part-of: the ones something reads (Pod Security, Linkerd's own). */
+const FUNCTIONAL_LABEL = /^(pod-security\.kubernetes\.io\/|linkerd\.io\/|config\.linkerd\.io\/)/;
+
+describe("one label set for the mesh's NetworkPolicies and Namespaces (lib/objects.ts)", function () {
+    this.timeout(120_000);
+
+    it("every NetworkPolicy carries part-of alone, every Namespace part-of and functional labels only", async () => {
+        // Every component that registers a NetworkPolicy or a Namespace: control plane, viz, cert-manager, the CNI plugin,
+        // the maintenance Jobs, a meshed namespace that denies egress.
+        const [, stack, overrides] = VARIANTS[STACKS.length + 1];
+        const objects = registeredObjects(await runStackOk(stack, overrides));
+        const policies = objects.filter((o) => o.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy").map((o) => o.inputs);
+        const namespaces = objects.filter((o) => o.type === "kubernetes:core/v1:Namespace").map((o) => o.inputs);
+        assert.deepEqual(policies.map((p) => p.metadata?.name).sort(), [
+            "cert-manager",
+            "linkerd-cni",
+            "linkerd-control-plane",
+            "linkerd-maintenance",
+            "linkerd-mesh",
+            "linkerd-viz",
+        ]);
+        for (const policy of policies) assert.deepEqual(policy.metadata?.labels, { [PART_OF_LABEL]: PART_OF }, `NetworkPolicy ${policy.metadata?.name}`);
+        assert.deepEqual(namespaces.map((n) => n.metadata?.name).sort(), ["cert-manager", "linkerd", "linkerd-cni", "linkerd-maintenance", "linkerd-viz"]);
+        for (const namespace of namespaces) {
+            const labels: Record<string, string> = namespace.metadata?.labels ?? {};
+            assert.equal(labels[PART_OF_LABEL], PART_OF, `Namespace ${namespace.metadata?.name}`);
+            const others = Object.keys(labels).filter((key) => key !== PART_OF_LABEL && !FUNCTIONAL_LABEL.test(key));
+            assert.deepEqual(others, [], `Namespace ${namespace.metadata?.name}`);
+        }
     });
 });

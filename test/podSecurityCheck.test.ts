@@ -12,7 +12,8 @@
  */
 import { run as celRun } from "@bufbuild/cel";
 import { strict as assert } from "node:assert";
-import { POD_SECURITY_POLICY, podSecurityDryRunOnlyPolicy } from "../components/meshMaintenance";
+import { DRY_RUN_ONLY, dryRunOnlyPolicy, requestedBy } from "../lib/dryRunOnlyPolicy";
+import { POD_SECURITY_POLICY } from "../lib/maintenancePlan";
 import { injectedPodProbe, POD_SECURITY_CHECK } from "../lib/podSecurity";
 import { LINKERD_EDGE } from "../lib/registry";
 import { render } from "../tools/helm";
@@ -278,7 +279,7 @@ describe("the Pod Security check against the API server (cluster/mesh-check.mjs 
     it("is misconfigured without what to submit (exit 2)", () => {
         const result = runScript({ issuer: { certPem: "" }, bundle: "", env: { TASKS: "pod-security" } });
         assert.equal(result.status, 2);
-        assert.match(result.stderr, /pod-security needs POD_SECURITY/);
+        assert.match(result.stderr, /POD_SECURITY is not set/);
         const hostile = runScript({
             issuer: { certPem: "" },
             bundle: "",
@@ -311,7 +312,7 @@ describe("the Pod Security check's identity: dry-run pod creates only", () => {
         const spec = vap.inputs.spec;
         assert.equal(spec.failurePolicy, "Fail");
         assert.deepEqual(spec.matchConstraints.resourceRules, [{ apiGroups: [""], apiVersions: ["*"], operations: ["*"], resources: ["pods", "pods/*"] }]);
-        assert.deepEqual(spec, { ...podSecurityDryRunOnlyPolicy(CHECK_USER), matchConditions: spec.matchConditions });
+        assert.deepEqual(spec, dryRunOnlyPolicy({ use: DRY_RUN_ONLY.podSecurityCheck, identity: requestedBy(CHECK_USER) }));
         /** The API server's verdict: the policy applies when every match condition holds, and then denies unless every validation holds. */
         const admitted = (r: ReturnType<typeof request>) =>
             !spec.matchConditions.every((c: { expression: string }) => celRun(c.expression, { request: r }) === true) ||

@@ -17,7 +17,8 @@
  */
 import { run as celRun } from "@bufbuild/cel";
 import { strict as assert } from "node:assert";
-import { RESTART_ANNOTATIONS, restartOnlyPolicy } from "../components/meshMaintenance";
+import { restartOnlyPolicy } from "../components/meshMaintenance";
+import { RESTART_ANNOTATIONS } from "../lib/maintenancePlan";
 import { dependsOn, ofType, one, RecordedResource } from "../tools/mockRuntime";
 import { runStackOk } from "./helpers";
 

@@ -144,6 +144,7 @@ describe("maintenance Jobs", () => {
             PAGE_SIZE: "128",
             MAX_PAGE_BYTES: String(2 * 1024 * 1024),
             MAX_PAGES: "2000",
+            KUBECTL_TIMEOUT_SECONDS: "30",
             TASKS: "certificates,control-plane,restarts",
             MESHED_NAMESPACES: "akko,spark,linkerd-viz",
             UNMESHED_NAMESPACES: "",

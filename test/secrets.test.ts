@@ -3,21 +3,29 @@
  * top-level key, so each scenario marks one key secret, gives its text leaves values that carry a
  * marker, runs the program, and looks for the marker and every secret text in everything the
  * program leaves in the open: stack outputs, component outputs, resource inputs outside their
- * secret paths, resource names and URNs, warnings, notes, and error messages.
+ * secret paths, resource names and URNs, warnings, notes, and error messages. Certificates are
+ * decoded (a PEM is base64, and a text inside its subject would not show as text): their subject,
+ * issuer and SANs count as in the open wherever the certificate is, as every TLS peer reads them.
  */
 import { strict as assert } from "node:assert";
+import { X509Certificate } from "node:crypto";
 import { ConfigError } from "../config";
-import { ProgramRun, readStackConfig, runProgram, setConfigPath } from "../tools/mockRuntime";
+import { ProgramRun, ProviderState, readStackConfig, runProgram, setConfigPath } from "../tools/mockRuntime";
 
 /** In every secret text: a leak shows up even where a text was escaped, cut or embedded. */
 const MARKER = "s3cr3t";
 const DIGEST = `sha256:${"a".repeat(64)}`;
 
 /** Runs a stack file with `--path` overrides and the given top-level keys marked secret; returns the run and the secret texts. */
-async function runSecret(stack: string, overrides: Record<string, unknown>, secretKeys: string[]): Promise<{ run: ProgramRun; texts: readonly string[] }> {
+async function runSecret(
+    stack: string,
+    overrides: Record<string, unknown>,
+    secretKeys: string[],
+    state?: ProviderState,
+): Promise<{ run: ProgramRun; texts: readonly string[] }> {
     let config = readStackConfig(stack);
     for (const [key, value] of Object.entries(overrides)) config = setConfigPath(config, key, value);
-    const run = await runProgram({ stack, config, secretKeys: secretKeys.map((k) => `akko-mtls:${k}`) });
+    const run = await runProgram({ stack, config, secretKeys: secretKeys.map((k) => `akko-mtls:${k}`), state });
     // Every text the overrides put under a secret key, but an enumeration's choice (which the plan shows anyway).
     const texts = Object.entries(overrides)
         .filter(([key]) => secretKeys.includes(key.split(".")[0]) && !/\.(mode|controller)$/.test(key))
@@ -34,13 +42,33 @@ function leaves(value: unknown, at: string[] = [], out: [string, string][] = [])
 
 const underSecret = (path: string, secretPaths: string[]) => secretPaths.some((p) => p === "" || path === p || path.startsWith(`${p}.`));
 
+const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----/g;
+
+/**
+ * The names in every X.509 certificate a text holds, as PEM or as base64 of PEM (a Secret's `data`,
+ * a webhook's `caBundle`): subject, issuer and SANs, decoded with node:crypto.
+ */
+export function certificateNames(text: string): string[] {
+    const pems = [...text.matchAll(PEM_CERTIFICATE)].map((m) => m[0]);
+    if (pems.length === 0 && /^[A-Za-z0-9+/]{100,}={0,2}$/.test(text)) {
+        const decoded = Buffer.from(text, "base64").toString("latin1");
+        pems.push(...[...decoded.matchAll(PEM_CERTIFICATE)].map((m) => m[0]));
+    }
+    return pems.map((pem) => {
+        const certificate = new X509Certificate(pem);
+        return `subject ${certificate.subject} issuer ${certificate.issuer} SANs ${certificate.subjectAltName ?? ""}`;
+    });
+}
+
 /** Where a secret shows in the open: each finding names the place. */
 function leaks(run: ProgramRun, texts: readonly string[]): string[] {
     // The project's name is in every URN and full config key: what a secret text is compared with is the rest.
-    const shows = (text: string) => {
+    const showsAsText = (text: string) => {
         const rest = text.replace(/akko-mtls/g, "");
         return rest.includes(MARKER) || texts.some((secret) => secret.length >= 4 && rest.includes(secret));
     };
+    const inCertificate = (text: string) => certificateNames(text).some(showsAsText);
+    const shows = (text: string) => showsAsText(text) || inCertificate(text);
     const found: string[] = [];
     for (const [key, output] of Object.entries(run.outputs)) {
         if (!output.secret && shows(JSON.stringify(output.value))) found.push(`stack output ${key}`);
@@ -59,6 +87,9 @@ function leaks(run: ProgramRun, texts: readonly string[]): string[] {
             const value = resource.inputs?.metadata?.[field];
             if (typeof value === "string" && shows(value)) found.push(`metadata.${field} of ${resource.type} ${resource.name}`);
         }
+        // What the provider returned: a certificate it signed (@pulumi/tls `certPem`) is never a secret output.
+        for (const [path, text] of leaves(resource.state))
+            if (inCertificate(text)) found.push(`certificate in output ${path} of ${resource.type} ${resource.name}`);
     }
     for (const message of [...run.warnings, ...run.notes]) if (shows(message)) found.push(`log: ${message.slice(0, 100)}`);
     if (run.error && shows(`${run.error.message}\n${run.error.stack ?? ""}`)) found.push(`error: ${run.error.message.slice(0, 200)}`);
@@ -76,6 +107,22 @@ const INGRESS = {
         "nginx.ingress.kubernetes.io/auth-signin": `https://sso.example.org/start?rd=${MARKER}`,
     },
 };
+
+/** A rule of the namespace's own policies mirrored onto 4143: its selector names a NetworkPolicy through a hash. */
+const OPAQUE_RULE = { podSelector: { matchLabels: { app: `pg-${MARKER}` } }, ports: [5432], from: [{ podSelector: {} }] };
+const OPAQUE_EGRESS = { podSelector: {}, ports: [5432], to: [{ ipBlock: { cidr: "10.77.0.0/16" } }] };
+
+/**
+ * The Pulumi and Kubernetes names of a run: URNs, and every object's name and namespace (its ID in
+ * Pulumi state). Compared across two runs whose secret values differ, it finds names derived from
+ * a secret however they were derived (a hash included).
+ */
+function names(run: ProgramRun): string[] {
+    return run.resources.flatMap((r) => [r.urn, `${r.inputs?.metadata?.namespace ?? ""}/${r.inputs?.metadata?.name ?? ""}`]).sort();
+}
+
+/** `value` with every secret marker replaced by another secret of the same shape. */
+const otherSecret = (value: unknown): unknown => JSON.parse(JSON.stringify(value).replaceAll(MARKER, "t0p5ec"));
 
 /** One scenario per top-level key that can be marked secret, each key's text leaves set in the stack. */
 const SCENARIOS: [string, string, Record<string, unknown>][] = [
@@ -136,7 +183,6 @@ const SCENARIOS: [string, string, Record<string, unknown>][] = [
             },
         },
     ],
-    ["identity", "k3d", { "mtls.enabled": true, "identity.trustDomain": `${MARKER}.example` }],
     [
         "linkerd",
         "netcup",
@@ -154,7 +200,6 @@ const SCENARIOS: [string, string, Record<string, unknown>][] = [
         "netcup",
         {
             "mtls.enabled": true,
-            "rotationJob.image": `registry.example.org/${MARKER}/node:24@${DIGEST}`,
             "rotationJob.kubectlImage": `registry.example.org/${MARKER}/kubectl:1.34@${DIGEST}`,
         },
     ],
@@ -173,6 +218,40 @@ describe("secret config stays secret (issue 17)", () => {
         });
     }
 
+    it("no name depends on a secret value: two runs whose secrets differ have the same names", async () => {
+        // Every netcup scenario at once (all keys secret), and the others one by one: 5 pairs of runs, not 18.
+        const netcup = SCENARIOS.filter(([, stack]) => stack === "netcup");
+        const pairs: [string[], string, Record<string, unknown>][] = [
+            [netcup.map(([key]) => key), "netcup", Object.assign({}, ...netcup.map(([, , o]) => o))],
+            ...SCENARIOS.filter(([, stack]) => stack !== "netcup").map(([key, stack, o]): [string[], string, Record<string, unknown>] => [[key], stack, o]),
+        ];
+        for (const [keys, stack, overrides] of pairs) {
+            // One state for both, as two `up`s of one stack: the keys and certificates are the same, not drawn anew.
+            const state = new ProviderState();
+            const { run } = await runSecret(stack, overrides, keys, state);
+            const { run: other } = await runSecret(stack, otherSecret(overrides) as Record<string, unknown>, keys, state);
+            assert.equal(run.error, undefined, String(run.error));
+            assert.deepEqual(names(other), names(run), `${keys.join(", ")} on ${stack}`);
+        }
+    });
+
+    it("the names comparison finds a hashed name: an opaque rule's selector, not secret, changes a NetworkPolicy's name", async () => {
+        const overrides = { "mtls.enabled": true, "mtls.networkPolicies": true, "mtls.namespaceOptions": { akko: { opaqueIngress: [OPAQUE_RULE] } } };
+        const state = new ProviderState();
+        const { run } = await runSecret("netcup", overrides, [], state);
+        const { run: other } = await runSecret("netcup", otherSecret(overrides) as Record<string, unknown>, [], state);
+        assert.equal(run.error, undefined, String(run.error));
+        const changed = names(run).filter((n) => !names(other).includes(n));
+        assert.ok(
+            changed.some((n) => /linkerd-mesh-opaque-[0-9a-f]{10}$/.test(n)),
+            changed.join("\n"),
+        );
+        assert.ok(
+            changed.some((n) => /linkerd-network-preflight-[0-9a-f]{10}$/.test(n)),
+            changed.join("\n"),
+        );
+    });
+
     it("the same values, not marked secret, do show: the scenarios reach outputs, inputs and warnings", async () => {
         const shown = async (stack: string, overrides: Record<string, unknown>) => {
             const { run } = await runSecret(stack, overrides, []);
@@ -187,6 +266,21 @@ describe("secret config stays secret (issue 17)", () => {
         );
         assert.ok(found.some((f) => f.startsWith("log: GKE private cluster")));
         assert.ok(found.some((f) => f.includes("akko-viz-dashboard")));
+    });
+
+    it("a trust domain, not marked secret, shows in the certificates' subjects and SANs: the leak check decodes them", async () => {
+        const { run } = await runSecret("k3d", { "mtls.enabled": true, "identity.trustDomain": `${MARKER}.example` }, []);
+        assert.equal(run.error, undefined, String(run.error));
+        const found = leaks(run, [MARKER]);
+        assert.ok(
+            found.some((f) => f.startsWith("certificate in output certPem")),
+            found.join("\n"),
+        );
+        const names = run.resources.flatMap((r) => leaves(r.state).flatMap(([, text]) => certificateNames(text)));
+        assert.ok(
+            names.some((n) => n.includes(`CN=identity.linkerd.${MARKER}.example`)),
+            names.join("\n"),
+        );
     });
 
     it("the GKE firewall command keeps its shape, the secret values shown as [secret]", async () => {
@@ -209,6 +303,31 @@ describe("a name is never built from a secret value: such a key is refused, nami
             "akko-mtls:mtls.ingress.namespace",
         ],
         ["certManager", "netcup", { "mtls.enabled": true, "certManager.namespace": `certs-${MARKER}` }, "akko-mtls:certManager.namespace"],
+        ["identity", "k3d", { "mtls.enabled": true, "identity.trustDomain": `${MARKER}.example` }, "akko-mtls:identity.trustDomain"],
+        [
+            "rotationJob",
+            "netcup",
+            { "mtls.enabled": true, "rotationJob.image": `registry.example.org/${MARKER}/node:24@${DIGEST}` },
+            "akko-mtls:rotationJob.image",
+        ],
+        [
+            "linkerd",
+            "netcup",
+            { "mtls.enabled": true, "linkerd.proxy.resources.memory.limit": `${MARKER.length}00Mi` },
+            "akko-mtls:linkerd.proxy.resources.memory.limit",
+        ],
+        [
+            "mtls",
+            "netcup",
+            { "mtls.enabled": true, "mtls.networkPolicies": true, "mtls.namespaceOptions": { akko: { opaqueIngress: [OPAQUE_RULE] } } },
+            "akko-mtls:mtls.namespaceOptions.akko.opaqueIngress[0].podSelector.matchLabels.app",
+        ],
+        [
+            "mtls",
+            "netcup",
+            { "mtls.enabled": true, "mtls.networkPolicies": true, "mtls.namespaceOptions": { akko: { denyEgress: true, opaqueEgress: [OPAQUE_EGRESS] } } },
+            "akko-mtls:mtls.namespaceOptions.akko.opaqueEgress[0].to[0].ipBlock.cidr",
+        ],
         [
             "observability",
             "netcup",
@@ -224,7 +343,15 @@ describe("a name is never built from a secret value: such a key is refused, nami
                 run.error.problems.map((p) => p.key),
                 [named],
             );
-            assert.match(run.error.message, new RegExp(`names Kubernetes objects and Pulumi resources.*yet ${key} is marked secret`));
+            const why =
+                key === "identity"
+                    ? "is in the subject and SANs of every certificate"
+                    : named.includes(".opaque")
+                      ? "names Kubernetes objects through a short hash"
+                      : /image|resources/.test(named)
+                        ? "is in the env of the Pod Security check Job, whose name is a short hash"
+                        : "names Kubernetes objects and Pulumi resources";
+            assert.match(run.error.message, new RegExp(`${why}.*yet ${key} is marked secret`));
             assert.deepEqual(leaks(run, texts), []);
             assert.deepEqual(
                 run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack"),
@@ -253,7 +380,7 @@ describe("a name is never built from a secret value: such a key is refused, nami
     it("every key secret at once, names left to the presets: no name, URN or Kubernetes name holds a secret", async () => {
         const overrides = Object.assign({}, ...SCENARIOS.filter(([, stack]) => stack === "netcup").map(([, , o]) => o));
         const keys = ["cluster", "mtls", "linkerd", "identity", "certManager", "viz", "observability", "rotationJob"];
-        const { run, texts } = await runSecret("netcup", { ...overrides, "identity.trustDomain": `${MARKER}.example` }, keys);
+        const { run, texts } = await runSecret("netcup", overrides, keys);
         assert.equal(run.error, undefined, String(run.error));
         assert.deepEqual(leaks(run, texts), []);
     });

@@ -5,6 +5,7 @@ import { strict as assert } from "node:assert";
 import { dependsOn, kubernetesObjects, ofType, one, ProgramRun } from "../tools/mockRuntime";
 import { STACK_OUTPUTS, TRUST_OUTPUTS } from "../lib/stackOutputs";
 import { runStackOk, STACKS, TRUST_STACKS } from "./helpers";
+import { PART_OF, PART_OF_LABEL } from "../lib/objects";
 
 const CHART = "kubernetes:helm.sh/v4:Chart";
 
@@ -103,9 +104,10 @@ describe("every stack file", () => {
                 assert.ok(dependsOn(on, one(on, CHART, "akko-linkerd-crds"), namespace), "charts wait for the namespace");
             });
 
-            it("labels the linkerd namespace as `linkerd install` does", () => {
+            it("labels the linkerd namespace as `linkerd install` does, and as the program's (lib/objects.ts)", () => {
                 const namespace = one(on, "kubernetes:core/v1:Namespace", "akko-linkerd-namespace");
                 assert.deepEqual(namespace.inputs.metadata.labels, {
+                    [PART_OF_LABEL]: PART_OF,
                     "config.linkerd.io/admission-webhooks": "disabled",
                     "linkerd.io/control-plane-ns": "linkerd",
                     "linkerd.io/is-control-plane": "true",

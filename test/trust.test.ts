@@ -132,6 +132,23 @@ async function clusterOf(context: Mocha.Context, run: ProgramRun): Promise<KubeO
 }
 
 /**
+ * Every Secret that holds (or will hold) a private key: those the program and the charts write with
+ * one (`tls.key`, a PEM key, plain or base64), those cert-manager writes for a Certificate
+ * (`spec.secretName`), and cert-manager's webhook serving CA, which its webhook creates at start
+ * (v1.21.1 chart templates/webhook-deployment.yaml `--dynamic-serving-ca-secret-name=<fullname>-webhook-ca`).
+ */
+function keySecrets(objects: KubeObject[]): string[] {
+    const holdsKey = (data: Record<string, string> = {}, base64 = false) =>
+        Object.entries(data).some(([key, value]) => key.endsWith(".key") || (base64 ? Buffer.from(value, "base64").toString() : value).includes("PRIVATE KEY"));
+    const found = new Set([`${CERT_MANAGER_NAMESPACE}/cert-manager-webhook-ca`]);
+    for (const o of objects) {
+        if (o.kind === "Secret" && (holdsKey(o.stringData) || holdsKey(o.data, true))) found.add(`${o.metadata.namespace}/${o.metadata.name}`);
+        if (o.kind === "Certificate" && o.spec?.secretName) found.add(`${o.metadata.namespace}/${o.spec.secretName}`);
+    }
+    return [...found].sort();
+}
+
+/**
  * Who can have cert-manager sign with a key that chains to an anchor: make a CertificateRequest (or a
  * Certificate, which cert-manager's controller turns into one) that reaches a signing issuer and is
  * approved. An Issuer serves requests of its own namespace, a ClusterIssuer those of any. cert-manager's
@@ -325,9 +342,63 @@ describe("who can sign for the mesh, computed from the real charts' RBAC and the
         it("the API check's identity obtains nothing and reads no key", () => {
             const check = serviceAccount("cert-manager", "cert-manager-api-check");
             assert.ok(users.includes(check));
+            // Its right stays after the check (a deliberate deviation, docs/admin/rotation.md "Who can sign"), confined to dry runs.
             assert.ok(model.can(check, { verb: "create", group: "cert-manager.io", resource: "certificaterequests", namespace: "cert-manager" }));
             assert.ok(!model.can(check, { verb: "create", group: "cert-manager.io", resource: "certificaterequests", namespace: "linkerd" }));
+            assert.ok(!obtainers(model, users, material, ["cert-manager", "linkerd"]).has(check));
+            const keys = keySecrets(objects);
+            assert.ok(keys.length >= 4, keys.join(", "));
+            for (const secret of keys) {
+                const [namespace, name] = secret.split("/");
+                assert.ok(!model.secretReaders(users, namespace, name).includes(check), `the API check reads ${secret}`);
+            }
+            // The oracle can tell: a Role letting it get Secrets in its namespace makes it read cert-manager's webhook CA key.
+            const reading = new RbacModel([
+                ...objects,
+                {
+                    apiVersion: "rbac.authorization.k8s.io/v1",
+                    kind: "Role",
+                    metadata: { name: "x", namespace: "cert-manager" },
+                    rules: [{ apiGroups: [""], resources: ["secrets"], verbs: ["get"] }],
+                },
+                {
+                    apiVersion: "rbac.authorization.k8s.io/v1",
+                    kind: "RoleBinding",
+                    metadata: { name: "x", namespace: "cert-manager" },
+                    roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "Role", name: "x" },
+                    subjects: [{ kind: "ServiceAccount", name: "cert-manager-api-check", namespace: "cert-manager" }],
+                },
+            ]);
+            assert.ok(reading.secretReaders(users, "cert-manager", "cert-manager-webhook-ca").includes(check));
         });
+    });
+
+    describe("certManager mode mid-rotation (netcup phases 1 and 2: two anchors live)", () => {
+        for (const phase of [1, 2] as const) {
+            it(`phase ${phase}: only cert-manager's controller can have a certificate signed that chains to either anchor`, async function () {
+                const run = await runStackOk(
+                    "netcup",
+                    { "mtls.enabled": true, "identity.trustAnchor.rotationPhase": phase },
+                    { previousOutputs: { trustAnchorRotation: { generation: 1, phase: phase - 1, since: "2026-01-01T00:00:00Z" } } },
+                );
+                const objects = await clusterOf(this, run);
+                const model = new RbacModel(objects);
+                const users = model.users([TENANT]);
+                const material = signingMaterial(run);
+                assert.equal(anchorsOf(run).length, 2, "both anchors are trusted");
+                const issuers = material.signingIssuers.map((i) => `${i.kind} ${i.namespace}/${i.name}`).sort();
+                // Each anchor's intermediate, namespaced in linkerd: the issuer moves from g1's to g2's in phase 2.
+                assert.deepEqual(issuers, ["Issuer linkerd/linkerd-intermediate-g1", "Issuer linkerd/linkerd-intermediate-g2"]);
+                const found = obtainers(model, users, material, ["akko", "linkerd", "cert-manager", "default"]);
+                assert.deepEqual([...found.keys()], [CERT_MANAGER_CONTROLLER]);
+                assert.deepEqual([...found.get(CERT_MANAGER_CONTROLLER)!].sort(), issuers);
+                assert.deepEqual(material.certificatesFromThem, ["linkerd/linkerd-identity-issuer"], "the only Certificate they sign");
+                for (const key of material.keys.keys()) {
+                    const [namespace, name] = key.split("/");
+                    assert.ok(!model.secretReaders(users, namespace, name).includes(TENANT), `the tenant reads ${key}`);
+                }
+            });
+        }
     });
 
     describe("static mode (k3d)", () => {

@@ -4,6 +4,7 @@ import { ConfigError } from "../config";
 import { enforcedHostRegexp } from "../components/linkerdViz";
 import { dependsOn, ofType, one, ProgramRun } from "../tools/mockRuntime";
 import { runStack, runStackOk, STACKS } from "./helpers";
+import { PART_OF, PART_OF_LABEL } from "../lib/objects";
 
 const CHART = "kubernetes:helm.sh/v4:Chart";
 const vizChart = (run: ProgramRun) => one(run, CHART, "akko-viz-chart");
@@ -36,6 +37,8 @@ describe("linkerd-viz", () => {
     it("its namespace carries what the namespace-metadata hook would add (helm.v4.Chart runs no hooks)", async () => {
         const namespace = one(netcup, "kubernetes:core/v1:Namespace", "akko-viz-namespace");
         assert.deepEqual(namespace.inputs.metadata.labels, {
+            // The program's own label on every namespace it creates (lib/objects.ts), beside the hook's.
+            [PART_OF_LABEL]: PART_OF,
             "linkerd.io/extension": "viz",
             "pod-security.kubernetes.io/enforce": "privileged",
         });

@@ -3,8 +3,10 @@
  * with `@pulumi/tls` that are due for renewal, what their renewal rewrites, and everything else
  * (drift). The nightly drift workflow fails on drift only, and hands due renewals to the deploy
  * workflow, which runs `pulumi up --target <certificate>… --target-dependents` (.github/workflows,
- * docs/ci.md). Any `@pulumi/tls` certificate with early renewal is covered: the static issuer and
- * webhook certificates today, any intermediate CA the program signs tomorrow.
+ * docs/ci.md). Any unprotected `@pulumi/tls` certificate with early renewal is covered: the
+ * per-cluster intermediate CA (`identity.intermediate.renewBeforeHours`; what it re-signs, the
+ * issuer in static mode or Secret `linkerd-intermediate-g<n>` with cert-manager, follows it), the
+ * static issuer and the webhook serving certificates (test/renewals.test.ts).
  *
  * Upstream behaviour relied on:
  * - The tls provider marks a certificate `readyForRenewal` once fewer than `earlyRenewalHours`

@@ -1,4 +1,5 @@
 /** Rules of `certManager`. */
+import { CERT_MANAGER_NAMESPACE } from "../../lib/registry";
 import { RESERVED_NAMESPACES } from "../schema/primitives";
 import type { ConfigShape, RuleContext } from "./types";
 
@@ -12,11 +13,11 @@ export function validateCertManagerNamespace(config: ConfigShape, ctx: RuleConte
     const namespace = config.certManager.namespace;
     const path = ["certManager", "namespace"];
     const ingress = config.mtls.ingress;
-    if (namespace !== "cert-manager" && RESERVED_NAMESPACES.includes(namespace)) {
+    if (namespace !== CERT_MANAGER_NAMESPACE && RESERVED_NAMESPACES.includes(namespace)) {
         ctx.addIssue({
             code: "custom",
             path,
-            message: `must be cert-manager's own namespace, not a system or mesh namespace (${RESERVED_NAMESPACES.filter((n) => n !== "cert-manager").join(", ")})`,
+            message: `must be cert-manager's own namespace, not a system or mesh namespace (${RESERVED_NAMESPACES.filter((n) => n !== CERT_MANAGER_NAMESPACE).join(", ")})`,
         });
     } else if (config.mtls.namespaces.includes(namespace)) {
         ctx.addIssue({

@@ -1,5 +1,5 @@
 /** Rules of `mtls`: which namespaces are meshed, the ingress hop, strict-mode authorizations. */
-import { LINKERD_OBJECTS } from "../../lib/registry";
+import { LINKERD_OBJECTS, NAMESPACES } from "../../lib/registry";
 import { identityPattern, RESERVED_NAMESPACES, SINGLE_NODE_TARGETS } from "../schema/primitives";
 import type { ConfigShape, RuleContext } from "./types";
 
@@ -153,7 +153,7 @@ export function validateAuthorizations(config: ConfigShape, ctx: RuleContext): v
             // A client in a namespace that is not meshed (or leaves the mesh) has no identity:
             // strict mode would refuse every call it makes.
             const clientNamespace = client.split(".")[1];
-            if (!mtls.namespaces.includes(clientNamespace) && clientNamespace !== "linkerd-viz") {
+            if (!mtls.namespaces.includes(clientNamespace) && clientNamespace !== NAMESPACES.viz) {
                 ctx.addIssue({
                     code: "custom",
                     path: ["mtls", "authorizations", i, "clients", j],

@@ -1,4 +1,5 @@
 /** Rules of `observability`: where the alert rules and the dashboards can go. */
+import { NAMESPACES } from "../../lib/registry";
 import type { ConfigShape, RuleContext } from "./types";
 
 /**
@@ -27,11 +28,11 @@ export function validateAlertRulesHome(config: ConfigShape, ctx: RuleContext): v
 /** The dashboards' ConfigMaps go to a namespace that exists: linkerd-viz does not without viz. */
 export function validateGrafanaDashboardsNamespace(config: ConfigShape, ctx: RuleContext): void {
     const dashboards = config.observability.grafanaDashboards;
-    if (dashboards.enabled && !config.viz.enabled && dashboards.namespace === "linkerd-viz") {
+    if (dashboards.enabled && !config.viz.enabled && dashboards.namespace === NAMESPACES.viz) {
         ctx.addIssue({
             code: "custom",
             path: ["observability", "grafanaDashboards", "namespace"],
-            message: "is linkerd-viz, which does not exist with viz.enabled false: name your Grafana's namespace",
+            message: `is ${NAMESPACES.viz}, which does not exist with viz.enabled false: name your Grafana's namespace`,
         });
     }
 }

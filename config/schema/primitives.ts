@@ -5,6 +5,7 @@
 import { z } from "zod";
 import { MAX_VALIDITY_HOURS } from "../../lib/issuerLifetimes";
 import { parseQuantity, QUANTITY_PATTERN } from "../../lib/quantity";
+import { CERT_MANAGER_NAMESPACE, KUBERNETES_NAMESPACES, NAMESPACES } from "../../lib/registry";
 
 export const TARGETS = ["k3d", "k3s", "eks", "gke"] as const;
 
@@ -21,17 +22,8 @@ export type Target = (typeof TARGETS)[number];
 /** Targets that are one node: no HA, explicit limits everywhere. */
 export const SINGLE_NODE_TARGETS: readonly Target[] = ["k3d", "k3s"];
 
-/** Namespaces that are never meshed workload namespaces. */
-export const RESERVED_NAMESPACES = [
-    "kube-system",
-    "kube-public",
-    "kube-node-lease",
-    "linkerd",
-    "linkerd-viz",
-    "linkerd-cni",
-    "linkerd-maintenance",
-    "cert-manager",
-];
+/** Namespaces that are never meshed workload namespaces: Kubernetes' own, the mesh's (lib/registry.ts), cert-manager's. */
+export const RESERVED_NAMESPACES: readonly string[] = [...Object.values(KUBERNETES_NAMESPACES), ...Object.values(NAMESPACES), CERT_MANAGER_NAMESPACE];
 
 export { MAX_VALIDITY_HOURS } from "../../lib/issuerLifetimes";
 

@@ -6,10 +6,15 @@ export const rotationJobConfig = z.strictObject({
     enabled: z.boolean().describe("The daily check-and-restart CronJob `linkerd-rotation-check`, in the linkerd-maintenance namespace."),
     windowStartHour: z.int().min(0).max(23).describe("The Job runs at a minute drawn once per stack inside [windowStartHour, +windowHours) UTC."),
     windowHours: z.int().min(1).max(24).describe("Length of the Job's window, in hours."),
-    issuerMinHoursLeft: z.int().min(1).max(MAX_VALIDITY_HOURS).optional().meta({
-        description: "Fail the Job (alert) when the identity issuer has fewer hours left; below the issuer's renewBeforeHours.",
-        derivedDefault: "min(renewBeforeHours - 1, 1440)",
-    }),
+    issuerMinHoursLeft: z
+        .int()
+        .min(1, "must be at least 1: the daily check alerts when fewer hours than this are left on the issuer, and 0 would alert only once it expired")
+        .max(MAX_VALIDITY_HOURS)
+        .optional()
+        .meta({
+            description: "Fail the Job (alert) when the identity issuer has fewer hours left; below the issuer's renewBeforeHours.",
+            derivedDefault: "min(renewBeforeHours - 1, 1440)",
+        }),
     anchorMinDaysLeft: z
         .int()
         .min(1)

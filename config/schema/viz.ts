@@ -186,7 +186,10 @@ export const vizConfig = z.strictObject({
             authAnnotations: forwardAuthAnnotations.describe(
                 "Forward-auth annotations of the platform's SSO (required: the dashboard has no login): ingress-nginx's " +
                     "`nginx.ingress.kubernetes.io/auth-url` (+ auth-signin, …), Traefik's `traefik.ingress.kubernetes.io/router.middlewares` " +
-                    "(a ForwardAuth Middleware), or the AWS Load Balancer Controller's `alb.ingress.kubernetes.io/auth-type` oidc or cognito.",
+                    "(a ForwardAuth Middleware), or the AWS Load Balancer Controller's `alb.ingress.kubernetes.io/auth-type` oidc or cognito. " +
+                    "Traefik's is checked for its form only (`<namespace>-<name>@kubernetescrd`): the program cannot tell a ForwardAuth " +
+                    "Middleware from any other (a `compress` one publishes the dashboard and tap with no login); check its kind " +
+                    '(docs/admin/mtls.md, "The viz dashboard behind the SSO").',
             ),
             tlsSecretName: objectName.optional().describe("Secret holding the Ingress' TLS certificate; unset: no TLS section."),
         }),

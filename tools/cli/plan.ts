@@ -5,9 +5,9 @@
  */
 import * as fs from "node:fs";
 import { parseArgs } from "node:util";
-import { ConfigError, configOverrides, resolveConfig } from "../../config";
+import { ConfigError, configOverrides, misplacedNamespace, resolveConfig } from "../../config";
 import { presetFor, valueAt } from "../../config/merge";
-import { configObject, Target, TARGETS } from "../../config/schema";
+import { Target, TARGETS } from "../../config/schema";
 import { meshStateProblem } from "../../lib/meshLifecycle";
 import type { StackOutputName, StackOutputValues } from "../../lib/stackOutputs";
 import { parseRotationRecord } from "../../lib/rotation";
@@ -107,9 +107,6 @@ exit status: 0 planned, 1 refused (config, rotation step or policy pack), 2 bad 
 
 class UsageError extends Error {}
 
-/** The project's top-level config keys (`mtls`, `identity`, …). */
-const PROJECT_KEYS = Object.keys(configObject.shape);
-
 function parseValue(text: string): unknown {
     try {
         return JSON.parse(text);
@@ -125,16 +122,6 @@ function stackValues(config: Record<string, string>): Record<string, unknown> {
             .filter(([key]) => key.startsWith(`${PROJECT}:`))
             .map(([key, text]) => [key.slice(PROJECT.length + 1), parseValue(text)]),
     );
-}
-
-/**
- * A key whose namespace is one of the project's keys, `mtls:enabled`: Pulumi stores it as key
- * `enabled` of a namespace `mtls` that nothing reads (a colon typed for a dot). The key meant.
- */
-function misplacedNamespace(key: string): string | undefined {
-    const colon = key.indexOf(":");
-    if (colon === -1 || !PROJECT_KEYS.includes(key.slice(0, colon))) return undefined;
-    return `${key.slice(0, colon)}.${key.slice(colon + 1)}`;
 }
 
 /** Why an index past the end was refused, and the commands that set the list. */
