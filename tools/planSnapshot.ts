@@ -202,19 +202,28 @@ export async function planSnapshot(scenarios: Scenario[] = SCENARIOS): Promise<M
     const snapshots = new Map<string, ScenarioSnapshot>();
     const runs = new Map<string, ProgramRun>();
     for (const scenario of scenarios) {
-        let config = readStackConfig(scenario.stack);
-        for (const [key, value] of Object.entries(scenario.overrides)) config = setConfigPath(config, key, value);
-        const stacks =
-            scenario.stacks === undefined
-                ? undefined
-                : "members" in scenario.stacks
-                  ? Object.fromEntries(scenario.stacks.members.map((member) => [member, {}]))
-                  : { trust: runs.get(scenario.stacks.trust)!.outputs };
-        const run = await runProgram({ stack: scenario.stack, config, state: new ProviderState(), previousOutputs: scenario.previousOutputs, stacks });
+        const run = await runScenario(scenario, runs);
         runs.set(scenario.name, run);
         const slug = scenarioSlug(scenario.name);
         if (snapshots.has(slug)) throw new Error(`two scenarios named ${slug}`);
         snapshots.set(slug, snapshotOf(scenario, run));
     }
     return snapshots;
+}
+
+/**
+ * One scenario's run, from a fresh state: its stack file with the overrides, its previous outputs,
+ * and the other stacks it reads (a member reads the run of an earlier scenario, in `earlier`).
+ */
+export async function runScenario(scenario: Scenario, earlier: ReadonlyMap<string, ProgramRun>): Promise<ProgramRun> {
+    let config = readStackConfig(scenario.stack);
+    for (const [key, value] of Object.entries(scenario.overrides)) config = setConfigPath(config, key, value);
+    let stacks: Record<string, ProgramRun["outputs"]> | undefined;
+    if (scenario.stacks !== undefined && "members" in scenario.stacks) stacks = Object.fromEntries(scenario.stacks.members.map((member) => [member, {}]));
+    else if (scenario.stacks !== undefined) {
+        const trust = earlier.get(scenario.stacks.trust);
+        if (!trust) throw new Error(`${scenario.name}: run the scenario ${scenario.stacks.trust} first`);
+        stacks = { trust: trust.outputs };
+    }
+    return runProgram({ stack: scenario.stack, config, state: new ProviderState(), previousOutputs: scenario.previousOutputs, stacks });
 }
