@@ -6,17 +6,22 @@
  * builds the mesh as one component, and exports its outputs. Private keys are never exported.
  */
 import * as pulumi from "@pulumi/pulumi";
-import { ConfigError, loadConfig, loadConfigSecrets, OMIT } from "./config";
+import { ConfigError, loadConfig, loadConfigSecrets, OMIT, readConfigNamespace } from "./config";
+import { isTrustStack } from "./config/fleet";
+import { FleetMember } from "./components/fleetMember";
+import { trustStackProgram } from "./components/fleetTrust";
 import { linkedMembers } from "./components/multicluster";
 import { MtlsMesh } from "./components/mtlsMesh";
 import { planMesh, readPreviousMesh } from "./lib/meshLifecycle";
 import { planWebhookTrust, readPreviousWebhooks } from "./lib/webhookTrust";
 import { phaseFloor } from "./lib/issuanceLifetime";
-import { parseRotationRecord, planRotation } from "./lib/rotation";
+import { parseMemberRecord, planMemberTrust } from "./lib/fleet";
 import { READ_BACK_OUTPUTS, StackOutputName, StackOutputValues } from "./lib/stackOutputs";
 import { readPreviousDeployment, refusedTransitions, transitionNotices } from "./lib/transitions";
 
 export = async () => {
+    // A fleet's trust stack (`target: trust`, issue 21): anchors and intermediates, no cluster.
+    if (isTrustStack(readConfigNamespace())) return trustStackProgram();
     const config = loadConfig();
     // Secret config stays secret: in every resource input (one stack-wide transform), in outputs, in messages.
     const secrets = loadConfigSecrets();
@@ -33,13 +38,23 @@ export = async () => {
             ),
         ),
     );
-    const phaseFloorSettings = { ...config.identity.trustAnchor, issuanceLifetime: config.identity.issuer.issuanceLifetime };
-    const rotation = planRotation(
-        { ...config.identity.trustAnchor, phaseFloor: phaseFloor(phaseFloorSettings) },
-        parseRotationRecord(previousOutputs.trustAnchorRotation),
-        new Date(),
-    );
     const previousMesh = readPreviousMesh(previousOutputs, config.mtls);
+    // Its own anchors, or (a fleet member) its trust stack's, read before anything is planned (lib/fleet.ts).
+    const fleetStack = config.identity.trustAnchor.fleetStack;
+    const previousTrust = parseMemberRecord(previousOutputs.trustAnchorRotation);
+    const joining = previousTrust !== undefined && (previousTrust.fleet === undefined || previousTrust.joining !== undefined);
+    const fleet = fleetStack === undefined ? undefined : await FleetMember.read("fleet", { fleetStack, member: pulumi.getStack(), joining });
+    const rotation = planMemberTrust({
+        settings: {
+            ...config.identity.trustAnchor,
+            phaseFloor: phaseFloor({ ...config.identity.trustAnchor, issuanceLifetime: config.identity.issuer.issuanceLifetime }),
+        },
+        fleetStack,
+        fleet: fleet?.view,
+        previous: previousTrust,
+        meshRunning: previousMesh.state !== undefined && previousMesh.state.phase !== "off",
+        now: new Date(),
+    });
     const previous = readPreviousDeployment(previousOutputs, previousMesh.state);
     const refused = refusedTransitions(config, previous);
     if (refused.length > 0) {
@@ -62,7 +77,7 @@ export = async () => {
     }
 
     // Reads the namespaces it will patch and refuses, before building anything else, one whose Pod Security refuses proxies.
-    const mesh = await MtlsMesh.create("akko", { config, rotation, mesh: meshPlan, secrets, webhookTrust, linkedMembers: linked });
+    const mesh = await MtlsMesh.create("akko", { config, rotation, mesh: meshPlan, secrets, webhookTrust, linkedMembers: linked, fleet: fleet?.anchors });
     // Another run is needed for the webhooks' trust too: the deploy workflow follows meshState.nextRun.
     const meshRecord = webhookTrust.nextRun && !meshPlan.record.nextRun ? { ...meshPlan.record, nextRun: webhookTrust.nextRun } : meshPlan.record;
 

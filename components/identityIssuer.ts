@@ -128,6 +128,12 @@ export class IdentityIssuer extends pulumi.ComponentResource {
 export interface IntermediateForIssuer {
     /** The anchor generation it belongs to. */
     generation: number;
+    /**
+     * Names its Secret and Issuer (`linkerd-intermediate-<label>`): a fleet member's are `fleet-g<n>`, apart from a joining
+     * stack's own.
+     * @default `g<generation>`
+     */
+    label?: string;
     certPem: pulumi.Input<string>;
     privateKeyPem: pulumi.Input<string>;
     /** The trust anchor that signed it. */
@@ -145,6 +151,11 @@ export interface CertManagerIdentityIssuerArgs {
     intermediates: IntermediateForIssuer[];
     /** Generation of the anchor whose intermediate signs the identity issuer. */
     signingGeneration: number;
+    /**
+     * Label of the intermediate that signs it.
+     * @default `g<signingGeneration>`
+     */
+    signingLabel?: string;
     /** Certificate duration, hours. */
     durationHours: MeshConfig["identity"]["issuer"]["certManager"]["durationHours"];
     /** cert-manager renews this many hours before expiry. */
@@ -156,7 +167,7 @@ export interface CertManagerIdentityIssuerArgs {
 }
 
 /** Name of the namespaced CA Issuer (and its Secret) of an anchor generation's intermediate. */
-export const intermediateIssuerName = (generation: number) => `linkerd-intermediate-g${generation}`;
+export const intermediateIssuerName = (label: number | string) => `linkerd-intermediate-${typeof label === "number" ? `g${label}` : label}`;
 
 /**
  * Linkerd's identity issuer in `certManager` mode. The trust anchor never enters the cluster: the
@@ -200,11 +211,12 @@ export class CertManagerIdentityIssuer extends pulumi.ComponentResource {
         super("akko:mtls:CertManagerIdentityIssuer", name, {}, opts);
 
         const labels = objectLabels();
-        const issuers = new Map<number, k8s.apiextensions.CustomResource>();
+        const issuers = new Map<string, k8s.apiextensions.CustomResource>();
         for (const intermediate of args.intermediates) {
-            const issuerName = intermediateIssuerName(intermediate.generation);
+            const label = intermediate.label ?? `g${intermediate.generation}`;
+            const issuerName = intermediateIssuerName(label);
             const secret = new k8s.core.v1.Secret(
-                `${name}-intermediate-g${intermediate.generation}`,
+                `${name}-intermediate-${label}`,
                 {
                     metadata: { name: issuerName, namespace: args.namespace, labels },
                     type: "kubernetes.io/tls",
@@ -213,9 +225,9 @@ export class CertManagerIdentityIssuer extends pulumi.ComponentResource {
                 { parent: this },
             );
             issuers.set(
-                intermediate.generation,
+                label,
                 new k8s.apiextensions.CustomResource(
-                    `${name}-intermediate-g${intermediate.generation}`,
+                    `${name}-intermediate-${label}`,
                     {
                         apiVersion: "cert-manager.io/v1",
                         kind: "Issuer",
@@ -226,8 +238,9 @@ export class CertManagerIdentityIssuer extends pulumi.ComponentResource {
                 ),
             );
         }
-        const signer = issuers.get(args.signingGeneration);
-        if (!signer) throw new Error(`no intermediate of generation ${args.signingGeneration} to sign the identity issuer`);
+        const signingLabel = args.signingLabel ?? `g${args.signingGeneration}`;
+        const signer = issuers.get(signingLabel);
+        if (!signer) throw new Error(`no intermediate ${signingLabel} to sign the identity issuer`);
 
         const commonName = issuerCommonName(args.trustDomain);
         this.certificate = new k8s.apiextensions.CustomResource(
@@ -244,7 +257,7 @@ export class CertManagerIdentityIssuer extends pulumi.ComponentResource {
                     secretName: ISSUER_SECRET,
                     duration: `${args.durationHours}h0m0s`,
                     renewBefore: `${args.renewBeforeHours}h0m0s`,
-                    issuerRef: { name: intermediateIssuerName(args.signingGeneration), kind: "Issuer", group: "cert-manager.io" },
+                    issuerRef: { name: intermediateIssuerName(signingLabel), kind: "Issuer", group: "cert-manager.io" },
                     commonName,
                     dnsNames: [commonName],
                     isCA: true,

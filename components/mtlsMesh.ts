@@ -10,8 +10,9 @@ import { LINKERD_ISSUANCE_LIFETIME } from "../lib/issuanceLifetime";
 import { injectedPodProbe } from "../lib/podSecurity";
 import { edgeOf, LINKERD_OBJECTS, LINKERD_WEBHOOKS, NAMESPACES, VIZ_WEBHOOKS, WEBHOOK_OBJECTS } from "../lib/registry";
 import type { WebhookTrustPlan } from "../lib/webhookTrust";
-import type { RotationPlan } from "../lib/rotation";
+import type { PlannedAnchor, RotationPlan } from "../lib/rotation";
 import { CertManager } from "./certManager";
+import type { FleetAnchorMaterial } from "./fleetMember";
 import { RunCompletion } from "./completion";
 import { EgressControl } from "./egressControl";
 import { GatewayApiCrds } from "./gatewayApi";
@@ -53,6 +54,13 @@ export interface MtlsMeshArgs {
      * @default []
      */
     linkedMembers?: readonly LinkedMember[];
+    /**
+     * A fleet member's anchors from its trust stack (components/fleetMember.ts), by generation: the
+     * anchors the rotation plan marks `source: "fleet"` come from here, with this cluster's
+     * intermediate, and are never created in this stack.
+     * @default none: every anchor is the stack's own
+     */
+    fleet?: ReadonlyMap<number, FleetAnchorMaterial>;
 }
 
 const CONTROL_PLANE_NAMESPACE = NAMESPACES.controlPlane;
@@ -80,12 +88,17 @@ const VIZ_NAMESPACE = NAMESPACES.viz;
  */
 export const AMBIENT_KUBECONFIG = "";
 
-interface Anchor {
+type Anchor = {
     generation: number;
     inBundle: boolean;
     signsIssuer: boolean;
-    anchor: TrustAnchor;
-}
+    /** Names its intermediate's Secret and Issuer: `g<n>`, or `fleet-g<n>` for a fleet's (both may be there while a stack joins). */
+    label: string;
+} & (
+    | { source?: "own"; anchor: TrustAnchor }
+    /** A fleet's anchor certificate comes with this cluster's intermediate, signed by the trust stack (components/fleetMember.ts). */
+    | { source: "fleet"; anchor: Omit<FleetAnchorMaterial, "intermediate">; intermediate: FleetAnchorMaterial["intermediate"] }
+);
 
 /** The anchors of this run: those in the bundle proxies trust, the one that signs the issuer, and the bundle. */
 interface Trust {
@@ -353,8 +366,10 @@ export class MtlsMesh extends pulumi.ComponentResource {
         const { config, rotation, mesh } = args;
         const secrets = args.secrets ?? ConfigSecrets.none;
         const trustAnchor = config.identity.trustAnchor;
-        const anchors: Anchor[] = rotation.anchors.map((planned) => ({
+        const ownAnchor = (planned: PlannedAnchor): Anchor => ({
             ...planned,
+            source: "own",
+            label: `g${planned.generation}`,
             anchor: new TrustAnchor(
                 `${name}-trust-anchor-g${planned.generation}`,
                 {
@@ -365,7 +380,8 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 },
                 { parent: this },
             ),
-        }));
+        });
+        const anchors = rotation.anchors.map((planned) => (planned.source === "fleet" ? fleetAnchor(planned, args.fleet) : ownAnchor(planned)));
         const inBundle = anchors.filter((a) => a.inBundle);
         const signing = anchors.find((a) => a.signsIssuer);
         if (!signing) throw new Error("the rotation plan names no anchor that signs the issuer (lib/rotation.ts)");
@@ -661,20 +677,24 @@ export class MtlsMesh extends pulumi.ComponentResource {
         // stay there too; with cert-manager they become the namespaced Issuers' CA Secrets.
         const intermediates = inBundle.map((a) => ({
             generation: a.generation,
+            label: a.label,
             anchor: a.anchor,
-            intermediate: new IntermediateCa(
-                `${name}-intermediate-g${a.generation}`,
-                {
-                    signedBy: a.anchor,
-                    commonName: `intermediate-g${a.generation}.${pulumi.getStack()}.linkerd.${config.identity.trustDomain}`,
-                    validityHours: config.identity.intermediate.validityHours,
-                    renewBeforeHours: config.identity.intermediate.renewBeforeHours,
-                },
-                inCluster,
-            ),
+            intermediate:
+                a.source === "fleet"
+                    ? a.intermediate
+                    : new IntermediateCa(
+                          `${name}-intermediate-g${a.generation}`,
+                          {
+                              signedBy: a.anchor,
+                              commonName: `intermediate-g${a.generation}.${pulumi.getStack()}.linkerd.${config.identity.trustDomain}`,
+                              validityHours: config.identity.intermediate.validityHours,
+                              renewBeforeHours: config.identity.intermediate.renewBeforeHours,
+                          },
+                          inCluster,
+                      ),
         }));
-        const signingIntermediate = intermediates.find((i) => i.generation === signing.generation)?.intermediate;
-        if (!signingIntermediate) throw new Error(`the signing anchor g${signing.generation} is not in the bundle (lib/rotation.ts)`);
+        const signingIntermediate = intermediates.find((i) => i.label === signing.label)?.intermediate;
+        if (!signingIntermediate) throw new Error(`the signing anchor ${signing.label} is not in the bundle (lib/rotation.ts, lib/fleet.ts)`);
         const issuerName = `${name}-${PROGRAM_RESOURCES.identityIssuer}`;
         const plan = context.plan.issuer;
         if (plan.mode === "static") {
@@ -720,11 +740,13 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 namespace: parts.namespace.metadata.name,
                 intermediates: intermediates.map((i) => ({
                     generation: i.generation,
+                    label: i.label,
                     certPem: i.intermediate.certPem,
                     privateKeyPem: i.intermediate.privateKeyPem,
                     anchorPem: i.anchor.certPem,
                 })),
                 signingGeneration: signing.generation,
+                signingLabel: signing.label,
                 durationHours: issuer.certManager.durationHours,
                 renewBeforeHours: issuer.certManager.renewBeforeHours,
                 trustDomain: config.identity.trustDomain,
@@ -879,6 +901,13 @@ export class MtlsMesh extends pulumi.ComponentResource {
         if (!this.admission) throw new Error("MtlsMesh: the namespaces were not read before the mesh was deployed");
         return this.admission;
     }
+}
+
+/** A fleet's anchor (lib/fleet.ts, `source: "fleet"`), from the material its trust stack exported. */
+function fleetAnchor(planned: PlannedAnchor, fleet: MtlsMeshArgs["fleet"]): Anchor {
+    const material = fleet?.get(planned.generation);
+    if (!material) throw new Error(`the fleet's anchor of generation ${planned.generation} was not read from the trust stack`);
+    return { ...planned, source: "fleet", label: `fleet-g${planned.generation}`, anchor: material, intermediate: material.intermediate };
 }
 
 /** Whether a chart value key names a webhook whose live object the registry knows. */

@@ -277,6 +277,8 @@ export function openKeys(config: ParsedConfig): OpenKey[] {
         ...(mtls.ingress.enabled && mtls.ingress.controller === "in-namespace" ? [["mtls", "ingress", "namespace"]] : []),
         ...(config.identity.issuer.mode === "certManager" ? [["certManager", "namespace"]] : []),
         ...(config.viz.enabled && config.observability.grafanaDashboards.enabled ? [["observability", "grafanaDashboards", "namespace"]] : []),
+        // The trust stack a member reads: a StackReference's name is its id, kept in the open.
+        ...(config.identity.trustAnchor.fleetStack !== undefined ? [["identity", "trustAnchor", "fleetStack"]] : []),
     ];
     return [
         ...names.map((path) => ({ path, shows: NAMES })),

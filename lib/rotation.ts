@@ -44,6 +44,8 @@ export interface PlannedAnchor {
     signsIssuer: boolean;
     /** Phase 3 lifts the protection so that finishing can delete it from state. */
     allowDeletion: boolean;
+    /** Where it is kept: this stack's state (the default), or a fleet's trust stack (lib/fleet.ts). */
+    source?: "own" | "fleet";
 }
 
 export interface RotationPlan {

@@ -54,3 +54,36 @@ export const READ_BACK_OUTPUTS = [
 export function isStackOutput(name: string): name is StackOutputName {
     return (STACK_OUTPUTS as readonly string[]).includes(name);
 }
+
+/**
+ * The trust stack's outputs (`akko-mtls:target: trust`, components/fleetTrust.ts): what its members
+ * read through a StackReference (`fleet-trust`) and what `pulumi stack output --stack trust` shows.
+ * Only {@link TRUST_OUTPUTS}.memberIntermediateKeys holds keys, and it is a secret output.
+ */
+export const TRUST_OUTPUTS = {
+    target: "target",
+    /** The fleet's rotation record, {generation, phase, since}: what every member applies. */
+    fleetRotation: "fleetRotation",
+    /** The member stacks, as `fleet.clusters` lists them. */
+    fleetMembers: "fleetMembers",
+    /** Every anchor the fleet's proxies trust, PEM. */
+    trustBundlePem: "trustBundlePem",
+    /** The fleet's anchors: generation, whether in the bundle and signing, certificate, fingerprint, expiry. */
+    trustAnchors: "trustAnchors",
+    /** Per member, its intermediate CA of each anchor in the bundle: generation, certificate, expiry (public). */
+    memberIntermediates: "memberIntermediates",
+    /** Per member, each intermediate's private key by generation (a secret output). */
+    memberIntermediateKeys: "memberIntermediateKeys",
+    /** Where each member stands, as this run of the trust stack read it (lib/fleet.ts memberStatus). */
+    fleetState: "fleetState",
+} as const;
+
+export type TrustOutputName = (typeof TRUST_OUTPUTS)[keyof typeof TRUST_OUTPUTS];
+
+/** A trust stack's outputs as read back: any may be missing or malformed. */
+export type TrustOutputValues = Partial<Record<TrustOutputName, unknown>>;
+
+/** Whether a name is one of the trust stack's outputs. */
+export function isTrustOutput(name: string): name is TrustOutputName {
+    return (Object.values(TRUST_OUTPUTS) as string[]).includes(name);
+}

@@ -210,4 +210,54 @@ export const networkPoliciesAllowProxy: StackPolicy = {
     },
 };
 
-export const policies: Policy[] = [meshedNamespacesInjected, noInjectionOptOut, chartsPinned, identityIssuerP256, noClusterCaIssuer, networkPoliciesAllowProxy];
+/** The types of a URN's parents and its own, outermost first (`urn:pulumi:<stack>::<project>::<parent>$…$<type>::<name>`). */
+function typeChain(urn: string): string[] {
+    return urn.split("::")[2]?.split("$") ?? [];
+}
+
+const TRUST_ANCHOR = "akko:mtls:TrustAnchor";
+const SELF_SIGNED_CERT = "tls:index/selfSignedCert:SelfSignedCert";
+const PRIVATE_KEY = "tls:index/privateKey:PrivateKey";
+/** The program's webhook CAs (components/webhookCertificates.ts): the API server trusts them for webhooks; no proxy does. */
+const WEBHOOK_CERTIFICATES = "akko:mtls:WebhookCertificates";
+
+/**
+ * A fleet's anchor key exists only in its trust stack (issue 21, docs/admin/fleet.md): a stack that
+ * is a fleet member (`akko:mtls:FleetMember`, whose inputs say whether it is still joining) holds
+ * no trust anchor, no self-signed CA certificate beside the webhook CAs, and no private key that
+ * signs one. A joining stack keeps its own anchor until the join's phase 3 unprotects it and the
+ * finishing run removes it.
+ */
+export const noAnchorKeyInFleetMember: StackPolicy = {
+    name: "no-anchor-key-in-fleet-member",
+    description: "A fleet member holds no trust anchor and no key that signs a self-signed CA: the fleet's anchors live only in its trust stack.",
+    validateStack: (args, reportViolation) => {
+        const member = args.resources.find((r) => r.type === "akko:mtls:FleetMember");
+        if (!member || member.props.joining === true) return;
+        const where = `this stack is a member of the fleet of ${String(member.props.fleetStack)}: the fleet's anchors and their keys live only in its trust stack`;
+        const keys = new Map<string, string>();
+        for (const resource of args.resources) {
+            const chain = typeChain(resource.urn);
+            if (resource.type === TRUST_ANCHOR) {
+                reportViolation(`trust anchor ${resource.name}: ${where} (docs/admin/fleet.md)`);
+            } else if (resource.type === PRIVATE_KEY && chain.includes(TRUST_ANCHOR)) {
+                keys.set(resource.urn, resource.name);
+            } else if (resource.type === SELF_SIGNED_CERT && resource.props.isCaCertificate === true && !chain.includes(WEBHOOK_CERTIFICATES)) {
+                reportViolation(`self-signed CA ${resource.name}: ${where}`);
+                const signers = [...resource.dependencies, ...(resource.propertyDependencies.privateKeyPem ?? [])].filter((d) => d.type === PRIVATE_KEY);
+                for (const key of signers) keys.set(key.urn, key.name);
+            }
+        }
+        for (const name of keys.values()) reportViolation(`private key ${name} signs a trust anchor: ${where}`);
+    },
+};
+
+export const policies: Policy[] = [
+    meshedNamespacesInjected,
+    noInjectionOptOut,
+    chartsPinned,
+    identityIssuerP256,
+    noClusterCaIssuer,
+    networkPoliciesAllowProxy,
+    noAnchorKeyInFleetMember,
+];

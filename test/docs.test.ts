@@ -68,6 +68,18 @@ describe("documentation", () => {
         }
     });
 
+    it("the fleet runbook exists in English and French, with the same sections, tables and commands, covering creating, adding, rotating, removing, a lost member", () => {
+        const { english, french } = sameRunbook("fleet");
+        for (const topic of ["Creating the fleet", "Adding a member", "A fleet rotation", "Removing a member", "A lost member"]) {
+            assert.match(english, new RegExp(`## \\d\\. ${topic}`));
+        }
+        for (const topic of ["Créer la flotte", "Ajouter un membre", "Une rotation de la flotte", "Retirer un membre", "Un membre perdu"]) {
+            assert.match(french, new RegExp(`## \\d\\. ${topic}`));
+        }
+        const rows = (markdown: string) => markdown.split("\n").filter((l) => l.startsWith("|")).length;
+        assert.equal(rows(french), rows(english));
+    });
+
     it("every relative link in the README and docs/ points to a file that exists", () => {
         for (const file of ["README.md", ...markdownFiles("docs")]) {
             for (const [, target] of read(file).matchAll(/\]\(([^)#\s]+)(#[^)]*)?\)/g)) {

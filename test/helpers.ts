@@ -1,8 +1,12 @@
 /** Shared test helpers: running stacks under mocks, reading what they registered. */
 import { WEBHOOK_OBJECTS } from "../lib/registry";
-import { defaultCluster, FakeCluster, ProgramRun, readStack, runProgram, RunOptions, setConfigPath, stackNames } from "../tools/mockRuntime";
+import { clusterStackNames, defaultCluster, FakeCluster, ProgramRun, readStack, runProgram, RunOptions, setConfigPath, stackNames } from "../tools/mockRuntime";
 
-export const STACKS = stackNames();
+/** The cluster stacks (every stack file but the fleet's trust stack, which has no cluster). */
+export const STACKS = clusterStackNames();
+
+/** The fleet's trust stack files (`akko-mtls:target: trust`). */
+export const TRUST_STACKS = stackNames().filter((stack) => !STACKS.includes(stack));
 
 /** How a test runs the program, beyond the stack file and its overrides. */
 export type StackRunOptions = Omit<RunOptions, "stack" | "config" | "program">;

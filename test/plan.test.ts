@@ -34,6 +34,31 @@ describe("npm run plan", () => {
         }
     });
 
+    it("plans a fleet: the trust stack first, its outputs answering the members' StackReference, the fleet shown member by member", async () => {
+        const fleet = await plan(["trust", "netcup", "eks", "--set", "identity.trustAnchor.fleetStack=trust", "--set", "mtls.enabled=true"]);
+        assert.equal(fleet.status, 0, fleet.output);
+        const [trust, netcup, eks] = fleet.output.split(/\n={100}\n/);
+        assert.match(trust, /^Plan for stack trust \(target trust\)/);
+        assert.match(trust, /The fleet, member by member:\n {2}rotation: generation 1, steady\n {2}anchor g1: in the bundle/);
+        assert.match(
+            trust,
+            /member netcup: never deployed as a member\n {2}member eks: never deployed as a member\n {2}member gke: never deployed as a member/,
+        );
+        assert.match(trust, /PrivateKey fleet-trust-anchor-g1-key \[protected\]/);
+        assert.doesNotMatch(trust, /Kubernetes|Chart /);
+        for (const member of [netcup, eks]) {
+            assert.match(member, /A member of the fleet of trust/);
+            assert.doesNotMatch(member, /TrustAnchor|trust-anchor/, "no anchor of its own");
+            assert.match(member, /Issuer akko-identity-issuer-intermediate-fleet-g1 → linkerd\/linkerd-intermediate-fleet-g1/);
+            assert.match(member, /Policy pack: every policy passes\./);
+        }
+        assert.doesNotMatch(fleet.output, /PRIVATE KEY|BEGIN CERTIFICATE/, "no key or certificate material");
+        const alone = await plan(["netcup", "--set", "identity.trustAnchor.fleetStack=trust"]);
+        assert.equal(alone.status, 2);
+        assert.match(alone.output, /plan them together, npm run plan -- trust netcup/);
+        assert.equal((await plan(["trust"])).status, 0, "the trust stack alone");
+    });
+
     it("prints the config that differs from the preset, the charts and their versions, the tree with dependencies", async () => {
         const { status, output } = await plan(["netcup", "--set", "mtls.enabled=true", "--set", "mtls.mode=strict"]);
         assert.equal(status, 0, output);

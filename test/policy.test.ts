@@ -13,13 +13,15 @@ import {
     meshedNamespacesInjected,
     networkPoliciesAllowProxy,
     noClusterCaIssuer,
+    noAnchorKeyInFleetMember,
     noInjectionOptOut,
     policies,
     ResourcePolicy,
     StackPolicy,
 } from "../policy/policies";
 import { ConfigError, resolveConfig } from "../config";
-import { runStackOk, STACKS } from "./helpers";
+import { runStack, runStackOk, STACKS } from "./helpers";
+import { checkPolicies } from "../tools/policyCheck";
 
 const P256 = { algorithm: "ECDSA", size: 256 };
 
@@ -244,5 +246,76 @@ describe("policy pack", () => {
                 }
             });
         }
+    });
+
+    describe("no-anchor-key-in-fleet-member: a fleet's anchor key lives only in its trust stack", () => {
+        const urn = (...types: string[]) => `urn:pulumi:netcup::akko-mtls::${types.join("$")}::x`;
+        const member = (joining: boolean) => ({ type: "akko:mtls:FleetMember", name: "fleet", props: { fleetStack: "trust", member: "netcup", joining } });
+        const anchor = [
+            { type: "akko:mtls:TrustAnchor", name: "akko-trust-anchor-g1", urn: urn("akko:mtls:MtlsMesh", "akko:mtls:TrustAnchor"), props: {} },
+            {
+                type: "tls:index/privateKey:PrivateKey",
+                name: "akko-trust-anchor-g1-key",
+                urn: urn("akko:mtls:MtlsMesh", "akko:mtls:TrustAnchor", "tls:index/privateKey:PrivateKey"),
+                props: { algorithm: "ECDSA" },
+            },
+        ];
+        /** A self-signed CA made without the TrustAnchor component: its key is found through the certificate's dependencies. */
+        const handMade = [
+            { type: "tls:index/privateKey:PrivateKey", name: "my-key", urn: urn("tls:index/privateKey:PrivateKey"), props: {} },
+            {
+                type: "tls:index/selfSignedCert:SelfSignedCert",
+                name: "my-root",
+                urn: urn("tls:index/selfSignedCert:SelfSignedCert"),
+                props: { isCaCertificate: true },
+                dependencies: [urn("tls:index/privateKey:PrivateKey")],
+            },
+        ];
+        const webhookCa = {
+            type: "tls:index/selfSignedCert:SelfSignedCert",
+            name: "akko-linkerd-webhooks-ca",
+            urn: urn("akko:mtls:MtlsMesh", "akko:mtls:WebhookCertificates", "tls:index/selfSignedCert:SelfSignedCert"),
+            props: { isCaCertificate: true },
+        };
+        const refused = (resources: Parameters<typeof checkPolicies>[0]) =>
+            checkPolicies(resources)
+                .filter((v) => v.policy === noAnchorKeyInFleetMember.name)
+                .map((v) => v.message.split(":")[0]);
+
+        it("refuses a trust anchor, a self-signed CA and the keys that sign them in a member; allows them while it joins, and in a standalone stack", () => {
+            assert.deepEqual(refused([member(false), ...anchor, ...handMade, webhookCa]), [
+                "trust anchor akko-trust-anchor-g1",
+                "self-signed CA my-root",
+                "private key akko-trust-anchor-g1-key signs a trust anchor",
+                "private key my-key signs a trust anchor",
+            ]);
+            assert.deepEqual(refused([member(true), ...anchor, webhookCa]), [], "a joining stack keeps its own anchor until the join's end");
+            assert.deepEqual(refused([...anchor, ...handMade]), [], "a standalone stack holds its own anchor");
+            assert.deepEqual(refused([member(false), webhookCa]), [], "the webhook CAs are no trust anchors");
+        });
+
+        it("as the program registers them: a member passes, and its join's runs pass until the own anchor is gone", async () => {
+            const trust = await runStackOk("trust", {}, { stacks: { netcup: {}, eks: {}, gke: {} } });
+            const run = await runStack("netcup", { "identity.trustAnchor.fleetStack": "trust", "mtls.enabled": true }, { stacks: { trust: trust.outputs } });
+            assert.equal(run.error, undefined);
+            assert.deepEqual(checkRun(run), []);
+            const standalone = await runStackOk("netcup", { "mtls.enabled": true });
+            const joining = await runStack(
+                "netcup",
+                { "identity.trustAnchor.fleetStack": "trust", "identity.trustAnchor.rotationPhase": 1, "mtls.enabled": true },
+                { stacks: { trust: trust.outputs }, previousOutputs: Object.fromEntries(Object.entries(standalone.outputs).map(([k, v]) => [k, v.value])) },
+            );
+            assert.equal(joining.error, undefined);
+            assert.deepEqual(checkRun(joining), []);
+            // The same stack, had it registered its own anchor as a member: refused, naming the key.
+            const doctored = {
+                ...joining,
+                resources: joining.resources.map((r) => (r.type === "akko:mtls:FleetMember" ? { ...r, inputs: { ...r.inputs, joining: false } } : r)),
+            };
+            assert.ok(
+                checkRun(doctored).some((v) => v.policy === "no-anchor-key-in-fleet-member" && /private key akko-trust-anchor-g1-key/.test(v.message)),
+                JSON.stringify(checkRun(doctored)),
+            );
+        });
     });
 });

@@ -8,8 +8,8 @@
 import { strict as assert } from "node:assert";
 import * as contract from "../cluster/contract.cjs";
 import { anchor, issuer, runScript, SCRIPT_ENV } from "./fakeCluster";
-import { ofType, readStackConfig, runProgram, setConfigPath } from "../tools/mockRuntime";
-import { SCENARIOS, type Scenario } from "../tools/planSnapshot";
+import { ofType, type ProgramRun } from "../tools/mockRuntime";
+import { runScenario, SCENARIOS, type Scenario } from "../tools/planSnapshot";
 import { CONTAINER_ENV } from "../lib/maintenancePlan";
 
 /** The scenarios that register maintenance Jobs, and the one that runs reload-identity (rotation phase 2). */
@@ -38,11 +38,11 @@ describe("the Jobs <-> script contract (cluster/contract.json)", function () {
         before(async () => {
             jobs = [];
             meshPolicies = [];
-            // One program at a time: the mock runtime is the process's.
+            // One program at a time: the mock runtime is the process's. A fleet member reads its trust stack's earlier run.
+            const runs = new Map<string, ProgramRun>();
             for (const scenario of SCENARIOS_WITH_JOBS) {
-                let config = readStackConfig(scenario.stack);
-                for (const [key, value] of Object.entries(scenario.overrides)) config = setConfigPath(config, key, value);
-                const run = await runProgram({ stack: scenario.stack, config, previousOutputs: scenario.previousOutputs });
+                const run = await runScenario(scenario, runs);
+                runs.set(scenario.name, run);
                 if (run.error) throw run.error;
                 for (const policy of ofType(run, "kubernetes:networking.k8s.io/v1:NetworkPolicy")) {
                     if (policy.parent?.includes("akko:mtls:MeshedNamespace")) meshPolicies.push(policy.inputs.metadata);

@@ -3,15 +3,28 @@
  */
 import { strict as assert } from "node:assert";
 import { dependsOn, kubernetesObjects, ofType, one, ProgramRun } from "../tools/mockRuntime";
-import { STACK_OUTPUTS } from "../lib/stackOutputs";
-import { runStackOk, STACKS } from "./helpers";
+import { STACK_OUTPUTS, TRUST_OUTPUTS } from "../lib/stackOutputs";
+import { runStackOk, STACKS, TRUST_STACKS } from "./helpers";
 import { PART_OF, PART_OF_LABEL } from "../lib/objects";
 
 const CHART = "kubernetes:helm.sh/v4:Chart";
 
 describe("every stack file", () => {
-    it("there is one per target", () => {
+    it("there is one per target, and the fleet's trust stack", () => {
         assert.deepEqual(STACKS, ["eks", "gke", "k3d", "netcup"]);
+        assert.deepEqual(TRUST_STACKS, ["trust"]);
+    });
+
+    it("Pulumi.trust.yaml plans (its members created, never deployed): the fleet's anchor and one intermediate per member, its outputs those lib/stackOutputs.ts lists", async () => {
+        for (const stack of TRUST_STACKS) {
+            const run = await runStackOk(stack, {}, { stacks: Object.fromEntries(STACKS.map((member) => [member, {}])) });
+            assert.deepEqual(Object.keys(run.outputs).sort(), Object.values(TRUST_OUTPUTS).sort());
+            assert.deepEqual(kubernetesObjects(run), []);
+            assert.deepEqual(
+                ofType(run, "akko:mtls:IntermediateCa").map((r) => r.name),
+                (run.outputs.fleetMembers.value as string[]).map((member) => `fleet-${member}-intermediate-g1`),
+            );
+        }
     });
 
     it("export the outputs lib/stackOutputs.ts lists, and only those: each of them on some stack", async () => {

@@ -13,7 +13,7 @@ import * as crypto from "node:crypto";
 import { ofType, ProgramRun, RecordedResource } from "../tools/mockRuntime";
 import { WEBHOOK_OBJECTS } from "../lib/registry";
 import { KubeObject, RbacModel, serviceAccount, Username } from "./rbac";
-import { runStackOk, STACKS } from "./helpers";
+import { runStack, runStackOk, STACKS } from "./helpers";
 import { renderRegistered, upstream } from "./upstream";
 import { certificatesOf, keyMatches, verifyPath } from "./x509Chain";
 
@@ -69,8 +69,7 @@ interface IssuerRef {
  * (cert-manager writes it in the Certificate's namespace); an Issuer reads its CA Secret in its own
  * namespace, a ClusterIssuer in cert-manager's (cert-manager v1.21.1 ca.go `ResourceNamespace`).
  */
-function signingMaterial(run: ProgramRun) {
-    const anchors = anchorsOf(run).map((a) => a.cert);
+function signingMaterial(run: ProgramRun, anchors = anchorsOf(run).map((a) => a.cert)) {
     const keys = new Map<string, string>(); // "ns/secret" -> what it is
     for (const secret of secretsOf(run)) if (signsForMesh(secret.data, anchors)) keys.set(`${secret.namespace}/${secret.name}`, `Secret ${secret.name}`);
     const issuers = [...ofType(run, "kubernetes:cert-manager.io/v1:Issuer"), ...ofType(run, "kubernetes:cert-manager.io/v1:ClusterIssuer")].map((r) => ({
@@ -414,6 +413,35 @@ describe("who can sign for the mesh, computed from the real charts' RBAC and the
             assert.deepEqual([...obtainers(model, users, material, ["akko", "linkerd", "default"]).keys()], []);
             assert.deepEqual(model.secretReaders(users, "linkerd", "linkerd-identity-issuer"), [DESTINATION, IDENTITY].sort());
             assert.deepEqual(webhookSigningKeys(objects, run), [], "the webhook CA's key stays in Pulumi state");
+        });
+    });
+
+    describe("a fleet member (netcup, its anchor in the trust stack)", () => {
+        it("the fleet anchor's key is in no Secret; only cert-manager's controller can obtain a certificate chaining to it, through the fleet intermediate's Issuer", async function () {
+            const trust = await runStackOk("trust", {}, { stacks: { netcup: {}, eks: {}, gke: {} } });
+            const run = await runStack("netcup", { "identity.trustAnchor.fleetStack": "trust", "mtls.enabled": true }, { stacks: { trust: trust.outputs } });
+            if (run.error) throw run.error;
+            const anchorCert = ofType(trust, "tls:index/selfSignedCert:SelfSignedCert").find((r) => r.name === "fleet-trust-anchor-g1-cert")!;
+            const anchorKey = ofType(trust, "tls:index/privateKey:PrivateKey").find((r) => r.name === "fleet-trust-anchor-g1-key")!;
+            const anchor = new crypto.X509Certificate(anchorCert.state.certPem);
+            assert.ok(keyMatches(anchorKey.state.privateKeyPem, anchor));
+            for (const secret of secretsOf(run)) {
+                for (const value of Object.values(secret.data)) {
+                    if (typeof value === "string" && value.includes("PRIVATE KEY")) assert.ok(!keyMatches(value, anchor), `${secret.namespace}/${secret.name}`);
+                }
+            }
+            const objects = await clusterOf(this, run);
+            const model = new RbacModel(objects);
+            const users = model.users([TENANT]);
+            const material = signingMaterial(run, [anchor]);
+            assert.deepEqual(Object.fromEntries(material.keys), {
+                "linkerd/linkerd-intermediate-fleet-g1": "Secret linkerd-intermediate-fleet-g1",
+                "linkerd/linkerd-identity-issuer": "Certificate linkerd-identity-issuer",
+            });
+            const found = obtainers(model, users, material, ["akko", "linkerd", "cert-manager", "default"]);
+            assert.deepEqual([...found.keys()], [CERT_MANAGER_CONTROLLER]);
+            assert.deepEqual(found.get(CERT_MANAGER_CONTROLLER), ["Issuer linkerd/linkerd-intermediate-fleet-g1"]);
+            assert.deepEqual(model.secretReaders(users, "linkerd", "linkerd-intermediate-fleet-g1"), [CERT_MANAGER_CONTROLLER, CAINJECTOR, DESTINATION].sort());
         });
     });
 });

@@ -192,6 +192,11 @@ export function stackNames(root = PROJECT_ROOT): string[] {
         .sort();
 }
 
+/** The stack files of cluster stacks: every one but a fleet's trust stack (`akko-mtls:target: trust`), which has no cluster. */
+export function clusterStackNames(root = PROJECT_ROOT): string[] {
+    return stackNames(root).filter((stack) => readStackConfig(stack, root)[`${PROJECT}:target`] !== "trust");
+}
+
 /**
  * A stack file's config as the CLI hands it to the program: objects as JSON text, encrypted values
  * replaced by stand-ins and their keys secret (tools/stackFile.ts).

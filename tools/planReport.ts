@@ -232,3 +232,29 @@ export function mermaidGraph(run: ProgramRun): string {
     }
     return lines.join("\n");
 }
+
+/**
+ * A trust stack's view of its fleet, from its outputs (components/fleetTrust.ts): the rotation
+ * phase, the anchors, and each member's state as the gate read it (lib/fleet.ts).
+ */
+export function fleetLines(outputs: ProgramRun["outputs"]): string[] {
+    const record = outputs.fleetRotation?.value as { generation: number; phase: number; since: string } | undefined;
+    const anchors = (outputs.trustAnchors?.value ?? []) as {
+        generation: number;
+        inBundle: boolean;
+        signsIssuer: boolean;
+        fingerprintSha256: string;
+        notAfter: string;
+    }[];
+    const state = (outputs.fleetState?.value ?? {}) as Record<string, { status: string; state: string }>;
+    const phases = ["steady", "phase 1: members trust both anchors", "phase 2: members issue from the new anchor", "phase 3: members drop the old anchor"];
+    return [
+        record ? `rotation: generation ${record.generation}, ${phases[record.phase]}` : "rotation: unknown",
+        ...anchors.map(
+            (a) =>
+                `anchor g${a.generation}: ${[a.inBundle ? "in the bundle" : "leaving the bundle", a.signsIssuer ? "signs the intermediates that issue" : ""].filter(Boolean).join(", ")}; ` +
+                `expires ${a.notAfter}`,
+        ),
+        ...Object.entries(state).map(([member, s]) => `member ${member}: ${s.state}`),
+    ];
+}

@@ -13,7 +13,7 @@
  */
 import * as crypto from "node:crypto";
 import type { StackOutputValues } from "../lib/stackOutputs";
-import { ProgramRun, ProviderState, readStackConfig, runProgram, setConfigPath, stackNames } from "./mockRuntime";
+import { clusterStackNames, ProgramRun, ProviderState, readStackConfig, runProgram, setConfigPath } from "./mockRuntime";
 
 export interface Scenario {
     name: string;
@@ -21,6 +21,11 @@ export interface Scenario {
     overrides: Record<string, unknown>;
     /** The last deployment's outputs, for a run mid-rotation or mid-drain. */
     previousOutputs?: StackOutputValues;
+    /**
+     * Other stacks its StackReferences read: a trust stack's members (none: created, never deployed),
+     * or, for a member, the name of the earlier scenario whose outputs are its trust stack's.
+     */
+    stacks?: { members: string[] } | { trust: string };
 }
 
 const STRICT = {
@@ -49,7 +54,7 @@ const STRICT = {
 
 /** Every stack off and on, and the modes a stack file can switch to. */
 export const SCENARIOS: Scenario[] = [
-    ...stackNames().flatMap((stack) => [
+    ...clusterStackNames().flatMap((stack) => [
         { name: `${stack} off`, stack, overrides: {} },
         { name: `${stack} on`, stack, overrides: { "mtls.enabled": true } },
     ]),
@@ -106,6 +111,13 @@ export const SCENARIOS: Scenario[] = [
         stack: "netcup",
         overrides: { "mtls.enabled": true, "identity.trustAnchor.rotationPhase": 3 },
         previousOutputs: { trustAnchorRotation: { generation: 1, phase: 2, since: "2026-01-01T00:00:00Z" } },
+    },
+    { name: "trust", stack: "trust", overrides: {}, stacks: { members: ["netcup", "eks", "gke"] } },
+    {
+        name: "netcup fleet member",
+        stack: "netcup",
+        overrides: { "mtls.enabled": true, "identity.trustAnchor.fleetStack": "trust" },
+        stacks: { trust: "trust" },
     },
     {
         name: "netcup draining",
@@ -203,13 +215,30 @@ export function snapshotText(snapshot: ScenarioSnapshot): string {
 /** Every scenario's snapshot, by file name (its slug). */
 export async function planSnapshot(scenarios: Scenario[] = SCENARIOS): Promise<Map<string, ScenarioSnapshot>> {
     const snapshots = new Map<string, ScenarioSnapshot>();
+    const runs = new Map<string, ProgramRun>();
     for (const scenario of scenarios) {
-        let config = readStackConfig(scenario.stack);
-        for (const [key, value] of Object.entries(scenario.overrides)) config = setConfigPath(config, key, value);
-        const run = await runProgram({ stack: scenario.stack, config, state: new ProviderState(), previousOutputs: scenario.previousOutputs });
+        const run = await runScenario(scenario, runs);
+        runs.set(scenario.name, run);
         const slug = scenarioSlug(scenario.name);
         if (snapshots.has(slug)) throw new Error(`two scenarios named ${slug}`);
         snapshots.set(slug, snapshotOf(scenario, run));
     }
     return snapshots;
+}
+
+/**
+ * One scenario's run, from a fresh state: its stack file with the overrides, its previous outputs,
+ * and the other stacks it reads (a member reads the run of an earlier scenario, in `earlier`).
+ */
+export async function runScenario(scenario: Scenario, earlier: ReadonlyMap<string, ProgramRun>): Promise<ProgramRun> {
+    let config = readStackConfig(scenario.stack);
+    for (const [key, value] of Object.entries(scenario.overrides)) config = setConfigPath(config, key, value);
+    let stacks: Record<string, ProgramRun["outputs"]> | undefined;
+    if (scenario.stacks !== undefined && "members" in scenario.stacks) stacks = Object.fromEntries(scenario.stacks.members.map((member) => [member, {}]));
+    else if (scenario.stacks !== undefined) {
+        const trust = earlier.get(scenario.stacks.trust);
+        if (!trust) throw new Error(`${scenario.name}: run the scenario ${scenario.stacks.trust} first`);
+        stacks = { trust: trust.outputs };
+    }
+    return runProgram({ stack: scenario.stack, config, state: new ProviderState(), previousOutputs: scenario.previousOutputs, stacks });
 }

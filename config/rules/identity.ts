@@ -114,7 +114,15 @@ export function validateIntermediateLifetimes(config: ConfigShape, ctx: RuleCont
  * drop the old anchor while a leaf it signed is still valid, which breaks any proxy that was failing
  * to renew. One unit only: two floors could disagree.
  */
-export function validatePhaseFloor(config: ConfigShape, ctx: RuleContext): void {
+export function validatePhaseFloor(
+    config: {
+        identity: {
+            trustAnchor: { minHoursBetweenPhases?: number; minMinutesBetweenPhases?: number };
+            issuer: { issuanceLifetime: string };
+        };
+    },
+    ctx: RuleContext,
+): void {
     const { trustAnchor, issuer } = config.identity;
     const lifetime = parseGoDuration(issuer.issuanceLifetime);
     if (trustAnchor.minHoursBetweenPhases !== undefined && trustAnchor.minMinutesBetweenPhases !== undefined) {

@@ -2,7 +2,7 @@
 import { z } from "zod";
 import { ISSUER_LIFETIME_HOURS, issuerLifetimeProblem, MAX_VALIDITY_HOURS, MIN_RENEW_BEFORE_HOURS } from "../../lib/issuerLifetimes";
 import { ISSUANCE_LIFETIME_BOUNDS_MS, parseGoDuration } from "../../lib/issuanceLifetime";
-import { hours } from "./primitives";
+import { hours, stackName } from "./primitives";
 
 /** The issuer's lifetime for a back end: the bounds the policy pack applies too (lib/issuerLifetimes.ts). */
 function issuerHours(backEnd: "static" | "certManager") {
@@ -71,6 +71,13 @@ export const identityConfig = z.strictObject({
                 "The same floor in minutes, for short issuance lifetimes (a test cluster); set this or minHoursBetweenPhases, not both. " +
                     "Unset: derived, `issuanceLifetime + 2 x 20 s clock skew + max(issuanceLifetime / 24, 1 min)` " +
                     "(25 h 0 min 40 s for Linkerd's 24 h).",
+            ),
+        fleetStack: stackName
+            .optional()
+            .describe(
+                "Make this stack a member of a fleet: the name of the trust stack (`target: trust`, e.g. `trust`) whose anchors and " +
+                    "per-member intermediate it uses instead of its own anchor (read through a StackReference to `<organization>/<project>/<fleetStack>`). " +
+                    "A stack that already runs its own anchor joins as a rotation, `rotationPhase` 1 → 2 → 3 → 0 (docs/admin/fleet.md).",
             ),
     }),
     intermediate: z.strictObject({

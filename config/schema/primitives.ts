@@ -8,6 +8,15 @@ import { parseQuantity, QUANTITY_PATTERN } from "../../lib/quantity";
 import { CERT_MANAGER_NAMESPACE, KUBERNETES_NAMESPACES, NAMESPACES } from "../../lib/registry";
 
 export const TARGETS = ["k3d", "k3s", "eks", "gke"] as const;
+
+/**
+ * A stack of this project named in config (a fleet's trust stack, its members): a DNS label, so
+ * that it is also a valid part of names derived from it (`fleet-<member>-intermediate-g1`, the
+ * intermediate's common name) and one word in the commands the runbooks print.
+ */
+export const stackName = z
+    .string()
+    .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, { message: "a stack name that is a DNS label: lower-case letters, digits and -, at most 63 characters" });
 export type Target = (typeof TARGETS)[number];
 
 /** Targets that are one node: no HA, explicit limits everywhere. */

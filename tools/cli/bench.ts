@@ -10,7 +10,7 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { meshFootprint } from "../footprint";
 import { resourceCount } from "../planReport";
-import { ProgramRun, PROJECT_ROOT, readStackConfig, runProgram, setConfigPath, stackNames } from "../mockRuntime";
+import { clusterStackNames, ProgramRun, PROJECT_ROOT, readStackConfig, runProgram, setConfigPath } from "../mockRuntime";
 import { MIB } from "../../lib/quantity";
 import { parseCli, runCli, UsageError } from "./args";
 
@@ -107,7 +107,7 @@ async function main() {
     const runs = Number(values.runs);
     if (!Number.isInteger(runs) || runs < 1) throw new UsageError(`--runs ${values.runs}: expected a whole number of runs, at least 1`);
     const rows: Row[] = [];
-    for (const stack of stackNames()) rows.push(await measure(stack, runs));
+    for (const stack of clusterStackNames()) rows.push(await measure(stack, runs));
     const date = new Date().toISOString().slice(0, 10);
     const report = [`Measured ${date} on ${machine()}; ${runs} runs per stack, mesh on, footprint with ${MESHED_PODS} meshed pods.`, "", table(rows)].join(
         "\n",

@@ -13,10 +13,10 @@ import type { StackOutputName, StackOutputValues } from "../../lib/stackOutputs"
 import { parseRotationRecord } from "../../lib/rotation";
 import { configSetPath, formatPropertyPath, IndexOutOfRange, parseConfigKey } from "../../config/configPath";
 import { WEBHOOK_OBJECTS } from "../../lib/registry";
-import { defaultCluster, FakeCluster, PROJECT, PROJECT_ROOT, readStack, runProgram, stackNames } from "../mockRuntime";
-import { chartLines, mermaidGraph, overrideLines, perTargetLines, resourceCountLine, resourceTree, TAGS } from "../planReport";
+import { defaultCluster, FakeCluster, ProgramRun, PROJECT, PROJECT_ROOT, readStack, runProgram, stackNames } from "../mockRuntime";
+import { chartLines, fleetLines, mermaidGraph, overrideLines, perTargetLines, resourceCountLine, resourceTree, TAGS } from "../planReport";
 import { checkRun } from "../policyCheck";
-import { redact, StackFileError } from "../stackFile";
+import { redact, StackFile, StackFileError } from "../stackFile";
 
 /** A `--previous` file the plan accepts: what `pulumi stack output --json` prints for a meshed stack. */
 export const SAMPLE_PREVIOUS: StackOutputValues = {
@@ -71,12 +71,17 @@ function wrapWords(text: string, width: number, indent: string): string {
 }
 
 export const PLAN_USAGE = `usage: npm run plan -- <stack> [options]
+       npm run plan -- <trust stack> <member> … [--set …]
 
 Plans the stack's Pulumi.<stack>.yaml under Pulumi's mock runtime: no cluster, no backend, no
 credentials (encrypted values are planned with a stand-in and shown as [secret]). Prints the
 config that differs from the target's preset, the settings that differ between targets, the
 charts, every resource with its name in the cluster and what it waits for, and applies the
 policy pack (policy/).
+
+A fleet (docs/admin/fleet.md) is planned together: the trust stack first (target trust; its
+members planned as never deployed), its outputs then answering the members' StackReference;
+the trust stack's plan shows the fleet member by member. --set applies to the members then.
 
 options:
   --set <key.path>=<value>   as \`pulumi config set --path <key.path> <value>\` (repeatable):
@@ -247,72 +252,153 @@ export async function plan(argv: string[], options: PlanOptions = {}): Promise<P
             },
         });
         if (values.help) return { status: 0, output: PLAN_USAGE };
-        const [stack, ...extra] = positionals;
-        if (!stack) throw new UsageError("which stack?");
-        if (extra.length > 0) throw new UsageError(`one stack at a time (got ${positionals.join(", ")})`);
-        if (!stackNames(root).includes(stack)) throw new UsageError(`no Pulumi.${stack}.yaml`);
+        if (positionals.length === 0) throw new UsageError("which stack?");
+        for (const stack of positionals) if (!stackNames(root).includes(stack)) throw new UsageError(`no Pulumi.${stack}.yaml`);
+        if (new Set(positionals).size < positionals.length) throw new UsageError(`a stack named twice (got ${positionals.join(", ")})`);
         if (!["text", "mermaid"].includes(values.format)) throw new UsageError(`unknown format ${values.format}`);
-
-        let file;
-        try {
-            file = readStack(stack, root);
-        } catch (error) {
-            if (error instanceof StackFileError) return { status: 1, output: error.message };
-            throw error;
+        const files = new Map<string, StackFile>();
+        for (const stack of positionals) {
+            try {
+                files.set(stack, readStack(stack, root));
+            } catch (error) {
+                if (error instanceof StackFileError) return { status: 1, output: error.message };
+                throw error;
+            }
         }
-        const misplaced = misplacedStackKeys(file.config, stack);
-        if (misplaced.length > 0) return { status: 1, output: misplaced.join("\n") };
-        let config = file.config;
-        for (const assignment of values.set ?? []) config = applySet(config, assignment, stack);
-        const previousOutputs = values.previous === undefined ? undefined : readPrevious(values.previous);
-
-        const run = await runProgram({ stack, config, previousOutputs, secretKeys: file.secretKeys, cluster: planCluster() });
-        if (run.error) {
-            return { status: 1, output: run.error instanceof ConfigError ? run.error.message : `${run.error.name}: ${run.error.message}` };
+        const trustStacks = positionals.filter((stack) => isTrustStackFile(files.get(stack)!));
+        if (positionals.length > 1 && (values.previous !== undefined || values.format !== "text")) {
+            throw new UsageError("--previous and --format apply to one stack: plan a fleet (a trust stack and its members) in text");
         }
-        const violations = checkRun(run);
-        const policyLines = violations.map((v) => `  [${v.policy}]${v.resource ? ` ${v.resource}:` : ""} ${v.message}`);
-        if (values.format === "mermaid") {
-            return violations.length > 0
-                ? { status: 1, output: ["The policy pack refuses this plan:", ...policyLines].join("\n") }
-                : { status: 0, output: mermaidGraph(run) };
+        // The trust stack first: its outputs answer the members' StackReferences (components/fleetMember.ts).
+        const ordered = [...trustStacks, ...positionals.filter((stack) => !trustStacks.includes(stack))];
+        const planned: Record<string, ProgramRun["outputs"]> = {};
+        const results: PlanResult[] = [];
+        for (const stack of ordered) {
+            const file = files.get(stack)!;
+            const trust = trustStacks.includes(stack);
+            const result = await planStack({
+                stack,
+                file,
+                root,
+                // --set goes to the cluster stacks of a fleet plan (the trust stack takes its file as it is).
+                sets: trust && positionals.length > 1 ? [] : (values.set ?? []),
+                previous: values.previous,
+                format: values.format,
+                // A trust stack's members: created, never deployed as far as this plan knows.
+                stacks: trust ? Object.fromEntries(memberNames(file).map((member) => [member, {}])) : planned,
+                onPlanned: (outputs) => (planned[stack] = outputs),
+            });
+            results.push(result);
         }
-        const secretKeys = file.secretKeys.filter((k) => k.startsWith(`${PROJECT}:`)).map((k) => k.slice(PROJECT.length + 1));
-        const resolved = resolveConfig(stackValues(config), secretKeys);
-        const charts = chartLines(run);
-        const output = [
-            `Plan for stack ${stack} (target ${String(run.outputs.target.value)}), under Pulumi's mock runtime: no cluster, no backend.`,
-            previousOutputs
-                ? "Planned after the deployment whose outputs --previous gave (its rotation and mesh records)."
-                : `Planned as a stack never deployed: for one mid-rotation or mid-drain, add --previous previous.json ` +
-                  `(pulumi stack output --json --stack ${stack} > previous.json).`,
-            ...(file.secrets.length > 0
-                ? [`Encrypted values (${file.secrets.length}) are planned with a stand-in and shown as [secret]; pulumi preview checks the real ones.`]
-                : []),
-            "",
-            "Config that differs from the target's preset:",
-            ...overrideLines(configOverrides(redact(stackValues(config), file.secrets, PROJECT))).map((l) => `  ${l}`),
-            "",
-            "Settings that differ between targets, as this stack has them:",
-            ...perTargetLines(resolved).map((l) => `  ${l}`),
-            "",
-            "Charts:",
-            ...(charts.length > 0 ? charts.map((l) => `  ${l}`) : ["  none (the mesh is not deployed)"]),
-            "",
-            resourceCountLine(run),
-            ...resourceTree(run).map((l) => `  ${l}`),
-            ...(run.warnings.length > 0 ? ["", "Warnings:", ...run.warnings.map((w) => `  ${w}`)] : []),
-            "",
-            violations.length > 0 ? "The policy pack refuses this plan:" : "Policy pack: every policy passes.",
-            ...policyLines,
-        ];
-        return { status: violations.length > 0 ? 1 : 0, output: output.join("\n") };
+        return {
+            status: Math.max(...results.map((r) => r.status)) as PlanResult["status"],
+            output: results.map((r) => r.output).join(`\n\n${"=".repeat(100)}\n\n`),
+        };
     } catch (error) {
         if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
             return { status: 2, output: `plan: ${(error as Error).message}\n(npm run plan -- --help for usage; stacks: ${stackNames(root).join(", ")})` };
         }
         throw error;
     }
+}
+
+/** Whether a stack file is a fleet's trust stack (`akko-mtls:target: trust`). */
+function isTrustStackFile(file: StackFile): boolean {
+    return file.config[`${PROJECT}:target`] === "trust";
+}
+
+/** The members a trust stack file lists (`fleet.clusters`), as far as it reads. */
+function memberNames(file: StackFile): string[] {
+    const clusters = (parseValue(file.config[`${PROJECT}:fleet`] ?? "{}") as { clusters?: unknown }).clusters;
+    return Array.isArray(clusters) ? clusters.filter((c): c is string => typeof c === "string") : [];
+}
+
+interface StackPlanRequest {
+    stack: string;
+    file: StackFile;
+    root: string;
+    sets: string[];
+    previous: string | undefined;
+    format: string;
+    /** Other stacks' outputs, for StackReferences. */
+    stacks: Record<string, ProgramRun["outputs"]>;
+    onPlanned: (outputs: ProgramRun["outputs"]) => void;
+}
+
+/** One stack's plan: its run under mocks, the policy pack, and the report. */
+async function planStack(request: StackPlanRequest): Promise<PlanResult> {
+    const { stack, file, root } = request;
+    const misplaced = misplacedStackKeys(file.config, stack);
+    if (misplaced.length > 0) return { status: 1, output: misplaced.join("\n") };
+    let config = file.config;
+    for (const assignment of request.sets) config = applySet(config, assignment, stack);
+    const previousOutputs = request.previous === undefined ? undefined : readPrevious(request.previous);
+    const fleetStack = fleetStackOf(config);
+    if (fleetStack !== undefined && !(fleetStack in request.stacks) && stackNames(root).includes(fleetStack)) {
+        return {
+            status: 2,
+            output: `plan: ${stack} is a member of the fleet of ${fleetStack} (identity.trustAnchor.fleetStack): plan them together, npm run plan -- ${fleetStack} ${stack}`,
+        };
+    }
+
+    const run = await runProgram({ stack, config, previousOutputs, secretKeys: file.secretKeys, cluster: planCluster(), stacks: request.stacks });
+    if (run.error) {
+        return { status: 1, output: run.error instanceof ConfigError ? run.error.message : `${run.error.name}: ${run.error.message}` };
+    }
+    request.onPlanned(run.outputs);
+    const violations = checkRun(run);
+    const policyLines = violations.map((v) => `  [${v.policy}]${v.resource ? ` ${v.resource}:` : ""} ${v.message}`);
+    if (request.format === "mermaid") {
+        return violations.length > 0
+            ? { status: 1, output: ["The policy pack refuses this plan:", ...policyLines].join("\n") }
+            : { status: 0, output: mermaidGraph(run) };
+    }
+    const trust = run.outputs.target.value === "trust";
+    const secretKeys = file.secretKeys.filter((k) => k.startsWith(`${PROJECT}:`)).map((k) => k.slice(PROJECT.length + 1));
+    const charts = chartLines(run);
+    const output = [
+        `Plan for stack ${stack} (target ${String(run.outputs.target.value)}), under Pulumi's mock runtime: no cluster, no backend.`,
+        previousOutputs
+            ? "Planned after the deployment whose outputs --previous gave (its rotation and mesh records)."
+            : trust
+              ? "Planned as a trust stack never deployed, its members as stacks never deployed."
+              : `Planned as a stack never deployed: for one mid-rotation or mid-drain, add --previous previous.json ` +
+                `(pulumi stack output --json --stack ${stack} > previous.json).`,
+        ...(fleetStack !== undefined
+            ? [`A member of the fleet of ${fleetStack}: its anchors and intermediate are the outputs of the plan of ${fleetStack}.`]
+            : []),
+        ...(file.secrets.length > 0
+            ? [`Encrypted values (${file.secrets.length}) are planned with a stand-in and shown as [secret]; pulumi preview checks the real ones.`]
+            : []),
+        "",
+        "Config that differs from the target's preset:",
+        ...overrideLines(configOverrides(redact(stackValues(config), file.secrets, PROJECT))).map((l) => `  ${l}`),
+        "",
+        ...(trust
+            ? ["The fleet, member by member:", ...fleetLines(run.outputs).map((l) => `  ${l}`)]
+            : [
+                  "Settings that differ between targets, as this stack has them:",
+                  ...perTargetLines(resolveConfig(stackValues(config), secretKeys)).map((l) => `  ${l}`),
+                  "",
+                  "Charts:",
+                  ...(charts.length > 0 ? charts.map((l) => `  ${l}`) : ["  none (the mesh is not deployed)"]),
+              ]),
+        "",
+        resourceCountLine(run),
+        ...resourceTree(run).map((l) => `  ${l}`),
+        ...(run.warnings.length > 0 ? ["", "Warnings:", ...run.warnings.map((w) => `  ${w}`)] : []),
+        "",
+        violations.length > 0 ? "The policy pack refuses this plan:" : "Policy pack: every policy passes.",
+        ...policyLines,
+    ];
+    return { status: violations.length > 0 ? 1 : 0, output: output.join("\n") };
+}
+
+/** The trust stack a cluster stack's config names (`identity.trustAnchor.fleetStack`), if any. */
+function fleetStackOf(config: Record<string, string>): string | undefined {
+    const identity = parseValue(config[`${PROJECT}:identity`] ?? "{}") as { trustAnchor?: { fleetStack?: unknown } };
+    const name = identity?.trustAnchor?.fleetStack;
+    return typeof name === "string" ? name : undefined;
 }
 
 if (require.main === module) {
