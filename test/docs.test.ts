@@ -57,6 +57,17 @@ describe("documentation", () => {
         assert.deepEqual(inline(french), inline(english));
     });
 
+    it("the egress runbook exists in English and French, with the same sections, commands, tables and PromQL", () => {
+        const { english, french } = sameRunbook("egress");
+        const rows = (markdown: string) => markdown.split("\n").filter((l) => l.startsWith("|")).length;
+        assert.equal(rows(french), rows(english));
+        for (const text of [english, french]) {
+            for (const name of ["akko-egress", "akko-egress-networks", "akko-mtls-egress-no-bypass", "LinkerdEgressDenied", "2102", "linkerd-egress"]) {
+                assert.ok(text.includes(name), name);
+            }
+        }
+    });
+
     it("the fleet runbook exists in English and French, with the same sections, tables and commands, covering creating, adding, rotating, removing, a lost member", () => {
         const { english, french } = sameRunbook("fleet");
         for (const topic of ["Creating the fleet", "Adding a member", "A fleet rotation", "Removing a member", "A lost member"]) {
