@@ -259,6 +259,11 @@ export function openKeys(config: ParsedConfig): OpenKey[] {
         ...(config.viz.enabled && config.observability.grafanaDashboards.enabled ? [["observability", "grafanaDashboards", "namespace"]] : []),
         // The trust stack a member reads: a StackReference's name is its id, kept in the open.
         ...(config.identity.trustAnchor.fleetStack !== undefined ? [["identity", "trustAnchor", "fleetStack"]] : []),
+        // An allowed host names its route (lib/egress.ts `routeName`: egress-<http|tls>-<port>-<host>).
+        ...(mtls.egress.allowedHosts.length > 0 ? [["mtls", "egress", "allowedHosts"]] : []),
+        ...Object.entries(mtls.namespaceOptions)
+            .filter(([, options]) => (options.egress?.allowedHosts ?? []).length > 0)
+            .map(([namespace]): ConfigPath => ["mtls", "namespaceOptions", namespace, "egress", "allowedHosts"]),
     ];
     return [
         ...names.map((path) => ({ path, shows: NAMES })),

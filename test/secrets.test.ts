@@ -329,6 +329,12 @@ describe("a name is never built from a secret value: such a key is refused, nami
             "akko-mtls:mtls.namespaceOptions.akko.opaqueEgress[0].to[0].ipBlock.cidr",
         ],
         [
+            "mtls",
+            "eks",
+            { "mtls.enabled": true, "mtls.egress": { mode: "enforce", allowedHosts: [`${MARKER}.example.com`] } },
+            "akko-mtls:mtls.egress.allowedHosts[0]",
+        ],
+        [
             "observability",
             "netcup",
             { "mtls.enabled": true, "observability.grafanaDashboards.namespace": `grafana-${MARKER}` },
