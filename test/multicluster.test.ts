@@ -8,7 +8,9 @@ import YAML from "yaml";
 import { ConfigError } from "../config";
 import { MOCK_API_SERVER_CA, ofType, one, ProgramRun } from "../tools/mockRuntime";
 import { asObject, registeredObjects } from "./crdSchemas";
+import * as contract from "../cluster/contract.cjs";
 import { runStack, runStackOk } from "./helpers";
+import { KubeObject, RbacModel, serviceAccount } from "./rbac";
 import { allCrdSchemas, renderRegistered, schemaProblems, upstream } from "./upstream";
 
 const CHART = "kubernetes:helm.sh/v4:Chart";
@@ -197,6 +199,65 @@ describe("linked clusters (multicluster)", () => {
             const error = await refused({}, { eks: other.outputs });
             assert.match(error.problems[0].message, /stack eks does not grant netcup remote access: add netcup to its multicluster.remoteAccess/);
         });
+    });
+});
+
+describe("linked clusters: the rollout checks each far end, and reads the links' credentials to do so", () => {
+    let eks: ProgramRun;
+    let netcup: ProgramRun;
+    before(async () => {
+        eks = await runStackOk("eks", EKS_GRANTS);
+        netcup = await runStackOk("netcup", NETCUP_LINKS, { stacks: { eks: eks.outputs } });
+    });
+    const JOB = "kubernetes:batch/v1:Job";
+    const rolloutOf = (run: ProgramRun) => ofType(run, JOB).find((j) => j.name.endsWith("-maintenance-rollout"))!;
+    const envOf = (job: { inputs: any }) =>
+        Object.fromEntries((job.inputs.spec.template.spec.containers[0].env as { name: string; value: string }[]).map((e) => [e.name, e.value]));
+    /** The maintenance identities among every user the program's own RBAC objects name. */
+    const maintenanceUsers = (model: RbacModel) => model.users().filter((u) => u.startsWith("system:serviceaccount:linkerd-maintenance:"));
+    const modelOf = (run: ProgramRun) =>
+        new RbacModel(
+            run.resources
+                .filter((r) => r.type.startsWith("kubernetes:") && !r.read && r.custom)
+                .map((r): KubeObject => ({ ...r.inputs, kind: r.type.split(":").pop()!, metadata: r.inputs.metadata ?? { name: r.name } })),
+        );
+
+    it("the source's rollout runs remote-trust last, with exactly its contract's variables: eks' credentials Secret, the anchor its issuer is signed under", () => {
+        const env = envOf(rolloutOf(netcup));
+        const tasks = env.TASKS.split(",");
+        assert.equal(tasks.at(-1), "remote-trust");
+        const own = Object.keys(env).filter((name) => !["PATH", "HOME"].includes(name));
+        assert.deepEqual(own.sort(), contract.variablesFor(tasks).sort());
+        assert.deepEqual(JSON.parse(env.REMOTE_TRUST_LINKS), [{ target: "eks", secret: "cluster-credentials-eks" }]);
+        assert.equal(env.MULTICLUSTER_NAMESPACE, "linkerd-multicluster");
+        assert.equal(env.SIGNING_ANCHOR_SHA256, String(netcup.outputs.trustAnchorFingerprintSha256.value).replace(/:/g, ""));
+        assert.ok(env.REMOTE_TRUST_NAMESPACES.split(",").includes("linkerd-multicluster"), "the far end's gateway and controllers");
+        // The target links to nobody: its rollout has no such task, nor the variables.
+        assert.ok(!envOf(rolloutOf(eks)).TASKS.includes("remote-trust"));
+        assert.equal(envOf(rolloutOf(eks)).REMOTE_TRUST_LINKS, undefined);
+    });
+
+    it("only the rollout's identity reads a Secret, exactly the links' credentials in linkerd-multicluster; on a stack without links, no maintenance identity reads one", () => {
+        const model = modelOf(netcup);
+        const users = maintenanceUsers(model);
+        const rollout = serviceAccount("linkerd-maintenance", "linkerd-mesh-rollout");
+        assert.ok(users.includes(rollout) && users.length >= 2, users.join(", "));
+        assert.deepEqual(model.secretReaders(users, "linkerd-multicluster", "cluster-credentials-eks"), [rollout]);
+        // Not the destination's copy, not the remote-access token this stack would grant, nothing in linkerd.
+        for (const [namespace, name] of [
+            ["linkerd", "cluster-credentials-eks"],
+            ["linkerd-multicluster", "cluster-credentials-gke"],
+            ["linkerd-multicluster", "linkerd-service-mirror-remote-access-eks-token"],
+            ["linkerd", "linkerd-identity-issuer"],
+        ]) {
+            assert.deepEqual(model.secretReaders(users, namespace, name), [], `${namespace}/${name}`);
+        }
+        const targetModel = modelOf(eks);
+        const targetUsers = maintenanceUsers(targetModel);
+        assert.ok(targetUsers.length >= 2);
+        for (const name of ["cluster-credentials-netcup", "linkerd-service-mirror-remote-access-netcup-token"]) {
+            assert.deepEqual(targetModel.secretReaders(targetUsers, "linkerd-multicluster", name), [], name);
+        }
     });
 });
 
