@@ -20,12 +20,20 @@ const LINK = "kubernetes:multicluster.linkerd.io/v1alpha3:Link";
 /** eks, granting netcup: its API server as netcup's pods reach it, its gateway's address. */
 const EKS_GRANTS = {
     "mtls.enabled": true,
+    "identity.trustAnchor.fleetStack": "trust",
     "multicluster.enabled": true,
     "multicluster.apiServerAddress": "https://eks.example.internal:443",
     "multicluster.gatewayAddresses": ["203.0.113.7"],
     "multicluster.remoteAccess": ["netcup"],
 };
-const NETCUP_LINKS = { "mtls.enabled": true, "multicluster.enabled": true, "multicluster.links": ["eks"] };
+const NETCUP_LINKS = { "mtls.enabled": true, "identity.trustAnchor.fleetStack": "trust", "multicluster.enabled": true, "multicluster.links": ["eks"] };
+
+/** The fleet's trust stack (Pulumi.trust.yaml: netcup, eks, gke), its members not deployed yet: linked stacks are its members. */
+let trustOutputs: Promise<ProgramRun["outputs"]> | undefined;
+const fleetTrust = () => (trustOutputs ??= runStackOk("trust", {}, { stacks: { netcup: {}, eks: {}, gke: {}, k3d: {} } }).then((run) => run.outputs));
+/** A fleet member's run: its trust stack's outputs and the other stacks' it reads. */
+const member = async (stack: string, overrides: Record<string, unknown>, stacks: Record<string, ProgramRun["outputs"]> = {}) =>
+    runStackOk(stack, overrides, { stacks: { trust: await fleetTrust(), ...stacks } });
 
 const kubernetesName = (run: ProgramRun, type: string, name: string, namespace?: string) =>
     run.resources.find((r) => r.type === type && r.inputs.metadata?.name === name && (namespace === undefined || r.inputs.metadata?.namespace === namespace));
@@ -62,8 +70,8 @@ describe("linked clusters (multicluster)", () => {
     let netcup: ProgramRun;
     let token: string;
     before(async () => {
-        eks = await runStackOk("eks", EKS_GRANTS);
-        netcup = await runStackOk("netcup", NETCUP_LINKS, { stacks: { eks: eks.outputs } });
+        eks = await member("eks", EKS_GRANTS);
+        netcup = await member("netcup", NETCUP_LINKS, { eks: eks.outputs });
         token = (eks.outputs.multiclusterRemoteAccessTokens.value as Record<string, string>).netcup;
     });
 
@@ -167,12 +175,54 @@ describe("linked clusters (multicluster)", () => {
 
     describe("refusals name the key before anything is registered", () => {
         const refused = async (overrides: Record<string, unknown>, stacks: Record<string, ProgramRun["outputs"]>) => {
-            const run = await runStack("netcup", { ...NETCUP_LINKS, ...overrides }, { stacks });
+            const run = await runStack("netcup", { ...NETCUP_LINKS, ...overrides }, { stacks: { trust: await fleetTrust(), ...stacks } });
             assert.ok(run.error instanceof ConfigError, String(run.error));
             const kinds = new Set(run.resources.map((r) => r.type));
-            assert.deepEqual([...kinds].sort(), ["pulumi:pulumi:Stack", "pulumi:pulumi:StackReference"], "only the stack and its reads");
+            // The fleet member's read of its trust stack is a component holding a StackReference: nothing in a cluster.
+            assert.deepEqual(
+                [...kinds].sort(),
+                ["akko:mtls:FleetMember", "pulumi:pulumi:Stack", "pulumi:pulumi:StackReference"],
+                "only the stack and its reads",
+            );
             return run.error;
         };
+
+        it("a link to a stack outside this stack's fleet, before that stack is read", async () => {
+            const k3dGrants = await runStackOk("k3d", {
+                "mtls.enabled": true,
+                "multicluster.enabled": true,
+                "multicluster.apiServerAddress": "https://k3d.example.internal:6443",
+                "multicluster.remoteAccess": ["netcup"],
+            });
+            const error = await refused({ "multicluster.links": ["eks", "k3d"] }, { eks: (await member("eks", EKS_GRANTS)).outputs, k3d: k3dGrants.outputs });
+            assert.deepEqual(
+                error.problems.map((p) => [p.key, p.message]),
+                [
+                    [
+                        "akko-mtls:multicluster.links[1]",
+                        "stack k3d is not a member of the fleet trust (its fleet.clusters: netcup, eks, gke): linked clusters must share the fleet's anchor; " +
+                            "add k3d to fleet.clusters of trust and make it a member first",
+                    ],
+                ],
+            );
+        });
+
+        it("any link from a stack that is no fleet member: linked clusters must share the anchor", async () => {
+            const standalone = { "mtls.enabled": true, "multicluster.enabled": true, "multicluster.links": ["eks"] };
+            const run = await runStack("netcup", standalone, { stacks: { eks: (await member("eks", EKS_GRANTS)).outputs } });
+            assert.ok(run.error instanceof ConfigError, String(run.error));
+            assert.deepEqual(
+                run.error.problems.map((p) => p.key),
+                ["akko-mtls:multicluster.links[0]"],
+            );
+            assert.match(run.error.problems[0].message, /this stack is not a fleet member \(identity.trustAnchor.fleetStack is unset\)/);
+            // Refused before the linked member is read: no reference to eks (only the stack's read of its own last outputs).
+            assert.deepEqual(
+                run.resources.filter((r) => r.name.startsWith("multicluster-link-")).map((r) => r.name),
+                [],
+            );
+            assert.deepEqual([...new Set(run.resources.map((r) => r.type))].sort(), ["pulumi:pulumi:Stack", "pulumi:pulumi:StackReference"]);
+        });
 
         it("a link to itself", async () => {
             const error = await refused({ "multicluster.links": ["netcup"] }, {});
@@ -189,13 +239,13 @@ describe("linked clusters (multicluster)", () => {
                 ["akko-mtls:multicluster.links[1]"],
             );
             assert.match(error.problems[0].message, /stack gke exports no multicluster endpoint/);
-            const plain = await runStackOk("gke", { "mtls.enabled": true });
+            const plain = await member("gke", { "mtls.enabled": true, "identity.trustAnchor.fleetStack": "trust" });
             const again = await refused({ "multicluster.links": ["gke"] }, { gke: plain.outputs });
             assert.match(again.problems[0].message, /stack gke exports no multicluster endpoint/);
         });
 
         it("a link to a member that grants another source only", async () => {
-            const other = await runStackOk("eks", { ...EKS_GRANTS, "multicluster.remoteAccess": ["gke"] });
+            const other = await member("eks", { ...EKS_GRANTS, "multicluster.remoteAccess": ["gke"] });
             const error = await refused({}, { eks: other.outputs });
             assert.match(error.problems[0].message, /stack eks does not grant netcup remote access: add netcup to its multicluster.remoteAccess/);
         });
@@ -206,8 +256,8 @@ describe("linked clusters: the rollout checks each far end, and reads the links'
     let eks: ProgramRun;
     let netcup: ProgramRun;
     before(async () => {
-        eks = await runStackOk("eks", EKS_GRANTS);
-        netcup = await runStackOk("netcup", NETCUP_LINKS, { stacks: { eks: eks.outputs } });
+        eks = await member("eks", EKS_GRANTS);
+        netcup = await member("netcup", NETCUP_LINKS, { eks: eks.outputs });
     });
     const JOB = "kubernetes:batch/v1:Job";
     const rolloutOf = (run: ProgramRun) => ofType(run, JOB).find((j) => j.name.endsWith("-maintenance-rollout"))!;
@@ -266,8 +316,8 @@ describe("linked clusters, rendered by the real chart and checked against the pu
     let eks: ProgramRun;
     let netcup: ProgramRun;
     before(async () => {
-        eks = await runStackOk("eks", EKS_GRANTS);
-        netcup = await runStackOk("netcup", NETCUP_LINKS, { stacks: { eks: eks.outputs } });
+        eks = await member("eks", EKS_GRANTS);
+        netcup = await member("netcup", NETCUP_LINKS, { eks: eks.outputs });
     });
 
     it("the source's chart renders one managed controller for eks, probing its gateway; the target's renders the gateway and no remote-access objects", async function () {

@@ -16,6 +16,7 @@ import { runStackOk } from "./helpers";
 /** A target granting netcup remote access (test/multicluster.test.ts). */
 const LINKED_TARGET = {
     "mtls.enabled": true,
+    "identity.trustAnchor.fleetStack": "trust",
     "multicluster.enabled": true,
     "multicluster.apiServerAddress": "https://eks.example.internal:443",
     "multicluster.gatewayAddresses": ["203.0.113.7"],
@@ -58,11 +59,13 @@ describe("the Jobs <-> script contract (cluster/contract.json)", function () {
             scenarioRuns.push([
                 "netcup linked to eks",
                 async () => {
-                    const eks = await runStackOk("eks", LINKED_TARGET);
+                    // Members of one fleet: its trust stack (netcup, eks, gke) first.
+                    const trust = (await runStackOk("trust", {}, { stacks: { netcup: {}, eks: {}, gke: {} } })).outputs;
+                    const eks = await runStackOk("eks", LINKED_TARGET, { stacks: { trust } });
                     return runStackOk(
                         "netcup",
-                        { "mtls.enabled": true, "multicluster.enabled": true, "multicluster.links": ["eks"] },
-                        { stacks: { eks: eks.outputs } },
+                        { "mtls.enabled": true, "identity.trustAnchor.fleetStack": "trust", "multicluster.enabled": true, "multicluster.links": ["eks"] },
+                        { stacks: { trust, eks: eks.outputs } },
                     );
                 },
             ]);
