@@ -1030,10 +1030,15 @@ function strictPreflight() {
     }
 }
 
-/** The mesh's own policies (an earlier run's): not part of what the namespace isolates by itself. */
+/**
+ * The mesh's own policies (an earlier run's): not part of what the namespace isolates by itself. The
+ * egress layer (lib/egress.ts, in enforce mode) isolates egress on purpose.
+ */
 const isMeshPolicy = (policy) =>
     policy.metadata?.labels?.[contract.partOf.key] === contract.partOf.value &&
-    (policy.metadata.name === contract.meshPolicies.name || policy.metadata.name.startsWith(contract.meshPolicies.mirrorPrefix));
+    (policy.metadata.name === contract.meshPolicies.name ||
+        policy.metadata.name.startsWith(contract.meshPolicies.mirrorPrefix) ||
+        policy.metadata.name === contract.meshPolicies.egressLayer);
 
 /**
  * Each meshed namespace's own NetworkPolicies against what the config says they isolate: the mesh's

@@ -1,6 +1,6 @@
 import * as k8s from "@pulumi/kubernetes";
 import * as pulumi from "@pulumi/pulumi";
-import { GATEWAY_API, rawUrl } from "../lib/registry";
+import { GATEWAY_API, GATEWAY_API_TLSROUTE, rawUrl } from "../lib/registry";
 import { retainCustomResourceDefinitions } from "./transforms";
 
 export interface GatewayApiCrdsArgs {
@@ -9,6 +9,12 @@ export interface GatewayApiCrdsArgs {
      * missing; `install`: install the pinned upstream standard-channel CRDs.
      */
     mode: "present" | "install";
+    /**
+     * `install` only: also the experimental TLSRoute CRD (v1alpha2 served, the only version Linkerd
+     * edge-26.8.3 watches), for egress control by SNI (lib/registry.ts GATEWAY_API_TLSROUTE).
+     * @default false
+     */
+    tlsRoutes?: boolean;
 }
 
 /**
@@ -57,6 +63,16 @@ export class GatewayApiCrds extends pulumi.ComponentResource {
             );
             this.bundleVersion = pulumi.output(GATEWAY_API.bundleVersion);
             this.ready = [crds];
+            if (args.tlsRoutes) {
+                // Its own group: the standard CRDs' inputs stay as they were.
+                this.ready.push(
+                    new k8s.yaml.v2.ConfigGroup(
+                        `${name}-tlsroutes`,
+                        { files: [rawUrl(GATEWAY_API_TLSROUTE)] },
+                        { parent: this, transforms: [retainCustomResourceDefinitions] },
+                    ),
+                );
+            }
         }
         this.registerOutputs({ bundleVersion: this.bundleVersion });
     }

@@ -16,6 +16,7 @@ import type { PlannedAnchor, RotationPlan } from "../lib/rotation";
 import { CertManager } from "./certManager";
 import type { FleetAnchorMaterial } from "./fleetMember";
 import { RunCompletion } from "./completion";
+import { EgressControl } from "./egressControl";
 import { GatewayApiCrds } from "./gatewayApi";
 import { CertManagerIdentityIssuer, IdentityIssuer } from "./identityIssuer";
 import { IntermediateCa } from "./intermediateCa";
@@ -443,7 +444,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
         if (plan.warnings.webhookHandover) pulumi.log.warn(plan.warnings.webhookHandover, this);
         const linkerd = config.linkerd;
         const namespace = linkerdNamespace(`${name}-linkerd-namespace`, { name: CONTROL_PLANE_NAMESPACE, cniEnabled: linkerd.cni.enabled }, inCluster);
-        const gatewayApi = new GatewayApiCrds(`${name}-gateway-api`, { mode: linkerd.gatewayApi }, inCluster);
+        const gatewayApi = new GatewayApiCrds(`${name}-gateway-api`, { mode: linkerd.gatewayApi, tlsRoutes: plan.egress.installTlsRoutes }, inCluster);
         const identity = this.identityBackend(context, { namespace, trust });
         const linkerdWebhooks = identity.webhooks({
             resourceName: `${name}-linkerd-webhooks`,
@@ -511,6 +512,9 @@ export class MtlsMesh extends pulumi.ComponentResource {
         gateReady(maintenance.rotationGate ? [maintenance.rotationGate] : []);
         // With links, the rollout reads their far ends through the credentials Secrets the links hold.
         namespacesReady([...this.meshedNamespaces(context, { controlPlane, maintenance }), ...(multicluster ? [multicluster] : [])]);
+        if (plan.egress.namespaces.length > 0) {
+            new EgressControl(`${name}-egress`, { plan: plan.egress, waitFor: [controlPlane], cniEnabled: linkerd.cni.enabled }, inCluster);
+        }
 
         // Values of a secret `cluster` show as [secret]: the operator fills them in.
         if (plan.warnings.gkeFirewall) pulumi.log.warn(context.secrets.redact(plan.warnings.gkeFirewall), this);
@@ -569,7 +573,12 @@ export class MtlsMesh extends pulumi.ComponentResource {
         // What the control-plane pods must have started with: the bundle (read once at start:
         // controller/cmd/identity/main.go:68) and, in static mode, the webhook serving certificates.
         const controlPlaneDigest = pulumi
-            .all([trust.bundle, ...parts.linkerdWebhooks.certificates])
+            // The destination controller decides at start whether it watches TLSRoutes (lib/registry.ts GATEWAY_API_TLSROUTE).
+            .all([
+                trust.bundle,
+                ...parts.linkerdWebhooks.certificates,
+                ...(context.plan.egress.installTlsRoutes ? ["tlsroutes.gateway.networking.k8s.io/v1alpha2"] : []),
+            ])
             .apply((all) => crypto.createHash("sha256").update(all.join("\n")).digest("hex").slice(0, 16));
         const signingSha256 = trust.signing.anchor.fingerprintSha256.apply((f) => f.replace(/:/g, ""));
         return new MeshMaintenance(
@@ -847,6 +856,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
                     ? { kind: "PrometheusRule", namespace: parts.controlPlaneNamespace.metadata.name, labels: obs.ruleLabels }
                     : { kind: "ConfigMap", namespace: namespace.metadata.name },
                 runbookUrl: obs.runbookUrl === undefined ? undefined : secrets.keep(["observability", "runbookUrl"], obs.runbookUrl),
+                egress: context.plan.egress,
             },
             inCluster,
         );

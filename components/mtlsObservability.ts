@@ -3,6 +3,7 @@ import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "node:crypto";
 import YAML from "yaml";
 import { certificatesDashboard, coverageDashboard } from "./observability/dashboards";
+import { egressDashboard, egressRuleGroups } from "./observability/egress";
 import { AnchorExpiry, mtlsRuleGroups } from "./observability/rules";
 import { objectLabels } from "../lib/objects";
 
@@ -29,6 +30,12 @@ export interface MtlsObservabilityArgs {
      * @default none: the alerts name the runbook files of this repository
      */
     runbookUrl?: pulumi.Input<string>;
+    /**
+     * Namespaces whose egress is audited or enforced (lib/egress.ts): the egress dashboard, and the
+     * denied-egress alert for the enforced ones.
+     * @default none: no egress dashboard or alert
+     */
+    egress?: { audited: readonly string[]; enforced: readonly string[] };
 }
 
 /** Name and key of the rules ConfigMap mounted into viz's Prometheus (must end in _rules.yml). */
@@ -52,15 +59,17 @@ export class MtlsObservability extends pulumi.ComponentResource {
         super("akko:mtls:MtlsObservability", name, {}, opts);
 
         const labels = objectLabels();
-        const groups = pulumi.all([args.anchors, args.runbookUrl]).apply(([anchors, runbookUrl]) =>
-            mtlsRuleGroups({
+        const egress = args.egress ?? { audited: [], enforced: [] };
+        const groups = pulumi.all([args.anchors, args.runbookUrl]).apply(([anchors, runbookUrl]) => [
+            ...mtlsRuleGroups({
                 meshedNamespaces: args.meshedNamespaces,
                 anchors: anchors,
                 issuerMinHoursLeft: args.issuerMinHoursLeft,
                 anchorMinDaysLeft: args.anchorMinDaysLeft,
                 runbookUrl,
             }),
-        );
+            ...egressRuleGroups(egress.enforced, runbookUrl ? { runbook_url: runbookUrl } : { runbook: "docs/admin/egress.md in the akko-mtls repository" }),
+        ]);
         this.rulesYaml = groups.apply((g) => YAML.stringify({ groups: g }, { lineWidth: 0 }));
         this.rulesSha256 = this.rulesYaml.apply((text) => crypto.createHash("sha256").update(text).digest("hex"));
 
@@ -91,6 +100,7 @@ export class MtlsObservability extends pulumi.ComponentResource {
             const dashboards: [string, pulumi.Input<object>][] = [
                 ["akko-mtls-coverage", coverageDashboard()],
                 ["akko-mtls-certificates", pulumi.all([args.anchors]).apply(([anchors]) => certificatesDashboard(anchors))],
+                ...(egress.audited.length + egress.enforced.length > 0 ? [["akko-mtls-egress", egressDashboard()] as [string, object]] : []),
             ];
             for (const [dashboardName, model] of dashboards) {
                 new k8s.core.v1.ConfigMap(

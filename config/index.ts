@@ -198,26 +198,6 @@ export function resolveConfig(stackValues: Record<string, unknown>, secretKeys: 
 }
 
 /**
- * The keys whose values name resources: Pulumi resource names (and so URNs), Kubernetes object
- * names, and the namespaces objects are created in or read from (part of the Kubernetes provider's
- * resource IDs). Pulumi keeps names, URNs and IDs in the open in its state and shows them in every
- * preview: they can never be secret. Only the keys in use are listed.
- */
-export function nameKeys(config: ParsedConfig): ConfigPath[] {
-    const mtls = config.mtls;
-    return [
-        ...mtls.namespaces.map((_, i): ConfigPath => ["mtls", "namespaces", i]),
-        ...mtls.authorizations.flatMap((_, i): ConfigPath[] => [
-            ["mtls", "authorizations", i, "namespace"],
-            ["mtls", "authorizations", i, "name"],
-        ]),
-        ...(mtls.ingress.enabled && mtls.ingress.controller === "in-namespace" ? [["mtls", "ingress", "namespace"]] : []),
-        ...(config.identity.issuer.mode === "certManager" ? [["certManager", "namespace"]] : []),
-        ...(config.viz.enabled && config.observability.grafanaDashboards.enabled ? [["observability", "grafanaDashboards", "namespace"]] : []),
-    ];
-}
-
-/**
  * Keys whose values Pulumi or the cluster keep in the open whatever their secrecy, and why. Such a
  * value under a key marked secret cannot stay secret: it is refused rather than leaked.
  */

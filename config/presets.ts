@@ -28,6 +28,8 @@ export const DEFAULTS: DeepPartial<MeshConfigInput> = {
         networkPolicies: true,
         drainOnDisable: true,
         authorizations: [],
+        // Egress control is opt-in: audit first, read the panel, then enforce (docs/admin/egress.md).
+        egress: { mode: "off", allowedHosts: [], allowedNetworks: [], platformNetworks: [] },
         // Off where the controller is not known in advance (eks, gke): name its namespace, then enable.
         ingress: { enabled: false, controller: "in-namespace", namespace: "ingress-nginx", mode: "enabled", k3sTraefikValues: {} },
     },

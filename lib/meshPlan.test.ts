@@ -35,6 +35,24 @@ const EXTERNAL_PROMETHEUS = {
 };
 
 describe("mesh plan (lib/meshPlan.ts)", () => {
+    it("egress: the namespaces' annotations and what the rollout expects follow each namespace's mode; drained namespaces get none", () => {
+        const plan = deployment({ mtls: { egress: { mode: "enforce" }, namespaceOptions: { spark: { egress: { mode: "audit" } } } } });
+        const proxy = (namespace: string) => plan.namespaces.find((n) => n.name === namespace)!.proxy;
+        assert.deepEqual(plan.egress.enforced, ["akko"]);
+        assert.deepEqual(plan.egress.audited, ["spark"]);
+        assert.equal(proxy("akko")!.egressMode, "enforce");
+        assert.deepEqual(plan.maintenance.expectedAnnotations, {
+            akko: { "config.linkerd.io/proxy-metrics-hostname-labels": "true", "config.linkerd.io/skip-outbound-ports": "" },
+            spark: { "config.linkerd.io/proxy-metrics-hostname-labels": "true" },
+        });
+        assert.ok(plan.egress.installTlsRoutes, "EKS installs Gateway API's CRDs, and so TLSRoute");
+        const drained = deployment(
+            { mtls: { enabled: false, egress: { mode: "enforce" } } },
+            { previous: { phase: "on", namespaces: ["akko", "spark"], mode: "permissive" } },
+        );
+        assert.deepEqual(drained.egress.namespaces, []);
+    });
+
     it("the inbound policy: the annotation a namespace gets is the policy the maintenance Jobs expect of it", () => {
         assert.deepEqual(INBOUND_POLICY, { permissive: "all-unauthenticated", strict: "all-authenticated" });
         for (const mode of ["permissive", "strict"] as const) {

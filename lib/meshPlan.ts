@@ -10,6 +10,7 @@
  */
 import type { MeshConfig } from "../config";
 import { SINGLE_NODE_TARGETS } from "../config/schema";
+import { egressAnnotations, egressOf, type EgressMode, type EgressPlan, planEgress } from "./egress";
 import {
     drainingNamespaces,
     injectedNamespaces,
@@ -55,7 +56,16 @@ export const inboundPolicy = (mode: MtlsMode): (typeof INBOUND_POLICY)[MtlsMode]
 export type Authorization = Omit<MeshConfig["mtls"]["authorizations"][number], "namespace">;
 
 /** Proxy settings a namespace gives its pods (config `mtls.namespaceOptions`). */
-export type ProxyOptions = Partial<Pick<MeshConfig["mtls"]["namespaceOptions"][string], "opaquePorts" | "skipInboundPorts" | "skipOutboundPorts">>;
+export type ProxyOptions = Partial<Pick<MeshConfig["mtls"]["namespaceOptions"][string], "opaquePorts" | "skipInboundPorts" | "skipOutboundPorts">> & {
+    /** The namespace's egress control (lib/egress.ts `egressOf`): its annotations. */
+    egressMode?: EgressMode;
+};
+
+/** A meshed namespace's proxy settings: its options, and its egress mode. */
+const proxyOf = (config: MeshConfig, namespace: string): ProxyOptions => ({
+    ...config.mtls.namespaceOptions[namespace],
+    egressMode: egressOf(config.mtls, namespace).mode,
+});
 
 /** The pods of k3s' Traefik (its chart's `app.kubernetes.io/name`). */
 export const K3S_TRAEFIK_SELECTOR = { "app.kubernetes.io/name": "traefik" };
@@ -74,6 +84,8 @@ export function proxyAnnotations(proxy: ProxyOptions = {}): Record<string, strin
         // Ports the proxy does not touch at all: plaintext, for protocols that cannot go through it.
         "config.linkerd.io/skip-inbound-ports": list(proxy.skipInboundPorts),
         "config.linkerd.io/skip-outbound-ports": list(proxy.skipOutboundPorts),
+        // Hostname labels where egress is watched; no outbound bypass where it is enforced.
+        ...egressAnnotations(proxy.egressMode),
     };
     return Object.fromEntries(Object.entries(annotations).filter((entry): entry is [string, string] => entry[1] !== undefined));
 }
@@ -165,6 +177,8 @@ export interface MeshDeployment {
     ingress: IngressPlan | undefined;
     maintenance: MaintenancePlan;
     warnings: MeshWarnings;
+    /** Egress control of the injected namespaces (lib/egress.ts). */
+    egress: EgressPlan;
 }
 
 export interface MeshDeploymentArgs {
@@ -259,7 +273,7 @@ function namespacesOf(config: MeshConfig, mesh: MeshPlan, plan: { viz?: string; 
             name: namespace.name,
             inject: namespace.inject,
             mode: namespace.mode,
-            proxy: namespace.inject ? config.mtls.namespaceOptions[namespace.name] : undefined,
+            proxy: namespace.inject ? proxyOf(config, namespace.name) : undefined,
             networkPolicy: config.mtls.networkPolicies
                 ? {
                       controlPlaneNamespace: NAMESPACES.controlPlane,
@@ -292,7 +306,7 @@ function maintenanceOf(args: MeshDeploymentArgs & { viz: string | undefined }): 
         unmeshedNamespaces: drainingNamespaces(mesh),
         expectedInboundPolicy: Object.fromEntries(mesh.namespaces.filter((n) => n.inject).map((n) => [n.name, inboundPolicy(n.mode)])),
         expectedAnnotations: Object.fromEntries(
-            meshed.map((n) => [n, proxyAnnotations(config.mtls.namespaceOptions[n])] as const).filter(([, annotations]) => Object.keys(annotations).length > 0),
+            meshed.map((n) => [n, proxyAnnotations(proxyOf(config, n))] as const).filter(([, annotations]) => Object.keys(annotations).length > 0),
         ),
         ingress: ingress
             ? {
@@ -390,5 +404,6 @@ export function planDeployment(args: MeshDeploymentArgs): MeshDeployment {
         ingress: mesh.ingress,
         maintenance: maintenanceOf({ ...args, viz }),
         warnings: warningsOf(config, args.webhookTrust),
+        egress: planEgress({ mtls: config.mtls, namespaces: injectedNamespaces(mesh), gatewayApi: config.linkerd.gatewayApi }),
     };
 }

@@ -94,6 +94,48 @@ export const GATEWAY_API = {
 };
 
 /**
+ * The one experimental-channel Gateway API CRD the program may install: TLSRoute, the only route
+ * kind that lets an EgressNetwork allow HTTPS by name (SNI). Linkerd edge-26.8.3 watches TLSRoute
+ * at `v1alpha2` only (policy-controller/k8s/api/src/lib.rs pins it; runtime/src/args.rs decides the
+ * watch once, at start, with `api_resource_exists`), which the standard channel never serves
+ * (v1.2.1-v1.4: no TLSRoute CRD; v1.5+: v1 served, v1alpha2 `served: false`). Same commit and
+ * bundle version as {@link GATEWAY_API} (v1.2.1), experimental channel, `v1alpha2 served: true`;
+ * a separate CRD, so no standard CRD is overwritten (gateway-api's rule: never overwrite CRDs of
+ * another channel). Installed only where the program installs the others (`linkerd.gatewayApi: install`).
+ */
+export const GATEWAY_API_TLSROUTE: PinnedFile = {
+    repository: "kubernetes-sigs/gateway-api",
+    commit: "a8fe5c8732a37ef471d86afaf570ff8ad0ef0221",
+    path: "config/crd/experimental/gateway.networking.k8s.io_tlsroutes.yaml",
+    sha256: "8d1579fa88853c757d40a415ba105150424ea0962c4eef7114f0aa2dd2bdb620",
+};
+
+/**
+ * Egress control (Linkerd EgressNetwork, policy.linkerd.io/v1alpha1), facts from linkerd2
+ * edge-26.8.3 and linkerd2-proxy v2.366.0.
+ */
+export const EGRESS = {
+    /**
+     * The chart's `clusterNetworks` (charts/linkerd-control-plane/values.yaml l.13): traffic to these
+     * never reaches egress policy, and an EgressNetwork whose networks overlap them is not accepted
+     * (`EgressReasonNetworkOverlap`, policy-controller/k8s/status/src/index.rs), so Deny then blocks all.
+     */
+    clusterNetworks: ["10.0.0.0/8", "100.64.0.0/10", "172.16.0.0/12", "192.168.0.0/16", "fd00::/8"],
+    /** The proxy's UID (values.yaml `proxy.uid`): iptables lets its traffic out unredirected (proxy-init v2.4.9 pkg/iptables/iptables.go). */
+    proxyUid: 2102,
+    /** proxy-init's default `proxyInit.ignoreOutboundPorts` (values.yaml l.338): already around the proxy today. */
+    defaultIgnoredOutboundPorts: [4567, 4568],
+    /** The namespace EgressNetwork of a namespace whose egress is audited (Allow) or enforced (Deny). */
+    networkName: "akko-egress",
+    /** The Allow EgressNetwork of `allowedNetworks`: the more specific network wins (outbound/index/egress_network.rs). */
+    allowedNetworkName: "akko-egress-allowed",
+    /** Gateway API's hostname pattern (v1.2.1 standard and experimental), and its 16-hostname cap per route. */
+    hostnamePattern: /^(\*\.)?[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/,
+    /** Read by the injector, copied onto pods (pkg/k8s/labels.go l.238, pkg/inject/inject.go l.342). */
+    hostnameLabelsAnnotation: "config.linkerd.io/proxy-metrics-hostname-labels",
+} as const;
+
+/**
  * k3s' HelmChartConfig CRD, which the program's Traefik HelmChartConfig (components/meshedIngress.ts)
  * is an instance of: k3s-io/helm-controller v0.17.7 (pkg/crds/yaml/generated/). Only the tests read
  * it. It is not in the project's usual mirrors, so it is an optional artefact (test/upstream.ts).

@@ -6,6 +6,7 @@ import { configReference } from "../config/reference";
 import { referenceRows, referenceTable, REFERENCE_MARKERS } from "../tools/readme";
 import { PROJECT_ROOT } from "../tools/mockRuntime";
 import { runStackOk, STACKS } from "./helpers";
+import { resourceCount } from "../tools/planReport";
 import { chartDefaults, upstream } from "./upstream";
 import { CHARTS } from "../lib/registry";
 
@@ -55,6 +56,17 @@ describe("documentation", () => {
         assert.equal(rows(french), rows(english));
         const inline = (markdown: string) => [...markdown.matchAll(/`(kubectl|pulumi|cmctl|linkerd) [^`]+`/g)].map((m) => m[0]).sort();
         assert.deepEqual(inline(french), inline(english));
+    });
+
+    it("the egress runbook exists in English and French, with the same sections, commands, tables and PromQL", () => {
+        const { english, french } = sameRunbook("egress");
+        const rows = (markdown: string) => markdown.split("\n").filter((l) => l.startsWith("|")).length;
+        assert.equal(rows(french), rows(english));
+        for (const text of [english, french]) {
+            for (const name of ["akko-egress", "akko-egress-networks", "akko-mtls-egress-no-bypass", "LinkerdEgressDenied", "2102", "linkerd-egress"]) {
+                assert.ok(text.includes(name), name);
+            }
+        }
     });
 
     it("the fleet runbook exists in English and French, with the same sections, tables and commands, covering creating, adding, rotating, removing, a lost member", () => {
@@ -135,6 +147,18 @@ describe("documentation", () => {
         assert.ok(block, "bench block");
         assert.match(block[1], /^Measured \d{4}-\d{2}-\d{2} on .+ × \d+, \d+ GiB, .+Node\.js v\d+/);
         for (const stack of STACKS) assert.match(block[1], new RegExp(`^\\| ${stack} \\|`, "m"));
+    });
+
+    it("docs/performance.md counts the resources the program registers today (npm run bench -- --write after a change)", async () => {
+        const block = /<!-- bench:start -->\n([\s\S]*?)\n<!-- bench:end -->/.exec(read("docs/performance.md"));
+        assert.ok(block, "bench block");
+        for (const stack of STACKS) {
+            const row = new RegExp(`^\\| ${stack} \\| [^|]+ \\| [^|]+ \\| (\\d+) \\|`, "m").exec(block[1]);
+            assert.ok(row, `a row for ${stack}`);
+            // As bench measures: the stack file with the mesh on.
+            const run = await runStackOk(stack, { mtls: { enabled: true } });
+            assert.equal(Number(row[1]), resourceCount(run).total, `${stack}: resources in docs/performance.md`);
+        }
     });
 
     it("the rotation runbook follows the workflows: a phase is a pull request on netcup/eks/gke, retried by Run workflow; a local `pulumi up` only on k3d", () => {

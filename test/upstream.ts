@@ -7,7 +7,7 @@
  */
 import YAML from "yaml";
 import type { RecordedResource } from "../tools/mockRuntime";
-import { CHARTS, GATEWAY_API, HELM_CHART_CONFIG_CRD, PinnedChart, PROMETHEUS_OPERATOR_CRDS } from "../lib/registry";
+import { CHARTS, GATEWAY_API, GATEWAY_API_TLSROUTE, HELM_CHART_CONFIG_CRD, PinnedChart, PROMETHEUS_OPERATOR_CRDS } from "../lib/registry";
 import { chartFiles, helm, render, RenderedObject, RenderOptions, renderCached } from "../tools/helm";
 import { CrdSchemas, KubeObject, validateObject } from "../tools/kubeValidate";
 import { chartArchive, pinnedFile, UpstreamUnavailable } from "../tools/upstream";
@@ -81,7 +81,9 @@ export function crdObjects(): Promise<KubeObject[]> {
             namespace: "linkerd-multicluster",
             values: {},
         }).filter((o) => o.kind === "CustomResourceDefinition");
-        return [...linkerd, ...certManager, ...multicluster, ...(await gatewayApiCrds())];
+        // The experimental TLSRoute the program installs for egress control (lib/registry.ts GATEWAY_API_TLSROUTE).
+        const tlsRoute = YAML.parseAllDocuments(await pinnedFile(GATEWAY_API_TLSROUTE)).map((d) => d.toJS() as KubeObject);
+        return [...linkerd, ...certManager, ...multicluster, ...(await gatewayApiCrds()), ...tlsRoute];
     })();
     crds.catch(() => (crds = undefined));
     return crds;

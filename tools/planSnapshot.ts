@@ -86,6 +86,21 @@ export const SCENARIOS: Scenario[] = [
         },
     },
     {
+        name: "eks egress, akko enforced, spark audited",
+        stack: "eks",
+        overrides: {
+            "mtls.enabled": true,
+            "mtls.namespaces": ["akko", "spark"],
+            "mtls.egress": {
+                mode: "enforce",
+                allowedHosts: ["http://pypi.example.org", "*.s3.eu-central-1.amazonaws.com"],
+                allowedNetworks: ["52.219.168.0/24"],
+                platformNetworks: ["10.0.0.10/32"],
+            },
+            "mtls.namespaceOptions": { spark: { egress: { mode: "audit" } } },
+        },
+    },
+    {
         name: "k3d rotation phase 1",
         stack: "k3d",
         overrides: { "mtls.enabled": true, "identity.trustAnchor.rotationPhase": 1 },

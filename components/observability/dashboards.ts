@@ -12,7 +12,7 @@ interface Target {
     legendFormat: string;
 }
 
-interface PanelSpec {
+export interface PanelSpec {
     title: string;
     description: string;
     unit: string;
@@ -56,7 +56,7 @@ function panels(specs: PanelSpec[]): object[] {
     }));
 }
 
-function dashboard(uid: string, title: string, description: string, specs: PanelSpec[], withNamespace: boolean): object {
+export function dashboard(uid: string, title: string, description: string, specs: PanelSpec[], withNamespace: boolean): object {
     const templating: object[] = [{ name: "datasource", label: "Prometheus", type: "datasource", query: "prometheus", current: {}, hide: 0 }];
     if (withNamespace) {
         templating.push({

@@ -5,6 +5,7 @@
  */
 import { validateGkePrivate } from "./cluster";
 import { validateCertManagerNamespace } from "./certManager";
+import { validateEgressBypass, validateEgressHosts, validateEgressNetworks, validateEgressPorts, validateEgressTlsRoutes } from "./egress";
 import { validateAnchorExpiryThresholds, validateIntermediateLifetimes, validateIssuerLifetimes, validatePhaseFloor } from "./identity";
 import { validateControllerReplicas, validateSingleNode, validateWebhookFailurePolicy } from "./linkerd";
 import { validateAuthorizations, validateIngress, validateNamespaceOptions, validateNamespaces, validateNetworkPosture, validateTraefikValues } from "./mtls";
@@ -24,6 +25,11 @@ export {
     validateCertManagerNamespace,
     validateControllerReplicas,
     validateDashboardIngress,
+    validateEgressBypass,
+    validateEgressHosts,
+    validateEgressNetworks,
+    validateEgressPorts,
+    validateEgressTlsRoutes,
     validateGkePrivate,
     validateGrafanaDashboardsNamespace,
     validateIngress,
@@ -60,6 +66,11 @@ export const CONFIG_RULES: readonly ConfigRule[] = [
     validateTraefikValues,
     validateAuthorizations,
     validateNetworkPosture,
+    validateEgressHosts,
+    validateEgressNetworks,
+    validateEgressTlsRoutes,
+    validateEgressPorts,
+    validateEgressBypass,
     validateNamespaces,
     validateCertManagerNamespace,
     validateSingleNode,

@@ -1,6 +1,7 @@
 /** `mtls`: the switch, the meshed namespaces, the ingress hop, and who may call whom in strict mode. */
 import { z } from "zod";
 import { LINKERD_DEFAULT_OPAQUE_PORTS } from "../../lib/registry";
+import { egressConfig, namespaceEgress } from "./egress";
 import { opaqueEgressRule, opaqueIngressRule } from "./networkPolicy";
 import { cidrs, identities, namespaceName, podSelector, portList, portNumber } from "./primitives";
 
@@ -48,7 +49,10 @@ export const namespaceOptions = z.strictObject({
                 "Linkerd does not know (Kafka's 9092). Still mTLS.",
         ),
     skipInboundPorts: portList.optional().describe("Inbound ports that bypass the proxy (`config.linkerd.io/skip-inbound-ports`): plaintext, no mTLS."),
-    skipOutboundPorts: portList.optional().describe("Outbound ports that bypass the proxy (`config.linkerd.io/skip-outbound-ports`): plaintext, no mTLS."),
+    skipOutboundPorts: portList
+        .optional()
+        .describe("Outbound ports that bypass the proxy (`config.linkerd.io/skip-outbound-ports`): plaintext, no mTLS, no egress control."),
+    egress: namespaceEgress.optional().describe("The namespace's egress control: each key given replaces the one of `mtls.egress`."),
 });
 export type NamespaceOptions = z.output<typeof namespaceOptions>;
 
@@ -114,7 +118,7 @@ export const mtlsConfig = z.strictObject({
         .record(namespaceName, namespaceOptions)
         .describe(
             "Per meshed namespace settings, by namespace name: `denyIngress`, `denyEgress`, `opaqueIngress`, `opaqueEgress`, " +
-                "`opaquePorts`, `skipInboundPorts`, `skipOutboundPorts`.",
+                "`opaquePorts`, `skipInboundPorts`, `skipOutboundPorts`, `egress`.",
         ),
     /**
      * The cluster's ingress controller, meshed so that the ingress -> pod hop is mTLS too.
@@ -153,6 +157,7 @@ export const mtlsConfig = z.strictObject({
             "NetworkPolicies that admit what the mesh needs in meshed namespaces, built from what each namespace's own policies " +
                 "isolate (`namespaceDefaults`, `namespaceOptions`) and checked against them by a preflight Job before any change.",
         ),
+    egress: egressConfig,
     drainOnDisable: z.boolean().describe("Disable in steps that never cut traffic (true), or remove everything at once (false)."),
     authorizations: z
         .array(authorization)
