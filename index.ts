@@ -65,7 +65,7 @@ export = async () => {
         );
     }
     // The members this stack links to, read before anything else is registered; a link they do not allow is refused.
-    const linked = await linkedMembers(config.multicluster, secrets);
+    const linked = await linkedMembers(config.multicluster, secrets, fleet && fleetStack ? { stack: fleetStack, members: fleet.members } : undefined);
     const meshPlan = planMesh(config.mtls, previousMesh.state);
     const webhookTrust = planWebhookTrust(
         readPreviousWebhooks(previousOutputs, previousMesh.state !== undefined && previousMesh.state.phase !== "off"),

@@ -143,6 +143,12 @@ const FORMATS = {
         }
         return value;
     },
+    remoteLinks(text) {
+        const value = parseJson(text, "[{target, secret}]");
+        const valid = Array.isArray(value) && value.length > 0 && value.every((l) => isObject(l) && isName(l.target) && isName(l.secret));
+        if (!valid) throw new ContractError("must be a non-empty list of {target, secret}, both Kubernetes object names (JSON)");
+        return value;
+    },
     podSecurity(text) {
         const value = parseJson(text, "{probe, namespaces, cniEnabled}");
         const valid =

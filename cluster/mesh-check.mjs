@@ -3,7 +3,8 @@
 // (components/meshMaintenance.ts, from the plan in lib/maintenancePlan.ts):
 //   - the daily CronJob `linkerd-rotation-check` (TASKS=certificates,control-plane,restarts);
 //   - the rollout Job of a `pulumi up` that changed the mesh (TASKS=certificates,control-plane,restarts,
-//     verify-bundle, plus reload-identity in rotation phase 2; thresholds 0: validity only), which
+//     verify-bundle, plus reload-identity in rotation phase 2, remote-trust on a stack with
+//     multicluster.links; thresholds 0: validity only), which
 //     `pulumi up` waits for;
 //   - the strict-mode preflight Job, before a namespace's default policy becomes all-authenticated
 //     (TASKS=strict-preflight);
@@ -47,6 +48,13 @@
 // verify-bundle   every running meshed pod, whatever owns it (Job, bare pod, Spark driver or executor),
 //                 trusts the current bundle (its LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS equals it: what
 //                 `linkerd check --proxy` compares); the others are listed and fail the run.
+// remote-trust    (a stack with multicluster.links) through each link's own credentials (the kubeconfig of
+//                 Secret REMOTE_TRUST_LINKS[i].secret in MULTICLUSTER_NAMESPACE, written to a private
+//                 temporary file and removed after), the bundle the linked cluster serves new pods and the
+//                 one each of its meshed proxies (REMOTE_TRUST_NAMESPACES) loaded must hold the anchor this
+//                 cluster's issuer is signed under (SIGNING_ANCHOR_SHA256): else a cross-cluster connection
+//                 is refused. What `linkerd multicluster check` compares from chart values only (remoteTrust.mjs,
+//                 beside this file); every link is checked, each failure names its target.
 // strict-preflight before strict mode: probes Linkerd does not authorize by itself under all-authenticated
 //                 (gRPC, HTTPS; only httpGet probes get the policy controller's `probe` route) on ports no
 //                 probe authorization covers, and Ingresses when the ingress controller is not meshed,
@@ -80,10 +88,13 @@
 // Needs only Node's standard library and `kubectl` on PATH.
 
 import { execFileSync, spawnSync } from "node:child_process";
-import { existsSync, writeFileSync } from "node:fs";
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { X509Certificate } from "node:crypto";
+import { tmpdir } from "node:os";
+import * as path from "node:path";
 import contract from "./contract.cjs";
 import networkPolicy from "./networkPolicy.cjs";
+import { checkLinks, kubectlRunner } from "./remoteTrust.mjs";
 
 const TRUST_ANCHORS_ENV = "LINKERD2_PROXY_IDENTITY_TRUST_ANCHORS";
 const DEFAULT_POLICY_ENV = "LINKERD2_PROXY_INBOUND_DEFAULT_POLICY";
@@ -158,6 +169,12 @@ const config = {
     proxyVersion: values.PROXY_VERSION,
     maxVersionRestarts: values.MAX_VERSION_RESTARTS,
     signingAnchorSha256: values.SIGNING_ANCHOR_SHA256,
+    /** The namespace of the links' credentials Secrets (linkerd-multicluster). */
+    multiclusterNamespace: values.MULTICLUSTER_NAMESPACE,
+    /** [{target, secret}]: the links whose far end is checked, and the Secret holding each one's kubeconfig. */
+    remoteTrustLinks: values.REMOTE_TRUST_LINKS,
+    /** The linked clusters' namespaces whose meshed pods are read. */
+    remoteTrustNamespaces: values.REMOTE_TRUST_NAMESPACES,
     strictNamespaces: values.STRICT_NAMESPACES,
     probeAuthorizations: values.PROBE_AUTHORIZATIONS,
     ingressMeshed: values.INGRESS_MESHED,
@@ -922,6 +939,44 @@ function verifyBundle(bundle) {
     else problem(`verify: ${stale.length} pod(s) still trust an old bundle; restart or delete them, then run again: ${stale.join(", ")}`);
 }
 
+/**
+ * Each linked cluster serves, and its meshed proxies loaded, a bundle holding the anchor this cluster's
+ * issuer is signed under. The kubeconfigs are read from the links' Secrets (the rollout identity's one
+ * read of a Secret, by name) into a directory only this user reads, removed whatever happens.
+ */
+function remoteTrust(bundle) {
+    const dir = mkdtempSync(path.join(tmpdir(), "remote-trust-"));
+    try {
+        const links = [];
+        for (const { target, secret } of config.remoteTrustLinks) {
+            try {
+                const object = kubectlJson(["get", "secret", secret, "-n", config.multiclusterNamespace]);
+                const kubeconfig = Buffer.from(object.data?.kubeconfig ?? "", "base64").toString("utf8");
+                if (kubeconfig === "") throw new Error(`Secret ${config.multiclusterNamespace}/${secret} has no kubeconfig`);
+                const kubeconfigPath = path.join(dir, `${target}.kubeconfig`);
+                writeFileSync(kubeconfigPath, kubeconfig, { mode: 0o600 });
+                links.push({ target, kubeconfigPath, namespaces: config.remoteTrustNamespaces });
+            } catch (error) {
+                problem(`remote-trust: ${target}: cannot read the link's credentials (Secret ${config.multiclusterNamespace}/${secret}): ${errorText(error)}`);
+            }
+        }
+        const verdicts = checkLinks({
+            links,
+            local: { bundlePem: bundle, signingSha256: config.signingAnchorSha256 },
+            runnerFor: (link) => kubectlRunner(link.kubeconfigPath, REQUEST_TIMEOUT_SECONDS),
+        });
+        for (const verdict of verdicts) {
+            for (const note of verdict.notes) log(`remote-trust: note: ${note}`);
+            for (const p of verdict.problems) problem(`remote-trust: ${p}`);
+            if (verdict.problems.length === 0) {
+                log(`remote-trust: ${verdict.target}: the bundle it serves and its ${verdict.meshedPods} meshed proxies trust this cluster's issuing anchor`);
+            }
+        }
+    } finally {
+        rmSync(dir, { recursive: true, force: true });
+    }
+}
+
 /** Probes Linkerd does not authorize by itself under all-authenticated, on ports no authorization covers. */
 function strictPreflight() {
     const blocked = [];
@@ -1131,7 +1186,7 @@ function podSecurity() {
 
 function main() {
     let bundle;
-    const needsBundle = ["certificates", "restarts", "verify-bundle", "reload-identity", "rotation-gate"].some(has);
+    const needsBundle = ["certificates", "restarts", "verify-bundle", "reload-identity", "rotation-gate", "remote-trust"].some(has);
     if (needsBundle) {
         try {
             bundle = readBundle();
@@ -1171,6 +1226,7 @@ function main() {
         else restart(workloads);
     });
     step("verify-bundle", () => verifyBundle(bundle.pem));
+    step("remote-trust", () => remoteTrust(bundle.pem));
 
     if (problems.length > 0) {
         console.error(`mesh-check: FAILED\n${problems.map((p) => `  - ${p}`).join("\n")}`);

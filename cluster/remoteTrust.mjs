@@ -12,7 +12,8 @@
 //   (linkerd2-proxy v2.366.0 linkerd/app/src/env/identity.rs) — what it trusts, whatever the ConfigMap says.
 // and compares them with this cluster's bundle and the anchor its issuer chains to. Pure functions
 // and a reader with an injected kubectl; `node remoteTrust.mjs` runs it from the environment (the hook
-// the maintenance Job can call: REMOTE_TRUST_LINKS, LOCAL_BUNDLE_FILE, LOCAL_SIGNING_SHA256).
+// a Job could call: REMOTE_TRUST_LINKS, LOCAL_BUNDLE_FILE, LOCAL_SIGNING_SHA256); the rollout Job runs
+// checkLinks from cluster/mesh-check.mjs, its task remote-trust.
 import { execFileSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import * as fs from "node:fs";

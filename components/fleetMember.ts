@@ -57,6 +57,8 @@ export class FleetMember extends pulumi.ComponentResource {
     public readonly view!: FleetView;
     /** The fleet's anchors in its bundle, each with this member's intermediate, by generation. */
     public readonly anchors!: ReadonlyMap<number, FleetAnchorMaterial>;
+    /** The fleet's member stacks, as its trust stack's `fleet.clusters` lists them: the stacks this one may link to. */
+    public readonly members!: readonly string[];
 
     static async read(name: string, args: FleetMemberArgs, opts?: pulumi.ComponentResourceOptions): Promise<FleetMember> {
         if (args.fleetStack === args.member) {
@@ -98,6 +100,11 @@ export class FleetMember extends pulumi.ComponentResource {
         } catch (error) {
             throw new FleetReadError(fleetStack, TRUST_OUTPUTS.fleetRotation, `holds no rotation record this program wrote: ${(error as Error).message}`);
         }
+        const members = await plain(TRUST_OUTPUTS.fleetMembers);
+        if (!Array.isArray(members) || !members.every((m) => typeof m === "string")) {
+            throw new FleetReadError(fleetStack, TRUST_OUTPUTS.fleetMembers, "holds no list of member stacks: deploy it again to rewrite it");
+        }
+        writable.members = members;
         const bundle = String(await plain(TRUST_OUTPUTS.trustBundlePem));
         const anchors = (await plain(TRUST_OUTPUTS.trustAnchors)) as { generation: number; inBundle: boolean; certPem: string; notAfter: string }[];
         const intermediates = ((await plain(TRUST_OUTPUTS.memberIntermediates)) as Record<string, { generation: number; certPem: string; notAfter: string }[]>)[

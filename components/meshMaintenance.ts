@@ -85,7 +85,9 @@ interface Identity {
  *
  * What runs, with which environment and rights, is the plan's (lib/maintenancePlan.ts); this only
  * makes it. Least privilege: one ServiceAccount per Job kind, each with what its tasks need and no
- * more; no Secret is readable (the issuer is checked from its public certificate); the right to patch
+ * more; no Secret is readable (the issuer is checked from its public certificate) but the links'
+ * credentials Secrets, by name, to the rollout of a stack with links (lib/maintenancePlan.ts
+ * REMOTE_TRUST_SECRET_READ); the right to patch
  * workloads is confined by a ValidatingAdmissionPolicy to the restart annotations, the right to create
  * pods to dry runs; only the container that runs kubectl gets a token.
  */

@@ -5,6 +5,8 @@ import { configKey, type MeshConfig } from "../config";
 import { ConfigSecrets } from "../config/secrets";
 import { injectedNamespaces, MeshPlan } from "../lib/meshLifecycle";
 import { MeshDeployment, planDeployment, policyIn } from "../lib/meshPlan";
+import type { RemoteTrustArgs } from "../lib/maintenancePlan";
+import { credentialsSecretName } from "../lib/multicluster";
 import { PROGRAM_RESOURCES } from "../lib/objects";
 import { LINKERD_ISSUANCE_LIFETIME } from "../lib/issuanceLifetime";
 import { injectedPodProbe } from "../lib/podSecurity";
@@ -508,7 +510,8 @@ export class MtlsMesh extends pulumi.ComponentResource {
         const rolloutWaitFor = new Promise<pulumi.Resource[]>((resolve) => (namespacesReady = resolve));
         const maintenance = this.maintenance(context, { namespace, identity, controlPlane, linkerdWebhooks, trust, rolloutWaitFor });
         gateReady(maintenance.rotationGate ? [maintenance.rotationGate] : []);
-        namespacesReady(this.meshedNamespaces(context, { controlPlane, maintenance }));
+        // With links, the rollout reads their far ends through the credentials Secrets the links hold.
+        namespacesReady([...this.meshedNamespaces(context, { controlPlane, maintenance }), ...(multicluster ? [multicluster] : [])]);
         if (plan.egress.namespaces.length > 0) {
             new EgressControl(`${name}-egress`, { plan: plan.egress, waitFor: [controlPlane], cniEnabled: linkerd.cni.enabled }, inCluster);
         }
@@ -592,6 +595,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 reloadIdentityFor: planned.reloadIdentity ? signingSha256 : undefined,
                 rotationGateFor: planned.rotationGate ? signingSha256 : undefined,
                 strict: planned.strict,
+                remoteTrust: this.remoteTrustOf(context, signingSha256),
                 maxConcurrentRestarts: job.maxConcurrentRestarts,
                 rolloutTimeoutSeconds: job.rolloutTimeoutSeconds,
                 deadlineMinutes: job.deadlineMinutes,
@@ -618,6 +622,19 @@ export class MtlsMesh extends pulumi.ComponentResource {
             },
             inCluster,
         );
+    }
+
+    /** What the rollout checks of the linked clusters (cluster/remoteTrust.mjs): each link's far end trusts the anchor the issuer is signed under. */
+    private remoteTrustOf(context: DeployContext, signingAnchorSha256: pulumi.Output<string>): RemoteTrustArgs | undefined {
+        const { config, linkedMembers } = context;
+        if (!config.multicluster.enabled || linkedMembers.length === 0) return undefined;
+        return {
+            signingAnchorSha256,
+            credentialsNamespace: NAMESPACES.multicluster,
+            links: linkedMembers.map(({ target }) => ({ target, secret: credentialsSecretName(target) })),
+            // The far end's meshed pods: in the namespaces the fleet meshes alike, and its gateway's.
+            namespaces: [...new Set([...context.plan.maintenance.meshedNamespaces, NAMESPACES.multicluster])],
+        };
     }
 
     /** The meshed namespaces and the ingress controller: annotations, NetworkPolicies, authorizations. Returns what the rollout waits for. */

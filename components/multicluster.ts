@@ -9,6 +9,9 @@ import {
     credentialsSecretName,
     exportFor,
     kubeconfig,
+    fleetLinkProblems,
+    type FleetMembership,
+    type LinkProblem,
     LinkMode,
     linkProblems,
     linkSpec,
@@ -293,18 +296,24 @@ export async function readLinkedMembers(
     };
 }
 
-/** Reads the members `multicluster.links` names and refuses, naming the key, a link they cannot serve. */
-export async function linkedMembers(settings: MeshConfig["multicluster"], secrets: ConfigSecrets): Promise<LinkedMember[]> {
+/**
+ * Reads the members `multicluster.links` names and refuses, naming the key, a link they cannot serve:
+ * first a link outside this stack's fleet (`fleet`: undefined when it is no member), before any
+ * member is read.
+ */
+export async function linkedMembers(settings: MeshConfig["multicluster"], secrets: ConfigSecrets, fleet: FleetMembership | undefined): Promise<LinkedMember[]> {
     if (!settings.enabled || settings.links.length === 0) return [];
     const self = pulumi.getStack();
-    const read = await readLinkedMembers(self, settings.links);
-    const remotes = Object.fromEntries(Object.entries(read.remotes).map(([target, value]) => [target, parseMulticlusterExport(target, value)]));
-    const problems = linkProblems({ self, links: settings.links, remotes });
-    if (problems.length > 0) {
+    const refuse = (problems: LinkProblem[]) => {
+        if (problems.length === 0) return;
         throw new ConfigError(
             problems.map((p) => ({ key: configKey(["multicluster", "links", p.index]), value: settings.links[p.index], message: p.message })),
             secrets,
         );
-    }
+    };
+    refuse(fleetLinkProblems({ links: settings.links, fleet }));
+    const read = await readLinkedMembers(self, settings.links);
+    const remotes = Object.fromEntries(Object.entries(read.remotes).map(([target, value]) => [target, parseMulticlusterExport(target, value)]));
+    refuse(linkProblems({ self, links: settings.links, remotes }));
     return settings.links.map((target) => ({ target, remote: remotes[target]!, token: read.token(target) }));
 }

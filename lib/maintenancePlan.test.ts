@@ -85,7 +85,7 @@ describe("lib/maintenancePlan: what the maintenance Jobs do, decided before any 
         );
     });
 
-    it("rights: every identity that may patch workloads is confined to the restart annotations; none reads a Secret; the Pod Security check only creates, confined to dry runs", () => {
+    it("rights: every identity that may patch workloads is confined to the restart annotations; none reads a Secret (but the rollout of a stack with links, below); the Pod Security check only creates, confined to dry runs", () => {
         const plan = maintenancePlan({
             ...BASE,
             rotation: ROTATION,
@@ -124,6 +124,72 @@ describe("lib/maintenancePlan: what the maintenance Jobs do, decided before any 
         assert.ok(!rules("gate").some((r) => r.verbs.includes("patch")));
         // The strict preflight reads nothing of the control plane.
         assert.ok(plan.identities.find((i) => i.kind === "preflight")!.grants.every((g) => g.namespace === "akko"));
+    });
+
+    it("links: the rollout checks each far end last, with exactly its contract's variables; its identity alone gets the one Secret read, `get` on exactly the links' credentials", () => {
+        const remoteTrust = {
+            signingAnchorSha256: ANCHOR,
+            credentialsNamespace: "linkerd-multicluster",
+            links: [
+                { target: "eks", secret: "cluster-credentials-eks" },
+                { target: "gke", secret: "cluster-credentials-gke" },
+            ],
+            namespaces: ["akko", "linkerd-multicluster"],
+        };
+        const plan = maintenancePlan({ ...BASE, rotation: ROTATION, rotationGateFor: ANCHOR, remoteTrust });
+        assert.deepEqual(tasksOf(plan), {
+            "rotation-gate": "rotation-gate",
+            rollout: "certificates,control-plane,restarts,verify-bundle,remote-trust",
+            cronjob: "certificates,control-plane,restarts",
+        });
+        const rollout = plan.jobs.find((job) => job.resourceName === "rollout")!;
+        const env = { ...plan.sharedEnv, ...rollout.env };
+        assert.deepEqual(Object.keys(env).sort(), contract.variablesFor(rollout.tasks).sort());
+        assert.equal(env.SIGNING_ANCHOR_SHA256, ANCHOR);
+        assert.equal(env.MULTICLUSTER_NAMESPACE, "linkerd-multicluster");
+        assert.deepEqual(JSON.parse(env.REMOTE_TRUST_LINKS as string), remoteTrust.links);
+        assert.equal(env.REMOTE_TRUST_NAMESPACES, "akko,linkerd-multicluster");
+        // What the script would read of it is what the plan meant (the contract's own parser).
+        const read = contract.read(env as Record<string, string>);
+        assert.deepEqual(read.values.REMOTE_TRUST_LINKS, remoteTrust.links);
+        // Phase 2: the anchor identity reloads for is the one the links must trust.
+        const phase2 = maintenancePlan({ ...BASE, reloadIdentityFor: "CD".repeat(32), remoteTrust });
+        assert.equal(phase2.jobs.find((j) => j.resourceName === "rollout")!.env.SIGNING_ANCHOR_SHA256, "CD".repeat(32));
+
+        const secretRules = plan.identities.flatMap((identity) =>
+            identity.grants.flatMap((grant) =>
+                grant.rules.filter((r) => r.resources.some((x) => x === "secrets" || x === "*")).map((rule) => ({ kind: identity.kind, grant, rule })),
+            ),
+        );
+        assert.deepEqual(
+            secretRules.map(({ kind, grant, rule }) => ({ kind, suffix: grant.suffix, namespace: grant.namespace, rule })),
+            [
+                {
+                    kind: "rollout",
+                    suffix: "link-credentials",
+                    namespace: "linkerd-multicluster",
+                    rule: { apiGroups: [""], resources: ["secrets"], resourceNames: ["cluster-credentials-eks", "cluster-credentials-gke"], verbs: ["get"] },
+                },
+            ],
+        );
+        // The multicluster namespace meshed (as on a real linked stack): the read joins the rollout's Role there,
+        // one Role per namespace (they are named after the identity), never a second of the same name.
+        const meshed = maintenancePlan({ ...BASE, meshedNamespaces: ["akko", "linkerd-multicluster"], remoteTrust });
+        const grants = meshed.identities.find((i) => i.kind === "rollout")!.grants;
+        const namespaces = grants.map((g) => g.namespace as string);
+        assert.deepEqual(namespaces, [...new Set(namespaces)], "one grant per namespace");
+        const there = grants.find((g) => g.namespace === "linkerd-multicluster")!;
+        assert.equal(there.suffix, "restart-linkerd-multicluster");
+        assert.deepEqual(
+            there.rules.filter((r) => r.resources.includes("secrets")),
+            [{ apiGroups: [""], resources: ["secrets"], resourceNames: ["cluster-credentials-eks", "cluster-credentials-gke"], verbs: ["get"] }],
+        );
+        // Without links (or with none), no Secret at all, and no remote-trust task.
+        for (const none of [undefined, { ...remoteTrust, links: [] }]) {
+            const without = maintenancePlan({ ...BASE, rotation: ROTATION, remoteTrust: none });
+            assert.ok(!without.identities.some((i) => i.grants.some((g) => g.rules.some((r) => r.resources.includes("secrets")))));
+            assert.ok(!without.jobs.some((j) => j.tasks.includes("remote-trust")));
+        }
     });
 
     it("the daily schedule: its minute is drawn in the window, which may run past midnight", () => {

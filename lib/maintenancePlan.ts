@@ -79,6 +79,27 @@ export interface PodSecurityCheckArgs {
     cniEnabled: boolean;
 }
 
+/** The links whose far end the rollout checks (cluster/remoteTrust.mjs). */
+export interface RemoteTrustArgs {
+    /** The anchor this cluster's issuer is signed under (SHA-256, hex): every linked cluster must trust it. */
+    signingAnchorSha256: pulumi.Input<string>;
+    /** The namespace holding the links' credentials Secrets (linkerd-multicluster). */
+    credentialsNamespace: string;
+    /** Each link: the target member and the Secret holding its kubeconfig (lib/multicluster.ts credentialsSecretName). */
+    links: { target: string; secret: string }[];
+    /** The linked clusters' namespaces whose meshed pods are read (this stack's meshed namespaces and the multicluster one). */
+    namespaces: string[];
+}
+
+/**
+ * The one deliberate exception to "no maintenance identity reads a Secret": the rollout's, on a stack
+ * with links, may `get` the links' credentials Secrets by name (their kubeconfig is how the far end is
+ * read). Not a mount: the Secrets live in the multicluster namespace, a pod mounts Secrets of its own
+ * namespace only. The kubeconfig grants what the target granted this stack: Linkerd's remote-access
+ * rights and the trust roots' ConfigMap (lib/multicluster.ts TRUST_ROOTS_READ_RULES).
+ */
+export const REMOTE_TRUST_SECRET_READ = { identity: "rollout", suffix: "link-credentials" } as const satisfies { identity: IdentityKind; suffix: string };
+
 /** Requests and limits of a container, as the config holds them. */
 export interface ContainerResources {
     cpu: { request: string; limit?: string };
@@ -128,6 +149,13 @@ export interface MaintenancePlanArgs {
      * and the identity controller is available, before the trust bundle drops the old anchor.
      */
     rotationGateFor?: pulumi.Input<string>;
+    /**
+     * A stack with `multicluster.links`: the rollout also checks, through each link's own credentials,
+     * that every linked cluster serves and its proxies loaded a bundle holding `signingAnchorSha256`.
+     * Its identity may then `get` exactly the links' credentials Secrets: the one Secret any maintenance
+     * identity reads (see {@link REMOTE_TRUST_SECRET_READ}).
+     */
+    remoteTrust?: RemoteTrustArgs;
     /** Strict mode: before the namespaces' default policy changes, a preflight Job checks that no probe or Ingress would be refused. */
     strict?: { namespaces: string[]; probeAuthorizations: ProbeAuthorization[]; ingressMeshed: boolean };
     /** The network preflight: per namespace that gets the mesh's NetworkPolicies, what they assume. */
@@ -178,8 +206,8 @@ const KUBECTL_TIMEOUT_SECONDS = 30;
 const IDENTITY_RELOAD_WAIT_SECONDS = 180;
 /** The check container's own environment, beside the contract's variables: its kubectl is in /tools, its home the writable /tmp. */
 export const CONTAINER_ENV = { PATH: "/tools:/usr/local/bin:/usr/bin:/bin", HOME: "/tmp" } as const;
-/** The files the script needs beside it in its ConfigMap (cluster/): the NetworkPolicy evaluator and the contract with its data. */
-export const SCRIPT_MODULES = ["networkPolicy.cjs", "contract.cjs", "contract.json"] as const;
+/** The files the script needs beside it in its ConfigMap (cluster/): the NetworkPolicy evaluator, the contract with its data, the remote trust check. */
+export const SCRIPT_MODULES = ["networkPolicy.cjs", "contract.cjs", "contract.json", "remoteTrust.mjs"] as const;
 /** Where the ConfigMap is mounted; the script the container runs. */
 const SCRIPT_DIR = "/scripts";
 const MIB = 2 ** 20;
@@ -387,9 +415,10 @@ function grantsOf(args: MaintenancePlanArgs, kind: IdentityKind, workloadNamespa
     ];
     switch (kind) {
         case "check":
-        case "rollout":
             // It checks the certificates before it restarts anything, so it reads the issuer too.
             return restarting();
+        case "rollout":
+            return withRemoteTrustRead(restarting(), args.remoteTrust);
         case "gate":
             return [
                 controlPlane([
@@ -426,6 +455,21 @@ function grantsOf(args: MaintenancePlanArgs, kind: IdentityKind, workloadNamespa
                 rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["create"] }],
             }));
     }
+}
+
+/**
+ * The rollout's grants with the read of the links' credentials Secrets, by name
+ * ({@link REMOTE_TRUST_SECRET_READ}); unchanged without links. A Role is named after its identity in
+ * each namespace (components/meshMaintenance.ts), so the rule joins the grant the rollout already has
+ * in that namespace (the multicluster namespace is meshed, hence restarted in) rather than a second
+ * Role of the same name.
+ */
+function withRemoteTrustRead(grants: RoleGrant[], remoteTrust: RemoteTrustArgs | undefined): RoleGrant[] {
+    if (!remoteTrust || remoteTrust.links.length === 0) return grants;
+    const namespace = remoteTrust.credentialsNamespace;
+    const read: PolicyRule = { apiGroups: [""], resources: ["secrets"], resourceNames: remoteTrust.links.map((l) => l.secret), verbs: ["get"] };
+    if (!grants.some((g) => g.namespace === namespace)) return [...grants, { suffix: REMOTE_TRUST_SECRET_READ.suffix, namespace, rules: [read] }];
+    return grants.map((g) => (g.namespace === namespace ? { ...g, rules: [...g.rules, read] } : g));
 }
 
 /**
@@ -535,9 +579,18 @@ function restartingJobsOf(args: MaintenancePlanArgs, scope: JobEnv): { cron?: Ma
 function rolloutJobOf(args: MaintenancePlanArgs, scope: JobEnv): JobPlan {
     // Check first, restart after: with an expired, not yet valid or foreign issuer, or an
     // expired anchor, every restarted pod would come back without an identity.
-    const tasks: Task[] = args.reloadIdentityFor
-        ? ["certificates", "control-plane", "reload-identity", "restarts", "verify-bundle"]
-        : ["certificates", "control-plane", "restarts", "verify-bundle"];
+    const remote = args.remoteTrust && args.remoteTrust.links.length > 0 ? args.remoteTrust : undefined;
+    const tasks: Task[] = [
+        "certificates",
+        "control-plane",
+        ...(args.reloadIdentityFor ? (["reload-identity"] as const) : []),
+        "restarts",
+        "verify-bundle",
+        // Last: the far ends are checked once this cluster's own pods are in line.
+        ...(remote ? (["remote-trust"] as const) : []),
+    ];
+    // The anchor the issuer is signed under: in phase 2 the one identity reloads for, which the links must trust too.
+    const signing = args.reloadIdentityFor ?? remote?.signingAnchorSha256;
     return {
         // Named after what it enforces (the mesh's scope, what the control plane must run with): the
         // script itself is not part of the name, so a new script version updates its ConfigMap in place
@@ -555,7 +608,14 @@ function rolloutJobOf(args: MaintenancePlanArgs, scope: JobEnv): JobPlan {
             INTERMEDIATE_MIN_HOURS_LEFT: "0",
             ANCHOR_MIN_DAYS_LEFT: "0",
             CONTROL_PLANE_DIGEST: args.controlPlaneDigest ?? "",
-            ...(args.reloadIdentityFor ? { SIGNING_ANCHOR_SHA256: args.reloadIdentityFor } : {}),
+            ...(signing ? { SIGNING_ANCHOR_SHA256: signing } : {}),
+            ...(remote
+                ? {
+                      MULTICLUSTER_NAMESPACE: remote.credentialsNamespace,
+                      REMOTE_TRUST_LINKS: JSON.stringify(remote.links),
+                      REMOTE_TRUST_NAMESPACES: remote.namespaces.join(","),
+                  }
+                : {}),
         },
         waitsFor: ["control-plane", "checks", "namespaces"],
     };

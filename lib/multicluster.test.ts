@@ -4,6 +4,7 @@ import YAML from "yaml";
 import {
     chartValues,
     exportFor,
+    fleetLinkProblems,
     kubeconfig,
     linkProblems,
     linkSpec,
@@ -86,6 +87,24 @@ describe("linked clusters (plan)", () => {
         assert.match(problems[0].message, /is this stack itself/);
         assert.match(problems[1].message, /stack gke exports no multicluster endpoint/);
         assert.match(problems[2].message, /stack k3d-b does not grant netcup remote access: add netcup to its multicluster.remoteAccess/);
+    });
+
+    it("links only within one fleet: none from a stack that is no member, none to a stack its trust stack does not list", () => {
+        const fleet = { stack: "trust", members: ["netcup", "eks", "gke"] };
+        assert.deepEqual(fleetLinkProblems({ links: ["eks", "gke"], fleet }), []);
+        const outside = fleetLinkProblems({ links: ["eks", "k3d", "eks-other"], fleet });
+        assert.deepEqual(
+            outside.map((p) => p.index),
+            [1, 2],
+        );
+        assert.match(outside[0].message, /^stack k3d is not a member of the fleet trust \(its fleet.clusters: netcup, eks, gke\)/);
+        const standalone = fleetLinkProblems({ links: ["eks", "gke"], fleet: undefined });
+        assert.deepEqual(
+            standalone.map((p) => p.index),
+            [0, 1],
+        );
+        assert.match(standalone[0].message, /not a fleet member \(identity.trustAnchor.fleetStack is unset\): linked clusters must share one trust anchor/);
+        assert.deepEqual(fleetLinkProblems({ links: [], fleet: undefined }), [], "no link, nothing to refuse");
     });
 
     it("reads back a member's export, and refuses a malformed one rather than guessing", () => {

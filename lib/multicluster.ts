@@ -113,6 +113,47 @@ export function linkProblems(args: {
     return problems;
 }
 
+/** The fleet this stack is a member of, as its trust stack lists it (components/fleetMember.ts). */
+export interface FleetMembership {
+    /** The trust stack (`identity.trustAnchor.fleetStack`). */
+    stack: string;
+    /** Its `fleet.clusters`. */
+    members: readonly string[];
+}
+
+/**
+ * Links only within one fleet: Linkerd's multicluster needs both ends to share the trust anchor, and
+ * here only a fleet shares one (each standalone stack signs under its own). A stack that is not a
+ * fleet member links to nobody; a member links only to the members its trust stack lists. Checked
+ * from this stack's config and its trust stack's outputs, before any linked member is read.
+ */
+export function fleetLinkProblems(args: { links: readonly string[]; fleet: FleetMembership | undefined }): LinkProblem[] {
+    const { fleet } = args;
+    return args.links.flatMap((target, index): LinkProblem[] => {
+        if (fleet === undefined) {
+            return [
+                {
+                    index,
+                    message:
+                        "this stack is not a fleet member (identity.trustAnchor.fleetStack is unset): linked clusters must share one trust anchor, " +
+                        "so link only stacks of one fleet (docs/admin/fleet.md)",
+                },
+            ];
+        }
+        if (!fleet.members.includes(target)) {
+            return [
+                {
+                    index,
+                    message:
+                        `stack ${target} is not a member of the fleet ${fleet.stack} (its fleet.clusters: ${fleet.members.join(", ") || "none"}): ` +
+                        `linked clusters must share the fleet's anchor; add ${target} to fleet.clusters of ${fleet.stack} and make it a member first`,
+                },
+            ];
+        }
+        return [];
+    });
+}
+
 /** What a stack exports for the members linking to it, from its config (the CA comes from the cluster). */
 export function exportFor(args: {
     apiServerAddress: string;

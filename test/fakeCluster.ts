@@ -99,10 +99,16 @@ export async function outOfTime(signer: Ca, from: Date, to: Date, subject = "CN=
 /** The fake kubectl: answers from fixtures in FAKE_KUBE_DIR, a page at a time for pods; records every call. */
 export const FAKE_KUBECTL = `#!/usr/bin/env node
 const fs = require("fs"), path = require("path");
-const dir = process.env.FAKE_KUBE_DIR;
-const args = process.argv.slice(2);
-fs.appendFileSync(path.join(dir, "calls.log"), args.join(" ") + "\\n");
-const rules = JSON.parse(fs.readFileSync(path.join(dir, "rules.json"), "utf8"));
+const root = process.env.FAKE_KUBE_DIR;
+// A linked cluster, through a link's kubeconfig (its server fake://<target>): served from remote-<target>/,
+// its calls logged prefixed with @<target>.
+const kubeconfig = process.argv.slice(2).find((a) => a.startsWith("--kubeconfig="));
+const kubeconfigFile = kubeconfig ? kubeconfig.slice("--kubeconfig=".length) : "";
+const remote = kubeconfigFile && fs.existsSync(kubeconfigFile) ? (/server: fake:\\/\\/([a-z0-9-]+)/.exec(fs.readFileSync(kubeconfigFile, "utf8")) || [])[1] || "" : "";
+const dir = remote ? path.join(root, "remote-" + remote) : root;
+const args = process.argv.slice(2).filter((a) => !a.startsWith("--kubeconfig="));
+fs.appendFileSync(path.join(root, "calls.log"), (remote ? "@" + remote + " " + args.join(" ") : process.argv.slice(2).join(" ")) + "\\n");
+const rules = JSON.parse(fs.readFileSync(path.join(root, "rules.json"), "utf8"));
 const call = args.filter((a) => !a.startsWith("--request-timeout")).join(" ");
 const sleep = (s) => Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, s * 1000);
 for (const [pattern, seconds] of rules.hang) if (call.includes(pattern)) sleep(seconds);
@@ -299,6 +305,11 @@ export interface Cluster {
      * default those the pods' controller references name, consistent with them ({@link workloadsOf}).
      */
     workloads?: Record<string, object[]>;
+    /**
+     * Linked clusters, by target: the bundle each serves, its pods per namespace, reached through the
+     * kubeconfig of Secret linkerd-multicluster/cluster-credentials-<target> (absent with `noCredentials`).
+     */
+    linked?: Record<string, { bundle: Ca[] | string; pods?: Record<string, object[]>; noCredentials?: boolean }>;
     /** Options for the script's node (e.g. --max-old-space-size). */
     nodeOptions?: string[];
     /** Kill the script after this long (a run that would not end by itself). */
@@ -433,6 +444,20 @@ export function runScript(cluster: Cluster, dir?: string): Result {
         }
         for (const [namespace, names] of Object.entries(cluster.ingresses ?? {}))
             write(`ingresses-${namespace}.json`, { items: names.map((name) => ({ metadata: { name } })) });
+        for (const [target, linked] of Object.entries(cluster.linked ?? {})) {
+            if (!linked.noCredentials) {
+                const kubeconfig = `apiVersion: v1\nkind: Config\nclusters:\n- name: ${target}\n  cluster:\n    server: fake://${target}\n`;
+                write(`secret-linkerd-multicluster-cluster-credentials-${target}.json`, { data: { kubeconfig: Buffer.from(kubeconfig).toString("base64") } });
+            }
+            const remote = path.join(dir, `remote-${target}`);
+            fs.mkdirSync(remote, { recursive: true });
+            fs.writeFileSync(
+                path.join(remote, "configmap-linkerd-linkerd-identity-trust-roots.json"),
+                JSON.stringify({ data: { "ca-bundle.crt": bundlePem(linked.bundle) } }),
+            );
+            for (const [namespace, pods] of Object.entries(linked.pods ?? {}))
+                fs.writeFileSync(path.join(remote, `pods-${namespace}.json`), JSON.stringify(pods));
+        }
         fs.writeFileSync(path.join(dir, "calls.log"), "");
 
         const started = Date.now();

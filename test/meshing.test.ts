@@ -303,8 +303,8 @@ describe("NetworkPolicies that only add", () => {
         const script = one(run, "kubernetes:core/v1:ConfigMap", "akko-maintenance-script");
         assert.deepEqual(
             Object.keys(script.inputs.data).sort(),
-            ["contract.cjs", "contract.json", "mesh-check.mjs", "networkPolicy.cjs"],
-            "the evaluator and the contract are mounted beside the script",
+            ["contract.cjs", "contract.json", "mesh-check.mjs", "networkPolicy.cjs", "remoteTrust.mjs"],
+            "the evaluator, the contract and the remote trust check (it imports it) are mounted beside the script",
         );
     });
 

@@ -8,7 +8,9 @@ import YAML from "yaml";
 import { ConfigError } from "../config";
 import { MOCK_API_SERVER_CA, ofType, one, ProgramRun } from "../tools/mockRuntime";
 import { asObject, registeredObjects } from "./crdSchemas";
+import * as contract from "../cluster/contract.cjs";
 import { runStack, runStackOk } from "./helpers";
+import { KubeObject, RbacModel, serviceAccount } from "./rbac";
 import { allCrdSchemas, renderRegistered, schemaProblems, upstream } from "./upstream";
 
 const CHART = "kubernetes:helm.sh/v4:Chart";
@@ -18,12 +20,20 @@ const LINK = "kubernetes:multicluster.linkerd.io/v1alpha3:Link";
 /** eks, granting netcup: its API server as netcup's pods reach it, its gateway's address. */
 const EKS_GRANTS = {
     "mtls.enabled": true,
+    "identity.trustAnchor.fleetStack": "trust",
     "multicluster.enabled": true,
     "multicluster.apiServerAddress": "https://eks.example.internal:443",
     "multicluster.gatewayAddresses": ["203.0.113.7"],
     "multicluster.remoteAccess": ["netcup"],
 };
-const NETCUP_LINKS = { "mtls.enabled": true, "multicluster.enabled": true, "multicluster.links": ["eks"] };
+const NETCUP_LINKS = { "mtls.enabled": true, "identity.trustAnchor.fleetStack": "trust", "multicluster.enabled": true, "multicluster.links": ["eks"] };
+
+/** The fleet's trust stack (Pulumi.trust.yaml: netcup, eks, gke), its members not deployed yet: linked stacks are its members. */
+let trustOutputs: Promise<ProgramRun["outputs"]> | undefined;
+const fleetTrust = () => (trustOutputs ??= runStackOk("trust", {}, { stacks: { netcup: {}, eks: {}, gke: {}, k3d: {} } }).then((run) => run.outputs));
+/** A fleet member's run: its trust stack's outputs and the other stacks' it reads. */
+const member = async (stack: string, overrides: Record<string, unknown>, stacks: Record<string, ProgramRun["outputs"]> = {}) =>
+    runStackOk(stack, overrides, { stacks: { trust: await fleetTrust(), ...stacks } });
 
 const kubernetesName = (run: ProgramRun, type: string, name: string, namespace?: string) =>
     run.resources.find((r) => r.type === type && r.inputs.metadata?.name === name && (namespace === undefined || r.inputs.metadata?.namespace === namespace));
@@ -60,8 +70,8 @@ describe("linked clusters (multicluster)", () => {
     let netcup: ProgramRun;
     let token: string;
     before(async () => {
-        eks = await runStackOk("eks", EKS_GRANTS);
-        netcup = await runStackOk("netcup", NETCUP_LINKS, { stacks: { eks: eks.outputs } });
+        eks = await member("eks", EKS_GRANTS);
+        netcup = await member("netcup", NETCUP_LINKS, { eks: eks.outputs });
         token = (eks.outputs.multiclusterRemoteAccessTokens.value as Record<string, string>).netcup;
     });
 
@@ -165,12 +175,54 @@ describe("linked clusters (multicluster)", () => {
 
     describe("refusals name the key before anything is registered", () => {
         const refused = async (overrides: Record<string, unknown>, stacks: Record<string, ProgramRun["outputs"]>) => {
-            const run = await runStack("netcup", { ...NETCUP_LINKS, ...overrides }, { stacks });
+            const run = await runStack("netcup", { ...NETCUP_LINKS, ...overrides }, { stacks: { trust: await fleetTrust(), ...stacks } });
             assert.ok(run.error instanceof ConfigError, String(run.error));
             const kinds = new Set(run.resources.map((r) => r.type));
-            assert.deepEqual([...kinds].sort(), ["pulumi:pulumi:Stack", "pulumi:pulumi:StackReference"], "only the stack and its reads");
+            // The fleet member's read of its trust stack is a component holding a StackReference: nothing in a cluster.
+            assert.deepEqual(
+                [...kinds].sort(),
+                ["akko:mtls:FleetMember", "pulumi:pulumi:Stack", "pulumi:pulumi:StackReference"],
+                "only the stack and its reads",
+            );
             return run.error;
         };
+
+        it("a link to a stack outside this stack's fleet, before that stack is read", async () => {
+            const k3dGrants = await runStackOk("k3d", {
+                "mtls.enabled": true,
+                "multicluster.enabled": true,
+                "multicluster.apiServerAddress": "https://k3d.example.internal:6443",
+                "multicluster.remoteAccess": ["netcup"],
+            });
+            const error = await refused({ "multicluster.links": ["eks", "k3d"] }, { eks: (await member("eks", EKS_GRANTS)).outputs, k3d: k3dGrants.outputs });
+            assert.deepEqual(
+                error.problems.map((p) => [p.key, p.message]),
+                [
+                    [
+                        "akko-mtls:multicluster.links[1]",
+                        "stack k3d is not a member of the fleet trust (its fleet.clusters: netcup, eks, gke): linked clusters must share the fleet's anchor; " +
+                            "add k3d to fleet.clusters of trust and make it a member first",
+                    ],
+                ],
+            );
+        });
+
+        it("any link from a stack that is no fleet member: linked clusters must share the anchor", async () => {
+            const standalone = { "mtls.enabled": true, "multicluster.enabled": true, "multicluster.links": ["eks"] };
+            const run = await runStack("netcup", standalone, { stacks: { eks: (await member("eks", EKS_GRANTS)).outputs } });
+            assert.ok(run.error instanceof ConfigError, String(run.error));
+            assert.deepEqual(
+                run.error.problems.map((p) => p.key),
+                ["akko-mtls:multicluster.links[0]"],
+            );
+            assert.match(run.error.problems[0].message, /this stack is not a fleet member \(identity.trustAnchor.fleetStack is unset\)/);
+            // Refused before the linked member is read: no reference to eks (only the stack's read of its own last outputs).
+            assert.deepEqual(
+                run.resources.filter((r) => r.name.startsWith("multicluster-link-")).map((r) => r.name),
+                [],
+            );
+            assert.deepEqual([...new Set(run.resources.map((r) => r.type))].sort(), ["pulumi:pulumi:Stack", "pulumi:pulumi:StackReference"]);
+        });
 
         it("a link to itself", async () => {
             const error = await refused({ "multicluster.links": ["netcup"] }, {});
@@ -187,16 +239,75 @@ describe("linked clusters (multicluster)", () => {
                 ["akko-mtls:multicluster.links[1]"],
             );
             assert.match(error.problems[0].message, /stack gke exports no multicluster endpoint/);
-            const plain = await runStackOk("gke", { "mtls.enabled": true });
+            const plain = await member("gke", { "mtls.enabled": true, "identity.trustAnchor.fleetStack": "trust" });
             const again = await refused({ "multicluster.links": ["gke"] }, { gke: plain.outputs });
             assert.match(again.problems[0].message, /stack gke exports no multicluster endpoint/);
         });
 
         it("a link to a member that grants another source only", async () => {
-            const other = await runStackOk("eks", { ...EKS_GRANTS, "multicluster.remoteAccess": ["gke"] });
+            const other = await member("eks", { ...EKS_GRANTS, "multicluster.remoteAccess": ["gke"] });
             const error = await refused({}, { eks: other.outputs });
             assert.match(error.problems[0].message, /stack eks does not grant netcup remote access: add netcup to its multicluster.remoteAccess/);
         });
+    });
+});
+
+describe("linked clusters: the rollout checks each far end, and reads the links' credentials to do so", () => {
+    let eks: ProgramRun;
+    let netcup: ProgramRun;
+    before(async () => {
+        eks = await member("eks", EKS_GRANTS);
+        netcup = await member("netcup", NETCUP_LINKS, { eks: eks.outputs });
+    });
+    const JOB = "kubernetes:batch/v1:Job";
+    const rolloutOf = (run: ProgramRun) => ofType(run, JOB).find((j) => j.name.endsWith("-maintenance-rollout"))!;
+    const envOf = (job: { inputs: any }) =>
+        Object.fromEntries((job.inputs.spec.template.spec.containers[0].env as { name: string; value: string }[]).map((e) => [e.name, e.value]));
+    /** The maintenance identities among every user the program's own RBAC objects name. */
+    const maintenanceUsers = (model: RbacModel) => model.users().filter((u) => u.startsWith("system:serviceaccount:linkerd-maintenance:"));
+    const modelOf = (run: ProgramRun) =>
+        new RbacModel(
+            run.resources
+                .filter((r) => r.type.startsWith("kubernetes:") && !r.read && r.custom)
+                .map((r): KubeObject => ({ ...r.inputs, kind: r.type.split(":").pop()!, metadata: r.inputs.metadata ?? { name: r.name } })),
+        );
+
+    it("the source's rollout runs remote-trust last, with exactly its contract's variables: eks' credentials Secret, the anchor its issuer is signed under", () => {
+        const env = envOf(rolloutOf(netcup));
+        const tasks = env.TASKS.split(",");
+        assert.equal(tasks.at(-1), "remote-trust");
+        const own = Object.keys(env).filter((name) => !["PATH", "HOME"].includes(name));
+        assert.deepEqual(own.sort(), contract.variablesFor(tasks).sort());
+        assert.deepEqual(JSON.parse(env.REMOTE_TRUST_LINKS), [{ target: "eks", secret: "cluster-credentials-eks" }]);
+        assert.equal(env.MULTICLUSTER_NAMESPACE, "linkerd-multicluster");
+        assert.equal(env.SIGNING_ANCHOR_SHA256, String(netcup.outputs.trustAnchorFingerprintSha256.value).replace(/:/g, ""));
+        assert.ok(env.REMOTE_TRUST_NAMESPACES.split(",").includes("linkerd-multicluster"), "the far end's gateway and controllers");
+        // The target links to nobody: its rollout has no such task, nor the variables.
+        assert.ok(!envOf(rolloutOf(eks)).TASKS.includes("remote-trust"));
+        assert.equal(envOf(rolloutOf(eks)).REMOTE_TRUST_LINKS, undefined);
+    });
+
+    it("only the rollout's identity reads a Secret, exactly the links' credentials in linkerd-multicluster; on a stack without links, no maintenance identity reads one", () => {
+        const model = modelOf(netcup);
+        const users = maintenanceUsers(model);
+        const rollout = serviceAccount("linkerd-maintenance", "linkerd-mesh-rollout");
+        assert.ok(users.includes(rollout) && users.length >= 2, users.join(", "));
+        assert.deepEqual(model.secretReaders(users, "linkerd-multicluster", "cluster-credentials-eks"), [rollout]);
+        // Not the destination's copy, not the remote-access token this stack would grant, nothing in linkerd.
+        for (const [namespace, name] of [
+            ["linkerd", "cluster-credentials-eks"],
+            ["linkerd-multicluster", "cluster-credentials-gke"],
+            ["linkerd-multicluster", "linkerd-service-mirror-remote-access-eks-token"],
+            ["linkerd", "linkerd-identity-issuer"],
+        ]) {
+            assert.deepEqual(model.secretReaders(users, namespace, name), [], `${namespace}/${name}`);
+        }
+        const targetModel = modelOf(eks);
+        const targetUsers = maintenanceUsers(targetModel);
+        assert.ok(targetUsers.length >= 2);
+        for (const name of ["cluster-credentials-netcup", "linkerd-service-mirror-remote-access-netcup-token"]) {
+            assert.deepEqual(targetModel.secretReaders(targetUsers, "linkerd-multicluster", name), [], name);
+        }
     });
 });
 
@@ -205,8 +316,8 @@ describe("linked clusters, rendered by the real chart and checked against the pu
     let eks: ProgramRun;
     let netcup: ProgramRun;
     before(async () => {
-        eks = await runStackOk("eks", EKS_GRANTS);
-        netcup = await runStackOk("netcup", NETCUP_LINKS, { stacks: { eks: eks.outputs } });
+        eks = await member("eks", EKS_GRANTS);
+        netcup = await member("netcup", NETCUP_LINKS, { eks: eks.outputs });
     });
 
     it("the source's chart renders one managed controller for eks, probing its gateway; the target's renders the gateway and no remote-access objects", async function () {

@@ -11,7 +11,7 @@ import * as path from "node:path";
 import { execFileSync } from "node:child_process";
 import { X509Certificate } from "node:crypto";
 import { importEsm } from "../tools/importEsm.cjs";
-import { anchor, bundlePem, Ca, FAKE_KUBECTL, pod } from "./fakeCluster";
+import { anchor, bundlePem, Ca, FAKE_KUBECTL, issuer, pod, runScript } from "./fakeCluster";
 
 const MODULE = path.join(__dirname, "..", "cluster", "remoteTrust.mjs");
 const sha = (ca: Ca) => new X509Certificate(ca.certPem).fingerprint256.replace(/:/g, "");
@@ -140,5 +140,93 @@ describe("remote trust: what each linked cluster actually serves", () => {
             () => rt.certificatesOf("-----BEGIN CERTIFICATE-----\nnope\n-----END CERTIFICATE-----", "eks: pod akko/x"),
             /eks: pod akko\/x: a certificate that does not parse/,
         );
+    });
+});
+
+describe("the rollout's remote-trust task (cluster/mesh-check.mjs): each link's far end, through the credentials Secret it reads", function () {
+    this.timeout(60_000);
+    let old: Ca;
+    let fleet: Ca;
+    let own: Ca;
+    let local: { issuer: { certPem: string }; bundle: Ca[] };
+    before(async () => {
+        [old, fleet] = [await anchor(), await anchor()];
+        own = await anchor();
+        local = { issuer: await issuer(fleet), bundle: [fleet] };
+    });
+    const env = (links: string[]) => ({
+        TASKS: "certificates,remote-trust",
+        SIGNING_ANCHOR_SHA256: sha(fleet),
+        MULTICLUSTER_NAMESPACE: "linkerd-multicluster",
+        REMOTE_TRUST_LINKS: JSON.stringify(links.map((target) => ({ target, secret: `cluster-credentials-${target}` }))),
+        REMOTE_TRUST_NAMESPACES: "akko,linkerd-multicluster",
+    });
+
+    it("passes when every linked cluster serves and its proxies loaded the anchor this cluster's issuer is signed under; reads exactly the links' Secrets", () => {
+        const result = runScript({
+            ...local,
+            pods: {},
+            env: env(["eks", "gke"]),
+            linked: {
+                eks: { bundle: [fleet], pods: { akko: [pod("pong", [fleet])], "linkerd-multicluster": [pod("linkerd-gateway", [fleet])] } },
+                // Mid-rotation: gke serves both, its proxies loaded both.
+                gke: { bundle: [old, fleet], pods: { akko: [pod("pong", [old, fleet])] } },
+            },
+        });
+        assert.equal(result.status, 0, result.stdout + result.stderr);
+        assert.match(result.stdout, /remote-trust: eks: the bundle it serves and its 2 meshed proxies trust this cluster's issuing anchor/);
+        assert.match(result.stdout, /remote-trust: gke: .* 1 meshed proxies/);
+        const secretReads = result.calls.filter((c) => c.startsWith("get secret"));
+        assert.deepEqual(secretReads, [
+            "get secret cluster-credentials-eks -n linkerd-multicluster -o json",
+            "get secret cluster-credentials-gke -n linkerd-multicluster -o json",
+        ]);
+        assert.ok(
+            result.calls.some((c) => c.startsWith("@gke get configmap linkerd-identity-trust-roots -n linkerd")),
+            "read through gke's kubeconfig",
+        );
+    });
+
+    it("fails (exit 1), naming the link, when a linked cluster serves or loaded a bundle without this cluster's issuing anchor", () => {
+        const result = runScript({
+            ...local,
+            pods: {},
+            env: env(["eks", "gke"]),
+            linked: {
+                eks: { bundle: [fleet], pods: { akko: [pod("pong", [fleet])] } },
+                // gke kept its own anchor: it serves and its proxies trust nothing of this cluster's.
+                gke: { bundle: [own], pods: { akko: [pod("pong", [own])] } },
+            },
+        });
+        assert.equal(result.status, 1, result.stdout + result.stderr);
+        assert.match(result.terminationMessage ?? "", /remote-trust: gke: the bundle it serves new pods .* lacks this cluster's issuing anchor/);
+        assert.match(result.terminationMessage ?? "", /remote-trust: gke: 1 meshed pod\(s\) do not trust this cluster's issuing anchor/);
+        assert.doesNotMatch(result.terminationMessage ?? "", /eks/);
+        // Served right, loaded wrong: the proxies that started before the bundle changed.
+        const stale = runScript({ ...local, pods: {}, env: env(["eks"]), linked: { eks: { bundle: [fleet], pods: { akko: [pod("pong", [own])] } } } });
+        assert.equal(stale.status, 1);
+        assert.match(stale.terminationMessage ?? "", /remote-trust: eks: 1 meshed pod\(s\) do not trust/);
+    });
+
+    it("a link whose credentials cannot be read fails, named, and the others are still checked", () => {
+        const result = runScript({
+            ...local,
+            pods: {},
+            env: env(["eks", "gke"]),
+            linked: { eks: { bundle: [fleet], noCredentials: true }, gke: { bundle: [fleet], pods: { akko: [pod("pong", [fleet])] } } },
+        });
+        assert.equal(result.status, 1);
+        assert.match(
+            result.terminationMessage ?? "",
+            /remote-trust: eks: cannot read the link's credentials \(Secret linkerd-multicluster\/cluster-credentials-eks\)/,
+        );
+        assert.match(result.stdout, /remote-trust: gke: the bundle it serves/);
+    });
+
+    it("the Job's variables are the contract's: a malformed link list is a misconfiguration (exit 2) before anything is read", () => {
+        const result = runScript({ ...local, pods: {}, env: { ...env(["eks"]), REMOTE_TRUST_LINKS: '[{"target":"eks"}]' } });
+        assert.equal(result.status, 2);
+        assert.match(result.stderr, /REMOTE_TRUST_LINKS/);
+        assert.deepEqual(result.calls, []);
     });
 });

@@ -11,6 +11,17 @@ import { anchor, issuer, runScript, SCRIPT_ENV } from "./fakeCluster";
 import { ofType, type ProgramRun } from "../tools/mockRuntime";
 import { runScenario, SCENARIOS, type Scenario } from "../tools/planSnapshot";
 import { CONTAINER_ENV } from "../lib/maintenancePlan";
+import { runStackOk } from "./helpers";
+
+/** A target granting netcup remote access (test/multicluster.test.ts). */
+const LINKED_TARGET = {
+    "mtls.enabled": true,
+    "identity.trustAnchor.fleetStack": "trust",
+    "multicluster.enabled": true,
+    "multicluster.apiServerAddress": "https://eks.example.internal:443",
+    "multicluster.gatewayAddresses": ["203.0.113.7"],
+    "multicluster.remoteAccess": ["netcup"],
+};
 
 /** The scenarios that register maintenance Jobs, and the one that runs reload-identity (rotation phase 2). */
 const SCENARIOS_WITH_JOBS: Scenario[] = [
@@ -40,8 +51,27 @@ describe("the Jobs <-> script contract (cluster/contract.json)", function () {
             meshPolicies = [];
             // One program at a time: the mock runtime is the process's. A fleet member reads its trust stack's earlier run.
             const runs = new Map<string, ProgramRun>();
-            for (const scenario of SCENARIOS_WITH_JOBS) {
-                const run = await runScenario(scenario, runs);
+            const scenarioRuns: [string, () => Promise<ProgramRun>][] = SCENARIOS_WITH_JOBS.map((scenario) => [
+                scenario.name,
+                () => runScenario(scenario, runs),
+            ]);
+            // A stack linking to another (the rollout's remote-trust task): eks grants netcup, netcup links to it.
+            scenarioRuns.push([
+                "netcup linked to eks",
+                async () => {
+                    // Members of one fleet: its trust stack (netcup, eks, gke) first.
+                    const trust = (await runStackOk("trust", {}, { stacks: { netcup: {}, eks: {}, gke: {} } })).outputs;
+                    const eks = await runStackOk("eks", LINKED_TARGET, { stacks: { trust } });
+                    return runStackOk(
+                        "netcup",
+                        { "mtls.enabled": true, "identity.trustAnchor.fleetStack": "trust", "multicluster.enabled": true, "multicluster.links": ["eks"] },
+                        { stacks: { trust, eks: eks.outputs } },
+                    );
+                },
+            ]);
+            for (const [scenarioName, runIt] of scenarioRuns) {
+                const run = await runIt();
+                const scenario = { name: scenarioName };
                 runs.set(scenario.name, run);
                 if (run.error) throw run.error;
                 for (const policy of ofType(run, "kubernetes:networking.k8s.io/v1:NetworkPolicy")) {
@@ -98,6 +128,9 @@ describe("the Jobs <-> script contract (cluster/contract.json)", function () {
             SIGNING_ANCHOR_SHA256: "A".repeat(64),
             STRICT_NAMESPACES: "akko",
             NETWORK_POSTURE: "{}",
+            MULTICLUSTER_NAMESPACE: "linkerd-multicluster",
+            REMOTE_TRUST_LINKS: JSON.stringify([{ target: "eks", secret: "cluster-credentials-eks" }]),
+            REMOTE_TRUST_NAMESPACES: "akko",
             POD_SECURITY: JSON.stringify({ probe: { kind: "Pod" }, namespaces: [{ namespace: "akko", key: "mtls.namespaces" }], cniEnabled: false }),
         });
         /** A run that reads the variable: one of its tasks, after the certificate check when it restarts. */
@@ -124,6 +157,7 @@ describe("the Jobs <-> script contract (cluster/contract.json)", function () {
             issuerSource: '{"kind": "secret", "name": "linkerd-identity-issuer"}',
             ingress: '{"namespace": "kube-system", "selector": "app=traefik", "inject": true}',
             podSecurity: '{"probe": {"kind": "Deployment"}, "namespaces": [], "cniEnabled": false}',
+            remoteLinks: '[{"target": "eks", "secret": "--kubeconfig=/etc/passwd"}]',
         };
 
         it("a run given its full environment gets past the contract (the refusals below are the variable's)", async () => {
