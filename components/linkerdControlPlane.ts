@@ -74,11 +74,11 @@ export interface LinkerdControlPlaneArgs {
     waitFor?: pulumi.Input<pulumi.Resource>[];
     /**
      * What a change of the trust roots must wait for: rotation phase 3's gate Job (the bundle drops
-     * the old anchor only once the live issuer is proven signed by the new one). A promise: the gate
-     * is made after this component.
+     * the old anchor only once the live issuer is proven signed by the new one), made before this
+     * component (components/meshMaintenance.ts, its first stage).
      * @default []
      */
-    trustRootsWaitFor?: Promise<pulumi.Resource[]>;
+    trustRootsWaitFor?: pulumi.Resource[];
     /**
      * An external Prometheus run by the Prometheus operator scrapes the mesh: the chart's own
      * PodMonitors (control plane, every proxy: templates/podmonitor.yaml) with these labels, which

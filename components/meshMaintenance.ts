@@ -35,22 +35,20 @@ export interface MeshMaintenanceArgs extends MaintenancePlanArgs {
     image: pulumi.Input<string>;
     /** Image whose static `/usr/bin/kubectl` the init container copies; pinned by digest. */
     kubectlImage: pulumi.Input<string>;
-    /**
-     * What every Job that touches the control plane waits for (the control plane): the CronJob, the
-     * rollout and the strict preflight. The network preflight, the Pod Security check and the rotation
-     * gate wait for nothing of it (the mesh's policies, the namespaces' annotations and the trust
-     * bundle wait for them).
-     * @default []
-     */
-    waitFor?: pulumi.Input<pulumi.Resource>[];
-    /**
-     * What the rollout also waits for (namespace annotations, authorization objects); a promise when
-     * those are made after this component (they wait for its preflights).
-     * @default []
-     */
-    rolloutWaitFor?: pulumi.Resource[] | Promise<pulumi.Resource[]>;
     /** The Jobs' NetworkPolicy on a default-deny-everywhere platform (lib/networkPolicies.ts); omit for none. */
     networkPolicy?: NetworkPolicySpec;
+}
+
+/** The second stage: what every Job that touches the control plane waits for. */
+export interface AfterControlPlane {
+    /** The control plane (and what is written after its chart): the strict preflight, the CronJob and the rollout wait for it. */
+    controlPlane: pulumi.Resource[];
+}
+
+/** The last stage: what the rollout also waits for. */
+export interface AfterNamespaces {
+    /** The meshed namespaces' objects (annotations, authorizations, the ingress controller's): made after the checks they wait for. */
+    namespaces: pulumi.Resource[];
 }
 
 /** What the constructor's helpers share: the component's name, its Jobs' namespace, the plan. */
@@ -62,6 +60,10 @@ interface Context {
     scriptConfigMap: pulumi.Output<string>;
     /** The policies (and bindings) that confine an identity's rights. */
     confinement: Record<Confinement, pulumi.Resource[]>;
+    /** The identities made, by kind. */
+    identities: ReadonlyMap<IdentityKind, Identity>;
+    /** The Jobs made so far, by name. */
+    made: Map<JobName, k8s.batch.v1.Job>;
 }
 
 /** An identity as made: its ServiceAccount's name, the policies confining it, and what its rights are ready after. */
@@ -69,6 +71,18 @@ interface Identity {
     account: string;
     confinedBy: pulumi.Resource[];
     ready: pulumi.Resource[];
+}
+
+/** The stage a Job is made in: the last of its waits to exist ("checks" are made with the control-plane stage). */
+type Stage = "constructor" | "control-plane" | "namespaces";
+
+const stageOf = (job: JobPlan): Stage =>
+    job.waitsFor.includes("namespaces") ? "namespaces" : job.waitsFor.some((w) => w === "control-plane" || w === "checks") ? "control-plane" : "constructor";
+
+/** What the waits a Job names resolve to, as far as the stages so far know them. */
+interface Waits {
+    controlPlane: pulumi.Resource[];
+    namespaces: pulumi.Resource[];
 }
 
 /**
@@ -83,6 +97,13 @@ interface Identity {
  *   Ingress would be refused; the network preflight, the Pod Security check and the rotation gate
  *   prove what the mesh's policies, the namespaces' annotations and the trust bundle assume.
  *
+ * Made in stages, in the order the mesh's objects wait for one another (each Job's waits are the
+ * plan's `waitsFor`): the constructor makes the namespace, the identities, the script and the Jobs
+ * that wait for nothing of the mesh (the network preflight, the Pod Security check, the rotation gate:
+ * the control plane's trust bundle and the namespaces wait for them); {@link afterControlPlane} the
+ * strict preflight and the CronJob; {@link afterNamespaces} the rollout, and completes the component.
+ * Every child's name and parent are the same whatever the stage: the URNs do not depend on it.
+ *
  * What runs, with which environment and rights, is the plan's (lib/maintenancePlan.ts); this only
  * makes it. Least privilege: one ServiceAccount per Job kind, each with what its tasks need and no
  * more; no Secret is readable (the issuer is checked from its public certificate) but the links'
@@ -94,20 +115,15 @@ interface Identity {
 export class MeshMaintenance extends pulumi.ComponentResource {
     /** The namespace the Jobs run in. */
     public readonly namespace: pulumi.Output<string>;
-    /** Cron schedule of the rotation Job (UTC), fixed per stack; undefined without it. */
-    public readonly schedule: pulumi.Output<string> | undefined;
-    /** The rotation CronJob, if any. */
-    public readonly cronJob: k8s.batch.v1.CronJob | undefined;
-    /** The one-shot rollout Job, if any. */
-    public readonly rollout: k8s.batch.v1.Job | undefined;
-    /** The strict-mode preflight Job, if any: strict namespaces' annotations wait for it. */
-    public readonly preflight: k8s.batch.v1.Job | undefined;
     /** Rotation phase 3's gate Job, if any: the trust bundle waits for it. */
     public readonly rotationGate: k8s.batch.v1.Job | undefined;
     /** The network preflight Job, if any: the mesh's NetworkPolicies and the namespaces' annotations wait for it. */
     public readonly networkPreflight: k8s.batch.v1.Job | undefined;
     /** The Pod Security check Job, if any: the namespaces' annotations (and the ingress controller's) wait for it. */
     public readonly podSecurityCheck: k8s.batch.v1.Job | undefined;
+    private readonly context: Context;
+    private controlPlaneStage: ControlPlaneStage | undefined;
+    private finished = false;
 
     constructor(name: string, args: MeshMaintenanceArgs, opts?: pulumi.ComponentResourceOptions) {
         super("akko:mtls:MeshMaintenance", name, {}, opts);
@@ -136,61 +152,82 @@ export class MeshMaintenance extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        const context: Context = {
-            name,
-            namespace: ns,
-            plan,
-            args,
-            scriptConfigMap: script.metadata.name,
-            confinement: this.confinement(name, ns, plan),
-        };
+        const confinement = this.confinement(name, ns, plan);
+        const base = { name, namespace: ns, plan, args, scriptConfigMap: script.metadata.name, confinement };
+        const identities = new Map<IdentityKind, Identity>(plan.identities.map((identity) => [identity.kind, this.identity(base, identity)]));
+        this.context = { ...base, identities, made: new Map() };
 
-        const identities = new Map<IdentityKind, Identity>(plan.identities.map((identity) => [identity.kind, this.identity(context, identity)]));
-        const identityOf = (job: JobPlan): Identity => {
-            const identity = identities.get(job.identity);
-            if (!identity) throw new Error(`maintenance plan: Job ${job.resourceName} runs as ${job.identity}, which the plan does not make`);
-            return identity;
-        };
-        const made = new Map<JobName, k8s.batch.v1.Job>();
-        for (const job of plan.jobs) made.set(job.resourceName, this.oneShot(context, job, identityOf(job), made));
-        this.preflight = made.get("preflight");
-        this.networkPreflight = made.get("network-preflight");
-        this.podSecurityCheck = made.get("pod-security");
-        this.rotationGate = made.get("rotation-gate");
-        this.rollout = made.get("rollout");
+        this.makeJobs("constructor", { controlPlane: [], namespaces: [] });
+        this.networkPreflight = this.context.made.get("network-preflight");
+        this.podSecurityCheck = this.context.made.get("pod-security");
+        this.rotationGate = this.context.made.get("rotation-gate");
+    }
 
-        if (plan.cron) {
-            const cron = plan.cron;
-            const minute = new random.RandomInteger(`${name}-minute`, cron.minuteRange, { parent: this });
-            this.schedule = minute.result.apply(cron.schedule);
-            this.cronJob = new k8s.batch.v1.CronJob(
-                `${name}-cronjob`,
-                {
-                    metadata: { name: CRON_NAME, namespace: ns, labels },
-                    spec: {
-                        schedule: this.schedule,
-                        timeZone: "Etc/UTC",
-                        concurrencyPolicy: "Forbid",
-                        startingDeadlineSeconds: 3600,
-                        successfulJobsHistoryLimit: 3,
-                        failedJobsHistoryLimit: 5,
-                        jobTemplate: { metadata: { labels }, spec: jobSpec(context, cron.job, identityOf(cron.job)) },
-                    },
-                },
-                { parent: this, dependsOn: this.waitsOf(context, cron.job, identityOf(cron.job), made) },
-            );
-        }
+    /**
+     * The second stage, once the control plane is declared: the strict preflight and the rotation
+     * CronJob, which wait for it. The namespaces' objects wait for the preflight it returns.
+     */
+    public afterControlPlane(stage: AfterControlPlane): ControlPlaneStage {
+        if (this.controlPlaneStage) throw new Error(`MeshMaintenance ${this.context.name}: afterControlPlane was already called`);
+        const waits = { controlPlane: stage.controlPlane, namespaces: [] };
+        this.makeJobs("control-plane", waits);
+        const cron = this.cron(waits);
+        this.controlPlaneStage = { controlPlane: stage.controlPlane, preflight: this.context.made.get("preflight"), ...cron };
+        return this.controlPlaneStage;
+    }
 
+    /** The last stage, once the meshed namespaces' objects are declared: the rollout, which waits for them; completes the component. */
+    public afterNamespaces(stage: AfterNamespaces): NamespacesStage {
+        const before = this.controlPlaneStage;
+        if (!before) throw new Error(`MeshMaintenance ${this.context.name}: afterNamespaces needs afterControlPlane first`);
+        if (this.finished) throw new Error(`MeshMaintenance ${this.context.name}: afterNamespaces was already called`);
+        this.finished = true;
+        this.makeJobs("namespaces", { controlPlane: before.controlPlane, namespaces: stage.namespaces });
+        const rollout = this.context.made.get("rollout");
         this.registerOutputs({
             namespace: this.namespace,
-            schedule: this.schedule,
-            cronJob: this.cronJob,
-            rollout: this.rollout,
-            preflight: this.preflight,
+            schedule: before.schedule,
+            cronJob: before.cronJob,
+            rollout,
+            preflight: before.preflight,
             rotationGate: this.rotationGate,
             networkPreflight: this.networkPreflight,
             podSecurityCheck: this.podSecurityCheck,
         });
+        return { rollout };
+    }
+
+    /** The plan's one-shot Jobs of a stage, in the plan's order. */
+    private makeJobs(stage: Stage, waits: Waits): void {
+        const { plan, made } = this.context;
+        for (const job of plan.jobs.filter((j) => stageOf(j) === stage)) made.set(job.resourceName, this.oneShot(job, waits));
+    }
+
+    /** The daily rotation CronJob, if the plan has one, at a minute fixed per stack. */
+    private cron(waits: Waits): Pick<ControlPlaneStage, "cronJob" | "schedule"> {
+        const { name, plan, namespace } = this.context;
+        if (!plan.cron) return { cronJob: undefined, schedule: undefined };
+        const cron = plan.cron;
+        if (stageOf(cron.job) === "namespaces") throw new Error("maintenance plan: the CronJob waits for the namespaces' objects, made after this stage");
+        const minute = new random.RandomInteger(`${name}-minute`, cron.minuteRange, { parent: this });
+        const schedule = minute.result.apply(cron.schedule);
+        const cronJob = new k8s.batch.v1.CronJob(
+            `${name}-cronjob`,
+            {
+                metadata: { name: CRON_NAME, namespace, labels: plan.labels },
+                spec: {
+                    schedule,
+                    timeZone: "Etc/UTC",
+                    concurrencyPolicy: "Forbid",
+                    startingDeadlineSeconds: 3600,
+                    successfulJobsHistoryLimit: 3,
+                    failedJobsHistoryLimit: 5,
+                    jobTemplate: { metadata: { labels: plan.labels }, spec: jobSpec(this.context, cron.job, this.identityOf(cron.job)) },
+                },
+            },
+            { parent: this, dependsOn: this.waitsOf(cron.job, waits) },
+        );
+        return { cronJob, schedule };
     }
 
     /**
@@ -226,7 +263,7 @@ export class MeshMaintenance extends pulumi.ComponentResource {
     }
 
     /** A ServiceAccount in the Jobs' namespace and its Roles, namespace by namespace. */
-    private identity(context: Context, identity: IdentityPlan): Identity {
+    private identity(context: Pick<Context, "name" | "namespace" | "plan" | "confinement">, identity: IdentityPlan): Identity {
         const { name, namespace: ns, plan } = context;
         const metadata = (namespace: pulumi.Input<string>) => ({ name: identity.account, namespace, labels: plan.labels });
         const account = new k8s.core.v1.ServiceAccount(
@@ -256,17 +293,27 @@ export class MeshMaintenance extends pulumi.ComponentResource {
         return { account: identity.account, confinedBy, ready: [account, ...bindings] };
     }
 
+    /** The identity a Job runs as. */
+    private identityOf(job: JobPlan): Identity {
+        const identity = this.context.identities.get(job.identity);
+        if (!identity) throw new Error(`maintenance plan: Job ${job.resourceName} runs as ${job.identity}, which the plan does not make`);
+        return identity;
+    }
+
     /** What a Job waits for: the policies confining its identity, its rights, then what its plan names. */
-    private waitsOf(context: Context, job: JobPlan, identity: Identity, made: ReadonlyMap<JobName, k8s.batch.v1.Job>) {
+    private waitsOf(job: JobPlan, waits: Waits): pulumi.Resource[] {
+        const { made } = this.context;
+        const identity = this.identityOf(job);
         const own = [...identity.confinedBy, ...identity.ready];
-        const controlPlane = job.waitsFor.includes("control-plane") ? (context.args.waitFor ?? []) : [];
+        const controlPlane = job.waitsFor.includes("control-plane") ? waits.controlPlane : [];
         const checks = job.waitsFor.includes("checks") ? [made.get("preflight"), made.get("pod-security")].filter((j) => j !== undefined) : [];
-        if (!job.waitsFor.includes("namespaces")) return [...own, ...controlPlane, ...checks];
-        return Promise.resolve(context.args.rolloutWaitFor ?? []).then((namespaces) => [...own, ...controlPlane, ...checks, ...namespaces]);
+        const namespaces = job.waitsFor.includes("namespaces") ? waits.namespaces : [];
+        return [...own, ...controlPlane, ...checks, ...namespaces];
     }
 
     /** A Job named after what it enforces: the same inputs keep the same Job (no diff, no run). */
-    private oneShot(context: Context, job: JobPlan, identity: Identity, made: ReadonlyMap<JobName, k8s.batch.v1.Job>): k8s.batch.v1.Job {
+    private oneShot(job: JobPlan, waits: Waits): k8s.batch.v1.Job {
+        const context = this.context;
         const digest = pulumi
             .all(Object.entries(job.env).map(([key, value]) => pulumi.output(value).apply((v) => [key, v] as const)))
             .apply((entries) => crypto.createHash("sha256").update(JSON.stringify(entries)).digest("hex").slice(0, 10));
@@ -284,11 +331,29 @@ export class MeshMaintenance extends pulumi.ComponentResource {
                     // (pulumi-kubernetes provider/pkg/provider/provider.go Diff, Jobs only).
                     annotations: { "pulumi.com/replaceUnready": "true" },
                 },
-                spec: jobSpec(context, job, identity),
+                spec: jobSpec(context, job, this.identityOf(job)),
             },
-            { parent: this, dependsOn: this.waitsOf(context, job, identity, made), customTimeouts: { create: timeout, update: timeout } },
+            { parent: this, dependsOn: this.waitsOf(job, waits), customTimeouts: { create: timeout, update: timeout } },
         );
     }
+}
+
+/** What {@link MeshMaintenance.afterControlPlane} made. */
+export interface ControlPlaneStage {
+    /** What the control plane stage waited for: the rollout waits for it too. */
+    controlPlane: pulumi.Resource[];
+    /** The strict-mode preflight Job, if any: strict namespaces' annotations wait for it. */
+    preflight: k8s.batch.v1.Job | undefined;
+    /** The rotation CronJob, if any. */
+    cronJob: k8s.batch.v1.CronJob | undefined;
+    /** Cron schedule of the rotation Job (UTC), fixed per stack; undefined without it. */
+    schedule: pulumi.Output<string> | undefined;
+}
+
+/** What {@link MeshMaintenance.afterNamespaces} made. */
+export interface NamespacesStage {
+    /** The one-shot rollout Job, if any. */
+    rollout: k8s.batch.v1.Job | undefined;
 }
 
 /** A Job's spec: one try (a failed run is an alert, KubeJobFailed, not something to retry blindly), within the deadline. */

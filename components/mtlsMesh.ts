@@ -469,10 +469,9 @@ export class MtlsMesh extends pulumi.ComponentResource {
               )
             : undefined;
 
-        // Rotation phase 3: the bundle drops the old anchor only after the gate Job (made with the
-        // maintenance Jobs, below) proved the live issuer signed by the new one.
-        let gateReady: (gate: pulumi.Resource[]) => void = () => undefined;
-        const trustRootsWaitFor = new Promise<pulumi.Resource[]>((resolve) => (gateReady = resolve));
+        // The maintenance Jobs, in stages (components/meshMaintenance.ts): first those that wait for
+        // nothing of the mesh, among them rotation phase 3's gate.
+        const maintenance = this.maintenance(context, { namespace, identity, linkerdWebhooks, trust });
         const controlPlane = new LinkerdControlPlane(
             `${name}-linkerd`,
             {
@@ -492,7 +491,8 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 controlPlaneResources: linkerd.controlPlaneResources,
                 admissionNamespaces: plan.injectorScope,
                 cniEnabled: linkerd.cni.enabled,
-                trustRootsWaitFor,
+                // Rotation phase 3: the bundle drops the old anchor only after the gate Job proved the live issuer signed by the new one.
+                trustRootsWaitFor: maintenance.rotationGate ? [maintenance.rotationGate] : [],
                 podMonitor: plan.podMonitor,
                 // Linkerd's docs install the CNI plugin first (features/cni.md).
                 waitFor: [...identity.ready, ...linkerdWebhooks.ready, ...gatewayApi.ready, ...(cni ? [cni] : [])],
@@ -501,17 +501,20 @@ export class MtlsMesh extends pulumi.ComponentResource {
             inCluster,
         );
         linkerdWebhooks.trustedBy(controlPlane);
+        // Then those that wait for the control plane: the strict preflight (the namespaces wait for it) and the CronJob.
+        const checked = maintenance.afterControlPlane({ controlPlane: [controlPlane, ...linkerdWebhooks.writtenAfterChart] });
 
         const multicluster = config.multicluster.enabled ? this.multiclusterOf(context, { namespace, controlPlane }) : undefined;
         const vizDashboard = plan.viz ? this.viz(context, { controlPlaneNamespace: namespace, controlPlane, identity, inBundle: trust.inBundle }) : undefined;
 
-        // The rollout waits for every namespace's objects, made after the maintenance Jobs they wait for.
-        let namespacesReady: (ready: pulumi.Resource[]) => void = () => undefined;
-        const rolloutWaitFor = new Promise<pulumi.Resource[]>((resolve) => (namespacesReady = resolve));
-        const maintenance = this.maintenance(context, { namespace, identity, controlPlane, linkerdWebhooks, trust, rolloutWaitFor });
-        gateReady(maintenance.rotationGate ? [maintenance.rotationGate] : []);
-        // With links, the rollout reads their far ends through the credentials Secrets the links hold.
-        namespacesReady([...this.meshedNamespaces(context, { controlPlane, maintenance }), ...(multicluster ? [multicluster] : [])]);
+        // Last the rollout, which waits for every namespace's objects and, with links, for the credentials Secrets
+        // the links hold (it reads their far ends through them).
+        maintenance.afterNamespaces({
+            namespaces: [
+                ...this.meshedNamespaces(context, { controlPlane, maintenance, preflight: checked.preflight }),
+                ...(multicluster ? [multicluster] : []),
+            ],
+        });
         if (plan.egress.namespaces.length > 0) {
             new EgressControl(`${name}-egress`, { plan: plan.egress, waitFor: [controlPlane], cniEnabled: linkerd.cni.enabled }, inCluster);
         }
@@ -523,7 +526,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
             identityIntermediateNotAfter: identity.intermediateNotAfter,
             certManagerChartVersion: identity.certManager?.chart ? identity.certManager.chartVersion : undefined,
             linkerdChartVersion: controlPlane.chartVersion,
-            rotationJobSchedule: maintenance.schedule,
+            rotationJobSchedule: checked.schedule,
             vizDashboard,
             multicluster,
         };
@@ -553,16 +556,14 @@ export class MtlsMesh extends pulumi.ComponentResource {
         );
     }
 
-    /** The maintenance Jobs and CronJob: what they check and run is the plan's; the rest is wiring. */
+    /** The maintenance component, its first stage made (the stages: deploy): what its Jobs check and run is the plan's; the rest is wiring. */
     private maintenance(
         context: DeployContext,
         parts: {
             namespace: k8s.core.v1.Namespace;
             identity: IdentityBackend;
-            controlPlane: LinkerdControlPlane;
             linkerdWebhooks: WebhookSet;
             trust: Trust;
-            rolloutWaitFor: Promise<pulumi.Resource[]>;
         },
     ): MeshMaintenance {
         const { name, config, inCluster } = context;
@@ -604,8 +605,6 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 image: job.image,
                 kubectlImage: job.kubectlImage,
                 resources: job.resources,
-                waitFor: [parts.controlPlane, ...parts.linkerdWebhooks.writtenAfterChart],
-                rolloutWaitFor: parts.rolloutWaitFor,
                 networkPolicy: policyIn(context.plan, NAMESPACES.maintenance),
                 // What the labels cannot show (the cluster's default level, its exemptions), asked of the API server.
                 podSecurity: {
@@ -638,9 +637,12 @@ export class MtlsMesh extends pulumi.ComponentResource {
     }
 
     /** The meshed namespaces and the ingress controller: annotations, NetworkPolicies, authorizations. Returns what the rollout waits for. */
-    private meshedNamespaces(context: DeployContext, parts: { controlPlane: LinkerdControlPlane; maintenance: MeshMaintenance }): pulumi.Resource[] {
+    private meshedNamespaces(
+        context: DeployContext,
+        parts: { controlPlane: LinkerdControlPlane; maintenance: MeshMaintenance; preflight: k8s.batch.v1.Job | undefined },
+    ): pulumi.Resource[] {
         const { name, config, inCluster } = context;
-        const { controlPlane, maintenance } = parts;
+        const { controlPlane, maintenance, preflight } = parts;
         const admission = this.admitted();
         const podSecurityChecked = maintenance.podSecurityCheck ? [maintenance.podSecurityCheck] : [];
         const namespaces = context.plan.namespaces.map(
@@ -661,7 +663,7 @@ export class MtlsMesh extends pulumi.ComponentResource {
                         // Policy objects are validated by the policy controller's webhook, and the
                         // annotation asks for proxies: both wait for the whole control plane (and, going
                         // strict, for the preflight that proves nothing would be refused).
-                        waitFor: [controlPlane, ...(planned.strictPreflight && maintenance.preflight ? [maintenance.preflight] : [])],
+                        waitFor: [controlPlane, ...(planned.strictPreflight && preflight ? [preflight] : [])],
                     },
                     inCluster,
                 ),
