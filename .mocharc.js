@@ -8,7 +8,13 @@ module.exports = {
     extension: ["ts"],
     // Integration tests (the program under the mock runtime, real renders, the tools' CLIs) in test/; unit tests of a
     // pure module next to it (test/layout.test.ts checks both).
-    spec: ["test/**/*.test.ts", "config/**/*.test.ts", "lib/**/*.test.ts", "tools/**/*.test.ts", "cluster/**/*.test.ts"],
+    spec: [
+        "test/**/*.test.ts",
+        "config/**/*.test.ts",
+        "lib/**/*.test.ts",
+        "tools/**/*.test.ts",
+        "cluster/**/*.test.ts",
+    ],
     timeout: 30000,
     slow: 3000,
     parallel: true,

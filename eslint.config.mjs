@@ -48,7 +48,9 @@ export default tseslint.config(
                     // pulumi.log.* returns a promise that never rejects (a failed delivery goes to stderr) and keeps
                     // the run alive until the engine has the message (pulumi v3.259.0 sdk/nodejs/log/index.ts, `log`:
                     // rpcKeepAlive, lastLog.catch; the same in the installed 3.270.0): a message is sent, never awaited.
-                    allowForKnownSafeCalls: [{ from: "package", package: "@pulumi/pulumi", name: ["debug", "info", "warn", "error"] }],
+                    allowForKnownSafeCalls: [
+                        { from: "package", package: "@pulumi/pulumi", name: ["debug", "info", "warn", "error"] },
+                    ],
                 },
             ],
             // Untyped JSON (Kubernetes objects, chart values) is `any` on purpose (no-explicit-any is off above):

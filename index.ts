@@ -34,7 +34,11 @@ export = async () => {
         await Promise.all(
             READ_BACK_OUTPUTS.map(
                 // A secret output (built from a key marked secret) is read as well as a plain one.
-                async (key) => [key, ((details) => details.value ?? details.secretValue)(await self.getOutputDetails(key))] as const,
+                async (key) =>
+                    [
+                        key,
+                        ((details) => details.value ?? details.secretValue)(await self.getOutputDetails(key)),
+                    ] as const,
             ),
         ),
     );
@@ -42,12 +46,19 @@ export = async () => {
     // Its own anchors, or (a fleet member) its trust stack's, read before anything is planned (lib/fleet.ts).
     const fleetStack = config.identity.trustAnchor.fleetStack;
     const previousTrust = parseMemberRecord(previousOutputs.trustAnchorRotation);
-    const joining = previousTrust !== undefined && (previousTrust.fleet === undefined || previousTrust.joining !== undefined);
-    const fleet = fleetStack === undefined ? undefined : await FleetMember.read("fleet", { fleetStack, member: pulumi.getStack(), joining });
+    const joining =
+        previousTrust !== undefined && (previousTrust.fleet === undefined || previousTrust.joining !== undefined);
+    const fleet =
+        fleetStack === undefined
+            ? undefined
+            : await FleetMember.read("fleet", { fleetStack, member: pulumi.getStack(), joining });
     const rotation = planMemberTrust({
         settings: {
             ...config.identity.trustAnchor,
-            phaseFloor: phaseFloor({ ...config.identity.trustAnchor, issuanceLifetime: config.identity.issuer.issuanceLifetime }),
+            phaseFloor: phaseFloor({
+                ...config.identity.trustAnchor,
+                issuanceLifetime: config.identity.issuer.issuanceLifetime,
+            }),
         },
         fleetStack,
         fleet: fleet?.view,
@@ -65,21 +76,40 @@ export = async () => {
         );
     }
     // The members this stack links to, read before anything else is registered; a link they do not allow is refused.
-    const linked = await linkedMembers(config.multicluster, secrets, fleet && fleetStack ? { stack: fleetStack, members: fleet.members } : undefined);
+    const linked = await linkedMembers(
+        config.multicluster,
+        secrets,
+        fleet && fleetStack ? { stack: fleetStack, members: fleet.members } : undefined,
+    );
     const meshPlan = planMesh(config.mtls, previousMesh.state);
     const webhookTrust = planWebhookTrust(
         readPreviousWebhooks(previousOutputs, previousMesh.state !== undefined && previousMesh.state.phase !== "off"),
         meshPlan.deploy,
     );
     if (previousMesh.assumed) pulumi.log.warn(secrets.redact(previousMesh.assumed));
-    for (const notice of transitionNotices(config, previous, !meshPlan.deploy && previous.mesh?.phase !== "off" && previous.mesh !== undefined)) {
+    for (const notice of transitionNotices(
+        config,
+        previous,
+        !meshPlan.deploy && previous.mesh?.phase !== "off" && previous.mesh !== undefined,
+    )) {
         pulumi.log.warn(secrets.redact(notice));
     }
 
     // Reads the namespaces it will patch and refuses, before building anything else, one whose Pod Security refuses proxies.
-    const mesh = await MtlsMesh.create("akko", { config, rotation, mesh: meshPlan, secrets, webhookTrust, linkedMembers: linked, fleet: fleet?.anchors });
+    const mesh = await MtlsMesh.create("akko", {
+        config,
+        rotation,
+        mesh: meshPlan,
+        secrets,
+        webhookTrust,
+        linkedMembers: linked,
+        fleet: fleet?.anchors,
+    });
     // Another run is needed for the webhooks' trust too: the deploy workflow follows meshState.nextRun.
-    const meshRecord = webhookTrust.nextRun && !meshPlan.record.nextRun ? { ...meshPlan.record, nextRun: webhookTrust.nextRun } : meshPlan.record;
+    const meshRecord =
+        webhookTrust.nextRun && !meshPlan.record.nextRun
+            ? { ...meshPlan.record, nextRun: webhookTrust.nextRun }
+            : meshPlan.record;
 
     const optional = (outputs: Partial<Record<StackOutputName, pulumi.Output<string>>>) =>
         Object.fromEntries(
@@ -113,6 +143,8 @@ export = async () => {
         }),
         // For the members linking here: the endpoint (plain) and each one's token (secret, never in the open).
         ...(mesh.multicluster?.exported ? { multicluster: mesh.multicluster.exported } : {}),
-        ...(mesh.multicluster?.remoteAccessTokens ? { multiclusterRemoteAccessTokens: pulumi.secret(mesh.multicluster.remoteAccessTokens) } : {}),
+        ...(mesh.multicluster?.remoteAccessTokens
+            ? { multiclusterRemoteAccessTokens: pulumi.secret(mesh.multicluster.remoteAccessTokens) }
+            : {}),
     } satisfies StackOutputValues;
 };

@@ -203,10 +203,13 @@ const config = {
      * status keeps it and the provider's Job await reports it (pulumi-kubernetes v4.32.0
      * provider/pkg/await/checker/pod/check.go). Written only where it exists, never created.
      */
-    terminationMessagePath: values.TERMINATION_MESSAGE_PATH || (existsSync("/dev/termination-log") ? "/dev/termination-log" : ""),
+    terminationMessagePath:
+        values.TERMINATION_MESSAGE_PATH || (existsSync("/dev/termination-log") ? "/dev/termination-log" : ""),
 };
 if (config.rolloutTimeoutSeconds + DEADLINE_MARGIN_SECONDS > config.deadlineSeconds) {
-    fail(`ROLLOUT_TIMEOUT_SECONDS (${config.rolloutTimeoutSeconds}) leaves no room inside DEADLINE_SECONDS (${config.deadlineSeconds})`);
+    fail(
+        `ROLLOUT_TIMEOUT_SECONDS (${config.rolloutTimeoutSeconds}) leaves no room inside DEADLINE_SECONDS (${config.deadlineSeconds})`,
+    );
 }
 const has = (task) => config.tasks.includes(task);
 /** A get or patch that takes longer than this is a failed call, not a hung Job. */
@@ -246,7 +249,8 @@ function kubectl(args, timeoutSeconds = REQUEST_TIMEOUT_SECONDS, maxBytes = MAX_
 /** A JSON answer that must be an object (never null or a bare value). */
 function kubectlJson(args) {
     const value = JSON.parse(kubectl([...args, "-o", "json"]));
-    if (value === null || typeof value !== "object") throw new Error(`kubectl ${args.join(" ")} answered ${JSON.stringify(value)}`);
+    if (value === null || typeof value !== "object")
+        throw new Error(`kubectl ${args.join(" ")} answered ${JSON.stringify(value)}`);
     return value;
 }
 
@@ -270,21 +274,30 @@ function* pods(namespace, labelSelector) {
     let limit = config.pageSize;
     const tokens = new Set();
     for (let request = 1; ; request++) {
-        if (request > config.maxPages) throw new Error(`the pod list of ${namespace} did not end after ${config.maxPages} pages (MAX_PAGES)`);
+        if (request > config.maxPages)
+            throw new Error(`the pod list of ${namespace} did not end after ${config.maxPages} pages (MAX_PAGES)`);
         if (secondsLeft() <= 0) throw new Error(`the pod list of ${namespace} did not end before the Job's deadline`);
         const query = new URLSearchParams({ limit: String(limit) });
         if (token) query.set("continue", token);
         if (labelSelector) query.set("labelSelector", labelSelector);
         const page = podPage(namespace, query);
         if (!page) {
-            if (limit === 1) throw new Error(`one pod of ${namespace} is larger than MAX_PAGE_BYTES (${config.maxPageBytes} bytes)`);
+            if (limit === 1)
+                throw new Error(`one pod of ${namespace} is larger than MAX_PAGE_BYTES (${config.maxPageBytes} bytes)`);
             limit = Math.max(1, Math.floor(limit / 2));
             log(`pods: a page of ${namespace} was over ${config.maxPageBytes} bytes; asking again ${limit} at a time`);
             continue;
         }
-        if (page.next && tokens.has(page.next)) throw new Error(`the pod list of ${namespace} does not end: the API answered the same continue token twice`);
+        if (page.next && tokens.has(page.next))
+            throw new Error(
+                `the pod list of ${namespace} does not end: the API answered the same continue token twice`,
+            );
         tokens.add(page.next);
-        if (page.items.length > 0) limit = Math.max(1, Math.min(config.pageSize, Math.floor(config.maxPageBytes / 2 / (page.bytes / page.items.length))));
+        if (page.items.length > 0)
+            limit = Math.max(
+                1,
+                Math.min(config.pageSize, Math.floor(config.maxPageBytes / 2 / (page.bytes / page.items.length))),
+            );
         yield* page.items;
         if (!page.next) return;
         token = page.next;
@@ -298,13 +311,18 @@ function* pods(namespace, labelSelector) {
 function podPage(namespace, query) {
     let text;
     try {
-        text = kubectl(["get", "--raw", `/api/v1/namespaces/${namespace}/pods?${query}`], REQUEST_TIMEOUT_SECONDS, config.maxPageBytes);
+        text = kubectl(
+            ["get", "--raw", `/api/v1/namespaces/${namespace}/pods?${query}`],
+            REQUEST_TIMEOUT_SECONDS,
+            config.maxPageBytes,
+        );
     } catch (error) {
         if (error.code === "ENOBUFS") return undefined;
         throw error;
     }
     const page = JSON.parse(text);
-    if (!page || !Array.isArray(page.items)) throw new Error(`the pod list of ${namespace} is not a list: ${JSON.stringify(page)?.slice(0, 120)}`);
+    if (!page || !Array.isArray(page.items))
+        throw new Error(`the pod list of ${namespace} is not a list: ${JSON.stringify(page)?.slice(0, 120)}`);
     return { items: page.items, next: page.metadata?.continue ?? "", bytes: text.length };
 }
 
@@ -334,17 +352,29 @@ function readIssuer() {
         pem = kubectlJson(["get", "configmap", source.name, "-n", config.linkerdNamespace]).data?.[source.key];
         if (!pem) throw new Error(`ConfigMap ${config.linkerdNamespace}/${source.name} has no ${source.key}`);
     } else {
-        const certificate = kubectlJson(["get", "certificates.cert-manager.io", source.name, "-n", config.linkerdNamespace]);
+        const certificate = kubectlJson([
+            "get",
+            "certificates.cert-manager.io",
+            source.name,
+            "-n",
+            config.linkerdNamespace,
+        ]);
         const revision = certificate.status?.revision;
         if (!revision) throw new Error(`Certificate ${source.name} has no issued revision yet`);
-        const requests = kubectlJson(["get", "certificaterequests.cert-manager.io", "-n", config.linkerdNamespace]).items;
+        const requests = kubectlJson([
+            "get",
+            "certificaterequests.cert-manager.io",
+            "-n",
+            config.linkerdNamespace,
+        ]).items;
         if (!Array.isArray(requests)) throw new Error("the CertificateRequest list is not a list");
         const current = requests.find(
             (r) =>
                 r.metadata?.annotations?.["cert-manager.io/certificate-name"] === source.name &&
                 r.metadata?.annotations?.["cert-manager.io/certificate-revision"] === String(revision),
         );
-        if (!current?.status?.certificate) throw new Error(`no issued CertificateRequest for ${source.name} revision ${revision}`);
+        if (!current?.status?.certificate)
+            throw new Error(`no issued CertificateRequest for ${source.name} revision ${revision}`);
         pem = Buffer.from(current.status.certificate, "base64").toString("utf8");
     }
     const chain = certificates(pem);
@@ -355,7 +385,8 @@ function readIssuer() {
 function readBundle() {
     const configMap = kubectlJson(["get", "configmap", config.trustRootsConfigMap, "-n", config.linkerdNamespace]);
     const pem = configMap.data?.["ca-bundle.crt"];
-    if (!pem) throw new Error(`ConfigMap ${config.linkerdNamespace}/${config.trustRootsConfigMap} has no ca-bundle.crt`);
+    if (!pem)
+        throw new Error(`ConfigMap ${config.linkerdNamespace}/${config.trustRootsConfigMap} has no ca-bundle.crt`);
     const anchors = certificates(pem);
     if (anchors.length === 0) throw new Error(`ConfigMap ${config.trustRootsConfigMap} holds no certificate`);
     return { pem, anchors };
@@ -407,16 +438,22 @@ function checkCertificates(chain, anchors) {
     if (!issuer.ca) problem("issuer: not a CA certificate");
 
     const issuerHours = hoursLeft(issuer);
-    log(`issuer: ${describe(issuer)} expires ${issuer.validTo}: ${issuerHours.toFixed(1)} h (${(issuerHours / 24).toFixed(1)} days) left`);
+    log(
+        `issuer: ${describe(issuer)} expires ${issuer.validTo}: ${issuerHours.toFixed(1)} h (${(issuerHours / 24).toFixed(1)} days) left`,
+    );
     if (issuerHours <= 0 || notYetValid(issuer)) {
-        problem(`issuer: ${issuerHours <= 0 ? "EXPIRED" : `not valid before ${issuer.validFrom}`}: new proxies get no identity`);
+        problem(
+            `issuer: ${issuerHours <= 0 ? "EXPIRED" : `not valid before ${issuer.validFrom}`}: new proxies get no identity`,
+        );
         halted ||= "the issuer is not valid";
     } else if (issuerHours < config.issuerMinHours) {
         problem(`issuer: ${issuerHours.toFixed(1)} h left, under the ${config.issuerMinHours} h threshold`);
     }
     for (const intermediate of path ? path.slice(1, -1) : []) {
         const hours = hoursLeft(intermediate);
-        log(`intermediate: ${describe(intermediate)} expires ${intermediate.validTo}: ${(hours / 24).toFixed(1)} days left`);
+        log(
+            `intermediate: ${describe(intermediate)} expires ${intermediate.validTo}: ${(hours / 24).toFixed(1)} days left`,
+        );
         if (hours <= 0 || notYetValid(intermediate)) {
             problem(
                 `intermediate: ${hours <= 0 ? "EXPIRED" : `not valid before ${intermediate.validFrom}`}: the issuer's chain does not verify; run \`pulumi up\``,
@@ -433,10 +470,14 @@ function checkCertificates(chain, anchors) {
         const days = hoursLeft(anchor) / 24;
         log(`anchor[${i}]: ${describe(anchor)} expires ${anchor.validTo}: ${days.toFixed(1)} days left`);
         if (days <= 0 || notYetValid(anchor)) {
-            problem(`anchor[${i}]: ${days <= 0 ? "EXPIRED" : `not valid before ${anchor.validFrom}`}: follow the recovery in docs/admin/rotation.md`);
+            problem(
+                `anchor[${i}]: ${days <= 0 ? "EXPIRED" : `not valid before ${anchor.validFrom}`}: follow the recovery in docs/admin/rotation.md`,
+            );
             halted ||= "a trust anchor is not valid";
         } else if (days < config.anchorMinDays) {
-            problem(`anchor[${i}]: ${days.toFixed(1)} days left, under the ${config.anchorMinDays} days threshold: rotate it (docs/admin/rotation.md)`);
+            problem(
+                `anchor[${i}]: ${days.toFixed(1)} days left, under the ${config.anchorMinDays} days threshold: rotate it (docs/admin/rotation.md)`,
+            );
         }
     });
 }
@@ -476,7 +517,8 @@ function selects(selector, labels) {
 const controllerOf = (object) => object.metadata?.ownerReferences?.find((r) => r.controller === true);
 
 /** A DNS-1123 subdomain, what the API server accepts as a workload's name (apimachinery IsDNS1123Subdomain). */
-const isObjectName = (name) => typeof name === "string" && name.length <= 253 && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name);
+const isObjectName = (name) =>
+    typeof name === "string" && name.length <= 253 && /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$/.test(name);
 
 /** Workload objects read during this run, as far as ownership needs them; null when not found. */
 const workloadObjects = new Map();
@@ -488,7 +530,12 @@ function workloadObject(namespace, kind, name) {
         let object = null;
         try {
             const found = kubectlJson(["get", kind.toLowerCase(), name, "-n", namespace]);
-            object = { uid: found.metadata?.uid, labels: found.metadata?.labels ?? {}, selector: found.spec?.selector, controller: controllerOf(found) };
+            object = {
+                uid: found.metadata?.uid,
+                labels: found.metadata?.labels ?? {},
+                selector: found.spec?.selector,
+                controller: controllerOf(found),
+            };
         } catch (error) {
             // Gone is an answer (the claim is then not verified); anything else, e.g. Forbidden, fails the run.
             if (!notFound(error)) throw error;
@@ -511,11 +558,14 @@ function controls(namespace, ref, labels) {
     if (ref.apiVersion !== "apps/v1") return { why: `its controller is ${ref.apiVersion} ${ref.kind}, not apps/v1` };
     // The name goes to kubectl as an argument: one starting with "-" would be read as a flag
     // (`--server=...` would send the Job's token elsewhere). Workload names are DNS subdomains.
-    if (!isObjectName(ref.name)) return { why: `its controller's name ${JSON.stringify(String(ref.name)).slice(0, 80)} is not an object name` };
+    if (!isObjectName(ref.name))
+        return { why: `its controller's name ${JSON.stringify(String(ref.name)).slice(0, 80)} is not an object name` };
     const object = workloadObject(namespace, ref.kind, ref.name);
     if (!object) return { why: `${ref.kind.toLowerCase()}/${ref.name} does not exist` };
-    if (!ref.uid || object.uid !== ref.uid) return { why: `${ref.kind.toLowerCase()}/${ref.name} has another uid than the one it names` };
-    if (!selects(object.selector, labels)) return { why: `${ref.kind.toLowerCase()}/${ref.name}'s selector does not select it` };
+    if (!ref.uid || object.uid !== ref.uid)
+        return { why: `${ref.kind.toLowerCase()}/${ref.name} has another uid than the one it names` };
+    if (!selects(object.selector, labels))
+        return { why: `${ref.kind.toLowerCase()}/${ref.name}'s selector does not select it` };
     return { object };
 }
 
@@ -542,11 +592,16 @@ function verifiedOwner(pod, namespace, onlyDeployment) {
     const deployment = direct.object.controller;
     // A ReplicaSet of its own (no Deployment): `kubectl rollout restart` cannot restart it.
     if (deployment?.kind !== "Deployment") return { ref: `replicaset/${ref.name}`, restartable: false };
-    if (onlyDeployment && deployment.name !== onlyDeployment) return { ref: `deployment/${deployment.name}`, restartable: false, unverified: elsewhere };
+    if (onlyDeployment && deployment.name !== onlyDeployment)
+        return { ref: `deployment/${deployment.name}`, restartable: false, unverified: elsewhere };
     const parent = controls(namespace, deployment, direct.object.labels);
     if (!parent.object) return { ref: `deployment/${deployment.name}`, restartable: false, unverified: parent.why };
     if (!selects(parent.object.selector, labels)) {
-        return { ref: `deployment/${deployment.name}`, restartable: false, unverified: `deployment/${deployment.name}'s selector does not select it` };
+        return {
+            ref: `deployment/${deployment.name}`,
+            restartable: false,
+            unverified: `deployment/${deployment.name}'s selector does not select it`,
+        };
     }
     return { ref: `deployment/${deployment.name}`, restartable: true };
 }
@@ -567,14 +622,17 @@ function restartReason(pod, namespace, meshed, bundle) {
     if (!proxy) return optedOut ? undefined : { text: "it has no proxy" };
     const anchors = envOf(proxy, TRUST_ANCHORS_ENV);
     // Control-plane style pods read the bundle from a ConfigMap (valueFrom): not compared.
-    if (anchors !== undefined && normalize(anchors) !== normalize(bundle)) return { text: "its proxy trusts an old bundle", bundle: true };
+    if (anchors !== undefined && normalize(anchors) !== normalize(bundle))
+        return { text: "its proxy trusts an old bundle", bundle: true };
     const expected = config.expectedPolicy[namespace];
     const actual = envOf(proxy, DEFAULT_POLICY_ENV);
-    if (expected && actual !== undefined && actual !== expected) return { text: `its proxy's default inbound policy is ${actual}, not ${expected}` };
+    if (expected && actual !== undefined && actual !== expected)
+        return { text: `its proxy's default inbound policy is ${actual}, not ${expected}` };
     // The injector copies a namespace's proxy annotations onto a pod when it is created, unless the pod
     // has its own: a pod without one was created before the namespace had it.
     for (const annotation of Object.keys(config.expectedAnnotations[namespace] ?? {})) {
-        if (pod.metadata.annotations?.[annotation] === undefined) return { text: `it was created before its namespace set ${annotation}` };
+        if (pod.metadata.annotations?.[annotation] === undefined)
+            return { text: `it was created before its namespace set ${annotation}` };
     }
     const version = pod.metadata.annotations?.[VERSION_ANNOTATION];
     if (config.proxyVersion && version && version !== config.proxyVersion) {
@@ -615,7 +673,9 @@ function ingressPod(scope, pod, workload) {
             ? `it claims ${workload.ref}, but ${workload.unverified}`
             : `it belongs to ${workload.ref}`
         : "it is a bare pod";
-    log(`ignored: pod ${scope.namespace}/${pod.metadata.name} carries ${scope.selector} but is not a pod of deployment/${scope.deployment}: ${claim}`);
+    log(
+        `ignored: pod ${scope.namespace}/${pod.metadata.name} carries ${scope.selector} but is not a pod of deployment/${scope.deployment}: ${claim}`,
+    );
     return false;
 }
 
@@ -653,7 +713,13 @@ function workloadsToRestart(bundle) {
                 continue;
             }
             const key = `${namespace}/${workload.ref}`;
-            if (!found.has(key)) found.set(key, { namespace, workload: workload.ref, reason: reason.text, version: Boolean(reason.version) });
+            if (!found.has(key))
+                found.set(key, {
+                    namespace,
+                    workload: workload.ref,
+                    reason: reason.text,
+                    version: Boolean(reason.version),
+                });
         }
     }
     if (stuck.length > 0) {
@@ -661,11 +727,15 @@ function workloadsToRestart(bundle) {
             `restart: ${stuck.length} pod(s) trust an old bundle and no workload of theirs can be restarted; recreate them (or let them finish): ${stuck.join(", ")}`,
         );
     }
-    const sorted = [...found.values()].sort((a, b) => `${a.namespace}/${a.workload}`.localeCompare(`${b.namespace}/${b.workload}`));
+    const sorted = [...found.values()].sort((a, b) =>
+        `${a.namespace}/${a.workload}`.localeCompare(`${b.namespace}/${b.workload}`),
+    );
     const urgent = sorted.filter((w) => !w.version);
     const skewed = sorted.filter((w) => w.version);
     if (skewed.length > config.maxVersionRestarts) {
-        log(`version: ${skewed.length} workloads run another proxy version; ${config.maxVersionRestarts} restarted this run, the rest on the next ones`);
+        log(
+            `version: ${skewed.length} workloads run another proxy version; ${config.maxVersionRestarts} restarted this run, the rest on the next ones`,
+        );
     }
     return [...rotateDaily(urgent), ...rotateDaily(skewed).slice(0, config.maxVersionRestarts)];
 }
@@ -675,8 +745,14 @@ function restartControlPlane() {
     if (!config.controlPlaneDigest) return;
     for (const name of config.controlPlaneDeployments) {
         const deployment = kubectlJson(["get", "deployment", name, "-n", config.linkerdNamespace]);
-        if (deployment.spec?.template?.metadata?.annotations?.[DIGEST_ANNOTATION] === config.controlPlaneDigest) continue;
-        restartWithAnnotation(name, DIGEST_ANNOTATION, config.controlPlaneDigest, "trust bundle or webhook certificates changed");
+        if (deployment.spec?.template?.metadata?.annotations?.[DIGEST_ANNOTATION] === config.controlPlaneDigest)
+            continue;
+        restartWithAnnotation(
+            name,
+            DIGEST_ANNOTATION,
+            config.controlPlaneDigest,
+            "trust bundle or webhook certificates changed",
+        );
     }
 }
 
@@ -688,10 +764,27 @@ function restartWithAnnotation(name, annotation, value, why) {
     }
     log(`control-plane: restart deployment/${name} (${why})`);
     const patch = { spec: { template: { metadata: { annotations: { [annotation]: value } } } } };
-    kubectl(["patch", "deployment", name, "-n", config.linkerdNamespace, "--type", "merge", "-p", JSON.stringify(patch)]);
+    kubectl([
+        "patch",
+        "deployment",
+        name,
+        "-n",
+        config.linkerdNamespace,
+        "--type",
+        "merge",
+        "-p",
+        JSON.stringify(patch),
+    ]);
     try {
         kubectl(
-            ["rollout", "status", `deployment/${name}`, "-n", config.linkerdNamespace, `--timeout=${config.rolloutTimeoutSeconds}s`],
+            [
+                "rollout",
+                "status",
+                `deployment/${name}`,
+                "-n",
+                config.linkerdNamespace,
+                `--timeout=${config.rolloutTimeoutSeconds}s`,
+            ],
             config.rolloutTimeoutSeconds,
         );
         log(`control-plane: deployment/${name} restarted`);
@@ -710,7 +803,9 @@ function restartWithAnnotation(name, annotation, value, why) {
 function reloadIdentity(bundle) {
     const anchor = bundle.anchors.find((a) => sha256Of(a) === config.signingAnchorSha256);
     if (!anchor) {
-        problem(`issuer: the new anchor (sha256 ${config.signingAnchorSha256.slice(0, 16)}...) is not in the trust bundle`);
+        problem(
+            `issuer: the new anchor (sha256 ${config.signingAnchorSha256.slice(0, 16)}...) is not in the trust bundle`,
+        );
         return;
     }
     let chain;
@@ -719,7 +814,9 @@ function reloadIdentity(bundle) {
         chain = readIssuer();
         if (pathThroughIntermediate(chain, [anchor])) break;
         if (secondsLeft() < config.rolloutTimeoutSeconds + 10) {
-            problem(`issuer: ${describe(chain[0])} does not chain to the new anchor through its intermediate: it was not re-issued from the new one`);
+            problem(
+                `issuer: ${describe(chain[0])} does not chain to the new anchor through its intermediate: it was not re-issued from the new one`,
+            );
             return;
         }
         log("issuer: not yet re-issued from the new anchor's intermediate; waiting");
@@ -732,7 +829,12 @@ function reloadIdentity(bundle) {
         log("issuer: the identity controller already restarted with it");
         return;
     }
-    restartWithAnnotation("linkerd-identity", ISSUER_ANNOTATION, sha256Of(issuer), "load the issuer signed by the new anchor's intermediate");
+    restartWithAnnotation(
+        "linkerd-identity",
+        ISSUER_ANNOTATION,
+        sha256Of(issuer),
+        "load the issuer signed by the new anchor's intermediate",
+    );
 }
 
 /**
@@ -777,10 +879,15 @@ function identityReplicas() {
             continue;
         }
         const container = (pod.spec?.containers ?? []).find((c) => c.name === IDENTITY.container);
-        const port = container?.ports?.find((p) => p.name === IDENTITY.adminPortName)?.containerPort ?? IDENTITY.adminPort;
+        const port =
+            container?.ports?.find((p) => p.name === IDENTITY.adminPortName)?.containerPort ?? IDENTITY.adminPort;
         const ip = pod.status?.podIP;
-        const valid = typeof ip === "string" && (/^[0-9.]+$/.test(ip) || /^[0-9a-fA-F:]+$/.test(ip)) && Number.isInteger(port);
-        replicas.push({ name: pod.metadata.name, url: valid ? `http://${ip.includes(":") ? `[${ip}]` : ip}:${port}/metrics` : undefined });
+        const valid =
+            typeof ip === "string" && (/^[0-9.]+$/.test(ip) || /^[0-9a-fA-F:]+$/.test(ip)) && Number.isInteger(port);
+        replicas.push({
+            name: pod.metadata.name,
+            url: valid ? `http://${ip.includes(":") ? `[${ip}]` : ip}:${port}/metrics` : undefined,
+        });
     }
     return replicas;
 }
@@ -797,7 +904,12 @@ function identityEvents(reason) {
     ]);
     if (!Array.isArray(list.items)) throw new Error("the event list is not a list");
     return list.items
-        .filter((e) => e.reason === reason && e.involvedObject?.kind === "Deployment" && e.involvedObject?.name === IDENTITY.deployment)
+        .filter(
+            (e) =>
+                e.reason === reason &&
+                e.involvedObject?.kind === "Deployment" &&
+                e.involvedObject?.name === IDENTITY.deployment,
+        )
         .map((e) => ({
             at: Date.parse(e.lastTimestamp ?? e.eventTime ?? e.firstTimestamp ?? e.metadata?.creationTimestamp ?? ""),
             message: String(e.message ?? ""),
@@ -860,13 +972,17 @@ function rotationGate(bundle) {
             }
             const loaded = Date.now() + ttl * 1000;
             if (Math.abs(loaded - expires) > NOT_AFTER_TOLERANCE_SECONDS * 1000) {
-                stale.push(`${replica.name} serves an issuer that expires ${new Date(loaded).toISOString().replace(/\.\d+Z$/, "Z")}`);
+                stale.push(
+                    `${replica.name} serves an issuer that expires ${new Date(loaded).toISOString().replace(/\.\d+Z$/, "Z")}`,
+                );
             }
         }
         const skipped = identityEvents("IssuerUpdateSkipped").filter((e) => !(e.at < issuedAt));
         if (stale.length === 0) {
             if (skipped.length > 0)
-                log(`rotation-gate: identity skipped an update earlier (${skipped[0].message}); every replica has loaded the live issuer since`);
+                log(
+                    `rotation-gate: identity skipped an update earlier (${skipped[0].message}); every replica has loaded the live issuer since`,
+                );
             log(
                 `rotation-gate: OK, the live issuer chains to the new anchor (${describePath(path)}) and every identity replica (${replicas.length}) serves it`,
             );
@@ -887,8 +1003,15 @@ function rotationGate(bundle) {
             );
             return;
         }
-        log(`rotation-gate: ${stale.join("; ")}: waiting for identity to load the live issuer (the kubelet refreshes its Secret within minutes)`);
-        Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, Math.min(10_000, Math.max(100, waitUntil - Date.now())));
+        log(
+            `rotation-gate: ${stale.join("; ")}: waiting for identity to load the live issuer (the kubelet refreshes its Secret within minutes)`,
+        );
+        Atomics.wait(
+            new Int32Array(new SharedArrayBuffer(4)),
+            0,
+            0,
+            Math.min(10_000, Math.max(100, waitUntil - Date.now())),
+        );
     }
 }
 
@@ -896,7 +1019,9 @@ function restart(workloads) {
     const failed = [];
     for (let i = 0; i < workloads.length; i += config.maxConcurrent) {
         if (secondsLeft() < config.rolloutTimeoutSeconds) {
-            problem(`restart: the Job's deadline is too close, ${workloads.length - i} workload(s) left for the next run`);
+            problem(
+                `restart: the Job's deadline is too close, ${workloads.length - i} workload(s) left for the next run`,
+            );
             break;
         }
         const batch = [];
@@ -907,13 +1032,18 @@ function restart(workloads) {
                 batch.push(item);
             } catch (error) {
                 // Gone meanwhile (NotFound), or refused: the others go on.
-                problem(`restart: ${item.namespace}/${item.workload} ${notFound(error) ? "is gone" : "was refused"}: ${errorText(error)}`);
+                problem(
+                    `restart: ${item.namespace}/${item.workload} ${notFound(error) ? "is gone" : "was refused"}: ${errorText(error)}`,
+                );
                 failed.push(item);
             }
         }
         for (const { namespace, workload } of batch) {
             try {
-                kubectl(["rollout", "status", workload, "-n", namespace, `--timeout=${config.rolloutTimeoutSeconds}s`], config.rolloutTimeoutSeconds);
+                kubectl(
+                    ["rollout", "status", workload, "-n", namespace, `--timeout=${config.rolloutTimeoutSeconds}s`],
+                    config.rolloutTimeoutSeconds,
+                );
                 log(`restarted: ${namespace}/${workload}`);
             } catch (error) {
                 problem(`restart: ${namespace}/${workload} did not complete: ${errorText(error)}`);
@@ -936,7 +1066,10 @@ function verifyBundle(bundle) {
         }
     }
     if (stale.length === 0) log("verify: every meshed proxy trusts the current bundle");
-    else problem(`verify: ${stale.length} pod(s) still trust an old bundle; restart or delete them, then run again: ${stale.join(", ")}`);
+    else
+        problem(
+            `verify: ${stale.length} pod(s) still trust an old bundle; restart or delete them, then run again: ${stale.join(", ")}`,
+        );
 }
 
 /**
@@ -952,12 +1085,15 @@ function remoteTrust(bundle) {
             try {
                 const object = kubectlJson(["get", "secret", secret, "-n", config.multiclusterNamespace]);
                 const kubeconfig = Buffer.from(object.data?.kubeconfig ?? "", "base64").toString("utf8");
-                if (kubeconfig === "") throw new Error(`Secret ${config.multiclusterNamespace}/${secret} has no kubeconfig`);
+                if (kubeconfig === "")
+                    throw new Error(`Secret ${config.multiclusterNamespace}/${secret} has no kubeconfig`);
                 const kubeconfigPath = path.join(dir, `${target}.kubeconfig`);
                 writeFileSync(kubeconfigPath, kubeconfig, { mode: 0o600 });
                 links.push({ target, kubeconfigPath, namespaces: config.remoteTrustNamespaces });
             } catch (error) {
-                problem(`remote-trust: ${target}: cannot read the link's credentials (Secret ${config.multiclusterNamespace}/${secret}): ${errorText(error)}`);
+                problem(
+                    `remote-trust: ${target}: cannot read the link's credentials (Secret ${config.multiclusterNamespace}/${secret}): ${errorText(error)}`,
+                );
             }
         }
         const verdicts = checkLinks({
@@ -969,7 +1105,9 @@ function remoteTrust(bundle) {
             for (const note of verdict.notes) log(`remote-trust: note: ${note}`);
             for (const p of verdict.problems) problem(`remote-trust: ${p}`);
             if (verdict.problems.length === 0) {
-                log(`remote-trust: ${verdict.target}: the bundle it serves and its ${verdict.meshedPods} meshed proxies trust this cluster's issuing anchor`);
+                log(
+                    `remote-trust: ${verdict.target}: the bundle it serves and its ${verdict.meshedPods} meshed proxies trust this cluster's issuing anchor`,
+                );
             }
         }
     } finally {
@@ -982,7 +1120,9 @@ function strictPreflight() {
     const blocked = [];
     /** A port number, resolving a container port name against every container of the pod. */
     const portNumber = (pod, port) =>
-        typeof port === "number" ? port : (pod.spec.containers.flatMap((c) => c.ports ?? []).find((p) => p.name === port)?.containerPort ?? port);
+        typeof port === "number"
+            ? port
+            : (pod.spec.containers.flatMap((c) => c.ports ?? []).find((p) => p.name === port)?.containerPort ?? port);
     const covered = (namespace, pod, port) =>
         config.probeAuthorizations.some(
             (a) =>
@@ -1005,9 +1145,12 @@ function strictPreflight() {
                     const what = `${namespace}/${workload} ${container.name} ${kind} probe`;
                     if (probe.grpc || (probe.httpGet && probe.httpGet.scheme === "HTTPS")) {
                         const port = portNumber(pod, (probe.grpc ?? probe.httpGet).port);
-                        if (!covered(namespace, pod, port)) blocked.push(`${what} (${probe.grpc ? "gRPC" : "HTTPS"}, port ${port})`);
+                        if (!covered(namespace, pod, port))
+                            blocked.push(`${what} (${probe.grpc ? "gRPC" : "HTTPS"}, port ${port})`);
                     } else if (probe.tcpSocket) {
-                        log(`strict: ${what} is tcpSocket: it reaches the proxy, so it passes whatever the application does`);
+                        log(
+                            `strict: ${what} is tcpSocket: it reaches the proxy, so it passes whatever the application does`,
+                        );
                     }
                 }
             }
@@ -1016,7 +1159,9 @@ function strictPreflight() {
             const ingresses = kubectlJson(["get", "ingresses.networking.k8s.io", "-n", namespace]).items;
             if (!Array.isArray(ingresses)) throw new Error(`the Ingress list of ${namespace} is not a list`);
             for (const ingress of ingresses)
-                blocked.push(`${namespace}/ingress/${ingress.metadata.name} (the ingress controller is not meshed: it would be refused)`);
+                blocked.push(
+                    `${namespace}/ingress/${ingress.metadata.name} (the ingress controller is not meshed: it would be refused)`,
+                );
         }
     }
     const unique = [...new Set(blocked)];
@@ -1085,7 +1230,9 @@ function networkPosture() {
                 continue;
             }
             const live = networkPolicy.opaqueMirrors(own, direction, opaque(want));
-            const mine = networkPolicy.uniqueSorted((want[mirrors] ?? []).map((entry) => networkPolicy.canonicalMirror(entry, direction)));
+            const mine = networkPolicy.uniqueSorted(
+                (want[mirrors] ?? []).map((entry) => networkPolicy.canonicalMirror(entry, direction)),
+            );
             const text = (entries) => new Set(entries.map((entry) => JSON.stringify(entry)));
             const [liveText, mineText] = [text(live), text(mine)];
             const missing = [...liveText].filter((entry) => !mineText.has(entry));
@@ -1099,7 +1246,9 @@ function networkPosture() {
                     const wide =
                         direction === "Ingress"
                             ? networkPolicy.selectsAll(entry.podSelector)
-                            : (entry.to ?? [{}]).some((peer) => !peer.ipBlock && networkPolicy.selectsAll(peer.podSelector));
+                            : (entry.to ?? [{}]).some(
+                                  (peer) => !peer.ipBlock && networkPolicy.selectsAll(peer.podSelector),
+                              );
                     if (wide) {
                         log(
                             `network: ${namespace}: note: ${JSON.stringify(entry)} admits an opaque port to ${direction === "Ingress" ? "every pod of the namespace" : "whole namespaces"}: ` +
@@ -1157,7 +1306,10 @@ function podSecurity() {
               `admit privileged pods (kubectl label namespace ${namespace} pod-security.kubernetes.io/enforce=privileged, or exempt it in the API server's ` +
               `PodSecurity configuration), or take it out of the mesh (${key})`;
     for (const { namespace, key } of namespaces) {
-        const answer = kubectlSubmit(["create", "--dry-run=server", "-n", namespace, "-f", "-", "-o", "name"], manifest);
+        const answer = kubectlSubmit(
+            ["create", "--dry-run=server", "-n", namespace, "-f", "-", "-o", "name"],
+            manifest,
+        );
         const lines = answer.stderr
             .split("\n")
             .map((line) => line.trim())
@@ -1186,7 +1338,14 @@ function podSecurity() {
 
 function main() {
     let bundle;
-    const needsBundle = ["certificates", "restarts", "verify-bundle", "reload-identity", "rotation-gate", "remote-trust"].some(has);
+    const needsBundle = [
+        "certificates",
+        "restarts",
+        "verify-bundle",
+        "reload-identity",
+        "rotation-gate",
+        "remote-trust",
+    ].some(has);
     if (needsBundle) {
         try {
             bundle = readBundle();
@@ -1219,7 +1378,8 @@ function main() {
     step("network-posture", networkPosture);
     step("control-plane", restartControlPlane);
     step("reload-identity", () => reloadIdentity(bundle));
-    if (has("restarts") && problems.some((p) => p.startsWith("control-plane:"))) halted ||= "the control plane did not restart";
+    if (has("restarts") && problems.some((p) => p.startsWith("control-plane:")))
+        halted ||= "the control plane did not restart";
     step("restarts", () => {
         const workloads = workloadsToRestart(bundle.pem);
         if (workloads.length === 0) log("restart: none needed, every pod matches the mesh as configured");

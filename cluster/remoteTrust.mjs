@@ -45,7 +45,8 @@ export function fingerprints(pem, where) {
 
 const short = (sha) => `${sha.slice(0, 12)}…`;
 const list = (shas) => shas.map(short).join(", ");
-const named = (pods) => pods.slice(0, NAMED).join(", ") + (pods.length > NAMED ? ` and ${pods.length - NAMED} more` : "");
+const named = (pods) =>
+    pods.slice(0, NAMED).join(", ") + (pods.length > NAMED ? ` and ${pods.length - NAMED} more` : "");
 
 /**
  * The verdict for one link. `local.signingSha256` is the anchor this cluster's issuer chains to,
@@ -64,7 +65,8 @@ export function remoteTrustVerdict({ target, local, remote }) {
     const signing = local.signingSha256.replace(/:/g, "").toLowerCase();
     const localBundle = fingerprints(local.bundlePem, "this cluster's bundle");
     const served = fingerprints(remote.trustRootsPem, `${target}: ConfigMap linkerd/linkerd-identity-trust-roots`);
-    if (served.length === 0) problems.push(`${target}: serves an empty trust bundle (ConfigMap linkerd/linkerd-identity-trust-roots)`);
+    if (served.length === 0)
+        problems.push(`${target}: serves an empty trust bundle (ConfigMap linkerd/linkerd-identity-trust-roots)`);
     if (!served.includes(signing)) {
         problems.push(
             `${target}: the bundle it serves new pods (${list(served)}) lacks this cluster's issuing anchor ${short(signing)}: its new pods would refuse this cluster's identities`,
@@ -114,16 +116,20 @@ export function kubectlRunner(kubeconfigPath, timeoutSeconds = 30) {
 }
 
 /** The proxy container of a pod: an init container with native sidecars, a container otherwise. */
-const proxyOf = (pod) => [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find((c) => c.name === PROXY_CONTAINER);
+const proxyOf = (pod) =>
+    [...(pod.spec?.initContainers ?? []), ...(pod.spec?.containers ?? [])].find((c) => c.name === PROXY_CONTAINER);
 
 /** What a target serves, read with `run` (a kubectl bound to the link's kubeconfig): the trust roots and the meshed pods of `namespaces`. */
 export function readRemote({ run, namespaces }) {
-    const configMap = JSON.parse(run(["get", "configmap", "linkerd-identity-trust-roots", "-n", "linkerd", "-o", "json"]));
+    const configMap = JSON.parse(
+        run(["get", "configmap", "linkerd-identity-trust-roots", "-n", "linkerd", "-o", "json"]),
+    );
     const pods = [];
     for (const namespace of namespaces) {
         let next = "";
         for (let page = 0; ; page++) {
-            if (page >= MAX_PAGES) throw new Error(`namespace ${namespace}: the pod list did not end after ${MAX_PAGES} pages`);
+            if (page >= MAX_PAGES)
+                throw new Error(`namespace ${namespace}: the pod list did not end after ${MAX_PAGES} pages`);
             const query = new URLSearchParams({ limit: String(PAGE), ...(next ? { continue: next } : {}) });
             const list = JSON.parse(run(["get", "--raw", `/api/v1/namespaces/${namespace}/pods?${query}`]));
             for (const pod of list.items ?? []) {
@@ -142,7 +148,11 @@ export function readRemote({ run, namespaces }) {
 export function checkLinks({ links, local, runnerFor = (link) => kubectlRunner(link.kubeconfigPath) }) {
     return links.map((link) => {
         try {
-            return remoteTrustVerdict({ target: link.target, local, remote: readRemote({ run: runnerFor(link), namespaces: link.namespaces }) });
+            return remoteTrustVerdict({
+                target: link.target,
+                local,
+                remote: readRemote({ run: runnerFor(link), namespaces: link.namespaces }),
+            });
         } catch (error) {
             const text = String(error.stderr || error.message)
                 .trim()
@@ -162,12 +172,18 @@ export function checkLinks({ links, local, runnerFor = (link) => kubectlRunner(l
 // `node remoteTrust.mjs`: the hook for the maintenance Job.
 if (import.meta.url === `file://${process.argv[1]}`) {
     const links = JSON.parse(process.env.REMOTE_TRUST_LINKS ?? "[]");
-    const local = { bundlePem: fs.readFileSync(process.env.LOCAL_BUNDLE_FILE, "utf8"), signingSha256: process.env.LOCAL_SIGNING_SHA256 };
+    const local = {
+        bundlePem: fs.readFileSync(process.env.LOCAL_BUNDLE_FILE, "utf8"),
+        signingSha256: process.env.LOCAL_SIGNING_SHA256,
+    };
     const verdicts = checkLinks({ links, local });
     for (const v of verdicts) {
         for (const note of v.notes) console.log(`note: ${note}`);
         for (const problem of v.problems) console.error(`problem: ${problem}`);
-        if (v.problems.length === 0) console.log(`${v.target}: ${v.meshedPods} meshed pod(s) and the bundle it serves trust this cluster's issuing anchor`);
+        if (v.problems.length === 0)
+            console.log(
+                `${v.target}: ${v.meshedPods} meshed pod(s) and the bundle it serves trust this cluster's issuing anchor`,
+            );
     }
     process.exit(verdicts.some((v) => v.problems.length > 0) ? 1 : 0);
 }

@@ -89,7 +89,10 @@ export class CertManager extends pulumi.ComponentResource {
                 `${name}-namespace`,
                 // cert-manager's pods meet the restricted profile; it is not meshed
                 // (Linkerd's injector skips the cert-manager namespace by default).
-                namespaceObject({ name: namespaceName, labels: { "pod-security.kubernetes.io/enforce": "restricted" } }),
+                namespaceObject({
+                    name: namespaceName,
+                    labels: { "pod-security.kubernetes.io/enforce": "restricted" },
+                }),
                 { parent: this, retainOnDelete: true },
             );
             const resources = pulumi.output(args.resources);
@@ -129,9 +132,13 @@ export class CertManager extends pulumi.ComponentResource {
                 { parent: this, dependsOn: [namespace], transforms: [retainAndReadopt] },
             );
             if (args.networkPolicy) {
-                new k8s.networking.v1.NetworkPolicy(`${name}-network-policy`, networkPolicyObject(args.networkPolicy, namespace.metadata.name), {
-                    parent: this,
-                });
+                new k8s.networking.v1.NetworkPolicy(
+                    `${name}-network-policy`,
+                    networkPolicyObject(args.networkPolicy, namespace.metadata.name),
+                    {
+                        parent: this,
+                    },
+                );
             }
         }
 
@@ -164,13 +171,21 @@ export class CertManager extends pulumi.ComponentResource {
                                     name: "check",
                                     image: chartVersion.apply(IMAGES.certManagerApiCheck),
                                     args: ["check", "api", `--wait=${API_CHECK_TIMING.waitMinutes}m`],
-                                    env: [{ name: "POD_NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } }],
+                                    env: [
+                                        {
+                                            name: "POD_NAMESPACE",
+                                            valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } },
+                                        },
+                                    ],
                                     securityContext: {
                                         allowPrivilegeEscalation: false,
                                         capabilities: { drop: ["ALL"] },
                                         readOnlyRootFilesystem: true,
                                     },
-                                    resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "100m", memory: "64Mi" } },
+                                    resources: {
+                                        requests: { cpu: "10m", memory: "32Mi" },
+                                        limits: { cpu: "100m", memory: "64Mi" },
+                                    },
                                 },
                             ],
                         },
@@ -181,7 +196,10 @@ export class CertManager extends pulumi.ComponentResource {
                 parent: this,
                 // Its right to create CertificateRequests, and the dry-run-only policy that confines it.
                 dependsOn: [binding, ...confined, ...(this.chart ? [this.chart] : [])],
-                customTimeouts: { create: `${API_CHECK_TIMING.awaitMinutes}m`, update: `${API_CHECK_TIMING.awaitMinutes}m` },
+                customTimeouts: {
+                    create: `${API_CHECK_TIMING.awaitMinutes}m`,
+                    update: `${API_CHECK_TIMING.awaitMinutes}m`,
+                },
             },
         );
 
@@ -203,12 +221,18 @@ export class CertManager extends pulumi.ComponentResource {
         // Before the identity has any right: dry-run requests only.
         const dryRunOnly = new k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
             `${name}-api-check-dry-run-only`,
-            { metadata: { name: "akko-mtls-api-check-dry-run-only", labels }, spec: apiCheckDryRunOnlyPolicy(checkNamespace) },
+            {
+                metadata: { name: "akko-mtls-api-check-dry-run-only", labels },
+                spec: apiCheckDryRunOnlyPolicy(checkNamespace),
+            },
             { parent: this },
         );
         const dryRunOnlyBinding = new k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
             `${name}-api-check-dry-run-only`,
-            { metadata: { name: "akko-mtls-api-check-dry-run-only", labels }, spec: { policyName: dryRunOnly.metadata.name, validationActions: ["Deny"] } },
+            {
+                metadata: { name: "akko-mtls-api-check-dry-run-only", labels },
+                spec: { policyName: dryRunOnly.metadata.name, validationActions: ["Deny"] },
+            },
             { parent: this },
         );
         const role = new k8s.rbac.v1.Role(
@@ -242,7 +266,10 @@ export function apiCheckDryRunOnlyPolicy(namespace: pulumi.Input<string>) {
 }
 
 /** Linkerd's `{cpu: {request, limit}}` shape as a Kubernetes `resources` block. */
-export function toK8sResources(r: ResourceValues): { requests: Record<string, string>; limits?: Record<string, string> } {
+export function toK8sResources(r: ResourceValues): {
+    requests: Record<string, string>;
+    limits?: Record<string, string>;
+} {
     const limits: Record<string, string> = {};
     if (r.cpu.limit) limits.cpu = r.cpu.limit;
     if (r.memory.limit) limits.memory = r.memory.limit;

@@ -63,7 +63,9 @@ export class RunCompletion {
             // URNs are known in a preview too, so this never waits on an unknown value.
             return pulumi
                 .all(batch.map((r) => r.urn))
-                .apply((): pulumi.Output<string> => (this.resources.length > total ? from(total) : pulumi.output(`${total} resources registered`)));
+                .apply((): pulumi.Output<string> =>
+                    this.resources.length > total ? from(total) : pulumi.output(`${total} resources registered`),
+                );
         };
         return from(0);
     }

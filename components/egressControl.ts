@@ -50,12 +50,20 @@ export class EgressControl extends pulumi.ComponentResource {
         for (const namespace of args.plan.namespaces) {
             const prefix = `${name}-${namespace.namespace}`;
             const allowances = namespace.allowances.map(
-                (object) => new k8s.apiextensions.CustomResource(`${prefix}-${object.metadata.name}`, object, { parent: this, dependsOn: waitFor }),
+                (object) =>
+                    new k8s.apiextensions.CustomResource(`${prefix}-${object.metadata.name}`, object, {
+                        parent: this,
+                        dependsOn: waitFor,
+                    }),
             );
-            const network = new k8s.apiextensions.CustomResource(`${prefix}-${namespace.network.metadata.name}`, namespace.network, {
-                parent: this,
-                dependsOn: [...waitFor, ...allowances],
-            });
+            const network = new k8s.apiextensions.CustomResource(
+                `${prefix}-${namespace.network.metadata.name}`,
+                namespace.network,
+                {
+                    parent: this,
+                    dependsOn: [...waitFor, ...allowances],
+                },
+            );
             this.ready.push(...allowances, network);
             if (namespace.networkPolicy) {
                 this.ready.push(
@@ -68,7 +76,10 @@ export class EgressControl extends pulumi.ComponentResource {
             }
         }
         if (args.plan.enforced.length > 0) this.ready.push(...this.noBypass(name, args));
-        this.registerOutputs({ enforcedNamespaces: this.enforcedNamespaces, auditedNamespaces: this.auditedNamespaces });
+        this.registerOutputs({
+            enforcedNamespaces: this.enforcedNamespaces,
+            auditedNamespaces: this.auditedNamespaces,
+        });
     }
 
     /** The admission policy that keeps enforced namespaces' pods from going around their proxy, and its binding. */
@@ -76,7 +87,10 @@ export class EgressControl extends pulumi.ComponentResource {
         const metadata = { name: EGRESS_BYPASS_POLICY, labels: objectLabels() };
         const policy = new k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
             `${name}-no-bypass`,
-            { metadata, spec: egressBypassPolicy({ namespaces: args.plan.enforced, cniEnabled: args.cniEnabled ?? false }) },
+            {
+                metadata,
+                spec: egressBypassPolicy({ namespaces: args.plan.enforced, cniEnabled: args.cniEnabled ?? false }),
+            },
             { parent: this },
         );
         const binding = new k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(

@@ -60,9 +60,16 @@ export class FleetMember extends pulumi.ComponentResource {
     /** The fleet's member stacks, as its trust stack's `fleet.clusters` lists them: the stacks this one may link to. */
     public readonly members!: readonly string[];
 
-    static async read(name: string, args: FleetMemberArgs, opts?: pulumi.ComponentResourceOptions): Promise<FleetMember> {
+    static async read(
+        name: string,
+        args: FleetMemberArgs,
+        opts?: pulumi.ComponentResourceOptions,
+    ): Promise<FleetMember> {
         if (args.fleetStack === args.member) {
-            throw new RotationError(FLEET_STACK_KEY, `names this stack itself: name the fleet's trust stack (a stack with target: trust), e.g. trust`);
+            throw new RotationError(
+                FLEET_STACK_KEY,
+                `names this stack itself: name the fleet's trust stack (a stack with target: trust), e.g. trust`,
+            );
         }
         const member = new FleetMember(name, args, opts);
         await member.load(args);
@@ -72,7 +79,12 @@ export class FleetMember extends pulumi.ComponentResource {
     private readonly reference: pulumi.StackReference;
 
     private constructor(name: string, args: FleetMemberArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("akko:mtls:FleetMember", name, { fleetStack: args.fleetStack, member: args.member, joining: args.joining }, opts);
+        super(
+            "akko:mtls:FleetMember",
+            name,
+            { fleetStack: args.fleetStack, member: args.member, joining: args.joining },
+            opts,
+        );
         this.reference = new pulumi.StackReference(
             "fleet-trust",
             { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${args.fleetStack}` },
@@ -86,30 +98,51 @@ export class FleetMember extends pulumi.ComponentResource {
         const plain = async (output: string): Promise<unknown> => {
             const found = await details(output);
             const value = found.value ?? found.secretValue;
-            if (value === undefined) throw new FleetReadError(fleetStack, output, "has no such output: deploy it first, and check the name");
+            if (value === undefined)
+                throw new FleetReadError(fleetStack, output, "has no such output: deploy it first, and check the name");
             return value;
         };
         const target = await details(TRUST_OUTPUTS.target);
         if (target.value !== "trust") {
-            throw new FleetReadError(fleetStack, TRUST_OUTPUTS.target, `is not a trust stack (its target is ${JSON.stringify(target.value ?? null)})`);
+            throw new FleetReadError(
+                fleetStack,
+                TRUST_OUTPUTS.target,
+                `is not a trust stack (its target is ${JSON.stringify(target.value ?? null)})`,
+            );
         }
         const fleetRotation = await plain(TRUST_OUTPUTS.fleetRotation);
         let record;
         try {
             record = parseRotationRecord(fleetRotation)!;
         } catch (error) {
-            throw new FleetReadError(fleetStack, TRUST_OUTPUTS.fleetRotation, `holds no rotation record this program wrote: ${(error as Error).message}`);
+            throw new FleetReadError(
+                fleetStack,
+                TRUST_OUTPUTS.fleetRotation,
+                `holds no rotation record this program wrote: ${(error as Error).message}`,
+            );
         }
         const members = await plain(TRUST_OUTPUTS.fleetMembers);
         if (!Array.isArray(members) || !members.every((m) => typeof m === "string")) {
-            throw new FleetReadError(fleetStack, TRUST_OUTPUTS.fleetMembers, "holds no list of member stacks: deploy it again to rewrite it");
+            throw new FleetReadError(
+                fleetStack,
+                TRUST_OUTPUTS.fleetMembers,
+                "holds no list of member stacks: deploy it again to rewrite it",
+            );
         }
         writable.members = members;
         const bundle = String(await plain(TRUST_OUTPUTS.trustBundlePem));
-        const anchors = (await plain(TRUST_OUTPUTS.trustAnchors)) as { generation: number; inBundle: boolean; certPem: string; notAfter: string }[];
-        const intermediates = ((await plain(TRUST_OUTPUTS.memberIntermediates)) as Record<string, { generation: number; certPem: string; notAfter: string }[]>)[
-            member
-        ];
+        const anchors = (await plain(TRUST_OUTPUTS.trustAnchors)) as {
+            generation: number;
+            inBundle: boolean;
+            certPem: string;
+            notAfter: string;
+        }[];
+        const intermediates = (
+            (await plain(TRUST_OUTPUTS.memberIntermediates)) as Record<
+                string,
+                { generation: number; certPem: string; notAfter: string }[]
+            >
+        )[member];
         if (!Array.isArray(intermediates)) {
             throw new FleetReadError(
                 fleetStack,
@@ -128,7 +161,9 @@ export class FleetMember extends pulumi.ComponentResource {
             );
         }
         const ownKeys = (keys.secretValue as Record<string, Record<string, unknown>> | undefined)?.[member];
-        const missing = anchors.filter((a) => a.inBundle && typeof ownKeys?.[String(a.generation)] !== "string").map((a) => a.generation);
+        const missing = anchors
+            .filter((a) => a.inBundle && typeof ownKeys?.[String(a.generation)] !== "string")
+            .map((a) => a.generation);
         if (keys.secretValue === undefined || missing.length > 0) {
             // A secret the CLI cannot decrypt reaches the program as an empty object (pulumi v3.259.0
             // pkg/backend/secrets.go errorCatchingSecretsManager: "return an empty object"), with only an info
@@ -165,7 +200,9 @@ export class FleetMember extends pulumi.ComponentResource {
                             intermediate: {
                                 certPem: pulumi.output(intermediate.certPem),
                                 privateKeyPem: secretKeys.apply((all) => {
-                                    const key = (all as Record<string, Record<string, string>>)[member]?.[String(anchor.generation)];
+                                    const key = (all as Record<string, Record<string, string>>)[member]?.[
+                                        String(anchor.generation)
+                                    ];
                                     if (!key)
                                         throw new FleetReadError(
                                             fleetStack,

@@ -67,17 +67,21 @@ export class FleetTrust extends pulumi.ComponentResource {
             ),
         }));
         const inBundle = anchors.filter((a) => a.inBundle);
-        this.trustBundlePem = pulumi.all(inBundle.map((a) => a.anchor.certPem)).apply((pems) => pems.map((p) => p.trim()).join("\n"));
+        this.trustBundlePem = pulumi
+            .all(inBundle.map((a) => a.anchor.certPem))
+            .apply((pems) => pems.map((p) => p.trim()).join("\n"));
         this.anchors = pulumi.all(
             anchors.map((a) =>
-                pulumi.all([a.anchor.certPem, a.anchor.fingerprintSha256, a.anchor.notAfter]).apply(([certPem, fingerprintSha256, notAfter]) => ({
-                    generation: a.generation,
-                    inBundle: a.inBundle,
-                    signsIssuer: a.signsIssuer,
-                    certPem,
-                    fingerprintSha256,
-                    notAfter,
-                })),
+                pulumi
+                    .all([a.anchor.certPem, a.anchor.fingerprintSha256, a.anchor.notAfter])
+                    .apply(([certPem, fingerprintSha256, notAfter]) => ({
+                        generation: a.generation,
+                        inBundle: a.inBundle,
+                        signsIssuer: a.signsIssuer,
+                        certPem,
+                        fingerprintSha256,
+                        notAfter,
+                    })),
             ),
         );
 
@@ -104,7 +108,9 @@ export class FleetTrust extends pulumi.ComponentResource {
                     pulumi
                         .all(
                             intermediates.map((i) =>
-                                pulumi.all([i.ca.certPem, i.ca.notAfter]).apply(([certPem, notAfter]) => ({ generation: i.generation, certPem, notAfter })),
+                                pulumi
+                                    .all([i.ca.certPem, i.ca.notAfter])
+                                    .apply(([certPem, notAfter]) => ({ generation: i.generation, certPem, notAfter })),
                             ),
                         )
                         .apply((list) => [member, list] as const),
@@ -116,7 +122,11 @@ export class FleetTrust extends pulumi.ComponentResource {
                 .all(
                     perMember.map(({ member, intermediates }) =>
                         pulumi
-                            .all(intermediates.map((i) => i.ca.privateKeyPem.apply((key) => [String(i.generation), key] as const)))
+                            .all(
+                                intermediates.map((i) =>
+                                    i.ca.privateKeyPem.apply((key) => [String(i.generation), key] as const),
+                                ),
+                            )
                             .apply((keys) => [member, Object.fromEntries(keys)] as const),
                     ),
                 )
@@ -160,21 +170,31 @@ export async function trustStackProgram(): Promise<Record<TrustOutputName, unkno
     const members = await Promise.all(
         config.fleet.clusters.map(async (member) => ({
             name: member,
-            record: await plainOutput(new pulumi.StackReference(`fleet-member-${member}`, { name: `${project}/${member}` }), "trustAnchorRotation"),
+            record: await plainOutput(
+                new pulumi.StackReference(`fleet-member-${member}`, { name: `${project}/${member}` }),
+                "trustAnchorRotation",
+            ),
         })),
     );
     const plan = planFleet({
         stack,
         settings: {
             ...config.identity.trustAnchor,
-            phaseFloor: phaseFloor({ ...config.identity.trustAnchor, issuanceLifetime: config.identity.issuer.issuanceLifetime }),
+            phaseFloor: phaseFloor({
+                ...config.identity.trustAnchor,
+                issuanceLifetime: config.identity.issuer.issuanceLifetime,
+            }),
         },
         previous,
         previousBundleSha256: typeof previousBundle === "string" ? bundleSha256(previousBundle) : undefined,
         members,
         now: new Date(),
     });
-    const trust = new FleetTrust("fleet", { rotation: plan.rotation, members: config.fleet.clusters, identity: config.identity });
+    const trust = new FleetTrust("fleet", {
+        rotation: plan.rotation,
+        members: config.fleet.clusters,
+        identity: config.identity,
+    });
     return {
         target: config.target,
         fleetRotation: plan.rotation.record,

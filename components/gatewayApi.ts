@@ -46,7 +46,9 @@ export class GatewayApiCrds extends pulumi.ComponentResource {
 
         if (args.mode === "present") {
             const crds = GATEWAY_API.required.map((crd) =>
-                k8s.apiextensions.v1.CustomResourceDefinition.get(`${name}-${crd.split(".")[0]}`, crd, { parent: this }),
+                k8s.apiextensions.v1.CustomResourceDefinition.get(`${name}-${crd.split(".")[0]}`, crd, {
+                    parent: this,
+                }),
             );
             this.bundleVersion = crds[0].metadata.annotations.apply((annotations) => {
                 const version = annotations?.["gateway.networking.k8s.io/bundle-version"] ?? "unknown";

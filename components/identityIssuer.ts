@@ -66,7 +66,11 @@ export class IdentityIssuer extends pulumi.ComponentResource {
     constructor(name: string, args: IdentityIssuerArgs, opts?: pulumi.ComponentResourceOptions) {
         super("akko:mtls:IdentityIssuer", name, {}, opts);
 
-        const key = new tls.PrivateKey(`${name}-${PROGRAM_RESOURCES.issuerKey}`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
+        const key = new tls.PrivateKey(
+            `${name}-${PROGRAM_RESOURCES.issuerKey}`,
+            { algorithm: "ECDSA", ecdsaCurve: "P256" },
+            { parent: this },
+        );
         const request = new tls.CertRequest(
             `${name}-csr`,
             {
@@ -92,7 +96,9 @@ export class IdentityIssuer extends pulumi.ComponentResource {
         this.certPem = cert.certPem;
         this.privateKeyPem = pulumi.secret(key.privateKeyPem);
         this.notAfter = cert.validityEndTime;
-        const chain = pulumi.all([cert.certPem, args.chainPem]).apply(([issuer, intermediate]) => chainOf(issuer, intermediate));
+        const chain = pulumi
+            .all([cert.certPem, args.chainPem])
+            .apply(([issuer, intermediate]) => chainOf(issuer, intermediate));
         this.ready = [
             new k8s.core.v1.Secret(
                 `${name}-secret`,
@@ -120,7 +126,12 @@ export class IdentityIssuer extends pulumi.ComponentResource {
             ),
         ];
 
-        this.registerOutputs({ certPem: this.certPem, privateKeyPem: this.privateKeyPem, notAfter: this.notAfter, ready: this.ready });
+        this.registerOutputs({
+            certPem: this.certPem,
+            privateKeyPem: this.privateKeyPem,
+            notAfter: this.notAfter,
+            ready: this.ready,
+        });
     }
 }
 
@@ -167,7 +178,8 @@ export interface CertManagerIdentityIssuerArgs {
 }
 
 /** Name of the namespaced CA Issuer (and its Secret) of an anchor generation's intermediate. */
-export const intermediateIssuerName = (label: number | string) => `linkerd-intermediate-${typeof label === "number" ? `g${label}` : label}`;
+export const intermediateIssuerName = (label: number | string) =>
+    `linkerd-intermediate-${typeof label === "number" ? `g${label}` : label}`;
 
 /**
  * Linkerd's identity issuer in `certManager` mode. The trust anchor never enters the cluster: the
@@ -220,7 +232,11 @@ export class CertManagerIdentityIssuer extends pulumi.ComponentResource {
                 {
                     metadata: { name: issuerName, namespace: args.namespace, labels },
                     type: "kubernetes.io/tls",
-                    stringData: { "tls.crt": intermediate.certPem, "tls.key": pulumi.secret(intermediate.privateKeyPem), "ca.crt": intermediate.anchorPem },
+                    stringData: {
+                        "tls.crt": intermediate.certPem,
+                        "tls.key": pulumi.secret(intermediate.privateKeyPem),
+                        "ca.crt": intermediate.anchorPem,
+                    },
                 },
                 { parent: this },
             );
@@ -231,7 +247,12 @@ export class CertManagerIdentityIssuer extends pulumi.ComponentResource {
                     {
                         apiVersion: "cert-manager.io/v1",
                         kind: "Issuer",
-                        metadata: { name: issuerName, namespace: args.namespace, labels, annotations: { "pulumi.com/waitFor": "condition=Ready" } },
+                        metadata: {
+                            name: issuerName,
+                            namespace: args.namespace,
+                            labels,
+                            annotations: { "pulumi.com/waitFor": "condition=Ready" },
+                        },
                         spec: { ca: { secretName: secret.metadata.name } },
                     },
                     { parent: this, dependsOn: [secret, args.certManagerReady] },

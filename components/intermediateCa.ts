@@ -68,7 +68,11 @@ export class IntermediateCa extends pulumi.ComponentResource {
         super("akko:mtls:IntermediateCa", name, {}, opts);
 
         const key = new tls.PrivateKey(`${name}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
-        const request = new tls.CertRequest(`${name}-csr`, { privateKeyPem: key.privateKeyPem, subject: { commonName: args.commonName } }, { parent: this });
+        const request = new tls.CertRequest(
+            `${name}-csr`,
+            { privateKeyPem: key.privateKeyPem, subject: { commonName: args.commonName } },
+            { parent: this },
+        );
         const cert = new tls.LocallySignedCert(
             `${name}-cert`,
             {

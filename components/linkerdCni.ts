@@ -74,7 +74,11 @@ export class LinkerdCni extends pulumi.ComponentResource {
             { parent: this, dependsOn: [namespace] },
         );
         if (args.networkPolicy) {
-            new k8s.networking.v1.NetworkPolicy(`${name}-network-policy`, networkPolicyObject(args.networkPolicy, namespace.metadata.name), { parent: this });
+            new k8s.networking.v1.NetworkPolicy(
+                `${name}-network-policy`,
+                networkPolicyObject(args.networkPolicy, namespace.metadata.name),
+                { parent: this },
+            );
         }
         this.registerOutputs({ chart: this.chart });
     }

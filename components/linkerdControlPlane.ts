@@ -153,7 +153,10 @@ export class LinkerdControlPlane extends pulumi.ComponentResource {
                     name: LINKERD_OBJECTS.trustRootsConfigMap,
                     namespace: namespace.metadata.name,
                     labels: objectLabels({
-                        labels: { "linkerd.io/control-plane-component": "identity", "linkerd.io/control-plane-ns": namespace.metadata.name },
+                        labels: {
+                            "linkerd.io/control-plane-component": "identity",
+                            "linkerd.io/control-plane-ns": namespace.metadata.name,
+                        },
                     }),
                 },
                 data: { [LINKERD_OBJECTS.trustRootsKey]: args.trustAnchorsPem },
@@ -180,10 +183,14 @@ export class LinkerdControlPlane extends pulumi.ComponentResource {
         );
 
         if (args.networkPolicy) {
-            new k8s.networking.v1.NetworkPolicy(`${name}-network-policy`, networkPolicyObject(args.networkPolicy, namespace.metadata.name), {
-                parent: this,
-                dependsOn: [namespace],
-            });
+            new k8s.networking.v1.NetworkPolicy(
+                `${name}-network-policy`,
+                networkPolicyObject(args.networkPolicy, namespace.metadata.name),
+                {
+                    parent: this,
+                    dependsOn: [namespace],
+                },
+            );
         }
 
         this.namespace = namespace.metadata.name;
@@ -208,7 +215,9 @@ function controlPlaneValues(args: LinkerdControlPlaneArgs): Record<string, unkno
     const resources = pulumi.output(args.controlPlaneResources);
     const component = (key: keyof ControlPlaneResources) => resources.apply((r) => r?.[key]);
     /** The one scope of the control plane's admission webhooks: the namespaces the mesh owns. */
-    const meshScope = { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: args.admissionNamespaces }] };
+    const meshScope = {
+        matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: args.admissionNamespaces }],
+    };
     return {
         identityTrustDomain: args.trustDomain,
         identity: {
@@ -217,7 +226,10 @@ function controlPlaneValues(args: LinkerdControlPlaneArgs): Record<string, unkno
             // Secret linkerd-identity-issuer (tls.crt, tls.key) is provided: by the static issuer or
             // by cert-manager. The chart then renders no issuer Secret (templates/identity.yaml:6-20).
             // issuanceLifetime: the proxies' leaf lifetime, passed as -identity-issuance-lifetime (templates/identity.yaml:167).
-            issuer: { scheme: "kubernetes.io/tls", ...(args.issuanceLifetime !== undefined ? { issuanceLifetime: args.issuanceLifetime } : {}) },
+            issuer: {
+                scheme: "kubernetes.io/tls",
+                ...(args.issuanceLifetime !== undefined ? { issuanceLifetime: args.issuanceLifetime } : {}),
+            },
         },
         // Replaces the chart's selectors (every namespace but kube-system and cert-manager for the
         // injector, every namespace for the validators: values.yaml `*.namespaceSelector`, rendered as
@@ -250,7 +262,9 @@ function controlPlaneValues(args: LinkerdControlPlaneArgs): Record<string, unkno
         proxyInit: { iptablesMode: args.iptablesMode },
         cniEnabled: args.cniEnabled,
         // The multicluster service mirror's PodMonitor stays off: no multicluster here.
-        ...(args.podMonitor ? { podMonitor: { enabled: true, labels: args.podMonitor.labels, serviceMirror: { enabled: false } } } : {}),
+        ...(args.podMonitor
+            ? { podMonitor: { enabled: true, labels: args.podMonitor.labels, serviceMirror: { enabled: false } } }
+            : {}),
         proxy: {
             resources: args.proxyResources,
             // Meshed -> meshed traffic keeps its application port on the wire, so the platform's

@@ -22,6 +22,9 @@ export interface VizResources {
     metricsAPI: ResourceValues;
 }
 
+/** Who else may query the bundled Prometheus (config `viz.prometheus.readers`). */
+type PrometheusReaders = NonNullable<MeshConfig["viz"]["prometheus"]["readers"]>;
+
 export type VizPrometheus =
     | {
           mode: "bundled";
@@ -35,7 +38,12 @@ export type VizPrometheus =
            * (it is unknown at preview whenever a trust anchor is new): a Deployment patch rolls
            * Prometheus when it changes, since subPath mounts never see ConfigMap updates.
            */
-          rules?: { configMap: string; key: string; sha256: pulumi.Input<string>; ready: pulumi.Input<pulumi.Resource> };
+          rules?: {
+              configMap: string;
+              key: string;
+              sha256: pulumi.Input<string>;
+              ready: pulumi.Input<pulumi.Resource>;
+          };
           /**
            * Alertmanager URLs Prometheus sends its alerts to (chart `prometheus.alertmanagers`).
            * @default [] (alerts only show in Prometheus' UI)
@@ -111,26 +119,7 @@ export class LinkerdViz extends pulumi.ComponentResource {
         const component = (key: keyof VizResources) => resources.apply((r) => r?.[key]);
         const ingress = args.dashboardIngress;
 
-        const prometheus: Record<string, unknown> =
-            args.prometheus.mode === "bundled"
-                ? {
-                      enabled: true,
-                      // Merged into the chart's args map (data path and config file stay).
-                      args: {
-                          "storage.tsdb.retention.time": args.prometheus.retention,
-                          "storage.tsdb.retention.size": args.prometheus.retentionSize,
-                      },
-                      resources: args.prometheus.resources,
-                      ...(args.prometheus.alertmanagers?.length ? { alertmanagers: alertmanagerConfigs(args.prometheus.alertmanagers) } : {}),
-                      ...(args.prometheus.rules
-                          ? {
-                                ruleConfigMapMounts: [
-                                    { name: "akko-mtls-rules", subPath: args.prometheus.rules.key, configMap: args.prometheus.rules.configMap },
-                                ],
-                            }
-                          : {}),
-                  }
-                : { enabled: false };
+        const prometheus = prometheusValues(args.prometheus);
 
         this.chart = new k8s.helm.v4.Chart(
             `${name}-chart`,
@@ -153,7 +142,13 @@ export class LinkerdViz extends pulumi.ComponentResource {
                         resources: component("dashboard"),
                         // The dashboard refuses other Host headers (DNS rebinding); keep the
                         // port-forward hosts so `linkerd viz dashboard` still works.
-                        ...(ingress ? { enforcedHostRegexp: pulumi.output(ingress.host).apply((host) => enforcedHostRegexp(host, ns)) } : {}),
+                        ...(ingress
+                            ? {
+                                  enforcedHostRegexp: pulumi
+                                      .output(ingress.host)
+                                      .apply((host) => enforcedHostRegexp(host, ns)),
+                              }
+                            : {}),
                     },
                     metricsAPI: { resources: component("metricsAPI") },
                     prometheus,
@@ -165,9 +160,13 @@ export class LinkerdViz extends pulumi.ComponentResource {
         );
 
         if (args.networkPolicy) {
-            new k8s.networking.v1.NetworkPolicy(`${name}-network-policy`, networkPolicyObject(args.networkPolicy, args.namespace.metadata.name), {
-                parent: this,
-            });
+            new k8s.networking.v1.NetworkPolicy(
+                `${name}-network-policy`,
+                networkPolicyObject(args.networkPolicy, args.namespace.metadata.name),
+                {
+                    parent: this,
+                },
+            );
         }
 
         const rules = args.prometheus.mode === "bundled" ? args.prometheus.rules : undefined;
@@ -184,30 +183,7 @@ export class LinkerdViz extends pulumi.ComponentResource {
         }
 
         const readers = args.prometheus.mode === "bundled" ? args.prometheus.readers : undefined;
-        if (readers) {
-            // One more AuthorizationPolicy on the chart's Server: each policy authorizes on its own.
-            const policyObject = (resourceName: string, kind: LinkerdPolicyKind, spec: object) =>
-                new k8s.apiextensions.CustomResource(
-                    `${name}-${resourceName}`,
-                    linkerdPolicyObject({ kind, name: "akko-prometheus-readers", namespace: args.namespace.metadata.name, spec }),
-                    { parent: this, dependsOn: [this.chart] },
-                );
-            const authentication = readers.clients
-                ? policyObject("prometheus-readers-identities", "MeshTLSAuthentication", { identities: readers.clients })
-                : policyObject("prometheus-readers-networks", "NetworkAuthentication", {
-                      networks: (readers.networks ?? []).map((cidr) => ({ cidr })),
-                  });
-            policyObject("prometheus-readers", "AuthorizationPolicy", {
-                targetRef: { group: "policy.linkerd.io", kind: "Server", name: "prometheus-admin" },
-                requiredAuthenticationRefs: [
-                    {
-                        group: "policy.linkerd.io",
-                        kind: readers.clients ? "MeshTLSAuthentication" : "NetworkAuthentication",
-                        name: authentication.metadata.name,
-                    },
-                ],
-            });
-        }
+        if (readers) this.prometheusReaders(name, args.namespace, readers);
 
         if (ingress) {
             new k8s.networking.v1.Ingress(
@@ -224,11 +200,19 @@ export class LinkerdViz extends pulumi.ComponentResource {
                             {
                                 host: ingress.host,
                                 http: {
-                                    paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: "web", port: { number: PORTS.vizWeb } } } }],
+                                    paths: [
+                                        {
+                                            path: "/",
+                                            pathType: "Prefix",
+                                            backend: { service: { name: "web", port: { number: PORTS.vizWeb } } },
+                                        },
+                                    ],
                                 },
                             },
                         ],
-                        tls: ingress.tlsSecretName ? [{ hosts: [ingress.host], secretName: ingress.tlsSecretName }] : undefined,
+                        tls: ingress.tlsSecretName
+                            ? [{ hosts: [ingress.host], secretName: ingress.tlsSecretName }]
+                            : undefined,
                     },
                 },
                 { parent: this, dependsOn: [this.chart] },
@@ -240,6 +224,36 @@ export class LinkerdViz extends pulumi.ComponentResource {
             : pulumi.interpolate`linkerd viz dashboard --context ${args.kubeContext}`;
         this.registerOutputs({ chart: this.chart, dashboard: this.dashboard });
     }
+
+    /** One more AuthorizationPolicy on the chart's Server: each policy authorizes on its own. */
+    private prometheusReaders(name: string, namespace: k8s.core.v1.Namespace, readers: PrometheusReaders): void {
+        const policyObject = (resourceName: string, kind: LinkerdPolicyKind, spec: object) =>
+            new k8s.apiextensions.CustomResource(
+                `${name}-${resourceName}`,
+                linkerdPolicyObject({
+                    kind,
+                    name: "akko-prometheus-readers",
+                    namespace: namespace.metadata.name,
+                    spec,
+                }),
+                { parent: this, dependsOn: [this.chart] },
+            );
+        const authentication = readers.clients
+            ? policyObject("prometheus-readers-identities", "MeshTLSAuthentication", { identities: readers.clients })
+            : policyObject("prometheus-readers-networks", "NetworkAuthentication", {
+                  networks: (readers.networks ?? []).map((cidr) => ({ cidr })),
+              });
+        policyObject("prometheus-readers", "AuthorizationPolicy", {
+            targetRef: { group: "policy.linkerd.io", kind: "Server", name: "prometheus-admin" },
+            requiredAuthenticationRefs: [
+                {
+                    group: "policy.linkerd.io",
+                    kind: readers.clients ? "MeshTLSAuthentication" : "NetworkAuthentication",
+                    name: authentication.metadata.name,
+                },
+            ],
+        });
+    }
 }
 
 /** The chart's `prometheus.alertmanagers` (Prometheus `alerting.alertmanagers`) for Alertmanager URLs. */
@@ -249,13 +263,46 @@ export function alertmanagerConfigs(urls: readonly string[]): object[] {
         const scheme = url.protocol.replace(/:$/, "");
         const port = url.port || (scheme === "https" ? "443" : "80");
         const path = url.pathname.replace(/\/$/, "");
-        return { scheme, ...(path ? { path_prefix: path } : {}), static_configs: [{ targets: [`${url.hostname}:${port}`] }] };
+        return {
+            scheme,
+            ...(path ? { path_prefix: path } : {}),
+            static_configs: [{ targets: [`${url.hostname}:${port}`] }],
+        };
     });
 }
 
 /** The Host check of viz's web: the public host plus the hosts a port-forward uses. */
 export function enforcedHostRegexp(host: string, namespace: string, clusterDomain = "cluster.local"): string {
     const escape = (s: string) => s.replace(/\./g, "\\.");
-    const hosts = [escape(host), "localhost", "127\\.0\\.0\\.1", escape(`web.${namespace}.svc.${clusterDomain}`), escape(`web.${namespace}.svc`), "\\[::1\\]"];
+    const hosts = [
+        escape(host),
+        "localhost",
+        "127\\.0\\.0\\.1",
+        escape(`web.${namespace}.svc.${clusterDomain}`),
+        escape(`web.${namespace}.svc`),
+        "\\[::1\\]",
+    ];
     return `^(${hosts.join("|")})(:\\d+)?$`;
+}
+
+/** The chart's `prometheus` values: the bundled Prometheus's retention, resources, alerting and rules, or none. */
+function prometheusValues(settings: LinkerdVizArgs["prometheus"]): Record<string, unknown> {
+    if (settings.mode !== "bundled") return { enabled: false };
+    return {
+        enabled: true,
+        // Merged into the chart's args map (data path and config file stay).
+        args: {
+            "storage.tsdb.retention.time": settings.retention,
+            "storage.tsdb.retention.size": settings.retentionSize,
+        },
+        resources: settings.resources,
+        ...(settings.alertmanagers?.length ? { alertmanagers: alertmanagerConfigs(settings.alertmanagers) } : {}),
+        ...(settings.rules
+            ? {
+                  ruleConfigMapMounts: [
+                      { name: "akko-mtls-rules", subPath: settings.rules.key, configMap: settings.rules.configMap },
+                  ],
+              }
+            : {}),
+    };
 }

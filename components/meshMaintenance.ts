@@ -77,7 +77,11 @@ interface Identity {
 type Stage = "constructor" | "control-plane" | "namespaces";
 
 const stageOf = (job: JobPlan): Stage =>
-    job.waitsFor.includes("namespaces") ? "namespaces" : job.waitsFor.some((w) => w === "control-plane" || w === "checks") ? "control-plane" : "constructor";
+    job.waitsFor.includes("namespaces")
+        ? "namespaces"
+        : job.waitsFor.some((w) => w === "control-plane" || w === "checks")
+          ? "control-plane"
+          : "constructor";
 
 /** What the waits a Job names resolve to, as far as the stages so far know them. */
 interface Waits {
@@ -132,13 +136,19 @@ export class MeshMaintenance extends pulumi.ComponentResource {
 
         const namespace = new k8s.core.v1.Namespace(
             `${name}-namespace`,
-            namespaceObject({ name: plan.namespace.name, labels: plan.namespace.labels, annotations: plan.namespace.annotations }),
+            namespaceObject({
+                name: plan.namespace.name,
+                labels: plan.namespace.labels,
+                annotations: plan.namespace.annotations,
+            }),
             { parent: this },
         );
         this.namespace = namespace.metadata.name;
         const ns = namespace.metadata.name;
         if (args.networkPolicy) {
-            new k8s.networking.v1.NetworkPolicy(`${name}-network-policy`, networkPolicyObject(args.networkPolicy, ns), { parent: this });
+            new k8s.networking.v1.NetworkPolicy(`${name}-network-policy`, networkPolicyObject(args.networkPolicy, ns), {
+                parent: this,
+            });
         }
         const cluster = path.join(__dirname, "..", "cluster");
         const script = new k8s.core.v1.ConfigMap(
@@ -147,14 +157,18 @@ export class MeshMaintenance extends pulumi.ComponentResource {
                 metadata: { name: "linkerd-mesh-check-script", namespace: ns, labels },
                 data: {
                     "mesh-check.mjs": fs.readFileSync(MESH_CHECK_SCRIPT_PATH, "utf8"),
-                    ...Object.fromEntries(SCRIPT_MODULES.map((file) => [file, fs.readFileSync(path.join(cluster, file), "utf8")])),
+                    ...Object.fromEntries(
+                        SCRIPT_MODULES.map((file) => [file, fs.readFileSync(path.join(cluster, file), "utf8")]),
+                    ),
                 },
             },
             { parent: this },
         );
         const confinement = this.confinement(name, ns, plan);
         const base = { name, namespace: ns, plan, args, scriptConfigMap: script.metadata.name, confinement };
-        const identities = new Map<IdentityKind, Identity>(plan.identities.map((identity) => [identity.kind, this.identity(base, identity)]));
+        const identities = new Map<IdentityKind, Identity>(
+            plan.identities.map((identity) => [identity.kind, this.identity(base, identity)]),
+        );
         this.context = { ...base, identities, made: new Map() };
 
         this.makeJobs("constructor", { controlPlane: [], namespaces: [] });
@@ -168,18 +182,24 @@ export class MeshMaintenance extends pulumi.ComponentResource {
      * CronJob, which wait for it. The namespaces' objects wait for the preflight it returns.
      */
     public afterControlPlane(stage: AfterControlPlane): ControlPlaneStage {
-        if (this.controlPlaneStage) throw new Error(`MeshMaintenance ${this.context.name}: afterControlPlane was already called`);
+        if (this.controlPlaneStage)
+            throw new Error(`MeshMaintenance ${this.context.name}: afterControlPlane was already called`);
         const waits = { controlPlane: stage.controlPlane, namespaces: [] };
         this.makeJobs("control-plane", waits);
         const cron = this.cron(waits);
-        this.controlPlaneStage = { controlPlane: stage.controlPlane, preflight: this.context.made.get("preflight"), ...cron };
+        this.controlPlaneStage = {
+            controlPlane: stage.controlPlane,
+            preflight: this.context.made.get("preflight"),
+            ...cron,
+        };
         return this.controlPlaneStage;
     }
 
     /** The last stage, once the meshed namespaces' objects are declared: the rollout, which waits for them; completes the component. */
     public afterNamespaces(stage: AfterNamespaces): NamespacesStage {
         const before = this.controlPlaneStage;
-        if (!before) throw new Error(`MeshMaintenance ${this.context.name}: afterNamespaces needs afterControlPlane first`);
+        if (!before)
+            throw new Error(`MeshMaintenance ${this.context.name}: afterNamespaces needs afterControlPlane first`);
         if (this.finished) throw new Error(`MeshMaintenance ${this.context.name}: afterNamespaces was already called`);
         this.finished = true;
         this.makeJobs("namespaces", { controlPlane: before.controlPlane, namespaces: stage.namespaces });
@@ -200,7 +220,8 @@ export class MeshMaintenance extends pulumi.ComponentResource {
     /** The plan's one-shot Jobs of a stage, in the plan's order. */
     private makeJobs(stage: Stage, waits: Waits): void {
         const { plan, made } = this.context;
-        for (const job of plan.jobs.filter((j) => stageOf(j) === stage)) made.set(job.resourceName, this.oneShot(job, waits));
+        for (const job of plan.jobs.filter((j) => stageOf(j) === stage))
+            made.set(job.resourceName, this.oneShot(job, waits));
     }
 
     /** The daily rotation CronJob, if the plan has one, at a minute fixed per stack. */
@@ -208,7 +229,8 @@ export class MeshMaintenance extends pulumi.ComponentResource {
         const { name, plan, namespace } = this.context;
         if (!plan.cron) return { cronJob: undefined, schedule: undefined };
         const cron = plan.cron;
-        if (stageOf(cron.job) === "namespaces") throw new Error("maintenance plan: the CronJob waits for the namespaces' objects, made after this stage");
+        if (stageOf(cron.job) === "namespaces")
+            throw new Error("maintenance plan: the CronJob waits for the namespaces' objects, made after this stage");
         const minute = new random.RandomInteger(`${name}-minute`, cron.minuteRange, { parent: this });
         const schedule = minute.result.apply(cron.schedule);
         const cronJob = new k8s.batch.v1.CronJob(
@@ -222,7 +244,10 @@ export class MeshMaintenance extends pulumi.ComponentResource {
                     startingDeadlineSeconds: 3600,
                     successfulJobsHistoryLimit: 3,
                     failedJobsHistoryLimit: 5,
-                    jobTemplate: { metadata: { labels: plan.labels }, spec: jobSpec(this.context, cron.job, this.identityOf(cron.job)) },
+                    jobTemplate: {
+                        metadata: { labels: plan.labels },
+                        spec: jobSpec(this.context, cron.job, this.identityOf(cron.job)),
+                    },
                 },
             },
             { parent: this, dependsOn: this.waitsOf(cron.job, waits) },
@@ -235,7 +260,11 @@ export class MeshMaintenance extends pulumi.ComponentResource {
      * RoleBindings that grant the rights, and the Jobs that use them, wait for the policy and its
      * binding (a Job that ran before them would act unconfined).
      */
-    private confinement(name: string, ns: pulumi.Output<string>, plan: MaintenancePlan): Record<Confinement, pulumi.Resource[]> {
+    private confinement(
+        name: string,
+        ns: pulumi.Output<string>,
+        plan: MaintenancePlan,
+    ): Record<Confinement, pulumi.Resource[]> {
         const { labels } = plan;
         const pair = (resourceName: string, policyName: string, spec: object) => {
             const policy = new k8s.admissionregistration.v1.ValidatingAdmissionPolicy(
@@ -245,27 +274,45 @@ export class MeshMaintenance extends pulumi.ComponentResource {
             );
             const binding = new k8s.admissionregistration.v1.ValidatingAdmissionPolicyBinding(
                 `${name}-${resourceName}`,
-                { metadata: { name: policyName, labels }, spec: { policyName: policy.metadata.name, validationActions: ["Deny"] } },
+                {
+                    metadata: { name: policyName, labels },
+                    spec: { policyName: policy.metadata.name, validationActions: ["Deny"] },
+                },
                 { parent: this },
             );
             return [policy, binding];
         };
         const user = (kind: IdentityKind) => pulumi.interpolate`system:serviceaccount:${ns}:${accountOf(kind)}`;
         // The Jobs' only right to change workloads: the restart annotations, nothing else.
-        const restartOnly = pair("restart-only", RESTART_ONLY_POLICY, restartOnlyPolicy(plan.restartingIdentities.map(user)));
+        const restartOnly = pair(
+            "restart-only",
+            RESTART_ONLY_POLICY,
+            restartOnlyPolicy(plan.restartingIdentities.map(user)),
+        );
         const dryRun = plan.podSecurityDryRunOnly;
         return {
             "restart-only": restartOnly,
             "pod-security-dry-run-only": dryRun
-                ? pair("pod-security-dry-run-only", dryRun.name, dryRunOnlyPolicy({ use: dryRun.use, identity: user("pod-security").apply(requestedBy) }))
+                ? pair(
+                      "pod-security-dry-run-only",
+                      dryRun.name,
+                      dryRunOnlyPolicy({ use: dryRun.use, identity: user("pod-security").apply(requestedBy) }),
+                  )
                 : [],
         };
     }
 
     /** A ServiceAccount in the Jobs' namespace and its Roles, namespace by namespace. */
-    private identity(context: Pick<Context, "name" | "namespace" | "plan" | "confinement">, identity: IdentityPlan): Identity {
+    private identity(
+        context: Pick<Context, "name" | "namespace" | "plan" | "confinement">,
+        identity: IdentityPlan,
+    ): Identity {
         const { name, namespace: ns, plan } = context;
-        const metadata = (namespace: pulumi.Input<string>) => ({ name: identity.account, namespace, labels: plan.labels });
+        const metadata = (namespace: pulumi.Input<string>) => ({
+            name: identity.account,
+            namespace,
+            labels: plan.labels,
+        });
         const account = new k8s.core.v1.ServiceAccount(
             `${name}-${identity.kind}-account`,
             // The token is mounted by hand, into the one container that calls the API.
@@ -279,7 +326,11 @@ export class MeshMaintenance extends pulumi.ComponentResource {
             .filter((grant) => grant.rules.length > 0)
             .map((grant) => {
                 const resourceName = `${name}-${identity.kind}-${grant.suffix}`;
-                const role = new k8s.rbac.v1.Role(resourceName, { metadata: metadata(grant.namespace), rules: grant.rules }, { parent: this });
+                const role = new k8s.rbac.v1.Role(
+                    resourceName,
+                    { metadata: metadata(grant.namespace), rules: grant.rules },
+                    { parent: this },
+                );
                 return new k8s.rbac.v1.RoleBinding(
                     resourceName,
                     {
@@ -296,7 +347,10 @@ export class MeshMaintenance extends pulumi.ComponentResource {
     /** The identity a Job runs as. */
     private identityOf(job: JobPlan): Identity {
         const identity = this.context.identities.get(job.identity);
-        if (!identity) throw new Error(`maintenance plan: Job ${job.resourceName} runs as ${job.identity}, which the plan does not make`);
+        if (!identity)
+            throw new Error(
+                `maintenance plan: Job ${job.resourceName} runs as ${job.identity}, which the plan does not make`,
+            );
         return identity;
     }
 
@@ -306,7 +360,9 @@ export class MeshMaintenance extends pulumi.ComponentResource {
         const identity = this.identityOf(job);
         const own = [...identity.confinedBy, ...identity.ready];
         const controlPlane = job.waitsFor.includes("control-plane") ? waits.controlPlane : [];
-        const checks = job.waitsFor.includes("checks") ? [made.get("preflight"), made.get("pod-security")].filter((j) => j !== undefined) : [];
+        const checks = job.waitsFor.includes("checks")
+            ? [made.get("preflight"), made.get("pod-security")].filter((j) => j !== undefined)
+            : [];
         const namespaces = job.waitsFor.includes("namespaces") ? waits.namespaces : [];
         return [...own, ...controlPlane, ...checks, ...namespaces];
     }
@@ -434,12 +490,21 @@ export function restartOnlyPolicy(accounts: pulumi.Input<string>[]) {
     return {
         failurePolicy: "Fail",
         matchConstraints: {
-            resourceRules: [{ apiGroups: ["apps"], apiVersions: ["v1"], operations: ["UPDATE"], resources: ["deployments", "statefulsets", "daemonsets"] }],
+            resourceRules: [
+                {
+                    apiGroups: ["apps"],
+                    apiVersions: ["v1"],
+                    operations: ["UPDATE"],
+                    resources: ["deployments", "statefulsets", "daemonsets"],
+                },
+            ],
         },
         matchConditions: [
             {
                 name: "maintenance-identities",
-                expression: pulumi.all(accounts).apply((names) => `request.userInfo.username in [${names.map((n) => `'${n}'`).join(", ")}]`),
+                expression: pulumi
+                    .all(accounts)
+                    .apply((names) => `request.userInfo.username in [${names.map((n) => `'${n}'`).join(", ")}]`),
             },
         ],
         validations: [
@@ -447,9 +512,14 @@ export function restartOnlyPolicy(accounts: pulumi.Input<string>[]) {
                 expression: [
                     sameExcept("object", "oldObject", ["metadata", "spec"]),
                     sameExcept("object.metadata", "oldObject.metadata", [...SERVER_SET_METADATA, "annotations"]),
-                    sameExcept(orEmpty("object.metadata.annotations"), orEmpty("oldObject.metadata.annotations"), SERVER_SET_ANNOTATIONS),
+                    sameExcept(
+                        orEmpty("object.metadata.annotations"),
+                        orEmpty("oldObject.metadata.annotations"),
+                        SERVER_SET_ANNOTATIONS,
+                    ),
                 ].join(" && "),
-                message: "the maintenance Jobs may not change a workload's metadata (labels, annotations, owners, finalizers) or status",
+                message:
+                    "the maintenance Jobs may not change a workload's metadata (labels, annotations, owners, finalizers) or status",
             },
             {
                 expression: [

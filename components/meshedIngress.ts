@@ -32,7 +32,10 @@ export interface MeshedIngressArgs {
  * annotations merged in (traefik-helm-chart values.yaml `deployment.podAnnotations`, which k3s'
  * own HelmChart leaves to us). Keys sorted: the same values always give the same text.
  */
-export function traefikValuesContent(plan: IngressPlan, operatorValues: MeshConfig["mtls"]["ingress"]["k3sTraefikValues"] = {}): string {
+export function traefikValuesContent(
+    plan: IngressPlan,
+    operatorValues: MeshConfig["mtls"]["ingress"]["k3sTraefikValues"] = {},
+): string {
     const values = deepmerge(operatorValues, { deployment: { podAnnotations: ingressAnnotations(plan) } });
     return YAML.stringify(values, { sortMapEntries: true });
 }
@@ -80,7 +83,12 @@ export class MeshedIngress extends pulumi.ComponentResource {
     public readonly ready: pulumi.Resource[];
 
     constructor(name: string, args: MeshedIngressArgs, opts?: pulumi.ComponentResourceOptions) {
-        super("akko:mtls:MeshedIngress", name, { controller: args.plan.controller, namespace: args.plan.namespace }, opts);
+        super(
+            "akko:mtls:MeshedIngress",
+            name,
+            { controller: args.plan.controller, namespace: args.plan.namespace },
+            opts,
+        );
         const plan = args.plan;
 
         const admitted = args.existing.metadata.name;
@@ -93,7 +101,11 @@ export class MeshedIngress extends pulumi.ComponentResource {
                         apiVersion: "helm.cattle.io/v1",
                         kind: "HelmChartConfig",
                         metadata: { name: "traefik", namespace: admitted, labels: objectLabels() },
-                        spec: { valuesContent: pulumi.output(args.k3sTraefikValues ?? {}).apply((values) => traefikValuesContent(plan, values)) },
+                        spec: {
+                            valuesContent: pulumi
+                                .output(args.k3sTraefikValues ?? {})
+                                .apply((values) => traefikValuesContent(plan, values)),
+                        },
                     },
                     { parent: this, dependsOn: args.waitFor ?? [] },
                 ),

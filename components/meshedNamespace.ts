@@ -76,7 +76,12 @@ export class MeshedNamespace extends pulumi.ComponentResource {
         const postureChecked = args.postureChecked ?? [];
         this.patch = new k8s.core.v1.NamespacePatch(
             `${name}-annotations`,
-            { metadata: { name: args.existing.metadata.name, annotations: { ...meshAnnotations(inject, args.mode, args.proxy), ...PATCH_FORCE } } },
+            {
+                metadata: {
+                    name: args.existing.metadata.name,
+                    annotations: { ...meshAnnotations(inject, args.mode, args.proxy), ...PATCH_FORCE },
+                },
+            },
             { parent: this, dependsOn: [...(args.waitFor ?? []), ...postureChecked, ...(args.admissionChecked ?? [])] },
         );
         this.ready = [this.patch];
@@ -87,10 +92,14 @@ export class MeshedNamespace extends pulumi.ComponentResource {
             for (const policy of meshedNamespacePolicies({ namespace, ...args.networkPolicy })) {
                 const suffix = policy.name === "linkerd-mesh" ? "" : policy.name.slice("linkerd-mesh".length);
                 this.ready.push(
-                    new k8s.networking.v1.NetworkPolicy(`${name}-mesh${suffix}`, networkPolicyObject(policy, namespace), {
-                        parent: this,
-                        dependsOn: postureChecked,
-                    }),
+                    new k8s.networking.v1.NetworkPolicy(
+                        `${name}-mesh${suffix}`,
+                        networkPolicyObject(policy, namespace),
+                        {
+                            parent: this,
+                            dependsOn: postureChecked,
+                        },
+                    ),
                 );
             }
         }
@@ -98,7 +107,11 @@ export class MeshedNamespace extends pulumi.ComponentResource {
         const objectOpts = { parent: this, dependsOn: args.waitFor ?? [] };
         /** A Linkerd policy object in this namespace; waits for the control plane (CRDs, policy validator). */
         const policyObject = (resourceName: string, object: { kind: LinkerdPolicyKind; name: string; spec: object }) =>
-            new k8s.apiextensions.CustomResource(`${name}-${resourceName}`, linkerdPolicyObject({ ...object, namespace }), objectOpts);
+            new k8s.apiextensions.CustomResource(
+                `${name}-${resourceName}`,
+                linkerdPolicyObject({ ...object, namespace }),
+                objectOpts,
+            );
         const trustDomain = args.trustDomain;
         for (const authorization of args.authorizations ?? []) {
             const server = policyObject(`server-${authorization.name}`, {

@@ -99,7 +99,11 @@ type Anchor = {
 } & (
     | { source?: "own"; anchor: TrustAnchor }
     /** A fleet's anchor certificate comes with this cluster's intermediate, signed by the trust stack (components/fleetMember.ts). */
-    | { source: "fleet"; anchor: Omit<FleetAnchorMaterial, "intermediate">; intermediate: FleetAnchorMaterial["intermediate"] }
+    | {
+          source: "fleet";
+          anchor: Omit<FleetAnchorMaterial, "intermediate">;
+          intermediate: FleetAnchorMaterial["intermediate"];
+      }
 );
 
 /** The anchors of this run: those in the bundle proxies trust, the one that signs the issuer, and the bundle. */
@@ -343,18 +347,28 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 resourceName: `${name}-mesh-${plan.name}-namespace`,
                 namespace: plan.name,
                 // A namespace being drained is no longer in the config: only injected ones are checked.
-                key: index(plan.name) >= 0 ? configKey(["mtls", "namespaces", index(plan.name)]) : configKey(["mtls", "namespaces"]),
+                key:
+                    index(plan.name) >= 0
+                        ? configKey(["mtls", "namespaces", index(plan.name)])
+                        : configKey(["mtls", "namespaces"]),
                 inject: plan.inject,
             }));
             if (mesh.ingress) {
                 reads.push({
                     resourceName: `${name}-ingress-namespace`,
                     namespace: mesh.ingress.namespace,
-                    key: configKey(["mtls", "ingress", mesh.ingress.controller === "k3s-traefik" ? "controller" : "namespace"]),
+                    key: configKey([
+                        "mtls",
+                        "ingress",
+                        mesh.ingress.controller === "k3s-traefik" ? "controller" : "namespace",
+                    ]),
                     inject: mesh.ingress.inject,
                 });
             }
-            this.admission = new NamespaceAdmission(reads, config.linkerd.cni.enabled, { parent: this, provider: this.provider });
+            this.admission = new NamespaceAdmission(reads, config.linkerd.cni.enabled, {
+                parent: this,
+                provider: this.provider,
+            });
         }
     }
 
@@ -383,11 +397,15 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 { parent: this },
             ),
         });
-        const anchors = rotation.anchors.map((planned) => (planned.source === "fleet" ? fleetAnchor(planned, args.fleet) : ownAnchor(planned)));
+        const anchors = rotation.anchors.map((planned) =>
+            planned.source === "fleet" ? fleetAnchor(planned, args.fleet) : ownAnchor(planned),
+        );
         const inBundle = anchors.filter((a) => a.inBundle);
         const signing = anchors.find((a) => a.signsIssuer);
         if (!signing) throw new Error("the rotation plan names no anchor that signs the issuer (lib/rotation.ts)");
-        const bundle = pulumi.all(inBundle.map((a) => a.anchor.certPem)).apply((pems) => pems.map((p) => p.trim()).join("\n"));
+        const bundle = pulumi
+            .all(inBundle.map((a) => a.anchor.certPem))
+            .apply((pems) => pems.map((p) => p.trim()).join("\n"));
 
         const webhookTrust = args.webhookTrust ?? { step: "program", record: "program-ca" };
         const deployed = mesh.deploy
@@ -443,8 +461,16 @@ export class MtlsMesh extends pulumi.ComponentResource {
         const { name, config, plan, inCluster } = context;
         if (plan.warnings.webhookHandover) pulumi.log.warn(plan.warnings.webhookHandover, this);
         const linkerd = config.linkerd;
-        const namespace = linkerdNamespace(`${name}-linkerd-namespace`, { name: CONTROL_PLANE_NAMESPACE, cniEnabled: linkerd.cni.enabled }, inCluster);
-        const gatewayApi = new GatewayApiCrds(`${name}-gateway-api`, { mode: linkerd.gatewayApi, tlsRoutes: plan.egress.installTlsRoutes }, inCluster);
+        const namespace = linkerdNamespace(
+            `${name}-linkerd-namespace`,
+            { name: CONTROL_PLANE_NAMESPACE, cniEnabled: linkerd.cni.enabled },
+            inCluster,
+        );
+        const gatewayApi = new GatewayApiCrds(
+            `${name}-gateway-api`,
+            { mode: linkerd.gatewayApi, tlsRoutes: plan.egress.installTlsRoutes },
+            inCluster,
+        );
         const identity = this.identityBackend(context, { namespace, trust });
         const linkerdWebhooks = identity.webhooks({
             resourceName: `${name}-linkerd-webhooks`,
@@ -481,7 +507,10 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 trustAnchorsPem: trust.bundle,
                 trustDomain: config.identity.trustDomain,
                 // Only when it is not the chart's own default: existing stacks' chart values stay as they were.
-                issuanceLifetime: config.identity.issuer.issuanceLifetime === LINKERD_ISSUANCE_LIFETIME ? undefined : config.identity.issuer.issuanceLifetime,
+                issuanceLifetime:
+                    config.identity.issuer.issuanceLifetime === LINKERD_ISSUANCE_LIFETIME
+                        ? undefined
+                        : config.identity.issuer.issuanceLifetime,
                 webhookTls: linkerdWebhooks.values,
                 highAvailability: linkerd.highAvailability,
                 controllerReplicas: linkerd.controllerReplicas,
@@ -502,10 +531,16 @@ export class MtlsMesh extends pulumi.ComponentResource {
         );
         linkerdWebhooks.trustedBy(controlPlane);
         // Then those that wait for the control plane: the strict preflight (the namespaces wait for it) and the CronJob.
-        const checked = maintenance.afterControlPlane({ controlPlane: [controlPlane, ...linkerdWebhooks.writtenAfterChart] });
+        const checked = maintenance.afterControlPlane({
+            controlPlane: [controlPlane, ...linkerdWebhooks.writtenAfterChart],
+        });
 
-        const multicluster = config.multicluster.enabled ? this.multiclusterOf(context, { namespace, controlPlane }) : undefined;
-        const vizDashboard = plan.viz ? this.viz(context, { controlPlaneNamespace: namespace, controlPlane, identity, inBundle: trust.inBundle }) : undefined;
+        const multicluster = config.multicluster.enabled
+            ? this.multiclusterOf(context, { namespace, controlPlane })
+            : undefined;
+        const vizDashboard = plan.viz
+            ? this.viz(context, { controlPlaneNamespace: namespace, controlPlane, identity, inBundle: trust.inBundle })
+            : undefined;
 
         // Last the rollout, which waits for every namespace's objects and, with links, for the credentials Secrets
         // the links hold (it reads their far ends through them).
@@ -516,7 +551,11 @@ export class MtlsMesh extends pulumi.ComponentResource {
             ],
         });
         if (plan.egress.namespaces.length > 0) {
-            new EgressControl(`${name}-egress`, { plan: plan.egress, waitFor: [controlPlane], cniEnabled: linkerd.cni.enabled }, inCluster);
+            new EgressControl(
+                `${name}-egress`,
+                { plan: plan.egress, waitFor: [controlPlane], cniEnabled: linkerd.cni.enabled },
+                inCluster,
+            );
         }
 
         // Values of a secret `cluster` show as [secret]: the operator fills them in.
@@ -533,7 +572,10 @@ export class MtlsMesh extends pulumi.ComponentResource {
     }
 
     /** linkerd-multicluster, the grants and the links (components/multicluster.ts), once the control plane injects its namespace. */
-    private multiclusterOf(context: DeployContext, parts: { namespace: k8s.core.v1.Namespace; controlPlane: LinkerdControlPlane }): Multicluster {
+    private multiclusterOf(
+        context: DeployContext,
+        parts: { namespace: k8s.core.v1.Namespace; controlPlane: LinkerdControlPlane },
+    ): Multicluster {
         const { config, name, inCluster } = context;
         const mc = config.multicluster;
         return new Multicluster(
@@ -624,7 +666,10 @@ export class MtlsMesh extends pulumi.ComponentResource {
     }
 
     /** What the rollout checks of the linked clusters (cluster/remoteTrust.mjs): each link's far end trusts the anchor the issuer is signed under. */
-    private remoteTrustOf(context: DeployContext, signingAnchorSha256: pulumi.Output<string>): RemoteTrustArgs | undefined {
+    private remoteTrustOf(
+        context: DeployContext,
+        signingAnchorSha256: pulumi.Output<string>,
+    ): RemoteTrustArgs | undefined {
         const { config, linkedMembers } = context;
         if (!config.multicluster.enabled || linkedMembers.length === 0) return undefined;
         return {
@@ -639,7 +684,11 @@ export class MtlsMesh extends pulumi.ComponentResource {
     /** The meshed namespaces and the ingress controller: annotations, NetworkPolicies, authorizations. Returns what the rollout waits for. */
     private meshedNamespaces(
         context: DeployContext,
-        parts: { controlPlane: LinkerdControlPlane; maintenance: MeshMaintenance; preflight: k8s.batch.v1.Job | undefined },
+        parts: {
+            controlPlane: LinkerdControlPlane;
+            maintenance: MeshMaintenance;
+            preflight: k8s.batch.v1.Job | undefined;
+        },
     ): pulumi.Resource[] {
         const { name, config, inCluster } = context;
         const { controlPlane, maintenance, preflight } = parts;
@@ -677,7 +726,10 @@ export class MtlsMesh extends pulumi.ComponentResource {
                       existing: readNamespace(admission, ingress.namespace),
                       // Its proxy is asked for only once Pod Security is known to admit it there.
                       waitFor: [controlPlane, ...podSecurityChecked],
-                      k3sTraefikValues: context.secrets.keep(["mtls", "ingress", "k3sTraefikValues"], config.mtls.ingress.k3sTraefikValues),
+                      k3sTraefikValues: context.secrets.keep(
+                          ["mtls", "ingress", "k3sTraefikValues"],
+                          config.mtls.ingress.k3sTraefikValues,
+                      ),
                   },
                   inCluster,
               )
@@ -686,7 +738,10 @@ export class MtlsMesh extends pulumi.ComponentResource {
     }
 
     /** The identity issuer and webhook certificates, in the configured mode: the one place the mode is decided. */
-    private identityBackend(context: DeployContext, parts: { namespace: k8s.core.v1.Namespace; trust: Trust }): IdentityBackend {
+    private identityBackend(
+        context: DeployContext,
+        parts: { namespace: k8s.core.v1.Namespace; trust: Trust },
+    ): IdentityBackend {
         const { name, config, inCluster } = context;
         const issuer = config.identity.issuer;
         const { inBundle, signing } = parts.trust;
@@ -713,7 +768,8 @@ export class MtlsMesh extends pulumi.ComponentResource {
                       ),
         }));
         const signingIntermediate = intermediates.find((i) => i.label === signing.label)?.intermediate;
-        if (!signingIntermediate) throw new Error(`the signing anchor ${signing.label} is not in the bundle (lib/rotation.ts, lib/fleet.ts)`);
+        if (!signingIntermediate)
+            throw new Error(`the signing anchor ${signing.label} is not in the bundle (lib/rotation.ts, lib/fleet.ts)`);
         const issuerName = `${name}-${PROGRAM_RESOURCES.identityIssuer}`;
         const plan = context.plan.issuer;
         if (plan.mode === "static") {
@@ -791,11 +847,17 @@ export class MtlsMesh extends pulumi.ComponentResource {
     private webhookCertificates(context: DeployContext, request: WebhookRequest): WebhookSet {
         const { webhookTrust, inCluster } = context;
         const { resourceName, namespace, services } = request;
-        const handingOver = webhookTrust.step === "handover" && (request.namespaceName !== VIZ_NAMESPACE || webhookTrust.handover?.viz === true);
+        const handingOver =
+            webhookTrust.step === "handover" &&
+            (request.namespaceName !== VIZ_NAMESPACE || webhookTrust.handover?.viz === true);
         const handover = handingOver
             ? new CertManagerWebhookHandover(
                   `${resourceName}-handover`,
-                  { namespace, services: Object.values(services), kubectlImage: context.config.rotationJob.kubectlImage },
+                  {
+                      namespace,
+                      services: Object.values(services),
+                      kubectlImage: context.config.rotationJob.kubectlImage,
+                  },
                   inCluster,
               )
             : undefined;
@@ -811,7 +873,12 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 namespaceName: request.namespaceName,
                 services,
                 alsoTrust: handingOver
-                    ? Object.fromEntries(Object.keys(services).map((key) => [key, liveCaBundle(`${resourceName}-live-${key}`, key, inCluster)]))
+                    ? Object.fromEntries(
+                          Object.keys(services).map((key) => [
+                              key,
+                              liveCaBundle(`${resourceName}-live-${key}`, key, inCluster),
+                          ]),
+                      )
                     : undefined,
                 secretsAfter: handover ? chart.then((trusting) => [handover.done, ...trusting]) : [],
             },
@@ -829,7 +896,12 @@ export class MtlsMesh extends pulumi.ComponentResource {
     /** linkerd-viz, its webhook certificates, dashboards and rules; returns how to open the dashboard. */
     private viz(
         context: DeployContext,
-        parts: { controlPlaneNamespace: k8s.core.v1.Namespace; controlPlane: LinkerdControlPlane; identity: IdentityBackend; inBundle: Anchor[] },
+        parts: {
+            controlPlaneNamespace: k8s.core.v1.Namespace;
+            controlPlane: LinkerdControlPlane;
+            identity: IdentityBackend;
+            inBundle: Anchor[];
+        },
     ): pulumi.Output<string> {
         const { name, config, secrets, inCluster } = context;
         const viz = config.viz;
@@ -837,17 +909,24 @@ export class MtlsMesh extends pulumi.ComponentResource {
         const external = viz.prometheus.mode === "external";
         const namespace = vizNamespace(
             `${name}-viz-namespace`,
-            { name: VIZ_NAMESPACE, externalPrometheusUrl: external ? viz.prometheus.url : undefined, cniEnabled: config.linkerd.cni.enabled },
+            {
+                name: VIZ_NAMESPACE,
+                externalPrometheusUrl: external ? viz.prometheus.url : undefined,
+                cniEnabled: config.linkerd.cni.enabled,
+            },
             inCluster,
         );
-        const inNamespace = (namespaceName: string) => (namespaceName === VIZ_NAMESPACE ? namespace.metadata.name : pulumi.output(namespaceName));
+        const inNamespace = (namespaceName: string) =>
+            namespaceName === VIZ_NAMESPACE ? namespace.metadata.name : pulumi.output(namespaceName);
 
         const observability = new MtlsObservability(
             `${name}-observability`,
             {
                 meshedNamespaces: config.mtls.namespaces,
                 anchors: parts.inBundle.map(({ anchor }) =>
-                    pulumi.all([anchor.fingerprintSha256, anchor.notAfter]).apply(([fingerprint, notAfter]) => ({ fingerprint, notAfter })),
+                    pulumi
+                        .all([anchor.fingerprintSha256, anchor.notAfter])
+                        .apply(([fingerprint, notAfter]) => ({ fingerprint, notAfter })),
                 ),
                 issuerMinHoursLeft: config.rotationJob.issuerMinHoursLeft,
                 anchorMinDaysLeft: config.rotationJob.anchorMinDaysLeft,
@@ -855,16 +934,24 @@ export class MtlsMesh extends pulumi.ComponentResource {
                     ? { ...obs.grafanaDashboards, namespace: inNamespace(obs.grafanaDashboards.namespace) }
                     : undefined,
                 rules: obs.prometheusOperator
-                    ? { kind: "PrometheusRule", namespace: parts.controlPlaneNamespace.metadata.name, labels: obs.ruleLabels }
+                    ? {
+                          kind: "PrometheusRule",
+                          namespace: parts.controlPlaneNamespace.metadata.name,
+                          labels: obs.ruleLabels,
+                      }
                     : { kind: "ConfigMap", namespace: namespace.metadata.name },
-                runbookUrl: obs.runbookUrl === undefined ? undefined : secrets.keep(["observability", "runbookUrl"], obs.runbookUrl),
+                runbookUrl:
+                    obs.runbookUrl === undefined
+                        ? undefined
+                        : secrets.keep(["observability", "runbookUrl"], obs.runbookUrl),
                 egress: context.plan.egress,
             },
             inCluster,
         );
 
         const alertRouting = context.plan.warnings.alertRouting;
-        if (alertRouting) (alertRouting.level === "info" ? pulumi.log.info : pulumi.log.warn)(alertRouting.message, this);
+        if (alertRouting)
+            (alertRouting.level === "info" ? pulumi.log.info : pulumi.log.warn)(alertRouting.message, this);
         const webhooks = parts.identity.webhooks({
             resourceName: `${name}-viz-webhooks`,
             namespace: namespace.metadata.name,
@@ -894,11 +981,19 @@ export class MtlsMesh extends pulumi.ComponentResource {
                           readers: viz.prometheus.readers,
                           rules: obs.prometheusOperator
                               ? undefined
-                              : { configMap: RULES_CONFIGMAP.name, key: RULES_CONFIGMAP.key, sha256: observability.rulesSha256, ready: observability.rules },
+                              : {
+                                    configMap: RULES_CONFIGMAP.name,
+                                    key: RULES_CONFIGMAP.key,
+                                    sha256: observability.rulesSha256,
+                                    ready: observability.rules,
+                                },
                       },
                 dashboardIngress: ingress.enabled
                     ? {
-                          host: secrets.keep(["viz", "dashboard", "ingress", "host"], configured(ingress.host, "viz.dashboard.ingress.host")),
+                          host: secrets.keep(
+                              ["viz", "dashboard", "ingress", "host"],
+                              configured(ingress.host, "viz.dashboard.ingress.host"),
+                          ),
                           className: ingress.className,
                           authAnnotations: ingress.authAnnotations,
                           tlsSecretName: ingress.tlsSecretName,
@@ -907,7 +1002,11 @@ export class MtlsMesh extends pulumi.ComponentResource {
                 // The dashboard command shows the context: a secret `cluster` keeps the output secret.
                 kubeContext: secrets.keep(["cluster", "context"], config.cluster.context),
                 networkPolicy: policyIn(context.plan, VIZ_NAMESPACE),
-                waitFor: [parts.controlPlane, ...webhooks.ready, ...(obs.prometheusOperator ? [] : [observability.rules])],
+                waitFor: [
+                    parts.controlPlane,
+                    ...webhooks.ready,
+                    ...(obs.prometheusOperator ? [] : [observability.rules]),
+                ],
             },
             inCluster,
         );
@@ -925,30 +1024,48 @@ export class MtlsMesh extends pulumi.ComponentResource {
 /** A fleet's anchor (lib/fleet.ts, `source: "fleet"`), from the material its trust stack exported. */
 function fleetAnchor(planned: PlannedAnchor, fleet: MtlsMeshArgs["fleet"]): Anchor {
     const material = fleet?.get(planned.generation);
-    if (!material) throw new Error(`the fleet's anchor of generation ${planned.generation} was not read from the trust stack`);
-    return { ...planned, source: "fleet", label: `fleet-g${planned.generation}`, anchor: material, intermediate: material.intermediate };
+    if (!material)
+        throw new Error(`the fleet's anchor of generation ${planned.generation} was not read from the trust stack`);
+    return {
+        ...planned,
+        source: "fleet",
+        label: `fleet-g${planned.generation}`,
+        anchor: material,
+        intermediate: material.intermediate,
+    };
 }
 
 /** Whether a chart value key names a webhook whose live object the registry knows. */
-const isWebhookKey = (key: string): key is keyof typeof WEBHOOK_OBJECTS => Object.prototype.hasOwnProperty.call(WEBHOOK_OBJECTS, key);
+const isWebhookKey = (key: string): key is keyof typeof WEBHOOK_OBJECTS =>
+    Object.prototype.hasOwnProperty.call(WEBHOOK_OBJECTS, key);
 
 /**
  * The CA bundle the API server holds for a webhook now, PEM ("" when none): read from the live
  * webhook configuration or APIService (a read, also in a preview).
  */
-function liveCaBundle(resourceName: string, valueKey: string, opts: pulumi.CustomResourceOptions): pulumi.Output<string> {
+function liveCaBundle(
+    resourceName: string,
+    valueKey: string,
+    opts: pulumi.CustomResourceOptions,
+): pulumi.Output<string> {
     if (!isWebhookKey(valueKey)) throw new Error(`no webhook object known for chart value ${valueKey}`);
     const object = WEBHOOK_OBJECTS[valueKey];
     const base64 =
         object.kind === "APIService"
-            ? k8s.apiregistration.v1.APIService.get(resourceName, object.name, opts).spec.apply((spec) => spec?.caBundle)
+            ? k8s.apiregistration.v1.APIService.get(resourceName, object.name, opts).spec.apply(
+                  (spec) => spec?.caBundle,
+              )
             : object.kind === "MutatingWebhookConfiguration"
-              ? k8s.admissionregistration.v1.MutatingWebhookConfiguration.get(resourceName, object.name, opts).webhooks.apply(
-                    (w) => w?.[0]?.clientConfig?.caBundle,
-                )
-              : k8s.admissionregistration.v1.ValidatingWebhookConfiguration.get(resourceName, object.name, opts).webhooks.apply(
-                    (w) => w?.[0]?.clientConfig?.caBundle,
-                );
+              ? k8s.admissionregistration.v1.MutatingWebhookConfiguration.get(
+                    resourceName,
+                    object.name,
+                    opts,
+                ).webhooks.apply((w) => w?.[0]?.clientConfig?.caBundle)
+              : k8s.admissionregistration.v1.ValidatingWebhookConfiguration.get(
+                    resourceName,
+                    object.name,
+                    opts,
+                ).webhooks.apply((w) => w?.[0]?.clientConfig?.caBundle);
     return base64.apply((value) => (value ? Buffer.from(value, "base64").toString("utf8") : ""));
 }
 

@@ -68,7 +68,12 @@ export class MtlsObservability extends pulumi.ComponentResource {
                 anchorMinDaysLeft: args.anchorMinDaysLeft,
                 runbookUrl,
             }),
-            ...egressRuleGroups(egress.enforced, runbookUrl ? { runbook_url: runbookUrl } : { runbook: "docs/admin/egress.md in the akko-mtls repository" }),
+            ...egressRuleGroups(
+                egress.enforced,
+                runbookUrl
+                    ? { runbook_url: runbookUrl }
+                    : { runbook: "docs/admin/egress.md in the akko-mtls repository" },
+            ),
         ]);
         this.rulesYaml = groups.apply((g) => YAML.stringify({ groups: g }, { lineWidth: 0 }));
         this.rulesSha256 = this.rulesYaml.apply((text) => crypto.createHash("sha256").update(text).digest("hex"));
@@ -79,7 +84,11 @@ export class MtlsObservability extends pulumi.ComponentResource {
                 {
                     apiVersion: "monitoring.coreos.com/v1",
                     kind: "PrometheusRule",
-                    metadata: { name: "akko-mtls", namespace: args.rules.namespace, labels: { ...labels, ...args.rules.labels } },
+                    metadata: {
+                        name: "akko-mtls",
+                        namespace: args.rules.namespace,
+                        labels: { ...labels, ...args.rules.labels },
+                    },
                     spec: { groups },
                 },
                 { parent: this },
@@ -99,8 +108,13 @@ export class MtlsObservability extends pulumi.ComponentResource {
         if (grafana) {
             const dashboards: [string, pulumi.Input<object>][] = [
                 ["akko-mtls-coverage", coverageDashboard()],
-                ["akko-mtls-certificates", pulumi.all([args.anchors]).apply(([anchors]) => certificatesDashboard(anchors))],
-                ...(egress.audited.length + egress.enforced.length > 0 ? [["akko-mtls-egress", egressDashboard()] as [string, object]] : []),
+                [
+                    "akko-mtls-certificates",
+                    pulumi.all([args.anchors]).apply(([anchors]) => certificatesDashboard(anchors)),
+                ],
+                ...(egress.audited.length + egress.enforced.length > 0
+                    ? [["akko-mtls-egress", egressDashboard()] as [string, object]]
+                    : []),
             ];
             for (const [dashboardName, model] of dashboards) {
                 new k8s.core.v1.ConfigMap(
@@ -113,7 +127,9 @@ export class MtlsObservability extends pulumi.ComponentResource {
                             // kube-prometheus-stack's sidecar: folderAnnotation grafana_folder.
                             annotations: { grafana_folder: grafana.folder },
                         },
-                        data: { [`${dashboardName}.json`]: pulumi.output(model).apply((m) => JSON.stringify(m, null, 2)) },
+                        data: {
+                            [`${dashboardName}.json`]: pulumi.output(model).apply((m) => JSON.stringify(m, null, 2)),
+                        },
                     },
                     { parent: this },
                 );

@@ -101,7 +101,11 @@ export class Multicluster extends pulumi.ComponentResource {
     constructor(name: string, args: MulticlusterArgs, opts?: pulumi.ComponentResourceOptions) {
         super("akko:mtls:Multicluster", name, {}, opts);
         const inside: pulumi.CustomResourceOptions = { parent: this };
-        const namespace = multiclusterNamespace(`${name}-namespace`, { name: NAMESPACE, cniEnabled: args.cniEnabled }, inside);
+        const namespace = multiclusterNamespace(
+            `${name}-namespace`,
+            { name: NAMESPACE, cniEnabled: args.cniEnabled },
+            inside,
+        );
         const remoteAccess = args.remoteAccess ?? [];
         const links = args.links ?? [];
 
@@ -137,7 +141,9 @@ export class Multicluster extends pulumi.ComponentResource {
             );
         }
 
-        const granted = remoteAccess.map((source) => this.remoteAccess(name, source, namespace, args.controlPlaneNamespace));
+        const granted = remoteAccess.map((source) =>
+            this.remoteAccess(name, source, namespace, args.controlPlaneNamespace),
+        );
         if (granted.length > 0) {
             const caPem = pulumi.unsecret(granted[0].caPem);
             this.exported = caPem.apply((apiServerCaPem) =>
@@ -151,7 +157,9 @@ export class Multicluster extends pulumi.ComponentResource {
                 }),
             );
             this.remoteAccessTokens = pulumi.secret(
-                pulumi.all(granted.map((g) => g.token)).apply((tokens) => Object.fromEntries(remoteAccess.map((source, i) => [source, tokens[i]]))),
+                pulumi
+                    .all(granted.map((g) => g.token))
+                    .apply((tokens) => Object.fromEntries(remoteAccess.map((source, i) => [source, tokens[i]]))),
             );
         }
         this.namespace = namespace.metadata.name;
@@ -166,16 +174,31 @@ export class Multicluster extends pulumi.ComponentResource {
     }
 
     /** The two kubeconfig Secrets of a link (link-gen `getCreds`), the kubeconfig a Pulumi secret throughout. */
-    private credentials(name: string, args: MulticlusterArgs, link: LinkedMember, namespace: k8s.core.v1.Namespace): k8s.core.v1.Secret[] {
+    private credentials(
+        name: string,
+        args: MulticlusterArgs,
+        link: LinkedMember,
+        namespace: k8s.core.v1.Namespace,
+    ): k8s.core.v1.Secret[] {
         const secretName = credentialsSecretName(link.target);
         const config = pulumi.secret(
             link.token.apply((token) =>
-                kubeconfig({ target: link.target, source: args.self, server: link.remote.apiServerAddress, caPem: link.remote.apiServerCaPem, token }),
+                kubeconfig({
+                    target: link.target,
+                    source: args.self,
+                    server: link.remote.apiServerAddress,
+                    caPem: link.remote.apiServerCaPem,
+                    token,
+                }),
             ),
         );
         const forController = new k8s.core.v1.Secret(
             `${name}-credentials-${link.target}`,
-            { metadata: { name: secretName, namespace: namespace.metadata.name, labels }, type: REMOTE_KUBECONFIG_TYPE, stringData: { kubeconfig: config } },
+            {
+                metadata: { name: secretName, namespace: namespace.metadata.name, labels },
+                type: REMOTE_KUBECONFIG_TYPE,
+                stringData: { kubeconfig: config },
+            },
             { parent: this },
         );
         // The destination controller's copy, for remote discovery (flat mode): it skips a Secret without the
@@ -187,7 +210,10 @@ export class Multicluster extends pulumi.ComponentResource {
                     name: secretName,
                     namespace: args.controlPlaneNamespace,
                     labels: { ...labels, [CLUSTER_NAME_LABEL]: link.target },
-                    annotations: { [TRUST_DOMAIN_ANNOTATION]: link.remote.trustDomain, [CLUSTER_DOMAIN_ANNOTATION]: link.remote.clusterDomain },
+                    annotations: {
+                        [TRUST_DOMAIN_ANNOTATION]: link.remote.trustDomain,
+                        [CLUSTER_DOMAIN_ANNOTATION]: link.remote.clusterDomain,
+                    },
                 },
                 type: REMOTE_KUBECONFIG_TYPE,
                 stringData: { kubeconfig: config },
@@ -222,12 +248,19 @@ export class Multicluster extends pulumi.ComponentResource {
         );
         new k8s.rbac.v1.ClusterRoleBinding(
             `${name}-remote-access-${source}`,
-            { metadata: { name: saName, labels }, roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: saName }, subjects },
+            {
+                metadata: { name: saName, labels },
+                roleRef: { apiGroup: "rbac.authorization.k8s.io", kind: "ClusterRole", name: saName },
+                subjects,
+            },
             { parent: this, dependsOn: [role, account] },
         );
         const trustRoots = new k8s.rbac.v1.Role(
             `${name}-remote-trust-roots-${source}`,
-            { metadata: { name: `${saName}-trust-roots`, namespace: controlPlaneNamespace, labels }, rules: [...TRUST_ROOTS_READ_RULES] },
+            {
+                metadata: { name: `${saName}-trust-roots`, namespace: controlPlaneNamespace, labels },
+                rules: [...TRUST_ROOTS_READ_RULES],
+            },
             inside,
         );
         new k8s.rbac.v1.RoleBinding(
@@ -255,7 +288,8 @@ export class Multicluster extends pulumi.ComponentResource {
             },
             { parent: this, dependsOn: [account] },
         );
-        const field = (key: string) => pulumi.secret(tokenSecret.data.apply((data) => Buffer.from(data?.[key] ?? "", "base64").toString("utf8")));
+        const field = (key: string) =>
+            pulumi.secret(tokenSecret.data.apply((data) => Buffer.from(data?.[key] ?? "", "base64").toString("utf8")));
         return { token: field("token"), caPem: field("ca.crt") };
     }
 }
@@ -273,7 +307,9 @@ export async function readLinkedMembers(
     const references = new Map<string, pulumi.StackReference>();
     const remotes: Record<string, unknown> = {};
     for (const target of links.filter((t) => t !== self)) {
-        const reference = new pulumi.StackReference(`multicluster-link-${target}`, { name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${target}` });
+        const reference = new pulumi.StackReference(`multicluster-link-${target}`, {
+            name: `${pulumi.getOrganization()}/${pulumi.getProject()}/${target}`,
+        });
         references.set(target, reference);
         remotes[target] = await reference.getOutputDetails("multicluster").then(
             (details) => details.value,
@@ -289,7 +325,10 @@ export async function readLinkedMembers(
                     .requireOutput("multiclusterRemoteAccessTokens")
                     .apply((tokens: Record<string, string>) => {
                         const token = tokens?.[self];
-                        if (!token) throw new pulumi.RunError(`stack ${target} holds no remote-access token for ${self}: deploy ${target} again`);
+                        if (!token)
+                            throw new pulumi.RunError(
+                                `stack ${target} holds no remote-access token for ${self}: deploy ${target} again`,
+                            );
                         return token;
                     }),
             ),
@@ -301,19 +340,29 @@ export async function readLinkedMembers(
  * first a link outside this stack's fleet (`fleet`: undefined when it is no member), before any
  * member is read.
  */
-export async function linkedMembers(settings: MeshConfig["multicluster"], secrets: ConfigSecrets, fleet: FleetMembership | undefined): Promise<LinkedMember[]> {
+export async function linkedMembers(
+    settings: MeshConfig["multicluster"],
+    secrets: ConfigSecrets,
+    fleet: FleetMembership | undefined,
+): Promise<LinkedMember[]> {
     if (!settings.enabled || settings.links.length === 0) return [];
     const self = pulumi.getStack();
     const refuse = (problems: LinkProblem[]) => {
         if (problems.length === 0) return;
         throw new ConfigError(
-            problems.map((p) => ({ key: configKey(["multicluster", "links", p.index]), value: settings.links[p.index], message: p.message })),
+            problems.map((p) => ({
+                key: configKey(["multicluster", "links", p.index]),
+                value: settings.links[p.index],
+                message: p.message,
+            })),
             secrets,
         );
     };
     refuse(fleetLinkProblems({ links: settings.links, fleet }));
     const read = await readLinkedMembers(self, settings.links);
-    const remotes = Object.fromEntries(Object.entries(read.remotes).map(([target, value]) => [target, parseMulticlusterExport(target, value)]));
+    const remotes = Object.fromEntries(
+        Object.entries(read.remotes).map(([target, value]) => [target, parseMulticlusterExport(target, value)]),
+    );
     refuse(linkProblems({ self, links: settings.links, remotes }));
     return settings.links.map((target) => ({ target, remote: remotes[target]!, token: read.token(target) }));
 }

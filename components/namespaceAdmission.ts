@@ -32,19 +32,21 @@ export class NamespaceAdmission {
     constructor(reads: readonly NamespaceRead[], cniEnabled: boolean, opts: pulumi.CustomResourceOptions) {
         const namespaces = new Map<string, k8s.core.v1.Namespace>();
         for (const read of reads) {
-            if (!namespaces.has(read.namespace)) namespaces.set(read.namespace, k8s.core.v1.Namespace.get(read.resourceName, read.namespace, opts));
+            if (!namespaces.has(read.namespace))
+                namespaces.set(read.namespace, k8s.core.v1.Namespace.get(read.resourceName, read.namespace, opts));
         }
         this.namespaces = namespaces;
         const injected = new Map<string, AdmissionTarget>();
-        for (const { namespace, key, inject } of reads) if (inject && !injected.has(namespace)) injected.set(namespace, { namespace, key, inject });
+        for (const { namespace, key, inject } of reads)
+            if (inject && !injected.has(namespace)) injected.set(namespace, { namespace, key, inject });
         this.injected = [...injected.values()];
-        this.admitted = Promise.all([...namespaces.entries()].map(async ([name, live]) => [name, await settled(live.metadata.labels)] as const)).then(
-            (labels) => {
-                const byName = new Map(labels);
-                const refusals = admissionRefusals(reads, (name) => byName.get(name) ?? undefined, cniEnabled);
-                if (refusals.length > 0) throw new PodSecurityRefusal(refusals);
-            },
-        );
+        this.admitted = Promise.all(
+            [...namespaces.entries()].map(async ([name, live]) => [name, await settled(live.metadata.labels)] as const),
+        ).then((labels) => {
+            const byName = new Map(labels);
+            const refusals = admissionRefusals(reads, (name) => byName.get(name) ?? undefined, cniEnabled);
+            if (refusals.length > 0) throw new PodSecurityRefusal(refusals);
+        });
     }
 }
 

@@ -17,7 +17,11 @@ const podSecurity = (cniEnabled: boolean) => (cniEnabled ? "restricted" : "privi
  * Created by the mesh before the control plane, because cert-manager objects (issuer
  * Certificate, webhook Certificates) live in it and the control-plane chart waits for them.
  */
-export function linkerdNamespace(resourceName: string, args: { name: string; cniEnabled: boolean }, opts: pulumi.CustomResourceOptions): k8s.core.v1.Namespace {
+export function linkerdNamespace(
+    resourceName: string,
+    args: { name: string; cniEnabled: boolean },
+    opts: pulumi.CustomResourceOptions,
+): k8s.core.v1.Namespace {
     const metadata = namespaceObject({
         name: args.name,
         annotations: { [LINKERD_ANNOTATIONS.inject]: "disabled" },
@@ -46,7 +50,9 @@ export function vizNamespace(
     const metadata = namespaceObject({
         name: args.name,
         labels: { "linkerd.io/extension": "viz", "pod-security.kubernetes.io/enforce": podSecurity(args.cniEnabled) },
-        annotations: args.externalPrometheusUrl ? { "viz.linkerd.io/external-prometheus": args.externalPrometheusUrl } : {},
+        annotations: args.externalPrometheusUrl
+            ? { "viz.linkerd.io/external-prometheus": args.externalPrometheusUrl }
+            : {},
     });
     return new k8s.core.v1.Namespace(resourceName, metadata, opts);
 }
@@ -64,7 +70,10 @@ export function multiclusterNamespace(
 ): k8s.core.v1.Namespace {
     const metadata = namespaceObject({
         name: args.name,
-        labels: { "linkerd.io/extension": "multicluster", "pod-security.kubernetes.io/enforce": podSecurity(args.cniEnabled) },
+        labels: {
+            "linkerd.io/extension": "multicluster",
+            "pod-security.kubernetes.io/enforce": podSecurity(args.cniEnabled),
+        },
     });
     return new k8s.core.v1.Namespace(resourceName, metadata, opts);
 }

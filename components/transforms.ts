@@ -13,7 +13,9 @@ const CRD_TYPE = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition";
  * deletes every object of its kind cluster-wide (every Linkerd policy, every Certificate).
  */
 export const retainCustomResourceDefinitions: pulumi.ResourceTransform = (args) =>
-    args.type === CRD_TYPE ? { props: args.props, opts: pulumi.mergeOptions(args.opts, { retainOnDelete: true }) } : undefined;
+    args.type === CRD_TYPE
+        ? { props: args.props, opts: pulumi.mergeOptions(args.opts, { retainOnDelete: true }) }
+        : undefined;
 
 /**
  * For objects this program owns and keeps on delete (Linkerd's CRDs; the cert-manager it
@@ -39,7 +41,10 @@ export const retainAndReadopt: pulumi.ResourceTransform = (args) => {
     if (!args.custom || !args.type.startsWith("kubernetes:")) return undefined;
     const metadata = (args.props.metadata ?? {}) as { annotations?: Record<string, string> };
     return {
-        props: { ...args.props, metadata: { ...metadata, annotations: { ...(metadata.annotations ?? {}), ...PATCH_FORCE } } },
+        props: {
+            ...args.props,
+            metadata: { ...metadata, annotations: { ...(metadata.annotations ?? {}), ...PATCH_FORCE } },
+        },
         opts: pulumi.mergeOptions(args.opts, { retainOnDelete: true }),
     };
 };
@@ -64,7 +69,13 @@ export const awaitCaBundle: pulumi.ResourceTransform = (args) => {
     if (!path) return undefined;
     const metadata = (args.props.metadata ?? {}) as { annotations?: Record<string, string> };
     return {
-        props: { ...args.props, metadata: { ...metadata, annotations: { ...(metadata.annotations ?? {}), "pulumi.com/waitFor": `jsonpath=${path}` } } },
+        props: {
+            ...args.props,
+            metadata: {
+                ...metadata,
+                annotations: { ...(metadata.annotations ?? {}), "pulumi.com/waitFor": `jsonpath=${path}` },
+            },
+        },
         opts: args.opts,
     };
 };

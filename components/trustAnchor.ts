@@ -47,7 +47,11 @@ export class TrustAnchor extends pulumi.ComponentResource {
         super("akko:mtls:TrustAnchor", name, {}, opts);
 
         const keep: pulumi.CustomResourceOptions = { parent: this, protect: !args.allowDeletion };
-        const key = new tls.PrivateKey(`${name}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { ...keep, ignoreChanges: ["algorithm", "ecdsaCurve"] });
+        const key = new tls.PrivateKey(
+            `${name}-key`,
+            { algorithm: "ECDSA", ecdsaCurve: "P256" },
+            { ...keep, ignoreChanges: ["algorithm", "ecdsaCurve"] },
+        );
         const cert = new tls.SelfSignedCert(
             `${name}-cert`,
             {
@@ -61,7 +65,13 @@ export class TrustAnchor extends pulumi.ComponentResource {
             },
             {
                 ...keep,
-                ignoreChanges: ["subject", "validityPeriodHours", "earlyRenewalHours", "allowedUses", "isCaCertificate"],
+                ignoreChanges: [
+                    "subject",
+                    "validityPeriodHours",
+                    "earlyRenewalHours",
+                    "allowedUses",
+                    "isCaCertificate",
+                ],
             },
         );
 

@@ -67,7 +67,9 @@ export interface WebhookCertificatesArgs {
 
 /** Concatenated PEM certificates, each once (by its text), in order. */
 export function pemBundle(...pems: string[]): string {
-    const blocks = pems.flatMap((pem) => pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []);
+    const blocks = pems.flatMap(
+        (pem) => pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? [],
+    );
     return [...new Set(blocks.map((b) => b.replace(/\r/g, "").trim()))].join("\n");
 }
 
@@ -102,7 +104,11 @@ export class WebhookCertificates extends pulumi.ComponentResource {
     constructor(name: string, args: WebhookCertificatesArgs, opts?: pulumi.ComponentResourceOptions) {
         super("akko:mtls:WebhookCertificates", name, {}, opts);
 
-        const caKey = new tls.PrivateKey(`${name}-ca-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
+        const caKey = new tls.PrivateKey(
+            `${name}-ca-key`,
+            { algorithm: "ECDSA", ecdsaCurve: "P256" },
+            { parent: this },
+        );
         const ca = new tls.SelfSignedCert(
             `${name}-ca`,
             {
@@ -122,7 +128,11 @@ export class WebhookCertificates extends pulumi.ComponentResource {
         this.ready = [];
         for (const [valueKey, service] of Object.entries(args.services)) {
             const host = `${service}.${args.namespaceName}.svc`;
-            const key = new tls.PrivateKey(`${name}-${service}-key`, { algorithm: "ECDSA", ecdsaCurve: "P256" }, { parent: this });
+            const key = new tls.PrivateKey(
+                `${name}-${service}-key`,
+                { algorithm: "ECDSA", ecdsaCurve: "P256" },
+                { parent: this },
+            );
             const request = new tls.CertRequest(
                 `${name}-${service}-csr`,
                 { privateKeyPem: key.privateKeyPem, subject: { commonName: host }, dnsNames: [host] },
@@ -162,7 +172,10 @@ export class WebhookCertificates extends pulumi.ComponentResource {
             const also = args.alsoTrust?.[valueKey];
             this.values[valueKey] = {
                 externalSecret: true,
-                caBundle: also === undefined ? ca.certPem : pulumi.all([ca.certPem, also]).apply(([own, other]) => pemBundle(own, other)),
+                caBundle:
+                    also === undefined
+                        ? ca.certPem
+                        : pulumi.all([ca.certPem, also]).apply(([own, other]) => pemBundle(own, other)),
             };
         }
 
@@ -206,8 +219,18 @@ export class CertManagerWebhookHandover extends pulumi.ComponentResource {
             {
                 metadata,
                 rules: [
-                    { apiGroups: ["cert-manager.io"], resources: ["certificates"], resourceNames: certificates, verbs: ["delete"] },
-                    { apiGroups: ["cert-manager.io"], resources: ["issuers"], resourceNames: issuers, verbs: ["delete"] },
+                    {
+                        apiGroups: ["cert-manager.io"],
+                        resources: ["certificates"],
+                        resourceNames: certificates,
+                        verbs: ["delete"],
+                    },
+                    {
+                        apiGroups: ["cert-manager.io"],
+                        resources: ["issuers"],
+                        resourceNames: issuers,
+                        verbs: ["delete"],
+                    },
                     { apiGroups: [""], resources: ["secrets"], resourceNames: [layout.caName], verbs: ["delete"] },
                 ],
             },
@@ -222,7 +245,8 @@ export class CertManagerWebhookHandover extends pulumi.ComponentResource {
             },
             { parent: this },
         );
-        const remove = (resource: string, names: string[]) => `kubectl delete ${resource} -n "$NAMESPACE" --ignore-not-found --wait=false ${names.join(" ")}`;
+        const remove = (resource: string, names: string[]) =>
+            `kubectl delete ${resource} -n "$NAMESPACE" --ignore-not-found --wait=false ${names.join(" ")}`;
         this.done = new k8s.batch.v1.Job(
             `${name}-job`,
             {
@@ -235,7 +259,12 @@ export class CertManagerWebhookHandover extends pulumi.ComponentResource {
                         spec: {
                             serviceAccountName: account.metadata.name,
                             restartPolicy: "Never",
-                            securityContext: { runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, seccompProfile: { type: "RuntimeDefault" } },
+                            securityContext: {
+                                runAsNonRoot: true,
+                                runAsUser: 65534,
+                                runAsGroup: 65534,
+                                seccompProfile: { type: "RuntimeDefault" },
+                            },
                             containers: [
                                 {
                                     name: "handover",
@@ -251,11 +280,21 @@ export class CertManagerWebhookHandover extends pulumi.ComponentResource {
                                         ].join("\n"),
                                     ],
                                     env: [
-                                        { name: "NAMESPACE", valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } } },
+                                        {
+                                            name: "NAMESPACE",
+                                            valueFrom: { fieldRef: { fieldPath: "metadata.namespace" } },
+                                        },
                                         { name: "HOME", value: "/tmp" },
                                     ],
-                                    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
-                                    resources: { requests: { cpu: "10m", memory: "32Mi" }, limits: { cpu: "200m", memory: "128Mi" } },
+                                    securityContext: {
+                                        allowPrivilegeEscalation: false,
+                                        readOnlyRootFilesystem: true,
+                                        capabilities: { drop: ["ALL"] },
+                                    },
+                                    resources: {
+                                        requests: { cpu: "10m", memory: "32Mi" },
+                                        limits: { cpu: "200m", memory: "128Mi" },
+                                    },
                                     volumeMounts: [{ name: "tmp", mountPath: "/tmp" }],
                                 },
                             ],

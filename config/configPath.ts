@@ -163,7 +163,10 @@ function setIn(container: unknown, prefix: PathSegment[], path: PathSegment[], v
     const isContainer = Array.isArray(node) || (node !== null && typeof node === "object");
     if (!isContainer) {
         if (node === undefined || node === null || prefix.length === 1) node = typeof head === "number" ? [] : {};
-        else throw new Error(`${formatPropertyPath(prefix)}: expected ${typeof head === "number" ? "an array" : "a map"}`);
+        else
+            throw new Error(
+                `${formatPropertyPath(prefix)}: expected ${typeof head === "number" ? "an array" : "a map"}`,
+            );
     }
     const at = [...prefix, head];
     if (Array.isArray(node)) {
@@ -209,7 +212,9 @@ export function parseConfigKey(key: string, project: string): ConfigKey {
     } else {
         const [ns, module, member, ...more] = first.split(":");
         if (colons !== 2 || module !== "config" || more.length > 0) {
-            throw new Error(`could not parse ${key} as a configuration key (configuration keys should be of the form \`<namespace>:<name>\`)`);
+            throw new Error(
+                `could not parse ${key} as a configuration key (configuration keys should be of the form \`<namespace>:<name>\`)`,
+            );
         }
         namespace = ns;
         name = member;

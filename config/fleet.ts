@@ -4,7 +4,15 @@
  * resource is registered, naming the key, as the cluster config does (config/index.ts).
  */
 import deepmerge from "deepmerge";
-import { ConfigError, configKey, ConfigProblem, OMIT, readConfigNamespace, secretConfigKeys, unsafeKeyProblems } from "./index";
+import {
+    ConfigError,
+    configKey,
+    ConfigProblem,
+    OMIT,
+    readConfigNamespace,
+    secretConfigKeys,
+    unsafeKeyProblems,
+} from "./index";
 import { MERGE_OPTIONS } from "./merge";
 import { DEFAULTS } from "./presets";
 import { validateFleetClusters, validateFleetIntermediates } from "./rules/fleet";
@@ -19,7 +27,9 @@ export type TrustConfig = Readonly<TrustStackShape>;
 /** What a trust stack gets without a value of its own: the cluster stacks' identity defaults (one anchor policy for all). */
 function trustDefaults(): Record<string, unknown> {
     const { trustDomain, trustAnchor, intermediate, issuer } = DEFAULTS.identity ?? {};
-    return { identity: { trustDomain, trustAnchor, intermediate, issuer: { issuanceLifetime: issuer?.issuanceLifetime } } };
+    return {
+        identity: { trustDomain, trustAnchor, intermediate, issuer: { issuanceLifetime: issuer?.issuanceLifetime } },
+    };
 }
 
 /** Whether the stack's values say it is a trust stack (read before either config is validated). */
@@ -28,7 +38,11 @@ export function isTrustStack(stackValues: Record<string, unknown>): boolean {
 }
 
 /** Merges the defaults under the stack's values and validates; `trustStack` is the stack's own name. Pure. */
-export function resolveTrustConfig(stackValues: Record<string, unknown>, trustStack: string, secretKeys: readonly string[] = []): TrustConfig {
+export function resolveTrustConfig(
+    stackValues: Record<string, unknown>,
+    trustStack: string,
+    secretKeys: readonly string[] = [],
+): TrustConfig {
     const secrets = ConfigSecrets.from(stackValues, secretKeys);
     const unsafe = unsafeKeyProblems(stackValues);
     if (unsafe.length > 0) throw new ConfigError(unsafe, secrets);
@@ -36,7 +50,8 @@ export function resolveTrustConfig(stackValues: Record<string, unknown>, trustSt
     const secret = secretKeys.map((key): ConfigProblem => ({
         key: configKey([key]),
         value: OMIT,
-        message: "a trust stack holds no secret config (its keys name stacks and resources, which Pulumi keeps in the open): set it without --secret",
+        message:
+            "a trust stack holds no secret config (its keys name stacks and resources, which Pulumi keeps in the open): set it without --secret",
     }));
     if (secret.length > 0) throw new ConfigError(secret, secrets);
     const merged = deepmerge(trustDefaults(), stackValues, MERGE_OPTIONS) as Record<string, unknown>;
@@ -55,7 +70,11 @@ export function resolveTrustConfig(stackValues: Record<string, unknown>, trustSt
                     });
                 }
             } else {
-                problems.push({ key: configKey(at(issue)), value: valueAtPath(merged, at(issue)), message: issue.message });
+                problems.push({
+                    key: configKey(at(issue)),
+                    value: valueAtPath(merged, at(issue)),
+                    message: issue.message,
+                });
             }
         }
         throw new ConfigError(problems, secrets);
@@ -67,7 +86,11 @@ export function resolveTrustConfig(stackValues: Record<string, unknown>, trustSt
     validatePhaseFloor(parsed.data, ctx);
     if (issues.length > 0) {
         throw new ConfigError(
-            issues.map((issue) => ({ key: configKey(issue.path), value: valueAtPath(parsed.data, issue.path), message: issue.message })),
+            issues.map((issue) => ({
+                key: configKey(issue.path),
+                value: valueAtPath(parsed.data, issue.path),
+                message: issue.message,
+            })),
             secrets,
         );
     }

@@ -27,10 +27,17 @@ function unwrap(schema: z.core.$ZodType): z.core.$ZodType {
  */
 function leavesOf(schema: z.core.$ZodType, path: (string | number)[] = []): Leaf[] {
     const inner = unwrap(schema);
-    if (inner instanceof z.ZodObject) return Object.entries(inner.shape).flatMap(([key, child]) => leavesOf(child as z.core.$ZodType, [...path, key]));
-    const element = inner instanceof z.ZodArray ? inner.element : inner instanceof z.ZodRecord ? inner.valueType : undefined;
+    if (inner instanceof z.ZodObject)
+        return Object.entries(inner.shape).flatMap(([key, child]) =>
+            leavesOf(child as z.core.$ZodType, [...path, key]),
+        );
+    const element =
+        inner instanceof z.ZodArray ? inner.element : inner instanceof z.ZodRecord ? inner.valueType : undefined;
     const within = element && unwrap(element) instanceof z.ZodObject ? itemAt(path) : undefined;
-    return [{ path, schema: inner }, ...(within !== undefined ? leavesOf(element as z.core.$ZodType, [...path, within]) : [])];
+    return [
+        { path, schema: inner },
+        ...(within !== undefined ? leavesOf(element as z.core.$ZodType, [...path, within]) : []),
+    ];
 }
 
 function nested(depth: number): unknown {
@@ -138,7 +145,8 @@ function hostileValues(schema: z.core.$ZodType): [string, unknown][] {
     if (schema instanceof z.ZodUnion) {
         // A choice of numbers (the rotation phase): 1 is one of them.
         const literals = (schema.options as z.core.$ZodType[]).every((o) => unwrap(o) instanceof z.ZodLiteral);
-        if (literals) return [...CHOICE.filter(([what]) => what !== "a number"), ["a number not among them", 4], ...NUMBER];
+        if (literals)
+            return [...CHOICE.filter(([what]) => what !== "a number"), ["a number not among them", 4], ...NUMBER];
         // A number or a name (a port): what is text for one is a value for the other.
         return [
             ...TEXT.filter(([what]) => what !== "a number"),
@@ -226,13 +234,17 @@ describe("hostile input is refused, naming the key, on every leaf of the config 
                         );
                         continue;
                     }
-                    const own = error.problems.filter((p) => p.key === key || p.key.startsWith(`${key}.`) || p.key.startsWith(`${key}[`));
-                    if (own.length === 0) failures.push(`${dotted} = ${what}: no problem names ${key}: ${error.message.slice(0, 200)}`);
+                    const own = error.problems.filter(
+                        (p) => p.key === key || p.key.startsWith(`${key}.`) || p.key.startsWith(`${key}[`),
+                    );
+                    if (own.length === 0)
+                        failures.push(`${dotted} = ${what}: no problem names ${key}: ${error.message.slice(0, 200)}`);
                     for (const problem of own) {
                         if (/^(Invalid input|Too (small|big): expected)/.test(problem.message))
                             failures.push(`${dotted} = ${what}: says only zod's "${problem.message}"`);
                     }
-                    if (value !== null && /\(got null\)/.test(error.message)) failures.push(`${dotted} = ${what}: reported as null`);
+                    if (value !== null && /\(got null\)/.test(error.message))
+                        failures.push(`${dotted} = ${what}: reported as null`);
                 }
             }
             assert.ok(tried > 0);
@@ -245,7 +257,10 @@ describe("hostile input is refused, naming the key, on every leaf of the config 
             const leaf = LEAVES.find((l) => dottedOf(l) === dotted);
             assert.ok(leaf, dotted);
             for (const [what, value] of hostileValues(leaf.schema).filter(([w]) => takes.includes(w))) {
-                assert.doesNotThrow(() => resolveConfig(withValue(leaf.path, value, also)), `${dotted} = ${what} (${why})`);
+                assert.doesNotThrow(
+                    () => resolveConfig(withValue(leaf.path, value, also)),
+                    `${dotted} = ${what} (${why})`,
+                );
             }
         }
     });

@@ -19,7 +19,11 @@ export type { Target, ContainerResources } from "./schema";
 /** The Pulumi project name, which is also the config namespace. */
 export const CONFIG_NAMESPACE = "akko-mtls";
 
-type DeepReadonly<T> = T extends (infer U)[] ? readonly DeepReadonly<U>[] : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
+type DeepReadonly<T> = T extends (infer U)[]
+    ? readonly DeepReadonly<U>[]
+    : T extends object
+      ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+      : T;
 
 export type MeshConfig = DeepReadonly<ParsedConfig>;
 
@@ -50,7 +54,8 @@ export class ConfigError extends pulumi.RunError {
                 problems
                     .map((p) => {
                         const secret = secrets.keys.some((top) => isUnder(p.key, top));
-                        const got = p.value === OMIT ? "" : ` (got ${secret ? REDACTED : secrets.redact(describe(p.value))})`;
+                        const got =
+                            p.value === OMIT ? "" : ` (got ${secret ? REDACTED : secrets.redact(describe(p.value))})`;
                         return `  - ${p.key}: ${secrets.redact(p.message)}${got}`;
                     })
                     .join("\n"),
@@ -85,7 +90,12 @@ export function readConfigNamespace(): Record<string, unknown> {
     for (const [key, text] of Object.entries(pulumi.runtime.allConfig())) {
         if (!key.startsWith(prefix)) continue;
         // Defined, not assigned: a key named `__proto__` must stay a key (and be refused), not set a prototype.
-        Object.defineProperty(raw, key.slice(prefix.length), { value: parseConfigText(text), enumerable: true, writable: true, configurable: true });
+        Object.defineProperty(raw, key.slice(prefix.length), {
+            value: parseConfigText(text),
+            enumerable: true,
+            writable: true,
+            configurable: true,
+        });
     }
     return raw;
 }
@@ -208,7 +218,8 @@ export interface OpenKey {
     shows: string;
 }
 
-const NAMES = "names Kubernetes objects and Pulumi resources, which Pulumi keeps in the open in its state, so it cannot be secret";
+const NAMES =
+    "names Kubernetes objects and Pulumi resources, which Pulumi keeps in the open in its state, so it cannot be secret";
 /**
  * The trust domain ends every mesh identity and is in the subject and the SANs of every
  * certificate of the mesh (the intermediate's `intermediate-g<n>.<stack>.linkerd.<trustDomain>`,
@@ -236,7 +247,8 @@ const IN_HASHED_NAMES =
  * (components/meshMaintenance.ts `oneShot`), as for the opaque rules.
  */
 const IN_PROBE_NAME =
-    "is in the env of the Pod Security check Job, whose name is a short hash of that env, which confirms a guessed value offline, " + "so it cannot be secret";
+    "is in the env of the Pod Security check Job, whose name is a short hash of that env, which confirms a guessed value offline, " +
+    "so it cannot be secret";
 
 /**
  * The keys whose values are in the open whatever their secrecy: Pulumi resource names (and so
@@ -254,9 +266,13 @@ export function openKeys(config: ParsedConfig): OpenKey[] {
             ["mtls", "authorizations", i, "namespace"],
             ["mtls", "authorizations", i, "name"],
         ]),
-        ...(mtls.ingress.enabled && mtls.ingress.controller === "in-namespace" ? [["mtls", "ingress", "namespace"]] : []),
+        ...(mtls.ingress.enabled && mtls.ingress.controller === "in-namespace"
+            ? [["mtls", "ingress", "namespace"]]
+            : []),
         ...(config.identity.issuer.mode === "certManager" ? [["certManager", "namespace"]] : []),
-        ...(config.viz.enabled && config.observability.grafanaDashboards.enabled ? [["observability", "grafanaDashboards", "namespace"]] : []),
+        ...(config.viz.enabled && config.observability.grafanaDashboards.enabled
+            ? [["observability", "grafanaDashboards", "namespace"]]
+            : []),
         // The trust stack a member reads: a StackReference's name is its id, kept in the open.
         ...(config.identity.trustAnchor.fleetStack !== undefined ? [["identity", "trustAnchor", "fleetStack"]] : []),
         // An allowed host names its route (lib/egress.ts `routeName`: egress-<http|tls>-<port>-<host>).
@@ -269,7 +285,10 @@ export function openKeys(config: ParsedConfig): OpenKey[] {
         ...names.map((path) => ({ path, shows: NAMES })),
         { path: ["identity", "trustDomain"], shows: IN_CERTIFICATES },
         ...Object.keys(mtls.namespaceOptions).flatMap((namespace) =>
-            (["opaqueIngress", "opaqueEgress"] as const).map((rules) => ({ path: ["mtls", "namespaceOptions", namespace, rules], shows: IN_HASHED_NAMES })),
+            (["opaqueIngress", "opaqueEgress"] as const).map((rules) => ({
+                path: ["mtls", "namespaceOptions", namespace, rules],
+                shows: IN_HASHED_NAMES,
+            })),
         ),
         { path: ["rotationJob", "image"], shows: IN_PROBE_NAME },
         { path: ["linkerd", "proxy", "resources"], shows: IN_PROBE_NAME },
@@ -280,7 +299,8 @@ export function openKeys(config: ParsedConfig): OpenKey[] {
 function textLeaves(value: unknown, at: ConfigPath): [ConfigPath, string][] {
     if (typeof value === "string") return [[at, value]];
     if (Array.isArray(value)) return value.flatMap((child, i) => textLeaves(child, [...at, i]));
-    if (value !== null && typeof value === "object") return Object.entries(value).flatMap(([key, child]) => textLeaves(child, [...at, key]));
+    if (value !== null && typeof value === "object")
+        return Object.entries(value).flatMap(([key, child]) => textLeaves(child, [...at, key]));
     return [];
 }
 
@@ -288,7 +308,11 @@ function textLeaves(value: unknown, at: ConfigPath): [ConfigPath, string][] {
  * A value in the open taken from a key marked secret: refused, naming the key. Values from the
  * defaults and presets are public, so only the stack file's own values under a secret key count.
  */
-export function secretNameProblems(config: ParsedConfig, stackValues: Record<string, unknown>, secrets: ConfigSecrets): ConfigProblem[] {
+export function secretNameProblems(
+    config: ParsedConfig,
+    stackValues: Record<string, unknown>,
+    secrets: ConfigSecrets,
+): ConfigProblem[] {
     return openKeys(config).flatMap(({ path, shows }) =>
         textLeaves(valueAt(stackValues, path.map(String)), path)
             .filter(([leafPath, text]) => secrets.isSecretText(leafPath, text))
@@ -338,7 +362,8 @@ export function configOverrides(stackValues: Record<string, unknown>): ConfigOve
  */
 export function misplacedNamespace(key: string): string | undefined {
     const colon = key.indexOf(":");
-    if (colon === -1 || !Object.prototype.hasOwnProperty.call(configObject.shape, key.slice(0, colon))) return undefined;
+    if (colon === -1 || !Object.prototype.hasOwnProperty.call(configObject.shape, key.slice(0, colon)))
+        return undefined;
     return `${key.slice(0, colon)}.${key.slice(colon + 1)}`;
 }
 
@@ -346,7 +371,10 @@ export function misplacedNamespace(key: string): string | undefined {
  * Keys of the stack's config (as the runtime hands them over, `namespace:key` -> text) whose
  * namespace is one of the project's keys: refused with the commands that store them where meant.
  */
-export function misplacedNamespaceProblems(config: Record<string, string>, isSecret: (key: string) => boolean): ConfigProblem[] {
+export function misplacedNamespaceProblems(
+    config: Record<string, string>,
+    isSecret: (key: string) => boolean,
+): ConfigProblem[] {
     return Object.entries(config).flatMap(([key, text]): ConfigProblem[] => {
         const meant = misplacedNamespace(key);
         if (meant === undefined) return [];
@@ -361,7 +389,10 @@ export function misplacedNamespaceProblems(config: Record<string, string>, isSec
             } catch {
                 commands = undefined;
             }
-            set = commands && commands.length > 0 && commands.length <= 4 ? commands.join(" && ") : `pulumi config set --path ${shellWord(meant)} <value>`;
+            set =
+                commands && commands.length > 0 && commands.length <= 4
+                    ? commands.join(" && ")
+                    : `pulumi config set --path ${shellWord(meant)} <value>`;
         }
         return [
             {
@@ -395,7 +426,10 @@ function toProblems(issue: z.core.$ZodIssue, merged: unknown, secrets: ConfigSec
         const allowed = allowedKeysAt(textPath);
         return issue.keys.map((unknownKey) => {
             const value = valueAt(merged, [...textPath, unknownKey]);
-            const unpathed = path.length === 0 ? setWithoutPath(unknownKey, value, allowed, secrets.isSecretPath([unknownKey])) : undefined;
+            const unpathed =
+                path.length === 0
+                    ? setWithoutPath(unknownKey, value, allowed, secrets.isSecretPath([unknownKey]))
+                    : undefined;
             return {
                 key: configKey([...path, unknownKey]),
                 value,
@@ -414,7 +448,8 @@ function toProblems(issue: z.core.$ZodIssue, merged: unknown, secrets: ConfigSec
             break;
         case "invalid_type":
             if (value === undefined) message = `is required (${expectedOf(schema, issue.expected)})`;
-            else if (typeof value === "number" && !Number.isFinite(value)) message = `expected ${issue.expected}: ${value} is no number the config can hold`;
+            else if (typeof value === "number" && !Number.isFinite(value))
+                message = `expected ${issue.expected}: ${value} is no number the config can hold`;
             else message = `expected ${issue.expected}${typeHint(issue.expected, value, path, secret)}`;
             break;
         case "invalid_key":
@@ -439,7 +474,8 @@ function toProblems(issue: z.core.$ZodIssue, merged: unknown, secrets: ConfigSec
             message = issue.message;
     }
     // A number given as text where a number would do (a union such as a port: number or name).
-    if (issue.code !== "invalid_type" && typeof value === "string" && acceptsNumber(schema)) message += typeHint("number", value, path, secret);
+    if (issue.code !== "invalid_type" && typeof value === "string" && acceptsNumber(schema))
+        message += typeHint("number", value, path, secret);
     return [{ key: configKey(path), value, message }];
 }
 
@@ -447,7 +483,10 @@ function toProblems(issue: z.core.$ZodIssue, merged: unknown, secrets: ConfigSec
 const ZOD_GENERIC = /^Too (small|big): expected /;
 
 /** A bound a value crossed, in words, with what the key takes (`must be at least 1 (integer 1–24)`). */
-function boundMessage(issue: z.core.$ZodIssueTooSmall | z.core.$ZodIssueTooBig, schema: z.core.$ZodType | undefined): string {
+function boundMessage(
+    issue: z.core.$ZodIssueTooSmall | z.core.$ZodIssueTooBig,
+    schema: z.core.$ZodType | undefined,
+): string {
     const small = issue.code === "too_small";
     const bound = Number(issue.code === "too_small" ? issue.minimum : issue.maximum);
     const inclusive = issue.inclusive !== false;
@@ -502,7 +541,8 @@ function setWithoutPath(unknownKey: string, value: unknown, allowed: string[], s
             (problem ? ` (this one is not: ${problem})` : schema ? ` (${typeName(schema)})` : "")
         );
     }
-    if (commands.length === 0 || commands.length > 4) return `${head}${rm}, then write ${first}'s value in the stack file`;
+    if (commands.length === 0 || commands.length > 4)
+        return `${head}${rm}, then write ${first}'s value in the stack file`;
     return `${head}${[rm, ...commands].join(" && ")}`;
 }
 
@@ -517,7 +557,9 @@ const MAX_ITEM_COMMANDS = 8;
  */
 function setCommands(path: ConfigPath, value: unknown): string[] | undefined {
     if (Array.isArray(value) || (value !== null && typeof value === "object")) {
-        const entries: [string | number, unknown][] = Array.isArray(value) ? value.map((item, i) => [i, item]) : Object.entries(value);
+        const entries: [string | number, unknown][] = Array.isArray(value)
+            ? value.map((item, i) => [i, item])
+            : Object.entries(value);
         const commands: string[] = [];
         for (const [key, child] of entries) {
             const more = setCommands([...path, key], child);
@@ -527,7 +569,9 @@ function setCommands(path: ConfigPath, value: unknown): string[] | undefined {
         return commands;
     }
     const schema = schemaAt(path.map(String));
-    const wantsText = schema instanceof z.ZodString || (schema instanceof z.ZodEnum && schema.options.every((o) => typeof o === "string"));
+    const wantsText =
+        schema instanceof z.ZodString ||
+        (schema instanceof z.ZodEnum && schema.options.every((o) => typeof o === "string"));
     const text = typeof value === "string" ? value : JSON.stringify(value);
     const typeFlag = (typeof value === "string" || wantsText) && coerce(text) !== text;
     const stored = typeFlag ? text : coerce(text);
@@ -567,8 +611,11 @@ function passes(path: ConfigPath, value: unknown): boolean {
 function typeHint(expected: string, value: unknown, zodPath: ConfigPath, secret: boolean): string {
     const at = formatPropertyPath(zodPath);
     if (secret) {
-        const typed = ["number", "int", "boolean"].includes(expected) && (typeof value === "string" || typeof value === "number");
-        return typed ? `: a secret stored as text; set it typed with pulumi config set --secret --path ${shellWord(at)} <value>` : "";
+        const typed =
+            ["number", "int", "boolean"].includes(expected) && (typeof value === "string" || typeof value === "number");
+        return typed
+            ? `: a secret stored as text; set it typed with pulumi config set --secret --path ${shellWord(at)} <value>`
+            : "";
     }
     const set = (shown: string) => `pulumi config set --path ${shellWord(at)} ${shown}`;
     if (typeof value === "string" && (expected === "number" || expected === "int")) {
@@ -614,7 +661,8 @@ function typeHint(expected: string, value: unknown, zodPath: ConfigPath, secret:
     }
     if (expected === "array" && scalar) {
         const items = typeof value === "string" ? listItems(value) : [value];
-        const commands = items.length <= MAX_ITEM_COMMANDS && passes(zodPath, items) ? setCommands(zodPath, items) : undefined;
+        const commands =
+            items.length <= MAX_ITEM_COMMANDS && passes(zodPath, items) ? setCommands(zodPath, items) : undefined;
         const how = commands
             ? `set each item, ${rmFirst}${commands.join(" && ")}`
             : `set each item with ${rmFirst}pulumi config set --path ${shellWord(`${at}[0]`)} <item>, …`;
@@ -663,7 +711,8 @@ function schemaAt(path: readonly string[]): z.core.$ZodType | undefined {
     let schema: z.core.$ZodType | undefined = configObject;
     for (const segment of path) {
         schema = unwrap(schema);
-        if (schema instanceof z.ZodObject) schema = Object.prototype.hasOwnProperty.call(schema.shape, segment) ? schema.shape[segment] : undefined;
+        if (schema instanceof z.ZodObject)
+            schema = Object.prototype.hasOwnProperty.call(schema.shape, segment) ? schema.shape[segment] : undefined;
         else if (schema instanceof z.ZodArray) schema = schema.element;
         else if (schema instanceof z.ZodRecord) schema = schema.valueType;
         else return undefined;
@@ -675,7 +724,10 @@ function schemaAt(path: readonly string[]): z.core.$ZodType | undefined {
 /** Whether a schema is an enumeration (or a union of literals): its values are choices, not free text. */
 function isChoice(schema: z.core.$ZodType | undefined): boolean {
     if (schema instanceof z.ZodEnum || schema instanceof z.ZodLiteral) return true;
-    return schema instanceof z.ZodUnion && (schema.options as z.core.$ZodType[]).every((option) => isChoice(unwrap(option)));
+    return (
+        schema instanceof z.ZodUnion &&
+        (schema.options as z.core.$ZodType[]).every((option) => isChoice(unwrap(option)))
+    );
 }
 
 /** The keys the schema accepts at `path`, for "unknown key" messages. */
@@ -687,7 +739,8 @@ function allowedKeysAt(path: string[]): string[] {
 /** Whether a number is one of the values a schema (or one of its union's options) takes. */
 function acceptsNumber(schema: z.core.$ZodType | undefined): boolean {
     if (schema instanceof z.ZodNumber) return true;
-    if (schema instanceof z.ZodUnion) return (schema.options as z.core.$ZodType[]).some((option) => acceptsNumber(unwrap(option)));
+    if (schema instanceof z.ZodUnion)
+        return (schema.options as z.core.$ZodType[]).some((option) => acceptsNumber(unwrap(option)));
     if (schema instanceof z.ZodLiteral) return [...schema.values].some((v) => typeof v === "number");
     return false;
 }

@@ -15,7 +15,10 @@ export const MERGE_OPTIONS: deepmerge.Options = {
 
 /** The defaults merged with a target's preset (the defaults alone without a target): what a stack gets without a value of its own. */
 export function presetFor(target: Target | undefined): Record<string, unknown> {
-    return deepmerge.all([DEFAULTS, ...(target ? TARGET_PRESETS[target] : [])], MERGE_OPTIONS) as Record<string, unknown>;
+    return deepmerge.all([DEFAULTS, ...(target ? TARGET_PRESETS[target] : [])], MERGE_OPTIONS) as Record<
+        string,
+        unknown
+    >;
 }
 
 /** Defaults <- the target's preset <- the stack's values. */
@@ -27,7 +30,8 @@ export function mergeLayers(target: Target, stackValues: Record<string, unknown>
 export function valueAt(root: unknown, path: readonly string[]): unknown {
     let node = root;
     for (const segment of path) {
-        if (node === null || typeof node !== "object" || !Object.prototype.hasOwnProperty.call(node, segment)) return undefined;
+        if (node === null || typeof node !== "object" || !Object.prototype.hasOwnProperty.call(node, segment))
+            return undefined;
         node = (node as Record<string, unknown>)[segment];
     }
     return node;

@@ -7,9 +7,18 @@ import { LINKERD_ISSUANCE_LIFETIME } from "../lib/issuanceLifetime";
 import { CERT_MANAGER_NAMESPACE, CHARTS, IMAGES, NAMESPACES } from "../lib/registry";
 import type { ContainerResources, MeshConfigInput, Target } from "./schema";
 
-export type DeepPartial<T> = T extends readonly (infer U)[] ? readonly U[] : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
+export type DeepPartial<T> = T extends readonly (infer U)[]
+    ? readonly U[]
+    : T extends object
+      ? { [K in keyof T]?: DeepPartial<T[K]> }
+      : T;
 
-const resources = (cpuRequest: string, memoryRequest: string, memoryLimit: string, cpuLimit?: string): ContainerResources => ({
+const resources = (
+    cpuRequest: string,
+    memoryRequest: string,
+    memoryLimit: string,
+    cpuLimit?: string,
+): ContainerResources => ({
     cpu: { request: cpuRequest, limit: cpuLimit },
     memory: { request: memoryRequest, limit: memoryLimit },
 });
@@ -31,7 +40,13 @@ export const DEFAULTS: DeepPartial<MeshConfigInput> = {
         // Egress control is opt-in: audit first, read the panel, then enforce (docs/admin/egress.md).
         egress: { mode: "off", allowedHosts: [], allowedNetworks: [], platformNetworks: [] },
         // Off where the controller is not known in advance (eks, gke): name its namespace, then enable.
-        ingress: { enabled: false, controller: "in-namespace", namespace: "ingress-nginx", mode: "enabled", k3sTraefikValues: {} },
+        ingress: {
+            enabled: false,
+            controller: "in-namespace",
+            namespace: "ingress-nginx",
+            mode: "enabled",
+            k3sTraefikValues: {},
+        },
     },
     linkerd: {
         chartVersion: CHARTS.linkerdControlPlane.version,
@@ -40,7 +55,12 @@ export const DEFAULTS: DeepPartial<MeshConfigInput> = {
         // "nft mode is now broadly supported"). Set `legacy` only for nodes without nf_tables.
         proxyInit: { iptablesMode: "nft" },
         // The CNI plugin's chart defaults (charts/linkerd2-cni/values.yaml destCNINetDir, destCNIBinDir).
-        cni: { enabled: false, netDir: "/etc/cni/net.d", binDir: "/opt/cni/bin", resources: resources("10m", "16Mi", "64Mi", "100m") },
+        cni: {
+            enabled: false,
+            netDir: "/etc/cni/net.d",
+            binDir: "/opt/cni/bin",
+            resources: resources("10m", "16Mi", "64Mi", "100m"),
+        },
         networkPolicies: false,
     },
     identity: {
@@ -226,7 +246,10 @@ export const TARGET_PRESETS: Record<Target, DeepPartial<MeshConfigInput>[]> = {
     // A laptop cluster is thrown away often: a static issuer (no cert-manager) keeps it light.
     // k3d's nodes run the rancher/k3s image: the k3s paths (see K3S_CNI for images older than v1.31.7).
     // Flat links on k3d: the e2e's clusters share one docker network and route each other's pod CIDRs (research-21 §1).
-    k3d: [singleNode, { identity: { issuer: { mode: "static" } }, linkerd: { cni: K3S_CNI }, multicluster: { mode: "flat" } }],
+    k3d: [
+        singleNode,
+        { identity: { issuer: { mode: "static" } }, linkerd: { cni: K3S_CNI }, multicluster: { mode: "flat" } },
+    ],
     k3s: [singleNode, { linkerd: { cni: K3S_CNI } }],
     // EKS ships no Gateway API CRDs.
     eks: [highlyAvailable, { linkerd: { gatewayApi: "install" } }],

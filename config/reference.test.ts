@@ -9,7 +9,8 @@ function leafKeys(): string[] {
     const keys: string[] = [];
     const walk = (schema: z.core.$ZodType, path: string[]) => {
         while (schema instanceof z.ZodOptional || schema instanceof z.ZodDefault) schema = schema.unwrap();
-        if (schema instanceof z.ZodObject) for (const [key, child] of Object.entries(schema.shape)) walk(child as z.core.$ZodType, [...path, key]);
+        if (schema instanceof z.ZodObject)
+            for (const [key, child] of Object.entries(schema.shape)) walk(child as z.core.$ZodType, [...path, key]);
         else keys.push(path.join("."));
     };
     walk(configObject, []);
@@ -66,7 +67,13 @@ describe("config reference", () => {
     });
 
     it("a key inside an optional object says what the object is for", () => {
-        assert.match(row("viz.prometheus.readers.clients").description, /^Bundled Prometheus: who else may query it.*ServiceAccount identities/);
-        assert.match(row("viz.prometheus.scraper.authentication.networks").description, /^External Prometheus in strict mode.*CIDRs/);
+        assert.match(
+            row("viz.prometheus.readers.clients").description,
+            /^Bundled Prometheus: who else may query it.*ServiceAccount identities/,
+        );
+        assert.match(
+            row("viz.prometheus.scraper.authentication.networks").description,
+            /^External Prometheus in strict mode.*CIDRs/,
+        );
     });
 });

@@ -59,7 +59,8 @@ export function configReference(): ConfigReferenceRow[] {
         const { inner, meta } = unwrapped(schema);
         if (inner instanceof z.ZodObject) {
             const here = path.length > 0 && meta.description ? meta.description : undefined;
-            for (const [key, child] of Object.entries(inner.shape)) walk(child as z.core.$ZodType, [...path, key], here ?? context);
+            for (const [key, child] of Object.entries(inner.shape))
+                walk(child as z.core.$ZodType, [...path, key], here ?? context);
             return;
         }
         const description = [context, meta.description].filter(Boolean).join(" ");
@@ -99,7 +100,8 @@ export function typeName(schema: z.core.$ZodType): string {
     if (inner instanceof z.ZodLiteral) return [...inner.values].map(String).join(", ");
     if (inner instanceof z.ZodUnion) {
         const options = inner.options as z.core.$ZodType[];
-        if (options.every((o) => o instanceof z.ZodLiteral)) return `one of ${options.map((o) => typeName(o)).join(", ")}`;
+        if (options.every((o) => o instanceof z.ZodLiteral))
+            return `one of ${options.map((o) => typeName(o)).join(", ")}`;
         const names = options.map((o) => typeName(o));
         if (names.join() === "IPv4 CIDR,IPv6 CIDR") return "CIDR (IPv4 or IPv6)";
         return names.join(" or ");
@@ -116,7 +118,10 @@ export function typeName(schema: z.core.$ZodType): string {
 
 /** A value as the README shows it. */
 function shown(value: unknown): string {
-    const text = typeof value === "string" && value !== "" && !/^(true|false|null|[-+]?[0-9]+(\.[0-9]+)?)$/.test(value) ? value : JSON.stringify(value);
+    const text =
+        typeof value === "string" && value !== "" && !/^(true|false|null|[-+]?[0-9]+(\.[0-9]+)?)$/.test(value)
+            ? value
+            : JSON.stringify(value);
     return `\`${text}\``;
 }
 

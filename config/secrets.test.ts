@@ -8,7 +8,13 @@ import { ConfigSecrets, MIN_SECRET_LENGTH, REDACTED } from "./secrets";
 
 describe("ConfigSecrets", () => {
     const secrets = ConfigSecrets.from(
-        { viz: { dashboard: { ingress: { host: "dash-s3cr3t.example.org" } }, prometheus: { retention: "7d", mode: "bundled" } }, mtls: { c: "public" } },
+        {
+            viz: {
+                dashboard: { ingress: { host: "dash-s3cr3t.example.org" } },
+                prometheus: { retention: "7d", mode: "bundled" },
+            },
+            mtls: { c: "public" },
+        },
         ["viz"],
         (path) => path[path.length - 1] === "mode",
     );
@@ -25,7 +31,10 @@ describe("ConfigSecrets", () => {
         assert.ok(secrets.contains("7d"));
         assert.ok(!secrets.contains("--storage.tsdb.retention.time=17d"), "inside a longer text it is not told apart");
         assert.ok(!secrets.contains("--storage.tsdb.retention.time=7d"), "nor where it ends one");
-        assert.equal(secrets.redact("retention 7d, host dash-s3cr3t.example.org"), `retention ${REDACTED}, host ${REDACTED}`);
+        assert.equal(
+            secrets.redact("retention 7d, host dash-s3cr3t.example.org"),
+            `retention ${REDACTED}, host ${REDACTED}`,
+        );
         assert.equal(secrets.redact("17d 7days x7d"), "17d 7days x7d", "not inside a word");
     });
 
@@ -37,7 +46,10 @@ describe("ConfigSecrets", () => {
         assert.ok(await pulumi.isSecret(pulumi.output(marked.b[1])));
         assert.equal(marked.b[0], "z");
         assert.equal(marked.c, "plain");
-        assert.equal(secrets.transform()({ type: "t", name: "n", custom: true, props: { a: "zzz" }, opts: {} }), undefined);
+        assert.equal(
+            secrets.transform()({ type: "t", name: "n", custom: true, props: { a: "zzz" }, opts: {} }),
+            undefined,
+        );
     });
 
     it("no key marked secret: nothing is a secret", () => {

@@ -45,7 +45,8 @@ function stringLeaves(stackValues: Record<string, unknown>, secretKeys: readonly
     const walk = (node: unknown, path: (string | number)[]) => {
         if (typeof node === "string") found.push([path, node]);
         else if (Array.isArray(node)) node.forEach((child, i) => walk(child, [...path, i]));
-        else if (node !== null && typeof node === "object") for (const [key, child] of Object.entries(node)) walk(child, [...path, key]);
+        else if (node !== null && typeof node === "object")
+            for (const [key, child] of Object.entries(node)) walk(child, [...path, key]);
     };
     for (const key of secretKeys) walk(stackValues[key], [key]);
     return found;
@@ -63,7 +64,11 @@ export class ConfigSecrets {
      * The secrets of a stack's values: `secretKeys` are the top-level keys marked secret; `isChoice`
      * says whether a path is an enumeration's (whose value is not a secret text).
      */
-    static from(stackValues: Record<string, unknown>, secretKeys: readonly string[], isChoice: (path: ConfigPath) => boolean = () => false): ConfigSecrets {
+    static from(
+        stackValues: Record<string, unknown>,
+        secretKeys: readonly string[],
+        isChoice: (path: ConfigPath) => boolean = () => false,
+    ): ConfigSecrets {
         const texts = stringLeaves(stackValues, secretKeys)
             .filter(([path, text]) => text.length > 0 && !isChoice(path))
             .map(([, text]) => text);
@@ -93,7 +98,9 @@ export class ConfigSecrets {
 
     /** Whether `text` contains a secret text: anywhere for the long ones, as the whole text for the short ones. */
     contains(text: string): boolean {
-        return this.texts.some((secret) => (secret.length >= MIN_SECRET_LENGTH ? text.includes(secret) : text === secret));
+        return this.texts.some((secret) =>
+            secret.length >= MIN_SECRET_LENGTH ? text.includes(secret) : text === secret,
+        );
     }
 
     /**
@@ -107,7 +114,10 @@ export class ConfigSecrets {
                 result = result.split(secret).join(REDACTED);
             } else {
                 const escaped = secret.replace(/[.*+?^${}()|[\]\\/]/g, "\\$&");
-                result = result.replace(new RegExp(`(?<![\\p{L}\\p{N}_-])${escaped}(?![\\p{L}\\p{N}_-])`, "gu"), REDACTED);
+                result = result.replace(
+                    new RegExp(`(?<![\\p{L}\\p{N}_-])${escaped}(?![\\p{L}\\p{N}_-])`, "gu"),
+                    REDACTED,
+                );
             }
         }
         return result;
@@ -125,7 +135,11 @@ export class ConfigSecrets {
     /** An output that becomes a secret when its value contains a secret text (for stack outputs built from several keys). */
     guard<T>(output: pulumi.Input<T>): pulumi.Output<T> {
         if (this.texts.length === 0) return pulumi.output(output) as pulumi.Output<T>;
-        return pulumi.output(output).apply((value) => (this.contains(JSON.stringify(value) ?? "") ? pulumi.secret(value) : value)) as pulumi.Output<T>;
+        return pulumi
+            .output(output)
+            .apply((value) =>
+                this.contains(JSON.stringify(value) ?? "") ? pulumi.secret(value) : value,
+            ) as pulumi.Output<T>;
     }
 
     /** A stack-wide resource transform keeping the secret texts secret in every resource's inputs. */
@@ -149,7 +163,8 @@ export class ConfigSecrets {
             }
             if (pulumi.Output.isInstance(node)) return node;
             if (Array.isArray(node)) return node.map(walk);
-            if (node !== null && typeof node === "object") return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, walk(v)]));
+            if (node !== null && typeof node === "object")
+                return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, walk(v)]));
             return node;
         };
         const result = walk(value);

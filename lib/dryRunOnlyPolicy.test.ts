@@ -16,7 +16,9 @@ type AdmissionRequest = {
 function admitted(use: DryRunOnlyUse, identity: string, request: AdmissionRequest): boolean {
     const spec = dryRunOnlyPolicy({ use, identity: requestedBy(identity) });
     const holds = (expression: string) => celRun(expression, { request }) === true;
-    return !spec.matchConditions.every((c) => holds(c.expression)) || spec.validations.every((v) => holds(v.expression));
+    return (
+        !spec.matchConditions.every((c) => holds(c.expression)) || spec.validations.every((v) => holds(v.expression))
+    );
 }
 
 const uses: {

@@ -76,12 +76,16 @@ export function dryRunOnlyPolicy<Expression>({ use, identity }: DryRunOnlyPolicy
     return {
         failurePolicy: "Fail",
         matchConstraints: {
-            resourceRules: [{ apiGroups: [use.apiGroup], apiVersions: ["*"], operations: ["*"], resources: [...use.resources] }],
+            resourceRules: [
+                { apiGroups: [use.apiGroup], apiVersions: ["*"], operations: ["*"], resources: [...use.resources] },
+            ],
         },
         matchConditions: [{ name: use.conditionName, expression: identity }],
         validations: [
             {
-                expression: use.operation ? `request.dryRun == true && request.operation == '${use.operation}'` : "request.dryRun == true",
+                expression: use.operation
+                    ? `request.dryRun == true && request.operation == '${use.operation}'`
+                    : "request.dryRun == true",
                 message: use.message,
             },
         ],

@@ -1,10 +1,21 @@
 /** The egress plan: hosts as Linkerd matches them, the objects per mode, and the CIDR layer evaluated on real flows. */
 import { strict as assert } from "node:assert";
 import { allowed, Endpoint, NetworkPolicyObject, Pod } from "../cluster/networkPolicy.cjs";
-import { EgressConfigView, egressAnnotations, egressOf, networksOverlap, parseEgressHost, planEgress, routeName } from "./egress";
+import {
+    EgressConfigView,
+    egressAnnotations,
+    egressOf,
+    networksOverlap,
+    parseEgressHost,
+    planEgress,
+    routeName,
+} from "./egress";
 import { meshedNamespacePolicies } from "./networkPolicies";
 
-const view = (egress: Partial<EgressConfigView["egress"]>, namespaceOptions: EgressConfigView["namespaceOptions"] = {}): EgressConfigView => ({
+const view = (
+    egress: Partial<EgressConfigView["egress"]>,
+    namespaceOptions: EgressConfigView["namespaceOptions"] = {},
+): EgressConfigView => ({
     egress: { mode: "off", allowedHosts: [], allowedNetworks: [], platformNetworks: [], ...egress },
     namespaceDefaults: { denyIngress: true, denyEgress: false },
     namespaceOptions,
@@ -13,8 +24,16 @@ const view = (egress: Partial<EgressConfigView["egress"]>, namespaceOptions: Egr
 describe("lib/egress", () => {
     it("parses hosts with Linkerd's defaults: TLS on 443 unless http:// (80), a trailing dot dropped", () => {
         assert.deepEqual(parseEgressHost("s3.example.com"), { protocol: "tls", host: "s3.example.com", port: 443 });
-        assert.deepEqual(parseEgressHost("https://s3.example.com:8443"), { protocol: "tls", host: "s3.example.com", port: 8443 });
-        assert.deepEqual(parseEgressHost("http://mirror.example.org"), { protocol: "http", host: "mirror.example.org", port: 80 });
+        assert.deepEqual(parseEgressHost("https://s3.example.com:8443"), {
+            protocol: "tls",
+            host: "s3.example.com",
+            port: 8443,
+        });
+        assert.deepEqual(parseEgressHost("http://mirror.example.org"), {
+            protocol: "http",
+            host: "mirror.example.org",
+            port: 80,
+        });
         assert.deepEqual(parseEgressHost("*.example.org."), { protocol: "tls", host: "*.example.org", port: 443 });
         for (const bad of ["*", "a.*.org", "[::1]", "10.0.0.1:443", "UP.example.org", "x.org/path", "x.org:0"])
             assert.equal(typeof parseEgressHost(bad), "string", bad);
@@ -26,7 +45,13 @@ describe("lib/egress", () => {
             if (typeof host === "string") throw new Error(host);
             return routeName(host);
         });
-        assert.deepEqual(names, ["egress-tls-443-a.com", "egress-tls-443--a.com", "egress-tls-443-x.a.com", "egress-http-80-a.com", "egress-tls-8443-a.com"]);
+        assert.deepEqual(names, [
+            "egress-tls-443-a.com",
+            "egress-tls-443--a.com",
+            "egress-tls-443-x.a.com",
+            "egress-http-80-a.com",
+            "egress-tls-8443-a.com",
+        ]);
         assert.equal(new Set(names).size, names.length);
     });
 
@@ -41,7 +66,12 @@ describe("lib/egress", () => {
 
     it("a namespace's own keys replace the stack's, one by one", () => {
         const mtls = view({ mode: "audit", allowedHosts: ["a.com"] }, { spark: { egress: { mode: "enforce" } } });
-        assert.deepEqual(egressOf(mtls, "spark"), { mode: "enforce", allowedHosts: ["a.com"], allowedNetworks: [], platformNetworks: [] });
+        assert.deepEqual(egressOf(mtls, "spark"), {
+            mode: "enforce",
+            allowedHosts: ["a.com"],
+            allowedNetworks: [],
+            platformNetworks: [],
+        });
         assert.equal(egressOf(mtls, "akko").mode, "audit");
     });
 
@@ -70,8 +100,14 @@ describe("lib/egress", () => {
         assert.deepEqual(spark.network.spec, { trafficPolicy: "Allow" });
         assert.deepEqual(spark.allowances, []);
         assert.equal(spark.networkPolicy, undefined);
-        assert.ok(!planEgress({ mtls, namespaces: ["akko"], gatewayApi: "present" }).installTlsRoutes, "never over another owner's CRDs");
-        assert.ok(!planEgress({ mtls: view({}), namespaces: ["akko"], gatewayApi: "install" }).installTlsRoutes, "nothing while off");
+        assert.ok(
+            !planEgress({ mtls, namespaces: ["akko"], gatewayApi: "present" }).installTlsRoutes,
+            "never over another owner's CRDs",
+        );
+        assert.ok(
+            !planEgress({ mtls: view({}), namespaces: ["akko"], gatewayApi: "install" }).installTlsRoutes,
+            "nothing while off",
+        );
     });
 
     it("annotates hostname labels where egress is watched and clears proxy-init's outbound bypass where it is enforced", () => {
@@ -84,7 +120,13 @@ describe("lib/egress", () => {
     });
 
     describe("the CIDR layer, evaluated with Kubernetes NetworkPolicy semantics (cluster/networkPolicy.cjs)", () => {
-        const pod = (namespace: string, name: string, labels: Record<string, string>, ports: [number, string?][], ip: string): Pod => ({
+        const pod = (
+            namespace: string,
+            name: string,
+            labels: Record<string, string>,
+            ports: [number, string?][],
+            ip: string,
+        ): Pod => ({
             namespace,
             name,
             labels,
@@ -95,14 +137,25 @@ describe("lib/egress", () => {
         const AUDITED = pod("spark", "job", { app: "job" }, [[8080]], "10.42.0.2");
         const TRINO = pod("trino", "coordinator", { app: "trino" }, [[8080]], "10.42.0.3");
         const DNS = pod("kube-system", "coredns", { "k8s-app": "kube-dns" }, [[53, "UDP"], [53]], "10.42.0.4");
-        const DESTINATION = pod("linkerd", "destination", { "linkerd.io/control-plane-component": "destination" }, [[8086]], "10.42.0.5");
+        const DESTINATION = pod(
+            "linkerd",
+            "destination",
+            { "linkerd.io/control-plane-component": "destination" },
+            [[8086]],
+            "10.42.0.5",
+        );
         const external = (ip: string): Endpoint => ({ ip });
         const S3 = external("52.95.130.10");
         const API_SERVER = external("10.0.0.1");
         const ELSEWHERE = external("93.184.216.34");
 
         const mtls = view(
-            { mode: "enforce", allowedHosts: ["s3.example.com"], allowedNetworks: ["52.95.128.0/21"], platformNetworks: ["10.0.0.1/32"] },
+            {
+                mode: "enforce",
+                allowedHosts: ["s3.example.com"],
+                allowedNetworks: ["52.95.128.0/21"],
+                platformNetworks: ["10.0.0.1/32"],
+            },
             {
                 spark: { egress: { mode: "audit" } },
             },
@@ -110,7 +163,10 @@ describe("lib/egress", () => {
         const plan = planEgress({ mtls, namespaces: ["akko", "spark"], gatewayApi: "install" });
         const layer: NetworkPolicyObject[] = plan.namespaces
             .filter((n) => n.networkPolicy)
-            .map((n) => ({ metadata: { name: n.networkPolicy!.name, namespace: n.namespace }, spec: n.networkPolicy!.spec }));
+            .map((n) => ({
+                metadata: { name: n.networkPolicy!.name, namespace: n.namespace },
+                spec: n.networkPolicy!.spec,
+            }));
 
         // [what, from, to, port, protocol, before, after]
         const flows: [string, Endpoint, Endpoint, number, "TCP" | "UDP", boolean, boolean][] = [
@@ -136,7 +192,10 @@ describe("lib/egress", () => {
 
         it("never reopens what a namespace that isolates egress itself closed: there its own policies are the layer", () => {
             const own: NetworkPolicyObject[] = [
-                { metadata: { name: "default-deny", namespace: "akko" }, spec: { podSelector: {}, policyTypes: ["Egress"] } },
+                {
+                    metadata: { name: "default-deny", namespace: "akko" },
+                    spec: { podSelector: {}, policyTypes: ["Egress"] },
+                },
                 ...meshedNamespacePolicies({
                     namespace: "akko",
                     controlPlaneNamespace: "linkerd",

@@ -71,7 +71,8 @@ export const MAX_HOST_LENGTH = 230;
  */
 export function parseEgressHost(entry: string): EgressHost | string {
     const scheme = /^([a-z]+):\/\//.exec(entry);
-    if (scheme && scheme[1] !== "http" && scheme[1] !== "https") return `scheme ${scheme[1]}:// is not one Linkerd matches: use http:// or https://`;
+    if (scheme && scheme[1] !== "http" && scheme[1] !== "https")
+        return `scheme ${scheme[1]}:// is not one Linkerd matches: use http:// or https://`;
     const protocol = scheme?.[1] === "http" ? "http" : "tls";
     const rest = scheme ? entry.slice(scheme[0].length) : entry;
     const match = /^([^:/]+)(?::(\d{1,5}))?$/.exec(rest);
@@ -80,7 +81,8 @@ export function parseEgressHost(entry: string): EgressHost | string {
     if (port < 1 || port > 65535) return `port ${match[2]} is not between 1 and 65535`;
     const host = match[1].replace(/\.$/, "");
     if (host !== host.toLowerCase()) return "must be lower case (Gateway API hostnames are)";
-    if (/^[0-9.]+$/.test(host) || host.includes("[")) return "is an IP address: Linkerd matches host names only; put the address in allowedNetworks";
+    if (/^[0-9.]+$/.test(host) || host.includes("["))
+        return "is an IP address: Linkerd matches host names only; put the address in allowedNetworks";
     if (host.includes("*") && !/^\*\.[^*]+$/.test(host)) {
         return "a wildcard is only a leading `*.` label (`*.example.com`): Linkerd and Gateway API match no other form";
     }
@@ -150,7 +152,12 @@ export interface EgressPlan {
 
 const PARENT = { group: "policy.linkerd.io", kind: "EgressNetwork" } as const;
 
-function egressNetwork(namespace: string, name: string, trafficPolicy: "Allow" | "Deny", networks?: readonly string[]): EgressObject {
+function egressNetwork(
+    namespace: string,
+    name: string,
+    trafficPolicy: "Allow" | "Deny",
+    networks?: readonly string[],
+): EgressObject {
     return {
         apiVersion: "policy.linkerd.io/v1alpha1",
         kind: "EgressNetwork",
@@ -170,7 +177,11 @@ function hostRoute(namespace: string, host: EgressHost): EgressObject {
             kind: "HTTPRoute",
             metadata,
             // No backendRefs: the request goes on to its original destination (linkerd.io 2-edge tasks/managing-egress-traffic.md).
-            spec: { parentRefs: [parentRef], hostnames: [host.host], rules: [{ matches: [{ path: { type: "PathPrefix", value: "/" } }] }] },
+            spec: {
+                parentRefs: [parentRef],
+                hostnames: [host.host],
+                rules: [{ matches: [{ path: { type: "PathPrefix", value: "/" } }] }],
+            },
         };
     }
     return {
@@ -178,7 +189,11 @@ function hostRoute(namespace: string, host: EgressHost): EgressObject {
         kind: "TLSRoute",
         metadata,
         // Exactly one rule, its backend the parent itself (admission.rs; status index.rs 896-912).
-        spec: { parentRefs: [parentRef], hostnames: [host.host], rules: [{ backendRefs: [{ ...PARENT, name: EGRESS.networkName }] }] },
+        spec: {
+            parentRefs: [parentRef],
+            hostnames: [host.host],
+            rules: [{ backendRefs: [{ ...PARENT, name: EGRESS.networkName }] }],
+        },
     };
 }
 
@@ -202,14 +217,20 @@ function cidrLayer(settings: EgressSettings): NetworkPolicySpec["spec"] {
  * policies leave egress open: NetworkPolicies add up, so the layer's "every pod" rule would reopen
  * in-cluster traffic that a namespace isolating egress closed; there, its own policies are the layer.
  */
-function namespacePlan(namespace: string, settings: EgressSettings & { mode: Exclude<EgressMode, "off"> }, ownEgressIsolation: boolean): NamespaceEgressPlan {
+function namespacePlan(
+    namespace: string,
+    settings: EgressSettings & { mode: Exclude<EgressMode, "off"> },
+    ownEgressIsolation: boolean,
+): NamespaceEgressPlan {
     const enforce = settings.mode === "enforce";
     const hosts = parsedHosts(settings.allowedHosts);
     // Audit allows everything: the allow-list is enforce's. Named routes would only rename what audit counts.
     const allowances = enforce
         ? [
               ...hosts.map((host) => hostRoute(namespace, host)),
-              ...(settings.allowedNetworks.length > 0 ? [egressNetwork(namespace, EGRESS.allowedNetworkName, "Allow", settings.allowedNetworks)] : []),
+              ...(settings.allowedNetworks.length > 0
+                  ? [egressNetwork(namespace, EGRESS.allowedNetworkName, "Allow", settings.allowedNetworks)]
+                  : []),
           ]
         : [];
     return {
@@ -226,11 +247,17 @@ function namespacePlan(namespace: string, settings: EgressSettings & { mode: Exc
 }
 
 /** Egress control for the meshed (injected) namespaces; a drained namespace gets none. */
-export function planEgress(args: { mtls: EgressConfigView; namespaces: readonly string[]; gatewayApi: "install" | "present" }): EgressPlan {
+export function planEgress(args: {
+    mtls: EgressConfigView;
+    namespaces: readonly string[];
+    gatewayApi: "install" | "present";
+}): EgressPlan {
     const plans = args.namespaces.flatMap((namespace) => {
         const settings = egressOf(args.mtls, namespace);
         const ownEgressIsolation = namespacePosture(args.mtls, namespace).denyEgress;
-        return settings.mode === "off" ? [] : [namespacePlan(namespace, { ...settings, mode: settings.mode }, ownEgressIsolation)];
+        return settings.mode === "off"
+            ? []
+            : [namespacePlan(namespace, { ...settings, mode: settings.mode }, ownEgressIsolation)];
     });
     return {
         namespaces: plans,

@@ -38,8 +38,18 @@ function injected(): any {
         spec: {
             securityContext: { runAsNonRoot: true },
             initContainers: [
-                { name: "linkerd-init", securityContext: { capabilities: { add: ["NET_ADMIN", "NET_RAW"], drop: ["ALL"] }, runAsUser: 65534 } },
-                { name: "linkerd-proxy", restartPolicy: "Always", securityContext: { runAsUser: 2102, runAsNonRoot: true } },
+                {
+                    name: "linkerd-init",
+                    securityContext: {
+                        capabilities: { add: ["NET_ADMIN", "NET_RAW"], drop: ["ALL"] },
+                        runAsUser: 65534,
+                    },
+                },
+                {
+                    name: "linkerd-proxy",
+                    restartPolicy: "Always",
+                    securityContext: { runAsUser: 2102, runAsNonRoot: true },
+                },
             ],
             containers: [{ name: "spark", securityContext: { runAsUser: 185, capabilities: { drop: ["ALL"] } } }],
         },
@@ -56,8 +66,16 @@ describe("lib/egressBypass: no way around the proxy where egress is enforced", (
     });
 
     const hostile: [string, (pod: any) => void, RegExp][] = [
-        ["opts out of injection", (p) => (p.metadata.annotations["linkerd.io/inject"] = "disabled"), /opt out of the proxy/],
-        ["skips an outbound port", (p) => (p.metadata.annotations["config.linkerd.io/skip-outbound-ports"] = "443"), /skip-outbound-ports/],
+        [
+            "opts out of injection",
+            (p) => (p.metadata.annotations["linkerd.io/inject"] = "disabled"),
+            /opt out of the proxy/,
+        ],
+        [
+            "skips an outbound port",
+            (p) => (p.metadata.annotations["config.linkerd.io/skip-outbound-ports"] = "443"),
+            /skip-outbound-ports/,
+        ],
         ["moves the proxy's UID", (p) => (p.metadata.annotations["config.linkerd.io/proxy-uid"] = "1000"), /proxy-uid/],
         ["runs the app as the proxy's UID", (p) => (p.spec.containers[0].securityContext.runAsUser = 2102), /UID 2102/],
         [
@@ -68,10 +86,26 @@ describe("lib/egressBypass: no way around the proxy where egress is enforced", (
             },
             /UID 2102/,
         ],
-        ["adds an init container as the proxy's UID", (p) => p.spec.initContainers.push({ name: "setup", securityContext: { runAsUser: 2102 } }), /UID 2102/],
-        ["debugs as the proxy's UID", (p) => (p.spec.ephemeralContainers = [{ name: "debugger", securityContext: { runAsUser: 2102 } }]), /UID 2102/],
-        ["adds NET_ADMIN to the app", (p) => (p.spec.containers[0].securityContext.capabilities.add = ["NET_ADMIN"]), /NET_ADMIN/],
-        ["adds ALL capabilities", (p) => (p.spec.containers[0].securityContext.capabilities.add = ["ALL"]), /NET_ADMIN/],
+        [
+            "adds an init container as the proxy's UID",
+            (p) => p.spec.initContainers.push({ name: "setup", securityContext: { runAsUser: 2102 } }),
+            /UID 2102/,
+        ],
+        [
+            "debugs as the proxy's UID",
+            (p) => (p.spec.ephemeralContainers = [{ name: "debugger", securityContext: { runAsUser: 2102 } }]),
+            /UID 2102/,
+        ],
+        [
+            "adds NET_ADMIN to the app",
+            (p) => (p.spec.containers[0].securityContext.capabilities.add = ["NET_ADMIN"]),
+            /NET_ADMIN/,
+        ],
+        [
+            "adds ALL capabilities",
+            (p) => (p.spec.containers[0].securityContext.capabilities.add = ["ALL"]),
+            /NET_ADMIN/,
+        ],
         ["runs on the host network", (p) => (p.spec.hostNetwork = true), /hostNetwork/],
     ];
     for (const [what, change, message] of hostile) {

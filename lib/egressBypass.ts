@@ -26,8 +26,10 @@ const PROXY_INIT = "linkerd-init";
 const annotations = "(has(object.metadata.annotations) ? dyn(object.metadata.annotations) : {})";
 const list = (field: string) => `(has(object.spec.${field}) ? object.spec.${field} : [])`;
 const containers = `${list("containers")} + ${list("initContainers")} + ${list("ephemeralContainers")}`;
-const podUser = "(has(object.spec.securityContext) && has(object.spec.securityContext.runAsUser) ? object.spec.securityContext.runAsUser : -1)";
-const userOf = (c: string) => `(has(${c}.securityContext) && has(${c}.securityContext.runAsUser) ? ${c}.securityContext.runAsUser : ${podUser})`;
+const podUser =
+    "(has(object.spec.securityContext) && has(object.spec.securityContext.runAsUser) ? object.spec.securityContext.runAsUser : -1)";
+const userOf = (c: string) =>
+    `(has(${c}.securityContext) && has(${c}.securityContext.runAsUser) ? ${c}.securityContext.runAsUser : ${podUser})`;
 const added = (c: string) =>
     `(has(${c}.securityContext) && has(${c}.securityContext.capabilities) && has(${c}.securityContext.capabilities.add) ? ${c}.securityContext.capabilities.add : [])`;
 
@@ -37,11 +39,20 @@ export function egressBypassPolicy(args: { namespaces: readonly string[]; cniEna
     return {
         failurePolicy: "Fail",
         matchConstraints: {
-            namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In" as const, values: [...args.namespaces] }] },
+            namespaceSelector: {
+                matchExpressions: [
+                    { key: "kubernetes.io/metadata.name", operator: "In" as const, values: [...args.namespaces] },
+                ],
+            },
             resourceRules: [
                 { apiGroups: [""], apiVersions: ["v1"], operations: ["CREATE"], resources: ["pods"] },
                 // `kubectl debug` adds an ephemeral container to a running pod.
-                { apiGroups: [""], apiVersions: ["v1"], operations: ["UPDATE"], resources: ["pods/ephemeralcontainers"] },
+                {
+                    apiGroups: [""],
+                    apiVersions: ["v1"],
+                    operations: ["UPDATE"],
+                    resources: ["pods/ephemeralcontainers"],
+                },
             ],
         },
         // A dry run stores nothing and starts nothing: the Pod Security check's probe (a pre-injected pod
@@ -63,7 +74,8 @@ export function egressBypassPolicy(args: { namespaces: readonly string[]; cniEna
             },
             {
                 expression: `!(${containers}).exists(c, !(${netAdminExempt}) && ${added("c")}.exists(x, x in ['NET_ADMIN', 'NET_RAW', 'CAP_NET_ADMIN', 'CAP_NET_RAW', 'ALL']))`,
-                message: "egress is enforced in this namespace: no container may add NET_ADMIN, NET_RAW or ALL (they rewrite the pod's redirection)",
+                message:
+                    "egress is enforced in this namespace: no container may add NET_ADMIN, NET_RAW or ALL (they rewrite the pod's redirection)",
             },
             {
                 expression: "!(has(object.spec.hostNetwork) && object.spec.hostNetwork)",

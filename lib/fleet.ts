@@ -65,10 +65,14 @@ export function parseMemberRecord(value: unknown): MemberRecord | undefined {
     const joining = record.joining;
     if (
         (record.fleet !== undefined && typeof record.fleet !== "string") ||
-        (joining !== undefined && (typeof joining !== "object" || joining === null || typeof joining.generation !== "number")) ||
+        (joining !== undefined &&
+            (typeof joining !== "object" || joining === null || typeof joining.generation !== "number")) ||
         (record.bundleSha256 !== undefined && typeof record.bundleSha256 !== "string")
     ) {
-        throw new RotationError(PHASE_KEY, `the last deployment's trustAnchorRotation output is not a record this program wrote (${JSON.stringify(value)})`);
+        throw new RotationError(
+            PHASE_KEY,
+            `the last deployment's trustAnchorRotation output is not a record this program wrote (${JSON.stringify(value)})`,
+        );
     }
     return record;
 }
@@ -113,8 +117,13 @@ const ordinal = ["steady", "phase 1", "phase 2", "phase 3"];
 const describeFleet = (r: { generation: number; phase: number }) => `generation ${r.generation} ${ordinal[r.phase]}`;
 
 /** The step after a (generation, phase) in a rotation: lib/rotation.ts's order. */
-export function nextRotationStep(state: { generation: number; phase: number }): { generation: number; phase: 0 | 1 | 2 | 3 } {
-    return state.phase === 3 ? { generation: state.generation + 1, phase: 0 } : { generation: state.generation, phase: (state.phase + 1) as 1 | 2 | 3 };
+export function nextRotationStep(state: { generation: number; phase: number }): {
+    generation: number;
+    phase: 0 | 1 | 2 | 3;
+} {
+    return state.phase === 3
+        ? { generation: state.generation + 1, phase: 0 }
+        : { generation: state.generation, phase: (state.phase + 1) as 1 | 2 | 3 };
 }
 
 const own = (anchors: PlannedAnchor[]): SourcedAnchor[] => anchors.map((a) => ({ ...a, source: "own" as const }));
@@ -126,8 +135,17 @@ const fromFleet = (record: { generation: number; phase: 0 | 1 | 2 | 3 }): Source
 
 /** The anchors of a join phase: the stack's own generation g against the fleet's steady generation. */
 function joinAnchors(ownGeneration: number, fleetGeneration: number, phase: 1 | 2 | 3): SourcedAnchor[] {
-    const ownAnchor = { generation: ownGeneration, source: "own" as const, inBundle: phase < 3, signsIssuer: phase === 1, allowDeletion: phase === 3 };
-    return [ownAnchor, { generation: fleetGeneration, source: "fleet", inBundle: true, signsIssuer: phase > 1, allowDeletion: false }];
+    const ownAnchor = {
+        generation: ownGeneration,
+        source: "own" as const,
+        inBundle: phase < 3,
+        signsIssuer: phase === 1,
+        allowDeletion: phase === 3,
+    };
+    return [
+        ownAnchor,
+        { generation: fleetGeneration, source: "fleet", inBundle: true, signsIssuer: phase > 1, allowDeletion: false },
+    ];
 }
 
 /**
@@ -175,7 +193,10 @@ export function planMemberTrust(input: MemberTrustInput): MemberTrustPlan {
 
 function memberAt(fleet: FleetView, since: string): MemberTrustPlan {
     const { generation, phase } = fleet.record;
-    return { anchors: fromFleet(fleet.record), record: { generation, phase, since, fleet: fleet.stack, bundleSha256: fleet.bundleSha256 } };
+    return {
+        anchors: fromFleet(fleet.record),
+        record: { generation, phase, since, fleet: fleet.stack, bundleSha256: fleet.bundleSha256 },
+    };
 }
 
 /** A standalone stack asks to become a member: only as join phase 1, from a steady own anchor, into a steady fleet. */
@@ -208,7 +229,13 @@ function startJoin(input: MemberTrustInput & { fleet: FleetView; previous: Membe
     }
     return {
         anchors: joinAnchors(previous.generation, fleet.record.generation, 1),
-        record: { generation: previous.generation, phase: 1, since: now.toISOString(), fleet: fleet.stack, joining: { generation: fleet.record.generation } },
+        record: {
+            generation: previous.generation,
+            phase: 1,
+            since: now.toISOString(),
+            fleet: fleet.stack,
+            joining: { generation: fleet.record.generation },
+        },
     };
 }
 
@@ -230,7 +257,10 @@ function continueJoin(input: MemberTrustInput & { fleet: FleetView; previous: Me
     const next = previous.phase === 3 ? 0 : previous.phase + 1;
     if (wanted !== next || settings.generation !== previous.generation) {
         const says = next === 0 ? "set rotationPhase=0 to finish joining" : `set rotationPhase=${next}`;
-        throw new RotationError(PHASE_KEY, `joining, at phase ${previous.phase}: phases cannot be skipped or reversed; the next step is: ${says}.`);
+        throw new RotationError(
+            PHASE_KEY,
+            `joining, at phase ${previous.phase}: phases cannot be skipped or reversed; the next step is: ${says}.`,
+        );
     }
     if (previous.phase === 1 || previous.phase === 2) {
         const hours = (now.getTime() - new Date(previous.since).getTime()) / 3600_000;
@@ -304,7 +334,13 @@ export function memberState(reading: MemberReading, fleetStack: string): MemberS
     if (record.fleet === undefined) return { status: "standalone", generation: record.generation, phase: record.phase };
     if (record.fleet !== fleetStack) return { status: "elsewhere", fleet: record.fleet };
     if (record.joining) return { status: "joining", phase: record.phase, since: record.since };
-    return { status: "at", generation: record.generation, phase: record.phase, since: record.since, bundleSha256: record.bundleSha256 };
+    return {
+        status: "at",
+        generation: record.generation,
+        phase: record.phase,
+        since: record.since,
+        bundleSha256: record.bundleSha256,
+    };
 }
 
 /** One line for a member's state: the gate's refusal and the plan say it so. */
@@ -368,14 +404,18 @@ export function planFleet(input: FleetPlanInput): FleetPlan {
         return { name: m.name, state, line: describeMemberState(state) };
     });
     const rotation = planRotation(settings, previous, now);
-    const leaving = previous !== undefined && (previous.generation !== settings.generation || previous.phase !== settings.rotationPhase);
+    const leaving =
+        previous !== undefined &&
+        (previous.generation !== settings.generation || previous.phase !== settings.rotationPhase);
     if (!leaving) return { rotation, members };
 
     const reached = (s: MemberState) =>
         s.status === "at" &&
         s.generation === previous.generation &&
         s.phase === previous.phase &&
-        (input.previousBundleSha256 === undefined || s.bundleSha256 === undefined || s.bundleSha256 === input.previousBundleSha256);
+        (input.previousBundleSha256 === undefined ||
+            s.bundleSha256 === undefined ||
+            s.bundleSha256 === input.previousBundleSha256);
     const laggards = members.filter((m) => !reached(m.state));
     if (laggards.length > 0) {
         throw new FleetGateError(

@@ -26,11 +26,29 @@ describe("issuance lifetime and phase floor", () => {
             ["1s500ms", 1500],
             ["39h9m14.425s", 39 * HOUR + 9 * MIN + 14_425],
         ];
-        for (const [text, ms] of accepted) assert.ok(Math.abs(parseGoDuration(text)! - ms) < 1e-6, `${text} -> ${parseGoDuration(text)}`);
+        for (const [text, ms] of accepted)
+            assert.ok(Math.abs(parseGoDuration(text)! - ms) < 1e-6, `${text} -> ${parseGoDuration(text)}`);
     });
 
     it("refuses what Go refuses (Linkerd would then warn and silently keep 24 h)", () => {
-        for (const text of ["", "3", "-", "s", ".s", "+.s", "1d", "24H", "1 h", "1hs", "1mh", "24h0m0", "1.5.h", "h1", " 2m", "2m "]) {
+        for (const text of [
+            "",
+            "3",
+            "-",
+            "s",
+            ".s",
+            "+.s",
+            "1d",
+            "24H",
+            "1 h",
+            "1hs",
+            "1mh",
+            "24h0m0",
+            "1.5.h",
+            "h1",
+            " 2m",
+            "2m ",
+        ]) {
             assert.equal(parseGoDuration(text), undefined, JSON.stringify(text));
         }
     });

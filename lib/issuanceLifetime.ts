@@ -109,14 +109,25 @@ export interface PhaseFloorSettings {
  */
 export function phaseFloor(settings: PhaseFloorSettings): PhaseFloor {
     const lifetime = parseGoDuration(settings.issuanceLifetime);
-    if (lifetime === undefined) throw new Error(`identity.issuer.issuanceLifetime ${JSON.stringify(settings.issuanceLifetime)} is not a Go duration`);
+    if (lifetime === undefined)
+        throw new Error(
+            `identity.issuer.issuanceLifetime ${JSON.stringify(settings.issuanceLifetime)} is not a Go duration`,
+        );
     if (settings.minMinutesBetweenPhases !== undefined) {
         const key = "identity.trustAnchor.minMinutesBetweenPhases";
-        return { ms: settings.minMinutesBetweenPhases * 60_000, key, says: `${key} being ${settings.minMinutesBetweenPhases}` };
+        return {
+            ms: settings.minMinutesBetweenPhases * 60_000,
+            key,
+            says: `${key} being ${settings.minMinutesBetweenPhases}`,
+        };
     }
     if (settings.minHoursBetweenPhases !== undefined) {
         const key = "identity.trustAnchor.minHoursBetweenPhases";
-        return { ms: settings.minHoursBetweenPhases * 3_600_000, key, says: `${key} being ${settings.minHoursBetweenPhases}` };
+        return {
+            ms: settings.minHoursBetweenPhases * 3_600_000,
+            key,
+            says: `${key} being ${settings.minHoursBetweenPhases}`,
+        };
     }
     const ms = derivedPhaseFloorMs(lifetime);
     return {

@@ -1,7 +1,14 @@
 /** The maintenance plan alone (no Pulumi): which Jobs run in which phase, their environment against the contract, their rights, their memory and schedule. */
 import { strict as assert } from "node:assert";
 import * as contract from "../cluster/contract.cjs";
-import { checkedEnv, maintenancePlan, scriptMemoryBudget, type JobPlan, type MaintenancePlan, type MaintenancePlanArgs } from "./maintenancePlan";
+import {
+    checkedEnv,
+    maintenancePlan,
+    scriptMemoryBudget,
+    type JobPlan,
+    type MaintenancePlan,
+    type MaintenancePlanArgs,
+} from "./maintenancePlan";
 
 const BASE: MaintenancePlanArgs = {
     controlPlaneNamespace: "linkerd",
@@ -12,16 +19,25 @@ const BASE: MaintenancePlanArgs = {
     deadlineMinutes: 50,
     resources: { cpu: { request: "10m" }, memory: { request: "64Mi", limit: "128Mi" } },
 };
-const ROTATION = { windowStartHour: 23, windowHours: 2, issuerMinHoursLeft: 24, anchorMinDaysLeft: 60, intermediateMinHoursLeft: 1080 };
+const ROTATION = {
+    windowStartHour: 23,
+    windowHours: 2,
+    issuerMinHoursLeft: 24,
+    anchorMinDaysLeft: 60,
+    intermediateMinHoursLeft: 1080,
+};
 const ANCHOR = "AB".repeat(32);
 
 /** Every Job of a plan, the CronJob's included. */
 const jobsOf = (plan: MaintenancePlan): JobPlan[] => [...plan.jobs, ...(plan.cron ? [plan.cron.job] : [])];
-const tasksOf = (plan: MaintenancePlan) => Object.fromEntries(jobsOf(plan).map((job) => [job.resourceName, job.tasks.join(",")]));
+const tasksOf = (plan: MaintenancePlan) =>
+    Object.fromEntries(jobsOf(plan).map((job) => [job.resourceName, job.tasks.join(",")]));
 
 describe("lib/maintenancePlan: what the maintenance Jobs do, decided before any resource", () => {
     it("which Jobs run, with which tasks, in each phase", () => {
-        assert.deepEqual(tasksOf(maintenancePlan(BASE)), { rollout: "certificates,control-plane,restarts,verify-bundle" });
+        assert.deepEqual(tasksOf(maintenancePlan(BASE)), {
+            rollout: "certificates,control-plane,restarts,verify-bundle",
+        });
         assert.deepEqual(tasksOf(maintenancePlan({ ...BASE, rollout: false })), {});
         assert.deepEqual(tasksOf(maintenancePlan({ ...BASE, rotation: ROTATION })), {
             rollout: "certificates,control-plane,restarts,verify-bundle",
@@ -38,8 +54,14 @@ describe("lib/maintenancePlan: what the maintenance Jobs do, decided before any 
         const checks = maintenancePlan({
             ...BASE,
             strict: { namespaces: ["akko"], probeAuthorizations: [], ingressMeshed: false },
-            networkPosture: { akko: { denyIngress: true, denyEgress: false, opaqueIngress: [], opaqueEgress: [], opaquePorts: [] } },
-            podSecurity: { namespaces: [{ namespace: "akko", key: "mtls.namespaces[0]" }], probe: { kind: "Pod" }, cniEnabled: false },
+            networkPosture: {
+                akko: { denyIngress: true, denyEgress: false, opaqueIngress: [], opaqueEgress: [], opaquePorts: [] },
+            },
+            podSecurity: {
+                namespaces: [{ namespace: "akko", key: "mtls.namespaces[0]" }],
+                probe: { kind: "Pod" },
+                cniEnabled: false,
+            },
         });
         assert.deepEqual(tasksOf(checks), {
             preflight: "strict-preflight",
@@ -48,7 +70,11 @@ describe("lib/maintenancePlan: what the maintenance Jobs do, decided before any 
             rollout: "certificates,control-plane,restarts,verify-bundle",
         });
         // Empty lists ask for no check at all.
-        const empty = maintenancePlan({ ...BASE, strict: { namespaces: [], probeAuthorizations: [], ingressMeshed: false }, networkPosture: {} });
+        const empty = maintenancePlan({
+            ...BASE,
+            strict: { namespaces: [], probeAuthorizations: [], ingressMeshed: false },
+            networkPosture: {},
+        });
         assert.deepEqual(Object.keys(tasksOf(empty)), ["rollout"]);
     });
 
@@ -78,9 +104,17 @@ describe("lib/maintenancePlan: what the maintenance Jobs do, decided before any 
         }
         const rollout = plan.jobs.find((job) => job.resourceName === "rollout")!;
         const { SIGNING_ANCHOR_SHA256: _anchor, ...withoutAnchor } = { ...plan.sharedEnv, ...rollout.env };
-        assert.throws(() => checkedEnv("rollout", rollout.tasks, withoutAnchor), /maintenance Job rollout .* missing SIGNING_ANCHOR_SHA256/);
         assert.throws(
-            () => checkedEnv("rollout", rollout.tasks, { ...withoutAnchor, SIGNING_ANCHOR_SHA256: ANCHOR, POD_SECURITY: "{}" }),
+            () => checkedEnv("rollout", rollout.tasks, withoutAnchor),
+            /maintenance Job rollout .* missing SIGNING_ANCHOR_SHA256/,
+        );
+        assert.throws(
+            () =>
+                checkedEnv("rollout", rollout.tasks, {
+                    ...withoutAnchor,
+                    SIGNING_ANCHOR_SHA256: ANCHOR,
+                    POD_SECURITY: "{}",
+                }),
             /unknown POD_SECURITY/,
         );
     });
@@ -92,15 +126,24 @@ describe("lib/maintenancePlan: what the maintenance Jobs do, decided before any 
             rotationGateFor: ANCHOR,
             ingress: { namespace: "kube-system", selector: { app: "traefik" }, deployment: "traefik", inject: true },
             strict: { namespaces: ["akko"], probeAuthorizations: [], ingressMeshed: true },
-            networkPosture: { spark: { denyIngress: true, denyEgress: true, opaqueIngress: [], opaqueEgress: [], opaquePorts: [] } },
+            networkPosture: {
+                spark: { denyIngress: true, denyEgress: true, opaqueIngress: [], opaqueEgress: [], opaquePorts: [] },
+            },
             podSecurity: { namespaces: [{ namespace: "akko", key: "k" }], probe: { kind: "Pod" }, cniEnabled: false },
         });
         const rules = (kind: string) => plan.identities.find((i) => i.kind === kind)!.grants.flatMap((g) => g.rules);
         for (const identity of plan.identities) {
             const all = identity.grants.flatMap((g) => g.rules);
-            assert.ok(!all.some((r) => r.resources.includes("secrets") || r.resources.includes("*") || r.verbs.includes("*")), identity.kind);
+            assert.ok(
+                !all.some((r) => r.resources.includes("secrets") || r.resources.includes("*") || r.verbs.includes("*")),
+                identity.kind,
+            );
             const patches = all.some((r) => r.verbs.includes("patch"));
-            assert.equal(identity.confinedBy.includes("restart-only"), patches, `${identity.kind}: confined exactly when it may patch`);
+            assert.equal(
+                identity.confinedBy.includes("restart-only"),
+                patches,
+                `${identity.kind}: confined exactly when it may patch`,
+            );
             assert.equal(plan.restartingIdentities.includes(identity.kind), patches, identity.kind);
         }
         assert.deepEqual(
@@ -108,13 +151,21 @@ describe("lib/maintenancePlan: what the maintenance Jobs do, decided before any 
             {
                 kind: "pod-security",
                 account: "linkerd-mesh-pod-security",
-                grants: [{ suffix: "pods-akko", namespace: "akko", rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["create"] }] }],
+                grants: [
+                    {
+                        suffix: "pods-akko",
+                        namespace: "akko",
+                        rules: [{ apiGroups: [""], resources: ["pods"], verbs: ["create"] }],
+                    },
+                ],
                 confinedBy: ["pod-security-dry-run-only"],
             },
         );
         assert.ok(plan.podSecurityDryRunOnly, "its policy is made");
         // The ingress controller's namespace is shared: only its Deployment may be restarted there.
-        const ingress = plan.identities.find((i) => i.kind === "rollout")!.grants.find((g) => g.namespace === "kube-system")!;
+        const ingress = plan.identities
+            .find((i) => i.kind === "rollout")!
+            .grants.find((g) => g.namespace === "kube-system")!;
         assert.deepEqual(
             ingress.rules.filter((r) => r.verbs.includes("patch")).map((r) => r.resourceNames),
             [["traefik"]],
@@ -158,17 +209,29 @@ describe("lib/maintenancePlan: what the maintenance Jobs do, decided before any 
 
         const secretRules = plan.identities.flatMap((identity) =>
             identity.grants.flatMap((grant) =>
-                grant.rules.filter((r) => r.resources.some((x) => x === "secrets" || x === "*")).map((rule) => ({ kind: identity.kind, grant, rule })),
+                grant.rules
+                    .filter((r) => r.resources.some((x) => x === "secrets" || x === "*"))
+                    .map((rule) => ({ kind: identity.kind, grant, rule })),
             ),
         );
         assert.deepEqual(
-            secretRules.map(({ kind, grant, rule }) => ({ kind, suffix: grant.suffix, namespace: grant.namespace, rule })),
+            secretRules.map(({ kind, grant, rule }) => ({
+                kind,
+                suffix: grant.suffix,
+                namespace: grant.namespace,
+                rule,
+            })),
             [
                 {
                     kind: "rollout",
                     suffix: "link-credentials",
                     namespace: "linkerd-multicluster",
-                    rule: { apiGroups: [""], resources: ["secrets"], resourceNames: ["cluster-credentials-eks", "cluster-credentials-gke"], verbs: ["get"] },
+                    rule: {
+                        apiGroups: [""],
+                        resources: ["secrets"],
+                        resourceNames: ["cluster-credentials-eks", "cluster-credentials-gke"],
+                        verbs: ["get"],
+                    },
                 },
             ],
         );
@@ -182,12 +245,23 @@ describe("lib/maintenancePlan: what the maintenance Jobs do, decided before any 
         assert.equal(there.suffix, "restart-linkerd-multicluster");
         assert.deepEqual(
             there.rules.filter((r) => r.resources.includes("secrets")),
-            [{ apiGroups: [""], resources: ["secrets"], resourceNames: ["cluster-credentials-eks", "cluster-credentials-gke"], verbs: ["get"] }],
+            [
+                {
+                    apiGroups: [""],
+                    resources: ["secrets"],
+                    resourceNames: ["cluster-credentials-eks", "cluster-credentials-gke"],
+                    verbs: ["get"],
+                },
+            ],
         );
         // Without links (or with none), no Secret at all, and no remote-trust task.
         for (const none of [undefined, { ...remoteTrust, links: [] }]) {
             const without = maintenancePlan({ ...BASE, rotation: ROTATION, remoteTrust: none });
-            assert.ok(!without.identities.some((i) => i.grants.some((g) => g.rules.some((r) => r.resources.includes("secrets")))));
+            assert.ok(
+                !without.identities.some((i) =>
+                    i.grants.some((g) => g.rules.some((r) => r.resources.includes("secrets"))),
+                ),
+            );
             assert.ok(!without.jobs.some((j) => j.tasks.includes("remote-trust")));
         }
     });
@@ -203,7 +277,10 @@ describe("lib/maintenancePlan: what the maintenance Jobs do, decided before any 
         const at128 = maintenancePlan(BASE).memory;
         assert.deepEqual(at128, scriptMemoryBudget(128 * 2 ** 20));
         assert.deepEqual(at128, { maxPageBytes: 2 * 2 ** 20, pageSize: 128, heapMiB: 24, semiSpaceMiB: 1 });
-        const requestOnly = maintenancePlan({ ...BASE, resources: { cpu: { request: "10m" }, memory: { request: "256Mi" } } }).memory;
+        const requestOnly = maintenancePlan({
+            ...BASE,
+            resources: { cpu: { request: "10m" }, memory: { request: "256Mi" } },
+        }).memory;
         assert.deepEqual(requestOnly, scriptMemoryBudget(256 * 2 ** 20));
         assert.deepEqual(maintenancePlan({ ...BASE, resources: undefined }).memory, scriptMemoryBudget(undefined));
         assert.equal(maintenancePlan(BASE).sharedEnv.MAX_PAGE_BYTES, String(2 * 2 ** 20));

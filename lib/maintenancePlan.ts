@@ -98,7 +98,10 @@ export interface RemoteTrustArgs {
  * namespace only. The kubeconfig grants what the target granted this stack: Linkerd's remote-access
  * rights and the trust roots' ConfigMap (lib/multicluster.ts TRUST_ROOTS_READ_RULES).
  */
-export const REMOTE_TRUST_SECRET_READ = { identity: "rollout", suffix: "link-credentials" } as const satisfies { identity: IdentityKind; suffix: string };
+export const REMOTE_TRUST_SECRET_READ = { identity: "rollout", suffix: "link-credentials" } as const satisfies {
+    identity: IdentityKind;
+    suffix: string;
+};
 
 /** Requests and limits of a container, as the config holds them. */
 export interface ContainerResources {
@@ -183,7 +186,11 @@ export interface MaintenancePlanArgs {
 /** The Jobs' CronJob. */
 export const CRON_NAME = "linkerd-rotation-check";
 /** The pod-template annotations the Jobs set; the only change their patch right allows (the contract's annotations). */
-export const RESTART_ANNOTATIONS = [contract.annotations.restartedAt, contract.annotations.controlPlaneDigest, contract.annotations.issuerSha256] as const;
+export const RESTART_ANNOTATIONS = [
+    contract.annotations.restartedAt,
+    contract.annotations.controlPlaneDigest,
+    contract.annotations.issuerSha256,
+] as const;
 /** The Pod Security check's admission policy (and binding) name. */
 export const POD_SECURITY_POLICY = "akko-mtls-pod-security-dry-run-only";
 /** The admission policy (and binding) that confines the patch right to the restart annotations. */
@@ -330,7 +337,8 @@ export interface MaintenancePlan {
 }
 
 /** The identity's name in the cluster. */
-export const accountOf = (kind: IdentityKind): string => (kind === "pod-security" ? POD_SECURITY_CHECK.account : `linkerd-mesh-${kind}`);
+export const accountOf = (kind: IdentityKind): string =>
+    kind === "pod-security" ? POD_SECURITY_CHECK.account : `linkerd-mesh-${kind}`;
 
 /**
  * Checks a Job's whole environment against the contract: exactly the variables its tasks read.
@@ -356,7 +364,12 @@ function grantsOf(args: MaintenancePlanArgs, kind: IdentityKind, workloadNamespa
         args.issuerSource.kind === "configmap"
             ? [{ apiGroups: [""], resources: ["configmaps"], resourceNames: [args.issuerSource.name], verbs: ["get"] }]
             : [
-                  { apiGroups: ["cert-manager.io"], resources: ["certificates"], resourceNames: [args.issuerSource.name], verbs: ["get"] },
+                  {
+                      apiGroups: ["cert-manager.io"],
+                      resources: ["certificates"],
+                      resourceNames: [args.issuerSource.name],
+                      verbs: ["get"],
+                  },
                   { apiGroups: ["cert-manager.io"], resources: ["certificaterequests"], verbs: ["list"] },
               ];
     // A pod's owner is verified before its workload is restarted (cluster/mesh-check.mjs
@@ -365,11 +378,20 @@ function grantsOf(args: MaintenancePlanArgs, kind: IdentityKind, workloadNamespa
     const restartRules: PolicyRule[] = [
         { apiGroups: [""], resources: ["pods"], verbs: ["list"] },
         // `kubectl rollout restart` patches the pod template; `rollout status` watches.
-        { apiGroups: ["apps"], resources: ["deployments", "statefulsets", "daemonsets"], verbs: ["get", "list", "watch", "patch"] },
+        {
+            apiGroups: ["apps"],
+            resources: ["deployments", "statefulsets", "daemonsets"],
+            verbs: ["get", "list", "watch", "patch"],
+        },
         { apiGroups: ["apps"], resources: ["replicasets", "controllerrevisions"], verbs: ["list"] },
         verifyOwners,
     ];
-    const trustRoots: PolicyRule = { apiGroups: [""], resources: ["configmaps"], resourceNames: [LINKERD_OBJECTS.trustRootsConfigMap], verbs: ["get"] };
+    const trustRoots: PolicyRule = {
+        apiGroups: [""],
+        resources: ["configmaps"],
+        resourceNames: [LINKERD_OBJECTS.trustRootsConfigMap],
+        verbs: ["get"],
+    };
     const controlPlane = (rules: PolicyRule[]): RoleGrant => ({
         suffix: "control-plane",
         namespace: args.controlPlaneNamespace,
@@ -423,7 +445,12 @@ function grantsOf(args: MaintenancePlanArgs, kind: IdentityKind, workloadNamespa
             return [
                 controlPlane([
                     ...issuerRules,
-                    { apiGroups: ["apps"], resources: ["deployments"], resourceNames: ["linkerd-identity"], verbs: ["get"] },
+                    {
+                        apiGroups: ["apps"],
+                        resources: ["deployments"],
+                        resourceNames: ["linkerd-identity"],
+                        verbs: ["get"],
+                    },
                     { apiGroups: ["apps"], resources: ["replicasets"], verbs: ["get"] },
                     { apiGroups: [""], resources: ["pods"], verbs: ["list"] },
                     // IssuerUpdated / IssuerUpdateSkipped, recorded on the Deployment (core/v1 Events).
@@ -467,8 +494,14 @@ function grantsOf(args: MaintenancePlanArgs, kind: IdentityKind, workloadNamespa
 function withRemoteTrustRead(grants: RoleGrant[], remoteTrust: RemoteTrustArgs | undefined): RoleGrant[] {
     if (!remoteTrust || remoteTrust.links.length === 0) return grants;
     const namespace = remoteTrust.credentialsNamespace;
-    const read: PolicyRule = { apiGroups: [""], resources: ["secrets"], resourceNames: remoteTrust.links.map((l) => l.secret), verbs: ["get"] };
-    if (!grants.some((g) => g.namespace === namespace)) return [...grants, { suffix: REMOTE_TRUST_SECRET_READ.suffix, namespace, rules: [read] }];
+    const read: PolicyRule = {
+        apiGroups: [""],
+        resources: ["secrets"],
+        resourceNames: remoteTrust.links.map((l) => l.secret),
+        verbs: ["get"],
+    };
+    if (!grants.some((g) => g.namespace === namespace))
+        return [...grants, { suffix: REMOTE_TRUST_SECRET_READ.suffix, namespace, rules: [read] }];
     return grants.map((g) => (g.namespace === namespace ? { ...g, rules: [...g.rules, read] } : g));
 }
 
@@ -478,7 +511,8 @@ function withRemoteTrustRead(grants: RoleGrant[], remoteTrust: RemoteTrustArgs |
  */
 function checkJobsOf(args: MaintenancePlanArgs): JobPlan[] {
     const strict = args.strict && args.strict.namespaces.length > 0 ? args.strict : undefined;
-    const posture = args.networkPosture && Object.keys(args.networkPosture).length > 0 ? args.networkPosture : undefined;
+    const posture =
+        args.networkPosture && Object.keys(args.networkPosture).length > 0 ? args.networkPosture : undefined;
     const podSecurity = args.podSecurity && args.podSecurity.namespaces.length > 0 ? args.podSecurity : undefined;
     const jobs: JobPlan[] = [];
     if (strict) {
@@ -503,7 +537,10 @@ function checkJobsOf(args: MaintenancePlanArgs): JobPlan[] {
             prefix: "linkerd-network-preflight",
             identity: "network",
             tasks: ["network-posture"],
-            env: { TASKS: "network-posture", NETWORK_POSTURE: JSON.stringify(Object.fromEntries(namespaces.map((n) => [n, posture[n]]))) },
+            env: {
+                TASKS: "network-posture",
+                NETWORK_POSTURE: JSON.stringify(Object.fromEntries(namespaces.map((n) => [n, posture[n]]))),
+            },
             // Nothing of the control plane: it reads the namespaces' policies only, and fails the
             // `up` before anything in them changes.
             waitsFor: [],
@@ -541,7 +578,10 @@ function checkJobsOf(args: MaintenancePlanArgs): JobPlan[] {
 }
 
 /** The Jobs that restart: the daily CronJob and the rollout of this `pulumi up`, both checking the certificates first. */
-function restartingJobsOf(args: MaintenancePlanArgs, scope: JobEnv): { cron?: MaintenancePlan["cron"]; rollout?: JobPlan } {
+function restartingJobsOf(
+    args: MaintenancePlanArgs,
+    scope: JobEnv,
+): { cron?: MaintenancePlan["cron"]; rollout?: JobPlan } {
     const rotation = args.rotation;
     const cron: MaintenancePlan["cron"] = rotation
         ? {
@@ -626,7 +666,9 @@ export function maintenancePlan(args: MaintenancePlanArgs): MaintenancePlan {
     const labels = objectLabels({ appName: "linkerd-mesh-maintenance" });
     const unmeshed = args.unmeshedNamespaces ?? [];
     const workloadNamespaces = [...args.meshedNamespaces, ...unmeshed];
-    const memory = scriptMemoryBudget(args.resources ? parseQuantity(args.resources.memory.limit ?? args.resources.memory.request) : undefined);
+    const memory = scriptMemoryBudget(
+        args.resources ? parseQuantity(args.resources.memory.limit ?? args.resources.memory.request) : undefined,
+    );
     const deadlineSeconds = args.deadlineMinutes * 60;
 
     const sharedEnv: JobEnv = {
@@ -666,9 +708,13 @@ export function maintenancePlan(args: MaintenancePlanArgs): MaintenancePlan {
     const { cron, rollout } = restartingJobsOf(args, scope);
     const jobs = [...checks, ...(rollout ? [rollout] : [])];
     // Each Job's whole environment (the shared variables and its own) is the one its tasks read.
-    for (const job of [...jobs, ...(cron ? [cron.job] : [])]) checkedEnv(job.resourceName, job.tasks, { ...sharedEnv, ...job.env });
+    for (const job of [...jobs, ...(cron ? [cron.job] : [])])
+        checkedEnv(job.resourceName, job.tasks, { ...sharedEnv, ...job.env });
 
-    const restartingIdentities: IdentityKind[] = [...(cron ? [cron.job.identity] : []), ...(rollout ? [rollout.identity] : [])];
+    const restartingIdentities: IdentityKind[] = [
+        ...(cron ? [cron.job.identity] : []),
+        ...(rollout ? [rollout.identity] : []),
+    ];
     const kinds = [...jobs.map((j) => j.identity), ...(cron ? [cron.job.identity] : [])];
     const identities = kinds.map((kind): IdentityPlan => ({
         kind,
@@ -684,7 +730,10 @@ export function maintenancePlan(args: MaintenancePlanArgs): MaintenancePlan {
         namespace: {
             name: NAMESPACES.maintenance,
             // The program's part-of comes with namespaceObject (lib/objects.ts); a Namespace carries no app name.
-            labels: { "pod-security.kubernetes.io/enforce": "restricted", "config.linkerd.io/admission-webhooks": "disabled" },
+            labels: {
+                "pod-security.kubernetes.io/enforce": "restricted",
+                "config.linkerd.io/admission-webhooks": "disabled",
+            },
             // A proxy would keep a Job from completing, and the Jobs must work while the mesh does not.
             annotations: { "linkerd.io/inject": "disabled" },
         },
@@ -727,14 +776,23 @@ export interface PodTemplateArgs {
  * into the one container that calls the API (the init container only lends its kubectl binary).
  */
 export function maintenancePodTemplate(args: PodTemplateArgs) {
-    const restricted = { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } };
+    const restricted = {
+        allowPrivilegeEscalation: false,
+        readOnlyRootFilesystem: true,
+        capabilities: { drop: ["ALL"] },
+    };
     return {
         metadata: { labels: { ...args.labels, ...args.podLabels }, annotations: { "linkerd.io/inject": "disabled" } },
         spec: {
             serviceAccountName: args.account,
             automountServiceAccountToken: false,
             restartPolicy: "Never",
-            securityContext: { runAsNonRoot: true, runAsUser: 65534, runAsGroup: 65534, seccompProfile: { type: "RuntimeDefault" } },
+            securityContext: {
+                runAsNonRoot: true,
+                runAsUser: 65534,
+                runAsGroup: 65534,
+                seccompProfile: { type: "RuntimeDefault" },
+            },
             initContainers: [
                 {
                     // Only lends its static kubectl binary: no token, no API access.
@@ -780,7 +838,11 @@ export function maintenancePodTemplate(args: PodTemplateArgs) {
                         sources: [
                             { serviceAccountToken: { path: "token", expirationSeconds: 3600 } },
                             { configMap: { name: "kube-root-ca.crt", items: [{ key: "ca.crt", path: "ca.crt" }] } },
-                            { downwardAPI: { items: [{ path: "namespace", fieldRef: { fieldPath: "metadata.namespace" } }] } },
+                            {
+                                downwardAPI: {
+                                    items: [{ path: "namespace", fieldRef: { fieldPath: "metadata.namespace" } }],
+                                },
+                            },
                         ],
                     },
                 },

@@ -25,12 +25,20 @@ const settings = (overrides: Partial<MeshSettings> = {}): MeshSettings => ({
     ingress: NO_INGRESS,
     ...overrides,
 });
-const on = (overrides: Partial<MeshState> = {}): MeshState => ({ phase: "on", namespaces: ["akko", "spark"], mode: "strict", ...overrides });
+const on = (overrides: Partial<MeshState> = {}): MeshState => ({
+    phase: "on",
+    namespaces: ["akko", "spark"],
+    mode: "strict",
+    ...overrides,
+});
 
 describe("planMesh: the mesh's state machine", () => {
     it("a stack never meshed and still disabled deploys nothing and records off", () => {
         const plan = planMesh(settings({ enabled: false }), undefined);
-        assert.deepEqual([plan.phase, plan.deploy, plan.cleanup, plan.namespaces, plan.notice], ["off", false, false, [], undefined]);
+        assert.deepEqual(
+            [plan.phase, plan.deploy, plan.cleanup, plan.namespaces, plan.notice],
+            ["off", false, false, [], undefined],
+        );
         assert.deepEqual(plan.record, { phase: "off", namespaces: [], mode: "permissive" });
     });
 
@@ -89,7 +97,11 @@ describe("planMesh: the mesh's state machine", () => {
         const plan = planMesh(settings({ enabled: false, drainOnDisable: false }), on());
         assert.deepEqual([plan.phase, plan.deploy, plan.cleanup], ["off", false, true]);
         assert.match(plan.notice!, /removed at once/);
-        assert.equal(planMesh(settings({ enabled: false, drainOnDisable: false }), undefined).cleanup, false, "nothing to clean up");
+        assert.equal(
+            planMesh(settings({ enabled: false, drainOnDisable: false }), undefined).cleanup,
+            false,
+            "nothing to clean up",
+        );
     });
 
     it("re-enabling mid-drain goes straight back on", () => {
@@ -104,7 +116,11 @@ describe("planMesh: the mesh's state machine", () => {
         assert.deepEqual(drainingNamespaces(plan), ["spark"]);
         assert.match(plan.notice!, /namespaces spark leave the mesh/);
         assert.deepEqual(plan.record.namespaces, ["akko"], "once drained it is no longer recorded");
-        assert.match(plan.record.nextRun!, /remove what is left of namespaces spark/, "but the record asks for the run that removes the rest");
+        assert.match(
+            plan.record.nextRun!,
+            /remove what is left of namespaces spark/,
+            "but the record asks for the run that removes the rest",
+        );
         const next = planMesh(settings({ namespaces: ["akko"] }), plan.record);
         assert.deepEqual(drainingNamespaces(next), [], "and the next run forgets it");
         assert.equal(next.record.nextRun, undefined, "settled");
@@ -119,12 +135,23 @@ describe("planMesh: the mesh's state machine", () => {
         assert.deepEqual(dropped.ingress, { ...K3S_TRAEFIK, inject: false, injectMode: "enabled" });
         assert.match(dropped.notice!, /ingress controller in kube-system leaves the mesh/);
         const replaced = planMesh(
-            settings({ ingress: { enabled: true, controller: "in-namespace", namespace: "ingress-nginx", mode: "enabled" } }),
+            settings({
+                ingress: { enabled: true, controller: "in-namespace", namespace: "ingress-nginx", mode: "enabled" },
+            }),
             meshed.record,
         );
-        assert.deepEqual(replaced.ingress, { controller: "in-namespace", namespace: "ingress-nginx", inject: true, injectMode: "enabled" });
+        assert.deepEqual(replaced.ingress, {
+            controller: "in-namespace",
+            namespace: "ingress-nginx",
+            inject: true,
+            injectMode: "enabled",
+        });
         const draining = planMesh(settings({ enabled: false, ingress: k3s }), meshed.record);
-        assert.deepEqual([draining.phase, draining.ingress?.inject], ["draining-proxies", false], "it loses its proxy with the namespaces");
+        assert.deepEqual(
+            [draining.phase, draining.ingress?.inject],
+            ["draining-proxies", false],
+            "it loses its proxy with the namespaces",
+        );
     });
 
     it("the injector's scope: every namespace the mesh owns, drained ones, viz's and the ingress controller's", () => {
@@ -144,7 +171,11 @@ describe("readPreviousMesh: the last record, failing closed", () => {
         assert.deepEqual(readPreviousMesh({}, configured), { state: undefined });
     });
     it("a meshed stack whose record is missing or unreadable is assumed on and strict: a disable drains every step", () => {
-        for (const outputs of [{ mtlsEnabled: true }, { linkerdChartVersion: "2026.8.3" }, { mtlsEnabled: true, meshState: { phase: "sideways" } }]) {
+        for (const outputs of [
+            { mtlsEnabled: true },
+            { linkerdChartVersion: "2026.8.3" },
+            { mtlsEnabled: true, meshState: { phase: "sideways" } },
+        ]) {
             const previous = readPreviousMesh(outputs, configured);
             assert.deepEqual(previous.state, { phase: "on", namespaces: ["akko"], mode: "strict" });
             assert.ok(previous.assumed);

@@ -80,10 +80,13 @@ export const K3S_TRAEFIK: MeshedIngress = { controller: "k3s-traefik", namespace
 /** The controller the settings ask for, or undefined. */
 export function wantedIngress(settings: IngressSettings): MeshedIngress | undefined {
     if (!settings.enabled) return undefined;
-    return settings.controller === "k3s-traefik" ? K3S_TRAEFIK : { controller: "in-namespace", namespace: settings.namespace! };
+    return settings.controller === "k3s-traefik"
+        ? K3S_TRAEFIK
+        : { controller: "in-namespace", namespace: settings.namespace! };
 }
 
-const sameIngress = (a: MeshedIngress | undefined, b: MeshedIngress | undefined) => a?.controller === b?.controller && a?.namespace === b?.namespace;
+const sameIngress = (a: MeshedIngress | undefined, b: MeshedIngress | undefined) =>
+    a?.controller === b?.controller && a?.namespace === b?.namespace;
 
 export interface NamespacePlan {
     name: string;
@@ -116,13 +119,16 @@ export interface MeshPlan {
 }
 
 /** Namespaces whose pods get (or keep) a proxy in this run. */
-export const injectedNamespaces = (plan: MeshPlan): string[] => plan.namespaces.filter((n) => n.inject).map((n) => n.name);
+export const injectedNamespaces = (plan: MeshPlan): string[] =>
+    plan.namespaces.filter((n) => n.inject).map((n) => n.name);
 
 /** Namespaces being drained: injection disabled, their workloads restarted without proxies. */
-export const drainingNamespaces = (plan: MeshPlan): string[] => plan.namespaces.filter((n) => !n.inject).map((n) => n.name);
+export const drainingNamespaces = (plan: MeshPlan): string[] =>
+    plan.namespaces.filter((n) => !n.inject).map((n) => n.name);
 
 /** Injected namespaces whose default inbound policy is strict (all-authenticated). */
-export const strictNamespaces = (plan: MeshPlan): string[] => plan.namespaces.filter((n) => n.inject && n.mode === "strict").map((n) => n.name);
+export const strictNamespaces = (plan: MeshPlan): string[] =>
+    plan.namespaces.filter((n) => n.inject && n.mode === "strict").map((n) => n.name);
 
 /**
  * The namespaces the proxy injector is called for: every namespace the mesh owns, drained ones
@@ -143,18 +149,30 @@ export function planMesh(settings: MeshSettings, previous: MeshState | undefined
         // Namespaces meshed before but no longer listed: drained in this run.
         const dropped = (meshedBefore ? previous!.namespaces : []).filter((n) => !wanted.includes(n));
         // An ingress controller meshed before but no longer configured: drained in this run too.
-        const droppedIngress = meshedBefore && previous!.ingress && !sameIngress(previous!.ingress, ingress) ? previous!.ingress : undefined;
+        const droppedIngress =
+            meshedBefore && previous!.ingress && !sameIngress(previous!.ingress, ingress)
+                ? previous!.ingress
+                : undefined;
         const leaving = [
             ...(dropped.length > 0 ? [`namespaces ${dropped.join(", ")}`] : []),
             ...(droppedIngress ? [`the ingress controller in ${droppedIngress.namespace}`] : []),
         ];
-        const nextRun = leaving.length > 0 ? `remove what is left of ${leaving.join(" and ")} (drained in this run)` : undefined;
+        const nextRun =
+            leaving.length > 0 ? `remove what is left of ${leaving.join(" and ")} (drained in this run)` : undefined;
         const notices = [
             ...(dropped.length > 0
-                ? [`namespaces ${dropped.join(", ")} leave the mesh: injection disabled and their workloads restarted without proxies`]
+                ? [
+                      `namespaces ${dropped.join(", ")} leave the mesh: injection disabled and their workloads restarted without proxies`,
+                  ]
                 : []),
-            ...(droppedIngress ? [`the ingress controller in ${droppedIngress.namespace} leaves the mesh: restarted without its proxy`] : []),
-            ...(nextRun ? [`another \`pulumi up\` is needed, with no config change, to ${nextRun} (the deploy workflow runs it)`] : []),
+            ...(droppedIngress
+                ? [`the ingress controller in ${droppedIngress.namespace} leaves the mesh: restarted without its proxy`]
+                : []),
+            ...(nextRun
+                ? [
+                      `another \`pulumi up\` is needed, with no config change, to ${nextRun} (the deploy workflow runs it)`,
+                  ]
+                : []),
         ];
         return {
             phase: "on",
@@ -166,9 +184,19 @@ export function planMesh(settings: MeshSettings, previous: MeshState | undefined
             ],
             authorizations: settings.mode === "strict",
             // One controller at a time: a newly configured one is meshed, a dropped one drained.
-            ingress: ingress ? { ...ingress, inject: true, injectMode } : droppedIngress ? { ...droppedIngress, inject: false, injectMode } : undefined,
+            ingress: ingress
+                ? { ...ingress, inject: true, injectMode }
+                : droppedIngress
+                  ? { ...droppedIngress, inject: false, injectMode }
+                  : undefined,
             notice: notices.length > 0 ? notices.join("; ") : undefined,
-            record: { phase: "on", namespaces: wanted, mode: settings.mode, ...(ingress ? { ingress } : {}), ...(nextRun ? { nextRun } : {}) },
+            record: {
+                phase: "on",
+                namespaces: wanted,
+                mode: settings.mode,
+                ...(ingress ? { ingress } : {}),
+                ...(nextRun ? { nextRun } : {}),
+            },
         };
     }
 
@@ -194,23 +222,51 @@ export function planMesh(settings: MeshSettings, previous: MeshState | undefined
         phase,
         deploy: true,
         cleanup: false,
-        namespaces: previous.namespaces.map((name) => ({ name, inject: phase === "draining-policy", mode: "permissive" })),
+        namespaces: previous.namespaces.map((name) => ({
+            name,
+            inject: phase === "draining-policy",
+            mode: "permissive",
+        })),
         authorizations: false,
-        ingress: previous.ingress ? { ...previous.ingress, inject: phase === "draining-policy", injectMode } : undefined,
+        ingress: previous.ingress
+            ? { ...previous.ingress, inject: phase === "draining-policy", injectMode }
+            : undefined,
         notice: `mTLS disable in progress: ${step}. Run \`pulumi up\` again to continue (docs/admin/mtls.md).`,
-        record: { phase, namespaces: previous.namespaces, mode: "permissive", ...(previous.ingress ? { ingress: previous.ingress } : {}), nextRun: next },
+        record: {
+            phase,
+            namespaces: previous.namespaces,
+            mode: "permissive",
+            ...(previous.ingress ? { ingress: previous.ingress } : {}),
+            nextRun: next,
+        },
     });
-    const removeControlPlane = "remove the control plane, viz and every other object of the mesh (the disable's last step)";
+    const removeControlPlane =
+        "remove the control plane, viz and every other object of the mesh (the disable's last step)";
     const disableInjection = "disable injection and restart the workloads without proxies";
     switch (previous.phase) {
         case "on":
             return previous.mode === "strict"
-                ? draining("draining-policy", "step 1 of 3, strict policies removed and workloads restarted as permissive", disableInjection)
-                : draining("draining-proxies", "step 1 of 2, injection disabled and workloads restarted without proxies", removeControlPlane);
+                ? draining(
+                      "draining-policy",
+                      "step 1 of 3, strict policies removed and workloads restarted as permissive",
+                      disableInjection,
+                  )
+                : draining(
+                      "draining-proxies",
+                      "step 1 of 2, injection disabled and workloads restarted without proxies",
+                      removeControlPlane,
+                  );
         case "draining-policy":
-            return draining("draining-proxies", "step 2 of 3, injection disabled and workloads restarted without proxies", removeControlPlane);
+            return draining(
+                "draining-proxies",
+                "step 2 of 3, injection disabled and workloads restarted without proxies",
+                removeControlPlane,
+            );
         case "draining-proxies":
-            return { ...off, notice: "mTLS disable: last step, the control plane is removed (Linkerd's CRDs are retained)" };
+            return {
+                ...off,
+                notice: "mTLS disable: last step, the control plane is removed (Linkerd's CRDs are retained)",
+            };
     }
 }
 
@@ -229,7 +285,10 @@ export interface PreviousMesh {
  * namespaces. A disable then drains through every step instead of deleting the control plane
  * under running proxies.
  */
-export function readPreviousMesh(outputs: StackOutputValues, configured: Pick<MeshSettings, "namespaces" | "ingress">): PreviousMesh {
+export function readPreviousMesh(
+    outputs: StackOutputValues,
+    configured: Pick<MeshSettings, "namespaces" | "ingress">,
+): PreviousMesh {
     const value = outputs.meshState;
     const meshed = outputs.mtlsEnabled === true || typeof outputs.linkerdChartVersion === "string";
     const ingress = wantedIngress(configured.ingress);
@@ -237,8 +296,10 @@ export function readPreviousMesh(outputs: StackOutputValues, configured: Pick<Me
         state: { phase: "on", namespaces: [...configured.namespaces], mode: "strict", ...(ingress ? { ingress } : {}) },
         assumed: `${why}; the stack was meshed, so this run assumes the mesh is on in strict mode over mtls.namespaces and mtls.ingress (a disable drains every step).`,
     });
-    if (value === undefined || value === null) return meshed ? assume("the last deployment recorded no meshState") : { state: undefined };
-    if (meshStateProblem(value) !== undefined) return assume(`the last deployment's meshState is unreadable (${JSON.stringify(value)})`);
+    if (value === undefined || value === null)
+        return meshed ? assume("the last deployment recorded no meshState") : { state: undefined };
+    if (meshStateProblem(value) !== undefined)
+        return assume(`the last deployment's meshState is unreadable (${JSON.stringify(value)})`);
     return { state: value as MeshState };
 }
 
@@ -248,9 +309,16 @@ export function meshStateProblem(value: unknown): string | undefined {
     const state = value as Partial<MeshState>;
     if (!["on", "draining-policy", "draining-proxies", "off"].includes(state.phase as string))
         return "phase: expected on, draining-policy, draining-proxies or off";
-    if (!Array.isArray(state.namespaces) || !state.namespaces.every((n) => typeof n === "string")) return "namespaces: expected a list of names";
+    if (!Array.isArray(state.namespaces) || !state.namespaces.every((n) => typeof n === "string"))
+        return "namespaces: expected a list of names";
     if (!["permissive", "strict"].includes(state.mode as string)) return "mode: expected permissive or strict";
-    if (state.ingress !== undefined && !(["k3s-traefik", "in-namespace"].includes(state.ingress?.controller) && typeof state.ingress?.namespace === "string")) {
+    if (
+        state.ingress !== undefined &&
+        !(
+            ["k3s-traefik", "in-namespace"].includes(state.ingress?.controller) &&
+            typeof state.ingress?.namespace === "string"
+        )
+    ) {
         return "ingress: expected {controller, namespace}";
     }
     if (state.nextRun !== undefined && typeof state.nextRun !== "string") return "nextRun: expected text";

@@ -42,7 +42,10 @@ import type { WebhookTrustPlan } from "./webhookTrust";
  * meshed, authenticated callers. The one place a mode becomes a policy: the namespaces' annotation,
  * the ingress controller's, and what the maintenance Jobs expect to find.
  */
-export const INBOUND_POLICY = { permissive: "all-unauthenticated", strict: "all-authenticated" } as const satisfies Record<MtlsMode, string>;
+export const INBOUND_POLICY = {
+    permissive: "all-unauthenticated",
+    strict: "all-authenticated",
+} as const satisfies Record<MtlsMode, string>;
 
 /** The default inbound policy of a namespace meshed in `mode`. */
 export const inboundPolicy = (mode: MtlsMode): (typeof INBOUND_POLICY)[MtlsMode] => INBOUND_POLICY[mode];
@@ -56,7 +59,9 @@ export const inboundPolicy = (mode: MtlsMode): (typeof INBOUND_POLICY)[MtlsMode]
 export type Authorization = Omit<MeshConfig["mtls"]["authorizations"][number], "namespace">;
 
 /** Proxy settings a namespace gives its pods (config `mtls.namespaceOptions`). */
-export type ProxyOptions = Partial<Pick<MeshConfig["mtls"]["namespaceOptions"][string], "opaquePorts" | "skipInboundPorts" | "skipOutboundPorts">> & {
+export type ProxyOptions = Partial<
+    Pick<MeshConfig["mtls"]["namespaceOptions"][string], "opaquePorts" | "skipInboundPorts" | "skipOutboundPorts">
+> & {
     /** The namespace's egress control (lib/egress.ts `egressOf`): its annotations. */
     egressMode?: EgressMode;
 };
@@ -87,7 +92,9 @@ export function proxyAnnotations(proxy: ProxyOptions = {}): Record<string, strin
         // Hostname labels where egress is watched; no outbound bypass where it is enforced.
         ...egressAnnotations(proxy.egressMode),
     };
-    return Object.fromEntries(Object.entries(annotations).filter((entry): entry is [string, string] => entry[1] !== undefined));
+    return Object.fromEntries(
+        Object.entries(annotations).filter((entry): entry is [string, string] => entry[1] !== undefined),
+    );
 }
 
 /** The namespace annotations for a meshed (or draining) namespace: read by the injector when a pod is created. */
@@ -135,7 +142,13 @@ export interface MaintenancePlan {
     expectedInboundPolicy: Record<string, string>;
     expectedAnnotations: Record<string, Record<string, string>>;
     ingress?: { namespace: string; selector: Record<string, string>; deployment?: string; inject: boolean };
-    rotation?: { windowStartHour: number; windowHours: number; issuerMinHoursLeft: number; anchorMinDaysLeft: number; intermediateMinHoursLeft: number };
+    rotation?: {
+        windowStartHour: number;
+        windowHours: number;
+        issuerMinHoursLeft: number;
+        anchorMinDaysLeft: number;
+        intermediateMinHoursLeft: number;
+    };
     /** Rotation phase 2: identity reloads the issuer signed by the new anchor. */
     reloadIdentity: boolean;
     /** Rotation phase 3: the gate proves the live issuer signed by the new anchor before the bundle drops the old one. */
@@ -198,7 +211,10 @@ export const policyIn = (deployment: MeshDeployment, namespace: string): Network
 function scraperOf(config: MeshConfig, bundledPrometheus: boolean): Scraper {
     return bundledPrometheus
         ? { namespace: NAMESPACES.viz, podSelector: { "linkerd.io/extension": "viz", component: "prometheus" } }
-        : { namespace: config.viz.prometheus.scraper.namespace, podSelector: config.viz.prometheus.scraper.podSelector };
+        : {
+              namespace: config.viz.prometheus.scraper.namespace,
+              podSelector: config.viz.prometheus.scraper.podSelector,
+          };
 }
 
 /**
@@ -219,11 +235,19 @@ export function opaquePortsOf(config: MeshConfig, namespace: string): number[] {
     const servers = config.mtls.authorizations.flatMap((a) =>
         a.namespace === namespace && a.proxyProtocol === "opaque" && typeof a.port === "number" ? [a.port] : [],
     );
-    const ports = [...LINKERD_DEFAULT_OPAQUE_PORTS, ...(config.mtls.namespaceOptions[namespace]?.opaquePorts ?? []), ...servers];
+    const ports = [
+        ...LINKERD_DEFAULT_OPAQUE_PORTS,
+        ...(config.mtls.namespaceOptions[namespace]?.opaquePorts ?? []),
+        ...servers,
+    ];
     return [...new Set(ports)].sort((a, b) => a - b);
 }
 
-function platformPoliciesOf(config: MeshConfig, mesh: MeshPlan, plan: { viz?: string; scraper: Scraper; bundledPrometheus: boolean; issuer: IssuerPlan }) {
+function platformPoliciesOf(
+    config: MeshConfig,
+    mesh: MeshPlan,
+    plan: { viz?: string; scraper: Scraper; bundledPrometheus: boolean; issuer: IssuerPlan },
+) {
     if (!config.linkerd.networkPolicies) return [];
     const ingress = mesh.ingress;
     return platformPolicies({
@@ -231,7 +255,8 @@ function platformPoliciesOf(config: MeshConfig, mesh: MeshPlan, plan: { viz?: st
         meshNamespaces: [...injectedNamespaces(mesh), ...(ingress?.inject ? [ingress.namespace] : [])],
         vizNamespace: plan.viz,
         scraper: plan.scraper,
-        certManagerNamespace: plan.issuer.mode === "certManager" && plan.issuer.install ? plan.issuer.namespace : undefined,
+        certManagerNamespace:
+            plan.issuer.mode === "certManager" && plan.issuer.install ? plan.issuer.namespace : undefined,
         cniNamespace: config.linkerd.cni.enabled ? NAMESPACES.cni : undefined,
         maintenanceNamespace: NAMESPACES.maintenance,
         vizPrometheus: plan.bundledPrometheus
@@ -243,7 +268,9 @@ function platformPoliciesOf(config: MeshConfig, mesh: MeshPlan, plan: { viz?: st
                   }),
               }
             : undefined,
-        dashboardIngressFrom: config.viz.dashboard.ingress.enabled ? ingressControllerPods(config.mtls.ingress) : undefined,
+        dashboardIngressFrom: config.viz.dashboard.ingress.enabled
+            ? ingressControllerPods(config.mtls.ingress)
+            : undefined,
     });
 }
 
@@ -265,7 +292,11 @@ function scraperAuthorization(config: MeshConfig, bundledPrometheus: boolean): A
     };
 }
 
-function namespacesOf(config: MeshConfig, mesh: MeshPlan, plan: { viz?: string; scraper: Scraper; bundledPrometheus: boolean }): NamespaceDeployment[] {
+function namespacesOf(
+    config: MeshConfig,
+    mesh: MeshPlan,
+    plan: { viz?: string; scraper: Scraper; bundledPrometheus: boolean },
+): NamespaceDeployment[] {
     const scraperAdmin = scraperAuthorization(config, plan.bundledPrometheus);
     return mesh.namespaces.map((namespace) => {
         const strict = namespace.inject && namespace.mode === "strict";
@@ -283,7 +314,10 @@ function namespacesOf(config: MeshConfig, mesh: MeshPlan, plan: { viz?: string; 
                   }
                 : undefined,
             authorizations: mesh.authorizations
-                ? [...config.mtls.authorizations.filter((a) => a.namespace === namespace.name), ...(strict && scraperAdmin ? [scraperAdmin] : [])]
+                ? [
+                      ...config.mtls.authorizations.filter((a) => a.namespace === namespace.name),
+                      ...(strict && scraperAdmin ? [scraperAdmin] : []),
+                  ]
                 : [],
             strictPreflight: strict,
         };
@@ -291,7 +325,8 @@ function namespacesOf(config: MeshConfig, mesh: MeshPlan, plan: { viz?: string; 
 }
 
 /** linkerd-multicluster's namespace, while the extension is on. */
-const multiclusterNamespace = (config: MeshConfig): string[] => (config.multicluster.enabled ? [NAMESPACES.multicluster] : []);
+const multiclusterNamespace = (config: MeshConfig): string[] =>
+    config.multicluster.enabled ? [NAMESPACES.multicluster] : [];
 
 function maintenanceOf(args: MeshDeploymentArgs & { viz: string | undefined }): MaintenancePlan {
     const { config, mesh, rotationPhase, viz } = args;
@@ -304,9 +339,13 @@ function maintenanceOf(args: MeshDeploymentArgs & { viz: string | undefined }): 
         // viz's and linkerd-multicluster's pods are meshed too and must pick up a new trust bundle.
         meshedNamespaces: [...meshed, ...(viz ? [viz] : []), ...multiclusterNamespace(config)],
         unmeshedNamespaces: drainingNamespaces(mesh),
-        expectedInboundPolicy: Object.fromEntries(mesh.namespaces.filter((n) => n.inject).map((n) => [n.name, inboundPolicy(n.mode)])),
+        expectedInboundPolicy: Object.fromEntries(
+            mesh.namespaces.filter((n) => n.inject).map((n) => [n.name, inboundPolicy(n.mode)]),
+        ),
         expectedAnnotations: Object.fromEntries(
-            meshed.map((n) => [n, proxyAnnotations(proxyOf(config, n))] as const).filter(([, annotations]) => Object.keys(annotations).length > 0),
+            meshed
+                .map((n) => [n, proxyAnnotations(proxyOf(config, n))] as const)
+                .filter(([, annotations]) => Object.keys(annotations).length > 0),
         ),
         ingress: ingress
             ? {
@@ -340,7 +379,12 @@ function maintenanceOf(args: MeshDeploymentArgs & { viz: string | undefined }): 
                   }
                 : undefined,
         networkPosture: config.mtls.networkPolicies
-            ? Object.fromEntries(mesh.namespaces.map((n) => [n.name, { ...namespacePosture(config.mtls, n.name), opaquePorts: opaquePortsOf(config, n.name) }]))
+            ? Object.fromEntries(
+                  mesh.namespaces.map((n) => [
+                      n.name,
+                      { ...namespacePosture(config.mtls, n.name), opaquePorts: opaquePortsOf(config, n.name) },
+                  ]),
+              )
             : undefined,
     };
 }
@@ -363,7 +407,11 @@ export function gkeFirewallWarning(gke: NonNullable<MeshConfig["cluster"]["gkePr
 function warningsOf(config: MeshConfig, webhookTrust: WebhookTrustPlan): MeshWarnings {
     const viz = config.viz;
     const obs = config.observability;
-    const alertsNowhere = viz.enabled && viz.prometheus.mode !== "external" && !obs.prometheusOperator && viz.prometheus.alertmanagers.length === 0;
+    const alertsNowhere =
+        viz.enabled &&
+        viz.prometheus.mode !== "external" &&
+        !obs.prometheusOperator &&
+        viz.prometheus.alertmanagers.length === 0;
     return {
         webhookHandover:
             webhookTrust.step === "handover"
@@ -399,11 +447,18 @@ export function planDeployment(args: MeshDeploymentArgs): MeshDeployment {
         platformPolicies: platformPoliciesOf(config, mesh, { viz, scraper, bundledPrometheus, issuer }),
         // linkerd-multicluster's controllers and gateway are injected pods (`linkerd.io/inject: enabled`).
         injectorScope: [...injectorScope(mesh, viz), ...multiclusterNamespace(config)],
-        podMonitor: !bundledPrometheus && config.observability.prometheusOperator ? { labels: config.observability.ruleLabels } : undefined,
+        podMonitor:
+            !bundledPrometheus && config.observability.prometheusOperator
+                ? { labels: config.observability.ruleLabels }
+                : undefined,
         namespaces: namespacesOf(config, mesh, { viz, scraper, bundledPrometheus }),
         ingress: mesh.ingress,
         maintenance: maintenanceOf({ ...args, viz }),
         warnings: warningsOf(config, args.webhookTrust),
-        egress: planEgress({ mtls: config.mtls, namespaces: injectedNamespaces(mesh), gatewayApi: config.linkerd.gatewayApi }),
+        egress: planEgress({
+            mtls: config.mtls,
+            namespaces: injectedNamespaces(mesh),
+            gatewayApi: config.linkerd.gatewayApi,
+        }),
     };
 }

@@ -43,7 +43,8 @@ describe("linked clusters (plan)", () => {
 
     it("a flat target's Link has no gateway field and no `selector` (link-gen --gateway=false)", () => {
         const spec = linkSpec("k3d-b", flatTarget);
-        for (const field of ["gatewayAddress", "gatewayPort", "gatewayIdentity", "probeSpec", "selector"]) assert.ok(!(field in spec), field);
+        for (const field of ["gatewayAddress", "gatewayPort", "gatewayIdentity", "probeSpec", "selector"])
+            assert.ok(!(field in spec), field);
         assert.equal(spec.clusterCredentialsSecret, "cluster-credentials-k3d-b");
     });
 
@@ -65,13 +66,24 @@ describe("linked clusters (plan)", () => {
     });
 
     it("the kubeconfig points at the address pods reach, with the target's CA and the source's own ServiceAccount token", () => {
-        const text = kubeconfig({ target: "eks", source: "netcup", server: "https://eks.example:443", caPem: CA, token: "tok" });
+        const text = kubeconfig({
+            target: "eks",
+            source: "netcup",
+            server: "https://eks.example:443",
+            caPem: CA,
+            token: "tok",
+        });
         const parsed = YAML.parse(text);
         assert.equal(parsed["current-context"], "eks");
         assert.equal(parsed.clusters[0].cluster.server, "https://eks.example:443");
         assert.equal(Buffer.from(parsed.clusters[0].cluster["certificate-authority-data"], "base64").toString(), CA);
-        assert.deepEqual(parsed.users, [{ name: "linkerd-service-mirror-remote-access-netcup", user: { token: "tok" } }]);
-        assert.deepEqual(parsed.contexts[0].context, { cluster: "eks", user: "linkerd-service-mirror-remote-access-netcup" });
+        assert.deepEqual(parsed.users, [
+            { name: "linkerd-service-mirror-remote-access-netcup", user: { token: "tok" } },
+        ]);
+        assert.deepEqual(parsed.contexts[0].context, {
+            cluster: "eks",
+            user: "linkerd-service-mirror-remote-access-netcup",
+        });
     });
 
     it("refuses a link to itself, to a member without an endpoint, and to one that does not grant this stack", () => {
@@ -86,7 +98,10 @@ describe("linked clusters (plan)", () => {
         );
         assert.match(problems[0].message, /is this stack itself/);
         assert.match(problems[1].message, /stack gke exports no multicluster endpoint/);
-        assert.match(problems[2].message, /stack k3d-b does not grant netcup remote access: add netcup to its multicluster.remoteAccess/);
+        assert.match(
+            problems[2].message,
+            /stack k3d-b does not grant netcup remote access: add netcup to its multicluster.remoteAccess/,
+        );
     });
 
     it("links only within one fleet: none from a stack that is no member, none to a stack its trust stack does not list", () => {
@@ -97,20 +112,30 @@ describe("linked clusters (plan)", () => {
             outside.map((p) => p.index),
             [1, 2],
         );
-        assert.match(outside[0].message, /^stack k3d is not a member of the fleet trust \(its fleet.clusters: netcup, eks, gke\)/);
+        assert.match(
+            outside[0].message,
+            /^stack k3d is not a member of the fleet trust \(its fleet.clusters: netcup, eks, gke\)/,
+        );
         const standalone = fleetLinkProblems({ links: ["eks", "gke"], fleet: undefined });
         assert.deepEqual(
             standalone.map((p) => p.index),
             [0, 1],
         );
-        assert.match(standalone[0].message, /not a fleet member \(identity.trustAnchor.fleetStack is unset\): linked clusters must share one trust anchor/);
+        assert.match(
+            standalone[0].message,
+            /not a fleet member \(identity.trustAnchor.fleetStack is unset\): linked clusters must share one trust anchor/,
+        );
         assert.deepEqual(fleetLinkProblems({ links: [], fleet: undefined }), [], "no link, nothing to refuse");
     });
 
     it("reads back a member's export, and refuses a malformed one rather than guessing", () => {
         assert.equal(parseMulticlusterExport("eks", undefined), undefined);
         assert.deepEqual(parseMulticlusterExport("eks", JSON.parse(JSON.stringify(gatewayTarget))), gatewayTarget);
-        for (const bad of ["x", { ...gatewayTarget, mode: "gateway", gateway: undefined }, { ...flatTarget, apiServerCaPem: "" }]) {
+        for (const bad of [
+            "x",
+            { ...gatewayTarget, mode: "gateway", gateway: undefined },
+            { ...flatTarget, apiServerCaPem: "" },
+        ]) {
             assert.throws(() => parseMulticlusterExport("eks", bad), /stack eks: its multicluster output is malformed/);
         }
     });
@@ -120,7 +145,12 @@ describe("linked clusters (plan)", () => {
         assert.deepEqual(writes, [{ apiGroups: [""], resources: ["events"], verbs: ["create", "patch"] }]);
         assert.ok(!REMOTE_ACCESS_RULES.some((r) => r.resources.includes("secrets")), "never a Secret of the target");
         assert.deepEqual(TRUST_ROOTS_READ_RULES, [
-            { apiGroups: [""], resources: ["configmaps"], verbs: ["get"], resourceNames: ["linkerd-identity-trust-roots"] },
+            {
+                apiGroups: [""],
+                resources: ["configmaps"],
+                verbs: ["get"],
+                resourceNames: ["linkerd-identity-trust-roots"],
+            },
         ]);
     });
 });

@@ -33,7 +33,11 @@ export const CLUSTER_DOMAIN_ANNOTATION = "multicluster.linkerd.io/cluster-domain
 export const CLUSTER_DOMAIN = "cluster.local";
 
 /** linkerd-multicluster's gateway, as the chart renders its Service (templates/gateway.yaml, values.yaml `gateway`). */
-export const GATEWAY = { name: "linkerd-gateway", port: PORTS.proxyInbound, probe: { path: "/ready", port: PORTS.proxyAdmin, periodSeconds: 3 } } as const;
+export const GATEWAY = {
+    name: "linkerd-gateway",
+    port: PORTS.proxyInbound,
+    probe: { path: "/ready", port: PORTS.proxyAdmin, periodSeconds: 3 },
+} as const;
 
 /** The gateway's identity, the Service annotation `mirror.linkerd.io/gateway-identity` (templates/gateway.yaml). */
 export const gatewayIdentity = (trustDomain: string) =>
@@ -54,7 +58,12 @@ export interface MulticlusterExport {
     /** How linking members reach this cluster's pods. */
     mode: LinkMode;
     /** Gateway mode only: where and as whom the gateway answers. */
-    gateway?: { addresses: string[]; port: number; identity: string; probe: { path: string; port: number; periodSeconds: number } };
+    gateway?: {
+        addresses: string[];
+        port: number;
+        identity: string;
+        probe: { path: string; port: number; periodSeconds: number };
+    };
     /** The members granted remote access (one ServiceAccount and token each). */
     remoteAccess: string[];
 }
@@ -67,9 +76,11 @@ export function parseMulticlusterExport(member: string, value: unknown): Multicl
     const wellFormed =
         typeof value === "object" &&
         strings.every((s) => typeof s === "string" && s !== "") &&
-        (v.mode === "flat" || (v.mode === "gateway" && Array.isArray(v.gateway?.addresses) && v.gateway.addresses.length > 0)) &&
+        (v.mode === "flat" ||
+            (v.mode === "gateway" && Array.isArray(v.gateway?.addresses) && v.gateway.addresses.length > 0)) &&
         Array.isArray(v.remoteAccess);
-    if (!wellFormed) throw new Error(`stack ${member}: its multicluster output is malformed; deploy ${member} again to rewrite it`);
+    if (!wellFormed)
+        throw new Error(`stack ${member}: its multicluster output is malformed; deploy ${member} again to rewrite it`);
     return v as MulticlusterExport;
 }
 
@@ -127,7 +138,10 @@ export interface FleetMembership {
  * fleet member links to nobody; a member links only to the members its trust stack lists. Checked
  * from this stack's config and its trust stack's outputs, before any linked member is read.
  */
-export function fleetLinkProblems(args: { links: readonly string[]; fleet: FleetMembership | undefined }): LinkProblem[] {
+export function fleetLinkProblems(args: {
+    links: readonly string[];
+    fleet: FleetMembership | undefined;
+}): LinkProblem[] {
     const { fleet } = args;
     return args.links.flatMap((target, index): LinkProblem[] => {
         if (fleet === undefined) {
@@ -190,7 +204,11 @@ export function exportFor(args: {
  * child; the namespace-metadata Job is a post-install hook helm.v4.Chart never runs, and the program
  * labels the namespace itself. The gateway runs only where someone links here in gateway mode.
  */
-export function chartValues(args: { trustDomain: string; gateway: boolean; links: readonly { target: string; mode: LinkMode }[] }): Record<string, unknown> {
+export function chartValues(args: {
+    trustDomain: string;
+    gateway: boolean;
+    links: readonly { target: string; mode: LinkMode }[];
+}): Record<string, unknown> {
     return {
         linkerdNamespace: NAMESPACES.controlPlane,
         identityTrustDomain: args.trustDomain,
@@ -199,7 +217,10 @@ export function chartValues(args: { trustDomain: string; gateway: boolean; links
         gateway: { enabled: args.gateway },
         // One managed service-mirror controller per Link (templates/controller/*.yaml); in flat mode the Link
         // has no gateway, and the controller must not probe one.
-        controllers: args.links.map((link) => ({ link: { ref: { name: link.target } }, gateway: { enabled: link.mode === "gateway" } })),
+        controllers: args.links.map((link) => ({
+            link: { ref: { name: link.target } },
+            gateway: { enabled: link.mode === "gateway" },
+        })),
     };
 }
 
@@ -231,12 +252,26 @@ export function linkSpec(target: string, remote: MulticlusterExport): Record<str
  * `getKubeconfig`): one cluster (the address the source's pods reach, the target's CA), one user
  * (the token of the ServiceAccount the target registered for this source), one context.
  */
-export function kubeconfig(args: { target: string; source: string; server: string; caPem: string; token: string }): string {
+export function kubeconfig(args: {
+    target: string;
+    source: string;
+    server: string;
+    caPem: string;
+    token: string;
+}): string {
     const user = remoteAccessName(args.source);
     return YAML.stringify({
         apiVersion: "v1",
         kind: "Config",
-        clusters: [{ name: args.target, cluster: { server: args.server, "certificate-authority-data": Buffer.from(args.caPem).toString("base64") } }],
+        clusters: [
+            {
+                name: args.target,
+                cluster: {
+                    server: args.server,
+                    "certificate-authority-data": Buffer.from(args.caPem).toString("base64"),
+                },
+            },
+        ],
         users: [{ name: user, user: { token: args.token } }],
         contexts: [{ name: args.target, context: { cluster: args.target, user } }],
         "current-context": args.target,
@@ -267,5 +302,10 @@ export const REMOTE_ACCESS_RULES: readonly PolicyRule[] = [
  * bundle the target serves, ConfigMap `linkerd/linkerd-identity-trust-roots`, by name, in `linkerd` only.
  */
 export const TRUST_ROOTS_READ_RULES: readonly PolicyRule[] = [
-    { apiGroups: [""], resources: ["configmaps"], verbs: ["get"], resourceNames: [LINKERD_OBJECTS.trustRootsConfigMap] },
+    {
+        apiGroups: [""],
+        resources: ["configmaps"],
+        verbs: ["get"],
+        resourceNames: [LINKERD_OBJECTS.trustRootsConfigMap],
+    },
 ];

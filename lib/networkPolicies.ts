@@ -23,7 +23,11 @@
  */
 import * as crypto from "node:crypto";
 import { canonicalMirror, canonicalSelector, uniqueSorted } from "../cluster/networkPolicy.cjs";
-import type { LabelSelector as ReadonlySelector, MirrorEntry, Peer as ReadonlyPeer } from "../cluster/networkPolicy.cjs";
+import type {
+    LabelSelector as ReadonlySelector,
+    MirrorEntry,
+    Peer as ReadonlyPeer,
+} from "../cluster/networkPolicy.cjs";
 import { meshPolicies } from "../cluster/contract.cjs";
 import { KUBERNETES_NAMESPACES, LINKERD_DEFAULT_OPAQUE_PORTS, PORTS } from "./registry";
 
@@ -63,7 +67,14 @@ function peerOf(peer: ReadonlyPeer): Peer {
     return {
         ...(peer.namespaceSelector ? { namespaceSelector: selectorOf(peer.namespaceSelector) } : {}),
         ...(peer.podSelector ? { podSelector: selectorOf(peer.podSelector) } : {}),
-        ...(peer.ipBlock ? { ipBlock: { cidr: peer.ipBlock.cidr, ...(peer.ipBlock.except ? { except: [...peer.ipBlock.except] } : {}) } } : {}),
+        ...(peer.ipBlock
+            ? {
+                  ipBlock: {
+                      cidr: peer.ipBlock.cidr,
+                      ...(peer.ipBlock.except ? { except: [...peer.ipBlock.except] } : {}),
+                  },
+              }
+            : {}),
     };
 }
 
@@ -91,7 +102,9 @@ const tcp = (...ports: number[]) => ports.map((port) => ({ protocol: "TCP" as co
 /** Pods of some namespaces (and matching labels, if any). */
 export function inNamespaces(namespaces: readonly string[], podLabels?: Labels): Peer {
     return {
-        namespaceSelector: { matchExpressions: [{ key: NAME_LABEL, operator: "In", values: [...new Set(namespaces)].sort() }] },
+        namespaceSelector: {
+            matchExpressions: [{ key: NAME_LABEL, operator: "In", values: [...new Set(namespaces)].sort() }],
+        },
         ...(podLabels ? { podSelector: { matchLabels: { ...podLabels } } } : {}),
     };
 }
@@ -113,7 +126,8 @@ const DNS: Rule = {
 const API_SERVER: Rule = { ports: tcp(443, 6443) };
 
 /** The viz pods (label `linkerd.io/extension: viz`) of one component. */
-export const vizComponent = (vizNamespace: string, component: string): Peer => inNamespaces([vizNamespace], { "linkerd.io/extension": "viz", component });
+export const vizComponent = (vizNamespace: string, component: string): Peer =>
+    inNamespaces([vizNamespace], { "linkerd.io/extension": "viz", component });
 
 /** Who scrapes the proxies' metrics (their admin port). */
 export interface Scraper {
@@ -136,7 +150,15 @@ export interface NamespacePosture {
 export interface PostureSettings {
     namespaceDefaults: { denyIngress: boolean; denyEgress: boolean };
     namespaceOptions: Readonly<
-        Record<string, { denyIngress?: boolean; denyEgress?: boolean; opaqueIngress?: readonly MirrorEntry[]; opaqueEgress?: readonly MirrorEntry[] }>
+        Record<
+            string,
+            {
+                denyIngress?: boolean;
+                denyEgress?: boolean;
+                opaqueIngress?: readonly MirrorEntry[];
+                opaqueEgress?: readonly MirrorEntry[];
+            }
+        >
     >;
 }
 
@@ -191,15 +213,27 @@ export function meshedNamespacePolicies(args: MeshedNamespacePolicyArgs): Networ
     const { posture } = args;
     const ingress: Rule[] = posture.denyIngress
         ? [
-              ...(args.scraper ? [{ from: [inNamespaces([args.scraper.namespace], args.scraper.podSelector)], ports: tcp(PORTS.proxyAdmin) }] : []),
-              ...(args.vizNamespace ? [{ from: [vizComponent(args.vizNamespace, "tap")], ports: tcp(PORTS.proxyControl) }] : []),
+              ...(args.scraper
+                  ? [
+                        {
+                            from: [inNamespaces([args.scraper.namespace], args.scraper.podSelector)],
+                            ports: tcp(PORTS.proxyAdmin),
+                        },
+                    ]
+                  : []),
+              ...(args.vizNamespace
+                  ? [{ from: [vizComponent(args.vizNamespace, "tap")], ports: tcp(PORTS.proxyControl) }]
+                  : []),
           ]
         : [];
     const egress: Rule[] = posture.denyEgress
         ? [
               DNS,
               // Proxies ask the control plane for identity, destinations and policies.
-              { to: [inNamespaces([args.controlPlaneNamespace])], ports: tcp(PORTS.identityGrpc, PORTS.destinationGrpc, PORTS.policyGrpc) },
+              {
+                  to: [inNamespaces([args.controlPlaneNamespace])],
+                  ports: tcp(PORTS.identityGrpc, PORTS.destinationGrpc, PORTS.policyGrpc),
+              },
           ]
         : [];
     const policies: NetworkPolicySpec[] = [];
@@ -210,7 +244,10 @@ export function meshedNamespacePolicies(args: MeshedNamespacePolicyArgs): Networ
             namespace: args.namespace,
             spec: {
                 podSelector: {},
-                policyTypes: [...(ingress.length > 0 ? ["Ingress" as const] : []), ...(egress.length > 0 ? ["Egress" as const] : [])],
+                policyTypes: [
+                    ...(ingress.length > 0 ? ["Ingress" as const] : []),
+                    ...(egress.length > 0 ? ["Egress" as const] : []),
+                ],
                 ...(ingress.length > 0 ? { ingress } : {}),
                 ...(egress.length > 0 ? { egress } : {}),
             },
@@ -220,18 +257,34 @@ export function meshedNamespacePolicies(args: MeshedNamespacePolicyArgs): Networ
     // The mirrors, grouped by the pods they select (a mirror only where its direction is isolated:
     // config/rules/mtls.ts validateNetworkPosture).
     const mirrors = [
-        ...(posture.denyIngress ? posture.opaqueIngress.map((entry) => ({ direction: "Ingress" as const, entry: canonicalMirror(entry, "Ingress") })) : []),
-        ...(posture.denyEgress ? posture.opaqueEgress.map((entry) => ({ direction: "Egress" as const, entry: canonicalMirror(entry, "Egress") })) : []),
+        ...(posture.denyIngress
+            ? posture.opaqueIngress.map((entry) => ({
+                  direction: "Ingress" as const,
+                  entry: canonicalMirror(entry, "Ingress"),
+              }))
+            : []),
+        ...(posture.denyEgress
+            ? posture.opaqueEgress.map((entry) => ({
+                  direction: "Egress" as const,
+                  entry: canonicalMirror(entry, "Egress"),
+              }))
+            : []),
     ];
     const bySelector = new Map<string, { selector: LabelSelector; ingress: Rule[]; egress: Rule[] }>();
     for (const { direction, entry } of mirrors) {
         const key = JSON.stringify(entry.podSelector);
         const group = bySelector.get(key) ?? { selector: selectorOf(entry.podSelector), ingress: [], egress: [] };
-        if (direction === "Ingress") group.ingress.push({ ...(entry.from ? { from: entry.from.map(peerOf) } : {}), ports: tcp(PORTS.proxyInbound) });
+        if (direction === "Ingress")
+            group.ingress.push({
+                ...(entry.from ? { from: entry.from.map(peerOf) } : {}),
+                ports: tcp(PORTS.proxyInbound),
+            });
         else group.egress.push({ ...(entry.to ? { to: entry.to.map(peerOf) } : {}), ports: tcp(PORTS.proxyInbound) });
         bySelector.set(key, group);
     }
-    for (const group of [...bySelector.values()].sort((a, b) => mirrorName(a.selector).localeCompare(mirrorName(b.selector)))) {
+    for (const group of [...bySelector.values()].sort((a, b) =>
+        mirrorName(a.selector).localeCompare(mirrorName(b.selector)),
+    )) {
         const rulesIn = uniqueSorted(group.ingress);
         const rulesOut = uniqueSorted(group.egress);
         policies.push({
@@ -239,7 +292,10 @@ export function meshedNamespacePolicies(args: MeshedNamespacePolicyArgs): Networ
             namespace: args.namespace,
             spec: {
                 podSelector: group.selector,
-                policyTypes: [...(rulesIn.length > 0 ? ["Ingress" as const] : []), ...(rulesOut.length > 0 ? ["Egress" as const] : [])],
+                policyTypes: [
+                    ...(rulesIn.length > 0 ? ["Ingress" as const] : []),
+                    ...(rulesOut.length > 0 ? ["Egress" as const] : []),
+                ],
                 ...(rulesIn.length > 0 ? { ingress: rulesIn } : {}),
                 ...(rulesOut.length > 0 ? { egress: rulesOut } : {}),
             },
@@ -287,7 +343,12 @@ export function platformPolicies(args: PlatformPolicyArgs): NetworkPolicySpec[] 
     const own = (namespace: string): Rule => ({ from: [inNamespaces([namespace])] });
     const toOwn = (namespace: string): Rule => ({ to: [inNamespaces([namespace])] });
     const scrape = args.scraper
-        ? [{ from: [inNamespaces([args.scraper.namespace], args.scraper.podSelector)], ports: tcp(PORTS.proxyAdmin, ...PORTS.controlPlaneAdmin) }]
+        ? [
+              {
+                  from: [inNamespaces([args.scraper.namespace], args.scraper.podSelector)],
+                  ports: tcp(PORTS.proxyAdmin, ...PORTS.controlPlaneAdmin),
+              },
+          ]
         : [];
     const policy = (name: string, namespace: string, ingress: Rule[], egress: Rule[]): NetworkPolicySpec => ({
         name,
@@ -307,10 +368,17 @@ export function platformPolicies(args: PlatformPolicyArgs): NetworkPolicySpec[] 
                 },
                 { ports: tcp(PORTS.webhookHttps, PORTS.policyValidatorHttps) },
                 ...scrape,
-                ...(args.vizNamespace ? [{ from: [vizComponent(args.vizNamespace, "tap")], ports: tcp(PORTS.proxyControl) }] : []),
+                ...(args.vizNamespace
+                    ? [{ from: [vizComponent(args.vizNamespace, "tap")], ports: tcp(PORTS.proxyControl) }]
+                    : []),
                 // The rotation gate reads which issuer identity serves (its metrics), from its own pods only.
                 ...(args.maintenanceNamespace
-                    ? [{ from: [inNamespaces([args.maintenanceNamespace], ROTATION_GATE_POD)], ports: tcp(PORTS.identityAdmin) }]
+                    ? [
+                          {
+                              from: [inNamespaces([args.maintenanceNamespace], ROTATION_GATE_POD)],
+                              ports: tcp(PORTS.identityAdmin),
+                          },
+                      ]
                     : []),
             ],
             [toOwn(cp), DNS, API_SERVER],
@@ -330,7 +398,9 @@ export function platformPolicies(args: PlatformPolicyArgs): NetworkPolicySpec[] 
                     // Readers are authorized by Linkerd (an AuthorizationPolicy on prometheus-admin), wherever they run.
                     ...(args.vizPrometheus?.readers ? [{ ports: tcp(PORTS.prometheus) }] : []),
                     // The dashboard's Ingress: its controller's pods to the web pods' port (templates/web.yaml).
-                    ...(args.dashboardIngressFrom ? [{ from: [args.dashboardIngressFrom], ports: tcp(PORTS.vizWeb) }] : []),
+                    ...(args.dashboardIngressFrom
+                        ? [{ from: [args.dashboardIngressFrom], ports: tcp(PORTS.vizWeb) }]
+                        : []),
                 ],
                 [
                     toOwn(viz),
@@ -338,7 +408,10 @@ export function platformPolicies(args: PlatformPolicyArgs): NetworkPolicySpec[] 
                     API_SERVER,
                     { to: [inNamespaces([cp])] },
                     // Prometheus scrapes every proxy's admin port; tap calls their control port.
-                    { to: [inNamespaces(args.meshNamespaces)], ports: tcp(PORTS.proxyAdmin, PORTS.proxyControl, PORTS.proxyInbound) },
+                    {
+                        to: [inNamespaces(args.meshNamespaces)],
+                        ports: tcp(PORTS.proxyAdmin, PORTS.proxyControl, PORTS.proxyInbound),
+                    },
                     // Prometheus sends alerts to the Alertmanagers, wherever they run.
                     ...(alertmanagerPorts.length > 0 ? [{ ports: tcp(...alertmanagerPorts) }] : []),
                 ],
@@ -347,7 +420,14 @@ export function platformPolicies(args: PlatformPolicyArgs): NetworkPolicySpec[] 
     }
     if (args.certManagerNamespace) {
         const ns = args.certManagerNamespace;
-        policies.push(policy("cert-manager", ns, [own(ns), { ports: tcp(PORTS.certManagerWebhook) }], [toOwn(ns), DNS, API_SERVER]));
+        policies.push(
+            policy(
+                "cert-manager",
+                ns,
+                [own(ns), { ports: tcp(PORTS.certManagerWebhook) }],
+                [toOwn(ns), DNS, API_SERVER],
+            ),
+        );
     }
     if (args.cniNamespace) {
         policies.push(policy("linkerd-cni", args.cniNamespace, [], [DNS, API_SERVER]));

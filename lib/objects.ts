@@ -42,7 +42,9 @@ export const NAME_LABEL = "app.kubernetes.io/name";
  * An object's labels: {@link PART_OF}, then the application's name (`app.kubernetes.io/name`) when it
  * has one, then its own.
  */
-export function objectLabels<V = string>(args: { appName?: string; labels?: Readonly<Record<string, V>> } = {}): Record<string, string | V> {
+export function objectLabels<V = string>(
+    args: { appName?: string; labels?: Readonly<Record<string, V>> } = {},
+): Record<string, string | V> {
     return { ...(args.appName ? { [NAME_LABEL]: args.appName } : {}), [PART_OF_LABEL]: PART_OF, ...args.labels };
 }
 
@@ -55,7 +57,13 @@ export interface ObjectMetadata<N> {
 }
 
 /** The metadata of a namespaced object the program registers: its name, its namespace, its labels ({@link objectLabels}). */
-export function objectMetadata<N>(args: { name: string; namespace: N; appName?: string; labels?: Labels; annotations?: Labels }): ObjectMetadata<N> {
+export function objectMetadata<N>(args: {
+    name: string;
+    namespace: N;
+    appName?: string;
+    labels?: Labels;
+    annotations?: Labels;
+}): ObjectMetadata<N> {
     return {
         name: args.name,
         namespace: args.namespace,
@@ -65,7 +73,10 @@ export function objectMetadata<N>(args: { name: string; namespace: N; appName?: 
 }
 
 /** A NetworkPolicy object of lib/networkPolicies.ts (its name and spec), in its namespace (the name, or the Namespace resource's). */
-export function networkPolicyObject<N, S>(policy: { name: string; spec: S }, namespace: N): { metadata: ObjectMetadata<N>; spec: S } {
+export function networkPolicyObject<N, S>(
+    policy: { name: string; spec: S },
+    namespace: N,
+): { metadata: ObjectMetadata<N>; spec: S } {
     return { metadata: objectMetadata({ name: policy.name, namespace }), spec: policy.spec };
 }
 

@@ -32,7 +32,11 @@ export const ENFORCE_LABEL = "pod-security.kubernetes.io/enforce";
 export type PodSecurityLevel = "privileged" | "baseline" | "restricted";
 
 /** The problem with meshing `namespace`, or undefined when injected pods are admitted. */
-export function podSecurityProblem(namespace: string, labels: Record<string, string> | undefined, cniEnabled: boolean): string | undefined {
+export function podSecurityProblem(
+    namespace: string,
+    labels: Record<string, string> | undefined,
+    cniEnabled: boolean,
+): string | undefined {
     const level = labels?.[ENFORCE_LABEL];
     if (level === undefined || level === "privileged" || cniEnabled) return undefined;
     return (
@@ -66,7 +70,9 @@ export function admissionRefusals(
     cniEnabled: boolean,
 ): AdmissionRefusal[] {
     return targets.flatMap((target) => {
-        const problem = target.inject ? podSecurityProblem(target.namespace, labelsOf(target.namespace), cniEnabled) : undefined;
+        const problem = target.inject
+            ? podSecurityProblem(target.namespace, labelsOf(target.namespace), cniEnabled)
+            : undefined;
         return problem ? [{ key: target.key, namespace: target.namespace, message: problem }] : [];
     });
 }
@@ -111,11 +117,19 @@ export interface ProxyResources {
 }
 
 /** The chart's `partials.resources` of the proxy's resources: what every container the injector adds gets. */
-function containerResources(r: ProxyResources | undefined): { limits?: Record<string, string>; requests?: Record<string, string> } {
+function containerResources(r: ProxyResources | undefined): {
+    limits?: Record<string, string>;
+    requests?: Record<string, string>;
+} {
     const pick = (field: "request" | "limit") =>
-        Object.fromEntries((["cpu", "memory"] as const).flatMap((name) => (r?.[name]?.[field] ? [[name, r[name][field]]] : []))) as Record<string, string>;
+        Object.fromEntries(
+            (["cpu", "memory"] as const).flatMap((name) => (r?.[name]?.[field] ? [[name, r[name][field]]] : [])),
+        ) as Record<string, string>;
     const [limits, requests] = [pick("limit"), pick("request")];
-    return { ...(Object.keys(limits).length > 0 ? { limits } : {}), ...(Object.keys(requests).length > 0 ? { requests } : {}) };
+    return {
+        ...(Object.keys(limits).length > 0 ? { limits } : {}),
+        ...(Object.keys(requests).length > 0 ? { requests } : {}),
+    };
 }
 
 export interface InjectedPodProbeArgs {
@@ -191,7 +205,13 @@ export function injectedPodProbe(args: InjectedPodProbeArgs): Record<string, unk
             seccompProfile: { type: "RuntimeDefault" },
         },
     };
-    const proxy = { name: "linkerd-proxy", image, resources, restartPolicy: "Always", securityContext: PROXY_SECURITY_CONTEXT };
+    const proxy = {
+        name: "linkerd-proxy",
+        image,
+        resources,
+        restartPolicy: "Always",
+        securityContext: PROXY_SECURITY_CONTEXT,
+    };
     return {
         apiVersion: "v1",
         kind: "Pod",
@@ -211,7 +231,15 @@ export function injectedPodProbe(args: InjectedPodProbeArgs): Record<string, unk
                 {
                     name: "linkerd-identity-token",
                     projected: {
-                        sources: [{ serviceAccountToken: { path: "linkerd-identity-token", expirationSeconds: 86400, audience: "identity.l5d.io" } }],
+                        sources: [
+                            {
+                                serviceAccountToken: {
+                                    path: "linkerd-identity-token",
+                                    expirationSeconds: 86400,
+                                    audience: "identity.l5d.io",
+                                },
+                            },
+                        ],
                     },
                 },
             ],

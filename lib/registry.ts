@@ -28,7 +28,11 @@ export const LINKERD_PROXY_VERSION = "v2.366.0";
 /** The edge release a Linkerd chart version comes from: 2026.8.3 -> edge-26.8.3 (what proxies report as `linkerd.io/proxy-version`). */
 export const edgeOf = (chartVersion: string) => `edge-${chartVersion.replace(/^20/, "")}`;
 
-const linkerd = (chart: string): PinnedChart => ({ chart, version: LINKERD_CHART_VERSION, repository: LINKERD_EDGE_REPOSITORY });
+const linkerd = (chart: string): PinnedChart => ({
+    chart,
+    version: LINKERD_CHART_VERSION,
+    repository: LINKERD_EDGE_REPOSITORY,
+});
 const pinned = (chart: PinnedChart): PinnedChart => chart;
 
 /** Every chart the program can install, by role. */
@@ -62,7 +66,8 @@ export interface PinnedFile {
 }
 
 /** The raw URL of a pinned file: a commit makes it immutable. */
-export const rawUrl = (file: PinnedFile) => `https://raw.githubusercontent.com/${file.repository}/${file.commit}/${file.path}`;
+export const rawUrl = (file: PinnedFile) =>
+    `https://raw.githubusercontent.com/${file.repository}/${file.commit}/${file.path}`;
 
 /**
  * The Gateway API CRDs Linkerd needs (it watches HTTPRoute and GRPCRoute): the upstream
@@ -292,7 +297,11 @@ export const NAMESPACES = {
 } as const;
 
 /** Kubernetes' own namespaces; `kube-system` also runs cluster DNS and k3s' Traefik. */
-export const KUBERNETES_NAMESPACES = { system: "kube-system", public: "kube-public", nodeLease: "kube-node-lease" } as const;
+export const KUBERNETES_NAMESPACES = {
+    system: "kube-system",
+    public: "kube-public",
+    nodeLease: "kube-node-lease",
+} as const;
 
 /** cert-manager's namespace in its install docs (the default of `certManager.namespace`). */
 export const CERT_MANAGER_NAMESPACE = "cert-manager";

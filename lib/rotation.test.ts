@@ -20,14 +20,22 @@ const derived = (generation: number, rotationPhase: 0 | 1 | 2 | 3, issuanceLifet
 
 describe("rotation phases (state machine)", () => {
     it("a new stack starts steady, and only steady", () => {
-        assert.deepEqual(planRotation(settings(1, 0), undefined, NOW).record, { generation: 1, phase: 0, since: NOW.toISOString() });
+        assert.deepEqual(planRotation(settings(1, 0), undefined, NOW).record, {
+            generation: 1,
+            phase: 0,
+            since: NOW.toISOString(),
+        });
         assert.throws(() => planRotation(settings(1, 1), undefined, NOW), /no deployed trust anchor to rotate from/);
     });
 
     it("a recorded rotation that is not a record is refused, never read as 'never rotated'", () => {
         assert.equal(parseRotationRecord(undefined), undefined, "a stack never deployed");
         for (const bad of ["garbage", 1, [], { generation: 1, phase: 7, since: "2026-01-01T00:00:00Z" }]) {
-            assert.throws(() => parseRotationRecord(bad), /trustAnchorRotation output is malformed/, JSON.stringify(bad));
+            assert.throws(
+                () => parseRotationRecord(bad),
+                /trustAnchorRotation output is malformed/,
+                JSON.stringify(bad),
+            );
         }
     });
 
@@ -54,16 +62,39 @@ describe("rotation phases (state machine)", () => {
     const refusals: [string, RotationRecord, [number, 0 | 1 | 2 | 3], RegExp][] = [
         ["skipping phase 1", { generation: 1, phase: 0, since: at(100) }, [1, 2], /next phase is: set rotationPhase=1/],
         ["skipping phase 2", { generation: 1, phase: 1, since: at(100) }, [1, 3], /next phase is: set rotationPhase=2/],
-        ["jumping to the next generation", { generation: 1, phase: 0, since: at(100) }, [2, 0], /next phase is: set rotationPhase=1/],
-        ["finishing from phase 2", { generation: 1, phase: 2, since: at(100) }, [2, 0], /next phase is: set rotationPhase=3/],
-        ["going back from phase 2", { generation: 1, phase: 2, since: at(100) }, [1, 1], /cannot go from generation 1, phase 2/],
-        ["going back to steady from phase 3", { generation: 1, phase: 3, since: at(100) }, [1, 0], /finish: set identity.trustAnchor.generation=2/],
+        [
+            "jumping to the next generation",
+            { generation: 1, phase: 0, since: at(100) },
+            [2, 0],
+            /next phase is: set rotationPhase=1/,
+        ],
+        [
+            "finishing from phase 2",
+            { generation: 1, phase: 2, since: at(100) },
+            [2, 0],
+            /next phase is: set rotationPhase=3/,
+        ],
+        [
+            "going back from phase 2",
+            { generation: 1, phase: 2, since: at(100) },
+            [1, 1],
+            /cannot go from generation 1, phase 2/,
+        ],
+        [
+            "going back to steady from phase 3",
+            { generation: 1, phase: 3, since: at(100) },
+            [1, 0],
+            /finish: set identity.trustAnchor.generation=2/,
+        ],
     ];
     for (const [why, previous, [generation, phase], message] of refusals) {
         it(`refuses ${why}, naming the next phase`, () => {
             assert.throws(
                 () => planRotation(settings(generation, phase), previous, NOW),
-                (e: unknown) => e instanceof RotationError && e.key === "akko-mtls:identity.trustAnchor.rotationPhase" && message.test(e.message),
+                (e: unknown) =>
+                    e instanceof RotationError &&
+                    e.key === "akko-mtls:identity.trustAnchor.rotationPhase" &&
+                    message.test(e.message),
             );
         });
     }
@@ -125,10 +156,18 @@ describe("rotation phases (state machine)", () => {
             const [before, after] = [sequence[i - 1], sequence[i]];
             const step = `${before.join("/")} → ${after.join("/")}`;
             assert.ok(bundle(...after).includes(signer(...before)), `${step} keeps the old issuer's anchor`);
-            assert.ok(bundle(...before).includes(signer(...after)), `${step}: the new issuer's anchor was already trusted`);
+            assert.ok(
+                bundle(...before).includes(signer(...after)),
+                `${step}: the new issuer's anchor was already trusted`,
+            );
         }
         const protectedUntilDropped = anchorsFor(1, 3).find((a) => a.generation === 1)!;
-        assert.deepEqual(protectedUntilDropped, { generation: 1, inBundle: false, signsIssuer: false, allowDeletion: true });
+        assert.deepEqual(protectedUntilDropped, {
+            generation: 1,
+            inBundle: false,
+            signsIssuer: false,
+            allowDeletion: true,
+        });
     });
 
     it("the floor follows the issuance lifetime: a 2 min lifetime lets a phase end after 3 min 40 s, and not before (time injected)", () => {
@@ -147,7 +186,10 @@ describe("rotation phases (state machine)", () => {
             since: NOW.toISOString(),
         });
         // Linkerd's default lifetime, no floor configured: 25 h 40 s, no longer a fixed 25 h.
-        assert.throws(() => planRotation(derived(1, 2, "24h0m0s"), { generation: 1, phase: 1, since: at(25) }, NOW), /25 h 0 min 40 s/);
+        assert.throws(
+            () => planRotation(derived(1, 2, "24h0m0s"), { generation: 1, phase: 1, since: at(25) }, NOW),
+            /25 h 0 min 40 s/,
+        );
         assert.ok(planRotation(derived(1, 2, "24h0m0s"), { generation: 1, phase: 1, since: at(25.02) }, NOW));
     });
 });

@@ -105,7 +105,11 @@ export function anchorsFor(generation: number, phase: 0 | 1 | 2 | 3): PlannedAnc
 }
 
 /** The step after a state, as the config that asks for it. */
-function nextStep(state: { generation: number; phase: number }): { generation: number; phase: 0 | 1 | 2 | 3; says: string } {
+function nextStep(state: { generation: number; phase: number }): {
+    generation: number;
+    phase: 0 | 1 | 2 | 3;
+    says: string;
+} {
     if (state.phase === 3) {
         return {
             generation: state.generation + 1,
@@ -118,14 +122,20 @@ function nextStep(state: { generation: number; phase: number }): { generation: n
 }
 
 function describe(state: { generation: number; phase: number }): string {
-    return state.phase === 0 ? `generation ${state.generation}, steady` : `generation ${state.generation}, phase ${state.phase} (${PHASE_TITLES[state.phase]})`;
+    return state.phase === 0
+        ? `generation ${state.generation}, steady`
+        : `generation ${state.generation}, phase ${state.phase} (${PHASE_TITLES[state.phase]})`;
 }
 
 /**
  * Checks the requested step against the last deployment and plans the anchors.
  * `previous` is undefined for a stack that was never deployed.
  */
-export function planRotation(settings: TrustAnchorSettings, previous: RotationRecord | undefined, now: Date): RotationPlan {
+export function planRotation(
+    settings: TrustAnchorSettings,
+    previous: RotationRecord | undefined,
+    now: Date,
+): RotationPlan {
     const wanted = { generation: settings.generation, phase: settings.rotationPhase };
     const plan = (since: string): RotationPlan => ({
         anchors: anchorsFor(wanted.generation, wanted.phase),
@@ -134,7 +144,10 @@ export function planRotation(settings: TrustAnchorSettings, previous: RotationRe
 
     if (previous === undefined) {
         if (wanted.phase !== 0) {
-            throw new RotationError(PHASE_KEY, `this stack has no deployed trust anchor to rotate from; deploy it with rotationPhase=0 first`);
+            throw new RotationError(
+                PHASE_KEY,
+                `this stack has no deployed trust anchor to rotate from; deploy it with rotationPhase=0 first`,
+            );
         }
         return plan(now.toISOString());
     }

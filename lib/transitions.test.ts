@@ -8,7 +8,11 @@ describe("transition notices", () => {
         identity: { issuer: { mode: "certManager" } },
         certManager: { install: false, namespace },
     });
-    const previous = { mesh: { phase: "on", namespaces: ["akko"], mode: "permissive" } as never, issuerMode: "certManager", certManagerInstalled: true };
+    const previous = {
+        mesh: { phase: "on", namespaces: ["akko"], mode: "permissive" } as never,
+        issuerMode: "certManager",
+        certManagerInstalled: true,
+    };
 
     it("cert-manager left in the cluster: the command removes the namespace this stack installed it in, and its release's CRDs", () => {
         const [notice] = transitionNotices(settings("certs"), previous, false);
@@ -19,6 +23,13 @@ describe("transition notices", () => {
 
     it("nothing to say when this stack did not install cert-manager, or still does", () => {
         assert.deepEqual(transitionNotices(settings("certs"), { ...previous, certManagerInstalled: false }, true), []);
-        assert.deepEqual(transitionNotices({ ...settings("certs"), certManager: { install: true, namespace: "certs" } }, previous, false), []);
+        assert.deepEqual(
+            transitionNotices(
+                { ...settings("certs"), certManager: { install: true, namespace: "certs" } },
+                previous,
+                false,
+            ),
+            [],
+        );
     });
 });

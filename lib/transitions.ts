@@ -50,7 +50,10 @@ const deployed = (previous: PreviousDeployment) => previous.mesh !== undefined &
  * cert-manager's fields (certManager -> static). The identity controller and the webhooks would be
  * left without their certificates.
  */
-export function validateIssuerModeTransition(settings: TransitionSettings, previous: PreviousDeployment): Refusal | undefined {
+export function validateIssuerModeTransition(
+    settings: TransitionSettings,
+    previous: PreviousDeployment,
+): Refusal | undefined {
     const wanted = settings.identity.issuer.mode;
     if (!deployed(previous) || previous.issuerMode === undefined || previous.issuerMode === wanted) return undefined;
     return {
@@ -73,9 +76,16 @@ export function refusedTransitions(settings: TransitionSettings, previous: Previ
  * this stack is retained on delete (components/certManager.ts): `install: true -> false` and the
  * last step of a disable leave it running for the Certificates that still need it.
  */
-export function transitionNotices(settings: TransitionSettings, previous: PreviousDeployment, removesEverything: boolean): string[] {
+export function transitionNotices(
+    settings: TransitionSettings,
+    previous: PreviousDeployment,
+    removesEverything: boolean,
+): string[] {
     const notices: string[] = [];
-    if (previous.certManagerInstalled && (removesEverything || (settings.mtls.enabled && !settings.certManager.install))) {
+    if (
+        previous.certManagerInstalled &&
+        (removesEverything || (settings.mtls.enabled && !settings.certManager.install))
+    ) {
         notices.push(
             "cert-manager, installed by this stack, stays in the cluster: Pulumi forgets it but does not delete it, because " +
                 "other Certificates may rely on it. Remove it by hand only if nothing does: " +

@@ -9,7 +9,11 @@ describe("webhook trust plan", () => {
         assert.equal(planWebhookTrust({ ...certManager, record: "handover" }, true).step, "program");
         assert.equal(planWebhookTrust({ ...certManager, record: "program-ca" }, true).step, "program");
         assert.equal(planWebhookTrust({ ...certManager, issuerMode: "static" }, true).step, "program");
-        assert.equal(planWebhookTrust({ ...certManager, meshDeployed: false }, true).step, "program", "a new or drained stack has nothing to move");
+        assert.equal(
+            planWebhookTrust({ ...certManager, meshDeployed: false }, true).step,
+            "program",
+            "a new or drained stack has nothing to move",
+        );
         assert.equal(planWebhookTrust(certManager, false).step, "program", "nothing deployed in this run");
     });
 });

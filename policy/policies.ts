@@ -83,10 +83,17 @@ export const meshedNamespacesInjected: StackPolicy = {
     description: `Every namespace in mtls.namespaces carries ${INJECT}: enabled.`,
     configSchema,
     validateStack: (args, reportViolation) => {
-        const patches = args.resources.filter((r) => r.type === "kubernetes:core/v1:NamespacePatch" || r.type === "kubernetes:core/v1:Namespace");
+        const patches = args.resources.filter(
+            (r) => r.type === "kubernetes:core/v1:NamespacePatch" || r.type === "kubernetes:core/v1:Namespace",
+        );
         for (const namespace of meshedNamespaces(args.resources, args.getConfig<MeshPolicyConfig>())) {
-            const annotated = patches.some((p) => p.props.metadata?.name === namespace && p.props.metadata?.annotations?.[INJECT] === "enabled");
-            if (!annotated) reportViolation(`Meshed namespace ${namespace} is not annotated ${INJECT}: enabled: its pods would start without proxies.`);
+            const annotated = patches.some(
+                (p) => p.props.metadata?.name === namespace && p.props.metadata?.annotations?.[INJECT] === "enabled",
+            );
+            if (!annotated)
+                reportViolation(
+                    `Meshed namespace ${namespace} is not annotated ${INJECT}: enabled: its pods would start without proxies.`,
+                );
         }
     },
 };
@@ -116,12 +123,15 @@ export const noInjectionOptOut: StackPolicy = {
 
 export const chartsPinned: ResourcePolicy = {
     name: "charts-pinned",
-    description: "The Linkerd (control plane, CRDs, viz, CNI plugin) and cert-manager charts are pinned to exact versions.",
+    description:
+        "The Linkerd (control plane, CRDs, viz, CNI plugin) and cert-manager charts are pinned to exact versions.",
     validateResource: (args, reportViolation) => {
         if (!CHART_TYPES.includes(args.type) || !PINNED_CHARTS.includes(args.props.chart)) return;
         const version = args.props.version;
         if (typeof version !== "string" || !/^v?[0-9]+\.[0-9]+\.[0-9]+$/.test(version)) {
-            reportViolation(`Chart ${args.props.chart} must be pinned to an exact version, not ${JSON.stringify(version)}.`);
+            reportViolation(
+                `Chart ${args.props.chart} must be pinned to an exact version, not ${JSON.stringify(version)}.`,
+            );
         }
     },
 };
@@ -141,18 +151,29 @@ export const identityIssuerP256: ResourcePolicy = {
             if (spec.isCA !== true) reportViolation(`${ISSUER} must be a CA (isCA: true).`);
             const hours = durationHours(spec.duration ?? "2160h"); // cert-manager's default is 90 days
             const problem = issuerLifetimeProblem("certManager", hours);
-            if (problem) reportViolation(`${ISSUER}'s duration ${spec.duration ?? "(cert-manager's default 2160h)"} ${problem}.`);
+            if (problem)
+                reportViolation(
+                    `${ISSUER}'s duration ${spec.duration ?? "(cert-manager's default 2160h)"} ${problem}.`,
+                );
         }
         if (
             args.type === "tls:index/locallySignedCert:LocallySignedCert" &&
             args.name.endsWith(`${PROGRAM_RESOURCES.identityIssuer}-${PROGRAM_RESOURCES.issuerCert}`)
         ) {
             const problem = issuerLifetimeProblem("static", args.props.validityPeriodHours);
-            if (problem) reportViolation(`The static identity issuer's validityPeriodHours ${args.props.validityPeriodHours} ${problem}.`);
+            if (problem)
+                reportViolation(
+                    `The static identity issuer's validityPeriodHours ${args.props.validityPeriodHours} ${problem}.`,
+                );
         }
-        if (args.type === "tls:index/privateKey:PrivateKey" && args.name.endsWith(`${PROGRAM_RESOURCES.identityIssuer}-${PROGRAM_RESOURCES.issuerKey}`)) {
+        if (
+            args.type === "tls:index/privateKey:PrivateKey" &&
+            args.name.endsWith(`${PROGRAM_RESOURCES.identityIssuer}-${PROGRAM_RESOURCES.issuerKey}`)
+        ) {
             if (args.props.algorithm !== "ECDSA" || args.props.ecdsaCurve !== "P256") {
-                reportViolation(`The identity issuer key must be ECDSA P256, not ${args.props.algorithm} ${args.props.ecdsaCurve ?? ""}.`);
+                reportViolation(
+                    `The identity issuer key must be ECDSA P256, not ${args.props.algorithm} ${args.props.ecdsaCurve ?? ""}.`,
+                );
             }
         }
     },
@@ -165,7 +186,9 @@ export const noClusterCaIssuer: ResourcePolicy = {
         "ClusterIssuer, from any namespace editor, and its CA issuer signs the CA certificates they ask for.",
     validateResource: (args, reportViolation) => {
         if (args.type === "kubernetes:cert-manager.io/v1:ClusterIssuer" && args.props.spec?.ca) {
-            reportViolation(`ClusterIssuer ${args.props.metadata?.name} is a CA: every namespace editor could have it sign a CA certificate.`);
+            reportViolation(
+                `ClusterIssuer ${args.props.metadata?.name} is a CA: every namespace editor could have it sign a CA certificate.`,
+            );
         }
         if (args.type === "kubernetes:cert-manager.io/v1:Certificate" && args.props.metadata?.name === ISSUER) {
             const kind = args.props.spec?.issuerRef?.kind ?? "Issuer";
@@ -179,7 +202,11 @@ function admits(rule: any, port: number): boolean {
     const ports: any[] | undefined = rule.ports;
     if (!ports || ports.length === 0) return true;
     return ports.some(
-        (p) => (p.protocol ?? "TCP") === "TCP" && (p.port === undefined || p.port === port || (p.endPort !== undefined && p.port <= port && port <= p.endPort)),
+        (p) =>
+            (p.protocol ?? "TCP") === "TCP" &&
+            (p.port === undefined ||
+                p.port === port ||
+                (p.endPort !== undefined && p.port <= port && port <= p.endPort)),
     );
 }
 
@@ -191,12 +218,17 @@ function admits(rule: any, port: number): boolean {
  */
 export const networkPoliciesAllowProxy: StackPolicy = {
     name: "networkpolicies-allow-proxy",
-    description: "In a meshed namespace whose NetworkPolicies admit one of Linkerd's opaque ports, one of them admits the proxy's inbound port 4143 too.",
+    description:
+        "In a meshed namespace whose NetworkPolicies admit one of Linkerd's opaque ports, one of them admits the proxy's inbound port 4143 too.",
     configSchema,
     validateStack: (args, reportViolation) => {
         const policies = args.resources.filter((r) => r.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy");
         for (const namespace of meshedNamespaces(args.resources, args.getConfig<MeshPolicyConfig>())) {
-            const ingress = policies.filter((p) => p.props.metadata?.namespace === namespace && (p.props.spec?.policyTypes ?? ["Ingress"]).includes("Ingress"));
+            const ingress = policies.filter(
+                (p) =>
+                    p.props.metadata?.namespace === namespace &&
+                    (p.props.spec?.policyTypes ?? ["Ingress"]).includes("Ingress"),
+            );
             const rules: any[] = ingress.flatMap((p) => p.props.spec?.ingress ?? []);
             const opaque = LINKERD_DEFAULT_OPAQUE_PORTS.filter((port) => rules.some((rule) => admits(rule, port)));
             if (opaque.length === 0) continue;
@@ -230,7 +262,8 @@ const WEBHOOK_CERTIFICATES = "akko:mtls:WebhookCertificates";
  */
 export const noAnchorKeyInFleetMember: StackPolicy = {
     name: "no-anchor-key-in-fleet-member",
-    description: "A fleet member holds no trust anchor and no key that signs a self-signed CA: the fleet's anchors live only in its trust stack.",
+    description:
+        "A fleet member holds no trust anchor and no key that signs a self-signed CA: the fleet's anchors live only in its trust stack.",
     validateStack: (args, reportViolation) => {
         const member = args.resources.find((r) => r.type === "akko:mtls:FleetMember");
         if (!member || member.props.joining === true) return;
@@ -242,9 +275,16 @@ export const noAnchorKeyInFleetMember: StackPolicy = {
                 reportViolation(`trust anchor ${resource.name}: ${where} (docs/admin/fleet.md)`);
             } else if (resource.type === PRIVATE_KEY && chain.includes(TRUST_ANCHOR)) {
                 keys.set(resource.urn, resource.name);
-            } else if (resource.type === SELF_SIGNED_CERT && resource.props.isCaCertificate === true && !chain.includes(WEBHOOK_CERTIFICATES)) {
+            } else if (
+                resource.type === SELF_SIGNED_CERT &&
+                resource.props.isCaCertificate === true &&
+                !chain.includes(WEBHOOK_CERTIFICATES)
+            ) {
                 reportViolation(`self-signed CA ${resource.name}: ${where}`);
-                const signers = [...resource.dependencies, ...(resource.propertyDependencies.privateKeyPem ?? [])].filter((d) => d.type === PRIVATE_KEY);
+                const signers = [
+                    ...resource.dependencies,
+                    ...(resource.propertyDependencies.privateKeyPem ?? []),
+                ].filter((d) => d.type === PRIVATE_KEY);
                 for (const key of signers) keys.set(key.urn, key.name);
             }
         }

@@ -8,13 +8,22 @@ describe("the admission oracle", () => {
         assert.equal(selects({}, { a: "1" }), true);
         assert.equal(selects({ matchLabels: { a: "1" } }, { a: "1", b: "2" }), true);
         assert.equal(selects({ matchLabels: { a: "1" } }, { a: "2" }), false);
-        assert.equal(selects({ matchExpressions: [{ key: "a", operator: "In", values: ["1", "2"] }] }, { a: "2" }), true);
+        assert.equal(
+            selects({ matchExpressions: [{ key: "a", operator: "In", values: ["1", "2"] }] }, { a: "2" }),
+            true,
+        );
         assert.equal(selects({ matchExpressions: [{ key: "a", operator: "In", values: ["1"] }] }, {}), false);
         assert.equal(selects({ matchExpressions: [{ key: "a", operator: "NotIn", values: ["1"] }] }, {}), true);
-        assert.equal(selects({ matchExpressions: [{ key: "a", operator: "NotIn", values: ["1"] }] }, { a: "1" }), false);
+        assert.equal(
+            selects({ matchExpressions: [{ key: "a", operator: "NotIn", values: ["1"] }] }, { a: "1" }),
+            false,
+        );
         assert.equal(selects({ matchExpressions: [{ key: "a", operator: "Exists" }] }, { a: "" }), true);
         assert.equal(selects({ matchExpressions: [{ key: "a", operator: "DoesNotExist" }] }, { a: "" }), false);
-        assert.equal(selects({ matchLabels: { a: "1" }, matchExpressions: [{ key: "b", operator: "Exists" }] }, { a: "1" }), false);
+        assert.equal(
+            selects({ matchLabels: { a: "1" }, matchExpressions: [{ key: "b", operator: "Exists" }] }, { a: "1" }),
+            false,
+        );
     });
 
     it("a webhook is called when a rule matches and both selectors select; the namespace carries its name label", () => {
@@ -25,16 +34,35 @@ describe("the admission oracle", () => {
                 {
                     name: "w",
                     failurePolicy: "Fail",
-                    namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: ["mesh"] }] },
-                    rules: [{ operations: ["CREATE", "UPDATE"], apiGroups: ["gateway.networking.k8s.io"], apiVersions: ["*"], resources: ["httproutes"] }],
+                    namespaceSelector: {
+                        matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: ["mesh"] }],
+                    },
+                    rules: [
+                        {
+                            operations: ["CREATE", "UPDATE"],
+                            apiGroups: ["gateway.networking.k8s.io"],
+                            apiVersions: ["*"],
+                            resources: ["httproutes"],
+                        },
+                    ],
                 },
             ],
         };
-        const route = { operation: "CREATE" as const, group: "gateway.networking.k8s.io", version: "v1", resource: "httproutes" };
-        assert.deepEqual(webhooksCalled([configuration], { ...route, namespace: "mesh" }), [{ name: "v/w", failurePolicy: "Fail" }]);
+        const route = {
+            operation: "CREATE" as const,
+            group: "gateway.networking.k8s.io",
+            version: "v1",
+            resource: "httproutes",
+        };
+        assert.deepEqual(webhooksCalled([configuration], { ...route, namespace: "mesh" }), [
+            { name: "v/w", failurePolicy: "Fail" },
+        ]);
         assert.deepEqual(webhooksCalled([configuration], { ...route, namespace: "other" }), []);
         assert.deepEqual(webhooksCalled([configuration], { ...route, namespace: "mesh", operation: "DELETE" }), []);
         assert.deepEqual(webhooksCalled([configuration], { ...route, namespace: "mesh", resource: "grpcroutes" }), []);
-        assert.deepEqual(webhooksCalled([{ ...configuration, kind: "ConfigMap" }], { ...route, namespace: "mesh" }), []);
+        assert.deepEqual(
+            webhooksCalled([{ ...configuration, kind: "ConfigMap" }], { ...route, namespace: "mesh" }),
+            [],
+        );
     });
 });

@@ -57,10 +57,15 @@ const matchesRule = (rule: Rule, request: AdmissionRequest) =>
         [rule.apiGroups, request.group],
         [rule.apiVersions, request.version],
         [rule.resources, request.resource],
-    ].every(([allowed, value]) => (allowed as string[]).includes("*") || (allowed as string[]).includes(value as string));
+    ].every(
+        ([allowed, value]) => (allowed as string[]).includes("*") || (allowed as string[]).includes(value as string),
+    );
 
 /** The webhooks (`<configuration>/<webhook>`, with their failure policy) called for the request. */
-export function webhooksCalled(configurations: any[], request: AdmissionRequest): { name: string; failurePolicy: string }[] {
+export function webhooksCalled(
+    configurations: any[],
+    request: AdmissionRequest,
+): { name: string; failurePolicy: string }[] {
     const namespaceLabels = { ...(request.namespaceLabels ?? {}), "kubernetes.io/metadata.name": request.namespace };
     return configurations
         .filter((c) => c.kind === "MutatingWebhookConfiguration" || c.kind === "ValidatingWebhookConfiguration")

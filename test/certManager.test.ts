@@ -53,16 +53,29 @@ describe("cert-manager issuer mode", () => {
             assert.ok(dependsOn(run, issuer, check), `${issuer.name} waits for the API check`);
         }
         const role = one(run, "kubernetes:rbac.authorization.k8s.io/v1:Role", "akko-cert-manager-api-check");
-        assert.deepEqual(role.inputs.rules, [{ apiGroups: ["cert-manager.io"], resources: ["certificaterequests"], verbs: ["create"] }]);
+        assert.deepEqual(role.inputs.rules, [
+            { apiGroups: ["cert-manager.io"], resources: ["certificaterequests"], verbs: ["create"] },
+        ]);
         // Where the chart runs its own check: cert-manager's namespace, never the control plane's, where the intermediate's Issuer signs.
         assert.equal(role.inputs.metadata.namespace, "cert-manager");
         assert.equal(check.inputs.metadata.namespace, "cert-manager");
     });
 
     it("the API check's identity may only dry-run: a ValidatingAdmissionPolicy, evaluated with CEL on allowed and hostile requests", () => {
-        const vap = one(run, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy", "akko-cert-manager-api-check-dry-run-only");
-        const binding = one(run, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding", "akko-cert-manager-api-check-dry-run-only");
-        assert.deepEqual(binding.inputs.spec, { policyName: "akko-mtls-api-check-dry-run-only", validationActions: ["Deny"] });
+        const vap = one(
+            run,
+            "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy",
+            "akko-cert-manager-api-check-dry-run-only",
+        );
+        const binding = one(
+            run,
+            "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding",
+            "akko-cert-manager-api-check-dry-run-only",
+        );
+        assert.deepEqual(binding.inputs.spec, {
+            policyName: "akko-mtls-api-check-dry-run-only",
+            validationActions: ["Deny"],
+        });
         const spec = vap.inputs.spec;
         assert.equal(spec.failurePolicy, "Fail");
         assert.deepEqual(spec.matchConstraints.resourceRules, [
@@ -91,9 +104,16 @@ describe("cert-manager issuer mode", () => {
         for (const [why, r] of hostile) assert.equal(admitted(r), false, why);
         // Nobody else is concerned: cert-manager's own controller creates real requests.
         assert.ok(admitted(request("system:serviceaccount:cert-manager:cert-manager", "CREATE", false)));
-        assert.ok(admitted(request("system:serviceaccount:linkerd:cert-manager-api-check", "CREATE", false)), "only this namespace's identity");
+        assert.ok(
+            admitted(request("system:serviceaccount:linkerd:cert-manager-api-check", "CREATE", false)),
+            "only this namespace's identity",
+        );
         // The identity gets its right only once the policy is there.
-        const roleBinding = one(run, "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding", "akko-cert-manager-api-check");
+        const roleBinding = one(
+            run,
+            "kubernetes:rbac.authorization.k8s.io/v1:RoleBinding",
+            "akko-cert-manager-api-check",
+        );
         assert.ok(dependsOn(run, roleBinding, binding));
     });
 
@@ -134,7 +154,11 @@ describe("cert-manager issuer mode", () => {
         const [issuer, intermediate] = certificatesOf(issued["tls.crt"]);
         assert.equal(certificatesOf(issued["tls.crt"]).length, 2);
         assert.equal(intermediate.subject, "CN=intermediate-g1.netcup.linkerd.cluster.local");
-        assert.equal(issued["ca.crt"].trim(), trustRootsOf(run).trim(), "ca.crt: the anchor, what linkerd check verifies against");
+        assert.equal(
+            issued["ca.crt"].trim(),
+            trustRootsOf(run).trim(),
+            "ca.crt: the anchor, what linkerd check verifies against",
+        );
         assert.equal(linkerdLoadsIssuer(issued["tls.crt"], issued["tls.key"], trustRootsOf(run)).length, 3);
         assert.deepEqual(linkerdCheckIdentity(issued), []);
         assert.ok(issuer.ca);
@@ -167,10 +191,18 @@ describe("cert-manager issuer mode", () => {
             assert.ok(key !== "proxyInjector" || namespaceSelector);
             const secret = one(run, "kubernetes:core/v1:Secret", `akko-linkerd-webhooks-${service}-secret`);
             assert.equal(secret.inputs.metadata.name, `${service}-k8s-tls`, "the Secret the chart mounts");
-            assert.equal(secret.inputs.metadata.annotations["pulumi.com/patchForce"], "true", "taken over from cert-manager on a stack it served");
+            assert.equal(
+                secret.inputs.metadata.annotations["pulumi.com/patchForce"],
+                "true",
+                "taken over from cert-manager on a stack it served",
+            );
             assert.ok(dependsOn(run, controlPlane, secret), `control plane waits for ${service}`);
         }
-        assert.equal(ca.inputs.earlyRenewalHours, 0, "the bundle in the chart values never changes before the CA's end");
+        assert.equal(
+            ca.inputs.earlyRenewalHours,
+            0,
+            "the bundle in the chart values never changes before the CA's end",
+        );
         assert.deepEqual(
             ofType(run, CERTIFICATE).map((c) => c.name),
             ["akko-identity-issuer-certificate"],
@@ -227,7 +259,8 @@ describe("cert-manager issuer mode", () => {
     });
 
     it("HA cert-manager on eks and gke", async () => {
-        const values = one(await runStackOk("eks", { "mtls.enabled": true }), CHART, "akko-cert-manager-chart").inputs.values;
+        const values = one(await runStackOk("eks", { "mtls.enabled": true }), CHART, "akko-cert-manager-chart").inputs
+            .values;
         assert.equal(values.replicaCount, 2);
         assert.equal(values.webhook.replicaCount, 3);
         assert.equal(values.cainjector.replicaCount, 2);

@@ -9,7 +9,14 @@ import * as crypto from "node:crypto";
 import { one, ProgramRun, ProviderState } from "../tools/mockRuntime";
 import { privateKeyOutputs, selfSignedCertOutputs } from "../tools/mockTls";
 import { runStackOk, secretData, trustRootsOf } from "./helpers";
-import { certificatesOf, linkerdCheckIdentity, linkerdLoadsIssuer, pathLength, signBelow, verifyPath } from "./x509Chain";
+import {
+    certificatesOf,
+    linkerdCheckIdentity,
+    linkerdLoadsIssuer,
+    pathLength,
+    signBelow,
+    verifyPath,
+} from "./x509Chain";
 
 const HOUR = 3600_000;
 
@@ -32,7 +39,9 @@ function assertEcP256(cert: crypto.X509Certificate) {
 }
 
 function samePublicKey(privateKeyPem: string, cert: crypto.X509Certificate): boolean {
-    const fromKey = crypto.createPublicKey(crypto.createPrivateKey(privateKeyPem)).export({ type: "spki", format: "der" });
+    const fromKey = crypto
+        .createPublicKey(crypto.createPrivateKey(privateKeyPem))
+        .export({ type: "spki", format: "der" });
     return fromKey.equals(cert.publicKey.export({ type: "spki", format: "der" }));
 }
 
@@ -58,17 +67,33 @@ describe("certificates the program generates (real X.509)", () => {
         const text = JSON.stringify(values);
         assert.doesNotMatch(text, /PRIVATE KEY|crtPEM|keyPEM|identityTrustAnchorsPEM/);
         // The one certificate left is the static webhook CA (caBundle), which is never renewed early.
-        const caBundles = new Set(["proxyInjector", "profileValidator", "policyValidator"].map((key) => values[key].caBundle));
+        const caBundles = new Set(
+            ["proxyInjector", "profileValidator", "policyValidator"].map((key) => values[key].caBundle),
+        );
         assert.equal(caBundles.size, 1);
         assert.equal(text.split("BEGIN CERTIFICATE").length - 1, 3, "three caBundle copies of one CA");
         assert.deepEqual(values.identity, { externalCA: true, issuer: { scheme: "kubernetes.io/tls" } });
-        const secret = run.resources.find((r) => r.type === "kubernetes:core/v1:Secret" && r.inputs.metadata.name === "linkerd-identity-issuer")!;
+        const secret = run.resources.find(
+            (r) => r.type === "kubernetes:core/v1:Secret" && r.inputs.metadata.name === "linkerd-identity-issuer",
+        )!;
         assert.equal(secret.inputs.type, "kubernetes.io/tls");
         assert.deepEqual(Object.keys(secret.inputs.stringData).sort(), ["ca.crt", "tls.crt", "tls.key"]);
-        assert.deepEqual(secret.secretPaths, ["stringData"], "Secret data is a Pulumi secret (the kubernetes SDK wraps it)");
-        assert.equal(issuerSecret["ca.crt"].trim(), bundle.trim(), "ca.crt is the signing anchor (what `linkerd check` verifies against)");
+        assert.deepEqual(
+            secret.secretPaths,
+            ["stringData"],
+            "Secret data is a Pulumi secret (the kubernetes SDK wraps it)",
+        );
+        assert.equal(
+            issuerSecret["ca.crt"].trim(),
+            bundle.trim(),
+            "ca.crt is the signing anchor (what `linkerd check` verifies against)",
+        );
         const configMap = one(run, "kubernetes:core/v1:ConfigMap", "akko-identity-issuer-certificate");
-        assert.equal(configMap.inputs.data["tls.crt"], issuerSecret["tls.crt"], "the maintenance Jobs check the same public chain");
+        assert.equal(
+            configMap.inputs.data["tls.crt"],
+            issuerSecret["tls.crt"],
+            "the maintenance Jobs check the same public chain",
+        );
     });
 
     it("trust anchor: self-signed CA root.linkerd.cluster.local, EC P-256, cert-sign + CRL-sign, 87600 h", () => {
@@ -86,7 +111,10 @@ describe("certificates the program generates (real X.509)", () => {
         assert.equal(issuer.subject, "CN=identity.linkerd.cluster.local");
         assert.ok(issuer.ca);
         assertEcP256(issuer);
-        assert.ok(issuer.checkIssued(intermediate) && issuer.verify(intermediate.publicKey), "signed by the intermediate");
+        assert.ok(
+            issuer.checkIssued(intermediate) && issuer.verify(intermediate.publicKey),
+            "signed by the intermediate",
+        );
         assert.ok(!issuer.verify(anchor.publicKey), "not by the anchor itself");
         assert.equal(keyUsage(issuerSecret["tls.crt"]), x509.KeyUsageFlags.keyCertSign | x509.KeyUsageFlags.cRLSign);
         assert.equal(validityHours(issuer), 8760);
@@ -111,12 +139,18 @@ describe("certificates the program generates (real X.509)", () => {
         const path = linkerdLoadsIssuer(issuerSecret["tls.crt"], issuerSecret["tls.key"], bundle);
         assert.deepEqual(
             path.map((c) => c.subject),
-            ["CN=identity.linkerd.cluster.local", "CN=intermediate-g1.k3d.linkerd.cluster.local", "CN=root.linkerd.cluster.local"],
+            [
+                "CN=identity.linkerd.cluster.local",
+                "CN=intermediate-g1.k3d.linkerd.cluster.local",
+                "CN=root.linkerd.cluster.local",
+            ],
         );
         assert.deepEqual(linkerdCheckIdentity(issuerSecret), []);
         // The oracle can fail: the issuer alone, without its intermediate, chains to nothing.
         assert.throws(() => linkerdLoadsIssuer(issuer.toString(), issuerSecret["tls.key"], bundle), /no path/);
-        assert.deepEqual(linkerdCheckIdentity({ ...issuerSecret, "tls.crt": issuer.toString() }), ["issuer cert is issued by the trust anchor"]);
+        assert.deepEqual(linkerdCheckIdentity({ ...issuerSecret, "tls.crt": issuer.toString() }), [
+            "issuer cert is issued by the trust anchor",
+        ]);
     });
 
     // The proxies verify with rustls-webpki 0.103.13 (linkerd2-proxy v2.366.0 Cargo.lock; outbound
@@ -127,7 +161,11 @@ describe("certificates the program generates (real X.509)", () => {
     it("proxies verify a leaf the issuer signs (leaf, issuer, intermediate → anchor); a CA anyone made below the issuer is refused", async () => {
         const issuerCa = { certPem: issuer.toString(), privateKeyPem: issuerSecret["tls.key"] };
         const leaf = await signBelow(issuerCa, "web.akko.serviceaccount.identity.linkerd.cluster.local", false);
-        const path = verifyPath(new crypto.X509Certificate(leaf.certPem), [issuer, intermediate], certificatesOf(bundle));
+        const path = verifyPath(
+            new crypto.X509Certificate(leaf.certPem),
+            [issuer, intermediate],
+            certificatesOf(bundle),
+        );
         assert.equal(path.length, 4);
         const rogue = await signBelow(issuerCa, "rogue-ca", true);
         const forged = await signBelow(rogue, "admin.kube-system.serviceaccount.identity.linkerd.cluster.local", false);
@@ -146,8 +184,14 @@ describe("certificates the program generates (real X.509)", () => {
         assert.equal(String(run.outputs.trustAnchorPem.value).trim(), bundle);
         assert.equal(run.outputs.trustBundlePem.value, bundle);
         assert.equal(run.outputs.trustAnchorFingerprintSha256.value, anchor.fingerprint256);
-        assert.equal(new Date(String(run.outputs.trustAnchorNotAfter.value)).getTime(), new Date(anchor.validTo).getTime());
-        assert.equal(new Date(String(run.outputs.identityIssuerNotAfter.value)).getTime(), new Date(issuer.validTo).getTime());
+        assert.equal(
+            new Date(String(run.outputs.trustAnchorNotAfter.value)).getTime(),
+            new Date(anchor.validTo).getTime(),
+        );
+        assert.equal(
+            new Date(String(run.outputs.identityIssuerNotAfter.value)).getTime(),
+            new Date(issuer.validTo).getTime(),
+        );
     });
 
     it("webhook certificates: Secret <service>-k8s-tls served for <service>.linkerd.svc, chained to the caBundle the chart installs", () => {
@@ -169,7 +213,10 @@ describe("certificates the program generates (real X.509)", () => {
             assert.equal(cert.checkHost(`${service}.linkerd.svc`), `${service}.linkerd.svc`);
             assert.ok(!cert.ca);
             assert.deepEqual(
-                [...(new x509.X509Certificate(secret["tls.crt"]).getExtension(x509.ExtendedKeyUsageExtension)?.usages ?? [])],
+                [
+                    ...(new x509.X509Certificate(secret["tls.crt"]).getExtension(x509.ExtendedKeyUsageExtension)
+                        ?.usages ?? []),
+                ],
                 [x509.ExtendedKeyUsage.serverAuth],
             );
             assert.ok(samePublicKey(secret["tls.key"], cert), `${key}: tls.key belongs to tls.crt`);
@@ -185,7 +232,10 @@ describe("certificates the program generates (real X.509)", () => {
             "identity.issuer.static.renewBeforeHours": 24,
         });
         assert.equal(validityHours(new crypto.X509Certificate(trustRootsOf(custom))), 43800);
-        assert.equal(validityHours(new crypto.X509Certificate(secretData(custom, "linkerd-identity-issuer")["tls.crt"])), 48);
+        assert.equal(
+            validityHours(new crypto.X509Certificate(secretData(custom, "linkerd-identity-issuer")["tls.crt"])),
+            48,
+        );
     });
 });
 

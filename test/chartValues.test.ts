@@ -66,7 +66,8 @@ function chartReads(path: string, defaults: Map<string, unknown>, read: Set<stri
         if (!defaults.has(ancestor) && !read.has(ancestor)) continue;
         const emptyMap = (v: unknown) => v !== null && typeof v === "object" && Object.keys(v).length === 0;
         const readWhole = read.has(ancestor) && ![...read].some((p) => p.startsWith(`${ancestor}.`));
-        const unsetDefault = defaults.has(ancestor) && (defaults.get(ancestor) == null || emptyMap(defaults.get(ancestor)));
+        const unsetDefault =
+            defaults.has(ancestor) && (defaults.get(ancestor) == null || emptyMap(defaults.get(ancestor)));
         return readWhole || emptyMap(defaults.get(ancestor)) || (unsetDefault && read.has(ancestor));
     }
     return false;
@@ -88,7 +89,10 @@ describe("chart values", () => {
                 if (!chartKnowledge) continue;
                 assert.ok(chartKnowledge.read.size > 0, `${chart.inputs.chart}: templates read values`);
                 for (const path of leafPaths(chart.inputs.values)) {
-                    assert.ok(chartReads(path, chartKnowledge.defaults, chartKnowledge.read), `${run.stack}: ${chart.inputs.chart} does not read ${path}`);
+                    assert.ok(
+                        chartReads(path, chartKnowledge.defaults, chartKnowledge.read),
+                        `${run.stack}: ${chart.inputs.chart} does not read ${path}`,
+                    );
                     checked++;
                 }
             }
@@ -112,7 +116,8 @@ describe("chart values", () => {
             const state = new ProviderState();
             const first = await runStackOk(stack, { "mtls.enabled": true }, { state });
             const second = await runStackOk(stack, { "mtls.enabled": true }, { state });
-            const charts = (run: ProgramRun) => Object.fromEntries(ofType(run, "kubernetes:helm.sh/v4:Chart").map((c) => [c.name, c.inputs]));
+            const charts = (run: ProgramRun) =>
+                Object.fromEntries(ofType(run, "kubernetes:helm.sh/v4:Chart").map((c) => [c.name, c.inputs]));
             assert.ok(Object.keys(charts(first)).length >= 2);
             assert.deepEqual(charts(second), charts(first));
             // Same for every other resource's inputs: nothing is generated per run.
@@ -129,13 +134,21 @@ describe("chart values", () => {
         let checked = 0;
         for (const run of runs) {
             for (const [chartName, keys] of Object.entries(webhooks)) {
-                const values = ofType(run, "kubernetes:helm.sh/v4:Chart").find((c) => c.inputs.chart === chartName)!.inputs.values;
+                const values = ofType(run, "kubernetes:helm.sh/v4:Chart").find((c) => c.inputs.chart === chartName)!
+                    .inputs.values;
                 for (const webhook of keys) {
                     const block = values[webhook];
                     // An external Secret and a CA (given, or injected by cert-manager): the chart generates nothing
                     // (charts/partials/templates/_validate.tpl requires one of caBundle/injectCaFrom with externalSecret).
-                    const supplied = block.externalSecret === true && Boolean(block.injectCaFrom || block.caBundle) && !block.crtPEM && !block.keyPEM;
-                    assert.ok(supplied, `${run.stack}: ${chartName} ${webhook} would make the chart call genSelfSignedCert`);
+                    const supplied =
+                        block.externalSecret === true &&
+                        Boolean(block.injectCaFrom || block.caBundle) &&
+                        !block.crtPEM &&
+                        !block.keyPEM;
+                    assert.ok(
+                        supplied,
+                        `${run.stack}: ${chartName} ${webhook} would make the chart call genSelfSignedCert`,
+                    );
                     checked++;
                 }
             }

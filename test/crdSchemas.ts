@@ -25,7 +25,9 @@ const NOT_AN_OBJECT = /^kubernetes:(helm\.sh|yaml)\/|Patch$/;
 
 /** Every Kubernetes object the run registers (reads excluded). */
 export function registeredObjects(run: ProgramRun): RecordedResource[] {
-    return run.resources.filter((r) => r.custom && !r.read && r.type.startsWith("kubernetes:") && !NOT_AN_OBJECT.test(r.type));
+    return run.resources.filter(
+        (r) => r.custom && !r.read && r.type.startsWith("kubernetes:") && !NOT_AN_OBJECT.test(r.type),
+    );
 }
 
 /** Throws with every problem unless the object is valid. */

@@ -38,8 +38,10 @@ describe("documentation", () => {
 
     it("the runbook exists in English and French, with the same sections and the same commands", () => {
         const { english, french } = sameRunbook("mtls");
-        for (const topic of ["Activation", "Vérification", "Rotation", "Désactivation", "Dépannage"]) assert.match(french, new RegExp(`## \\d\\. ${topic}`));
-        for (const topic of ["Activation", "Verification", "Rotation", "Disabling", "Troubleshooting"]) assert.match(english, new RegExp(`## \\d\\. ${topic}`));
+        for (const topic of ["Activation", "Vérification", "Rotation", "Désactivation", "Dépannage"])
+            assert.match(french, new RegExp(`## \\d\\. ${topic}`));
+        for (const topic of ["Activation", "Verification", "Rotation", "Disabling", "Troubleshooting"])
+            assert.match(english, new RegExp(`## \\d\\. ${topic}`));
     });
 
     it("the linked-clusters runbook exists in English and French, with the same sections and the same commands", () => {
@@ -54,7 +56,8 @@ describe("documentation", () => {
         // Tables row for row (the phases), and the same inline commands.
         const rows = (markdown: string) => markdown.split("\n").filter((l) => l.startsWith("|")).length;
         assert.equal(rows(french), rows(english));
-        const inline = (markdown: string) => [...markdown.matchAll(/`(kubectl|pulumi|cmctl|linkerd) [^`]+`/g)].map((m) => m[0]).sort();
+        const inline = (markdown: string) =>
+            [...markdown.matchAll(/`(kubectl|pulumi|cmctl|linkerd) [^`]+`/g)].map((m) => m[0]).sort();
         assert.deepEqual(inline(french), inline(english));
     });
 
@@ -63,7 +66,14 @@ describe("documentation", () => {
         const rows = (markdown: string) => markdown.split("\n").filter((l) => l.startsWith("|")).length;
         assert.equal(rows(french), rows(english));
         for (const text of [english, french]) {
-            for (const name of ["akko-egress", "akko-egress-networks", "akko-mtls-egress-no-bypass", "LinkerdEgressDenied", "2102", "linkerd-egress"]) {
+            for (const name of [
+                "akko-egress",
+                "akko-egress-networks",
+                "akko-mtls-egress-no-bypass",
+                "LinkerdEgressDenied",
+                "2102",
+                "linkerd-egress",
+            ]) {
                 assert.ok(text.includes(name), name);
             }
         }
@@ -71,10 +81,22 @@ describe("documentation", () => {
 
     it("the fleet runbook exists in English and French, with the same sections, tables and commands, covering creating, adding, rotating, removing, a lost member", () => {
         const { english, french } = sameRunbook("fleet");
-        for (const topic of ["Creating the fleet", "Adding a member", "A fleet rotation", "Removing a member", "A lost member"]) {
+        for (const topic of [
+            "Creating the fleet",
+            "Adding a member",
+            "A fleet rotation",
+            "Removing a member",
+            "A lost member",
+        ]) {
             assert.match(english, new RegExp(`## \\d\\. ${topic}`));
         }
-        for (const topic of ["Créer la flotte", "Ajouter un membre", "Une rotation de la flotte", "Retirer un membre", "Un membre perdu"]) {
+        for (const topic of [
+            "Créer la flotte",
+            "Ajouter un membre",
+            "Une rotation de la flotte",
+            "Retirer un membre",
+            "Un membre perdu",
+        ]) {
             assert.match(french, new RegExp(`## \\d\\. ${topic}`));
         }
         const rows = (markdown: string) => markdown.split("\n").filter((l) => l.startsWith("|")).length;
@@ -107,7 +129,9 @@ describe("documentation", () => {
     it("the Kubernetes minimum the docs state is the one Linkerd's pinned charts declare (kubeVersion)", async function () {
         const kubeVersions = await upstream(this, async () => {
             const charts = [CHARTS.linkerdCrds, CHARTS.linkerdControlPlane, CHARTS.linkerdViz, CHARTS.linkerdCni];
-            return Promise.all(charts.map(async (chart) => (await chartDefaults(chart, "Chart.yaml")).kubeVersion as string));
+            return Promise.all(
+                charts.map(async (chart) => (await chartDefaults(chart, "Chart.yaml")).kubeVersion as string),
+            );
         });
         assert.deepEqual(new Set(kubeVersions), new Set([">=1.31.0-0"]), "edge-26.8.3's charts");
         const minimum = "1.31";
@@ -131,15 +155,28 @@ describe("documentation", () => {
         // original destination; Linkerd's docs: the header is never required (a 2.13.0-2.13.4 bug), and must
         // be dropped from clients' requests.
         const description = configReference().find((r) => r.key === "mtls.ingress.mode")!.description;
-        const texts = { description, english: read("docs/admin/mtls.md"), french: read("docs/admin/mtls.fr.md"), code: read("components/meshedIngress.ts") };
+        const texts = {
+            description,
+            english: read("docs/admin/mtls.md"),
+            french: read("docs/admin/mtls.fr.md"),
+            code: read("components/meshedIngress.ts"),
+        };
         for (const [where, text] of Object.entries(texts)) {
-            assert.doesNotMatch(text, /every route must (then )?set|chaque route doit alors poser|requests fail/, where);
+            assert.doesNotMatch(
+                text,
+                /every route must (then )?set|chaque route doit alors poser|requests fail/,
+                where,
+            );
             assert.doesNotMatch(text, /route to Services rather than pods|routent vers des Services plutôt que/, where);
         }
         assert.match(description, /one without it to the address the controller connected to/);
-        assert.match(texts.english, /a request without the header still goes to the address the controller connected to/);
+        assert.match(
+            texts.english,
+            /a request without the header still goes to the address the controller connected to/,
+        );
         assert.match(texts.french, /une requête sans cet en-tête part quand même/);
-        for (const text of [description, texts.english, texts.french]) assert.match(text, /l5d-dst-override[\s\S]*(drop|retirer)/);
+        for (const text of [description, texts.english, texts.french])
+            assert.match(text, /l5d-dst-override[\s\S]*(drop|retirer)/);
     });
 
     it("docs/performance.md holds a benchmark of every stack, with date and machine", () => {
@@ -167,38 +204,58 @@ describe("documentation", () => {
             assert.match(text, /pull request/, file);
             assert.match(text, /`workflow_dispatch`/, file);
             assert.match(text, /Run workflow/, file);
-            assert.match(text, /npm run plan -- netcup --previous previous\.json/, `${file}: the phase checked against the deployed one`);
-            const localUps = codeBlocks(text).flatMap((block) => block.split("\n").filter((line) => /^pulumi up\b/.test(line.trim())));
+            assert.match(
+                text,
+                /npm run plan -- netcup --previous previous\.json/,
+                `${file}: the phase checked against the deployed one`,
+            );
+            const localUps = codeBlocks(text).flatMap((block) =>
+                block.split("\n").filter((line) => /^pulumi up\b/.test(line.trim())),
+            );
             assert.ok(localUps.length > 0);
-            for (const line of localUps) assert.match(line, /--stack k3d\b/, `${file}: a shared stack is applied by CI, not by "${line.trim()}"`);
+            for (const line of localUps)
+                assert.match(
+                    line,
+                    /--stack k3d\b/,
+                    `${file}: a shared stack is applied by CI, not by "${line.trim()}"`,
+                );
         }
     });
 
     it("one story for removing a stack: disable first, never `pulumi destroy` a meshed stack", () => {
-        for (const file of ["README.md", ...markdownFiles("docs")]) assert.doesNotMatch(read(file), /--exclude-protected/, file);
+        for (const file of ["README.md", ...markdownFiles("docs")])
+            assert.doesNotMatch(read(file), /--exclude-protected/, file);
         const readme = read("README.md");
         const paragraph = readme.split("\n\n").find((p) => p.includes("pulumi destroy"));
         assert.ok(paragraph, "README says how to remove a stack");
         assert.match(paragraph, /never `pulumi destroy` it while meshed/);
         assert.match(paragraph, /disable\s+first/);
         assert.match(paragraph, /docs\/admin\/mtls\.md#4-disabling/);
-        assert.match(read("docs/admin/mtls.md"), /\*\*Removing a stack: disable it first; never `pulumi destroy` a meshed stack\.\*\*/);
+        assert.match(
+            read("docs/admin/mtls.md"),
+            /\*\*Removing a stack: disable it first; never `pulumi destroy` a meshed stack\.\*\*/,
+        );
     });
 
     it("one story for k3d: a laptop's stack, which no workflow deploys; the kubeconfig secrets docs/ci.md names are the ones the workflows use", () => {
-        const workflows = fs.readdirSync(path.join(PROJECT_ROOT, ".github", "workflows")).map((f) => read(path.join(".github", "workflows", f)));
+        const workflows = fs
+            .readdirSync(path.join(PROJECT_ROOT, ".github", "workflows"))
+            .map((f) => read(path.join(".github", "workflows", f)));
         const used = new Set(workflows.flatMap((w) => [...w.matchAll(/KUBECONFIG_[A-Z0-9]+/g)].map((m) => m[0])));
         const named = new Set([...read("docs/ci.md").matchAll(/KUBECONFIG_[A-Z0-9]+/g)].map((m) => m[0]));
         assert.deepEqual([...named].sort(), [...used].sort());
         assert.ok(!used.has("KUBECONFIG_K3D"));
         assert.doesNotMatch(read("docs/ci.md"), /Environments\*\* `k3d`/);
-        for (const file of ["README.md", "docs/ci.md", "docs/admin/mtls.md"]) assert.match(read(file), /never\s+deploys/, file);
+        for (const file of ["README.md", "docs/ci.md", "docs/admin/mtls.md"])
+            assert.match(read(file), /never\s+deploys/, file);
         assert.match(read("docs/admin/mtls.fr.md"), /sans jamais la déployer/);
     });
 
     it("the rotation CronJob is where the code puts it, in the README and the config reference", async () => {
         const run = await runStackOk("netcup", { "mtls.enabled": true });
-        const cronJob = run.resources.find((r) => r.type === "kubernetes:batch/v1:CronJob" && r.inputs.metadata?.name === "linkerd-rotation-check");
+        const cronJob = run.resources.find(
+            (r) => r.type === "kubernetes:batch/v1:CronJob" && r.inputs.metadata?.name === "linkerd-rotation-check",
+        );
         assert.ok(cronJob);
         const namespace = cronJob.inputs.metadata.namespace;
         assert.equal(namespace, "linkerd-maintenance");
@@ -208,13 +265,19 @@ describe("documentation", () => {
         assert.deepEqual([...new Set(placed)], [namespace]);
         const row = configReference().find((r) => r.key === "rotationJob.enabled")!;
         assert.match(row.description, new RegExp(`in the ${namespace} namespace`));
-        for (const file of ["README.md", ...markdownFiles("docs")]) assert.doesNotMatch(read(file), /CronJob in the linkerd namespace/, file);
+        for (const file of ["README.md", ...markdownFiles("docs")])
+            assert.doesNotMatch(read(file), /CronJob in the linkerd namespace/, file);
     });
 
     it("one story for Node.js: what is supported, why, and what the suite and the figures ran on", () => {
-        const engines = (file: string) => JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, file), "utf8")).engines?.node;
+        const engines = (file: string) =>
+            JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, file), "utf8")).engines?.node;
         assert.equal(engines("package.json"), ">=22");
-        assert.equal(engines("node_modules/@pulumi/pulumi/package.json"), ">=22", "the SDK's own floor is the project's");
+        assert.equal(
+            engines("node_modules/@pulumi/pulumi/package.json"),
+            ">=22",
+            "the SDK's own floor is the project's",
+        );
         const setup = read(".github/actions/setup/action.yml");
         assert.ok(Number(/node-version: (\d+)/.exec(setup)![1]) >= 22, "the workflows run a supported Node.js");
         for (const file of ["README.md", "docs/admin/mtls.md", "docs/engine.md"]) {
@@ -224,8 +287,13 @@ describe("documentation", () => {
             assert.doesNotMatch(text, /Node\.js (≥|>=) ?22|22 or later \(an LTS\)/, `${file}: the old wording`);
         }
         assert.match(read("docs/admin/mtls.fr.md"), /Node\.js 22 ou 24/);
-        const typesMajor = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8")).devDependencies["@types/node"].split(".")[0];
-        assert.match(read("docs/engine.md"), new RegExp(`Node ${typesMajor}'s API, which \`@types/node\` ${typesMajor}`));
+        const typesMajor = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8")).devDependencies[
+            "@types/node"
+        ].split(".")[0];
+        assert.match(
+            read("docs/engine.md"),
+            new RegExp(`Node ${typesMajor}'s API, which \`@types/node\` ${typesMajor}`),
+        );
         const measured = Number(/Node\.js v(\d+)\./.exec(read("docs/performance.md"))![1]);
         if (measured < 22) assert.match(read("docs/performance.md"), new RegExp(`measured on Node\\.js ${measured}`));
     });
@@ -233,7 +301,8 @@ describe("documentation", () => {
     it("the config reference shows a container's resources as the four keys under it", () => {
         const rows = referenceRows().filter((r) => /resources/i.test(r.key) && !r.key.includes("." + "cpu"));
         assert.ok(rows.length > 10);
-        for (const row of rows.filter((r) => r.type.includes("Kubernetes quantities"))) assert.match(row.type, /`\.memory\.request`/, row.key);
+        for (const row of rows.filter((r) => r.type.includes("Kubernetes quantities")))
+            assert.match(row.type, /`\.memory\.request`/, row.key);
         assert.match(read("README.md"), /pulumi config set --path linkerd\.proxy\.resources\.memory\.request 32Mi/);
     });
 });

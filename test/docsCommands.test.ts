@@ -54,7 +54,8 @@ const NOT_RUN_HERE = /^(npm ci && npm test|npm run (snapshot|bench -- --write|e2
 function knownKey(key: string): boolean {
     let schema: any = configObject;
     for (const segment of parsePropertyPath(key)) {
-        while (schema instanceof z.ZodOptional || schema instanceof z.ZodDefault || schema instanceof z.ZodNullable) schema = schema.unwrap();
+        while (schema instanceof z.ZodOptional || schema instanceof z.ZodDefault || schema instanceof z.ZodNullable)
+            schema = schema.unwrap();
         if (typeof segment === "number") {
             if (!(schema instanceof z.ZodArray)) return false;
             schema = schema.element;
@@ -124,7 +125,10 @@ describe("the docs' commands", function () {
             // A `--previous` file is what `pulumi stack output --json` wrote: the plan's own sample stands in for it.
             const previous = args.indexOf("--previous");
             if (previous !== -1) {
-                const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "docs-previous-")), path.basename(args[previous + 1]));
+                const file = path.join(
+                    fs.mkdtempSync(path.join(os.tmpdir(), "docs-previous-")),
+                    path.basename(args[previous + 1]),
+                );
                 fs.writeFileSync(file, JSON.stringify(SAMPLE_PREVIOUS));
                 args[previous + 1] = file;
             }
@@ -145,38 +149,64 @@ describe("the docs' commands", function () {
             new Promise<{ status: number; stdout: string; stderr: string }>((resolve) =>
                 execFile(
                     process.execPath,
-                    ["-r", "ts-node/register/transpile-only", path.join(PROJECT_ROOT, "tools", "cli", `${tool}.ts`), option],
+                    [
+                        "-r",
+                        "ts-node/register/transpile-only",
+                        path.join(PROJECT_ROOT, "tools", "cli", `${tool}.ts`),
+                        option,
+                    ],
                     { cwd: PROJECT_ROOT, encoding: "utf8" },
                     (error, stdout, stderr) => resolve({ status: error ? Number(error.code) : 0, stdout, stderr }),
                 ),
             );
         const tools = ["bench", "e2e", "snapshot", "renewals"];
-        const [bad, ...helps] = await Promise.all([runTool("bench", "--nope"), ...tools.map((tool) => runTool(tool, "--help"))]);
+        const [bad, ...helps] = await Promise.all([
+            runTool("bench", "--nope"),
+            ...tools.map((tool) => runTool(tool, "--help")),
+        ]);
         tools.forEach((tool, i) => {
             assert.equal(helps[i].status, 0, `${tool}: ${helps[i].stderr}`);
             assert.match(helps[i].stdout, new RegExp(`^usage: npm run ${tool}`));
         });
         // The same helper parses every tool's options (tools/cli/args.ts).
         assert.equal(bad.status, 2, "bench");
-        assert.equal(bad.stderr.trim().split("\n").length, 2, `bench: one line and a pointer to --help:\n${bad.stderr}`);
+        assert.equal(
+            bad.stderr.trim().split("\n").length,
+            2,
+            `bench: one line and a pointer to --help:\n${bad.stderr}`,
+        );
     });
 });
 
 describe("the runbook's listing of CA certificates minted through the old anchor ClusterIssuers (issue 17)", () => {
     /** The jq program of the runbook's command, in each language: the same command in both. */
     const programOf = (file: string) => {
-        const line = commands().find((c) => c.file === file && c.line.startsWith("kubectl get certificates,certificaterequests -A -o json | jq -r '"));
+        const line = commands().find(
+            (c) =>
+                c.file === file &&
+                c.line.startsWith("kubectl get certificates,certificaterequests -A -o json | jq -r '"),
+        );
         assert.ok(line, `${file} lists the CA certificates the anchor ClusterIssuers issued`);
         return line.line.slice(line.line.indexOf("jq -r '") + "jq -r '".length, line.line.lastIndexOf("'"));
     };
 
-    const object = (kind: string, namespace: string, name: string, spec: Record<string, unknown>, annotations: Record<string, string> = {}) => ({
+    const object = (
+        kind: string,
+        namespace: string,
+        name: string,
+        spec: Record<string, unknown>,
+        annotations: Record<string, string> = {},
+    ) => ({
         apiVersion: "cert-manager.io/v1",
         kind,
         metadata: { namespace, name, annotations },
         spec,
     });
-    const anchor = (generation: number) => ({ kind: "ClusterIssuer", name: `linkerd-trust-anchor-g${generation}`, group: "cert-manager.io" });
+    const anchor = (generation: number) => ({
+        kind: "ClusterIssuer",
+        name: `linkerd-trust-anchor-g${generation}`,
+        group: "cert-manager.io",
+    });
     // What `kubectl get certificates,certificaterequests -A -o json` prints: a List of both kinds.
     const listing = {
         apiVersion: "v1",
@@ -199,15 +229,24 @@ describe("the runbook's listing of CA certificates minted through the old anchor
             // Not CAs, or not from the anchor: a leaf from the anchor, a CA from another ClusterIssuer or from a namespaced Issuer of that name.
             object("CertificateRequest", "team-a", "leaf", { isCA: false, issuerRef: anchor(1) }),
             object("CertificateRequest", "team-a", "leaf-default", { issuerRef: anchor(1) }),
-            object("CertificateRequest", "team-a", "other-ca", { isCA: true, issuerRef: { kind: "ClusterIssuer", name: "letsencrypt" } }),
-            object("CertificateRequest", "team-a", "namespaced", { isCA: true, issuerRef: { kind: "Issuer", name: "linkerd-trust-anchor-g1" } }),
+            object("CertificateRequest", "team-a", "other-ca", {
+                isCA: true,
+                issuerRef: { kind: "ClusterIssuer", name: "letsencrypt" },
+            }),
+            object("CertificateRequest", "team-a", "namespaced", {
+                isCA: true,
+                issuerRef: { kind: "Issuer", name: "linkerd-trust-anchor-g1" },
+            }),
         ],
     };
 
     for (const file of ["rotation.md", "rotation.fr.md"]) {
         it(`${file}: lists exactly the CA certificates and requests from linkerd-trust-anchor-g* but the identity issuer's (jq run on a listing)`, function () {
             if (spawnSync("jq", ["--version"]).status !== 0) this.skip();
-            const run = spawnSync("jq", ["-r", programOf(`docs/admin/${file}`)], { input: JSON.stringify(listing), encoding: "utf8" });
+            const run = spawnSync("jq", ["-r", programOf(`docs/admin/${file}`)], {
+                input: JSON.stringify(listing),
+                encoding: "utf8",
+            });
             assert.equal(run.status, 0, run.stderr);
             assert.deepEqual(run.stdout.trim().split("\n"), [
                 "CertificateRequest team-a/mint linkerd-trust-anchor-g2",
@@ -236,7 +275,15 @@ describe("k3d clusters the docs create run a k3s image the k3d preset fits (issu
     };
 
     it("the rule: v1.31.6 and v1.32.2 keep the plugins in /bin, v1.31.7, v1.32.3 and later do not", () => {
-        assert.deepEqual(["rancher/k3s:v1.30.14-k3s1", "rancher/k3s:v1.31.6-k3s1", "rancher/k3s:v1.32.2-k3s1", "rancher/k3s:latest"].filter(fits), []);
+        assert.deepEqual(
+            [
+                "rancher/k3s:v1.30.14-k3s1",
+                "rancher/k3s:v1.31.6-k3s1",
+                "rancher/k3s:v1.32.2-k3s1",
+                "rancher/k3s:latest",
+            ].filter(fits),
+            [],
+        );
         assert.ok(["rancher/k3s:v1.31.7-k3s1", "rancher/k3s:v1.32.3-k3s1", "rancher/k3s:v1.34.1-k3s1"].every(fits));
     });
 

@@ -44,18 +44,36 @@ describe("e2e: linked clusters and rotation under load (decisions)", () => {
     });
 
     it("the members' stack files: a links to b, b grants a at its node address, both fleet members with a 2 min lifetime", () => {
-        const a = YAML.parse(memberStackFile({ k3dStackFile: K3D, member: "source", targetNodeIp: "172.30.0.3" })).config;
-        const b = YAML.parse(memberStackFile({ k3dStackFile: K3D, member: "target", targetNodeIp: "172.30.0.3" })).config;
+        const a = YAML.parse(
+            memberStackFile({ k3dStackFile: K3D, member: "source", targetNodeIp: "172.30.0.3" }),
+        ).config;
+        const b = YAML.parse(
+            memberStackFile({ k3dStackFile: K3D, member: "target", targetNodeIp: "172.30.0.3" }),
+        ).config;
         assert.deepEqual(a["akko-mtls:multicluster"], { enabled: true, mode: "flat", links: ["e2e-b"] });
-        assert.deepEqual(b["akko-mtls:multicluster"], { enabled: true, mode: "flat", remoteAccess: ["e2e-a"], apiServerAddress: "https://172.30.0.3:6443" });
+        assert.deepEqual(b["akko-mtls:multicluster"], {
+            enabled: true,
+            mode: "flat",
+            remoteAccess: ["e2e-a"],
+            apiServerAddress: "https://172.30.0.3:6443",
+        });
         for (const config of [a, b]) {
             assert.equal(config["akko-mtls:identity"].issuer.issuanceLifetime, "2m");
             assert.equal(config["akko-mtls:identity"].trustAnchor.fleetStack, "e2e-trust");
-            assert.equal(config["akko-mtls:identity"].trustAnchor.minHoursBetweenPhases, undefined, "the derived floor");
+            assert.equal(
+                config["akko-mtls:identity"].trustAnchor.minHoursBetweenPhases,
+                undefined,
+                "the derived floor",
+            );
         }
         assert.equal(a["akko-mtls:cluster"].context, "k3d-akko-e2e-a");
         // Pulumi's encryption salt, written at stack init, is kept.
-        const again = memberStackFile({ k3dStackFile: K3D, member: "source", targetNodeIp: "x", current: "encryptionsalt: v1:abc\n" });
+        const again = memberStackFile({
+            k3dStackFile: K3D,
+            member: "source",
+            targetNodeIp: "x",
+            current: "encryptionsalt: v1:abc\n",
+        });
         assert.equal(YAML.parse(again).encryptionsalt, "v1:abc");
     });
 
@@ -81,7 +99,10 @@ describe("e2e: linked clusters and rotation under load (decisions)", () => {
         const script = deployment.spec.template.spec.containers[0].command[2] as string;
         assert.match(script, /for t in pong pong-e2e-b;/);
         assert.match(script, /trap "exit 0" TERM/);
-        assert.deepEqual(deployment.spec.template.spec.volumes[0].hostPath, { path: LINKED.loadLogDir, type: "DirectoryOrCreate" });
+        assert.deepEqual(deployment.spec.template.spec.volumes[0].hostPath, {
+            path: LINKED.loadLogDir,
+            type: "DirectoryOrCreate",
+        });
         assert.equal(deployment.spec.replicas, 2);
     });
 
@@ -97,14 +118,22 @@ describe("e2e: linked clusters and rotation under load (decisions)", () => {
             calls[81] = [40, "pong-e2e-b", false];
             const verdict = trafficVerdict({ log: lines(calls), from: T0, to: T0 + 120 });
             assert.equal(verdict.ok, false);
-            assert.deepEqual(verdict.problems, [`pong-e2e-b: 1 failed call(s), first at ${new Date((T0 + 40) * 1000).toISOString().slice(11, 19)}`]);
+            assert.deepEqual(verdict.problems, [
+                `pong-e2e-b: 1 failed call(s), first at ${new Date((T0 + 40) * 1000).toISOString().slice(11, 19)}`,
+            ]);
         });
 
         it("silence fails too: a loader that stopped calling, or a target never called", () => {
             const quiet = steady(120).filter(([s]) => s < 30 || s > 90);
-            assert.match(trafficVerdict({ log: lines(quiet), from: T0, to: T0 + 120 }).problems.join(), /pong: no successful call for 62 s/);
+            assert.match(
+                trafficVerdict({ log: lines(quiet), from: T0, to: T0 + 120 }).problems.join(),
+                /pong: no successful call for 62 s/,
+            );
             const onlyLocal = steady(120).filter(([, t]) => t === "pong");
-            assert.match(trafficVerdict({ log: lines(onlyLocal), from: T0, to: T0 + 120 }).problems.join(), /pong-e2e-b: no successful call for 120 s/);
+            assert.match(
+                trafficVerdict({ log: lines(onlyLocal), from: T0, to: T0 + 120 }).problems.join(),
+                /pong-e2e-b: no successful call for 120 s/,
+            );
         });
 
         it("calls outside the rotation window do not count; a line cut short is reported, not counted", () => {
@@ -119,13 +148,29 @@ describe("e2e: linked clusters and rotation under load (decisions)", () => {
 
     it("cross-cluster: mTLS with the caller's own identity from a, as pong's proxy in b counts it", () => {
         const client = "ping.akko-e2e.serviceaccount.identity.linkerd.cluster.local";
-        const metric = (labels: string, value: number) => `tcp_open_total{direction="inbound",peer="src",${labels},srv_kind="default"} ${value}`;
-        const good = [metric(`tls="true",client_id="${client}"`, 12), metric(`tls="no_identity",no_tls_reason="no_tls_from_remote"`, 3)].join("\n");
+        const metric = (labels: string, value: number) =>
+            `tcp_open_total{direction="inbound",peer="src",${labels},srv_kind="default"} ${value}`;
+        const good = [
+            metric(`tls="true",client_id="${client}"`, 12),
+            metric(`tls="no_identity",no_tls_reason="no_tls_from_remote"`, 3),
+        ].join("\n");
         assert.deepEqual(crossClusterVerdict(good, client).problems, []);
         // Through a gateway the server would see the gateway's identity, not the caller's.
-        const viaGateway = metric(`tls="true",client_id="linkerd-gateway.linkerd-multicluster.serviceaccount.identity.linkerd.cluster.local"`, 12);
-        assert.match(crossClusterVerdict(viaGateway, client).problems.join(), /did not cross the link with the client's identity/);
-        const plaintext = [metric(`tls="true",client_id="${client}"`, 1), metric(`tls="false",client_id="${client}"`, 2)].join("\n");
-        assert.match(crossClusterVerdict(plaintext, client).problems.join(), /2 inbound connection\(s\) .* without TLS/);
+        const viaGateway = metric(
+            `tls="true",client_id="linkerd-gateway.linkerd-multicluster.serviceaccount.identity.linkerd.cluster.local"`,
+            12,
+        );
+        assert.match(
+            crossClusterVerdict(viaGateway, client).problems.join(),
+            /did not cross the link with the client's identity/,
+        );
+        const plaintext = [
+            metric(`tls="true",client_id="${client}"`, 1),
+            metric(`tls="false",client_id="${client}"`, 2),
+        ].join("\n");
+        assert.match(
+            crossClusterVerdict(plaintext, client).problems.join(),
+            /2 inbound connection\(s\) .* without TLS/,
+        );
     });
 });

@@ -26,7 +26,11 @@ const S3_NETWORK = "52.95.128.0/21";
 
 /** The egress objects of a run (EgressNetworks and routes). */
 const egressObjects = (run: ProgramRun) =>
-    run.resources.filter((r) => /^kubernetes:(policy\.linkerd\.io|gateway\.networking\.k8s\.io)\//.test(r.type) && r.name.startsWith("akko-egress-"));
+    run.resources.filter(
+        (r) =>
+            /^kubernetes:(policy\.linkerd\.io|gateway\.networking\.k8s\.io)\//.test(r.type) &&
+            r.name.startsWith("akko-egress-"),
+    );
 const kindOf = (resource: RecordedResource) => resource.type.split(":")[2];
 const byKind = (run: ProgramRun, kind: string) => egressObjects(run).filter((r) => kindOf(r) === kind);
 const runEgress = (stack: string, egress: object, extra: Record<string, unknown> = {}) =>
@@ -48,7 +52,10 @@ describe("egress control", () => {
             it("off: nothing is created and the plan is the one of a stack without the key", async () => {
                 // The run most suites share: the stack as it is, switched on.
                 const without = await runStackOk(stack, { "mtls.enabled": true });
-                const off = await runStackOk(stack, { "mtls.enabled": true, "mtls.egress": { mode: "off", allowedHosts: [HTTP_HOST] } });
+                const off = await runStackOk(stack, {
+                    "mtls.enabled": true,
+                    "mtls.egress": { mode: "off", allowedHosts: [HTTP_HOST] },
+                });
                 assert.deepEqual(egressObjects(off), []);
                 assert.deepEqual(planOf(off), planOf(without));
             });
@@ -71,12 +78,18 @@ describe("egress control", () => {
                     [],
                 );
                 for (const ns of NAMESPACES) {
-                    const annotations = one(run, NAMESPACE_PATCH, `akko-mesh-${ns}-annotations`).inputs.metadata.annotations;
+                    const annotations = one(run, NAMESPACE_PATCH, `akko-mesh-${ns}-annotations`).inputs.metadata
+                        .annotations;
                     assert.equal(annotations["config.linkerd.io/proxy-metrics-hostname-labels"], "true");
-                    assert.equal(annotations["config.linkerd.io/skip-outbound-ports"], undefined, "audit keeps proxy-init's defaults");
+                    assert.equal(
+                        annotations["config.linkerd.io/skip-outbound-ports"],
+                        undefined,
+                        "audit keeps proxy-init's defaults",
+                    );
                 }
                 const controlPlane = one(run, "kubernetes:helm.sh/v4:Chart", "akko-linkerd-control-plane");
-                for (const network of networks) assert.ok(dependsOn(run, network, controlPlane), "after the policy validator");
+                for (const network of networks)
+                    assert.ok(dependsOn(run, network, controlPlane), "after the policy validator");
             });
 
             it("enforce: a Deny EgressNetwork after the routes and the allowed networks, and the CIDR layer", async () => {
@@ -91,20 +104,43 @@ describe("egress control", () => {
                         "HTTPRoute/egress-http-80-pypi.example.org",
                         ...(stack === "eks" ? ["TLSRoute/egress-tls-443--s3.eu-central-1.amazonaws.com"] : []),
                     ]);
-                    for (const allowance of allowances) assert.ok(dependsOn(run, deny, allowance), `Deny waits for ${allowance.name}`);
-                    const annotations = one(run, NAMESPACE_PATCH, `akko-mesh-${ns}-annotations`).inputs.metadata.annotations;
-                    assert.equal(annotations["config.linkerd.io/skip-outbound-ports"], "", "no outbound port bypasses the proxy");
+                    for (const allowance of allowances)
+                        assert.ok(dependsOn(run, deny, allowance), `Deny waits for ${allowance.name}`);
+                    const annotations = one(run, NAMESPACE_PATCH, `akko-mesh-${ns}-annotations`).inputs.metadata
+                        .annotations;
+                    assert.equal(
+                        annotations["config.linkerd.io/skip-outbound-ports"],
+                        "",
+                        "no outbound port bypasses the proxy",
+                    );
                     const policy = one(run, NETWORK_POLICY, `akko-egress-${ns}-akko-egress-networks`);
-                    const noBypass = one(run, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy", "akko-egress-no-bypass");
-                    assert.deepEqual(noBypass.inputs.spec.matchConstraints.namespaceSelector.matchExpressions[0].values, NAMESPACES);
-                    one(run, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding", "akko-egress-no-bypass");
-                    assert.deepEqual(policy.inputs.spec.egress[1].to, [{ ipBlock: { cidr: S3_NETWORK } }, { ipBlock: { cidr: "10.0.0.1/32" } }]);
+                    const noBypass = one(
+                        run,
+                        "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy",
+                        "akko-egress-no-bypass",
+                    );
+                    assert.deepEqual(
+                        noBypass.inputs.spec.matchConstraints.namespaceSelector.matchExpressions[0].values,
+                        NAMESPACES,
+                    );
+                    one(
+                        run,
+                        "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding",
+                        "akko-egress-no-bypass",
+                    );
+                    assert.deepEqual(policy.inputs.spec.egress[1].to, [
+                        { ipBlock: { cidr: S3_NETWORK } },
+                        { ipBlock: { cidr: "10.0.0.1/32" } },
+                    ]);
                 }
             });
 
             it("every egress object is valid against the pinned CRDs", async function () {
                 const schemas = await schemasFor(this);
-                const runs = await Promise.all([runEgress(stack, { mode: "audit" }), runEgress(stack, enforceConfig(stack))]);
+                const runs = await Promise.all([
+                    runEgress(stack, { mode: "audit" }),
+                    runEgress(stack, enforceConfig(stack)),
+                ]);
                 const objects: RecordedResource[] = runs.flatMap((run) => [
                     ...egressObjects(run),
                     ...ofType(run, NETWORK_POLICY),
@@ -150,7 +186,10 @@ describe("egress control", () => {
 
     it("what a target cannot express is refused before any resource, naming the key and the fix", async () => {
         for (const stack of ["k3d", "netcup", "gke"]) {
-            const run = await runStack(stack, { "mtls.enabled": true, "mtls.egress": { mode: "enforce", allowedHosts: ["api.example.com"] } });
+            const run = await runStack(stack, {
+                "mtls.enabled": true,
+                "mtls.egress": { mode: "enforce", allowedHosts: ["api.example.com"] },
+            });
             assert.ok(run.error, stack);
             assert.match(run.error.message, /mtls\.egress\.allowedHosts\[0\]/);
             assert.match(run.error.message, /TLSRoute v1alpha2/);
@@ -168,7 +207,11 @@ describe("egress control", () => {
     });
 
     it("a namespace's own mode overrides the stack's", async () => {
-        const run = await runEgress("eks", { mode: "audit" }, { "mtls.namespaceOptions": { spark: { egress: { mode: "off" } } } });
+        const run = await runEgress(
+            "eks",
+            { mode: "audit" },
+            { "mtls.namespaceOptions": { spark: { egress: { mode: "off" } } } },
+        );
         assert.deepEqual(
             byKind(run, "EgressNetwork").map((n) => n.inputs.metadata.namespace),
             ["akko"],
@@ -181,12 +224,16 @@ describe("egress control", () => {
         const run = await runEgress("eks", { mode: "enforce", allowedHosts: [HTTP_HOST] });
         const dashboard = one(run, "kubernetes:core/v1:ConfigMap", "akko-observability-akko-mtls-egress");
         assert.ok(JSON.parse(dashboard.inputs.data["akko-mtls-egress.json"]).panels.length >= 4);
-        const rules = YAML.parse(one(run, "kubernetes:core/v1:ConfigMap", "akko-observability-rules").inputs.data["akko_mtls_rules.yml"]);
+        const rules = YAML.parse(
+            one(run, "kubernetes:core/v1:ConfigMap", "akko-observability-rules").inputs.data["akko_mtls_rules.yml"],
+        );
         const alert = rules.groups.find((g: any) => g.name === "akko-mtls.egress").rules[0];
         assert.equal(alert.alert, "LinkerdEgressDenied");
         assert.match(alert.expr, /namespace=~"akko\|spark"\}/);
         const audit = await runEgress("eks", { mode: "audit" });
-        const auditRules = YAML.parse(one(audit, "kubernetes:core/v1:ConfigMap", "akko-observability-rules").inputs.data["akko_mtls_rules.yml"]);
+        const auditRules = YAML.parse(
+            one(audit, "kubernetes:core/v1:ConfigMap", "akko-observability-rules").inputs.data["akko_mtls_rules.yml"],
+        );
         assert.equal(
             auditRules.groups.find((g: any) => g.name === "akko-mtls.egress"),
             undefined,
@@ -199,7 +246,9 @@ describe("the network preflight on a namespace whose egress is enforced", () => 
     it("does not count the egress layer of an earlier run as the namespace's own isolation", async () => {
         const run = await runEgress("eks", enforceConfig("eks"));
         const layer = one(run, NETWORK_POLICY, "akko-egress-akko-akko-egress-networks").inputs;
-        const declared = { akko: { denyIngress: false, denyEgress: false, opaqueIngress: [], opaqueEgress: [], opaquePorts: [] } };
+        const declared = {
+            akko: { denyIngress: false, denyEgress: false, opaqueIngress: [], opaqueEgress: [], opaquePorts: [] },
+        };
         const result = runScript({
             issuer: { certPem: "unused" },
             bundle: "unused",
@@ -244,7 +293,8 @@ function familiesOf(expr: string): string[] {
                 const identifier = node.node.getChild("Identifier");
                 if (identifier) names.push(text.slice(identifier.from - node.from, identifier.to - node.from));
                 const byName = /__name__=~"([^"]+)"/.exec(text);
-                if (byName) names.push(...PROXY_EGRESS_FAMILIES.filter((f) => new RegExp(`^(?:${byName[1]})$`).test(f)));
+                if (byName)
+                    names.push(...PROXY_EGRESS_FAMILIES.filter((f) => new RegExp(`^(?:${byName[1]})$`).test(f)));
             }
         },
     });
@@ -274,8 +324,10 @@ describe("egress PromQL", () => {
             "outbound_tls_route_close_total",
         ]);
         const routeNames = new RegExp(`^(?:${/route_name=~"([^"]+)"/.exec(denied)![1]})$`);
-        for (const name of ["http-egress-deny", "grpc-egress-deny", "tls-egress-deny", "tcp-egress-deny"]) assert.ok(routeNames.test(name));
-        for (const name of ["http-egress-allow", "tcp-egress-allow", "egress-http-80-pypi.example.org"]) assert.ok(!routeNames.test(name));
+        for (const name of ["http-egress-deny", "grpc-egress-deny", "tls-egress-deny", "tcp-egress-deny"])
+            assert.ok(routeNames.test(name));
+        for (const name of ["http-egress-allow", "tcp-egress-allow", "egress-http-80-pypi.example.org"])
+            assert.ok(!routeNames.test(name));
         assert.throws(() => familiesOf("sum(rate(outbound_tcp_route_open_total[5m])"), /invalid PromQL/);
     });
 });

@@ -15,7 +15,17 @@ import { gatewayApiVersionProblem } from "../components/gatewayApi";
 import { awaitCaBundle, retainAndReadopt, retainCustomResourceDefinitions } from "../components/transforms";
 import { ConfigError } from "../config";
 import { planMesh, readPreviousMesh } from "../lib/meshLifecycle";
-import { defaultCluster, dependsOn, kubernetesObjects, ofType, one, ProgramRun, PROJECT_ROOT, ProviderState, UNKNOWN } from "../tools/mockRuntime";
+import {
+    defaultCluster,
+    dependsOn,
+    kubernetesObjects,
+    ofType,
+    one,
+    ProgramRun,
+    PROJECT_ROOT,
+    ProviderState,
+    UNKNOWN,
+} from "../tools/mockRuntime";
 import { GATEWAY_API } from "../lib/registry";
 import { RotationRecord } from "../lib/rotation";
 import { readPreviousDeployment, refusedTransitions } from "../lib/transitions";
@@ -51,7 +61,8 @@ describe("Gateway API CRDs never collide", () => {
 
     it("present: a bundle version Linkerd does not list as supported is a warning", async () => {
         const cluster = defaultCluster();
-        for (const object of Object.values(cluster.objects) as any[]) object.metadata.annotations["gateway.networking.k8s.io/bundle-version"] = "v1.6.1";
+        for (const object of Object.values(cluster.objects) as any[])
+            object.metadata.annotations["gateway.networking.k8s.io/bundle-version"] = "v1.6.1";
         const run = await runStackOk("netcup", { "mtls.enabled": true }, { cluster });
         assert.equal(run.warnings.length, 1);
         assert.match(run.warnings[0], /bundle version v1\.6\.1; Linkerd's docs list v1\.2\.1 to v1\.5\.1/);
@@ -65,13 +76,30 @@ describe("Gateway API CRDs never collide", () => {
         const group = one(run, "kubernetes:yaml/v2:ConfigGroup", "akko-gateway-api-standard");
         assert.deepEqual(
             group.inputs.files,
-            GATEWAY_API.files.map((f) => `https://raw.githubusercontent.com/kubernetes-sigs/gateway-api/a8fe5c8732a37ef471d86afaf570ff8ad0ef0221/${f.path}`),
+            GATEWAY_API.files.map(
+                (f) =>
+                    `https://raw.githubusercontent.com/kubernetes-sigs/gateway-api/a8fe5c8732a37ef471d86afaf570ff8ad0ef0221/${f.path}`,
+            ),
         );
-        assert.deepEqual(group.transformNames, ["retainCustomResourceDefinitions"], "retained, and no pulumi.com/patchForce");
-        const crd = { type: "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition", name: "x", custom: true, props: { metadata: {} }, opts: {} };
+        assert.deepEqual(
+            group.transformNames,
+            ["retainCustomResourceDefinitions"],
+            "retained, and no pulumi.com/patchForce",
+        );
+        const crd = {
+            type: "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition",
+            name: "x",
+            custom: true,
+            props: { metadata: {} },
+            opts: {},
+        };
         const transformed = retainCustomResourceDefinitions(crd) as any;
         assert.equal(transformed.opts.retainOnDelete, true);
-        assert.equal(transformed.props.metadata.annotations, undefined, "another owner's CRDs make the apply conflict instead of being overwritten");
+        assert.equal(
+            transformed.props.metadata.annotations,
+            undefined,
+            "another owner's CRDs make the apply conflict instead of being overwritten",
+        );
     });
 });
 
@@ -92,11 +120,21 @@ describe("objects that outlive their stack entry are adopted again", () => {
         assert.deepEqual(one(run, CHART, "akko-linkerd-crds").transformNames, ["retainAndReadopt"]);
         assert.deepEqual(one(run, CHART, "akko-cert-manager-chart").transformNames, ["retainAndReadopt"]);
         assert.equal(one(run, "kubernetes:core/v1:Namespace", "akko-cert-manager-namespace").retainOnDelete, true);
-        const child = { type: "kubernetes:apps/v1:Deployment", name: "cert-manager", custom: true, props: { metadata: { annotations: { a: "b" } } }, opts: {} };
+        const child = {
+            type: "kubernetes:apps/v1:Deployment",
+            name: "cert-manager",
+            custom: true,
+            props: { metadata: { annotations: { a: "b" } } },
+            opts: {},
+        };
         const adopted = retainAndReadopt(child) as any;
         assert.equal(adopted.opts.retainOnDelete, true);
         assert.deepEqual(adopted.props.metadata.annotations, { a: "b", "pulumi.com/patchForce": "true" });
-        assert.equal(retainAndReadopt({ ...child, type: "kubernetes:helm.sh/v4:Chart", custom: false } as any), undefined, "not the chart itself");
+        assert.equal(
+            retainAndReadopt({ ...child, type: "kubernetes:helm.sh/v4:Chart", custom: false } as any),
+            undefined,
+            "not the chart itself",
+        );
     });
 });
 
@@ -136,13 +174,17 @@ describe("the provider's kubeconfig is the running machine's, never a path in st
         assert.equal(inputs.kubeconfig, AMBIENT_KUBECONFIG);
         assert.equal(inputs.context, "akko-eks");
         assert.ok(!JSON.stringify(inputs).includes("/home/"), JSON.stringify(inputs));
-        assert.equal((await providerInputs(RUNNER, { "cluster.kubeconfig": "~/.kube/akko" })).kubeconfig, "~/.kube/akko");
+        assert.equal(
+            (await providerInputs(RUNNER, { "cluster.kubeconfig": "~/.kube/akko" })).kubeconfig,
+            "~/.kube/akko",
+        );
     });
 
     it("CI then a laptop, a laptop then CI: the provider's config has no diff, so the preview neither fails nor replaces", async () => {
         const ci = await providerInputs(RUNNER);
         const alice = await providerInputs(LAPTOP);
-        for (const machine of [runner, laptop]) assert.deepEqual(diffProviderConfig(ci, alice, machine), { changed: [], replaces: [] });
+        for (const machine of [runner, laptop])
+            assert.deepEqual(diffProviderConfig(ci, alice, machine), { changed: [], replaces: [] });
         assert.deepEqual(diffProviderConfig(alice, ci, runner), { changed: [], replaces: [] });
     });
 
@@ -150,9 +192,15 @@ describe("the provider's kubeconfig is the running machine's, never a path in st
         const now = await providerInputs(RUNNER);
         const stored = { ...now, kubeconfig: RUNNER }; // @pulumi/kubernetes provider.js: `args.kubeconfig ?? $KUBECONFIG`
         // The reported failure: the laptop cannot find the path and parses it as a kubeconfig.
-        assert.throws(() => diffProviderConfig(stored, { ...now, kubeconfig: LAPTOP }, laptop), /failed to parse kubeconfig/);
+        assert.throws(
+            () => diffProviderConfig(stored, { ...now, kubeconfig: LAPTOP }, laptop),
+            /failed to parse kubeconfig/,
+        );
         // Passing the laptop's own path instead would replace the provider, hence every Kubernetes resource.
-        assert.deepEqual(diffProviderConfig(stored, { ...now, kubeconfig: LAPTOP }, { ...runner, ...laptop }).replaces, ["kubeconfig"]);
+        assert.deepEqual(
+            diffProviderConfig(stored, { ...now, kubeconfig: LAPTOP }, { ...runner, ...laptop }).replaces,
+            ["kubeconfig"],
+        );
         // The migration, run by CI where the stored path exists: an update of the provider, nothing replaced.
         assert.deepEqual(diffProviderConfig(stored, now, runner), { changed: ["kubeconfig"], replaces: [] });
     });
@@ -165,7 +213,10 @@ describe("the mesh's namespace annotations: what the preview shows is what `up` 
     // An operator opted `akko` out by hand and its chart labelled the namespace; the stack meshes it, strict.
     const live = {
         fields: { "metadata.annotations.linkerd.io/inject": "disabled", "metadata.annotations.team": "data" },
-        owners: { "metadata.annotations.linkerd.io/inject": ["kubectl-annotate"], "metadata.annotations.team": ["helm"] },
+        owners: {
+            "metadata.annotations.linkerd.io/inject": ["kubectl-annotate"],
+            "metadata.annotations.team": ["helm"],
+        },
     };
 
     it("an annotation set with kubectl annotate is taken over at the first `up`, as the preview said, and nothing else", async () => {
@@ -206,8 +257,15 @@ describe("the mesh's namespace annotations: what the preview shows is what `up` 
         assert.ok("object" in apply(true));
         assert.deepEqual(apply(false), { conflicts: ["metadata.annotations.linkerd.io/inject"] });
         // The same value is no conflict: ownership is shared.
-        const same = serverSideApply(live, { manager: "m", fields: { "metadata.annotations.linkerd.io/inject": "disabled" }, force: false });
-        assert.deepEqual("object" in same && same.object.owners["metadata.annotations.linkerd.io/inject"], ["kubectl-annotate", "m"]);
+        const same = serverSideApply(live, {
+            manager: "m",
+            fields: { "metadata.annotations.linkerd.io/inject": "disabled" },
+            force: false,
+        });
+        assert.deepEqual("object" in same && same.object.owners["metadata.annotations.linkerd.io/inject"], [
+            "kubectl-annotate",
+            "m",
+        ]);
     });
 });
 
@@ -231,21 +289,34 @@ describe("a failed `up` never advances a record", () => {
         ] as const) {
             const run = await runStackOk(stack, overrides);
             const registered = run.resources.filter((r) => !r.read && (r.custom || r.remote));
-            assert.ok(registered.length >= (overrides["mtls.enabled"] ? 50 : 2), `${stack}: ${registered.length} resources`);
+            assert.ok(
+                registered.length >= (overrides["mtls.enabled"] ? 50 : 2),
+                `${stack}: ${registered.length} resources`,
+            );
             for (const key of ["meshState", "trustAnchorRotation"]) {
                 const waitsFor = new Set(run.outputs[key].dependencies);
                 const missed = registered.filter((r) => !waitsFor.has(r.urn)).map((r) => `${r.type} ${r.name}`);
-                assert.deepEqual(missed, [], `${stack} ${JSON.stringify(overrides)}: ${key} resolves before these complete`);
+                assert.deepEqual(
+                    missed,
+                    [],
+                    `${stack} ${JSON.stringify(overrides)}: ${key} resolves before these complete`,
+                );
             }
         }
     });
 
-    for (const sibling of ["akko-maintenance-cronjob", "akko-maintenance-restart-only", "akko-viz-chart", "akko-viz-prometheus-rules"]) {
+    for (const sibling of [
+        "akko-maintenance-cronjob",
+        "akko-maintenance-restart-only",
+        "akko-viz-chart",
+        "akko-viz-prometheus-rules",
+    ]) {
         it(`a sibling the rollout Job does not wait for fails (${sibling}): no record is registered, the previous ones stay`, async () => {
             const run = await runStack("netcup", { "mtls.enabled": true }, { failing: [sibling] });
             assert.ok(run.error, "the run fails");
             assert.ok(
-                ofType(run, JOB).some((j) => j.name === "akko-maintenance-rollout") || sibling === "akko-maintenance-restart-only",
+                ofType(run, JOB).some((j) => j.name === "akko-maintenance-rollout") ||
+                    sibling === "akko-maintenance-restart-only",
                 "the rollout itself completed (unless it waits for the failed one)",
             );
             for (const key of ["meshState", "trustAnchorRotation"]) {
@@ -272,10 +343,24 @@ describe("a failed `up` never advances a record", () => {
 
     it("a stack that was meshed but whose record cannot be read drains (fails closed) instead of deleting at once", async () => {
         const ingress = { enabled: false, controller: "in-namespace" as const, mode: "enabled" as const };
-        const settings = { enabled: false, namespaces: ["akko"], mode: "permissive" as const, drainOnDisable: true, ingress };
-        for (const outputs of [{ mtlsEnabled: true }, { mtlsEnabled: true, meshState: { phase: "sideways" } }, { linkerdChartVersion: "2026.8.3" }]) {
+        const settings = {
+            enabled: false,
+            namespaces: ["akko"],
+            mode: "permissive" as const,
+            drainOnDisable: true,
+            ingress,
+        };
+        for (const outputs of [
+            { mtlsEnabled: true },
+            { mtlsEnabled: true, meshState: { phase: "sideways" } },
+            { linkerdChartVersion: "2026.8.3" },
+        ]) {
             const previous = readPreviousMesh(outputs, settings);
-            assert.deepEqual(previous.state, { phase: "on", namespaces: ["akko"], mode: "strict" }, JSON.stringify(outputs));
+            assert.deepEqual(
+                previous.state,
+                { phase: "on", namespaces: ["akko"], mode: "strict" },
+                JSON.stringify(outputs),
+            );
             assert.ok(previous.assumed);
             assert.equal(planMesh(settings, previous.state).phase, "draining-policy");
         }
@@ -283,7 +368,12 @@ describe("a failed `up` never advances a record", () => {
         const run = await runStackOk(
             "netcup",
             { "mtls.enabled": false },
-            { previousOutputs: { mtlsEnabled: true, trustAnchorRotation: { generation: 1, phase: 0, since: "2026-01-01T00:00:00Z" } } },
+            {
+                previousOutputs: {
+                    mtlsEnabled: true,
+                    trustAnchorRotation: { generation: 1, phase: 0, since: "2026-01-01T00:00:00Z" },
+                },
+            },
         );
         assert.equal((run.outputs.meshState.value as any).phase, "draining-policy");
         assert.ok(
@@ -298,18 +388,28 @@ describe("Jobs don't wedge the stack", () => {
     const minutes = (duration: string) => Number(/^(\d+)m$/.exec(duration)?.[1]);
 
     it("the rollout Job: re-run when unready, its deadline inside Pulumi's wait, the script's budget equal to the deadline", async () => {
-        for (const overrides of [{}, { "rotationJob.deadlineMinutes": 120, "rotationJob.rolloutTimeoutSeconds": 1800 }]) {
+        for (const overrides of [
+            {},
+            { "rotationJob.deadlineMinutes": 120, "rotationJob.rolloutTimeoutSeconds": 1800 },
+        ]) {
             const run = await runStackOk("netcup", { "mtls.enabled": true, ...overrides });
             const job = one(run, JOB, "akko-maintenance-rollout");
             assert.equal(job.inputs.metadata.annotations["pulumi.com/replaceUnready"], "true");
             const deadline = job.inputs.spec.activeDeadlineSeconds;
             assert.equal(deadline, ((overrides as any)["rotationJob.deadlineMinutes"] ?? 50) * 60);
-            assert.equal(minutes(job.customTimeouts.create) * 60, deadline + 300, "Pulumi waits 5 minutes longer than the Job may run");
+            assert.equal(
+                minutes(job.customTimeouts.create) * 60,
+                deadline + 300,
+                "Pulumi waits 5 minutes longer than the Job may run",
+            );
             assert.equal(job.customTimeouts.update, job.customTimeouts.create);
-            const env = Object.fromEntries(job.inputs.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]));
+            const env = Object.fromEntries(
+                job.inputs.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]),
+            );
             assert.equal(Number(env.DEADLINE_SECONDS), deadline);
             assert.ok(Number(env.ROLLOUT_TIMEOUT_SECONDS) + 60 <= deadline);
-            const cron = one(run, "kubernetes:batch/v1:CronJob", "akko-maintenance-cronjob").inputs.spec.jobTemplate.spec;
+            const cron = one(run, "kubernetes:batch/v1:CronJob", "akko-maintenance-cronjob").inputs.spec.jobTemplate
+                .spec;
             assert.equal(cron.activeDeadlineSeconds, deadline);
         }
     });
@@ -327,21 +427,35 @@ describe("Jobs don't wedge the stack", () => {
     it("a restart timeout that cannot fit the deadline is refused", async () => {
         const run = await runStack("netcup", { "rotationJob.rolloutTimeoutSeconds": 3000 });
         assert.ok(run.error instanceof ConfigError);
-        assert.match(run.error.message, /rotationJob\.rolloutTimeoutSeconds: must leave a minute inside rotationJob\.deadlineMinutes \(50 min\)/);
+        assert.match(
+            run.error.message,
+            /rotationJob\.rolloutTimeoutSeconds: must leave a minute inside rotationJob\.deadlineMinutes \(50 min\)/,
+        );
     });
 });
 
 describe("previews stay complete: every existing chart's values are known at preview", () => {
     /** Deploys, then previews a change with the deployment's state: new or changed resources have unknown outputs. */
-    async function previewAfter(stack: string, change: Record<string, unknown>, tamper?: (state: ProviderState) => void) {
+    async function previewAfter(
+        stack: string,
+        change: Record<string, unknown>,
+        tamper?: (state: ProviderState) => void,
+    ) {
         const state = new ProviderState();
         const deployed = await runStackOk(stack, { "mtls.enabled": true }, { state });
         const previousOutputs = {
             ...outputsOf(deployed),
-            trustAnchorRotation: { ...(deployed.outputs.trustAnchorRotation.value as RotationRecord), since: new Date(Date.now() - 100 * HOUR).toISOString() },
+            trustAnchorRotation: {
+                ...(deployed.outputs.trustAnchorRotation.value as RotationRecord),
+                since: new Date(Date.now() - 100 * HOUR).toISOString(),
+            },
         };
         tamper?.(state);
-        const preview = await runStackOk(stack, { "mtls.enabled": true, ...change }, { state, previousOutputs, preview: true });
+        const preview = await runStackOk(
+            stack,
+            { "mtls.enabled": true, ...change },
+            { state, previousOutputs, preview: true },
+        );
         return { deployed, preview };
     }
 
@@ -356,16 +470,46 @@ describe("previews stay complete: every existing chart's values are known at pre
 
     // [why, stack, change, what the change renews, whether unknown values exist somewhere in the preview]
     const cases: [string, string, Record<string, unknown>, ((state: ProviderState) => void) | undefined, boolean][] = [
-        ["rotation phase 1 (a new trust anchor), static issuer", "k3d", { "identity.trustAnchor.rotationPhase": 1 }, undefined, true],
-        ["rotation phase 1, cert-manager issuer", "netcup", { "identity.trustAnchor.rotationPhase": 1 }, undefined, true],
+        [
+            "rotation phase 1 (a new trust anchor), static issuer",
+            "k3d",
+            { "identity.trustAnchor.rotationPhase": 1 },
+            undefined,
+            true,
+        ],
+        [
+            "rotation phase 1, cert-manager issuer",
+            "netcup",
+            { "identity.trustAnchor.rotationPhase": 1 },
+            undefined,
+            true,
+        ],
         ["a static identity issuer renewed", "k3d", {}, renew(/identity-issuer-(cert|key|csr)$/), true],
         // Re-signed (earlyRenewalHours): the issuer Secret (static) or the intermediate's Secret (cert-manager) changes, no chart value.
         ["the intermediate re-signed, static issuer", "k3d", {}, renew(/intermediate-g1-cert$/), true],
         ["the intermediate re-signed, cert-manager issuer", "netcup", {}, renew(/intermediate-g1-cert$/), true],
-        ["static webhook serving certificates renewed", "k3d", {}, renew(/webhooks-(linkerd-[a-z-]+|tap|tap-injector)-(cert|key|csr)$/), true],
-        ["a namespace added (new rules, new NetworkPolicies)", "netcup", { "mtls.namespaces": ["akko", "spark"] }, undefined, false],
+        [
+            "static webhook serving certificates renewed",
+            "k3d",
+            {},
+            renew(/webhooks-(linkerd-[a-z-]+|tap|tap-injector)-(cert|key|csr)$/),
+            true,
+        ],
+        [
+            "a namespace added (new rules, new NetworkPolicies)",
+            "netcup",
+            { "mtls.namespaces": ["akko", "spark"] },
+            undefined,
+            false,
+        ],
         ["permissive to strict", "eks", { "mtls.mode": "strict" }, undefined, false],
-        ["the rotation Job's window moved", "gke", { "rotationJob.windowStartHour": 10 }, renew(/maintenance-minute$/), true],
+        [
+            "the rotation Job's window moved",
+            "gke",
+            { "rotationJob.windowStartHour": 10 },
+            renew(/maintenance-minute$/),
+            true,
+        ],
     ];
     for (const [why, stack, change, tamper, unknownsExpected] of cases) {
         it(`${why} (${stack})`, async () => {
@@ -377,7 +521,10 @@ describe("previews stay complete: every existing chart's values are known at pre
                 );
             for (const chart of ofType(deployed, CHART)) {
                 const previewed = one(preview, CHART, chart.name);
-                assert.ok(!unknownIn(previewed.inputs), `${chart.name}: an unknown input; the preview would show its children deleted`);
+                assert.ok(
+                    !unknownIn(previewed.inputs),
+                    `${chart.name}: an unknown input; the preview would show its children deleted`,
+                );
             }
         });
     }
@@ -392,7 +539,10 @@ describe("no delete-then-create of live config; a script change re-runs nothing"
         assert.doesNotMatch(JSON.stringify(job.inputs), new RegExp(digest(script).slice(0, 10)));
         const configMap = one(run, "kubernetes:core/v1:ConfigMap", "akko-maintenance-script");
         assert.equal(configMap.inputs.immutable, undefined, "updated in place (enableConfigMapMutable)");
-        assert.equal(job.inputs.spec.template.spec.volumes.find((v: any) => v.name === "script").configMap.name, configMap.inputs.metadata.name);
+        assert.equal(
+            job.inputs.spec.template.spec.volumes.find((v: any) => v.name === "script").configMap.name,
+            configMap.inputs.metadata.name,
+        );
     });
 });
 
@@ -419,11 +569,16 @@ describe("webhooks are ready before use", () => {
             assert.ok(dependsOn(run, object, controlPlane), `${type} waits for the policy validator`);
         }
         const transform = (type: string) =>
-            (awaitCaBundle({ type, name: "x", custom: true, props: { metadata: { name: "x" } }, opts: {} }) as any)?.props.metadata.annotations[
-                "pulumi.com/waitFor"
-            ];
-        assert.equal(transform("kubernetes:admissionregistration.k8s.io/v1:MutatingWebhookConfiguration"), "jsonpath={.webhooks[0].clientConfig.caBundle}");
-        assert.equal(transform("kubernetes:admissionregistration.k8s.io/v1:ValidatingWebhookConfiguration"), "jsonpath={.webhooks[0].clientConfig.caBundle}");
+            (awaitCaBundle({ type, name: "x", custom: true, props: { metadata: { name: "x" } }, opts: {} }) as any)
+                ?.props.metadata.annotations["pulumi.com/waitFor"];
+        assert.equal(
+            transform("kubernetes:admissionregistration.k8s.io/v1:MutatingWebhookConfiguration"),
+            "jsonpath={.webhooks[0].clientConfig.caBundle}",
+        );
+        assert.equal(
+            transform("kubernetes:admissionregistration.k8s.io/v1:ValidatingWebhookConfiguration"),
+            "jsonpath={.webhooks[0].clientConfig.caBundle}",
+        );
         assert.equal(transform("kubernetes:apiregistration.k8s.io/v1:APIService"), "jsonpath={.spec.caBundle}");
         assert.equal(transform("kubernetes:apps/v1:Deployment"), undefined);
     });
@@ -443,7 +598,11 @@ describe("config transitions that would cut traffic are refused, with the safe p
         ["certManager", "static"],
     ]) {
         it(`identity.issuer.mode ${from} -> ${to} on a meshed stack`, async () => {
-            const run = await runStack("netcup", { "mtls.enabled": true, "identity.issuer.mode": to }, { previousOutputs: deployedAs(from) });
+            const run = await runStack(
+                "netcup",
+                { "mtls.enabled": true, "identity.issuer.mode": to },
+                { previousOutputs: deployedAs(from) },
+            );
             assert.ok(run.error instanceof ConfigError && run.error instanceof pulumi.RunError, String(run.error));
             assert.match(
                 run.error.message,
@@ -459,7 +618,10 @@ describe("config transitions that would cut traffic are refused, with the safe p
             identity: { issuer: { mode: "certManager" as const } },
             certManager: { install: true, namespace: "cert-manager" },
         };
-        const off = readPreviousDeployment({ identityIssuerMode: "static" }, { phase: "off", namespaces: [], mode: "permissive" });
+        const off = readPreviousDeployment(
+            { identityIssuerMode: "static" },
+            { phase: "off", namespaces: [], mode: "permissive" },
+        );
         assert.deepEqual(refusedTransitions(settings, off), []);
     });
 
@@ -467,9 +629,17 @@ describe("config transitions that would cut traffic are refused, with the safe p
         const run = await runStack("eks", { "linkerd.highAvailability": false, "linkerd.controllerReplicas": 1 });
         assert.ok(run.error instanceof ConfigError);
         assert.ok(
-            run.error.problems.some((p) => p.key === "akko-mtls:linkerd.webhookFailurePolicy" && /Fail needs linkerd\.highAvailability true/.test(p.message)),
+            run.error.problems.some(
+                (p) =>
+                    p.key === "akko-mtls:linkerd.webhookFailurePolicy" &&
+                    /Fail needs linkerd\.highAvailability true/.test(p.message),
+            ),
         );
-        const fixed = await runStackOk("eks", { "linkerd.highAvailability": false, "linkerd.controllerReplicas": 1, "linkerd.webhookFailurePolicy": "Ignore" });
+        const fixed = await runStackOk("eks", {
+            "linkerd.highAvailability": false,
+            "linkerd.controllerReplicas": 1,
+            "linkerd.webhookFailurePolicy": "Ignore",
+        });
         assert.equal(fixed.error, undefined);
     });
 
@@ -497,12 +667,23 @@ describe("config transitions that would cut traffic are refused, with the safe p
 
     it("certManager.install true -> false, or the last disable step: cert-manager is retained and the operator is told", async () => {
         const previousOutputs = { ...deployedAs("certManager"), certManagerChartVersion: "v1.21.1" };
-        const handedOver = await runStackOk("netcup", { "mtls.enabled": true, "certManager.install": false }, { previousOutputs });
-        assert.ok(handedOver.warnings.some((w) => /cert-manager, installed by this stack, stays in the cluster/.test(w)));
+        const handedOver = await runStackOk(
+            "netcup",
+            { "mtls.enabled": true, "certManager.install": false },
+            { previousOutputs },
+        );
+        assert.ok(
+            handedOver.warnings.some((w) => /cert-manager, installed by this stack, stays in the cluster/.test(w)),
+        );
         const last = await runStackOk(
             "netcup",
             { "mtls.enabled": false },
-            { previousOutputs: { ...previousOutputs, meshState: { phase: "draining-proxies", namespaces: ["akko"], mode: "permissive" } } },
+            {
+                previousOutputs: {
+                    ...previousOutputs,
+                    meshState: { phase: "draining-proxies", namespaces: ["akko"], mode: "permissive" },
+                },
+            },
         );
         assert.deepEqual(kubernetesObjects(last), []);
         assert.ok(last.warnings.some((w) => /stays in the cluster/.test(w)));
@@ -539,7 +720,11 @@ describe("errors a person can act on; secret config stays secret", () => {
     it("the value of a key marked secret is never echoed", async () => {
         const run = await runStack(
             "eks",
-            { "viz.prometheus.mode": "external", "viz.prometheus.alertmanagers": [], "viz.prometheus.url": "not a url with hunter2" },
+            {
+                "viz.prometheus.mode": "external",
+                "viz.prometheus.alertmanagers": [],
+                "viz.prometheus.url": "not a url with hunter2",
+            },
             { secretKeys: ["akko-mtls:viz"] },
         );
         assert.ok(run.error instanceof ConfigError);
@@ -558,10 +743,17 @@ describe("errors a person can act on; secret config stays secret", () => {
         };
         const run = await runStackOk("eks", overrides, { secretKeys: ["akko-mtls:viz"] });
         const namespace = one(run, "kubernetes:core/v1:Namespace", "akko-viz-namespace");
-        assert.ok(namespace.secretPaths.includes("metadata.annotations.viz.linkerd.io/external-prometheus"), namespace.secretPaths.join());
+        assert.ok(
+            namespace.secretPaths.includes("metadata.annotations.viz.linkerd.io/external-prometheus"),
+            namespace.secretPaths.join(),
+        );
         assert.ok(one(run, CHART, "akko-viz-chart").secretPaths.includes("values.prometheusUrl"));
         const plain = await runStackOk("eks", overrides);
-        assert.deepEqual(one(plain, "kubernetes:core/v1:Namespace", "akko-viz-namespace").secretPaths, [], "not secret unless marked");
+        assert.deepEqual(
+            one(plain, "kubernetes:core/v1:Namespace", "akko-viz-namespace").secretPaths,
+            [],
+            "not secret unless marked",
+        );
     });
 });
 
@@ -569,10 +761,15 @@ describe("supported toolchain", () => {
     it("package.json and the workflows ask for a Node.js LTS that @pulumi/pulumi supports (>= 22)", () => {
         const pkg = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8"));
         assert.equal(pkg.engines.node, ">=22");
-        const pulumiEngines = JSON.parse(fs.readFileSync(require.resolve("@pulumi/pulumi/package.json"), "utf8")).engines.node;
+        const pulumiEngines = JSON.parse(fs.readFileSync(require.resolve("@pulumi/pulumi/package.json"), "utf8"))
+            .engines.node;
         assert.match(pulumiEngines, />=\s*22/, "what @pulumi/pulumi declares");
-        const setup = YAML.parse(fs.readFileSync(path.join(PROJECT_ROOT, ".github", "actions", "setup", "action.yml"), "utf8"));
-        const node = setup.runs.steps.find((s: any) => String(s.uses).startsWith("actions/setup-node@")).with["node-version"];
+        const setup = YAML.parse(
+            fs.readFileSync(path.join(PROJECT_ROOT, ".github", "actions", "setup", "action.yml"), "utf8"),
+        );
+        const node = setup.runs.steps.find((s: any) => String(s.uses).startsWith("actions/setup-node@")).with[
+            "node-version"
+        ];
         assert.ok(Number(node) >= 22 && Number(node) % 2 === 0, `an LTS (even) line >= 22, not ${node}`);
     });
 

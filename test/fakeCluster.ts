@@ -11,7 +11,12 @@ import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import { MESH_CHECK_SCRIPT_PATH } from "../components/meshMaintenance";
-import { certRequestOutputs, locallySignedCertOutputs, privateKeyOutputs, selfSignedCertOutputs } from "../tools/mockTls";
+import {
+    certRequestOutputs,
+    locallySignedCertOutputs,
+    privateKeyOutputs,
+    selfSignedCertOutputs,
+} from "../tools/mockTls";
 import type { VariableName } from "../cluster/contract.cjs";
 import type { PodSecurityConfiguration } from "./podSecurityAdmission.cjs";
 
@@ -38,7 +43,10 @@ export async function anchor(validityHours = 87600): Promise<Ca> {
 /** A per-cluster intermediate CA signed by `signer` (an anchor), as components/intermediateCa.ts makes it. */
 export async function intermediate(signer: Ca, validityHours = 8760): Promise<Ca> {
     const key = privateKeyOutputs({ algorithm: "ECDSA", ecdsaCurve: "P256" });
-    const csr = await certRequestOutputs({ privateKeyPem: key.privateKeyPem, subject: { commonName: "intermediate-g1.test.linkerd.cluster.local" } });
+    const csr = await certRequestOutputs({
+        privateKeyPem: key.privateKeyPem,
+        subject: { commonName: "intermediate-g1.test.linkerd.cluster.local" },
+    });
     const cert = await locallySignedCertOutputs({
         certRequestPem: csr.certRequestPem,
         caCertPem: signer.certPem,
@@ -58,7 +66,10 @@ export async function intermediate(signer: Ca, validityHours = 8760): Promise<Ca
 export async function issuer(anchor: Ca, validityHours = 48, via?: Ca | "direct"): Promise<Ca> {
     const signer = via === "direct" ? anchor : (via ?? (await intermediate(anchor)));
     const key = privateKeyOutputs({ algorithm: "ECDSA", ecdsaCurve: "P256" });
-    const csr = await certRequestOutputs({ privateKeyPem: key.privateKeyPem, subject: { commonName: "identity.linkerd.cluster.local" } });
+    const csr = await certRequestOutputs({
+        privateKeyPem: key.privateKeyPem,
+        subject: { commonName: "identity.linkerd.cluster.local" },
+    });
     const cert = await locallySignedCertOutputs({
         certRequestPem: csr.certRequestPem,
         caCertPem: signer.certPem,
@@ -72,15 +83,32 @@ export async function issuer(anchor: Ca, validityHours = 48, via?: Ca | "direct"
 }
 
 /** A certificate whose validity is in the past, or the future: signed by hand (the tls mock issues from now). */
-export async function outOfTime(signer: Ca, from: Date, to: Date, subject = "CN=identity.linkerd.cluster.local"): Promise<Ca> {
+export async function outOfTime(
+    signer: Ca,
+    from: Date,
+    to: Date,
+    subject = "CN=identity.linkerd.cluster.local",
+): Promise<Ca> {
     const x509 = await import("@peculiar/x509");
     const crypto = await import("node:crypto");
     const keys = crypto.generateKeyPairSync("ec", { namedCurve: "P-256" });
     const subtle = crypto.webcrypto.subtle;
     const algorithm = { name: "ECDSA", namedCurve: "P-256" };
     const importPrivate = (pem: string) =>
-        subtle.importKey("pkcs8", crypto.createPrivateKey(pem).export({ type: "pkcs8", format: "der" }), algorithm, true, ["sign"]);
-    const publicKey = await subtle.importKey("spki", keys.publicKey.export({ type: "spki", format: "der" }), algorithm, true, ["verify"]);
+        subtle.importKey(
+            "pkcs8",
+            crypto.createPrivateKey(pem).export({ type: "pkcs8", format: "der" }),
+            algorithm,
+            true,
+            ["sign"],
+        );
+    const publicKey = await subtle.importKey(
+        "spki",
+        keys.publicKey.export({ type: "spki", format: "der" }),
+        algorithm,
+        true,
+        ["verify"],
+    );
     const signerCert = new x509.X509Certificate(signer.certPem);
     const cert = await x509.X509CertificateGenerator.create({
         serialNumber: "01",
@@ -93,7 +121,10 @@ export async function outOfTime(signer: Ca, from: Date, to: Date, subject = "CN=
         signingAlgorithm: { name: "ECDSA", hash: "SHA-256" },
         extensions: [new x509.BasicConstraintsExtension(true, undefined, true)],
     });
-    return { certPem: cert.toString("pem"), privateKeyPem: keys.privateKey.export({ type: "pkcs8", format: "pem" }) as string };
+    return {
+        certPem: cert.toString("pem"),
+        privateKeyPem: keys.privateKey.export({ type: "pkcs8", format: "pem" }) as string,
+    };
 }
 
 /** The fake kubectl: answers from fixtures in FAKE_KUBE_DIR, a page at a time for pods; records every call. */
@@ -224,15 +255,21 @@ export interface IdentityFixture {
     impostors?: (string | null)[];
 }
 
-const firstCertificate = (pem: string) => new X509Certificate(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem)![0]);
+const firstCertificate = (pem: string) =>
+    new X509Certificate(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/.exec(pem)![0]);
 
 /**
  * Starts the identity admin servers and returns the identity pods (their ports filled in) and a stop
  * function. Synchronous: waits for the server process's ports file.
  */
 function startIdentity(dir: string, identity: IdentityFixture): { pods: any[]; stop: () => void } {
-    const all = [...identity.replicas.map((r) => ({ loaded: r, impostor: false })), ...(identity.impostors ?? []).map((r) => ({ loaded: r, impostor: true }))];
-    const notAfters = all.map(({ loaded }) => (typeof loaded === "string" ? Date.parse(firstCertificate(loaded).validTo) : loaded === null ? null : "closed"));
+    const all = [
+        ...identity.replicas.map((r) => ({ loaded: r, impostor: false })),
+        ...(identity.impostors ?? []).map((r) => ({ loaded: r, impostor: true })),
+    ];
+    const notAfters = all.map(({ loaded }) =>
+        typeof loaded === "string" ? Date.parse(firstCertificate(loaded).validTo) : loaded === null ? null : "closed",
+    );
     fs.writeFileSync(path.join(dir, "identity.json"), JSON.stringify(notAfters));
     fs.writeFileSync(path.join(dir, "identity-admin.cjs"), FAKE_IDENTITY_ADMIN);
     const server = spawn(process.execPath, [path.join(dir, "identity-admin.cjs"), dir], { stdio: "ignore" });
@@ -289,7 +326,11 @@ export interface Cluster {
      * Pod Security admission: the API server's PodSecurityConfiguration, the namespaces' labels, and who
      * submits (default: the Pod Security check's identity). Default: no configuration (privileged), no labels.
      */
-    podSecurity?: { configuration?: PodSecurityConfiguration; namespaceLabels?: Record<string, Record<string, string>>; user?: string };
+    podSecurity?: {
+        configuration?: PodSecurityConfiguration;
+        namespaceLabels?: Record<string, Record<string, string>>;
+        user?: string;
+    };
     /** Control-plane Deployments by name, with their pod-template annotations. */
     deployments?: Record<string, Record<string, string>>;
     /** The identity controller's replicas and events (the rotation gate reads them). */
@@ -373,7 +414,8 @@ export interface Result {
     peakMiB?: number;
 }
 
-export const bundlePem = (anchors: Ca[] | string) => (typeof anchors === "string" ? anchors : anchors.map((a) => a.certPem.trim()).join("\n"));
+export const bundlePem = (anchors: Ca[] | string) =>
+    typeof anchors === "string" ? anchors : anchors.map((a) => a.certPem.trim()).join("\n");
 
 /**
  * Runs the script once against `cluster`. In a directory of its own, removed after; in `dir`, kept
@@ -398,18 +440,30 @@ export function runScript(cluster: Cluster, dir?: string): Result {
             endlessList: cluster.endlessList ?? "",
             refreshOnRestart: cluster.refreshOnRestart ?? false,
             refuse: cluster.refuse ?? [],
-            podSecurity: { user: "system:serviceaccount:linkerd-maintenance:linkerd-mesh-pod-security", ...cluster.podSecurity },
+            podSecurity: {
+                user: "system:serviceaccount:linkerd-maintenance:linkerd-mesh-pod-security",
+                ...cluster.podSecurity,
+            },
             podSecurityModule: POD_SECURITY_ADMISSION_MODULE,
         });
-        write("configmap-linkerd-linkerd-identity-trust-roots.json", { data: { "ca-bundle.crt": bundlePem(cluster.bundle) } });
-        write("configmap-linkerd-linkerd-identity-issuer-certificate.json", { data: { "tls.crt": cluster.issuer.certPem } });
+        write("configmap-linkerd-linkerd-identity-trust-roots.json", {
+            data: { "ca-bundle.crt": bundlePem(cluster.bundle) },
+        });
+        write("configmap-linkerd-linkerd-identity-issuer-certificate.json", {
+            data: { "tls.crt": cluster.issuer.certPem },
+        });
         write("certificates-linkerd-linkerd-identity-issuer.json", { status: { revision: 3 } });
         write("certificaterequests-linkerd.json", {
             items: [2, 3].map((revision) => ({
                 metadata: {
-                    annotations: { "cert-manager.io/certificate-name": "linkerd-identity-issuer", "cert-manager.io/certificate-revision": String(revision) },
+                    annotations: {
+                        "cert-manager.io/certificate-name": "linkerd-identity-issuer",
+                        "cert-manager.io/certificate-revision": String(revision),
+                    },
                 },
-                status: { certificate: Buffer.from(revision === 3 ? cluster.issuer.certPem : "garbage").toString("base64") },
+                status: {
+                    certificate: Buffer.from(revision === 3 ? cluster.issuer.certPem : "garbage").toString("base64"),
+                },
             })),
         });
         const identity = cluster.identity ? startIdentity(dir, cluster.identity) : undefined;
@@ -421,7 +475,12 @@ export function runScript(cluster: Cluster, dir?: string): Result {
                 reason: e.reason,
                 message: e.message,
                 type: e.reason === "IssuerUpdated" ? "Normal" : "Warning",
-                involvedObject: { apiVersion: "apps/v1", kind: "Deployment", namespace: "linkerd", name: "linkerd-identity" },
+                involvedObject: {
+                    apiVersion: "apps/v1",
+                    kind: "Deployment",
+                    namespace: "linkerd",
+                    name: "linkerd-identity",
+                },
                 lastTimestamp: e.at.toISOString(),
                 count: 1,
             })),
@@ -447,7 +506,9 @@ export function runScript(cluster: Cluster, dir?: string): Result {
         for (const [target, linked] of Object.entries(cluster.linked ?? {})) {
             if (!linked.noCredentials) {
                 const kubeconfig = `apiVersion: v1\nkind: Config\nclusters:\n- name: ${target}\n  cluster:\n    server: fake://${target}\n`;
-                write(`secret-linkerd-multicluster-cluster-credentials-${target}.json`, { data: { kubeconfig: Buffer.from(kubeconfig).toString("base64") } });
+                write(`secret-linkerd-multicluster-cluster-credentials-${target}.json`, {
+                    data: { kubeconfig: Buffer.from(kubeconfig).toString("base64") },
+                });
             }
             const remote = path.join(dir, `remote-${target}`);
             fs.mkdirSync(remote, { recursive: true });
@@ -474,7 +535,9 @@ export function runScript(cluster: Cluster, dir?: string): Result {
         ];
         const result = spawnSync(process.execPath, [...nodeOptions, MESH_CHECK_SCRIPT_PATH], {
             encoding: "utf8",
-            ...(cluster.timeoutSeconds ? { timeout: cluster.timeoutSeconds * 1000, killSignal: "SIGKILL" as const } : {}),
+            ...(cluster.timeoutSeconds
+                ? { timeout: cluster.timeoutSeconds * 1000, killSignal: "SIGKILL" as const }
+                : {}),
             env: Object.fromEntries(
                 Object.entries({
                     PATH: `${bin}:${process.env.PATH}`,
@@ -501,13 +564,19 @@ export function runScript(cluster: Cluster, dir?: string): Result {
                 if (namespace !== "linkerd" || !identity) cluster.pods![namespace] = read(`pods-${namespace}.json`);
             }
             for (const name of Object.keys(cluster.deployments ?? {})) {
-                cluster.deployments![name] = read(`deployment-linkerd-${name}.json`).spec.template.metadata.annotations ?? {};
+                cluster.deployments![name] =
+                    read(`deployment-linkerd-${name}.json`).spec.template.metadata.annotations ?? {};
             }
         }
         const seconds = (Date.now() - started) / 1000;
-        const peakMiB = cluster.measureMemory && fs.existsSync(rssFile) ? Number(fs.readFileSync(rssFile, "utf8")) / 1024 : undefined;
+        const peakMiB =
+            cluster.measureMemory && fs.existsSync(rssFile)
+                ? Number(fs.readFileSync(rssFile, "utf8")) / 1024
+                : undefined;
         const terminationFile = path.join(dir, "termination-log");
-        const terminationMessage = fs.existsSync(terminationFile) ? fs.readFileSync(terminationFile, "utf8") : undefined;
+        const terminationMessage = fs.existsSync(terminationFile)
+            ? fs.readFileSync(terminationFile, "utf8")
+            : undefined;
         if (fs.existsSync(terminationFile)) fs.rmSync(terminationFile);
         const submittedFile = path.join(dir, "submitted.log");
         const submitted = fs.existsSync(submittedFile)
@@ -518,7 +587,17 @@ export function runScript(cluster: Cluster, dir?: string): Result {
                   .map((line) => JSON.parse(line))
             : [];
         if (fs.existsSync(submittedFile)) fs.rmSync(submittedFile);
-        return { status: result.status, stdout: result.stdout, stderr: result.stderr, calls, raw, seconds, peakMiB, terminationMessage, submitted };
+        return {
+            status: result.status,
+            stdout: result.stdout,
+            stderr: result.stderr,
+            calls,
+            raw,
+            seconds,
+            peakMiB,
+            terminationMessage,
+            submitted,
+        };
     } finally {
         stopIdentity?.();
         if (!keep) fs.rmSync(dir, { recursive: true, force: true });
@@ -570,12 +649,21 @@ export function pod(name: string, anchors: Ca[] | string | undefined, options: P
         uid: uidOf(kind, ownerName),
         controller: true,
     });
-    const ownerReferences = owner === "Deployment" ? [controller("ReplicaSet", `${name}-${HASH}`)] : owner === "none" ? undefined : [controller(owner, name)];
+    const ownerReferences =
+        owner === "Deployment"
+            ? [controller("ReplicaSet", `${name}-${HASH}`)]
+            : owner === "none"
+              ? undefined
+              : [controller(owner, name)];
     podCounter++;
     return {
         metadata: {
             name: `${name}-${HASH}-x${podCounter}`,
-            labels: { ...(owner === "none" ? {} : { app: name }), ...(owner === "Deployment" ? { "pod-template-hash": HASH } : {}), ...(options.labels ?? {}) },
+            labels: {
+                ...(owner === "none" ? {} : { app: name }),
+                ...(owner === "Deployment" ? { "pod-template-hash": HASH } : {}),
+                ...(options.labels ?? {}),
+            },
             annotations: options.annotations ?? {},
             ...(ownerReferences ? { ownerReferences } : {}),
         },
@@ -592,7 +680,9 @@ export function pod(name: string, anchors: Ca[] | string | undefined, options: P
  */
 export function workloadsOf(pods: any[]): any[] {
     const objects = new Map<string, any>();
-    const add = (object: any) => objects.has(`${object.kind}/${object.metadata.name}`) || objects.set(`${object.kind}/${object.metadata.name}`, object);
+    const add = (object: any) =>
+        objects.has(`${object.kind}/${object.metadata.name}`) ||
+        objects.set(`${object.kind}/${object.metadata.name}`, object);
     for (const p of pods) {
         const ref = (p.metadata.ownerReferences ?? []).find((r: any) => r.controller);
         const app = p.metadata.labels?.app;
@@ -611,7 +701,11 @@ export function workloadsOf(pods: any[]): any[] {
                     "ReplicaSet",
                     ref.name,
                     { app, "pod-template-hash": hash },
-                    { ownerReferences: [{ ...ref, kind: "Deployment", name: deployment, uid: uidOf("Deployment", deployment) }] },
+                    {
+                        ownerReferences: [
+                            { ...ref, kind: "Deployment", name: deployment, uid: uidOf("Deployment", deployment) },
+                        ],
+                    },
                 ),
             );
             add(object("Deployment", deployment, { app }));

@@ -11,17 +11,28 @@ import { TRUST_OUTPUTS } from "../lib/stackOutputs";
 import { bundleSha256 } from "../lib/fleet";
 import { kubernetesObjects, ofType, one, ProgramRun, ProviderState, ResolvedOutput } from "../tools/mockRuntime";
 import { runStack, secretData, trustRootsOf } from "./helpers";
-import { certificatesOf, issueAsCertManagerCa, keyMatches, linkerdLoadsIssuer, pathLength, verifyPath } from "./x509Chain";
+import {
+    certificatesOf,
+    issueAsCertManagerCa,
+    keyMatches,
+    linkerdLoadsIssuer,
+    pathLength,
+    verifyPath,
+} from "./x509Chain";
 
 type Outputs = Record<string, ResolvedOutput>;
 const HOUR = 3600_000;
 const plain = (value: unknown): ResolvedOutput => ({ value, secret: false, dependencies: [] });
 /** A member stack's outputs as the trust stack reads them: its rotation record (and mesh state). */
-const memberOutputs = (record: unknown): Outputs => (record === undefined ? {} : { trustAnchorRotation: plain(record) });
+const memberOutputs = (record: unknown): Outputs =>
+    record === undefined ? {} : { trustAnchorRotation: plain(record) };
 /** The outputs a finished run leaves, as the next run reads them back through its self-reference. */
 const previousOf = (run: ProgramRun) => Object.fromEntries(Object.entries(run.outputs).map(([k, v]) => [k, v.value]));
 /** A record moved back in time, as if the run had happened `hours` ago (the floor between phases). */
-const aged = (record: any, hours: number) => ({ ...record, since: new Date(new Date(record.since).getTime() - hours * HOUR).toISOString() });
+const aged = (record: any, hours: number) => ({
+    ...record,
+    since: new Date(new Date(record.since).getTime() - hours * HOUR).toISOString(),
+});
 
 async function ok(run: Promise<ProgramRun>): Promise<ProgramRun> {
     const done = await run;
@@ -30,7 +41,11 @@ async function ok(run: Promise<ProgramRun>): Promise<ProgramRun> {
 }
 
 /** The trust stack, its members answering with these outputs (none: created, never deployed). */
-function runTrust(overrides: Record<string, unknown> = {}, members: Record<string, Outputs> = {}, more: { previous?: ProgramRun; state?: ProviderState } = {}) {
+function runTrust(
+    overrides: Record<string, unknown> = {},
+    members: Record<string, Outputs> = {},
+    more: { previous?: ProgramRun; state?: ProviderState } = {},
+) {
     return runStack("trust", overrides, {
         stacks: { netcup: {}, eks: {}, gke: {}, k3d: {}, ...members },
         previousOutputs: more.previous ? previousOf(more.previous) : undefined,
@@ -39,8 +54,17 @@ function runTrust(overrides: Record<string, unknown> = {}, members: Record<strin
 }
 
 /** A member stack with `fleetStack: trust`, reading this trust run's outputs. */
-function runMember(stack: string, trust: Outputs, overrides: Record<string, unknown> = {}, more: { previousOutputs?: any; state?: ProviderState } = {}) {
-    return runStack(stack, { "identity.trustAnchor.fleetStack": "trust", "mtls.enabled": true, ...overrides }, { stacks: { trust }, ...more });
+function runMember(
+    stack: string,
+    trust: Outputs,
+    overrides: Record<string, unknown> = {},
+    more: { previousOutputs?: any; state?: ProviderState } = {},
+) {
+    return runStack(
+        stack,
+        { "identity.trustAnchor.fleetStack": "trust", "mtls.enabled": true, ...overrides },
+        { stacks: { trust }, ...more },
+    );
 }
 
 /**
@@ -49,9 +73,14 @@ function runMember(stack: string, trust: Outputs, overrides: Record<string, unkn
  * static mode the program's Secret.
  */
 async function identityIssuerOf(run: ProgramRun): Promise<{ "tls.crt": string; "tls.key": string }> {
-    if (run.outputs.identityIssuerMode.value === "static") return secretData(run, "linkerd-identity-issuer", "linkerd") as any;
+    if (run.outputs.identityIssuerMode.value === "static")
+        return secretData(run, "linkerd-identity-issuer", "linkerd") as any;
     const spec = one(run, "kubernetes:cert-manager.io/v1:Certificate", "akko-identity-issuer-certificate").inputs.spec;
-    return issueAsCertManagerCa(secretData(run, spec.issuerRef.name, "linkerd"), { commonName: spec.commonName, isCA: true, durationHours: 48 });
+    return issueAsCertManagerCa(secretData(run, spec.issuerRef.name, "linkerd"), {
+        commonName: spec.commonName,
+        isCA: true,
+        durationHours: 48,
+    });
 }
 
 const TRUST_MEMBERS = ["netcup", "eks", "gke"];
@@ -100,7 +129,10 @@ describe("fleet trust: the trust stack alone (Pulumi.trust.yaml)", () => {
     it("signs one intermediate per member: a CA of path length 1, valid a year, chaining to the anchor, its key the one exported", () => {
         const anchor = certificatesOf(String(trust.outputs.trustBundlePem.value));
         assert.equal(anchor.length, 1);
-        const intermediates = trust.outputs.memberIntermediates.value as Record<string, { generation: number; certPem: string }[]>;
+        const intermediates = trust.outputs.memberIntermediates.value as Record<
+            string,
+            { generation: number; certPem: string }[]
+        >;
         const keys = trust.outputs.memberIntermediateKeys.value as Record<string, Record<string, string>>;
         assert.deepEqual(Object.keys(intermediates), TRUST_MEMBERS);
         const seen = new Set<string>();
@@ -167,7 +199,11 @@ describe("fleet trust: members read the trust stack's outputs", function () {
         );
         const keys = trust.outputs.memberIntermediateKeys.value as Record<string, Record<string, string>>;
         assert.equal(secret.inputs.stringData["tls.key"], keys.netcup["1"]);
-        const issuer = one(netcup, "kubernetes:cert-manager.io/v1:Issuer", "akko-identity-issuer-intermediate-fleet-g1");
+        const issuer = one(
+            netcup,
+            "kubernetes:cert-manager.io/v1:Issuer",
+            "akko-identity-issuer-intermediate-fleet-g1",
+        );
         assert.deepEqual(issuer.inputs.spec, { ca: { secretName: "linkerd-intermediate-fleet-g1" } });
         for (const [name, output] of Object.entries(netcup.outputs)) {
             if (!output.secret) assert.doesNotMatch(JSON.stringify(output.value), /PRIVATE KEY/, name);
@@ -192,7 +228,10 @@ describe("fleet trust: members read the trust stack's outputs", function () {
             );
             for (const [other, otherRun] of Object.entries(members)) {
                 // A proxy of `other` verifies a peer of `stack` against its own bundle.
-                assert.doesNotThrow(() => verifyPath(path[0], path.slice(1, -1), certificatesOf(trustRootsOf(otherRun))), `${stack} → ${other}`);
+                assert.doesNotThrow(
+                    () => verifyPath(path[0], path.slice(1, -1), certificatesOf(trustRootsOf(otherRun))),
+                    `${stack} → ${other}`,
+                );
             }
         }
     });
@@ -200,14 +239,23 @@ describe("fleet trust: members read the trust stack's outputs", function () {
     it("records its evidence for the trust stack: the fleet's phase and the bundle it applied", () => {
         assert.deepEqual(
             { ...(netcup.outputs.trustAnchorRotation.value as object), since: "-" },
-            { generation: 1, phase: 0, since: "-", fleet: "trust", bundleSha256: bundleSha256(String(trust.outputs.trustBundlePem.value)) },
+            {
+                generation: 1,
+                phase: 0,
+                since: "-",
+                fleet: "trust",
+                bundleSha256: bundleSha256(String(trust.outputs.trustBundlePem.value)),
+            },
         );
     });
 
     it("fails naming the output when the trust stack's keys cannot be read (elided undecryptable secrets), are not secret, or sign nothing for it", async () => {
         // What the engine hands over for a secret it cannot decrypt: an empty object, still secret (pulumi v3.259.0
         // pkg/backend/secrets.go errorCatchingSecretsManager); and an output that is not there at all.
-        const undecryptable = { ...trust.outputs, [TRUST_OUTPUTS.memberIntermediateKeys]: { value: {}, secret: true, dependencies: [] } };
+        const undecryptable = {
+            ...trust.outputs,
+            [TRUST_OUTPUTS.memberIntermediateKeys]: { value: {}, secret: true, dependencies: [] },
+        };
         const without = { ...trust.outputs };
         delete without[TRUST_OUTPUTS.memberIntermediateKeys];
         for (const outputs of [undecryptable, without]) {
@@ -217,10 +265,16 @@ describe("fleet trust: members read the trust stack's outputs", function () {
             assert.deepEqual(kubernetesObjects(elided), [], "before any resource is registered");
             assert.deepEqual(ofType(elided, "akko:mtls:MtlsMesh"), [], "before the mesh");
         }
-        const exposed = await runMember("netcup", { ...trust.outputs, memberIntermediateKeys: { ...trust.outputs.memberIntermediateKeys, secret: false } });
+        const exposed = await runMember("netcup", {
+            ...trust.outputs,
+            memberIntermediateKeys: { ...trust.outputs.memberIntermediateKeys, secret: false },
+        });
         assert.match(String(exposed.error?.message), /as a plain output: refusing/);
         const notListed = await runMember("netcup", (await ok(runTrust({ "fleet.clusters": ["eks"] }))).outputs);
-        assert.match(String(notListed.error?.message), /signs no intermediate for the stack "netcup": add it to its fleet\.clusters/);
+        assert.match(
+            String(notListed.error?.message),
+            /signs no intermediate for the stack "netcup": add it to its fleet\.clusters/,
+        );
         const itself = await runStack("netcup", { "identity.trustAnchor.fleetStack": "netcup" });
         assert.match(String(itself.error?.message), /identity\.trustAnchor\.fleetStack: names this stack itself/);
     });
@@ -250,7 +304,14 @@ describe("fleet trust: a standalone stack joins as a rotation, never a swap", fu
             [0, [fleetAnchor], "linkerd-intermediate-fleet-g1"],
         ];
         for (const [phase, bundle, issuerRef] of expected) {
-            const run = await ok(runMember("netcup", trust.outputs, { "identity.trustAnchor.rotationPhase": phase }, { previousOutputs: previous, state }));
+            const run = await ok(
+                runMember(
+                    "netcup",
+                    trust.outputs,
+                    { "identity.trustAnchor.rotationPhase": phase },
+                    { previousOutputs: previous, state },
+                ),
+            );
             const label = `join phase ${phase}`;
             assert.deepEqual(
                 certificatesOf(trustRootsOf(run)).map((c) => c.toString().trim()),
@@ -258,13 +319,16 @@ describe("fleet trust: a standalone stack joins as a rotation, never a swap", fu
                 label,
             );
             assert.equal(
-                one(run, "kubernetes:cert-manager.io/v1:Certificate", "akko-identity-issuer-certificate").inputs.spec.issuerRef.name,
+                one(run, "kubernetes:cert-manager.io/v1:Certificate", "akko-identity-issuer-certificate").inputs.spec
+                    .issuerRef.name,
                 issuerRef,
                 label,
             );
             const issued = await identityIssuerOf(run);
             assert.ok(linkerdLoadsIssuer(issued["tls.crt"], issued["tls.key"], trustRootsOf(run)).length === 3, label);
-            const ownKey = ofType(run, "tls:index/privateKey:PrivateKey").find((r) => r.name === "akko-trust-anchor-g1-key");
+            const ownKey = ofType(run, "tls:index/privateKey:PrivateKey").find(
+                (r) => r.name === "akko-trust-anchor-g1-key",
+            );
             if (phase === 3) assert.equal(ownKey?.protect, false, "phase 3 lifts the own anchor's protection");
             if (phase === 0) assert.equal(ownKey, undefined, "finishing removes the own anchor");
             else assert.ok(ownKey, label);
@@ -297,7 +361,10 @@ describe("fleet trust: a fleet rotation gated on the members' evidence", functio
         );
         const message = String(refused.error?.message);
         assert.match(message, /the fleet cannot leave generation 1 steady until every member has applied it/);
-        assert.match(message, /Laggards: eks \(runs its own anchor \(generation 3 steady\): not joined yet\); gke \(never deployed as a member\)\./);
+        assert.match(
+            message,
+            /Laggards: eks \(runs its own anchor \(generation 3 steady\): not joined yet\); gke \(never deployed as a member\)\./,
+        );
         assert.doesNotMatch(message, /netcup/);
         assert.deepEqual(
             refused.resources.filter((r) => !r.read && r.type !== "pulumi:pulumi:Stack"),
@@ -315,7 +382,9 @@ describe("fleet trust: a fleet rotation gated on the members' evidence", functio
         const deployMembers = async () => {
             for (const stack of ["netcup", "k3d"] as const) {
                 const previousOutputs = members[stack] ? previousOf(members[stack]) : undefined;
-                members[stack] = await ok(runMember(stack, trust.outputs, {}, { previousOutputs, state: memberStates[stack] }));
+                members[stack] = await ok(
+                    runMember(stack, trust.outputs, {}, { previousOutputs, state: memberStates[stack] }),
+                );
             }
         };
         await deployMembers();
@@ -333,12 +402,23 @@ describe("fleet trust: a fleet rotation gated on the members' evidence", functio
                     { ...run.outputs, trustAnchorRotation: plain(aged(run.outputs.trustAnchorRotation.value, 30)) },
                 ]),
             );
-            const trustPrevious = { ...trust, outputs: { ...trust.outputs, fleetRotation: plain(aged(trust.outputs.fleetRotation.value, 30)) } };
+            const trustPrevious = {
+                ...trust,
+                outputs: { ...trust.outputs, fleetRotation: plain(aged(trust.outputs.fleetRotation.value, 30)) },
+            };
             trust = await ok(
-                runTrust({ ...fleet, "identity.trustAnchor.generation": generation, "identity.trustAnchor.rotationPhase": phase }, memberOutputsNow, {
-                    previous: trustPrevious,
-                    state,
-                }),
+                runTrust(
+                    {
+                        ...fleet,
+                        "identity.trustAnchor.generation": generation,
+                        "identity.trustAnchor.rotationPhase": phase,
+                    },
+                    memberOutputsNow,
+                    {
+                        previous: trustPrevious,
+                        state,
+                    },
+                ),
             );
             const label = `fleet generation ${generation} phase ${phase}`;
             assert.equal(certificatesOf(String(trust.outputs.trustBundlePem.value)).length, bundled, label);
@@ -347,24 +427,45 @@ describe("fleet trust: a fleet rotation gated on the members' evidence", functio
                 { ...fleet, ...nextConfig(generation, phase) },
                 Object.fromEntries(Object.entries(members).map(([s, r]) => [s, r.outputs])),
                 {
-                    previous: { ...trust, outputs: { ...trust.outputs, fleetRotation: plain(aged(trust.outputs.fleetRotation.value, 30)) } },
+                    previous: {
+                        ...trust,
+                        outputs: {
+                            ...trust.outputs,
+                            fleetRotation: plain(aged(trust.outputs.fleetRotation.value, 30)),
+                        },
+                    },
                     state: cloneState(state),
                 },
             );
-            assert.match(String(early.error?.message), /Laggards: netcup .*; k3d /, `${label}: ${early.error?.message}`);
+            assert.match(
+                String(early.error?.message),
+                /Laggards: netcup .*; k3d /,
+                `${label}: ${early.error?.message}`,
+            );
             await deployMembers();
-            const signerAnchor = (trust.outputs.trustAnchors.value as { generation: number; certPem: string }[]).find((a) => a.generation === signer)!;
+            const signerAnchor = (trust.outputs.trustAnchors.value as { generation: number; certPem: string }[]).find(
+                (a) => a.generation === signer,
+            )!;
             for (const [stack, run] of Object.entries(members)) {
                 assert.deepEqual(
                     { ...(run.outputs.trustAnchorRotation.value as object), since: "-", bundleSha256: "-" },
                     { generation, phase, since: "-", fleet: "trust", bundleSha256: "-" },
                     `${stack}, ${label}`,
                 );
-                assert.equal(trustRootsOf(run).trim(), String(trust.outputs.trustBundlePem.value).trim(), `${stack}, ${label}`);
+                assert.equal(
+                    trustRootsOf(run).trim(),
+                    String(trust.outputs.trustBundlePem.value).trim(),
+                    `${stack}, ${label}`,
+                );
                 const issued = await identityIssuerOf(run);
                 const path = linkerdLoadsIssuer(issued["tls.crt"], issued["tls.key"], trustRootsOf(run));
-                assert.equal(path[path.length - 1].fingerprint256, new crypto.X509Certificate(signerAnchor.certPem).fingerprint256, `${stack}, ${label}`);
-                for (const other of Object.values(members)) verifyPath(path[0], path.slice(1, -1), certificatesOf(trustRootsOf(other)));
+                assert.equal(
+                    path[path.length - 1].fingerprint256,
+                    new crypto.X509Certificate(signerAnchor.certPem).fingerprint256,
+                    `${stack}, ${label}`,
+                );
+                for (const other of Object.values(members))
+                    verifyPath(path[0], path.slice(1, -1), certificatesOf(trustRootsOf(other)));
             }
         }
     });

@@ -12,7 +12,11 @@ describe("footprint", () => {
         const footprint = meshFootprint(run, 50);
         assert.ok(footprint.containers.length >= 8, "control-plane containers and proxies are counted");
         const charts = new Set(footprint.containers.map((c) => c.chart));
-        assert.deepEqual([...charts].sort(), ["cert-manager", "linkerd-control-plane", "linkerd-viz"], "cert-manager and viz count too");
+        assert.deepEqual(
+            [...charts].sort(),
+            ["cert-manager", "linkerd-control-plane", "linkerd-viz"],
+            "cert-manager and viz count too",
+        );
         assert.ok(
             footprint.memoryRequest <= 0.1 * NETCUP_MEMORY,
             `memory requests ${(footprint.memoryRequest / MIB).toFixed(0)} MiB > ${(0.1 * NETCUP_MEMORY) / MIB} MiB`,
@@ -22,7 +26,9 @@ describe("footprint", () => {
 
     it("counts replicas: HA multiplies the control plane by three", async () => {
         const eks = meshFootprint(await runStackOk("eks", { "mtls.enabled": true }), 0);
-        const destination = eks.containers.find((c) => c.pod === "linkerd-destination" && c.container === "destination")!;
+        const destination = eks.containers.find(
+            (c) => c.pod === "linkerd-destination" && c.container === "destination",
+        )!;
         assert.equal(destination.replicas, 3);
         assert.equal(destination.memoryRequest, 50 * MIB);
         // values-ha.yaml: 3 x (destination 3 x 50Mi + identity 10Mi + injector 50Mi + 3 proxies x 20Mi),

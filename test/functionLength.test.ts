@@ -29,13 +29,18 @@ interface FunctionLength {
 /** A readable name: the class and member, the function, the variable or property an arrow is assigned to. */
 function nameOf(node: ts.FunctionLikeDeclaration, source: ts.SourceFile): string {
     const text = (name: ts.Node | undefined) =>
-        name && (ts.isIdentifier(name) || ts.isStringLiteral(name) || ts.isPrivateIdentifier(name)) ? name.text : undefined;
+        name && (ts.isIdentifier(name) || ts.isStringLiteral(name) || ts.isPrivateIdentifier(name))
+            ? name.text
+            : undefined;
     const owner = ts.isClassLike(node.parent) ? `${text(node.parent.name) ?? "<class>"}.` : "";
     if (ts.isConstructorDeclaration(node)) return `${owner}constructor`;
     const own = text(node.name);
     if (own) return `${owner}${own}`;
     const parent = node.parent;
-    if ((ts.isVariableDeclaration(parent) || ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent)) && text(parent.name)) {
+    if (
+        (ts.isVariableDeclaration(parent) || ts.isPropertyAssignment(parent) || ts.isPropertyDeclaration(parent)) &&
+        text(parent.name)
+    ) {
         return text(parent.name)!;
     }
     return `<anonymous at line ${source.getLineAndCharacterOfPosition(node.getStart(source)).line + 1}>`;
@@ -67,7 +72,9 @@ function sources(dir: string): string[] {
 }
 
 describe(`no function in components/ or lib/ over ${MAX_LINES} lines`, () => {
-    const all = ["components", "lib"].flatMap(sources).flatMap((file) => functionLengths(file, fs.readFileSync(path.join(PROJECT_ROOT, file), "utf8")));
+    const all = ["components", "lib"]
+        .flatMap(sources)
+        .flatMap((file) => functionLengths(file, fs.readFileSync(path.join(PROJECT_ROOT, file), "utf8")));
     const isKnown = (f: FunctionLength) => (KNOWN_LONG_FUNCTIONS[f.file] ?? []).includes(f.name);
 
     it("the parser sees the functions (methods, constructors, arrows, nested ones), counting from first to last line", () => {
@@ -98,13 +105,17 @@ describe(`no function in components/ or lib/ over ${MAX_LINES} lines`, () => {
     });
 
     it("none is longer, but the named exceptions waiting for their split", () => {
-        const offenders = all.filter((f) => f.lines > MAX_LINES && !isKnown(f)).map((f) => `${f.where}: ${f.lines} lines`);
+        const offenders = all
+            .filter((f) => f.lines > MAX_LINES && !isKnown(f))
+            .map((f) => `${f.where}: ${f.lines} lines`);
         assert.deepEqual(offenders, [], `over ${MAX_LINES} lines:\n${offenders.join("\n")}`);
     });
 
     it("every named exception is still one (a function split since is taken off the list)", () => {
         const stale = Object.entries(KNOWN_LONG_FUNCTIONS).flatMap(([file, names]) =>
-            names.filter((name) => !all.some((f) => f.file === file && f.name === name && f.lines > MAX_LINES)).map((name) => `${file}: ${name}`),
+            names
+                .filter((name) => !all.some((f) => f.file === file && f.name === name && f.lines > MAX_LINES))
+                .map((name) => `${file}: ${name}`),
         );
         assert.deepEqual(stale, [], "no longer over the limit: remove from KNOWN_LONG_FUNCTIONS");
     });

@@ -58,14 +58,22 @@ describe("Helm renders kept on disk (tools/helm.ts renderCached)", function () {
         const before = fs.readdirSync(cache).length;
         // Another chart at the same path (as a re-download would write it).
         fs.rmSync(path.join(dir, "demo"), { recursive: true });
-        fs.utimesSync(packageChart(dir, "  value: {{ .Values.value | upper | quote }}"), new Date(), new Date(Date.now() + 5000));
+        fs.utimesSync(
+            packageChart(dir, "  value: {{ .Values.value | upper | quote }}"),
+            new Date(),
+            new Date(Date.now() + 5000),
+        );
         assert.equal(valueOf(renderCached(archive, options, cache)), "ONE");
         assert.equal(fs.readdirSync(cache).length, before + 1);
     });
 
     it("never keeps a render whose templates were patched", () => {
         const before = fs.readdirSync(cache).length;
-        const patched = renderCached(archive, { ...options, patchTemplates: (text) => text.replace("| upper ", "") }, cache);
+        const patched = renderCached(
+            archive,
+            { ...options, patchTemplates: (text) => text.replace("| upper ", "") },
+            cache,
+        );
         assert.equal(valueOf(patched), "one");
         assert.equal(fs.readdirSync(cache).length, before);
     });

@@ -1,6 +1,16 @@
 /** Shared test helpers: running stacks under mocks, reading what they registered. */
 import { WEBHOOK_OBJECTS } from "../lib/registry";
-import { clusterStackNames, defaultCluster, FakeCluster, ProgramRun, readStack, runProgram, RunOptions, setConfigPath, stackNames } from "../tools/mockRuntime";
+import {
+    clusterStackNames,
+    defaultCluster,
+    FakeCluster,
+    ProgramRun,
+    readStack,
+    runProgram,
+    RunOptions,
+    setConfigPath,
+    stackNames,
+} from "../tools/mockRuntime";
 
 /** The cluster stacks (every stack file but the fleet's trust stack, which has no cluster). */
 export const STACKS = clusterStackNames();
@@ -12,7 +22,11 @@ export const TRUST_STACKS = stackNames().filter((stack) => !STACKS.includes(stac
 export type StackRunOptions = Omit<RunOptions, "stack" | "config" | "program">;
 
 /** Runs a stack file's config with `--path` overrides, e.g. `{ "mtls.enabled": true }`. */
-export async function runStack(stack: string, overrides: Record<string, unknown> = {}, options: StackRunOptions = {}): Promise<ProgramRun> {
+export async function runStack(
+    stack: string,
+    overrides: Record<string, unknown> = {},
+    options: StackRunOptions = {},
+): Promise<ProgramRun> {
     const file = readStack(stack);
     let config = file.config;
     for (const [key, value] of Object.entries(overrides)) config = setConfigPath(config, key, value);
@@ -26,7 +40,11 @@ export async function runStack(stack: string, overrides: Record<string, unknown>
 const sharedRuns = new Map<string, Promise<ProgramRun>>();
 
 /** Like {@link runStack}, but fails the test if the program threw. */
-export async function runStackOk(stack: string, overrides: Record<string, unknown> = {}, options: StackRunOptions = {}): Promise<ProgramRun> {
+export async function runStackOk(
+    stack: string,
+    overrides: Record<string, unknown> = {},
+    options: StackRunOptions = {},
+): Promise<ProgramRun> {
     const fresh = Object.values(options).some((value) => value !== undefined);
     const key = JSON.stringify([stack, overrides]);
     let pending = fresh ? undefined : sharedRuns.get(key);
@@ -49,7 +67,9 @@ export function leafPaths(value: unknown, prefix: string[] = []): string[] {
 
 /** The trust bundle the program gives the cluster (ConfigMap linkerd-identity-trust-roots). */
 export function trustRootsOf(run: ProgramRun): string {
-    const configMap = run.resources.find((r) => r.type === "kubernetes:core/v1:ConfigMap" && r.inputs.metadata?.name === "linkerd-identity-trust-roots");
+    const configMap = run.resources.find(
+        (r) => r.type === "kubernetes:core/v1:ConfigMap" && r.inputs.metadata?.name === "linkerd-identity-trust-roots",
+    );
     if (!configMap) throw new Error(`${run.stack}: no trust-roots ConfigMap`);
     return configMap.inputs.data["ca-bundle.crt"];
 }
@@ -79,7 +99,10 @@ export const STRICT = {
             port: 8080,
             proxyProtocol: "HTTP/1",
             serviceAccount: "trino",
-            clients: ["spark.spark.serviceaccount.identity.linkerd.cluster.local", "superset.akko.serviceaccount.identity.linkerd.cluster.local"],
+            clients: [
+                "spark.spark.serviceaccount.identity.linkerd.cluster.local",
+                "superset.akko.serviceaccount.identity.linkerd.cluster.local",
+            ],
         },
         {
             namespace: "spark",
@@ -110,7 +133,10 @@ export function clusterServedByCertManager(caPem: string, viz = true): FakeClust
         if (!viz && (key === "tap" || key === "tapInjector")) continue;
         const metadata = { name: object.name, annotations: { "cert-manager.io/inject-ca-from": "x/y" } };
         if (object.kind === "APIService") {
-            cluster.objects[`kubernetes:apiregistration.k8s.io/v1:APIService::${object.name}`] = { metadata, spec: { caBundle } };
+            cluster.objects[`kubernetes:apiregistration.k8s.io/v1:APIService::${object.name}`] = {
+                metadata,
+                spec: { caBundle },
+            };
         } else {
             cluster.objects[`kubernetes:admissionregistration.k8s.io/v1:${object.kind}::${object.name}`] = {
                 metadata,

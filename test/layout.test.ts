@@ -15,7 +15,9 @@ function importsOf(file: string): string[] {
     const text = fs.readFileSync(file, "utf8");
     return [...text.matchAll(/(?:from|import|require)\s*\(?\s*"(\.{1,2}(?:\/[^"]*)?)"/g)].map(([, spec]) => {
         const base = path.resolve(path.dirname(file), spec);
-        const target = [base, `${base}.ts`, path.join(base, "index.ts")].find((candidate) => fs.existsSync(candidate) && fs.statSync(candidate).isFile());
+        const target = [base, `${base}.ts`, path.join(base, "index.ts")].find(
+            (candidate) => fs.existsSync(candidate) && fs.statSync(candidate).isFile(),
+        );
         assert.ok(target, `${path.relative(PROJECT_ROOT, file)} imports ${spec}, which does not exist`);
         return target;
     });
@@ -76,11 +78,16 @@ function sourceFiles(): string[] {
         fs.readdirSync(path.join(PROJECT_ROOT, dir), { withFileTypes: true }).flatMap((entry) => {
             const relativePath = path.join(dir, entry.name);
             if (entry.isDirectory()) return walk(relativePath);
-            return /\.(ts|mjs|cjs)$/.test(entry.name) && !/\.(test|d)\.[cm]?ts$/.test(entry.name) ? [path.join(PROJECT_ROOT, relativePath)] : [];
+            return /\.(ts|mjs|cjs)$/.test(entry.name) && !/\.(test|d)\.[cm]?ts$/.test(entry.name)
+                ? [path.join(PROJECT_ROOT, relativePath)]
+                : [];
         });
-    return ["index.ts", ...["config", "components", "lib", "policy", "cluster", "tools"].flatMap(walk).map((f) => path.relative(PROJECT_ROOT, f))].map((f) =>
-        path.join(PROJECT_ROOT, f),
-    );
+    return [
+        "index.ts",
+        ...["config", "components", "lib", "policy", "cluster", "tools"]
+            .flatMap(walk)
+            .map((f) => path.relative(PROJECT_ROOT, f)),
+    ].map((f) => path.join(PROJECT_ROOT, f));
 }
 
 const relative = (files: Set<string>) => [...files].map((f) => path.relative(PROJECT_ROOT, f)).sort();
@@ -90,7 +97,11 @@ describe("layout", () => {
         const files = relative(reachable("index.ts"));
         assert.ok(files.length > 20, files.join(", "));
         assert.deepEqual(
-            files.filter((f) => !/^(index\.ts|config\/|components\/|lib\/|cluster\/[^/]+\.(cjs|json)$)/.test(f) || f.endsWith(".test.ts")),
+            files.filter(
+                (f) =>
+                    !/^(index\.ts|config\/|components\/|lib\/|cluster\/[^/]+\.(cjs|json)$)/.test(f) ||
+                    f.endsWith(".test.ts"),
+            ),
             [],
         );
         assert.ok(files.includes("components/meshMaintenance.ts"), "which reads cluster/mesh-check.mjs at run time");
@@ -130,7 +141,10 @@ describe("layout", () => {
         const graph = (edges: Record<string, string[]>) => new Map(Object.entries(edges));
         assert.deepEqual(importCycles(graph({ a: ["b"], b: ["a"], c: ["a"] })), [["a", "b"]]);
         assert.deepEqual(importCycles(graph({ x: ["y"], y: ["z"], z: ["x"], w: ["w"] })), [["w"], ["x", "y", "z"]]);
-        assert.deepEqual(importCycles(graph({ top: ["left", "right"], left: ["bottom"], right: ["bottom"], bottom: [] })), []);
+        assert.deepEqual(
+            importCycles(graph({ top: ["left", "right"], left: ["bottom"], right: ["bottom"], bottom: [] })),
+            [],
+        );
     });
 
     it("unit tests sit next to the module they test and never load the mock runtime; integration tests are in test/; mocha runs them all", () => {
@@ -143,10 +157,16 @@ describe("layout", () => {
             });
         const tests = walk("");
         const unit = tests.filter((f) => !f.startsWith("test/"));
-        assert.ok(unit.length >= 20 && unit.some((f) => f.startsWith("lib/")) && unit.some((f) => f.startsWith("tools/")), unit.join(", "));
+        assert.ok(
+            unit.length >= 20 && unit.some((f) => f.startsWith("lib/")) && unit.some((f) => f.startsWith("tools/")),
+            unit.join(", "),
+        );
         const beside = (f: string) => f.replace(/\.test\.ts$/, "");
         assert.deepEqual(
-            unit.filter((f) => ![".ts", ".cjs", ".mjs", ""].some((ext) => fs.existsSync(path.join(PROJECT_ROOT, beside(f) + ext)))),
+            unit.filter(
+                (f) =>
+                    ![".ts", ".cjs", ".mjs", ""].some((ext) => fs.existsSync(path.join(PROJECT_ROOT, beside(f) + ext))),
+            ),
             [],
             "a unit test is named after the module beside it",
         );
@@ -173,6 +193,9 @@ describe("layout", () => {
         const scripts = JSON.parse(fs.readFileSync(path.join(PROJECT_ROOT, "package.json"), "utf8")).scripts;
         assert.equal(scripts.test, "tsc --noEmit && npm run -s lint && mocha");
         assert.match(scripts.lint, /^eslint \. && prettier --check /);
-        assert.ok(fs.existsSync(path.join(PROJECT_ROOT, "eslint.config.mjs")) && fs.existsSync(path.join(PROJECT_ROOT, ".prettierrc.json")));
+        assert.ok(
+            fs.existsSync(path.join(PROJECT_ROOT, "eslint.config.mjs")) &&
+                fs.existsSync(path.join(PROJECT_ROOT, ".prettierrc.json")),
+        );
     });
 });

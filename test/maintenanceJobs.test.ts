@@ -21,7 +21,9 @@ interface DeclaredJob {
 /** The maintenance Jobs and CronJob of a run, as their check container would start. */
 function declaredJobs(run: ProgramRun): DeclaredJob[] {
     const specs = [
-        ...ofType(run, "kubernetes:batch/v1:CronJob").map((c) => [c.name, c.inputs.spec.jobTemplate.spec.template.spec] as const),
+        ...ofType(run, "kubernetes:batch/v1:CronJob").map(
+            (c) => [c.name, c.inputs.spec.jobTemplate.spec.template.spec] as const,
+        ),
         ...ofType(run, "kubernetes:batch/v1:Job")
             .filter((j) => j.name.startsWith("akko-maintenance"))
             .map((j) => [j.name, j.inputs.spec.template.spec] as const),
@@ -32,7 +34,9 @@ function declaredJobs(run: ProgramRun): DeclaredJob[] {
         assert.equal(node, "node");
         assert.equal(rest.at(-1), "/scripts/mesh-check.mjs");
         // The Job's own environment, except where its image keeps kubectl: the fake one is on PATH.
-        const env = Object.fromEntries(container.env.filter((e: any) => !["PATH", "HOME"].includes(e.name)).map((e: any) => [e.name, e.value]));
+        const env = Object.fromEntries(
+            container.env.filter((e: any) => !["PATH", "HOME"].includes(e.name)).map((e: any) => [e.name, e.value]),
+        );
         return { name, env, nodeOptions: rest.slice(0, -1) };
     });
 }
@@ -40,7 +44,8 @@ function declaredJobs(run: ProgramRun): DeclaredJob[] {
 const restartsSomething = (job: DeclaredJob) => /\b(control-plane|reload-identity|restarts)\b/.test(job.env.TASKS);
 
 /** Runs a declared Job against a cluster. */
-const runJob = (job: DeclaredJob, cluster: Omit<Cluster, "env" | "nodeOptions">) => runScript({ ...cluster, env: job.env, nodeOptions: job.nodeOptions });
+const runJob = (job: DeclaredJob, cluster: Omit<Cluster, "env" | "nodeOptions">) =>
+    runScript({ ...cluster, env: job.env, nodeOptions: job.nodeOptions });
 
 describe("the program's maintenance Jobs against a fake cluster", function () {
     this.timeout(120_000);
@@ -53,7 +58,11 @@ describe("the program's maintenance Jobs against a fake cluster", function () {
         const runs = [
             await runStackOk("netcup", { "mtls.enabled": true }),
             await runStackOk("k3d", { "mtls.enabled": true }),
-            await runStackOk("k3d", { "mtls.enabled": true, "identity.trustAnchor.rotationPhase": 2 }, { previousOutputs }),
+            await runStackOk(
+                "k3d",
+                { "mtls.enabled": true, "identity.trustAnchor.rotationPhase": 2 },
+                { previousOutputs },
+            ),
         ];
         jobs = runs.flatMap((run) => declaredJobs(run).map((job) => ({ ...job, name: `${run.stack}/${job.name}` })));
         [a, b] = await Promise.all([anchor(), anchor()]);
@@ -62,8 +71,14 @@ describe("the program's maintenance Jobs against a fake cluster", function () {
     /** A platform with stale workloads and a control plane to restart: what a Job that does not check first would roll. */
     const stalePlatform = (job: DeclaredJob) => ({
         pods: { akko: [pod("trino", [b]), pod("hive", undefined)] },
-        deployments: Object.fromEntries((job.env.CONTROL_PLANE_DEPLOYMENTS ?? "").split(",").map((name) => [name, { "akko.io/control-plane-digest": "old" }])),
-        issuerSource: (JSON.parse(job.env.ISSUER_SOURCE).kind === "certificate" ? "certificate" : "configmap") as Cluster["issuerSource"],
+        deployments: Object.fromEntries(
+            (job.env.CONTROL_PLANE_DEPLOYMENTS ?? "")
+                .split(",")
+                .map((name) => [name, { "akko.io/control-plane-digest": "old" }]),
+        ),
+        issuerSource: (JSON.parse(job.env.ISSUER_SOURCE).kind === "certificate"
+            ? "certificate"
+            : "configmap") as Cluster["issuerSource"],
     });
 
     it("every Job that may restart anything is declared to check the certificates first", () => {
@@ -85,19 +100,32 @@ describe("the program's maintenance Jobs against a fake cluster", function () {
     const broken: [string, (a: Ca, b: Ca) => Promise<{ issuer: Ca; bundle: Ca[] }>, RegExp][] = [
         [
             "an expired issuer",
-            async (a) => ({ issuer: await outOfTime(a, new Date(Date.now() - 72 * 3600_000), new Date(Date.now() - 3600_000)), bundle: [a] }),
+            async (a) => ({
+                issuer: await outOfTime(a, new Date(Date.now() - 72 * 3600_000), new Date(Date.now() - 3600_000)),
+                bundle: [a],
+            }),
             /issuer: EXPIRED/,
         ],
         [
             "an issuer not valid yet",
-            async (a) => ({ issuer: await outOfTime(a, new Date(Date.now() + 3600_000), new Date(Date.now() + 72 * 3600_000)), bundle: [a] }),
+            async (a) => ({
+                issuer: await outOfTime(a, new Date(Date.now() + 3600_000), new Date(Date.now() + 72 * 3600_000)),
+                bundle: [a],
+            }),
             /issuer: not valid before/,
         ],
         [
             "an expired anchor",
             async (a) => ({
                 issuer: await issuer(a),
-                bundle: [a, await outOfTime(await anchor(), new Date(Date.now() - 100 * 86_400_000), new Date(Date.now() - 86_400_000))],
+                bundle: [
+                    a,
+                    await outOfTime(
+                        await anchor(),
+                        new Date(Date.now() - 100 * 86_400_000),
+                        new Date(Date.now() - 86_400_000),
+                    ),
+                ],
             }),
             /anchor\[1\]: EXPIRED/,
         ],
@@ -150,14 +178,27 @@ describe("the program's maintenance Jobs against a fake cluster", function () {
         it("declares its memory plan from the container's limit", () => {
             const plan = scriptMemoryBudget(128 * MIB);
             for (const job of [daily(), rollout()]) {
-                assert.deepEqual(job.nodeOptions, [`--max-old-space-size=${plan.heapMiB}`, `--max-semi-space-size=${plan.semiSpaceMiB}`]);
+                assert.deepEqual(job.nodeOptions, [
+                    `--max-old-space-size=${plan.heapMiB}`,
+                    `--max-semi-space-size=${plan.semiSpaceMiB}`,
+                ]);
                 assert.equal(job.env.MAX_PAGE_BYTES, String(plan.maxPageBytes));
                 assert.equal(job.env.PAGE_SIZE, String(plan.pageSize));
                 assert.equal(job.env.MAX_PAGES, "2000");
             }
             assert.deepEqual(plan, { maxPageBytes: 2 * MIB, pageSize: 128, heapMiB: 24, semiSpaceMiB: 1 });
-            assert.deepEqual(scriptMemoryBudget(512 * MIB), { maxPageBytes: 8 * MIB, pageSize: 500, heapMiB: 100, semiSpaceMiB: 1 });
-            assert.deepEqual(scriptMemoryBudget(64 * MIB), { maxPageBytes: MIB, pageSize: 64, heapMiB: 16, semiSpaceMiB: 1 });
+            assert.deepEqual(scriptMemoryBudget(512 * MIB), {
+                maxPageBytes: 8 * MIB,
+                pageSize: 500,
+                heapMiB: 100,
+                semiSpaceMiB: 1,
+            });
+            assert.deepEqual(scriptMemoryBudget(64 * MIB), {
+                maxPageBytes: MIB,
+                pageSize: 64,
+                heapMiB: 16,
+                semiSpaceMiB: 1,
+            });
             assert.equal(scriptMemoryBudget(undefined).maxPageBytes, 8 * MIB, "no limit: the largest plan");
         });
 
@@ -165,7 +206,10 @@ describe("the program's maintenance Jobs against a fake cluster", function () {
             const job = daily();
             const result = runJob(job, { issuer: await issuer(a), bundle: [a], ...platform(2000, 12) });
             assert.equal(result.status, 0, result.stderr);
-            assert.ok(result.peakMiB! < nodeShare(job), `peak ${result.peakMiB!.toFixed(1)} MiB, share ${nodeShare(job)} MiB`);
+            assert.ok(
+                result.peakMiB! < nodeShare(job),
+                `peak ${result.peakMiB!.toFixed(1)} MiB, share ${nodeShare(job)} MiB`,
+            );
         });
 
         it("pods of 70 KB: pages shrink to fit instead of overflowing kubectl's buffer (ENOBUFS before)", async () => {
@@ -176,7 +220,13 @@ describe("the program's maintenance Jobs against a fake cluster", function () {
         });
 
         it("an API that answers the same continue token again fails at once instead of looping until the deadline", async () => {
-            const result = runJob(daily(), { issuer: await issuer(a), bundle: [a, b], ...platform(10, 0), endlessList: "same", timeoutSeconds: 30 });
+            const result = runJob(daily(), {
+                issuer: await issuer(a),
+                bundle: [a, b],
+                ...platform(10, 0),
+                endlessList: "same",
+                timeoutSeconds: 30,
+            });
             assert.equal(result.status, 1);
             assert.match(result.stderr, /the API answered the same continue token twice/);
             assert.ok(result.seconds < 20, `${result.seconds} s`);
@@ -184,14 +234,22 @@ describe("the program's maintenance Jobs against a fake cluster", function () {
 
         // The rollout's two passes (restarts, then verify-bundle) at both sizes: ~1 min on a shared
         // two-core runner, so only with AKKO_MEMORY_TEST=1; the fast cases above guard each failure.
-        (process.env.AKKO_MEMORY_TEST ? it : it.skip)("the rollout Job at 2,000 pods of 12 KB and of 70 KB stays within its share", async () => {
-            const job = rollout();
-            for (const kilobytes of [12, 70]) {
-                const result = runJob(job, { issuer: await issuer(a), bundle: [a], ...platform(2000, kilobytes) });
-                assert.equal(result.status, 0, result.stderr);
-                assert.ok(result.peakMiB! < nodeShare(job), `${kilobytes} KB: peak ${result.peakMiB!.toFixed(1)} MiB`);
-                console.log(`      rollout, 2,000 pods of ${kilobytes} KB: node peaked at ${result.peakMiB!.toFixed(1)} MiB in ${result.seconds} s`);
-            }
-        });
+        (process.env.AKKO_MEMORY_TEST ? it : it.skip)(
+            "the rollout Job at 2,000 pods of 12 KB and of 70 KB stays within its share",
+            async () => {
+                const job = rollout();
+                for (const kilobytes of [12, 70]) {
+                    const result = runJob(job, { issuer: await issuer(a), bundle: [a], ...platform(2000, kilobytes) });
+                    assert.equal(result.status, 0, result.stderr);
+                    assert.ok(
+                        result.peakMiB! < nodeShare(job),
+                        `${kilobytes} KB: peak ${result.peakMiB!.toFixed(1)} MiB`,
+                    );
+                    console.log(
+                        `      rollout, 2,000 pods of ${kilobytes} KB: node peaked at ${result.peakMiB!.toFixed(1)} MiB in ${result.seconds} s`,
+                    );
+                }
+            },
+        );
     });
 });

@@ -37,7 +37,10 @@ describe("the maintenance Jobs' stages", function () {
         const gate = one(phase3, JOB, "akko-maintenance-rotation-gate");
         const trustRoots = one(phase3, CONFIGMAP, "akko-linkerd-trust-roots");
         assert.ok(waitsDirectlyFor(trustRoots, gate), "the trust roots name the gate");
-        assert.ok(!gate.dependencies.includes(one(phase3, CHART, "akko-linkerd-control-plane").urn), "the gate does not wait for the chart");
+        assert.ok(
+            !gate.dependencies.includes(one(phase3, CHART, "akko-linkerd-control-plane").urn),
+            "the gate does not wait for the chart",
+        );
     });
 
     it("strict: the preflight and the CronJob wait for the control plane; the rollout for the control plane, the checks and the namespaces' objects", () => {
@@ -45,7 +48,8 @@ describe("the maintenance Jobs' stages", function () {
         const preflight = one(strict, JOB, "akko-maintenance-preflight");
         const rollout = one(strict, JOB, "akko-maintenance-rollout");
         const cron = one(strict, CRONJOB, "akko-maintenance-cronjob");
-        const linkerd = (r: RecordedResource) => r.dependencies.some((urn) => urn.endsWith("::akko-linkerd") || urn === chart.urn);
+        const linkerd = (r: RecordedResource) =>
+            r.dependencies.some((urn) => urn.endsWith("::akko-linkerd") || urn === chart.urn);
         assert.ok(linkerd(preflight), "the preflight waits for the control plane");
         assert.ok(linkerd(cron), "the CronJob waits for the control plane");
         assert.ok(linkerd(rollout), "the rollout waits for the control plane");
@@ -59,18 +63,32 @@ describe("the maintenance Jobs' stages", function () {
         ]) {
             assert.ok(waitsDirectlyFor(rollout, object), `the rollout names ${object.name}`);
         }
-        assert.ok(waitsDirectlyFor(one(strict, PATCH, "akko-mesh-akko-annotations"), preflight), "the namespaces wait for the preflight");
+        assert.ok(
+            waitsDirectlyFor(one(strict, PATCH, "akko-mesh-akko-annotations"), preflight),
+            "the namespaces wait for the preflight",
+        );
     });
 
     it("no stage is bridged by a promise resolved later", () => {
         const source = (file: string) => fs.readFileSync(path.join(__dirname, "..", "components", file), "utf8");
         const mesh = source("mtlsMesh.ts");
-        const deploy = mesh.slice(mesh.indexOf("    private deploy("), mesh.indexOf("\n    }\n", mesh.indexOf("    private deploy(")));
+        const deploy = mesh.slice(
+            mesh.indexOf("    private deploy("),
+            mesh.indexOf("\n    }\n", mesh.indexOf("    private deploy(")),
+        );
         assert.ok(deploy.length > 0, "MtlsMesh.deploy is found");
-        assert.doesNotMatch(deploy, /new Promise|=\s*\(\)\s*=>\s*undefined/, "MtlsMesh.deploy makes no deferred resolver");
+        assert.doesNotMatch(
+            deploy,
+            /new Promise|=\s*\(\)\s*=>\s*undefined/,
+            "MtlsMesh.deploy makes no deferred resolver",
+        );
         assert.doesNotMatch(mesh, /\b(gateReady|namespacesReady|rolloutWaitFor)\b/);
         for (const file of ["meshMaintenance.ts", "linkerdControlPlane.ts"]) {
-            assert.doesNotMatch(source(file), /Promise<pulumi\.Resource\[\]>|new Promise/, `${file} takes no promised dependencies`);
+            assert.doesNotMatch(
+                source(file),
+                /Promise<pulumi\.Resource\[\]>|new Promise/,
+                `${file} takes no promised dependencies`,
+            );
         }
     });
 });

@@ -4,7 +4,19 @@
  */
 import * as crypto from "node:crypto";
 import { strict as assert } from "node:assert";
-import { anchor, Ca, intermediate, issuer, outOfTime, pod, restarts, runScript, uidOf, UNREACHABLE, workloadsOf } from "./fakeCluster";
+import {
+    anchor,
+    Ca,
+    intermediate,
+    issuer,
+    outOfTime,
+    pod,
+    restarts,
+    runScript,
+    uidOf,
+    UNREACHABLE,
+    workloadsOf,
+} from "./fakeCluster";
 
 describe("mesh-check.mjs: certificates", () => {
     let a: Ca;
@@ -33,9 +45,15 @@ describe("mesh-check.mjs: certificates", () => {
         assert.ok(configMap.calls.includes("get configmap linkerd-identity-issuer-certificate -n linkerd -o json"));
         const certManager = runScript({ issuer: await issuer(a), bundle: [a], issuerSource: "certificate" });
         assert.equal(certManager.status, 0, certManager.stderr);
-        assert.ok(certManager.calls.includes("get certificates.cert-manager.io linkerd-identity-issuer -n linkerd -o json"));
-        assert.ok(certManager.calls.includes("get certificaterequests.cert-manager.io -n linkerd -o json"), "the request of the current revision");
-        for (const result of [configMap, certManager]) assert.ok(!result.calls.some((c) => c.includes("secret")), "no Secret is read");
+        assert.ok(
+            certManager.calls.includes("get certificates.cert-manager.io linkerd-identity-issuer -n linkerd -o json"),
+        );
+        assert.ok(
+            certManager.calls.includes("get certificaterequests.cert-manager.io -n linkerd -o json"),
+            "the request of the current revision",
+        );
+        for (const result of [configMap, certManager])
+            assert.ok(!result.calls.some((c) => c.includes("secret")), "no Secret is read");
     });
 
     it("issuer about to expire: fails the Job so it alerts", async () => {
@@ -55,18 +73,28 @@ describe("mesh-check.mjs: certificates", () => {
         ["a broken chain", async (a, b) => ({ issuer: await issuer(b), bundle: [a] }), /chain: BROKEN/],
         [
             "an expired issuer",
-            async (a) => ({ issuer: await outOfTime(a, new Date(Date.now() - 72 * 3600_000), new Date(Date.now() - 3600_000)), bundle: [a] }),
+            async (a) => ({
+                issuer: await outOfTime(a, new Date(Date.now() - 72 * 3600_000), new Date(Date.now() - 3600_000)),
+                bundle: [a],
+            }),
             /issuer: EXPIRED/,
         ],
         [
             "an issuer not valid yet",
-            async (a) => ({ issuer: await outOfTime(a, new Date(Date.now() + 3600_000), new Date(Date.now() + 72 * 3600_000)), bundle: [a] }),
+            async (a) => ({
+                issuer: await outOfTime(a, new Date(Date.now() + 3600_000), new Date(Date.now() + 72 * 3600_000)),
+                bundle: [a],
+            }),
             /issuer: not valid before/,
         ],
         [
             "an expired anchor",
             async () => {
-                const old = await outOfTime(await anchor(), new Date(Date.now() - 100 * 86_400_000), new Date(Date.now() - 86_400_000));
+                const old = await outOfTime(
+                    await anchor(),
+                    new Date(Date.now() - 100 * 86_400_000),
+                    new Date(Date.now() - 86_400_000),
+                );
                 return { issuer: await issuer(a), bundle: [a, old] };
             },
             /anchor\[1\]: EXPIRED/,
@@ -75,7 +103,11 @@ describe("mesh-check.mjs: certificates", () => {
     for (const [why, make, message] of broken) {
         it(`${why}: alerts, and restarts nothing even where pods differ`, async () => {
             const { issuer: cert, bundle } = await make(a, b);
-            const result = runScript({ issuer: cert, bundle, pods: { akko: [pod("spark", [b]), pod("trino", undefined)] } });
+            const result = runScript({
+                issuer: cert,
+                bundle,
+                pods: { akko: [pod("spark", [b]), pod("trino", undefined)] },
+            });
             assert.equal(result.status, 1);
             assert.match(result.stderr, message);
             assert.match(result.stdout, /restarts: skipped: /);
@@ -98,15 +130,25 @@ describe("mesh-check.mjs: certificates", () => {
     });
 
     it("an issuer signed by an anchor itself (its key in the cluster): fails naming it, though the chain verifies", async () => {
-        const result = runScript({ issuer: await issuer(a, 48, "direct"), bundle: [a], pods: { akko: [pod("spark", [a])] } });
+        const result = runScript({
+            issuer: await issuer(a, 48, "direct"),
+            bundle: [a],
+            pods: { akko: [pod("spark", [a])] },
+        });
         assert.equal(result.status, 1);
-        assert.match(result.stderr, /chain: the issuer is signed by anchor CN=root\.linkerd\.cluster\.local .* itself, not by the cluster's intermediate/);
+        assert.match(
+            result.stderr,
+            /chain: the issuer is signed by anchor CN=root\.linkerd\.cluster\.local .* itself, not by the cluster's intermediate/,
+        );
         assert.doesNotMatch(result.stdout, /restarts: skipped/, "a valid chain halts nothing");
     });
 
     it("an intermediate of another anchor, or an issuer chain without its intermediate: BROKEN, nothing restarted", async () => {
         const foreign = await issuer(b);
-        const bare = { certPem: (await issuer(a)).certPem.split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n", privateKeyPem: "" };
+        const bare = {
+            certPem: (await issuer(a)).certPem.split("-----END CERTIFICATE-----")[0] + "-----END CERTIFICATE-----\n",
+            privateKeyPem: "",
+        };
         for (const cert of [foreign, bare]) {
             const result = runScript({ issuer: cert, bundle: [a], pods: { akko: [pod("spark", [b])] } });
             assert.equal(result.status, 1);
@@ -122,7 +164,11 @@ describe("mesh-check.mjs: certificates", () => {
             new Date(Date.now() - 3600_000),
             "CN=intermediate-g1.test.linkerd.cluster.local",
         );
-        const expired = runScript({ issuer: await issuer(a, 48, past), bundle: [a], pods: { akko: [pod("spark", [b])] } });
+        const expired = runScript({
+            issuer: await issuer(a, 48, past),
+            bundle: [a],
+            pods: { akko: [pod("spark", [b])] },
+        });
         assert.equal(expired.status, 1);
         assert.match(expired.stderr, /intermediate: EXPIRED: the issuer's chain does not verify/);
         assert.match(expired.stdout, /restarts: skipped: the intermediate is not valid/);
@@ -133,7 +179,10 @@ describe("mesh-check.mjs: certificates", () => {
             env: { TASKS: "certificates", INTERMEDIATE_MIN_HOURS_LEFT: "1080" },
         });
         assert.equal(soon.status, 1);
-        assert.match(soon.stderr, /intermediate: (499|500)\.\d h left, under the 1080 h threshold: no `pulumi up` has re-signed it/);
+        assert.match(
+            soon.stderr,
+            /intermediate: (499|500)\.\d h left, under the 1080 h threshold: no `pulumi up` has re-signed it/,
+        );
     });
 
     it("an unreadable bundle or issuer in restart mode: non-zero, never OK, nothing restarted", async () => {
@@ -148,7 +197,11 @@ describe("mesh-check.mjs: certificates", () => {
         assert.match(noBundle.stderr, /bundle: cannot read the trust bundle/);
         assert.doesNotMatch(noBundle.stdout, /mesh-check: OK/);
         assert.deepEqual(restarts(noBundle), []);
-        const noIssuer = runScript({ issuer: await issuer(a), bundle: [a], answer: [["configmap linkerd-identity-issuer-certificate", '{"data": {}}']] });
+        const noIssuer = runScript({
+            issuer: await issuer(a),
+            bundle: [a],
+            answer: [["configmap linkerd-identity-issuer-certificate", '{"data": {}}']],
+        });
         assert.equal(noIssuer.status, 1);
         assert.match(noIssuer.stderr, /issuer: cannot read the issuer certificate/);
     });
@@ -173,7 +226,10 @@ describe("mesh-check.mjs: restarts", () => {
                     pod("opted-out", undefined, { annotations: { "linkerd.io/inject": "disabled" } }),
                     pod("hive", [a], { nativeSidecar: true }),
                 ],
-                data: [pod("postgres", [a], { owner: "StatefulSet" }), pod("node-exporter", [a], { owner: "DaemonSet" })],
+                data: [
+                    pod("postgres", [a], { owner: "StatefulSet" }),
+                    pod("node-exporter", [a], { owner: "DaemonSet" }),
+                ],
             },
             env: { TODAY: "2026-11-23" },
         });
@@ -208,16 +264,26 @@ describe("mesh-check.mjs: restarts", () => {
             env: { TASKS: "certificates,control-plane,restarts" },
         });
         assert.equal(result.status, 1, "KubeJobFailed must fire");
-        assert.deepEqual(restarts(result), ["rollout restart deployment/connect -n spark", "rollout status deployment/connect -n spark --timeout=60s"]);
+        assert.deepEqual(restarts(result), [
+            "rollout restart deployment/connect -n spark",
+            "rollout status deployment/connect -n spark --timeout=60s",
+        ]);
         assert.match(
             result.stderr,
             /restart: 3 pod\(s\) trust an old bundle and no workload of theirs can be restarted; recreate them \(or let them finish\): spark\/etl-\S+ \(it belongs to job\/etl\), spark\/debug-\S+ \(it is a bare pod\), spark\/exec-1-\S+ \(it is a bare pod\)/,
         );
         assert.doesNotMatch(result.stdout, /mesh-check: OK/);
         // What cannot be restarted for another reason (no proxy yet) is not an alert: it is meshed when it is recreated.
-        const unmeshedJob = runScript({ issuer: await issuer(a), bundle: [a], pods: { spark: [pod("etl", undefined, { owner: "Job" })] } });
+        const unmeshedJob = runScript({
+            issuer: await issuer(a),
+            bundle: [a],
+            pods: { spark: [pod("etl", undefined, { owner: "Job" })] },
+        });
         assert.equal(unmeshedJob.status, 0, unmeshedJob.stderr);
-        assert.match(unmeshedJob.stdout, /skip: pod spark\/etl-\S+: it has no proxy, but it belongs to job\/etl: recreate it/);
+        assert.match(
+            unmeshedJob.stdout,
+            /skip: pod spark\/etl-\S+: it has no proxy, but it belongs to job\/etl: recreate it/,
+        );
     });
 
     it("safe enable: restarts workloads started before injection, never the opted-out, host-network or finished ones", async () => {
@@ -236,7 +302,10 @@ describe("mesh-check.mjs: restarts", () => {
             env: { TASKS: "certificates,restarts" },
         });
         assert.equal(result.status, 0, result.stderr);
-        assert.deepEqual(restarts(result), ["rollout restart deployment/spark -n akko", "rollout status deployment/spark -n akko --timeout=60s"]);
+        assert.deepEqual(restarts(result), [
+            "rollout restart deployment/spark -n akko",
+            "rollout status deployment/spark -n akko --timeout=60s",
+        ]);
         assert.match(result.stdout, /restart: akko\/deployment\/spark \(it has no proxy\)/);
     });
 
@@ -246,7 +315,10 @@ describe("mesh-check.mjs: restarts", () => {
             bundle: [a],
             pods: {
                 akko: [pod("spark", [a]), pod("trino", [a], { policy: "all-authenticated" })],
-                data: [pod("postgres", [a]), pod("mysql", [a], { annotations: { "config.linkerd.io/opaque-ports": "3306" } })],
+                data: [
+                    pod("postgres", [a]),
+                    pod("mysql", [a], { annotations: { "config.linkerd.io/opaque-ports": "3306" } }),
+                ],
             },
             env: {
                 TASKS: "certificates,restarts",
@@ -273,7 +345,10 @@ describe("mesh-check.mjs: restarts", () => {
             env: { TASKS: "certificates,restarts", MESHED_NAMESPACES: "", UNMESHED_NAMESPACES: "akko" },
         });
         assert.equal(drained.status, 0, drained.stderr);
-        assert.deepEqual(restarts(drained), ["rollout restart deployment/spark -n akko", "rollout status deployment/spark -n akko --timeout=60s"]);
+        assert.deepEqual(restarts(drained), [
+            "rollout restart deployment/spark -n akko",
+            "rollout status deployment/spark -n akko --timeout=60s",
+        ]);
         assert.match(drained.stdout, /it still has a proxy, its namespace leaves the mesh/);
     });
 
@@ -283,12 +358,20 @@ describe("mesh-check.mjs: restarts", () => {
             bundle: [a],
             pods: {
                 akko: [pod("spark", [a])],
-                "kube-system": [pod("traefik", undefined, { labels: { "app.kubernetes.io/name": "traefik" } }), pod("coredns", undefined)],
+                "kube-system": [
+                    pod("traefik", undefined, { labels: { "app.kubernetes.io/name": "traefik" } }),
+                    pod("coredns", undefined),
+                ],
             },
             env: {
                 TASKS: "certificates,restarts",
                 MESHED_NAMESPACES: "akko",
-                INGRESS: JSON.stringify({ namespace: "kube-system", selector: "app.kubernetes.io/name=traefik", inject: true, deployment: "traefik" }),
+                INGRESS: JSON.stringify({
+                    namespace: "kube-system",
+                    selector: "app.kubernetes.io/name=traefik",
+                    inject: true,
+                    deployment: "traefik",
+                }),
             },
         });
         assert.equal(result.status, 0, result.stderr);
@@ -296,7 +379,13 @@ describe("mesh-check.mjs: restarts", () => {
             "rollout restart deployment/traefik -n kube-system",
             "rollout status deployment/traefik -n kube-system --timeout=60s",
         ]);
-        assert.ok(result.calls.some((c) => c.includes("/namespaces/kube-system/pods?") && c.includes("labelSelector=app.kubernetes.io%2Fname%3Dtraefik")));
+        assert.ok(
+            result.calls.some(
+                (c) =>
+                    c.includes("/namespaces/kube-system/pods?") &&
+                    c.includes("labelSelector=app.kubernetes.io%2Fname%3Dtraefik"),
+            ),
+        );
     });
 
     describe("owners verified on the cluster, not taken from the pod", () => {
@@ -316,26 +405,53 @@ describe("mesh-check.mjs: restarts", () => {
             const daemon = pod("fluent-bit", [a, b], { owner: "DaemonSet" });
             const cases: [string, any, RegExp][] = [
                 // Its labels are not the ReplicaSet's: the ReplicaSet controller would release it.
-                ["labels the selector does not select", forged(victim, [a], () => undefined), /replicaset\/trino-\w+'s selector does not select it/],
+                [
+                    "labels the selector does not select",
+                    forged(victim, [a], () => undefined),
+                    /replicaset\/trino-\w+'s selector does not select it/,
+                ],
                 [
                     "another uid than the ReplicaSet's",
-                    forged(victim, [a], (p) => ((p.metadata.ownerReferences[0].uid = "forged"), (p.metadata.labels.app = "trino"))),
+                    forged(
+                        victim,
+                        [a],
+                        (p) => ((p.metadata.ownerReferences[0].uid = "forged"), (p.metadata.labels.app = "trino")),
+                    ),
                     /replicaset\/trino-\w+ has another uid/,
                 ],
                 [
                     "no uid",
-                    forged(victim, [a], (p) => (delete p.metadata.ownerReferences[0].uid, (p.metadata.labels.app = "trino"))),
+                    forged(
+                        victim,
+                        [a],
+                        (p) => (delete p.metadata.ownerReferences[0].uid, (p.metadata.labels.app = "trino")),
+                    ),
                     /replicaset\/trino-\w+ has another uid/,
                 ],
                 [
                     "a ReplicaSet that does not exist",
-                    forged(victim, [a], (p) => ((p.metadata.ownerReferences[0].name = "trino-0000000"), (p.metadata.labels["pod-template-hash"] = "0000000"))),
+                    forged(
+                        victim,
+                        [a],
+                        (p) => (
+                            (p.metadata.ownerReferences[0].name = "trino-0000000"),
+                            (p.metadata.labels["pod-template-hash"] = "0000000")
+                        ),
+                    ),
                     /replicaset\/trino-0000000 does not exist/,
                 ],
-                ["a StatefulSet whose selector does not select it", forged(set, [a], () => undefined), /statefulset\/postgres's selector does not select it/],
+                [
+                    "a StatefulSet whose selector does not select it",
+                    forged(set, [a], () => undefined),
+                    /statefulset\/postgres's selector does not select it/,
+                ],
                 [
                     "a DaemonSet of another uid",
-                    forged(daemon, [a], (p) => ((p.metadata.ownerReferences[0].uid = "forged"), (p.metadata.labels.app = "fluent-bit"))),
+                    forged(
+                        daemon,
+                        [a],
+                        (p) => ((p.metadata.ownerReferences[0].uid = "forged"), (p.metadata.labels.app = "fluent-bit")),
+                    ),
                     /daemonset\/fluent-bit has another uid/,
                 ],
             ];
@@ -348,8 +464,16 @@ describe("mesh-check.mjs: restarts", () => {
                 });
                 assert.deepEqual(restarts(result), [], `${why}: nothing restarted`);
                 assert.equal(result.status, 1, why);
-                assert.match(result.stderr, /restart: 1 pod\(s\) trust an old bundle and no workload of theirs can be restarted/, why);
-                assert.match(result.stderr, new RegExp(`akko/intruder-\\S+ \\(it claims \\S+, but ${reason.source}`), why);
+                assert.match(
+                    result.stderr,
+                    /restart: 1 pod\(s\) trust an old bundle and no workload of theirs can be restarted/,
+                    why,
+                );
+                assert.match(
+                    result.stderr,
+                    new RegExp(`akko/intruder-\\S+ \\(it claims \\S+, but ${reason.source}`),
+                    why,
+                );
             }
         });
 
@@ -357,7 +481,11 @@ describe("mesh-check.mjs: restarts", () => {
             const stale = pod("trino", [a]);
             const [replicaSet, deployment] = workloadsOf([stale]);
             const cases: [string, (rs: any) => void, RegExp][] = [
-                ["another uid than the Deployment's", (rs) => (rs.metadata.ownerReferences[0].uid = "forged"), /deployment\/trino has another uid/],
+                [
+                    "another uid than the Deployment's",
+                    (rs) => (rs.metadata.ownerReferences[0].uid = "forged"),
+                    /deployment\/trino has another uid/,
+                ],
                 [
                     "labels the Deployment does not select",
                     (rs) => (rs.metadata.labels = { app: "intruder" }),
@@ -367,15 +495,26 @@ describe("mesh-check.mjs: restarts", () => {
             for (const [why, forge, reason] of cases) {
                 const rs = structuredClone(replicaSet);
                 forge(rs);
-                const result = runScript({ issuer: await issuer(a), bundle: [a, b], pods: { akko: [stale] }, workloads: { akko: [rs, deployment] } });
+                const result = runScript({
+                    issuer: await issuer(a),
+                    bundle: [a, b],
+                    pods: { akko: [stale] },
+                    workloads: { akko: [rs, deployment] },
+                });
                 assert.deepEqual(restarts(result), [], why);
                 assert.match(result.stderr, new RegExp(`it claims deployment/trino, but ${reason.source}`), why);
             }
             // The same chain, consistent: restarted.
             const honest = runScript({ issuer: await issuer(a), bundle: [a, b], pods: { akko: [stale] } });
             assert.equal(honest.status, 0, honest.stderr);
-            assert.deepEqual(restarts(honest), ["rollout restart deployment/trino -n akko", "rollout status deployment/trino -n akko --timeout=60s"]);
-            assert.ok(honest.calls.includes("get replicaset trino-5d8f7c9b4 -n akko -o json"), "the ReplicaSet is read");
+            assert.deepEqual(restarts(honest), [
+                "rollout restart deployment/trino -n akko",
+                "rollout status deployment/trino -n akko --timeout=60s",
+            ]);
+            assert.ok(
+                honest.calls.includes("get replicaset trino-5d8f7c9b4 -n akko -o json"),
+                "the ReplicaSet is read",
+            );
             assert.ok(honest.calls.includes("get deployment trino -n akko -o json"), "and its Deployment");
         });
 
@@ -385,7 +524,11 @@ describe("mesh-check.mjs: restarts", () => {
             const coredns = pod("coredns", undefined, { labels: traefikLabels });
             const bare = pod("lookalike", undefined, { owner: "none", labels: traefikLabels });
             // Traefik's own ReplicaSet and uid, without the labels its selector asks for.
-            const claimant = forged(traefik, [], (p) => (p.metadata.labels = { ...traefikLabels, "pod-template-hash": "5d8f7c9b4" }));
+            const claimant = forged(
+                traefik,
+                [],
+                (p) => (p.metadata.labels = { ...traefikLabels, "pod-template-hash": "5d8f7c9b4" }),
+            );
             claimant.spec = { containers: [{ name: "app", env: [] }] };
             const result = runScript({
                 issuer: await issuer(a),
@@ -395,11 +538,20 @@ describe("mesh-check.mjs: restarts", () => {
                 env: {
                     TASKS: "certificates,restarts",
                     MESHED_NAMESPACES: "",
-                    INGRESS: JSON.stringify({ namespace: "kube-system", selector: TRAEFIK, inject: true, deployment: "traefik" }),
+                    INGRESS: JSON.stringify({
+                        namespace: "kube-system",
+                        selector: TRAEFIK,
+                        inject: true,
+                        deployment: "traefik",
+                    }),
                 },
             });
             assert.equal(result.status, 0, result.stderr);
-            assert.deepEqual(restarts(result), [], "neither coredns nor traefik is restarted for pods that are not traefik's");
+            assert.deepEqual(
+                restarts(result),
+                [],
+                "neither coredns nor traefik is restarted for pods that are not traefik's",
+            );
             assert.match(
                 result.stdout,
                 /ignored: pod kube-system\/coredns-\S+ carries app\.kubernetes\.io\/name=traefik but is not a pod of deployment\/traefik: it claims deployment\/coredns, but only deployment\/traefik is looked at here/,
@@ -411,12 +563,20 @@ describe("mesh-check.mjs: restarts", () => {
                 result.stdout,
                 /ignored: pod kube-system\/intruder-\S+ .* it claims deployment\/traefik, but replicaset\/traefik-5d8f7c9b4's selector does not select it/,
             );
-            assert.equal(uidOf("ReplicaSet", "traefik-5d8f7c9b4"), claimant.metadata.ownerReferences[0].uid, "the claim names the real uid");
+            assert.equal(
+                uidOf("ReplicaSet", "traefik-5d8f7c9b4"),
+                claimant.metadata.ownerReferences[0].uid,
+                "the claim names the real uid",
+            );
         });
 
         it("an owner name that kubectl would read as a flag is never passed to it", async () => {
             const victim = pod("trino", [a, b]);
-            const intruder = forged(victim, [a], (p) => (p.metadata.ownerReferences[0].name = "--server=https://attacker.example"));
+            const intruder = forged(
+                victim,
+                [a],
+                (p) => (p.metadata.ownerReferences[0].name = "--server=https://attacker.example"),
+            );
             const result = runScript({
                 issuer: await issuer(a),
                 bundle: [a, b],
@@ -424,7 +584,10 @@ describe("mesh-check.mjs: restarts", () => {
                 workloads: { akko: workloadsOf([victim]) },
             });
             assert.ok(!result.raw.some((c) => c.includes("attacker")), "the Job's token stays with the API server");
-            assert.match(result.stderr, /its controller's name "--server=https:\/\/attacker\.example" is not an object name/);
+            assert.match(
+                result.stderr,
+                /its controller's name "--server=https:\/\/attacker\.example" is not an object name/,
+            );
             assert.deepEqual(restarts(result), []);
         });
 
@@ -535,7 +698,11 @@ describe("mesh-check.mjs: restarts", () => {
             pods: { akko: [pod("spark", [a])] },
             deployments: { "linkerd-identity": { "akko.io/control-plane-digest": "old" } },
             failingRollouts: ["linkerd/deployment/linkerd-identity"],
-            env: { TASKS: "certificates,control-plane,restarts", CONTROL_PLANE_DIGEST: "new", CONTROL_PLANE_DEPLOYMENTS: "linkerd-identity" },
+            env: {
+                TASKS: "certificates,control-plane,restarts",
+                CONTROL_PLANE_DIGEST: "new",
+                CONTROL_PLANE_DEPLOYMENTS: "linkerd-identity",
+            },
         });
         assert.equal(result.status, 1);
         assert.match(result.stderr, /control-plane: deployment\/linkerd-identity did not complete/);
@@ -552,7 +719,11 @@ describe("mesh-check.mjs: bounded in time and memory", () => {
     });
 
     it("every kubectl call is bounded: a request timeout on each request, --timeout on each rollout watch", async () => {
-        const result = runScript({ issuer: await issuer(a), bundle: [a, await anchor()], pods: { akko: [pod("spark", [a])] } });
+        const result = runScript({
+            issuer: await issuer(a),
+            bundle: [a, await anchor()],
+            pods: { akko: [pod("spark", [a])] },
+        });
         assert.equal(result.status, 0, result.stderr);
         assert.ok(result.raw.length >= 4);
         for (const call of result.raw) {
@@ -592,7 +763,9 @@ describe("mesh-check.mjs: bounded in time and memory", () => {
 
     /** The pod pages the script asked for in a namespace, with the limit each asked for. */
     const pages = (result: { calls: string[] }, namespace = "akko") =>
-        result.calls.filter((c) => c.startsWith(`get --raw /api/v1/namespaces/${namespace}/pods`)).map((c) => Number(/limit=(\d+)/.exec(c)![1]));
+        result.calls
+            .filter((c) => c.startsWith(`get --raw /api/v1/namespaces/${namespace}/pods`))
+            .map((c) => Number(/limit=(\d+)/.exec(c)![1]));
 
     it("pods are listed a page at a time, never kubectl's whole list; a page's size follows the pods' size", async () => {
         const result = runScript({
@@ -608,7 +781,10 @@ describe("mesh-check.mjs: bounded in time and memory", () => {
         // ~10 KB a pod: the next pages aim at half of 1 MiB, ~50 pods.
         assert.ok(limits.length > 2);
         for (const limit of limits.slice(1)) assert.ok(limit >= 45 && limit <= 60, `${limit} pods a page`);
-        assert.ok(!result.calls.some((c) => /^get pods/.test(c)), "never kubectl's whole-list get (~218 MB at 2,000 pods)");
+        assert.ok(
+            !result.calls.some((c) => /^get pods/.test(c)),
+            "never kubectl's whole-list get (~218 MB at 2,000 pods)",
+        );
     });
 
     it("a page over MAX_PAGE_BYTES is asked again, smaller, instead of crashing on ENOBUFS", async () => {
@@ -637,9 +813,18 @@ describe("mesh-check.mjs: bounded in time and memory", () => {
     });
 
     it("a list that never ends (the same continue token, or a new one every time) fails the run, restarting nothing", async () => {
-        const same = runScript({ issuer: await issuer(a), bundle: [a, b], pods: { akko: [pod("spark", [a])] }, endlessList: "same", timeoutSeconds: 60 });
+        const same = runScript({
+            issuer: await issuer(a),
+            bundle: [a, b],
+            pods: { akko: [pod("spark", [a])] },
+            endlessList: "same",
+            timeoutSeconds: 60,
+        });
         assert.equal(same.status, 1);
-        assert.match(same.stderr, /restarts: the pod list of akko does not end: the API answered the same continue token twice/);
+        assert.match(
+            same.stderr,
+            /restarts: the pod list of akko does not end: the API answered the same continue token twice/,
+        );
         assert.equal(pages(same).length, 2);
         const fresh = runScript({
             issuer: await issuer(a),
@@ -719,7 +904,12 @@ describe("mesh-check.mjs: evidence for rotation phases", () => {
         assert.match(result.stderr, /verify: 3 pod\(s\) still trust an old bundle/);
         assert.match(result.stderr, /spark\/etl-.* \(job\/etl\)/);
         assert.match(result.stderr, /spark\/debug-.* \(bare pod\)/);
-        const clean = runScript({ issuer: await issuer(a), bundle: [a, b], pods: { spark: [pod("fresh", [a, b])] }, env: { TASKS: "verify-bundle" } });
+        const clean = runScript({
+            issuer: await issuer(a),
+            bundle: [a, b],
+            pods: { spark: [pod("fresh", [a, b])] },
+            env: { TASKS: "verify-bundle" },
+        });
         assert.equal(clean.status, 0, clean.stderr);
         assert.match(clean.stdout, /every meshed proxy trusts the current bundle/);
     });
@@ -729,11 +919,22 @@ describe("mesh-check.mjs: evidence for rotation phases", () => {
             issuer: await issuer(a),
             bundle: [a, b],
             deployments: { "linkerd-identity": {} },
-            env: { TASKS: "certificates,reload-identity", SIGNING_ANCHOR_SHA256: fingerprint(b), DEADLINE_SECONDS: "125", ROLLOUT_TIMEOUT_SECONDS: "60" },
+            env: {
+                TASKS: "certificates,reload-identity",
+                SIGNING_ANCHOR_SHA256: fingerprint(b),
+                DEADLINE_SECONDS: "125",
+                ROLLOUT_TIMEOUT_SECONDS: "60",
+            },
         });
         assert.equal(result.status, 1);
-        assert.match(result.stderr, /issuer: CN=identity.* does not chain to the new anchor through its intermediate: it was not re-issued/);
-        assert.ok(!result.calls.some((c) => c.startsWith("patch")), "identity is not restarted with an issuer that would not load");
+        assert.match(
+            result.stderr,
+            /issuer: CN=identity.* does not chain to the new anchor through its intermediate: it was not re-issued/,
+        );
+        assert.ok(
+            !result.calls.some((c) => c.startsWith("patch")),
+            "identity is not restarted with an issuer that would not load",
+        );
     });
 
     it("reload-identity: once re-issued from the new anchor, restarts identity with it, once", async () => {
@@ -746,7 +947,11 @@ describe("mesh-check.mjs: evidence for rotation phases", () => {
             env: { TASKS: "certificates,reload-identity", SIGNING_ANCHOR_SHA256: fingerprint(b) },
         });
         assert.equal(result.status, 0, result.stderr);
-        assert.ok(result.calls.some((c) => c.startsWith("patch deployment linkerd-identity") && c.includes("akko.io/issuer-sha256")));
+        assert.ok(
+            result.calls.some(
+                (c) => c.startsWith("patch deployment linkerd-identity") && c.includes("akko.io/issuer-sha256"),
+            ),
+        );
         assert.ok(result.calls.includes("rollout status deployment/linkerd-identity -n linkerd --timeout=60s"));
         const issuerSha = fingerprint(newIssuer);
         const again = runScript({
@@ -786,7 +991,12 @@ describe("mesh-check.mjs: evidence for rotation phases", () => {
                 bundle: [a, b],
                 deployments: { "linkerd-identity": {} },
                 identity: { replicas: [direct.certPem] },
-                env: { TASKS: task, SIGNING_ANCHOR_SHA256: fingerprint(b), DEADLINE_SECONDS: "125", ROLLOUT_TIMEOUT_SECONDS: "60" },
+                env: {
+                    TASKS: task,
+                    SIGNING_ANCHOR_SHA256: fingerprint(b),
+                    DEADLINE_SECONDS: "125",
+                    ROLLOUT_TIMEOUT_SECONDS: "60",
+                },
             });
             assert.equal(result.status, 1, task);
             assert.match(result.stderr, /does not chain to the new anchor.* through its intermediate/, task);
@@ -814,7 +1024,10 @@ describe("mesh-check.mjs: evidence for rotation phases", () => {
                         c.includes("labelSelector=linkerd.io%2Fcontrol-plane-component%3Didentity"),
                 ),
             );
-            assert.ok(result.calls.includes("get replicaset linkerd-identity-5d8f7c9b4 -n linkerd -o json"), "its owner verified");
+            assert.ok(
+                result.calls.includes("get replicaset linkerd-identity-5d8f7c9b4 -n linkerd -o json"),
+                "its owner verified",
+            );
             assert.ok(
                 result.calls.some((c) =>
                     c.startsWith(
@@ -848,14 +1061,22 @@ describe("mesh-check.mjs: evidence for rotation phases", () => {
                 issuer: reissued,
                 bundle: [a, b],
                 identity: identity as any,
-                env: { TASKS: "rotation-gate", SIGNING_ANCHOR_SHA256: fingerprint(b), IDENTITY_RELOAD_WAIT_SECONDS: "0", ...env },
+                env: {
+                    TASKS: "rotation-gate",
+                    SIGNING_ANCHOR_SHA256: fingerprint(b),
+                    IDENTITY_RELOAD_WAIT_SECONDS: "0",
+                    ...env,
+                },
             });
 
         it("a replica that refused the re-issued issuer (IssuerUpdateSkipped) fails the gate at once, quoting identity", () => {
             const message =
                 "Skipping issuer update as certs could not be read from disk: failed to verify issuer credentials for 'identity.linkerd.cluster.local' with trust anchors: x509: certificate signed by unknown authority";
             const result = gate(
-                { replicas: [reissued.certPem, old.certPem], events: [{ reason: "IssuerUpdateSkipped", message, at: new Date() }] },
+                {
+                    replicas: [reissued.certPem, old.certPem],
+                    events: [{ reason: "IssuerUpdateSkipped", message, at: new Date() }],
+                },
                 { IDENTITY_RELOAD_WAIT_SECONDS: "120" },
             );
             assert.equal(result.status, 1);
@@ -864,7 +1085,10 @@ describe("mesh-check.mjs: evidence for rotation phases", () => {
                 /rotation-gate: identity refused the live issuer .*: IssuerUpdateSkipped "Skipping issuer update .*unknown authority"; linkerd-identity-.* serves an issuer that expires /,
             );
             assert.ok(result.seconds < 10, "a refusal is not waited out");
-            assert.ok(!result.calls.some((c) => c.startsWith("patch") || c.startsWith("rollout")), "the gate changes nothing");
+            assert.ok(
+                !result.calls.some((c) => c.startsWith("patch") || c.startsWith("rollout")),
+                "the gate changes nothing",
+            );
         });
 
         it("a replica still on the old issuer, with no refusal: waited for within the budget, then the gate fails naming it", () => {
@@ -872,15 +1096,25 @@ describe("mesh-check.mjs: evidence for rotation phases", () => {
             const result = gate({ replicas: [reissued.certPem, old.certPem] }, { IDENTITY_RELOAD_WAIT_SECONDS: "4" });
             assert.equal(result.status, 1);
             assert.match(result.stdout, /waiting for identity to load the live issuer/);
-            assert.match(result.stderr, /rotation-gate: identity has not loaded the live issuer .* linkerd-identity-\S+ serves an issuer that expires /);
-            assert.equal((result.stderr.match(/serves an issuer that expires/g) ?? []).length, 1, "only the stale replica is named");
+            assert.match(
+                result.stderr,
+                /rotation-gate: identity has not loaded the live issuer .* linkerd-identity-\S+ serves an issuer that expires /,
+            );
+            assert.equal(
+                (result.stderr.match(/serves an issuer that expires/g) ?? []).length,
+                1,
+                "only the stale replica is named",
+            );
         });
 
         it("a replica with no issuer loaded, or whose admin port does not answer, fails the gate: no evidence is no pass", () => {
             assert.match(gate({ replicas: [null] }).stderr, /has loaded no issuer/);
             const unreachable = gate({ replicas: [reissued.certPem, UNREACHABLE] });
             assert.equal(unreachable.status, 1);
-            assert.match(unreachable.stderr, /cannot read which issuer identity pod linkerd-identity-\S+ serves \(http:\/\/127\.0\.0\.1:\d+\/metrics\)/);
+            assert.match(
+                unreachable.stderr,
+                /cannot read which issuer identity pod linkerd-identity-\S+ serves \(http:\/\/127\.0\.0\.1:\d+\/metrics\)/,
+            );
             assert.match(gate({ replicas: [] }).stderr, /no pod of deployment\/linkerd-identity runs/);
         });
 
@@ -894,15 +1128,26 @@ describe("mesh-check.mjs: evidence for rotation phases", () => {
         it("a refusal older than the live issuer, or one a restart has since made good: every replica serving it passes", () => {
             const result = gate({
                 replicas: [reissued.certPem],
-                events: [{ reason: "IssuerUpdateSkipped", message: "Skipping issuer update: an earlier one", at: new Date(Date.now() - 3 * 3600_000) }],
+                events: [
+                    {
+                        reason: "IssuerUpdateSkipped",
+                        message: "Skipping issuer update: an earlier one",
+                        at: new Date(Date.now() - 3 * 3600_000),
+                    },
+                ],
             });
             assert.equal(result.status, 0, result.stderr);
             const since = gate({
                 replicas: [reissued.certPem],
-                events: [{ reason: "IssuerUpdateSkipped", message: "Skipping issuer update: half written", at: new Date() }],
+                events: [
+                    { reason: "IssuerUpdateSkipped", message: "Skipping issuer update: half written", at: new Date() },
+                ],
             });
             assert.equal(since.status, 0, since.stderr);
-            assert.match(since.stdout, /identity skipped an update earlier .*; every replica has loaded the live issuer since/);
+            assert.match(
+                since.stdout,
+                /identity skipped an update earlier .*; every replica has loaded the live issuer since/,
+            );
         });
     });
 });
@@ -912,8 +1157,18 @@ describe("mesh-check.mjs: strict-mode preflight", () => {
     const https = { readinessProbe: { httpGet: { path: "/health", port: "https", scheme: "HTTPS" } } };
     const http = { readinessProbe: { httpGet: { path: "/health", port: 8080 } } };
     const tcp = { livenessProbe: { tcpSocket: { port: 5432 } } };
-    const run = (pods: Record<string, object[]>, env: Record<string, string>, ingresses: Record<string, string[]> = {}) =>
-        runScript({ issuer: { certPem: "" }, bundle: [], pods, ingresses, env: { TASKS: "strict-preflight", INGRESS_MESHED: "true", ...env } });
+    const run = (
+        pods: Record<string, object[]>,
+        env: Record<string, string>,
+        ingresses: Record<string, string[]> = {},
+    ) =>
+        runScript({
+            issuer: { certPem: "" },
+            bundle: [],
+            pods,
+            ingresses,
+            env: { TASKS: "strict-preflight", INGRESS_MESHED: "true", ...env },
+        });
 
     it("gRPC and HTTPS probes on uncovered ports would be refused: the run fails, naming each", () => {
         const result = run(
@@ -940,7 +1195,12 @@ describe("mesh-check.mjs: strict-mode preflight", () => {
                     pod("db", undefined, { probes: tcp }),
                 ],
             },
-            { STRICT_NAMESPACES: "spark", PROBE_AUTHORIZATIONS: JSON.stringify([{ namespace: "spark", podSelector: { app: "connect" }, port: 15002 }]) },
+            {
+                STRICT_NAMESPACES: "spark",
+                PROBE_AUTHORIZATIONS: JSON.stringify([
+                    { namespace: "spark", podSelector: { app: "connect" }, port: 15002 },
+                ]),
+            },
         );
         assert.equal(result.status, 0, result.stderr);
         assert.match(result.stdout, /tcpSocket: it reaches the proxy, so it passes whatever the application does/);
@@ -948,7 +1208,11 @@ describe("mesh-check.mjs: strict-mode preflight", () => {
     });
 
     it("Ingresses while the ingress controller is not meshed would be refused", () => {
-        const result = run({ akko: [] }, { STRICT_NAMESPACES: "akko", INGRESS_MESHED: "false" }, { akko: ["superset"] });
+        const result = run(
+            { akko: [] },
+            { STRICT_NAMESPACES: "akko", INGRESS_MESHED: "false" },
+            { akko: ["superset"] },
+        );
         assert.equal(result.status, 1);
         assert.match(result.stderr, /akko\/ingress\/superset \(the ingress controller is not meshed/);
         const meshed = run({ akko: [] }, { STRICT_NAMESPACES: "akko", INGRESS_MESHED: "true" }, { akko: ["superset"] });

@@ -8,7 +8,16 @@ import * as pulumi from "@pulumi/pulumi";
 import YAML from "yaml";
 import { meshAnnotations, proxyAnnotations } from "../lib/meshPlan";
 import { ConfigError } from "../config";
-import { defaultCluster, dependsOn, kubernetesObjects, ofType, one, ProgramRun, ProviderState, reads } from "../tools/mockRuntime";
+import {
+    defaultCluster,
+    dependsOn,
+    kubernetesObjects,
+    ofType,
+    one,
+    ProgramRun,
+    ProviderState,
+    reads,
+} from "../tools/mockRuntime";
 import type { MeshState } from "../lib/meshLifecycle";
 import { meshedNamespacePolicies, platformPolicies } from "../lib/networkPolicies";
 import { admissionRefusals, podSecurityProblem, PodSecurityRefusal } from "../lib/podSecurity";
@@ -26,7 +35,9 @@ const NETAUTH = "kubernetes:policy.linkerd.io/v1alpha1:NetworkAuthentication";
 const HELM_CHART_CONFIG = "kubernetes:helm.cattle.io/v1:HelmChartConfig";
 
 const envOf = (job: { inputs: any }): Record<string, string> =>
-    Object.fromEntries(job.inputs.spec.template.spec.containers[0].env.map((e: { name: string; value: string }) => [e.name, e.value]));
+    Object.fromEntries(
+        job.inputs.spec.template.spec.containers[0].env.map((e: { name: string; value: string }) => [e.name, e.value]),
+    );
 const rollout = (run: ProgramRun) => one(run, JOB, "akko-maintenance-rollout");
 const rolloutEnv = (run: ProgramRun) => envOf(rollout(run));
 const state = (run: ProgramRun) => run.outputs.meshState.value as MeshState;
@@ -56,7 +67,11 @@ describe("meshed namespaces", () => {
         );
         const created = ofType(permissive, "kubernetes:core/v1:Namespace").map((n) => n.inputs.metadata.name);
         assert.ok(!created.includes("akko") && !created.includes("spark"));
-        const missing = await runStack("netcup", { "mtls.enabled": true }, { cluster: { objects: {}, missingNamespaces: ["akko"] } });
+        const missing = await runStack(
+            "netcup",
+            { "mtls.enabled": true },
+            { cluster: { objects: {}, missingNamespaces: ["akko"] } },
+        );
         assert.match(String(missing.error), /resource 'akko' does not exist/, "a patch would have created it");
     });
 
@@ -79,7 +94,9 @@ describe("meshed namespaces", () => {
         const run = await runStackOk("netcup", {
             "mtls.enabled": true,
             "mtls.namespaces": ["akko", "data"],
-            "mtls.namespaceOptions": { data: { opaquePorts: [9092, 3306], skipInboundPorts: [9042], skipOutboundPorts: [25] } },
+            "mtls.namespaceOptions": {
+                data: { opaquePorts: [9092, 3306], skipInboundPorts: [9042], skipOutboundPorts: [25] },
+            },
         });
         assert.deepEqual(one(run, PATCH, "akko-mesh-data-annotations").inputs.metadata.annotations, {
             "linkerd.io/inject": "enabled",
@@ -99,7 +116,10 @@ describe("meshed namespaces", () => {
         assert.deepEqual(proxyAnnotations({}), {});
         assert.deepEqual(meshAnnotations(false, "strict", { opaquePorts: [1] })["linkerd.io/inject"], "disabled");
         const unknown = await runStack("netcup", { "mtls.namespaceOptions": { spark: { opaquePorts: [5432] } } });
-        assert.ok(unknown.error instanceof ConfigError && unknown.error.problems.some((p) => p.key === "akko-mtls:mtls.namespaceOptions.spark"));
+        assert.ok(
+            unknown.error instanceof ConfigError &&
+                unknown.error.problems.some((p) => p.key === "akko-mtls:mtls.namespaceOptions.spark"),
+        );
     });
 
     it("strict mode: Server + MeshTLSAuthentication (with the serving workload's own identity) + AuthorizationPolicy per entry", () => {
@@ -110,23 +130,33 @@ describe("meshed namespaces", () => {
             "spark/spark-connect-health",
         ]);
         const trino = one(strict, SERVER, "akko-mesh-akko-server-trino");
-        assert.deepEqual(trino.inputs.spec, { podSelector: { matchLabels: { "app.kubernetes.io/name": "trino" } }, port: 8080, proxyProtocol: "HTTP/1" });
+        assert.deepEqual(trino.inputs.spec, {
+            podSelector: { matchLabels: { "app.kubernetes.io/name": "trino" } },
+            port: 8080,
+            proxyProtocol: "HTTP/1",
+        });
         assert.deepEqual(one(strict, MESHTLS, "akko-mesh-akko-clients-trino").inputs.spec.identities, [
             "trino.akko.serviceaccount.identity.linkerd.cluster.local",
             ...STRICT["mtls.authorizations"][0].clients!,
         ]);
         assert.deepEqual(one(strict, AUTHZ, "akko-mesh-akko-authorization-trino").inputs.spec, {
             targetRef: { group: "policy.linkerd.io", kind: "Server", name: "trino" },
-            requiredAuthenticationRefs: [{ group: "policy.linkerd.io", kind: "MeshTLSAuthentication", name: "trino-clients" }],
+            requiredAuthenticationRefs: [
+                { group: "policy.linkerd.io", kind: "MeshTLSAuthentication", name: "trino-clients" },
+            ],
         });
         assert.equal(ofType(permissive, SERVER).length, 0);
     });
 
     it("strict mode: a probe Linkerd does not authorize itself (gRPC) gets a NetworkAuthentication of the probe network", () => {
-        assert.deepEqual(one(strict, NETAUTH, "akko-mesh-spark-clients-spark-connect-health").inputs.spec, { networks: [{ cidr: "10.42.0.0/16" }] });
-        assert.deepEqual(one(strict, AUTHZ, "akko-mesh-spark-authorization-spark-connect-health").inputs.spec.requiredAuthenticationRefs, [
-            { group: "policy.linkerd.io", kind: "NetworkAuthentication", name: "spark-connect-health-clients" },
-        ]);
+        assert.deepEqual(one(strict, NETAUTH, "akko-mesh-spark-clients-spark-connect-health").inputs.spec, {
+            networks: [{ cidr: "10.42.0.0/16" }],
+        });
+        assert.deepEqual(
+            one(strict, AUTHZ, "akko-mesh-spark-authorization-spark-connect-health").inputs.spec
+                .requiredAuthenticationRefs,
+            [{ group: "policy.linkerd.io", kind: "NetworkAuthentication", name: "spark-connect-health-clients" }],
+        );
     });
 
     it("strict mode: a preflight Job proves nothing would be refused before the namespaces' policy changes", () => {
@@ -140,7 +170,10 @@ describe("meshed namespaces", () => {
         assert.equal(env.INGRESS_MESHED, "true", "k3s' Traefik is meshed on netcup");
         assert.equal(preflight.inputs.metadata.annotations["pulumi.com/replaceUnready"], "true");
         for (const namespace of ["akko", "spark"]) {
-            assert.ok(dependsOn(strict, one(strict, PATCH, `akko-mesh-${namespace}-annotations`), preflight), `${namespace}'s policy waits for the preflight`);
+            assert.ok(
+                dependsOn(strict, one(strict, PATCH, `akko-mesh-${namespace}-annotations`), preflight),
+                `${namespace}'s policy waits for the preflight`,
+            );
         }
         assert.ok(dependsOn(strict, rollout(strict), preflight));
         assert.deepEqual(
@@ -163,12 +196,22 @@ describe("meshed namespaces", () => {
             assert.ok(dependsOn(strict, job, dependency), `rollout waits for ${dependency.name}`);
         }
         for (const object of [...ofType(strict, SERVER), ...ofType(strict, AUTHZ), ...ofType(strict, MESHTLS)]) {
-            assert.ok(dependsOn(strict, object, one(strict, CHART, "akko-linkerd-control-plane")), `${object.name} waits for the policy validator`);
+            assert.ok(
+                dependsOn(strict, object, one(strict, CHART, "akko-linkerd-control-plane")),
+                `${object.name} waits for the policy validator`,
+            );
         }
         const env = rolloutEnv(strict);
-        assert.equal(env.TASKS, "certificates,control-plane,restarts,verify-bundle", "the certificates are checked before anything restarts");
+        assert.equal(
+            env.TASKS,
+            "certificates,control-plane,restarts,verify-bundle",
+            "the certificates are checked before anything restarts",
+        );
         assert.equal(env.MESHED_NAMESPACES, "akko,spark,linkerd-viz");
-        assert.deepEqual(JSON.parse(env.EXPECTED_INBOUND_POLICY), { akko: "all-authenticated", spark: "all-authenticated" });
+        assert.deepEqual(JSON.parse(env.EXPECTED_INBOUND_POLICY), {
+            akko: "all-authenticated",
+            spark: "all-authenticated",
+        });
         assert.deepEqual(JSON.parse(env.INGRESS), {
             namespace: "kube-system",
             selector: "app.kubernetes.io/name=traefik",
@@ -177,13 +220,25 @@ describe("meshed namespaces", () => {
         });
         assert.equal(env.PROXY_VERSION, LINKERD_EDGE, "proxies of another version are restarted, a few a run");
         assert.match(job.inputs.metadata.name, /^linkerd-mesh-rollout-[0-9a-f]{10}$/);
-        assert.notEqual(job.inputs.metadata.name, rollout(permissive).inputs.metadata.name, "a mode switch runs a new Job");
+        assert.notEqual(
+            job.inputs.metadata.name,
+            rollout(permissive).inputs.metadata.name,
+            "a mode switch runs a new Job",
+        );
     });
 
     it("the same mesh config keeps the same rollout Job (no diff, no restart on every up)", async () => {
         const state = new ProviderState();
-        const first = await runStackOk("netcup", { "mtls.enabled": true, "mtls.namespaces": ["akko", "spark"] }, { state });
-        const again = await runStackOk("netcup", { "mtls.enabled": true, "mtls.namespaces": ["akko", "spark"] }, { state });
+        const first = await runStackOk(
+            "netcup",
+            { "mtls.enabled": true, "mtls.namespaces": ["akko", "spark"] },
+            { state },
+        );
+        const again = await runStackOk(
+            "netcup",
+            { "mtls.enabled": true, "mtls.namespaces": ["akko", "spark"] },
+            { state },
+        );
         assert.equal(rollout(again).inputs.metadata.name, rollout(first).inputs.metadata.name);
     });
 });
@@ -206,7 +261,10 @@ describe("NetworkPolicies that only add", () => {
         const [admin, tap, ...rest] = one(run, POLICY, "akko-mesh-akko-mesh").inputs.spec.ingress;
         assert.deepEqual(portsOf([admin, tap]), [["TCP/4191"], ["TCP/4190"]]);
         assert.deepEqual(rest, []);
-        assert.deepEqual(admin.from[0].podSelector.matchLabels, { "linkerd.io/extension": "viz", component: "prometheus" });
+        assert.deepEqual(admin.from[0].podSelector.matchLabels, {
+            "linkerd.io/extension": "viz",
+            component: "prometheus",
+        });
         assert.deepEqual(tap.from[0].podSelector.matchLabels, { "linkerd.io/extension": "viz", component: "tap" });
     });
 
@@ -216,14 +274,21 @@ describe("NetworkPolicies that only add", () => {
             "viz.prometheus.mode": "external",
             "viz.prometheus.alertmanagers": [],
             "viz.prometheus.url": "http://prometheus.observability.svc:9090",
-            "viz.prometheus.scraper": { namespace: "observability", podSelector: { app: "prometheus", release: "kps" } },
+            "viz.prometheus.scraper": {
+                namespace: "observability",
+                podSelector: { app: "prometheus", release: "kps" },
+            },
             "observability.prometheusOperator": true,
         });
         const admin = one(external, POLICY, "akko-mesh-akko-mesh").inputs.spec.ingress[0];
         assert.deepEqual(admin, {
             from: [
                 {
-                    namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: ["observability"] }] },
+                    namespaceSelector: {
+                        matchExpressions: [
+                            { key: "kubernetes.io/metadata.name", operator: "In", values: ["observability"] },
+                        ],
+                    },
                     podSelector: { matchLabels: { app: "prometheus", release: "kps" } },
                 },
             ],
@@ -232,7 +297,10 @@ describe("NetworkPolicies that only add", () => {
     });
 
     it("denyEgress: an egress part with DNS and the control plane", async () => {
-        const denying = await runStackOk("netcup", { "mtls.enabled": true, "mtls.namespaceOptions": { akko: { denyEgress: true } } });
+        const denying = await runStackOk("netcup", {
+            "mtls.enabled": true,
+            "mtls.namespaceOptions": { akko: { denyEgress: true } },
+        });
         const spec = one(denying, POLICY, "akko-mesh-akko-mesh").inputs.spec;
         assert.deepEqual(spec.policyTypes, ["Ingress", "Egress"]);
         assert.deepEqual(portsOf(spec.egress), [
@@ -244,31 +312,56 @@ describe("NetworkPolicies that only add", () => {
     });
 
     it("a namespace whose policies isolate nothing gets no policy at all; egress only, an Egress policy only", async () => {
-        const open = await runStackOk("netcup", { "mtls.enabled": true, "mtls.namespaceOptions": { akko: { denyIngress: false } } });
+        const open = await runStackOk("netcup", {
+            "mtls.enabled": true,
+            "mtls.namespaceOptions": { akko: { denyIngress: false } },
+        });
         assert.deepEqual(
             ofType(open, POLICY).filter((p) => p.inputs.metadata.namespace === "akko"),
             [],
         );
-        const egressOnly = await runStackOk("netcup", { "mtls.enabled": true, "mtls.namespaceOptions": { akko: { denyIngress: false, denyEgress: true } } });
+        const egressOnly = await runStackOk("netcup", {
+            "mtls.enabled": true,
+            "mtls.namespaceOptions": { akko: { denyIngress: false, denyEgress: true } },
+        });
         assert.deepEqual(one(egressOnly, POLICY, "akko-mesh-akko-mesh").inputs.spec.policyTypes, ["Egress"]);
     });
 
     it("an opaque rule of the namespace is mirrored onto 4143: same pods, same peers, one policy per podSelector", async () => {
-        const pg = { podSelector: { matchLabels: { app: "pg" } }, ports: [5432], from: [{ podSelector: { matchLabels: { app: "hive" } } }] };
-        const redis = { podSelector: { matchLabels: { app: "pg" } }, ports: [6379], from: [{ namespaceSelector: { matchLabels: { team: "bi" } } }] };
-        const mirrored = await runStackOk("netcup", { "mtls.enabled": true, "mtls.namespaceOptions": { akko: { opaqueIngress: [redis, pg] } } });
-        const mirrors = ofType(mirrored, POLICY).filter((p) => p.inputs.metadata.name.startsWith("linkerd-mesh-opaque-"));
+        const pg = {
+            podSelector: { matchLabels: { app: "pg" } },
+            ports: [5432],
+            from: [{ podSelector: { matchLabels: { app: "hive" } } }],
+        };
+        const redis = {
+            podSelector: { matchLabels: { app: "pg" } },
+            ports: [6379],
+            from: [{ namespaceSelector: { matchLabels: { team: "bi" } } }],
+        };
+        const mirrored = await runStackOk("netcup", {
+            "mtls.enabled": true,
+            "mtls.namespaceOptions": { akko: { opaqueIngress: [redis, pg] } },
+        });
+        const mirrors = ofType(mirrored, POLICY).filter((p) =>
+            p.inputs.metadata.name.startsWith("linkerd-mesh-opaque-"),
+        );
         assert.equal(mirrors.length, 1);
         assert.match(mirrors[0].name, /^akko-mesh-akko-mesh-opaque-[0-9a-f]{10}$/);
         assert.deepEqual(mirrors[0].inputs.spec, {
             podSelector: { matchLabels: { app: "pg" } },
             policyTypes: ["Ingress"],
             ingress: [
-                { from: [{ namespaceSelector: { matchLabels: { team: "bi" } } }], ports: [{ protocol: "TCP", port: 4143 }] },
+                {
+                    from: [{ namespaceSelector: { matchLabels: { team: "bi" } } }],
+                    ports: [{ protocol: "TCP", port: 4143 }],
+                },
                 { from: [{ podSelector: { matchLabels: { app: "hive" } } }], ports: [{ protocol: "TCP", port: 4143 }] },
             ],
         });
-        const reordered = await runStackOk("netcup", { "mtls.enabled": true, "mtls.namespaceOptions": { akko: { opaqueIngress: [pg, redis] } } });
+        const reordered = await runStackOk("netcup", {
+            "mtls.enabled": true,
+            "mtls.namespaceOptions": { akko: { opaqueIngress: [pg, redis] } },
+        });
         assert.deepEqual(
             ofType(reordered, POLICY).map((p) => [p.name, p.inputs]),
             ofType(mirrored, POLICY).map((p) => [p.name, p.inputs]),
@@ -290,14 +383,28 @@ describe("NetworkPolicies that only add", () => {
             opaquePorts: [25, 587, 3306, 4444, 5432, 6379, 9300, 11211],
         });
         for (const namespace of ["akko", "spark"]) {
-            assert.ok(dependsOn(run, one(run, PATCH, `akko-mesh-${namespace}-annotations`), preflight), `${namespace}'s annotations wait`);
-            assert.ok(dependsOn(run, one(run, POLICY, `akko-mesh-${namespace}-mesh`), preflight), `${namespace}'s policy waits`);
+            assert.ok(
+                dependsOn(run, one(run, PATCH, `akko-mesh-${namespace}-annotations`), preflight),
+                `${namespace}'s annotations wait`,
+            );
+            assert.ok(
+                dependsOn(run, one(run, POLICY, `akko-mesh-${namespace}-mesh`), preflight),
+                `${namespace}'s policy waits`,
+            );
         }
-        assert.ok(!dependsOn(run, preflight, one(run, CHART, "akko-linkerd-control-plane")), "it fails the up before the control plane is needed");
-        const roles = ofType(run, "kubernetes:rbac.authorization.k8s.io/v1:Role").filter((r) => r.name.startsWith("akko-maintenance-network-"));
+        assert.ok(
+            !dependsOn(run, preflight, one(run, CHART, "akko-linkerd-control-plane")),
+            "it fails the up before the control plane is needed",
+        );
+        const roles = ofType(run, "kubernetes:rbac.authorization.k8s.io/v1:Role").filter((r) =>
+            r.name.startsWith("akko-maintenance-network-"),
+        );
         assert.deepEqual(
             roles.map((r) => [r.inputs.metadata.namespace, r.inputs.rules]),
-            ["akko", "spark"].map((ns) => [ns, [{ apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: ["list"] }]]),
+            ["akko", "spark"].map((ns) => [
+                ns,
+                [{ apiGroups: ["networking.k8s.io"], resources: ["networkpolicies"], verbs: ["list"] }],
+            ]),
             "it may list NetworkPolicies in the meshed namespaces, nothing else",
         );
         const script = one(run, "kubernetes:core/v1:ConfigMap", "akko-maintenance-script");
@@ -309,18 +416,31 @@ describe("NetworkPolicies that only add", () => {
     });
 
     it("mtls.networkPolicies false: none", async () => {
-        assert.deepEqual(ofType(await runStackOk("netcup", { "mtls.enabled": true, "mtls.networkPolicies": false }), POLICY), []);
+        assert.deepEqual(
+            ofType(await runStackOk("netcup", { "mtls.enabled": true, "mtls.networkPolicies": false }), POLICY),
+            [],
+        );
     });
 
     it("linkerd.networkPolicies: the control plane, viz, cert-manager, the CNI plugin and the Jobs, for default-deny everywhere", async () => {
         assert.equal(ofType(run, POLICY).filter((p) => p.name.endsWith("network-policy")).length, 0, "off by default");
-        const all = await runStackOk("netcup", { "mtls.enabled": true, "linkerd.networkPolicies": true, "linkerd.cni.enabled": true });
+        const all = await runStackOk("netcup", {
+            "mtls.enabled": true,
+            "linkerd.networkPolicies": true,
+            "linkerd.cni.enabled": true,
+        });
         const byNamespace = Object.fromEntries(
             ofType(all, POLICY)
                 .filter((p) => p.name.endsWith("network-policy"))
                 .map((p) => [p.inputs.metadata.namespace, p.inputs.spec]),
         );
-        assert.deepEqual(Object.keys(byNamespace).sort(), ["cert-manager", "linkerd", "linkerd-cni", "linkerd-maintenance", "linkerd-viz"]);
+        assert.deepEqual(Object.keys(byNamespace).sort(), [
+            "cert-manager",
+            "linkerd",
+            "linkerd-cni",
+            "linkerd-maintenance",
+            "linkerd-viz",
+        ]);
         for (const spec of Object.values<any>(byNamespace)) assert.deepEqual(spec.policyTypes, ["Ingress", "Egress"]);
         const cp = byNamespace.linkerd;
         assert.ok(
@@ -354,8 +474,15 @@ describe("NetworkPolicies that only add", () => {
         const posture = { denyIngress: false, denyEgress: false, opaqueIngress: [], opaqueEgress: [] };
         const base = { namespace: "x", controlPlaneNamespace: "linkerd", posture };
         assert.deepEqual(meshedNamespacePolicies(base), []);
-        assert.deepEqual(meshedNamespacePolicies({ ...base, posture: { ...posture, denyIngress: true } }), [], "no scraper, no tap: nothing to admit");
-        assert.deepEqual(meshedNamespacePolicies({ ...base, posture: { ...posture, denyEgress: true } })[0].spec.policyTypes, ["Egress"]);
+        assert.deepEqual(
+            meshedNamespacePolicies({ ...base, posture: { ...posture, denyIngress: true } }),
+            [],
+            "no scraper, no tap: nothing to admit",
+        );
+        assert.deepEqual(
+            meshedNamespacePolicies({ ...base, posture: { ...posture, denyEgress: true } })[0].spec.policyTypes,
+            ["Egress"],
+        );
     });
 });
 
@@ -370,35 +497,60 @@ describe("port segmentation, webhook scope, native sidecars", () => {
     it("the proxy injector is called for the namespaces the mesh owns only", async () => {
         const run = await runStackOk("eks", { "mtls.enabled": true, "mtls.namespaces": ["akko", "spark"] });
         assert.deepEqual(controlPlaneValues(run).proxyInjector.namespaceSelector, {
-            matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: ["akko", "spark", "linkerd-viz"] }],
+            matchExpressions: [
+                { key: "kubernetes.io/metadata.name", operator: "In", values: ["akko", "spark", "linkerd-viz"] },
+            ],
         });
         const k3s = await runStackOk("netcup", { "mtls.enabled": true });
-        assert.deepEqual(controlPlaneValues(k3s).proxyInjector.namespaceSelector.matchExpressions[0].values, ["akko", "linkerd-viz", "kube-system"]);
+        assert.deepEqual(controlPlaneValues(k3s).proxyInjector.namespaceSelector.matchExpressions[0].values, [
+            "akko",
+            "linkerd-viz",
+            "kube-system",
+        ]);
     });
 
     it("gke: iptables legacy (Container-Optimized OS lacks nf_tables); elsewhere nft", async () => {
-        assert.equal(controlPlaneValues(await runStackOk("gke", { "mtls.enabled": true })).proxyInit.iptablesMode, "legacy");
+        assert.equal(
+            controlPlaneValues(await runStackOk("gke", { "mtls.enabled": true })).proxyInit.iptablesMode,
+            "legacy",
+        );
         for (const stack of ["k3d", "netcup", "eks"])
-            assert.equal(controlPlaneValues(await runStackOk(stack, { "mtls.enabled": true })).proxyInit.iptablesMode, "nft");
+            assert.equal(
+                controlPlaneValues(await runStackOk(stack, { "mtls.enabled": true })).proxyInit.iptablesMode,
+                "nft",
+            );
     });
 });
 
 describe("Pod Security", () => {
     const labelled = (namespace: string, level: string) => ({
-        cluster: { ...defaultCluster(), namespaceLabels: { [namespace]: { "pod-security.kubernetes.io/enforce": level } } },
+        cluster: {
+            ...defaultCluster(),
+            namespaceLabels: { [namespace]: { "pod-security.kubernetes.io/enforce": level } },
+        },
     });
 
     for (const level of ["baseline", "restricted"]) {
         it(`a namespace enforcing ${level} is refused without the CNI plugin, naming it and the fix`, async () => {
             const run = await runStack("netcup", { "mtls.enabled": true }, labelled("akko", level));
             assert.ok(run.error instanceof Error);
-            assert.match(run.error.message, new RegExp(`namespace akko enforces Pod Security "${level}".*linkerd\\.cni\\.enabled true`));
+            assert.match(
+                run.error.message,
+                new RegExp(`namespace akko enforces Pod Security "${level}".*linkerd\\.cni\\.enabled true`),
+            );
             assert.ok(!run.resources.some((r) => r.type === PATCH), "no namespace asks for proxies");
         });
 
         it(`with the CNI plugin, ${level} namespaces are meshed`, async () => {
-            const run = await runStackOk("netcup", { "mtls.enabled": true, "linkerd.cni.enabled": true }, labelled("akko", level));
-            assert.equal(one(run, PATCH, "akko-mesh-akko-annotations").inputs.metadata.annotations["linkerd.io/inject"], "enabled");
+            const run = await runStackOk(
+                "netcup",
+                { "mtls.enabled": true, "linkerd.cni.enabled": true },
+                labelled("akko", level),
+            );
+            assert.equal(
+                one(run, PATCH, "akko-mesh-akko-annotations").inputs.metadata.annotations["linkerd.io/inject"],
+                "enabled",
+            );
         });
     }
 
@@ -406,12 +558,20 @@ describe("Pod Security", () => {
         const spark = await runStack(
             "netcup",
             { "mtls.enabled": true, "mtls.namespaces": ["akko", "spark"] },
-            { cluster: { ...defaultCluster(), namespaceLabels: { spark: { "pod-security.kubernetes.io/enforce": "baseline" } } } },
+            {
+                cluster: {
+                    ...defaultCluster(),
+                    namespaceLabels: { spark: { "pod-security.kubernetes.io/enforce": "baseline" } },
+                },
+            },
         );
         assert.ok(spark.error instanceof PodSecurityRefusal, String(spark.error));
         assert.ok(spark.error instanceof pulumi.RunError, "printed by pulumi up as its message alone");
         assert.equal(spark.error.message.split("\n").length, 1);
-        assert.match(spark.error.message, /^akko-mtls:mtls\.namespaces\[1\]: namespace spark enforces Pod Security "baseline"/);
+        assert.match(
+            spark.error.message,
+            /^akko-mtls:mtls\.namespaces\[1\]: namespace spark enforces Pod Security "baseline"/,
+        );
         assert.doesNotMatch(spark.error.message, /error serializing/);
         // Before: the stack, its StackReference read, the mesh component, the Kubernetes provider, and the namespace reads.
         assert.deepEqual(
@@ -426,7 +586,10 @@ describe("Pod Security", () => {
         );
         const traefik = await runStack("netcup", { "mtls.enabled": true }, labelled("kube-system", "restricted"));
         assert.ok(traefik.error instanceof PodSecurityRefusal, String(traefik.error));
-        assert.match(traefik.error.message, /^akko-mtls:mtls\.ingress\.controller: namespace kube-system enforces Pod Security "restricted"/);
+        assert.match(
+            traefik.error.message,
+            /^akko-mtls:mtls\.ingress\.controller: namespace kube-system enforces Pod Security "restricted"/,
+        );
     });
 
     it("privileged or unlabelled namespaces are meshed; a drained namespace is never refused", () => {
@@ -462,12 +625,21 @@ describe("Pod Security", () => {
             assert.equal(cni.inputs.values.destCNINetDir, netDir, stack);
             assert.equal(cni.inputs.values.destCNIBinDir, binDir, stack);
             assert.equal(cni.inputs.values.iptablesMode, iptablesMode, stack);
-            assert.ok(dependsOn(run, one(run, CHART, "akko-linkerd-control-plane"), cni), "Linkerd's docs install the plugin first");
+            assert.ok(
+                dependsOn(run, one(run, CHART, "akko-linkerd-control-plane"), cni),
+                "Linkerd's docs install the plugin first",
+            );
             assert.equal(controlPlaneValues(run).cniEnabled, true);
             const namespace = one(run, "kubernetes:core/v1:Namespace", "akko-cni-namespace");
-            assert.equal(namespace.inputs.metadata.labels["pod-security.kubernetes.io/enforce"], "privileged", "it writes to the node");
             assert.equal(
-                one(run, "kubernetes:core/v1:Namespace", "akko-linkerd-namespace").inputs.metadata.labels["pod-security.kubernetes.io/enforce"],
+                namespace.inputs.metadata.labels["pod-security.kubernetes.io/enforce"],
+                "privileged",
+                "it writes to the node",
+            );
+            assert.equal(
+                one(run, "kubernetes:core/v1:Namespace", "akko-linkerd-namespace").inputs.metadata.labels[
+                    "pod-security.kubernetes.io/enforce"
+                ],
                 "restricted",
             );
         }
@@ -482,7 +654,11 @@ describe("the ingress hop", () => {
         for (const stack of ["k3d", "netcup"]) {
             const run = await runStackOk(stack, { "mtls.enabled": true });
             const config = one(run, HELM_CHART_CONFIG, "akko-ingress-traefik-config");
-            assert.deepEqual(config.inputs.metadata, { name: "traefik", namespace: "kube-system", labels: { "app.kubernetes.io/part-of": "akko-mtls" } });
+            assert.deepEqual(config.inputs.metadata, {
+                name: "traefik",
+                namespace: "kube-system",
+                labels: { "app.kubernetes.io/part-of": "akko-mtls" },
+            });
             assert.deepEqual(YAML.parse(config.inputs.spec.valuesContent), {
                 deployment: {
                     podAnnotations: {
@@ -520,8 +696,15 @@ describe("the ingress hop", () => {
 
     it("Linkerd's ingress mode on request; eks/gke: a controller in its own namespace", async () => {
         const ingressMode = await runStackOk("netcup", { "mtls.enabled": true, "mtls.ingress.mode": "ingress" });
-        assert.match(one(ingressMode, HELM_CHART_CONFIG, "akko-ingress-traefik-config").inputs.spec.valuesContent, /linkerd\.io\/inject: ingress/);
-        const eks = await runStackOk("eks", { "mtls.enabled": true, "mtls.ingress.enabled": true, "mtls.ingress.namespace": "ingress-nginx" });
+        assert.match(
+            one(ingressMode, HELM_CHART_CONFIG, "akko-ingress-traefik-config").inputs.spec.valuesContent,
+            /linkerd\.io\/inject: ingress/,
+        );
+        const eks = await runStackOk("eks", {
+            "mtls.enabled": true,
+            "mtls.ingress.enabled": true,
+            "mtls.ingress.namespace": "ingress-nginx",
+        });
         assert.deepEqual(one(eks, PATCH, "akko-ingress-annotations").inputs.metadata, {
             name: "ingress-nginx",
             annotations: {
@@ -531,29 +714,60 @@ describe("the ingress hop", () => {
                 "pulumi.com/patchForce": "true",
             },
         });
-        assert.deepEqual(JSON.parse(rolloutEnv(eks).INGRESS), { namespace: "ingress-nginx", selector: "", inject: true });
+        assert.deepEqual(JSON.parse(rolloutEnv(eks).INGRESS), {
+            namespace: "ingress-nginx",
+            selector: "",
+            inject: true,
+        });
         assert.deepEqual(ofType(await runStackOk("eks", { "mtls.enabled": true }), HELM_CHART_CONFIG), []);
     });
 
     it("unsafe ingress settings are refused: k3s-traefik off k3s, kube-system in the injector's scope with Fail, a meshed namespace", async () => {
         const onEks = await runStack("eks", { "mtls.ingress.enabled": true, "mtls.ingress.controller": "k3s-traefik" });
-        assert.ok(onEks.error instanceof ConfigError && onEks.error.problems.some((p) => /k3s-traefik is the Traefik of k3s/.test(p.message)));
+        assert.ok(
+            onEks.error instanceof ConfigError &&
+                onEks.error.problems.some((p) => /k3s-traefik is the Traefik of k3s/.test(p.message)),
+        );
         const fail = await runStack("netcup", { "linkerd.webhookFailurePolicy": "Fail" });
-        assert.ok(fail.error instanceof ConfigError && fail.error.problems.some((p) => /kube-system in the proxy injector's scope/.test(p.message)));
+        assert.ok(
+            fail.error instanceof ConfigError &&
+                fail.error.problems.some((p) => /kube-system in the proxy injector's scope/.test(p.message)),
+        );
         const own = await runStack("eks", { "mtls.ingress.enabled": true, "mtls.ingress.namespace": "akko" });
-        assert.ok(own.error instanceof ConfigError && own.error.problems.some((p) => p.key === "akko-mtls:mtls.ingress.namespace"));
+        assert.ok(
+            own.error instanceof ConfigError &&
+                own.error.problems.some((p) => p.key === "akko-mtls:mtls.ingress.namespace"),
+        );
     });
 
     it("undone with the mesh: restarted without its proxy while the control plane still runs, then gone", async () => {
         const on = await runStackOk("netcup", { "mtls.enabled": true });
-        const step1 = await runStackOk("netcup", { "mtls.enabled": false }, { previousOutputs: { meshState: state(on) } });
+        const step1 = await runStackOk(
+            "netcup",
+            { "mtls.enabled": false },
+            { previousOutputs: { meshState: state(on) } },
+        );
         assert.equal(state(step1).phase, "draining-proxies");
-        assert.match(one(step1, HELM_CHART_CONFIG, "akko-ingress-traefik-config").inputs.spec.valuesContent, /linkerd\.io\/inject: disabled/);
+        assert.match(
+            one(step1, HELM_CHART_CONFIG, "akko-ingress-traefik-config").inputs.spec.valuesContent,
+            /linkerd\.io\/inject: disabled/,
+        );
         assert.equal(JSON.parse(rolloutEnv(step1).INGRESS).inject, false);
-        const step2 = await runStackOk("netcup", { "mtls.enabled": false }, { previousOutputs: { meshState: state(step1) } });
+        const step2 = await runStackOk(
+            "netcup",
+            { "mtls.enabled": false },
+            { previousOutputs: { meshState: state(step1) } },
+        );
         assert.deepEqual(kubernetesObjects(step2), [], "the HelmChartConfig goes: k3s restores its own Traefik values");
-        const dropped = await runStackOk("netcup", { "mtls.enabled": true, "mtls.ingress.enabled": false }, { previousOutputs: { meshState: state(on) } });
-        assert.match(one(dropped, HELM_CHART_CONFIG, "akko-ingress-traefik-config").inputs.spec.valuesContent, /inject: disabled/);
+        const dropped = await runStackOk(
+            "netcup",
+            { "mtls.enabled": true, "mtls.ingress.enabled": false },
+            { previousOutputs: { meshState: state(on) } },
+        );
+        assert.match(
+            one(dropped, HELM_CHART_CONFIG, "akko-ingress-traefik-config").inputs.spec.valuesContent,
+            /inject: disabled/,
+        );
         assert.equal(state(dropped).ingress, undefined);
     });
 });
@@ -562,7 +776,10 @@ describe("safe disable: drained step by step, never cutting traffic", () => {
     /** Runs `pulumi up` on the outputs of the previous one. */
     async function up(overrides: Record<string, unknown>, previous?: ProgramRun): Promise<ProgramRun> {
         const previousOutputs = previous
-            ? { meshState: previous.outputs.meshState.value, trustAnchorRotation: previous.outputs.trustAnchorRotation.value }
+            ? {
+                  meshState: previous.outputs.meshState.value,
+                  trustAnchorRotation: previous.outputs.trustAnchorRotation.value,
+              }
             : undefined;
         return runStackOk("netcup", overrides, { previousOutputs });
     }
@@ -578,9 +795,20 @@ describe("safe disable: drained step by step, never cutting traffic", () => {
             "control plane kept",
         );
         assert.deepEqual(ofType(step1, SERVER), [], "strict policies go first");
-        assert.equal(one(step1, PATCH, "akko-mesh-akko-annotations").inputs.metadata.annotations["linkerd.io/inject"], "enabled");
-        assert.equal(one(step1, PATCH, "akko-mesh-akko-annotations").inputs.metadata.annotations["config.linkerd.io/default-inbound-policy"], undefined);
-        assert.deepEqual(JSON.parse(rolloutEnv(step1).EXPECTED_INBOUND_POLICY), { akko: "all-unauthenticated", spark: "all-unauthenticated" });
+        assert.equal(
+            one(step1, PATCH, "akko-mesh-akko-annotations").inputs.metadata.annotations["linkerd.io/inject"],
+            "enabled",
+        );
+        assert.equal(
+            one(step1, PATCH, "akko-mesh-akko-annotations").inputs.metadata.annotations[
+                "config.linkerd.io/default-inbound-policy"
+            ],
+            undefined,
+        );
+        assert.deepEqual(JSON.parse(rolloutEnv(step1).EXPECTED_INBOUND_POLICY), {
+            akko: "all-unauthenticated",
+            spark: "all-unauthenticated",
+        });
         assert.match(step1.warnings.join("\n"), /step 1 of 3.*Run `pulumi up` again/);
 
         const step2 = await up(disable, step1);
@@ -589,10 +817,16 @@ describe("safe disable: drained step by step, never cutting traffic", () => {
             ofType(step2, CHART).some((c) => c.name === "akko-linkerd-control-plane"),
             "control plane still serves the remaining proxies",
         );
-        assert.equal(one(step2, PATCH, "akko-mesh-spark-annotations").inputs.metadata.annotations["linkerd.io/inject"], "disabled");
+        assert.equal(
+            one(step2, PATCH, "akko-mesh-spark-annotations").inputs.metadata.annotations["linkerd.io/inject"],
+            "disabled",
+        );
         assert.equal(rolloutEnv(step2).UNMESHED_NAMESPACES, "akko,spark");
         assert.equal(rolloutEnv(step2).MESHED_NAMESPACES, "linkerd-viz");
-        assert.ok(dependsOn(step2, rollout(step2), one(step2, PATCH, "akko-mesh-akko-annotations")), "restart after injection is off");
+        assert.ok(
+            dependsOn(step2, rollout(step2), one(step2, PATCH, "akko-mesh-akko-annotations")),
+            "restart after injection is off",
+        );
 
         assert.ok(state(step1).nextRun && state(step2).nextRun, "each drain step asks for the next run");
         const step3 = await up(disable, step2);
@@ -624,13 +858,19 @@ describe("safe disable: drained step by step, never cutting traffic", () => {
     it("a namespace dropped from mtls.namespaces is drained while the mesh stays on", async () => {
         const on = await up({ "mtls.enabled": true, "mtls.namespaces": ["akko", "spark"] });
         const fewer = await up({ "mtls.enabled": true, "mtls.namespaces": ["akko"] }, on);
-        assert.equal(one(fewer, PATCH, "akko-mesh-spark-annotations").inputs.metadata.annotations["linkerd.io/inject"], "disabled");
+        assert.equal(
+            one(fewer, PATCH, "akko-mesh-spark-annotations").inputs.metadata.annotations["linkerd.io/inject"],
+            "disabled",
+        );
         assert.equal(rolloutEnv(fewer).UNMESHED_NAMESPACES, "spark");
         assert.deepEqual(state(fewer).namespaces, ["akko"]);
         // The record, the warning and the deploy workflow's loop agree: another run is needed.
         assert.equal(state(fewer).phase, "on");
         assert.match(String(state(fewer).nextRun), /remove what is left of namespaces spark/);
-        assert.match(fewer.warnings.join("\n"), /another `pulumi up` is needed, with no config change, to remove what is left of namespaces spark/);
+        assert.match(
+            fewer.warnings.join("\n"),
+            /another `pulumi up` is needed, with no config change, to remove what is left of namespaces spark/,
+        );
         const settled = await up({ "mtls.enabled": true, "mtls.namespaces": ["akko"] }, fewer);
         assert.deepEqual(
             ofType(settled, PATCH).map((p) => p.inputs.metadata.name),
@@ -653,7 +893,12 @@ describe("meshing config errors name the key", () => {
         ],
         [
             "an identity in another trust domain",
-            { ...STRICT, "mtls.authorizations": [{ ...trino, clients: ["spark.akko.serviceaccount.identity.linkerd.other.local"] }] },
+            {
+                ...STRICT,
+                "mtls.authorizations": [
+                    { ...trino, clients: ["spark.akko.serviceaccount.identity.linkerd.other.local"] },
+                ],
+            },
             "akko-mtls:mtls.authorizations[0].clients[0]",
             /identity\.linkerd\.cluster\.local/,
         ],
@@ -675,19 +920,39 @@ describe("meshing config errors name the key", () => {
             "akko-mtls:mtls.authorizations[0].networks[0]",
             /.+/,
         ],
-        ["authorizations in permissive mode", { ...STRICT, "mtls.mode": "permissive" }, "akko-mtls:mtls.authorizations", /strict mode only/],
+        [
+            "authorizations in permissive mode",
+            { ...STRICT, "mtls.mode": "permissive" },
+            "akko-mtls:mtls.authorizations",
+            /strict mode only/,
+        ],
         [
             "a server in a namespace that is not meshed",
             { ...STRICT, "mtls.namespaces": ["akko"], "mtls.authorizations": [STRICT["mtls.authorizations"][1]] },
             "akko-mtls:mtls.authorizations[0].namespace",
             /not a meshed namespace/,
         ],
-        ["a server defined twice", { ...STRICT, "mtls.authorizations": [trino, trino] }, "akko-mtls:mtls.authorizations[1].name", /defined twice/],
+        [
+            "a server defined twice",
+            { ...STRICT, "mtls.authorizations": [trino, trino] },
+            "akko-mtls:mtls.authorizations[1].name",
+            /defined twice/,
+        ],
         ["a namespace listed twice", { "mtls.namespaces": ["akko", "akko"] }, "akko-mtls:mtls.namespaces[1]", /twice/],
         ["an invalid namespace name", { "mtls.namespaces": ["AKKO"] }, "akko-mtls:mtls.namespaces[0]", /RFC 1123/],
-        ["meshing the CNI plugin's namespace", { "mtls.namespaces": ["linkerd-cni"] }, "akko-mtls:mtls.namespaces[0]", /system or mesh namespace/],
+        [
+            "meshing the CNI plugin's namespace",
+            { "mtls.namespaces": ["linkerd-cni"] },
+            "akko-mtls:mtls.namespaces[0]",
+            /system or mesh namespace/,
+        ],
         ["an unknown mode", { "mtls.mode": "paranoid" }, "akko-mtls:mtls.mode", /"permissive", "strict"/],
-        ["a relative CNI path", { "linkerd.cni.binDir": "opt/cni/bin" }, "akko-mtls:linkerd.cni.binDir", /an absolute, normalized path/],
+        [
+            "a relative CNI path",
+            { "linkerd.cni.binDir": "opt/cni/bin" },
+            "akko-mtls:linkerd.cni.binDir",
+            /an absolute, normalized path/,
+        ],
     ];
     for (const [why, overrides, key, message] of cases) {
         it(`${why}: ${key}`, async () => {

@@ -21,7 +21,13 @@ import * as path from "node:path";
 import { dependsOn, one, ProgramRun, ProviderState, PROJECT_ROOT } from "../tools/mockRuntime";
 import { anchor } from "./fakeCluster";
 import { clusterServedByCertManager, runStackOk, secretData, trustRootsOf } from "./helpers";
-import { issueAsCertManagerCa, keyMatches, linkerdCheckIdentity, linkerdLoadsIssuer, certificatesOf } from "./x509Chain";
+import {
+    issueAsCertManagerCa,
+    keyMatches,
+    linkerdCheckIdentity,
+    linkerdLoadsIssuer,
+    certificatesOf,
+} from "./x509Chain";
 
 interface Recorded {
     urn: string;
@@ -59,9 +65,14 @@ describe("migrating a certManager stack from the anchor ClusterIssuer to the int
     });
 
     it("the previous layout is what the issue describes: a CA ClusterIssuer over the anchor's key in cert-manager's namespace", () => {
-        const clusterIssuer = previous.resources.find((r) => typeOf(r.urn) === "kubernetes:cert-manager.io/v1:ClusterIssuer")!;
+        const clusterIssuer = previous.resources.find(
+            (r) => typeOf(r.urn) === "kubernetes:cert-manager.io/v1:ClusterIssuer",
+        )!;
         assert.deepEqual(clusterIssuer.inputs.spec, { ca: { secretName: "linkerd-trust-anchor-g1" } });
-        const secret = previous.resources.find((r) => typeOf(r.urn) === "kubernetes:core/v1:Secret" && r.inputs.metadata.name === "linkerd-trust-anchor-g1")!;
+        const secret = previous.resources.find(
+            (r) =>
+                typeOf(r.urn) === "kubernetes:core/v1:Secret" && r.inputs.metadata.name === "linkerd-trust-anchor-g1",
+        )!;
         assert.equal(secret.inputs.metadata.namespace, "cert-manager");
         assert.match(secret.inputs.stringData["tls.key"], /^<pem:EC PRIVATE KEY>\s*$/);
     });
@@ -78,11 +89,17 @@ describe("migrating a certManager stack from the anchor ClusterIssuer to the int
     it("deleted, after everything else: the ClusterIssuer and the anchor's Secret, and the API check moved out of linkerd", () => {
         // (Of the identity chain's resources: keys, certificates, issuers, Secrets; the webhooks' move is tested on its own.)
         const identityChain = deleted.filter(
-            (r) => /cert-manager\.io|core\/v1:Secret|^tls:|TrustAnchor|IdentityIssuer|IntermediateCa/.test(typeOf(r.urn)) && !/-webhooks-/.test(nameOf(r.urn)),
+            (r) =>
+                /cert-manager\.io|core\/v1:Secret|^tls:|TrustAnchor|IdentityIssuer|IntermediateCa/.test(
+                    typeOf(r.urn),
+                ) && !/-webhooks-/.test(nameOf(r.urn)),
         );
         assert.deepEqual(
             identityChain.map((r) => `${typeOf(r.urn)} ${nameOf(r.urn)}`).sort(),
-            ["kubernetes:cert-manager.io/v1:ClusterIssuer akko-identity-issuer-anchor-g1", "kubernetes:core/v1:Secret akko-identity-issuer-anchor-g1"].sort(),
+            [
+                "kubernetes:cert-manager.io/v1:ClusterIssuer akko-identity-issuer-anchor-g1",
+                "kubernetes:core/v1:Secret akko-identity-issuer-anchor-g1",
+            ].sort(),
         );
         // The API check keeps its URNs and changes namespace: replaced, the new one created first (other namespace, no clash).
         const check = one(run, "kubernetes:batch/v1:Job", "akko-cert-manager-api-check");
@@ -109,8 +126,16 @@ describe("migrating a certManager stack from the anchor ClusterIssuer to the int
         const certificate = one(run, "kubernetes:cert-manager.io/v1:Certificate", "akko-identity-issuer-certificate");
         const before = previous.resources.find((r) => r.urn === certificate.urn)!;
         assert.ok(before, "the Certificate keeps its URN: an update, never a delete of the issuer's Certificate");
-        assert.deepEqual(before.inputs.spec.issuerRef, { name: "linkerd-trust-anchor-g1", kind: "ClusterIssuer", group: "cert-manager.io" });
-        assert.deepEqual(certificate.inputs.spec.issuerRef, { name: "linkerd-intermediate-g1", kind: "Issuer", group: "cert-manager.io" });
+        assert.deepEqual(before.inputs.spec.issuerRef, {
+            name: "linkerd-trust-anchor-g1",
+            kind: "ClusterIssuer",
+            group: "cert-manager.io",
+        });
+        assert.deepEqual(certificate.inputs.spec.issuerRef, {
+            name: "linkerd-intermediate-g1",
+            kind: "Issuer",
+            group: "cert-manager.io",
+        });
         const { issuerRef: _old, ...restBefore } = before.inputs.spec;
         const { issuerRef: _new, ...restNow } = certificate.inputs.spec;
         assert.deepEqual(restNow, restBefore, "only the issuerRef changes: same Secret, same key policy");
@@ -125,11 +150,16 @@ describe("migrating a certManager stack from the anchor ClusterIssuer to the int
     });
 
     it("no window without a valid issuer: the old issuer and the re-issued one both load in Linkerd against the unchanged trust roots", async () => {
-        assert.equal(trustRootsOf(run).trim(), String(run.outputs.trustAnchorPem.value).trim(), "the bundle is the same anchor: no proxy restarts for trust");
+        assert.equal(
+            trustRootsOf(run).trim(),
+            String(run.outputs.trustAnchorPem.value).trim(),
+            "the bundle is the same anchor: no proxy restarts for trust",
+        );
         const anchorKey = one(run, "tls:index/privateKey:PrivateKey", "akko-trust-anchor-g1-key").state.privateKeyPem;
         const anchorPem = String(run.outputs.trustAnchorPem.value);
         // Until cert-manager re-issues, the issuer Secret is the one the old ClusterIssuer wrote (signed by the anchor itself).
-        const spec = one(run, "kubernetes:cert-manager.io/v1:Certificate", "akko-identity-issuer-certificate").inputs.spec;
+        const spec = one(run, "kubernetes:cert-manager.io/v1:Certificate", "akko-identity-issuer-certificate").inputs
+            .spec;
         const request = { commonName: spec.commonName, isCA: spec.isCA, durationHours: 48 };
         const old = await issueAsCertManagerCa({ "tls.crt": anchorPem, "tls.key": anchorKey }, request);
         assert.equal(linkerdLoadsIssuer(old["tls.crt"], old["tls.key"], trustRootsOf(run)).length, 2);

@@ -16,7 +16,10 @@ describe("mock runtime: StackReference reads the stack it names", () => {
             stacks: { trust: trustOutputs },
             program: () => {
                 const trust = new pulumi.StackReference("fleet-trust", { name: "organization/akko-mtls/trust" });
-                return { bundle: trust.requireOutput("trustBundlePem"), key: trust.requireOutput("intermediateKeyPem") };
+                return {
+                    bundle: trust.requireOutput("trustBundlePem"),
+                    key: trust.requireOutput("intermediateKeyPem"),
+                };
             },
         });
         assert.equal(run.error, undefined);

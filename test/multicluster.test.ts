@@ -26,42 +26,65 @@ const EKS_GRANTS = {
     "multicluster.gatewayAddresses": ["203.0.113.7"],
     "multicluster.remoteAccess": ["netcup"],
 };
-const NETCUP_LINKS = { "mtls.enabled": true, "identity.trustAnchor.fleetStack": "trust", "multicluster.enabled": true, "multicluster.links": ["eks"] };
+const NETCUP_LINKS = {
+    "mtls.enabled": true,
+    "identity.trustAnchor.fleetStack": "trust",
+    "multicluster.enabled": true,
+    "multicluster.links": ["eks"],
+};
 
 /** The fleet's trust stack (Pulumi.trust.yaml: netcup, eks, gke), its members not deployed yet: linked stacks are its members. */
 let trustOutputs: Promise<ProgramRun["outputs"]> | undefined;
-const fleetTrust = () => (trustOutputs ??= runStackOk("trust", {}, { stacks: { netcup: {}, eks: {}, gke: {}, k3d: {} } }).then((run) => run.outputs));
+const fleetTrust = () =>
+    (trustOutputs ??= runStackOk("trust", {}, { stacks: { netcup: {}, eks: {}, gke: {}, k3d: {} } }).then(
+        (run) => run.outputs,
+    ));
 /** A fleet member's run: its trust stack's outputs and the other stacks' it reads. */
-const member = async (stack: string, overrides: Record<string, unknown>, stacks: Record<string, ProgramRun["outputs"]> = {}) =>
-    runStackOk(stack, overrides, { stacks: { trust: await fleetTrust(), ...stacks } });
+const member = async (
+    stack: string,
+    overrides: Record<string, unknown>,
+    stacks: Record<string, ProgramRun["outputs"]> = {},
+) => runStackOk(stack, overrides, { stacks: { trust: await fleetTrust(), ...stacks } });
 
 const kubernetesName = (run: ProgramRun, type: string, name: string, namespace?: string) =>
-    run.resources.find((r) => r.type === type && r.inputs.metadata?.name === name && (namespace === undefined || r.inputs.metadata?.namespace === namespace));
+    run.resources.find(
+        (r) =>
+            r.type === type &&
+            r.inputs.metadata?.name === name &&
+            (namespace === undefined || r.inputs.metadata?.namespace === namespace),
+    );
 
 /** Every string leaf of a value with its dotted path. */
 function leaves(value: unknown, at: string[] = [], out: [string, string][] = []): [string, string][] {
     if (typeof value === "string") out.push([at.join("."), value]);
-    else if (value !== null && typeof value === "object") for (const [key, child] of Object.entries(value)) leaves(child, [...at, key], out);
+    else if (value !== null && typeof value === "object")
+        for (const [key, child] of Object.entries(value)) leaves(child, [...at, key], out);
     return out;
 }
-const underSecret = (path: string, secretPaths: string[]) => secretPaths.some((p) => p === "" || path === p || path.startsWith(`${p}.`));
+const underSecret = (path: string, secretPaths: string[]) =>
+    secretPaths.some((p) => p === "" || path === p || path.startsWith(`${p}.`));
 
 /** Where a text shows in the open in a run: plain stack outputs, component outputs, resource inputs, names, ConfigMaps, messages. */
 function openPlaces(run: ProgramRun, text: string): string[] {
     const found: string[] = [];
     const shows = (value: string) => value.includes(text) || value.includes(Buffer.from(text).toString("base64"));
-    for (const [key, output] of Object.entries(run.outputs)) if (!output.secret && shows(JSON.stringify(output.value))) found.push(`stack output ${key}`);
+    for (const [key, output] of Object.entries(run.outputs))
+        if (!output.secret && shows(JSON.stringify(output.value))) found.push(`stack output ${key}`);
     for (const [urn, outputs] of Object.entries(run.componentOutputs)) {
-        for (const [path, value] of leaves(outputs.value)) if (!underSecret(path, outputs.secretPaths) && shows(value)) found.push(`output ${path} of ${urn}`);
+        for (const [path, value] of leaves(outputs.value))
+            if (!underSecret(path, outputs.secretPaths) && shows(value)) found.push(`output ${path} of ${urn}`);
     }
     for (const resource of run.resources) {
         if (shows(resource.urn)) found.push(`the name of ${resource.urn}`);
         for (const [path, value] of leaves(resource.inputs)) {
-            if (!underSecret(path, resource.secretPaths) && shows(value)) found.push(`input ${path} of ${resource.type} ${resource.name}`);
+            if (!underSecret(path, resource.secretPaths) && shows(value))
+                found.push(`input ${path} of ${resource.type} ${resource.name}`);
         }
-        if (resource.type === "kubernetes:core/v1:ConfigMap" && shows(JSON.stringify(resource.inputs))) found.push(`ConfigMap ${resource.name}`);
+        if (resource.type === "kubernetes:core/v1:ConfigMap" && shows(JSON.stringify(resource.inputs)))
+            found.push(`ConfigMap ${resource.name}`);
     }
-    for (const message of [...run.warnings, ...run.notes, run.error?.message ?? ""]) if (shows(message)) found.push(`message: ${message}`);
+    for (const message of [...run.warnings, ...run.notes, run.error?.message ?? ""])
+        if (shows(message)) found.push(`message: ${message}`);
     return found;
 }
 
@@ -82,11 +105,29 @@ describe("linked clusters (multicluster)", () => {
         assert.equal(tokenSecret.inputs.type, "kubernetes.io/service-account-token");
         assert.equal(tokenSecret.inputs.metadata.annotations["kubernetes.io/service-account.name"], sa);
         const binding = kubernetesName(eks, "kubernetes:rbac.authorization.k8s.io/v1:ClusterRoleBinding", sa)!;
-        assert.deepEqual(binding.inputs.subjects, [{ kind: "ServiceAccount", name: sa, namespace: "linkerd-multicluster" }]);
-        const role = kubernetesName(eks, "kubernetes:rbac.authorization.k8s.io/v1:Role", `${sa}-trust-roots`, "linkerd")!;
-        assert.deepEqual(role.inputs.rules, [{ apiGroups: [""], resources: ["configmaps"], verbs: ["get"], resourceNames: ["linkerd-identity-trust-roots"] }]);
+        assert.deepEqual(binding.inputs.subjects, [
+            { kind: "ServiceAccount", name: sa, namespace: "linkerd-multicluster" },
+        ]);
+        const role = kubernetesName(
+            eks,
+            "kubernetes:rbac.authorization.k8s.io/v1:Role",
+            `${sa}-trust-roots`,
+            "linkerd",
+        )!;
+        assert.deepEqual(role.inputs.rules, [
+            {
+                apiGroups: [""],
+                resources: ["configmaps"],
+                verbs: ["get"],
+                resourceNames: ["linkerd-identity-trust-roots"],
+            },
+        ]);
         const chart = one(eks, CHART, "akko-multicluster-chart");
-        assert.equal(chart.inputs.values.remoteMirrorServiceAccount, false, "the chart makes no remote-access objects of its own");
+        assert.equal(
+            chart.inputs.values.remoteMirrorServiceAccount,
+            false,
+            "the chart makes no remote-access objects of its own",
+        );
         assert.deepEqual(chart.inputs.values.gateway, { enabled: true }, "eks is a gateway target");
     });
 
@@ -117,7 +158,9 @@ describe("linked clusters (multicluster)", () => {
         assert.ok(!charts.includes("linkerd-multicluster-link"));
         const chart = one(netcup, CHART, "akko-multicluster-chart");
         assert.equal(chart.inputs.version, "2026.8.3");
-        assert.deepEqual(chart.inputs.values.controllers, [{ link: { ref: { name: "eks" } }, gateway: { enabled: true } }]);
+        assert.deepEqual(chart.inputs.values.controllers, [
+            { link: { ref: { name: "eks" } }, gateway: { enabled: true } },
+        ]);
         assert.deepEqual(chart.inputs.values.gateway, { enabled: false }, "nobody links to netcup: no LoadBalancer");
     });
 
@@ -125,10 +168,16 @@ describe("linked clusters (multicluster)", () => {
         for (const namespace of ["linkerd-multicluster", "linkerd"]) {
             const secret = kubernetesName(netcup, SECRET, "cluster-credentials-eks", namespace)!;
             assert.equal(secret.inputs.type, "mirror.linkerd.io/remote-kubeconfig", namespace);
-            assert.ok(underSecret("stringData.kubeconfig", secret.secretPaths), `${namespace}: the kubeconfig input is a secret`);
+            assert.ok(
+                underSecret("stringData.kubeconfig", secret.secretPaths),
+                `${namespace}: the kubeconfig input is a secret`,
+            );
             const config = YAML.parse(secret.inputs.stringData.kubeconfig);
             assert.equal(config.clusters[0].cluster.server, "https://eks.example.internal:443");
-            assert.equal(Buffer.from(config.clusters[0].cluster["certificate-authority-data"], "base64").toString(), MOCK_API_SERVER_CA);
+            assert.equal(
+                Buffer.from(config.clusters[0].cluster["certificate-authority-data"], "base64").toString(),
+                MOCK_API_SERVER_CA,
+            );
             assert.equal(config.users[0].user.token, token);
         }
         const forDestination = kubernetesName(netcup, SECRET, "cluster-credentials-eks", "linkerd")!;
@@ -155,15 +204,25 @@ describe("linked clusters (multicluster)", () => {
         assert.deepEqual(openPlaces(eks, token), []);
         assert.deepEqual(openPlaces(netcup, token), []);
         // The check itself finds a token put in the open.
-        const leaky = { ...netcup, outputs: { ...netcup.outputs, oops: { value: { token }, secret: false, dependencies: [] } } };
+        const leaky = {
+            ...netcup,
+            outputs: { ...netcup.outputs, oops: { value: { token }, secret: false, dependencies: [] } },
+        };
         assert.deepEqual(openPlaces(leaky, token), ["stack output oops"]);
     });
 
     it("linkerd-multicluster is in the injector's scope and in the rollout's restart scope", () => {
         const selector = one(netcup, CHART, "akko-linkerd-control-plane").inputs.values.proxyInjector.namespaceSelector;
         assert.ok(selector.matchExpressions[0].values.includes("linkerd-multicluster"));
-        const rollout = netcup.resources.find((r) => r.type === "kubernetes:batch/v1:Job" && r.name === "akko-maintenance-rollout")!;
-        const env = Object.fromEntries(rollout.inputs.spec.template.spec.containers[0].env.map((e: { name: string; value: string }) => [e.name, e.value]));
+        const rollout = netcup.resources.find(
+            (r) => r.type === "kubernetes:batch/v1:Job" && r.name === "akko-maintenance-rollout",
+        )!;
+        const env = Object.fromEntries(
+            rollout.inputs.spec.template.spec.containers[0].env.map((e: { name: string; value: string }) => [
+                e.name,
+                e.value,
+            ]),
+        );
         assert.ok(env.MESHED_NAMESPACES.split(",").includes("linkerd-multicluster"));
         const namespace = kubernetesName(netcup, "kubernetes:core/v1:Namespace", "linkerd-multicluster")!;
         assert.deepEqual(namespace.inputs.metadata.labels, {
@@ -175,7 +234,11 @@ describe("linked clusters (multicluster)", () => {
 
     describe("refusals name the key before anything is registered", () => {
         const refused = async (overrides: Record<string, unknown>, stacks: Record<string, ProgramRun["outputs"]>) => {
-            const run = await runStack("netcup", { ...NETCUP_LINKS, ...overrides }, { stacks: { trust: await fleetTrust(), ...stacks } });
+            const run = await runStack(
+                "netcup",
+                { ...NETCUP_LINKS, ...overrides },
+                { stacks: { trust: await fleetTrust(), ...stacks } },
+            );
             assert.ok(run.error instanceof ConfigError, String(run.error));
             const kinds = new Set(run.resources.map((r) => r.type));
             // The fleet member's read of its trust stack is a component holding a StackReference: nothing in a cluster.
@@ -194,7 +257,10 @@ describe("linked clusters (multicluster)", () => {
                 "multicluster.apiServerAddress": "https://k3d.example.internal:6443",
                 "multicluster.remoteAccess": ["netcup"],
             });
-            const error = await refused({ "multicluster.links": ["eks", "k3d"] }, { eks: (await member("eks", EKS_GRANTS)).outputs, k3d: k3dGrants.outputs });
+            const error = await refused(
+                { "multicluster.links": ["eks", "k3d"] },
+                { eks: (await member("eks", EKS_GRANTS)).outputs, k3d: k3dGrants.outputs },
+            );
             assert.deepEqual(
                 error.problems.map((p) => [p.key, p.message]),
                 [
@@ -209,19 +275,27 @@ describe("linked clusters (multicluster)", () => {
 
         it("any link from a stack that is no fleet member: linked clusters must share the anchor", async () => {
             const standalone = { "mtls.enabled": true, "multicluster.enabled": true, "multicluster.links": ["eks"] };
-            const run = await runStack("netcup", standalone, { stacks: { eks: (await member("eks", EKS_GRANTS)).outputs } });
+            const run = await runStack("netcup", standalone, {
+                stacks: { eks: (await member("eks", EKS_GRANTS)).outputs },
+            });
             assert.ok(run.error instanceof ConfigError, String(run.error));
             assert.deepEqual(
                 run.error.problems.map((p) => p.key),
                 ["akko-mtls:multicluster.links[0]"],
             );
-            assert.match(run.error.problems[0].message, /this stack is not a fleet member \(identity.trustAnchor.fleetStack is unset\)/);
+            assert.match(
+                run.error.problems[0].message,
+                /this stack is not a fleet member \(identity.trustAnchor.fleetStack is unset\)/,
+            );
             // Refused before the linked member is read: no reference to eks (only the stack's read of its own last outputs).
             assert.deepEqual(
                 run.resources.filter((r) => r.name.startsWith("multicluster-link-")).map((r) => r.name),
                 [],
             );
-            assert.deepEqual([...new Set(run.resources.map((r) => r.type))].sort(), ["pulumi:pulumi:Stack", "pulumi:pulumi:StackReference"]);
+            assert.deepEqual([...new Set(run.resources.map((r) => r.type))].sort(), [
+                "pulumi:pulumi:Stack",
+                "pulumi:pulumi:StackReference",
+            ]);
         });
 
         it("a link to itself", async () => {
@@ -247,7 +321,10 @@ describe("linked clusters (multicluster)", () => {
         it("a link to a member that grants another source only", async () => {
             const other = await member("eks", { ...EKS_GRANTS, "multicluster.remoteAccess": ["gke"] });
             const error = await refused({}, { eks: other.outputs });
-            assert.match(error.problems[0].message, /stack eks does not grant netcup remote access: add netcup to its multicluster.remoteAccess/);
+            assert.match(
+                error.problems[0].message,
+                /stack eks does not grant netcup remote access: add netcup to its multicluster.remoteAccess/,
+            );
         });
     });
 });
@@ -262,14 +339,24 @@ describe("linked clusters: the rollout checks each far end, and reads the links'
     const JOB = "kubernetes:batch/v1:Job";
     const rolloutOf = (run: ProgramRun) => ofType(run, JOB).find((j) => j.name.endsWith("-maintenance-rollout"))!;
     const envOf = (job: { inputs: any }) =>
-        Object.fromEntries((job.inputs.spec.template.spec.containers[0].env as { name: string; value: string }[]).map((e) => [e.name, e.value]));
+        Object.fromEntries(
+            (job.inputs.spec.template.spec.containers[0].env as { name: string; value: string }[]).map((e) => [
+                e.name,
+                e.value,
+            ]),
+        );
     /** The maintenance identities among every user the program's own RBAC objects name. */
-    const maintenanceUsers = (model: RbacModel) => model.users().filter((u) => u.startsWith("system:serviceaccount:linkerd-maintenance:"));
+    const maintenanceUsers = (model: RbacModel) =>
+        model.users().filter((u) => u.startsWith("system:serviceaccount:linkerd-maintenance:"));
     const modelOf = (run: ProgramRun) =>
         new RbacModel(
             run.resources
                 .filter((r) => r.type.startsWith("kubernetes:") && !r.read && r.custom)
-                .map((r): KubeObject => ({ ...r.inputs, kind: r.type.split(":").pop()!, metadata: r.inputs.metadata ?? { name: r.name } })),
+                .map((r): KubeObject => ({
+                    ...r.inputs,
+                    kind: r.type.split(":").pop()!,
+                    metadata: r.inputs.metadata ?? { name: r.name },
+                })),
         );
 
     it("the source's rollout runs remote-trust last, with exactly its contract's variables: eks' credentials Secret, the anchor its issuer is signed under", () => {
@@ -280,8 +367,14 @@ describe("linked clusters: the rollout checks each far end, and reads the links'
         assert.deepEqual(own.sort(), contract.variablesFor(tasks).sort());
         assert.deepEqual(JSON.parse(env.REMOTE_TRUST_LINKS), [{ target: "eks", secret: "cluster-credentials-eks" }]);
         assert.equal(env.MULTICLUSTER_NAMESPACE, "linkerd-multicluster");
-        assert.equal(env.SIGNING_ANCHOR_SHA256, String(netcup.outputs.trustAnchorFingerprintSha256.value).replace(/:/g, ""));
-        assert.ok(env.REMOTE_TRUST_NAMESPACES.split(",").includes("linkerd-multicluster"), "the far end's gateway and controllers");
+        assert.equal(
+            env.SIGNING_ANCHOR_SHA256,
+            String(netcup.outputs.trustAnchorFingerprintSha256.value).replace(/:/g, ""),
+        );
+        assert.ok(
+            env.REMOTE_TRUST_NAMESPACES.split(",").includes("linkerd-multicluster"),
+            "the far end's gateway and controllers",
+        );
         // The target links to nobody: its rollout has no such task, nor the variables.
         assert.ok(!envOf(rolloutOf(eks)).TASKS.includes("remote-trust"));
         assert.equal(envOf(rolloutOf(eks)).REMOTE_TRUST_LINKS, undefined);
@@ -325,18 +418,37 @@ describe("linked clusters, rendered by the real chart and checked against the pu
         const deployments = source.filter((o) => o.kind === "Deployment").map((o) => o.metadata.name);
         assert.deepEqual(deployments.sort(), ["controller-eks", "linkerd-local-service-mirror"]);
         const controller = source.find((o) => o.kind === "Deployment" && o.metadata.name === "controller-eks")!;
-        assert.equal(controller.spec.template.metadata.annotations["linkerd.io/inject"], "enabled", "the controller is meshed");
+        assert.equal(
+            controller.spec.template.metadata.annotations["linkerd.io/inject"],
+            "enabled",
+            "the controller is meshed",
+        );
         assert.ok(controller.spec.template.spec.containers[0].args.includes("eks"));
         assert.ok(
             source.some((o) => o.kind === "Service" && o.metadata.name === "probe-eks"),
             "gateway mode: the probe Service",
         );
-        assert.ok(!source.some((o) => o.kind === "Service" && o.metadata.name === "linkerd-gateway"), "no gateway where nobody links in");
-        const readCreds = source.find((o) => o.kind === "Role" && o.metadata.name === "controller-read-remote-creds-eks")!;
-        assert.deepEqual(readCreds.rules[0].resourceNames, ["cluster-credentials-eks"], "the controller reads exactly the Secret the program writes");
+        assert.ok(
+            !source.some((o) => o.kind === "Service" && o.metadata.name === "linkerd-gateway"),
+            "no gateway where nobody links in",
+        );
+        const readCreds = source.find(
+            (o) => o.kind === "Role" && o.metadata.name === "controller-read-remote-creds-eks",
+        )!;
+        assert.deepEqual(
+            readCreds.rules[0].resourceNames,
+            ["cluster-credentials-eks"],
+            "the controller reads exactly the Secret the program writes",
+        );
         for (const objects of [source, await renderRegistered(one(eks, CHART, "akko-multicluster-chart"))]) {
-            assert.ok(!objects.some((o) => o.metadata.name?.startsWith("linkerd-service-mirror-remote-access")), "the program owns the remote-access objects");
-            assert.ok(!objects.some((o) => o.kind === "Namespace" || o.kind === "Job"), "no namespace (CLI only), no hook Job");
+            assert.ok(
+                !objects.some((o) => o.metadata.name?.startsWith("linkerd-service-mirror-remote-access")),
+                "the program owns the remote-access objects",
+            );
+            assert.ok(
+                !objects.some((o) => o.kind === "Namespace" || o.kind === "Job"),
+                "no namespace (CLI only), no hook Job",
+            );
         }
         const target = await renderRegistered(one(eks, CHART, "akko-multicluster-chart"));
         const gateway = target.find((o) => o.kind === "Service" && o.metadata.name === "linkerd-gateway")!;
@@ -346,21 +458,34 @@ describe("linked clusters, rendered by the real chart and checked against the pu
             exported.gateway.identity,
             "the identity eks exports is its gateway's",
         );
-        assert.ok(gateway.spec.ports.some((p: { name: string; port: number }) => p.name === "mc-gateway" && p.port === exported.gateway.port));
+        assert.ok(
+            gateway.spec.ports.some(
+                (p: { name: string; port: number }) => p.name === "mc-gateway" && p.port === exported.gateway.port,
+            ),
+        );
     });
 
     it("every object the linked stacks register and every object the chart renders is valid; the Link against the chart's v1alpha3 CRD", async function () {
         const { schemas } = await upstream(this, allCrdSchemas);
         for (const run of [eks, netcup]) {
-            const registered = registeredObjects(run).filter((r) => r.parent?.includes("akko:mtls:Multicluster") || r.name.includes("multicluster"));
+            const registered = registeredObjects(run).filter(
+                (r) => r.parent?.includes("akko:mtls:Multicluster") || r.name.includes("multicluster"),
+            );
             assert.ok(registered.length > 3, run.stack);
             assert.deepEqual(await schemaProblems(registered.map(asObject), schemas), [], run.stack);
-            assert.deepEqual(await schemaProblems(await renderRegistered(one(run, CHART, "akko-multicluster-chart")), schemas), [], run.stack);
+            assert.deepEqual(
+                await schemaProblems(await renderRegistered(one(run, CHART, "akko-multicluster-chart")), schemas),
+                [],
+                run.stack,
+            );
         }
         assert.ok(schemas.get("multicluster.linkerd.io/v1alpha3", "Link"), "the Link's schema is the chart's");
         const link = asObject(one(netcup, LINK, "akko-multicluster-link-eks"));
         assert.deepEqual(
-            await schemaProblems([{ ...link, spec: { ...(link.spec as Record<string, unknown>), gatewayPort: 4143 } }], schemas).then((p) => p.length > 0),
+            await schemaProblems(
+                [{ ...link, spec: { ...(link.spec as Record<string, unknown>), gatewayPort: 4143 } }],
+                schemas,
+            ).then((p) => p.length > 0),
             true,
             "a wrong type fails",
         );

@@ -13,8 +13,22 @@
  * every posture the config does not describe, with the fix, before anything is applied.
  */
 import { strict as assert } from "node:assert";
-import { allowed, Endpoint, namespaceIsolation, NetworkPolicyObject, opaqueMirrors, Pod, PolicyRule } from "../cluster/networkPolicy.cjs";
-import { meshedNamespacePolicies, NamespacePosture, NetworkPolicySpec, platformPolicies, ROTATION_GATE_POD } from "../lib/networkPolicies";
+import {
+    allowed,
+    Endpoint,
+    namespaceIsolation,
+    NetworkPolicyObject,
+    opaqueMirrors,
+    Pod,
+    PolicyRule,
+} from "../cluster/networkPolicy.cjs";
+import {
+    meshedNamespacePolicies,
+    NamespacePosture,
+    NetworkPolicySpec,
+    platformPolicies,
+    ROTATION_GATE_POD,
+} from "../lib/networkPolicies";
 import { CHARTS, LINKERD_DEFAULT_OPAQUE_PORTS, PORTS } from "../lib/registry";
 import { runScript } from "./fakeCluster";
 import { runStackOk } from "./helpers";
@@ -23,12 +37,22 @@ import { chartDefaults, upstream } from "./upstream";
 
 // === The cluster ===
 
-const pod = (namespace: string, name: string, labels: Record<string, string>, ports: [string, number, string?][], ipSuffix: number): Pod => ({
+const pod = (
+    namespace: string,
+    name: string,
+    labels: Record<string, string>,
+    ports: [string, number, string?][],
+    ipSuffix: number,
+): Pod => ({
     namespace,
     name,
     labels,
     ip: `10.42.0.${ipSuffix}`,
-    ports: ports.map(([portName, containerPort, protocol]) => ({ name: portName, containerPort, protocol: protocol ?? "TCP" })),
+    ports: ports.map(([portName, containerPort, protocol]) => ({
+        name: portName,
+        containerPort,
+        protocol: protocol ?? "TCP",
+    })),
 });
 const TRINO = pod("akko", "trino", { app: "trino" }, [["http", 8080]], 1);
 const SPARK = pod("akko", "spark", { app: "spark-connect" }, [["grpc", 15002]], 2);
@@ -47,7 +71,13 @@ const DNS = pod(
     ],
     8,
 );
-const IDENTITY = pod("linkerd", "identity", { "linkerd.io/control-plane-component": "identity" }, [["grpc", PORTS.identityGrpc]], 9);
+const IDENTITY = pod(
+    "linkerd",
+    "identity",
+    { "linkerd.io/control-plane-component": "identity" },
+    [["grpc", PORTS.identityGrpc]],
+    9,
+);
 const DESTINATION = pod(
     "linkerd",
     "destination",
@@ -58,21 +88,42 @@ const DESTINATION = pod(
     ],
     10,
 );
-const PROMETHEUS = pod("linkerd-viz", "prometheus", { "linkerd.io/extension": "viz", component: "prometheus" }, [["http", PORTS.prometheus]], 11);
-const TAP = pod("linkerd-viz", "tap", { "linkerd.io/extension": "viz", component: "tap" }, [["grpc", PORTS.vizTapGrpc]], 12);
+const PROMETHEUS = pod(
+    "linkerd-viz",
+    "prometheus",
+    { "linkerd.io/extension": "viz", component: "prometheus" },
+    [["http", PORTS.prometheus]],
+    11,
+);
+const TAP = pod(
+    "linkerd-viz",
+    "tap",
+    { "linkerd.io/extension": "viz", component: "tap" },
+    [["grpc", PORTS.vizTapGrpc]],
+    12,
+);
 const EXTERNAL: Endpoint = { ip: "192.0.2.10" };
 
 const PODS = [TRINO, SPARK, PG, KAFKA, HIVE, CLIENT, TRAEFIK, DNS, IDENTITY, DESTINATION, PROMETHEUS, TAP];
 const MESHED_NAMESPACES = ["akko", "data", "linkerd", "linkerd-viz"];
 const isMeshed = (endpoint: Endpoint, traefikMeshed: boolean) =>
-    endpoint.namespace !== undefined && (MESHED_NAMESPACES.includes(endpoint.namespace) || (traefikMeshed && endpoint === TRAEFIK));
-const NAMESPACE_LABELS = { akko: { team: "platform" }, data: { team: "data" }, legacy: {}, "kube-system": {}, linkerd: {}, "linkerd-viz": {} };
+    endpoint.namespace !== undefined &&
+    (MESHED_NAMESPACES.includes(endpoint.namespace) || (traefikMeshed && endpoint === TRAEFIK));
+const NAMESPACE_LABELS = {
+    akko: { team: "platform" },
+    data: { team: "data" },
+    legacy: {},
+    "kube-system": {},
+    linkerd: {},
+    "linkerd-viz": {},
+};
 /** `data` names Kafka's port opaque (it is not among Linkerd's defaults). */
 const OPAQUE: Record<string, number[]> = {
     akko: [...LINKERD_DEFAULT_OPAQUE_PORTS],
     data: [...LINKERD_DEFAULT_OPAQUE_PORTS, 9092].sort((a, b) => a - b),
 };
-const opaqueOf = (endpoint: Endpoint) => (endpoint.namespace && OPAQUE[endpoint.namespace]) || [...LINKERD_DEFAULT_OPAQUE_PORTS];
+const opaqueOf = (endpoint: Endpoint) =>
+    (endpoint.namespace && OPAQUE[endpoint.namespace]) || [...LINKERD_DEFAULT_OPAQUE_PORTS];
 
 // === The namespaces' own policies, by posture ===
 
@@ -106,7 +157,9 @@ function akkoPolicies(posture: Posture): NetworkPolicyObject[] {
             { matchLabels: { app: "trino" } },
             {
                 policyTypes: ["Ingress"],
-                ingress: [{ from: [inNs("kube-system", { "app.kubernetes.io/name": "traefik" })], ports: [{ port: 8080 }] }],
+                ingress: [
+                    { from: [inNs("kube-system", { "app.kubernetes.io/name": "traefik" })], ports: [{ port: 8080 }] },
+                ],
             },
         ),
         netpol(
@@ -137,11 +190,19 @@ function akkoPolicies(posture: Posture): NetworkPolicyObject[] {
             { matchLabels: { app: "spark-connect" } },
             {
                 policyTypes: ["Egress"],
-                egress: [{ to: [{ namespaceSelector: { matchLabels: { team: "data" } } }], ports: [{ port: 9092 }, { port: 9083 }] }],
+                egress: [
+                    {
+                        to: [{ namespaceSelector: { matchLabels: { team: "data" } } }],
+                        ports: [{ port: 9092 }, { port: 9083 }],
+                    },
+                ],
             },
         ),
     ];
-    return [...(posture === "ingress" || posture === "both" ? ingress : []), ...(posture === "egress" || posture === "both" ? egress : [])];
+    return [
+        ...(posture === "ingress" || posture === "both" ? ingress : []),
+        ...(posture === "egress" || posture === "both" ? egress : []),
+    ];
 }
 
 /** Postgres for the metastore, Trino and a legacy client (by port name and number), Kafka for akko, the metastore for Spark. */
@@ -166,14 +227,22 @@ function dataPolicies(posture: Posture): NetworkPolicyObject[] {
             { matchLabels: { app: "kafka" } },
             {
                 policyTypes: ["Ingress"],
-                ingress: [{ from: [{ namespaceSelector: { matchLabels: { team: "platform" } } }], ports: [{ port: 9000, endPort: 9100 }] }],
+                ingress: [
+                    {
+                        from: [{ namespaceSelector: { matchLabels: { team: "platform" } } }],
+                        ports: [{ port: 9000, endPort: 9100 }],
+                    },
+                ],
             },
         ),
         netpol(
             "data",
             "hive",
             { matchLabels: { app: "hive" } },
-            { policyTypes: ["Ingress"], ingress: [{ from: [inNs("akko", { app: "spark-connect" })], ports: [{ port: 9083 }] }] },
+            {
+                policyTypes: ["Ingress"],
+                ingress: [{ from: [inNs("akko", { app: "spark-connect" })], ports: [{ port: 9083 }] }],
+            },
         ),
     ];
     const egress = [
@@ -183,10 +252,16 @@ function dataPolicies(posture: Posture): NetworkPolicyObject[] {
             "data",
             "hive-out",
             { matchLabels: { app: "hive" } },
-            { policyTypes: ["Egress"], egress: [{ to: [{ podSelector: { matchLabels: { app: "pg" } } }], ports: [{ port: 5432 }] }] },
+            {
+                policyTypes: ["Egress"],
+                egress: [{ to: [{ podSelector: { matchLabels: { app: "pg" } } }], ports: [{ port: 5432 }] }],
+            },
         ),
     ];
-    return [...(posture === "ingress" || posture === "both" ? ingress : []), ...(posture === "egress" || posture === "both" ? egress : [])];
+    return [
+        ...(posture === "ingress" || posture === "both" ? ingress : []),
+        ...(posture === "egress" || posture === "both" ? egress : []),
+    ];
 }
 
 /** The config that describes a namespace's policies: what the preflight accepts (checked below). */
@@ -207,12 +282,18 @@ function meshPolicies(own: Record<string, NetworkPolicyObject[]>): NetworkPolicy
             namespace,
             controlPlaneNamespace: "linkerd",
             vizNamespace: "linkerd-viz",
-            scraper: { namespace: "linkerd-viz", podSelector: { "linkerd.io/extension": "viz", component: "prometheus" } },
+            scraper: {
+                namespace: "linkerd-viz",
+                podSelector: { "linkerd.io/extension": "viz", component: "prometheus" },
+            },
             posture: describedPosture(own[namespace], OPAQUE[namespace], EVERY_OPAQUE),
         }),
     );
 }
-const asObject = (spec: NetworkPolicySpec): NetworkPolicyObject => ({ metadata: { name: spec.name, namespace: spec.namespace }, spec: spec.spec });
+const asObject = (spec: NetworkPolicySpec): NetworkPolicyObject => ({
+    metadata: { name: spec.name, namespace: spec.namespace },
+    spec: spec.spec,
+});
 
 // === Flows ===
 
@@ -222,36 +303,58 @@ interface AppFlow {
     port: number;
     protocol: "TCP" | "UDP";
 }
-const label = (endpoint: Endpoint) => (endpoint.namespace ? `${endpoint.namespace}/${endpoint.name}` : (endpoint.ip ?? "node"));
+const label = (endpoint: Endpoint) =>
+    endpoint.namespace ? `${endpoint.namespace}/${endpoint.name}` : (endpoint.ip ?? "node");
 const show = (flow: { from: Endpoint; to: Endpoint; port: number; protocol?: string }) =>
     `${label(flow.from)} -> ${label(flow.to)}:${flow.port}${flow.protocol === "UDP" ? "/udp" : ""}`;
 
 /** Every application flow: each source to each port a pod serves. */
 const APP_FLOWS: AppFlow[] = [...PODS, EXTERNAL].flatMap((from) =>
     PODS.filter((to) => to !== from).flatMap((to) =>
-        (to.ports ?? []).map((p) => ({ from, to, port: p.containerPort, protocol: (p.protocol ?? "TCP") as "TCP" | "UDP" })),
+        (to.ports ?? []).map((p) => ({
+            from,
+            to,
+            port: p.containerPort,
+            protocol: (p.protocol ?? "TCP") as "TCP" | "UDP",
+        })),
     ),
 );
 /** What the wire carries for an application flow once the mesh is on. */
 function onTheWire(flow: AppFlow, traefikMeshed: boolean) {
-    const opaque = isMeshed(flow.from, traefikMeshed) && isMeshed(flow.to, traefikMeshed) && flow.protocol === "TCP" && opaqueOf(flow.to).includes(flow.port);
+    const opaque =
+        isMeshed(flow.from, traefikMeshed) &&
+        isMeshed(flow.to, traefikMeshed) &&
+        flow.protocol === "TCP" &&
+        opaqueOf(flow.to).includes(flow.port);
     return opaque ? { ...flow, port: PORTS.proxyInbound } : flow;
 }
 /** Every flow the wire may carry, to any port anyone uses, the proxy's included. */
 const WIRE_PORTS: [number, "TCP" | "UDP"][] = [
-    ...[...new Set([...PODS.flatMap((p) => (p.ports ?? []).map((q) => q.containerPort)), 443, PORTS.proxyInbound, PORTS.proxyAdmin, PORTS.proxyControl])].map(
-        (port) => [port, "TCP"] as [number, "TCP"],
-    ),
+    ...[
+        ...new Set([
+            ...PODS.flatMap((p) => (p.ports ?? []).map((q) => q.containerPort)),
+            443,
+            PORTS.proxyInbound,
+            PORTS.proxyAdmin,
+            PORTS.proxyControl,
+        ]),
+    ].map((port) => [port, "TCP"] as [number, "TCP"]),
     [53, "UDP"],
 ];
 const WIRE_FLOWS = [...PODS, EXTERNAL].flatMap((from) =>
-    [...PODS, EXTERNAL].filter((to) => to !== from).flatMap((to) => WIRE_PORTS.map(([port, protocol]) => ({ from, to, port, protocol }))),
+    [...PODS, EXTERNAL]
+        .filter((to) => to !== from)
+        .flatMap((to) => WIRE_PORTS.map(([port, protocol]) => ({ from, to, port, protocol }))),
 );
 
 /** Container port names some rule of the namespaces' own policies names (a name may resolve to an opaque port). */
 function namedInRules(policies: NetworkPolicyObject[]): Set<string> {
     const rules = policies.flatMap((p) => [...(p.spec.ingress ?? []), ...(p.spec.egress ?? [])]);
-    return new Set(rules.flatMap((r) => (r.ports ?? []).map((p) => p.port)).filter((port): port is string => typeof port === "string"));
+    return new Set(
+        rules
+            .flatMap((r) => (r.ports ?? []).map((p) => p.port))
+            .filter((port): port is string => typeof port === "string"),
+    );
 }
 
 /**
@@ -262,7 +365,11 @@ function namedInRules(policies: NetworkPolicyObject[]): Set<string> {
  * resolve to an opaque one (the mirror cannot tell without reading pods; nothing but opaque ports
  * travels on 4143, so no application flow opens: the app-level check proves it).
  */
-function meshNeeds(flow: { from: Endpoint; to: Endpoint; port: number; protocol?: string }, before: (f: AppFlow) => boolean, named: Set<string>): boolean {
+function meshNeeds(
+    flow: { from: Endpoint; to: Endpoint; port: number; protocol?: string },
+    before: (f: AppFlow) => boolean,
+    named: Set<string>,
+): boolean {
     const meshedDst = flow.to.namespace !== undefined && MESHED_NAMESPACES.includes(flow.to.namespace);
     if (flow.from === PROMETHEUS && meshedDst && flow.port === PORTS.proxyAdmin) return true;
     if (flow.from === TAP && meshedDst && flow.port === PORTS.proxyControl) return true;
@@ -291,7 +398,12 @@ function meshNeeds(flow: { from: Endpoint; to: Endpoint; port: number; protocol?
 function proxyPortAdmits(from: Endpoint, to: Pod, before: (f: AppFlow) => boolean, named: Set<string>): boolean {
     return (
         opaqueOf(to).some((port) => before({ from, to, port, protocol: "TCP" })) ||
-        (to.ports ?? []).some((p) => p.name !== undefined && named.has(p.name) && before({ from, to, port: p.containerPort, protocol: "TCP" }))
+        (to.ports ?? []).some(
+            (p) =>
+                p.name !== undefined &&
+                named.has(p.name) &&
+                before({ from, to, port: p.containerPort, protocol: "TCP" }),
+        )
     );
 }
 
@@ -310,11 +422,14 @@ function check(akko: Posture, data: Posture, traefikMeshed: boolean) {
         const is = allowed(meshed, wire);
         if (was && !is) cut.push(show(flow));
         if (!was && is && !meshNeeds(flow, before, named)) {
-            if (wire.port === PORTS.proxyInbound && proxyPortAdmits(flow.from, flow.to, before, named)) tradeOff.push(show(flow));
+            if (wire.port === PORTS.proxyInbound && proxyPortAdmits(flow.from, flow.to, before, named))
+                tradeOff.push(show(flow));
             else opened.push(show(flow));
         }
     }
-    const unexplained = WIRE_FLOWS.filter((flow) => allowed(meshed, flow) && !allowed(live, flow) && !meshNeeds(flow, before, named)).map(show);
+    const unexplained = WIRE_FLOWS.filter(
+        (flow) => allowed(meshed, flow) && !allowed(live, flow) && !meshNeeds(flow, before, named),
+    ).map(show);
     // The proxies must reach what they need, or pods never become ready.
     const needs = [TRINO, SPARK, PG, KAFKA, HIVE].flatMap((p) => [
         { from: p, to: IDENTITY, port: PORTS.identityGrpc },
@@ -330,7 +445,8 @@ function check(akko: Posture, data: Posture, traefikMeshed: boolean) {
 
 describe("the mesh's NetworkPolicies over the matrix of postures", () => {
     it("the flows the matrix exercises: opaque ports of meshed pods ride the proxy port, the rest keeps its port", () => {
-        const wire = (from: Endpoint, to: Pod, port: number) => onTheWire({ from, to, port, protocol: "TCP" }, true).port;
+        const wire = (from: Endpoint, to: Pod, port: number) =>
+            onTheWire({ from, to, port, protocol: "TCP" }, true).port;
         assert.equal(wire(TRINO, PG, 5432), PORTS.proxyInbound, "meshed -> meshed Postgres (a default opaque port)");
         assert.equal(wire(SPARK, KAFKA, 9092), PORTS.proxyInbound, "meshed -> meshed Kafka (data's own opaque port)");
         assert.equal(wire(SPARK, HIVE, 9083), 9083, "meshed -> meshed HTTP-like: transparent");
@@ -351,7 +467,11 @@ describe("the mesh's NetworkPolicies over the matrix of postures", () => {
                     // so through the proxy port it reaches their other opaque ports too — unless data's own ingress
                     // policies stop it (then the mirror of pg's rules admits Trino and Hive only).
                     const spill = (akko === "egress" || akko === "both") && (data === "none" || data === "egress");
-                    assert.deepEqual(tradeOff, spill ? ["akko/spark -> data/pg:5432"] : [], `the proxy port's granularity ${context}`);
+                    assert.deepEqual(
+                        tradeOff,
+                        spill ? ["akko/spark -> data/pg:5432"] : [],
+                        `the proxy port's granularity ${context}`,
+                    );
                     assert.deepEqual(unexplained, [], `newly allowed beyond what the mesh needs ${context}`);
                     assert.deepEqual(unmet, [], `what the proxies need ${context}`);
                 }
@@ -370,7 +490,17 @@ describe("the mesh's NetworkPolicies over the matrix of postures", () => {
                 ingress: [
                     {
                         from: [
-                            { namespaceSelector: { matchExpressions: [{ key: "kubernetes.io/metadata.name", operator: "In", values: MESHED_NAMESPACES }] } },
+                            {
+                                namespaceSelector: {
+                                    matchExpressions: [
+                                        {
+                                            key: "kubernetes.io/metadata.name",
+                                            operator: "In",
+                                            values: MESHED_NAMESPACES,
+                                        },
+                                    ],
+                                },
+                            },
                         ],
                         ports: [{ port: 4143 }],
                     },
@@ -424,9 +554,15 @@ describe("the mesh's NetworkPolicies over the matrix of postures", () => {
         const mesh = meshPolicies({ akko: [], data: own }).map(asObject);
         const live = { namespaces: NAMESPACE_LABELS, policies: own };
         const after = { namespaces: NAMESPACE_LABELS, policies: [...own, ...mesh] };
-        const flows = [TRINO, SPARK].flatMap((from) => [5432, 6379].map((port) => ({ from, to: both, port, protocol: "TCP" as const })));
+        const flows = [TRINO, SPARK].flatMap((from) =>
+            [5432, 6379].map((port) => ({ from, to: both, port, protocol: "TCP" as const })),
+        );
         const opened = flows.filter((f) => !allowed(live, f) && allowed(after, onTheWire(f, true))).map(show);
-        assert.deepEqual(opened, ["akko/trino -> data/cache:6379", "akko/spark -> data/cache:5432"], "what Linkerd authorization (strict mode) must segment");
+        assert.deepEqual(
+            opened,
+            ["akko/trino -> data/cache:6379", "akko/spark -> data/cache:5432"],
+            "what Linkerd authorization (strict mode) must segment",
+        );
         assert.deepEqual(
             flows.filter((f) => allowed(live, f) && !allowed(after, onTheWire(f, true))),
             [],
@@ -442,7 +578,10 @@ function preflight(declared: Record<string, object>, live: Record<string, Networ
     return runScript({
         issuer: { certPem: "unused" },
         bundle: "unused",
-        answer: Object.entries(live).map(([namespace, items]) => [`get networkpolicies.networking.k8s.io -n ${namespace}`, JSON.stringify({ items })]),
+        answer: Object.entries(live).map(([namespace, items]) => [
+            `get networkpolicies.networking.k8s.io -n ${namespace}`,
+            JSON.stringify({ items }),
+        ]),
         env: { TASKS: "network-posture", NETWORK_POSTURE: JSON.stringify(declared) },
     });
 }
@@ -463,7 +602,10 @@ describe("the network preflight", () => {
                 );
                 assert.equal(result.status, 0, `akko ${akko}, data ${data}: ${result.stdout}${result.stderr}`);
                 // Spark's egress rule to the whole data namespace on Kafka's port: the matrix's enumerated trade-off, named.
-                const wide = /network: akko: note: .*"app":"spark-connect".* admits an opaque port to whole namespaces/.test(result.stdout);
+                const wide =
+                    /network: akko: note: .*"app":"spark-connect".* admits an opaque port to whole namespaces/.test(
+                        result.stdout,
+                    );
                 assert.equal(wide, akko === "egress" || akko === "both", result.stdout);
                 assert.deepEqual(result.calls, [
                     "get networkpolicies.networking.k8s.io -n akko -o json",
@@ -473,7 +615,13 @@ describe("the network preflight", () => {
         }
     });
 
-    const DEFAULT = { denyIngress: true, denyEgress: false, opaqueIngress: [], opaqueEgress: [], opaquePorts: OPAQUE.akko };
+    const DEFAULT = {
+        denyIngress: true,
+        denyEgress: false,
+        opaqueIngress: [],
+        opaqueEgress: [],
+        opaquePorts: OPAQUE.akko,
+    };
 
     it("a namespace without policies, under the default config (ingress isolated): refused with the fix, before anything changes", () => {
         const result = preflight({ akko: DEFAULT }, { akko: [] });
@@ -486,7 +634,10 @@ describe("the network preflight", () => {
 
     it("a namespace that isolates egress but is not marked denyEgress: refused (its proxies could not reach identity)", () => {
         const own = [...akkoPolicies("both")];
-        const result = preflight({ akko: { ...DEFAULT, opaqueIngress: opaqueMirrors(own, "Ingress", OPAQUE.akko) } }, { akko: own });
+        const result = preflight(
+            { akko: { ...DEFAULT, opaqueIngress: opaqueMirrors(own, "Ingress", OPAQUE.akko) } },
+            { akko: own },
+        );
         assert.equal(result.status, 1);
         assert.match(
             result.stderr,
@@ -497,7 +648,10 @@ describe("the network preflight", () => {
     it("a policy that isolates some pods only: refused, whatever the config says (the mesh's would isolate the others)", () => {
         const partial = dataPolicies("ingress").filter((p) => p.metadata.name !== "deny-ingress");
         for (const denyIngress of [true, false]) {
-            const result = preflight({ data: { ...DEFAULT, denyIngress, opaquePorts: OPAQUE.data } }, { data: partial });
+            const result = preflight(
+                { data: { ...DEFAULT, denyIngress, opaquePorts: OPAQUE.data } },
+                { data: partial },
+            );
             assert.equal(result.status, 1);
             assert.match(
                 result.stderr,
@@ -510,16 +664,28 @@ describe("the network preflight", () => {
         const own = dataPolicies("ingress");
         const missing = preflight({ data: { ...DEFAULT, opaquePorts: OPAQUE.data } }, { data: own });
         assert.equal(missing.status, 1);
-        assert.match(missing.stderr, /not mirrored \(their meshed clients would be cut\): \{"podSelector":\{"matchLabels":\{"app":"kafka"\}\}/);
+        assert.match(
+            missing.stderr,
+            /not mirrored \(their meshed clients would be cut\): \{"podSelector":\{"matchLabels":\{"app":"kafka"\}\}/,
+        );
         const fix = /opaqueIngress: (\[.*\])$/m.exec(missing.stderr)![1];
         assert.deepEqual(JSON.parse(fix), opaqueMirrors(own, "Ingress", OPAQUE.data));
-        const accepted = preflight({ data: { ...DEFAULT, opaqueIngress: JSON.parse(fix), opaquePorts: OPAQUE.data } }, { data: own });
+        const accepted = preflight(
+            { data: { ...DEFAULT, opaqueIngress: JSON.parse(fix), opaquePorts: OPAQUE.data } },
+            { data: own },
+        );
         assert.equal(accepted.status, 0, accepted.stderr);
 
         const stale = { podSelector: { matchLabels: { app: "gone" } }, ports: [5432], from: [{ podSelector: {} }] };
-        const extra = preflight({ data: { ...DEFAULT, opaqueIngress: [...JSON.parse(fix), stale], opaquePorts: OPAQUE.data } }, { data: own });
+        const extra = preflight(
+            { data: { ...DEFAULT, opaqueIngress: [...JSON.parse(fix), stale], opaquePorts: OPAQUE.data } },
+            { data: own },
+        );
         assert.equal(extra.status, 1);
-        assert.match(extra.stderr, /mirrored but in no live rule \(the proxy port would admit them\): \{"podSelector":\{"matchLabels":\{"app":"gone"\}\}/);
+        assert.match(
+            extra.stderr,
+            /mirrored but in no live rule \(the proxy port would admit them\): \{"podSelector":\{"matchLabels":\{"app":"gone"\}\}/,
+        );
     });
 
     it("the mesh's own policies from an earlier run do not count as the namespace's", () => {
@@ -555,7 +721,9 @@ describe("the program's NetworkPolicies for a posture", () => {
             "mtls.namespaces": ["akko", "data"],
             "mtls.namespaceOptions": { akko: { denyIngress: false }, data: { ...posture, opaquePorts: [9092] } },
         });
-        const registered = ofType(run, "kubernetes:networking.k8s.io/v1:NetworkPolicy").filter((p) => ["akko", "data"].includes(p.inputs.metadata.namespace));
+        const registered = ofType(run, "kubernetes:networking.k8s.io/v1:NetworkPolicy").filter((p) =>
+            ["akko", "data"].includes(p.inputs.metadata.namespace),
+        );
         const expected = meshPolicies({ akko: [], data: own });
         const byName = (a: any[], b: any[]) => `${a[0]}/${a[1]}`.localeCompare(`${b[0]}/${b[1]}`);
         assert.deepEqual(
@@ -568,12 +736,17 @@ describe("the program's NetworkPolicies for a posture", () => {
             "data: the mesh's policy, the mirrors of pg's and Kafka's ingress and of Hive's egress; akko isolates nothing: none",
         );
         const env = Object.fromEntries(
-            one(run, "kubernetes:batch/v1:Job", "akko-maintenance-network-preflight").inputs.spec.template.spec.containers[0].env.map((e: any) => [
-                e.name,
-                e.value,
-            ]),
+            one(
+                run,
+                "kubernetes:batch/v1:Job",
+                "akko-maintenance-network-preflight",
+            ).inputs.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]),
         );
-        assert.deepEqual(JSON.parse(env.NETWORK_POSTURE).data.opaquePorts, OPAQUE.data, "Linkerd's defaults and the namespace's");
+        assert.deepEqual(
+            JSON.parse(env.NETWORK_POSTURE).data.opaquePorts,
+            OPAQUE.data,
+            "Linkerd's defaults and the namespace's",
+        );
     });
 
     it("the registry's default opaque ports are the pinned chart's (values.yaml proxy.opaquePorts)", async function () {
@@ -591,20 +764,37 @@ describe("the program's NetworkPolicies for a posture", () => {
 describe("the viz dashboard behind an Ingress (linkerd.networkPolicies)", () => {
     const vizPolicy = (dashboardIngressFrom?: ReturnType<typeof inNs>) =>
         asObject(
-            platformPolicies({ controlPlaneNamespace: "linkerd", meshNamespaces: ["akko"], vizNamespace: "linkerd-viz", dashboardIngressFrom }).find(
-                (p) => p.namespace === "linkerd-viz",
-            )!,
+            platformPolicies({
+                controlPlaneNamespace: "linkerd",
+                meshNamespaces: ["akko"],
+                vizNamespace: "linkerd-viz",
+                dashboardIngressFrom,
+            }).find((p) => p.namespace === "linkerd-viz")!,
         );
-    const WEB = pod("linkerd-viz", "web", { "linkerd.io/extension": "viz", component: "web" }, [["http", PORTS.vizWeb]], 13);
+    const WEB = pod(
+        "linkerd-viz",
+        "web",
+        { "linkerd.io/extension": "viz", component: "web" },
+        [["http", PORTS.vizWeb]],
+        13,
+    );
 
     it("admits the ingress controller's pods to web:8084, and no one else", () => {
         const policies = [vizPolicy(inNs("kube-system", { "app.kubernetes.io/name": "traefik" }))];
         const cluster = { namespaces: NAMESPACE_LABELS, policies };
         assert.equal(allowed(cluster, { from: TRAEFIK, to: WEB, port: PORTS.vizWeb }), true);
-        for (const other of [DNS, TRINO, CLIENT]) assert.equal(allowed(cluster, { from: other, to: WEB, port: PORTS.vizWeb }), false, label(other));
-        assert.equal(allowed(cluster, { from: TRAEFIK, to: PROMETHEUS, port: PORTS.prometheus }), false, "not Prometheus");
+        for (const other of [DNS, TRINO, CLIENT])
+            assert.equal(allowed(cluster, { from: other, to: WEB, port: PORTS.vizWeb }), false, label(other));
         assert.equal(
-            allowed({ namespaces: NAMESPACE_LABELS, policies: [vizPolicy()] }, { from: TRAEFIK, to: WEB, port: PORTS.vizWeb }),
+            allowed(cluster, { from: TRAEFIK, to: PROMETHEUS, port: PORTS.prometheus }),
+            false,
+            "not Prometheus",
+        );
+        assert.equal(
+            allowed(
+                { namespaces: NAMESPACE_LABELS, policies: [vizPolicy()] },
+                { from: TRAEFIK, to: WEB, port: PORTS.vizWeb },
+            ),
             false,
             "without the Ingress: closed",
         );
@@ -617,11 +807,16 @@ describe("the viz dashboard behind an Ingress (linkerd.networkPolicies)", () => 
             "viz.dashboard.ingress": {
                 enabled: true,
                 host: "linkerd.akko.example.org",
-                authAnnotations: { "traefik.ingress.kubernetes.io/router.middlewares": "sso-forward-auth@kubernetescrd" },
+                authAnnotations: {
+                    "traefik.ingress.kubernetes.io/router.middlewares": "sso-forward-auth@kubernetescrd",
+                },
             },
         });
         const spec = one(on, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "akko-viz-network-policy").inputs.spec;
-        const cluster = { namespaces: NAMESPACE_LABELS, policies: [asObject({ name: "linkerd-viz", namespace: "linkerd-viz", spec })] };
+        const cluster = {
+            namespaces: NAMESPACE_LABELS,
+            policies: [asObject({ name: "linkerd-viz", namespace: "linkerd-viz", spec })],
+        };
         assert.equal(allowed(cluster, { from: TRAEFIK, to: WEB, port: PORTS.vizWeb }), true);
         assert.equal(allowed(cluster, { from: TRINO, to: WEB, port: PORTS.vizWeb }), false);
         const off = await runStackOk("netcup", { "mtls.enabled": true, "linkerd.networkPolicies": true });
@@ -631,7 +826,8 @@ describe("the viz dashboard behind an Ingress (linkerd.networkPolicies)", () => 
                 asObject({
                     name: "linkerd-viz",
                     namespace: "linkerd-viz",
-                    spec: one(off, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "akko-viz-network-policy").inputs.spec,
+                    spec: one(off, "kubernetes:networking.k8s.io/v1:NetworkPolicy", "akko-viz-network-policy").inputs
+                        .spec,
                 }),
             ],
         };
@@ -651,7 +847,13 @@ describe("the rotation gate reads identity's admin port (linkerd.networkPolicies
         20,
     );
     const maintenancePod = (labels: Record<string, string>, ipSuffix: number) =>
-        pod("linkerd-maintenance", "job", { "app.kubernetes.io/name": "linkerd-mesh-maintenance", ...labels }, [], ipSuffix);
+        pod(
+            "linkerd-maintenance",
+            "job",
+            { "app.kubernetes.io/name": "linkerd-mesh-maintenance", ...labels },
+            [],
+            ipSuffix,
+        );
 
     it("from the gate Job's pods only, to identity's pods on 9990 only: what the program registers", async () => {
         const phase3 = { trustAnchorRotation: { generation: 1, phase: 2, since: "2026-01-01T00:00:00Z" } };
@@ -660,20 +862,42 @@ describe("the rotation gate reads identity's admin port (linkerd.networkPolicies
             { "mtls.enabled": true, "linkerd.networkPolicies": true, "identity.trustAnchor.rotationPhase": 3 },
             { previousOutputs: phase3 },
         );
-        const gateLabels = one(run, "kubernetes:batch/v1:Job", "akko-maintenance-rotation-gate").inputs.spec.template.metadata.labels;
-        const rolloutLabels = one(run, "kubernetes:batch/v1:Job", "akko-maintenance-rollout").inputs.spec.template.metadata.labels;
+        const gateLabels = one(run, "kubernetes:batch/v1:Job", "akko-maintenance-rotation-gate").inputs.spec.template
+            .metadata.labels;
+        const rolloutLabels = one(run, "kubernetes:batch/v1:Job", "akko-maintenance-rollout").inputs.spec.template
+            .metadata.labels;
         const policies = ["akko-linkerd-network-policy", "akko-maintenance-network-policy"].map((name) => {
             const registered = one(run, "kubernetes:networking.k8s.io/v1:NetworkPolicy", name).inputs;
-            return asObject({ name: registered.metadata.name, namespace: registered.metadata.namespace, spec: registered.spec });
+            return asObject({
+                name: registered.metadata.name,
+                namespace: registered.metadata.namespace,
+                spec: registered.spec,
+            });
         });
         const cluster = { namespaces: { ...NAMESPACE_LABELS, "linkerd-maintenance": {} }, policies };
         const GATE = maintenancePod(gateLabels, 21);
         const ROLLOUT = maintenancePod(rolloutLabels, 22);
         assert.deepEqual({ ...gateLabels, ...ROTATION_GATE_POD }, gateLabels);
         assert.equal(allowed(cluster, { from: GATE, to: IDENTITY_ADMIN, port: PORTS.identityAdmin }), true);
-        assert.equal(allowed(cluster, { from: ROLLOUT, to: IDENTITY_ADMIN, port: PORTS.identityAdmin }), false, "no other maintenance Job");
-        assert.equal(allowed(cluster, { from: GATE, to: IDENTITY_ADMIN, port: PORTS.identityGrpc }), false, "not its gRPC port");
-        assert.equal(allowed(cluster, { from: GATE, to: DESTINATION, port: PORTS.destinationGrpc }), false, "nothing else of the control plane");
-        assert.equal(allowed(cluster, { from: TRINO, to: IDENTITY_ADMIN, port: PORTS.identityAdmin }), false, "not from the mesh");
+        assert.equal(
+            allowed(cluster, { from: ROLLOUT, to: IDENTITY_ADMIN, port: PORTS.identityAdmin }),
+            false,
+            "no other maintenance Job",
+        );
+        assert.equal(
+            allowed(cluster, { from: GATE, to: IDENTITY_ADMIN, port: PORTS.identityGrpc }),
+            false,
+            "not its gRPC port",
+        );
+        assert.equal(
+            allowed(cluster, { from: GATE, to: DESTINATION, port: PORTS.destinationGrpc }),
+            false,
+            "nothing else of the control plane",
+        );
+        assert.equal(
+            allowed(cluster, { from: TRINO, to: IDENTITY_ADMIN, port: PORTS.identityAdmin }),
+            false,
+            "not from the mesh",
+        );
     });
 });

@@ -26,7 +26,9 @@ const VARIANTS: [string, string, Record<string, unknown>][] = [
             "mtls.enabled": true,
             "linkerd.cni.enabled": true,
             "linkerd.networkPolicies": true,
-            "mtls.namespaceOptions": { akko: { denyEgress: true, opaquePorts: [5432], skipInboundPorts: [9042], skipOutboundPorts: [25] } },
+            "mtls.namespaceOptions": {
+                akko: { denyEgress: true, opaquePorts: [5432], skipInboundPorts: [9042], skipOutboundPorts: [25] },
+            },
             "mtls.ingress.mode": "ingress",
         },
     ],
@@ -73,7 +75,8 @@ const VARIANTS: [string, string, Record<string, unknown>][] = [
     ],
 ];
 
-const problemsOf = (run: ProgramRun, schemas: CrdSchemas) => schemaProblems(registeredObjects(run).map(asObject), schemas);
+const problemsOf = (run: ProgramRun, schemas: CrdSchemas) =>
+    schemaProblems(registeredObjects(run).map(asObject), schemas);
 
 describe("every object the program registers itself is valid against its schema", function () {
     this.timeout(120_000);
@@ -106,13 +109,20 @@ describe("every object the program registers itself is valid against its schema"
             ]) {
                 const run = await runStackOk(
                     stack,
-                    { "mtls.enabled": true, "identity.trustAnchor.generation": generation, "identity.trustAnchor.rotationPhase": rotationPhase },
+                    {
+                        "mtls.enabled": true,
+                        "identity.trustAnchor.generation": generation,
+                        "identity.trustAnchor.rotationPhase": rotationPhase,
+                    },
                     { state, previousOutputs },
                 );
                 assert.deepEqual(await problemsOf(run, schemas), [], `${stack} rotation phase ${rotationPhase}`);
                 previousOutputs = {
                     ...previousOutputs,
-                    trustAnchorRotation: { ...(run.outputs.trustAnchorRotation.value as object), since: new Date(Date.now() - 26 * HOUR).toISOString() },
+                    trustAnchorRotation: {
+                        ...(run.outputs.trustAnchorRotation.value as object),
+                        since: new Date(Date.now() - 26 * HOUR).toISOString(),
+                    },
                 };
             }
         }
@@ -148,7 +158,9 @@ describe("one label set for the mesh's NetworkPolicies and Namespaces (lib/objec
         // the maintenance Jobs, a meshed namespace that denies egress.
         const [, stack, overrides] = VARIANTS[STACKS.length + 1];
         const objects = registeredObjects(await runStackOk(stack, overrides));
-        const policies = objects.filter((o) => o.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy").map((o) => o.inputs);
+        const policies = objects
+            .filter((o) => o.type === "kubernetes:networking.k8s.io/v1:NetworkPolicy")
+            .map((o) => o.inputs);
         const namespaces = objects.filter((o) => o.type === "kubernetes:core/v1:Namespace").map((o) => o.inputs);
         assert.deepEqual(policies.map((p) => p.metadata?.name).sort(), [
             "cert-manager",
@@ -158,8 +170,19 @@ describe("one label set for the mesh's NetworkPolicies and Namespaces (lib/objec
             "linkerd-mesh",
             "linkerd-viz",
         ]);
-        for (const policy of policies) assert.deepEqual(policy.metadata?.labels, { [PART_OF_LABEL]: PART_OF }, `NetworkPolicy ${policy.metadata?.name}`);
-        assert.deepEqual(namespaces.map((n) => n.metadata?.name).sort(), ["cert-manager", "linkerd", "linkerd-cni", "linkerd-maintenance", "linkerd-viz"]);
+        for (const policy of policies)
+            assert.deepEqual(
+                policy.metadata?.labels,
+                { [PART_OF_LABEL]: PART_OF },
+                `NetworkPolicy ${policy.metadata?.name}`,
+            );
+        assert.deepEqual(namespaces.map((n) => n.metadata?.name).sort(), [
+            "cert-manager",
+            "linkerd",
+            "linkerd-cni",
+            "linkerd-maintenance",
+            "linkerd-viz",
+        ]);
         for (const namespace of namespaces) {
             const labels: Record<string, string> = namespace.metadata?.labels ?? {};
             assert.equal(labels[PART_OF_LABEL], PART_OF, `Namespace ${namespace.metadata?.name}`);

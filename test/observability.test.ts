@@ -20,7 +20,8 @@ import { runStack, runStackOk } from "./helpers";
 const LINKERD_METRICS: Record<string, string> = {
     request_total: "proxy, testutil/prommatch/testdata/sampleMetrics.txt",
     tcp_open_total: "proxy, testutil/prommatch/testdata/sampleMetrics.txt",
-    control_identity_cert_expiration_timestamp_seconds: "proxy v2.366.0, linkerd/app/src/lib.rs + identity.rs + linkerd/identity/src/metrics.rs",
+    control_identity_cert_expiration_timestamp_seconds:
+        "proxy v2.366.0, linkerd/app/src/lib.rs + identity.rs + linkerd/identity/src/metrics.rs",
     issuer_cert_ttl_seconds: "identity controller, pkg/identity/service.go",
     up: "Prometheus, component label from viz prometheus.yaml / control-plane podmonitor.yaml",
 };
@@ -58,7 +59,9 @@ interface Rule {
 function rulesOf(run: ProgramRun): Rule[] {
     const configMap = run.resources.find((r) => r.name === "akko-observability-rules");
     assert.ok(configMap, "rules are deployed");
-    const groups = configMap.type.endsWith(":PrometheusRule") ? configMap.inputs.spec.groups : YAML.parse(configMap.inputs.data["akko_mtls_rules.yml"]).groups;
+    const groups = configMap.type.endsWith(":PrometheusRule")
+        ? configMap.inputs.spec.groups
+        : YAML.parse(configMap.inputs.data["akko_mtls_rules.yml"]).groups;
     return groups.flatMap((g: { rules: Rule[] }) => g.rules);
 }
 
@@ -93,12 +96,18 @@ describe("dashboards and alert rules", () => {
     it("the PromQL checker rejects what Prometheus would", () => {
         assert.throws(() => metricsOf("sum(rate(request_total[5m]) by"), /invalid PromQL/);
         assert.throws(() => metricsOf('request_total{tls="true"'), /invalid PromQL/);
-        assert.deepEqual(metricsOf('sum(rate(request_total{tls="true"}[5m])) / sum(rate(tcp_open_total[5m]))'), ["request_total", "tcp_open_total"]);
+        assert.deepEqual(metricsOf('sum(rate(request_total{tls="true"}[5m])) / sum(rate(tcp_open_total[5m]))'), [
+            "request_total",
+            "tcp_open_total",
+        ]);
     });
 
     it("two Grafana dashboards as ConfigMaps labelled for the sidecar: coverage and certificate expiry", () => {
         const configMaps = ofType(run, "kubernetes:core/v1:ConfigMap").filter((c) => c.name.includes("akko-mtls-"));
-        assert.deepEqual(configMaps.map((c) => c.inputs.metadata.name).sort(), ["akko-mtls-certificates-dashboard", "akko-mtls-coverage-dashboard"]);
+        assert.deepEqual(configMaps.map((c) => c.inputs.metadata.name).sort(), [
+            "akko-mtls-certificates-dashboard",
+            "akko-mtls-coverage-dashboard",
+        ]);
         for (const configMap of configMaps) {
             assert.equal(configMap.inputs.metadata.namespace, "linkerd-viz");
             assert.equal(configMap.inputs.metadata.labels.grafana_dashboard, "1");
@@ -116,7 +125,10 @@ describe("dashboards and alert rules", () => {
     });
 
     it("every dashboard query and every rule is valid PromQL over metrics Linkerd exports", () => {
-        const exprs = [...Object.values(dashboardsOf(run)).flatMap(dashboardExprs).map(withoutGrafanaVariables), ...rulesOf(run).map((r) => r.expr)];
+        const exprs = [
+            ...Object.values(dashboardsOf(run)).flatMap(dashboardExprs).map(withoutGrafanaVariables),
+            ...rulesOf(run).map((r) => r.expr),
+        ];
         assert.ok(exprs.length >= 15);
         for (const expr of exprs) {
             for (const metric of metricsOf(expr)) {
@@ -127,12 +139,18 @@ describe("dashboards and alert rules", () => {
 
     it("dashboards reference only the metrics the rules use", () => {
         const ruleMetrics = new Set(rulesOf(run).flatMap((r) => metricsOf(r.expr)));
-        const dashboardMetrics = new Set(Object.values(dashboardsOf(run)).flatMap(dashboardExprs).map(withoutGrafanaVariables).flatMap(metricsOf));
+        const dashboardMetrics = new Set(
+            Object.values(dashboardsOf(run)).flatMap(dashboardExprs).map(withoutGrafanaVariables).flatMap(metricsOf),
+        );
         assert.deepEqual(
             [...dashboardMetrics].filter((m) => !ruleMetrics.has(m)),
             [],
         );
-        assert.deepEqual([...dashboardMetrics].sort(), Object.keys(LINKERD_METRICS).sort(), "every metric is on a dashboard");
+        assert.deepEqual(
+            [...dashboardMetrics].sort(),
+            Object.keys(LINKERD_METRICS).sort(),
+            "every metric is on a dashboard",
+        );
     });
 
     it("the four alerts, with the config's thresholds and the meshed namespaces", () => {
@@ -147,8 +165,14 @@ describe("dashboards and alert rules", () => {
             "LinkerdProxyInjectorUnavailable",
             "LinkerdTrustAnchorExpiringSoon",
         ]);
-        assert.equal(alerts.LinkerdIdentityIssuerExpiringSoon.expr, `min(issuer_cert_ttl_seconds{component="identity"}) < ${24 * 3600}`);
-        assert.match(alerts.LinkerdPlaintextTrafficInMeshedNamespace.expr, /namespace=~"akko\|spark".*tls!="true", authz_name!="probe"/);
+        assert.equal(
+            alerts.LinkerdIdentityIssuerExpiringSoon.expr,
+            `min(issuer_cert_ttl_seconds{component="identity"}) < ${24 * 3600}`,
+        );
+        assert.match(
+            alerts.LinkerdPlaintextTrafficInMeshedNamespace.expr,
+            /namespace=~"akko\|spark".*tls!="true", authz_name!="probe"/,
+        );
         assert.match(
             alerts.LinkerdPlaintextTrafficInMeshedNamespace.expr,
             /target_port!="4191"/,
@@ -180,8 +204,13 @@ describe("dashboards and alert rules", () => {
         const sha = crypto.createHash("sha256").update(configMap.inputs.data["akko_mtls_rules.yml"]).digest("hex");
         const patch = one(run, "kubernetes:apps/v1:DeploymentPatch", "akko-viz-prometheus-rules");
         assert.deepEqual(patch.inputs.metadata, { name: "prometheus", namespace: "linkerd-viz" });
-        assert.deepEqual(patch.inputs.spec, { template: { metadata: { annotations: { "akko.io/rules-sha256": sha } } } });
-        assert.ok(dependsOn(run, patch, one(run, "kubernetes:helm.sh/v4:Chart", "akko-viz-chart")), "patches the chart's Deployment");
+        assert.deepEqual(patch.inputs.spec, {
+            template: { metadata: { annotations: { "akko.io/rules-sha256": sha } } },
+        });
+        assert.ok(
+            dependsOn(run, patch, one(run, "kubernetes:helm.sh/v4:Chart", "akko-viz-chart")),
+            "patches the chart's Deployment",
+        );
         assert.ok(dependsOn(run, patch, configMap));
     });
 
@@ -192,12 +221,24 @@ describe("dashboards and alert rules", () => {
             "observability.ruleLabels": { release: "kube-prometheus-stack" },
             "observability.runbookUrl": "https://wiki.akko.example/runbooks/mtls",
         });
-        const rule = one(withOperator, "kubernetes:monitoring.coreos.com/v1:PrometheusRule", "akko-observability-rules");
+        const rule = one(
+            withOperator,
+            "kubernetes:monitoring.coreos.com/v1:PrometheusRule",
+            "akko-observability-rules",
+        );
         assert.equal(rule.inputs.metadata.namespace, "linkerd");
         assert.equal(rule.inputs.metadata.labels.release, "kube-prometheus-stack");
         assert.equal(rulesOf(withOperator).length, 7);
-        assert.ok(rule.inputs.spec.groups[1].rules.every((r: any) => r.annotations.runbook_url === "https://wiki.akko.example/runbooks/mtls"));
-        assert.equal(one(withOperator, "kubernetes:helm.sh/v4:Chart", "akko-viz-chart").inputs.values.prometheus.ruleConfigMapMounts, undefined);
+        assert.ok(
+            rule.inputs.spec.groups[1].rules.every(
+                (r: any) => r.annotations.runbook_url === "https://wiki.akko.example/runbooks/mtls",
+            ),
+        );
+        assert.equal(
+            one(withOperator, "kubernetes:helm.sh/v4:Chart", "akko-viz-chart").inputs.values.prometheus
+                .ruleConfigMapMounts,
+            undefined,
+        );
     });
 
     it("during a rotation the anchor alert and panel cover both anchors", async () => {
@@ -207,7 +248,9 @@ describe("dashboards and alert rules", () => {
             { previousOutputs: { trustAnchorRotation: { generation: 1, phase: 0, since: "2026-01-01T00:00:00Z" } } },
         );
         assert.equal(rulesOf(rotating).filter((r) => r.alert === "LinkerdTrustAnchorExpiringSoon").length, 2);
-        const panel = dashboardsOf(rotating)["akko-mtls-certificates.json"].panels.find((p: any) => p.title === "Trust anchors: time left");
+        const panel = dashboardsOf(rotating)["akko-mtls-certificates.json"].panels.find(
+            (p: any) => p.title === "Trust anchors: time left",
+        );
         assert.equal(panel.targets.length, 2);
     });
 
@@ -225,9 +268,15 @@ describe("dashboards and alert rules", () => {
             "viz.prometheus.alertmanagers": [],
             "observability.prometheusOperator": true,
         });
-        assert.ok(noUrl.error instanceof ConfigError && noUrl.error.problems.some((p) => p.key === "akko-mtls:viz.prometheus.url"));
+        assert.ok(
+            noUrl.error instanceof ConfigError &&
+                noUrl.error.problems.some((p) => p.key === "akko-mtls:viz.prometheus.url"),
+        );
         const noViz = await runStack("eks", { "viz.enabled": false, "observability.prometheusOperator": true });
-        assert.ok(noViz.error instanceof ConfigError && noViz.error.problems.some((p) => p.key === "akko-mtls:observability.grafanaDashboards.namespace"));
+        assert.ok(
+            noViz.error instanceof ConfigError &&
+                noViz.error.problems.some((p) => p.key === "akko-mtls:observability.grafanaDashboards.namespace"),
+        );
     });
 });
 
@@ -266,13 +315,19 @@ describe("observability that shows", () => {
     });
 
     it("the proxies' certificate expiry is the metric the pinned proxy exports", () => {
-        assert.match(promqlOf.proxyCertTtlSeconds("akko"), /^min by \(namespace\) \(control_identity_cert_expiration_timestamp_seconds\{/);
+        assert.match(
+            promqlOf.proxyCertTtlSeconds("akko"),
+            /^min by \(namespace\) \(control_identity_cert_expiration_timestamp_seconds\{/,
+        );
     });
 
     it("bundled Prometheus: alerts reach the Alertmanagers the config names; without any, `pulumi up` says they reach no one", async () => {
         const run = await runStackOk("netcup", {
             "mtls.enabled": true,
-            "viz.prometheus.alertmanagers": ["http://alertmanager-operated.monitoring.svc:9093", "https://am.akko.example/prefix"],
+            "viz.prometheus.alertmanagers": [
+                "http://alertmanager-operated.monitoring.svc:9093",
+                "https://am.akko.example/prefix",
+            ],
             "linkerd.networkPolicies": true,
         });
         assert.deepEqual(vizValues(run).prometheus.alertmanagers, [
@@ -313,41 +368,88 @@ describe("observability that shows", () => {
         });
         const authz = one(byIdentity, AUTHZ, "akko-viz-prometheus-readers");
         assert.deepEqual(authz.inputs.metadata.namespace, "linkerd-viz");
-        assert.deepEqual(authz.inputs.spec.targetRef, { group: "policy.linkerd.io", kind: "Server", name: "prometheus-admin" });
+        assert.deepEqual(authz.inputs.spec.targetRef, {
+            group: "policy.linkerd.io",
+            kind: "Server",
+            name: "prometheus-admin",
+        });
         assert.equal(authz.inputs.spec.requiredAuthenticationRefs[0].kind, "MeshTLSAuthentication");
-        assert.deepEqual(one(byIdentity, "kubernetes:policy.linkerd.io/v1alpha1:MeshTLSAuthentication", "akko-viz-prometheus-readers-identities").inputs.spec, {
-            identities: [grafana],
-        });
+        assert.deepEqual(
+            one(
+                byIdentity,
+                "kubernetes:policy.linkerd.io/v1alpha1:MeshTLSAuthentication",
+                "akko-viz-prometheus-readers-identities",
+            ).inputs.spec,
+            {
+                identities: [grafana],
+            },
+        );
         const vizPolicy = ofType(byIdentity, POLICY).find((p) => p.inputs.metadata.name === "linkerd-viz")!;
-        assert.ok(vizPolicy.inputs.spec.ingress.some((r: any) => isDeepStrictEqual(r, { ports: [{ protocol: "TCP", port: 9090 }] })));
-        const byNetwork = await runStackOk("netcup", { "mtls.enabled": true, "viz.prometheus.readers": { networks: ["10.42.0.0/16"] } });
-        assert.deepEqual(one(byNetwork, "kubernetes:policy.linkerd.io/v1alpha1:NetworkAuthentication", "akko-viz-prometheus-readers-networks").inputs.spec, {
-            networks: [{ cidr: "10.42.0.0/16" }],
+        assert.ok(
+            vizPolicy.inputs.spec.ingress.some((r: any) =>
+                isDeepStrictEqual(r, { ports: [{ protocol: "TCP", port: 9090 }] }),
+            ),
+        );
+        const byNetwork = await runStackOk("netcup", {
+            "mtls.enabled": true,
+            "viz.prometheus.readers": { networks: ["10.42.0.0/16"] },
         });
+        assert.deepEqual(
+            one(
+                byNetwork,
+                "kubernetes:policy.linkerd.io/v1alpha1:NetworkAuthentication",
+                "akko-viz-prometheus-readers-networks",
+            ).inputs.spec,
+            {
+                networks: [{ cidr: "10.42.0.0/16" }],
+            },
+        );
         assert.deepEqual(ofType(await runStackOk("netcup", { "mtls.enabled": true }), AUTHZ), [], "none unless asked");
     });
 
     it("external Prometheus: the chart's PodMonitors scrape the control plane and every proxy, with the operator's labels", async () => {
         const run = await runStackOk("eks", EXTERNAL);
         const values = one(run, CHART, "akko-linkerd-control-plane").inputs.values;
-        assert.deepEqual(values.podMonitor, { enabled: true, labels: { release: "kube-prometheus-stack" }, serviceMirror: { enabled: false } });
+        assert.deepEqual(values.podMonitor, {
+            enabled: true,
+            labels: { release: "kube-prometheus-stack" },
+            serviceMirror: { enabled: false },
+        });
         const bundled = await runStackOk("eks", { "mtls.enabled": true, "observability.prometheusOperator": true });
-        assert.equal(one(bundled, CHART, "akko-linkerd-control-plane").inputs.values.podMonitor, undefined, "viz's own Prometheus scrapes");
+        assert.equal(
+            one(bundled, CHART, "akko-linkerd-control-plane").inputs.values.podMonitor,
+            undefined,
+            "viz's own Prometheus scrapes",
+        );
     });
 
     it("external Prometheus, strict namespaces: the scraper is admitted on the proxies' admin port by Linkerd, or the config says how", async () => {
         const strict = { ...EXTERNAL, "mtls.mode": "strict", "mtls.namespaces": ["akko"] };
         const unknown = await runStack("eks", strict);
         assert.ok(keys(unknown).includes("akko-mtls:viz.prometheus.scraper.authentication"), String(unknown.error));
-        const run = await runStackOk("eks", { ...strict, "viz.prometheus.scraper.authentication": { networks: ["10.0.0.0/16"] } });
+        const run = await runStackOk("eks", {
+            ...strict,
+            "viz.prometheus.scraper.authentication": { networks: ["10.0.0.0/16"] },
+        });
         const server = one(run, SERVER, "akko-mesh-akko-server-linkerd-admin");
         assert.deepEqual(server.inputs.spec, { podSelector: { matchLabels: {} }, port: 4191, proxyProtocol: "HTTP/1" });
-        assert.equal(one(run, AUTHZ, "akko-mesh-akko-authorization-linkerd-admin").inputs.spec.requiredAuthenticationRefs[0].kind, "NetworkAuthentication");
+        assert.equal(
+            one(run, AUTHZ, "akko-mesh-akko-authorization-linkerd-admin").inputs.spec.requiredAuthenticationRefs[0]
+                .kind,
+            "NetworkAuthentication",
+        );
         // A meshed Prometheus is authenticated already; permissive namespaces admit anyone.
-        assert.equal((await runStack("eks", { ...strict, "mtls.namespaces": ["akko", "monitoring"] })).error, undefined);
+        assert.equal(
+            (await runStack("eks", { ...strict, "mtls.namespaces": ["akko", "monitoring"] })).error,
+            undefined,
+        );
         assert.deepEqual(
             ofType(
-                await runStackOk("eks", { ...EXTERNAL, "mtls.namespaces": ["akko"], "viz.prometheus.scraper.authentication": { networks: ["10.0.0.0/16"] } }),
+                await runStackOk("eks", {
+                    ...EXTERNAL,
+                    "mtls.namespaces": ["akko"],
+                    "viz.prometheus.scraper.authentication": { networks: ["10.0.0.0/16"] },
+                }),
                 SERVER,
             ),
             [],
@@ -356,10 +458,21 @@ describe("observability that shows", () => {
 
     it("refuses what would not work, naming the key", async () => {
         const cases: [Record<string, unknown>, string][] = [
-            [{ ...EXTERNAL, "viz.prometheus.alertmanagers": ["http://am:9093"] }, "akko-mtls:viz.prometheus.alertmanagers"],
-            [{ ...EXTERNAL, "viz.prometheus.readers": { networks: ["10.0.0.0/8"] } }, "akko-mtls:viz.prometheus.readers"],
             [
-                { "viz.prometheus.readers": { clients: ["grafana.monitoring.serviceaccount.identity.linkerd.cluster.local"], networks: ["10.0.0.0/8"] } },
+                { ...EXTERNAL, "viz.prometheus.alertmanagers": ["http://am:9093"] },
+                "akko-mtls:viz.prometheus.alertmanagers",
+            ],
+            [
+                { ...EXTERNAL, "viz.prometheus.readers": { networks: ["10.0.0.0/8"] } },
+                "akko-mtls:viz.prometheus.readers",
+            ],
+            [
+                {
+                    "viz.prometheus.readers": {
+                        clients: ["grafana.monitoring.serviceaccount.identity.linkerd.cluster.local"],
+                        networks: ["10.0.0.0/8"],
+                    },
+                },
                 "akko-mtls:viz.prometheus.readers",
             ],
             [{ "viz.prometheus.readers": { clients: ["grafana"] } }, "akko-mtls:viz.prometheus.readers.clients[0]"],

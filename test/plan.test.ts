@@ -35,11 +35,22 @@ describe("npm run plan", () => {
     });
 
     it("plans a fleet: the trust stack first, its outputs answering the members' StackReference, the fleet shown member by member", async () => {
-        const fleet = await plan(["trust", "netcup", "eks", "--set", "identity.trustAnchor.fleetStack=trust", "--set", "mtls.enabled=true"]);
+        const fleet = await plan([
+            "trust",
+            "netcup",
+            "eks",
+            "--set",
+            "identity.trustAnchor.fleetStack=trust",
+            "--set",
+            "mtls.enabled=true",
+        ]);
         assert.equal(fleet.status, 0, fleet.output);
         const [trust, netcup, eks] = fleet.output.split(/\n={100}\n/);
         assert.match(trust, /^Plan for stack trust \(target trust\)/);
-        assert.match(trust, /The fleet, member by member:\n {2}rotation: generation 1, steady\n {2}anchor g1: in the bundle/);
+        assert.match(
+            trust,
+            /The fleet, member by member:\n {2}rotation: generation 1, steady\n {2}anchor g1: in the bundle/,
+        );
         assert.match(
             trust,
             /member netcup: never deployed as a member\n {2}member eks: never deployed as a member\n {2}member gke: never deployed as a member/,
@@ -49,7 +60,10 @@ describe("npm run plan", () => {
         for (const member of [netcup, eks]) {
             assert.match(member, /A member of the fleet of trust/);
             assert.doesNotMatch(member, /TrustAnchor|trust-anchor/, "no anchor of its own");
-            assert.match(member, /Issuer akko-identity-issuer-intermediate-fleet-g1 → linkerd\/linkerd-intermediate-fleet-g1/);
+            assert.match(
+                member,
+                /Issuer akko-identity-issuer-intermediate-fleet-g1 → linkerd\/linkerd-intermediate-fleet-g1/,
+            );
             assert.match(member, /Policy pack: every policy passes\./);
         }
         assert.doesNotMatch(fleet.output, /PRIVATE KEY|BEGIN CERTIFICATE/, "no key or certificate material");
@@ -97,7 +111,8 @@ describe("npm run plan", () => {
         const help = await plan(["--help"]);
         assert.equal(help.status, 0);
         assert.match(help.output, /^usage: npm run plan -- <stack> \[options\]/);
-        for (const option of ["--set", "--previous", "--format", "--help"]) assert.ok(help.output.includes(option), option);
+        for (const option of ["--set", "--previous", "--format", "--help"])
+            assert.ok(help.output.includes(option), option);
         const bad = await plan(["netcup", "--sett", "x=1"]);
         assert.equal(bad.status, 2);
         assert.match(bad.output, /^plan: Unknown option '--sett'/);
@@ -135,7 +150,13 @@ describe("npm run plan", () => {
         assert.equal(fresh.status, 1);
         assert.match(fresh.output, /no deployed trust anchor to rotate from/);
         const file = path.join(fs.mkdtempSync(path.join(os.tmpdir(), "plan-")), "outputs.json");
-        fs.writeFileSync(file, JSON.stringify({ trustAnchorRotation: { generation: 1, phase: 0, since: "2026-01-01T00:00:00Z" }, mtlsEnabled: true }));
+        fs.writeFileSync(
+            file,
+            JSON.stringify({
+                trustAnchorRotation: { generation: 1, phase: 0, since: "2026-01-01T00:00:00Z" },
+                mtlsEnabled: true,
+            }),
+        );
         const mid = await plan([...phase1, "--previous", file]);
         assert.equal(mid.status, 0, mid.output);
         assert.match(mid.output, /Planned after the deployment whose outputs --previous gave/);
@@ -149,7 +170,11 @@ describe("npm run plan", () => {
     });
 
     it("applies the policy pack: every stack passes it", async () => {
-        for (const stack of STACKS) assert.match((await planned([stack, "--set", "mtls.enabled=true"])).output, /Policy pack: every policy passes\./);
+        for (const stack of STACKS)
+            assert.match(
+                (await planned([stack, "--set", "mtls.enabled=true"])).output,
+                /Policy pack: every policy passes\./,
+            );
     });
 
     it("--format mermaid draws the dependency graph; the README shows the netcup one, current", async () => {
@@ -162,7 +187,11 @@ describe("npm run plan", () => {
         const readme = fs.readFileSync(path.join(PROJECT_ROOT, "README.md"), "utf8");
         const block = /```mermaid\n([\s\S]*?)\n```/.exec(readme);
         assert.ok(block, "README has a mermaid block");
-        assert.equal(block[1], output, "README's diagram is `npm run plan -- netcup --format mermaid --set mtls.enabled=true`");
+        assert.equal(
+            block[1],
+            output,
+            "README's diagram is `npm run plan -- netcup --format mermaid --set mtls.enabled=true`",
+        );
     });
 
     it("--help shows a sample --previous file, which the plan accepts, and how to get one without process substitution", async () => {
@@ -188,10 +217,19 @@ describe("npm run plan", () => {
             assert.equal(result.status, 2, result.output);
             assert.match(result.output, problem);
         };
-        await refused({ trustAnchorRotation: "garbage" }, /trustAnchorRotation: expected \{generation, phase 0-3, since \(a date\)\} \(got "garbage"\)/);
-        await refused({ trustAnchorRotation: { generation: 1, phase: 7, since: "x" } }, /trustAnchorRotation: expected/);
+        await refused(
+            { trustAnchorRotation: "garbage" },
+            /trustAnchorRotation: expected \{generation, phase 0-3, since \(a date\)\} \(got "garbage"\)/,
+        );
+        await refused(
+            { trustAnchorRotation: { generation: 1, phase: 7, since: "x" } },
+            /trustAnchorRotation: expected/,
+        );
         await refused({ mtlsEnabled: true, meshState: "on" }, /meshState: expected an object/);
-        await refused({ mtlsEnabled: true, meshState: { phase: "half", namespaces: [], mode: "strict" } }, /meshState: phase: expected on, draining-policy/);
+        await refused(
+            { mtlsEnabled: true, meshState: { phase: "half", namespaces: [], mode: "strict" } },
+            /meshState: phase: expected on, draining-policy/,
+        );
         await refused({ mtlsEnabled: "yes" }, /mtlsEnabled: expected true or false/);
         await refused({ somethingElse: 1 }, /none of this project's outputs/);
     });
@@ -200,12 +238,26 @@ describe("npm run plan", () => {
         const colon = await plan(["netcup", "--set", "mtls:enabled=true"]);
         assert.equal(colon.status, 2, colon.output);
         assert.match(colon.output, /key "enabled" of a namespace "mtls", which nothing reads/);
-        assert.match(colon.output, /Meant: --set 'mtls\.enabled=true' \(pulumi config set --path 'mtls\.enabled' true\)/);
+        assert.match(
+            colon.output,
+            /Meant: --set 'mtls\.enabled=true' \(pulumi config set --path 'mtls\.enabled' true\)/,
+        );
         assert.equal((await plan(["netcup", "--set", "identity:trustAnchor.rotationPhase=1"])).status, 2);
-        assert.equal((await plan(["netcup", "--set", "akko-mtls:mtls.enabled=true"])).status, 0, "the project's own namespace, spelled out");
-        assert.equal((await plan(["netcup", "--set", "kubernetes:enableServerSideApply=true"])).status, 0, "another namespace altogether");
+        assert.equal(
+            (await plan(["netcup", "--set", "akko-mtls:mtls.enabled=true"])).status,
+            0,
+            "the project's own namespace, spelled out",
+        );
+        assert.equal(
+            (await plan(["netcup", "--set", "kubernetes:enableServerSideApply=true"])).status,
+            0,
+            "another namespace altogether",
+        );
         // The same mistake in a stack file (`pulumi config set mtls:enabled true`).
-        const dir = stackDir("netcup", `${fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.netcup.yaml"), "utf8")}  mtls:enabled: "true"\n`);
+        const dir = stackDir(
+            "netcup",
+            `${fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.netcup.yaml"), "utf8")}  mtls:enabled: "true"\n`,
+        );
         const inFile = await plan(["netcup"], { root: dir });
         assert.equal(inFile.status, 1, inFile.output);
         assert.match(
@@ -219,7 +271,9 @@ describe("npm run plan", () => {
             const result = await plan(["netcup", "--set", `mtls.namespaces=${text}`]);
             assert.equal(result.status, 1, result.output);
             assert.ok(
-                result.output.includes("pulumi config set --path 'mtls.namespaces[0]' akko && pulumi config set --path 'mtls.namespaces[1]' spark"),
+                result.output.includes(
+                    "pulumi config set --path 'mtls.namespaces[0]' akko && pulumi config set --path 'mtls.namespaces[1]' spark",
+                ),
                 `${text}: ${result.output}`,
             );
         }
@@ -235,7 +289,10 @@ describe("npm run plan", () => {
     it("an index past a preset's list: preset lists are replaced whole, and the commands that do it work", async () => {
         const result = await plan(["netcup", "--set", "mtls.namespaces[1]=spark"]);
         assert.equal(result.status, 2);
-        assert.match(result.output, /the preset's list \["akko"\] applies; a list in the stack file replaces the preset's whole, starting at \[0\]/);
+        assert.match(
+            result.output,
+            /the preset's list \["akko"\] applies; a list in the stack file replaces the preset's whole, starting at \[0\]/,
+        );
         const suggested = /: (--set '[^']+'(?: --set '[^']+')*)/.exec(result.output);
         assert.ok(suggested, result.output);
         const args = [...suggested[1].matchAll(/--set '([^']+)'/g)].flatMap((m) => ["--set", m[1]]);
@@ -246,7 +303,8 @@ describe("npm run plan", () => {
     });
 
     it("shows what differs between targets (HA, replicas, webhook failure policy, iptables or CNI, resources) as each stack has it", async () => {
-        const section = (output: string) => /Settings that differ between targets[^\n]*\n((?: {2}.*\n)+)/.exec(output)![1];
+        const section = (output: string) =>
+            /Settings that differ between targets[^\n]*\n((?: {2}.*\n)+)/.exec(output)![1];
         const netcup = section((await planned(["netcup", "--set", "mtls.enabled=true"])).output);
         const eks = section((await planned(["eks", "--set", "mtls.enabled=true"])).output);
         const gke = section((await planned(["gke", "--set", "mtls.enabled=true"])).output);
@@ -276,7 +334,9 @@ describe("npm run plan", () => {
         assert.match(netcup, /linkerd\.cni\.enabled = false/);
         assert.match(netcup, /linkerd\.proxy\.resources: requests 10m\/16Mi, limits 1\/128Mi/);
         assert.match(eks, /linkerd\.proxy\.resources: requests 100m\/20Mi, limits —\/250Mi/);
-        const cni = section((await plan(["netcup", "--set", "mtls.enabled=true", "--set", "linkerd.cni.enabled=true"])).output);
+        const cni = section(
+            (await plan(["netcup", "--set", "mtls.enabled=true", "--set", "linkerd.cni.enabled=true"])).output,
+        );
         assert.match(cni, /linkerd\.cni\.enabled = true\n/);
         assert.doesNotMatch(cni, /iptablesMode/, "the CNI plugin replaces proxy-init's iptables");
         assert.match(cni, /linkerd\.cni\.binDir = \/var\/lib\/rancher\/k3s\/data\/cni/);
@@ -288,7 +348,10 @@ describe("npm run plan", () => {
         const { output } = await planned(["netcup", "--set", "mtls.enabled=true"]);
         assert.match(output, /Namespace akko-linkerd-namespace → linkerd\n/);
         assert.match(output, /CronJob akko-maintenance-cronjob → linkerd-maintenance\/linkerd-rotation-check\n/);
-        assert.match(output, /Chart akko-linkerd-control-plane → chart linkerd-control-plane in linkerd \[webhooks awaited\]/);
+        assert.match(
+            output,
+            /Chart akko-linkerd-control-plane → chart linkerd-control-plane in linkerd \[webhooks awaited\]/,
+        );
         assert.match(output, /Namespace akko-mesh-akko-namespace → akko \[read\]/);
     });
 
@@ -306,7 +369,8 @@ describe("npm run plan", () => {
             const rest = known.reduce((left, tag) => left.replace(tag, ""), tags).replace(/[ ,]/g, "");
             assert.equal(rest, "", `unexplained tag in [${tags}]`);
         }
-        for (const { tag, meaning } of TAGS) assert.ok(help.includes(`[${tag}]`) && help.includes(meaning.split(" ").slice(0, 4).join(" ")), tag);
+        for (const { tag, meaning } of TAGS)
+            assert.ok(help.includes(`[${tag}]`) && help.includes(meaning.split(" ").slice(0, 4).join(" ")), tag);
     });
 
     it("counts resources as docs/performance.md does, and says so", async () => {
@@ -315,7 +379,10 @@ describe("npm run plan", () => {
             const { output } = await planned([stack, "--set", "mtls.enabled=true"]);
             const count = Number(/^Resources: (\d+), counted as docs\/performance\.md counts them/m.exec(output)?.[1]);
             const file = readStack(stack);
-            const run = await runProgram({ stack, config: { ...file.config, [`${PROJECT}:mtls`]: JSON.stringify({ enabled: true }) } });
+            const run = await runProgram({
+                stack,
+                config: { ...file.config, [`${PROJECT}:mtls`]: JSON.stringify({ enabled: true }) },
+            });
             assert.equal(count, resourceCount(run).total);
             assert.equal(count, run.resources.length, "what npm run bench counts");
         }
@@ -343,7 +410,11 @@ describe("npm run plan on a stack file with encrypted values", () => {
             [
                 ["akko-mtls:viz", "prometheus.alertmanagers.0", "https://secret.invalid/"],
                 // ingress-nginx's forward-auth gate is a URL (config/schema/viz.ts): the first stand-in that is one.
-                ["akko-mtls:viz", "dashboard.ingress.authAnnotations.nginx.ingress.kubernetes.io/auth-url", "https://secret.invalid/"],
+                [
+                    "akko-mtls:viz",
+                    "dashboard.ingress.authAnnotations.nginx.ingress.kubernetes.io/auth-url",
+                    "https://secret.invalid/",
+                ],
                 ["akko-mtls:observability", "runbookUrl", "https://secret.invalid/"],
             ],
         );
@@ -358,18 +429,28 @@ describe("npm run plan on a stack file with encrypted values", () => {
         // Wherever a value reaches an input as given, that input is secret (config/secrets.ts).
         const carrying = run.resources.filter((r) => JSON.stringify(r.inputs).includes("https://secret.invalid/"));
         assert.ok(carrying.length > 0);
-        for (const resource of carrying) assert.ok(resource.secretPaths.length > 0, `${resource.name}: the secret value's input is secret`);
+        for (const resource of carrying)
+            assert.ok(resource.secretPaths.length > 0, `${resource.name}: the secret value's input is secret`);
     });
 
     it("a key encrypted whole cannot be planned: refused, with how to encrypt only its secret values", async () => {
-        const dir = stackDir("netcup", "config:\n  akko-mtls:target: k3s\n  akko-mtls:viz:\n    secure: v1:AAAAAAAAAAAAAAAA:AAAA\n");
+        const dir = stackDir(
+            "netcup",
+            "config:\n  akko-mtls:target: k3s\n  akko-mtls:viz:\n    secure: v1:AAAAAAAAAAAAAAAA:AAAA\n",
+        );
         const result = await plan(["netcup"], { root: dir });
         assert.equal(result.status, 1, result.output);
-        assert.match(result.output, /akko-mtls:viz is encrypted as a whole.*pulumi config set --secret --path viz\.<key> <value>/);
+        assert.match(
+            result.output,
+            /akko-mtls:viz is encrypted as a whole.*pulumi config set --secret --path viz\.<key> <value>/,
+        );
     });
 
     it("a secret where the config wants a boolean is refused as pulumi up would (it decrypts to text), without its value", async () => {
-        const dir = stackDir("netcup", "config:\n  akko-mtls:target: k3s\n  akko-mtls:mtls:\n    enabled:\n      secure: v1:AAAAAAAAAAAAAAAA:AAAA\n");
+        const dir = stackDir(
+            "netcup",
+            "config:\n  akko-mtls:target: k3s\n  akko-mtls:mtls:\n    enabled:\n      secure: v1:AAAAAAAAAAAAAAAA:AAAA\n",
+        );
         const result = await plan(["netcup"], { root: dir });
         assert.equal(result.status, 1, result.output);
         assert.match(result.output, /akko-mtls:mtls\.enabled: expected boolean: a secret stored as text/);

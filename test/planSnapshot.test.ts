@@ -14,7 +14,8 @@ const SHOWN_FIELDS = 4;
 /** The paths at which two JSON values differ (`inputs.spec.template.spec.containers[0].image`), depth first. */
 function changedPaths(before: unknown, after: unknown, at: string): string[] {
     if (JSON.stringify(before) === JSON.stringify(after)) return [];
-    const isObject = (v: unknown): v is Record<string, unknown> => v !== null && typeof v === "object" && !Array.isArray(v);
+    const isObject = (v: unknown): v is Record<string, unknown> =>
+        v !== null && typeof v === "object" && !Array.isArray(v);
     if (Array.isArray(before) && Array.isArray(after) && before.length === after.length) {
         return before.flatMap((item, i) => changedPaths(item, after[i], `${at}[${i}]`));
     }
@@ -30,7 +31,8 @@ function differences(expected: ScenarioSnapshot, actual: ScenarioSnapshot): stri
     const before = expected.resources ?? {};
     const after = actual.resources ?? {};
     const lines: string[] = [];
-    for (const urn of Object.keys(before)) if (!(urn in after)) lines.push(`- ${urn} (gone: the engine would delete or replace it)`);
+    for (const urn of Object.keys(before))
+        if (!(urn in after)) lines.push(`- ${urn} (gone: the engine would delete or replace it)`);
     for (const urn of Object.keys(after)) if (!(urn in before)) lines.push(`+ ${urn} (new)`);
     for (const [urn, resource] of Object.entries(after)) {
         if (!(urn in before)) continue;
@@ -41,7 +43,8 @@ function differences(expected: ScenarioSnapshot, actual: ScenarioSnapshot): stri
     }
     const outputs = changedPaths(expected.outputs, actual.outputs, "");
     if (outputs.length > 0) lines.push(`~ stack outputs: ${outputs.join(", ")} changed`);
-    if (JSON.stringify(expected.error) !== JSON.stringify(actual.error)) lines.push(`~ the error changed: ${JSON.stringify(actual.error)}`);
+    if (JSON.stringify(expected.error) !== JSON.stringify(actual.error))
+        lines.push(`~ the error changed: ${JSON.stringify(actual.error)}`);
     return lines;
 }
 
@@ -61,7 +64,9 @@ describe("the plan of every stack and mode is the committed snapshot (npm run sn
 
     it("every scenario: the same resources (URNs, options, inputs) and outputs", () => {
         const problems = [...actual].flatMap(([slug, snapshot]) =>
-            differences(expected.get(slug) ?? { scenario: snapshot.scenario, stack: snapshot.stack }, snapshot).map((line) => `${snapshot.scenario}: ${line}`),
+            differences(expected.get(slug) ?? { scenario: snapshot.scenario, stack: snapshot.stack }, snapshot).map(
+                (line) => `${snapshot.scenario}: ${line}`,
+            ),
         );
         assert.deepEqual(problems, []);
     });

@@ -33,11 +33,18 @@ const CHECK_USER = `system:serviceaccount:linkerd-maintenance:${POD_SECURITY_CHE
 
 /** The k3s CIS hardening guide's PodSecurityConfiguration (docs.k3s.io/security/hardening-guide, "Pod Security"). */
 const K3S_HARDENED: PodSecurityConfiguration = {
-    defaults: { enforce: "restricted", "enforce-version": "latest", audit: "restricted", warn: "restricted", "warn-version": "latest" },
+    defaults: {
+        enforce: "restricted",
+        "enforce-version": "latest",
+        audit: "restricted",
+        warn: "restricted",
+        "warn-version": "latest",
+    },
     exemptions: { usernames: [], runtimeClasses: [], namespaces: ["kube-system", "cis-operator-system"] },
 };
 
-const probe = (cniEnabled: boolean) => injectedPodProbe({ cniEnabled, edge: LINKERD_EDGE, appImage: "registry.example/app:1" });
+const probe = (cniEnabled: boolean) =>
+    injectedPodProbe({ cniEnabled, edge: LINKERD_EDGE, appImage: "registry.example/app:1" });
 
 describe("the Pod Security oracle, against upstream's own expected answers (k8s.io/pod-security-admission v0.36.2 policy/*_test.go)", () => {
     const pod = (spec: object) => ({ metadata: { name: "p" }, spec });
@@ -45,9 +52,21 @@ describe("the Pod Security oracle, against upstream's own expected answers (k8s.
         const spec = {
             securityContext: { runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } },
             containers: [
-                { name: "a", securityContext: { allowPrivilegeEscalation: false, capabilities: { add: ["FOO", "BAR"] } } },
-                { name: "b", securityContext: { allowPrivilegeEscalation: false, capabilities: { add: ["BAR", "BAZ"] } } },
-                { name: "c", securityContext: { allowPrivilegeEscalation: false, capabilities: { add: ["NET_BIND_SERVICE", "CHOWN"], drop: ["ALL", "FOO"] } } },
+                {
+                    name: "a",
+                    securityContext: { allowPrivilegeEscalation: false, capabilities: { add: ["FOO", "BAR"] } },
+                },
+                {
+                    name: "b",
+                    securityContext: { allowPrivilegeEscalation: false, capabilities: { add: ["BAR", "BAZ"] } },
+                },
+                {
+                    name: "c",
+                    securityContext: {
+                        allowPrivilegeEscalation: false,
+                        capabilities: { add: ["NET_BIND_SERVICE", "CHOWN"], drop: ["ALL", "FOO"] },
+                    },
+                },
             ],
         };
         // check_capabilities_restricted_test.go "multiple containers".
@@ -69,7 +88,11 @@ describe("the Pod Security oracle, against upstream's own expected answers (k8s.
                     securityContext,
                     containers: containers.map((c) => ({
                         ...c,
-                        securityContext: { allowPrivilegeEscalation: false, capabilities: { drop: ["ALL"] }, ...(c as any).securityContext },
+                        securityContext: {
+                            allowPrivilegeEscalation: false,
+                            capabilities: { drop: ["ALL"] },
+                            ...(c as any).securityContext,
+                        },
                     })),
                 }),
             );
@@ -86,7 +109,10 @@ describe("the Pod Security oracle, against upstream's own expected answers (k8s.
             restrictedExcept({ runAsNonRoot: true, seccompProfile: { type: "Unconfined" } }, [{ name: "a" }]),
             'seccompProfile (pod must not set securityContext.seccompProfile.type to "Unconfined")',
         );
-        assert.equal(restrictedExcept({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } }, [{ name: "a" }]), undefined);
+        assert.equal(
+            restrictedExcept({ runAsNonRoot: true, seccompProfile: { type: "RuntimeDefault" } }, [{ name: "a" }]),
+            undefined,
+        );
     });
 
     it("the policy: labels over the configuration's defaults, exempt namespaces unchecked, warn raised to a stricter enforce label", () => {
@@ -97,14 +123,40 @@ describe("the Pod Security oracle, against upstream's own expected answers (k8s.
             (refused as { message: string }).message,
             /^violates PodSecurity "restricted:latest": unrestricted capabilities \(container "linkerd-init" must not include "NET_ADMIN", "NET_RAW"/,
         );
-        assert.deepEqual(admit(K3S_HARDENED, undefined, "kube-system", CHECK_USER, linkerdInit), { allowed: true, warnings: [] });
-        const privileged = admit(K3S_HARDENED, { "pod-security.kubernetes.io/enforce": "privileged" }, "akko", CHECK_USER, linkerdInit);
+        assert.deepEqual(admit(K3S_HARDENED, undefined, "kube-system", CHECK_USER, linkerdInit), {
+            allowed: true,
+            warnings: [],
+        });
+        const privileged = admit(
+            K3S_HARDENED,
+            { "pod-security.kubernetes.io/enforce": "privileged" },
+            "akko",
+            CHECK_USER,
+            linkerdInit,
+        );
         assert.equal(privileged.allowed, true);
         assert.equal((privileged as { warnings: string[] }).warnings.length, 1, "the default warn level still warns");
-        assert.deepEqual(admit(undefined, undefined, "akko", CHECK_USER, linkerdInit), { allowed: true, warnings: [] }, "no configuration: privileged");
-        const baseline = admit(undefined, { "pod-security.kubernetes.io/enforce": "baseline" }, "akko", CHECK_USER, linkerdInit);
-        assert.match((baseline as { message: string }).message, /^violates PodSecurity "baseline:latest": non-default capabilities/);
-        assert.throws(() => evaluate("baseline", pod({ containers: [{ name: "a", securityContext: { procMount: "Unmasked" } }] })), /does not model procMount/);
+        assert.deepEqual(
+            admit(undefined, undefined, "akko", CHECK_USER, linkerdInit),
+            { allowed: true, warnings: [] },
+            "no configuration: privileged",
+        );
+        const baseline = admit(
+            undefined,
+            { "pod-security.kubernetes.io/enforce": "baseline" },
+            "akko",
+            CHECK_USER,
+            linkerdInit,
+        );
+        assert.match(
+            (baseline as { message: string }).message,
+            /^violates PodSecurity "baseline:latest": non-default capabilities/,
+        );
+        assert.throws(
+            () =>
+                evaluate("baseline", pod({ containers: [{ name: "a", securityContext: { procMount: "Unmasked" } }] })),
+            /does not model procMount/,
+        );
     });
 });
 
@@ -120,14 +172,26 @@ describe("the pod the Pod Security check submits", function () {
             evaluate("restricted", probe(false)),
             'unrestricted capabilities (container "linkerd-init" must not include "NET_ADMIN", "NET_RAW" in securityContext.capabilities.add)',
         );
-        assert.equal(evaluate("restricted", probe(true)), undefined, "network validator, proxy and a compliant application");
+        assert.equal(
+            evaluate("restricted", probe(true)),
+            undefined,
+            "network validator, proxy and a compliant application",
+        );
         const spec = (probe(false) as any).spec;
         assert.deepEqual(
             [...spec.initContainers, ...spec.containers].map((c: any) => c.name),
             ["linkerd-init", "linkerd-proxy", "app"],
         );
-        assert.equal((probe(false) as any).metadata.annotations["linkerd.io/inject"], "disabled", "the injector leaves it alone");
-        assert.equal((probe(false) as any).metadata.ownerReferences, undefined, "no owner: the injector records no event");
+        assert.equal(
+            (probe(false) as any).metadata.annotations["linkerd.io/inject"],
+            "disabled",
+            "the injector leaves it alone",
+        );
+        assert.equal(
+            (probe(false) as any).metadata.ownerReferences,
+            undefined,
+            "no owner: the injector records no event",
+        );
     });
 
     for (const cniEnabled of [false, true]) {
@@ -140,12 +204,20 @@ describe("the pod the Pod Security check submits", function () {
             values.proxy.capabilities = { add: [], drop: ["ALL"] };
             values.proxyInit = { ...values.proxyInit, capabilities: { add: [], drop: ["ALL"] } };
             const objects = await upstream(this, async () =>
-                render(await archiveOf(chart), { release: chart.inputs.name, namespace: chart.inputs.namespace, values }),
+                render(await archiveOf(chart), {
+                    release: chart.inputs.name,
+                    namespace: chart.inputs.namespace,
+                    values,
+                }),
             );
             // linkerd-destination's pod is rendered from the same partials the injector's patch uses (charts/patch/templates/patch.json).
-            const destination = objects.find((o) => o.kind === "Deployment" && o.metadata.name === "linkerd-destination")!.spec.template.spec;
+            const destination = objects.find(
+                (o) => o.kind === "Deployment" && o.metadata.name === "linkerd-destination",
+            )!.spec.template.spec;
             const job = one(run, JOB, "akko-maintenance-pod-security");
-            const env = Object.fromEntries(job.inputs.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]));
+            const env = Object.fromEntries(
+                job.inputs.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]),
+            );
             const submitted = JSON.parse(env.POD_SECURITY).probe;
             const rendered = (name: string) => destination.initContainers.find((c: any) => c.name === name);
             for (const container of submitted.spec.initContainers) {
@@ -160,19 +232,24 @@ describe("the pod the Pod Security check submits", function () {
                 submitted.spec.initContainers.map((c: any) => c.name),
             );
             // Volumes of the kinds the injector adds (restricted admits emptyDir and projected only among them).
-            const kinds = (volumes: any[]) => Object.fromEntries(volumes.map((v) => [v.name, Object.keys(v).filter((k) => k !== "name")]));
+            const kinds = (volumes: any[]) =>
+                Object.fromEntries(volumes.map((v) => [v.name, Object.keys(v).filter((k) => k !== "name")]));
             const realVolumes = kinds(destination.volumes);
-            for (const [name, kind] of Object.entries(kinds(submitted.spec.volumes))) assert.deepEqual(realVolumes[name], kind, name);
+            for (const [name, kind] of Object.entries(kinds(submitted.spec.volumes)))
+                assert.deepEqual(realVolumes[name], kind, name);
             assert.equal(
                 submitted.spec.containers[0].image,
-                run.resources.find((r) => r.name === "akko-maintenance-pod-security")!.inputs.spec.template.spec.containers[0].image,
+                run.resources.find((r) => r.name === "akko-maintenance-pod-security")!.inputs.spec.template.spec
+                    .containers[0].image,
             );
         });
     }
 });
 
 /** The Pod Security check's script against a fake API server. */
-async function check(options: { namespaces?: { namespace: string; key: string }[]; cniEnabled?: boolean } & Partial<Cluster>): Promise<Result> {
+async function check(
+    options: { namespaces?: { namespace: string; key: string }[]; cniEnabled?: boolean } & Partial<Cluster>,
+): Promise<Result> {
     const a = await anchor();
     const namespaces = options.namespaces ?? [{ namespace: "akko", key: "akko-mtls:mtls.namespaces[0]" }];
     const cniEnabled = options.cniEnabled ?? false;
@@ -180,7 +257,10 @@ async function check(options: { namespaces?: { namespace: string; key: string }[
         issuer: await issuer(a),
         bundle: [a],
         ...options,
-        env: { TASKS: "pod-security", POD_SECURITY: JSON.stringify({ probe: probe(cniEnabled), namespaces, cniEnabled }) },
+        env: {
+            TASKS: "pod-security",
+            POD_SECURITY: JSON.stringify({ probe: probe(cniEnabled), namespaces, cniEnabled }),
+        },
     });
 }
 
@@ -194,9 +274,19 @@ describe("the Pod Security check against the API server (cluster/mesh-check.mjs 
             'pod-security: akko-mtls:mtls.namespaces[0]: namespace akko refuses injected pods: Pod Security "restricted:latest" (its label, else the cluster\'s default) ' +
             'forbids unrestricted capabilities (container "linkerd-init" must not include "NET_ADMIN", "NET_RAW" in securityContext.capabilities.add).';
         assert.ok(result.terminationMessage?.startsWith(line), result.terminationMessage);
-        assert.equal(result.terminationMessage!.split("\n").length, 1, "one line: what `pulumi up` prints with the Job's failure");
-        assert.match(result.terminationMessage!, /Fix: enable Linkerd's CNI plugin \(pulumi config set --path linkerd\.cni\.enabled true;/);
-        assert.match(result.terminationMessage!, /kubectl label namespace akko pod-security\.kubernetes\.io\/enforce=privileged/);
+        assert.equal(
+            result.terminationMessage!.split("\n").length,
+            1,
+            "one line: what `pulumi up` prints with the Job's failure",
+        );
+        assert.match(
+            result.terminationMessage!,
+            /Fix: enable Linkerd's CNI plugin \(pulumi config set --path linkerd\.cni\.enabled true;/,
+        );
+        assert.match(
+            result.terminationMessage!,
+            /kubectl label namespace akko pod-security\.kubernetes\.io\/enforce=privileged/,
+        );
         // A server-side dry run, nothing else: no object is stored, no other call made.
         assert.deepEqual(result.calls, ["create --dry-run=server -n akko -f - -o name"]);
         assert.equal(result.submitted.length, 1);
@@ -205,12 +295,18 @@ describe("the Pod Security check against the API server (cluster/mesh-check.mjs 
 
     it("a label decides over the default; an exempt namespace is admitted unchecked; the CNI plugin's pods meet restricted", async () => {
         const labelled = await check({
-            podSecurity: { configuration: K3S_HARDENED, namespaceLabels: { akko: { "pod-security.kubernetes.io/enforce": "privileged" } } },
+            podSecurity: {
+                configuration: K3S_HARDENED,
+                namespaceLabels: { akko: { "pod-security.kubernetes.io/enforce": "privileged" } },
+            },
         });
         assert.equal(labelled.status, 0, labelled.stderr);
         assert.match(labelled.stdout, /pod-security: akko: admits injected pods/);
         // The default warn level (restricted) still warns: a note, not a failure.
-        assert.match(labelled.stdout, /pod-security: akko: note: would violate PodSecurity "restricted:latest": unrestricted capabilities/);
+        assert.match(
+            labelled.stdout,
+            /pod-security: akko: note: would violate PodSecurity "restricted:latest": unrestricted capabilities/,
+        );
         const exempt = await check({
             podSecurity: { configuration: K3S_HARDENED },
             namespaces: [{ namespace: "kube-system", key: "akko-mtls:mtls.ingress.controller" }],
@@ -240,20 +336,29 @@ describe("the Pod Security check against the API server (cluster/mesh-check.mjs 
         const labels = { akko: { "pod-security.kubernetes.io/enforce": "restricted" } };
         // A stricter pod under CNI: the proxy would be refused if it kept a capability. Simulated by the label `restricted` and a probe without drop ALL.
         const cniProbe: any = probe(true);
-        cniProbe.spec.initContainers[1].securityContext = { ...cniProbe.spec.initContainers[1].securityContext, capabilities: {} };
+        cniProbe.spec.initContainers[1].securityContext = {
+            ...cniProbe.spec.initContainers[1].securityContext,
+            capabilities: {},
+        };
         const a = await anchor();
         const cni = runScript({
             issuer: await issuer(a),
             bundle: [a],
             podSecurity: { namespaceLabels: labels },
-            env: { TASKS: "pod-security", POD_SECURITY: JSON.stringify({ probe: cniProbe, namespaces: namespaces.slice(0, 1), cniEnabled: true }) },
+            env: {
+                TASKS: "pod-security",
+                POD_SECURITY: JSON.stringify({ probe: cniProbe, namespaces: namespaces.slice(0, 1), cniEnabled: true }),
+            },
         });
         assert.equal(cni.status, 1);
         assert.match(
             cni.terminationMessage!,
             /forbids unrestricted capabilities \(container "linkerd-proxy" must set securityContext\.capabilities\.drop=\["ALL"\]\)/,
         );
-        assert.match(cni.terminationMessage!, /Fix: the injected containers already drop every capability \(CNI plugin\)/);
+        assert.match(
+            cni.terminationMessage!,
+            /Fix: the injected containers already drop every capability \(CNI plugin\)/,
+        );
         assert.doesNotMatch(cni.terminationMessage!, /linkerd\.cni\.enabled true/);
     });
 
@@ -283,7 +388,13 @@ describe("the Pod Security check against the API server (cluster/mesh-check.mjs 
         const hostile = runScript({
             issuer: { certPem: "" },
             bundle: "",
-            env: { TASKS: "pod-security", POD_SECURITY: JSON.stringify({ probe: probe(false), namespaces: [{ namespace: "akko --all", key: "x" }] }) },
+            env: {
+                TASKS: "pod-security",
+                POD_SECURITY: JSON.stringify({
+                    probe: probe(false),
+                    namespaces: [{ namespace: "akko --all", key: "x" }],
+                }),
+            },
         });
         assert.equal(hostile.status, 2, "a namespace that is not a DNS label never reaches kubectl");
         assert.deepEqual(hostile.calls, []);
@@ -311,8 +422,13 @@ describe("the Pod Security check's identity: dry-run pod creates only", () => {
         assert.deepEqual(binding.inputs.spec, { policyName: POD_SECURITY_POLICY, validationActions: ["Deny"] });
         const spec = vap.inputs.spec;
         assert.equal(spec.failurePolicy, "Fail");
-        assert.deepEqual(spec.matchConstraints.resourceRules, [{ apiGroups: [""], apiVersions: ["*"], operations: ["*"], resources: ["pods", "pods/*"] }]);
-        assert.deepEqual(spec, dryRunOnlyPolicy({ use: DRY_RUN_ONLY.podSecurityCheck, identity: requestedBy(CHECK_USER) }));
+        assert.deepEqual(spec.matchConstraints.resourceRules, [
+            { apiGroups: [""], apiVersions: ["*"], operations: ["*"], resources: ["pods", "pods/*"] },
+        ]);
+        assert.deepEqual(
+            spec,
+            dryRunOnlyPolicy({ use: DRY_RUN_ONLY.podSecurityCheck, identity: requestedBy(CHECK_USER) }),
+        );
         /** The API server's verdict: the policy applies when every match condition holds, and then denies unless every validation holds. */
         const admitted = (r: ReturnType<typeof request>) =>
             !spec.matchConditions.every((c: { expression: string }) => celRun(c.expression, { request: r }) === true) ||
@@ -331,7 +447,10 @@ describe("the Pod Security check's identity: dry-run pod creates only", () => {
         for (const [why, r] of hostile) assert.equal(admitted(r), false, why);
         // Nobody else is concerned: controllers and tenants create real pods.
         assert.ok(admitted(request("system:serviceaccount:kube-system:replicaset-controller", "CREATE", false)));
-        assert.ok(admitted(request("system:serviceaccount:akko:linkerd-mesh-pod-security", "CREATE", false)), "only the maintenance namespace's identity");
+        assert.ok(
+            admitted(request("system:serviceaccount:akko:linkerd-mesh-pod-security", "CREATE", false)),
+            "only the maintenance namespace's identity",
+        );
         // The request has no `subResource` key when there is none (unstructured, omitempty): the policy must not read it.
         assert.doesNotMatch(spec.validations[0].expression, /subResource/);
     });
@@ -339,20 +458,41 @@ describe("the Pod Security check's identity: dry-run pod creates only", () => {
     it("RBAC lets it create pods in the checked namespaces only; with the policy, it cannot run one (the RBAC oracle)", () => {
         const objects: KubeObject[] = run.resources
             .filter(
-                (r) => !r.read && /:(Role|RoleBinding|ClusterRole|ClusterRoleBinding|ValidatingAdmissionPolicy|ValidatingAdmissionPolicyBinding)$/.test(r.type),
+                (r) =>
+                    !r.read &&
+                    /:(Role|RoleBinding|ClusterRole|ClusterRoleBinding|ValidatingAdmissionPolicy|ValidatingAdmissionPolicyBinding)$/.test(
+                        r.type,
+                    ),
             )
             .map((r) => ({ ...r.inputs, kind: r.type.split(":").pop()! }));
         const model = new RbacModel(objects);
         for (const namespace of ["akko", "kube-system"]) {
-            assert.ok(model.can(CHECK_USER, { verb: "create", group: "", resource: "pods", namespace }), `create pods in ${namespace}`);
-            assert.equal(model.canRunPods(CHECK_USER, namespace), false, `no standing right to run a pod in ${namespace}`);
+            assert.ok(
+                model.can(CHECK_USER, { verb: "create", group: "", resource: "pods", namespace }),
+                `create pods in ${namespace}`,
+            );
+            assert.equal(
+                model.canRunPods(CHECK_USER, namespace),
+                false,
+                `no standing right to run a pod in ${namespace}`,
+            );
         }
-        assert.equal(model.can(CHECK_USER, { verb: "create", group: "", resource: "pods", namespace: "linkerd" }), false);
+        assert.equal(
+            model.can(CHECK_USER, { verb: "create", group: "", resource: "pods", namespace: "linkerd" }),
+            false,
+        );
         for (const verb of ["get", "list", "delete", "patch"])
             assert.equal(model.can(CHECK_USER, { verb, group: "", resource: "pods", namespace: "akko" }), false, verb);
-        assert.equal(model.can(CHECK_USER, { verb: "create", group: "", resource: "pods/exec", namespace: "akko" }), false);
+        assert.equal(
+            model.can(CHECK_USER, { verb: "create", group: "", resource: "pods/exec", namespace: "akko" }),
+            false,
+        );
         // Without its binding, the same Roles are an escalation path: the policy is what confines them.
-        const unbound = new RbacModel(objects.filter((o) => !(o.kind === "ValidatingAdmissionPolicyBinding" && o.metadata.name === POD_SECURITY_POLICY)));
+        const unbound = new RbacModel(
+            objects.filter(
+                (o) => !(o.kind === "ValidatingAdmissionPolicyBinding" && o.metadata.name === POD_SECURITY_POLICY),
+            ),
+        );
         assert.equal(unbound.canRunPods(CHECK_USER, "akko"), true);
     });
 
@@ -365,7 +505,9 @@ describe("the Pod Security check's identity: dry-run pod creates only", () => {
             one(run, BINDING, "akko-maintenance-pod-security-dry-run-only"),
         ]) {
             assert.ok(dependsOn(run, job, confining), `the Job waits for ${confining.name}`);
-            for (const grant of ofType(run, ROLE_BINDING).filter((b) => b.inputs.metadata.name === POD_SECURITY_CHECK.account)) {
+            for (const grant of ofType(run, ROLE_BINDING).filter(
+                (b) => b.inputs.metadata.name === POD_SECURITY_CHECK.account,
+            )) {
                 assert.ok(dependsOn(run, grant, confining), `${grant.name} is granted after ${confining.name}`);
             }
         }
@@ -384,9 +526,18 @@ describe("the Pod Security check's identity: dry-run pod creates only", () => {
         );
         const annotations = one(run, PATCH, "akko-mesh-akko-annotations");
         assert.ok(dependsOn(run, annotations, job), "the namespace's annotation waits for it");
-        assert.ok(dependsOn(run, one(run, "kubernetes:helm.cattle.io/v1:HelmChartConfig", "akko-ingress-traefik-config"), job), "so does Traefik's proxy");
+        assert.ok(
+            dependsOn(
+                run,
+                one(run, "kubernetes:helm.cattle.io/v1:HelmChartConfig", "akko-ingress-traefik-config"),
+                job,
+            ),
+            "so does Traefik's proxy",
+        );
         assert.ok(dependsOn(run, one(run, JOB, "akko-maintenance-rollout"), job), "and the rollout");
-        const env = Object.fromEntries(job.inputs.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]));
+        const env = Object.fromEntries(
+            job.inputs.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]),
+        );
         assert.deepEqual(JSON.parse(env.POD_SECURITY).namespaces, [
             { namespace: "akko", key: "akko-mtls:mtls.namespaces[0]" },
             { namespace: "kube-system", key: "akko-mtls:mtls.ingress.controller" },
@@ -397,16 +548,28 @@ describe("the Pod Security check's identity: dry-run pod creates only", () => {
 
     it("checks only what this run injects: a namespace being drained is not checked", async () => {
         const on = await runStackOk("netcup", { "mtls.enabled": true, "mtls.namespaces": ["akko", "spark"] });
-        const env = (r: RecordedResource) => Object.fromEntries(r.inputs.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]));
-        const checked = (r: ProgramRun) => JSON.parse(env(one(r, JOB, "akko-maintenance-pod-security")).POD_SECURITY).namespaces.map((n: any) => n.namespace);
+        const env = (r: RecordedResource) =>
+            Object.fromEntries(r.inputs.spec.template.spec.containers[0].env.map((e: any) => [e.name, e.value]));
+        const checked = (r: ProgramRun) =>
+            JSON.parse(env(one(r, JOB, "akko-maintenance-pod-security")).POD_SECURITY).namespaces.map(
+                (n: any) => n.namespace,
+            );
         assert.deepEqual(checked(on), ["akko", "spark", "kube-system"]);
         // spark leaves the mesh: its pods restart without a proxy, nothing to ask of Pod Security there.
         const fewer = await runStackOk(
             "netcup",
             { "mtls.enabled": true, "mtls.namespaces": ["akko"] },
-            { previousOutputs: { meshState: on.outputs.meshState.value, trustAnchorRotation: on.outputs.trustAnchorRotation.value } },
+            {
+                previousOutputs: {
+                    meshState: on.outputs.meshState.value,
+                    trustAnchorRotation: on.outputs.trustAnchorRotation.value,
+                },
+            },
         );
-        assert.equal(one(fewer, PATCH, "akko-mesh-spark-annotations").inputs.metadata.annotations["linkerd.io/inject"], "disabled");
+        assert.equal(
+            one(fewer, PATCH, "akko-mesh-spark-annotations").inputs.metadata.annotations["linkerd.io/inject"],
+            "disabled",
+        );
         assert.deepEqual(checked(fewer), ["akko", "kube-system"]);
     });
 });
@@ -422,13 +585,17 @@ describe("a cluster whose default level is restricted (the k3s hardening guide):
         const jobs: Result[] = [];
         const onApply = (resource: AppliedResource) => {
             applied.push(resource);
-            if (resource.type !== JOB || !resource.inputs.metadata.name.startsWith("linkerd-pod-security-check")) return;
+            if (resource.type !== JOB || !resource.inputs.metadata.name.startsWith("linkerd-pod-security-check"))
+                return;
             const container = resource.inputs.spec.template.spec.containers[0];
-            const env = Object.fromEntries(container.env.filter((e: any) => !["PATH", "HOME"].includes(e.name)).map((e: any) => [e.name, e.value]));
+            const env = Object.fromEntries(
+                container.env.filter((e: any) => !["PATH", "HOME"].includes(e.name)).map((e: any) => [e.name, e.value]),
+            );
             const result = runScript({ ...cluster, env });
             jobs.push(result);
             // What the provider reports when the Job fails: the pod's termination message (pod/check.go).
-            if (result.status !== 0) throw new Error(`Job ${resource.inputs.metadata.name} failed: ${result.terminationMessage}`);
+            if (result.status !== 0)
+                throw new Error(`Job ${resource.inputs.metadata.name} failed: ${result.terminationMessage}`);
         };
         const run = await runStack("netcup", { "mtls.enabled": true, ...overrides }, { onApply });
         return { run, applied, jobs };
@@ -443,11 +610,16 @@ describe("a cluster whose default level is restricted (the k3s hardening guide):
         );
         assert.equal(jobs.length, 1);
         assert.deepEqual(
-            applied.filter((r) => r.type === PATCH || r.type === "kubernetes:helm.cattle.io/v1:HelmChartConfig").map((r) => r.name),
+            applied
+                .filter((r) => r.type === PATCH || r.type === "kubernetes:helm.cattle.io/v1:HelmChartConfig")
+                .map((r) => r.name),
             [],
             "no namespace annotated, Traefik untouched",
         );
-        assert.ok(!applied.some((r) => r.type === JOB && r.inputs.metadata.name.startsWith("linkerd-mesh-rollout")), "nothing restarted");
+        assert.ok(
+            !applied.some((r) => r.type === JOB && r.inputs.metadata.name.startsWith("linkerd-mesh-rollout")),
+            "nothing restarted",
+        );
     });
 
     it("with the CNI plugin the same cluster admits injected pods: akko is annotated after the check", async () => {
@@ -455,7 +627,11 @@ describe("a cluster whose default level is restricted (the k3s hardening guide):
         assert.equal(run.error, undefined, String(run.error));
         assert.equal(jobs[0].status, 0);
         const order = applied.map((r) => r.name);
-        for (const name of ["akko-maintenance-pod-security", "akko-mesh-akko-annotations", "akko-ingress-traefik-config"])
+        for (const name of [
+            "akko-maintenance-pod-security",
+            "akko-mesh-akko-annotations",
+            "akko-ingress-traefik-config",
+        ])
             assert.ok(order.includes(name), name);
         assert.ok(order.indexOf("akko-maintenance-pod-security") < order.indexOf("akko-mesh-akko-annotations"));
         assert.ok(order.indexOf("akko-maintenance-pod-security") < order.indexOf("akko-ingress-traefik-config"));

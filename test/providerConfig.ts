@@ -30,10 +30,17 @@ function parseKubeconfig(pathOrContents: string | undefined, machine: Machine): 
     const contents = machine[pathOrContents] ?? pathOrContents;
     const document = YAML.parse(contents);
     if (typeof document !== "object" || document === null || Array.isArray(document)) {
-        throw new Error(`failed to parse kubeconfig: couldn't get version/kind; json parse error (${JSON.stringify(pathOrContents)})`);
+        throw new Error(
+            `failed to parse kubeconfig: couldn't get version/kind; json parse error (${JSON.stringify(pathOrContents)})`,
+        );
     }
-    const byName = (list: any[] | undefined, field: string) => Object.fromEntries((list ?? []).map((entry) => [entry.name, entry[field]]));
-    return { currentContext: document["current-context"], clusters: byName(document.clusters, "cluster"), contexts: byName(document.contexts, "context") };
+    const byName = (list: any[] | undefined, field: string) =>
+        Object.fromEntries((list ?? []).map((entry) => [entry.name, entry[field]]));
+    return {
+        currentContext: document["current-context"],
+        clusters: byName(document.clusters, "cluster"),
+        contexts: byName(document.contexts, "context"),
+    };
 }
 
 /** util.go getActiveClusterFromConfig: the cluster of the `context` input, else of the current context. */

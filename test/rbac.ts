@@ -36,7 +36,8 @@ export interface Request {
 /** The subject's user name as the API server sees it (`system:serviceaccount:<ns>:<name>`, or a user's name). */
 export type Username = string;
 
-export const serviceAccount = (namespace: string, name: string): Username => `system:serviceaccount:${namespace}:${name}`;
+export const serviceAccount = (namespace: string, name: string): Username =>
+    `system:serviceaccount:${namespace}:${name}`;
 
 /**
  * The built-in ClusterRoles that matter here, as Kubernetes bootstraps them
@@ -46,25 +47,38 @@ export const serviceAccount = (namespace: string, name: string): Username => `sy
  * Secret and pod rights (abridged to the rules about Secrets, pods, workloads and ServiceAccounts).
  */
 export const BOOTSTRAP_CLUSTER_ROLES: KubeObject[] = [
-    { kind: "ClusterRole", metadata: { name: "cluster-admin" }, rules: [{ apiGroups: ["*"], resources: ["*"], verbs: ["*"] }] },
+    {
+        kind: "ClusterRole",
+        metadata: { name: "cluster-admin" },
+        rules: [{ apiGroups: ["*"], resources: ["*"], verbs: ["*"] }],
+    },
     {
         kind: "ClusterRole",
         metadata: { name: "admin" },
-        aggregationRule: { clusterRoleSelectors: [{ matchLabels: { "rbac.authorization.k8s.io/aggregate-to-admin": "true" } }] },
+        aggregationRule: {
+            clusterRoleSelectors: [{ matchLabels: { "rbac.authorization.k8s.io/aggregate-to-admin": "true" } }],
+        },
     },
     {
         kind: "ClusterRole",
         metadata: { name: "edit", labels: { "rbac.authorization.k8s.io/aggregate-to-admin": "true" } },
-        aggregationRule: { clusterRoleSelectors: [{ matchLabels: { "rbac.authorization.k8s.io/aggregate-to-edit": "true" } }] },
+        aggregationRule: {
+            clusterRoleSelectors: [{ matchLabels: { "rbac.authorization.k8s.io/aggregate-to-edit": "true" } }],
+        },
     },
     {
         kind: "ClusterRole",
         metadata: { name: "view", labels: { "rbac.authorization.k8s.io/aggregate-to-edit": "true" } },
-        aggregationRule: { clusterRoleSelectors: [{ matchLabels: { "rbac.authorization.k8s.io/aggregate-to-view": "true" } }] },
+        aggregationRule: {
+            clusterRoleSelectors: [{ matchLabels: { "rbac.authorization.k8s.io/aggregate-to-view": "true" } }],
+        },
     },
     {
         kind: "ClusterRole",
-        metadata: { name: "system:aggregate-to-admin", labels: { "rbac.authorization.k8s.io/aggregate-to-admin": "true" } },
+        metadata: {
+            name: "system:aggregate-to-admin",
+            labels: { "rbac.authorization.k8s.io/aggregate-to-admin": "true" },
+        },
         rules: [
             {
                 apiGroups: ["rbac.authorization.k8s.io"],
@@ -75,7 +89,10 @@ export const BOOTSTRAP_CLUSTER_ROLES: KubeObject[] = [
     },
     {
         kind: "ClusterRole",
-        metadata: { name: "system:aggregate-to-edit", labels: { "rbac.authorization.k8s.io/aggregate-to-edit": "true" } },
+        metadata: {
+            name: "system:aggregate-to-edit",
+            labels: { "rbac.authorization.k8s.io/aggregate-to-edit": "true" },
+        },
         rules: [
             {
                 apiGroups: [""],
@@ -94,28 +111,54 @@ export const BOOTSTRAP_CLUSTER_ROLES: KubeObject[] = [
                 verbs: ["create", "delete", "patch", "update"],
             },
             { apiGroups: [""], resources: ["serviceaccounts/token"], verbs: ["create"] },
-            { apiGroups: ["apps"], resources: ["daemonsets", "deployments", "replicasets", "statefulsets"], verbs: ["create", "delete", "patch", "update"] },
+            {
+                apiGroups: ["apps"],
+                resources: ["daemonsets", "deployments", "replicasets", "statefulsets"],
+                verbs: ["create", "delete", "patch", "update"],
+            },
             { apiGroups: ["batch"], resources: ["cronjobs", "jobs"], verbs: ["create", "delete", "patch", "update"] },
         ],
     },
     {
         kind: "ClusterRole",
-        metadata: { name: "system:aggregate-to-view", labels: { "rbac.authorization.k8s.io/aggregate-to-view": "true" } },
-        rules: [{ apiGroups: [""], resources: ["configmaps", "pods", "serviceaccounts", "services"], verbs: ["get", "list", "watch"] }],
+        metadata: {
+            name: "system:aggregate-to-view",
+            labels: { "rbac.authorization.k8s.io/aggregate-to-view": "true" },
+        },
+        rules: [
+            {
+                apiGroups: [""],
+                resources: ["configmaps", "pods", "serviceaccounts", "services"],
+                verbs: ["get", "list", "watch"],
+            },
+        ],
     },
 ];
 
-const matches = (list: string[] | undefined, value: string) => (list ?? []).some((item) => item === "*" || item === value);
+const matches = (list: string[] | undefined, value: string) =>
+    (list ?? []).some((item) => item === "*" || item === value);
 const resourceMatches = (list: string[] | undefined, resource: string) =>
     (list ?? []).some(
         (item) =>
-            item === "*" || item === resource || (item === "*/*" && resource.includes("/")) || (item.endsWith("/*") && resource.startsWith(item.slice(0, -1))),
+            item === "*" ||
+            item === resource ||
+            (item === "*/*" && resource.includes("/")) ||
+            (item.endsWith("/*") && resource.startsWith(item.slice(0, -1))),
     );
 
 function ruleAllows(rule: Rule, request: Request): boolean {
-    if (!matches(rule.apiGroups, request.group) || !resourceMatches(rule.resources, request.resource) || !matches(rule.verbs, request.verb)) return false;
+    if (
+        !matches(rule.apiGroups, request.group) ||
+        !resourceMatches(rule.resources, request.resource) ||
+        !matches(rule.verbs, request.verb)
+    )
+        return false;
     // A rule with resourceNames matches only requests that name one of them (never a create or a plain list).
-    return !rule.resourceNames || rule.resourceNames.length === 0 || (request.name !== undefined && rule.resourceNames.includes(request.name));
+    return (
+        !rule.resourceNames ||
+        rule.resourceNames.length === 0 ||
+        (request.name !== undefined && rule.resourceNames.includes(request.name))
+    );
 }
 
 /** Workload kinds whose pod template a subject that may create or change them runs as it likes. */
@@ -141,7 +184,13 @@ export class RbacModel {
     private readonly bindings: KubeObject[] = [];
     private readonly policies: AdmissionPolicy[] = [];
     /** Pod templates (rendered or registered): their namespace, ServiceAccount and the Secrets they mount. */
-    private readonly podTemplates: { kind: string; name: string; namespace: string; serviceAccount: string; secrets: string[] }[] = [];
+    private readonly podTemplates: {
+        kind: string;
+        name: string;
+        namespace: string;
+        serviceAccount: string;
+        secrets: string[];
+    }[] = [];
 
     /** `objects`: every rendered chart object and the program's own, namespaced ones with their namespace set. */
     constructor(objects: KubeObject[]) {
@@ -150,7 +199,8 @@ export class RbacModel {
             if (kind === "ClusterRole") this.clusterRoles.set(metadata.name, object);
             else if (kind === "Role") this.roles.set(`${metadata.namespace}/${metadata.name}`, object);
             else if (kind === "RoleBinding" || kind === "ClusterRoleBinding") this.bindings.push(object);
-            else if (kind === "ValidatingAdmissionPolicy") this.policies.push({ name: metadata.name, spec: object.spec });
+            else if (kind === "ValidatingAdmissionPolicy")
+                this.policies.push({ name: metadata.name, spec: object.spec });
             const template = kind === "CronJob" ? object.spec?.jobTemplate?.spec?.template : object.spec?.template;
             if (["Deployment", "StatefulSet", "DaemonSet", "Job", "CronJob"].includes(kind) && template?.spec) {
                 this.podTemplates.push({
@@ -168,7 +218,11 @@ export class RbacModel {
         // Only policies a binding enforces with Deny count.
         const enforced = new Set(
             objects
-                .filter((o) => o.kind === "ValidatingAdmissionPolicyBinding" && (o.spec?.validationActions ?? []).includes("Deny"))
+                .filter(
+                    (o) =>
+                        o.kind === "ValidatingAdmissionPolicyBinding" &&
+                        (o.spec?.validationActions ?? []).includes("Deny"),
+                )
                 .map((o) => o.spec.policyName),
         );
         this.policies.splice(0, this.policies.length, ...this.policies.filter((p) => enforced.has(p.name)));
@@ -182,7 +236,11 @@ export class RbacModel {
         const own: Rule[] = role.rules ?? [];
         const selectors: { matchLabels?: Record<string, string> }[] = role.aggregationRule?.clusterRoleSelectors ?? [];
         const aggregated = [...this.clusterRoles.values()]
-            .filter((other) => selectors.some((s) => Object.entries(s.matchLabels ?? {}).every(([k, v]) => other.metadata.labels?.[k] === v)))
+            .filter((other) =>
+                selectors.some((s) =>
+                    Object.entries(s.matchLabels ?? {}).every(([k, v]) => other.metadata.labels?.[k] === v),
+                ),
+            )
             .flatMap((other) => this.clusterRoleRules(other.metadata.name, seen));
         return [...own, ...aggregated];
     }
@@ -210,7 +268,9 @@ export class RbacModel {
             if (binding.kind === "RoleBinding" && binding.metadata.namespace !== request.namespace) return false;
             const ref = binding.roleRef;
             const rules =
-                ref.kind === "ClusterRole" ? this.clusterRoleRules(ref.name) : (this.roles.get(`${binding.metadata.namespace}/${ref.name}`)?.rules ?? []);
+                ref.kind === "ClusterRole"
+                    ? this.clusterRoleRules(ref.name)
+                    : (this.roles.get(`${binding.metadata.namespace}/${ref.name}`)?.rules ?? []);
             return rules.some((rule: Rule) => ruleAllows(rule, request));
         });
     }
@@ -220,7 +280,8 @@ export class RbacModel {
         const names = new Set(extra);
         for (const binding of this.bindings) {
             for (const s of binding.subjects ?? []) {
-                if (s.kind === "ServiceAccount") names.add(serviceAccount(s.namespace ?? binding.metadata.namespace, s.name));
+                if (s.kind === "ServiceAccount")
+                    names.add(serviceAccount(s.namespace ?? binding.metadata.namespace, s.name));
                 else if (s.kind === "User") names.add(s.name);
             }
         }
@@ -233,12 +294,21 @@ export class RbacModel {
      * it, whose match conditions hold and one of whose validations fails, evaluated with CEL on the
      * admission request as the API server hands it over (`request.dryRun` false: a request that stores).
      */
-    private admissionRefuses(user: Username, operation: string, group: string, resource: string, object: any, oldObject: any): boolean {
+    private admissionRefuses(
+        user: Username,
+        operation: string,
+        group: string,
+        resource: string,
+        object: any,
+        oldObject: any,
+    ): boolean {
         const request = { userInfo: { username: user }, operation, dryRun: false, resource: { group, resource } };
         return this.policies.some(({ spec }) => {
             const applies = (spec.matchConstraints?.resourceRules ?? []).some(
                 (r: any) =>
-                    matches(r.apiGroups, group) && resourceMatches(r.resources, resource) && (matches(r.operations, operation) || matches(r.operations, "*")),
+                    matches(r.apiGroups, group) &&
+                    resourceMatches(r.resources, resource) &&
+                    (matches(r.operations, operation) || matches(r.operations, "*")),
             );
             if (!applies) return false;
             const context = { request, object, oldObject };
@@ -279,7 +349,10 @@ export class RbacModel {
             metadata: { name: "x", namespace },
             spec: { serviceAccountName: "another", containers: [{ name: "x", image: "x" }] },
         };
-        if (this.can(user, { verb: "create", group: "", resource: "pods", namespace }) && !this.admissionRefuses(user, "CREATE", "", "pods", anyPod, null))
+        if (
+            this.can(user, { verb: "create", group: "", resource: "pods", namespace }) &&
+            !this.admissionRefuses(user, "CREATE", "", "pods", anyPod, null)
+        )
             return true;
         return WORKLOADS.some(([group, resource]) => {
             if (this.can(user, { verb: "create", group, resource, namespace })) return true;
@@ -330,7 +403,9 @@ export class RbacModel {
      */
     secretReaders(users: Username[], namespace: string, name: string): Username[] {
         const mounters = new Set(
-            this.podTemplates.filter((t) => t.namespace === namespace && t.secrets.includes(name)).map((t) => serviceAccount(namespace, t.serviceAccount)),
+            this.podTemplates
+                .filter((t) => t.namespace === namespace && t.secrets.includes(name))
+                .map((t) => serviceAccount(namespace, t.serviceAccount)),
         );
         return this.closure(
             users,

@@ -17,17 +17,30 @@ const MODULE = path.join(__dirname, "..", "cluster", "remoteTrust.mjs");
 const sha = (ca: Ca) => new X509Certificate(ca.certPem).fingerprint256.replace(/:/g, "");
 
 /** A target cluster as the fake kubectl serves it: its trust-roots ConfigMap and pods per namespace. */
-function fakeTarget(trustRoots: Ca[], pods: Record<string, object[]>, rules: Partial<Record<"refuse" | "answer", [string, string][]>> = {}) {
+function fakeTarget(
+    trustRoots: Ca[],
+    pods: Record<string, object[]>,
+    rules: Partial<Record<"refuse" | "answer", [string, string][]>> = {},
+) {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "remote-trust-"));
     fs.writeFileSync(path.join(dir, "kubectl"), FAKE_KUBECTL, { mode: 0o755 });
     fs.writeFileSync(
         path.join(dir, "configmap-linkerd-linkerd-identity-trust-roots.json"),
         JSON.stringify({ data: { "ca-bundle.crt": bundlePem(trustRoots) } }),
     );
-    for (const [namespace, list] of Object.entries(pods)) fs.writeFileSync(path.join(dir, `pods-${namespace}.json`), JSON.stringify(list));
+    for (const [namespace, list] of Object.entries(pods))
+        fs.writeFileSync(path.join(dir, `pods-${namespace}.json`), JSON.stringify(list));
     fs.writeFileSync(
         path.join(dir, "rules.json"),
-        JSON.stringify({ hang: [], answer: rules.answer ?? [], refuse: rules.refuse ?? [], gone: [], failing: [], podSecurity: {}, podSecurityModule: "" }),
+        JSON.stringify({
+            hang: [],
+            answer: rules.answer ?? [],
+            refuse: rules.refuse ?? [],
+            gone: [],
+            failing: [],
+            podSecurity: {},
+            podSecurityModule: "",
+        }),
     );
     const calls = () => fs.readFileSync(path.join(dir, "calls.log"), "utf8").trim().split("\n");
     // The link's kubectl: the fake, with the kubeconfig flag last (the fake reads its arguments by position).
@@ -49,7 +62,11 @@ describe("remote trust: what each linked cluster actually serves", () => {
         rt = await importEsm(MODULE);
         [g1, g2, stranger] = await Promise.all([anchor(), anchor(), anchor()]);
     });
-    const check = (local: { bundle: Ca[]; signing: Ca }, target: ReturnType<typeof fakeTarget>, namespaces = ["akko", "linkerd-multicluster"]) =>
+    const check = (
+        local: { bundle: Ca[]; signing: Ca },
+        target: ReturnType<typeof fakeTarget>,
+        namespaces = ["akko", "linkerd-multicluster"],
+    ) =>
         rt.checkLinks({
             links: [{ target: "eks", kubeconfigPath: "/var/run/link/eks/kubeconfig", namespaces }],
             local: { bundlePem: bundlePem(local.bundle), signingSha256: sha(local.signing) },
@@ -57,7 +74,10 @@ describe("remote trust: what each linked cluster actually serves", () => {
         })[0];
 
     it("steady, one anchor shared: no problem, every meshed pod counted, read through the link's kubeconfig", () => {
-        const target = fakeTarget([g1], { akko: [pod("trino", [g1]), pod("plain", undefined)], "linkerd-multicluster": [pod("linkerd-gateway", [g1])] });
+        const target = fakeTarget([g1], {
+            akko: [pod("trino", [g1]), pod("plain", undefined)],
+            "linkerd-multicluster": [pod("linkerd-gateway", [g1])],
+        });
         const verdict = check({ bundle: [g1], signing: g1 }, target);
         assert.deepEqual(verdict.problems, []);
         assert.deepEqual(verdict.notes, []);
@@ -75,7 +95,10 @@ describe("remote trust: what each linked cluster actually serves", () => {
         assert.equal(verdict.problems.length, 3, verdict.problems.join("\n"));
         assert.match(verdict.problems[0], /lacks this cluster's issuing anchor/);
         assert.match(verdict.problems[1], /this cluster trusts none of the anchors it serves/);
-        assert.match(verdict.problems[2], /1 meshed pod\(s\) do not trust this cluster's issuing anchor .*akko\/trino-/);
+        assert.match(
+            verdict.problems[2],
+            /1 meshed pod\(s\) do not trust this cluster's issuing anchor .*akko\/trino-/,
+        );
     });
 
     it("a target whose ConfigMap already trusts the new anchor but whose pods were not restarted fails, naming them: the proxies decide, not the ConfigMap", () => {
@@ -102,7 +125,10 @@ describe("remote trust: what each linked cluster actually serves", () => {
             rt.remoteTrustVerdict({
                 target: "eks",
                 local: { bundlePem: bundlePem(local.bundle), signingSha256: sha(local.signing) },
-                remote: { trustRootsPem: bundlePem(remote.bundle), pods: [{ namespace: "akko", name: "trino", bundlePem: bundlePem(remote.bundle) }] },
+                remote: {
+                    trustRootsPem: bundlePem(remote.bundle),
+                    pods: [{ namespace: "akko", name: "trino", bundlePem: bundlePem(remote.bundle) }],
+                },
             });
         // Members one phase apart inside the barrier: phase p everywhere before anyone enters p + 1.
         for (const [a, b] of [
@@ -127,7 +153,14 @@ describe("remote trust: what each linked cluster actually serves", () => {
         const target = fakeTarget(
             [g1],
             {},
-            { refuse: [["configmap linkerd-identity-trust-roots", 'Error from server (Forbidden): configmaps "linkerd-identity-trust-roots" is forbidden']] },
+            {
+                refuse: [
+                    [
+                        "configmap linkerd-identity-trust-roots",
+                        'Error from server (Forbidden): configmaps "linkerd-identity-trust-roots" is forbidden',
+                    ],
+                ],
+            },
         );
         const verdict = check({ bundle: [g1], signing: g1 }, target);
         assert.deepEqual(verdict.problems, [
@@ -158,7 +191,9 @@ describe("the rollout's remote-trust task (cluster/mesh-check.mjs): each link's 
         TASKS: "certificates,remote-trust",
         SIGNING_ANCHOR_SHA256: sha(fleet),
         MULTICLUSTER_NAMESPACE: "linkerd-multicluster",
-        REMOTE_TRUST_LINKS: JSON.stringify(links.map((target) => ({ target, secret: `cluster-credentials-${target}` }))),
+        REMOTE_TRUST_LINKS: JSON.stringify(
+            links.map((target) => ({ target, secret: `cluster-credentials-${target}` })),
+        ),
         REMOTE_TRUST_NAMESPACES: "akko,linkerd-multicluster",
     });
 
@@ -168,13 +203,19 @@ describe("the rollout's remote-trust task (cluster/mesh-check.mjs): each link's 
             pods: {},
             env: env(["eks", "gke"]),
             linked: {
-                eks: { bundle: [fleet], pods: { akko: [pod("pong", [fleet])], "linkerd-multicluster": [pod("linkerd-gateway", [fleet])] } },
+                eks: {
+                    bundle: [fleet],
+                    pods: { akko: [pod("pong", [fleet])], "linkerd-multicluster": [pod("linkerd-gateway", [fleet])] },
+                },
                 // Mid-rotation: gke serves both, its proxies loaded both.
                 gke: { bundle: [old, fleet], pods: { akko: [pod("pong", [old, fleet])] } },
             },
         });
         assert.equal(result.status, 0, result.stdout + result.stderr);
-        assert.match(result.stdout, /remote-trust: eks: the bundle it serves and its 2 meshed proxies trust this cluster's issuing anchor/);
+        assert.match(
+            result.stdout,
+            /remote-trust: eks: the bundle it serves and its 2 meshed proxies trust this cluster's issuing anchor/,
+        );
         assert.match(result.stdout, /remote-trust: gke: .* 1 meshed proxies/);
         const secretReads = result.calls.filter((c) => c.startsWith("get secret"));
         assert.deepEqual(secretReads, [
@@ -199,11 +240,22 @@ describe("the rollout's remote-trust task (cluster/mesh-check.mjs): each link's 
             },
         });
         assert.equal(result.status, 1, result.stdout + result.stderr);
-        assert.match(result.terminationMessage ?? "", /remote-trust: gke: the bundle it serves new pods .* lacks this cluster's issuing anchor/);
-        assert.match(result.terminationMessage ?? "", /remote-trust: gke: 1 meshed pod\(s\) do not trust this cluster's issuing anchor/);
+        assert.match(
+            result.terminationMessage ?? "",
+            /remote-trust: gke: the bundle it serves new pods .* lacks this cluster's issuing anchor/,
+        );
+        assert.match(
+            result.terminationMessage ?? "",
+            /remote-trust: gke: 1 meshed pod\(s\) do not trust this cluster's issuing anchor/,
+        );
         assert.doesNotMatch(result.terminationMessage ?? "", /eks/);
         // Served right, loaded wrong: the proxies that started before the bundle changed.
-        const stale = runScript({ ...local, pods: {}, env: env(["eks"]), linked: { eks: { bundle: [fleet], pods: { akko: [pod("pong", [own])] } } } });
+        const stale = runScript({
+            ...local,
+            pods: {},
+            env: env(["eks"]),
+            linked: { eks: { bundle: [fleet], pods: { akko: [pod("pong", [own])] } } },
+        });
         assert.equal(stale.status, 1);
         assert.match(stale.terminationMessage ?? "", /remote-trust: eks: 1 meshed pod\(s\) do not trust/);
     });
@@ -213,7 +265,10 @@ describe("the rollout's remote-trust task (cluster/mesh-check.mjs): each link's 
             ...local,
             pods: {},
             env: env(["eks", "gke"]),
-            linked: { eks: { bundle: [fleet], noCredentials: true }, gke: { bundle: [fleet], pods: { akko: [pod("pong", [fleet])] } } },
+            linked: {
+                eks: { bundle: [fleet], noCredentials: true },
+                gke: { bundle: [fleet], pods: { akko: [pod("pong", [fleet])] } },
+            },
         });
         assert.equal(result.status, 1);
         assert.match(
@@ -224,7 +279,11 @@ describe("the rollout's remote-trust task (cluster/mesh-check.mjs): each link's 
     });
 
     it("the Job's variables are the contract's: a malformed link list is a misconfiguration (exit 2) before anything is read", () => {
-        const result = runScript({ ...local, pods: {}, env: { ...env(["eks"]), REMOTE_TRUST_LINKS: '[{"target":"eks"}]' } });
+        const result = runScript({
+            ...local,
+            pods: {},
+            env: { ...env(["eks"]), REMOTE_TRUST_LINKS: '[{"target":"eks"}]' },
+        });
         assert.equal(result.status, 2);
         assert.match(result.stderr, /REMOTE_TRUST_LINKS/);
         assert.deepEqual(result.calls, []);

@@ -15,14 +15,24 @@ import { assertAllValid } from "../tools/kubeValidate";
 import { chartArchive } from "../tools/upstream";
 import { webhooksCalled } from "./admission";
 import { runStackOk } from "./helpers";
-import { allCrdSchemas, archiveOf, crdSchemas, gatewayApiCrds, renderRegistered, schemaProblems, upstream } from "./upstream";
+import {
+    allCrdSchemas,
+    archiveOf,
+    crdSchemas,
+    gatewayApiCrds,
+    renderRegistered,
+    schemaProblems,
+    upstream,
+} from "./upstream";
 
 const CHART = "kubernetes:helm.sh/v4:Chart";
 const NETCUP_MEMORY = 16 * 1024 * MIB;
 
 /** A copy of the chart whose templates see another clock: `now` becomes a fixed instant. */
 const atClock = (instant: string) => (text: string) =>
-    text.replace(/\{\{[^}]*\}\}/g, (action) => action.replace(/\bnow\b/g, `(toDate "2006-01-02T15:04:05Z07:00" "${instant}")`));
+    text.replace(/\{\{[^}]*\}\}/g, (action) =>
+        action.replace(/\bnow\b/g, `(toDate "2006-01-02T15:04:05Z07:00" "${instant}")`),
+    );
 const CLOCKS = ["2026-11-23T04:05:06Z", "2031-07-08T21:43:59Z"];
 
 /** Each stack, plus the modes a stack file can switch to. */
@@ -69,7 +79,8 @@ describe("the real charts, rendered with the program's values", function () {
             const renders: Renders = new Map();
             before(async function () {
                 run = await runStackOk(stack, { "mtls.enabled": true, ...overrides });
-                for (const chart of ofType(run, CHART)) renders.set(chart.inputs.chart, await upstream(this, () => renderRegistered(chart)));
+                for (const chart of ofType(run, CHART))
+                    renders.set(chart.inputs.chart, await upstream(this, () => renderRegistered(chart)));
             });
 
             it("renders every chart the program installs", () => {
@@ -97,7 +108,11 @@ describe("the real charts, rendered with the program's values", function () {
                     if (!(await usesClock(chart))) continue;
                     for (const clock of CLOCKS) {
                         const shifted = await renderRegistered(chart, { patchTemplates: atClock(clock) });
-                        assert.equal(stable(shifted), first, `${chart.inputs.chart}: the render depends on the clock (${clock})`);
+                        assert.equal(
+                            stable(shifted),
+                            first,
+                            `${chart.inputs.chart}: the render depends on the clock (${clock})`,
+                        );
                     }
                 }
             });
@@ -114,7 +129,9 @@ describe("the real charts, rendered with the program's values", function () {
                     const secrets = objects.filter((o) => o.kind === "Secret").map((o) => o.metadata.name);
                     assert.deepEqual(secrets, [], `${chart} renders Secrets ${secrets.join(", ")}`);
                 }
-                const trustRoots = renders.get("linkerd-control-plane")!.filter((o) => o.metadata.name === "linkerd-identity-trust-roots");
+                const trustRoots = renders
+                    .get("linkerd-control-plane")!
+                    .filter((o) => o.metadata.name === "linkerd-identity-trust-roots");
                 assert.deepEqual(trustRoots, [], "identity.externalCA: the program owns the trust roots");
                 assert.ok(!renders.get("linkerd-control-plane")!.some((o) => o.kind === "CronJob"), "no heartbeat");
             });
@@ -125,7 +142,8 @@ describe("the real charts, rendered with the program's values", function () {
         const renderedFor = async (context: Mocha.Context, stack: string, overrides: Record<string, unknown> = {}) => {
             const run = await runStackOk(stack, { "mtls.enabled": true, ...overrides });
             const byChart = new Map<string, RenderedObject[]>();
-            for (const chart of ofType(run, CHART)) byChart.set(chart.inputs.chart, await upstream(context, () => renderRegistered(chart)));
+            for (const chart of ofType(run, CHART))
+                byChart.set(chart.inputs.chart, await upstream(context, () => renderRegistered(chart)));
             return { run, byChart };
         };
         const podsOf = (objects: RenderedObject[]) =>
@@ -134,7 +152,9 @@ describe("the real charts, rendered with the program's values", function () {
         it("meshed traffic keeps its port (transparent), the injector acts only in the mesh's namespaces, proxies drop every capability", async function () {
             const { byChart } = await renderedFor(this, "netcup", { "mtls.namespaces": ["akko", "spark"] });
             const controlPlane = byChart.get("linkerd-control-plane")!;
-            const destination = controlPlane.find((o) => o.kind === "Deployment" && o.metadata.name === "linkerd-destination")!;
+            const destination = controlPlane.find(
+                (o) => o.kind === "Deployment" && o.metadata.name === "linkerd-destination",
+            )!;
             const args = destination.spec.template.spec.containers.flatMap((c: any) => c.args ?? []);
             assert.ok(args.includes("-outbound-transport-mode=transparent"), args.join(" "));
 
@@ -147,14 +167,16 @@ describe("the real charts, rendered with the program's values", function () {
             // nothing else in kube-system carries the inject annotation. Without the ingress hop it is out.
             assert.ok(names.values.includes("kube-system"), "k3s-traefik");
             const withoutIngress = await renderedFor(this, "netcup", { "mtls.ingress.enabled": false });
-            const scope = withoutIngress.byChart.get("linkerd-control-plane")!.find((o) => o.kind === "MutatingWebhookConfiguration")!.webhooks[0]
-                .namespaceSelector;
+            const scope = withoutIngress.byChart
+                .get("linkerd-control-plane")!
+                .find((o) => o.kind === "MutatingWebhookConfiguration")!.webhooks[0].namespaceSelector;
             assert.ok(!JSON.stringify(scope).includes("kube-system"), JSON.stringify(scope));
 
             // The control plane's own proxies are rendered from the same values the injector uses.
             for (const pod of podsOf(controlPlane)) {
                 const proxy =
-                    pod.spec.containers.find((c: any) => c.name === "linkerd-proxy") ?? pod.spec.initContainers?.find((c: any) => c.name === "linkerd-proxy");
+                    pod.spec.containers.find((c: any) => c.name === "linkerd-proxy") ??
+                    pod.spec.initContainers?.find((c: any) => c.name === "linkerd-proxy");
                 if (!proxy) continue;
                 assert.deepEqual(proxy.securityContext.capabilities, { drop: ["ALL"] }, pod.name);
                 assert.equal(proxy.securityContext.allowPrivilegeEscalation, false, pod.name);
@@ -170,7 +192,8 @@ describe("the real charts, rendered with the program's values", function () {
                 assert.ok(inits.includes("linkerd-network-validator"), `${pod.name}: ${inits}`);
             }
             const namespace = controlPlane.find((o) => o.kind === "Namespace");
-            if (namespace) assert.equal(namespace.metadata.labels?.["pod-security.kubernetes.io/enforce"], "restricted");
+            if (namespace)
+                assert.equal(namespace.metadata.labels?.["pod-security.kubernetes.io/enforce"], "restricted");
             const plugin = byChart.get("linkerd2-cni")!.find((o) => o.kind === "DaemonSet")!;
             const hostPaths = plugin.spec.template.spec.volumes
                 .filter((v: any) => v.hostPath)
@@ -183,9 +206,17 @@ describe("the real charts, rendered with the program's values", function () {
     it("the clock check catches a clock-dependent render (the heartbeat as the chart draws it)", async function () {
         const archive = await upstream(this, () => chartArchive(CHARTS.linkerdControlPlane));
         const run = await runStackOk("k3d", { "mtls.enabled": true });
-        const values = { ...ofType(run, CHART).find((c) => c.inputs.chart === "linkerd-control-plane")!.inputs.values, disableHeartBeat: false };
+        const values = {
+            ...ofType(run, CHART).find((c) => c.inputs.chart === "linkerd-control-plane")!.inputs.values,
+            disableHeartBeat: false,
+        };
         const [a, b] = CLOCKS.map((clock) =>
-            render(archive, { release: "linkerd-control-plane", namespace: "linkerd", values, patchTemplates: atClock(clock) }),
+            render(archive, {
+                release: "linkerd-control-plane",
+                namespace: "linkerd",
+                values,
+                patchTemplates: atClock(clock),
+            }),
         );
         const schedule = (objects: RenderedObject[]) => objects.find((o) => o.kind === "CronJob")!.spec.schedule;
         assert.notEqual(schedule(a), schedule(b), "drawn from the render time (templates/heartbeat.yaml:25)");
@@ -195,26 +226,39 @@ describe("the real charts, rendered with the program's values", function () {
         const rendered = async (context: Mocha.Context, stack: string) => {
             const run = await runStackOk(stack, { "mtls.enabled": true });
             const all: RenderedObject[] = [];
-            for (const chart of ofType(run, CHART)) all.push(...(await upstream(context, () => renderRegistered(chart))));
+            for (const chart of ofType(run, CHART))
+                all.push(...(await upstream(context, () => renderRegistered(chart))));
             return { run, all };
         };
         const controlPlaneDeployments = (all: RenderedObject[]) =>
-            all.filter((o) => o.kind === "Deployment" && ["linkerd-destination", "linkerd-identity", "linkerd-proxy-injector"].includes(o.metadata.name));
+            all.filter(
+                (o) =>
+                    o.kind === "Deployment" &&
+                    ["linkerd-destination", "linkerd-identity", "linkerd-proxy-injector"].includes(o.metadata.name),
+            );
 
         for (const stack of ["eks", "gke"]) {
             it(`${stack}: three replicas spread over nodes, a PodDisruptionBudget each, webhooks Fail`, async function () {
                 const { all } = await rendered(this, stack);
                 for (const deployment of controlPlaneDeployments(all)) {
                     assert.equal(deployment.spec.replicas, 3, deployment.metadata.name);
-                    assert.ok(deployment.spec.template.spec.affinity?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution, "anti-affinity");
+                    assert.ok(
+                        deployment.spec.template.spec.affinity?.podAntiAffinity
+                            ?.requiredDuringSchedulingIgnoredDuringExecution,
+                        "anti-affinity",
+                    );
                     assert.equal(deployment.spec.strategy.rollingUpdate.maxUnavailable, 1);
                 }
                 const pdbs = all.filter((o) => o.kind === "PodDisruptionBudget").map((o) => o.metadata.name);
                 // charts/linkerd-control-plane/templates: destination.yaml names its PDB linkerd-dst.
-                for (const name of ["linkerd-dst", "linkerd-identity", "linkerd-proxy-injector"]) assert.ok(pdbs.includes(name), `${name} PDB`);
-                const webhooks = all.filter((o) => /WebhookConfiguration$/.test(o.kind) && o.metadata.name.startsWith("linkerd-"));
+                for (const name of ["linkerd-dst", "linkerd-identity", "linkerd-proxy-injector"])
+                    assert.ok(pdbs.includes(name), `${name} PDB`);
+                const webhooks = all.filter(
+                    (o) => /WebhookConfiguration$/.test(o.kind) && o.metadata.name.startsWith("linkerd-"),
+                );
                 assert.ok(webhooks.length >= 3);
-                for (const webhook of webhooks.filter((w) => !w.metadata.name.includes("tap"))) assert.equal(webhook.webhooks[0].failurePolicy, "Fail");
+                for (const webhook of webhooks.filter((w) => !w.metadata.name.includes("tap")))
+                    assert.equal(webhook.webhooks[0].failurePolicy, "Fail");
             });
         }
 
@@ -222,7 +266,10 @@ describe("the real charts, rendered with the program's values", function () {
             it(`${stack}: with failure policy Fail, no webhook of the control plane is called outside the mesh's namespaces`, async function () {
                 const { all } = await rendered(this, stack);
                 const linkerd = all.filter(
-                    (o) => /WebhookConfiguration$/.test(o.kind) && o.metadata.name.startsWith("linkerd-") && !o.metadata.name.includes("tap"),
+                    (o) =>
+                        /WebhookConfiguration$/.test(o.kind) &&
+                        o.metadata.name.startsWith("linkerd-") &&
+                        !o.metadata.name.includes("tap"),
                 );
                 const scopes = linkerd.map((o) => JSON.stringify(o.webhooks[0].namespaceSelector));
                 assert.equal(new Set(scopes).size, 1, `the injector's scope for every webhook: ${scopes.join(" ")}`);
@@ -237,14 +284,24 @@ describe("the real charts, rendered with the program's values", function () {
                     ["", "v1", "pods"],
                 ]) {
                     assert.deepEqual(request("team-a", group, version, resource), [], `${resource} in team-a`);
-                    assert.deepEqual(request("kube-system", group, version, resource), [], `${resource} in kube-system`);
+                    assert.deepEqual(
+                        request("kube-system", group, version, resource),
+                        [],
+                        `${resource} in kube-system`,
+                    );
                 }
                 // The mesh's own namespaces keep every check.
                 assert.deepEqual(request("akko", "gateway.networking.k8s.io", "v1", "httproutes"), [
-                    { name: "linkerd-policy-validator-webhook-config/linkerd-policy-validator.linkerd.io", failurePolicy: "Fail" },
+                    {
+                        name: "linkerd-policy-validator-webhook-config/linkerd-policy-validator.linkerd.io",
+                        failurePolicy: "Fail",
+                    },
                 ]);
                 assert.deepEqual(request("akko", "linkerd.io", "v1alpha2", "serviceprofiles"), [
-                    { name: "linkerd-sp-validator-webhook-config/linkerd-sp-validator.linkerd.io", failurePolicy: "Fail" },
+                    {
+                        name: "linkerd-sp-validator-webhook-config/linkerd-sp-validator.linkerd.io",
+                        failurePolicy: "Fail",
+                    },
                 ]);
                 assert.deepEqual(
                     request("akko", "", "v1", "pods").map((w) => w.name),
@@ -267,7 +324,10 @@ describe("the real charts, rendered with the program's values", function () {
                 for (const object of all) {
                     const workload = containersOf(object);
                     if (!workload) continue;
-                    for (const container of [...(workload.pod.spec.initContainers ?? []), ...workload.pod.spec.containers]) {
+                    for (const container of [
+                        ...(workload.pod.spec.initContainers ?? []),
+                        ...workload.pod.spec.containers,
+                    ]) {
                         const what = `${object.metadata.name}/${container.name}`;
                         for (const kind of ["cpu", "memory"]) {
                             assert.ok(container.resources?.requests?.[kind], `${what}: ${kind} request`);
@@ -297,7 +357,9 @@ describe("the real charts, rendered with the program's values", function () {
                 const objects = await upstream(this, () => renderRegistered(chart));
                 const daemonSet = objects.find((o) => o.kind === "DaemonSet")!;
                 const volumes = daemonSet.spec.template.spec.volumes.filter((v: any) => v.hostPath);
-                const mounts = daemonSet.spec.template.spec.containers.find((c: any) => c.name === "install-cni").volumeMounts;
+                const mounts = daemonSet.spec.template.spec.containers.find(
+                    (c: any) => c.name === "install-cni",
+                ).volumeMounts;
                 // install-cni writes into /host<dir> (the chart's cni-plugin.yaml), i.e. the host's <dir>.
                 const hostDirOf = (inContainer: string) => {
                     const mount = mounts.find((m: any) => m.mountPath === `/host${inContainer}`);
@@ -305,13 +367,18 @@ describe("the real charts, rendered with the program's values", function () {
                 };
                 const config = objects.find((o) => o.kind === "ConfigMap" && o.data?.dest_cni_bin_dir)!;
                 assert.equal(hostDirOf(config.data.dest_cni_bin_dir), paths.bin, `${stack}: the plugin binary`);
-                assert.equal(hostDirOf(config.data.dest_cni_net_dir), paths.conf, `${stack}: the chained configuration`);
+                assert.equal(
+                    hostDirOf(config.data.dest_cni_net_dir),
+                    paths.conf,
+                    `${stack}: the chained configuration`,
+                );
             });
         }
 
         it("netcup: the mesh with 50 meshed pods requests at most 10 % of 16 GiB, counted from the rendered containers", async function () {
             const { run, all } = await rendered(this, "netcup");
-            const proxy = run.resources.find((r) => r.type === CHART && r.inputs.chart === "linkerd-control-plane")!.inputs.values.proxy.resources;
+            const proxy = run.resources.find((r) => r.type === CHART && r.inputs.chart === "linkerd-control-plane")!
+                .inputs.values.proxy.resources;
             const proxyMemory = parseQuantity(proxy.memory.request);
             let memory = 0;
             for (const object of all) {
@@ -324,12 +391,21 @@ describe("the real charts, rendered with the program's values", function () {
                 const hasProxy = containers.some((c) => c.name === "linkerd-proxy");
                 // viz's pods are injected at admission (annotated linkerd.io/inject: enabled): their proxy is not rendered.
                 const injected = !hasProxy && workload.pod.metadata?.annotations?.["linkerd.io/inject"] === "enabled";
-                const perPod = containers.reduce((sum, c) => sum + parseQuantity(c.resources.requests.memory), 0) + (injected ? proxyMemory : 0);
+                const perPod =
+                    containers.reduce((sum, c) => sum + parseQuantity(c.resources.requests.memory), 0) +
+                    (injected ? proxyMemory : 0);
                 memory += perPod * workload.replicas;
             }
             memory += 50 * proxyMemory;
-            assert.ok(memory <= 0.1 * NETCUP_MEMORY, `${(memory / MIB).toFixed(0)} MiB of requests > ${(0.1 * NETCUP_MEMORY) / MIB} MiB`);
-            assert.equal(memory, meshFootprint(run, 50).memoryRequest, "tools/footprint.ts counts what the charts really render");
+            assert.ok(
+                memory <= 0.1 * NETCUP_MEMORY,
+                `${(memory / MIB).toFixed(0)} MiB of requests > ${(0.1 * NETCUP_MEMORY) / MIB} MiB`,
+            );
+            assert.equal(
+                memory,
+                meshFootprint(run, 50).memoryRequest,
+                "tools/footprint.ts counts what the charts really render",
+            );
         });
     });
 
@@ -337,7 +413,9 @@ describe("the real charts, rendered with the program's values", function () {
         const crds = await upstream(this, gatewayApiCrds);
         assert.deepEqual(
             crds.map((c: any) => c.metadata.name).sort(),
-            ["gatewayclasses", "gateways", "grpcroutes", "httproutes", "referencegrants"].map((n) => `${n}.gateway.networking.k8s.io`),
+            ["gatewayclasses", "gateways", "grpcroutes", "httproutes", "referencegrants"].map(
+                (n) => `${n}.gateway.networking.k8s.io`,
+            ),
         );
         for (const crd of crds as any[]) {
             assert.equal(crd.metadata.annotations["gateway.networking.k8s.io/bundle-version"], "v1.2.1");

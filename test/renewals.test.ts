@@ -14,12 +14,20 @@ describe("scheduled renewal on the real program", () => {
      * renewable certificates are new (their state dropped, as a replacement is), so what they feed
      * gets unknown inputs — the resources whose inputs change are the ones a real preview shows.
      */
-    async function renewalPreview(stack: string, overrides: Record<string, unknown>, dueOnly?: (name: string) => boolean) {
+    async function renewalPreview(
+        stack: string,
+        overrides: Record<string, unknown>,
+        dueOnly?: (name: string) => boolean,
+    ) {
         const state = new ProviderState();
         const steady = await runStackOk(stack, overrides, { state });
         const previousOutputs = Object.fromEntries(Object.entries(steady.outputs).map(([k, v]) => [k, v.value]));
         const renewable = steady.resources.filter(
-            (r) => RENEWABLE_CERTIFICATE_TYPES.includes(r.type) && !r.protect && Number(r.inputs.earlyRenewalHours ?? 0) > 0 && (dueOnly?.(r.name) ?? true),
+            (r) =>
+                RENEWABLE_CERTIFICATE_TYPES.includes(r.type) &&
+                !r.protect &&
+                Number(r.inputs.earlyRenewalHours ?? 0) > 0 &&
+                (dueOnly?.(r.name) ?? true),
         );
         for (const certificate of renewable) state.outputs.delete(`${certificate.type}::${certificate.name}`);
         const preview: ProgramRun = await runStack(stack, overrides, { state, previousOutputs, preview: true });
@@ -30,11 +38,25 @@ describe("scheduled renewal on the real program", () => {
             if (renewable.some((c) => c.urn === resource.urn)) {
                 // What a preview shows for a certificate in its renewal window: the refresh, then the replace.
                 steps.push(
-                    { op: "update", urn: resource.urn, diffReasons: ["readyForRenewal"], detailedDiff: { readyForRenewal: { kind: "update" } } },
-                    { op: "replace", urn: resource.urn, replaceReasons: ["readyForRenewal"], oldState: { type: resource.type, protect: resource.protect } },
+                    {
+                        op: "update",
+                        urn: resource.urn,
+                        diffReasons: ["readyForRenewal"],
+                        detailedDiff: { readyForRenewal: { kind: "update" } },
+                    },
+                    {
+                        op: "replace",
+                        urn: resource.urn,
+                        replaceReasons: ["readyForRenewal"],
+                        oldState: { type: resource.type, protect: resource.protect },
+                    },
                 );
             } else if (before.get(resource.urn) !== JSON.stringify(resource.inputs)) {
-                steps.push({ op: "update", urn: resource.urn, newState: { type: resource.type, dependencies: resource.dependencies } });
+                steps.push({
+                    op: "update",
+                    urn: resource.urn,
+                    newState: { type: resource.type, dependencies: resource.dependencies },
+                });
             }
         }
         return { digest: { steps } as PreviewDigest, renewable, preview };
@@ -47,20 +69,33 @@ describe("scheduled renewal on the real program", () => {
             names.some((n) => n.startsWith("akko-identity-issuer")),
             names.join(", "),
         );
-        assert.ok(names.filter((n) => n.includes("webhooks")).length >= 5, `three Linkerd and two viz webhooks: ${names.join(", ")}`);
+        assert.ok(
+            names.filter((n) => n.includes("webhooks")).length >= 5,
+            `three Linkerd and two viz webhooks: ${names.join(", ")}`,
+        );
         const verdict = classifyPreview(digest);
         assert.deepEqual(verdict.renewals, renewable.map((r) => r.urn).sort());
         assert.deepEqual(verdict.drift, [], "every object a renewal rewrites is reached by --target-dependents");
         const rewritten = preview.resources.filter((r) => verdict.followers.includes(r.urn));
-        const secrets = rewritten.filter((r) => r.type === "kubernetes:core/v1:Secret").map((r) => r.inputs.metadata.name);
-        for (const name of ["linkerd-identity-issuer", "linkerd-proxy-injector-k8s-tls", "linkerd-sp-validator-k8s-tls", "linkerd-policy-validator-k8s-tls"]) {
+        const secrets = rewritten
+            .filter((r) => r.type === "kubernetes:core/v1:Secret")
+            .map((r) => r.inputs.metadata.name);
+        for (const name of [
+            "linkerd-identity-issuer",
+            "linkerd-proxy-injector-k8s-tls",
+            "linkerd-sp-validator-k8s-tls",
+            "linkerd-policy-validator-k8s-tls",
+        ]) {
             assert.ok(secrets.includes(name), `${name} in ${secrets.join(", ")}`);
         }
         assert.ok(
             rewritten.some((r) => r.type === "kubernetes:batch/v1:Job"),
             "the rollout Job that restarts the control plane on new serving certificates",
         );
-        assert.ok(!rewritten.some((r) => r.type === "kubernetes:helm.sh/v4:Chart"), "no chart values hold a renewed certificate");
+        assert.ok(
+            !rewritten.some((r) => r.type === "kubernetes:helm.sh/v4:Chart"),
+            "no chart values hold a renewed certificate",
+        );
     });
 
     for (const [stack, mode, rewrites] of [
@@ -68,7 +103,11 @@ describe("scheduled renewal on the real program", () => {
         ["k3d", "static", ["Secret linkerd-identity-issuer"]],
     ] as const) {
         it(`${stack} (${mode}): a due intermediate CA is a renewal, and what it re-signs (${rewrites.join(", ")}) follows it, not drift`, async () => {
-            const { digest, renewable, preview } = await renewalPreview(stack, { "mtls.enabled": true }, (name) => name === "akko-intermediate-g1-cert");
+            const { digest, renewable, preview } = await renewalPreview(
+                stack,
+                { "mtls.enabled": true },
+                (name) => name === "akko-intermediate-g1-cert",
+            );
             assert.deepEqual(
                 renewable.map((r) => r.name),
                 ["akko-intermediate-g1-cert"],
@@ -81,9 +120,14 @@ describe("scheduled renewal on the real program", () => {
             const rewritten = preview.resources
                 .filter((r) => verdict.followers.includes(r.urn))
                 .map((r) => `${r.type.split(":").pop()} ${r.inputs?.metadata?.name ?? r.name}`);
-            for (const object of rewritten.length > 0 ? rewrites : ["(none)"]) assert.ok(rewritten.includes(object), `${object} in ${rewritten.join(", ")}`);
+            for (const object of rewritten.length > 0 ? rewrites : ["(none)"])
+                assert.ok(rewritten.includes(object), `${object} in ${rewritten.join(", ")}`);
             // The oracle can fail: the same preview with the intermediate protected (as the anchor is) is no renewal.
-            const protectedDigest = { steps: digest.steps!.map((step) => (step.oldState ? { ...step, oldState: { ...step.oldState, protect: true } } : step)) };
+            const protectedDigest = {
+                steps: digest.steps!.map((step) =>
+                    step.oldState ? { ...step, oldState: { ...step.oldState, protect: true } } : step,
+                ),
+            };
             assert.deepEqual(classifyPreview(protectedDigest).renewals, []);
         });
     }

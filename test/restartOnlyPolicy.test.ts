@@ -53,7 +53,11 @@ function stored(kind: Kind, name: string, templateAnnotations?: Record<string, s
     };
     const template = {
         // What the unstructured converter gives for a zero metav1.Time: a key holding null.
-        metadata: { creationTimestamp: null, labels, ...(templateAnnotations ? { annotations: templateAnnotations } : {}) },
+        metadata: {
+            creationTimestamp: null,
+            labels,
+            ...(templateAnnotations ? { annotations: templateAnnotations } : {}),
+        },
         spec: podSpec,
     };
     const spec: Record<Kind, any> = {
@@ -79,7 +83,11 @@ function stored(kind: Kind, name: string, templateAnnotations?: Record<string, s
                     apiVersion: "v1",
                     kind: "PersistentVolumeClaim",
                     metadata: { name: "data", creationTimestamp: null },
-                    spec: { accessModes: ["ReadWriteOnce"], resources: { requests: { storage: "10Gi" } }, volumeMode: "Filesystem" },
+                    spec: {
+                        accessModes: ["ReadWriteOnce"],
+                        resources: { requests: { storage: "10Gi" } },
+                        volumeMode: "Filesystem",
+                    },
                     status: { phase: "Pending" },
                 },
             ],
@@ -146,13 +154,23 @@ function admitted(old: any, patch: (o: any) => void, manager = "kubectl-rollout"
     const same = (a: unknown, b: unknown) => JSON.stringify(a) === JSON.stringify(b);
     object.metadata.managedFields = [
         ...(old.metadata.managedFields ?? []).filter((f: any) => f.manager !== manager),
-        { manager, operation: "Update", apiVersion: "apps/v1", time: "2026-12-05T09:30:00Z", fieldsType: "FieldsV1", fieldsV1: { "f:spec": {} } },
+        {
+            manager,
+            operation: "Update",
+            apiVersion: "apps/v1",
+            time: "2026-12-05T09:30:00Z",
+            fieldsType: "FieldsV1",
+            fieldsV1: { "f:spec": {} },
+        },
     ];
     object.metadata.generation = old.metadata.generation;
     if (!same(object.spec, old.spec)) object.metadata.generation = old.metadata.generation + 1;
     if (old.kind === "DaemonSet" && !same(object.spec.template, old.spec.template)) {
         const generation = Number(old.metadata.annotations["deprecated.daemonset.template.generation"]) + 1;
-        object.metadata.annotations = { ...object.metadata.annotations, "deprecated.daemonset.template.generation": String(generation) };
+        object.metadata.annotations = {
+            ...object.metadata.annotations,
+            "deprecated.daemonset.template.generation": String(generation),
+        };
     }
     object.status = clone(old.status);
     return object;
@@ -160,7 +178,10 @@ function admitted(old: any, patch: (o: any) => void, manager = "kubectl-rollout"
 
 /** `kubectl rollout restart`'s change (kubectl pkg/polymorphichelpers/objectrestarter.go, v0.36.3). */
 const rolloutRestart = (o: any) => {
-    o.spec.template.metadata.annotations = { ...o.spec.template.metadata.annotations, "kubectl.kubernetes.io/restartedAt": "2026-12-05T09:30:00Z" };
+    o.spec.template.metadata.annotations = {
+        ...o.spec.template.metadata.annotations,
+        "kubectl.kubernetes.io/restartedAt": "2026-12-05T09:30:00Z",
+    };
 };
 /** The Jobs' own merge patch of one pod-template annotation (cluster/mesh-check.mjs restartWithAnnotation). */
 const setTemplateAnnotation = (key: string, value: string) => (o: any) => {
@@ -182,14 +203,29 @@ function refusals(oldObject: any, object: any): string[] {
 
 describe("the maintenance identities' patch right: a restart and nothing else", () => {
     const allowed: [string, any, (o: any) => void][] = [
-        ["kubectl rollout restart of a Deployment with no pod-template annotations", stored("Deployment", "trino"), rolloutRestart],
         [
-            "kubectl rollout restart of a Deployment restarted before, among other annotations",
-            stored("Deployment", "superset", { "linkerd.io/inject": "enabled", "kubectl.kubernetes.io/restartedAt": "2026-11-01T02:00:00Z" }),
+            "kubectl rollout restart of a Deployment with no pod-template annotations",
+            stored("Deployment", "trino"),
             rolloutRestart,
         ],
-        ["kubectl rollout restart of a StatefulSet with volume claims", stored("StatefulSet", "postgres"), rolloutRestart],
-        ["kubectl rollout restart of a DaemonSet (its template generation moves)", stored("DaemonSet", "fluent-bit"), rolloutRestart],
+        [
+            "kubectl rollout restart of a Deployment restarted before, among other annotations",
+            stored("Deployment", "superset", {
+                "linkerd.io/inject": "enabled",
+                "kubectl.kubernetes.io/restartedAt": "2026-11-01T02:00:00Z",
+            }),
+            rolloutRestart,
+        ],
+        [
+            "kubectl rollout restart of a StatefulSet with volume claims",
+            stored("StatefulSet", "postgres"),
+            rolloutRestart,
+        ],
+        [
+            "kubectl rollout restart of a DaemonSet (its template generation moves)",
+            stored("DaemonSet", "fluent-bit"),
+            rolloutRestart,
+        ],
         [
             "the control-plane digest on a Linkerd Deployment",
             stored("Deployment", "linkerd-identity", {
@@ -211,10 +247,17 @@ describe("the maintenance identities' patch right: a restart and nothing else", 
     it("admits the Jobs' patches even when the field manager's entry is new and the generation moves", () => {
         const old = stored("Deployment", "trino");
         const object = admitted(old, rolloutRestart, "kubectl-rollout");
-        assert.equal(object.metadata.generation, old.metadata.generation + 1, "the corpus carries the server's changes");
+        assert.equal(
+            object.metadata.generation,
+            old.metadata.generation + 1,
+            "the corpus carries the server's changes",
+        );
         assert.notDeepEqual(object.metadata.managedFields, old.metadata.managedFields);
         assert.deepEqual(refusals(old, object), []);
-        assert.deepEqual([...RESTART_ANNOTATIONS], ["kubectl.kubernetes.io/restartedAt", "akko.io/control-plane-digest", "akko.io/issuer-sha256"]);
+        assert.deepEqual(
+            [...RESTART_ANNOTATIONS],
+            ["kubectl.kubernetes.io/restartedAt", "akko.io/control-plane-digest", "akko.io/issuer-sha256"],
+        );
     });
 
     const deployment = stored("Deployment", "trino", { "linkerd.io/inject": "enabled" });
@@ -226,9 +269,21 @@ describe("the maintenance identities' patch right: a restart and nothing else", 
         ["another image", deployment, (o) => (o.spec.template.spec.containers[0].image = "evil:1")],
         ["zero replicas", deployment, (o) => (o.spec.replicas = 0)],
         ["a pod label", deployment, (o) => (o.spec.template.metadata.labels.extra = "x")],
-        ["another pod annotation value", deployment, (o) => (o.spec.template.metadata.annotations["linkerd.io/inject"] = "disabled")],
-        ["a removed pod annotation", deployment, (o) => delete o.spec.template.metadata.annotations["linkerd.io/inject"]],
-        ["a new pod annotation", deployment, (o) => (o.spec.template.metadata.annotations["config.linkerd.io/skip-inbound-ports"] = "1-65535")],
+        [
+            "another pod annotation value",
+            deployment,
+            (o) => (o.spec.template.metadata.annotations["linkerd.io/inject"] = "disabled"),
+        ],
+        [
+            "a removed pod annotation",
+            deployment,
+            (o) => delete o.spec.template.metadata.annotations["linkerd.io/inject"],
+        ],
+        [
+            "a new pod annotation",
+            deployment,
+            (o) => (o.spec.template.metadata.annotations["config.linkerd.io/skip-inbound-ports"] = "1-65535"),
+        ],
         ["another selector", deployment, (o) => (o.spec.selector.matchLabels["app.kubernetes.io/name"] = "x")],
         // Admitted before this policy was rewritten (13 of 27 hostile patches).
         ["spec.paused", deployment, (o) => (o.spec.paused = true)],
@@ -240,28 +295,55 @@ describe("the maintenance identities' patch right: a restart and nothing else", 
         [
             "a dangling ownerReference (the garbage collector then deletes the workload)",
             deployment,
-            (o) => (o.metadata.ownerReferences = [{ apiVersion: "v1", kind: "ConfigMap", name: "gone", uid: "0000", blockOwnerDeletion: true }]),
+            (o) =>
+                (o.metadata.ownerReferences = [
+                    { apiVersion: "v1", kind: "ConfigMap", name: "gone", uid: "0000", blockOwnerDeletion: true },
+                ]),
         ],
         ["a finalizer", deployment, (o) => (o.metadata.finalizers = ["example.com/never"])],
         ["an object label", deployment, (o) => (o.metadata.labels["app.kubernetes.io/managed-by"] = "someone-else")],
-        ["an object annotation", deployment, (o) => (o.metadata.annotations["argocd.argoproj.io/sync-options"] = "Prune=false")],
+        [
+            "an object annotation",
+            deployment,
+            (o) => (o.metadata.annotations["argocd.argoproj.io/sync-options"] = "Prune=false"),
+        ],
         ["StatefulSet updateStrategy OnDelete", statefulSet, (o) => (o.spec.updateStrategy = { type: "OnDelete" })],
         ["DaemonSet updateStrategy OnDelete", daemonSet, (o) => (o.spec.updateStrategy = { type: "OnDelete" })],
-        ["PVC retention whenDeleted: Delete", statefulSet, (o) => (o.spec.persistentVolumeClaimRetentionPolicy.whenDeleted = "Delete")],
+        [
+            "PVC retention whenDeleted: Delete",
+            statefulSet,
+            (o) => (o.spec.persistentVolumeClaimRetentionPolicy.whenDeleted = "Delete"),
+        ],
         [
             "an added volumeClaimTemplate",
             statefulSet,
-            (o) => o.spec.volumeClaimTemplates.push({ ...clone(o.spec.volumeClaimTemplates[0]), metadata: { name: "more", creationTimestamp: null } }),
+            (o) =>
+                o.spec.volumeClaimTemplates.push({
+                    ...clone(o.spec.volumeClaimTemplates[0]),
+                    metadata: { name: "more", creationTimestamp: null },
+                }),
         ],
         // More of the same family.
-        ["a restart together with another image", deployment, (o) => (rolloutRestart(o), (o.spec.template.spec.containers[0].image = "evil:1"))],
-        ["a restart together with a pod label", deployment, (o) => (rolloutRestart(o), (o.spec.template.metadata.labels.extra = "x"))],
+        [
+            "a restart together with another image",
+            deployment,
+            (o) => (rolloutRestart(o), (o.spec.template.spec.containers[0].image = "evil:1")),
+        ],
+        [
+            "a restart together with a pod label",
+            deployment,
+            (o) => (rolloutRestart(o), (o.spec.template.metadata.labels.extra = "x")),
+        ],
         [
             "a restart annotation on the object instead of its pod template",
             deployment,
             (o) => (o.metadata.annotations["kubectl.kubernetes.io/restartedAt"] = "now"),
         ],
-        ["the Deployment's revision annotation", deployment, (o) => (o.metadata.annotations["deployment.kubernetes.io/revision"] = "1")],
+        [
+            "the Deployment's revision annotation",
+            deployment,
+            (o) => (o.metadata.annotations["deployment.kubernetes.io/revision"] = "1"),
+        ],
         ["removed object annotations", deployment, (o) => delete o.metadata.annotations],
         ["another ServiceAccount", deployment, (o) => (o.spec.template.spec.serviceAccountName = "admin")],
         ["host networking", deployment, (o) => (o.spec.template.spec.hostNetwork = true)],
@@ -269,7 +351,11 @@ describe("the maintenance identities' patch right: a restart and nothing else", 
         ["StatefulSet podManagementPolicy Parallel", statefulSet, (o) => (o.spec.podManagementPolicy = "Parallel")],
         ["StatefulSet partition", statefulSet, (o) => (o.spec.updateStrategy.rollingUpdate.partition = 5)],
         ["StatefulSet serviceName", statefulSet, (o) => (o.spec.serviceName = "elsewhere")],
-        ["PVC retention whenScaled: Delete", statefulSet, (o) => (o.spec.persistentVolumeClaimRetentionPolicy.whenScaled = "Delete")],
+        [
+            "PVC retention whenScaled: Delete",
+            statefulSet,
+            (o) => (o.spec.persistentVolumeClaimRetentionPolicy.whenScaled = "Delete"),
+        ],
         ["DaemonSet maxUnavailable", daemonSet, (o) => (o.spec.updateStrategy.rollingUpdate.maxUnavailable = "100%")],
         // Fields no Kubernetes version has today: refused because they are not the restart annotations.
         ["a spec field that does not exist yet", deployment, (o) => (o.spec.futureDeletePolicy = "Now")],
@@ -294,11 +380,16 @@ describe("the maintenance identities' patch right: a restart and nothing else", 
                 deployment,
                 admitted(deployment, (o) => (o.metadata.finalizers = ["x"])),
             ),
-            ["the maintenance Jobs may not change a workload's metadata (labels, annotations, owners, finalizers) or status"],
+            [
+                "the maintenance Jobs may not change a workload's metadata (labels, annotations, owners, finalizers) or status",
+            ],
         );
-        assert.deepEqual(refusals(deployment, admitted(deployment, setTemplateAnnotation("linkerd.io/inject", "disabled"))), [
-            "the maintenance Jobs may only set kubectl.kubernetes.io/restartedAt, akko.io/control-plane-digest, akko.io/issuer-sha256 on a pod template",
-        ]);
+        assert.deepEqual(
+            refusals(deployment, admitted(deployment, setTemplateAnnotation("linkerd.io/inject", "disabled"))),
+            [
+                "the maintenance Jobs may only set kubectl.kubernetes.io/restartedAt, akko.io/control-plane-digest, akko.io/issuer-sha256 on a pod template",
+            ],
+        );
     });
 
     it("relies on nothing the two CEL engines disagree on", () => {
@@ -308,24 +399,38 @@ describe("the maintenance identities' patch right: a restart and nothing else", 
         // Every admitted restart above carries such a key (the pod template's creationTimestamp): were
         // the policy to ask `in` or has() of that map, this engine would refuse what Kubernetes admits.
         const old = stored("Deployment", "trino");
-        assert.ok("creationTimestamp" in old.spec.template.metadata && old.spec.template.metadata.creationTimestamp === null);
+        assert.ok(
+            "creationTimestamp" in old.spec.template.metadata && old.spec.template.metadata.creationTimestamp === null,
+        );
         assert.deepEqual(refusals(old, admitted(old, rolloutRestart)), []);
         for (const validation of policy.validations) {
             for (const [, argument] of validation.expression.matchAll(/has\(([^)]*)\)/g)) {
-                assert.match(argument, /\.annotations$/, "has() only of annotation maps, which the API leaves out rather than null");
+                assert.match(
+                    argument,
+                    /\.annotations$/,
+                    "has() only of annotation maps, which the API leaves out rather than null",
+                );
             }
         }
     });
 
     it("applies to the maintenance identities' updates of workloads only", () => {
-        assert.deepEqual(policy.matchConstraints.resourceRules[0].resources, ["deployments", "statefulsets", "daemonsets"]);
+        assert.deepEqual(policy.matchConstraints.resourceRules[0].resources, [
+            "deployments",
+            "statefulsets",
+            "daemonsets",
+        ]);
         assert.deepEqual(policy.matchConstraints.resourceRules[0].operations, ["UPDATE"]);
         assert.equal(policy.failurePolicy, "Fail");
     });
 
     it("is registered with a binding that denies, matching the maintenance identities", async () => {
         const run = await runStackOk("netcup", { "mtls.enabled": true });
-        const vap = one(run, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy", "akko-maintenance-restart-only");
+        const vap = one(
+            run,
+            "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy",
+            "akko-maintenance-restart-only",
+        );
         assert.equal(
             vap.inputs.spec.matchConditions[0].expression,
             "request.userInfo.username in ['system:serviceaccount:linkerd-maintenance:linkerd-mesh-check', 'system:serviceaccount:linkerd-maintenance:linkerd-mesh-rollout']",
@@ -334,9 +439,14 @@ describe("the maintenance identities' patch right: a restart and nothing else", 
             vap.inputs.spec.validations.map((v: { expression: string }) => v.expression),
             policy.validations.map((v) => v.expression),
         );
-        const binding = one(run, "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding", "akko-maintenance-restart-only");
+        const binding = one(
+            run,
+            "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding",
+            "akko-maintenance-restart-only",
+        );
         assert.deepEqual(binding.inputs.spec, { policyName: "akko-mtls-restart-only", validationActions: ["Deny"] });
-        const matches = (username: string) => celRun(vap.inputs.spec.matchConditions[0].expression, { request: { userInfo: { username } } });
+        const matches = (username: string) =>
+            celRun(vap.inputs.spec.matchConditions[0].expression, { request: { userInfo: { username } } });
         assert.equal(matches(ROLLOUT), true);
         assert.equal(matches("system:serviceaccount:kube-system:deployment-controller"), false);
     });
@@ -346,10 +456,13 @@ describe("the identities an admission policy confines act only once it is enforc
     const POLICY = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicy";
     const BINDING = "kubernetes:admissionregistration.k8s.io/v1:ValidatingAdmissionPolicyBinding";
     /** Who a pod template runs as, as the API server names it in admission requests. */
-    const runsAs = (namespace: string, template: any) => `system:serviceaccount:${namespace}:${template?.spec?.serviceAccountName ?? "default"}`;
+    const runsAs = (namespace: string, template: any) =>
+        `system:serviceaccount:${namespace}:${template?.spec?.serviceAccountName ?? "default"}`;
     /** Whether an enforced policy's match conditions select requests made by `username` (evaluated with CEL). */
     const selects = (vap: RecordedResource, username: string) =>
-        (vap.inputs.spec.matchConditions ?? []).every((c: { expression: string }) => celRun(c.expression, { request: { userInfo: { username } } }) === true);
+        (vap.inputs.spec.matchConditions ?? []).every(
+            (c: { expression: string }) => celRun(c.expression, { request: { userInfo: { username } } }) === true,
+        );
 
     for (const [stack, overrides] of [
         ["netcup", { "mtls.enabled": true }],
@@ -360,7 +473,10 @@ describe("the identities an admission policy confines act only once it is enforc
             const run = await runStackOk(stack, overrides);
             const enforced = ofType(run, BINDING)
                 .filter((b) => b.inputs.spec.validationActions.includes("Deny"))
-                .map((binding) => ({ binding, policy: ofType(run, POLICY).find((p) => p.inputs.metadata.name === binding.inputs.spec.policyName)! }));
+                .map((binding) => ({
+                    binding,
+                    policy: ofType(run, POLICY).find((p) => p.inputs.metadata.name === binding.inputs.spec.policyName)!,
+                }));
             assert.ok(enforced.length >= 1 && enforced.every((e) => e.policy), `${stack}: enforced policies`);
             let confined = 0;
             for (const resource of run.resources.filter((r) => !r.read)) {
@@ -376,8 +492,14 @@ describe("the identities an admission policy confines act only once it is enforc
                 for (const { policy, binding } of enforced) {
                     if (!users.some((user: string) => selects(policy, user))) continue;
                     confined++;
-                    assert.ok(dependsOn(run, resource, binding), `${stack}: ${resource.name} does not wait for ${binding.name}`);
-                    assert.ok(dependsOn(run, resource, policy), `${stack}: ${resource.name} does not wait for ${policy.name}`);
+                    assert.ok(
+                        dependsOn(run, resource, binding),
+                        `${stack}: ${resource.name} does not wait for ${binding.name}`,
+                    );
+                    assert.ok(
+                        dependsOn(run, resource, policy),
+                        `${stack}: ${resource.name} does not wait for ${policy.name}`,
+                    );
                 }
             }
             // The rollout Job, the CronJob and their RoleBindings at least; with cert-manager, the API check too.

@@ -15,7 +15,10 @@ const NOW = new Date("2026-11-22T12:00:00Z");
 const at = (hoursAgo: number) => new Date(NOW.getTime() - hoursAgo * HOUR).toISOString();
 
 /** Runs a rotation through the program, each phase fed the last one's outputs (26 h later). */
-async function rotate(stack: string, extra: Record<string, unknown> = {}): Promise<{ phase: string; run: ProgramRun }[]> {
+async function rotate(
+    stack: string,
+    extra: Record<string, unknown> = {},
+): Promise<{ phase: string; run: ProgramRun }[]> {
     const state = new ProviderState();
     const steps: [string, number, number][] = [
         ["steady g1", 1, 0],
@@ -29,7 +32,12 @@ async function rotate(stack: string, extra: Record<string, unknown> = {}): Promi
     for (const [phase, generation, rotationPhase] of steps) {
         const run = await runStackOk(
             stack,
-            { "mtls.enabled": true, "identity.trustAnchor.generation": generation, "identity.trustAnchor.rotationPhase": rotationPhase, ...extra },
+            {
+                "mtls.enabled": true,
+                "identity.trustAnchor.generation": generation,
+                "identity.trustAnchor.rotationPhase": rotationPhase,
+                ...extra,
+            },
             { state, previousOutputs },
         );
         runs.push({ phase, run });
@@ -41,11 +49,15 @@ async function rotate(stack: string, extra: Record<string, unknown> = {}): Promi
 
 function bundleOf(run: ProgramRun): crypto.X509Certificate[] {
     const pem = trustRootsOf(run);
-    return (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((p) => new crypto.X509Certificate(p));
+    return (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map(
+        (p) => new crypto.X509Certificate(p),
+    );
 }
 
 function anchorCert(run: ProgramRun, generation: number): crypto.X509Certificate {
-    return new crypto.X509Certificate(one(run, "tls:index/selfSignedCert:SelfSignedCert", `akko-trust-anchor-g${generation}-cert`).state.certPem);
+    return new crypto.X509Certificate(
+        one(run, "tls:index/selfSignedCert:SelfSignedCert", `akko-trust-anchor-g${generation}-cert`).state.certPem,
+    );
 }
 
 /**
@@ -82,7 +94,9 @@ for (const [stack, mode] of [
 
         /** The issuer Secret Linkerd reads: the program's (static), or what cert-manager writes. */
         const issuerSecretOf = async (run: ProgramRun) =>
-            mode === "static" ? (secretData(run, "linkerd-identity-issuer") as unknown as IssuedSecret) : issueLikeCertManager(run);
+            mode === "static"
+                ? (secretData(run, "linkerd-identity-issuer") as unknown as IssuedSecret)
+                : issueLikeCertManager(run);
 
         it("bundle and issuer per phase: [g1] g1 → [g1,g2] g1 → [g1,g2] g2 → [g2] g2 → [g2] g2", async () => {
             const g1 = anchorCert(runs[0].run, 1).fingerprint256;
@@ -112,14 +126,22 @@ for (const [stack, mode] of [
                 );
                 assert.equal(path[2].fingerprint256, expected[i][1], `${phase}: the issuer's anchor`);
                 assert.deepEqual(linkerdCheckIdentity(secret), [], `${phase}: linkerd check`);
-                assert.equal(run.outputs.trustAnchorFingerprintSha256.value, expected[i][1], `${phase}: output names the signing anchor`);
+                assert.equal(
+                    run.outputs.trustAnchorFingerprintSha256.value,
+                    expected[i][1],
+                    `${phase}: output names the signing anchor`,
+                );
             }
         });
 
         it("an intermediate per anchor in the bundle; the issuer's moves to the new one in phase 2, the old one leaves in phase 3", () => {
             const intermediates = runs.map(({ run }) =>
                 run.resources
-                    .filter((r) => r.type === "tls:index/locallySignedCert:LocallySignedCert" && /intermediate-g\d-cert$/.test(r.name))
+                    .filter(
+                        (r) =>
+                            r.type === "tls:index/locallySignedCert:LocallySignedCert" &&
+                            /intermediate-g\d-cert$/.test(r.name),
+                    )
                     .map((r) => r.name)
                     .sort(),
             );
@@ -129,7 +151,9 @@ for (const [stack, mode] of [
             // cert-manager re-issues when the issuerRef changes (trigger policy SecretIssuerAnnotationsMismatch,
             // v1.21.1 internal/controller/certificates/policies/checks.go), not when a CA Secret does.
             const issuerRefs = runs.map(
-                ({ run }) => one(run, "kubernetes:cert-manager.io/v1:Certificate", "akko-identity-issuer-certificate").inputs.spec.issuerRef,
+                ({ run }) =>
+                    one(run, "kubernetes:cert-manager.io/v1:Certificate", "akko-identity-issuer-certificate").inputs
+                        .spec.issuerRef,
             );
             assert.deepEqual(
                 issuerRefs.map((ref) => `${ref.kind}/${ref.name}`),
@@ -164,7 +188,8 @@ for (const [stack, mode] of [
         });
 
         it("anchors are protected while trusted; the old one is released in phase 3 and gone after", () => {
-            const cert = (run: ProgramRun, g: number) => run.resources.find((r) => r.name === `akko-trust-anchor-g${g}-cert`);
+            const cert = (run: ProgramRun, g: number) =>
+                run.resources.find((r) => r.name === `akko-trust-anchor-g${g}-cert`);
             assert.equal(cert(runs[2].run, 1)!.protect, true, "phase 2: g1 still protected");
             assert.equal(cert(runs[3].run, 1)!.protect, false, "phase 3: g1 released");
             assert.equal(cert(runs[3].run, 2)!.protect, true);
@@ -178,9 +203,14 @@ for (const [stack, mode] of [
             const changed = (values: string[]) => values.map((v, i) => i > 0 && v !== values[i - 1]);
             const bundles = runs.map(({ run }) => trustRootsOf(run));
             assert.deepEqual(changed(bundles), [false, true, false, true, false]);
-            const jobs = runs.map(({ run }) => one(run, "kubernetes:batch/v1:Job", "akko-maintenance-rollout").inputs.metadata.name as string);
+            const jobs = runs.map(
+                ({ run }) =>
+                    one(run, "kubernetes:batch/v1:Job", "akko-maintenance-rollout").inputs.metadata.name as string,
+            );
             assert.deepEqual(changed(jobs), [false, true, true, true, false]);
-            const charts = runs.map(({ run }) => JSON.stringify(one(run, "kubernetes:helm.sh/v4:Chart", "akko-linkerd-control-plane").inputs));
+            const charts = runs.map(({ run }) =>
+                JSON.stringify(one(run, "kubernetes:helm.sh/v4:Chart", "akko-linkerd-control-plane").inputs),
+            );
             assert.deepEqual(changed(charts), [false, false, false, false, false], "the chart never sees the bundle");
         });
 
@@ -226,26 +256,46 @@ describe("a skipped phase stops the program before anything is registered", () =
             const run = await runStack("netcup", { "identity.trustAnchor.minHoursBetweenPhases": hours });
             assert.ok(run.error instanceof ConfigError, String(hours));
             assert.ok(
-                run.error.problems.some((p) => p.key === "akko-mtls:identity.trustAnchor.minHoursBetweenPhases" && /at least 25 h 0 min 40 s/.test(p.message)),
+                run.error.problems.some(
+                    (p) =>
+                        p.key === "akko-mtls:identity.trustAnchor.minHoursBetweenPhases" &&
+                        /at least 25 h 0 min 40 s/.test(p.message),
+                ),
             );
         }
-        const short = await runStack("k3d", { "identity.issuer.issuanceLifetime": "2m", "identity.trustAnchor.minMinutesBetweenPhases": 3 });
+        const short = await runStack("k3d", {
+            "identity.issuer.issuanceLifetime": "2m",
+            "identity.trustAnchor.minMinutesBetweenPhases": 3,
+        });
         assert.ok(short.error instanceof ConfigError);
         assert.ok(
-            short.error.problems.some((p) => p.key === "akko-mtls:identity.trustAnchor.minMinutesBetweenPhases" && /at least 3 min 40 s/.test(p.message)),
+            short.error.problems.some(
+                (p) =>
+                    p.key === "akko-mtls:identity.trustAnchor.minMinutesBetweenPhases" &&
+                    /at least 3 min 40 s/.test(p.message),
+            ),
         );
         const typo = await runStack("k3d", { "identity.issuer.issuanceLifetime": "1d" });
         assert.ok(typo.error instanceof ConfigError);
-        assert.ok(typo.error.problems.some((p) => p.key === "akko-mtls:identity.issuer.issuanceLifetime" && /a Go duration/.test(p.message)));
+        assert.ok(
+            typo.error.problems.some(
+                (p) => p.key === "akko-mtls:identity.issuer.issuanceLifetime" && /a Go duration/.test(p.message),
+            ),
+        );
     });
 
     it("a short issuance lifetime reaches the control-plane chart; Linkerd's default leaves the chart's values as they were", async () => {
         const chartValues = async (overrides: Record<string, unknown>) => {
             const run = await runStackOk("k3d", { "mtls.enabled": true, ...overrides });
-            const chart = run.resources.find((r) => r.type === "kubernetes:helm.sh/v4:Chart" && r.inputs.chart === "linkerd-control-plane")!;
+            const chart = run.resources.find(
+                (r) => r.type === "kubernetes:helm.sh/v4:Chart" && r.inputs.chart === "linkerd-control-plane",
+            )!;
             return chart.inputs.values.identity.issuer;
         };
-        assert.deepEqual(await chartValues({ "identity.issuer.issuanceLifetime": "2m" }), { scheme: "kubernetes.io/tls", issuanceLifetime: "2m" });
+        assert.deepEqual(await chartValues({ "identity.issuer.issuanceLifetime": "2m" }), {
+            scheme: "kubernetes.io/tls",
+            issuanceLifetime: "2m",
+        });
         assert.deepEqual(await chartValues({}), { scheme: "kubernetes.io/tls" });
     });
 

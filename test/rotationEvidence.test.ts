@@ -19,12 +19,17 @@ const HOUR = 3_600_000;
 const CONTROL_PLANE = ["linkerd-identity", "linkerd-destination", "linkerd-proxy-injector"];
 
 const certificatesIn = (pem: string) =>
-    (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((p) => new crypto.X509Certificate(p));
+    (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map(
+        (p) => new crypto.X509Certificate(p),
+    );
 
 /** A cluster that the program's objects are applied to and its Jobs run against. */
 class LiveCluster {
     readonly dir = fs.mkdtempSync(path.join(os.tmpdir(), "live-cluster-"));
-    readonly cluster: Omit<Cluster, "pods"> & { pods: Record<string, any[]>; deployments: Record<string, Record<string, string>> } = {
+    readonly cluster: Omit<Cluster, "pods"> & {
+        pods: Record<string, any[]>;
+        deployments: Record<string, Record<string, string>>;
+    } = {
         issuer: { certPem: "" },
         bundle: "",
         refreshOnRestart: true,
@@ -36,7 +41,14 @@ class LiveCluster {
         answer: [
             [
                 "get networkpolicies.networking.k8s.io -n akko",
-                JSON.stringify({ items: [{ metadata: { name: "deny-ingress", namespace: "akko" }, spec: { podSelector: {}, policyTypes: ["Ingress"] } }] }),
+                JSON.stringify({
+                    items: [
+                        {
+                            metadata: { name: "deny-ingress", namespace: "akko" },
+                            spec: { podSelector: {}, policyTypes: ["Ingress"] },
+                        },
+                    ],
+                }),
             ],
         ],
     };
@@ -57,7 +69,9 @@ class LiveCluster {
         if (type !== "kubernetes:batch/v1:Job") return;
         const container = inputs.spec.template.spec.containers[0];
         // The Job's own environment, except where its image keeps kubectl: the fake one is on PATH.
-        const env = Object.fromEntries(container.env.filter((e: any) => !["PATH", "HOME"].includes(e.name)).map((e: any) => [e.name, e.value]));
+        const env = Object.fromEntries(
+            container.env.filter((e: any) => !["PATH", "HOME"].includes(e.name)).map((e: any) => [e.name, e.value]),
+        );
         const result = runScript({ ...this.cluster, env }, this.dir);
         this.jobs.push({ name: inputs.metadata.name, result });
         if (result.status !== 0) throw new Error(`Job ${inputs.metadata.name} failed:\n${result.stderr}`);
@@ -82,10 +96,17 @@ describe("a trust-anchor rotation that advances on evidence (the program's Jobs 
 
     /** One `pulumi up` of the k3d stack at a rotation step, fed the last successful record (`hoursAgo` old). */
     const up = async (generation: number, phase: 0 | 1 | 2 | 3, hoursAgo = 26): Promise<ProgramRun> => {
-        const previousOutputs = record ? { trustAnchorRotation: { ...record, since: new Date(Date.now() - hoursAgo * HOUR).toISOString() } } : undefined;
+        const previousOutputs = record
+            ? { trustAnchorRotation: { ...record, since: new Date(Date.now() - hoursAgo * HOUR).toISOString() } }
+            : undefined;
         const run = await runStack(
             "k3d",
-            { "mtls.enabled": true, "mtls.namespaces": ["akko"], "identity.trustAnchor.generation": generation, "identity.trustAnchor.rotationPhase": phase },
+            {
+                "mtls.enabled": true,
+                "mtls.namespaces": ["akko"],
+                "identity.trustAnchor.generation": generation,
+                "identity.trustAnchor.rotationPhase": phase,
+            },
             { state, previousOutputs, onApply: live.apply },
         );
         // What the engine keeps: the outputs of a run that completed, the previous ones otherwise.
@@ -93,7 +114,9 @@ describe("a trust-anchor rotation that advances on evidence (the program's Jobs 
         return run;
     };
     const anchorSerial = (run: ProgramRun, generation: number) =>
-        new crypto.X509Certificate(run.resources.find((r) => r.name === `akko-trust-anchor-g${generation}-cert`)!.state.certPem).serialNumber;
+        new crypto.X509Certificate(
+            run.resources.find((r) => r.name === `akko-trust-anchor-g${generation}-cert`)!.state.certPem,
+        ).serialNumber;
     const lastJob = (prefix: string) => [...live.jobs].reverse().find((j) => j.name.startsWith(prefix))!;
 
     let g1 = "";
@@ -107,7 +130,11 @@ describe("a trust-anchor rotation that advances on evidence (the program's Jobs 
         assert.deepEqual(live.bundleSerials, [g1]);
         issuerFromG1 = live.cluster.issuer.certPem;
         // The platform's pods, injected with the bundle of the moment; a Spark batch Job among them.
-        live.cluster.pods.akko = [pod("trino", live.cluster.bundle), pod("superset", live.cluster.bundle), pod("etl", live.cluster.bundle, { owner: "Job" })];
+        live.cluster.pods.akko = [
+            pod("trino", live.cluster.bundle),
+            pod("superset", live.cluster.bundle),
+            pod("etl", live.cluster.bundle, { owner: "Job" }),
+        ];
         assert.equal(lastJob("linkerd-mesh-rollout").result.status, 0);
     });
 
@@ -129,7 +156,10 @@ describe("a trust-anchor rotation that advances on evidence (the program's Jobs 
         live.cluster.pods.akko.find((p) => p.metadata.name.startsWith("etl-"))!.status.phase = "Succeeded";
         const run = await up(1, 1);
         assert.equal(run.error, undefined, String(run.error));
-        assert.match(lastJob("linkerd-mesh-rollout").result.stdout, /verify: every meshed proxy trusts the current bundle/);
+        assert.match(
+            lastJob("linkerd-mesh-rollout").result.stdout,
+            /verify: every meshed proxy trusts the current bundle/,
+        );
         assert.deepEqual([record!.generation, record!.phase], [1, 1]);
     });
 
@@ -138,8 +168,15 @@ describe("a trust-anchor rotation that advances on evidence (the program's Jobs 
         const run = await up(1, 2);
         assert.equal(run.error, undefined, String(run.error));
         const rollout = lastJob("linkerd-mesh-rollout").result;
-        assert.match(rollout.stdout, /issuer: re-issued, CN=identity\.linkerd\.cluster\.local <- CN=intermediate-g2\.k3d\.linkerd\.cluster\.local <- CN=root/);
-        assert.ok(rollout.calls.some((c) => c.startsWith("patch deployment linkerd-identity") && c.includes("akko.io/issuer-sha256")));
+        assert.match(
+            rollout.stdout,
+            /issuer: re-issued, CN=identity\.linkerd\.cluster\.local <- CN=intermediate-g2\.k3d\.linkerd\.cluster\.local <- CN=root/,
+        );
+        assert.ok(
+            rollout.calls.some(
+                (c) => c.startsWith("patch deployment linkerd-identity") && c.includes("akko.io/issuer-sha256"),
+            ),
+        );
         assert.deepEqual([record!.generation, record!.phase], [1, 2]);
     });
 
@@ -150,7 +187,10 @@ describe("a trust-anchor rotation that advances on evidence (the program's Jobs 
         const run = await up(1, 3);
         assert.ok(run.error);
         const gate = lastJob("linkerd-rotation-gate").result;
-        assert.match(gate.stderr, /rotation-gate: the live issuer .* does not chain to the new anchor .* through its intermediate/);
+        assert.match(
+            gate.stderr,
+            /rotation-gate: the live issuer .* does not chain to the new anchor .* through its intermediate/,
+        );
         assert.deepEqual(live.bundleSerials, [g1, g2], "the trust roots waited for the gate: g1 is still trusted");
         assert.equal(live.jobs.length, restartsBefore + 1, "only the gate ran: no rollout");
         assert.deepEqual([record!.generation, record!.phase], [1, 2]);
@@ -165,13 +205,17 @@ describe("a trust-anchor rotation that advances on evidence (the program's Jobs 
         live.cluster.identity!.events = [
             {
                 reason: "IssuerUpdateSkipped",
-                message: "Skipping issuer update as certs could not be read from disk: failed to read CA from disk: tls: private key does not match public key",
+                message:
+                    "Skipping issuer update as certs could not be read from disk: failed to read CA from disk: tls: private key does not match public key",
                 at: new Date(),
             },
         ];
         const run = await up(1, 3);
         assert.ok(run.error);
-        assert.match(lastJob("linkerd-rotation-gate").result.stderr, /rotation-gate: identity refused the live issuer .*IssuerUpdateSkipped/);
+        assert.match(
+            lastJob("linkerd-rotation-gate").result.stderr,
+            /rotation-gate: identity refused the live issuer .*IssuerUpdateSkipped/,
+        );
         assert.deepEqual(live.bundleSerials, [g1, g2], "the trust roots waited for the gate: g1 is still trusted");
         assert.deepEqual([record!.generation, record!.phase], [1, 2]);
         // Identity restarted (or the Secret fixed): it loads the re-issued issuer.
@@ -184,7 +228,10 @@ describe("a trust-anchor rotation that advances on evidence (the program's Jobs 
         assert.equal(run.error, undefined, String(run.error));
         assert.match(lastJob("linkerd-rotation-gate").result.stdout, /rotation-gate: OK/);
         assert.deepEqual(live.bundleSerials, [g2]);
-        assert.match(lastJob("linkerd-mesh-rollout").result.stdout, /verify: every meshed proxy trusts the current bundle/);
+        assert.match(
+            lastJob("linkerd-mesh-rollout").result.stdout,
+            /verify: every meshed proxy trusts the current bundle/,
+        );
         assert.deepEqual([record!.generation, record!.phase], [1, 3]);
         const finish = await up(2, 0);
         assert.equal(finish.error, undefined, String(finish.error));

@@ -64,7 +64,12 @@ describe("the Jobs <-> script contract (cluster/contract.json)", function () {
                     const eks = await runStackOk("eks", LINKED_TARGET, { stacks: { trust } });
                     return runStackOk(
                         "netcup",
-                        { "mtls.enabled": true, "identity.trustAnchor.fleetStack": "trust", "multicluster.enabled": true, "multicluster.links": ["eks"] },
+                        {
+                            "mtls.enabled": true,
+                            "identity.trustAnchor.fleetStack": "trust",
+                            "multicluster.enabled": true,
+                            "multicluster.links": ["eks"],
+                        },
                         { stacks: { trust, eks: eks.outputs } },
                     );
                 },
@@ -78,13 +83,21 @@ describe("the Jobs <-> script contract (cluster/contract.json)", function () {
                     if (policy.parent?.includes("akko:mtls:MeshedNamespace")) meshPolicies.push(policy.inputs.metadata);
                 }
                 const templates = [
-                    ...ofType(run, "kubernetes:batch/v1:CronJob").map((c) => [c.name, c.inputs.spec.jobTemplate.spec.template.spec] as const),
-                    ...ofType(run, "kubernetes:batch/v1:Job").map((j) => [j.name, j.inputs.spec.template.spec] as const),
+                    ...ofType(run, "kubernetes:batch/v1:CronJob").map(
+                        (c) => [c.name, c.inputs.spec.jobTemplate.spec.template.spec] as const,
+                    ),
+                    ...ofType(run, "kubernetes:batch/v1:Job").map(
+                        (j) => [j.name, j.inputs.spec.template.spec] as const,
+                    ),
                 ];
                 for (const [name, spec] of templates) {
-                    const script = spec.containers.find((c: any) => (c.command ?? []).includes("/scripts/mesh-check.mjs"));
+                    const script = spec.containers.find((c: any) =>
+                        (c.command ?? []).includes("/scripts/mesh-check.mjs"),
+                    );
                     if (!script) continue;
-                    const env = Object.fromEntries(script.env.map((e: { name: string; value: string }) => [e.name, e.value]));
+                    const env = Object.fromEntries(
+                        script.env.map((e: { name: string; value: string }) => [e.name, e.value]),
+                    );
                     jobs.push({ name: `${scenario.name}: ${name}`, env });
                 }
             }
@@ -100,14 +113,19 @@ describe("the Jobs <-> script contract (cluster/contract.json)", function () {
                 const tasks = job.env.TASKS.split(",");
                 const given = Object.keys(job.env).filter((name) => !(name in CONTAINER_ENV));
                 assert.deepEqual(given.sort(), contract.variablesFor(tasks).sort(), job.name);
-                for (const [name, value] of Object.entries(CONTAINER_ENV)) assert.equal(job.env[name], value, `${job.name}: ${name}`);
+                for (const [name, value] of Object.entries(CONTAINER_ENV))
+                    assert.equal(job.env[name], value, `${job.name}: ${name}`);
             }
         });
 
         it("the mesh's own NetworkPolicies are the ones the script recognizes as the mesh's (name and part-of label)", () => {
             assert.ok(meshPolicies.length > 0, "a scenario makes the mesh's NetworkPolicies");
             for (const policy of meshPolicies) {
-                assert.ok(policy.name === contract.meshPolicies.name || policy.name.startsWith(contract.meshPolicies.mirrorPrefix), policy.name);
+                assert.ok(
+                    policy.name === contract.meshPolicies.name ||
+                        policy.name.startsWith(contract.meshPolicies.mirrorPrefix),
+                    policy.name,
+                );
                 assert.equal(policy.labels[contract.partOf.key], contract.partOf.value, policy.name);
             }
         });
@@ -131,7 +149,11 @@ describe("the Jobs <-> script contract (cluster/contract.json)", function () {
             MULTICLUSTER_NAMESPACE: "linkerd-multicluster",
             REMOTE_TRUST_LINKS: JSON.stringify([{ target: "eks", secret: "cluster-credentials-eks" }]),
             REMOTE_TRUST_NAMESPACES: "akko",
-            POD_SECURITY: JSON.stringify({ probe: { kind: "Pod" }, namespaces: [{ namespace: "akko", key: "mtls.namespaces" }], cniEnabled: false }),
+            POD_SECURITY: JSON.stringify({
+                probe: { kind: "Pod" },
+                namespaces: [{ namespace: "akko", key: "mtls.namespaces" }],
+                cniEnabled: false,
+            }),
         });
         /** A run that reads the variable: one of its tasks, after the certificate check when it restarts. */
         const tasksReading = (name: contract.VariableName): string => {
@@ -170,13 +192,21 @@ describe("the Jobs <-> script contract (cluster/contract.json)", function () {
             it(`${name}: missing, or in a form the script cannot read, exits 2 naming it, before any call to the cluster`, async () => {
                 const a = await anchor();
                 const tasks = tasksReading(name);
-                const missing = runScript({ issuer: await issuer(a), bundle: [a], env: { ...environment(tasks), [name]: undefined } });
+                const missing = runScript({
+                    issuer: await issuer(a),
+                    bundle: [a],
+                    env: { ...environment(tasks), [name]: undefined },
+                });
                 assert.equal(missing.status, 2, `${name} missing: ${missing.stderr}`);
                 assert.match(missing.stderr, new RegExp(`^mesh-check: ${name} is not set`), name);
                 assert.deepEqual(missing.calls, [], name);
                 const format = contract.variables[name].format;
                 if (format === "optionalText") return; // any text is a value: an empty one says "none"
-                const malformed = runScript({ issuer: await issuer(a), bundle: [a], env: { ...environment(tasks), [name]: MALFORMED[format] } });
+                const malformed = runScript({
+                    issuer: await issuer(a),
+                    bundle: [a],
+                    env: { ...environment(tasks), [name]: MALFORMED[format] },
+                });
                 assert.equal(malformed.status, 2, `${name}=${MALFORMED[format]}: ${malformed.stderr}`);
                 assert.match(malformed.stderr, new RegExp(`^mesh-check: ${name} `), name);
                 assert.deepEqual(malformed.calls, [], name);

@@ -36,11 +36,13 @@ async function runSecret(
 /** Every string leaf of a value, with its dotted path (as the mock runtime's secretPaths spell it). */
 function leaves(value: unknown, at: string[] = [], out: [string, string][] = []): [string, string][] {
     if (typeof value === "string") out.push([at.join("."), value]);
-    else if (value !== null && typeof value === "object") for (const [key, child] of Object.entries(value)) leaves(child, [...at, key], out);
+    else if (value !== null && typeof value === "object")
+        for (const [key, child] of Object.entries(value)) leaves(child, [...at, key], out);
     return out;
 }
 
-const underSecret = (path: string, secretPaths: string[]) => secretPaths.some((p) => p === "" || path === p || path.startsWith(`${p}.`));
+const underSecret = (path: string, secretPaths: string[]) =>
+    secretPaths.some((p) => p === "" || path === p || path.startsWith(`${p}.`));
 
 const PEM_CERTIFICATE = /-----BEGIN CERTIFICATE-----[A-Za-z0-9+/=\s]+?-----END CERTIFICATE-----/g;
 
@@ -74,25 +76,30 @@ function leaks(run: ProgramRun, texts: readonly string[]): string[] {
         if (!output.secret && shows(JSON.stringify(output.value))) found.push(`stack output ${key}`);
     }
     for (const [urn, outputs] of Object.entries(run.componentOutputs)) {
-        for (const [path, text] of leaves(outputs.value)) if (!underSecret(path, outputs.secretPaths) && shows(text)) found.push(`output ${path} of ${urn}`);
+        for (const [path, text] of leaves(outputs.value))
+            if (!underSecret(path, outputs.secretPaths) && shows(text)) found.push(`output ${path} of ${urn}`);
     }
     for (const resource of run.resources) {
         // The project's and the stack's own names are in every URN; what follows them comes from the program.
         if (shows(resource.urn.replace(`urn:pulumi:${run.stack}::`, ""))) found.push(`the name of ${resource.urn}`);
         for (const [path, text] of leaves(resource.inputs)) {
-            if (!underSecret(path, resource.secretPaths) && shows(text)) found.push(`input ${path} of ${resource.type} ${resource.name}`);
+            if (!underSecret(path, resource.secretPaths) && shows(text))
+                found.push(`input ${path} of ${resource.type} ${resource.name}`);
         }
         // A Kubernetes object's name and namespace are its ID in Pulumi state: never secret, even when marked so.
         for (const field of ["name", "namespace"]) {
             const value = resource.inputs?.metadata?.[field];
-            if (typeof value === "string" && shows(value)) found.push(`metadata.${field} of ${resource.type} ${resource.name}`);
+            if (typeof value === "string" && shows(value))
+                found.push(`metadata.${field} of ${resource.type} ${resource.name}`);
         }
         // What the provider returned: a certificate it signed (@pulumi/tls `certPem`) is never a secret output.
         for (const [path, text] of leaves(resource.state))
             if (inCertificate(text)) found.push(`certificate in output ${path} of ${resource.type} ${resource.name}`);
     }
-    for (const message of [...run.warnings, ...run.notes]) if (shows(message)) found.push(`log: ${message.slice(0, 100)}`);
-    if (run.error && shows(`${run.error.message}\n${run.error.stack ?? ""}`)) found.push(`error: ${run.error.message.slice(0, 200)}`);
+    for (const message of [...run.warnings, ...run.notes])
+        if (shows(message)) found.push(`log: ${message.slice(0, 100)}`);
+    if (run.error && shows(`${run.error.message}\n${run.error.stack ?? ""}`))
+        found.push(`error: ${run.error.message.slice(0, 200)}`);
     return found;
 }
 
@@ -109,7 +116,11 @@ const INGRESS = {
 };
 
 /** A rule of the namespace's own policies mirrored onto 4143: its selector names a NetworkPolicy through a hash. */
-const OPAQUE_RULE = { podSelector: { matchLabels: { app: `pg-${MARKER}` } }, ports: [5432], from: [{ podSelector: {} }] };
+const OPAQUE_RULE = {
+    podSelector: { matchLabels: { app: `pg-${MARKER}` } },
+    ports: [5432],
+    from: [{ podSelector: {} }],
+};
 const OPAQUE_EGRESS = { podSelector: {}, ports: [5432], to: [{ ipBlock: { cidr: "10.77.0.0/16" } }] };
 
 /**
@@ -118,7 +129,9 @@ const OPAQUE_EGRESS = { podSelector: {}, ports: [5432], to: [{ ipBlock: { cidr: 
  * a secret however they were derived (a hash included).
  */
 function names(run: ProgramRun): string[] {
-    return run.resources.flatMap((r) => [r.urn, `${r.inputs?.metadata?.namespace ?? ""}/${r.inputs?.metadata?.name ?? ""}`]).sort();
+    return run.resources
+        .flatMap((r) => [r.urn, `${r.inputs?.metadata?.namespace ?? ""}/${r.inputs?.metadata?.name ?? ""}`])
+        .sort();
 }
 
 /** `value` with every secret marker replaced by another secret of the same shape. */
@@ -169,7 +182,12 @@ const SCENARIOS: [string, string, Record<string, unknown>][] = [
             "observability.runbookUrl": `https://wiki.example.org/${MARKER}-runbook`,
             "observability.ruleLabels": { release: `kps-${MARKER}` },
             "observability.prometheusOperator": true,
-            "observability.grafanaDashboards": { enabled: true, folder: `Mesh ${MARKER}`, label: `dash-${MARKER}`, labelValue: `on-${MARKER}` },
+            "observability.grafanaDashboards": {
+                enabled: true,
+                folder: `Mesh ${MARKER}`,
+                label: `dash-${MARKER}`,
+                labelValue: `on-${MARKER}`,
+            },
         },
     ],
     [
@@ -194,7 +212,11 @@ const SCENARIOS: [string, string, Record<string, unknown>][] = [
             "linkerd.repository": `https://charts.example.org/${MARKER}-linkerd`,
         },
     ],
-    ["certManager", "netcup", { "mtls.enabled": true, "certManager.repository": `https://charts.example.org/${MARKER}-jetstack` }],
+    [
+        "certManager",
+        "netcup",
+        { "mtls.enabled": true, "certManager.repository": `https://charts.example.org/${MARKER}-jetstack` },
+    ],
     [
         "rotationJob",
         "netcup",
@@ -223,20 +245,31 @@ describe("secret config stays secret (issue 17)", () => {
         const netcup = SCENARIOS.filter(([, stack]) => stack === "netcup");
         const pairs: [string[], string, Record<string, unknown>][] = [
             [netcup.map(([key]) => key), "netcup", Object.assign({}, ...netcup.map(([, , o]) => o))],
-            ...SCENARIOS.filter(([, stack]) => stack !== "netcup").map(([key, stack, o]): [string[], string, Record<string, unknown>] => [[key], stack, o]),
+            ...SCENARIOS.filter(([, stack]) => stack !== "netcup").map(
+                ([key, stack, o]): [string[], string, Record<string, unknown>] => [[key], stack, o],
+            ),
         ];
         for (const [keys, stack, overrides] of pairs) {
             // One state for both, as two `up`s of one stack: the keys and certificates are the same, not drawn anew.
             const state = new ProviderState();
             const { run } = await runSecret(stack, overrides, keys, state);
-            const { run: other } = await runSecret(stack, otherSecret(overrides) as Record<string, unknown>, keys, state);
+            const { run: other } = await runSecret(
+                stack,
+                otherSecret(overrides) as Record<string, unknown>,
+                keys,
+                state,
+            );
             assert.equal(run.error, undefined, String(run.error));
             assert.deepEqual(names(other), names(run), `${keys.join(", ")} on ${stack}`);
         }
     });
 
     it("the names comparison finds a hashed name: an opaque rule's selector, not secret, changes a NetworkPolicy's name", async () => {
-        const overrides = { "mtls.enabled": true, "mtls.networkPolicies": true, "mtls.namespaceOptions": { akko: { opaqueIngress: [OPAQUE_RULE] } } };
+        const overrides = {
+            "mtls.enabled": true,
+            "mtls.networkPolicies": true,
+            "mtls.namespaceOptions": { akko: { opaqueIngress: [OPAQUE_RULE] } },
+        };
         const state = new ProviderState();
         const { run } = await runSecret("netcup", overrides, [], state);
         const { run: other } = await runSecret("netcup", otherSecret(overrides) as Record<string, unknown>, [], state);
@@ -269,7 +302,11 @@ describe("secret config stays secret (issue 17)", () => {
     });
 
     it("a trust domain, not marked secret, shows in the certificates' subjects and SANs: the leak check decodes them", async () => {
-        const { run } = await runSecret("k3d", { "mtls.enabled": true, "identity.trustDomain": `${MARKER}.example` }, []);
+        const { run } = await runSecret(
+            "k3d",
+            { "mtls.enabled": true, "identity.trustDomain": `${MARKER}.example` },
+            [],
+        );
         assert.equal(run.error, undefined, String(run.error));
         const found = leaks(run, [MARKER]);
         assert.ok(
@@ -295,15 +332,33 @@ describe("secret config stays secret (issue 17)", () => {
 
 describe("a name is never built from a secret value: such a key is refused, naming it (issue 17)", () => {
     const cases: [string, string, Record<string, unknown>, string][] = [
-        ["mtls", "netcup", { "mtls.enabled": true, "mtls.namespaces": [`data-${MARKER}`] }, "akko-mtls:mtls.namespaces[0]"],
+        [
+            "mtls",
+            "netcup",
+            { "mtls.enabled": true, "mtls.namespaces": [`data-${MARKER}`] },
+            "akko-mtls:mtls.namespaces[0]",
+        ],
         [
             "mtls",
             "eks",
-            { "mtls.enabled": true, "mtls.ingress": { enabled: true, controller: "in-namespace", namespace: `ingress-${MARKER}` } },
+            {
+                "mtls.enabled": true,
+                "mtls.ingress": { enabled: true, controller: "in-namespace", namespace: `ingress-${MARKER}` },
+            },
             "akko-mtls:mtls.ingress.namespace",
         ],
-        ["certManager", "netcup", { "mtls.enabled": true, "certManager.namespace": `certs-${MARKER}` }, "akko-mtls:certManager.namespace"],
-        ["identity", "k3d", { "mtls.enabled": true, "identity.trustDomain": `${MARKER}.example` }, "akko-mtls:identity.trustDomain"],
+        [
+            "certManager",
+            "netcup",
+            { "mtls.enabled": true, "certManager.namespace": `certs-${MARKER}` },
+            "akko-mtls:certManager.namespace",
+        ],
+        [
+            "identity",
+            "k3d",
+            { "mtls.enabled": true, "identity.trustDomain": `${MARKER}.example` },
+            "akko-mtls:identity.trustDomain",
+        ],
         [
             "rotationJob",
             "netcup",
@@ -319,13 +374,21 @@ describe("a name is never built from a secret value: such a key is refused, nami
         [
             "mtls",
             "netcup",
-            { "mtls.enabled": true, "mtls.networkPolicies": true, "mtls.namespaceOptions": { akko: { opaqueIngress: [OPAQUE_RULE] } } },
+            {
+                "mtls.enabled": true,
+                "mtls.networkPolicies": true,
+                "mtls.namespaceOptions": { akko: { opaqueIngress: [OPAQUE_RULE] } },
+            },
             "akko-mtls:mtls.namespaceOptions.akko.opaqueIngress[0].podSelector.matchLabels.app",
         ],
         [
             "mtls",
             "netcup",
-            { "mtls.enabled": true, "mtls.networkPolicies": true, "mtls.namespaceOptions": { akko: { denyEgress: true, opaqueEgress: [OPAQUE_EGRESS] } } },
+            {
+                "mtls.enabled": true,
+                "mtls.networkPolicies": true,
+                "mtls.namespaceOptions": { akko: { denyEgress: true, opaqueEgress: [OPAQUE_EGRESS] } },
+            },
             "akko-mtls:mtls.namespaceOptions.akko.opaqueEgress[0].to[0].ipBlock.cidr",
         ],
         [
@@ -375,7 +438,11 @@ describe("a name is never built from a secret value: such a key is refused, nami
             port: 8080,
             clients: ["superset.akko.serviceaccount.identity.linkerd.cluster.local"],
         };
-        const { run } = await runSecret("netcup", { "mtls.enabled": true, "mtls.mode": "strict", "mtls.authorizations": [authorization] }, ["mtls"]);
+        const { run } = await runSecret(
+            "netcup",
+            { "mtls.enabled": true, "mtls.mode": "strict", "mtls.authorizations": [authorization] },
+            ["mtls"],
+        );
         assert.ok(run.error instanceof ConfigError, String(run.error));
         assert.deepEqual(
             run.error.problems.map((p) => p.key),
@@ -419,8 +486,18 @@ describe("refusals never show a secret value (issue 17)", () => {
             },
             ["viz"],
         ],
-        ["a URL for the bundled Prometheus", "eks", { "viz.prometheus.url": `http://prom-${MARKER}.example.org:9090` }, ["viz"]],
-        ["a runbook URL with a template", "netcup", { "observability.runbookUrl": `https://wiki.example.org/{{ $labels.${MARKER} }}` }, ["observability"]],
+        [
+            "a URL for the bundled Prometheus",
+            "eks",
+            { "viz.prometheus.url": `http://prom-${MARKER}.example.org:9090` },
+            ["viz"],
+        ],
+        [
+            "a runbook URL with a template",
+            "netcup",
+            { "observability.runbookUrl": `https://wiki.example.org/{{ $labels.${MARKER} }}` },
+            ["observability"],
+        ],
         ["a boolean as text", "eks", { "viz.dashboard.ingress.enabled": MARKER }, ["viz"]],
         [
             "an auth annotation that is no forward auth",
@@ -434,13 +511,29 @@ describe("refusals never show a secret value (issue 17)", () => {
             {
                 "mtls.mode": "strict",
                 "mtls.authorizations": [
-                    { namespace: "akko", name: "x", podSelector: { a: "b" }, port: 1, clients: [`x.${MARKER}.serviceaccount.identity.linkerd.cluster.local`] },
+                    {
+                        namespace: "akko",
+                        name: "x",
+                        podSelector: { a: "b" },
+                        port: 1,
+                        clients: [`x.${MARKER}.serviceaccount.identity.linkerd.cluster.local`],
+                    },
                 ],
             },
             ["mtls"],
         ],
-        ["an image by tag", "netcup", { "rotationJob.image": `registry.example.org/${MARKER}/node:24` }, ["rotationJob"]],
-        ["a Traefik value with a controller in its own namespace", "eks", { "mtls.ingress.k3sTraefikValues": { token: MARKER } }, ["mtls"]],
+        [
+            "an image by tag",
+            "netcup",
+            { "rotationJob.image": `registry.example.org/${MARKER}/node:24` },
+            ["rotationJob"],
+        ],
+        [
+            "a Traefik value with a controller in its own namespace",
+            "eks",
+            { "mtls.ingress.k3sTraefikValues": { token: MARKER } },
+            ["mtls"],
+        ],
     ];
     for (const [why, stack, overrides, keys] of refusals) {
         it(why, async () => {
@@ -451,10 +544,16 @@ describe("refusals never show a secret value (issue 17)", () => {
     }
 
     it("a key set without --path under a secret name", async () => {
-        const config = { ...readStackConfig("netcup"), "akko-mtls:viz.dashboard.ingress.host": `dash-${MARKER}.example.org` };
+        const config = {
+            ...readStackConfig("netcup"),
+            "akko-mtls:viz.dashboard.ingress.host": `dash-${MARKER}.example.org`,
+        };
         const run = await runProgram({ stack: "netcup", config, secretKeys: ["akko-mtls:viz.dashboard.ingress.host"] });
         assert.ok(run.error instanceof ConfigError);
-        assert.match(run.error.message, /pulumi config set --secret --path viz\.dashboard\.ingress\.host <value> \(got \[secret\]\)/);
+        assert.match(
+            run.error.message,
+            /pulumi config set --secret --path viz\.dashboard\.ingress\.host <value> \(got \[secret\]\)/,
+        );
         assert.doesNotMatch(run.error.message, new RegExp(MARKER));
     });
 });

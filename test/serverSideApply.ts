@@ -39,6 +39,10 @@ export function serverSideApply(live: LiveObject, apply: Apply): ApplyResult {
 }
 
 /** await.go `patchForce` for a create: the annotation, the provider-wide setting, or a preview. */
-export function providerForcesCreate(annotations: Record<string, string>, enablePatchForce: boolean, preview: boolean): boolean {
+export function providerForcesCreate(
+    annotations: Record<string, string>,
+    enablePatchForce: boolean,
+    preview: boolean,
+): boolean {
     return annotations["pulumi.com/patchForce"] === "true" || enablePatchForce || preview;
 }

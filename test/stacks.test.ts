@@ -17,7 +17,11 @@ describe("every stack file", () => {
 
     it("Pulumi.trust.yaml plans (its members created, never deployed): the fleet's anchor and one intermediate per member, its outputs those lib/stackOutputs.ts lists", async () => {
         for (const stack of TRUST_STACKS) {
-            const run = await runStackOk(stack, {}, { stacks: Object.fromEntries(STACKS.map((member) => [member, {}])) });
+            const run = await runStackOk(
+                stack,
+                {},
+                { stacks: Object.fromEntries(STACKS.map((member) => [member, {}])) },
+            );
             assert.deepEqual(Object.keys(run.outputs).sort(), Object.values(TRUST_OUTPUTS).sort());
             assert.deepEqual(kubernetesObjects(run), []);
             assert.deepEqual(
@@ -103,14 +107,20 @@ describe("every stack file", () => {
 
             it("every Kubernetes object goes through the stack's own provider and kube context", () => {
                 const provider = one(on, "pulumi:providers:kubernetes", "akko-kubernetes");
-                assert.equal(provider.inputs.context, on.config["akko-mtls:cluster"] && JSON.parse(on.config["akko-mtls:cluster"]).context);
+                assert.equal(
+                    provider.inputs.context,
+                    on.config["akko-mtls:cluster"] && JSON.parse(on.config["akko-mtls:cluster"]).context,
+                );
                 const reads = on.resources.filter((r) => r.read && r.type.startsWith("kubernetes:"));
                 for (const resource of kubernetesObjects(on).concat(reads)) {
                     const reference = resource.remote ? resource.providers.kubernetes : resource.provider;
                     assert.ok(reference?.startsWith(`${provider.urn}::`), `${resource.name} uses ${reference}`);
                 }
                 const namespace = one(on, "kubernetes:core/v1:Namespace", "akko-linkerd-namespace");
-                assert.ok(dependsOn(on, one(on, CHART, "akko-linkerd-crds"), namespace), "charts wait for the namespace");
+                assert.ok(
+                    dependsOn(on, one(on, CHART, "akko-linkerd-crds"), namespace),
+                    "charts wait for the namespace",
+                );
             });
 
             it("labels the linkerd namespace as `linkerd install` does, and as the program's (lib/objects.ts)", () => {
@@ -126,7 +136,13 @@ describe("every stack file", () => {
             });
 
             it("exports the anchor PEM, fingerprint and expiry, the issuer expiry and the chart versions, no key", () => {
-                for (const key of ["trustAnchorPem", "trustAnchorFingerprintSha256", "trustAnchorNotAfter", "trustBundlePem", "trustAnchorRotation"]) {
+                for (const key of [
+                    "trustAnchorPem",
+                    "trustAnchorFingerprintSha256",
+                    "trustAnchorNotAfter",
+                    "trustBundlePem",
+                    "trustAnchorRotation",
+                ]) {
                     assert.ok(on.outputs[key]?.value, `output ${key}`);
                 }
                 if (on.outputs.identityIssuerMode.value === "static") {
@@ -139,7 +155,11 @@ describe("every stack file", () => {
                 assert.match(String(on.outputs.rotationJobSchedule.value), /^\d+ \d+ \* \* \*$/);
                 assert.match(String(on.outputs.trustAnchorFingerprintSha256.value), /^([0-9A-F]{2}:){31}[0-9A-F]{2}$/);
                 for (const [key, output] of Object.entries(on.outputs)) {
-                    assert.doesNotMatch(JSON.stringify(output.value), /PRIVATE KEY/, `output ${key} holds a private key`);
+                    assert.doesNotMatch(
+                        JSON.stringify(output.value),
+                        /PRIVATE KEY/,
+                        `output ${key} holds a private key`,
+                    );
                 }
             });
 
@@ -149,7 +169,10 @@ describe("every stack file", () => {
                     const walk = (node: unknown, where: string[]) => {
                         if (typeof node === "string" && node.includes("PRIVATE KEY")) {
                             const covered = where.some((_, i) => secret.has(where.slice(0, i + 1).join(".")));
-                            assert.ok(covered, `${resource.name}: ${where.join(".")} carries a private key in plain text`);
+                            assert.ok(
+                                covered,
+                                `${resource.name}: ${where.join(".")} carries a private key in plain text`,
+                            );
                         } else if (node !== null && typeof node === "object") {
                             for (const [k, v] of Object.entries(node)) walk(v, [...where, k]);
                         }
@@ -212,12 +235,16 @@ describe("targets", () => {
             assert.equal(values.webhookFailurePolicy, "Fail");
             assert.deepEqual(values.controller, { podDisruptionBudget: { maxUnavailable: 1 } });
             assert.equal(values.deploymentStrategy.rollingUpdate.maxUnavailable, 1);
-            assert.deepEqual(values.proxy.resources, { cpu: { request: "100m" }, memory: { request: "20Mi", limit: "250Mi" } });
+            assert.deepEqual(values.proxy.resources, {
+                cpu: { request: "100m" },
+                memory: { request: "20Mi", limit: "250Mi" },
+            });
         });
     }
 
     it("proxy-init's iptables mode comes from the preset", async () => {
-        for (const stack of ["k3d", "eks"]) assert.equal((await controlPlaneValues(stack)).proxyInit.iptablesMode, "nft");
+        for (const stack of ["k3d", "eks"])
+            assert.equal((await controlPlaneValues(stack)).proxyInit.iptablesMode, "nft");
         const legacy = await runStackOk("k3d", { "mtls.enabled": true, "linkerd.proxyInit.iptablesMode": "legacy" });
         assert.equal(one(legacy, CHART, "akko-linkerd-control-plane").inputs.values.proxyInit.iptablesMode, "legacy");
     });
@@ -240,7 +267,8 @@ describe("targets", () => {
                     [CRD, "grpcroutes.gateway.networking.k8s.io"],
                     [CRD, "httproutes.gateway.networking.k8s.io"],
                 ]);
-                for (const crd of reads) assert.ok(dependsOn(run, controlPlane, crd), `control plane waits for ${crd.name}`);
+                for (const crd of reads)
+                    assert.ok(dependsOn(run, controlPlane, crd), `control plane waits for ${crd.name}`);
             }
         }
     });

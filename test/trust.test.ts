@@ -26,8 +26,14 @@ function anchorsOf(run: ProgramRun): { generation: number; cert: crypto.X509Cert
         .filter((r) => /^akko-trust-anchor-g\d+-cert$/.test(r.name))
         .map((cert) => {
             const generation = Number(/-g(\d+)-cert$/.exec(cert.name)![1]);
-            const key = ofType(run, "tls:index/privateKey:PrivateKey").find((k) => k.name === `akko-trust-anchor-g${generation}-key`)!;
-            return { generation, cert: new crypto.X509Certificate(cert.state.certPem), keyPem: key.state.privateKeyPem };
+            const key = ofType(run, "tls:index/privateKey:PrivateKey").find(
+                (k) => k.name === `akko-trust-anchor-g${generation}-key`,
+            )!;
+            return {
+                generation,
+                cert: new crypto.X509Certificate(cert.state.certPem),
+                keyPem: key.state.privateKeyPem,
+            };
         });
 }
 
@@ -71,8 +77,12 @@ interface IssuerRef {
  */
 function signingMaterial(run: ProgramRun, anchors = anchorsOf(run).map((a) => a.cert)) {
     const keys = new Map<string, string>(); // "ns/secret" -> what it is
-    for (const secret of secretsOf(run)) if (signsForMesh(secret.data, anchors)) keys.set(`${secret.namespace}/${secret.name}`, `Secret ${secret.name}`);
-    const issuers = [...ofType(run, "kubernetes:cert-manager.io/v1:Issuer"), ...ofType(run, "kubernetes:cert-manager.io/v1:ClusterIssuer")].map((r) => ({
+    for (const secret of secretsOf(run))
+        if (signsForMesh(secret.data, anchors)) keys.set(`${secret.namespace}/${secret.name}`, `Secret ${secret.name}`);
+    const issuers = [
+        ...ofType(run, "kubernetes:cert-manager.io/v1:Issuer"),
+        ...ofType(run, "kubernetes:cert-manager.io/v1:ClusterIssuer"),
+    ].map((r) => ({
         ref: { kind: r.inputs.kind, namespace: r.inputs.metadata.namespace, name: r.inputs.metadata.name },
         secret: r.inputs.spec.ca
             ? `${r.inputs.kind === "Issuer" ? r.inputs.metadata.namespace : CERT_MANAGER_NAMESPACE}/${r.inputs.spec.ca.secretName}`
@@ -85,12 +95,21 @@ function signingMaterial(run: ProgramRun, anchors = anchorsOf(run).map((a) => a.
         issuerRef: c.inputs.spec.issuerRef,
     }));
     const signing = (ref: IssuerRef) =>
-        issuers.find((i) => i.ref.kind === ref.kind && i.ref.name === ref.name && (ref.kind === "ClusterIssuer" || i.ref.namespace === ref.namespace));
+        issuers.find(
+            (i) =>
+                i.ref.kind === ref.kind &&
+                i.ref.name === ref.name &&
+                (ref.kind === "ClusterIssuer" || i.ref.namespace === ref.namespace),
+        );
     // Certificates issued by a signing issuer put a signing key into their Secret, which may back another issuer: to a fixpoint.
     for (let grew = true; grew;) {
         grew = false;
         for (const c of certificates) {
-            const issuer = signing({ kind: c.issuerRef.kind ?? "Issuer", namespace: c.namespace, name: c.issuerRef.name });
+            const issuer = signing({
+                kind: c.issuerRef.kind ?? "Issuer",
+                namespace: c.namespace,
+                name: c.issuerRef.name,
+            });
             if (issuer?.secret && keys.has(issuer.secret) && !keys.has(c.secret)) {
                 keys.set(c.secret, `Certificate ${c.name}`);
                 grew = true;
@@ -101,7 +120,10 @@ function signingMaterial(run: ProgramRun, anchors = anchorsOf(run).map((a) => a.
     const certificatesFromThem = certificates
         .filter((c) =>
             signingIssuers.some(
-                (i) => i.name === c.issuerRef.name && i.kind === (c.issuerRef.kind ?? "Issuer") && (i.kind === "ClusterIssuer" || i.namespace === c.namespace),
+                (i) =>
+                    i.name === c.issuerRef.name &&
+                    i.kind === (c.issuerRef.kind ?? "Issuer") &&
+                    (i.kind === "ClusterIssuer" || i.namespace === c.namespace),
             ),
         )
         .map((c) => `${c.namespace}/${c.name}`);
@@ -114,14 +136,21 @@ async function clusterOf(context: Mocha.Context, run: ProgramRun): Promise<KubeO
     for (const chart of ofType(run, "kubernetes:helm.sh/v4:Chart")) {
         if (!["cert-manager", "linkerd-control-plane", "linkerd-viz"].includes(chart.inputs.chart)) continue;
         for (const object of await upstream(context, () => renderRegistered(chart))) {
-            const clusterScoped = /^Cluster|CustomResourceDefinition|Webhook|APIService|Namespace$|ValidatingAdmissionPolicy/.test(object.kind);
+            const clusterScoped =
+                /^Cluster|CustomResourceDefinition|Webhook|APIService|Namespace$|ValidatingAdmissionPolicy/.test(
+                    object.kind,
+                );
             objects.push({
                 ...object,
-                metadata: { ...object.metadata, namespace: clusterScoped ? undefined : (object.metadata.namespace ?? chart.inputs.namespace) },
+                metadata: {
+                    ...object.metadata,
+                    namespace: clusterScoped ? undefined : (object.metadata.namespace ?? chart.inputs.namespace),
+                },
             });
         }
     }
-    for (const resource of run.resources.filter((r) => r.type.startsWith("kubernetes:") && !r.read && r.custom)) objects.push(asObject(resource));
+    for (const resource of run.resources.filter((r) => r.type.startsWith("kubernetes:") && !r.read && r.custom))
+        objects.push(asObject(resource));
     objects.push({
         kind: "RoleBinding",
         metadata: { name: "tenant-edit", namespace: "akko" },
@@ -139,10 +168,15 @@ async function clusterOf(context: Mocha.Context, run: ProgramRun): Promise<KubeO
  */
 function keySecrets(objects: KubeObject[]): string[] {
     const holdsKey = (data: Record<string, string> = {}, base64 = false) =>
-        Object.entries(data).some(([key, value]) => key.endsWith(".key") || (base64 ? Buffer.from(value, "base64").toString() : value).includes("PRIVATE KEY"));
+        Object.entries(data).some(
+            ([key, value]) =>
+                key.endsWith(".key") ||
+                (base64 ? Buffer.from(value, "base64").toString() : value).includes("PRIVATE KEY"),
+        );
     const found = new Set([`${CERT_MANAGER_NAMESPACE}/cert-manager-webhook-ca`]);
     for (const o of objects) {
-        if (o.kind === "Secret" && (holdsKey(o.stringData) || holdsKey(o.data, true))) found.add(`${o.metadata.namespace}/${o.metadata.name}`);
+        if (o.kind === "Secret" && (holdsKey(o.stringData) || holdsKey(o.data, true)))
+            found.add(`${o.metadata.namespace}/${o.metadata.name}`);
         if (o.kind === "Certificate" && o.spec?.secretName) found.add(`${o.metadata.namespace}/${o.spec.secretName}`);
     }
     return [...found].sort();
@@ -157,28 +191,47 @@ function keySecrets(objects: KubeObject[]): string[] {
  * internal/webhook/admission/certificaterequest/approval): the chart grants it for `approveSignerNames`.
  * Creating one's own Issuer over a signing key's Secret counts too.
  */
-function obtainers(model: RbacModel, users: Username[], material: ReturnType<typeof signingMaterial>, namespaces: string[]): Map<Username, string[]> {
+function obtainers(
+    model: RbacModel,
+    users: Username[],
+    material: ReturnType<typeof signingMaterial>,
+    namespaces: string[],
+): Map<Username, string[]> {
     const approved = (ref: IssuerRef) => {
         const resource = ref.kind === "Issuer" ? "issuers" : "clusterissuers";
         const names = [
             `${resource}.cert-manager.io/*`,
-            ref.kind === "Issuer" ? `${resource}.cert-manager.io/${ref.namespace}.${ref.name}` : `${resource}.cert-manager.io/${ref.name}`,
+            ref.kind === "Issuer"
+                ? `${resource}.cert-manager.io/${ref.namespace}.${ref.name}`
+                : `${resource}.cert-manager.io/${ref.name}`,
         ];
-        return users.some((u) => names.some((name) => model.can(u, { verb: "approve", group: "cert-manager.io", resource: "signers", name })));
+        return users.some((u) =>
+            names.some((name) =>
+                model.can(u, { verb: "approve", group: "cert-manager.io", resource: "signers", name }),
+            ),
+        );
     };
     const requests = (user: Username, namespace: string) =>
-        ["certificaterequests", "certificates"].some((resource) => model.can(user, { verb: "create", group: "cert-manager.io", resource, namespace }));
+        ["certificaterequests", "certificates"].some((resource) =>
+            model.can(user, { verb: "create", group: "cert-manager.io", resource, namespace }),
+        );
     const result = new Map<Username, string[]>();
     for (const ref of material.signingIssuers.filter(approved)) {
         const where = ref.kind === "Issuer" ? [ref.namespace!] : namespaces;
         for (const user of model.closure(users, (u) => where.some((ns) => requests(u, ns)))) {
-            result.set(user, [...(result.get(user) ?? []), `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ""}${ref.name}`]);
+            result.set(user, [
+                ...(result.get(user) ?? []),
+                `${ref.kind} ${ref.namespace ? `${ref.namespace}/` : ""}${ref.name}`,
+            ]);
         }
     }
     for (const key of material.keys.keys()) {
         const [namespace] = key.split("/");
-        const ownIssuer = (u: Username) => model.can(u, { verb: "create", group: "cert-manager.io", resource: "issuers", namespace }) && requests(u, namespace);
-        for (const user of model.closure(users, ownIssuer)) result.set(user, [...(result.get(user) ?? []), `own Issuer over ${key}`]);
+        const ownIssuer = (u: Username) =>
+            model.can(u, { verb: "create", group: "cert-manager.io", resource: "issuers", namespace }) &&
+            requests(u, namespace);
+        for (const user of model.closure(users, ownIssuer))
+            result.set(user, [...(result.get(user) ?? []), `own Issuer over ${key}`]);
     }
     return result;
 }
@@ -196,8 +249,13 @@ function webhookSigningKeys(objects: KubeObject[], run: ProgramRun): { webhook: 
     const found: { webhook: string; secret: string }[] = [];
     const secrets = secretsOf(run);
     for (const object of objects.filter((o) => names.has(o.metadata.name))) {
-        const bundles: string[] = object.kind === "APIService" ? [object.spec?.caBundle] : (object.webhooks ?? []).map((w: any) => w.clientConfig?.caBundle);
-        for (const cert of bundles.filter(Boolean).flatMap((b) => certificatesOf(Buffer.from(b, "base64").toString("utf8")))) {
+        const bundles: string[] =
+            object.kind === "APIService"
+                ? [object.spec?.caBundle]
+                : (object.webhooks ?? []).map((w: any) => w.clientConfig?.caBundle);
+        for (const cert of bundles
+            .filter(Boolean)
+            .flatMap((b) => certificatesOf(Buffer.from(b, "base64").toString("utf8")))) {
             for (const secret of secrets) {
                 const key = secret.data["tls.key"];
                 if (typeof key === "string" && key.includes("PRIVATE KEY") && keyMatches(key, cert))
@@ -212,10 +270,14 @@ function webhookSigningKeys(objects: KubeObject[], run: ProgramRun): { webhook: 
         );
         if (!certificate) continue;
         const issuer = ofType(run, "kubernetes:cert-manager.io/v1:Issuer").find(
-            (i) => i.inputs.metadata.namespace === namespace && i.inputs.metadata.name === certificate.inputs.spec.issuerRef.name,
+            (i) =>
+                i.inputs.metadata.namespace === namespace &&
+                i.inputs.metadata.name === certificate.inputs.spec.issuerRef.name,
         );
-        if (issuer?.inputs.spec.ca) found.push({ webhook: object.metadata.name, secret: `${namespace}/${issuer.inputs.spec.ca.secretName}` });
-        else if (issuer?.inputs.spec.selfSigned) found.push({ webhook: object.metadata.name, secret: `${namespace}/${certificate.inputs.spec.secretName}` });
+        if (issuer?.inputs.spec.ca)
+            found.push({ webhook: object.metadata.name, secret: `${namespace}/${issuer.inputs.spec.ca.secretName}` });
+        else if (issuer?.inputs.spec.selfSigned)
+            found.push({ webhook: object.metadata.name, secret: `${namespace}/${certificate.inputs.spec.secretName}` });
     }
     return found;
 }
@@ -229,7 +291,9 @@ describe("the trust anchor never enters a cluster (every stack, every rotation p
     const runs: { label: string; run: ProgramRun }[] = [];
     before(async () => {
         for (const stack of STACKS) runs.push({ label: stack, run: await runStackOk(stack, { "mtls.enabled": true }) });
-        const previousOutputs = (phase: number) => ({ trustAnchorRotation: { generation: 1, phase, since: "2026-01-01T00:00:00Z" } });
+        const previousOutputs = (phase: number) => ({
+            trustAnchorRotation: { generation: 1, phase, since: "2026-01-01T00:00:00Z" },
+        });
         for (const phase of [1, 2, 3] as const) {
             const run = await runStackOk(
                 "netcup",
@@ -265,9 +329,14 @@ describe("the trust anchor never enters a cluster (every stack, every rotation p
                 [],
                 `${label}: a CA ClusterIssuer chains to the anchor`,
             );
-            for (const issuer of material.signingIssuers) assert.equal(issuer.namespace, "linkerd", `${label}: ${issuer.name}`);
+            for (const issuer of material.signingIssuers)
+                assert.equal(issuer.namespace, "linkerd", `${label}: ${issuer.name}`);
             if (run.outputs.identityIssuerMode.value === "certManager") {
-                assert.deepEqual(material.certificatesFromThem, ["linkerd/linkerd-identity-issuer"], `${label}: the only Certificate they sign`);
+                assert.deepEqual(
+                    material.certificatesFromThem,
+                    ["linkerd/linkerd-identity-issuer"],
+                    `${label}: the only Certificate they sign`,
+                );
             }
         }
     });
@@ -295,7 +364,10 @@ describe("who can sign for the mesh, computed from the real charts' RBAC and the
                 "linkerd/linkerd-intermediate-g1": "Secret linkerd-intermediate-g1",
                 "linkerd/linkerd-identity-issuer": "Certificate linkerd-identity-issuer",
             });
-            assert.ok(users.includes(CERT_MANAGER_CONTROLLER) && users.includes(TENANT) && users.length >= 15, users.join(", "));
+            assert.ok(
+                users.includes(CERT_MANAGER_CONTROLLER) && users.includes(TENANT) && users.length >= 15,
+                users.join(", "),
+            );
         });
 
         it("only cert-manager's controller can have a certificate signed that chains to the anchor; a tenant with `edit` cannot", () => {
@@ -303,15 +375,32 @@ describe("who can sign for the mesh, computed from the real charts' RBAC and the
             assert.deepEqual([...found.keys()], [CERT_MANAGER_CONTROLLER]);
             assert.deepEqual(found.get(CERT_MANAGER_CONTROLLER), ["Issuer linkerd/linkerd-intermediate-g1"]);
             // The tenant can make requests, in its own namespace, where nothing signs for the mesh.
-            assert.ok(model.can(TENANT, { verb: "create", group: "cert-manager.io", resource: "certificaterequests", namespace: "akko" }));
-            assert.ok(!model.can(TENANT, { verb: "create", group: "cert-manager.io", resource: "certificaterequests", namespace: "linkerd" }));
+            assert.ok(
+                model.can(TENANT, {
+                    verb: "create",
+                    group: "cert-manager.io",
+                    resource: "certificaterequests",
+                    namespace: "akko",
+                }),
+            );
+            assert.ok(
+                !model.can(TENANT, {
+                    verb: "create",
+                    group: "cert-manager.io",
+                    resource: "certificaterequests",
+                    namespace: "linkerd",
+                }),
+            );
         });
 
         it("who can read each signing key: the set Linkerd's and cert-manager's charts grant, and no one else", () => {
             // cert-manager's controller and cainjector read every Secret (ClusterRoles cert-manager-controller-*,
             // cert-manager-cainjector); linkerd-destination reads every Secret in linkerd (Role remote-discovery,
             // for multicluster); linkerd-identity mounts its issuer.
-            assert.deepEqual(model.secretReaders(users, "linkerd", "linkerd-intermediate-g1"), [CERT_MANAGER_CONTROLLER, CAINJECTOR, DESTINATION].sort());
+            assert.deepEqual(
+                model.secretReaders(users, "linkerd", "linkerd-intermediate-g1"),
+                [CERT_MANAGER_CONTROLLER, CAINJECTOR, DESTINATION].sort(),
+            );
             assert.deepEqual(
                 model.secretReaders(users, "linkerd", "linkerd-identity-issuer"),
                 [CERT_MANAGER_CONTROLLER, CAINJECTOR, DESTINATION, IDENTITY].sort(),
@@ -320,7 +409,15 @@ describe("who can sign for the mesh, computed from the real charts' RBAC and the
 
         it("the maintenance Jobs may patch the control plane's Deployments, but the restart-only policy keeps them from mounting a Secret", () => {
             const rollout = serviceAccount("linkerd-maintenance", "linkerd-mesh-rollout");
-            assert.ok(model.can(rollout, { verb: "patch", group: "apps", resource: "deployments", namespace: "linkerd", name: "linkerd-identity" }));
+            assert.ok(
+                model.can(rollout, {
+                    verb: "patch",
+                    group: "apps",
+                    resource: "deployments",
+                    namespace: "linkerd",
+                    name: "linkerd-identity",
+                }),
+            );
             assert.ok(!model.canRunPods(rollout, "linkerd", ["linkerd-identity"]));
             // The oracle can tell: without the policy's binding, that patch right would read the issuer's key.
             const unconfined = new RbacModel(objects.filter((o) => o.kind !== "ValidatingAdmissionPolicyBinding"));
@@ -336,21 +433,44 @@ describe("who can sign for the mesh, computed from the real charts' RBAC and the
             });
             assert.deepEqual(readers, []);
             // Each webhook trusts the program's CA (its key in Pulumi state), as the charts render it.
-            assert.ok(objects.some((o) => o.metadata.name === "linkerd-proxy-injector-webhook-config" && o.webhooks[0].clientConfig.caBundle));
+            assert.ok(
+                objects.some(
+                    (o) =>
+                        o.metadata.name === "linkerd-proxy-injector-webhook-config" &&
+                        o.webhooks[0].clientConfig.caBundle,
+                ),
+            );
         });
 
         it("the API check's identity obtains nothing and reads no key", () => {
             const check = serviceAccount("cert-manager", "cert-manager-api-check");
             assert.ok(users.includes(check));
             // Its right stays after the check (a deliberate deviation, docs/admin/rotation.md "Who can sign"), confined to dry runs.
-            assert.ok(model.can(check, { verb: "create", group: "cert-manager.io", resource: "certificaterequests", namespace: "cert-manager" }));
-            assert.ok(!model.can(check, { verb: "create", group: "cert-manager.io", resource: "certificaterequests", namespace: "linkerd" }));
+            assert.ok(
+                model.can(check, {
+                    verb: "create",
+                    group: "cert-manager.io",
+                    resource: "certificaterequests",
+                    namespace: "cert-manager",
+                }),
+            );
+            assert.ok(
+                !model.can(check, {
+                    verb: "create",
+                    group: "cert-manager.io",
+                    resource: "certificaterequests",
+                    namespace: "linkerd",
+                }),
+            );
             assert.ok(!obtainers(model, users, material, ["cert-manager", "linkerd"]).has(check));
             const keys = keySecrets(objects);
             assert.ok(keys.length >= 4, keys.join(", "));
             for (const secret of keys) {
                 const [namespace, name] = secret.split("/");
-                assert.ok(!model.secretReaders(users, namespace, name).includes(check), `the API check reads ${secret}`);
+                assert.ok(
+                    !model.secretReaders(users, namespace, name).includes(check),
+                    `the API check reads ${secret}`,
+                );
             }
             // The oracle can tell: a Role letting it get Secrets in its namespace makes it read cert-manager's webhook CA key.
             const reading = new RbacModel([
@@ -379,7 +499,11 @@ describe("who can sign for the mesh, computed from the real charts' RBAC and the
                 const run = await runStackOk(
                     "netcup",
                     { "mtls.enabled": true, "identity.trustAnchor.rotationPhase": phase },
-                    { previousOutputs: { trustAnchorRotation: { generation: 1, phase: phase - 1, since: "2026-01-01T00:00:00Z" } } },
+                    {
+                        previousOutputs: {
+                            trustAnchorRotation: { generation: 1, phase: phase - 1, since: "2026-01-01T00:00:00Z" },
+                        },
+                    },
                 );
                 const objects = await clusterOf(this, run);
                 const model = new RbacModel(objects);
@@ -388,11 +512,18 @@ describe("who can sign for the mesh, computed from the real charts' RBAC and the
                 assert.equal(anchorsOf(run).length, 2, "both anchors are trusted");
                 const issuers = material.signingIssuers.map((i) => `${i.kind} ${i.namespace}/${i.name}`).sort();
                 // Each anchor's intermediate, namespaced in linkerd: the issuer moves from g1's to g2's in phase 2.
-                assert.deepEqual(issuers, ["Issuer linkerd/linkerd-intermediate-g1", "Issuer linkerd/linkerd-intermediate-g2"]);
+                assert.deepEqual(issuers, [
+                    "Issuer linkerd/linkerd-intermediate-g1",
+                    "Issuer linkerd/linkerd-intermediate-g2",
+                ]);
                 const found = obtainers(model, users, material, ["akko", "linkerd", "cert-manager", "default"]);
                 assert.deepEqual([...found.keys()], [CERT_MANAGER_CONTROLLER]);
                 assert.deepEqual([...found.get(CERT_MANAGER_CONTROLLER)!].sort(), issuers);
-                assert.deepEqual(material.certificatesFromThem, ["linkerd/linkerd-identity-issuer"], "the only Certificate they sign");
+                assert.deepEqual(
+                    material.certificatesFromThem,
+                    ["linkerd/linkerd-identity-issuer"],
+                    "the only Certificate they sign",
+                );
                 for (const key of material.keys.keys()) {
                     const [namespace, name] = key.split("/");
                     assert.ok(!model.secretReaders(users, namespace, name).includes(TENANT), `the tenant reads ${key}`);
@@ -408,10 +539,15 @@ describe("who can sign for the mesh, computed from the real charts' RBAC and the
             const model = new RbacModel(objects);
             const users = model.users([TENANT]);
             const material = signingMaterial(run);
-            assert.deepEqual(Object.fromEntries(material.keys), { "linkerd/linkerd-identity-issuer": "Secret linkerd-identity-issuer" });
+            assert.deepEqual(Object.fromEntries(material.keys), {
+                "linkerd/linkerd-identity-issuer": "Secret linkerd-identity-issuer",
+            });
             assert.deepEqual(material.signingIssuers, []);
             assert.deepEqual([...obtainers(model, users, material, ["akko", "linkerd", "default"]).keys()], []);
-            assert.deepEqual(model.secretReaders(users, "linkerd", "linkerd-identity-issuer"), [DESTINATION, IDENTITY].sort());
+            assert.deepEqual(
+                model.secretReaders(users, "linkerd", "linkerd-identity-issuer"),
+                [DESTINATION, IDENTITY].sort(),
+            );
             assert.deepEqual(webhookSigningKeys(objects, run), [], "the webhook CA's key stays in Pulumi state");
         });
     });
@@ -419,15 +555,24 @@ describe("who can sign for the mesh, computed from the real charts' RBAC and the
     describe("a fleet member (netcup, its anchor in the trust stack)", () => {
         it("the fleet anchor's key is in no Secret; only cert-manager's controller can obtain a certificate chaining to it, through the fleet intermediate's Issuer", async function () {
             const trust = await runStackOk("trust", {}, { stacks: { netcup: {}, eks: {}, gke: {} } });
-            const run = await runStack("netcup", { "identity.trustAnchor.fleetStack": "trust", "mtls.enabled": true }, { stacks: { trust: trust.outputs } });
+            const run = await runStack(
+                "netcup",
+                { "identity.trustAnchor.fleetStack": "trust", "mtls.enabled": true },
+                { stacks: { trust: trust.outputs } },
+            );
             if (run.error) throw run.error;
-            const anchorCert = ofType(trust, "tls:index/selfSignedCert:SelfSignedCert").find((r) => r.name === "fleet-trust-anchor-g1-cert")!;
-            const anchorKey = ofType(trust, "tls:index/privateKey:PrivateKey").find((r) => r.name === "fleet-trust-anchor-g1-key")!;
+            const anchorCert = ofType(trust, "tls:index/selfSignedCert:SelfSignedCert").find(
+                (r) => r.name === "fleet-trust-anchor-g1-cert",
+            )!;
+            const anchorKey = ofType(trust, "tls:index/privateKey:PrivateKey").find(
+                (r) => r.name === "fleet-trust-anchor-g1-key",
+            )!;
             const anchor = new crypto.X509Certificate(anchorCert.state.certPem);
             assert.ok(keyMatches(anchorKey.state.privateKeyPem, anchor));
             for (const secret of secretsOf(run)) {
                 for (const value of Object.values(secret.data)) {
-                    if (typeof value === "string" && value.includes("PRIVATE KEY")) assert.ok(!keyMatches(value, anchor), `${secret.namespace}/${secret.name}`);
+                    if (typeof value === "string" && value.includes("PRIVATE KEY"))
+                        assert.ok(!keyMatches(value, anchor), `${secret.namespace}/${secret.name}`);
                 }
             }
             const objects = await clusterOf(this, run);
@@ -441,7 +586,10 @@ describe("who can sign for the mesh, computed from the real charts' RBAC and the
             const found = obtainers(model, users, material, ["akko", "linkerd", "cert-manager", "default"]);
             assert.deepEqual([...found.keys()], [CERT_MANAGER_CONTROLLER]);
             assert.deepEqual(found.get(CERT_MANAGER_CONTROLLER), ["Issuer linkerd/linkerd-intermediate-fleet-g1"]);
-            assert.deepEqual(model.secretReaders(users, "linkerd", "linkerd-intermediate-fleet-g1"), [CERT_MANAGER_CONTROLLER, CAINJECTOR, DESTINATION].sort());
+            assert.deepEqual(
+                model.secretReaders(users, "linkerd", "linkerd-intermediate-fleet-g1"),
+                [CERT_MANAGER_CONTROLLER, CAINJECTOR, DESTINATION].sort(),
+            );
         });
     });
 });

@@ -7,7 +7,14 @@
  */
 import YAML from "yaml";
 import type { RecordedResource } from "../tools/mockRuntime";
-import { CHARTS, GATEWAY_API, GATEWAY_API_TLSROUTE, HELM_CHART_CONFIG_CRD, PinnedChart, PROMETHEUS_OPERATOR_CRDS } from "../lib/registry";
+import {
+    CHARTS,
+    GATEWAY_API,
+    GATEWAY_API_TLSROUTE,
+    HELM_CHART_CONFIG_CRD,
+    PinnedChart,
+    PROMETHEUS_OPERATOR_CRDS,
+} from "../lib/registry";
 import { chartFiles, helm, render, RenderedObject, RenderOptions, renderCached } from "../tools/helm";
 import { CrdSchemas, KubeObject, validateObject } from "../tools/kubeValidate";
 import { chartArchive, pinnedFile, UpstreamUnavailable } from "../tools/upstream";
@@ -33,7 +40,11 @@ export async function upstream<T>(context: Mocha.Context, get: () => Promise<T> 
 
 /** The archive of a chart as the program registered it (its chart, version and repository). */
 export function archiveOf(chart: RecordedResource): Promise<string> {
-    return chartArchive({ chart: chart.inputs.chart, version: chart.inputs.version, repository: chart.inputs.repositoryOpts.repo });
+    return chartArchive({
+        chart: chart.inputs.chart,
+        version: chart.inputs.version,
+        repository: chart.inputs.repositoryOpts.repo,
+    });
 }
 
 const renders = new Map<string, RenderedObject[]>();
@@ -43,7 +54,10 @@ const renders = new Map<string, RenderedObject[]>();
  * inputs, unless patched). Not kept on disk: the values hold the run's certificates, new in every
  * run (real keys from the tls mocks), so no two runs of the suite render the same values.
  */
-export async function renderRegistered(chart: RecordedResource, options: Partial<RenderOptions> = {}): Promise<RenderedObject[]> {
+export async function renderRegistered(
+    chart: RecordedResource,
+    options: Partial<RenderOptions> = {},
+): Promise<RenderedObject[]> {
     helm();
     const key = options.patchTemplates ? undefined : JSON.stringify(chart.inputs);
     const cached = key === undefined ? undefined : renders.get(key);
@@ -69,7 +83,11 @@ let crds: Promise<KubeObject[]> | undefined;
 export function crdObjects(): Promise<KubeObject[]> {
     crds ??= (async () => {
         helm();
-        const linkerd = renderCached(await chartArchive(CHARTS.linkerdCrds), { release: "linkerd-crds", namespace: "linkerd", values: {} });
+        const linkerd = renderCached(await chartArchive(CHARTS.linkerdCrds), {
+            release: "linkerd-crds",
+            namespace: "linkerd",
+            values: {},
+        });
         const certManager = renderCached(await chartArchive(CHARTS.certManager), {
             release: "cert-manager",
             namespace: "cert-manager",
@@ -82,7 +100,9 @@ export function crdObjects(): Promise<KubeObject[]> {
             values: {},
         }).filter((o) => o.kind === "CustomResourceDefinition");
         // The experimental TLSRoute the program installs for egress control (lib/registry.ts GATEWAY_API_TLSROUTE).
-        const tlsRoute = YAML.parseAllDocuments(await pinnedFile(GATEWAY_API_TLSROUTE)).map((d) => d.toJS() as KubeObject);
+        const tlsRoute = YAML.parseAllDocuments(await pinnedFile(GATEWAY_API_TLSROUTE)).map(
+            (d) => d.toJS() as KubeObject,
+        );
         return [...linkerd, ...certManager, ...multicluster, ...(await gatewayApiCrds()), ...tlsRoute];
     })();
     crds.catch(() => (crds = undefined));
@@ -99,7 +119,9 @@ export async function crdSchemas(): Promise<CrdSchemas> {
 
 /** The pinned Gateway API standard CRDs, verified. */
 export async function gatewayApiCrds(): Promise<KubeObject[]> {
-    return (await Promise.all(GATEWAY_API.files.map(pinnedFile))).flatMap((text) => YAML.parseAllDocuments(text).map((d) => d.toJS() as KubeObject));
+    return (await Promise.all(GATEWAY_API.files.map(pinnedFile))).flatMap((text) =>
+        YAML.parseAllDocuments(text).map((d) => d.toJS() as KubeObject),
+    );
 }
 
 /** Kinds whose CRDs are optional artefacts: not in the mirrors CI is given, fetched when reachable. */
@@ -148,7 +170,8 @@ export function allCrdSchemas(): Promise<{ schemas: CrdSchemas; missing: string[
 
 const unchecked = new Set<string>();
 process.on("exit", () => {
-    if (unchecked.size > 0) console.warn(`  [not schema-checked: optional CRD unavailable] ${[...unchecked].sort().join(", ")}`);
+    if (unchecked.size > 0)
+        console.warn(`  [not schema-checked: optional CRD unavailable] ${[...unchecked].sort().join(", ")}`);
 });
 
 /**

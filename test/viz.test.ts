@@ -51,9 +51,12 @@ describe("linkerd-viz", () => {
             "viz.prometheus.url": "http://prometheus.monitoring.svc:9090",
             "observability.prometheusOperator": true,
         });
-        assert.deepEqual(one(external, "kubernetes:core/v1:Namespace", "akko-viz-namespace").inputs.metadata.annotations, {
-            "viz.linkerd.io/external-prometheus": "http://prometheus.monitoring.svc:9090",
-        });
+        assert.deepEqual(
+            one(external, "kubernetes:core/v1:Namespace", "akko-viz-namespace").inputs.metadata.annotations,
+            {
+                "viz.linkerd.io/external-prometheus": "http://prometheus.monitoring.svc:9090",
+            },
+        );
         const values = vizChart(external).inputs.values;
         assert.deepEqual(values.prometheus, { enabled: false });
         assert.equal(values.prometheusUrl, "http://prometheus.monitoring.svc:9090");
@@ -83,7 +86,9 @@ describe("linkerd-viz", () => {
             );
             assert.equal(k3d.inputs.values[key].externalSecret, true);
             assert.match(k3d.inputs.values[key].caBundle, /BEGIN CERTIFICATE/);
-            const secret = k3dRun.resources.find((r) => r.type === "kubernetes:core/v1:Secret" && r.inputs.metadata.name === `${service}-k8s-tls`)!;
+            const secret = k3dRun.resources.find(
+                (r) => r.type === "kubernetes:core/v1:Secret" && r.inputs.metadata.name === `${service}-k8s-tls`,
+            )!;
             assert.equal(secret.inputs.metadata.namespace, "linkerd-viz");
             assert.equal(secret.inputs.type, "kubernetes.io/tls");
             assert.ok(dependsOn(k3dRun, k3d, secret), `viz waits for ${service}-k8s-tls`);
@@ -98,8 +103,14 @@ describe("linkerd-viz", () => {
         for (const key of ["tap", "tapInjector", "dashboard", "metricsAPI"]) {
             assert.ok(values[key].resources.memory.limit, `${key} memory limit`);
         }
-        assert.deepEqual(values.prometheus.args, { "storage.tsdb.retention.time": "6h", "storage.tsdb.retention.size": "512MB" });
-        assert.deepEqual(values.prometheus.resources, { cpu: { request: "20m", limit: "1" }, memory: { request: "192Mi", limit: "768Mi" } });
+        assert.deepEqual(values.prometheus.args, {
+            "storage.tsdb.retention.time": "6h",
+            "storage.tsdb.retention.size": "512MB",
+        });
+        assert.deepEqual(values.prometheus.resources, {
+            cpu: { request: "20m", limit: "1" },
+            memory: { request: "192Mi", limit: "768Mi" },
+        });
     });
 
     it("HA on eks and gke, as viz's values-ha.yaml", async () => {
@@ -108,7 +119,10 @@ describe("linkerd-viz", () => {
             assert.equal(values.tap.replicas, 3);
             assert.equal(values.enablePodAntiAffinity, true);
             assert.equal(values.enablePodDisruptionBudget, true);
-            assert.deepEqual(values.prometheus.resources, { cpu: { request: "300m" }, memory: { request: "300Mi", limit: "8192Mi" } });
+            assert.deepEqual(values.prometheus.resources, {
+                cpu: { request: "300m" },
+                memory: { request: "300Mi", limit: "8192Mi" },
+            });
         }
     });
 
@@ -132,18 +146,32 @@ describe("linkerd-viz", () => {
     it("an optional Ingress behind the platform's SSO, with the dashboard's host check set to that host", async () => {
         const auth = {
             "nginx.ingress.kubernetes.io/auth-url": "https://sso.akko.example/oauth2/auth",
-            "nginx.ingress.kubernetes.io/auth-signin": "https://sso.akko.example/oauth2/start?rd=$scheme://$host$request_uri",
+            "nginx.ingress.kubernetes.io/auth-signin":
+                "https://sso.akko.example/oauth2/start?rd=$scheme://$host$request_uri",
         };
         const run = await runStackOk("eks", {
             "mtls.enabled": true,
-            "viz.dashboard.ingress": { enabled: true, host: "linkerd.akko.example", className: "nginx", authAnnotations: auth, tlsSecretName: "linkerd-tls" },
+            "viz.dashboard.ingress": {
+                enabled: true,
+                host: "linkerd.akko.example",
+                className: "nginx",
+                authAnnotations: auth,
+                tlsSecretName: "linkerd-tls",
+            },
         });
         const ingress = one(run, "kubernetes:networking.k8s.io/v1:Ingress", "akko-viz-dashboard");
         assert.deepEqual(ingress.inputs.metadata.annotations, auth);
         assert.equal(ingress.inputs.spec.rules[0].host, "linkerd.akko.example");
-        assert.deepEqual(ingress.inputs.spec.rules[0].http.paths[0].backend, { service: { name: "web", port: { number: 8084 } } });
+        assert.deepEqual(ingress.inputs.spec.rules[0].http.paths[0].backend, {
+            service: { name: "web", port: { number: 8084 } },
+        });
         const regexp = new RegExp(vizChart(run).inputs.values.dashboard.enforcedHostRegexp);
-        for (const host of ["linkerd.akko.example", "linkerd.akko.example:443", "localhost:50750", "web.linkerd-viz.svc.cluster.local:8084"]) {
+        for (const host of [
+            "linkerd.akko.example",
+            "linkerd.akko.example:443",
+            "localhost:50750",
+            "web.linkerd-viz.svc.cluster.local:8084",
+        ]) {
             assert.ok(regexp.test(host), `${host} is accepted`);
         }
         for (const host of ["evil.example", "linkerd.akko.example.evil.example", "linkerdXakko.example"]) {
@@ -162,8 +190,17 @@ describe("linkerd-viz", () => {
             "viz.dashboard.ingress": { enabled: true, host: "linkerd.akko.example", authAnnotations: {} },
         });
         assert.ok(noAuth.error instanceof ConfigError);
-        assert.ok(noAuth.error.problems.some((p) => p.key === "akko-mtls:viz.dashboard.ingress.authAnnotations" && /no login of its own/.test(p.message)));
-        const noHost = await runStack("eks", { "mtls.enabled": true, "viz.dashboard.ingress": { enabled: true, authAnnotations: { a: "b" } } });
+        assert.ok(
+            noAuth.error.problems.some(
+                (p) =>
+                    p.key === "akko-mtls:viz.dashboard.ingress.authAnnotations" &&
+                    /no login of its own/.test(p.message),
+            ),
+        );
+        const noHost = await runStack("eks", {
+            "mtls.enabled": true,
+            "viz.dashboard.ingress": { enabled: true, authAnnotations: { a: "b" } },
+        });
         assert.ok(noHost.error instanceof ConfigError);
         assert.ok(noHost.error.problems.some((p) => p.key === "akko-mtls:viz.dashboard.ingress.host"));
     });

@@ -17,14 +17,22 @@ import { apiServerAccepts, ecdsaKeys, goVerifyServing, selfSignedServing } from 
 
 const CHART = "kubernetes:helm.sh/v4:Chart";
 const JOB = "kubernetes:batch/v1:Job";
-const INJECTOR = { key: "proxyInjector", service: "linkerd-proxy-injector", host: "linkerd-proxy-injector.linkerd.svc" };
+const INJECTOR = {
+    key: "proxyInjector",
+    service: "linkerd-proxy-injector",
+    host: "linkerd-proxy-injector.linkerd.svc",
+};
 
 const chartValues = (run: ProgramRun, chart: string) => one(run, CHART, chart).inputs.values;
 
 /** A serving certificate for `host` signed by `ca`, as cert-manager's CA issuer or the program makes one, and its key. */
 async function serving(ca: Ca, host: string): Promise<Ca> {
     const key = privateKeyOutputs({ algorithm: "ECDSA", ecdsaCurve: "P256" });
-    const csr = await certRequestOutputs({ privateKeyPem: key.privateKeyPem, subject: { commonName: host }, dnsNames: [host] });
+    const csr = await certRequestOutputs({
+        privateKeyPem: key.privateKeyPem,
+        subject: { commonName: host },
+        dnsNames: [host],
+    });
     const cert = await locallySignedCertOutputs({
         certRequestPem: csr.certRequestPem,
         caCertPem: ca.certPem,
@@ -45,7 +53,10 @@ describe("the Go verifier oracle (what the API server decides)", () => {
             (goVerifyServing(leaf.certPem, ca.certPem, "linkerd-sp-validator.linkerd.svc") as { error: string }).error,
             /valid for linkerd-proxy-injector/,
         );
-        assert.match((goVerifyServing(leaf.certPem, other.certPem, INJECTOR.host) as { error: string }).error, /unknown authority/);
+        assert.match(
+            (goVerifyServing(leaf.certPem, other.certPem, INJECTOR.host) as { error: string }).error,
+            /unknown authority/,
+        );
         // Signed by a leaf (no basic constraints CA): refused even with that leaf as the root.
         const below = await servingCertificate(leaf, INJECTOR.host);
         assert.match(
@@ -64,7 +75,11 @@ describe("webhook trust: the program's CA in both modes, no window at a renewal"
                     "akko-linkerd-control-plane",
                     "akko-linkerd-webhooks",
                     "linkerd",
-                    { proxyInjector: "linkerd-proxy-injector", profileValidator: "linkerd-sp-validator", policyValidator: "linkerd-policy-validator" },
+                    {
+                        proxyInjector: "linkerd-proxy-injector",
+                        profileValidator: "linkerd-sp-validator",
+                        policyValidator: "linkerd-policy-validator",
+                    },
                 ],
                 ["akko-viz-chart", "akko-viz-webhooks", "linkerd-viz", { tap: "tap", tapInjector: "tap-injector" }],
             ] as const) {
@@ -81,7 +96,8 @@ describe("webhook trust: the program's CA in both modes, no window at a renewal"
                     assert.ok(apiServerAccepts(served, bundle, host), `${stack} ${key}`);
                     // The tls provider renews the leaf (same request, same CA); the Secret is updated in place and the
                     // pod reloads it a minute later: both certificates verify against the one bundle.
-                    const request = one(run, "tls:index/certRequest:CertRequest", `${prefix}-${service}-csr`).state.certRequestPem;
+                    const request = one(run, "tls:index/certRequest:CertRequest", `${prefix}-${service}-csr`).state
+                        .certRequestPem;
                     const renewed = await locallySignedCertOutputs({
                         certRequestPem: request,
                         caCertPem: ca.certPem,
@@ -148,25 +164,58 @@ describe("webhook trust: a stack cert-manager served moves to the program's CA i
             assert.equal(job.inputs.metadata.namespace, namespace);
             const role = one(handover, "kubernetes:rbac.authorization.k8s.io/v1:Role", `${prefix}-handover-role`);
             assert.deepEqual(role.inputs.rules, [
-                { apiGroups: ["cert-manager.io"], resources: ["certificates"], resourceNames: [...services, "webhook-ca"], verbs: ["delete"] },
-                { apiGroups: ["cert-manager.io"], resources: ["issuers"], resourceNames: ["webhook-ca", "webhook-selfsigned"], verbs: ["delete"] },
+                {
+                    apiGroups: ["cert-manager.io"],
+                    resources: ["certificates"],
+                    resourceNames: [...services, "webhook-ca"],
+                    verbs: ["delete"],
+                },
+                {
+                    apiGroups: ["cert-manager.io"],
+                    resources: ["issuers"],
+                    resourceNames: ["webhook-ca", "webhook-selfsigned"],
+                    verbs: ["delete"],
+                },
                 { apiGroups: [""], resources: ["secrets"], resourceNames: ["webhook-ca"], verbs: ["delete"] },
             ]);
-            const chart = one(handover, CHART, namespace === "linkerd" ? "akko-linkerd-control-plane" : "akko-viz-chart");
+            const chart = one(
+                handover,
+                CHART,
+                namespace === "linkerd" ? "akko-linkerd-control-plane" : "akko-viz-chart",
+            );
             for (const service of services) {
                 const secret = one(handover, "kubernetes:core/v1:Secret", `${prefix}-${service}-secret`);
-                assert.ok(dependsOn(handover, secret, job), `${service}-k8s-tls is written only once cert-manager no longer manages it`);
+                assert.ok(
+                    dependsOn(handover, secret, job),
+                    `${service}-k8s-tls is written only once cert-manager no longer manages it`,
+                );
                 // ... and once the webhooks trust the program's CA too: a pod that reloads it must be accepted.
-                assert.ok(dependsOn(handover, secret, chart), `${service}-k8s-tls is written after the bundles that trust it`);
-                assert.ok(!dependsOn(handover, chart, secret), "the chart's pods mount cert-manager's Secrets meanwhile");
+                assert.ok(
+                    dependsOn(handover, secret, chart),
+                    `${service}-k8s-tls is written after the bundles that trust it`,
+                );
+                assert.ok(
+                    !dependsOn(handover, chart, secret),
+                    "the chart's pods mount cert-manager's Secrets meanwhile",
+                );
             }
         }
         // The rollout restarts the control plane (its webhook certificates changed) once they are written.
         const rollout = one(handover, JOB, "akko-maintenance-rollout");
-        assert.ok(dependsOn(handover, rollout, one(handover, "kubernetes:core/v1:Secret", "akko-linkerd-webhooks-linkerd-proxy-injector-secret")));
+        assert.ok(
+            dependsOn(
+                handover,
+                rollout,
+                one(handover, "kubernetes:core/v1:Secret", "akko-linkerd-webhooks-linkerd-proxy-injector-secret"),
+            ),
+        );
         assert.equal(handover.outputs.webhookTrust.value, "handover");
         assert.match(String((handover.outputs.meshState.value as any).nextRun), /drop cert-manager's webhook CA/);
-        assert.ok(handover.warnings.some((w) => /admission webhooks move from cert-manager's webhook CA to the program's/.test(w)));
+        assert.ok(
+            handover.warnings.some((w) =>
+                /admission webhooks move from cert-manager's webhook CA to the program's/.test(w),
+            ),
+        );
         assert.deepEqual(
             ofType(handover, "kubernetes:cert-manager.io/v1:Certificate").map((c) => c.name),
             ["akko-identity-issuer-certificate"],
@@ -210,9 +259,18 @@ describe("webhook trust: a stack cert-manager served moves to the program's CA i
 
     it("run 2 trusts the program's CA alone, and is settled; cert-manager's leaf would no longer be accepted (why run 1 keeps both)", () => {
         const bundle = chartValues(settled, "akko-linkerd-control-plane").proxyInjector.caBundle;
-        assert.equal(bundle, one(settled, "tls:index/selfSignedCert:SelfSignedCert", "akko-linkerd-webhooks-ca").state.certPem);
+        assert.equal(
+            bundle,
+            one(settled, "tls:index/selfSignedCert:SelfSignedCert", "akko-linkerd-webhooks-ca").state.certPem,
+        );
         assert.ok(!apiServerAccepts(oldLeaf, bundle, INJECTOR.host));
-        assert.ok(apiServerAccepts(secretData(settled, "linkerd-proxy-injector-k8s-tls", "linkerd")["tls.crt"], bundle, INJECTOR.host));
+        assert.ok(
+            apiServerAccepts(
+                secretData(settled, "linkerd-proxy-injector-k8s-tls", "linkerd")["tls.crt"],
+                bundle,
+                INJECTOR.host,
+            ),
+        );
         assert.deepEqual(
             ofType(settled, JOB).filter((j) => /handover/.test(j.name)),
             [],

@@ -16,9 +16,12 @@ import { certRequestOutputs, locallySignedCertOutputs, privateKeyOutputs } from 
 
 /** Every certificate of a PEM text, in order. */
 export const certificatesOf = (pem: string): crypto.X509Certificate[] =>
-    (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((p) => new crypto.X509Certificate(p));
+    (pem.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map(
+        (p) => new crypto.X509Certificate(p),
+    );
 
-const signedBy = (cert: crypto.X509Certificate, ca: crypto.X509Certificate) => cert.checkIssued(ca) && cert.verify(ca.publicKey);
+const signedBy = (cert: crypto.X509Certificate, ca: crypto.X509Certificate) =>
+    cert.checkIssued(ca) && cert.verify(ca.publicKey);
 const selfSigned = (cert: crypto.X509Certificate) => signedBy(cert, cert);
 
 /** The pathLenConstraint of a CA certificate, or undefined when it sets none. */
@@ -47,25 +50,32 @@ export function verifyPath(
             break;
         }
         const next = intermediates.find((c) => !path.includes(c) && signedBy(current, c));
-        if (!next) throw new Error(`no path from ${leaf.subject} to a root: ${current.subject} has no issuer among the chain and roots`);
+        if (!next)
+            throw new Error(
+                `no path from ${leaf.subject} to a root: ${current.subject} has no issuer among the chain and roots`,
+            );
         path.push(next);
     }
     for (const cert of path) {
-        if (new Date(cert.validFrom) > at || new Date(cert.validTo) < at) throw new Error(`${cert.subject} is not valid at ${at.toISOString()}`);
+        if (new Date(cert.validFrom) > at || new Date(cert.validTo) < at)
+            throw new Error(`${cert.subject} is not valid at ${at.toISOString()}`);
     }
     for (let i = 1; i < path.length; i++) {
         if (!path[i].ca) throw new Error(`${path[i].subject} signs ${path[i - 1].subject} but is not a CA`);
         // CA certificates between this one and the leaf (the leaf itself is not counted).
         const below = path.slice(1, i).filter((c) => !selfSigned(c)).length;
         const limit = pathLength(path[i]);
-        if (limit !== undefined && below > limit) throw new Error(`${path[i].subject}: path length constraint ${limit} exceeded (${below} CA below)`);
+        if (limit !== undefined && below > limit)
+            throw new Error(`${path[i].subject}: path length constraint ${limit} exceeded (${below} CA below)`);
     }
     return path;
 }
 
 /** Whether a private key (PEM) belongs to a certificate. */
 export function keyMatches(privateKeyPem: string, cert: crypto.X509Certificate): boolean {
-    const fromKey = crypto.createPublicKey(crypto.createPrivateKey(privateKeyPem)).export({ type: "spki", format: "der" });
+    const fromKey = crypto
+        .createPublicKey(crypto.createPrivateKey(privateKeyPem))
+        .export({ type: "spki", format: "der" });
     return fromKey.equals(cert.publicKey.export({ type: "spki", format: "der" }));
 }
 
@@ -74,7 +84,12 @@ export function keyMatches(privateKeyPem: string, cert: crypto.X509Certificate):
  * `DecodePEMCrt`): the key matches the first certificate, the chain verifies against the trust
  * roots with the rest as intermediates, the issuer is a CA. Returns the verified path.
  */
-export function linkerdLoadsIssuer(tlsCrt: string, tlsKey: string, trustRootsPem: string, at = new Date()): crypto.X509Certificate[] {
+export function linkerdLoadsIssuer(
+    tlsCrt: string,
+    tlsKey: string,
+    trustRootsPem: string,
+    at = new Date(),
+): crypto.X509Certificate[] {
     const [issuer, ...chain] = certificatesOf(tlsCrt);
     if (!issuer) throw new Error("No certificates found");
     if (!keyMatches(tlsKey, issuer)) throw new Error("tls: Public and private key do not match");
@@ -86,7 +101,11 @@ export function linkerdLoadsIssuer(tlsCrt: string, tlsKey: string, trustRootsPem
 /** ECDSA P-256 with SHA-256 (pkg/issuercerts `checkECDSACertRequirements`). */
 function p256Sha256(cert: crypto.X509Certificate): boolean {
     const signature = new x509.X509Certificate(cert.raw).signatureAlgorithm as EcdsaParams;
-    return cert.publicKey.asymmetricKeyDetails?.namedCurve === "prime256v1" && signature.name === "ECDSA" && (signature.hash as Algorithm).name === "SHA-256";
+    return (
+        cert.publicKey.asymmetricKeyDetails?.namedCurve === "prime256v1" &&
+        signature.name === "ECDSA" &&
+        (signature.hash as Algorithm).name === "SHA-256"
+    );
 }
 
 /**
@@ -95,7 +114,10 @@ function p256Sha256(cert: crypto.X509Certificate): boolean {
  * use supported crypto and are in their validity; the issuer verifies against `ca.crt`. Returns the
  * failed checks' descriptions (the 60-day warnings are warnings, not failures).
  */
-export function linkerdCheckIdentity(secret: Partial<Record<string, string>> | IssuedSecret, at = new Date()): string[] {
+export function linkerdCheckIdentity(
+    secret: Partial<Record<string, string>> | IssuedSecret,
+    at = new Date(),
+): string[] {
     const failed: string[] = [];
     const { "ca.crt": caCrt, "tls.crt": tlsCrt, "tls.key": tlsKey } = secret as Partial<IssuedSecret>;
     if (!caCrt || !tlsCrt || !tlsKey) return ["certificate config is valid"];
@@ -134,21 +156,31 @@ export async function issueAsCertManagerCa(
     caSecret: Record<string, string>,
     request: { commonName: string; isCA: boolean; durationHours: number },
 ): Promise<IssuedSecret> {
-    const caCerts = [...certificatesOf(caSecret["tls.crt"]), ...(caSecret["ca.crt"] ? certificatesOf(caSecret["ca.crt"]) : [])];
+    const caCerts = [
+        ...certificatesOf(caSecret["tls.crt"]),
+        ...(caSecret["ca.crt"] ? certificatesOf(caSecret["ca.crt"]) : []),
+    ];
     const key = privateKeyOutputs({ algorithm: "ECDSA", ecdsaCurve: "P256" });
-    const csr = await certRequestOutputs({ privateKeyPem: key.privateKeyPem, subject: { commonName: request.commonName } });
+    const csr = await certRequestOutputs({
+        privateKeyPem: key.privateKeyPem,
+        subject: { commonName: request.commonName },
+    });
     const signed = await locallySignedCertOutputs({
         certRequestPem: csr.certRequestPem,
         caCertPem: caCerts[0].toString(),
         caPrivateKeyPem: caSecret["tls.key"],
         isCaCertificate: request.isCA,
-        allowedUses: request.isCA ? ["cert_signing", "digital_signature", "key_encipherment"] : ["digital_signature", "key_encipherment"],
+        allowedUses: request.isCA
+            ? ["cert_signing", "digital_signature", "key_encipherment"]
+            : ["digital_signature", "key_encipherment"],
         validityPeriodHours: request.durationHours,
     });
     // The chain, leaf first: each certificate followed by the one that signed it.
     const chain = [new crypto.X509Certificate(signed.certPem)];
     for (;;) {
-        const next = caCerts.find((c) => !chain.includes(c) && signedBy(chain[chain.length - 1], c) && !selfSigned(chain[chain.length - 1]));
+        const next = caCerts.find(
+            (c) => !chain.includes(c) && signedBy(chain[chain.length - 1], c) && !selfSigned(chain[chain.length - 1]),
+        );
         if (!next) break;
         chain.push(next);
     }
@@ -169,7 +201,11 @@ export async function signBelow(
     validityHours = 24,
 ): Promise<{ certPem: string; privateKeyPem: string }> {
     const key = privateKeyOutputs({ algorithm: "ECDSA", ecdsaCurve: "P256" });
-    const csr = await certRequestOutputs({ privateKeyPem: key.privateKeyPem, subject: { commonName }, dnsNames: isCa ? undefined : [commonName] });
+    const csr = await certRequestOutputs({
+        privateKeyPem: key.privateKeyPem,
+        subject: { commonName },
+        dnsNames: isCa ? undefined : [commonName],
+    });
     const cert = await locallySignedCertOutputs({
         certRequestPem: csr.certRequestPem,
         caCertPem: signer.certPem,

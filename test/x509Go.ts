@@ -26,7 +26,8 @@ const ANY_EKU = "2.5.29.37.0";
 
 const extensionsOf = (cert: crypto.X509Certificate) => new x509.X509Certificate(cert.raw);
 const publicKeyDer = (cert: crypto.X509Certificate) => cert.publicKey.export({ type: "spki", format: "der" });
-const validAt = (cert: crypto.X509Certificate, at: Date) => new Date(cert.validFrom) <= at && at <= new Date(cert.validTo);
+const validAt = (cert: crypto.X509Certificate, at: Date) =>
+    new Date(cert.validFrom) <= at && at <= new Date(cert.validTo);
 
 /** Go's `alreadyInChain`: same subject, same public key, and the same SAN extension (or none on both). */
 function alreadyInChain(candidate: crypto.X509Certificate, chain: crypto.X509Certificate[]): boolean {
@@ -44,7 +45,8 @@ function cannotSign(cert: crypto.X509Certificate, parent: crypto.X509Certificate
     const constraints = parsed.getExtension(x509.BasicConstraintsExtension);
     if (!constraints?.ca) return "x509: invalid signature: parent certificate cannot sign this kind of certificate";
     const usages = parsed.getExtension(x509.KeyUsagesExtension);
-    if (usages && !(usages.usages & x509.KeyUsageFlags.keyCertSign)) return "x509: invalid signature: parent certificate cannot sign this kind of certificate";
+    if (usages && !(usages.usages & x509.KeyUsageFlags.keyCertSign))
+        return "x509: invalid signature: parent certificate cannot sign this kind of certificate";
     return cert.verify(parent.publicKey) ? undefined : "x509: ECDSA verification failure";
 }
 
@@ -60,16 +62,26 @@ function serverAuthAllowed(chain: crypto.X509Certificate[]): boolean {
  * Whether the API server accepts `served` for `host` with `caBundle` (PEM) as roots: the chain, or
  * the error Go would return.
  */
-export function goVerifyServing(served: string, caBundle: string, host: string, at = new Date()): { chain: crypto.X509Certificate[] } | { error: string } {
-    const [leaf] = (served.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((p) => new crypto.X509Certificate(p));
-    const roots = (caBundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map((p) => new crypto.X509Certificate(p));
+export function goVerifyServing(
+    served: string,
+    caBundle: string,
+    host: string,
+    at = new Date(),
+): { chain: crypto.X509Certificate[] } | { error: string } {
+    const [leaf] = (served.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map(
+        (p) => new crypto.X509Certificate(p),
+    );
+    const roots = (caBundle.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []).map(
+        (p) => new crypto.X509Certificate(p),
+    );
     if (!leaf) return { error: "no certificate presented" };
     if (!validAt(leaf, at)) return { error: "x509: certificate has expired or is not yet valid" };
     const names = (leaf.subjectAltName ?? "")
         .split(", ")
         .filter((n) => n.startsWith("DNS:"))
         .map((n) => n.slice(4).toLowerCase());
-    if (!names.includes(host.toLowerCase())) return { error: `x509: certificate is valid for ${names.join(", ")}, not ${host}` };
+    if (!names.includes(host.toLowerCase()))
+        return { error: `x509: certificate is valid for ${names.join(", ")}, not ${host}` };
     let chain: crypto.X509Certificate[] | undefined;
     let hint: string | undefined;
     if (roots.some((root) => root.raw.equals(leaf.raw))) chain = [leaf];
@@ -80,12 +92,16 @@ export function goVerifyServing(served: string, caBundle: string, host: string, 
         if (why) hint ??= why;
         else if (validAt(candidate, at)) chain = [leaf, candidate];
     }
-    if (!chain) return { error: `x509: certificate signed by unknown authority${hint ? ` (possibly because of "${hint}")` : ""}` };
+    if (!chain)
+        return {
+            error: `x509: certificate signed by unknown authority${hint ? ` (possibly because of "${hint}")` : ""}`,
+        };
     return serverAuthAllowed(chain) ? { chain } : { error: "x509: certificate specifies an incompatible key usage" };
 }
 
 /** Whether the API server accepts it (see {@link goVerifyServing}). */
-export const apiServerAccepts = (served: string, caBundle: string, host: string, at?: Date) => "chain" in goVerifyServing(served, caBundle, host, at);
+export const apiServerAccepts = (served: string, caBundle: string, host: string, at?: Date) =>
+    "chain" in goVerifyServing(served, caBundle, host, at);
 
 /**
  * A self-signed serving certificate as cert-manager's SelfSigned issuer makes it with `isCA: true`
@@ -103,7 +119,12 @@ export async function selfSignedServing(host: string, keys: CryptoKeyPair, notBe
         signingAlgorithm: { name: "ECDSA", hash: "SHA-256" },
         extensions: [
             new x509.BasicConstraintsExtension(true, undefined, true),
-            new x509.KeyUsagesExtension(x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment | x509.KeyUsageFlags.keyCertSign, true),
+            new x509.KeyUsagesExtension(
+                x509.KeyUsageFlags.digitalSignature |
+                    x509.KeyUsageFlags.keyEncipherment |
+                    x509.KeyUsageFlags.keyCertSign,
+                true,
+            ),
             new x509.ExtendedKeyUsageExtension([SERVER_AUTH]),
             new x509.SubjectAlternativeNameExtension([{ type: "dns", value: host }]),
             await x509.SubjectKeyIdentifierExtension.create(keys.publicKey),
@@ -113,4 +134,5 @@ export async function selfSignedServing(host: string, keys: CryptoKeyPair, notBe
 }
 
 /** A P-256 key pair for {@link selfSignedServing}. */
-export const ecdsaKeys = (): Promise<CryptoKeyPair> => crypto.webcrypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]);
+export const ecdsaKeys = (): Promise<CryptoKeyPair> =>
+    crypto.webcrypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"]);

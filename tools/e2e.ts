@@ -11,14 +11,21 @@ export const E2E_NAMESPACE = "akko-e2e";
 /** The two workloads, each calling the other every second. */
 export const E2E_WORKLOADS = ["ping", "pong"] as const;
 /** busybox (httpd + wget in one small image), pinned by digest. */
-export const E2E_IMAGE = "docker.io/library/busybox:1.37.0@sha256:bdf57e528e45e4433820e045b29b4597825a1c9e38353532d90a01445013f82e";
+export const E2E_IMAGE =
+    "docker.io/library/busybox:1.37.0@sha256:bdf57e528e45e4433820e045b29b4597825a1c9e38353532d90a01445013f82e";
 export const E2E_PORT = 8080;
 
 /**
  * The ingress hop under test: k3s' Traefik (kube-system, ServiceAccount `traefik`, Service `traefik`
  * port 80), which the k3d preset meshes (mtls.ingress), routing this host to pong.
  */
-export const E2E_INGRESS = { namespace: "kube-system", workload: "traefik", serviceAccount: "traefik", host: "pong.akko-e2e.local", backend: "pong" } as const;
+export const E2E_INGRESS = {
+    namespace: "kube-system",
+    workload: "traefik",
+    serviceAccount: "traefik",
+    host: "pong.akko-e2e.local",
+    backend: "pong",
+} as const;
 /** What ping calls to go through the ingress controller. */
 export const E2E_INGRESS_URL = `http://${E2E_INGRESS.workload}.${E2E_INGRESS.namespace}.svc/`;
 
@@ -44,7 +51,11 @@ export const E2E_PROTOCOLS = [
 export const E2E_OPAQUE_PORTS = [9092];
 export const E2E_PROTOCOL_WORKLOADS = { server: "engine", client: "driver" } as const;
 /** Every Deployment the e2e runs in its namespace. */
-export const E2E_ALL_WORKLOADS = [...E2E_WORKLOADS, E2E_PROTOCOL_WORKLOADS.server, E2E_PROTOCOL_WORKLOADS.client] as const;
+export const E2E_ALL_WORKLOADS = [
+    ...E2E_WORKLOADS,
+    E2E_PROTOCOL_WORKLOADS.server,
+    E2E_PROTOCOL_WORKLOADS.client,
+] as const;
 
 /**
  * Server (`serve`) and client (`call <host>`) of every protocol class, Node's standard library only.
@@ -131,7 +142,11 @@ export function e2eStackFile(k3dStackFile: string, context: string, enabled: boo
 /** Namespace, ServiceAccounts, Deployments and Services of the two workloads. */
 export function workloadManifests(namespace = E2E_NAMESPACE): string {
     const objects: object[] = [
-        { apiVersion: "v1", kind: "Namespace", metadata: { name: namespace, labels: { "app.kubernetes.io/part-of": "akko-mtls-e2e" } } },
+        {
+            apiVersion: "v1",
+            kind: "Namespace",
+            metadata: { name: namespace, labels: { "app.kubernetes.io/part-of": "akko-mtls-e2e" } },
+        },
     ];
     for (const [name, peer] of [
         [E2E_WORKLOADS[0], E2E_WORKLOADS[1]],
@@ -151,7 +166,11 @@ export function workloadManifests(namespace = E2E_NAMESPACE): string {
                         metadata: { labels },
                         spec: {
                             serviceAccountName: name,
-                            securityContext: { runAsNonRoot: true, runAsUser: 65534, seccompProfile: { type: "RuntimeDefault" } },
+                            securityContext: {
+                                runAsNonRoot: true,
+                                runAsUser: 65534,
+                                seccompProfile: { type: "RuntimeDefault" },
+                            },
                             containers: [
                                 {
                                     name,
@@ -169,8 +188,15 @@ export function workloadManifests(namespace = E2E_NAMESPACE): string {
                                     ],
                                     ports: [{ name: "http", containerPort: E2E_PORT }],
                                     readinessProbe: { tcpSocket: { port: E2E_PORT }, periodSeconds: 5 },
-                                    securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
-                                    resources: { requests: { cpu: "5m", memory: "8Mi" }, limits: { cpu: "100m", memory: "32Mi" } },
+                                    securityContext: {
+                                        allowPrivilegeEscalation: false,
+                                        readOnlyRootFilesystem: true,
+                                        capabilities: { drop: ["ALL"] },
+                                    },
+                                    resources: {
+                                        requests: { cpu: "5m", memory: "8Mi" },
+                                        limits: { cpu: "100m", memory: "32Mi" },
+                                    },
                                     volumeMounts: [{ name: "www", mountPath: "/www" }],
                                 },
                             ],
@@ -196,7 +222,15 @@ export function workloadManifests(namespace = E2E_NAMESPACE): string {
             rules: [
                 {
                     host: E2E_INGRESS.host,
-                    http: { paths: [{ path: "/", pathType: "Prefix", backend: { service: { name: E2E_INGRESS.backend, port: { number: E2E_PORT } } } }] },
+                    http: {
+                        paths: [
+                            {
+                                path: "/",
+                                pathType: "Prefix",
+                                backend: { service: { name: E2E_INGRESS.backend, port: { number: E2E_PORT } } },
+                            },
+                        ],
+                    },
                 },
             ],
         },
@@ -220,15 +254,26 @@ export function protocolManifests(namespace = E2E_NAMESPACE): string {
                     metadata: { labels: { app: name } },
                     spec: {
                         serviceAccountName: name,
-                        securityContext: { runAsNonRoot: true, runAsUser: 65534, seccompProfile: { type: "RuntimeDefault" } },
+                        securityContext: {
+                            runAsNonRoot: true,
+                            runAsUser: 65534,
+                            seccompProfile: { type: "RuntimeDefault" },
+                        },
                         containers: [
                             {
                                 name,
                                 image: IMAGES.node,
                                 command: ["node", "/scripts/protocols.js", ...args],
                                 ports,
-                                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ["ALL"] } },
-                                resources: { requests: { cpu: "5m", memory: "24Mi" }, limits: { cpu: "200m", memory: "96Mi" } },
+                                securityContext: {
+                                    allowPrivilegeEscalation: false,
+                                    readOnlyRootFilesystem: true,
+                                    capabilities: { drop: ["ALL"] },
+                                },
+                                resources: {
+                                    requests: { cpu: "5m", memory: "24Mi" },
+                                    limits: { cpu: "200m", memory: "96Mi" },
+                                },
                                 volumeMounts: [{ name: "scripts", mountPath: "/scripts", readOnly: true }],
                             },
                         ],
@@ -239,7 +284,12 @@ export function protocolManifests(namespace = E2E_NAMESPACE): string {
         },
     ];
     const objects: object[] = [
-        { apiVersion: "v1", kind: "ConfigMap", metadata: { name: "akko-protocols", namespace }, data: { "protocols.js": PROTOCOL_SCRIPT } },
+        {
+            apiVersion: "v1",
+            kind: "ConfigMap",
+            metadata: { name: "akko-protocols", namespace },
+            data: { "protocols.js": PROTOCOL_SCRIPT },
+        },
         ...workload(
             server,
             ["serve"],
@@ -250,7 +300,10 @@ export function protocolManifests(namespace = E2E_NAMESPACE): string {
             apiVersion: "v1",
             kind: "Service",
             metadata: { name: server, namespace },
-            spec: { selector: { app: server }, ports: E2E_PROTOCOLS.map((p) => ({ name: p.name.slice(0, 15), port: p.port, targetPort: p.port })) },
+            spec: {
+                selector: { app: server },
+                ports: E2E_PROTOCOLS.map((p) => ({ name: p.name.slice(0, 15), port: p.port, targetPort: p.port })),
+            },
         },
     ];
     return objects.map((o) => YAML.stringify(o)).join("---\n");
@@ -263,8 +316,12 @@ export function protocolLogVerdict(log: string): Verdict {
         const match = /^(ok|FAILED) ([a-z0-9-]+)/.exec(line.trim());
         if (match) latest.set(match[2], line.trim());
     }
-    const details = E2E_PROTOCOLS.map((p) => `${p.name} (${p.port}${p.opaque ? ", opaque" : ""}): ${latest.get(p.name) ?? "no call yet"}`);
-    const problems = E2E_PROTOCOLS.filter((p) => !latest.get(p.name)?.startsWith("ok ")).map((p) => `${p.name}: ${latest.get(p.name) ?? "no call yet"}`);
+    const details = E2E_PROTOCOLS.map(
+        (p) => `${p.name} (${p.port}${p.opaque ? ", opaque" : ""}): ${latest.get(p.name) ?? "no call yet"}`,
+    );
+    const problems = E2E_PROTOCOLS.filter((p) => !latest.get(p.name)?.startsWith("ok ")).map(
+        (p) => `${p.name}: ${latest.get(p.name) ?? "no call yet"}`,
+    );
     return { ok: problems.length === 0, details, problems };
 }
 
@@ -275,17 +332,23 @@ export function protocolLogVerdict(log: string): Verdict {
  * v2.366.0 linkerd/app/inbound/src/direct.rs). Labels as in linkerd2 testutil/prommatch/testdata/sampleMetrics.txt.
  */
 export function protocolMetricsVerdict(text: string): Verdict {
-    const inbound = parsePrometheusText(text).filter((s) => s.name === "tcp_open_total" && s.labels.direction === "inbound" && s.value > 0);
+    const inbound = parsePrometheusText(text).filter(
+        (s) => s.name === "tcp_open_total" && s.labels.direction === "inbound" && s.value > 0,
+    );
     const details: string[] = [];
     const problems: string[] = [];
     for (const protocol of E2E_PROTOCOLS) {
         const onPort = inbound.filter((s) => s.labels.target_port === String(protocol.port));
         const secured = onPort.filter((s) => s.labels.tls === "true").reduce((n, s) => n + s.value, 0);
         const plaintext = onPort.filter((s) => s.labels.tls !== "true");
-        details.push(`${protocol.name} (${protocol.port}): ${secured} mTLS connections, ${plaintext.reduce((n, s) => n + s.value, 0)} without`);
+        details.push(
+            `${protocol.name} (${protocol.port}): ${secured} mTLS connections, ${plaintext.reduce((n, s) => n + s.value, 0)} without`,
+        );
         if (secured === 0) problems.push(`${protocol.name}: no inbound mTLS connection on ${protocol.port}`);
         for (const s of plaintext)
-            problems.push(`${protocol.name}: ${s.value} plaintext connections on ${protocol.port} (${s.labels.no_tls_reason ?? s.labels.tls})`);
+            problems.push(
+                `${protocol.name}: ${s.value} plaintext connections on ${protocol.port} (${s.labels.no_tls_reason ?? s.labels.tls})`,
+            );
     }
     return { ok: problems.length === 0, details, problems };
 }
@@ -321,21 +384,32 @@ function parseEdges(json: string): Edge[] | Verdict {
         if (!Array.isArray(edges)) throw new Error("not an array");
         return edges;
     } catch (error) {
-        return { ok: false, details: [], problems: [`linkerd viz edges did not print a JSON array: ${(error as Error).message}`] };
+        return {
+            ok: false,
+            details: [],
+            problems: [`linkerd viz edges did not print a JSON array: ${(error as Error).message}`],
+        };
     }
 }
 
 /** Whether an edge is mTLS (no reason for plaintext, both identities known), and its log line. */
 function describeEdge(edge: Edge, what: string): { secured: boolean; line: string } {
     const secured = edge.no_tls_reason === "" && edge.client_id !== "" && edge.server_id !== "";
-    return { secured, line: `${what}: ${secured ? `mTLS (${edge.client_id} -> ${edge.server_id})` : `NOT secured (${edge.no_tls_reason || "no identity"})`}` };
+    return {
+        secured,
+        line: `${what}: ${secured ? `mTLS (${edge.client_id} -> ${edge.server_id})` : `NOT secured (${edge.no_tls_reason || "no identity"})`}`,
+    };
 }
 
 /**
  * Every edge between the e2e workloads must be secured, and each must call the other:
  * a secured edge has no `no_tls_reason` and both peers' identities.
  */
-export function edgesVerdict(json: string, namespace = E2E_NAMESPACE, workloads: readonly string[] = E2E_WORKLOADS): Verdict {
+export function edgesVerdict(
+    json: string,
+    namespace = E2E_NAMESPACE,
+    workloads: readonly string[] = E2E_WORKLOADS,
+): Verdict {
     const edges = parseEdges(json);
     if (!Array.isArray(edges)) return edges;
     const inside = edges.filter((e) => e.src_namespace === namespace && e.dst_namespace === namespace);
@@ -346,12 +420,15 @@ export function edgesVerdict(json: string, namespace = E2E_NAMESPACE, workloads:
         details.push(line);
         if (!secured) problems.push(line);
         else if (edge.client_id !== `${edge.src}.${namespace}` || edge.server_id !== `${edge.dst}.${namespace}`) {
-            problems.push(`${edge.src} -> ${edge.dst}: identities ${edge.client_id} -> ${edge.server_id} are not the workloads' ServiceAccounts`);
+            problems.push(
+                `${edge.src} -> ${edge.dst}: identities ${edge.client_id} -> ${edge.server_id} are not the workloads' ServiceAccounts`,
+            );
         }
     }
     for (const src of workloads) {
         for (const dst of workloads) {
-            if (src !== dst && !inside.some((e) => e.src === src && e.dst === dst)) problems.push(`no edge ${src} -> ${dst} yet`);
+            if (src !== dst && !inside.some((e) => e.src === src && e.dst === dst))
+                problems.push(`no edge ${src} -> ${dst} yet`);
         }
     }
     return { ok: problems.length === 0, details, problems };
@@ -362,19 +439,30 @@ export function edgesVerdict(json: string, namespace = E2E_NAMESPACE, workloads:
  * edges -n <e2e namespace>` lists edges with either end there, viz/metrics-api/edges.go) to the
  * backend is secured, with the controller's ServiceAccount as client and the backend's as server.
  */
-export function ingressEdgeVerdict(json: string, namespace = E2E_NAMESPACE, ingress: typeof E2E_INGRESS = E2E_INGRESS): Verdict {
+export function ingressEdgeVerdict(
+    json: string,
+    namespace = E2E_NAMESPACE,
+    ingress: typeof E2E_INGRESS = E2E_INGRESS,
+): Verdict {
     const edges = parseEdges(json);
     if (!Array.isArray(edges)) return edges;
     const what = `${ingress.namespace}/${ingress.workload} -> ${namespace}/${ingress.backend}`;
     const edge = edges.find(
-        (e) => e.src === ingress.workload && e.src_namespace === ingress.namespace && e.dst === ingress.backend && e.dst_namespace === namespace,
+        (e) =>
+            e.src === ingress.workload &&
+            e.src_namespace === ingress.namespace &&
+            e.dst === ingress.backend &&
+            e.dst_namespace === namespace,
     );
     if (!edge) return { ok: false, details: [], problems: [`no edge ${what} yet`] };
     const { secured, line } = describeEdge(edge, what);
     const problems = !secured
         ? [line]
-        : edge.client_id !== `${ingress.serviceAccount}.${ingress.namespace}` || edge.server_id !== `${ingress.backend}.${namespace}`
-          ? [`${what}: identities ${edge.client_id} -> ${edge.server_id} are not the controller's and the backend's ServiceAccounts`]
+        : edge.client_id !== `${ingress.serviceAccount}.${ingress.namespace}` ||
+            edge.server_id !== `${ingress.backend}.${namespace}`
+          ? [
+                `${what}: identities ${edge.client_id} -> ${edge.server_id} are not the controller's and the backend's ServiceAccounts`,
+            ]
           : [];
     return { ok: problems.length === 0, details: [line], problems };
 }
@@ -411,7 +499,11 @@ export function parsePrometheusText(text: string): Sample[] {
 export function metricsVerdict(text: string, workload: string): Verdict {
     const inbound = parsePrometheusText(text).filter(
         (s) =>
-            s.name === "request_total" && s.labels.direction === "inbound" && s.labels.target_port !== "4191" && s.labels.authz_name !== "probe" && s.value > 0,
+            s.name === "request_total" &&
+            s.labels.direction === "inbound" &&
+            s.labels.target_port !== "4191" &&
+            s.labels.authz_name !== "probe" &&
+            s.value > 0,
     );
     const secured = inbound.filter((s) => s.labels.tls === "true");
     const plaintext = inbound.filter((s) => s.labels.tls !== "true");
@@ -420,7 +512,10 @@ export function metricsVerdict(text: string, workload: string): Verdict {
     ];
     const problems = [
         ...(secured.length === 0 ? [`${workload}: no inbound request over mTLS in its proxy's metrics`] : []),
-        ...plaintext.map((s) => `${workload}: ${s.value} plaintext inbound requests (tls=${s.labels.tls}, no_tls_reason=${s.labels.no_tls_reason ?? ""})`),
+        ...plaintext.map(
+            (s) =>
+                `${workload}: ${s.value} plaintext inbound requests (tls=${s.labels.tls}, no_tls_reason=${s.labels.no_tls_reason ?? ""})`,
+        ),
     ];
     return { ok: problems.length === 0, details, problems };
 }
@@ -450,13 +545,15 @@ export function missingPrerequisite(run: Runner, env: Record<string, string | un
         }
     };
     if (!ok("pulumi", ["version"])) return "the Pulumi CLI is not on PATH (https://www.pulumi.com/docs/install/)";
-    if (!ok("linkerd", ["version", "--client", "--short"])) return `the Linkerd CLI is not on PATH (${LINKERD_EDGE}: https://linkerd.io/2/getting-started/)`;
+    if (!ok("linkerd", ["version", "--client", "--short"]))
+        return `the Linkerd CLI is not on PATH (${LINKERD_EDGE}: https://linkerd.io/2/getting-started/)`;
     const context = ok("kubectl", ["config", "current-context"])?.stdout.trim();
     if (!context) return "kubectl has no current context (create one: k3d cluster create akko-e2e)";
     if (!context.startsWith("k3d-") && env.AKKO_E2E_ANY_CONTEXT !== "1") {
         return `the current context ${context} is not a k3d cluster; the e2e installs and removes a mesh, so it only runs on a throwaway cluster (AKKO_E2E_ANY_CONTEXT=1 to override)`;
     }
-    if (!ok("kubectl", ["version", "--request-timeout=10s"])) return `the cluster of context ${context} does not answer`;
+    if (!ok("kubectl", ["version", "--request-timeout=10s"]))
+        return `the cluster of context ${context} does not answer`;
     if (ok("kubectl", ["get", "namespace", "linkerd", "--request-timeout=10s"]))
         return `context ${context} already runs Linkerd (namespace linkerd): the e2e needs a cluster without it`;
     return undefined;

@@ -63,12 +63,22 @@ export function flatRoutes(nodeIps: { source: string; target: string }): [string
  * `identity.trustAnchor.fleetStack`, issue 21's trust stack), linked flat — `a` links to `b`, `b`
  * grants `a` and names the API server address `a`'s pods reach (its node on the shared network).
  */
-export function memberStackFile(args: { k3dStackFile: string; member: "source" | "target"; targetNodeIp: string; current?: string }): string {
+export function memberStackFile(args: {
+    k3dStackFile: string;
+    member: "source" | "target";
+    targetNodeIp: string;
+    current?: string;
+}): string {
     const document = YAML.parse(args.k3dStackFile) ?? {};
     const self = LINKED[args.member];
     const config = { ...(document.config ?? {}) };
     config["akko-mtls:cluster"] = { ...(config["akko-mtls:cluster"] ?? {}), context: contextOf(self) };
-    config["akko-mtls:mtls"] = { ...(config["akko-mtls:mtls"] ?? {}), enabled: true, namespaces: [E2E_NAMESPACE], networkPolicies: false };
+    config["akko-mtls:mtls"] = {
+        ...(config["akko-mtls:mtls"] ?? {}),
+        enabled: true,
+        namespaces: [E2E_NAMESPACE],
+        networkPolicies: false,
+    };
     config["akko-mtls:identity"] = {
         ...(config["akko-mtls:identity"] ?? {}),
         issuer: { ...(config["akko-mtls:identity"]?.issuer ?? {}), issuanceLifetime: LINKED.issuanceLifetime },
@@ -77,7 +87,12 @@ export function memberStackFile(args: { k3dStackFile: string; member: "source" |
     config["akko-mtls:multicluster"] =
         args.member === "source"
             ? { enabled: true, mode: "flat", links: [LINKED.target.stack] }
-            : { enabled: true, mode: "flat", remoteAccess: [LINKED.source.stack], apiServerAddress: `https://${args.targetNodeIp}:6443` };
+            : {
+                  enabled: true,
+                  mode: "flat",
+                  remoteAccess: [LINKED.source.stack],
+                  apiServerAddress: `https://${args.targetNodeIp}:6443`,
+              };
     return YAML.stringify({ ...(YAML.parse(args.current ?? "") ?? {}), config });
 }
 
@@ -110,7 +125,12 @@ export function waitBefore(step: RotationStep, previousSince: string, now: Date)
 
 /** A schedule as the log shows it. */
 export const describeSchedule = (steps: RotationStep[]) =>
-    steps.map((s) => `g${s.generation} phase ${s.rotationPhase} (${s.title})${s.floorMs > 0 ? ` after ${formatDuration(s.floorMs)}` : ""}`).join(", ");
+    steps
+        .map(
+            (s) =>
+                `g${s.generation} phase ${s.rotationPhase} (${s.title})${s.floorMs > 0 ? ` after ${formatDuration(s.floorMs)}` : ""}`,
+        )
+        .join(", ");
 
 /** The loader's targets: pong in its own cluster, and pong of `b` mirrored across the link (`<service>-<target>`). */
 export const LOAD_TARGETS = { inCluster: "pong", acrossLink: `pong-${LINKED.target.stack}` } as const;
@@ -140,7 +160,12 @@ export function loaderManifest(namespace = E2E_NAMESPACE): string {
                 spec: {
                     serviceAccountName: "ping",
                     containers: [
-                        { name: "loader", image: E2E_IMAGE, command: ["sh", "-c", script], volumeMounts: [{ name: "log", mountPath: LINKED.loadLogDir }] },
+                        {
+                            name: "loader",
+                            image: E2E_IMAGE,
+                            command: ["sh", "-c", script],
+                            volumeMounts: [{ name: "log", mountPath: LINKED.loadLogDir }],
+                        },
                     ],
                     volumes: [{ name: "log", hostPath: { path: LINKED.loadLogDir, type: "DirectoryOrCreate" } }],
                 },
@@ -169,7 +194,13 @@ export function parseLoadLog(text: string): { calls: LoadCall[]; malformed: numb
             malformed++;
             continue;
         }
-        calls.push({ at: Number(match[1]), pod: match[2], seq: Number(match[3]), target: match[4], ok: match[5] === "ok" });
+        calls.push({
+            at: Number(match[1]),
+            pod: match[2],
+            seq: Number(match[3]),
+            target: match[4],
+            ok: match[5] === "ok",
+        });
     }
     return { calls, malformed };
 }
@@ -179,7 +210,13 @@ export function parseLoadLog(text: string): { calls: LoadCall[]; malformed: numb
  * failed call, and no stretch longer than `maxGapSeconds` without a successful one (a loader that
  * stopped calling proves nothing). A line cut by a loader's kill (malformed) is reported, not counted.
  */
-export function trafficVerdict(args: { log: string; from: number; to: number; targets?: readonly string[]; maxGapSeconds?: number }): Verdict {
+export function trafficVerdict(args: {
+    log: string;
+    from: number;
+    to: number;
+    targets?: readonly string[];
+    maxGapSeconds?: number;
+}): Verdict {
     const targets = args.targets ?? Object.values(LOAD_TARGETS);
     const maxGap = args.maxGapSeconds ?? 30;
     const { calls, malformed } = parseLoadLog(args.log);
@@ -192,13 +229,17 @@ export function trafficVerdict(args: { log: string; from: number; to: number; ta
         details.push(`${target}: ${window.length} calls, ${failed.length} failed`);
         if (failed.length > 0) {
             const when = failed.slice(0, 5).map((c) => new Date(c.at * 1000).toISOString().slice(11, 19));
-            problems.push(`${target}: ${failed.length} failed call(s), first at ${when.join(", ")}${failed.length > 5 ? " …" : ""}`);
+            problems.push(
+                `${target}: ${failed.length} failed call(s), first at ${when.join(", ")}${failed.length > 5 ? " …" : ""}`,
+            );
         }
         const edges = [args.from, ...ok.sort((a, b) => a - b), args.to];
         const gaps = edges.slice(1).map((t, i) => ({ seconds: t - edges[i], from: edges[i] }));
         const longest = gaps.reduce((a, b) => (b.seconds > a.seconds ? b : a), { seconds: 0, from: args.from });
         if (longest.seconds > maxGap) {
-            problems.push(`${target}: no successful call for ${longest.seconds} s from ${new Date(longest.from * 1000).toISOString().slice(11, 19)}`);
+            problems.push(
+                `${target}: no successful call for ${longest.seconds} s from ${new Date(longest.from * 1000).toISOString().slice(11, 19)}`,
+            );
         }
     }
     if (malformed > 0) details.push(`${malformed} line(s) cut short (a loader killed mid-write): not counted`);
@@ -213,13 +254,19 @@ export function trafficVerdict(args: { log: string; from: number; to: number; ta
  * identity from `a` is one issued under the shared anchor.
  */
 export function crossClusterVerdict(metricsText: string, clientIdentity: string): Verdict {
-    const inbound = parsePrometheusText(metricsText).filter((s) => s.name === "tcp_open_total" && s.labels.direction === "inbound" && s.value > 0);
+    const inbound = parsePrometheusText(metricsText).filter(
+        (s) => s.name === "tcp_open_total" && s.labels.direction === "inbound" && s.value > 0,
+    );
     const fromClient = inbound.filter((s) => s.labels.client_id === clientIdentity);
     const secured = fromClient.filter((s) => s.labels.tls === "true").reduce((n, s) => n + s.value, 0);
     const plaintext = fromClient.filter((s) => s.labels.tls !== "true").reduce((n, s) => n + s.value, 0);
     const details = [`${clientIdentity}: ${secured} inbound mTLS connection(s), ${plaintext} without`];
     const problems = [
-        ...(secured === 0 ? [`no inbound mTLS connection from ${clientIdentity}: the call did not cross the link with the client's identity`] : []),
+        ...(secured === 0
+            ? [
+                  `no inbound mTLS connection from ${clientIdentity}: the call did not cross the link with the client's identity`,
+              ]
+            : []),
         ...(plaintext > 0 ? [`${plaintext} inbound connection(s) from ${clientIdentity} without TLS`] : []),
     ];
     return { ok: problems.length === 0, details, problems };

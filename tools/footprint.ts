@@ -52,11 +52,20 @@ export const POD_LAYOUTS: Record<string, PodLayout[]> = {
     "linkerd-control-plane": [
         {
             pod: "linkerd-destination",
-            containers: { destination: "destinationResources", "sp-validator": "spValidatorResources", policy: "policyController.resources" },
+            containers: {
+                destination: "destinationResources",
+                "sp-validator": "spValidatorResources",
+                policy: "policyController.resources",
+            },
             proxy: true,
             replicas: "controllerReplicas",
         },
-        { pod: "linkerd-identity", containers: { identity: "identityResources" }, proxy: true, replicas: "controllerReplicas" },
+        {
+            pod: "linkerd-identity",
+            containers: { identity: "identityResources" },
+            proxy: true,
+            replicas: "controllerReplicas",
+        },
         {
             pod: "linkerd-proxy-injector",
             containers: { "proxy-injector": "proxyInjectorResources" },
@@ -68,14 +77,34 @@ export const POD_LAYOUTS: Record<string, PodLayout[]> = {
     "linkerd-viz": [
         { pod: "prometheus", containers: { prometheus: "prometheus.resources" }, proxy: true, replicas: 1 },
         { pod: "tap", containers: { tap: "tap.resources" }, proxy: true, replicas: "tap.replicas" },
-        { pod: "tap-injector", containers: { "tap-injector": "tapInjector.resources" }, proxy: true, replicas: "tapInjector.replicas" },
+        {
+            pod: "tap-injector",
+            containers: { "tap-injector": "tapInjector.resources" },
+            proxy: true,
+            replicas: "tapInjector.replicas",
+        },
         { pod: "web", containers: { web: "dashboard.resources" }, proxy: true, replicas: "dashboard.replicas" },
-        { pod: "metrics-api", containers: { "metrics-api": "metricsAPI.resources" }, proxy: true, replicas: "metricsAPI.replicas" },
+        {
+            pod: "metrics-api",
+            containers: { "metrics-api": "metricsAPI.resources" },
+            proxy: true,
+            replicas: "metricsAPI.replicas",
+        },
     ],
     // cert-manager v1.21.1 templates: one container per deployment.
     "cert-manager": [
-        { pod: "cert-manager", containers: { "cert-manager-controller": "resources" }, proxy: false, replicas: "replicaCount" },
-        { pod: "cert-manager-webhook", containers: { "cert-manager-webhook": "webhook.resources" }, proxy: false, replicas: "webhook.replicaCount" },
+        {
+            pod: "cert-manager",
+            containers: { "cert-manager-controller": "resources" },
+            proxy: false,
+            replicas: "replicaCount",
+        },
+        {
+            pod: "cert-manager-webhook",
+            containers: { "cert-manager-webhook": "webhook.resources" },
+            proxy: false,
+            replicas: "webhook.replicaCount",
+        },
         {
             pod: "cert-manager-cainjector",
             containers: { "cert-manager-cainjector": "cainjector.resources" },
@@ -95,10 +124,19 @@ export function meshFootprint(run: ProgramRun, meshedPods: number): Footprint {
     for (const chart of charts) {
         const values = chart.inputs.values ?? {};
         for (const layout of POD_LAYOUTS[chart.inputs.chart] ?? []) {
-            const replicas = typeof layout.replicas === "number" ? layout.replicas : Number(at(values, layout.replicas) ?? 1);
+            const replicas =
+                typeof layout.replicas === "number" ? layout.replicas : Number(at(values, layout.replicas) ?? 1);
             const add = (container: string, source: string, resources: unknown) =>
-                containers.push({ chart: chart.inputs.chart, pod: layout.pod, container, replicas, source, ...figures(resources) });
-            for (const [container, source] of Object.entries(layout.containers)) add(container, source, at(values, source));
+                containers.push({
+                    chart: chart.inputs.chart,
+                    pod: layout.pod,
+                    container,
+                    replicas,
+                    source,
+                    ...figures(resources),
+                });
+            for (const [container, source] of Object.entries(layout.containers))
+                add(container, source, at(values, source));
             if (layout.proxy) add("linkerd-proxy", "linkerd-control-plane proxy.resources", proxyResources);
         }
     }
@@ -112,19 +150,24 @@ export function meshFootprint(run: ProgramRun, meshedPods: number): Footprint {
             ...figures(proxyResources),
         });
     }
-    const sum = (pick: (c: ContainerFootprint) => number | undefined) => containers.reduce((total, c) => total + (pick(c) ?? 0) * c.replicas, 0);
+    const sum = (pick: (c: ContainerFootprint) => number | undefined) =>
+        containers.reduce((total, c) => total + (pick(c) ?? 0) * c.replicas, 0);
     return {
         containers,
         cpuRequest: sum((c) => c.cpuRequest),
         memoryRequest: sum((c) => c.memoryRequest),
         cpuLimit: sum((c) => c.cpuLimit),
         memoryLimit: sum((c) => c.memoryLimit),
-        unbounded: containers.filter((c) => c.cpuLimit === undefined || c.memoryLimit === undefined).map((c) => `${c.pod}/${c.container}`),
+        unbounded: containers
+            .filter((c) => c.cpuLimit === undefined || c.memoryLimit === undefined)
+            .map((c) => `${c.pod}/${c.container}`),
     };
 }
 
 /** Reads Linkerd's `{cpu: {request, limit}}` shape or Kubernetes' `{requests, limits}`. */
-function figures(resources: any): Pick<ContainerFootprint, "cpuRequest" | "cpuLimit" | "memoryRequest" | "memoryLimit"> {
+function figures(
+    resources: any,
+): Pick<ContainerFootprint, "cpuRequest" | "cpuLimit" | "memoryRequest" | "memoryLimit"> {
     const quantity = (q: unknown) => (typeof q === "string" && q !== "" ? parseQuantity(q) : undefined);
     const kubernetesShape = resources?.requests !== undefined || resources?.limits !== undefined;
     const pick = (kind: "cpu" | "memory", bound: "request" | "limit") =>

@@ -79,7 +79,12 @@ export interface RenderOptions {
 export interface RenderedObject {
     apiVersion: string;
     kind: string;
-    metadata: { name: string; namespace?: string; labels?: Record<string, string>; annotations?: Record<string, string> };
+    metadata: {
+        name: string;
+        namespace?: string;
+        labels?: Record<string, string>;
+        annotations?: Record<string, string>;
+    };
     [key: string]: any;
 }
 
@@ -101,13 +106,25 @@ export function render(archive: string, options: RenderOptions): RenderedObject[
         }
         const valuesFile = path.join(work, "values.json");
         fs.writeFileSync(valuesFile, JSON.stringify(options.values ?? {}));
-        const args = ["template", options.release, chart, "--namespace", options.namespace, "--include-crds", "--values", valuesFile];
+        const args = [
+            "template",
+            options.release,
+            chart,
+            "--namespace",
+            options.namespace,
+            "--include-crds",
+            "--values",
+            valuesFile,
+        ];
         if (options.kubeVersion) args.push("--kube-version", options.kubeVersion);
         const result = spawnSync(helm().binary, args, { encoding: "utf8", maxBuffer: 256 * 1024 * 1024 });
-        if (result.status !== 0) throw new Error(`helm template ${path.basename(archive)} failed: ${result.stderr.trim()}`);
+        if (result.status !== 0)
+            throw new Error(`helm template ${path.basename(archive)} failed: ${result.stderr.trim()}`);
         return YAML.parseAllDocuments(result.stdout)
             .map((document) => document.toJS() as RenderedObject | null)
-            .filter((object): object is RenderedObject => object !== null && typeof object === "object" && "kind" in object);
+            .filter(
+                (object): object is RenderedObject => object !== null && typeof object === "object" && "kind" in object,
+            );
     } finally {
         fs.rmSync(work, { recursive: true, force: true });
     }
@@ -130,14 +147,26 @@ const KEPT_FOR_MS = 14 * 24 * 3600_000;
  * again. A render with patched templates is never kept (a function is no key). Entries are written
  * atomically, so concurrent test processes share them; one unused for two weeks is removed.
  */
-export function renderCached(archive: string, options: RenderOptions, directory = cacheDir("renders")): RenderedObject[] {
+export function renderCached(
+    archive: string,
+    options: RenderOptions,
+    directory = cacheDir("renders"),
+): RenderedObject[] {
     if (options.patchTemplates) return render(archive, options);
     const stat = fs.statSync(archive);
     const at = `${archive}:${stat.size}:${stat.mtimeMs}`;
     let digest = archiveDigests.get(at);
     if (digest === undefined) archiveDigests.set(at, (digest = sha256(fs.readFileSync(archive))));
     const key = sha256(
-        JSON.stringify([RENDER_CODE, helm().version, digest, options.release, options.namespace, options.kubeVersion ?? null, options.values ?? {}]),
+        JSON.stringify([
+            RENDER_CODE,
+            helm().version,
+            digest,
+            options.release,
+            options.namespace,
+            options.kubeVersion ?? null,
+            options.values ?? {},
+        ]),
     );
     const file = path.join(directory, `${key}.json`);
     if (fs.existsSync(file)) {

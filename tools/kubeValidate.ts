@@ -55,7 +55,12 @@ function closeObjects(schema: any): any {
 function withObjectMeta(schema: any): any {
     return {
         ...schema,
-        properties: { apiVersion: { type: "string" }, kind: { type: "string" }, metadata: { type: "object" }, ...schema.properties },
+        properties: {
+            apiVersion: { type: "string" },
+            kind: { type: "string" },
+            metadata: { type: "object" },
+            ...schema.properties,
+        },
     };
 }
 
@@ -70,10 +75,18 @@ export class CrdSchemas {
     add(crds: KubeObject[]): this {
         for (const crd of crds) {
             if (crd.kind !== "CustomResourceDefinition") continue;
-            const spec = crd.spec as { group: string; names: { kind: string }; versions: { name: string; schema?: { openAPIV3Schema?: object } }[] };
+            const spec = crd.spec as {
+                group: string;
+                names: { kind: string };
+                versions: { name: string; schema?: { openAPIV3Schema?: object } }[];
+            };
             for (const version of spec.versions) {
                 const schema = version.schema?.openAPIV3Schema;
-                if (schema) this.validators.set(`${spec.group}/${version.name}:${spec.names.kind}`, ajv.compile(closeObjects(withObjectMeta(schema))));
+                if (schema)
+                    this.validators.set(
+                        `${spec.group}/${version.name}:${spec.names.kind}`,
+                        ajv.compile(closeObjects(withObjectMeta(schema))),
+                    );
             }
         }
         return this;
@@ -112,7 +125,9 @@ export async function validateObject(object: KubeObject, crds: CrdSchemas): Prom
     const custom = crds.get(object.apiVersion, object.kind);
     if (custom) {
         if (custom(object)) return [];
-        return (custom.errors ?? []).map((e) => `${what}: ${e.instancePath || "/"} ${e.message} ${JSON.stringify(e.params)}`);
+        return (custom.errors ?? []).map(
+            (e) => `${what}: ${e.instancePath || "/"} ${e.message} ${JSON.stringify(e.params)}`,
+        );
     }
     const Model = await builtInModel(object.apiVersion, object.kind);
     if (!Model) return [`${what}: no schema for ${object.apiVersion} ${object.kind}`];

@@ -126,7 +126,10 @@ export function defaultCluster(): FakeCluster {
     const crd = (name: string) => ({
         metadata: {
             name,
-            annotations: { "gateway.networking.k8s.io/bundle-version": "v1.2.1", "gateway.networking.k8s.io/channel": "standard" },
+            annotations: {
+                "gateway.networking.k8s.io/bundle-version": "v1.2.1",
+                "gateway.networking.k8s.io/channel": "standard",
+            },
         },
     });
     return {
@@ -276,7 +279,8 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
     const registerOutputs = monitor.registerResourceOutputs.bind(monitor);
     monitor.registerResourceOutputs = (req: any, callback: (err: any, resp: any) => void) => {
         const outputs = unwrapSecrets(req.getOutputs()?.toJavaScript() ?? {});
-        if (req.getUrn().split("::")[2] === "pulumi:pulumi:Stack") ({ value: registeredOutputs, secretPaths: secretOutputPaths } = outputs);
+        if (req.getUrn().split("::")[2] === "pulumi:pulumi:Stack")
+            ({ value: registeredOutputs, secretPaths: secretOutputPaths } = outputs);
         else componentOutputs[req.getUrn()] = outputs;
         return registerOutputs(req, callback);
     };
@@ -326,7 +330,17 @@ export async function runProgram(options: RunOptions): Promise<ProgramRun> {
         console.warn = consoleWarn;
         console.log = consoleLog;
     }
-    return { stack: options.stack, config: options.config, resources: recorded, outputs, registeredOutputs, componentOutputs, warnings, notes, error };
+    return {
+        stack: options.stack,
+        config: options.config,
+        resources: recorded,
+        outputs,
+        registeredOutputs,
+        componentOutputs,
+        warnings,
+        notes,
+        error,
+    };
 }
 
 /** What the mocks share during one run. */
@@ -345,7 +359,10 @@ interface MockEngine {
 }
 
 /** Runs the resource's own transforms, then the stack's, as the engine does (source_eval.go). */
-async function applyTransforms(args: pulumi.runtime.MockResourceArgs, engine: MockEngine): Promise<Record<string, unknown>> {
+async function applyTransforms(
+    args: pulumi.runtime.MockResourceArgs,
+    engine: MockEngine,
+): Promise<Record<string, unknown>> {
     const transforms = [...(args.transforms ?? []), ...engine.stackTransforms];
     if (transforms.length === 0) return args.inputs;
     let props: Record<string, unknown> = args.inputs;
@@ -356,7 +373,11 @@ async function applyTransforms(args: pulumi.runtime.MockResourceArgs, engine: Mo
     }
     // Outputs a transform put in (secrets) are serialized as the engine would receive them.
     const serialized = await pulumi.runtime.serializeProperties(`transform of ${args.name}`, props);
-    engine.transformed.set(`${args.type}::${args.name}`, { props: serialized, opts, names: (args.transforms ?? []).map((t) => t.name) });
+    engine.transformed.set(`${args.type}::${args.name}`, {
+        props: serialized,
+        opts,
+        names: (args.transforms ?? []).map((t) => t.name),
+    });
     return pulumi.runtime.deserializeProperty(serialized);
 }
 
@@ -367,18 +388,29 @@ async function applyTransforms(args: pulumi.runtime.MockResourceArgs, engine: Mo
  * on the DIY backend (pkg/backend/diy/store.go): `<stack>`, `organization/<stack>` or
  * `organization/<project>/<stack>`. A reference to this stack reads its last deployment's outputs.
  */
-function readStackReference(name: string, engine: MockEngine): { name: string; outputs: Record<string, unknown>; secretOutputNames: string[] } {
+function readStackReference(
+    name: string,
+    engine: MockEngine,
+): { name: string; outputs: Record<string, unknown>; secretOutputNames: string[] } {
     const parts = name.split("/");
     const stack = parts[parts.length - 1];
-    const wellFormed = parts.length === 1 || (parts[0] === ORGANIZATION && (parts.length === 2 || (parts.length === 3 && parts[1] === PROJECT)));
-    if (!wellFormed) throw new Error(`mock runtime: stack reference "${name}" is not <stack>, ${ORGANIZATION}/<stack> or ${ORGANIZATION}/${PROJECT}/<stack>`);
-    if (stack === engine.stackName && !(stack in engine.stacks)) return { name, outputs: engine.previousOutputs ?? {}, secretOutputNames: [] };
+    const wellFormed =
+        parts.length === 1 ||
+        (parts[0] === ORGANIZATION && (parts.length === 2 || (parts.length === 3 && parts[1] === PROJECT)));
+    if (!wellFormed)
+        throw new Error(
+            `mock runtime: stack reference "${name}" is not <stack>, ${ORGANIZATION}/<stack> or ${ORGANIZATION}/${PROJECT}/<stack>`,
+        );
+    if (stack === engine.stackName && !(stack in engine.stacks))
+        return { name, outputs: engine.previousOutputs ?? {}, secretOutputNames: [] };
     const outputs = engine.stacks[stack];
     if (!outputs) throw new Error(`unknown stack "${name}"`);
     const entries = Object.entries(outputs);
     return {
         name,
-        outputs: Object.fromEntries(entries.map(([key, output]) => [key, output.secret ? pulumi.secret(output.value) : output.value])),
+        outputs: Object.fromEntries(
+            entries.map(([key, output]) => [key, output.secret ? pulumi.secret(output.value) : output.value]),
+        ),
         secretOutputNames: entries
             .filter(([, output]) => output.secret)
             .map(([key]) => key)
@@ -391,25 +423,51 @@ export const MOCK_API_SERVER_CA = "-----BEGIN CERTIFICATE-----\nMOCK-API-SERVER-
 
 /** Outputs the provider computes (beyond echoing inputs), by type: unknown at preview for a new or changed resource. */
 const COMPUTED: Record<string, string[]> = {
-    "tls:index/privateKey:PrivateKey": ["privateKeyPem", "privateKeyPemPkcs8", "publicKeyPem", "publicKeyFingerprintSha256"],
+    "tls:index/privateKey:PrivateKey": [
+        "privateKeyPem",
+        "privateKeyPemPkcs8",
+        "publicKeyPem",
+        "publicKeyFingerprintSha256",
+    ],
     "tls:index/selfSignedCert:SelfSignedCert": ["certPem", "validityStartTime", "validityEndTime", "readyForRenewal"],
     "tls:index/certRequest:CertRequest": ["certRequestPem", "keyAlgorithm"],
-    "tls:index/locallySignedCert:LocallySignedCert": ["certPem", "validityStartTime", "validityEndTime", "readyForRenewal"],
+    "tls:index/locallySignedCert:LocallySignedCert": [
+        "certPem",
+        "validityStartTime",
+        "validityEndTime",
+        "readyForRenewal",
+    ],
     "random:index/randomInteger:RandomInteger": ["result"],
 };
 
-async function mockResource(args: pulumi.runtime.MockResourceArgs, engine: MockEngine): Promise<pulumi.runtime.MockResourceResult> {
+async function mockResource(
+    args: pulumi.runtime.MockResourceArgs,
+    engine: MockEngine,
+): Promise<pulumi.runtime.MockResourceResult> {
     const { state } = engine;
     const key = `${args.type}::${args.name}`;
     const isRead = Boolean(args.id);
     const id = args.id || `${args.name}-id`;
-    if (args.type === "pulumi:pulumi:StackReference") return { id, state: readStackReference(String(args.inputs.name ?? id), engine) };
+    if (args.type === "pulumi:pulumi:StackReference")
+        return { id, state: readStackReference(String(args.inputs.name ?? id), engine) };
     if (isRead) {
         const cluster = engine.cluster;
-        if (args.type === "kubernetes:core/v1:Namespace" && !cluster.objects[`${args.type}::${args.id}`] && !cluster.missingNamespaces?.includes(args.id!)) {
+        if (
+            args.type === "kubernetes:core/v1:Namespace" &&
+            !cluster.objects[`${args.type}::${args.id}`] &&
+            !cluster.missingNamespaces?.includes(args.id!)
+        ) {
             return {
                 id,
-                state: { metadata: { name: args.id, labels: { "kubernetes.io/metadata.name": args.id!, ...(cluster.namespaceLabels?.[args.id!] ?? {}) } } },
+                state: {
+                    metadata: {
+                        name: args.id,
+                        labels: {
+                            "kubernetes.io/metadata.name": args.id!,
+                            ...(cluster.namespaceLabels?.[args.id!] ?? {}),
+                        },
+                    },
+                },
             };
         }
         const found = cluster.objects[`${args.type}::${args.id}`];
@@ -417,7 +475,8 @@ async function mockResource(args: pulumi.runtime.MockResourceArgs, engine: MockE
         if (!found) throw new Error(`resource '${args.id}' does not exist`);
         return { id, state: found };
     }
-    if (engine.failing.has(args.name)) throw new Error(`${args.name}: failed (simulated, e.g. the Job's await ended in DeadlineExceeded)`);
+    if (engine.failing.has(args.name))
+        throw new Error(`${args.name}: failed (simulated, e.g. the Job's await ended in DeadlineExceeded)`);
     const transformedInputs = await applyTransforms(args, engine);
     const remembered = state.outputs.get(key);
     // State keeps what the provider computed (keys, certificates, random numbers); a changed
@@ -429,7 +488,9 @@ async function mockResource(args: pulumi.runtime.MockResourceArgs, engine: MockE
     if (engine.preview) {
         // The engine cannot know what the provider will compute for a new or changed resource.
         const unknown = Object.fromEntries((COMPUTED[args.type] ?? []).map((output) => [output, UNKNOWN]));
-        const kubernetes = args.type.startsWith("kubernetes:") ? { metadata: { ...(inputs.metadata ?? {}), uid: UNKNOWN } } : {};
+        const kubernetes = args.type.startsWith("kubernetes:")
+            ? { metadata: { ...(inputs.metadata ?? {}), uid: UNKNOWN } }
+            : {};
         return { id: "", state: { ...inputs, ...unknown, ...kubernetes } };
     }
     engine.onApply?.({ type: args.type, name: args.name, inputs });
@@ -451,7 +512,11 @@ async function mockResource(args: pulumi.runtime.MockResourceArgs, engine: MockE
             // Deterministic per stack and name so plans are reproducible (state keeps it anyway),
             // yet different between stacks, as real draws would be.
             const span = inputs.max - inputs.min + 1;
-            const draw = crypto.createHash("sha256").update(`${pulumi.getStack()}/${args.name}`).digest().readUInt32BE(0);
+            const draw = crypto
+                .createHash("sha256")
+                .update(`${pulumi.getStack()}/${args.name}`)
+                .digest()
+                .readUInt32BE(0);
             outputs = { ...inputs, result: inputs.min + (draw % span) };
             break;
         }
@@ -462,11 +527,18 @@ async function mockResource(args: pulumi.runtime.MockResourceArgs, engine: MockE
                 // pulumi-kubernetes waits for it. A stand-in token, deterministic per stack and name.
                 const token = `mock-token.${crypto.createHash("sha256").update(`${pulumi.getStack()}/${args.name}`).digest("hex").slice(0, 32)}`;
                 const b64 = (text: string) => Buffer.from(text).toString("base64");
-                outputs.data = { token: b64(token), "ca.crt": b64(MOCK_API_SERVER_CA), namespace: b64(inputs.metadata?.namespace ?? "") };
+                outputs.data = {
+                    token: b64(token),
+                    "ca.crt": b64(MOCK_API_SERVER_CA),
+                    namespace: b64(inputs.metadata?.namespace ?? ""),
+                };
             }
             if (args.type.startsWith("kubernetes:") && inputs.metadata) {
                 // The API server's uid: what a record waiting on an object's completion depends on.
-                outputs.metadata = { ...inputs.metadata, uid: crypto.createHash("sha256").update(key).digest("hex").slice(0, 32) };
+                outputs.metadata = {
+                    ...inputs.metadata,
+                    uid: crypto.createHash("sha256").update(key).digest("hex").slice(0, 32),
+                };
             }
     }
     state.outputs.set(key, { __inputs: args.inputs, outputs });
@@ -483,7 +555,9 @@ function recordRegistrations(recorded: RecordedResource[], engine: MockEngine): 
         // The wire form keeps secrets where they are; deserializing would mark a whole object
         // secret as soon as one value inside it is. Transforms' results replace what was sent.
         const transformed = read ? undefined : engine.transformed.get(`${req.getType()}::${req.getName()}`);
-        const { value, secretPaths } = unwrapSecrets(transformed?.props ?? (req.getProperties?.() ?? req.getObject()).toJavaScript());
+        const { value, secretPaths } = unwrapSecrets(
+            transformed?.props ?? (req.getProperties?.() ?? req.getObject()).toJavaScript(),
+        );
         recorded.push({
             urn,
             type: req.getType(),
@@ -553,12 +627,17 @@ export function unwrapSecrets(input: unknown, at: string[] = []): { value: any; 
 /** URNs of the resources an Output was computed from: `allResources`, the SDK's internal record of them (output.ts). */
 async function dependenciesOf(value: unknown): Promise<string[]> {
     if (!pulumi.Output.isInstance(value)) return [];
-    const resources: pulumi.Resource[] = [...(((await (value as any).allResources?.()) as Set<pulumi.Resource> | undefined) ?? [])];
+    const resources: pulumi.Resource[] = [
+        ...(((await (value as any).allResources?.()) as Set<pulumi.Resource> | undefined) ?? []),
+    ];
     const urns = await Promise.all(resources.map((r) => new Promise<string>((resolve) => r.urn.apply(resolve))));
     return [...new Set(urns)].sort();
 }
 
-async function resolveOutputs(outputs: Record<string, unknown>, returned: Record<string, unknown>): Promise<Record<string, ResolvedOutput>> {
+async function resolveOutputs(
+    outputs: Record<string, unknown>,
+    returned: Record<string, unknown>,
+): Promise<Record<string, ResolvedOutput>> {
     const resolved: Record<string, ResolvedOutput> = {};
     for (const [key, value] of Object.entries(outputs)) {
         const dependencies = await dependenciesOf(returned[key]);
@@ -586,7 +665,9 @@ export function reads(run: ProgramRun, type: string): RecordedResource[] {
 export function one(run: ProgramRun, type: string, name: string | RegExp): RecordedResource {
     const found = ofType(run, type).filter((r) => (typeof name === "string" ? r.name === name : name.test(r.name)));
     if (found.length !== 1) {
-        throw new Error(`expected one ${type} named ${name}, found ${found.length}: ${found.map((r) => r.name).join(", ")}`);
+        throw new Error(
+            `expected one ${type} named ${name}, found ${found.length}: ${found.map((r) => r.name).join(", ")}`,
+        );
     }
     return found[0];
 }

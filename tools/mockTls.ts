@@ -87,7 +87,8 @@ export async function locallySignedCertOutputs(inputs: Inputs): Promise<Inputs> 
     if (!(await request.verify())) throw new Error("mock tls: certificate request signature is invalid");
     const ca = new x509.X509Certificate(inputs.caCertPem);
     const caKey = await importKeyPair(inputs.caPrivateKeyPem);
-    if (!Buffer.from(ca.publicKey.rawData).equals(caKey.spki)) throw new Error("mock tls: caPrivateKeyPem does not match caCertPem");
+    if (!Buffer.from(ca.publicKey.rawData).equals(caKey.spki))
+        throw new Error("mock tls: caPrivateKeyPem does not match caCertPem");
 
     const san = request.getExtension("2.5.29.17") as x509.SubjectAlternativeNameExtension | null;
     const certificate = await issue({
@@ -119,7 +120,9 @@ async function issue(args: IssueArgs): Promise<x509.X509Certificate> {
     const notAfter = new Date(notBefore.getTime() + Number(inputs.validityPeriodHours) * 3600_000);
     const extensions: x509.Extension[] = [];
     const isCa = Boolean(inputs.isCaCertificate);
-    extensions.push(new x509.BasicConstraintsExtension(isCa, isCa && inputs.maxPathLength ? inputs.maxPathLength : undefined, true));
+    extensions.push(
+        new x509.BasicConstraintsExtension(isCa, isCa && inputs.maxPathLength ? inputs.maxPathLength : undefined, true),
+    );
     const uses: string[] = inputs.allowedUses ?? [];
     const usageFlags = uses.reduce((flags, use) => flags | (KEY_USAGES[use] ?? 0), 0);
     if (usageFlags !== 0) extensions.push(new x509.KeyUsagesExtension(usageFlags, true));
@@ -153,7 +156,8 @@ function certificateOutputs(inputs: Inputs, certificate: x509.X509Certificate, p
         validityStartTime: certificate.notBefore.toISOString().replace(".000", ""),
         validityEndTime: certificate.notAfter.toISOString().replace(".000", ""),
         readyForRenewal: false,
-        keyAlgorithm: publicKey.algorithm.name === "ECDSA" ? "ECDSA" : publicKey.algorithm.name === "Ed25519" ? "ED25519" : "RSA",
+        keyAlgorithm:
+            publicKey.algorithm.name === "ECDSA" ? "ECDSA" : publicKey.algorithm.name === "Ed25519" ? "ED25519" : "RSA",
         earlyRenewalHours: inputs.earlyRenewalHours ?? 0,
     };
 }
@@ -212,14 +216,17 @@ interface ImportedKey {
 }
 
 async function importKeyPair(pem: string): Promise<ImportedKey> {
-    if (typeof pem !== "string") throw new Error("mock tls: privateKeyPem is not a string (unresolved or still secret-wrapped?)");
+    if (typeof pem !== "string")
+        throw new Error("mock tls: privateKeyPem is not a string (unresolved or still secret-wrapped?)");
     const key = crypto.createPrivateKey(pem);
     const pkcs8 = key.export({ type: "pkcs8", format: "der" });
     const spki = crypto.createPublicKey(key).export({ type: "spki", format: "der" });
     let algorithm: EcKeyImportParams | RsaHashedImportParams;
     let signing: Algorithm;
     if (key.asymmetricKeyType === "ec") {
-        const curve = Object.values(CURVES).find((c) => c.namedCurve === nodeCurveToWebCrypto(key.asymmetricKeyDetails?.namedCurve));
+        const curve = Object.values(CURVES).find(
+            (c) => c.namedCurve === nodeCurveToWebCrypto(key.asymmetricKeyDetails?.namedCurve),
+        );
         if (!curve) throw new Error(`mock tls: unsupported curve ${key.asymmetricKeyDetails?.namedCurve}`);
         algorithm = { name: "ECDSA", namedCurve: curve.namedCurve };
         signing = { name: "ECDSA", hash: curve.hash } as EcdsaParams;

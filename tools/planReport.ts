@@ -22,9 +22,13 @@ export const TAGS: { tag: string; meaning: string }[] = [
     { tag: "CRDs retained", meaning: "the CustomResourceDefinitions it renders stay in the cluster when it goes" },
     {
         tag: "retained, re-adopted",
-        meaning: "what it renders stays in the cluster when it goes, and a later `pulumi up` adopts it again (docs/engine.md)",
+        meaning:
+            "what it renders stays in the cluster when it goes, and a later `pulumi up` adopts it again (docs/engine.md)",
     },
-    { tag: "webhooks awaited", meaning: "its webhook configurations and APIServices are ready only once their caBundle is set" },
+    {
+        tag: "webhooks awaited",
+        meaning: "its webhook configurations and APIServices are ready only once their caBundle is set",
+    },
 ];
 
 /** What each of the program's transforms does to the objects a chart or YAML group renders (components/transforms.ts). */
@@ -37,7 +41,8 @@ const TRANSFORM_LABELS: Record<string, string> = {
 /** The object's name in the cluster (`namespace/name`), for a Kubernetes object; the chart and its namespace for a chart. */
 export function kubernetesName(resource: RecordedResource): string | undefined {
     if (!resource.type.startsWith("kubernetes:") || resource.type.startsWith("pulumi:providers:")) return undefined;
-    if (resource.type === "kubernetes:helm.sh/v4:Chart") return `chart ${resource.inputs.chart} in ${resource.inputs.namespace}`;
+    if (resource.type === "kubernetes:helm.sh/v4:Chart")
+        return `chart ${resource.inputs.chart} in ${resource.inputs.namespace}`;
     const metadata = resource.inputs?.metadata ?? resource.state?.metadata;
     const name = metadata?.name;
     if (typeof name !== "string") return undefined;
@@ -59,7 +64,14 @@ function label(resource: RecordedResource): string {
  * registration, the stack and the reads (`.get`, the stack's own last outputs) included. A Helm
  * chart counts once: the objects it renders are registered by the Kubernetes provider.
  */
-export function resourceCount(run: ProgramRun): { total: number; components: number; charts: number; providers: number; managed: number; reads: number } {
+export function resourceCount(run: ProgramRun): {
+    total: number;
+    components: number;
+    charts: number;
+    providers: number;
+    managed: number;
+    reads: number;
+} {
     const registered = run.resources.filter((r) => !r.read);
     return {
         total: run.resources.length,
@@ -87,7 +99,8 @@ export function resourceTree(run: ProgramRun): string[] {
     const children = new Map<string | undefined, RecordedResource[]>();
     for (const resource of run.resources) {
         if (SKIPPED_TYPES.has(resource.type)) continue;
-        const parent = resource.parent && byUrn.get(resource.parent)?.type !== "pulumi:pulumi:Stack" ? resource.parent : undefined;
+        const parent =
+            resource.parent && byUrn.get(resource.parent)?.type !== "pulumi:pulumi:Stack" ? resource.parent : undefined;
         children.set(parent, [...(children.get(parent) ?? []), resource]);
     }
     const lines: string[] = [];
@@ -99,7 +112,10 @@ export function resourceTree(run: ProgramRun): string[] {
             const below = `${indent}${last ? "   " : "│  "}`;
             const waits = resource.dependencies
                 .map((urn) => byUrn.get(urn))
-                .filter((d): d is RecordedResource => d !== undefined && !SKIPPED_TYPES.has(d.type) && d.type !== "pulumi:providers:kubernetes")
+                .filter(
+                    (d): d is RecordedResource =>
+                        d !== undefined && !SKIPPED_TYPES.has(d.type) && d.type !== "pulumi:providers:kubernetes",
+                )
                 .map((d) => d.name)
                 .sort();
             if (waits.length > 0) lines.push(`${below}   waits for: ${[...new Set(waits)].join(", ")}`);
@@ -114,7 +130,10 @@ export function resourceTree(run: ProgramRun): string[] {
 export function chartLines(run: ProgramRun): string[] {
     return run.resources
         .filter((r) => r.type === "kubernetes:helm.sh/v4:Chart")
-        .map((c) => `${c.inputs.chart} ${c.inputs.version} from ${c.inputs.repositoryOpts?.repo} into namespace ${c.inputs.namespace}`)
+        .map(
+            (c) =>
+                `${c.inputs.chart} ${c.inputs.version} from ${c.inputs.repositoryOpts?.repo} into namespace ${c.inputs.namespace}`,
+        )
         .sort();
 }
 
@@ -127,7 +146,8 @@ export function resourcesText(resources: unknown): string {
 
 /** A container's resources: `<container>.cpu.request` and the like, shown on one line. */
 const RESOURCE_LEAF = /^(.*)\.(cpu|memory)\.(request|limit)$/;
-const isResources = (value: unknown) => value !== null && typeof value === "object" && ("cpu" in value || "memory" in value);
+const isResources = (value: unknown) =>
+    value !== null && typeof value === "object" && ("cpu" in value || "memory" in value);
 
 function leaves(value: unknown, path: string[] = []): string[] {
     if (value !== null && typeof value === "object" && !Array.isArray(value) && Object.keys(value).length > 0) {
@@ -155,7 +175,8 @@ export function perTargetKeys(): string[] {
 
 /** Whether a setting matters for this config: cert-manager's when it is installed, viz's when viz is on, the CNI plugin's paths when it is on. */
 function applies(key: string, config: MeshConfig): boolean {
-    if (key.startsWith("certManager.")) return config.identity.issuer.mode === "certManager" && config.certManager.install;
+    if (key.startsWith("certManager."))
+        return config.identity.issuer.mode === "certManager" && config.certManager.install;
     if (key.startsWith("viz.prometheus.")) return config.viz.enabled && config.viz.prometheus.mode === "bundled";
     if (key.startsWith("viz.")) return config.viz.enabled;
     if (key.startsWith("linkerd.cni.") && key !== "linkerd.cni.enabled") return config.linkerd.cni.enabled;
@@ -170,12 +191,17 @@ export function perTargetLines(config: MeshConfig): string[] {
         .filter((key) => applies(key, config))
         .map((key) => {
             const value = valueAt(config, key.split("."));
-            return isResources(value) ? `${key}: ${resourcesText(value)}` : `${key} = ${typeof value === "string" ? value : JSON.stringify(value)}`;
+            return isResources(value)
+                ? `${key}: ${resourcesText(value)}`
+                : `${key} = ${typeof value === "string" ? value : JSON.stringify(value)}`;
         });
 }
 
 export function overrideLines(overrides: ConfigOverride[]): string[] {
-    return overrides.map((o) => `${o.key} = ${JSON.stringify(o.value)}${o.preset === undefined ? "" : `  (preset: ${JSON.stringify(o.preset)})`}`);
+    return overrides.map(
+        (o) =>
+            `${o.key} = ${JSON.stringify(o.value)}${o.preset === undefined ? "" : `  (preset: ${JSON.stringify(o.preset)})`}`,
+    );
 }
 
 /**
@@ -190,7 +216,9 @@ export function mermaidGraph(run: ProgramRun): string {
         while (node && node.parent !== top?.urn) node = node.parent ? byUrn.get(node.parent) : undefined;
         return node;
     };
-    const groups = run.resources.filter((r) => top && r.parent === top.urn && r.type !== "pulumi:providers:kubernetes" && !SKIPPED_TYPES.has(r.type));
+    const groups = run.resources.filter(
+        (r) => top && r.parent === top.urn && r.type !== "pulumi:providers:kubernetes" && !SKIPPED_TYPES.has(r.type),
+    );
     const edges = new Map<string, Set<string>>();
     for (const resource of run.resources) {
         const to = groupOf(resource);
@@ -247,7 +275,12 @@ export function fleetLines(outputs: ProgramRun["outputs"]): string[] {
         notAfter: string;
     }[];
     const state = (outputs.fleetState?.value ?? {}) as Record<string, { status: string; state: string }>;
-    const phases = ["steady", "phase 1: members trust both anchors", "phase 2: members issue from the new anchor", "phase 3: members drop the old anchor"];
+    const phases = [
+        "steady",
+        "phase 1: members trust both anchors",
+        "phase 2: members issue from the new anchor",
+        "phase 3: members drop the old anchor",
+    ];
     return [
         record ? `rotation: generation ${record.generation}, ${phases[record.phase]}` : "rotation: unknown",
         ...anchors.map(

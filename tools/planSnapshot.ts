@@ -13,7 +13,14 @@
  */
 import * as crypto from "node:crypto";
 import type { StackOutputValues } from "../lib/stackOutputs";
-import { clusterStackNames, ProgramRun, ProviderState, readStackConfig, runProgram, setConfigPath } from "./mockRuntime";
+import {
+    clusterStackNames,
+    ProgramRun,
+    ProviderState,
+    readStackConfig,
+    runProgram,
+    setConfigPath,
+} from "./mockRuntime";
 
 export interface Scenario {
     name: string;
@@ -204,7 +211,11 @@ export function snapshotOf(scenario: Scenario, run: ProgramRun): ScenarioSnapsho
             inputs: normalize(r.inputs),
         };
     }
-    return { ...head, resources, outputs: normalize(Object.fromEntries(Object.entries(run.outputs).map(([k, v]) => [k, v.value]))) };
+    return {
+        ...head,
+        resources,
+        outputs: normalize(Object.fromEntries(Object.entries(run.outputs).map(([k, v]) => [k, v.value]))),
+    };
 }
 
 /** A scenario's file: JSON, one key per line, the keys in the order above. */
@@ -234,11 +245,18 @@ export async function runScenario(scenario: Scenario, earlier: ReadonlyMap<strin
     let config = readStackConfig(scenario.stack);
     for (const [key, value] of Object.entries(scenario.overrides)) config = setConfigPath(config, key, value);
     let stacks: Record<string, ProgramRun["outputs"]> | undefined;
-    if (scenario.stacks !== undefined && "members" in scenario.stacks) stacks = Object.fromEntries(scenario.stacks.members.map((member) => [member, {}]));
+    if (scenario.stacks !== undefined && "members" in scenario.stacks)
+        stacks = Object.fromEntries(scenario.stacks.members.map((member) => [member, {}]));
     else if (scenario.stacks !== undefined) {
         const trust = earlier.get(scenario.stacks.trust);
         if (!trust) throw new Error(`${scenario.name}: run the scenario ${scenario.stacks.trust} first`);
         stacks = { trust: trust.outputs };
     }
-    return runProgram({ stack: scenario.stack, config, state: new ProviderState(), previousOutputs: scenario.previousOutputs, stacks });
+    return runProgram({
+        stack: scenario.stack,
+        config,
+        state: new ProviderState(),
+        previousOutputs: scenario.previousOutputs,
+        stacks,
+    });
 }

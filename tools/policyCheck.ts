@@ -30,12 +30,22 @@ const urnOf = (r: PolicyInput) => r.urn ?? `urn:pulumi:plan::akko-mtls::${r.type
 function asPolicyResources(resources: PolicyInput[]): PolicyResource[] {
     const byUrn = new Map<string, PolicyResource>();
     const all = resources.map((r) => {
-        const resource = { type: r.type, name: r.name, urn: urnOf(r), props: r.props, opts: {}, dependencies: [], propertyDependencies: {} };
+        const resource = {
+            type: r.type,
+            name: r.name,
+            urn: urnOf(r),
+            props: r.props,
+            opts: {},
+            dependencies: [],
+            propertyDependencies: {},
+        };
         byUrn.set(resource.urn, resource as unknown as PolicyResource);
         return resource as unknown as PolicyResource;
     });
     resources.forEach((r, i) => {
-        (all[i] as { dependencies: PolicyResource[] }).dependencies = (r.dependencies ?? []).flatMap((urn) => byUrn.get(urn) ?? []);
+        (all[i] as { dependencies: PolicyResource[] }).dependencies = (r.dependencies ?? []).flatMap(
+            (urn) => byUrn.get(urn) ?? [],
+        );
     });
     return all;
 }
@@ -47,12 +57,22 @@ export function checkPolicies(resources: PolicyInput[], config: object = {}): Vi
     for (const policy of policies) {
         // The fields of the SDK's validation arguments the policies read (they read no other).
         if ("validateStack" in policy) {
-            const args = { resources: policyResources, getConfig: () => config, stackTags: new Map() } as unknown as StackValidationArgs;
+            const args = {
+                resources: policyResources,
+                getConfig: () => config,
+                stackTags: new Map(),
+            } as unknown as StackValidationArgs;
             policy.validateStack(args, (message) => violations.push({ policy: policy.name, message }));
         } else {
             resources.forEach((resource, i) => {
-                const args = { ...policyResources[i], getConfig: () => config, stackTags: new Map() } as unknown as ResourceValidationArgs;
-                policy.validateResource(args, (message) => violations.push({ policy: policy.name, resource: resource.name, message }));
+                const args = {
+                    ...policyResources[i],
+                    getConfig: () => config,
+                    stackTags: new Map(),
+                } as unknown as ResourceValidationArgs;
+                policy.validateResource(args, (message) =>
+                    violations.push({ policy: policy.name, resource: resource.name, message }),
+                );
             });
         }
     }
@@ -62,7 +82,9 @@ export function checkPolicies(resources: PolicyInput[], config: object = {}): Vi
 /** The pack applied to a run's registered resources (reads excluded, as in a preview). */
 export function checkRun(run: ProgramRun, config: object = {}): Violation[] {
     return checkPolicies(
-        run.resources.filter((r) => !r.read).map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.inputs, dependencies: r.dependencies })),
+        run.resources
+            .filter((r) => !r.read)
+            .map((r) => ({ type: r.type, name: r.name, urn: r.urn, props: r.inputs, dependencies: r.dependencies })),
         config,
     );
 }

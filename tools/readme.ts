@@ -22,7 +22,10 @@ function resourceRow(prefix: string): ConfigReferenceRow {
         const text = resourcesText(valueAt(presetFor(target), path));
         groups.set(text, [...(groups.get(text) ?? []), target]);
     }
-    const defaults = groups.size === 1 ? [...groups.keys()][0] : [...groups].map(([text, targets]) => `${targets.join("/")}: ${text}`).join("; ");
+    const defaults =
+        groups.size === 1
+            ? [...groups.keys()][0]
+            : [...groups].map(([text, targets]) => `${targets.join("/")}: ${text}`).join("; ");
     return {
         key: prefix,
         type: "`.cpu.request`, `.cpu.limit`, `.memory.request`, `.memory.limit`: Kubernetes quantities",
@@ -55,7 +58,9 @@ export function referenceTable(): string {
     return [
         "| Key | Type | Default | Meaning |",
         "| --- | --- | --- | --- |",
-        ...referenceRows().map((r) => `| \`${r.key}\` | ${cell(r.type)} | ${cell(r.default)} | ${cell(r.description)} |`),
+        ...referenceRows().map(
+            (r) => `| \`${r.key}\` | ${cell(r.type)} | ${cell(r.default)} | ${cell(r.description)} |`,
+        ),
     ].join("\n");
 }
 
@@ -70,7 +75,8 @@ export async function mermaidBlock(): Promise<string> {
 export async function regenerate(readme: string): Promise<string> {
     const start = readme.indexOf(REFERENCE_MARKERS.start);
     const end = readme.indexOf(REFERENCE_MARKERS.end);
-    if (start === -1 || end === -1) throw new Error(`README.md has no ${REFERENCE_MARKERS.start} … ${REFERENCE_MARKERS.end} block`);
+    if (start === -1 || end === -1)
+        throw new Error(`README.md has no ${REFERENCE_MARKERS.start} … ${REFERENCE_MARKERS.end} block`);
     const withReference = `${readme.slice(0, start + REFERENCE_MARKERS.start.length)}\n${referenceTable()}\n${readme.slice(end)}`;
     const mermaid = await mermaidBlock();
     return withReference.replace(/```mermaid\n[\s\S]*?\n```/, () => `\`\`\`mermaid\n${mermaid}\n\`\`\``);

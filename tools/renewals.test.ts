@@ -14,10 +14,25 @@ const OTHER = urn("kubernetes:core/v1:ConfigMap", "rules");
 
 /** The steps a preview shows for a certificate in its renewal window: the refresh, then the replace. */
 const due = (certificate: string, protect = false): PreviewStep[] => [
-    { op: "update", urn: certificate, diffReasons: ["readyForRenewal"], detailedDiff: { readyForRenewal: { kind: "update" } } },
-    { op: "replace", urn: certificate, replaceReasons: ["readyForRenewal"], oldState: { type: certificate.split("$").pop()!.split("::")[0], protect } },
+    {
+        op: "update",
+        urn: certificate,
+        diffReasons: ["readyForRenewal"],
+        detailedDiff: { readyForRenewal: { kind: "update" } },
+    },
+    {
+        op: "replace",
+        urn: certificate,
+        replaceReasons: ["readyForRenewal"],
+        oldState: { type: certificate.split("$").pop()!.split("::")[0], protect },
+    },
 ];
-const update = (resource: string, dependencies: string[]): PreviewStep => ({ op: "update", urn: resource, diffReasons: ["data"], newState: { dependencies } });
+const update = (resource: string, dependencies: string[]): PreviewStep => ({
+    op: "update",
+    urn: resource,
+    diffReasons: ["data"],
+    newState: { dependencies },
+});
 
 describe("scheduled renewal: sorting a preview", () => {
     it("nothing changed: no renewal, no drift (unchanged and refreshed resources are no change)", () => {
@@ -33,13 +48,23 @@ describe("scheduled renewal: sorting a preview", () => {
     });
 
     it("a certificate in its window and what it feeds, transitively: a renewal, not drift", () => {
-        const digest = { steps: [...due(CERT), update(SECRET, [CERT]), { ...update(JOB, []), newState: { propertyDependencies: { spec: [SECRET] } } }] };
+        const digest = {
+            steps: [
+                ...due(CERT),
+                update(SECRET, [CERT]),
+                { ...update(JOB, []), newState: { propertyDependencies: { spec: [SECRET] } } },
+            ],
+        };
         assert.deepEqual(classifyPreview(digest), { renewals: [CERT], followers: [JOB, SECRET].sort(), drift: [] });
     });
 
     it("anything no renewal explains is drift, renewal or not", () => {
         const digest = { steps: [...due(CERT), update(SECRET, [CERT]), update(OTHER, [])] };
-        assert.deepEqual(classifyPreview(digest), { renewals: [CERT], followers: [SECRET], drift: [{ urn: OTHER, op: "update" }] });
+        assert.deepEqual(classifyPreview(digest), {
+            renewals: [CERT],
+            followers: [SECRET],
+            drift: [{ urn: OTHER, op: "update" }],
+        });
     });
 
     it("never a renewal: a protected certificate (the trust anchor), another replace reason, another resource type", () => {
@@ -52,7 +77,11 @@ describe("scheduled renewal: sorting a preview", () => {
             oldState: { type: "tls:index/locallySignedCert:LocallySignedCert" },
         };
         assert.deepEqual(classifyPreview({ steps: [subject] }).renewals, []);
-        const changedToo: PreviewStep = { op: "update", urn: CERT, diffReasons: ["readyForRenewal", "validityPeriodHours"] };
+        const changedToo: PreviewStep = {
+            op: "update",
+            urn: CERT,
+            diffReasons: ["readyForRenewal", "validityPeriodHours"],
+        };
         assert.deepEqual(classifyPreview({ steps: [...due(CERT), changedToo] }).renewals, []);
         const secret: PreviewStep = { op: "replace", urn: SECRET, replaceReasons: ["readyForRenewal"] };
         assert.deepEqual(classifyPreview({ steps: [secret] }).renewals, []);

@@ -23,7 +23,10 @@
  *   (pulumi pkg/engine/update.go `HasChanges`).
  */
 
-export const RENEWABLE_CERTIFICATE_TYPES = ["tls:index/locallySignedCert:LocallySignedCert", "tls:index/selfSignedCert:SelfSignedCert"];
+export const RENEWABLE_CERTIFICATE_TYPES = [
+    "tls:index/locallySignedCert:LocallySignedCert",
+    "tls:index/selfSignedCert:SelfSignedCert",
+];
 
 /** The attribute the tls provider flips when a certificate is due. */
 const RENEWAL_REASON = "readyForRenewal";
@@ -84,7 +87,10 @@ function isRenewal(steps: PreviewStep[]): boolean {
 }
 
 const dependenciesOf = (step: PreviewStep) =>
-    [step.newState, step.oldState].flatMap((state) => [...(state?.dependencies ?? []), ...Object.values(state?.propertyDependencies ?? {}).flat()]);
+    [step.newState, step.oldState].flatMap((state) => [
+        ...(state?.dependencies ?? []),
+        ...Object.values(state?.propertyDependencies ?? {}).flat(),
+    ]);
 
 export function classifyPreview(digest: PreviewDigest): PreviewVerdict {
     const changes = new Map<string, PreviewStep[]>();
@@ -98,7 +104,8 @@ export function classifyPreview(digest: PreviewDigest): PreviewVerdict {
     for (let grew = true; grew;) {
         grew = false;
         for (const [urn, steps] of changes) {
-            if (explained.has(urn) || !steps.some((step) => dependenciesOf(step).some((d) => explained.has(d)))) continue;
+            if (explained.has(urn) || !steps.some((step) => dependenciesOf(step).some((d) => explained.has(d))))
+                continue;
             explained.add(urn);
             grew = true;
         }
@@ -106,7 +113,9 @@ export function classifyPreview(digest: PreviewDigest): PreviewVerdict {
     return {
         renewals: renewals.sort(),
         followers: [...explained].filter((urn) => !renewals.includes(urn)).sort(),
-        drift: [...changes].filter(([urn]) => !explained.has(urn)).flatMap(([urn, steps]) => steps.map((s) => ({ urn, op: s.op }))),
+        drift: [...changes]
+            .filter(([urn]) => !explained.has(urn))
+            .flatMap(([urn, steps]) => steps.map((s) => ({ urn, op: s.op }))),
     };
 }
 

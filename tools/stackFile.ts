@@ -56,7 +56,8 @@ export function isCiphertext(value: unknown): boolean {
 function ciphertextPaths(value: unknown, at: PathSegment[] = []): PathSegment[][] {
     if (isCiphertext(value)) return [at];
     if (Array.isArray(value)) return value.flatMap((item, i) => ciphertextPaths(item, [...at, i]));
-    if (value !== null && typeof value === "object") return Object.entries(value).flatMap(([k, v]) => ciphertextPaths(v, [...at, k]));
+    if (value !== null && typeof value === "object")
+        return Object.entries(value).flatMap(([k, v]) => ciphertextPaths(v, [...at, k]));
     return [];
 }
 
@@ -85,13 +86,15 @@ function standIns(trustDomain: string): string[] {
     ];
 }
 
-const samePath = (a: readonly PropertyKey[], b: readonly PathSegment[]) => a.length >= b.length && b.every((segment, i) => a[i] === segment);
+const samePath = (a: readonly PropertyKey[], b: readonly PathSegment[]) =>
+    a.length >= b.length && b.every((segment, i) => a[i] === segment);
 
 /** The first stand-in the project's config accepts at `at` (a path from the namespace's root), given the other values. */
 function fittingStandIn(values: Record<string, unknown>, at: PathSegment[]): string {
     const target = TARGETS.includes(values.target as Target) ? (values.target as Target) : undefined;
     if (!target) return SECRET_SHOWN;
-    const trustDomain = (valueAt(mergeLayers(target, values), ["identity", "trustDomain"]) as string | undefined) ?? "cluster.local";
+    const trustDomain =
+        (valueAt(mergeLayers(target, values), ["identity", "trustDomain"]) as string | undefined) ?? "cluster.local";
     for (const candidate of standIns(trustDomain)) {
         const tried = setAt(values, at, candidate) as Record<string, unknown>;
         const parsed = configSchema.safeParse(mergeLayers(target, tried));
@@ -107,7 +110,9 @@ export function readStackFile(file: string, namespace: string): StackFile {
     const document = YAML.parse(fs.readFileSync(file, "utf8")) ?? {};
     const name = path.basename(file);
     const entries = Object.entries<unknown>(document.config ?? {});
-    const secrets: { key: string; path: PathSegment[] }[] = entries.flatMap(([key, value]) => ciphertextPaths(value).map((at) => ({ key, path: at })));
+    const secrets: { key: string; path: PathSegment[] }[] = entries.flatMap(([key, value]) =>
+        ciphertextPaths(value).map((at) => ({ key, path: at })),
+    );
     const prefix = `${namespace}:`;
 
     // The project's own values, as one namespace object, stand-ins first all "[secret]".
@@ -139,7 +144,8 @@ export function readStackFile(file: string, namespace: string): StackFile {
     const config: Record<string, string> = {};
     for (const [key, raw] of entries) {
         let value = key.startsWith(prefix) ? values[key.slice(prefix.length)] : raw;
-        for (const secret of placed) if (secret.key === key && !key.startsWith(prefix)) value = setAt(value, secret.path, secret.standIn);
+        for (const secret of placed)
+            if (secret.key === key && !key.startsWith(prefix)) value = setAt(value, secret.path, secret.standIn);
         config[key] = typeof value === "string" ? value : JSON.stringify(value);
     }
     return { config, secretKeys: [...new Set(secrets.map((s) => s.key))].sort(), secrets: placed };
@@ -149,13 +155,19 @@ export function readStackFile(file: string, namespace: string): StackFile {
  * The namespace's values for display: each stand-in still in place shown as `[secret]` (a value
  * `--set` replaced is the operator's own, shown as given).
  */
-export function redact(values: Record<string, unknown>, secrets: readonly SecretValue[], namespace: string): Record<string, unknown> {
+export function redact(
+    values: Record<string, unknown>,
+    secrets: readonly SecretValue[],
+    namespace: string,
+): Record<string, unknown> {
     let shown = values;
     for (const secret of secrets) {
         if (!secret.key.startsWith(`${namespace}:`)) continue;
         const at = [secret.key.slice(namespace.length + 1), ...secret.path];
         let node: unknown = shown;
-        for (const segment of at) node = node !== null && typeof node === "object" ? (node as Record<PathSegment, unknown>)[segment] : undefined;
+        for (const segment of at)
+            node =
+                node !== null && typeof node === "object" ? (node as Record<PathSegment, unknown>)[segment] : undefined;
         if (node === secret.standIn) shown = setAt(shown, at, SECRET_SHOWN) as Record<string, unknown>;
     }
     return shown;

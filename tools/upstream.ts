@@ -43,7 +43,9 @@ async function download(url: string): Promise<Buffer> {
     } catch (error) {
         // fetch says only "fetch failed"; why (a refused connection, a DNS failure) is its cause.
         const cause: unknown = (error as Error).cause;
-        throw new UpstreamUnavailable(`cannot fetch ${url}: ${cause instanceof Error ? String(cause) : (error as Error).message}`);
+        throw new UpstreamUnavailable(
+            `cannot fetch ${url}: ${cause instanceof Error ? String(cause) : (error as Error).message}`,
+        );
     }
     if (!response.ok) throw new UpstreamUnavailable(`cannot fetch ${url}: HTTP ${response.status}`);
     return Buffer.from(await response.arrayBuffer());
@@ -80,7 +82,8 @@ export async function chartArchive(chart: PinnedChart): Promise<string> {
     const index = YAML.parse(await readIndex()) as { entries?: Record<string, IndexEntry[]> };
     const entry = index.entries?.[chart.chart]?.find((e) => e.version === chart.version);
     if (!entry) throw new UpstreamUnavailable(`${source} has no ${chart.chart} ${chart.version}`);
-    if (!entry.digest) throw new UpstreamUnavailable(`${source}: ${chart.chart} ${chart.version} has no digest to verify against`);
+    if (!entry.digest)
+        throw new UpstreamUnavailable(`${source}: ${chart.chart} ${chart.version} has no digest to verify against`);
 
     const url = new URL(entry.urls[0], `${chart.repository.replace(/\/$/, "")}/`).toString();
     let bytes: Buffer;
@@ -93,7 +96,9 @@ export async function chartArchive(chart: PinnedChart): Promise<string> {
     }
     const actual = sha256(bytes);
     if (actual !== entry.digest) {
-        throw new Error(`${chart.chart} ${chart.version} from ${source}: digest ${actual} is not the published ${entry.digest}`);
+        throw new Error(
+            `${chart.chart} ${chart.version} from ${source}: digest ${actual} is not the published ${entry.digest}`,
+        );
     }
     // Written aside and renamed: test workers running in parallel never see half a file.
     fs.writeFileSync(`${file}.${process.pid}.tmp`, bytes);
@@ -121,7 +126,9 @@ export async function pinnedFile(file: PinnedFile): Promise<string> {
     }
     const actual = sha256(bytes);
     if (actual !== file.sha256) {
-        throw new Error(`${file.repository}@${file.commit.slice(0, 8)}:${file.path}: sha256 ${actual} is not the pinned ${file.sha256}`);
+        throw new Error(
+            `${file.repository}@${file.commit.slice(0, 8)}:${file.path}: sha256 ${actual} is not the pinned ${file.sha256}`,
+        );
     }
     fs.writeFileSync(`${cached}.${process.pid}.tmp`, bytes);
     fs.renameSync(`${cached}.${process.pid}.tmp`, cached);

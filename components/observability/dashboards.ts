@@ -56,8 +56,16 @@ function panels(specs: PanelSpec[]): object[] {
     }));
 }
 
-export function dashboard(uid: string, title: string, description: string, specs: PanelSpec[], withNamespace: boolean): object {
-    const templating: object[] = [{ name: "datasource", label: "Prometheus", type: "datasource", query: "prometheus", current: {}, hide: 0 }];
+export function dashboard(
+    uid: string,
+    title: string,
+    description: string,
+    specs: PanelSpec[],
+    withNamespace: boolean,
+): object {
+    const templating: object[] = [
+        { name: "datasource", label: "Prometheus", type: "datasource", query: "prometheus", current: {}, hide: 0 },
+    ];
     if (withNamespace) {
         templating.push({
             name: "namespace",
@@ -128,7 +136,12 @@ export function coverageDashboard(): object {
                 title: "Plaintext requests (not probes)",
                 description: "Requests into meshed pods without mTLS, by reason: what is still to be meshed.",
                 unit: "reqps",
-                targets: [{ expr: promql.plaintextRequests(NS, WINDOW, "namespace, no_tls_reason"), legendFormat: "{{namespace}} ({{no_tls_reason}})" }],
+                targets: [
+                    {
+                        expr: promql.plaintextRequests(NS, WINDOW, "namespace, no_tls_reason"),
+                        legendFormat: "{{namespace}} ({{no_tls_reason}})",
+                    },
+                ],
             },
             {
                 title: "Plaintext connections",
@@ -157,7 +170,8 @@ export function certificatesDashboard(anchors: AnchorExpiry[]): object {
         [
             {
                 title: "Identity issuer: time left",
-                description: "What the identity controller serves from (issuer_cert_ttl_seconds). cert-manager renews it 25 h before expiry.",
+                description:
+                    "What the identity controller serves from (issuer_cert_ttl_seconds). cert-manager renews it 25 h before expiry.",
                 unit: "s",
                 type: "stat",
                 targets: [{ expr: promql.issuerTtlSeconds(), legendFormat: "issuer" }],
@@ -173,7 +187,10 @@ export function certificatesDashboard(anchors: AnchorExpiry[]): object {
                 unit: "s",
                 type: "stat",
                 targets: anchors.map((anchor) => ({
-                    expr: promql.anchorTtlSeconds(Math.floor(new Date(anchor.notAfter).getTime() / 1000), shortFingerprint(anchor.fingerprint)),
+                    expr: promql.anchorTtlSeconds(
+                        Math.floor(new Date(anchor.notAfter).getTime() / 1000),
+                        shortFingerprint(anchor.fingerprint),
+                    ),
                     legendFormat: `anchor ${shortFingerprint(anchor.fingerprint)}`,
                 })),
                 thresholds: [
@@ -184,7 +201,8 @@ export function certificatesDashboard(anchors: AnchorExpiry[]): object {
             },
             {
                 title: "Proxy certificates: shortest time left",
-                description: "Proxies renew their 24 h certificates at about 70 % of their life; a falling line means renewals fail.",
+                description:
+                    "Proxies renew their 24 h certificates at about 70 % of their life; a falling line means renewals fail.",
                 unit: "s",
                 targets: [{ expr: promql.proxyCertTtlSeconds(NS), legendFormat: "{{namespace}}" }],
                 thresholds: [
@@ -194,7 +212,8 @@ export function certificatesDashboard(anchors: AnchorExpiry[]): object {
             },
             {
                 title: "Proxy injector up",
-                description: "1 while a proxy injector is scraped up: without it new pods start unmeshed (or not at all).",
+                description:
+                    "1 while a proxy injector is scraped up: without it new pods start unmeshed (or not at all).",
                 unit: "none",
                 type: "stat",
                 targets: [{ expr: promql.injectorUp(), legendFormat: "proxy-injector" }],

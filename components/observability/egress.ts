@@ -51,24 +51,33 @@ export function egressDashboard(): object {
     const panels: PanelSpec[] = [
         {
             title: "HTTP egress by namespace and host",
-            description: "Requests to outside the cluster, by Host header (hostname labels are on where egress is audited or enforced).",
+            description:
+                "Requests to outside the cluster, by Host header (hostname labels are on where egress is audited or enforced).",
             unit: "reqps",
             targets: [
                 { expr: egressPromql.http(NS, WINDOW), legendFormat: "{{namespace}} → {{hostname}}:{{parent_port}}" },
-                { expr: egressPromql.grpc(NS, WINDOW), legendFormat: "{{namespace}} → {{hostname}}:{{parent_port}} (gRPC)" },
+                {
+                    expr: egressPromql.grpc(NS, WINDOW),
+                    legendFormat: "{{namespace}} → {{hostname}}:{{parent_port}} (gRPC)",
+                },
             ],
         },
         {
             title: "TLS egress by namespace and SNI",
             description: "TLS connections to allowed hosts, by SNI: only where a TLSRoute exists (EKS, enforce).",
             unit: "cps",
-            targets: [{ expr: egressPromql.tls(NS, WINDOW), legendFormat: "{{namespace}} → {{hostname}}:{{parent_port}}" }],
+            targets: [
+                { expr: egressPromql.tls(NS, WINDOW), legendFormat: "{{namespace}} → {{hostname}}:{{parent_port}}" },
+            ],
         },
         {
             title: "Other egress by namespace and address",
-            description: "Connections Linkerd could not name (HTTPS without a TLSRoute, databases, any TCP): by destination IP and port.",
+            description:
+                "Connections Linkerd could not name (HTTPS without a TLSRoute, databases, any TCP): by destination IP and port.",
             unit: "cps",
-            targets: [{ expr: egressPromql.tcp(NS, WINDOW), legendFormat: "{{namespace}} → {{target_ip}}:{{target_port}}" }],
+            targets: [
+                { expr: egressPromql.tcp(NS, WINDOW), legendFormat: "{{namespace}} → {{target_ip}}:{{target_port}}" },
+            ],
         },
         {
             title: "Denied egress",

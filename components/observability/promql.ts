@@ -68,7 +68,8 @@ export const promql = {
     /** Seconds left on the issuer the identity controller serves from. */
     issuerTtlSeconds: () => `min(issuer_cert_ttl_seconds{component="identity"})`,
     /** Seconds left on the proxies' own certificates, per namespace (they renew every ~17 h). */
-    proxyCertTtlSeconds: (namespace: string) => `min by (namespace) (control_identity_cert_expiration_timestamp_seconds{namespace=~"${namespace}"}) - time()`,
+    proxyCertTtlSeconds: (namespace: string) =>
+        `min by (namespace) (control_identity_cert_expiration_timestamp_seconds{namespace=~"${namespace}"}) - time()`,
     /** Seconds left on a trust anchor whose expiry is known to the program. */
     anchorTtlSeconds: (notAfterUnix: number, fingerprint: string) =>
         `label_replace(vector(${notAfterUnix} - time()), "anchor_sha256", "${fingerprint}", "", "")`,

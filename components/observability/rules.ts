@@ -107,7 +107,8 @@ export function mtlsRuleGroups(settings: RuleSettings): RuleGroup[] {
                     labels: { severity: "critical" },
                     annotations: {
                         summary: "No Linkerd proxy injector is up",
-                        description: "New pods in meshed namespaces start without a proxy (failure policy Ignore) or cannot start (Fail).",
+                        description:
+                            "New pods in meshed namespaces start without a proxy (failure policy Ignore) or cannot start (Fail).",
                         ...runbook,
                     },
                 },

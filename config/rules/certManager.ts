@@ -23,13 +23,15 @@ export function validateCertManagerNamespace(config: ConfigShape, ctx: RuleConte
         ctx.addIssue({
             code: "custom",
             path,
-            message: "is a meshed namespace (mtls.namespaces): cert-manager's webhook would get a proxy, and the mesh's issuer would depend on the mesh",
+            message:
+                "is a meshed namespace (mtls.namespaces): cert-manager's webhook would get a proxy, and the mesh's issuer would depend on the mesh",
         });
     } else if (ingress.enabled && ingress.controller === "in-namespace" && ingress.namespace === namespace) {
         ctx.addIssue({
             code: "custom",
             path,
-            message: "is the meshed ingress controller's namespace (mtls.ingress.namespace): cert-manager's webhook would get a proxy",
+            message:
+                "is the meshed ingress controller's namespace (mtls.ingress.namespace): cert-manager's webhook would get a proxy",
         });
     }
 }

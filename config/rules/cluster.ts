@@ -7,6 +7,10 @@ import type { ConfigShape, RuleContext } from "./types";
  */
 export function validateGkePrivate(config: ConfigShape, ctx: RuleContext): void {
     if (config.cluster.gkePrivate && config.target !== "gke") {
-        ctx.addIssue({ code: "custom", path: ["cluster", "gkePrivate"], message: `only applies to target gke (this is ${config.target})` });
+        ctx.addIssue({
+            code: "custom",
+            path: ["cluster", "gkePrivate"],
+            message: `only applies to target gke (this is ${config.target})`,
+        });
     }
 }

@@ -1,7 +1,13 @@
 /** The egress rules, called directly on a parsed config. */
 import { strict as assert } from "node:assert";
 import { TARGETS } from "../schema";
-import { validateEgressBypass, validateEgressHosts, validateEgressNetworks, validateEgressPorts, validateEgressTlsRoutes } from "./egress";
+import {
+    validateEgressBypass,
+    validateEgressHosts,
+    validateEgressNetworks,
+    validateEgressPorts,
+    validateEgressTlsRoutes,
+} from "./egress";
 import { issuesOf, validConfig } from "./testing";
 
 const withEgress = (target: (typeof TARGETS)[number], egress: object, namespaceOptions: object = {}) =>
@@ -9,12 +15,22 @@ const withEgress = (target: (typeof TARGETS)[number], egress: object, namespaceO
 
 describe("rules: egress", () => {
     it("every rule accepts every target's preset, and audit or enforce with HTTP hosts and external networks", () => {
-        const rules = [validateEgressHosts, validateEgressNetworks, validateEgressTlsRoutes, validateEgressPorts, validateEgressBypass];
+        const rules = [
+            validateEgressHosts,
+            validateEgressNetworks,
+            validateEgressTlsRoutes,
+            validateEgressPorts,
+            validateEgressBypass,
+        ];
         for (const rule of rules) {
             for (const target of TARGETS) {
                 assert.deepEqual(issuesOf(rule, validConfig(target)), [], `${rule.name} on ${target}`);
                 for (const mode of ["audit", "enforce"]) {
-                    const config = withEgress(target, { mode, allowedHosts: ["http://pypi.example.org"], allowedNetworks: ["52.95.128.0/21"] });
+                    const config = withEgress(target, {
+                        mode,
+                        allowedHosts: ["http://pypi.example.org"],
+                        allowedNetworks: ["52.95.128.0/21"],
+                    });
                     assert.deepEqual(issuesOf(rule, config), [], `${rule.name} on ${target} in ${mode}`);
                 }
             }
@@ -30,7 +46,10 @@ describe("rules: egress", () => {
                 "http://mirror.example.org:8080",
                 "*.example.net",
             ];
-            assert.deepEqual(issuesOf(validateEgressHosts, withEgress("eks", { mode: "enforce", allowedHosts: hosts })), []);
+            assert.deepEqual(
+                issuesOf(validateEgressHosts, withEgress("eks", { mode: "enforce", allowedHosts: hosts })),
+                [],
+            );
         });
 
         it("refuses what Linkerd cannot match, naming the entry's key", () => {
@@ -62,9 +81,15 @@ describe("rules: egress", () => {
         it("refuses a host listed twice, also in a namespace's own list", () => {
             const issues = issuesOf(
                 validateEgressHosts,
-                withEgress("eks", { mode: "audit" }, { spark: { egress: { allowedHosts: ["a.example.com", "https://a.example.com:443"] } } }),
+                withEgress(
+                    "eks",
+                    { mode: "audit" },
+                    { spark: { egress: { allowedHosts: ["a.example.com", "https://a.example.com:443"] } } },
+                ),
             );
-            assert.deepEqual(issues, [["mtls.namespaceOptions.spark.egress.allowedHosts.1", '"https://a.example.com:443" repeats entry 0']]);
+            assert.deepEqual(issues, [
+                ["mtls.namespaceOptions.spark.egress.allowedHosts.1", '"https://a.example.com:443" repeats entry 0'],
+            ]);
         });
     });
 
@@ -83,7 +108,10 @@ describe("rules: egress", () => {
         });
 
         it("refuses an IPv6 network inside fd00::/8, and accepts a global one", () => {
-            const issues = issuesOf(validateEgressNetworks, withEgress("eks", { mode: "enforce", allowedNetworks: ["fd12::/16", "2600:1f00::/24"] }));
+            const issues = issuesOf(
+                validateEgressNetworks,
+                withEgress("eks", { mode: "enforce", allowedNetworks: ["fd12::/16", "2600:1f00::/24"] }),
+            );
             assert.deepEqual(
                 issues.map(([path]) => path),
                 ["mtls.egress.allowedNetworks.0"],
@@ -93,10 +121,17 @@ describe("rules: egress", () => {
         it("refuses platformNetworks where no namespace has allowedNetworks (they would do nothing)", () => {
             const issues = issuesOf(
                 validateEgressNetworks,
-                withEgress("eks", { mode: "enforce", platformNetworks: ["10.0.0.10/32"] }, { spark: { egress: { allowedNetworks: ["52.0.0.0/8"] } } }),
+                withEgress(
+                    "eks",
+                    { mode: "enforce", platformNetworks: ["10.0.0.10/32"] },
+                    { spark: { egress: { allowedNetworks: ["52.0.0.0/8"] } } },
+                ),
             );
             assert.deepEqual(issues, []);
-            const none = issuesOf(validateEgressNetworks, withEgress("eks", { mode: "enforce", platformNetworks: ["10.0.0.10/32"] }));
+            const none = issuesOf(
+                validateEgressNetworks,
+                withEgress("eks", { mode: "enforce", platformNetworks: ["10.0.0.10/32"] }),
+            );
             assert.deepEqual(none, [
                 [
                     "mtls.egress.platformNetworks",
@@ -131,12 +166,28 @@ describe("rules: egress", () => {
         });
 
         it("accepts them where the program installs the CRDs (EKS), and in audit anywhere", () => {
-            assert.deepEqual(issuesOf(validateEgressTlsRoutes, withEgress("eks", { mode: "enforce", allowedHosts: ["s3.example.com"] })), []);
-            assert.deepEqual(issuesOf(validateEgressTlsRoutes, withEgress("gke", { mode: "audit", allowedHosts: ["s3.example.com"] })), []);
+            assert.deepEqual(
+                issuesOf(
+                    validateEgressTlsRoutes,
+                    withEgress("eks", { mode: "enforce", allowedHosts: ["s3.example.com"] }),
+                ),
+                [],
+            );
+            assert.deepEqual(
+                issuesOf(
+                    validateEgressTlsRoutes,
+                    withEgress("gke", { mode: "audit", allowedHosts: ["s3.example.com"] }),
+                ),
+                [],
+            );
         });
 
         it("names a namespace's own key when its override enforces", () => {
-            const config = withEgress("k3s", { mode: "audit" }, { spark: { egress: { mode: "enforce", allowedHosts: ["api.example.com"] } } });
+            const config = withEgress(
+                "k3s",
+                { mode: "audit" },
+                { spark: { egress: { mode: "enforce", allowedHosts: ["api.example.com"] } } },
+            );
             assert.deepEqual(
                 issuesOf(validateEgressTlsRoutes, config).map(([path]) => path),
                 ["mtls.namespaceOptions.spark.egress.allowedHosts.0"],
@@ -148,7 +199,10 @@ describe("rules: egress", () => {
         it("refuses HTTP and TLS hosts on the same port", () => {
             const issues = issuesOf(
                 validateEgressPorts,
-                withEgress("eks", { mode: "enforce", allowedHosts: ["http://a.example.com:8080", "b.example.com:8080"] }),
+                withEgress("eks", {
+                    mode: "enforce",
+                    allowedHosts: ["http://a.example.com:8080", "b.example.com:8080"],
+                }),
             );
             assert.deepEqual(issues, [
                 [
@@ -161,7 +215,10 @@ describe("rules: egress", () => {
 
     describe("validateEgressBypass", () => {
         it("refuses skipOutboundPorts in a namespace whose egress is enforced, and only there", () => {
-            const options = { akko: { skipOutboundPorts: [25] }, spark: { skipOutboundPorts: [5432], egress: { mode: "audit" } } };
+            const options = {
+                akko: { skipOutboundPorts: [25] },
+                spark: { skipOutboundPorts: [5432], egress: { mode: "audit" } },
+            };
             const issues = issuesOf(validateEgressBypass, withEgress("eks", { mode: "enforce" }, options));
             assert.deepEqual(
                 issues.map(([path]) => path),

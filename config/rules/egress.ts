@@ -19,9 +19,15 @@ function reporter(ctx: RuleContext) {
 }
 
 /** Every list of a field, with its key: the stack's, then each namespace's own. */
-function lists(config: ConfigShape, field: "allowedHosts" | "allowedNetworks" | "platformNetworks"): [(string | number)[], readonly string[]][] {
-    const own = Object.entries(config.mtls.namespaceOptions).flatMap(([namespace, options]): [(string | number)[], readonly string[]][] =>
-        options.egress?.[field] !== undefined ? [[["mtls", "namespaceOptions", namespace, "egress", field], options.egress[field]]] : [],
+function lists(
+    config: ConfigShape,
+    field: "allowedHosts" | "allowedNetworks" | "platformNetworks",
+): [(string | number)[], readonly string[]][] {
+    const own = Object.entries(config.mtls.namespaceOptions).flatMap(
+        ([namespace, options]): [(string | number)[], readonly string[]][] =>
+            options.egress?.[field] !== undefined
+                ? [[["mtls", "namespaceOptions", namespace, "egress", field], options.egress[field]]]
+                : [],
     );
     return [[["mtls", "egress", field], config.mtls.egress[field]], ...own];
 }
@@ -36,9 +42,15 @@ export function validateEgressHosts(config: ConfigShape, ctx: RuleContext): void
         const seen = new Map<string, number>();
         hosts.forEach((entry, i) => {
             const host = parseEgressHost(entry);
-            if (typeof host === "string") return ctx.addIssue({ code: "custom", path: [...path, i], message: `"${entry}" ${host}` });
+            if (typeof host === "string")
+                return ctx.addIssue({ code: "custom", path: [...path, i], message: `"${entry}" ${host}` });
             const key = `${host.protocol}:${host.host}:${host.port}`;
-            if (seen.has(key)) ctx.addIssue({ code: "custom", path: [...path, i], message: `"${entry}" repeats entry ${seen.get(key)}` });
+            if (seen.has(key))
+                ctx.addIssue({
+                    code: "custom",
+                    path: [...path, i],
+                    message: `"${entry}" repeats entry ${seen.get(key)}`,
+                });
             else seen.set(key, i);
         });
     }
@@ -89,7 +101,11 @@ export function validateEgressNetworks(config: ConfigShape, ctx: RuleContext): v
 /** The hosts of an enforced namespace, each with the key it is written at. */
 function enforcedHosts(config: ConfigShape): { namespace: string; settings: EgressSettings; path: string[] }[] {
     return config.mtls.namespaces
-        .map((namespace) => ({ namespace, settings: egressOf(config.mtls, namespace), path: egressKey(config.mtls, namespace, "allowedHosts") }))
+        .map((namespace) => ({
+            namespace,
+            settings: egressOf(config.mtls, namespace),
+            path: egressKey(config.mtls, namespace, "allowedHosts"),
+        }))
         .filter(({ settings }) => settings.mode === "enforce");
 }
 
@@ -121,7 +137,8 @@ export function validateEgressPorts(config: ConfigShape, ctx: RuleContext): void
     const report = reporter(ctx);
     for (const { settings, path } of enforcedHosts(config)) {
         const protocolOf = new Map<number, string>();
-        for (const host of parsedHosts(settings.allowedHosts)) if (!protocolOf.has(host.port)) protocolOf.set(host.port, host.protocol);
+        for (const host of parsedHosts(settings.allowedHosts))
+            if (!protocolOf.has(host.port)) protocolOf.set(host.port, host.protocol);
         settings.allowedHosts.forEach((entry, i) => {
             const host = parseEgressHost(entry);
             if (typeof host === "string" || protocolOf.get(host.port) === host.protocol) return;

@@ -44,13 +44,22 @@ describe("rules: fleet (the trust stack)", () => {
         assert.deepEqual(
             issues((ctx) =>
                 validateFleetIntermediates(
-                    trust(["a"], { trustAnchor: { validityHours: 8760 }, intermediate: { validityHours: 8760, renewBeforeHours: 8760 } }),
+                    trust(["a"], {
+                        trustAnchor: { validityHours: 8760 },
+                        intermediate: { validityHours: 8760, renewBeforeHours: 8760 },
+                    }),
                     ctx,
                 ),
             ),
             [
-                ["identity.intermediate.validityHours", "must be shorter than identity.trustAnchor.validityHours (8760)"],
-                ["identity.intermediate.renewBeforeHours", "must be shorter than identity.intermediate.validityHours (8760)"],
+                [
+                    "identity.intermediate.validityHours",
+                    "must be shorter than identity.trustAnchor.validityHours (8760)",
+                ],
+                [
+                    "identity.intermediate.renewBeforeHours",
+                    "must be shorter than identity.intermediate.validityHours (8760)",
+                ],
             ],
         );
     });
@@ -79,7 +88,10 @@ describe("the trust stack's config (config/fleet.ts)", () => {
     });
 
     it("derives the fleet's phase floor from the members' longest issuance lifetime, and refuses a floor below it", () => {
-        const config = resolveTrustConfig({ target: "trust", fleet: { clusters: ["netcup"] }, identity: { issuer: { issuanceLifetime: "48h" } } }, "trust");
+        const config = resolveTrustConfig(
+            { target: "trust", fleet: { clusters: ["netcup"] }, identity: { issuer: { issuanceLifetime: "48h" } } },
+            "trust",
+        );
         assert.equal(config.identity.issuer.issuanceLifetime, "48h");
         assert.match(
             refused({
@@ -92,24 +104,49 @@ describe("the trust stack's config (config/fleet.ts)", () => {
     });
 
     it("refuses, naming the key: a member that is no DNS label, a duplicate, itself, a cluster key, a secret key", () => {
-        assert.match(refused({ target: "trust", fleet: { clusters: ["Net_cup"] } }), /akko-mtls:fleet\.clusters\[0\]: a stack name that is a DNS label/);
-        assert.match(refused({ target: "trust", fleet: { clusters: ["eks", "eks"] } }), /akko-mtls:fleet\.clusters\[1\]: lists eks twice/);
-        assert.match(refused({ target: "trust", fleet: { clusters: ["trust"] } }), /akko-mtls:fleet\.clusters\[0\]: is this trust stack itself/);
-        assert.match(refused({ target: "trust", fleet: { clusters: [] } }), /akko-mtls:fleet\.clusters: list at least one member stack/);
-        assert.match(refused({ target: "trust", fleet: { clusters: ["eks"] }, mtls: { enabled: true } }), /akko-mtls:mtls: unknown key for a trust stack/);
+        assert.match(
+            refused({ target: "trust", fleet: { clusters: ["Net_cup"] } }),
+            /akko-mtls:fleet\.clusters\[0\]: a stack name that is a DNS label/,
+        );
+        assert.match(
+            refused({ target: "trust", fleet: { clusters: ["eks", "eks"] } }),
+            /akko-mtls:fleet\.clusters\[1\]: lists eks twice/,
+        );
+        assert.match(
+            refused({ target: "trust", fleet: { clusters: ["trust"] } }),
+            /akko-mtls:fleet\.clusters\[0\]: is this trust stack itself/,
+        );
+        assert.match(
+            refused({ target: "trust", fleet: { clusters: [] } }),
+            /akko-mtls:fleet\.clusters: list at least one member stack/,
+        );
+        assert.match(
+            refused({ target: "trust", fleet: { clusters: ["eks"] }, mtls: { enabled: true } }),
+            /akko-mtls:mtls: unknown key for a trust stack/,
+        );
         assert.match(
             refused({ target: "trust", fleet: { clusters: ["eks"] }, identity: { trustAnchor: { fleetStack: "x" } } }),
             /akko-mtls:identity\.trustAnchor\.fleetStack: unknown key/,
         );
-        assert.match(refused({ target: "trust", fleet: { clusters: ["eks"] } }, ["fleet"]), /akko-mtls:fleet: a trust stack holds no secret config/);
+        assert.match(
+            refused({ target: "trust", fleet: { clusters: ["eks"] } }, ["fleet"]),
+            /akko-mtls:fleet: a trust stack holds no secret config/,
+        );
     });
 });
 
 describe("a member's identity.trustAnchor.fleetStack", () => {
     it("names a StackReference, kept in the open: refused under a key marked secret, and not a DNS label is refused", () => {
-        const values = { target: "k3s", cluster: { context: "netcup" }, identity: { trustAnchor: { fleetStack: "trust" } } };
+        const values = {
+            target: "k3s",
+            cluster: { context: "netcup" },
+            identity: { trustAnchor: { fleetStack: "trust" } },
+        };
         assert.equal(resolveConfig(values).identity.trustAnchor.fleetStack, "trust");
-        assert.throws(() => resolveConfig(values, ["identity"]), /akko-mtls:identity\.trustAnchor\.fleetStack: names Kubernetes objects and Pulumi resources/);
+        assert.throws(
+            () => resolveConfig(values, ["identity"]),
+            /akko-mtls:identity\.trustAnchor\.fleetStack: names Kubernetes objects and Pulumi resources/,
+        );
         assert.throws(
             () => resolveConfig({ ...values, identity: { trustAnchor: { fleetStack: "org/akko-mtls/trust" } } }),
             /akko-mtls:identity\.trustAnchor\.fleetStack: a stack name that is a DNS label/,

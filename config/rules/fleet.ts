@@ -10,9 +10,17 @@ export function validateFleetClusters(config: TrustStackShape, trustStack: strin
     const seen = new Set<string>();
     config.fleet.clusters.forEach((member, i) => {
         if (member === trustStack) {
-            ctx.addIssue({ code: "custom", path: ["fleet", "clusters", i], message: `is this trust stack itself: list the member cluster stacks only` });
+            ctx.addIssue({
+                code: "custom",
+                path: ["fleet", "clusters", i],
+                message: `is this trust stack itself: list the member cluster stacks only`,
+            });
         } else if (seen.has(member)) {
-            ctx.addIssue({ code: "custom", path: ["fleet", "clusters", i], message: `lists ${member} twice: each member once` });
+            ctx.addIssue({
+                code: "custom",
+                path: ["fleet", "clusters", i],
+                message: `lists ${member} twice: each member once`,
+            });
         }
         seen.add(member);
     });

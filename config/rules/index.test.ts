@@ -9,7 +9,9 @@ import { issuesOf, validConfig } from "./testing";
 
 describe("rules: all of them", () => {
     it("each is a named, exported function run by configSchema", () => {
-        const exported = Object.entries(rules).filter(([name]) => name.startsWith("validate") && name !== "validateConfig");
+        const exported = Object.entries(rules).filter(
+            ([name]) => name.startsWith("validate") && name !== "validateConfig",
+        );
         assert.ok(exported.length >= 19, `${exported.length} rules`);
         for (const [name, rule] of exported) {
             assert.equal((rule as { name: string }).name, name);

@@ -5,10 +5,28 @@
  */
 import { validateGkePrivate } from "./cluster";
 import { validateCertManagerNamespace } from "./certManager";
-import { validateEgressBypass, validateEgressHosts, validateEgressNetworks, validateEgressPorts, validateEgressTlsRoutes } from "./egress";
-import { validateAnchorExpiryThresholds, validateIntermediateLifetimes, validateIssuerLifetimes, validatePhaseFloor } from "./identity";
+import {
+    validateEgressBypass,
+    validateEgressHosts,
+    validateEgressNetworks,
+    validateEgressPorts,
+    validateEgressTlsRoutes,
+} from "./egress";
+import {
+    validateAnchorExpiryThresholds,
+    validateIntermediateLifetimes,
+    validateIssuerLifetimes,
+    validatePhaseFloor,
+} from "./identity";
 import { validateControllerReplicas, validateSingleNode, validateWebhookFailurePolicy } from "./linkerd";
-import { validateAuthorizations, validateIngress, validateNamespaceOptions, validateNamespaces, validateNetworkPosture, validateTraefikValues } from "./mtls";
+import {
+    validateAuthorizations,
+    validateIngress,
+    validateNamespaceOptions,
+    validateNamespaces,
+    validateNetworkPosture,
+    validateTraefikValues,
+} from "./mtls";
 import { validateMulticluster } from "./multicluster";
 import { validateAlertRulesHome, validateGrafanaDashboardsNamespace } from "./observability";
 import { everyContainerResources, validateResources } from "./resources";

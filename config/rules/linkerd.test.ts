@@ -7,7 +7,8 @@ import { issuesOf, validConfig } from "./testing";
 describe("rules: linkerd", () => {
     it("every rule accepts every target's preset", () => {
         for (const rule of [validateSingleNode, validateWebhookFailurePolicy, validateControllerReplicas]) {
-            for (const target of TARGETS) assert.deepEqual(issuesOf(rule, validConfig(target)), [], `${rule.name} on ${target}`);
+            for (const target of TARGETS)
+                assert.deepEqual(issuesOf(rule, validConfig(target)), [], `${rule.name} on ${target}`);
         }
     });
 
@@ -19,7 +20,10 @@ describe("rules: linkerd", () => {
                 certManager: { highAvailability: true },
             });
             assert.deepEqual(issuesOf(validateSingleNode, config), [
-                ["linkerd.highAvailability", "must be false on the single-node target k3d (HA anti-affinity needs 3 nodes)"],
+                [
+                    "linkerd.highAvailability",
+                    "must be false on the single-node target k3d (HA anti-affinity needs 3 nodes)",
+                ],
                 ["viz.highAvailability", "must be false on the single-node target k3d"],
                 ["certManager.highAvailability", "must be false on the single-node target k3d"],
             ]);
@@ -37,7 +41,10 @@ describe("rules: linkerd", () => {
 
     describe("validateWebhookFailurePolicy", () => {
         it("refuses Fail without high availability", () => {
-            const issues = issuesOf(validateWebhookFailurePolicy, validConfig("k3s", { linkerd: { webhookFailurePolicy: "Fail" } }));
+            const issues = issuesOf(
+                validateWebhookFailurePolicy,
+                validConfig("k3s", { linkerd: { webhookFailurePolicy: "Fail" } }),
+            );
             assert.deepEqual(
                 issues.map(([path]) => path),
                 ["linkerd.webhookFailurePolicy"],
@@ -46,16 +53,26 @@ describe("rules: linkerd", () => {
         });
 
         it("accepts Ignore with high availability", () => {
-            assert.deepEqual(issuesOf(validateWebhookFailurePolicy, validConfig("eks", { linkerd: { webhookFailurePolicy: "Ignore" } })), []);
+            assert.deepEqual(
+                issuesOf(
+                    validateWebhookFailurePolicy,
+                    validConfig("eks", { linkerd: { webhookFailurePolicy: "Ignore" } }),
+                ),
+                [],
+            );
         });
     });
 
     describe("validateControllerReplicas", () => {
         it("refuses fewer than 3 replicas with high availability", () => {
-            assert.deepEqual(issuesOf(validateControllerReplicas, validConfig("gke", { linkerd: { controllerReplicas: 2 } })), [
-                ["linkerd.controllerReplicas", "must be at least 3 when linkerd.highAvailability is true"],
-            ]);
-            assert.deepEqual(issuesOf(validateControllerReplicas, validConfig("gke", { linkerd: { controllerReplicas: 5 } })), []);
+            assert.deepEqual(
+                issuesOf(validateControllerReplicas, validConfig("gke", { linkerd: { controllerReplicas: 2 } })),
+                [["linkerd.controllerReplicas", "must be at least 3 when linkerd.highAvailability is true"]],
+            );
+            assert.deepEqual(
+                issuesOf(validateControllerReplicas, validConfig("gke", { linkerd: { controllerReplicas: 5 } })),
+                [],
+            );
         });
     });
 });

@@ -16,7 +16,11 @@ export function validateSingleNode(config: ConfigShape, ctx: RuleContext): void 
         });
     }
     if (config.viz.highAvailability) {
-        ctx.addIssue({ code: "custom", path: ["viz", "highAvailability"], message: `must be false on the single-node target ${config.target}` });
+        ctx.addIssue({
+            code: "custom",
+            path: ["viz", "highAvailability"],
+            message: `must be false on the single-node target ${config.target}`,
+        });
     }
     if (config.certManager.highAvailability) {
         ctx.addIssue({

@@ -66,12 +66,20 @@ export function validateIngress(config: ConfigShape, ctx: RuleContext): void {
     }
     if (meshIngress.enabled && meshIngress.controller === "in-namespace") {
         if (!meshIngress.namespace) {
-            ctx.addIssue({ code: "custom", path: ["mtls", "ingress", "namespace"], message: "is required with controller in-namespace" });
-        } else if (mtls.namespaces.includes(meshIngress.namespace) || RESERVED_NAMESPACES.includes(meshIngress.namespace)) {
             ctx.addIssue({
                 code: "custom",
                 path: ["mtls", "ingress", "namespace"],
-                message: "must be the controller's own namespace: not a meshed AKKO namespace, not a system or mesh namespace",
+                message: "is required with controller in-namespace",
+            });
+        } else if (
+            mtls.namespaces.includes(meshIngress.namespace) ||
+            RESERVED_NAMESPACES.includes(meshIngress.namespace)
+        ) {
+            ctx.addIssue({
+                code: "custom",
+                path: ["mtls", "ingress", "namespace"],
+                message:
+                    "must be the controller's own namespace: not a meshed AKKO namespace, not a system or mesh namespace",
             });
         }
     }
@@ -129,7 +137,11 @@ export function validateAuthorizations(config: ConfigShape, ctx: RuleContext): v
         }
         const server = `${authorization.namespace}/${authorization.name}`;
         if (servers.has(server)) {
-            ctx.addIssue({ code: "custom", path: ["mtls", "authorizations", i, "name"], message: `${server} is defined twice` });
+            ctx.addIssue({
+                code: "custom",
+                path: ["mtls", "authorizations", i, "name"],
+                message: `${server} is defined twice`,
+            });
         }
         servers.add(server);
         if ((authorization.clients === undefined) === (authorization.networks === undefined)) {
@@ -179,8 +191,18 @@ export function validateNetworkPosture(config: ConfigShape, ctx: RuleContext): v
     const mtls = config.mtls;
     for (const [namespace, options] of Object.entries(mtls.namespaceOptions)) {
         const mirrors = [
-            ["opaqueIngress", options.opaqueIngress, options.denyIngress ?? mtls.namespaceDefaults.denyIngress, "denyIngress"],
-            ["opaqueEgress", options.opaqueEgress, options.denyEgress ?? mtls.namespaceDefaults.denyEgress, "denyEgress"],
+            [
+                "opaqueIngress",
+                options.opaqueIngress,
+                options.denyIngress ?? mtls.namespaceDefaults.denyIngress,
+                "denyIngress",
+            ],
+            [
+                "opaqueEgress",
+                options.opaqueEgress,
+                options.denyEgress ?? mtls.namespaceDefaults.denyEgress,
+                "denyEgress",
+            ],
         ] as const;
         for (const [key, entries, isolated, flag] of mirrors) {
             if (!entries || entries.length === 0) continue;
@@ -188,7 +210,8 @@ export function validateNetworkPosture(config: ConfigShape, ctx: RuleContext): v
                 ctx.addIssue({
                     code: "custom",
                     path: ["mtls", "namespaceOptions", namespace, key],
-                    message: "is read only with mtls.networkPolicies true (the mesh's NetworkPolicies mirror it): remove it, or turn them on",
+                    message:
+                        "is read only with mtls.networkPolicies true (the mesh's NetworkPolicies mirror it): remove it, or turn them on",
                 });
             } else if (!isolated) {
                 ctx.addIssue({

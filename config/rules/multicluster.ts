@@ -11,7 +11,11 @@ export function validateMulticluster(config: ConfigShape, ctx: RuleContext): voi
     const mc = config.multicluster;
     const at = (...path: (string | number)[]) => ["multicluster", ...path];
     if (mc.enabled && !config.mtls.enabled) {
-        ctx.addIssue({ code: "custom", path: at("enabled"), message: "needs mtls.enabled: the multicluster controllers and gateway are meshed pods" });
+        ctx.addIssue({
+            code: "custom",
+            path: at("enabled"),
+            message: "needs mtls.enabled: the multicluster controllers and gateway are meshed pods",
+        });
     }
     if (mc.enabled && config.linkerd.networkPolicies) {
         // A cluster that puts default-deny everywhere would cut the links silently: nothing admits the
@@ -29,21 +33,24 @@ export function validateMulticluster(config: ConfigShape, ctx: RuleContext): voi
             ctx.addIssue({ code: "custom", path: at(key), message: "needs multicluster.enabled: true" });
         }
         mc[key].forEach((member, i) => {
-            if (mc[key].indexOf(member) !== i) ctx.addIssue({ code: "custom", path: at(key, i), message: `names ${member} twice` });
+            if (mc[key].indexOf(member) !== i)
+                ctx.addIssue({ code: "custom", path: at(key, i), message: `names ${member} twice` });
         });
     }
     if (mc.remoteAccess.length > 0 && mc.apiServerAddress === undefined) {
         ctx.addIssue({
             code: "custom",
             path: at("apiServerAddress"),
-            message: "is needed when multicluster.remoteAccess names a member: its kubeconfig for this cluster points there",
+            message:
+                "is needed when multicluster.remoteAccess names a member: its kubeconfig for this cluster points there",
         });
     }
     if (mc.remoteAccess.length > 0 && mc.mode === "gateway" && (mc.gatewayAddresses ?? []).length === 0) {
         ctx.addIssue({
             code: "custom",
             path: at("gatewayAddresses"),
-            message: "is needed in gateway mode when multicluster.remoteAccess names a member: its Link reaches this cluster's gateway there",
+            message:
+                "is needed in gateway mode when multicluster.remoteAccess names a member: its Link reaches this cluster's gateway there",
         });
     }
 }

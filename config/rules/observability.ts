@@ -13,14 +13,16 @@ export function validateAlertRulesHome(config: ConfigShape, ctx: RuleContext): v
         ctx.addIssue({
             code: "custom",
             path: ["observability", "prometheusOperator"],
-            message: "must be true with an external Prometheus: the alert rules cannot be mounted into it, only given as a PrometheusRule",
+            message:
+                "must be true with an external Prometheus: the alert rules cannot be mounted into it, only given as a PrometheusRule",
         });
     }
     if (!viz.enabled && !config.observability.prometheusOperator) {
         ctx.addIssue({
             code: "custom",
             path: ["observability", "prometheusOperator"],
-            message: "must be true when viz.enabled is false: without viz's Prometheus the alert rules need the operator",
+            message:
+                "must be true when viz.enabled is false: without viz's Prometheus the alert rules need the operator",
         });
     }
 }

@@ -7,7 +7,8 @@ import { issuesOf, validConfig } from "./testing";
 describe("rules: resources", () => {
     describe("validateResources", () => {
         it("accepts every target's preset (HA leaves CPU limits empty, as values-ha.yaml)", () => {
-            for (const target of TARGETS) assert.deepEqual(issuesOf(validateResources, validConfig(target)), [], target);
+            for (const target of TARGETS)
+                assert.deepEqual(issuesOf(validateResources, validConfig(target)), [], target);
         });
 
         it("covers every container's resources, the CNI plugin's included", () => {
@@ -18,7 +19,10 @@ describe("rules: resources", () => {
 
         it("refuses a request above its limit", () => {
             const config = validConfig("k3s", {
-                linkerd: { proxy: { resources: { memory: { request: "1Gi" } } }, cni: { resources: { cpu: { request: "2" } } } },
+                linkerd: {
+                    proxy: { resources: { memory: { request: "1Gi" } } },
+                    cni: { resources: { cpu: { request: "2" } } },
+                },
             });
             assert.deepEqual(issuesOf(validateResources, config), [
                 ["linkerd.proxy.resources.memory.request", "must not exceed its limit (128Mi)"],
@@ -30,7 +34,10 @@ describe("rules: resources", () => {
             const k3d = validConfig("k3d");
             delete k3d.linkerd.controlPlaneResources.destination.cpu.limit;
             assert.deepEqual(issuesOf(validateResources, k3d), [
-                ["linkerd.controlPlaneResources.destination.cpu.limit", "is required on the single-node target k3d (every container has explicit limits)"],
+                [
+                    "linkerd.controlPlaneResources.destination.cpu.limit",
+                    "is required on the single-node target k3d (every container has explicit limits)",
+                ],
             ]);
             const eks = validConfig("eks");
             delete eks.linkerd.controlPlaneResources.destination.memory.limit;

@@ -11,7 +11,11 @@ import type { ConfigShape, RuleContext } from "./types";
 export function validatePrometheusMode(config: ConfigShape, ctx: RuleContext): void {
     const viz = config.viz;
     if (viz.enabled && viz.prometheus.mode === "external" && !viz.prometheus.url) {
-        ctx.addIssue({ code: "custom", path: ["viz", "prometheus", "url"], message: "is required when viz.prometheus.mode is external" });
+        ctx.addIssue({
+            code: "custom",
+            path: ["viz", "prometheus", "url"],
+            message: "is required when viz.prometheus.mode is external",
+        });
     }
     if (viz.prometheus.mode === "bundled" && viz.prometheus.url !== undefined) {
         ctx.addIssue({
@@ -25,7 +29,8 @@ export function validatePrometheusMode(config: ConfigShape, ctx: RuleContext): v
         ctx.addIssue({
             code: "custom",
             path: ["viz", "prometheus", "scraper", "authentication"],
-            message: "applies only to an external Prometheus (viz.prometheus.mode external): viz's own Prometheus is meshed, and this would be ignored",
+            message:
+                "applies only to an external Prometheus (viz.prometheus.mode external): viz's own Prometheus is meshed, and this would be ignored",
         });
     }
 }
@@ -43,9 +48,14 @@ export function validateDashboardIngress(config: ConfigShape, ctx: RuleContext):
     const path = ["viz", "dashboard", "ingress"];
     if (!ingress.enabled) return;
     if (!config.viz.enabled) {
-        ctx.addIssue({ code: "custom", path: [...path, "enabled"], message: "needs viz.enabled true: without viz there is no dashboard to publish" });
+        ctx.addIssue({
+            code: "custom",
+            path: [...path, "enabled"],
+            message: "needs viz.enabled true: without viz there is no dashboard to publish",
+        });
     }
-    if (!ingress.host) ctx.addIssue({ code: "custom", path: [...path, "host"], message: "is required when the ingress is enabled" });
+    if (!ingress.host)
+        ctx.addIssue({ code: "custom", path: [...path, "host"], message: "is required when the ingress is enabled" });
     const annotations = ingress.authAnnotations;
     const gates = Object.values(FORWARD_AUTH)
         .map(({ gate }) => gate)
@@ -82,13 +92,19 @@ export function validateDashboardIngress(config: ConfigShape, ctx: RuleContext):
 }
 
 /** Who may call a Prometheus: one kind of caller (Linkerd would require both at once), identities of this trust domain. */
-function validateCallers(allowed: Callers | undefined, path: (string | number)[], trustDomain: string, ctx: RuleContext): void {
+function validateCallers(
+    allowed: Callers | undefined,
+    path: (string | number)[],
+    trustDomain: string,
+    ctx: RuleContext,
+): void {
     if (!allowed) return;
     if ((allowed.clients === undefined) === (allowed.networks === undefined)) {
         ctx.addIssue({
             code: "custom",
             path,
-            message: "needs either clients (ServiceAccount identities) or networks (CIDRs), not both: Linkerd would require both at once",
+            message:
+                "needs either clients (ServiceAccount identities) or networks (CIDRs), not both: Linkerd would require both at once",
         });
     }
     const pattern = identityPattern(trustDomain);
@@ -115,17 +131,33 @@ export function validatePrometheusAccess(config: ConfigShape, ctx: RuleContext):
         ctx.addIssue({
             code: "custom",
             path: ["viz", "prometheus", "alertmanagers"],
-            message: "belongs to viz's bundled Prometheus; an external one routes alerts through its own Alertmanager configuration",
+            message:
+                "belongs to viz's bundled Prometheus; an external one routes alerts through its own Alertmanager configuration",
         });
     }
     if (!bundled && prometheus.readers) {
-        ctx.addIssue({ code: "custom", path: ["viz", "prometheus", "readers"], message: "belongs to viz's bundled Prometheus (viz.prometheus.mode bundled)" });
+        ctx.addIssue({
+            code: "custom",
+            path: ["viz", "prometheus", "readers"],
+            message: "belongs to viz's bundled Prometheus (viz.prometheus.mode bundled)",
+        });
     }
     validateCallers(prometheus.readers, ["viz", "prometheus", "readers"], trustDomain, ctx);
-    validateCallers(prometheus.scraper.authentication, ["viz", "prometheus", "scraper", "authentication"], trustDomain, ctx);
+    validateCallers(
+        prometheus.scraper.authentication,
+        ["viz", "prometheus", "scraper", "authentication"],
+        trustDomain,
+        ctx,
+    );
     const externalScraper = !bundled;
     const scraperMeshed = config.mtls.namespaces.includes(prometheus.scraper.namespace);
-    if (config.mtls.enabled && config.mtls.mode === "strict" && externalScraper && !scraperMeshed && !prometheus.scraper.authentication) {
+    if (
+        config.mtls.enabled &&
+        config.mtls.mode === "strict" &&
+        externalScraper &&
+        !scraperMeshed &&
+        !prometheus.scraper.authentication
+    ) {
         ctx.addIssue({
             code: "custom",
             path: ["viz", "prometheus", "scraper", "authentication"],

@@ -29,7 +29,9 @@ export const clusterConfig = z.strictObject({
             network: gcpName(46, "the firewall rule <network>-linkerd-webhooks must fit in 63").describe(
                 "GKE private cluster: the VPC network of the nodes, where the firewall rule goes.",
             ),
-            nodeTag: gcpNetworkTag.describe("GKE private cluster: the network tag of the nodes, the target of the firewall rule."),
+            nodeTag: gcpNetworkTag.describe(
+                "GKE private cluster: the network tag of the nodes, the target of the firewall rule.",
+            ),
         })
         .optional(),
 });

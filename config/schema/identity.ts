@@ -1,6 +1,11 @@
 /** `identity`: the trust domain, the trust anchor and its rotation, and the identity issuer. */
 import { z } from "zod";
-import { ISSUER_LIFETIME_HOURS, issuerLifetimeProblem, MAX_VALIDITY_HOURS, MIN_RENEW_BEFORE_HOURS } from "../../lib/issuerLifetimes";
+import {
+    ISSUER_LIFETIME_HOURS,
+    issuerLifetimeProblem,
+    MAX_VALIDITY_HOURS,
+    MIN_RENEW_BEFORE_HOURS,
+} from "../../lib/issuerLifetimes";
 import { ISSUANCE_LIFETIME_BOUNDS_MS, parseGoDuration } from "../../lib/issuanceLifetime";
 import { hours, stackName } from "./primitives";
 
@@ -35,17 +40,30 @@ export const identityConfig = z.strictObject({
         .string()
         .max(253, "must be at most 253 characters (a DNS domain)")
         .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/, {
-            message: "a DNS domain such as cluster.local: lower-case labels of letters, digits and -, each at most 63 characters",
+            message:
+                "a DNS domain such as cluster.local: lower-case labels of letters, digits and -, each at most 63 characters",
         })
-        .describe("Linkerd's trust domain: the suffix of every identity (`<sa>.<ns>.serviceaccount.identity.linkerd.<trustDomain>`)."),
+        .describe(
+            "Linkerd's trust domain: the suffix of every identity (`<sa>.<ns>.serviceaccount.identity.linkerd.<trustDomain>`).",
+        ),
     trustAnchor: z.strictObject({
-        validityHours: hours.min(24 * 30).describe("Validity of a new trust anchor, in hours (an existing one keeps its own); at most 175200 (20 years)."),
+        validityHours: hours
+            .min(24 * 30)
+            .describe(
+                "Validity of a new trust anchor, in hours (an existing one keeps its own); at most 175200 (20 years).",
+            ),
         expiryWarningDays: z
             .int()
             .min(1)
             .max(365 * 20)
-            .describe("`pulumi up` warns when fewer days than this are left on the anchor (linkerd check warns at 60); below the anchor's validity."),
-        generation: z.int().min(1).max(9999).describe("The anchor in use; a completed rotation moves to the next generation."),
+            .describe(
+                "`pulumi up` warns when fewer days than this are left on the anchor (linkerd check warns at 60); below the anchor's validity.",
+            ),
+        generation: z
+            .int()
+            .min(1)
+            .max(9999)
+            .describe("The anchor in use; a completed rotation moves to the next generation."),
         rotationPhase: z
             .union([z.literal(0), z.literal(1), z.literal(2), z.literal(3)])
             .describe(
@@ -92,21 +110,29 @@ export const identityConfig = z.strictObject({
         ),
     }),
     issuer: z.strictObject({
-        mode: z.enum(["static", "certManager"]).describe("static: @pulumi/tls signs the issuer; certManager: cert-manager issues and rotates it."),
+        mode: z
+            .enum(["static", "certManager"])
+            .describe("static: @pulumi/tls signs the issuer; certManager: cert-manager issues and rotates it."),
         issuanceLifetime: issuanceLifetime.describe(
             "Lifetime of the proxies' certificates, a Go duration (`24h0m0s`, `2m`): Linkerd's `identity.issuer.issuanceLifetime`. " +
                 "Proxies renew at 70 % of it. The rotation phase floor is derived from it. 1 min to 720 h; Linkerd warns and keeps " +
                 "24 h on a value Go cannot parse (controller/cmd/identity/main.go), so such a value is refused here.",
         ),
         static: z.strictObject({
-            validityHours: issuerHours("static").describe("Static issuer: validity of the issuer certificate, in hours (shorter than the anchor's)."),
-            renewBeforeHours: renewBeforeHours.describe("Static issuer: early renewal; `pulumi up` re-issues the issuer when fewer hours than this are left."),
+            validityHours: issuerHours("static").describe(
+                "Static issuer: validity of the issuer certificate, in hours (shorter than the anchor's).",
+            ),
+            renewBeforeHours: renewBeforeHours.describe(
+                "Static issuer: early renewal; `pulumi up` re-issues the issuer when fewer hours than this are left.",
+            ),
         }),
         certManager: z.strictObject({
             durationHours: issuerHours("certManager").describe(
                 "cert-manager issuer: certificate duration in hours (Linkerd docs: 48 h, the most allowed: the policy pack refuses a longer one).",
             ),
-            renewBeforeHours: renewBeforeHours.describe("cert-manager issuer: cert-manager renews this many hours before expiry (Linkerd docs: 25 h)."),
+            renewBeforeHours: renewBeforeHours.describe(
+                "cert-manager issuer: cert-manager renews this many hours before expiry (Linkerd docs: 25 h).",
+            ),
         }),
     }),
 });

@@ -40,7 +40,17 @@ export {
 export type { Callers, ContainerResources, Target } from "./primitives";
 export { namespaceOptions } from "./mtls";
 export type { NamespaceOptions } from "./mtls";
-export { certManagerConfig, clusterConfig, identityConfig, linkerdConfig, mtlsConfig, multiclusterConfig, observabilityConfig, rotationJobConfig, vizConfig };
+export {
+    certManagerConfig,
+    clusterConfig,
+    identityConfig,
+    linkerdConfig,
+    mtlsConfig,
+    multiclusterConfig,
+    observabilityConfig,
+    rotationJobConfig,
+    vizConfig,
+};
 export { memberName } from "./multicluster";
 
 /** The shape of the namespace, without the cross-key rules. */

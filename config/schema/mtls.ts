@@ -40,7 +40,9 @@ export const namespaceOptions = z.strictObject({
     opaqueEgress: z
         .array(opaqueEgressRule)
         .optional()
-        .describe("The rules of the namespace's own egress policies that admit an opaque port (`podSelector`, `ports`, `to`): mirrored onto 4143 likewise."),
+        .describe(
+            "The rules of the namespace's own egress policies that admit an opaque port (`podSelector`, `ports`, `to`): mirrored onto 4143 likewise.",
+        ),
     opaquePorts: portList
         .optional()
         .describe(
@@ -48,11 +50,17 @@ export const namespaceOptions = z.strictObject({
                 `(${LINKERD_DEFAULT_OPAQUE_PORTS.join(", ")}): server-speaks-first protocols and any non-HTTP protocol on a port ` +
                 "Linkerd does not know (Kafka's 9092). Still mTLS.",
         ),
-    skipInboundPorts: portList.optional().describe("Inbound ports that bypass the proxy (`config.linkerd.io/skip-inbound-ports`): plaintext, no mTLS."),
+    skipInboundPorts: portList
+        .optional()
+        .describe("Inbound ports that bypass the proxy (`config.linkerd.io/skip-inbound-ports`): plaintext, no mTLS."),
     skipOutboundPorts: portList
         .optional()
-        .describe("Outbound ports that bypass the proxy (`config.linkerd.io/skip-outbound-ports`): plaintext, no mTLS, no egress control."),
-    egress: namespaceEgress.optional().describe("The namespace's egress control: each key given replaces the one of `mtls.egress`."),
+        .describe(
+            "Outbound ports that bypass the proxy (`config.linkerd.io/skip-outbound-ports`): plaintext, no mTLS, no egress control.",
+        ),
+    egress: namespaceEgress
+        .optional()
+        .describe("The namespace's egress control: each key given replaces the one of `mtls.egress`."),
 });
 export type NamespaceOptions = z.output<typeof namespaceOptions>;
 
@@ -69,19 +77,27 @@ export const authorization = z.strictObject({
                 .string()
                 .max(15)
                 .regex(/^(?=.*[a-z])(?!.*--)[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, {
-                    message: "a port number, or a port name (at most 15 lower-case letters, digits and '-', with at least one letter)",
+                    message:
+                        "a port number, or a port name (at most 15 lower-case letters, digits and '-', with at least one letter)",
                 }),
         ])
         .describe("Container port number or name."),
-    proxyProtocol: z.enum(["unknown", "HTTP/1", "HTTP/2", "gRPC", "opaque", "TLS"]).optional().describe("The protocol the proxy expects on the port."),
-    clients: identities.optional().describe("Client identities, `<serviceaccount>.<namespace>.serviceaccount.identity.linkerd.<trustDomain>`."),
+    proxyProtocol: z
+        .enum(["unknown", "HTTP/1", "HTTP/2", "gRPC", "opaque", "TLS"])
+        .optional()
+        .describe("The protocol the proxy expects on the port."),
+    clients: identities
+        .optional()
+        .describe("Client identities, `<serviceaccount>.<namespace>.serviceaccount.identity.linkerd.<trustDomain>`."),
     networks: cidrs
         .optional()
         .describe(
             "Unauthenticated clients from these networks instead (a NetworkAuthentication): for the probes Linkerd does not " +
                 "authorize itself under strict mode (gRPC, TCP, HTTPS).",
         ),
-    serviceAccount: namespaceName.optional().describe("The ServiceAccount of the pods that serve: their own identity may call the server too (replicas)."),
+    serviceAccount: namespaceName
+        .optional()
+        .describe("The ServiceAccount of the pods that serve: their own identity may call the server too (replicas)."),
 });
 
 /** How deep and how long the operator's Traefik values may be: Traefik's own values nest 5 levels, and fit in a few KiB. */
@@ -95,7 +111,8 @@ function depthOf(value: unknown): number {
     while (pending.length > 0) {
         const [node, depth] = pending.pop()!;
         deepest = Math.max(deepest, depth);
-        if (node !== null && typeof node === "object") for (const child of Object.values(node)) pending.push([child, depth + 1]);
+        if (node !== null && typeof node === "object")
+            for (const child of Object.values(node)) pending.push([child, depth + 1]);
     }
     return deepest;
 }
@@ -105,14 +122,21 @@ function depthOf(value: unknown): number {
  * bounded in depth and size, so that they fail here, not after half the mesh is registered.
  */
 const freeFormValues = z.record(z.string(), z.unknown()).superRefine((values, ctx) => {
-    if (depthOf(values) > MAX_FREE_FORM_DEPTH) ctx.addIssue({ code: "custom", message: `must nest at most ${MAX_FREE_FORM_DEPTH} levels deep` });
+    if (depthOf(values) > MAX_FREE_FORM_DEPTH)
+        ctx.addIssue({ code: "custom", message: `must nest at most ${MAX_FREE_FORM_DEPTH} levels deep` });
     else if (JSON.stringify(values).length > MAX_FREE_FORM_TEXT)
         ctx.addIssue({ code: "custom", message: `must be at most ${MAX_FREE_FORM_TEXT / 1024} KiB as JSON` });
 });
 
 export const mtlsConfig = z.strictObject({
-    enabled: z.boolean().describe("THE switch: false creates no Kubernetes object at all (after draining a meshed stack)."),
-    namespaces: z.array(namespaceName).min(1).max(100).describe("The AKKO namespaces whose workloads are meshed (they must exist)."),
+    enabled: z
+        .boolean()
+        .describe("THE switch: false creates no Kubernetes object at all (after draining a meshed stack)."),
+    namespaces: z
+        .array(namespaceName)
+        .min(1)
+        .max(100)
+        .describe("The AKKO namespaces whose workloads are meshed (they must exist)."),
     namespaceDefaults: namespaceDefaults,
     namespaceOptions: z
         .record(namespaceName, namespaceOptions)
@@ -124,7 +148,9 @@ export const mtlsConfig = z.strictObject({
      * The cluster's ingress controller, meshed so that the ingress -> pod hop is mTLS too.
      */
     ingress: z.strictObject({
-        enabled: z.boolean().describe("Mesh the cluster's ingress controller, so that the ingress -> pod hop is mTLS too."),
+        enabled: z
+            .boolean()
+            .describe("Mesh the cluster's ingress controller, so that the ingress -> pod hop is mTLS too."),
         controller: z
             .enum(["k3s-traefik", "in-namespace"])
             .describe(
@@ -150,7 +176,9 @@ export const mtlsConfig = z.strictObject({
                 '(docs/admin/mtls.md, "The ingress hop"). The mesh\'s pod annotations win.',
         ),
     }),
-    mode: z.enum(["permissive", "strict"]).describe("permissive: plaintext still accepted (migration); strict: only authenticated mesh traffic."),
+    mode: z
+        .enum(["permissive", "strict"])
+        .describe("permissive: plaintext still accepted (migration); strict: only authenticated mesh traffic."),
     networkPolicies: z
         .boolean()
         .describe(
@@ -158,7 +186,9 @@ export const mtlsConfig = z.strictObject({
                 "isolate (`namespaceDefaults`, `namespaceOptions`) and checked against them by a preflight Job before any change.",
         ),
     egress: egressConfig,
-    drainOnDisable: z.boolean().describe("Disable in steps that never cut traffic (true), or remove everything at once (false)."),
+    drainOnDisable: z
+        .boolean()
+        .describe("Disable in steps that never cut traffic (true), or remove everything at once (false)."),
     authorizations: z
         .array(authorization)
         .max(256)

@@ -10,7 +10,9 @@ import { hostName } from "./primitives";
 export const memberName = z
     .string()
     .max(40, "at most 40 characters: it becomes part of object names and label values")
-    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, { message: "a member stack name: lower-case letters, digits and '-' (an RFC 1123 label)" });
+    .regex(/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/, {
+        message: "a member stack name: lower-case letters, digits and '-' (an RFC 1123 label)",
+    });
 
 /** An IPv4 address, or a DNS name. */
 const gatewayAddress = z.union([z.ipv4(), hostName], { message: "an IPv4 address or a DNS host name" });

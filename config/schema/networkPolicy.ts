@@ -11,13 +11,22 @@ const selectorRequirement = z
     .strictObject({
         key: z.string().min(1).describe("The label key."),
         operator: z.enum(["In", "NotIn", "Exists", "DoesNotExist"]).describe("How the key relates to the values."),
-        values: z.array(labelValue).optional().describe("Values for In and NotIn (at least one); none for Exists and DoesNotExist."),
+        values: z
+            .array(labelValue)
+            .optional()
+            .describe("Values for In and NotIn (at least one); none for Exists and DoesNotExist."),
     })
     .superRefine((requirement, ctx) => {
         const needsValues = requirement.operator === "In" || requirement.operator === "NotIn";
         const count = requirement.values?.length ?? 0;
-        if (needsValues && count === 0) ctx.addIssue({ code: "custom", path: ["values"], message: `${requirement.operator} needs at least one value` });
-        if (!needsValues && count > 0) ctx.addIssue({ code: "custom", path: ["values"], message: `${requirement.operator} takes no values` });
+        if (needsValues && count === 0)
+            ctx.addIssue({
+                code: "custom",
+                path: ["values"],
+                message: `${requirement.operator} needs at least one value`,
+            });
+        if (!needsValues && count > 0)
+            ctx.addIssue({ code: "custom", path: ["values"], message: `${requirement.operator} takes no values` });
     });
 
 /** A Kubernetes label selector: matchLabels AND matchExpressions; `{}` selects everything. */
@@ -29,8 +38,12 @@ export const labelSelector = z.strictObject({
 /** A NetworkPolicyPeer: pods and/or namespaces by label, or an IP block. */
 export const networkPolicyPeer = z
     .strictObject({
-        podSelector: labelSelector.optional().describe("Pods (in the policy's namespace unless namespaceSelector is set)."),
-        namespaceSelector: labelSelector.optional().describe("Namespaces (every pod in them unless podSelector is set)."),
+        podSelector: labelSelector
+            .optional()
+            .describe("Pods (in the policy's namespace unless namespaceSelector is set)."),
+        namespaceSelector: labelSelector
+            .optional()
+            .describe("Namespaces (every pod in them unless podSelector is set)."),
         ipBlock: z
             .strictObject({
                 cidr: cidrs.element.describe("The block."),
@@ -41,7 +54,10 @@ export const networkPolicyPeer = z
     })
     .superRefine((peer, ctx) => {
         if (peer.ipBlock && (peer.podSelector || peer.namespaceSelector)) {
-            ctx.addIssue({ code: "custom", message: "an ipBlock stands alone: no podSelector or namespaceSelector beside it (as in Kubernetes)" });
+            ctx.addIssue({
+                code: "custom",
+                message: "an ipBlock stands alone: no podSelector or namespaceSelector beside it (as in Kubernetes)",
+            });
         }
         if (!peer.ipBlock && !peer.podSelector && !peer.namespaceSelector) {
             ctx.addIssue({ code: "custom", message: "needs a podSelector, a namespaceSelector or an ipBlock" });
@@ -58,24 +74,36 @@ const mirroredPort = z.union([
 ]);
 
 const mirrorBase = {
-    podSelector: labelSelector.describe("The rule's policy's podSelector: the pods that serve (ingress) or call (egress)."),
+    podSelector: labelSelector.describe(
+        "The rule's policy's podSelector: the pods that serve (ingress) or call (egress).",
+    ),
     ports: z
         .array(mirroredPort)
         .min(1)
         .optional()
-        .describe("The opaque ports (or port names) the rule admits; omitted when it admits every port. Documents the entry: the mirror opens 4143."),
+        .describe(
+            "The opaque ports (or port names) the rule admits; omitted when it admits every port. Documents the entry: the mirror opens 4143.",
+        ),
 };
 
 /** A rule of the namespace's own ingress policies that admits an opaque port, mirrored onto 4143. */
 export const opaqueIngressRule = z.strictObject({
     ...mirrorBase,
-    from: z.array(networkPolicyPeer).min(1).optional().describe("The rule's `from` peers; omitted when it admits any source."),
+    from: z
+        .array(networkPolicyPeer)
+        .min(1)
+        .optional()
+        .describe("The rule's `from` peers; omitted when it admits any source."),
 });
 
 /** A rule of the namespace's own egress policies that admits an opaque port, mirrored onto 4143. */
 export const opaqueEgressRule = z.strictObject({
     ...mirrorBase,
-    to: z.array(networkPolicyPeer).min(1).optional().describe("The rule's `to` peers; omitted when it admits any destination."),
+    to: z
+        .array(networkPolicyPeer)
+        .min(1)
+        .optional()
+        .describe("The rule's `to` peers; omitted when it admits any destination."),
 });
 
 export type LabelSelector = z.output<typeof labelSelector>;

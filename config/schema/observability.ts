@@ -13,7 +13,13 @@ export const observabilityConfig = z.strictObject({
     }),
     prometheusOperator: z
         .boolean()
-        .describe("true: alert and recording rules as a PrometheusRule (the Prometheus operator is installed); false: mounted into viz's bundled Prometheus."),
-    ruleLabels: labels.describe("Labels the operator's ruleSelector and podMonitorSelector match (e.g. release: kube-prometheus-stack)."),
-    runbookUrl: httpUrl.optional().describe("Published runbook (http or https), linked from every alert as runbook_url."),
+        .describe(
+            "true: alert and recording rules as a PrometheusRule (the Prometheus operator is installed); false: mounted into viz's bundled Prometheus.",
+        ),
+    ruleLabels: labels.describe(
+        "Labels the operator's ruleSelector and podMonitorSelector match (e.g. release: kube-prometheus-stack).",
+    ),
+    runbookUrl: httpUrl
+        .optional()
+        .describe("Published runbook (http or https), linked from every alert as runbook_url."),
 });

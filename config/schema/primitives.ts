@@ -14,16 +14,20 @@ export const TARGETS = ["k3d", "k3s", "eks", "gke"] as const;
  * that it is also a valid part of names derived from it (`fleet-<member>-intermediate-g1`, the
  * intermediate's common name) and one word in the commands the runbooks print.
  */
-export const stackName = z
-    .string()
-    .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, { message: "a stack name that is a DNS label: lower-case letters, digits and -, at most 63 characters" });
+export const stackName = z.string().regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$/, {
+    message: "a stack name that is a DNS label: lower-case letters, digits and -, at most 63 characters",
+});
 export type Target = (typeof TARGETS)[number];
 
 /** Targets that are one node: no HA, explicit limits everywhere. */
 export const SINGLE_NODE_TARGETS: readonly Target[] = ["k3d", "k3s"];
 
 /** Namespaces that are never meshed workload namespaces: Kubernetes' own, the mesh's (lib/registry.ts), cert-manager's. */
-export const RESERVED_NAMESPACES: readonly string[] = [...Object.values(KUBERNETES_NAMESPACES), ...Object.values(NAMESPACES), CERT_MANAGER_NAMESPACE];
+export const RESERVED_NAMESPACES: readonly string[] = [
+    ...Object.values(KUBERNETES_NAMESPACES),
+    ...Object.values(NAMESPACES),
+    CERT_MANAGER_NAMESPACE,
+];
 
 export { MAX_VALIDITY_HOURS } from "../../lib/issuerLifetimes";
 
@@ -67,7 +71,8 @@ export function displayText(max: number) {
  */
 export const kubeContext = checkedString((text) => {
     if (text.length === 0 || text.length > 253) return "must be 1 to 253 characters";
-    if (!/^[A-Za-z0-9._:@/+=-]+$/.test(text)) return "a kubeconfig context name: letters, digits and . _ : @ / + = - (no spaces, quotes or shell characters)";
+    if (!/^[A-Za-z0-9._:@/+=-]+$/.test(text))
+        return "a kubeconfig context name: letters, digits and . _ : @ / + = - (no spaces, quotes or shell characters)";
     return undefined;
 });
 
@@ -86,7 +91,10 @@ export const filePath = checkedString((text) => {
 export const nodePath = checkedString((text) => {
     if (text === "/") return "must not be the root (/): the plugin writes its files there";
     if (text.length > 255) return "must be at most 255 characters";
-    if (!/^(\/[A-Za-z0-9._+@-]+)+$/.test(text) || text.split("/").some((segment) => segment === "." || segment === "..")) {
+    if (
+        !/^(\/[A-Za-z0-9._+@-]+)+$/.test(text) ||
+        text.split("/").some((segment) => segment === "." || segment === "..")
+    ) {
         return "an absolute, normalized path: / then names of letters, digits and . _ + @ -, without . or .. segments, // or a trailing / (k3s: /var/lib/rancher/k3s/agent/etc/cni/net.d)";
     }
     return undefined;
@@ -124,11 +132,14 @@ const ipv4Number = (ip: string) => ip.split(".").reduce((n, octet) => n * 256 + 
 /** Why a CIDR is not a GKE private cluster's control-plane range, or undefined: a /28 network address in private space. */
 export function gkeControlPlaneRangeProblem(cidr: string): string | undefined {
     const [ip, bits] = cidr.split("/");
-    const allowed = "a /28 network in private address space (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 or 100.64.0.0/10), e.g. 172.16.0.0/28";
+    const allowed =
+        "a /28 network in private address space (10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16 or 100.64.0.0/10), e.g. 172.16.0.0/28";
     if (Number(bits) !== 28) return `must be ${allowed}: GKE gives its control plane a /28`;
     const address = ipv4Number(ip);
     if (address % 16 !== 0) return `must be ${allowed}: ${ip} is not the first address of its /28`;
-    const inside = PRIVATE_IPV4.some(([base, size]) => Math.floor(address / 2 ** (32 - size)) === Math.floor(ipv4Number(base) / 2 ** (32 - size)));
+    const inside = PRIVATE_IPV4.some(
+        ([base, size]) => Math.floor(address / 2 ** (32 - size)) === Math.floor(ipv4Number(base) / 2 ** (32 - size)),
+    );
     return inside ? undefined : `must be ${allowed}`;
 }
 
@@ -136,7 +147,9 @@ export function gkeControlPlaneRangeProblem(cidr: string): string | undefined {
 export const exactChartVersion = z
     .string()
     .max(64)
-    .regex(/^[0-9]+\.[0-9]+\.[0-9]+$/, { message: "an exact chart version such as 2026.8.3 (no range, no 'latest', no 'v')" });
+    .regex(/^[0-9]+\.[0-9]+\.[0-9]+$/, {
+        message: "an exact chart version such as 2026.8.3 (no range, no 'latest', no 'v')",
+    });
 /** cert-manager's chart versions carry a `v`. */
 export const exactVChartVersion = z
     .string()
@@ -155,19 +168,26 @@ const RFC1123_LABEL = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
 const RFC1123_SUBDOMAIN = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** A Kubernetes namespace name (RFC 1123 label). */
-export const namespaceName = z.string().regex(RFC1123_LABEL, { message: "a namespace name (RFC 1123 label: lower-case letters, digits, '-')" }).max(63);
+export const namespaceName = z
+    .string()
+    .regex(RFC1123_LABEL, { message: "a namespace name (RFC 1123 label: lower-case letters, digits, '-')" })
+    .max(63);
 
 /** A Kubernetes object name such as a Secret's (RFC 1123 subdomain, at most 253 characters). */
 export const objectName = z
     .string()
-    .regex(RFC1123_SUBDOMAIN, { message: "a Kubernetes object name (RFC 1123 subdomain: lower-case letters, digits, '-', '.')" })
+    .regex(RFC1123_SUBDOMAIN, {
+        message: "a Kubernetes object name (RFC 1123 subdomain: lower-case letters, digits, '-', '.')",
+    })
     .max(253);
 
 /** A DNS host name with at least two labels, each at most 63 characters. */
 export const hostName = z
     .string()
     .max(253)
-    .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$/, { message: "a DNS host name" });
+    .regex(/^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)+$/, {
+        message: "a DNS host name",
+    });
 
 /**
  * Why `text` is not a URL this config takes, or undefined: the given schemes only; the characters
@@ -190,8 +210,10 @@ export function urlProblem(text: string, schemes: readonly string[], credentials
     }
     if (!schemes.includes(url.protocol.replace(/:$/, ""))) return allowed;
     const host = url.hostname.replace(/^\[|\]$/g, "");
-    const dns = /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/i.test(host) && host.length <= 253;
-    if (!dns && !z.ipv4().safeParse(host).success && !z.ipv6().safeParse(host).success) return `${allowed} with a host name or IP address`;
+    const dns =
+        /^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?(\.[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?)*$/i.test(host) && host.length <= 253;
+    if (!dns && !z.ipv4().safeParse(host).success && !z.ipv6().safeParse(host).success)
+        return `${allowed} with a host name or IP address`;
     if (!credentials && (url.username !== "" || url.password !== "")) return `${allowed} without a user or password`;
     return undefined;
 }
@@ -224,11 +246,13 @@ export function qualifiedNameProblem(key: string): string | undefined {
     const [name, prefix] = parts.length === 2 ? [parts[1], parts[0]] : [parts[0], undefined];
     if (prefix !== undefined) {
         if (prefix.length === 0) return "the prefix before '/' must not be empty";
-        if (prefix.length > 253 || !RFC1123_SUBDOMAIN.test(prefix)) return "the prefix before '/' must be a DNS subdomain (lower-case, at most 253 characters)";
+        if (prefix.length > 253 || !RFC1123_SUBDOMAIN.test(prefix))
+            return "the prefix before '/' must be a DNS subdomain (lower-case, at most 253 characters)";
     }
     if (name.length === 0) return "the name must not be empty";
     if (name.length > 63) return "the name must be at most 63 characters";
-    if (!LABEL_NAME.test(name)) return "the name must be letters, digits, '-', '_' or '.', starting and ending with a letter or digit";
+    if (!LABEL_NAME.test(name))
+        return "the name must be letters, digits, '-', '_' or '.', starting and ending with a letter or digit";
     return undefined;
 }
 
@@ -236,7 +260,8 @@ export function qualifiedNameProblem(key: string): string | undefined {
 export function labelValueProblem(value: string): string | undefined {
     if (value === "") return undefined;
     if (value.length > 63) return "a label value is at most 63 characters";
-    if (!LABEL_NAME.test(value)) return "a label value is letters, digits, '-', '_' or '.', starting and ending with a letter or digit (or empty)";
+    if (!LABEL_NAME.test(value))
+        return "a label value is letters, digits, '-', '_' or '.', starting and ending with a letter or digit (or empty)";
     return undefined;
 }
 
@@ -260,20 +285,25 @@ export const labels = z.record(z.string(), z.string()).superRefine((map, ctx) =>
     if (Object.keys(map).length > 64) ctx.addIssue({ code: "custom", message: "must hold at most 64 labels" });
     for (const [key, value] of Object.entries(map)) {
         const keyProblem = qualifiedNameProblem(key);
-        if (keyProblem) ctx.addIssue({ code: "custom", path: [key], message: `is not a valid label key: ${keyProblem}` });
+        if (keyProblem)
+            ctx.addIssue({ code: "custom", path: [key], message: `is not a valid label key: ${keyProblem}` });
         const valueProblem = labelValueProblem(value);
-        if (valueProblem) ctx.addIssue({ code: "custom", path: [key], message: `has an invalid label value: ${valueProblem}` });
+        if (valueProblem)
+            ctx.addIssue({ code: "custom", path: [key], message: `has an invalid label value: ${valueProblem}` });
     }
 });
 
 /** A label selector's `matchLabels`: valid labels, at least one (an empty selector selects every pod). */
-export const podSelector = labels.refine((map) => Object.keys(map).length > 0, { message: "must select pods by at least one label" });
+export const podSelector = labels.refine((map) => Object.keys(map).length > 0, {
+    message: "must select pods by at least one label",
+});
 
 /** A map of Kubernetes annotations: keys are qualified names, values any text. */
 export const annotations = z.record(z.string(), z.string()).superRefine((map, ctx) => {
     for (const key of Object.keys(map)) {
         const problem = qualifiedNameProblem(key);
-        if (problem) ctx.addIssue({ code: "custom", path: [key], message: `is not a valid annotation key: ${problem}` });
+        if (problem)
+            ctx.addIssue({ code: "custom", path: [key], message: `is not a valid annotation key: ${problem}` });
     }
 });
 
@@ -286,7 +316,8 @@ export function noRepeats<T>(items: readonly T[], ctx: z.RefinementCtx): void {
     items.forEach((item, i) => {
         const key = JSON.stringify(item);
         const first = seen.get(key);
-        if (first !== undefined) ctx.addIssue({ code: "custom", path: [i], message: `repeats item ${first}: list each entry once` });
+        if (first !== undefined)
+            ctx.addIssue({ code: "custom", path: [i], message: `repeats item ${first}: list each entry once` });
         else seen.set(key, i);
     });
 }
@@ -308,7 +339,11 @@ const BOUNDS = {
         high: "at most 64 cores: no component of the mesh needs more, and a request larger than a node is never scheduled",
     },
     memory: {
-        request: { min: 4 * MI, max: 64 * 2 ** 30, low: "at least 4Mi: a smaller request reserves nothing, and the pod is evicted first" },
+        request: {
+            min: 4 * MI,
+            max: 64 * 2 ** 30,
+            low: "at least 4Mi: a smaller request reserves nothing, and the pod is evicted first",
+        },
         limit: {
             min: 32 * MI,
             max: 64 * 2 ** 30,
@@ -319,7 +354,11 @@ const BOUNDS = {
 } as const;
 
 /** Why a quantity is outside its resource's range, or undefined (a malformed one is reported by the pattern). */
-export function quantityBoundsProblem(resource: "cpu" | "memory", kind: "request" | "limit", q: string): string | undefined {
+export function quantityBoundsProblem(
+    resource: "cpu" | "memory",
+    kind: "request" | "limit",
+    q: string,
+): string | undefined {
     if (!QUANTITY_PATTERN.test(q)) return undefined;
     const value = parseQuantity(q);
     if (value === 0) {
@@ -330,7 +369,10 @@ export function quantityBoundsProblem(resource: "cpu" | "memory", kind: "request
     const bounds = BOUNDS[resource];
     if (value < bounds[kind].min) {
         // 128m of memory is 0.128 bytes: m is milli, Mi is mebi.
-        const milli = resource === "memory" && q.endsWith("m") ? ` (${q} is ${value} bytes: m means milli; write Mi for mebibytes)` : "";
+        const milli =
+            resource === "memory" && q.endsWith("m")
+                ? ` (${q} is ${value} bytes: m means milli; write Mi for mebibytes)`
+                : "";
         return `must be ${bounds[kind].low}${milli}`;
     }
     if (value > bounds[kind].max) return `must be ${bounds.high}`;
@@ -384,7 +426,11 @@ export const identities = z.array(z.string().max(253)).min(1).max(64).superRefin
  * AuthorizationPolicy requires every authentication it names at once.
  */
 export const callers = z.strictObject({
-    clients: identities.optional().describe("ServiceAccount identities, `<serviceaccount>.<namespace>.serviceaccount.identity.linkerd.<trustDomain>`."),
+    clients: identities
+        .optional()
+        .describe(
+            "ServiceAccount identities, `<serviceaccount>.<namespace>.serviceaccount.identity.linkerd.<trustDomain>`.",
+        ),
     networks: cidrs.optional().describe("CIDRs of unmeshed callers (a NetworkAuthentication)."),
 });
 export type Callers = z.output<typeof callers>;
@@ -395,5 +441,7 @@ export function identityPattern(trustDomain: string): { test(identity: string): 
     // reported) must not throw here, whatever its characters or length.
     const suffix = `.serviceaccount.identity.linkerd.${trustDomain}`;
     const names = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?\.[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
-    return { test: (identity) => identity.endsWith(suffix) && names.test(identity.slice(0, identity.length - suffix.length)) };
+    return {
+        test: (identity) => identity.endsWith(suffix) && names.test(identity.slice(0, identity.length - suffix.length)),
+    };
 }

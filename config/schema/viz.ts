@@ -18,7 +18,15 @@ import {
 const nonZero = (text: string) => !/^0+[a-zA-Z]*$/.test(text);
 
 /** Prometheus' duration units in milliseconds (prometheus/common model/time.go ParseDuration: a year is 365 days). */
-const DURATION_MS: Record<string, number> = { ms: 1, s: 1e3, m: 60e3, h: 3600e3, d: 86400e3, w: 7 * 86400e3, y: 365 * 86400e3 };
+const DURATION_MS: Record<string, number> = {
+    ms: 1,
+    s: 1e3,
+    m: 60e3,
+    h: 3600e3,
+    d: 86400e3,
+    w: 7 * 86400e3,
+    y: 365 * 86400e3,
+};
 /** Prometheus' size units, base 2 (prometheus/prometheus cmd/prometheus: `units.Base2Bytes`). */
 const SIZE_BYTES: Record<string, number> = { B: 1, KB: 2 ** 10, MB: 2 ** 20, GB: 2 ** 30, TB: 2 ** 40 };
 
@@ -26,7 +34,14 @@ const SIZE_BYTES: Record<string, number> = { B: 1, KB: 2 ** 10, MB: 2 ** 20, GB:
  * A bounded Prometheus quantity. Beyond the upper bound a value is a typo, and beyond what
  * Prometheus can count (a duration past 292 years overflows its nanoseconds) it would not start.
  */
-function prometheusQuantity(pattern: RegExp, units: Record<string, number>, example: string, zero: string, min: [number, string], max: [number, string]) {
+function prometheusQuantity(
+    pattern: RegExp,
+    units: Record<string, number>,
+    example: string,
+    zero: string,
+    min: [number, string],
+    max: [number, string],
+) {
     return z
         .string()
         .regex(pattern, { message: `a Prometheus ${example}` })
@@ -67,9 +82,14 @@ export const FORWARD_AUTH: Readonly<Record<string, { gate: string; tuning: reado
     // AWS Load Balancer Controller: OIDC or Cognito authentication on the ALB.
     "aws-load-balancer-controller": {
         gate: "alb.ingress.kubernetes.io/auth-type",
-        tuning: ["auth-idp-oidc", "auth-idp-cognito", "auth-on-unauthenticated-request", "auth-scope", "auth-session-cookie", "auth-session-timeout"].map(
-            (name) => `alb.ingress.kubernetes.io/${name}`,
-        ),
+        tuning: [
+            "auth-idp-oidc",
+            "auth-idp-cognito",
+            "auth-on-unauthenticated-request",
+            "auth-scope",
+            "auth-session-cookie",
+            "auth-session-timeout",
+        ].map((name) => `alb.ingress.kubernetes.io/${name}`),
     },
 };
 
@@ -81,11 +101,15 @@ export function forwardAuthGateProblem(key: string, value: string): string | und
             return problem ? `must be the SSO's auth endpoint: ${problem}` : undefined;
         }
         case FORWARD_AUTH.traefik.gate:
-            return /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?@kubernetescrd(,[a-z0-9]([-a-z0-9.]*[a-z0-9])?@kubernetescrd)*$/.test(value)
+            return /^[a-z0-9]([-a-z0-9.]*[a-z0-9])?@kubernetescrd(,[a-z0-9]([-a-z0-9.]*[a-z0-9])?@kubernetescrd)*$/.test(
+                value,
+            )
                 ? undefined
                 : "must name the ForwardAuth Middleware(s) as <namespace>-<name>@kubernetescrd, comma-separated";
         case FORWARD_AUTH["aws-load-balancer-controller"].gate:
-            return value === "oidc" || value === "cognito" ? undefined : 'must be "oidc" or "cognito" (anything else lets every request through)';
+            return value === "oidc" || value === "cognito"
+                ? undefined
+                : 'must be "oidc" or "cognito" (anything else lets every request through)';
         default:
             return undefined;
     }
@@ -115,8 +139,12 @@ const forwardAuthAnnotations = z.record(z.string(), z.string()).superRefine((map
 });
 
 export const vizConfig = z.strictObject({
-    enabled: z.boolean().describe("linkerd-viz (dashboard, tap, metrics API, Prometheus), same chart version as Linkerd."),
-    highAvailability: z.boolean().describe("linkerd-viz's HA values (values-ha.yaml): replicas and anti-affinity. Needs 3 nodes."),
+    enabled: z
+        .boolean()
+        .describe("linkerd-viz (dashboard, tap, metrics API, Prometheus), same chart version as Linkerd."),
+    highAvailability: z
+        .boolean()
+        .describe("linkerd-viz's HA values (values-ha.yaml): replicas and anti-affinity. Needs 3 nodes."),
     resources: z.strictObject({
         tap: containerResources.describe("viz's tap API server."),
         tapInjector: containerResources.describe("viz's tap injector webhook."),
@@ -124,21 +152,30 @@ export const vizConfig = z.strictObject({
         metricsAPI: containerResources.describe("viz's metrics API."),
     }),
     prometheus: z.strictObject({
-        mode: z.enum(["bundled", "external"]).describe("`bundled`: viz's own Prometheus; `external`: an existing one at `url`."),
+        mode: z
+            .enum(["bundled", "external"])
+            .describe("`bundled`: viz's own Prometheus; `external`: an existing one at `url`."),
         url: httpUrlWithCredentials
             .optional()
-            .describe("Query URL of the external Prometheus, e.g. http://prometheus.monitoring.svc:9090 (with credentials in it, set it with --secret)."),
+            .describe(
+                "Query URL of the external Prometheus, e.g. http://prometheus.monitoring.svc:9090 (with credentials in it, set it with --secret).",
+            ),
         /**
          * The pods of the external Prometheus that scrape the proxies (the bundled one is viz's own):
          * NetworkPolicies and Linkerd policy admit them on the proxies' admin port.
          */
         scraper: z.strictObject({
-            namespace: namespaceName.describe("Namespace of the external Prometheus that scrapes the proxies (the bundled one is viz's own)."),
+            namespace: namespaceName.describe(
+                "Namespace of the external Prometheus that scrapes the proxies (the bundled one is viz's own).",
+            ),
             podSelector: labels
                 .refine((map) => Object.keys(map).length > 0, {
-                    message: "must select the Prometheus pods by at least one label: an empty selector admits every pod of the namespace",
+                    message:
+                        "must select the Prometheus pods by at least one label: an empty selector admits every pod of the namespace",
                 })
-                .describe("Labels of the external Prometheus' pods: NetworkPolicies and Linkerd policy admit them on the proxies' admin port."),
+                .describe(
+                    "Labels of the external Prometheus' pods: NetworkPolicies and Linkerd policy admit them on the proxies' admin port.",
+                ),
             authentication: callers
                 .optional()
                 .describe(
@@ -155,14 +192,21 @@ export const vizConfig = z.strictObject({
                 "Bundled Prometheus: the Alertmanagers it sends alerts to, e.g. http://alertmanager-operated.monitoring.svc:9093. " +
                     "Without any, alerts only show in Prometheus' own UI.",
             ),
-        readers: callers.optional().describe("Bundled Prometheus: who else may query it (a Grafana); viz's own policy admits only its metrics API. One of:"),
+        readers: callers
+            .optional()
+            .describe(
+                "Bundled Prometheus: who else may query it (a Grafana); viz's own policy admits only its metrics API. One of:",
+            ),
         retention: prometheusQuantity(
             /^[0-9]+(ms|s|m|h|d|w|y)$/,
             DURATION_MS,
             "duration such as 6h",
             "must be more than zero (Prometheus reads 0 as its default, 15 days)",
             [DURATION_MS.h, "must be at least 1h: the mesh's alerts wait up to an hour (for: 1h) before they fire"],
-            [10 * DURATION_MS.y, "must be at most 10y: the bundled Prometheus keeps recent mesh metrics, not an archive"],
+            [
+                10 * DURATION_MS.y,
+                "must be at most 10y: the bundled Prometheus keeps recent mesh metrics, not an archive",
+            ],
         ).describe("Bundled Prometheus: how long it keeps data (a Prometheus duration such as 6h)."),
         retentionSize: prometheusQuantity(
             /^[0-9]+(B|KB|MB|GB|TB)$/,
@@ -170,7 +214,10 @@ export const vizConfig = z.strictObject({
             "size such as 512MB",
             "must be more than zero (Prometheus reads 0 as no limit)",
             [64 * SIZE_BYTES.MB, "must be at least 64MB: too little to keep the mesh's metrics the dashboards show"],
-            [100 * SIZE_BYTES.TB, "must be at most 100TB: the bundled Prometheus keeps recent mesh metrics, not an archive"],
+            [
+                100 * SIZE_BYTES.TB,
+                "must be at most 100TB: the bundled Prometheus keeps recent mesh metrics, not an archive",
+            ],
         ).describe("Bundled Prometheus: how much data it keeps at most (a Prometheus size such as 512MB)."),
         resources: containerResources.describe("The bundled Prometheus."),
     }),
@@ -180,9 +227,15 @@ export const vizConfig = z.strictObject({
          * dashboard is only reachable with `linkerd viz dashboard` (a port-forward).
          */
         ingress: z.strictObject({
-            enabled: z.boolean().describe("An Ingress for the dashboard, behind the platform's SSO. Without it: `linkerd viz dashboard` (a port-forward)."),
+            enabled: z
+                .boolean()
+                .describe(
+                    "An Ingress for the dashboard, behind the platform's SSO. Without it: `linkerd viz dashboard` (a port-forward).",
+                ),
             host: hostName.optional().describe("Host name of the dashboard's Ingress (required when enabled)."),
-            className: objectName.optional().describe("IngressClass of the dashboard's Ingress; unset: the cluster's default class."),
+            className: objectName
+                .optional()
+                .describe("IngressClass of the dashboard's Ingress; unset: the cluster's default class."),
             authAnnotations: forwardAuthAnnotations.describe(
                 "Forward-auth annotations of the platform's SSO (required: the dashboard has no login): ingress-nginx's " +
                     "`nginx.ingress.kubernetes.io/auth-url` (+ auth-signin, …), Traefik's `traefik.ingress.kubernetes.io/router.middlewares` " +
@@ -191,7 +244,9 @@ export const vizConfig = z.strictObject({
                     "Middleware from any other (a `compress` one publishes the dashboard and tap with no login); check its kind " +
                     '(docs/admin/mtls.md, "The viz dashboard behind the SSO").',
             ),
-            tlsSecretName: objectName.optional().describe("Secret holding the Ingress' TLS certificate; unset: no TLS section."),
+            tlsSecretName: objectName
+                .optional()
+                .describe("Secret holding the Ingress' TLS certificate; unset: no TLS section."),
         }),
     }),
 });

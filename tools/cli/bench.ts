@@ -10,7 +10,14 @@ import * as os from "node:os";
 import * as path from "node:path";
 import { meshFootprint } from "../footprint";
 import { resourceCount } from "../planReport";
-import { clusterStackNames, ProgramRun, PROJECT_ROOT, readStackConfig, runProgram, setConfigPath } from "../mockRuntime";
+import {
+    clusterStackNames,
+    ProgramRun,
+    PROJECT_ROOT,
+    readStackConfig,
+    runProgram,
+    setConfigPath,
+} from "../mockRuntime";
 import { MIB } from "../../lib/quantity";
 import { parseCli, runCli, UsageError } from "./args";
 
@@ -59,8 +66,12 @@ async function measure(stack: string, runs: number): Promise<Row> {
         memoryRequest: footprint.memoryRequest,
         memoryLimit: footprint.memoryLimit,
         containers: footprint.containers.reduce((n, c) => n + c.replicas, 0),
-        withoutCpuLimit: footprint.containers.filter((c) => c.cpuLimit === undefined).reduce((n, c) => n + c.replicas, 0),
-        withoutMemoryLimit: footprint.containers.filter((c) => c.memoryLimit === undefined).reduce((n, c) => n + c.replicas, 0),
+        withoutCpuLimit: footprint.containers
+            .filter((c) => c.cpuLimit === undefined)
+            .reduce((n, c) => n + c.replicas, 0),
+        withoutMemoryLimit: footprint.containers
+            .filter((c) => c.memoryLimit === undefined)
+            .reduce((n, c) => n + c.replicas, 0),
     };
 }
 
@@ -102,16 +113,22 @@ options:
   --help      this text`;
 
 async function main() {
-    const values = parseCli(process.argv.slice(2), BENCH_USAGE, { runs: { type: "string", default: "5" }, write: { type: "boolean", default: false } });
+    const values = parseCli(process.argv.slice(2), BENCH_USAGE, {
+        runs: { type: "string", default: "5" },
+        write: { type: "boolean", default: false },
+    });
     if (!values) return;
     const runs = Number(values.runs);
-    if (!Number.isInteger(runs) || runs < 1) throw new UsageError(`--runs ${values.runs}: expected a whole number of runs, at least 1`);
+    if (!Number.isInteger(runs) || runs < 1)
+        throw new UsageError(`--runs ${values.runs}: expected a whole number of runs, at least 1`);
     const rows: Row[] = [];
     for (const stack of clusterStackNames()) rows.push(await measure(stack, runs));
     const date = new Date().toISOString().slice(0, 10);
-    const report = [`Measured ${date} on ${machine()}; ${runs} runs per stack, mesh on, footprint with ${MESHED_PODS} meshed pods.`, "", table(rows)].join(
-        "\n",
-    );
+    const report = [
+        `Measured ${date} on ${machine()}; ${runs} runs per stack, mesh on, footprint with ${MESHED_PODS} meshed pods.`,
+        "",
+        table(rows),
+    ].join("\n");
     console.log(report);
     if (values.write) {
         const file = path.join(PROJECT_ROOT, "docs", "performance.md");

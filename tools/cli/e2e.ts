@@ -54,13 +54,18 @@ const log = (line: string) => console.log(`[e2e ${new Date().toISOString().slice
 class Failure extends Error {}
 
 function run(command: string, args: string[], input?: string): CommandResult {
-    const result = spawnSync(command, args, { encoding: "utf8", input, timeout: Math.max(1000, Math.min(300_000, deadline - Date.now())) });
+    const result = spawnSync(command, args, {
+        encoding: "utf8",
+        input,
+        timeout: Math.max(1000, Math.min(300_000, deadline - Date.now())),
+    });
     return { status: result.status, stdout: result.stdout ?? "", stderr: result.stderr ?? String(result.error ?? "") };
 }
 
 function must(command: string, args: string[], input?: string): string {
     const result = run(command, args, input);
-    if (result.status !== 0) throw new Failure(`${command} ${args.join(" ")} failed: ${result.stderr.trim() || result.stdout.trim()}`);
+    if (result.status !== 0)
+        throw new Failure(`${command} ${args.join(" ")} failed: ${result.stderr.trim() || result.stdout.trim()}`);
     return result.stdout;
 }
 
@@ -76,7 +81,16 @@ async function until<T>(what: string, seconds: number, attempt: () => T | undefi
 
 /** A copy of the program beside its node_modules, so the e2e stack file never lands in the repository. */
 function workspaceCopy(dir: string): void {
-    for (const entry of ["Pulumi.yaml", "index.ts", "package.json", "tsconfig.json", "config", "components", "lib", "cluster"]) {
+    for (const entry of [
+        "Pulumi.yaml",
+        "index.ts",
+        "package.json",
+        "tsconfig.json",
+        "config",
+        "components",
+        "lib",
+        "cluster",
+    ]) {
         fs.cpSync(path.join(PROJECT_ROOT, entry), path.join(dir, entry), { recursive: true });
     }
     fs.symlinkSync(path.join(PROJECT_ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
@@ -141,23 +155,58 @@ function assertServing(context: string, when: string): void {
         `Host: ${E2E_INGRESS.host}`,
         E2E_INGRESS_URL,
     ]);
-    if (page.trim() !== E2E_INGRESS.backend) throw new Failure(`${when}: ${from} -> ingress -> ${E2E_INGRESS.backend} answered ${JSON.stringify(page.trim())}`);
+    if (page.trim() !== E2E_INGRESS.backend)
+        throw new Failure(
+            `${when}: ${from} -> ingress -> ${E2E_INGRESS.backend} answered ${JSON.stringify(page.trim())}`,
+        );
     log(`${when}: ping <-> pong both answer, and pong through the ingress controller`);
 }
 
 function proxiesIn(context: string, namespace = E2E_NAMESPACE, selector?: string): number {
-    const pods = JSON.parse(must("kubectl", ["--context", context, "-n", namespace, "get", "pods", "-o", "json", ...(selector ? ["-l", selector] : [])])).items;
+    const pods = JSON.parse(
+        must("kubectl", [
+            "--context",
+            context,
+            "-n",
+            namespace,
+            "get",
+            "pods",
+            "-o",
+            "json",
+            ...(selector ? ["-l", selector] : []),
+        ]),
+    ).items;
     return pods
         .filter((p: any) => !p.metadata.deletionTimestamp)
-        .filter((p: any) => [...(p.spec.initContainers ?? []), ...p.spec.containers].some((c: any) => c.name === "linkerd-proxy")).length;
+        .filter((p: any) =>
+            [...(p.spec.initContainers ?? []), ...p.spec.containers].some((c: any) => c.name === "linkerd-proxy"),
+        ).length;
 }
 
 function rolledOut(context: string): void {
     for (const workload of E2E_ALL_WORKLOADS) {
-        must("kubectl", ["--context", context, "-n", E2E_NAMESPACE, "rollout", "status", `deploy/${workload}`, "--timeout=300s"]);
+        must("kubectl", [
+            "--context",
+            context,
+            "-n",
+            E2E_NAMESPACE,
+            "rollout",
+            "status",
+            `deploy/${workload}`,
+            "--timeout=300s",
+        ]);
     }
     // helm-controller upgrades Traefik when its HelmChartConfig changes; wait for it to be rolled too.
-    must("kubectl", ["--context", context, "-n", E2E_INGRESS.namespace, "rollout", "status", `deploy/${E2E_INGRESS.workload}`, "--timeout=300s"]);
+    must("kubectl", [
+        "--context",
+        context,
+        "-n",
+        E2E_INGRESS.namespace,
+        "rollout",
+        "status",
+        `deploy/${E2E_INGRESS.workload}`,
+        "--timeout=300s",
+    ]);
 }
 
 /** Whether k3s' Traefik runs a proxy, once its upgrade is through (helm-controller works asynchronously). */
@@ -175,13 +224,33 @@ async function assertProtocols(context: string): Promise<void> {
     // The engine restarted last with its proxy: its counters hold meshed connections only.
     const answered = await until("every protocol class to answer through the mesh", 120, () => {
         const verdict = protocolLogVerdict(
-            run("kubectl", ["--context", context, "-n", E2E_NAMESPACE, "logs", `deploy/${client}`, "-c", client, "--since=20s"]).stdout,
+            run("kubectl", [
+                "--context",
+                context,
+                "-n",
+                E2E_NAMESPACE,
+                "logs",
+                `deploy/${client}`,
+                "-c",
+                client,
+                "--since=20s",
+            ]).stdout,
         );
         if (!verdict.ok) log(`not yet: ${verdict.problems.join("; ")}`);
         return verdict.ok ? verdict : undefined;
     });
     answered.details.forEach((d) => log(`protocol ${d}`));
-    const verdict = protocolMetricsVerdict(must("linkerd", ["--context", context, "diagnostics", "proxy-metrics", "-n", E2E_NAMESPACE, `deploy/${server}`]));
+    const verdict = protocolMetricsVerdict(
+        must("linkerd", [
+            "--context",
+            context,
+            "diagnostics",
+            "proxy-metrics",
+            "-n",
+            E2E_NAMESPACE,
+            `deploy/${server}`,
+        ]),
+    );
     verdict.details.forEach((d) => log(`protocol ${d}`));
     if (!verdict.ok) throw new Failure(verdict.problems.join("; "));
 }
@@ -228,7 +297,11 @@ async function main(): Promise<number> {
         Math.max(0, deadline - Date.now()),
     );
     try {
-        must("kubectl", ["--context", context, "apply", "-f", "-"], `${workloadManifests()}---\n${protocolManifests()}`);
+        must(
+            "kubectl",
+            ["--context", context, "apply", "-f", "-"],
+            `${workloadManifests()}---\n${protocolManifests()}`,
+        );
         rolledOut(context);
         assertServing(context, "before the mesh");
 
@@ -237,9 +310,11 @@ async function main(): Promise<number> {
             { envVars: { PULUMI_BACKEND_URL: `file://${state}`, PULUMI_CONFIG_PASSPHRASE: "akko-mtls-e2e" } },
         );
         const on = await up(stack, "mesh on");
-        if ((on.meshState as { phase: string }).phase !== "on") throw new Failure(`meshState is ${JSON.stringify(on.meshState)}`);
+        if ((on.meshState as { phase: string }).phase !== "on")
+            throw new Failure(`meshState is ${JSON.stringify(on.meshState)}`);
         rolledOut(context);
-        if (proxiesIn(context) !== E2E_ALL_WORKLOADS.length) throw new Failure("the rollout Job did not give every workload a proxy");
+        if (proxiesIn(context) !== E2E_ALL_WORKLOADS.length)
+            throw new Failure("the rollout Job did not give every workload a proxy");
         await ingressMeshed(context, true);
         // pong's proxy counted the requests an unmeshed Traefik sent while both were rolling
         // (plaintext, admitted in permissive mode): a fresh pod counts only the meshed ingress hop.
@@ -251,7 +326,17 @@ async function main(): Promise<number> {
         assertServing(context, "meshed");
 
         const edges = await until("every edge to be secured", 300, () => {
-            const output = run("linkerd", ["--context", context, "viz", "edges", "deploy", "-n", E2E_NAMESPACE, "-o", "json"]);
+            const output = run("linkerd", [
+                "--context",
+                context,
+                "viz",
+                "edges",
+                "deploy",
+                "-n",
+                E2E_NAMESPACE,
+                "-o",
+                "json",
+            ]);
             const verdict = edgesVerdict(output.stdout);
             verdict.details.forEach((d) => log(`edge ${d}`));
             if (!verdict.ok) log(`not yet: ${verdict.problems.join("; ")}`);
@@ -259,14 +344,25 @@ async function main(): Promise<number> {
         });
         log(`linkerd viz edges: ${edges.details.length} edges, all mTLS`);
         const ingressEdge = await until("the ingress hop to be secured", 300, () => {
-            const verdict = ingressEdgeVerdict(run("linkerd", ["--context", context, "viz", "edges", "deploy", "-n", E2E_NAMESPACE, "-o", "json"]).stdout);
+            const verdict = ingressEdgeVerdict(
+                run("linkerd", ["--context", context, "viz", "edges", "deploy", "-n", E2E_NAMESPACE, "-o", "json"])
+                    .stdout,
+            );
             if (!verdict.ok) log(`not yet: ${verdict.problems.join("; ")}`);
             return verdict.ok ? verdict : undefined;
         });
         log(`ingress edge ${ingressEdge.details[0]}`);
         for (const workload of E2E_WORKLOADS) {
             const verdict = metricsVerdict(
-                must("linkerd", ["--context", context, "diagnostics", "proxy-metrics", "-n", E2E_NAMESPACE, `deploy/${workload}`]),
+                must("linkerd", [
+                    "--context",
+                    context,
+                    "diagnostics",
+                    "proxy-metrics",
+                    "-n",
+                    E2E_NAMESPACE,
+                    `deploy/${workload}`,
+                ]),
                 workload,
             );
             verdict.details.forEach((d) => log(`metrics ${d}`));
@@ -302,12 +398,32 @@ async function main(): Promise<number> {
         clearTimeout(timer);
         log("cleaning up");
         if (stack) {
-            await stack.destroy({ color: "never", excludeProtected: true }).catch((e) => log(`destroy: ${(e as Error).message}`));
-            await stack.workspace.removeStack(STACK, { force: true }).catch((e) => log(`stack rm: ${(e as Error).message}`));
+            await stack
+                .destroy({ color: "never", excludeProtected: true })
+                .catch((e) => log(`destroy: ${(e as Error).message}`));
+            await stack.workspace
+                .removeStack(STACK, { force: true })
+                .catch((e) => log(`stack rm: ${(e as Error).message}`));
         }
-        run("kubectl", ["--context", context, "delete", "namespace", E2E_NAMESPACE, "--ignore-not-found", "--wait=false"]);
+        run("kubectl", [
+            "--context",
+            context,
+            "delete",
+            "namespace",
+            E2E_NAMESPACE,
+            "--ignore-not-found",
+            "--wait=false",
+        ]);
         // Retained on purpose by the program (deleting a CRD deletes every policy); this cluster is throwaway.
-        run("kubectl", ["--context", context, "delete", "crd", "-l", "linkerd.io/control-plane-ns=linkerd", "--ignore-not-found"]);
+        run("kubectl", [
+            "--context",
+            context,
+            "delete",
+            "crd",
+            "-l",
+            "linkerd.io/control-plane-ns=linkerd",
+            "--ignore-not-found",
+        ]);
         fs.rmSync(dir, { recursive: true, force: true });
     }
 }

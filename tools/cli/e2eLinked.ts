@@ -43,12 +43,17 @@ const log = (line: string) => console.log(`[e2e-linked ${new Date().toISOString(
 class Failure extends Error {}
 
 function run(command: string, args: string[], input?: string) {
-    const result = spawnSync(command, args, { encoding: "utf8", input, timeout: Math.max(1000, Math.min(600_000, deadline - Date.now())) });
+    const result = spawnSync(command, args, {
+        encoding: "utf8",
+        input,
+        timeout: Math.max(1000, Math.min(600_000, deadline - Date.now())),
+    });
     return { status: result.status, stdout: result.stdout ?? "", stderr: result.stderr ?? String(result.error ?? "") };
 }
 function must(command: string, args: string[], input?: string): string {
     const result = run(command, args, input);
-    if (result.status !== 0) throw new Failure(`${command} ${args.join(" ")} failed: ${result.stderr.trim() || result.stdout.trim()}`);
+    if (result.status !== 0)
+        throw new Failure(`${command} ${args.join(" ")} failed: ${result.stderr.trim() || result.stdout.trim()}`);
     return result.stdout;
 }
 async function until<T>(what: string, seconds: number, attempt: () => T | undefined): Promise<T> {
@@ -76,17 +81,34 @@ function missing(): string | undefined {
 }
 
 const nodeIp = (cluster: typeof LINKED.source | typeof LINKED.target) =>
-    must("docker", ["inspect", "-f", `{{(index .NetworkSettings.Networks "${LINKED.network}").IPAddress}}`, serverContainer(cluster)]).trim();
+    must("docker", [
+        "inspect",
+        "-f",
+        `{{(index .NetworkSettings.Networks "${LINKED.network}").IPAddress}}`,
+        serverContainer(cluster),
+    ]).trim();
 
 /** The workspace: the program beside its node_modules, the fleet's stack files. */
 function workspace(dir: string, targetNodeIp: string): void {
-    for (const entry of ["Pulumi.yaml", "index.ts", "package.json", "tsconfig.json", "config", "components", "lib", "cluster"]) {
+    for (const entry of [
+        "Pulumi.yaml",
+        "index.ts",
+        "package.json",
+        "tsconfig.json",
+        "config",
+        "components",
+        "lib",
+        "cluster",
+    ]) {
         fs.cpSync(path.join(PROJECT_ROOT, entry), path.join(dir, entry), { recursive: true });
     }
     fs.symlinkSync(path.join(PROJECT_ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
     const k3d = fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.k3d.yaml"), "utf8");
     for (const member of ["source", "target"] as const) {
-        fs.writeFileSync(path.join(dir, `Pulumi.${LINKED[member].stack}.yaml`), memberStackFile({ k3dStackFile: k3d, member, targetNodeIp }));
+        fs.writeFileSync(
+            path.join(dir, `Pulumi.${LINKED[member].stack}.yaml`),
+            memberStackFile({ k3dStackFile: k3d, member, targetNodeIp }),
+        );
     }
 }
 
@@ -101,14 +123,31 @@ async function upFleet(stacks: Stack[], step: string): Promise<Record<string, un
     let last: Record<string, unknown> = {};
     for (const stack of stacks) last = await up(stack, step);
     for (const cluster of [LINKED.target, LINKED.source])
-        must("kubectl", ["--context", contextOf(cluster), "-n", E2E_NAMESPACE, "rollout", "status", "deploy", "--timeout=300s"]);
+        must("kubectl", [
+            "--context",
+            contextOf(cluster),
+            "-n",
+            E2E_NAMESPACE,
+            "rollout",
+            "status",
+            "deploy",
+            "--timeout=300s",
+        ]);
     return last;
 }
 
 async function proveCrossCluster(dir: string): Promise<void> {
     const client = `ping.${E2E_NAMESPACE}.serviceaccount.identity.linkerd.cluster.local`;
     const verdict = await until("a cross-cluster call over mTLS with the caller's identity", 300, () => {
-        const metrics = run("linkerd", ["--context", contextOf(LINKED.target), "diagnostics", "proxy-metrics", "-n", E2E_NAMESPACE, "deploy/pong"]).stdout;
+        const metrics = run("linkerd", [
+            "--context",
+            contextOf(LINKED.target),
+            "diagnostics",
+            "proxy-metrics",
+            "-n",
+            E2E_NAMESPACE,
+            "deploy/pong",
+        ]).stdout;
         const v = crossClusterVerdict(metrics, client);
         return v.ok ? v : undefined;
     });
@@ -131,11 +170,29 @@ async function proveCrossCluster(dir: string): Promise<void> {
     );
     fs.writeFileSync(kubeconfig, Buffer.from(secret.data.kubeconfig, "base64"), { mode: 0o600 });
     const bundle = JSON.parse(
-        must("kubectl", ["--context", contextOf(LINKED.source), "-n", "linkerd", "get", "configmap", "linkerd-identity-trust-roots", "-o", "json"]),
+        must("kubectl", [
+            "--context",
+            contextOf(LINKED.source),
+            "-n",
+            "linkerd",
+            "get",
+            "configmap",
+            "linkerd-identity-trust-roots",
+            "-o",
+            "json",
+        ]),
     ).data["ca-bundle.crt"];
-    const signing = JSON.parse(must("pulumi", ["stack", "output", "--json", "--stack", LINKED.source.stack, "--cwd", dir])).trustAnchorFingerprintSha256;
+    const signing = JSON.parse(
+        must("pulumi", ["stack", "output", "--json", "--stack", LINKED.source.stack, "--cwd", dir]),
+    ).trustAnchorFingerprintSha256;
     const [trust] = remoteTrust.checkLinks({
-        links: [{ target: LINKED.target.stack, kubeconfigPath: kubeconfig, namespaces: [E2E_NAMESPACE, "linkerd-multicluster"] }],
+        links: [
+            {
+                target: LINKED.target.stack,
+                kubeconfigPath: kubeconfig,
+                namespaces: [E2E_NAMESPACE, "linkerd-multicluster"],
+            },
+        ],
         local: { bundlePem: bundle, signingSha256: signing },
     });
     trust.notes.forEach((n: string) => log(`note: ${n}`));
@@ -157,8 +214,18 @@ export async function linkedMain(): Promise<number> {
         const ips = { source: nodeIp(LINKED.source), target: nodeIp(LINKED.target) };
         for (const [command, args] of flatRoutes(ips)) must(command, args);
         workspace(dir, ips.target);
-        for (const cluster of [LINKED.source, LINKED.target]) must("kubectl", ["--context", contextOf(cluster), "apply", "-f", "-"], workloadManifests());
-        must("kubectl", ["--context", contextOf(LINKED.target), "-n", E2E_NAMESPACE, "label", "svc", "pong", "mirror.linkerd.io/exported=remote-discovery"]);
+        for (const cluster of [LINKED.source, LINKED.target])
+            must("kubectl", ["--context", contextOf(cluster), "apply", "-f", "-"], workloadManifests());
+        must("kubectl", [
+            "--context",
+            contextOf(LINKED.target),
+            "-n",
+            E2E_NAMESPACE,
+            "label",
+            "svc",
+            "pong",
+            "mirror.linkerd.io/exported=remote-discovery",
+        ]);
 
         const stacks = await Promise.all(
             [LINKED.trustStack, LINKED.target.stack, LINKED.source.stack].map((stackName) =>
@@ -167,11 +234,25 @@ export async function linkedMain(): Promise<number> {
         );
         await stacks[0].setConfig("target", { value: "trust" });
         // The trust stack's members (issue 21's trust stack: `fleet.clusters`), set by path.
-        await stacks[0].setAllConfig({ "fleet.clusters[0]": { value: LINKED.source.stack }, "fleet.clusters[1]": { value: LINKED.target.stack } }, true);
+        await stacks[0].setAllConfig(
+            {
+                "fleet.clusters[0]": { value: LINKED.source.stack },
+                "fleet.clusters[1]": { value: LINKED.target.stack },
+            },
+            true,
+        );
         let outputs = await upFleet(stacks, "the fleet, linked");
         must("kubectl", ["--context", contextOf(LINKED.source), "apply", "-f", "-"], loaderManifest());
         await until(`the mirror of b's pong in a`, 300, () =>
-            run("kubectl", ["--context", contextOf(LINKED.source), "-n", E2E_NAMESPACE, "get", "svc", `pong-${LINKED.target.stack}`]).status === 0
+            run("kubectl", [
+                "--context",
+                contextOf(LINKED.source),
+                "-n",
+                E2E_NAMESPACE,
+                "get",
+                "svc",
+                `pong-${LINKED.target.stack}`,
+            ]).status === 0
                 ? true
                 : undefined,
         );
@@ -181,7 +262,8 @@ export async function linkedMain(): Promise<number> {
         log(`rotation: ${describeSchedule(steps)}`);
         const from = Math.floor(Date.now() / 1000);
         for (const step of steps) {
-            const since = (outputs.trustAnchorRotation as { since: string } | undefined)?.since ?? new Date().toISOString();
+            const since =
+                (outputs.trustAnchorRotation as { since: string } | undefined)?.since ?? new Date().toISOString();
             const wait = waitBefore(step, since, new Date());
             if (wait > 0) log(`waiting ${Math.ceil(wait / 1000)} s: the phase floor`);
             await sleep(wait + 5000);
@@ -197,12 +279,20 @@ export async function linkedMain(): Promise<number> {
         // Let the last restarts settle under traffic before counting.
         await sleep(60_000);
         const to = Math.floor(Date.now() / 1000);
-        const loadLog = must("docker", ["exec", serverContainer(LINKED.source), "sh", "-c", `cat ${LINKED.loadLogDir}/*`]);
+        const loadLog = must("docker", [
+            "exec",
+            serverContainer(LINKED.source),
+            "sh",
+            "-c",
+            `cat ${LINKED.loadLogDir}/*`,
+        ]);
         const verdict = trafficVerdict({ log: loadLog, from, to });
         verdict.details.forEach((d) => log(`traffic ${d}`));
         if (!verdict.ok) throw new Failure(verdict.problems.join("; "));
         await proveCrossCluster(dir);
-        log("PASSED: the shared anchor rotated through every phase with zero failed calls, in-cluster and across the link");
+        log(
+            "PASSED: the shared anchor rotated through every phase with zero failed calls, in-cluster and across the link",
+        );
         return E2E_EXIT.passed;
     } catch (error) {
         console.error(`e2e --linked: FAILED: ${error instanceof Failure ? error.message : (error as Error).stack}`);

@@ -13,8 +13,26 @@ import type { StackOutputName, StackOutputValues } from "../../lib/stackOutputs"
 import { parseRotationRecord } from "../../lib/rotation";
 import { configSetPath, formatPropertyPath, IndexOutOfRange, parseConfigKey } from "../../config/configPath";
 import { WEBHOOK_OBJECTS } from "../../lib/registry";
-import { defaultCluster, FakeCluster, ProgramRun, PROJECT, PROJECT_ROOT, readStack, runProgram, stackNames } from "../mockRuntime";
-import { chartLines, fleetLines, mermaidGraph, overrideLines, perTargetLines, resourceCountLine, resourceTree, TAGS } from "../planReport";
+import {
+    defaultCluster,
+    FakeCluster,
+    ProgramRun,
+    PROJECT,
+    PROJECT_ROOT,
+    readStack,
+    runProgram,
+    stackNames,
+} from "../mockRuntime";
+import {
+    chartLines,
+    fleetLines,
+    mermaidGraph,
+    overrideLines,
+    perTargetLines,
+    resourceCountLine,
+    resourceTree,
+    TAGS,
+} from "../planReport";
 import { checkRun } from "../policyCheck";
 import { redact, StackFile, StackFileError } from "../stackFile";
 
@@ -40,9 +58,13 @@ function planCluster(): FakeCluster {
     const cluster = defaultCluster();
     for (const object of Object.values(WEBHOOK_OBJECTS)) {
         const type =
-            object.kind === "APIService" ? "kubernetes:apiregistration.k8s.io/v1:APIService" : `kubernetes:admissionregistration.k8s.io/v1:${object.kind}`;
+            object.kind === "APIService"
+                ? "kubernetes:apiregistration.k8s.io/v1:APIService"
+                : `kubernetes:admissionregistration.k8s.io/v1:${object.kind}`;
         cluster.objects[`${type}::${object.name}`] =
-            object.kind === "APIService" ? { metadata: { name: object.name }, spec: {} } : { metadata: { name: object.name }, webhooks: [] };
+            object.kind === "APIService"
+                ? { metadata: { name: object.name }, spec: {} }
+                : { metadata: { name: object.name }, webhooks: [] };
     }
     return cluster;
 }
@@ -51,7 +73,9 @@ function planCluster(): FakeCluster {
 const sampleJson = (value: Record<string, unknown>, indent: string) =>
     [
         `${indent}{`,
-        ...Object.entries(value).map(([k, v], i, all) => `${indent}  ${JSON.stringify(k)}: ${JSON.stringify(v)}${i < all.length - 1 ? "," : ""}`),
+        ...Object.entries(value).map(
+            ([k, v], i, all) => `${indent}  ${JSON.stringify(k)}: ${JSON.stringify(v)}${i < all.length - 1 ? "," : ""}`,
+        ),
         `${indent}}`,
     ].join("\n");
 
@@ -125,11 +149,20 @@ function stackValues(config: Record<string, string>): Record<string, unknown> {
 }
 
 /** Why an index past the end was refused, and the commands that set the list. */
-function outOfRangeHint(error: IndexOutOfRange, key: string, value: string, stack: string, config: Record<string, string>): string {
+function outOfRangeHint(
+    error: IndexOutOfRange,
+    key: string,
+    value: string,
+    stack: string,
+    config: Record<string, string>,
+): string {
     const listKey = formatPropertyPath(error.list);
-    if (error.length > 0) return `${listKey} has ${error.length} item(s) in Pulumi.${stack}.yaml: [${error.length}] adds one`;
+    if (error.length > 0)
+        return `${listKey} has ${error.length} item(s) in Pulumi.${stack}.yaml: [${error.length}] adds one`;
     const target = stackValues(config).target;
-    const preset = TARGETS.includes(target as Target) ? valueAt(presetFor(target as Target), error.list.map(String)) : undefined;
+    const preset = TARGETS.includes(target as Target)
+        ? valueAt(presetFor(target as Target), error.list.map(String))
+        : undefined;
     if (!Array.isArray(preset)) return `${listKey} is not in Pulumi.${stack}.yaml: a list starts at [0]`;
     const items = error.index <= preset.length ? [...preset.slice(0, error.index).map(String), value] : undefined;
     const commands = items?.map((item, i) => `--set '${listKey}[${i}]=${item}'`).join(" ");
@@ -159,7 +192,9 @@ function applySet(config: Record<string, string>, assignment: string, stack: str
         return configSetPath(config, key, value, PROJECT);
     } catch (error) {
         if (error instanceof IndexOutOfRange)
-            throw new UsageError(`--set ${assignment}: ${error.message}: ${outOfRangeHint(error, key, value, stack, config)}`);
+            throw new UsageError(
+                `--set ${assignment}: ${error.message}: ${outOfRangeHint(error, key, value, stack, config)}`,
+            );
         throw new UsageError(`--set ${assignment}: ${(error as Error).message}`);
     }
 }
@@ -189,13 +224,23 @@ const PREVIOUS_CHECKS: { [K in StackOutputName]?: (value: unknown) => string | u
     },
     meshState: (value) => (value === undefined || value === null ? undefined : meshStateProblem(value)),
     mtlsEnabled: (value) => (value === undefined || typeof value === "boolean" ? undefined : "expected true or false"),
-    identityIssuerMode: (value) => (value === undefined || value === "static" || value === "certManager" ? undefined : "expected static or certManager"),
-    linkerdChartVersion: (value) => (value === undefined || typeof value === "string" ? undefined : "expected a chart version"),
-    certManagerChartVersion: (value) => (value === undefined || typeof value === "string" ? undefined : "expected a chart version"),
+    identityIssuerMode: (value) =>
+        value === undefined || value === "static" || value === "certManager"
+            ? undefined
+            : "expected static or certManager",
+    linkerdChartVersion: (value) =>
+        value === undefined || typeof value === "string" ? undefined : "expected a chart version",
+    certManagerChartVersion: (value) =>
+        value === undefined || typeof value === "string" ? undefined : "expected a chart version",
 };
 
 /** Outputs every deployment of this project has: a file with none of them is another project's. */
-const IDENTIFYING_OUTPUTS = ["target", "mtlsEnabled", "trustAnchorRotation", "meshState"] as const satisfies readonly StackOutputName[];
+const IDENTIFYING_OUTPUTS = [
+    "target",
+    "mtlsEnabled",
+    "trustAnchorRotation",
+    "meshState",
+] as const satisfies readonly StackOutputName[];
 
 /** The last deployment's outputs from \`pulumi stack output --json\` (a file, or - for standard input), checked. */
 function readPrevious(source: string): StackOutputValues {
@@ -203,7 +248,9 @@ function readPrevious(source: string): StackOutputValues {
     try {
         text = fs.readFileSync(source === "-" ? 0 : source, "utf8");
     } catch (error) {
-        throw new UsageError(`--previous ${source}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message}`);
+        throw new UsageError(
+            `--previous ${source}: ${(error as NodeJS.ErrnoException).code === "ENOENT" ? "no such file" : (error as Error).message}`,
+        );
     }
     let outputs: unknown;
     try {
@@ -216,14 +263,17 @@ function readPrevious(source: string): StackOutputValues {
     }
     const record = outputs as StackOutputValues;
     if (!IDENTIFYING_OUTPUTS.some((key) => key in record)) {
-        throw new UsageError(`--previous ${source}: none of this project's outputs (${IDENTIFYING_OUTPUTS.join(", ")}): another stack's?`);
+        throw new UsageError(
+            `--previous ${source}: none of this project's outputs (${IDENTIFYING_OUTPUTS.join(", ")}): another stack's?`,
+        );
     }
     const problems = Object.entries(PREVIOUS_CHECKS).flatMap(([key, check]) => {
         const value = record[key as StackOutputName];
         const problem = check(value);
         return problem ? [`${key}: ${problem} (got ${JSON.stringify(value)})`] : [];
     });
-    if (problems.length > 0) throw new UsageError(`--previous ${source}: not a record this program wrote: ${problems.join("; ")}`);
+    if (problems.length > 0)
+        throw new UsageError(`--previous ${source}: not a record this program wrote: ${problems.join("; ")}`);
     return record;
 }
 
@@ -253,8 +303,10 @@ export async function plan(argv: string[], options: PlanOptions = {}): Promise<P
         });
         if (values.help) return { status: 0, output: PLAN_USAGE };
         if (positionals.length === 0) throw new UsageError("which stack?");
-        for (const stack of positionals) if (!stackNames(root).includes(stack)) throw new UsageError(`no Pulumi.${stack}.yaml`);
-        if (new Set(positionals).size < positionals.length) throw new UsageError(`a stack named twice (got ${positionals.join(", ")})`);
+        for (const stack of positionals)
+            if (!stackNames(root).includes(stack)) throw new UsageError(`no Pulumi.${stack}.yaml`);
+        if (new Set(positionals).size < positionals.length)
+            throw new UsageError(`a stack named twice (got ${positionals.join(", ")})`);
         if (!["text", "mermaid"].includes(values.format)) throw new UsageError(`unknown format ${values.format}`);
         const files = new Map<string, StackFile>();
         for (const stack of positionals) {
@@ -267,7 +319,9 @@ export async function plan(argv: string[], options: PlanOptions = {}): Promise<P
         }
         const trustStacks = positionals.filter((stack) => isTrustStackFile(files.get(stack)!));
         if (positionals.length > 1 && (values.previous !== undefined || values.format !== "text")) {
-            throw new UsageError("--previous and --format apply to one stack: plan a fleet (a trust stack and its members) in text");
+            throw new UsageError(
+                "--previous and --format apply to one stack: plan a fleet (a trust stack and its members) in text",
+            );
         }
         // The trust stack first: its outputs answer the members' StackReferences (components/fleetMember.ts).
         const ordered = [...trustStacks, ...positionals.filter((stack) => !trustStacks.includes(stack))];
@@ -296,7 +350,10 @@ export async function plan(argv: string[], options: PlanOptions = {}): Promise<P
         };
     } catch (error) {
         if (error instanceof UsageError || (error as { code?: string }).code?.startsWith("ERR_PARSE_ARGS")) {
-            return { status: 2, output: `plan: ${(error as Error).message}\n(npm run plan -- --help for usage; stacks: ${stackNames(root).join(", ")})` };
+            return {
+                status: 2,
+                output: `plan: ${(error as Error).message}\n(npm run plan -- --help for usage; stacks: ${stackNames(root).join(", ")})`,
+            };
         }
         throw error;
     }
@@ -341,9 +398,19 @@ async function planStack(request: StackPlanRequest): Promise<PlanResult> {
         };
     }
 
-    const run = await runProgram({ stack, config, previousOutputs, secretKeys: file.secretKeys, cluster: planCluster(), stacks: request.stacks });
+    const run = await runProgram({
+        stack,
+        config,
+        previousOutputs,
+        secretKeys: file.secretKeys,
+        cluster: planCluster(),
+        stacks: request.stacks,
+    });
     if (run.error) {
-        return { status: 1, output: run.error instanceof ConfigError ? run.error.message : `${run.error.name}: ${run.error.message}` };
+        return {
+            status: 1,
+            output: run.error instanceof ConfigError ? run.error.message : `${run.error.name}: ${run.error.message}`,
+        };
     }
     request.onPlanned(run.outputs);
     const violations = checkRun(run);
@@ -354,7 +421,9 @@ async function planStack(request: StackPlanRequest): Promise<PlanResult> {
             : { status: 0, output: mermaidGraph(run) };
     }
     const trust = run.outputs.target.value === "trust";
-    const secretKeys = file.secretKeys.filter((k) => k.startsWith(`${PROJECT}:`)).map((k) => k.slice(PROJECT.length + 1));
+    const secretKeys = file.secretKeys
+        .filter((k) => k.startsWith(`${PROJECT}:`))
+        .map((k) => k.slice(PROJECT.length + 1));
     const charts = chartLines(run);
     const output = [
         `Plan for stack ${stack} (target ${String(run.outputs.target.value)}), under Pulumi's mock runtime: no cluster, no backend.`,
@@ -365,10 +434,14 @@ async function planStack(request: StackPlanRequest): Promise<PlanResult> {
               : `Planned as a stack never deployed: for one mid-rotation or mid-drain, add --previous previous.json ` +
                 `(pulumi stack output --json --stack ${stack} > previous.json).`,
         ...(fleetStack !== undefined
-            ? [`A member of the fleet of ${fleetStack}: its anchors and intermediate are the outputs of the plan of ${fleetStack}.`]
+            ? [
+                  `A member of the fleet of ${fleetStack}: its anchors and intermediate are the outputs of the plan of ${fleetStack}.`,
+              ]
             : []),
         ...(file.secrets.length > 0
-            ? [`Encrypted values (${file.secrets.length}) are planned with a stand-in and shown as [secret]; pulumi preview checks the real ones.`]
+            ? [
+                  `Encrypted values (${file.secrets.length}) are planned with a stand-in and shown as [secret]; pulumi preview checks the real ones.`,
+              ]
             : []),
         "",
         "Config that differs from the target's preset:",

@@ -38,12 +38,16 @@ function main(): number | void {
     try {
         digest = JSON.parse(fs.readFileSync(options.preview, "utf8"));
     } catch (error) {
-        throw new Error(`${options.preview} is not the JSON of pulumi preview --json: ${(error as Error).message}`, { cause: error });
+        throw new Error(`${options.preview} is not the JSON of pulumi preview --json: ${(error as Error).message}`, {
+            cause: error,
+        });
     }
     if (options.removals) {
         const left = pendingRemovals(digest);
         if (!left) {
-            console.error("the preview shows more than deletes: the `up` failed before its creates and updates were done");
+            console.error(
+                "the preview shows more than deletes: the `up` failed before its creates and updates were done",
+            );
             return 1;
         }
         for (const urn of left) console.log(urn);
@@ -60,12 +64,19 @@ function main(): number | void {
     for (const urn of verdict.renewals) console.log(`renewal due: ${urn}`);
     for (const urn of verdict.followers) console.log(`rewritten by the renewal: ${urn}`);
     for (const line of driftLines) console.log(line);
-    if (process.env.GITHUB_OUTPUT) fs.appendFileSync(process.env.GITHUB_OUTPUT, `renewals-due=${verdict.renewals.length}\n`);
+    if (process.env.GITHUB_OUTPUT)
+        fs.appendFileSync(process.env.GITHUB_OUTPUT, `renewals-due=${verdict.renewals.length}\n`);
     if (verdict.drift.length > 0) {
-        console.log(`${verdict.drift.length} change(s) no renewal explains: the stack drifted from its cluster or from main`);
+        console.log(
+            `${verdict.drift.length} change(s) no renewal explains: the stack drifted from its cluster or from main`,
+        );
         return 1;
     }
-    console.log(verdict.renewals.length > 0 ? `no drift; ${verdict.renewals.length} certificate(s) due for renewal` : "no drift");
+    console.log(
+        verdict.renewals.length > 0
+            ? `no drift; ${verdict.renewals.length} certificate(s) due for renewal`
+            : "no drift",
+    );
     return 0;
 }
 

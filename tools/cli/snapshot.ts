@@ -14,7 +14,14 @@ export const SNAPSHOT_DIR = path.join(PROJECT_ROOT, "test", "fixtures", "plan");
 /** The committed snapshot, by file name (without `.json`). */
 export function readSnapshot(dir = SNAPSHOT_DIR): Map<string, ScenarioSnapshot> {
     const files = fs.existsSync(dir) ? fs.readdirSync(dir).filter((f) => f.endsWith(".json")) : [];
-    return new Map(files.sort().map((file) => [file.replace(/\.json$/, ""), JSON.parse(fs.readFileSync(path.join(dir, file), "utf8")) as ScenarioSnapshot]));
+    return new Map(
+        files
+            .sort()
+            .map((file) => [
+                file.replace(/\.json$/, ""),
+                JSON.parse(fs.readFileSync(path.join(dir, file), "utf8")) as ScenarioSnapshot,
+            ]),
+    );
 }
 
 /** Writes every scenario's file and removes the files of scenarios that are gone. */
@@ -41,7 +48,9 @@ async function main(): Promise<void> {
     const snapshots = await planSnapshot();
     writeSnapshot(snapshots);
     const resources = [...snapshots.values()].reduce((sum, s) => sum + Object.keys(s.resources ?? {}).length, 0);
-    console.log(`wrote ${path.relative(PROJECT_ROOT, SNAPSHOT_DIR)}/: ${snapshots.size} scenarios, ${resources} resources`);
+    console.log(
+        `wrote ${path.relative(PROJECT_ROOT, SNAPSHOT_DIR)}/: ${snapshots.size} scenarios, ${resources} resources`,
+    );
 }
 
 if (require.main === module) runCli("snapshot", main);
