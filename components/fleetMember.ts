@@ -1,5 +1,6 @@
 import * as pulumi from "@pulumi/pulumi";
 import * as crypto from "node:crypto";
+import { z } from "zod";
 import { bundleSha256, FLEET_STACK_KEY, FleetView } from "../lib/fleet";
 import { parseRotationRecord, RotationError } from "../lib/rotation";
 import { TRUST_OUTPUTS } from "../lib/stackOutputs";
@@ -31,6 +32,24 @@ export interface FleetMemberArgs {
     joining: boolean;
 }
 
+/** What the trust stack exports (components/fleetTrust.ts), as a member reads it back: checked, never assumed. */
+const ANCHORS = z.array(
+    z.object({ generation: z.number().int(), inBundle: z.boolean(), certPem: z.string(), notAfter: z.string() }),
+);
+const MEMBER_INTERMEDIATES = z.record(
+    z.string(),
+    z.array(z.object({ generation: z.number().int(), certPem: z.string(), notAfter: z.string() })),
+);
+/** Keys by member, then by generation. */
+const MEMBER_KEYS = z.record(z.string(), z.record(z.string(), z.unknown()));
+
+/** What a member reads of its fleet before anything is planned. */
+interface FleetReading {
+    view: FleetView;
+    anchors: ReadonlyMap<number, FleetAnchorMaterial>;
+    members: readonly string[];
+}
+
 /** The trust stack's output is missing or not what its program exports: names the output and the likely cause. */
 export class FleetReadError extends RotationError {
     constructor(fleetStack: string, output: string, problem: string) {
@@ -54,11 +73,17 @@ export class FleetReadError extends RotationError {
  */
 export class FleetMember extends pulumi.ComponentResource {
     /** The fleet's record and bundle digest, for lib/fleet.ts planMemberTrust. */
-    public readonly view!: FleetView;
+    public get view(): FleetView {
+        return this.loaded().view;
+    }
     /** The fleet's anchors in its bundle, each with this member's intermediate, by generation. */
-    public readonly anchors!: ReadonlyMap<number, FleetAnchorMaterial>;
+    public get anchors(): ReadonlyMap<number, FleetAnchorMaterial> {
+        return this.loaded().anchors;
+    }
     /** The fleet's member stacks, as its trust stack's `fleet.clusters` lists them: the stacks this one may link to. */
-    public readonly members!: readonly string[];
+    public get members(): readonly string[] {
+        return this.loaded().members;
+    }
 
     static async read(
         name: string,
@@ -77,6 +102,14 @@ export class FleetMember extends pulumi.ComponentResource {
     }
 
     private readonly reference: pulumi.StackReference;
+    /** Set once by {@link FleetMember.read}, before the member is handed out. */
+    private reading: FleetReading | undefined;
+
+    private loaded(): FleetReading {
+        if (!this.reading)
+            throw new Error("FleetMember: read before its trust stack was loaded (use FleetMember.read)");
+        return this.reading;
+    }
 
     private constructor(name: string, args: FleetMemberArgs, opts?: pulumi.ComponentResourceOptions) {
         super(
@@ -93,7 +126,18 @@ export class FleetMember extends pulumi.ComponentResource {
     }
 
     private async load({ fleetStack, member }: FleetMemberArgs): Promise<void> {
-        const writable = this as { -readonly [K in keyof FleetMember]: FleetMember[K] };
+        /** An output of the trust stack in the shape its program exports, or a refusal naming it. */
+        const parsed = <T>(output: string, schema: z.ZodType<T>, value: unknown): T => {
+            const result = schema.safeParse(value);
+            if (!result.success) {
+                throw new FleetReadError(
+                    fleetStack,
+                    output,
+                    "holds a value this program did not write: deploy it again to rewrite it",
+                );
+            }
+            return result.data;
+        };
         const details = async (output: string) => this.reference.getOutputDetails(output);
         const plain = async (output: string): Promise<unknown> => {
             const found = await details(output);
@@ -113,37 +157,30 @@ export class FleetMember extends pulumi.ComponentResource {
         const fleetRotation = await plain(TRUST_OUTPUTS.fleetRotation);
         let record;
         try {
-            record = parseRotationRecord(fleetRotation)!;
+            record = parseRotationRecord(fleetRotation);
         } catch (error) {
             throw new FleetReadError(
                 fleetStack,
                 TRUST_OUTPUTS.fleetRotation,
-                `holds no rotation record this program wrote: ${(error as Error).message}`,
+                `holds no rotation record this program wrote: ${error instanceof Error ? error.message : String(error)}`,
             );
         }
-        const members = await plain(TRUST_OUTPUTS.fleetMembers);
-        if (!Array.isArray(members) || !members.every((m) => typeof m === "string")) {
-            throw new FleetReadError(
-                fleetStack,
-                TRUST_OUTPUTS.fleetMembers,
-                "holds no list of member stacks: deploy it again to rewrite it",
-            );
+        if (record === undefined) {
+            throw new FleetReadError(fleetStack, TRUST_OUTPUTS.fleetRotation, "has no such output: deploy it first");
         }
-        writable.members = members;
+        const members = parsed(
+            TRUST_OUTPUTS.fleetMembers,
+            z.array(z.string()),
+            await plain(TRUST_OUTPUTS.fleetMembers),
+        );
         const bundle = String(await plain(TRUST_OUTPUTS.trustBundlePem));
-        const anchors = (await plain(TRUST_OUTPUTS.trustAnchors)) as {
-            generation: number;
-            inBundle: boolean;
-            certPem: string;
-            notAfter: string;
-        }[];
-        const intermediates = (
-            (await plain(TRUST_OUTPUTS.memberIntermediates)) as Record<
-                string,
-                { generation: number; certPem: string; notAfter: string }[]
-            >
+        const anchors = parsed(TRUST_OUTPUTS.trustAnchors, ANCHORS, await plain(TRUST_OUTPUTS.trustAnchors));
+        const intermediates = parsed(
+            TRUST_OUTPUTS.memberIntermediates,
+            MEMBER_INTERMEDIATES,
+            await plain(TRUST_OUTPUTS.memberIntermediates),
         )[member];
-        if (!Array.isArray(intermediates)) {
+        if (intermediates === undefined) {
             throw new FleetReadError(
                 fleetStack,
                 TRUST_OUTPUTS.memberIntermediates,
@@ -160,7 +197,8 @@ export class FleetMember extends pulumi.ComponentResource {
                 "exports the intermediate keys as a plain output: refusing to use keys that are not secret",
             );
         }
-        const ownKeys = (keys.secretValue as Record<string, Record<string, unknown>> | undefined)?.[member];
+        const allKeys = keys.secretValue === undefined ? undefined : MEMBER_KEYS.safeParse(keys.secretValue).data;
+        const ownKeys = allKeys?.[member];
         const missing = anchors
             .filter((a) => a.inBundle && typeof ownKeys?.[String(a.generation)] !== "string")
             .map((a) => a.generation);
@@ -177,8 +215,7 @@ export class FleetMember extends pulumi.ComponentResource {
             );
         }
         const secretKeys = this.reference.requireOutput(TRUST_OUTPUTS.memberIntermediateKeys);
-        writable.view = { stack: fleetStack, record, bundleSha256: bundleSha256(bundle) };
-        writable.anchors = new Map(
+        const material = new Map(
             anchors
                 .filter((a) => a.inBundle)
                 .map((anchor): [number, FleetAnchorMaterial] => {
@@ -200,10 +237,8 @@ export class FleetMember extends pulumi.ComponentResource {
                             intermediate: {
                                 certPem: pulumi.output(intermediate.certPem),
                                 privateKeyPem: secretKeys.apply((all) => {
-                                    const key = (all as Record<string, Record<string, string>>)[member]?.[
-                                        String(anchor.generation)
-                                    ];
-                                    if (!key)
+                                    const key = MEMBER_KEYS.safeParse(all).data?.[member]?.[String(anchor.generation)];
+                                    if (typeof key !== "string" || key === "")
                                         throw new FleetReadError(
                                             fleetStack,
                                             TRUST_OUTPUTS.memberIntermediateKeys,
@@ -217,6 +252,11 @@ export class FleetMember extends pulumi.ComponentResource {
                     ];
                 }),
         );
+        this.reading = {
+            view: { stack: fleetStack, record, bundleSha256: bundleSha256(bundle) },
+            anchors: material,
+            members,
+        };
         this.registerOutputs({ fleetStack, member });
     }
 }

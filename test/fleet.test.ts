@@ -275,6 +275,19 @@ describe("fleet trust: members read the trust stack's outputs", function () {
             String(notListed.error?.message),
             /signs no intermediate for the stack "netcup": add it to its fleet\.clusters/,
         );
+        // An output in another shape (an older program, a hand edit) is refused naming it, never trusted as typed.
+        for (const output of [
+            TRUST_OUTPUTS.trustAnchors,
+            TRUST_OUTPUTS.memberIntermediates,
+            TRUST_OUTPUTS.fleetMembers,
+        ]) {
+            const malformed = await runMember("netcup", {
+                ...trust.outputs,
+                [output]: { value: [{ generation: "one" }], secret: false, dependencies: [] },
+            });
+            assert.match(String(malformed.error?.message), new RegExp(`output ${output}`), output);
+            assert.deepEqual(kubernetesObjects(malformed), [], `${output}: before any resource is registered`);
+        }
         const itself = await runStack("netcup", { "identity.trustAnchor.fleetStack": "netcup" });
         assert.match(String(itself.error?.message), /identity\.trustAnchor\.fleetStack: names this stack itself/);
     });
