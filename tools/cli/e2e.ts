@@ -18,12 +18,10 @@
  * no Pulumi CLI, no Linkerd CLI, no reachable k3d context (tools/e2e.ts).
  */
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
 import {
-    CommandResult,
     E2E_EXIT,
     E2E_INGRESS,
     E2E_INGRESS_URL,
@@ -44,57 +42,14 @@ import {
 } from "../e2e";
 import type { StackOutputValues } from "../../lib/stackOutputs";
 import { PROJECT_ROOT } from "../mockRuntime";
+import { copyProgram, Failure, shell } from "../e2eShell";
 import { parseCli, runCli } from "./args";
 import { linkedMain } from "./e2eLinked";
 
 const STACK = "e2e";
 const deadline = Date.now() + Number(process.env.AKKO_E2E_TIMEOUT_MINUTES ?? 25) * 60_000;
 const log = (line: string) => console.log(`[e2e ${new Date().toISOString().slice(11, 19)}] ${line}`);
-
-class Failure extends Error {}
-
-function run(command: string, args: string[], input?: string): CommandResult {
-    const result = spawnSync(command, args, {
-        encoding: "utf8",
-        input,
-        timeout: Math.max(1000, Math.min(300_000, deadline - Date.now())),
-    });
-    return { status: result.status, stdout: result.stdout ?? "", stderr: result.stderr ?? String(result.error ?? "") };
-}
-
-function must(command: string, args: string[], input?: string): string {
-    const result = run(command, args, input);
-    if (result.status !== 0)
-        throw new Failure(`${command} ${args.join(" ")} failed: ${result.stderr.trim() || result.stdout.trim()}`);
-    return result.stdout;
-}
-
-async function until<T>(what: string, seconds: number, attempt: () => T | undefined): Promise<T> {
-    const stop = Math.min(deadline, Date.now() + seconds * 1000);
-    for (;;) {
-        const value = attempt();
-        if (value !== undefined) return value;
-        if (Date.now() > stop) throw new Failure(`timed out waiting for ${what}`);
-        await new Promise((resolve) => setTimeout(resolve, 5000));
-    }
-}
-
-/** A copy of the program beside its node_modules, so the e2e stack file never lands in the repository. */
-function workspaceCopy(dir: string): void {
-    for (const entry of [
-        "Pulumi.yaml",
-        "index.ts",
-        "package.json",
-        "tsconfig.json",
-        "config",
-        "components",
-        "lib",
-        "cluster",
-    ]) {
-        fs.cpSync(path.join(PROJECT_ROOT, entry), path.join(dir, entry), { recursive: true });
-    }
-    fs.symlinkSync(path.join(PROJECT_ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
-}
+const { run, must, until } = shell(deadline, 300_000);
 
 function writeStackFile(dir: string, context: string, enabled: boolean): void {
     const k3d = fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.k3d.yaml"), "utf8");
@@ -284,7 +239,8 @@ async function main(): Promise<number> {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), "akko-mtls-e2e-"));
     const state = path.join(dir, ".state");
     fs.mkdirSync(state);
-    workspaceCopy(dir);
+    // A copy of the program beside its node_modules, so the e2e stack file never lands in the repository.
+    copyProgram(dir);
     writeStackFile(dir, context, true);
     log(`context ${context}, workspace ${dir}`);
 

@@ -16,7 +16,6 @@
  * Exit 0 passed, 1 failed, 3 skipped (no pulumi, linkerd, k3d or docker).
  */
 import { LocalWorkspace, Stack } from "@pulumi/pulumi/automation";
-import { spawnSync } from "node:child_process";
 import * as fs from "node:fs";
 import * as os from "node:os";
 import * as path from "node:path";
@@ -37,34 +36,11 @@ import {
 } from "../e2eLinked";
 import { importEsm } from "../importEsm.cjs";
 import { PROJECT_ROOT } from "../mockRuntime";
+import { copyProgram, Failure, shell } from "../e2eShell";
 
 const deadline = Date.now() + Number(process.env.AKKO_E2E_TIMEOUT_MINUTES ?? 60) * 60_000;
 const log = (line: string) => console.log(`[e2e-linked ${new Date().toISOString().slice(11, 19)}] ${line}`);
-class Failure extends Error {}
-
-function run(command: string, args: string[], input?: string) {
-    const result = spawnSync(command, args, {
-        encoding: "utf8",
-        input,
-        timeout: Math.max(1000, Math.min(600_000, deadline - Date.now())),
-    });
-    return { status: result.status, stdout: result.stdout ?? "", stderr: result.stderr ?? String(result.error ?? "") };
-}
-function must(command: string, args: string[], input?: string): string {
-    const result = run(command, args, input);
-    if (result.status !== 0)
-        throw new Failure(`${command} ${args.join(" ")} failed: ${result.stderr.trim() || result.stdout.trim()}`);
-    return result.stdout;
-}
-async function until<T>(what: string, seconds: number, attempt: () => T | undefined): Promise<T> {
-    const stop = Math.min(deadline, Date.now() + seconds * 1000);
-    for (;;) {
-        const value = attempt();
-        if (value !== undefined) return value;
-        if (Date.now() > stop) throw new Failure(`timed out waiting for ${what}`);
-        await new Promise((resolve) => setTimeout(resolve, 5000));
-    }
-}
+const { run, must, until } = shell(deadline, 600_000);
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 /** What is missing to run, or undefined. */
@@ -90,19 +66,7 @@ const nodeIp = (cluster: typeof LINKED.source | typeof LINKED.target) =>
 
 /** The workspace: the program beside its node_modules, the fleet's stack files. */
 function workspace(dir: string, targetNodeIp: string): void {
-    for (const entry of [
-        "Pulumi.yaml",
-        "index.ts",
-        "package.json",
-        "tsconfig.json",
-        "config",
-        "components",
-        "lib",
-        "cluster",
-    ]) {
-        fs.cpSync(path.join(PROJECT_ROOT, entry), path.join(dir, entry), { recursive: true });
-    }
-    fs.symlinkSync(path.join(PROJECT_ROOT, "node_modules"), path.join(dir, "node_modules"), "dir");
+    copyProgram(dir);
     const k3d = fs.readFileSync(path.join(PROJECT_ROOT, "Pulumi.k3d.yaml"), "utf8");
     for (const member of ["source", "target"] as const) {
         fs.writeFileSync(
